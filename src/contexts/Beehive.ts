@@ -1,0 +1,473 @@
+/**
+ * The global context: the one service modules talk through. It keeps the module table (routing every
+ * operation to the endpoint of the module's context type), the groups (which may mix context types)
+ * and the pending-reply table, and implements beehive's operations with the semantics of
+ * `spec/SPEC.md`. Every rule id below (R-...) is defined there.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Scope } from "effect"
+import { all, type Arm, type Cancel, first, mapExit } from "../effects/Arm.ts"
+import { CurrentModule } from "../effects/CurrentModule.ts"
+import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
+import { GroupCollector } from "../effects/GroupCollector.ts"
+import { ReplySlot } from "../effects/ReplySlot.ts"
+import { ReplyTable } from "../effects/ReplyTable.ts"
+import { ChannelSizeDefault, ContextTypeChannel, MessageTimeoutDefault } from "../model/Constants.ts"
+import {
+  BeehiveShutdown,
+  DuplicateRequestId,
+  GroupNotFound,
+  type GroupSyncError,
+  ModuleAlreadyExists,
+  type ModuleClosed,
+  ModuleNotFound,
+  RequestDropped,
+  SyncTimeout,
+  UnknownContextType
+} from "../model/Errors.ts"
+import { type Message, setSync } from "../model/Message.ts"
+import type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "../model/Reports.ts"
+import { ChannelContext } from "./ChannelContext.ts"
+import type { Endpoint, ModuleContext } from "./ModuleContext.ts"
+
+/**
+ * Options of `addModule`.
+ *
+ * @category models
+ */
+export interface AddModuleOptions {
+  /** The module's context type; "channel" by default. */
+  readonly contextType?: string | undefined
+  /** Mailbox capacity; the context's default (1024 unless configured) by default. */
+  readonly capacity?: number | undefined
+}
+
+/**
+ * Options of a `Beehive` context.
+ *
+ * @category models
+ */
+export interface BeehiveOptions {
+  /** Default mailbox capacity, a positive integer (1024, Go's `ChannelSizeDefault`). */
+  readonly capacity?: number | undefined
+  /** Context types besides "channel" (the socket context plugs in here). */
+  readonly contexts?: ReadonlyArray<ModuleContext> | undefined
+  /**
+   * Receives a message handed to a receiver that was interrupted in the same step its module was
+   * cleaned up: it can go back neither to the mailbox nor into the cleanup report (R-RECV-4).
+   */
+  readonly onUndeliverable?: ((module: string, message: Message) => void) | undefined
+}
+
+/**
+ * One module as `snapshot` sees it.
+ *
+ * @category models
+ */
+export interface ModuleSnapshot {
+  readonly name: string
+  readonly contextType: string
+  readonly groups: ReadonlyArray<string>
+  readonly queued: number
+  readonly waitingReceivers: number
+  readonly waitingSenders: number
+}
+
+/**
+ * The context's state at one instant, for tests, tools and leak checks.
+ *
+ * @category models
+ */
+export interface BeehiveSnapshot {
+  readonly modules: ReadonlyArray<ModuleSnapshot>
+  readonly groups: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly pendingCalls: ReadonlyArray<string>
+  readonly isShutdown: boolean
+}
+
+/** Failures of `sendSync`. @category models */
+export type SendSyncError =
+  | ModuleNotFound
+  | ModuleClosed
+  | SyncTimeout
+  | RequestDropped
+  | DuplicateRequestId
+  | BeehiveShutdown
+
+/** Failures of `sendToGroupSync`. @category models */
+export type SendToGroupSyncError = GroupNotFound | DuplicateRequestId | GroupSyncError | BeehiveShutdown
+
+/**
+ * The operations of a beehive context. Timeouts are `Duration` inputs (a number is milliseconds);
+ * absent, zero or negative means 30 seconds (Go's `MessageTimeoutDefault`).
+ *
+ * @category models
+ */
+export interface BeehiveService {
+  /**
+   * Registers a module with an empty mailbox (R-MOD-1). Fails with `ModuleAlreadyExists` if the name
+   * is taken (R-MOD-2), `UnknownContextType` for a context type this context lacks. Never blocks.
+   */
+  readonly addModule: (
+    name: string,
+    options?: AddModuleOptions
+  ) => Effect.Effect<void, ModuleAlreadyExists | UnknownContextType | BeehiveShutdown>
+  /** Adds a module to a group; a no-op if it is a member already (R-MOD-3). Never blocks. */
+  readonly addModuleGroup: (module: string, group: string) => Effect.Effect<void, ModuleNotFound | BeehiveShutdown>
+  /**
+   * Removes a module from the module table and from every group in one step, then closes its mailbox
+   * (R-CLEAN-*). Returns the groups it left and the messages it never received. Never blocks.
+   */
+  readonly cleanup: (module: string) => Effect.Effect<CleanupReport, ModuleNotFound>
+  /**
+   * Delivers a message to a module's mailbox, unchanged (R-SEND-*). Suspends while the mailbox is
+   * full; fails with `ModuleClosed` if the module is cleaned up meanwhile. Interruptible.
+   */
+  readonly send: (module: string, message: Message) => Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  /**
+   * Receives the oldest message of a module's mailbox (R-RECV-*). Suspends while it is empty, behind
+   * receivers that started waiting earlier; fails with `ModuleClosed` if the module is cleaned up.
+   */
+  readonly receive: (module: string) => Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  /**
+   * Sends a request with `sync = true` and waits for the response, all within one deadline
+   * (R-SYNC-*). A response delivered before the deadline is always returned.
+   */
+  readonly sendSync: (
+    module: string,
+    message: Message,
+    timeout?: Duration.Input | undefined
+  ) => Effect.Effect<Message, SendSyncError>
+  /**
+   * Hands a response to the call waiting for its parent id (R-RESP-*). Never blocks, never fails;
+   * true when a waiting call took it. `from` names the responding module; inside a registry module it
+   * defaults to that module.
+   */
+  readonly sendResp: (response: Message, from?: string | undefined) => Effect.Effect<boolean>
+  /**
+   * Delivers one copy to every member of a group at call time, in join order (R-GROUP-*). Suspends
+   * until every copy is accepted.
+   */
+  readonly sendToGroup: (group: string, message: Message) => Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown>
+  /**
+   * Delivers a sync copy to every member and waits for exactly one response from each (R-GSYNC-*).
+   * Completes the moment the last member answers.
+   */
+  readonly sendToGroupSync: (
+    group: string,
+    message: Message,
+    timeout?: Duration.Input | undefined
+  ) => Effect.Effect<GroupSyncResult, SendToGroupSyncError>
+  /**
+   * Shuts the context down (R-GLOBAL-3): cleans up every module, fails every pending synchronous
+   * call with `BeehiveShutdown`, and makes every later operation fail with it. Calling it again
+   * returns the first report.
+   */
+  readonly shutdown: Effect.Effect<ShutdownReport>
+  /** Completes once `shutdown` has completed. */
+  readonly done: Effect.Effect<void>
+  /** The state at this instant. */
+  readonly snapshot: Effect.Effect<BeehiveSnapshot>
+}
+
+interface ModuleEntry {
+  readonly endpoint: Endpoint
+  readonly groups: Set<string>
+}
+
+type CallError = RequestDropped | BeehiveShutdown
+
+/**
+ * The timeout in milliseconds a sync call uses for `timeout` (R-SYNC-1).
+ *
+ * @category getters
+ */
+export const timeoutMillis = (timeout: Duration.Input | undefined): number => {
+  if (timeout === undefined) return MessageTimeoutDefault
+  const ms = Duration.toMillis(Duration.fromInputUnsafe(timeout))
+  return ms > 0 ? ms : MessageTimeoutDefault
+}
+
+const ignore = () => {}
+
+/**
+ * Builds a context. Its shutdown runs when the surrounding scope closes.
+ *
+ * @category constructors
+ */
+export const makeBeehive = (options: BeehiveOptions = {}): Effect.Effect<BeehiveService, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const service = makeUnsafe(options)
+    yield* Effect.addFinalizer(() => service.shutdown)
+    return service
+  })
+
+const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
+  const defaultCapacity = options.capacity ?? ChannelSizeDefault
+  const contexts = new Map<string, ModuleContext>([[ContextTypeChannel, ChannelContext.make]])
+  for (const context of options.contexts ?? []) contexts.set(context.type, context)
+  const onUndeliverable = options.onUndeliverable ?? ignore
+
+  const modules = new Map<string, ModuleEntry>()
+  const groups = new Map<string, Set<string>>()
+  const calls = new ReplyTable<CallError>()
+  const shutdownReport = Deferred.makeUnsafe<ShutdownReport>()
+  let isShutdown = false
+
+  const refused = (operation: string) => Effect.fail(new BeehiveShutdown({ operation }))
+
+  const addModule: BeehiveService["addModule"] = (name, addOptions = {}) =>
+    Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | UnknownContextType | BeehiveShutdown> => {
+      if (isShutdown) return refused("addModule")
+      const contextType = addOptions.contextType ?? ContextTypeChannel
+      const context = contexts.get(contextType)
+      if (context === undefined) return Effect.fail(new UnknownContextType({ contextType }))
+      if (modules.has(name)) return Effect.fail(new ModuleAlreadyExists({ module: name }))
+      return Effect.flatMap(
+        context.open(name, {
+          capacity: addOptions.capacity ?? defaultCapacity,
+          onOrphan: (message) => onUndeliverable(name, message)
+        }),
+        (endpoint) =>
+          Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | BeehiveShutdown> => {
+            // Opening may have suspended (a socket connects); the name may have been taken meanwhile.
+            if (isShutdown || modules.has(name)) {
+              endpoint.close()
+              return isShutdown ? refused("addModule") : Effect.fail(new ModuleAlreadyExists({ module: name }))
+            }
+            modules.set(name, { endpoint, groups: new Set() })
+            return Effect.void
+          })
+      )
+    })
+
+  const addModuleGroup: BeehiveService["addModuleGroup"] = (module, group) =>
+    Effect.suspend((): Effect.Effect<void, ModuleNotFound | BeehiveShutdown> => {
+      if (isShutdown) return refused("addModuleGroup")
+      const entry = modules.get(module)
+      if (entry === undefined) return Effect.fail(new ModuleNotFound({ module }))
+      entry.groups.add(group)
+      let members = groups.get(group)
+      if (members === undefined) {
+        members = new Set()
+        groups.set(group, members)
+      }
+      members.add(module)
+      return Effect.void
+    })
+
+  const cleanupNow = (module: string, entry: ModuleEntry): CleanupReport => {
+    modules.delete(module)
+    for (const group of entry.groups) {
+      const members = groups.get(group)
+      members?.delete(module)
+      if (members?.size === 0) groups.delete(group)
+    }
+    const undelivered = entry.endpoint.close()
+    for (const message of undelivered) {
+      if (!message.header.sync) continue
+      const call = calls.get(message.header.id)
+      if (call instanceof ReplySlot && call.module === module) {
+        call.fail(new RequestDropped({ msgId: message.header.id, module }))
+      }
+    }
+    for (const call of calls.all()) {
+      if (call instanceof GroupCollector) call.memberGone(module)
+    }
+    return { module, groups: [...entry.groups], undelivered }
+  }
+
+  const cleanup: BeehiveService["cleanup"] = (module) =>
+    Effect.suspend((): Effect.Effect<CleanupReport, ModuleNotFound> => {
+      const entry = modules.get(module)
+      return entry === undefined ? Effect.fail(new ModuleNotFound({ module })) : Effect.succeed(cleanupNow(module, entry))
+    })
+
+  // The endpoint of a live module, or why there is none.
+  const lookup = (module: string, operation: string): Endpoint | ModuleNotFound | BeehiveShutdown => {
+    if (isShutdown) return new BeehiveShutdown({ operation })
+    return modules.get(module)?.endpoint ?? new ModuleNotFound({ module })
+  }
+
+  const send: BeehiveService["send"] = (module, message) =>
+    Effect.suspend((): Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+      const endpoint = lookup(module, "send")
+      return "armOffer" in endpoint ? awaitArm(endpoint.armOffer(message)) : Effect.fail(endpoint)
+    })
+
+  const receive: BeehiveService["receive"] = (module) =>
+    Effect.suspend((): Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+      const endpoint = lookup(module, "receive")
+      return "armTake" in endpoint ? awaitArm(endpoint.armTake()) : Effect.fail(endpoint)
+    })
+
+  const sendSync: BeehiveService["sendSync"] = (module, message, timeout) =>
+    Effect.withFiber((fiber): Effect.Effect<Message, SendSyncError> => {
+      const endpoint = lookup(module, "sendSync")
+      if (!("armOffer" in endpoint)) return Effect.fail(endpoint)
+      const id = message.header.id
+      if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
+      const timeoutMs = timeoutMillis(timeout)
+      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
+      const slot = new ReplySlot<CallError>(id, module)
+      calls.add(slot)
+      const timedOut = (phase: "enqueue" | "response") => () => {
+        slot.close()
+        return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
+      }
+      const closeOnFailure = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> => {
+        if (Exit.isFailure(exit)) slot.close()
+        return exit
+      }
+      // Enqueue and a response race: a response that arrives while the request still waits for room
+      // ends the call and withdraws the request (R-SYNC-8).
+      const enqueued: Arm<Message | undefined, SendSyncError> = first<Message | undefined, SendSyncError>(
+        mapExit(endpoint.armOffer(setSync(message, true)), (exit) => closeOnFailure(Exit.map(exit, () => undefined))),
+        slot.arm
+      )
+      return awaitArmUntil(enqueued, deadline, timedOut("enqueue")).pipe(
+        Effect.flatMap((response) =>
+          response !== undefined
+            ? Effect.succeed(response)
+            : awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"))
+        ),
+        Effect.onExit(() =>
+          Effect.sync(() => {
+            slot.close()
+            calls.remove(slot)
+          })
+        )
+      )
+    })
+
+  const sendResp: BeehiveService["sendResp"] = (response, from) =>
+    Effect.withFiberSucceed((fiber) => calls.route(response, from ?? fiber.getRef(CurrentModule)))
+
+  const membersOf = (group: string): Array<Endpoint> | undefined => {
+    const members = groups.get(group)
+    if (members === undefined) return undefined
+    const endpoints: Array<Endpoint> = []
+    for (const member of members) endpoints.push((modules.get(member) as ModuleEntry).endpoint)
+    return endpoints
+  }
+
+  const sendToGroup: BeehiveService["sendToGroup"] = (group, message) =>
+    Effect.suspend((): Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown> => {
+      if (isShutdown) return refused("sendToGroup")
+      const endpoints = membersOf(group)
+      if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+      return Effect.map(awaitArm(all(endpoints.map((e) => e.armOffer(message)))), (outcomes) => {
+        const delivered: Array<string> = []
+        const gone: Array<string> = []
+        outcomes.forEach((exit, i) => (Exit.isSuccess(exit) ? delivered : gone).push((endpoints[i] as Endpoint).module))
+        return { delivered, gone }
+      })
+    })
+
+  const sendToGroupSync: BeehiveService["sendToGroupSync"] = (group, message, timeout) =>
+    Effect.withFiber((fiber): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
+      if (isShutdown) return refused("sendToGroupSync")
+      const endpoints = membersOf(group)
+      if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+      const id = message.header.id
+      if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
+      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMillis(timeout)
+      const collector = new GroupCollector(
+        id,
+        group,
+        endpoints.map((e) => e.module)
+      )
+      calls.add(collector)
+      const copy = setSync(message, true)
+      // Copies that wait for room are withdrawn when the call ends; a member that is cleaned up
+      // instead is reported to the collector by `cleanup` (R-GSYNC-5).
+      const delivering: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
+        const waiting: Array<Cancel> = []
+        const withdraw = () => {
+          for (const cancel of waiting) cancel()
+        }
+        for (const endpoint of endpoints) {
+          if (!collector.isOpen) break
+          const armed = endpoint.armOffer(copy)(ignore)
+          if (typeof armed === "function") waiting.push(armed)
+        }
+        const armed = collector.arm((exit) => {
+          withdraw()
+          settle(exit)
+        })
+        if (typeof armed !== "function") {
+          withdraw()
+          return armed
+        }
+        return () => {
+          withdraw()
+          armed()
+        }
+      }
+      return awaitArmUntil(delivering, deadline, () => collector.expire()).pipe(
+        Effect.onExit(() => Effect.sync(() => calls.remove(collector)))
+      )
+    })
+
+  const shutdown: BeehiveService["shutdown"] = Effect.suspend((): Effect.Effect<ShutdownReport> => {
+    if (isShutdown) return Deferred.await(shutdownReport)
+    isShutdown = true
+    const cleanups = [...modules].map(([name, entry]) => cleanupNow(name, entry))
+    let cancelledCalls = 0
+    for (const call of calls.all()) {
+      const error = new BeehiveShutdown({ operation: call instanceof ReplySlot ? "sendSync" : "sendToGroupSync" })
+      if (call instanceof ReplySlot ? call.fail(error) : call.abort(Exit.fail(error))) cancelledCalls++
+    }
+    const report: ShutdownReport = { cleanups, cancelledCalls }
+    Deferred.doneUnsafe(shutdownReport, Exit.succeed(report))
+    return Effect.succeed(report)
+  })
+
+  const snapshot: BeehiveService["snapshot"] = Effect.sync(() => ({
+    modules: [...modules].map(([name, { endpoint, groups: memberOf }]) => ({
+      name,
+      contextType: endpoint.contextType,
+      groups: [...memberOf],
+      queued: endpoint.queued,
+      waitingReceivers: endpoint.waitingReceivers,
+      waitingSenders: endpoint.waitingSenders
+    })),
+    groups: new Map([...groups].map(([group, members]) => [group, [...members]])),
+    pendingCalls: calls.ids(),
+    isShutdown
+  }))
+
+  return {
+    addModule,
+    addModuleGroup,
+    cleanup,
+    send,
+    receive,
+    sendSync,
+    sendResp,
+    sendToGroup,
+    sendToGroupSync,
+    shutdown,
+    done: Effect.asVoid(Deferred.await(shutdownReport)),
+    snapshot
+  }
+}
+
+/**
+ * The beehive context as an Effect service. Provide it with `Beehive.layer` (channel context,
+ * default options) or `Beehive.layerWith(options)`; closing the layer's scope shuts it down.
+ *
+ * @category services
+ */
+export class Beehive extends Context.Service<Beehive, BeehiveService>()("beehive-effect/Beehive") {
+  /** Builds the service in the current scope. */
+  static readonly make = makeBeehive
+
+  /** A layer with the channel context and default options. */
+  static readonly layer: Layer.Layer<Beehive> = Layer.effect(Beehive, makeBeehive())
+
+  /** A layer with the given options. */
+  static readonly layerWith = (options: BeehiveOptions): Layer.Layer<Beehive> =>
+    Layer.effect(Beehive, makeBeehive(options))
+}

@@ -1,0 +1,56 @@
+/**
+ * What a context type provides to the global context: endpoints. An endpoint is how messages reach
+ * one module and how that module's messages are received, whatever carries them (a mailbox in this
+ * process for "channel", a connection for "socket"). The global context (`Beehive`) does all the
+ * routing, group and reply bookkeeping on top of endpoints, so groups can mix context types.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import type { Arm } from "../effects/Arm.ts"
+import type { ModuleClosed } from "../model/Errors.ts"
+import type { Message } from "../model/Message.ts"
+
+/**
+ * One module's way in and out.
+ *
+ * @category models
+ */
+export interface Endpoint {
+  readonly module: string
+  readonly contextType: string
+  /** Messages accepted and not yet received. */
+  readonly queued: number
+  /** Receivers waiting for a message. */
+  readonly waitingReceivers: number
+  /** Senders waiting for room. */
+  readonly waitingSenders: number
+  /** Delivers a message; waits while the module cannot accept it. See `Arm`. */
+  readonly armOffer: (message: Message) => Arm<void, ModuleClosed>
+  /** Receives the oldest message; waits while there is none. See `Arm`. */
+  readonly armTake: () => Arm<Message, ModuleClosed>
+  /** Closes the endpoint: fails its waiters with `ModuleClosed` and returns what was never received. */
+  readonly close: () => ReadonlyArray<Message>
+}
+
+/**
+ * Options for opening an endpoint.
+ *
+ * @category models
+ */
+export interface EndpointOptions {
+  /** Mailbox capacity (channel context); a positive integer. */
+  readonly capacity: number
+  /** Receives a message that was handed to an interrupted receiver after the endpoint closed. */
+  readonly onOrphan: (message: Message) => void
+}
+
+/**
+ * A context type: opens endpoints for modules of that type.
+ *
+ * @category models
+ */
+export interface ModuleContext {
+  readonly type: string
+  readonly open: (module: string, options: EndpointOptions) => Effect.Effect<Endpoint>
+}

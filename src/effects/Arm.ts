@@ -1,0 +1,114 @@
+/**
+ * Armed waits: the small protocol every blocking building block (mailbox, reply slot, group
+ * collector) speaks, so that one operation can wait on several of them and on a deadline at once,
+ * without a fiber per branch.
+ *
+ * Arming either completes at once (returns an `Exit` and never calls `settle`), or registers `settle`
+ * and returns a canceller. `settle` is called at most once. The canceller is idempotent; called after
+ * `settle` (the waiting fiber was interrupted before it could use the value), it undoes what can be
+ * undone (a mailbox gives a handed message back).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Exit } from "effect"
+
+/** Completes an armed wait. @category models */
+export type Settle<A, E> = (exit: Exit.Exit<A, E>) => void
+
+/** Withdraws an armed wait. @category models */
+export type Cancel = () => void
+
+/** An armed wait; see the module documentation. @category models */
+export type Arm<A, E> = (settle: Settle<A, E>) => Exit.Exit<A, E> | Cancel
+
+/**
+ * An arm whose outcome is transformed by `f` (applied to successes and failures alike).
+ *
+ * @category combinators
+ */
+export const mapExit =
+  <A, E, B, E2>(arm: Arm<A, E>, f: (exit: Exit.Exit<A, E>) => Exit.Exit<B, E2>): Arm<B, E2> =>
+  (settle) => {
+    const armed = arm((exit) => settle(f(exit)))
+    return typeof armed === "function" ? armed : f(armed)
+  }
+
+/**
+ * Waits on both arms; the first to complete wins and the other is withdrawn. `left` is armed first,
+ * so it wins when both can complete at once.
+ *
+ * @category combinators
+ */
+export const first =
+  <A, E>(left: Arm<A, E>, right: Arm<A, E>): Arm<A, E> =>
+  (settle) => {
+    let done = false
+    let cancelRight: Cancel | undefined
+    const armedLeft = left((exit) => {
+      if (done) return
+      done = true
+      cancelRight?.()
+      settle(exit)
+    })
+    if (typeof armedLeft !== "function") return armedLeft
+    const armedRight = right((exit) => {
+      if (done) return
+      done = true
+      armedLeft()
+      settle(exit)
+    })
+    if (typeof armedRight !== "function") {
+      done = true
+      armedLeft()
+      return armedRight
+    }
+    cancelRight = armedRight
+    return () => {
+      armedLeft()
+      armedRight()
+    }
+  }
+
+/**
+ * An arm that completes at once with `exit`.
+ *
+ * @category constructors
+ */
+export const done =
+  <A, E>(exit: Exit.Exit<A, E>): Arm<A, E> =>
+  () =>
+    exit
+
+/**
+ * Waits for every arm to complete and returns all their outcomes, in order. Never fails; withdrawing
+ * it withdraws the arms still waiting.
+ *
+ * @category combinators
+ */
+export const all =
+  <A, E>(arms: ReadonlyArray<Arm<A, E>>): Arm<Array<Exit.Exit<A, E>>, never> =>
+  (settle) => {
+    const outcomes: Array<Exit.Exit<A, E> | undefined> = new Array(arms.length)
+    const cancels: Array<Cancel> = []
+    let waiting = 0
+    let armed = false
+    const finish = () => settle(Exit.succeed(outcomes as Array<Exit.Exit<A, E>>))
+    arms.forEach((arm, i) => {
+      const r = arm((exit) => {
+        outcomes[i] = exit
+        if (--waiting === 0 && armed) finish()
+      })
+      if (typeof r === "function") {
+        waiting++
+        cancels.push(r)
+      } else {
+        outcomes[i] = r
+      }
+    })
+    armed = true
+    if (waiting === 0) return Exit.succeed(outcomes as Array<Exit.Exit<A, E>>)
+    return () => {
+      for (const cancel of cancels) cancel()
+    }
+  }

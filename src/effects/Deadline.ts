@@ -1,0 +1,78 @@
+/**
+ * Waiting on armed waits, with or without a deadline. Deadlines are absolute times in milliseconds
+ * on the Effect `Clock`, so the virtual clock of the deterministic runtime drives them like any other
+ * sleep; the wait never ends before its deadline (a live timer that fires early sleeps again).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Clock, Effect, type Exit, type Fiber } from "effect"
+import type { Arm } from "./Arm.ts"
+
+/**
+ * Completes when the clock reads `deadline` or later.
+ *
+ * @category constructors
+ */
+export const sleepUntil = (deadline: number): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    now >= deadline ? Effect.void : Effect.flatMap(Effect.sleep(deadline - now), () => sleepUntil(deadline))
+  )
+
+type Timer = (expire: () => void) => { readonly interruptUnsafe: () => void }
+
+const awaitWith = <A, E>(arm: Arm<A, E>, timer?: Timer, onDeadline?: () => Exit.Exit<A, E>): Effect.Effect<A, E> =>
+  Effect.callback<A, E>((resume) => {
+    let settled = false
+    let running: { readonly interruptUnsafe: () => void } | undefined
+    const armed = arm((exit) => {
+      if (settled) return
+      settled = true
+      running?.interruptUnsafe()
+      resume(exit)
+    })
+    if (typeof armed !== "function") {
+      settled = true
+      resume(armed)
+      return
+    }
+    if (timer !== undefined && onDeadline !== undefined) {
+      running = timer(() => {
+        if (settled) return
+        settled = true
+        armed()
+        resume(onDeadline())
+      })
+    }
+    return Effect.sync(() => {
+      settled = true
+      running?.interruptUnsafe()
+      armed()
+    })
+  })
+
+const timerOn =
+  (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer =>
+  (expire) =>
+    Effect.runForkWith(fiber.context)(Effect.andThen(sleepUntil(deadline), Effect.sync(expire)))
+
+/**
+ * Waits for an armed wait; interrupting the waiting fiber withdraws the arm.
+ *
+ * @category combinators
+ */
+export const awaitArm = <A, E>(arm: Arm<A, E>): Effect.Effect<A, E> => awaitWith(arm)
+
+/**
+ * Waits for an armed wait until `deadline`. When the arm cannot complete at once, a timer fiber
+ * sharing the caller's clock and scheduler is started; at the deadline the arm is withdrawn and the
+ * result is `onDeadline()`, computed in that same step so nothing can slip in between. Interrupting
+ * the waiting fiber withdraws the arm and stops the timer.
+ *
+ * @category combinators
+ */
+export const awaitArmUntil = <A, E>(
+  arm: Arm<A, E>,
+  deadline: number,
+  onDeadline: () => Exit.Exit<A, E>
+): Effect.Effect<A, E> => Effect.withFiber((fiber) => awaitWith(arm, timerOn(fiber, deadline), onDeadline))

@@ -1,0 +1,180 @@
+/**
+ * A module's mailbox: a bounded FIFO of messages with FIFO queues of waiting receivers and waiting
+ * senders, closed by `cleanup`.
+ *
+ * - A message offered while receivers wait is handed to the oldest receiver; so receivers are
+ *   served in the order they started waiting, whatever the scheduler does afterwards.
+ * - A sender that finds the mailbox full waits; when room frees up, the oldest waiting sender's
+ *   message is moved in before anyone else can take the room.
+ * - Closing hands back the buffered messages and fails every waiter with the closed error.
+ *
+ * Waking a waiter runs its fiber at once (Effect resumes callbacks inline), so every method brings
+ * its own state to rest before it wakes anybody.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Effect, Exit, MutableList } from "effect"
+import type { Arm, Settle } from "./Arm.ts"
+import { awaitArm } from "./Deadline.ts"
+import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
+
+interface Taker<A, E> {
+  readonly settle: Settle<A, E>
+  handed: boolean
+  message: A | undefined
+}
+
+interface Offerer<A, E> {
+  readonly message: A
+  readonly settle: Settle<void, E>
+}
+
+const exitVoid: Exit.Exit<void> = Exit.void
+
+/**
+ * A bounded FIFO mailbox; see the module documentation.
+ *
+ * @category models
+ */
+export class Mailbox<A, E> {
+  readonly capacity: number
+  private readonly closedError: () => E
+  private readonly onOrphan: (message: A) => void
+  private readonly buffer = MutableList.make<A>()
+  private readonly takers = new WaitQueue<Taker<A, E>>()
+  private readonly offerers = new WaitQueue<Offerer<A, E>>()
+  private open = true
+
+  /**
+   * @param capacity a positive integer.
+   * @param closedError the failure of operations on a closed mailbox.
+   * @param onOrphan receives a message handed to a receiver that was interrupted after the mailbox
+   *   closed, the one case where it can return neither to the mailbox nor to a cleanup report.
+   */
+  constructor(capacity: number, closedError: () => E, onOrphan: (message: A) => void = () => {}) {
+    if (!Number.isInteger(capacity) || capacity <= 0) {
+      throw new RangeError(`mailbox capacity must be a positive integer, got ${capacity}`)
+    }
+    this.capacity = capacity
+    this.closedError = closedError
+    this.onOrphan = onOrphan
+  }
+
+  /** Messages waiting to be received. */
+  get size(): number {
+    return this.buffer.length
+  }
+
+  /** Receivers waiting for a message. */
+  get waitingReceivers(): number {
+    return this.takers.length
+  }
+
+  /** Senders waiting for room. */
+  get waitingSenders(): number {
+    return this.offerers.length
+  }
+
+  /** False once `close` ran. */
+  get isOpen(): boolean {
+    return this.open
+  }
+
+  /**
+   * Offers a message: completes at once when a receiver waits or there is room, else waits for room.
+   * Fails with the closed error if the mailbox is (or gets) closed first. Withdrawing the wait removes
+   * the message; a message already moved in stays delivered.
+   */
+  armOffer(message: A): Arm<void, E> {
+    return (settle) => {
+      if (!this.open) return Exit.fail(this.closedError())
+      if (this.handToTaker(message)) return exitVoid
+      if (this.buffer.length < this.capacity) {
+        MutableList.append(this.buffer, message)
+        return exitVoid
+      }
+      const node = this.offerers.push({ message, settle })
+      return () => this.offerers.remove(node)
+    }
+  }
+
+  /**
+   * Takes the oldest message: completes at once when one is buffered, else waits (behind earlier
+   * receivers). Withdrawing the wait after a message was handed over gives the message back to the
+   * head of the mailbox.
+   */
+  armTake(): Arm<A, E> {
+    return (settle) => {
+      if (this.buffer.length > 0) {
+        const message = MutableList.take(this.buffer) as A
+        this.admitOfferer()
+        return Exit.succeed(message)
+      }
+      if (!this.open) return Exit.fail(this.closedError())
+      const taker: Taker<A, E> = { settle, handed: false, message: undefined }
+      const node: WaitNode<Taker<A, E>> = this.takers.push(taker)
+      return () => {
+        if (!taker.handed) {
+          this.takers.remove(node)
+          return
+        }
+        const message = taker.message as A
+        taker.message = undefined
+        taker.handed = false
+        if (message !== undefined) this.giveBack(message)
+      }
+    }
+  }
+
+  /** `armOffer` as an Effect. */
+  offer(message: A): Effect.Effect<void, E> {
+    return awaitArm(this.armOffer(message))
+  }
+
+  /** `armTake` as an Effect. */
+  take(): Effect.Effect<A, E> {
+    return awaitArm(this.armTake())
+  }
+
+  /**
+   * Closes the mailbox: returns the buffered messages, oldest first, and fails every waiting
+   * receiver and sender with the closed error. Later offers and takes fail at once. Returns `[]`
+   * when already closed.
+   */
+  close(): Array<A> {
+    if (!this.open) return []
+    this.open = false
+    const undelivered = MutableList.takeAll(this.buffer)
+    const takers = this.takers.drain()
+    const offerers = this.offerers.drain()
+    for (const t of takers) t.settle(Exit.fail(this.closedError()))
+    for (const o of offerers) o.settle(Exit.fail(this.closedError()))
+    return undelivered
+  }
+
+  private handToTaker(message: A): boolean {
+    const taker = this.takers.shift()
+    if (taker === undefined) return false
+    taker.handed = true
+    taker.message = message
+    taker.settle(Exit.succeed(message))
+    return true
+  }
+
+  private giveBack(message: A): void {
+    if (!this.open) {
+      this.onOrphan(message)
+      return
+    }
+    if (!this.handToTaker(message)) MutableList.prepend(this.buffer, message)
+  }
+
+  private admitOfferer(): void {
+    if (this.buffer.length >= this.capacity) return
+    const offerer = this.offerers.shift()
+    if (offerer === undefined) return
+    MutableList.append(this.buffer, offerer.message)
+    offerer.settle(exitVoid)
+  }
+}

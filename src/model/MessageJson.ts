@@ -1,0 +1,152 @@
+/**
+ * The wire form of a message: Go beehive's JSON (`msg_id`, `parent_msg_id`, `resourceversion`, ...),
+ * written byte for byte as Go's `encoding/json` writes it and read back through a Schema that names
+ * the offending path when the input is not a message.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Exit, Result, Schema, SchemaIssue } from "effect"
+import { MessageDecodeError, type MessageEncodeError } from "./Errors.ts"
+import { formatNumber, quote, stringify } from "./GoJson.ts"
+import { make, type Message } from "./Message.ts"
+
+const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
+
+/**
+ * The wire shape, as Go reads it: `header.msg_id` (string) and `header.timestamp` (integer) are
+ * required, every other field may be absent or null (Go's zero value), unknown keys are ignored.
+ *
+ * @category schemas
+ */
+export const WireMessage = Schema.Struct({
+  header: Schema.Struct({
+    msg_id: Schema.String,
+    parent_msg_id: OptionalString,
+    timestamp: Schema.Int,
+    resourceversion: OptionalString,
+    sync: Schema.optionalKey(Schema.NullOr(Schema.Boolean)),
+    type: OptionalString
+  }),
+  route: Schema.optionalKey(
+    Schema.NullOr(
+      Schema.Struct({
+        source: OptionalString,
+        destination: OptionalString,
+        group: OptionalString,
+        operation: OptionalString,
+        resource: OptionalString
+      })
+    )
+  ),
+  content: Schema.optionalKey(Schema.Unknown)
+})
+
+/** The wire shape's TypeScript type. @category models */
+export type WireMessage = typeof WireMessage.Type
+
+const decodeWire = Schema.decodeUnknownExit(WireMessage)
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const fromWire = (w: WireMessage): Message =>
+  make({
+    header: {
+      id: w.header.msg_id,
+      parentId: w.header.parent_msg_id ?? "",
+      timestamp: w.header.timestamp,
+      resourceVersion: w.header.resourceversion ?? "",
+      sync: w.header.sync ?? false,
+      type: w.header.type ?? ""
+    },
+    route: {
+      source: w.route?.source ?? "",
+      destination: w.route?.destination ?? "",
+      group: w.route?.group ?? "",
+      operation: w.route?.operation ?? "",
+      resource: w.route?.resource ?? ""
+    },
+    content: w.content
+  })
+
+const toDecodeError = (issue: SchemaIssue.Issue): MessageDecodeError => {
+  const first = formatIssue(issue).issues[0]
+  const path = (first?.path ?? []).map(String).join(".")
+  return new MessageDecodeError({ path, reason: first?.message ?? "invalid message" })
+}
+
+/**
+ * Validates an already parsed JSON value as a wire message. Never throws.
+ *
+ * @category decoding
+ */
+export const decodeUnknownResult = (input: unknown): Result.Result<Message, MessageDecodeError> => {
+  const exit = decodeWire(input)
+  if (Exit.isSuccess(exit)) return Result.succeed(fromWire(exit.value))
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+  return Result.fail(
+    error && Schema.isSchemaError(error.error)
+      ? toDecodeError(error.error.issue)
+      : new MessageDecodeError({ path: "", reason: "invalid message" })
+  )
+}
+
+/**
+ * Parses Go beehive JSON text into a `Message`, synchronously. Never throws.
+ *
+ * @category decoding
+ */
+export const decodeJsonResult = (text: string): Result.Result<Message, MessageDecodeError> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (e) {
+    return Result.fail(new MessageDecodeError({ path: "", reason: `invalid JSON: ${(e as Error).message}` }))
+  }
+  return decodeUnknownResult(parsed)
+}
+
+/**
+ * Parses Go beehive JSON text into a `Message`. Fails with `MessageDecodeError` naming the bad path
+ * (`header.timestamp`, `route.source`, "" for text that is not JSON or not an object).
+ *
+ * @category decoding
+ */
+export const decodeJson = (text: string): Effect.Effect<Message, MessageDecodeError> =>
+  Effect.suspend(() => Effect.fromResult(decodeJsonResult(text)))
+
+const field = (key: string, value: string) => `,"${key}":${quote(value)}`
+
+/**
+ * The JSON Go's `json.Marshal` writes for the same message, synchronously (no trailing newline; Go's
+ * `json.Encoder` adds one). Fails only when the content holds values JSON cannot carry.
+ *
+ * @category encoding
+ */
+export const encodeJsonResult = (message: Message): Result.Result<string, MessageEncodeError> => {
+  const { header: h, route: r } = message
+  const content = stringify(message.content)
+  if (Result.isFailure(content)) return content
+  let header = `{"msg_id":${quote(h.id)}`
+  if (h.parentId !== "") header += field("parent_msg_id", h.parentId)
+  header += `,"timestamp":${formatNumber(Math.trunc(h.timestamp))}`
+  if (h.resourceVersion !== "") header += field("resourceversion", h.resourceVersion)
+  if (h.sync) header += `,"sync":true`
+  if (h.type !== "") header += field("type", h.type)
+  let route = ""
+  if (r.source !== "") route += field("source", r.source)
+  if (r.destination !== "") route += field("destination", r.destination)
+  if (r.group !== "") route += field("group", r.group)
+  if (r.operation !== "") route += field("operation", r.operation)
+  if (r.resource !== "") route += field("resource", r.resource)
+  return Result.succeed(`{"header":${header}},"route":{${route.slice(1)}},"content":${content.success}}`)
+}
+
+/**
+ * The JSON Go's `json.Marshal` writes for the same message: keys `msg_id`, `parent_msg_id` (omitted
+ * when empty), `timestamp`, `resourceversion`/`sync`/`type` (omitted when empty), `route` always
+ * present with empty fields omitted, `content` always present (`null` when absent), in Go's order.
+ * Fails with `MessageEncodeError` when the content cannot be written as JSON.
+ *
+ * @category encoding
+ */
+export const encodeJson = (message: Message): Effect.Effect<string, MessageEncodeError> =>
+  Effect.suspend(() => Effect.fromResult(encodeJsonResult(message)))
