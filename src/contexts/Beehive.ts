@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Scope } from "effect"
-import { all, type Arm, type Cancel, first, mapExit } from "../effects/Arm.ts"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, type Scope } from "effect"
+import { type Arm, all, type Cancel, first, mapExit } from "../effects/Arm.ts"
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
 import { GroupCollector } from "../effects/GroupCollector.ts"
@@ -124,7 +124,10 @@ export interface BeehiveService {
    * Delivers a message to a module's mailbox, unchanged (R-SEND-*). Suspends while the mailbox is
    * full; fails with `ModuleClosed` if the module is cleaned up meanwhile. Interruptible.
    */
-  readonly send: (module: string, message: Message) => Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  readonly send: (
+    module: string,
+    message: Message
+  ) => Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown>
   /**
    * Receives the oldest message of a module's mailbox (R-RECV-*). Suspends while it is empty, behind
    * receivers that started waiting earlier; fails with `ModuleClosed` if the module is cleaned up.
@@ -149,7 +152,10 @@ export interface BeehiveService {
    * Delivers one copy to every member of a group at call time, in join order (R-GROUP-*). Suspends
    * until every copy is accepted.
    */
-  readonly sendToGroup: (group: string, message: Message) => Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown>
+  readonly sendToGroup: (
+    group: string,
+    message: Message
+  ) => Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown>
   /**
    * Delivers a sync copy to every member and waits for exactly one response from each (R-GSYNC-*).
    * Completes the moment the last member answers.
@@ -281,7 +287,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   const cleanup: BeehiveService["cleanup"] = (module) =>
     Effect.suspend((): Effect.Effect<CleanupReport, ModuleNotFound> => {
       const entry = modules.get(module)
-      return entry === undefined ? Effect.fail(new ModuleNotFound({ module })) : Effect.succeed(cleanupNow(module, entry))
+      return entry === undefined
+        ? Effect.fail(new ModuleNotFound({ module }))
+        : Effect.succeed(cleanupNow(module, entry))
     })
 
   // The endpoint of a live module, or why there is none.
@@ -360,7 +368,11 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       return Effect.map(awaitArm(all(endpoints.map((e) => e.armOffer(message)))), (outcomes) => {
         const delivered: Array<string> = []
         const gone: Array<string> = []
-        outcomes.forEach((exit, i) => (Exit.isSuccess(exit) ? delivered : gone).push((endpoints[i] as Endpoint).module))
+        for (let i = 0; i < outcomes.length; i++) {
+          const module = (endpoints[i] as Endpoint).module
+          if (Exit.isSuccess(outcomes[i] as Exit.Exit<void, ModuleClosed>)) delivered.push(module)
+          else gone.push(module)
+        }
         return { delivered, gone }
       })
     })
@@ -413,12 +425,14 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   const shutdown: BeehiveService["shutdown"] = Effect.suspend((): Effect.Effect<ShutdownReport> => {
     if (isShutdown) return Deferred.await(shutdownReport)
     isShutdown = true
-    const cleanups = [...modules].map(([name, entry]) => cleanupNow(name, entry))
+    // Calls are cancelled first, so that they fail with BeehiveShutdown rather than with the
+    // consequences of the cleanups (RequestDropped, MemberGone).
     let cancelledCalls = 0
     for (const call of calls.all()) {
       const error = new BeehiveShutdown({ operation: call instanceof ReplySlot ? "sendSync" : "sendToGroupSync" })
       if (call instanceof ReplySlot ? call.fail(error) : call.abort(Exit.fail(error))) cancelledCalls++
     }
+    const cleanups = [...modules].map(([name, entry]) => cleanupNow(name, entry))
     const report: ShutdownReport = { cleanups, cancelledCalls }
     Deferred.doneUnsafe(shutdownReport, Exit.succeed(report))
     return Effect.succeed(report)

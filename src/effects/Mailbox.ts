@@ -14,9 +14,8 @@
  * @since 0.1.0
  * @internal
  */
-import { Effect, Exit, MutableList } from "effect"
+import { type Effect, Exit, MutableList } from "effect"
 import type { Arm, Settle } from "./Arm.ts"
-import { awaitArm } from "./Deadline.ts"
 import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
 
 interface Taker<A, E> {
@@ -125,16 +124,6 @@ export class Mailbox<A, E> {
         if (message !== undefined) this.giveBack(message)
       }
     }
-  }
-
-  /** `armOffer` as an Effect. */
-  offer(message: A): Effect.Effect<void, E> {
-    return awaitArm(this.armOffer(message))
-  }
-
-  /** `armTake` as an Effect. */
-  take(): Effect.Effect<A, E> {
-    return awaitArm(this.armTake())
   }
 
   /**

@@ -139,7 +139,7 @@ export class GroupSyncError extends Data.TaggedError("GroupSyncError")<{
         return `group "${this.group}" sync ${this.msgId} timed out; missing: ${this.missing.join(", ")}`
       case "Uninvited":
         return `group "${this.group}" sync ${this.msgId} got ${this.uninvited} uninvited response(s)`
-      case "MemberGone":
+      default:
         return `group "${this.group}" sync ${this.msgId}: member(s) ${this.missing.join(", ")} left before answering`
     }
   }

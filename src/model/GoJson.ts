@@ -48,7 +48,16 @@ export const quote = (s: string): string => {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
     let replacement: string | undefined
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) {
+    if (
+      c < 0x20 ||
+      c === 0x22 ||
+      c === 0x5c ||
+      c === 0x3c ||
+      c === 0x3e ||
+      c === 0x26 ||
+      c === 0x2028 ||
+      c === 0x2029
+    ) {
       replacement = escapeCode(c)
     } else if (isHighSurrogate(c) && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1))) {
       i++
@@ -90,7 +99,8 @@ const compareCodePoints = (a: string, b: string): number => {
 const sortKeys = (keys: Array<string>): Array<string> =>
   keys.every((k) => /^[\u0000-\ud7ff]*$/.test(k)) ? keys.sort() : keys.sort(compareCodePoints)
 
-const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+const base64 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
 
 class Unsupported {
   readonly path: string

@@ -151,10 +151,7 @@ export const setRoute: {
 export const setResourceOperation: {
   (resource: string, operation: string): (self: Message) => Message
   (self: Message, resource: string, operation: string): Message
-} = dual(
-  3,
-  (self: Message, resource: string, operation: string): Message => withRoute(self, { resource, operation })
-)
+} = dual(3, (self: Message, resource: string, operation: string): Message => withRoute(self, { resource, operation }))
 
 /**
  * Go's `SetDestination(destination)`.
@@ -230,8 +227,7 @@ export const fillBody: {
  *
  * @category constructors
  */
-export const updateId = (self: Message): Effect.Effect<Message> =>
-  Effect.map(nextId, (id) => withHeader(self, { id }))
+export const updateId = (self: Message): Effect.Effect<Message> => Effect.map(nextId, (id) => withHeader(self, { id }))
 
 /**
  * Go's `NewRespByMessage(request, content)`: a new message (fresh id, current time) whose parent id
@@ -320,7 +316,7 @@ export const isEmpty = (self: Message): boolean => {
  *
  * @category getters
  */
-export const toString = (self: Message): string =>
+export const format = (self: Message): string =>
   `MessageID: ${self.header.id} ParentID: ${self.header.parentId} Group: ${self.route.group} ` +
   `Source: ${self.route.source} Destination: ${self.route.destination} Resource: ${self.route.resource} ` +
   `Operation: ${self.route.operation}`

@@ -8,7 +8,7 @@
 import { Effect, Exit, Result, Schema, SchemaIssue } from "effect"
 import { MessageDecodeError, type MessageEncodeError } from "./Errors.ts"
 import { formatNumber, quote, stringify } from "./GoJson.ts"
-import { make, type Message } from "./Message.ts"
+import { type Message, make } from "./Message.ts"
 
 const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
 

@@ -1,0 +1,183 @@
+/**
+ * The module registry: modules declared up front, added to the context all together, started in
+ * their own fibers under their restart policies, and shut down gracefully (Go beehive's
+ * `pkg/core/core.go` and `module.go`, with its startup race and crash paths fixed).
+ *
+ * @since 0.1.0
+ */
+import { Context, Deferred, Effect, Exit, Fiber, Layer, type Scope } from "effect"
+import {
+  type BeehiveShutdown,
+  ModuleAlreadyExists,
+  type ModuleNotFound,
+  type UnknownContextType
+} from "../model/Errors.ts"
+import type { CleanupReport } from "../model/Reports.ts"
+import { Beehive } from "./Beehive.ts"
+import { keepModule, type RestartPolicy } from "./RestartPolicy.ts"
+import { awaitSignal } from "./Signals.ts"
+
+/**
+ * A module as the registry knows it (Go's `Module` interface: `Name`, `Group`, `Enable`, `Start`,
+ * `RestartPolicy`).
+ *
+ * @category models
+ */
+export interface ModuleDefinition {
+  readonly name: string
+  /** The group the module joins when it is added. */
+  readonly group: string
+  /** Disabled modules are recorded but never added or started. Default true. */
+  readonly enabled?: boolean | undefined
+  /** What the module does; runs in its own fiber with `CurrentModule` set to `name`. */
+  readonly start: Effect.Effect<unknown, unknown, Beehive>
+  readonly restartPolicy?: RestartPolicy | undefined
+  /** The module's context type; "channel" by default. */
+  readonly contextType?: string | undefined
+  /** The module's mailbox capacity; the context's default by default. */
+  readonly capacity?: number | undefined
+}
+
+/**
+ * How one module's fiber ended during `gracefulShutdown`.
+ *
+ * @category models
+ */
+export interface ModuleEnd {
+  readonly name: string
+  readonly ended: "finished" | "interrupted"
+}
+
+/**
+ * What `gracefulShutdown` did.
+ *
+ * @category models
+ */
+export interface GracefulShutdownReport {
+  /** Why: the signal's name, or the reason given. */
+  readonly reason: string
+  readonly modules: ReadonlyArray<ModuleEnd>
+  readonly cleanups: ReadonlyArray<CleanupReport>
+}
+
+/**
+ * Options of a registry.
+ *
+ * @category models
+ */
+export interface RegistryOptions {
+  /** How long `gracefulShutdown` waits for module fibers before interrupting them, in ms. Default 5000. */
+  readonly graceMs?: number | undefined
+}
+
+/** Failures of `startModules`. @category models */
+export type StartModulesError = ModuleAlreadyExists | UnknownContextType | ModuleNotFound | BeehiveShutdown
+
+/**
+ * The registry's operations.
+ *
+ * @category models
+ */
+export interface RegistryService {
+  /** Records a module (R-REG-1). Fails with `ModuleAlreadyExists` for a name already registered. */
+  readonly register: (module: ModuleDefinition) => Effect.Effect<void, ModuleAlreadyExists>
+  /** The registered modules, in registration order. */
+  readonly modules: Effect.Effect<ReadonlyArray<ModuleDefinition>>
+  /**
+   * Adds every enabled module and joins its group, then starts them all (R-REG-2, R-REG-3). Returns
+   * once they are started; does not wait for them.
+   */
+  readonly startModules: Effect.Effect<void, StartModulesError>
+  /**
+   * Shuts down (R-REG-6): the context, then the module fibers (waiting up to the grace period, then
+   * interrupting). Calling it again returns the first report.
+   */
+  readonly gracefulShutdown: (reason?: string) => Effect.Effect<GracefulShutdownReport>
+  /**
+   * `startModules`, then waits for SIGINT, SIGTERM, SIGHUP or SIGQUIT (or for `gracefulShutdown` to be
+   * called from elsewhere), then shuts down gracefully (Go's `core.Run`).
+   */
+  readonly run: Effect.Effect<GracefulShutdownReport, StartModulesError>
+}
+
+const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryService, never, Beehive | Scope.Scope> =>
+  Effect.gen(function* () {
+    const beehive = yield* Beehive
+    const scope = yield* Effect.scope
+    const graceMs = options.graceMs ?? 5000
+    const definitions = new Map<string, ModuleDefinition>()
+    const keepers = new Map<string, Fiber.Fiber<void>>()
+    const report = Deferred.makeUnsafe<GracefulShutdownReport>()
+    let stopping = false
+
+    const register: RegistryService["register"] = (module) =>
+      Effect.suspend(() => {
+        if (definitions.has(module.name)) return Effect.fail(new ModuleAlreadyExists({ module: module.name }))
+        definitions.set(module.name, module)
+        return Effect.void
+      })
+
+    const startModules: RegistryService["startModules"] = Effect.gen(function* () {
+      const enabled = [...definitions.values()].filter((m) => m.enabled !== false && !keepers.has(m.name))
+      for (const m of enabled) {
+        yield* beehive.addModule(m.name, { contextType: m.contextType, capacity: m.capacity })
+        yield* beehive.addModuleGroup(m.name, m.group)
+      }
+      for (const m of enabled) {
+        const keeper = keepModule(m.name, m.start, m.restartPolicy, () => stopping).pipe(
+          Effect.provideService(Beehive, beehive)
+        )
+        keepers.set(m.name, yield* Effect.forkIn(keeper, scope))
+      }
+    })
+
+    const gracefulShutdown: RegistryService["gracefulShutdown"] = (reason = "requested") =>
+      Effect.suspend(() => {
+        if (stopping) return Deferred.await(report)
+        stopping = true
+        return Effect.gen(function* () {
+          const { cleanups } = yield* beehive.shutdown
+          const fibers = [...keepers]
+          yield* Effect.timeoutOption(Fiber.awaitAll(fibers.map(([, f]) => f)), graceMs)
+          const modules: Array<ModuleEnd> = fibers.map(([name, fiber]) => ({
+            name,
+            ended: fiber.pollUnsafe() === undefined ? "interrupted" : "finished"
+          }))
+          yield* Fiber.interruptAll(fibers.map(([, f]) => f))
+          const result: GracefulShutdownReport = { reason, modules, cleanups }
+          Deferred.doneUnsafe(report, Exit.succeed(result))
+          return result
+        })
+      })
+
+    const run: RegistryService["run"] = Effect.gen(function* () {
+      yield* startModules
+      const signal = yield* Effect.raceFirst(awaitSignal(), Effect.as(Deferred.await(report), "requested"))
+      return yield* gracefulShutdown(signal)
+    })
+
+    return {
+      register,
+      modules: Effect.sync(() => [...definitions.values()]),
+      startModules,
+      gracefulShutdown,
+      run
+    }
+  })
+
+/**
+ * The registry as an Effect service; needs a `Beehive`.
+ *
+ * @category services
+ */
+export class Registry extends Context.Service<Registry, RegistryService>()("beehive-effect/Registry") {
+  /** Builds the service in the current scope. */
+  static readonly make = makeRegistry
+
+  /** A registry with the default grace period (5 s). */
+  static readonly layer: Layer.Layer<Registry, never, Beehive> = Layer.effect(Registry, makeRegistry())
+
+  /** A registry with the given options. */
+  static readonly layerWith = (options: RegistryOptions): Layer.Layer<Registry, never, Beehive> =>
+    Layer.effect(Registry, makeRegistry(options))
+}

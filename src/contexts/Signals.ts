@@ -1,0 +1,31 @@
+/**
+ * Waiting for the operating-system signals that end a beehive process.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+
+/** The signals Go beehive's `GracefulShutdown` reacts to that Node can listen for. @category constants */
+export const ShutdownSignals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"]
+
+/**
+ * Suspends until the process receives one of `signals`, and returns its name. While it waits the
+ * signals do not kill the process; the listeners are removed when it completes or is interrupted.
+ *
+ * @category constructors
+ */
+export const awaitSignal = (signals: ReadonlyArray<NodeJS.Signals> = ShutdownSignals): Effect.Effect<NodeJS.Signals> =>
+  Effect.callback<NodeJS.Signals>((resume) => {
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        remove()
+        resume(Effect.succeed(signal))
+      }
+      process.on(signal, handler)
+      return [signal, handler] as const
+    })
+    const remove = () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler)
+    }
+    return Effect.sync(remove)
+  })

@@ -1,0 +1,4 @@
+import { conformance } from "../support/conformance.ts"
+import { effectDriver } from "../support/drivers.ts"
+
+conformance("Effect API", effectDriver)
