@@ -14,7 +14,7 @@
  * @since 0.1.0
  * @internal
  */
-import { type Effect, Exit, MutableList } from "effect"
+import { Exit, MutableList } from "effect"
 import type { Arm, Settle } from "./Arm.ts"
 import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
 
