@@ -177,11 +177,6 @@ export interface BeehiveService {
   readonly snapshot: Effect.Effect<BeehiveSnapshot>
 }
 
-interface ModuleEntry {
-  readonly endpoint: Endpoint
-  readonly groups: Set<string>
-}
-
 type CallError = RequestDropped | BeehiveShutdown
 
 /**
@@ -215,7 +210,8 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   for (const context of options.contexts ?? []) contexts.set(context.type, context)
   const onUndeliverable = options.onUndeliverable ?? ignore
 
-  const modules = new Map<string, ModuleEntry>()
+  const modules = new Map<string, Endpoint>()
+  const memberships = new Map<string, Set<string>>()
   const groups = new Map<string, Set<string>>()
   const calls = new ReplyTable<CallError>()
   const shutdownReport = Deferred.makeUnsafe<ShutdownReport>()
@@ -242,7 +238,8 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
               endpoint.close()
               return isShutdown ? refused("addModule") : Effect.fail(new ModuleAlreadyExists({ module: name }))
             }
-            modules.set(name, { endpoint, groups: new Set() })
+            modules.set(name, endpoint)
+            memberships.set(name, new Set())
             return Effect.void
           })
       )
@@ -251,9 +248,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   const addModuleGroup: BeehiveService["addModuleGroup"] = (module, group) =>
     Effect.suspend((): Effect.Effect<void, ModuleNotFound | BeehiveShutdown> => {
       if (isShutdown) return refused("addModuleGroup")
-      const entry = modules.get(module)
-      if (entry === undefined) return Effect.fail(new ModuleNotFound({ module }))
-      entry.groups.add(group)
+      const joined = memberships.get(module)
+      if (joined === undefined) return Effect.fail(new ModuleNotFound({ module }))
+      joined.add(group)
       let members = groups.get(group)
       if (members === undefined) {
         members = new Set()
@@ -263,14 +260,17 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       return Effect.void
     })
 
-  const cleanupNow = (module: string, entry: ModuleEntry): CleanupReport => {
+  const cleanupNow = (module: string, endpoint: Endpoint): CleanupReport => {
+    const joined = memberships.get(module) ?? new Set<string>()
     modules.delete(module)
-    for (const group of entry.groups) {
+    memberships.delete(module)
+    receivers.delete(module)
+    for (const group of joined) {
       const members = groups.get(group)
       members?.delete(module)
       if (members?.size === 0) groups.delete(group)
     }
-    const undelivered = entry.endpoint.close()
+    const undelivered = endpoint.close()
     for (const message of undelivered) {
       if (!message.header.sync) continue
       const call = calls.get(message.header.id)
@@ -281,7 +281,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     for (const call of calls.all()) {
       if (call instanceof GroupCollector) call.memberGone(module)
     }
-    return { module, groups: [...entry.groups], undelivered }
+    return { module, groups: [...joined], undelivered }
   }
 
   const cleanup: BeehiveService["cleanup"] = (module) =>
@@ -292,28 +292,39 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         : Effect.succeed(cleanupNow(module, entry))
     })
 
-  // The endpoint of a live module, or why there is none.
-  const lookup = (module: string, operation: string): Endpoint | ModuleNotFound | BeehiveShutdown => {
-    if (isShutdown) return new BeehiveShutdown({ operation })
-    return modules.get(module)?.endpoint ?? new ModuleNotFound({ module })
-  }
+  const unavailable = (module: string, operation: string): ModuleNotFound | BeehiveShutdown =>
+    isShutdown ? new BeehiveShutdown({ operation }) : new ModuleNotFound({ module })
 
+  // Fast paths complete without suspending; only a wait goes through an armed wait.
   const send: BeehiveService["send"] = (module, message) =>
     Effect.suspend((): Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-      const endpoint = lookup(module, "send")
-      return "armOffer" in endpoint ? awaitArm(endpoint.armOffer(message)) : Effect.fail(endpoint)
+      const endpoint = isShutdown ? undefined : modules.get(module)
+      if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
+      return endpoint.offerNow(message, "later") ? Effect.void : awaitArm(endpoint.armOffer(message, "later"))
     })
 
-  const receive: BeehiveService["receive"] = (module) =>
+  // A receive depends on nothing but the module name, so one effect per name serves every call.
+  const receivers = new Map<string, Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown>>()
+  const makeReceive = (module: string) =>
     Effect.suspend((): Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-      const endpoint = lookup(module, "receive")
-      return "armTake" in endpoint ? awaitArm(endpoint.armTake()) : Effect.fail(endpoint)
+      const endpoint = isShutdown ? undefined : modules.get(module)
+      if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
+      const message = endpoint.takeNow()
+      return message !== undefined ? Effect.succeed(message) : awaitArm(endpoint.armTake())
     })
+  const receive: BeehiveService["receive"] = (module) => {
+    let effect = receivers.get(module)
+    if (effect === undefined) {
+      effect = makeReceive(module)
+      if (modules.has(module)) receivers.set(module, effect)
+    }
+    return effect
+  }
 
   const sendSync: BeehiveService["sendSync"] = (module, message, timeout) =>
     Effect.withFiber((fiber): Effect.Effect<Message, SendSyncError> => {
-      const endpoint = lookup(module, "sendSync")
-      if (!("armOffer" in endpoint)) return Effect.fail(endpoint)
+      const endpoint = isShutdown ? undefined : modules.get(module)
+      if (endpoint === undefined) return Effect.fail(unavailable(module, "sendSync"))
       const id = message.header.id
       if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
       const timeoutMs = timeoutMillis(timeout)
@@ -331,7 +342,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       // Enqueue and a response race: a response that arrives while the request still waits for room
       // ends the call and withdraws the request (R-SYNC-8).
       const enqueued: Arm<Message | undefined, SendSyncError> = first<Message | undefined, SendSyncError>(
-        mapExit(endpoint.armOffer(setSync(message, true)), (exit) => closeOnFailure(Exit.map(exit, () => undefined))),
+        mapExit(endpoint.armOffer(setSync(message, true), "now"), (exit) =>
+          closeOnFailure(Exit.map(exit, () => undefined))
+        ),
         slot.arm
       )
       return awaitArmUntil(enqueued, deadline, timedOut("enqueue")).pipe(
@@ -356,7 +369,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     const members = groups.get(group)
     if (members === undefined) return undefined
     const endpoints: Array<Endpoint> = []
-    for (const member of members) endpoints.push((modules.get(member) as ModuleEntry).endpoint)
+    for (const member of members) endpoints.push(modules.get(member) as Endpoint)
     return endpoints
   }
 
@@ -365,7 +378,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       if (isShutdown) return refused("sendToGroup")
       const endpoints = membersOf(group)
       if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-      return Effect.map(awaitArm(all(endpoints.map((e) => e.armOffer(message)))), (outcomes) => {
+      return Effect.map(awaitArm(all(endpoints.map((e) => e.armOffer(message, "later")))), (outcomes) => {
         const delivered: Array<string> = []
         const gone: Array<string> = []
         for (let i = 0; i < outcomes.length; i++) {
@@ -401,7 +414,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         }
         for (const endpoint of endpoints) {
           if (!collector.isOpen) break
-          const armed = endpoint.armOffer(copy)(ignore)
+          const armed = endpoint.armOffer(copy, "now")(ignore)
           if (typeof armed === "function") waiting.push(armed)
         }
         const armed = collector.arm((exit) => {
@@ -439,10 +452,10 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   })
 
   const snapshot: BeehiveService["snapshot"] = Effect.sync(() => ({
-    modules: [...modules].map(([name, { endpoint, groups: memberOf }]) => ({
+    modules: [...modules].map(([name, endpoint]) => ({
       name,
       contextType: endpoint.contextType,
-      groups: [...memberOf],
+      groups: [...(memberships.get(name) ?? [])],
       queued: endpoint.queued,
       waitingReceivers: endpoint.waitingReceivers,
       waitingSenders: endpoint.waitingSenders

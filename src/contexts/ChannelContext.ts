@@ -12,33 +12,31 @@ import type { Message } from "../model/Message.ts"
 import type { Endpoint, EndpointOptions, ModuleContext } from "./ModuleContext.ts"
 
 /**
- * Opens a mailbox endpoint for `module`. Dies (a defect) if the capacity is not a positive integer.
+ * A module's mailbox as an endpoint of the channel context.
+ *
+ * @category models
+ */
+export class MailboxEndpoint extends Mailbox<Message, ModuleClosed> implements Endpoint {
+  readonly module: string
+  readonly contextType = ContextTypeChannel
+
+  constructor(module: string, options: EndpointOptions) {
+    super(options.capacity, () => new ModuleClosed({ module }), options.onOrphan)
+    this.module = module
+  }
+
+  get queued(): number {
+    return this.size
+  }
+}
+
+/**
+ * Opens a mailbox endpoint for `module`. Throws a `RangeError` (a defect inside Effect) if the
+ * capacity is not a positive integer.
  *
  * @category constructors
  */
-export const openMailbox = (module: string, options: EndpointOptions): Endpoint => {
-  const mailbox = new Mailbox<Message, ModuleClosed>(
-    options.capacity,
-    () => new ModuleClosed({ module }),
-    options.onOrphan
-  )
-  return {
-    module,
-    contextType: ContextTypeChannel,
-    get queued() {
-      return mailbox.size
-    },
-    get waitingReceivers() {
-      return mailbox.waitingReceivers
-    },
-    get waitingSenders() {
-      return mailbox.waitingSenders
-    },
-    armOffer: (message) => mailbox.armOffer(message),
-    armTake: () => mailbox.armTake(),
-    close: () => mailbox.close()
-  }
-}
+export const openMailbox = (module: string, options: EndpointOptions): Endpoint => new MailboxEndpoint(module, options)
 
 /**
  * The channel context as a service, for composing a `Beehive` with other context types.

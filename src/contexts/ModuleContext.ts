@@ -8,6 +8,7 @@
  */
 import type { Effect } from "effect"
 import type { Arm } from "../effects/Arm.ts"
+import type { Wake } from "../effects/Mailbox.ts"
 import type { ModuleClosed } from "../model/Errors.ts"
 import type { Message } from "../model/Message.ts"
 
@@ -25,8 +26,12 @@ export interface Endpoint {
   readonly waitingReceivers: number
   /** Senders waiting for room. */
   readonly waitingSenders: number
+  /** Delivers a message if the module can accept it at once; false if it cannot (full or closed). */
+  readonly offerNow: (message: Message, wake: Wake) => boolean
   /** Delivers a message; waits while the module cannot accept it. See `Arm`. */
-  readonly armOffer: (message: Message) => Arm<void, ModuleClosed>
+  readonly armOffer: (message: Message, wake: Wake) => Arm<void, ModuleClosed>
+  /** The oldest message, if one can be received at once. */
+  readonly takeNow: () => Message | undefined
   /** Receives the oldest message; waits while there is none. See `Arm`. */
   readonly armTake: () => Arm<Message, ModuleClosed>
   /** Closes the endpoint: fails its waiters with `ModuleClosed` and returns what was never received. */

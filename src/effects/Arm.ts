@@ -13,8 +13,17 @@
  */
 import { Exit } from "effect"
 
-/** Completes an armed wait. @category models */
-export type Settle<A, E> = (exit: Exit.Exit<A, E>) => void
+/**
+ * Completes an armed wait. Calling it runs the waiting fiber at once (Effect resumes inline);
+ * `later`, when present, completes it from a scheduler task instead, so that the caller keeps
+ * running and the woken fiber finds more work waiting when it runs (batching).
+ *
+ * @category models
+ */
+export interface Settle<A, E> {
+  (exit: Exit.Exit<A, E>): void
+  readonly later?: ((exit: Exit.Exit<A, E>) => void) | undefined
+}
 
 /** Withdraws an armed wait. @category models */
 export type Cancel = () => void

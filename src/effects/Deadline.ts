@@ -21,16 +21,23 @@ export const sleepUntil = (deadline: number): Effect.Effect<void> =>
 
 type Timer = (expire: () => void) => { readonly interruptUnsafe: () => void }
 
-const awaitWith = <A, E>(arm: Arm<A, E>, timer?: Timer, onDeadline?: () => Exit.Exit<A, E>): Effect.Effect<A, E> =>
+const awaitWith = <A, E>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  arm: Arm<A, E>,
+  timer?: Timer,
+  onDeadline?: () => Exit.Exit<A, E>
+): Effect.Effect<A, E> =>
   Effect.callback<A, E>((resume) => {
     let settled = false
     let running: { readonly interruptUnsafe: () => void } | undefined
-    const armed = arm((exit) => {
+    const settle = (exit: Exit.Exit<A, E>) => {
       if (settled) return
       settled = true
       running?.interruptUnsafe()
       resume(exit)
-    })
+    }
+    const later = (exit: Exit.Exit<A, E>) => fiber.currentDispatcher.scheduleTask(() => settle(exit), 0)
+    const armed = arm(Object.assign(settle, { later }))
     if (typeof armed !== "function") {
       settled = true
       resume(armed)
@@ -61,7 +68,8 @@ const timerOn =
  *
  * @category combinators
  */
-export const awaitArm = <A, E>(arm: Arm<A, E>): Effect.Effect<A, E> => awaitWith(arm)
+export const awaitArm = <A, E>(arm: Arm<A, E>): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => awaitWith(fiber, arm))
 
 /**
  * Waits for an armed wait until `deadline`. When the arm cannot complete at once, a timer fiber
@@ -75,4 +83,4 @@ export const awaitArmUntil = <A, E>(
   arm: Arm<A, E>,
   deadline: number,
   onDeadline: () => Exit.Exit<A, E>
-): Effect.Effect<A, E> => Effect.withFiber((fiber) => awaitWith(arm, timerOn(fiber, deadline), onDeadline))
+): Effect.Effect<A, E> => Effect.withFiber((fiber) => awaitWith(fiber, arm, timerOn(fiber, deadline), onDeadline))

@@ -32,6 +32,14 @@ interface Offerer<A, E> {
 const exitVoid: Exit.Exit<void> = Exit.void
 
 /**
+ * How a receiver handed a message is woken: "now" runs it before the offer returns (a request whose
+ * sender will wait for the answer), "later" from a scheduler task, so a stream of sends is batched.
+ *
+ * @category models
+ */
+export type Wake = "now" | "later"
+
+/**
  * A bounded FIFO mailbox; see the module documentation.
  *
  * @category models
@@ -81,14 +89,34 @@ export class Mailbox<A, E> {
   }
 
   /**
+   * Accepts a message at once if a receiver waits or there is room; false (and nothing changes) if
+   * the mailbox is full or closed.
+   */
+  offerNow(message: A, wake: Wake = "now"): boolean {
+    if (!this.open) return false
+    if (this.handToTaker(message, wake)) return true
+    if (this.buffer.length >= this.capacity) return false
+    MutableList.append(this.buffer, message)
+    return true
+  }
+
+  /** Takes the oldest message at once, if there is one. */
+  takeNow(): A | undefined {
+    if (this.buffer.length === 0) return undefined
+    const message = MutableList.take(this.buffer) as A
+    this.admitOfferer()
+    return message
+  }
+
+  /**
    * Offers a message: completes at once when a receiver waits or there is room, else waits for room.
    * Fails with the closed error if the mailbox is (or gets) closed first. Withdrawing the wait removes
    * the message; a message already moved in stays delivered.
    */
-  armOffer(message: A): Arm<void, E> {
+  armOffer(message: A, wake: Wake = "now"): Arm<void, E> {
     return (settle) => {
       if (!this.open) return Exit.fail(this.closedError())
-      if (this.handToTaker(message)) return exitVoid
+      if (this.handToTaker(message, wake)) return exitVoid
       if (this.buffer.length < this.capacity) {
         MutableList.append(this.buffer, message)
         return exitVoid
@@ -105,11 +133,8 @@ export class Mailbox<A, E> {
    */
   armTake(): Arm<A, E> {
     return (settle) => {
-      if (this.buffer.length > 0) {
-        const message = MutableList.take(this.buffer) as A
-        this.admitOfferer()
-        return Exit.succeed(message)
-      }
+      const message = this.takeNow()
+      if (message !== undefined) return Exit.succeed(message)
       if (!this.open) return Exit.fail(this.closedError())
       const taker: Taker<A, E> = { settle, handed: false, message: undefined }
       const node: WaitNode<Taker<A, E>> = this.takers.push(taker)
@@ -142,12 +167,15 @@ export class Mailbox<A, E> {
     return undelivered
   }
 
-  private handToTaker(message: A): boolean {
+  private handToTaker(message: A, wake: Wake): boolean {
+    if (this.takers.length === 0) return false
     const taker = this.takers.shift()
     if (taker === undefined) return false
     taker.handed = true
     taker.message = message
-    taker.settle(Exit.succeed(message))
+    const exit = Exit.succeed(message)
+    if (wake === "later" && taker.settle.later !== undefined) taker.settle.later(exit)
+    else taker.settle(exit)
     return true
   }
 
@@ -156,11 +184,11 @@ export class Mailbox<A, E> {
       this.onOrphan(message)
       return
     }
-    if (!this.handToTaker(message)) MutableList.prepend(this.buffer, message)
+    if (!this.handToTaker(message, "now")) MutableList.prepend(this.buffer, message)
   }
 
   private admitOfferer(): void {
-    if (this.buffer.length >= this.capacity) return
+    if (this.offerers.length === 0 || this.buffer.length >= this.capacity) return
     const offerer = this.offerers.shift()
     if (offerer === undefined) return
     MutableList.append(this.buffer, offerer.message)

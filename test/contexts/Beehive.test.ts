@@ -15,7 +15,8 @@ const respond = (request: Message.Message, content: unknown, id = `resp-${reques
 /** A second context type, to check routing by type and mixed groups. */
 const fakeContext: ModuleContext = {
   type: "fake",
-  open: (module, options) => Effect.sync(() => ({ ...openMailbox(module, options), contextType: "fake" }))
+  open: (module, options) =>
+    Effect.sync(() => Object.defineProperty(openMailbox(module, options), "contextType", { value: "fake" }))
 }
 
 describe("Beehive (Effect API, virtual time)", () => {
@@ -117,6 +118,30 @@ describe("Beehive (Effect API, virtual time)", () => {
       expect(exit).toMatchObject({ _tag: "Failure" })
       const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error: unknown }).error : undefined
       expect(error).toMatchObject({ reason: "Uninvited", responded: ["a", "b"], uninvited: 1 })
+    })
+  )
+
+  itEffect("R-RECV-4 a receiver interrupted after a message was handed to it gives the message back", () =>
+    Effect.gen(function* () {
+      const b = yield* Beehive
+      yield* b.addModule("m")
+      const receiver = yield* Effect.forkChild(b.receive("m"))
+      yield* settle
+      // send hands the message over and wakes the receiver from a scheduler task; the interrupt
+      // lands first.
+      yield* b.send("m", msg("handed"))
+      yield* Fiber.interrupt(receiver)
+      expect((yield* b.snapshot).modules[0]?.queued).toBe(1)
+      expect((yield* b.receive("m")).header.id).toBe("handed")
+      const orphans: Array<string> = []
+      const c = yield* Beehive.make({ onUndeliverable: (module, m) => orphans.push(`${module}:${m.header.id}`) })
+      yield* c.addModule("n")
+      const late = yield* Effect.forkChild(c.receive("n"))
+      yield* settle
+      yield* c.send("n", msg("lost"))
+      yield* c.cleanup("n")
+      yield* Fiber.interrupt(late)
+      expect(orphans).toEqual(["n:lost"])
     })
   )
 

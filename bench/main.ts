@@ -1,0 +1,205 @@
+/**
+ * Benchmarks of the channel context, each next to its baseline in the same process, with the targets
+ * of issue #2. Run with `npm run bench` (a build, then `node --expose-gc dist/bench/main.js`).
+ * Each figure is the median of 5 measured runs after one warm-up run.
+ */
+
+import os from "node:os"
+import { Effect, Fiber, Queue } from "effect"
+import { Beehive, type BeehiveService } from "../src/contexts/Beehive.ts"
+import * as Message from "../src/model/Message.ts"
+
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const measure = async (runs: number, once: () => Promise<number>): Promise<number> => {
+  await once()
+  const results: Array<number> = []
+  for (let i = 0; i < runs; i++) results.push(await once())
+  return median(results)
+}
+const perSecond = (n: number, ms: number) => (n / ms) * 1000
+const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(1)} k`)
+const withBeehive = <A>(f: (b: BeehiveService) => Effect.Effect<A, unknown>) =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(Beehive.make(), f)) as Effect.Effect<A>)
+
+const N = 1_000_000
+
+/** Raw Effect queue: a producer fiber offers n, a consumer fiber takes n. */
+const rawQueue = (n: number) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const q = yield* Queue.bounded<Message.Message>(1024)
+      const m = Message.make({ header: { id: "x" } })
+      const start = performance.now()
+      const consumer = yield* Effect.forkChild(
+        Effect.gen(function* () {
+          for (let i = 0; i < n; i++) yield* Queue.take(q)
+        })
+      )
+      for (let i = 0; i < n; i++) yield* Queue.offer(q, m)
+      yield* Fiber.join(consumer)
+      return performance.now() - start
+    })
+  )
+
+/** The same with beehive send/receive on a module with the default mailbox (1024). */
+const sendReceive = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      yield* b.addModule("m")
+      const m = Message.make({ header: { id: "x" } })
+      const start = performance.now()
+      const consumer = yield* Effect.forkChild(
+        Effect.gen(function* () {
+          for (let i = 0; i < n; i++) yield* b.receive("m")
+        })
+      )
+      for (let i = 0; i < n; i++) yield* b.send("m", m)
+      yield* Fiber.join(consumer)
+      return performance.now() - start
+    })
+  )
+
+/** A module answering every request, written as beehive modules are: a receive loop. */
+const responder = (b: BeehiveService, name: string) =>
+  Effect.forkChild(
+    Effect.gen(function* () {
+      while (true) {
+        const request = yield* b.receive(name)
+        yield* b.sendResp(yield* Message.newResponse(request, "ok"), name)
+      }
+    })
+  )
+
+/** The same responder with `Effect.forever`, which yields to the scheduler after every answer. */
+const yieldingResponder = (b: BeehiveService, name: string) =>
+  Effect.forkChild(
+    Effect.forever(
+      Effect.gen(function* () {
+        const request = yield* b.receive(name)
+        yield* b.sendResp(yield* Message.newResponse(request, "ok"), name)
+      })
+    )
+  )
+
+/** sendSync round trips: one caller, one responder. */
+const sendSync = (n: number, answering = responder) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      yield* b.addModule("echo")
+      yield* answering(b, "echo")
+      yield* Effect.yieldNow
+      const start = performance.now()
+      for (let i = 0; i < n; i++) yield* b.sendSync("echo", yield* Message.newMessage(), 1000)
+      return performance.now() - start
+    })
+  )
+
+/** Mean sendToGroupSync latency with 4 members that answer at once. */
+const groupSync = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      for (const name of ["m1", "m2", "m3", "m4"]) {
+        yield* b.addModule(name)
+        yield* b.addModuleGroup(name, "g")
+        yield* responder(b, name)
+      }
+      yield* Effect.yieldNow
+      const start = performance.now()
+      for (let i = 0; i < n; i++) yield* b.sendToGroupSync("g", yield* Message.newMessage(), 1000)
+      return ((performance.now() - start) / n) * 1000
+    })
+  )
+
+/** 1e6 sendSync calls: pending table afterwards, and heap growth. */
+const leakCheck = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      const gc = (globalThis as { gc?: () => void }).gc
+      yield* b.addModule("echo")
+      yield* responder(b, "echo")
+      yield* Effect.yieldNow
+      for (let i = 0; i < 10_000; i++) yield* b.sendSync("echo", yield* Message.newMessage(), 1000)
+      gc?.()
+      const before = process.memoryUsage().heapUsed
+      for (let i = 0; i < n; i++) yield* b.sendSync("echo", yield* Message.newMessage(), 1000)
+      gc?.()
+      const after = process.memoryUsage().heapUsed
+      return {
+        pending: (yield* b.snapshot).pendingCalls.length,
+        growthMb: (after - before) / 2 ** 20,
+        gc: gc !== undefined
+      }
+    })
+  )
+
+const line = (name: string, value: string, baseline: string, ratio: string, target: string, ok?: boolean) =>
+  console.log(
+    `${name.padEnd(38)}${value.padStart(16)}${baseline.padStart(22)}${ratio.padStart(9)}   ${target.padEnd(18)}${ok === undefined ? "" : ok ? "met" : "MISSED"}`
+  )
+
+const main = async () => {
+  console.log(
+    `beehive-effect benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}`
+  )
+  console.log(
+    `${"benchmark".padEnd(38)}${"beehive".padStart(16)}${"baseline".padStart(22)}${"ratio".padStart(9)}   ${"target".padEnd(18)}`
+  )
+  // The two are measured alternately, so that both see the same machine state.
+  await rawQueue(N)
+  await sendReceive(N)
+  const raws: Array<number> = []
+  const ourRuns: Array<number> = []
+  for (let i = 0; i < 7; i++) {
+    raws.push(perSecond(N, await rawQueue(N)))
+    ourRuns.push(perSecond(N, await sendReceive(N)))
+  }
+  const raw = median(raws)
+  const ours = median(ourRuns)
+  line(
+    "send→receive msgs/s (1e6)",
+    `${fmt(ours)}/s`,
+    `Queue ${fmt(raw)}/s`,
+    (ours / raw).toFixed(2),
+    "ratio >= 0.80",
+    ours / raw >= 0.8
+  )
+  const syncN = 200_000
+  const sync = perSecond(syncN, await measure(5, () => sendSync(syncN)))
+  line(
+    "sendSync round trips/s (1 caller)",
+    `${fmt(sync)}/s`,
+    "Go 36k-46k/s",
+    (sync / 41_000).toFixed(1),
+    ">= 200k/s",
+    sync >= 200_000
+  )
+  const yielding = perSecond(syncN, await measure(5, () => sendSync(syncN, yieldingResponder)))
+  line(
+    "  same, responder with Effect.forever",
+    `${fmt(yielding)}/s`,
+    "Go 36k-46k/s",
+    (yielding / 41_000).toFixed(1),
+    "(informational)",
+    true
+  )
+  const latency = await measure(5, () => groupSync(20_000))
+  line(
+    "sendToGroupSync mean latency (4)",
+    `${latency.toFixed(1)} us`,
+    "Go 20.7 ms",
+    (20_700 / latency).toFixed(0),
+    "<= 100 us",
+    latency <= 100
+  )
+  const leak = await leakCheck(1_000_000)
+  line(
+    "after 1e6 sendSync: pending, heap",
+    `${leak.pending}, ${leak.growthMb.toFixed(2)} MB`,
+    leak.gc ? "(gc before/after)" : "(run with --expose-gc)",
+    "",
+    "0, < 5 MB",
+    leak.pending === 0 && leak.growthMb < 5
+  )
+}
+
+void main()

@@ -1,0 +1,40 @@
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "..")
+const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map(
+  (m) => m[1] as string
+)
+
+/** Runs a README snippet with Node against the built package (TypeScript-only syntax is not used in them). */
+const runSnippet = (code: string) => {
+  const dir = mkdtempSync(join(tmpdir(), "readme-"))
+  const file = join(dir, "snippet.mjs")
+  const source = code
+    .replaceAll('"beehive-effect/promise"', JSON.stringify(join(root, "dist/src/promise.js")))
+    .replaceAll('"beehive-effect"', JSON.stringify(join(root, "dist/src/index.js")))
+    .replaceAll('"effect"', JSON.stringify(join(root, "node_modules/effect/dist/index.js")))
+  writeFileSync(file, source)
+  return execFileSync(process.execPath, [file], { encoding: "utf8", timeout: 20_000 })
+}
+
+describe("README", () => {
+  beforeAll(() => {
+    if (!existsSync(join(root, "dist/src/index.js"))) {
+      execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+        cwd: root
+      })
+    }
+  }, 60_000)
+
+  it("R-API-1 the Effect tour runs as written", () => {
+    expect(runSnippet(blocks[0] as string)).toBe("ok\n")
+  })
+
+  it("R-API-2 the Promise tour runs as written", () => {
+    expect(runSnippet(blocks[2] as string)).toBe("ok\nresponse\n")
+  })
+})
