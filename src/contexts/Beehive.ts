@@ -362,8 +362,16 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       )
     })
 
+  const forwarders = [...contexts.values()].filter((c) => c.forwardResponse !== undefined)
   const sendResp: BeehiveService["sendResp"] = (response, from) =>
-    Effect.withFiberSucceed((fiber) => calls.route(response, from ?? fiber.getRef(CurrentModule)))
+    Effect.withFiberSucceed((fiber) => {
+      const responder = from ?? fiber.getRef(CurrentModule)
+      if (calls.route(response, responder)) return true
+      // No call here waits for it: its request may have come from another process (R-GLOBAL-1).
+      if (calls.get(response.header.parentId) !== undefined || isShutdown) return false
+      for (const context of forwarders) if (context.forwardResponse?.(response, responder)) return true
+      return false
+    })
 
   const membersOf = (group: string): Array<Endpoint> | undefined => {
     const members = groups.get(group)
@@ -465,7 +473,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     isShutdown
   }))
 
-  return {
+  const service: BeehiveService = {
     addModule,
     addModuleGroup,
     cleanup,
@@ -479,6 +487,8 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     done: Effect.asVoid(Deferred.await(shutdownReport)),
     snapshot
   }
+  for (const context of contexts.values()) context.attach?.(service)
+  return service
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Arm } from "../effects/Arm.ts"
 import type { Wake } from "../effects/Mailbox.ts"
 import type { ModuleClosed } from "../model/Errors.ts"
 import type { Message } from "../model/Message.ts"
+import type { BeehiveService } from "./Beehive.ts"
 
 /**
  * One module's way in and out.
@@ -58,4 +59,15 @@ export interface EndpointOptions {
 export interface ModuleContext {
   readonly type: string
   readonly open: (module: string, options: EndpointOptions) => Effect.Effect<Endpoint>
+  /**
+   * Called once when a `Beehive` is built with this context, with the global context itself, so that
+   * a context carrying messages from elsewhere (sockets) can deliver what arrives (`send`,
+   * `sendResp`) and register the modules it serves.
+   */
+  readonly attach?: ((beehive: BeehiveService) => void) | undefined
+  /**
+   * Offered a response no local call waits for (its request came from elsewhere); true if this
+   * context took it to send back. Never blocks.
+   */
+  readonly forwardResponse?: ((response: Message, from: string | undefined) => boolean) | undefined
 }

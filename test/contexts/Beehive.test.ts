@@ -197,6 +197,41 @@ describe("Beehive (Effect API, virtual time)", () => {
     { beehive: { contexts: [fakeContext] } }
   )
 
+  it("R-GLOBAL-1 a context is attached to the global context and gets the responses no local call waits for", async () => {
+    const forwarded: Array<string> = []
+    let attached: unknown
+    const remote: ModuleContext = {
+      type: "remote",
+      open: (module, options) => Effect.sync(() => openMailbox(module, options)),
+      attach: (beehive) => {
+        attached = beehive
+      },
+      forwardResponse: (response, from) => {
+        forwarded.push(`${response.header.parentId} from ${from}`)
+        return response.header.parentId === "theirs"
+      }
+    }
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const b = yield* Beehive.make({ contexts: [remote] })
+          expect(attached).toBe(b)
+          expect(yield* b.sendResp(respond(msg("theirs"), 1), "m")).toBe(true)
+          expect(yield* b.sendResp(respond(msg("unknown"), 2))).toBe(false)
+          yield* b.addModule("m")
+          const call = yield* Effect.forkChild(b.sendSync("m", msg("mine"), 1000))
+          yield* settle
+          expect(yield* b.sendResp(respond(msg("mine"), 3, "first"))).toBe(true)
+          expect(yield* b.sendResp(respond(msg("mine"), 4, "second"))).toBe(false)
+          yield* Fiber.join(call)
+          yield* b.shutdown
+          expect(yield* b.sendResp(respond(msg("theirs"), 5))).toBe(false)
+        })
+      )
+    )
+    expect(forwarded).toEqual(["theirs from m", "unknown from undefined"])
+  })
+
   it("R-GLOBAL-3 closing the layer's scope shuts the context down and `done` completes", async () => {
     const scope = Effect.runSync(Scope.make())
     const b = await Effect.runPromise(Scope.provide(Beehive.make(), scope))
