@@ -229,7 +229,7 @@ describe("Beehive (Effect API, virtual time)", () => {
         })
       )
     )
-    expect(forwarded).toEqual(["theirs from m", "unknown from undefined"])
+    expect(forwarded).toEqual(["theirs from m", "unknown from undefined", "mine from undefined"])
   })
 
   it("R-GLOBAL-3 closing the layer's scope shuts the context down and `done` completes", async () => {
