@@ -1,0 +1,200 @@
+/**
+ * The reference model's step function: one case per operation start, per clock advance, per
+ * interruption. `step` returns the states SPEC.md allows after the command; for the commands below
+ * the rules allow exactly one.
+ */
+import { endCall, expire, memberGone, respond } from "./Calls.ts"
+import { offer, settleOffer, take, withdrawOffers } from "./Mailboxes.ts"
+import * as O from "./Outcomes.ts"
+import { callOf, cloneState, complete, type GroupCall, membersOf, moduleOf, type State } from "./State.ts"
+
+/** The commands of the model, named as the implementation's operations. `op` names the operation. */
+export type Command =
+  | { readonly _tag: "AddModule"; readonly op: string; readonly module: string; readonly capacity: number }
+  | { readonly _tag: "AddModuleGroup"; readonly op: string; readonly module: string; readonly group: string }
+  | { readonly _tag: "Cleanup"; readonly op: string; readonly module: string }
+  | { readonly _tag: "Send"; readonly op: string; readonly module: string; readonly id: string }
+  | { readonly _tag: "Receive"; readonly op: string; readonly module: string }
+  | {
+      readonly _tag: "SendSync"
+      readonly op: string
+      readonly module: string
+      readonly id: string
+      readonly timeoutMs: number
+    }
+  | {
+      readonly _tag: "SendResp"
+      readonly op: string
+      readonly id: string
+      readonly parentId: string
+      readonly from: string | undefined
+    }
+  | { readonly _tag: "SendToGroup"; readonly op: string; readonly group: string; readonly id: string }
+  | {
+      readonly _tag: "SendToGroupSync"
+      readonly op: string
+      readonly group: string
+      readonly id: string
+      readonly timeoutMs: number
+    }
+  | { readonly _tag: "Advance"; readonly ms: number }
+  | { readonly _tag: "Interrupt"; readonly target: string }
+  | { readonly _tag: "Shutdown"; readonly op: string }
+
+const DefaultTimeout = 30_000
+
+const cleanupModule = (state: State, module: string): [Array<string>, Array<string>] => {
+  const index = state.modules.findIndex(([n]) => n === module)
+  const [, mod] = state.modules[index] as [string, NonNullable<ReturnType<typeof moduleOf>>]
+  state.modules.splice(index, 1)
+  for (const group of mod.groups) {
+    const members = membersOf(state, group) as Array<string>
+    members.splice(members.indexOf(module), 1)
+    if (members.length === 0) state.groups = state.groups.filter(([g]) => g !== group)
+  }
+  for (const receiver of mod.receivers) complete(state, receiver, O.moduleClosed(module))
+  for (const item of mod.senders) settleOffer(state, module, item, false)
+  for (const entry of mod.queue) {
+    if (!entry.endsWith("!")) continue
+    const call = callOf(state, entry.slice(0, -1))
+    if (call?.kind === "sync" && call.module === module) endCall(state, call, O.requestDropped(call.id))
+  }
+  memberGone(state, module)
+  return [mod.groups, mod.queue]
+}
+
+const applyCommand = (state: State, command: Command): void => {
+  const refused = state.shutdown
+  switch (command._tag) {
+    case "AddModule": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      if (moduleOf(state, command.module)) return complete(state, command.op, O.moduleAlreadyExists(command.module))
+      state.modules.push([
+        command.module,
+        { capacity: command.capacity, queue: [], groups: [], receivers: [], senders: [] }
+      ])
+      return complete(state, command.op, O.voidOk)
+    }
+    case "AddModuleGroup": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      const mod = moduleOf(state, command.module)
+      if (mod === undefined) return complete(state, command.op, O.moduleNotFound(command.module))
+      if (!mod.groups.includes(command.group)) mod.groups.push(command.group)
+      const members = membersOf(state, command.group)
+      if (members === undefined) state.groups.push([command.group, [command.module]])
+      else if (!members.includes(command.module)) members.push(command.module)
+      return complete(state, command.op, O.voidOk)
+    }
+    case "Cleanup": {
+      if (moduleOf(state, command.module) === undefined)
+        return complete(state, command.op, O.moduleNotFound(command.module))
+      const [groups, undelivered] = cleanupModule(state, command.module)
+      return complete(state, command.op, O.cleanupReport(groups, undelivered))
+    }
+    case "Send": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      if (moduleOf(state, command.module) === undefined)
+        return complete(state, command.op, O.moduleNotFound(command.module))
+      if (offer(state, command.module, { op: command.op, entry: command.id, kind: "send" }))
+        complete(state, command.op, O.voidOk)
+      return
+    }
+    case "Receive": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      if (moduleOf(state, command.module) === undefined)
+        return complete(state, command.op, O.moduleNotFound(command.module))
+      return take(state, command.module, command.op)
+    }
+    case "SendSync": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      if (moduleOf(state, command.module) === undefined)
+        return complete(state, command.op, O.moduleNotFound(command.module))
+      if (callOf(state, command.id)) return complete(state, command.op, O.duplicateRequestId(command.id))
+      const timeoutMs = command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
+      const call = {
+        kind: "sync" as const,
+        op: command.op,
+        id: command.id,
+        module: command.module,
+        timeoutMs,
+        deadline: state.now + timeoutMs,
+        phase: "enqueue" as const
+      }
+      state.calls.push({ ...call })
+      const accepted = offer(state, command.module, { op: command.op, entry: `${command.id}!`, kind: "sync" })
+      const registered = callOf(state, command.id)
+      if (accepted && registered?.kind === "sync") registered.phase = "response"
+      return
+    }
+    case "SendResp":
+      return complete(state, command.op, O.bool(!refused && respond(state, command.id, command.parentId, command.from)))
+    case "SendToGroup": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      const members = membersOf(state, command.group)
+      if (members === undefined) return complete(state, command.op, O.groupNotFound(command.group))
+      const send = { op: command.op, members: [...members], waiting: [] as Array<string>, gone: [] as Array<string> }
+      for (const member of members) {
+        if (!offer(state, member, { op: command.op, entry: command.id, kind: "copy" })) send.waiting.push(member)
+      }
+      if (send.waiting.length === 0) complete(state, command.op, O.groupSendResult(send.members, []))
+      else state.groupSends.push(send)
+      return
+    }
+    case "SendToGroupSync": {
+      if (refused) return complete(state, command.op, O.shutdownError)
+      const members = membersOf(state, command.group)
+      if (members === undefined) return complete(state, command.op, O.groupNotFound(command.group))
+      if (callOf(state, command.id)) return complete(state, command.op, O.duplicateRequestId(command.id))
+      const timeoutMs = command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
+      const call: GroupCall = {
+        kind: "group",
+        op: command.op,
+        id: command.id,
+        group: command.group,
+        deadline: state.now + timeoutMs,
+        members: [...members],
+        answered: [],
+        anonymous: [],
+        gone: [],
+        uninvited: 0,
+        pendingCopies: []
+      }
+      state.calls.push(call)
+      for (const member of call.members) {
+        if (!offer(state, member, { op: command.op, entry: `${command.id}!`, kind: "groupCopy" }))
+          call.pendingCopies.push(member)
+      }
+      return
+    }
+    case "Advance":
+      expire(state, state.now + command.ms)
+      state.now += command.ms
+      return
+    case "Interrupt": {
+      if (state.outcomes[command.target] !== undefined) return
+      for (const [, mod] of state.modules) mod.receivers = mod.receivers.filter((r) => r !== command.target)
+      withdrawOffers(state, command.target)
+      state.calls = state.calls.filter((c) => c.op !== command.target)
+      state.groupSends = state.groupSends.filter((g) => g.op !== command.target)
+      return complete(state, command.target, O.interrupted)
+    }
+    case "Shutdown": {
+      if (state.shutdownReport !== undefined) return complete(state, command.op, state.shutdownReport)
+      // R-GLOBAL-3: calls are cancelled before the modules are cleaned up.
+      const cancelled = state.calls.length
+      for (const call of [...state.calls]) endCall(state, call, O.shutdownError)
+      const cleanups: Array<[string, number]> = []
+      for (const [name] of [...state.modules]) cleanups.push([name, cleanupModule(state, name)[1].length])
+      state.shutdown = true
+      state.shutdownReport = O.shutdownReport(cleanups, cancelled)
+      return complete(state, command.op, state.shutdownReport)
+    }
+  }
+}
+
+/** The states the rules allow after `command` (here always one). The input state is not changed. */
+export const step = (state: State, command: Command): Array<State> => {
+  const next = cloneState(state)
+  applyCommand(next, command)
+  return [next]
+}

@@ -1,0 +1,129 @@
+/**
+ * Scheduling strategies for the deterministic runtime: who runs next among the ready tasks, and
+ * whether a fiber is preempted at an Effect operation. A strategy sees only what the runtime shows it
+ * (how many tasks are ready, which owner each belongs to, a step counter), so a run is a pure
+ * function of the strategy's decisions, and the recorded decisions replay it exactly.
+ *
+ * @since 0.1.0
+ */
+
+/** A ready task as a strategy sees it: the dispatcher (≈ fiber) it belongs to, in creation order. @category models */
+export interface ReadyTask {
+  readonly owner: number
+}
+
+/**
+ * Decides the interleaving of one run.
+ *
+ * @category models
+ */
+export interface Strategy {
+  /** A readable description, kept in counterexamples. */
+  readonly name: string
+  /** Index of the task to run next among `ready` (length >= 2); `step` counts scheduling steps from 0. */
+  readonly choose: (ready: ReadonlyArray<ReadyTask>, step: number) => number
+  /** Whether to preempt the running fiber at the Effect operation numbered `op` (counted over the run). */
+  readonly preempt: (op: number) => boolean
+}
+
+/**
+ * A small, fast, seedable PRNG (mulberry32): the same seed gives the same sequence everywhere.
+ *
+ * @category constructors
+ */
+export const rng = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Mixes a base seed and a run index into the seed of that run. @category constructors */
+export const runSeed = (seed: number, run: number): number => {
+  let h = (seed ^ Math.imul(run + 1, 0x9e3779b1)) >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+const never = () => false
+
+/**
+ * Always the oldest ready task, never a preemption: how Effect's own scheduler orders one dispatcher.
+ *
+ * @category constructors
+ */
+export const fifo: Strategy = { name: "fifo", choose: () => 0, preempt: never }
+
+/**
+ * Uniformly random choices from `seed`; with `preemption > 0`, each Effect operation is preempted
+ * with that probability.
+ *
+ * @category constructors
+ */
+export const random = (seed: number, preemption = 0): Strategy => {
+  const next = rng(seed)
+  const preemptNext = rng(seed ^ 0x5bd1e995)
+  return {
+    name: `random(seed=${seed}${preemption > 0 ? `, preemption=${preemption}` : ""})`,
+    choose: (ready) => Math.floor(next() * ready.length),
+    preempt: preemption > 0 ? () => preemptNext() < preemption : never
+  }
+}
+
+/**
+ * Replays recorded decisions: the i-th choice point takes `choices[i]` (modulo the number of ready
+ * tasks, so a shrunk or foreign list still runs), then the oldest task once the list is exhausted;
+ * preempts exactly at the operations listed.
+ *
+ * @category constructors
+ */
+export const replay = (choices: ReadonlyArray<number>, preemptions: ReadonlyArray<number> = []): Strategy => {
+  let i = 0
+  const at = new Set(preemptions)
+  return {
+    name: "replay",
+    choose: (ready) => (i < choices.length ? (choices[i++] as number) % ready.length : 0),
+    preempt: at.size === 0 ? never : (op) => at.has(op)
+  }
+}
+
+/**
+ * Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): every owner gets a random
+ * priority; the ready task of the highest-priority owner runs; at `depth - 1` random steps among the
+ * first `steps` the running owner's priority drops below all others. Finds any bug of depth d with
+ * probability >= 1/(n k^(d-1)) per run (n owners, k steps).
+ *
+ * @category constructors
+ */
+export const pct = (seed: number, depth: number, steps: number): Strategy => {
+  const next = rng(seed)
+  const changes = new Map<number, number>()
+  for (let j = 1; j < depth; j++) changes.set(Math.floor(next() * Math.max(1, steps)), depth - j)
+  const priorities = new Map<number, number>()
+  const priorityOf = (owner: number) => {
+    let p = priorities.get(owner)
+    if (p === undefined) {
+      p = depth + next()
+      priorities.set(owner, p)
+    }
+    return p
+  }
+  return {
+    name: `pct(seed=${seed}, depth=${depth}, steps=${steps})`,
+    choose: (ready, step) => {
+      let best = 0
+      for (let i = 1; i < ready.length; i++) {
+        if (priorityOf((ready[i] as ReadyTask).owner) > priorityOf((ready[best] as ReadyTask).owner)) best = i
+      }
+      const lowered = changes.get(step)
+      if (lowered !== undefined) priorities.set((ready[best] as ReadyTask).owner, lowered)
+      return best
+    },
+    preempt: never
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Scenarios: small concurrent programs against a fresh `Beehive`, written for the deterministic
+ * runtime. A scenario names its fibers and wraps the operations it wants observed, so that every run
+ * yields a trace of what happened (invocations and results, with virtual timestamps) and, when it
+ * fails, a report a person can read.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Exit, type Fiber, type Scope } from "effect"
+import { Beehive, type BeehiveOptions, type BeehiveService } from "../contexts/Beehive.ts"
+import {
+  describeCause,
+  type RunEnvironment,
+  type RunOutcome,
+  type RunResult,
+  runDeterministic
+} from "../effects/DeterministicRuntime.ts"
+import type { Strategy } from "../effects/Strategy.ts"
+
+/**
+ * One observable event of a run.
+ *
+ * @category models
+ */
+export interface TraceEvent {
+  /** Position in the trace. */
+  readonly seq: number
+  /** Virtual time, in ms. */
+  readonly time: number
+  /** The scenario fiber it belongs to. */
+  readonly fiber: string
+  readonly kind: "spawn" | "invoke" | "return" | "fail" | "note" | "check" | "end"
+  /** The operation or event, e.g. `sendSync(b, m3, 100ms)`. */
+  readonly op: string
+  /** Its result, error or text. */
+  readonly detail?: string | undefined
+}
+
+/**
+ * What a scenario's body gets.
+ *
+ * @category models
+ */
+export interface ScenarioContext {
+  /** The fresh context of this run. */
+  readonly beehive: BeehiveService
+  /** Runs `effect` as a named fiber; its start and end are traced. */
+  readonly spawn: <A, E>(name: string, effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.Fiber<A, E>>
+  /**
+   * Runs an operation observed: its invocation and its result (or error) are traced, attributed to
+   * fiber `fiber`. With `preemptAtOperations`, the fiber yields to the scheduler before and after.
+   */
+  readonly op: <A, E>(fiber: string, label: string, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
+  /** Adds a free-text event to the trace. */
+  readonly note: (fiber: string, text: string) => Effect.Effect<void>
+  /** Fails the run with `message` unless `condition` holds; traced either way. */
+  readonly check: (condition: boolean, message: string) => Effect.Effect<void>
+  /** The virtual time now, in ms. */
+  readonly now: () => number
+}
+
+/**
+ * A scenario: a name (to find it again when replaying) and a body.
+ *
+ * @category models
+ */
+export interface Scenario {
+  readonly name: string
+  /** Options of the `Beehive` each run gets. */
+  readonly beehive?: BeehiveOptions | undefined
+  /** Whether every observed operation yields before and after (more interleavings). */
+  readonly preemptAtOperations?: boolean | undefined
+  readonly run: (context: ScenarioContext) => Effect.Effect<unknown, unknown, Scope.Scope>
+}
+
+/**
+ * The result of one scenario run: the runtime's result plus the trace and, for a deadlock, the
+ * fibers that were still waiting and what they waited in.
+ *
+ * @category models
+ */
+export interface ScenarioRun extends RunResult<unknown> {
+  readonly trace: ReadonlyArray<TraceEvent>
+  readonly waiting: ReadonlyArray<string>
+}
+
+/** A failed `check`. @category errors */
+export class CheckFailed extends Error {
+  override readonly name = "CheckFailed"
+}
+
+/** Summarises a value for the trace: messages by id, errors by tag and fields, the rest as JSON. @category getters */
+export const summarize = (value: unknown): string => {
+  if (value === undefined) return "void"
+  if (typeof value === "object" && value !== null) {
+    const v = value as Record<string, unknown>
+    if ("header" in v && "route" in v) {
+      const header = v.header as { id: string; parentId: string }
+      return `#${header.id}${header.parentId ? `(re #${header.parentId})` : ""}`
+    }
+    if (value instanceof Map) return `{${[...value].map(([k, x]) => `${k}: ${summarize(x)}`).join(", ")}}`
+    if (Array.isArray(value)) return `[${value.map(summarize).join(", ")}]`
+    if ("_tag" in v) {
+      const fields = Object.entries(v)
+        .filter(([k]) => k !== "_tag" && k !== "stack" && k !== "message")
+        .map(([k, x]) => `${k}: ${summarize(x)}`)
+      return `${String(v._tag)}${fields.length > 0 ? `{${fields.join(", ")}}` : ""}`
+    }
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${k}: ${summarize(x)}`)
+      .join(", ")}}`
+  }
+  return typeof value === "string" ? JSON.stringify(value) : String(value)
+}
+
+/**
+ * Runs a scenario once under `strategy`; see the module documentation. Never throws, never hangs.
+ *
+ * @category running
+ */
+export const runScenario = (
+  scenario: Scenario,
+  strategy: Strategy,
+  options: { readonly maxSteps?: number | undefined } = {}
+): ScenarioRun => {
+  const trace: Array<TraceEvent> = []
+  const open = new Map<string, string>()
+  let clockRead: () => number = () => 0
+  const record = (fiber: string, kind: TraceEvent["kind"], op: string, detail?: string) => {
+    trace.push({ seq: trace.length, time: clockRead(), fiber, kind, op, ...(detail === undefined ? {} : { detail }) })
+  }
+  const program = (environment: RunEnvironment) => {
+    clockRead = () => environment.clock.currentTimeMillisUnsafe()
+    return Effect.scoped(
+      Effect.gen(function* () {
+        const beehive = yield* Beehive.make(scenario.beehive)
+        const yieldHere = scenario.preemptAtOperations ? Effect.yieldNow : Effect.void
+        const context: ScenarioContext = {
+          beehive,
+          now: clockRead,
+          spawn: (name, effect) =>
+            Effect.forkChild(
+              Effect.suspend(() => {
+                open.set(name, "started")
+                record(name, "spawn", name)
+                return effect
+              }).pipe(
+                Effect.onExit((exit) =>
+                  Effect.sync(() => {
+                    open.delete(name)
+                    record(name, "end", name, Exit.isSuccess(exit) ? summarize(exit.value) : describeCause(exit.cause))
+                  })
+                )
+              ),
+              { startImmediately: false }
+            ),
+          op: (fiber, label, effect) =>
+            Effect.gen(function* () {
+              yield* yieldHere
+              record(fiber, "invoke", label)
+              open.set(fiber, label)
+              const exit = yield* Effect.exit(effect)
+              open.set(fiber, "running")
+              if (Exit.isSuccess(exit)) record(fiber, "return", label, summarize(exit.value))
+              else record(fiber, "fail", label, Exit.isFailure(exit) ? summarizeCause(exit.cause) : "")
+              yield* yieldHere
+              return yield* exit
+            }),
+          note: (fiber, text) => Effect.sync(() => record(fiber, "note", text)),
+          check: (condition, message) =>
+            Effect.suspend(() => {
+              record("main", "check", message, condition ? "holds" : "VIOLATED")
+              return condition ? Effect.void : Effect.die(new CheckFailed(message))
+            })
+        }
+        open.set("main", "started")
+        yield* scenario.run(context)
+        open.delete("main")
+      })
+    )
+  }
+  const result = runDeterministic(program, { strategy, maxSteps: options.maxSteps })
+  const waiting = [...open].map(([fiber, op]) => `${fiber} in ${op}`)
+  return { ...result, trace, waiting }
+}
+
+const summarizeCause = (cause: Parameters<typeof describeCause>[0]): string => {
+  const failure = cause.reasons.find((r) => r._tag === "Fail") as { error?: unknown } | undefined
+  if (failure !== undefined) return summarize(failure.error)
+  return describeCause(cause)
+}
+
+/** Whether a run counts as a failure: anything but a completed program. @category predicates */
+export const isFailure = (outcome: RunOutcome): boolean => outcome._tag !== "Success"
