@@ -27,10 +27,11 @@ export const replayFile = (file: string): { readonly reproduced: boolean; readon
       JSON.stringify(replayed.outcome) === JSON.stringify(example.outcome)
     return { reproduced, timeline: formatTimeline(replayed) }
   }
-  const scenario = scenarios[example.scenario]
-  if (scenario === undefined)
+  const make = scenarios[example.scenario]
+  if (make === undefined) {
     throw new Error(`unknown scenario "${example.scenario}"; known: ${Object.keys(scenarios).join(", ")}`)
-  const result = replay(scenario, example)
+  }
+  const result = replay(make(example.input), example)
   return {
     reproduced: result.reproduced,
     timeline: formatTimeline({

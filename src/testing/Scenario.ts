@@ -57,6 +57,12 @@ export interface ScenarioContext {
   readonly check: (condition: boolean, message: string) => Effect.Effect<void>
   /** The virtual time now, in ms. */
   readonly now: () => number
+  /** Timers set on the virtual clock now (deadlines, sleeps): at quiescence, a leak unless expected. */
+  readonly pendingTimers: () => number
+  /** Yields until no other task is ready (without moving time): the system is quiescent. */
+  readonly quiesce: Effect.Effect<void>
+  /** The spawned fibers that have not ended yet. */
+  readonly running: () => ReadonlyArray<string>
 }
 
 /**
@@ -138,6 +144,11 @@ export const runScenario = (
         const context: ScenarioContext = {
           beehive,
           now: clockRead,
+          pendingTimers: () => environment.clock.pendingTimers,
+          running: () => [...open.keys()].filter((name) => name !== "main"),
+          quiesce: Effect.gen(function* () {
+            for (let i = 0; i < 100_000 && environment.scheduler.readyCount > 0; i++) yield* Effect.yieldNow
+          }),
           spawn: (name, effect) =>
             Effect.forkChild(
               Effect.suspend(() => {

@@ -1,12 +1,21 @@
 /**
- * The named scenarios of the property suite, by name, so that a counterexample file can find its
- * scenario again (`npm run replay`).
+ * The named scenarios of the property suite, by name, so that a counterexample file can rebuild its
+ * scenario from the recorded input (`npm run replay`).
  */
 import type { Scenario } from "../../../src/testing/Scenario.ts"
+import { cleanupRace } from "./cleanupRace.ts"
+import { groupSyncCounting } from "./groupSyncCounting.ts"
+import { messageLedger } from "./messageLedger.ts"
+import { sendSyncDeadline } from "./sendSyncDeadline.ts"
+import { syncWorkload } from "./syncWorkload.ts"
 
-export const scenarios: Record<string, Scenario> = {}
+/** A scenario family: the scenario for one generated input. */
+export type ScenarioFactory = (input: any) => Scenario
 
-/** Registers scenarios under their names. */
-export const register = (...list: ReadonlyArray<Scenario>): void => {
-  for (const s of list) scenarios[s.name] = s
+export const scenarios: Record<string, ScenarioFactory> = {
+  "sendsync-deadline": sendSyncDeadline,
+  "groupsync-counting": groupSyncCounting,
+  "cleanup-race": cleanupRace,
+  "message-ledger": messageLedger,
+  "sync-workload": syncWorkload
 }

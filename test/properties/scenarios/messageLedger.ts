@@ -1,0 +1,147 @@
+/**
+ * Conservation, per-sender FIFO and no leaks under a mixed workload (R-SEND-2, R-SEND-3, R-SEND-4,
+ * R-RECV-3, R-RECV-4, R-GROUP-2..5, R-CLEAN-4, R-SYNC-6): senders send to modules and broadcast to
+ * the group; receivers consume; some operations are interrupted; finally every module is cleaned
+ * up. Every copy whose send succeeded must be received, undelivered or (interrupted hand-off after
+ * close) reported as undeliverable, exactly once; a copy whose send failed appears nowhere; an
+ * interrupted send's copy appears at most once (R-SEND-3 allows both); nothing that was never sent
+ * appears; each sender's messages reach each module in the order sent; nothing is left waiting.
+ */
+import { Effect, Exit, Fiber } from "effect"
+import * as Message from "../../../src/model/Message.ts"
+import type { Scenario } from "../../../src/testing/Scenario.ts"
+
+export interface LedgerInput {
+  readonly capacities: ReadonlyArray<number>
+  /** Per sender, its sends in order: a module index, or -1 for a broadcast to the group. */
+  readonly senders: ReadonlyArray<ReadonlyArray<number>>
+  /** Per module, whether it has a receiver (one receiver, so receipt order is mailbox order). */
+  readonly receivers: ReadonlyArray<boolean>
+  /** Interrupt sender i after k yields (index, yields), or none. */
+  readonly interrupt: readonly [number, number] | null
+  /** Yields before the final cleanups start. */
+  readonly settleYields: number
+}
+
+export const messageLedger = (input: LedgerInput): Scenario => {
+  const undeliverable: Array<string> = []
+  return {
+    name: "message-ledger",
+    preemptAtOperations: true,
+    beehive: { onUndeliverable: (module, message) => undeliverable.push(`${module}:${message.header.id}`) },
+    run: (ctx) =>
+      Effect.gen(function* () {
+        undeliverable.length = 0
+        const b = ctx.beehive
+        const modules = input.capacities.map((_, i) => `mod${i}`)
+        for (const [i, m] of modules.entries()) {
+          yield* b.addModule(m, { capacity: input.capacities[i] })
+          yield* b.addModuleGroup(m, "all")
+        }
+        const attempted: Array<string> = []
+        const accepted: Array<string> = []
+        const refused: Array<string> = []
+        const received: Array<string> = []
+        const returned: Array<string> = []
+        const senders = []
+        for (const [s, plan] of input.senders.entries()) {
+          const name = `sender${s}`
+          senders.push(
+            yield* ctx.spawn(
+              name,
+              Effect.gen(function* () {
+                for (const [k, target] of plan.entries()) {
+                  const id = `${s}.${k}`
+                  const message = Message.make({ header: { id } })
+                  if (target < 0) {
+                    const members = (yield* b.snapshot).groups.get("all") ?? []
+                    attempted.push(...members.map((m) => `${m}:${id}`))
+                    const exit = yield* Effect.exit(
+                      ctx.op(name, `sendToGroup(all, #${id})`, b.sendToGroup("all", message))
+                    )
+                    if (Exit.isSuccess(exit)) {
+                      accepted.push(...exit.value.delivered.map((m) => `${m}:${id}`))
+                      refused.push(...exit.value.gone.map((m) => `${m}:${id}`))
+                    } else if (!Exit.hasInterrupts(exit)) refused.push(...members.map((m) => `${m}:${id}`))
+                  } else {
+                    const m = modules[target % modules.length] as string
+                    attempted.push(`${m}:${id}`)
+                    const exit = yield* Effect.exit(ctx.op(name, `send(${m}, #${id})`, b.send(m, message)))
+                    if (Exit.isSuccess(exit)) accepted.push(`${m}:${id}`)
+                    else if (!Exit.hasInterrupts(exit)) refused.push(`${m}:${id}`)
+                  }
+                }
+              })
+            )
+          )
+        }
+        const receivers = []
+        for (const [i, m] of modules.entries()) {
+          if (!input.receivers[i]) continue
+          receivers.push(
+            yield* ctx.spawn(
+              `receiver-${m}`,
+              Effect.gen(function* () {
+                while (true) {
+                  const exit = yield* Effect.exit(ctx.op(`receiver-${m}`, `receive(${m})`, b.receive(m)))
+                  if (Exit.isFailure(exit)) return
+                  received.push(`${m}:${exit.value.header.id}`)
+                }
+              })
+            )
+          )
+        }
+        if (input.interrupt !== null) {
+          const [target, yields] = input.interrupt
+          const victim = senders[target % Math.max(1, senders.length)]
+          if (victim !== undefined) {
+            for (let k = 0; k < yields; k++) yield* Effect.yieldNow
+            yield* ctx.note("main", `interrupt sender${target % senders.length}`)
+            yield* Fiber.interrupt(victim)
+          }
+        }
+        for (let k = 0; k < input.settleYields; k++) yield* Effect.yieldNow
+        // Senders blocked on full mailboxes end when the modules are cleaned up.
+        for (const m of modules) {
+          const report = yield* ctx.op("main", `cleanup(${m})`, b.cleanup(m))
+          for (const message of report.undelivered) returned.push(`${m}:${message.header.id}`)
+        }
+        yield* Fiber.awaitAll([...senders, ...receivers])
+        const all = [...received, ...returned, ...undeliverable]
+        for (const copy of accepted) {
+          const n = all.filter((x) => x === copy).length
+          yield* ctx.check(n === 1, `copy ${copy} accepted: received, undelivered or undeliverable exactly once (${n})`)
+        }
+        for (const copy of refused)
+          yield* ctx.check(!all.includes(copy), `copy ${copy} was refused and appears nowhere`)
+        for (const copy of all) {
+          yield* ctx.check(attempted.includes(copy), `copy ${copy} was sent (nothing invented)`)
+          yield* ctx.check(all.filter((x) => x === copy).length === 1, `copy ${copy} appears once (nothing duplicated)`)
+        }
+        for (const m of modules) {
+          const order = received
+            .filter((x) => x.startsWith(`${m}:`))
+            .map((x) =>
+              x
+                .slice(m.length + 1)
+                .split(".")
+                .map(Number)
+            )
+          for (const s of input.senders.keys()) {
+            const mine = order.filter(([sender]) => sender === s).map(([, k]) => k as number)
+            yield* ctx.check(
+              mine.every((k, i) => i === 0 || k > (mine[i - 1] as number)),
+              `sender${s}'s messages reached ${m} in the order sent (R-SEND-4, R-GROUP-4)`
+            )
+          }
+        }
+        yield* ctx.quiesce
+        const snapshot = yield* b.snapshot
+        yield* ctx.check(
+          snapshot.modules.length === 0 && snapshot.pendingCalls.length === 0,
+          "nothing is left registered"
+        )
+        yield* ctx.check(ctx.pendingTimers() === 0, "no timer is left")
+      })
+  }
+}
