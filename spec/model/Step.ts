@@ -63,53 +63,49 @@ const cleanupModule = (state: State, module: string): [Array<string>, Array<stri
   return [mod.groups, mod.queue]
 }
 
-const applyCommand = (state: State, command: Command): void => {
+// Applies a command and returns the outcome of the operation it names, if it ended at once.
+const applyCommand = (state: State, command: Command): string | undefined => {
   const refused = state.shutdown
   switch (command._tag) {
     case "AddModule": {
-      if (refused) return complete(state, command.op, O.shutdownError)
-      if (moduleOf(state, command.module)) return complete(state, command.op, O.moduleAlreadyExists(command.module))
+      if (refused) return O.shutdownError
+      if (moduleOf(state, command.module)) return O.moduleAlreadyExists(command.module)
       state.modules.push([
         command.module,
         { capacity: command.capacity, queue: [], groups: [], receivers: [], senders: [] }
       ])
-      return complete(state, command.op, O.voidOk)
+      return O.voidOk
     }
     case "AddModuleGroup": {
-      if (refused) return complete(state, command.op, O.shutdownError)
+      if (refused) return O.shutdownError
       const mod = moduleOf(state, command.module)
-      if (mod === undefined) return complete(state, command.op, O.moduleNotFound(command.module))
+      if (mod === undefined) return O.moduleNotFound(command.module)
       if (!mod.groups.includes(command.group)) mod.groups.push(command.group)
       const members = membersOf(state, command.group)
       if (members === undefined) state.groups.push([command.group, [command.module]])
       else if (!members.includes(command.module)) members.push(command.module)
-      return complete(state, command.op, O.voidOk)
+      return O.voidOk
     }
     case "Cleanup": {
-      if (moduleOf(state, command.module) === undefined)
-        return complete(state, command.op, O.moduleNotFound(command.module))
+      if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
       const [groups, undelivered] = cleanupModule(state, command.module)
-      return complete(state, command.op, O.cleanupReport(groups, undelivered))
+      return O.cleanupReport(groups, undelivered)
     }
     case "Send": {
-      if (refused) return complete(state, command.op, O.shutdownError)
-      if (moduleOf(state, command.module) === undefined)
-        return complete(state, command.op, O.moduleNotFound(command.module))
-      if (offer(state, command.module, { op: command.op, entry: command.id, kind: "send" }))
-        complete(state, command.op, O.voidOk)
-      return
+      if (refused) return O.shutdownError
+      if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
+      return offer(state, command.module, { op: command.op, entry: command.id, kind: "send" }) ? O.voidOk : undefined
     }
     case "Receive": {
-      if (refused) return complete(state, command.op, O.shutdownError)
-      if (moduleOf(state, command.module) === undefined)
-        return complete(state, command.op, O.moduleNotFound(command.module))
-      return take(state, command.module, command.op)
+      if (refused) return O.shutdownError
+      if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
+      take(state, command.module, command.op)
+      return undefined
     }
     case "SendSync": {
-      if (refused) return complete(state, command.op, O.shutdownError)
-      if (moduleOf(state, command.module) === undefined)
-        return complete(state, command.op, O.moduleNotFound(command.module))
-      if (callOf(state, command.id)) return complete(state, command.op, O.duplicateRequestId(command.id))
+      if (refused) return O.shutdownError
+      if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
+      if (callOf(state, command.id)) return O.duplicateRequestId(command.id)
       const timeoutMs = command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
       const call = {
         kind: "sync" as const,
@@ -124,27 +120,29 @@ const applyCommand = (state: State, command: Command): void => {
       const accepted = offer(state, command.module, { op: command.op, entry: `${command.id}!`, kind: "sync" })
       const registered = callOf(state, command.id)
       if (accepted && registered?.kind === "sync") registered.phase = "response"
-      return
+      return undefined
     }
     case "SendResp":
-      return complete(state, command.op, O.bool(!refused && respond(state, command.id, command.parentId, command.from)))
+      return O.bool(!refused && respond(state, command.id, command.parentId, command.from))
     case "SendToGroup": {
-      if (refused) return complete(state, command.op, O.shutdownError)
+      if (refused) return O.shutdownError
       const members = membersOf(state, command.group)
-      if (members === undefined) return complete(state, command.op, O.groupNotFound(command.group))
+      if (members === undefined) return O.groupNotFound(command.group)
       const send = { op: command.op, members: [...members], waiting: [] as Array<string>, gone: [] as Array<string> }
       for (const member of members) {
         if (!offer(state, member, { op: command.op, entry: command.id, kind: "copy" })) send.waiting.push(member)
       }
-      if (send.waiting.length === 0) complete(state, command.op, O.groupSendResult(send.members, []))
-      else state.groupSends.push(send)
-      return
+      if (send.waiting.length > 0) {
+        state.groupSends.push(send)
+        return undefined
+      }
+      return O.groupSendResult(send.members, [])
     }
     case "SendToGroupSync": {
-      if (refused) return complete(state, command.op, O.shutdownError)
+      if (refused) return O.shutdownError
       const members = membersOf(state, command.group)
-      if (members === undefined) return complete(state, command.op, O.groupNotFound(command.group))
-      if (callOf(state, command.id)) return complete(state, command.op, O.duplicateRequestId(command.id))
+      if (members === undefined) return O.groupNotFound(command.group)
+      if (callOf(state, command.id)) return O.duplicateRequestId(command.id)
       const timeoutMs = command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
       const call: GroupCall = {
         kind: "group",
@@ -164,22 +162,23 @@ const applyCommand = (state: State, command: Command): void => {
         if (!offer(state, member, { op: command.op, entry: `${command.id}!`, kind: "groupCopy" }))
           call.pendingCopies.push(member)
       }
-      return
+      return undefined
     }
     case "Advance":
       expire(state, state.now + command.ms)
       state.now += command.ms
-      return
+      return undefined
     case "Interrupt": {
-      if (state.outcomes[command.target] !== undefined) return
+      if (state.outcomes[command.target] !== undefined) return undefined
       for (const [, mod] of state.modules) mod.receivers = mod.receivers.filter((r) => r !== command.target)
       withdrawOffers(state, command.target)
       state.calls = state.calls.filter((c) => c.op !== command.target)
       state.groupSends = state.groupSends.filter((g) => g.op !== command.target)
-      return complete(state, command.target, O.interrupted)
+      complete(state, command.target, O.interrupted)
+      return undefined
     }
     case "Shutdown": {
-      if (state.shutdownReport !== undefined) return complete(state, command.op, state.shutdownReport)
+      if (state.shutdownReport !== undefined) return state.shutdownReport
       // R-GLOBAL-3: calls are cancelled before the modules are cleaned up.
       const cancelled = state.calls.length
       for (const call of [...state.calls]) endCall(state, call, O.shutdownError)
@@ -187,7 +186,7 @@ const applyCommand = (state: State, command: Command): void => {
       for (const [name] of [...state.modules]) cleanups.push([name, cleanupModule(state, name)[1].length])
       state.shutdown = true
       state.shutdownReport = O.shutdownReport(cleanups, cancelled)
-      return complete(state, command.op, state.shutdownReport)
+      return state.shutdownReport
     }
   }
 }
@@ -195,6 +194,7 @@ const applyCommand = (state: State, command: Command): void => {
 /** The states the rules allow after `command` (here always one). The input state is not changed. */
 export const step = (state: State, command: Command): Array<State> => {
   const next = cloneState(state)
-  applyCommand(next, command)
+  const outcome = applyCommand(next, command)
+  if (outcome !== undefined && "op" in command) complete(next, command.op, outcome)
   return [next]
 }
