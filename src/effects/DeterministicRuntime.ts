@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly startTime?: number | undefined
   /** Prefix of the sequential message ids. Default "m". */
   readonly idPrefix?: string | undefined
+  /** Called when the run is stuck (deadlock or step limit), before the program is interrupted. */
+  readonly onStuck?: (() => void) | undefined
 }
 
 /**
@@ -98,6 +100,7 @@ export const runDeterministic = <A, E>(
   while (true) {
     scheduler.runUntilIdle(maxSteps - scheduler.stepCount)
     if (scheduler.stepCount >= maxSteps) {
+      options.onStuck?.()
       fiber.interruptUnsafe()
       return finish({ _tag: "StepLimit", steps: scheduler.stepCount })
     }
@@ -108,6 +111,7 @@ export const runDeterministic = <A, E>(
       )
     }
     if (!clock.advance()) {
+      options.onStuck?.()
       fiber.interruptUnsafe()
       scheduler.runUntilIdle(10_000)
       return finish({ _tag: "Deadlock" })

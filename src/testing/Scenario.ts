@@ -190,8 +190,14 @@ export const runScenario = (
       })
     )
   }
-  const result = runDeterministic(program, { strategy, maxSteps: options.maxSteps })
-  const waiting = [...open].map(([fiber, op]) => `${fiber} in ${op}`)
+  let waiting: Array<string> = []
+  const result = runDeterministic(program, {
+    strategy,
+    maxSteps: options.maxSteps,
+    onStuck: () => {
+      waiting = [...open].map(([fiber, op]) => `${fiber} in ${op}`)
+    }
+  })
   return { ...result, trace, waiting }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Scenario } from "../../../src/testing/Scenario.ts"
 import { cleanupRace } from "./cleanupRace.ts"
+import { concurrentBranches } from "./concurrentBranches.ts"
 import { groupSyncCounting } from "./groupSyncCounting.ts"
 import { messageLedger } from "./messageLedger.ts"
 import { sendSyncDeadline } from "./sendSyncDeadline.ts"
@@ -17,5 +18,6 @@ export const scenarios: Record<string, ScenarioFactory> = {
   "groupsync-counting": groupSyncCounting,
   "cleanup-race": cleanupRace,
   "message-ledger": messageLedger,
-  "sync-workload": syncWorkload
+  "sync-workload": syncWorkload,
+  "concurrent-branches": concurrentBranches
 }

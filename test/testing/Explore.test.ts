@@ -1,0 +1,129 @@
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Fiber } from "effect"
+import { beforeAll, describe, expect, it } from "vitest"
+import { random } from "../../src/effects/Strategy.ts"
+import * as Message from "../../src/model/Message.ts"
+import { type Counterexample, explore, formatTimeline, replay } from "../../src/testing/Explore.ts"
+import { runScenario, type Scenario } from "../../src/testing/Scenario.ts"
+import { scenarios } from "../properties/scenarios/index.ts"
+
+/** A user's belief that does not hold: A's message always arrives first. */
+const raceScenario: Scenario = {
+  name: "race",
+  preemptAtOperations: true,
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const b = ctx.beehive
+      yield* b.addModule("sink")
+      const a = yield* ctx.spawn(
+        "A",
+        ctx.op("A", "send(sink, #a)", b.send("sink", Message.make({ header: { id: "a" } })))
+      )
+      const c = yield* ctx.spawn(
+        "B",
+        ctx.op("B", "send(sink, #b)", b.send("sink", Message.make({ header: { id: "b" } })))
+      )
+      yield* Fiber.joinAll([a, c])
+      const first = yield* ctx.op("main", "receive(sink)", b.receive("sink"))
+      yield* ctx.check(first.header.id === "a", "A's message arrives first")
+    })
+}
+
+const root = join(import.meta.dirname, "../..")
+
+describe("explore and replay", () => {
+  beforeAll(() => {
+    if (!existsSync(join(root, "dist/scripts/replay.js"))) {
+      try {
+        execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+          cwd: root
+        })
+      } catch {
+        // tsc emits despite type errors elsewhere; the replay script is what matters here.
+      }
+    }
+  }, 60_000)
+
+  it("R-DET-5 each strategy finds the counterexample and replay reproduces it exactly", () => {
+    for (const strategy of ["random", "pct", "dfs"] as const) {
+      const result = explore(raceScenario, { strategy, runs: 200, seed: 3 })
+      expect(result.failure, strategy).toBeDefined()
+      const example = result.failure!
+      expect(example.outcome).toEqual({ _tag: "Failure", message: "CheckFailed: A's message arrives first" })
+      expect(replay(raceScenario, example).reproduced).toBe(true)
+      expect(formatTimeline(example)).toContain("‼ check: A's message arrives first — VIOLATED")
+    }
+  })
+
+  it("R-DET-4 the bounded exhaustive search says when it has run every schedule", () => {
+    const safe: Scenario = { ...raceScenario, name: "safe", run: (ctx) => ctx.check(true, "trivially") }
+    const result = explore(safe, { strategy: "dfs" })
+    expect(result).toMatchObject({ exhausted: true, schedules: 1, failure: undefined })
+    const unchecked: Scenario = {
+      ...raceScenario,
+      run: (ctx) => raceScenario.run({ ...ctx, check: () => Effect.void })
+    }
+    const counts = [0, 1, 2, 3].map((bound) => explore(unchecked, { strategy: "dfs", bound, runs: 10_000 }))
+    for (const result of counts) expect(result.exhausted).toBe(true)
+    // Every schedule within the bound is distinct, and a larger bound explores strictly more.
+    expect(counts.map((r) => r.schedules)).toEqual(counts.map((r) => r.distinctTraces))
+    expect(counts.map((r) => r.schedules)).toEqual([...counts.map((r) => r.schedules)].sort((a, b) => a - b))
+    expect(counts[0]?.schedules).toBe(1)
+    expect(counts[3]?.schedules).toBeGreaterThan(counts[1]?.schedules as number)
+    const budget = explore(unchecked, { timeBudgetMs: 50, runs: 1e9 })
+    expect(budget.elapsedMs).toBeLessThan(5000)
+  })
+
+  it("R-DET-3 a deadlock is reported with the fibers still waiting and what they wait in", () => {
+    const stuck: Scenario = {
+      name: "stuck",
+      run: (ctx) =>
+        Effect.gen(function* () {
+          yield* ctx.beehive.addModule("m")
+          const f = yield* ctx.spawn("consumer", ctx.op("consumer", "receive(m)", ctx.beehive.receive("m")))
+          yield* Fiber.join(f)
+        })
+    }
+    const result = explore(stuck, { strategy: "dfs" })
+    expect(result.failure?.outcome).toEqual({ _tag: "Deadlock" })
+    expect(result.failure?.waiting).toEqual(["main in started", "consumer in receive(m)"])
+    expect(formatTimeline(result.failure!)).toContain(
+      "DEADLOCK: still waiting: main in started; consumer in receive(m)"
+    )
+    expect(explore(stuck, { strategy: "dfs", deadlockIsFailure: false }).failure).toBeUndefined()
+  })
+
+  it("R-DET-1 R-DET-5 a counterexample file replays bit for bit in a fresh process", () => {
+    const input = { capacity: 1, senders: [2, 1], receivers: 1, cleanups: [2, 0], lateSend: true }
+    const run = runScenario(scenarios["cleanup-race"]!(input), random(11, 0.05))
+    const example: Counterexample = {
+      format: "beehive-effect/counterexample@1",
+      scenario: "cleanup-race",
+      strategy: "random",
+      seed: 11,
+      run: 0,
+      choices: run.decisions.choices,
+      preemptions: run.decisions.preemptions,
+      outcome: run.outcome,
+      waiting: run.waiting,
+      trace: run.trace,
+      input
+    }
+    const dir = mkdtempSync(join(tmpdir(), "cx-"))
+    const file = join(dir, "cleanup-race.json")
+    writeFileSync(file, JSON.stringify(example))
+    const output = execFileSync(process.execPath, [join(root, "dist/scripts/replay.js"), file], { encoding: "utf8" })
+    expect(output).toContain("reproduced: the replay matches the recorded trace exactly")
+    const tampered = join(dir, "tampered.json")
+    writeFileSync(
+      tampered,
+      JSON.stringify({ ...example, choices: [...example.choices].reverse(), trace: example.trace.slice(1) })
+    )
+    expect(() =>
+      execFileSync(process.execPath, [join(root, "dist/scripts/replay.js"), tampered], { encoding: "utf8" })
+    ).toThrow()
+  })
+})
