@@ -172,6 +172,8 @@ export const preambleCommands = (capacities: readonly [number, number, number] |
     ["b", "h"],
     ["c", "h"]
   ]
-  joins.forEach(([module, group], i) => commands.push({ _tag: "AddModuleGroup", op: `setup${i + 4}`, module, group }))
+  for (const [i, [module, group]] of joins.entries()) {
+    commands.push({ _tag: "AddModuleGroup", op: `setup${i + 4}`, module, group })
+  }
   return commands
 }
