@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest"
+import { explore } from "../../src/testing/Explore.ts"
+import { scenarios } from "./scenarios/index.ts"
+
+// Small scenarios checked for every schedule within a bound on non-FIFO choices (loom-style), and
+// larger ones under PCT: exploration beyond what the fast-check tapes generate.
+describe("bounded exhaustive and PCT exploration of the suite's scenarios", () => {
+  it("R-CLEAN-6 R-CLEAN-4 cleanup races: every schedule with at most 2 deviations from FIFO passes", () => {
+    const scenario = scenarios["cleanup-race"]!({
+      capacity: 1,
+      senders: [2],
+      receivers: 1,
+      cleanups: [1, 0],
+      lateSend: true
+    })
+    const result = explore(scenario, { strategy: "dfs", bound: 2, runs: 20_000 })
+    expect(result.failure).toBeUndefined()
+    expect(result.exhausted).toBe(true)
+    expect(result.schedules).toBeGreaterThan(50)
+  })
+
+  it("R-SYNC-4 R-SYNC-5 a response racing its deadline: every schedule with at most 3 deviations passes", () => {
+    const scenario = scenarios["sendsync-deadline"]!({
+      calls: [
+        { timeoutMs: 10, delayMs: 10 },
+        { timeoutMs: 10, delayMs: -1 }
+      ]
+    })
+    const result = explore(scenario, { strategy: "dfs", bound: 3, runs: 20_000 })
+    expect(result.failure).toBeUndefined()
+    expect(result.exhausted).toBe(true)
+  })
+
+  it("R-SEND-4 R-GROUP-4 R-RECV-4 the message ledger under PCT (depth 3) and random preemption", () => {
+    const scenario = scenarios["message-ledger"]!({
+      capacities: [1, 2],
+      senders: [
+        [0, -1, 1],
+        [-1, 0]
+      ],
+      receivers: [true, true, false],
+      interrupt: [1, 2],
+      settleYields: 3
+    })
+    for (const options of [
+      { strategy: "pct" as const, depth: 3, runs: 300 },
+      { strategy: "random" as const, preemption: 0.05, runs: 300 }
+    ]) {
+      const result = explore(scenario, options)
+      expect(result.failure, JSON.stringify(result.failure?.outcome)).toBeUndefined()
+      expect(result.distinctTraces).toBeGreaterThan(10)
+    }
+  })
+})
