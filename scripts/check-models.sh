@@ -52,7 +52,7 @@ for arg in "$@"; do
     --noreduce) cflags+=(-DNOREDUCE) ;;
     --trail) trail=true ;;
     -h | --help)
-      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
@@ -64,7 +64,7 @@ for arg in "$@"; do
 done
 
 if ! command -v spin >/dev/null 2>&1; then
-  "$root/scripts/ensure-tools.sh"
+  bash "$root/scripts/ensure-tools.sh"
 fi
 for tool in spin gcc; do
   if ! command -v "$tool" >/dev/null 2>&1; then

@@ -15,6 +15,7 @@ const runSnippet = (code: string) => {
   const file = join(dir, "snippet.mjs")
   const source = code
     .replaceAll('"beehive-effect/promise"', JSON.stringify(join(root, "dist/src/promise.js")))
+    .replaceAll('"beehive-effect/testing"', JSON.stringify(join(root, "dist/src/testing.js")))
     .replaceAll('"beehive-effect"', JSON.stringify(join(root, "dist/src/index.js")))
     .replaceAll('"effect"', JSON.stringify(join(root, "node_modules/effect/dist/index.js")))
   writeFileSync(file, source)
@@ -36,5 +37,12 @@ describe("README", () => {
 
   it("R-API-2 the Promise tour runs as written", () => {
     expect(runSnippet(blocks[2] as string)).toBe("ok\nresponse\n")
+  })
+
+  it("R-DET-5 the checking example finds the counterexample the README shows", () => {
+    const output = runSnippet(blocks[3] as string)
+    expect(output).toContain("scenario who-arrives-first under dfs(bound=2)")
+    expect(output).toContain("main  ‼ check: A's message arrives first — VIOLATED")
+    expect(output).toContain("FAILED: CheckFailed: A's message arrives first")
   })
 })
