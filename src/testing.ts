@@ -46,3 +46,4 @@ export {
   summarize,
   type TraceEvent
 } from "./testing/Scenario.ts"
+export { renderHtml, renderSequenceChart, targetOf } from "./testing/SequenceChart.ts"
