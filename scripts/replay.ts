@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs"
 import type { Command } from "../spec/model/Step.ts"
 import { type Counterexample, formatTimeline, replay } from "../src/testing/Explore.ts"
-import { runCommands } from "../test/properties/harness/Runner.ts"
-import { scenarios } from "../test/properties/scenarios/index.ts"
+import { runCommands } from "../checker/harness/Runner.ts"
+import { scenarios } from "../checker/scenarios/index.ts"
 
 /** Replays a counterexample: the recorded commands (state machine) or the named scenario. */
 export const replayFile = (file: string): { readonly reproduced: boolean; readonly timeline: string } => {

@@ -21,10 +21,13 @@ const testFiles = (dir: string): Array<string> =>
     return e.isDirectory() ? testFiles(path) : path.endsWith(".ts") ? [path] : []
   })
 
-/** For each rule id, the files under `testDir` whose quoted strings (test names) cite it. */
-export const citations = (root: string, testDir = "test"): Map<string, Set<string>> => {
+/**
+ * For each rule id, the files whose quoted strings (test names) cite it: the tests, and the checker's
+ * property catalogue, whose entries become test names.
+ */
+export const citations = (root: string, dirs: ReadonlyArray<string> = ["test", "checker"]): Map<string, Set<string>> => {
   const cited = new Map<string, Set<string>>()
-  for (const file of testFiles(join(root, testDir))) {
+  for (const file of dirs.flatMap((dir) => testFiles(join(root, dir)))) {
     if (file.endsWith("SpecCoverage.test.ts")) continue
     const text = readFileSync(file, "utf8")
     for (const literal of text.matchAll(/"([^"\n]*R-[A-Z]+-\d+[^"\n]*)"|`([^`\n]*R-[A-Z]+-\d+[^`\n]*)`/g)) {

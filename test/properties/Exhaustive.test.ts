@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
+import { scenarios } from "../../checker/scenarios/index.ts"
 import { explore } from "../../src/testing/Explore.ts"
-import { scenarios } from "./scenarios/index.ts"
 
 // Small scenarios checked for every schedule within a bound on non-FIFO choices (loom-style), and
 // larger ones under PCT: exploration beyond what the fast-check tapes generate.

@@ -1,5 +1,5 @@
 import { describe, it } from "vitest"
-import { checkStateMachine } from "./harness/StateMachine.ts"
+import { checkStateMachine } from "../../checker/harness/StateMachine.ts"
 
 describe("state machine: the implementation follows the reference model", () => {
   it(

@@ -8,7 +8,7 @@ import { random } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { type Counterexample, explore, formatTimeline, replay } from "../../src/testing/Explore.ts"
 import { runScenario, type Scenario } from "../../src/testing/Scenario.ts"
-import { scenarios } from "../properties/scenarios/index.ts"
+import { scenarios } from "../../checker/scenarios/index.ts"
 
 /** A user's belief that does not hold: A's message always arrives first. */
 const raceScenario: Scenario = {

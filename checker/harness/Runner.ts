@@ -4,10 +4,10 @@
  * Used by the state-machine properties and by `npm run replay`.
  */
 
-import { initialState, type State } from "../../../spec/model/State.ts"
-import { type Command, step } from "../../../spec/model/Step.ts"
-import { replay as replayStrategy, type Strategy } from "../../../src/effects/Strategy.ts"
-import type { TraceEvent } from "../../../src/testing/Scenario.ts"
+import { initialState, type State } from "../../spec/model/State.ts"
+import { type Command, step } from "../../spec/model/Step.ts"
+import { replay as replayStrategy, type Strategy } from "../../src/effects/Strategy.ts"
+import type { TraceEvent } from "../../src/testing/Scenario.ts"
 import { RealSystem } from "./Real.ts"
 import { describeModel } from "./Summaries.ts"
 

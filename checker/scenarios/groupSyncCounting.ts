@@ -5,10 +5,10 @@
  * what the reference model's collector decides for the same events in the same order.
  */
 import { Effect, Exit, Fiber } from "effect"
-import { expire, memberGone, respond } from "../../../spec/model/Calls.ts"
-import { type GroupCall, initialState } from "../../../spec/model/State.ts"
-import * as Message from "../../../src/model/Message.ts"
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import { expire, memberGone, respond } from "../../spec/model/Calls.ts"
+import { type GroupCall, initialState } from "../../spec/model/State.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 import { summarizeExit } from "../harness/Summaries.ts"
 
 export interface GroupSyncCountingInput {

@@ -5,7 +5,7 @@
  * take effect or not. Histories of per-module operations are checked one module at a time
  * (P-compositionality, as in Porcupine), which keeps the search small.
  */
-import { type SeqOp, type SeqResult, type SeqState, seqKey, seqStep } from "../../../spec/model/Sequential.ts"
+import { type SeqOp, type SeqResult, type SeqState, seqKey, seqStep } from "../../spec/model/Sequential.ts"
 
 export interface HistoryEntry {
   readonly id: number

@@ -4,8 +4,8 @@
  * At quiescence no reply slot, no group collector, no timer and no fiber may remain.
  */
 import { Effect, Exit, Fiber } from "effect"
-import * as Message from "../../../src/model/Message.ts"
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 
 export interface SyncWorkloadInput {
   /** Per call: the target (module index or -1 for the group), its timeout, and whether to interrupt it after k yields (-1: never). */

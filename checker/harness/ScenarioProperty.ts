@@ -5,10 +5,10 @@
  * counterexample file and reported with its timeline.
  */
 import fc from "fast-check"
-import { replay } from "../../../src/effects/Strategy.ts"
-import { type Counterexample, formatTimeline } from "../../../src/testing/Explore.ts"
-import { isFailure, runScenario } from "../../../src/testing/Scenario.ts"
-import { fcParams } from "../../support/fc.ts"
+import { replay } from "../../src/effects/Strategy.ts"
+import { type Counterexample, formatTimeline } from "../../src/testing/Explore.ts"
+import { isFailure, runScenario } from "../../src/testing/Scenario.ts"
+import { fcParams } from "../fcParams.ts"
 import { scenarios } from "../scenarios/index.ts"
 import { writeCounterexample } from "./Artifacts.ts"
 

@@ -5,7 +5,7 @@
  * operation in flight. So every generated sequence is meaningful, and shrinking stays meaningful.
  */
 import fc from "fast-check"
-import type { Command } from "../../../spec/model/Step.ts"
+import type { Command } from "../../spec/model/Step.ts"
 import { describeCommand, type Run } from "./Runner.ts"
 
 export const moduleNames = ["a", "b", "c"] as const

@@ -8,8 +8,8 @@
  * appears; each sender's messages reach each module in the order sent; nothing is left waiting.
  */
 import { Effect, Exit, Fiber } from "effect"
-import * as Message from "../../../src/model/Message.ts"
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 
 export interface LedgerInput {
   readonly capacities: ReadonlyArray<number>

@@ -5,9 +5,9 @@
  * linearizable against the sequential specification (spec/model/Sequential.ts).
  */
 import { Effect, Exit, Fiber } from "effect"
-import { type SeqOp, type SeqResult, type SeqState, seqStep } from "../../../spec/model/Sequential.ts"
-import * as Message from "../../../src/model/Message.ts"
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import { type SeqOp, type SeqResult, type SeqState, seqStep } from "../../spec/model/Sequential.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 import { checkLinearizable, type HistoryEntry } from "../harness/Linearizability.ts"
 
 export interface BranchesInput {

@@ -5,8 +5,8 @@
  * default deadline is 30 s; no slot and no timer remains.
  */
 import { Effect, Exit, Fiber } from "effect"
-import * as Message from "../../../src/model/Message.ts"
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 
 export interface SendSyncDeadlineInput {
   /**

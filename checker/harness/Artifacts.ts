@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Counterexample } from "../../../src/testing/Explore.ts"
+import type { Counterexample } from "../../src/testing/Explore.ts"
 
 /** Where counterexamples go: $COUNTEREXAMPLE_DIR, or ./counterexamples. */
 export const counterexampleDir = (): string => process.env.COUNTEREXAMPLE_DIR ?? join(process.cwd(), "counterexamples")

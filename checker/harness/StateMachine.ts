@@ -5,9 +5,9 @@
  * as a counterexample file with everything needed to replay it.
  */
 import fc from "fast-check"
-import { replay } from "../../../src/effects/Strategy.ts"
-import type { Counterexample } from "../../../src/testing/Explore.ts"
-import { fcParams } from "../../support/fc.ts"
+import { replay } from "../../src/effects/Strategy.ts"
+import type { Counterexample } from "../../src/testing/Explore.ts"
+import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
 import { commandArbitraries, type Names, preambleArbitrary, preambleCommands } from "./Commands.ts"
 import { Run } from "./Runner.ts"

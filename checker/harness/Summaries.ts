@@ -3,11 +3,11 @@
  * two can be compared as strings.
  */
 import { Cause, Exit } from "effect"
-import * as O from "../../../spec/model/Outcomes.ts"
-import type { State } from "../../../spec/model/State.ts"
-import type { BeehiveSnapshot } from "../../../src/contexts/Beehive.ts"
-import type { Message } from "../../../src/model/Message.ts"
-import type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "../../../src/model/Reports.ts"
+import * as O from "../../spec/model/Outcomes.ts"
+import type { State } from "../../spec/model/State.ts"
+import type { BeehiveSnapshot } from "../../src/contexts/Beehive.ts"
+import type { Message } from "../../src/model/Message.ts"
+import type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "../../src/model/Reports.ts"
 
 export type OpKind =
   | "AddModule"

@@ -5,8 +5,8 @@
  * of concurrent cleanups reports.
  */
 import { Effect, Exit, Fiber } from "effect"
-import * as Message from "../../../src/model/Message.ts"
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 
 export interface CleanupRaceInput {
   readonly capacity: number

@@ -2,7 +2,7 @@
  * The named scenarios of the property suite, by name, so that a counterexample file can rebuild its
  * scenario from the recorded input (`npm run replay`).
  */
-import type { Scenario } from "../../../src/testing/Scenario.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 import { cleanupRace } from "./cleanupRace.ts"
 import { concurrentBranches } from "./concurrentBranches.ts"
 import { groupSyncCounting } from "./groupSyncCounting.ts"

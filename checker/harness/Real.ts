@@ -3,11 +3,11 @@
  * operation, settled after every command.
  */
 import { type Effect, type Fiber, Scope } from "effect"
-import type { Command } from "../../../spec/model/Step.ts"
-import { Beehive, type BeehiveService } from "../../../src/contexts/Beehive.ts"
-import { SimRuntime } from "../../../src/effects/SimRuntime.ts"
-import type { Strategy } from "../../../src/effects/Strategy.ts"
-import * as Message from "../../../src/model/Message.ts"
+import type { Command } from "../../spec/model/Step.ts"
+import { Beehive, type BeehiveService } from "../../src/contexts/Beehive.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import type { Strategy } from "../../src/effects/Strategy.ts"
+import * as Message from "../../src/model/Message.ts"
 import { describeSnapshot, type OpKind, summarizeExit } from "./Summaries.ts"
 
 const request = (id: string) => Message.make({ header: { id, timestamp: 1 } })

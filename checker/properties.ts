@@ -1,0 +1,176 @@
+/**
+ * The property catalogue: every named property of the checker, with the SPEC rules it checks, the
+ * scenario family it runs and the inputs it generates. The test suite (test/properties) and the
+ * `beehive check` command run the same catalogue.
+ */
+import fc from "fast-check"
+import type { SeqOp } from "../spec/model/Sequential.ts"
+
+export interface PropertyDefinition {
+  /** The scenario family (checker/scenarios), also the property's short name. */
+  readonly scenario: string
+  /** What must hold, as a sentence. */
+  readonly title: string
+  readonly rules: ReadonlyArray<string>
+  readonly input: fc.Arbitrary<unknown>
+  /** Inputs checked by the default `npm test`. */
+  readonly runs: number
+  /** Whether schedules may preempt fibers at Effect operations. */
+  readonly preemption: boolean
+}
+
+const timeout = fc.constantFrom(0, 10, 20, 50)
+
+const ledger = fc.record({
+  capacities: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+  senders: fc.array(fc.array(fc.integer({ min: -1, max: 2 }), { minLength: 1, maxLength: 5 }), {
+    minLength: 1,
+    maxLength: 3
+  }),
+  receivers: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+  interrupt: fc.option(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 5 }))),
+  settleYields: fc.nat({ max: 8 })
+})
+
+const seqModule = fc.constantFrom("a", "b")
+const seqOp: fc.Arbitrary<SeqOp> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      _tag: fc.constant("AddModule" as const),
+      module: seqModule,
+      capacity: fc.integer({ min: 1, max: 2 })
+    })
+  },
+  { weight: 4, arbitrary: fc.record({ _tag: fc.constant("Send" as const), module: seqModule, id: fc.constant("") }) },
+  { weight: 4, arbitrary: fc.record({ _tag: fc.constant("Receive" as const), module: seqModule }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("Cleanup" as const), module: seqModule }) }
+)
+// Ids must be unique within a history; numbering them after generation keeps them unique when shrinking.
+const numbered = (input: { prefix: Array<SeqOp>; branches: Array<Array<SeqOp>> }) => {
+  let n = 0
+  const fix = (o: SeqOp): SeqOp => (o._tag === "Send" ? { ...o, id: `x${++n}` } : o)
+  return { prefix: input.prefix.map(fix), branches: input.branches.map((b) => b.map(fix)) }
+}
+
+export const properties: ReadonlyArray<PropertyDefinition> = [
+  {
+    scenario: "sendsync-deadline",
+    title:
+      "SendSync deadlines: a response before the deadline is always returned; a timeout comes exactly at the deadline, never earlier; 30 s by default",
+    rules: ["R-SYNC-1", "R-SYNC-4", "R-SYNC-5", "R-SYNC-6"],
+    input: fc.record({
+      calls: fc.array(
+        fc.record({
+          timeoutMs: timeout,
+          delayMs: fc.oneof(fc.constantFrom(-1, 0, 10, 20, 50, 30_000), fc.nat({ max: 60 }))
+        }),
+        { minLength: 1, maxLength: 3 }
+      )
+    }),
+    runs: 250,
+    preemption: true
+  },
+  {
+    scenario: "groupsync-counting",
+    title: "group-sync response counting: success exactly when every member answered once",
+    rules: ["R-GSYNC-2", "R-GSYNC-5", "R-GSYNC-6", "R-RESP-1"],
+    input: fc.record({
+      answers: fc.array(fc.constantFrom(0, 1, 1, 1, 2), { minLength: 1, maxLength: 3 }),
+      stranger: fc.constant(false),
+      anonymous: fc.boolean(),
+      leaver: fc.integer({ min: -1, max: 2 }),
+      leaveAfter: fc.nat({ max: 4 }),
+      timeoutMs: timeout
+    }),
+    runs: 250,
+    preemption: false
+  },
+  {
+    scenario: "groupsync-counting",
+    title: "uninvited-response detection: duplicates and non-members are reported, never counted",
+    rules: ["R-GSYNC-3", "R-RESP-1"],
+    input: fc.record({
+      answers: fc.array(fc.constantFrom(1, 2), { minLength: 1, maxLength: 3 }),
+      stranger: fc.boolean(),
+      anonymous: fc.boolean(),
+      leaver: fc.constant(-1),
+      leaveAfter: fc.constant(0),
+      timeoutMs: timeout
+    }),
+    runs: 250,
+    preemption: false
+  },
+  {
+    scenario: "cleanup-race",
+    title:
+      "cleanup-close ordering: after cleanup nothing reaches the module; accepted messages are received or undelivered exactly once; concurrent cleanups are safe",
+    rules: ["R-CLEAN-2", "R-CLEAN-3", "R-CLEAN-4", "R-CLEAN-6"],
+    input: fc.record({
+      capacity: fc.integer({ min: 1, max: 2 }),
+      senders: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }),
+      receivers: fc.nat({ max: 2 }),
+      cleanups: fc.array(fc.nat({ max: 6 }), { minLength: 1, maxLength: 2 }),
+      lateSend: fc.boolean()
+    }),
+    runs: 300,
+    preemption: true
+  },
+  {
+    scenario: "message-ledger",
+    title: "conservation: no message is lost, duplicated or invented, anywhere",
+    rules: ["R-SEND-3", "R-RECV-4", "R-GROUP-5", "R-CLEAN-4"],
+    input: ledger,
+    runs: 300,
+    preemption: true
+  },
+  {
+    scenario: "message-ledger",
+    title: "per-sender FIFO: each sender's messages reach each module in the order sent",
+    rules: ["R-SEND-4", "R-GROUP-4"],
+    input: ledger.map((l) => ({ ...l, interrupt: null })),
+    runs: 200,
+    preemption: true
+  },
+  {
+    scenario: "sync-workload",
+    title: "no leaks: at quiescence no reply slot, group collector, timer or fiber remains",
+    rules: ["R-SYNC-6", "R-GSYNC-7", "R-CLEAN-3"],
+    input: fc.record({
+      calls: fc.array(
+        fc.record({
+          target: fc.integer({ min: -1, max: 2 }),
+          timeoutMs: timeout,
+          interruptAfter: fc.integer({ min: -1, max: 4 })
+        }),
+        { minLength: 1, maxLength: 3 }
+      ),
+      answers: fc.array(fc.nat({ max: 2 }), { minLength: 1, maxLength: 3 }),
+      cleanup: fc.option(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 4 })))
+    }),
+    runs: 250,
+    preemption: true
+  },
+  {
+    scenario: "concurrent-branches",
+    title: "prefix + concurrent branches: every recorded history is linearizable",
+    rules: ["R-SEND-2", "R-RECV-2", "R-CLEAN-2", "R-MOD-2"],
+    input: fc
+      .record({
+        prefix: fc
+          .array(seqOp, { maxLength: 4 })
+          .map((p) => [
+            { _tag: "AddModule" as const, module: "a", capacity: 2 },
+            { _tag: "AddModule" as const, module: "b", capacity: 1 },
+            ...p
+          ]),
+        branches: fc.array(fc.array(seqOp, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 3 })
+      })
+      .map(numbered),
+    runs: 300,
+    preemption: true
+  }
+]
+
+/** The test name of a property: its rules, then what must hold. */
+export const testName = (p: PropertyDefinition): string => `${p.rules.join(" ")} ${p.title}`
