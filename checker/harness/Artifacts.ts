@@ -10,8 +10,7 @@ import type { Counterexample } from "../../src/testing/Explore.ts"
 export const counterexampleDir = (): string => process.env.COUNTEREXAMPLE_DIR ?? join(process.cwd(), "counterexamples")
 
 /** Writes a counterexample and returns its path. */
-export const writeCounterexample = (name: string, example: Counterexample): string => {
-  const dir = counterexampleDir()
+export const writeCounterexample = (name: string, example: Counterexample, dir = counterexampleDir()): string => {
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${name}-${example.fastCheck?.seed ?? example.seed}-${example.run}.json`)
   writeFileSync(file, `${JSON.stringify(example, null, 2)}\n`)

@@ -18,6 +18,10 @@ export interface StateMachineOptions {
   readonly shutdown?: boolean | undefined
   /** Whether the schedule may preempt fibers at Effect operations. */
   readonly preemption?: boolean | undefined
+  /** fast-check seed (default: the suite's, or FC_SEED). */
+  readonly seed?: number | undefined
+  /** Where a counterexample goes (default: counterexamples/ or COUNTEREXAMPLE_DIR). */
+  readonly outDir?: string | undefined
 }
 
 const scheduleArbitraries = (preemption: boolean) =>
@@ -45,7 +49,8 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): v
     const run = start(preamble, tape, preempt)
     fc.modelRun(() => ({ model: { n: 0 } as Names, real: run }), cmds)
   })
-  const details = fc.check(property, fcParams(options.runs))
+  const params: fc.Parameters<Parameters<typeof property.run>[0]> = fcParams(options.runs)
+  const details = fc.check(property, options.seed === undefined ? params : { ...params, seed: options.seed })
   if (!details.failed || details.counterexample === null) return
   const [preamble, cmds, tape, preempt] = details.counterexample
   let run = new Run(replay(tape, preempt))
@@ -73,7 +78,7 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): v
     commands: String(cmds),
     input: run.commands
   }
-  const file = writeCounterexample(name, example)
+  const file = writeCounterexample(name, example, options.outDir)
   throw new Error(
     `${name} failed: ${mismatch}\ncounterexample: ${file}\n` +
       `replay: npm run replay -- ${file}\n` +

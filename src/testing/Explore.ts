@@ -63,6 +63,8 @@ export interface Counterexample {
   readonly commands?: string | undefined
   /** The input that drives the run, for runners that need one (a state machine's concrete commands). */
   readonly input?: unknown
+  /** For a scenario of the user's: the module that exports it (a path), so that replay can load it. */
+  readonly source?: string | undefined
 }
 
 /**

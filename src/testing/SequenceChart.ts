@@ -41,14 +41,19 @@ export const renderSequenceChart = (
     const target = e.kind === "invoke" ? targetOf(e.op) : undefined
     if (target !== undefined && !targets.includes(target)) targets.push(target)
   }
-  const lanes = [...fibers, ...targets.filter((t) => !fibers.includes(t))]
+  // A module and a fiber may share a name (a module's own loop): they are separate lifelines.
+  const lanes = [
+    ...fibers.map((name) => ({ kind: "fiber", name })),
+    ...targets.map((name) => ({ kind: "module", name }))
+  ]
   const laneWidth = 170
   const left = 90
   const top = 70
   const rowHeight = 24
   const width = left + lanes.length * laneWidth + 240
   const height = top + (trace.length + 2) * rowHeight + 40
-  const x = (lane: string) => left + lanes.indexOf(lane) * laneWidth + laneWidth / 2
+  const at = (kind: string, name: string) =>
+    left + lanes.findIndex((l) => l.kind === kind && l.name === name) * laneWidth + laneWidth / 2
   const parts: Array<string> = []
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="11">`,
@@ -59,12 +64,12 @@ export const renderSequenceChart = (
     `<text x="10" y="20" font-size="13" font-weight="bold">${escapeXml(`${example.scenario} — ${example.strategy}`)}</text>`
   )
   for (const lane of lanes) {
-    const kind = fibers.includes(lane) ? "fiber" : "module"
+    const x = at(lane.kind, lane.name)
     parts.push(
-      `<g class="lifeline" data-lane="${escapeXml(lane)}" data-kind="${kind}">`,
-      `<rect x="${x(lane) - 70}" y="${top - 34}" width="140" height="22" rx="4" fill="${kind === "fiber" ? "#e8f0fe" : "#fef3e0"}" stroke="#555"/>`,
-      `<text x="${x(lane)}" y="${top - 19}" text-anchor="middle">${escapeXml(clip(lane, 20))}</text>`,
-      `<line x1="${x(lane)}" y1="${top - 12}" x2="${x(lane)}" y2="${height - 30}" stroke="#999" stroke-dasharray="4 3"/>`,
+      `<g class="lifeline" data-lane="${escapeXml(lane.name)}" data-kind="${lane.kind}">`,
+      `<rect x="${x - 70}" y="${top - 34}" width="140" height="22" rx="4" fill="${lane.kind === "fiber" ? "#e8f0fe" : "#fef3e0"}" stroke="#555"/>`,
+      `<text x="${x}" y="${top - 19}" text-anchor="middle">${escapeXml(clip(lane.kind === "fiber" ? lane.name : `[${lane.name}]`, 20))}</text>`,
+      `<line x1="${x}" y1="${top - 12}" x2="${x}" y2="${height - 30}" stroke="#999" stroke-dasharray="4 3"/>`,
       "</g>"
     )
   }
@@ -75,9 +80,9 @@ export const renderSequenceChart = (
       parts.push(`<text class="time" x="8" y="${y + 4}" fill="#666">${e.time} ms</text>`)
       lastTime = e.time
     }
-    const from = x(e.fiber)
+    const from = at("fiber", e.fiber)
     const target = targetOf(e.op)
-    const to = target !== undefined ? x(target) : undefined
+    const to = target !== undefined ? at("module", target) : undefined
     if (isViolation(e)) {
       parts.push(
         `<g id="failing-step" class="violation"><rect x="${left - 6}" y="${y - 15}" width="${width - left - 20}" height="${rowHeight - 2}" fill="#fdd" stroke="#c00"/>`,

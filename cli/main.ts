@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+/**
+ * The `beehive` command: check the library's properties (and your own scenarios), replay a
+ * counterexample, draw it, run the benchmarks. Exit codes fit CI: 0 when every property holds, 1 on
+ * a counterexample (its file is printed), 2 on bad usage.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { SingleBar } from "cli-progress"
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander"
+import { type CampaignReport, defaultOutDir, runCampaign } from "../checker/campaign.ts"
+import { readCounterexample, replayFile } from "../checker/replayFile.ts"
+import { loadScenarios, NoScenarios } from "../checker/userScenarios.ts"
+import { renderHtml, renderSequenceChart } from "../src/testing/SequenceChart.ts"
+
+/** Exit code: a counterexample was found (or a replay did not reproduce). */
+export const ExitCounterexample = 1
+/** Exit code: bad usage. */
+export const ExitUsage = 2
+
+class UsageError extends Error {}
+
+const positiveInteger = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer")
+  return n
+}
+const integer = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected an integer")
+  return n
+}
+/** "60s", "2m", "1500ms", or a number of seconds. */
+export const duration = (value: string): number => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim())
+  if (match === null) throw new InvalidArgumentError('expected a duration such as "60s", "2m" or "500ms"')
+  const n = Number(match[1])
+  return match[2] === "ms" ? n : match[2] === "m" ? n * 60_000 : n * 1000
+}
+
+const table = (report: CampaignReport): string => {
+  const rows = report.properties.map((p) => [
+    p.name,
+    p.rules.join(" "),
+    String(p.inputs),
+    String(p.schedules),
+    String(Math.round((p.schedules / Math.max(1, p.elapsedMs)) * 1000)),
+    p.failure === undefined ? "holds" : "FAILED"
+  ])
+  const header = ["property", "rules", "inputs", "schedules", "schedules/s", "result"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join("  ")
+  const total = `total: ${report.schedules} schedules in ${(report.elapsedMs / 1000).toFixed(1)} s (${Math.round((report.schedules / Math.max(1, report.elapsedMs)) * 1000)} schedules/s), ${report.properties.filter((p) => p.failure !== undefined).length} failure(s)`
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", total].join("\n")
+}
+
+const check = async (options: {
+  runs?: number
+  seed?: number
+  strategy?: "random" | "pct" | "dfs"
+  time?: number
+  scenarios?: string
+  out: string
+  library: boolean
+}): Promise<number> => {
+  let userScenarios: Array<{ scenario: Awaited<ReturnType<typeof loadScenarios>>[number]; source: string }> = []
+  if (options.scenarios !== undefined) {
+    try {
+      userScenarios = (await loadScenarios(options.scenarios)).map((scenario) => ({
+        scenario,
+        source: options.scenarios as string
+      }))
+    } catch (e) {
+      throw new UsageError(
+        e instanceof NoScenarios ? e.message : `cannot load ${options.scenarios}: ${(e as Error).message}`
+      )
+    }
+  }
+  const bar = process.stderr.isTTY
+    ? new SingleBar({
+        format: "{property} [{bar}] {value}/{total} | {schedules} schedules",
+        stream: process.stderr,
+        hideCursor: true
+      })
+    : undefined
+  let current = ""
+  const report = runCampaign({
+    runs: options.runs,
+    seed: options.seed,
+    strategy: options.strategy,
+    timeBudgetMs: options.time,
+    outDir: options.out,
+    userScenarios,
+    catalogue: options.library,
+    onProgress: (property, done, total, schedules) => {
+      if (bar === undefined) return
+      if (property !== current) {
+        if (current !== "") bar.stop()
+        current = property
+        bar.start(total, done, { property: property.padEnd(22), schedules })
+      } else bar.update(done, { schedules })
+    }
+  })
+  bar?.stop()
+  console.log(table(report))
+  for (const p of report.properties) {
+    if (p.failure !== undefined) {
+      console.log(
+        `\ncounterexample for ${p.name}: ${p.failure.message}\n  ${p.failure.file}\n  replay: beehive replay ${p.failure.file}`
+      )
+    }
+  }
+  return report.failed ? ExitCounterexample : 0
+}
+
+const replay = async (file: string): Promise<number> => {
+  let result: Awaited<ReturnType<typeof replayFile>>
+  try {
+    result = await replayFile(file)
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+  console.log(result.timeline)
+  console.log(
+    result.reproduced
+      ? "\nreproduced: the replay matches the recorded trace exactly"
+      : "\nNOT reproduced: the replay differs from the recorded trace"
+  )
+  return result.reproduced ? 0 : ExitCounterexample
+}
+
+const trace = (file: string, options: { svg?: string; html?: string }): number => {
+  if (options.svg === undefined && options.html === undefined)
+    throw new UsageError("trace needs --svg OUT and/or --html OUT")
+  let example: ReturnType<typeof readCounterexample>
+  try {
+    example = readCounterexample(file)
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+  for (const [out, render] of [
+    [options.svg, renderSequenceChart],
+    [options.html, renderHtml]
+  ] as const) {
+    if (out === undefined) continue
+    mkdirSync(dirname(resolve(out)), { recursive: true })
+    writeFileSync(out, render(example))
+    console.log(`wrote ${out}`)
+  }
+  return 0
+}
+
+const bench = (): number => {
+  // The heap figure needs --expose-gc, which only a new process can get.
+  const script = join(dirname(fileURLToPath(import.meta.url)), "../bench/main.js")
+  return spawnSync(process.execPath, ["--expose-gc", script], { stdio: "inherit" }).status ?? 1
+}
+
+/** Builds the program; `run` resolves to the exit code. */
+export const program = (): {
+  readonly command: Command
+  readonly run: (argv: ReadonlyArray<string>) => Promise<number>
+} => {
+  let exitCode = 0
+  const command = new Command("beehive")
+    .description("beehive-effect: check, replay and draw KubeEdge beehive semantics on Effect")
+    .exitOverride()
+    .showHelpAfterError()
+  command
+    .command("check")
+    .description("run the property campaign against the library (and your scenarios)")
+    .option("--runs <n>", "inputs per property (schedules per scenario of yours)", positiveInteger)
+    .option("--seed <s>", "base seed", integer)
+    .addOption(
+      new Option("--strategy <name>", "scheduling strategy").choices(["random", "pct", "dfs"]).default("random")
+    )
+    .option("--time <duration>", 'time budget, e.g. "60s"', duration)
+    .option("--scenarios <path>", "a module exporting your scenarios (export const scenarios = [...])")
+    .option("--no-library", "skip the library's own properties (check only your scenarios)")
+    .option("--out <dir>", "where counterexample files go", defaultOutDir())
+    .action(async (options) => {
+      exitCode = await check(options)
+    })
+  command
+    .command("replay")
+    .description("replay a counterexample file and print its timeline")
+    .argument("<file>", "counterexample file")
+    .action(async (file: string) => {
+      exitCode = await replay(file)
+    })
+  command
+    .command("trace")
+    .description("draw a counterexample as a message sequence chart")
+    .argument("<file>", "counterexample file")
+    .option("--svg <out>", "write the chart as SVG")
+    .option("--html <out>", "write a self-contained HTML page")
+    .action((file: string, options) => {
+      exitCode = trace(file, options)
+    })
+  command
+    .command("bench")
+    .description("run the benchmarks")
+    .action(() => {
+      exitCode = bench()
+    })
+  return {
+    command,
+    run: async (argv) => {
+      try {
+        await command.parseAsync([...argv], { from: "user" })
+        return exitCode
+      } catch (e) {
+        if (e instanceof CommanderError) {
+          return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help"
+            ? 0
+            : ExitUsage
+        }
+        if (e instanceof UsageError) {
+          console.error(`beehive: ${e.message}`)
+          return ExitUsage
+        }
+        throw e
+      }
+    }
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  program()
+    .run(process.argv.slice(2))
+    .then((code) => process.exit(code))
+}
