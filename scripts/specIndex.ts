@@ -25,7 +25,10 @@ const testFiles = (dir: string): Array<string> =>
  * For each rule id, the files whose quoted strings (test names) cite it: the tests, and the checker's
  * property catalogue, whose entries become test names.
  */
-export const citations = (root: string, dirs: ReadonlyArray<string> = ["test", "checker"]): Map<string, Set<string>> => {
+export const citations = (
+  root: string,
+  dirs: ReadonlyArray<string> = ["test", "checker"]
+): Map<string, Set<string>> => {
   const cited = new Map<string, Set<string>>()
   for (const file of dirs.flatMap((dir) => testFiles(join(root, dir)))) {
     if (file.endsWith("SpecCoverage.test.ts")) continue

@@ -44,3 +44,78 @@ export * as Message from "./model/Message.ts"
 export { type MessageIdGenerator, MessageIds, sequentialIds } from "./model/MessageIds.ts"
 export * as MessageJson from "./model/MessageJson.ts"
 export type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "./model/Reports.ts"
+
+// --- socket context (issue #4): modules in other processes over unix-domain and TCP sockets ---
+
+export {
+  type BackoffOptions,
+  backoffDelayMillis
+} from "./contexts/socket/Backoff.ts"
+export {
+  DefaultMaxFrameBytes,
+  encodeFrame,
+  FrameDecoder,
+  FrameHeaderBytes,
+  FrameHeaderPrefix
+} from "./contexts/socket/FrameCodec.ts"
+export {
+  encodeBatch,
+  encoderFor,
+  type Framing,
+  type FramingOption,
+  type MessageDecoder,
+  makeDecoder
+} from "./contexts/socket/Framing.ts"
+export {
+  decodeExchange,
+  isHandshake,
+  type ModuleExchange,
+  ModuleExchangeSchema,
+  makeHandshake
+} from "./contexts/socket/Handshake.ts"
+export { encodeLine, LineDecoder } from "./contexts/socket/LineCodec.ts"
+export { MemoryNetwork, MemoryTransport } from "./contexts/socket/MemoryTransport.ts"
+export { NodeTransport, nodeTransport } from "./contexts/socket/NodeTransport.ts"
+export {
+  formatAddress,
+  parseAddress,
+  type SocketAddress,
+  SocketTypes,
+  type TlsOptions,
+  tcp,
+  unix
+} from "./contexts/socket/SocketAddress.ts"
+export type { SocketClient, SocketClientOptions } from "./contexts/socket/SocketClient.ts"
+export {
+  clientEntry,
+  clientModules,
+  DefaultSocketConfigPath,
+  decodeSocketConfig,
+  loadSocketConfig,
+  parseSocketConfig,
+  type SocketConfig,
+  type SocketConfigEntry,
+  SocketConfigEnv,
+  serverEntries
+} from "./contexts/socket/SocketConfig.ts"
+export {
+  type ConnectionInfo,
+  connectConfig,
+  makeSocketContext,
+  SocketContext,
+  type SocketContextService,
+  serveConfig
+} from "./contexts/socket/SocketContext.ts"
+export { formatEvent, type SocketEvent } from "./contexts/socket/SocketEvents.ts"
+export {
+  DefaultHandshakeTimeout,
+  DefaultMaxConnections,
+  exchangeOf,
+  type SocketServer,
+  type SocketServerOptions
+} from "./contexts/socket/SocketServer.ts"
+export type { SocketContextOptions } from "./contexts/socket/SocketState.ts"
+export { type Connection, type Listener, Transport, type TransportShape } from "./contexts/socket/Transport.ts"
+export * from "./model/SocketErrors.ts"
+
+// --- end socket context ---

@@ -10,7 +10,9 @@ describe("examples", () => {
   beforeAll(() => {
     if (!existsSync(example("edge-node/main.js"))) {
       try {
-        execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root })
+        execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+          cwd: root
+        })
       } catch {
         // tsc emits even when something elsewhere does not typecheck.
       }

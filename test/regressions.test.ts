@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { runCommands } from "../checker/harness/Runner.ts"
+import { scenarios } from "../checker/scenarios/index.ts"
 import type { Command } from "../spec/model/Step.ts"
 import { replay as replayStrategy } from "../src/effects/Strategy.ts"
 import type { Counterexample } from "../src/testing/Explore.ts"
 import { runScenario } from "../src/testing/Scenario.ts"
-import { runCommands } from "../checker/harness/Runner.ts"
-import { scenarios } from "../checker/scenarios/index.ts"
 
 const dir = join(import.meta.dirname, "regressions")
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"))

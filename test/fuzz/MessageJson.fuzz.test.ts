@@ -1,10 +1,10 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { fcParams } from "../../checker/fcParams.ts"
 import { MessageDecodeError } from "../../src/model/Errors.ts"
 import { decodeJsonResult, decodeUnknownResult, encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { arbMessage } from "../support/arbitraries.ts"
-import { fcParams } from "../../checker/fcParams.ts"
 
 // Go cannot carry lone surrogates; the encoder replaces them (R-JSON-2), so compare after that.
 const wellFormed = (s: string) =>

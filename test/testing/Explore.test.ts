@@ -4,11 +4,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
+import { scenarios } from "../../checker/scenarios/index.ts"
 import { random } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { type Counterexample, explore, formatTimeline, replay } from "../../src/testing/Explore.ts"
 import { runScenario, type Scenario } from "../../src/testing/Scenario.ts"
-import { scenarios } from "../../checker/scenarios/index.ts"
 
 /** A user's belief that does not hold: A's message always arrives first. */
 const raceScenario: Scenario = {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
+import { scenarios } from "../../checker/scenarios/index.ts"
 import { explore } from "../../src/testing/Explore.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
 import { renderHtml, renderSequenceChart, targetOf } from "../../src/testing/SequenceChart.ts"
-import { scenarios } from "../../checker/scenarios/index.ts"
 
 const failing = (): Parameters<typeof renderSequenceChart>[0] & { waiting: ReadonlyArray<string> } => {
   const base = scenarios["cleanup-race"]!({ capacity: 1, senders: [2], receivers: 1, cleanups: [1, 0], lateSend: true })

@@ -1,0 +1,277 @@
+/**
+ * Benchmarks of the socket context across processes, next to the channel context in the same run.
+ * Run with `npm run bench:socket` (a build, then `node --expose-gc dist/bench/socket.js`). This process is the
+ * client; it starts itself again as the server process (`--serve`) for each transport.
+ *
+ * - one-way: N `send`s of distinct small messages (built one by one, as a module builds them) to a
+ *   module in the other process, timed until a `sendSync` sent after them to the same module returns
+ *   (the server delivers per destination in order, so every message was received by then);
+ * - sendSync: round trips to a module that answers every request, with 1 caller and with 16;
+ * - next to them, one-byte round trips against a bare node:net echo server in another process: the
+ *   machine's floor for a round trip at the time of the run (all figures move with the machine's load).
+ *
+ * Each figure is the median of 5 measured runs after one warm-up run.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import * as net from "node:net"
+import os, { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Fiber, Layer, References } from "effect"
+import { Beehive, type BeehiveService, makeBeehive } from "../src/contexts/Beehive.ts"
+import { nodeTransport } from "../src/contexts/socket/NodeTransport.ts"
+import { type SocketAddress, tcp, unix } from "../src/contexts/socket/SocketAddress.ts"
+import { makeSocketContext, SocketContext } from "../src/contexts/socket/SocketContext.ts"
+import { Transport } from "../src/contexts/socket/Transport.ts"
+import * as Message from "../src/model/Message.ts"
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+const ONE_WAY = Number(process.env.BENCH_ONE_WAY ?? 500_000)
+const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 50_000)
+const CALLERS = 16
+
+/** BENCH_BATCH overrides the write batch size (bytes) on both sides, to compare. */
+const socketOptions = { batchBytes: Number(process.env.BENCH_BATCH) || undefined }
+
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`)
+
+/** Modules every side has: "sink" counts and answers a count; "echo" answers everything. */
+const serveModules = (b: BeehiveService) =>
+  Effect.gen(function* () {
+    yield* b.addModule("sink", { capacity: 4096 })
+    yield* b.addModule("echo")
+    let received = 0
+    // Receive loops as beehive modules are written (Effect.forever would yield after every message).
+    yield* Effect.forkChild(
+      Effect.gen(function* () {
+        while (true) {
+          const m = yield* b.receive("sink")
+          received++
+          if (m.header.sync) yield* b.sendResp(yield* Message.newResponse(m, received), "sink")
+        }
+      })
+    )
+    yield* Effect.forkChild(
+      Effect.gen(function* () {
+        while (true) {
+          const m = yield* b.receive("echo")
+          yield* b.sendResp(yield* Message.newResponse(m, "ok"), "echo")
+        }
+      })
+    )
+  })
+
+// Messages are built as a module builds them, one by one, so the run does not hold them all.
+const oneWay = (b: BeehiveService, run: number) =>
+  Effect.gen(function* () {
+    const prefix = `o${run}-`
+    const start = performance.now()
+    for (let i = 0; i < ONE_WAY; i++) {
+      yield* b.send("sink", Message.make({ header: { id: `${prefix}${i}`, timestamp: 1 }, content: "payload" }))
+    }
+    yield* b.sendSync("sink", Message.make({ header: { id: `${prefix}end`, timestamp: 1 } }), 60_000)
+    return (ONE_WAY / (performance.now() - start)) * 1000
+  })
+
+const roundTrips = (b: BeehiveService, run: number, callers: number) =>
+  Effect.gen(function* () {
+    const per = Math.floor(ROUND_TRIPS / callers)
+    const start = performance.now()
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: callers }, (_, c) => c),
+      (c) =>
+        Effect.forkChild(
+          Effect.gen(function* () {
+            for (let i = 0; i < per; i++) {
+              yield* b.sendSync("echo", Message.make({ header: { id: `r${run}-${c}-${i}`, timestamp: 1 } }), 60_000)
+            }
+          })
+        )
+    )
+    yield* Effect.forEach(fibers, Fiber.join)
+    return ((per * callers) / (performance.now() - start)) * 1000
+  })
+
+/** Collects garbage when the process runs with --expose-gc, so one phase's garbage is not the next one's cost. */
+const collectGarbage = Effect.sync(() => (globalThis as { gc?: () => void }).gc?.())
+
+/** One warm-up run, then RUNS measured runs; the median. */
+const phase = (run: (i: number) => Effect.Effect<number, unknown>) =>
+  Effect.gen(function* () {
+    yield* collectGarbage
+    const results: Array<number> = []
+    for (let i = 0; i <= RUNS; i++) {
+      const r = yield* run(i)
+      if (i > 0) results.push(r)
+    }
+    return median(results)
+  })
+
+const measure = (b: BeehiveService) =>
+  Effect.gen(function* () {
+    const sync1 = yield* phase((i) => roundTrips(b, i, 1))
+    const syncN = yield* phase((i) => roundTrips(b, i + 100, CALLERS))
+    const oneWayRate = yield* phase((i) => oneWay(b, i))
+    return { oneWay: oneWayRate, sync1, syncN }
+  })
+
+/** The server process: serves "sink" and "echo" to the client module "bench". */
+const serve = (address: SocketAddress) =>
+  Effect.gen(function* () {
+    const socket = yield* SocketContext
+    const beehive = yield* Beehive
+    yield* serveModules(beehive)
+    const server = yield* socket.serve({ address, accept: ["bench"] })
+    console.log(`READY ${JSON.stringify(server.address)}`)
+    return yield* Effect.never
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(SocketContext.beehiveLayer().pipe(Layer.provideMerge(SocketContext.layerNode(socketOptions))))
+  )
+
+/** A bare node:net echo server: the machine's floor for a round trip between two processes. */
+const echo = (address: SocketAddress) => {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true)
+    socket.on("data", (d) => socket.write(d))
+    socket.on("error", () => {})
+  })
+  const ready = () => {
+    const bound = server.address()
+    const actual =
+      address._tag === "Tcp" && typeof bound === "object" && bound !== null ? tcp(address.host, bound.port) : address
+    console.log(`READY ${JSON.stringify(actual)}`)
+  }
+  if (address._tag === "Unix") server.listen(address.path, ready)
+  else server.listen(address.port, address.host, ready)
+}
+
+/** Round trips per second of one byte against a bare echo server in another process. */
+const rawPingPong = (address: SocketAddress, n: number): Promise<number> =>
+  new Promise((resolve) => {
+    const socket = address._tag === "Unix" ? net.connect(address.path) : net.connect(address.port, address.host)
+    socket.setNoDelay(true)
+    let count = 0
+    let start = 0
+    socket.on("connect", () => {
+      start = performance.now()
+      socket.write("x")
+    })
+    socket.on("data", () => {
+      if (++count < n) socket.write("x")
+      else {
+        socket.destroy()
+        resolve((n / (performance.now() - start)) * 1000)
+      }
+    })
+  })
+
+const startServer = (
+  address: SocketAddress,
+  mode: "--serve" | "--echo" = "--serve"
+): Promise<{ child: ChildProcess; address: SocketAddress }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, process.argv[1] as string, mode, JSON.stringify(address)],
+      {
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
+    let out = ""
+    child.stdout?.on("data", (d) => {
+      out += d
+      const match = /READY (.*)\n/.exec(out)
+      if (match !== null) resolve({ child, address: JSON.parse(match[1] as string) })
+    })
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)))
+  })
+
+/** Bare round trips over a transport: the median of RUNS runs of ROUND_TRIPS / 2 pings. */
+const rawRoundTrips = (address: SocketAddress) =>
+  Effect.gen(function* () {
+    const server = yield* Effect.promise(() => startServer(address, "--echo"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
+    const results: Array<number> = []
+    for (let run = 0; run <= RUNS; run++) {
+      const r = yield* Effect.promise(() => rawPingPong(server.address, Math.floor(ROUND_TRIPS / 2)))
+      if (run > 0) results.push(r)
+    }
+    return median(results)
+  }).pipe(Effect.scoped)
+
+/** The client side over a transport to a server process. */
+const overSocket = (address: SocketAddress) =>
+  Effect.gen(function* () {
+    const server = yield* Effect.promise(() => startServer(address))
+    yield* Effect.addFinalizer(() =>
+      Effect.callback<void>((resume) => {
+        server.child.once("exit", () => resume(Effect.void))
+        server.child.kill("SIGTERM")
+      })
+    )
+    const socket = yield* makeSocketContext(socketOptions).pipe(Effect.provideService(Transport, nodeTransport))
+    const beehive = yield* makeBeehive({ contexts: [socket.context] })
+    yield* beehive.addModule("bench")
+    const client = yield* socket.connect({ module: "bench", address: server.address })
+    yield* client.connected
+    return yield* measure(beehive)
+  }).pipe(Effect.scoped)
+
+const inProcess = Effect.gen(function* () {
+  const beehive = yield* makeBeehive()
+  yield* serveModules(beehive)
+  return yield* measure(beehive)
+}).pipe(Effect.scoped)
+
+const main = Effect.gen(function* () {
+  console.log(`socket context benchmarks — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`)
+  console.log(`one-way: ${ONE_WAY} sends per run; sendSync: ${ROUND_TRIPS} round trips per run; median of ${RUNS}\n`)
+  const dir = mkdtempSync(join(tmpdir(), "bh-bench-"))
+  const rows: Array<[string, { oneWay: number; sync1: number; syncN: number }]> = [
+    ["channel context (same process)", yield* inProcess],
+    ["socket, unix domain (2 processes)", yield* overSocket(unix(join(dir, "b.sock")))],
+    ["socket, TCP loopback (2 processes)", yield* overSocket(tcp("127.0.0.1", 0))]
+  ]
+  console.log(
+    `${"".padEnd(38)}${"send one-way".padStart(16)}${"sendSync 1 caller".padStart(20)}${`sendSync ${CALLERS} callers`.padStart(22)}`
+  )
+  for (const [name, r] of rows) {
+    console.log(
+      `${name.padEnd(38)}${fmt(r.oneWay).padStart(16)}${fmt(r.sync1).padStart(20)}${fmt(r.syncN).padStart(22)}`
+    )
+  }
+  const raw = {
+    unix: yield* rawRoundTrips(unix(join(dir, "echo.sock"))),
+    tcp: yield* rawRoundTrips(tcp("127.0.0.1", 0))
+  }
+  console.log(
+    `${"bare node:net echo, 1 byte (unix / TCP)".padEnd(38)}${"".padStart(16)}${`${fmt(raw.unix)} / ${fmt(raw.tcp)}`.padStart(20)}`
+  )
+  const unixOneWay = rows[1]?.[1].oneWay ?? 0
+  console.log(`\ntarget: >= 200 k msgs/s one-way over a unix socket: ${unixOneWay >= 200_000 ? "met" : "MISSED"}`)
+})
+
+const quiet = <A, E>(effect: Effect.Effect<A, E>) =>
+  effect.pipe(Effect.provideService(References.MinimumLogLevel, "Error"))
+
+if (process.argv[2] === "--echo") {
+  process.once("SIGTERM", () => process.exit(0))
+  echo(JSON.parse(process.argv[3] as string))
+} else if (process.argv[2] === "--serve") {
+  // A clean exit, so that profilers (--cpu-prof) write their output.
+  process.once("SIGTERM", () => process.exit(0))
+  Effect.runPromise(quiet(serve(JSON.parse(process.argv[3] as string)))).catch((e) => {
+    console.error(e)
+    process.exit(1)
+  })
+} else {
+  Effect.runPromise(quiet(main)).then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e)
+      process.exit(1)
+    }
+  )
+}

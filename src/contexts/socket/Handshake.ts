@@ -1,0 +1,153 @@
+/**
+ * The socket handshake, as Go beehive does it: the client sends
+ * `{header:{msg_id, timestamp, sync:true, type:<sockettype>}, route:{source:<module>, operation:"add",
+ * resource:"module"}, content:""}`; the server answers with a response (parent id = the handshake's id)
+ * whose content is the module exchange `{modules:[...], groups:{group:[...]}}`, or with an error
+ * response when it does not accept the module. Unlike Go, the client matches the answer by parent id
+ * instead of taking whatever message comes next, and validates the exchange.
+ *
+ * @since 0.1.0
+ */
+import { Effect, pipe, Result, Schema } from "effect"
+import { OperationTypeModule, ResourceTypeModule, ResponseErrorOperation } from "../../model/Constants.ts"
+import * as Message from "../../model/Message.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
+import { type ConnectionClosed, HandshakeRejected, SocketProtocolError } from "../../model/SocketErrors.ts"
+import { type MessageReader, parseIncoming } from "./MessageReader.ts"
+
+/**
+ * What a server tells a client it serves: its module names and its groups with their members.
+ *
+ * @category models
+ */
+export interface ModuleExchange {
+  readonly modules: ReadonlyArray<string>
+  readonly groups: Readonly<Record<string, ReadonlyArray<string>>>
+}
+
+/**
+ * The exchange's wire shape. Go writes `null` for an empty slice or map, so both are accepted.
+ *
+ * @category schemas
+ */
+export const ModuleExchangeSchema = Schema.Struct({
+  modules: Schema.NullOr(Schema.Array(Schema.String)),
+  groups: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.NullOr(Schema.Array(Schema.String)))))
+})
+
+const decodeExchangeWire = Schema.decodeUnknownResult(ModuleExchangeSchema)
+
+/**
+ * Validates a handshake answer's content as a module exchange. Fails with `SocketProtocolError`
+ * ("Exchange"). Never throws.
+ *
+ * @category decoding
+ */
+export const decodeExchange = (peer: string, content: unknown): Result.Result<ModuleExchange, SocketProtocolError> => {
+  const decoded = decodeExchangeWire(content)
+  if (Result.isFailure(decoded)) {
+    return Result.fail(new SocketProtocolError({ peer, reason: "Exchange", detail: decoded.failure.message }))
+  }
+  const groups: Record<string, ReadonlyArray<string>> = {}
+  for (const [group, members] of Object.entries(decoded.success.groups ?? {})) groups[group] = members ?? []
+  return Result.succeed({ modules: decoded.success.modules ?? [], groups })
+}
+
+/**
+ * The handshake a client module sends (Go's `exchangeModuleInfo` message). Never fails.
+ *
+ * @category constructors
+ */
+export const makeHandshake = (module: string, socketType: string): Effect.Effect<Message.Message> =>
+  Effect.map(Message.newMessage(), (m) =>
+    pipe(
+      m,
+      Message.buildRouter(module, "", ResourceTypeModule, OperationTypeModule),
+      Message.setType(socketType),
+      Message.setSync(true),
+      Message.fillBody("")
+    )
+  )
+
+/**
+ * Whether a message is a handshake (resource "module", operation "add").
+ *
+ * @category guards
+ */
+export const isHandshake = (message: Message.Message): boolean =>
+  message.route.resource === ResourceTypeModule && message.route.operation === OperationTypeModule
+
+/**
+ * The JSON of a message this implementation builds itself, whose content is always JSON (an exchange,
+ * a reason text); anything else is a defect.
+ *
+ * @category encoding
+ */
+export const controlJson = (message: Message.Message): string => Result.getOrThrow(encodeJsonResult(message))
+
+/**
+ * Reads the first message of a connection, which must be a handshake. Fails with
+ * `SocketProtocolError` ("Handshake" when it is some other message) or `ConnectionClosed`.
+ *
+ * @category handshake
+ */
+export const readHandshake = (
+  reader: MessageReader
+): Effect.Effect<Message.Message, SocketProtocolError | ConnectionClosed> =>
+  Effect.flatMap(reader.next, (texts) => {
+    const peer = reader.connection.peer
+    // The client sends nothing else before the answer, so a second payload here is a protocol error too.
+    if (texts.length > 1) {
+      return Effect.fail(
+        new SocketProtocolError({ peer, reason: "Handshake", detail: "messages sent before the handshake answer" })
+      )
+    }
+    const parsed = parseIncoming(peer, texts[0] as string)
+    if (Result.isFailure(parsed)) return Effect.fail(parsed.failure)
+    const message = parsed.success.message
+    return isHandshake(message)
+      ? Effect.succeed(message)
+      : Effect.fail(
+          new SocketProtocolError({
+            peer,
+            reason: "Handshake",
+            detail: `expected a handshake (resource "module", operation "add"), got "${message.route.resource}"/"${message.route.operation}"`
+          })
+        )
+  })
+
+/**
+ * Sends a handshake for `module` and waits for the server's answer to it: the module exchange, or
+ * `HandshakeRejected` when the server answers with an error. Any other message before the answer, or an
+ * answer that is not an exchange, fails with `SocketProtocolError`; a closed connection with
+ * `ConnectionClosed`. Messages after the answer stay in the reader.
+ *
+ * @category handshake
+ */
+export const clientHandshake = (
+  reader: MessageReader,
+  encode: (json: string) => Uint8Array,
+  module: string,
+  socketType: string
+): Effect.Effect<ModuleExchange, HandshakeRejected | SocketProtocolError | ConnectionClosed> =>
+  Effect.gen(function* () {
+    const peer = reader.connection.peer
+    const handshake = yield* makeHandshake(module, socketType)
+    yield* reader.connection.write(encode(controlJson(handshake)))
+    const texts = yield* reader.next
+    const parsed = parseIncoming(peer, texts[0] as string)
+    reader.unread(texts.slice(1))
+    if (Result.isFailure(parsed)) return yield* parsed.failure
+    const answer = parsed.success.message
+    if (answer.header.parentId !== handshake.header.id) {
+      return yield* new SocketProtocolError({
+        peer,
+        reason: "Exchange",
+        detail: `expected the answer to handshake ${handshake.header.id}, got message ${answer.header.id}`
+      })
+    }
+    if (answer.route.operation === ResponseErrorOperation) {
+      return yield* new HandshakeRejected({ module, peer, reason: String(answer.content) })
+    }
+    return yield* Effect.fromResult(decodeExchange(peer, answer.content))
+  })

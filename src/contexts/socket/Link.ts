@@ -1,0 +1,446 @@
+/**
+ * One established connection to a peer process, after the handshake: it writes the messages of the
+ * remote modules bound to it and the responses owed to the peer, and it hands on what the peer sends.
+ *
+ * - Writing: one writer fiber drains the bound endpoints' outboxes round robin, responses first, and
+ *   writes them in batches (up to `batchBytes` per write); a write that waits for the socket to drain
+ *   leaves the outboxes to fill up, and then their senders wait (backpressure).
+ * - Reading: a payload whose parent id names a request written here and not yet answered, or whose
+ *   operation is "response" or "error", is a response: it goes to `sendResp` (attributed to the module
+ *   that answered), never to a mailbox. Every other message is delivered to its `route.destination` in
+ *   this process, in arrival order per destination, by a delivery fiber per destination, so a full mailbox
+ *   holds up neither the responses behind it nor the other destinations. At most `maxInboundBacklog`
+ *   messages wait for delivery; then reading pauses (backpressure on the peer).
+ * - A message that cannot be delivered (no such module, module closed) is reported; if it was a sync
+ *   request, the peer gets an error response at once instead of waiting for its deadline.
+ * - When the connection ends (or `close` is requested) every remote module bound to it is cleaned up,
+ *   which fails the calls waiting on them (R-CLEAN semantics, and `RequestDropped` for requests written
+ *   and not answered).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Cause, Deferred, Effect, Exit, MutableList } from "effect"
+import { CurrentModule } from "../../effects/CurrentModule.ts"
+import type { Wake } from "../../effects/Mailbox.ts"
+import { ResponseErrorOperation, ResponseOperation } from "../../model/Constants.ts"
+import { quote } from "../../model/GoJson.ts"
+import * as Message from "../../model/Message.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
+import { ConnectionClosed, type SocketProtocolError } from "../../model/SocketErrors.ts"
+import { encodeBatch, type Framing } from "./Framing.ts"
+import { controlJson } from "./Handshake.ts"
+import { type MessageReader, parseIncoming } from "./MessageReader.ts"
+import type { EndpointLink, RemoteEndpoint } from "./RemoteEndpoint.ts"
+import type { SocketState } from "./SocketState.ts"
+
+/** Messages taken from one endpoint before the writer turns to the next. */
+const fairShare = 256
+
+/** Multicast request ids remembered before those no longer in flight are first forgotten. */
+const firstMulticastPrune = 1024
+
+interface Delivery {
+  readonly queue: MutableList.MutableList<Message.Message>
+  running: boolean
+}
+
+/**
+ * Why a link ended: the connection closed or failed, or the peer broke the protocol.
+ *
+ * @category models
+ */
+export type LinkEnd = ConnectionClosed | SocketProtocolError
+
+/**
+ * Options of one link.
+ *
+ * @category models
+ */
+export interface LinkOptions {
+  /** The framing replies are written in. */
+  readonly framing: Framing
+  /** The client module of this connection (for events). */
+  readonly module: string
+  /** On a server, the client module: cleaning it up closes the connection. */
+  readonly owner: string | undefined
+  readonly maxFrameBytes: number
+  readonly batchBytes: number
+}
+
+/**
+ * An established connection; see the module documentation.
+ *
+ * @category models
+ */
+export class Link implements EndpointLink {
+  readonly peer: string
+  readonly options: LinkOptions
+  /** Sync requests received over this link whose responses are owed. */
+  readonly inboundIds = new Set<string>()
+  private readonly state: SocketState
+  private readonly reader: MessageReader
+  private readonly endpoints = new Map<string, RemoteEndpoint>()
+  private readonly readyEndpoints = new Set<RemoteEndpoint>()
+  private readonly deliveries = new Map<string, Delivery>()
+  /** Destinations that got messages in the current read and have no delivery fiber yet. */
+  private idleDeliveries: Array<readonly [string, Delivery]> = []
+  /** Sync requests written to several modules over this connection (group copies), while in flight. */
+  private readonly multicast = new Set<string>()
+  private multicastPruneAt = firstMulticastPrune
+  private readonly closeRequest = Deferred.makeUnsafe<LinkEnd>()
+  private responses: Array<string> = []
+  private backlog = 0
+  private wakeWriter: ((wake: Wake) => void) | undefined = undefined
+  private wakeReader: (() => void) | undefined = undefined
+  private closed = false
+
+  constructor(state: SocketState, reader: MessageReader, options: LinkOptions) {
+    this.state = state
+    this.reader = reader
+    this.peer = reader.connection.peer
+    this.options = options
+  }
+
+  get maxFrameBytes(): number {
+    return this.options.maxFrameBytes
+  }
+
+  /** True once the link has ended. */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Names of the remote modules bound to this link. */
+  get modules(): ReadonlyArray<string> {
+    return [...this.endpoints.keys()]
+  }
+
+  /** Binds a remote module's endpoint: its messages are written here. */
+  bindEndpoint(endpoint: RemoteEndpoint): void {
+    this.endpoints.set(endpoint.module, endpoint)
+    endpoint.bind(this)
+  }
+
+  readonly ready = (endpoint: RemoteEndpoint): void => {
+    if (this.closed) return
+    this.readyEndpoints.add(endpoint)
+    this.wakeWriter?.("later")
+  }
+
+  readonly detach = (endpoint: RemoteEndpoint): void => {
+    if (this.endpoints.get(endpoint.module) === endpoint) this.endpoints.delete(endpoint.module)
+    this.readyEndpoints.delete(endpoint)
+    if (endpoint.module === this.options.owner) {
+      this.requestClose(`module "${endpoint.module}" was cleaned up`)
+    }
+  }
+
+  /** Asks the link to end; it closes the connection and cleans up its modules. Never blocks. */
+  requestClose(detail: string): void {
+    Deferred.doneUnsafe(this.closeRequest, Exit.succeed(new ConnectionClosed({ peer: this.peer, detail })))
+  }
+
+  /**
+   * Queues a response for the peer (with the module that answered), written before other messages.
+   * False if the link has ended. A response whose content cannot be written (or is too large) is
+   * replaced by an error response, so the peer's call does not wait for its deadline.
+   */
+  sendResponse(response: Message.Message, responder: string | undefined): boolean {
+    if (this.closed) return false
+    const encoded = encodeJsonResult(response)
+    let json: string
+    if (encoded._tag === "Success" && Buffer.byteLength(encoded.success) <= this.options.maxFrameBytes - 256) {
+      json = encoded.success
+    } else {
+      const reason =
+        encoded._tag === "Failure"
+          ? encoded.failure.message
+          : `response exceeds the frame limit of ${this.maxFrameBytes}`
+      json = controlJson(
+        Message.make({
+          header: {
+            id: `${response.header.id}-error`,
+            parentId: response.header.parentId,
+            timestamp: response.header.timestamp
+          },
+          route: { operation: ResponseErrorOperation, resource: response.route.resource },
+          content: reason
+        })
+      )
+    }
+    this.responses.push(responder === undefined ? json : `${json.slice(0, -1)},"responder":${quote(responder)}}`)
+    // A caller in the peer waits for it: write it at once rather than after this turn.
+    this.wakeWriter?.("now")
+    return true
+  }
+
+  /**
+   * Runs the link until the connection ends, the peer breaks the protocol, or `requestClose`; then
+   * closes the connection, cleans up the remote modules bound to it and forgets the requests owed to
+   * the peer. Returns why it ended. Interrupting it tears it down the same way.
+   */
+  readonly run: Effect.Effect<LinkEnd> = Effect.suspend(() =>
+    Effect.raceFirst(
+      // Messages read before the end (even a protocol error later in the same read) are still delivered.
+      Effect.raceFirst(Effect.flip(Effect.ensuring(this.readLoop, this.startDeliveries)), Effect.flip(this.writeLoop)),
+      Deferred.await(this.closeRequest)
+    ).pipe(
+      Effect.tap((end) => this.report(end)),
+      Effect.onExit(() => this.shutdown),
+      // Responses handed on with no responder named must not be attributed to a module this fiber
+      // happens to run for (R-RESP-3).
+      Effect.provideService(CurrentModule, undefined)
+    )
+  )
+
+  private report(end: LinkEnd): Effect.Effect<void> {
+    const detail = end._tag === "ConnectionClosed" ? end.detail : end.message
+    return this.state.report({
+      _tag: "Disconnected",
+      peer: this.peer,
+      module: this.options.module,
+      reason: detail
+    })
+  }
+
+  /**
+   * Ends the link (idempotent): cleans up the remote modules bound to it, forgets the requests owed to
+   * the peer and closes the connection. `run` ends with it; call it when the link never ran.
+   */
+  readonly shutdown: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.closed) return Effect.void
+    this.closed = true
+    this.readyEndpoints.clear()
+    this.responses = []
+    this.state.links.delete(this)
+    this.state.forgetLink(this)
+    const modules = [...this.endpoints.keys()]
+    // Cleanups first: the calls waiting on these modules fail at once, not after the connection's flush.
+    return Effect.andThen(
+      Effect.forEach(modules, (module) => Effect.ignore(this.state.beehive.cleanup(module)), { discard: true }),
+      this.reader.connection.close
+    )
+  })
+
+  private readonly readLoop: Effect.Effect<never, LinkEnd> = Effect.gen({ self: this }, function* () {
+    while (true) {
+      const texts = yield* this.reader.next
+      for (let i = 0; i < texts.length; i++) {
+        const step = this.handle(texts[i] as string)
+        if (step !== undefined) yield* step
+        if (this.backlog >= this.state.options.maxInboundBacklog) {
+          // The rest of this read waits in the reader: the backlog stays bounded whatever a read holds.
+          this.reader.unread(texts.slice(i + 1))
+          yield* this.startDeliveries
+          yield* this.awaitBacklog
+          break
+        }
+      }
+      yield* this.startDeliveries
+    }
+  })
+
+  private readonly writeLoop: Effect.Effect<never, ConnectionClosed> = Effect.gen({ self: this }, function* () {
+    while (true) {
+      const batch = this.collectBatch()
+      if (batch === undefined) yield* this.awaitWork
+      else yield* this.reader.connection.write(batch)
+    }
+  })
+
+  /** Handles one payload; returns the effect still to run, if any. */
+  private handle(text: string): Effect.Effect<void, SocketProtocolError> | undefined {
+    const parsed = parseIncoming(this.peer, text)
+    if (parsed._tag === "Failure") return Effect.fail(parsed.failure)
+    const { message, responder } = parsed.success
+    const { header, route } = message
+    if (
+      !header.sync &&
+      header.parentId !== "" &&
+      (route.operation === ResponseOperation ||
+        route.operation === ResponseErrorOperation ||
+        this.isInflight(header.parentId))
+    ) {
+      return this.claimResponse(message, responder)
+    }
+    return this.deliver(message)
+  }
+
+  private isInflight(id: string): boolean {
+    for (const endpoint of this.endpoints.values()) if (endpoint.inflight.has(id)) return true
+    return false
+  }
+
+  private claimResponse(response: Message.Message, responder: string | undefined): Effect.Effect<void> {
+    const id = response.header.parentId
+    let from: string | undefined
+    const named = responder === undefined ? undefined : this.endpoints.get(responder)
+    if (named !== undefined) {
+      named.answered(id)
+      from = named.module
+    } else {
+      // Without a responder (a Go peer), the answer is attributed only when the request went to one
+      // module over this connection; copies to several stay unattributed, however many are left.
+      const waiting = [...this.endpoints.values()].find((e) => e.inflight.has(id))
+      waiting?.answered(id)
+      if (!this.multicast.has(id)) from = waiting?.module
+      else if (!this.isInflight(id)) this.multicast.delete(id)
+    }
+    return Effect.flatMap(this.state.beehive.sendResp(response, from), (taken) =>
+      taken
+        ? Effect.void
+        : this.state.report({ _tag: "UnclaimedResponse", peer: this.peer, msgId: response.header.id, parentId: id })
+    )
+  }
+
+  /** Queues a message for delivery in this process (started by `startDeliveries`), or refuses it. */
+  private deliver(message: Message.Message): Effect.Effect<void> | undefined {
+    const destination = message.route.destination
+    if (destination === "") return this.undeliverable(message, destination, "the message has no destination")
+    if (this.endpoints.has(destination)) {
+      return this.undeliverable(message, destination, "the destination is a module of the sender")
+    }
+    const forgotten = message.header.sync ? this.state.registerInbound(message.header.id, this, destination) : undefined
+    let delivery = this.deliveries.get(destination)
+    if (delivery === undefined) {
+      delivery = { queue: MutableList.make<Message.Message>(), running: false }
+      this.deliveries.set(destination, delivery)
+    }
+    MutableList.append(delivery.queue, message)
+    this.backlog++
+    if (!delivery.running) {
+      delivery.running = true
+      this.idleDeliveries.push([destination, delivery])
+    }
+    return forgotten === undefined
+      ? undefined
+      : this.state.report({ _tag: "RequestForgotten", peer: forgotten.link.peer, msgId: forgotten.id })
+  }
+
+  /**
+   * Starts a delivery fiber for each destination that got messages in this read and had none running:
+   * one fiber per destination and read, started at once (no scheduler hop between a request and its
+   * delivery).
+   */
+  private readonly startDeliveries: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.idleDeliveries.length === 0) return Effect.void
+    const starting = this.idleDeliveries
+    this.idleDeliveries = []
+    return Effect.forEach(
+      starting,
+      ([destination, delivery]) =>
+        Effect.forkIn(this.drain(destination, delivery), this.state.scope, { startImmediately: true }),
+      { discard: true }
+    )
+  })
+
+  private drain(destination: string, delivery: Delivery): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      while (delivery.queue.length > 0) {
+        const message = MutableList.take(delivery.queue) as Message.Message
+        this.backlog--
+        if (this.backlog <= this.state.options.maxInboundBacklog / 2) this.wakeReader?.()
+        const exit = yield* Effect.exit(this.state.beehive.send(destination, message))
+        if (Exit.isFailure(exit)) {
+          // `send` fails only with typed errors (ModuleNotFound, ModuleClosed, BeehiveShutdown).
+          yield* this.undeliverable(message, destination, (Cause.squash(exit.cause) as Error).message)
+        }
+      }
+      delivery.running = false
+      if (this.deliveries.get(destination) === delivery) this.deliveries.delete(destination)
+    })
+  }
+
+  /** Reports a message that could not be delivered; a sync request gets an error response. */
+  private undeliverable(message: Message.Message, destination: string, reason: string): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.state.report({
+        _tag: "Undeliverable",
+        peer: this.peer,
+        msgId: message.header.id,
+        destination,
+        reason
+      })
+      if (!message.header.sync) return
+      const error = yield* Message.newErrorResponse(message, reason)
+      if (!this.state.forwardResponse(error, destination)) this.sendResponse(error, destination)
+    })
+  }
+
+  private collectBatch(): Uint8Array | undefined {
+    if (this.responses.length === 0 && this.readyEndpoints.size === 0) return undefined
+    const limit = this.options.batchBytes
+    const jsons: Array<string> = []
+    let bytes = 0
+    while (this.responses.length > 0 && bytes < limit) {
+      const json = this.responses.shift() as string
+      jsons.push(json)
+      bytes += json.length
+    }
+    while (bytes < limit && this.readyEndpoints.size > 0) {
+      const endpoint = this.readyEndpoints.values().next().value as RemoteEndpoint
+      this.readyEndpoints.delete(endpoint)
+      for (let n = 0; n < fairShare && bytes < limit; n++) {
+        const outgoing = endpoint.takeOutgoing()
+        if (outgoing === undefined) break
+        if (outgoing.message.header.sync) this.noteMulticast(outgoing.message.header.id, endpoint)
+        jsons.push(outgoing.json)
+        bytes += outgoing.json.length
+      }
+      // Still has messages (or senders admitted meanwhile): back to the end of the round.
+      if (endpoint.queued > 0) this.readyEndpoints.add(endpoint)
+    }
+    return jsons.length === 0 ? undefined : encodeBatch(this.options.framing, jsons)
+  }
+
+  private noteMulticast(id: string, endpoint: RemoteEndpoint): void {
+    for (const other of this.endpoints.values()) {
+      if (other !== endpoint && other.inflight.has(id)) {
+        this.multicast.add(id)
+        break
+      }
+    }
+    // Requests never answered leave their ids here; forget those no endpoint keeps in flight any more.
+    if (this.multicast.size > this.multicastPruneAt) {
+      for (const known of this.multicast) if (!this.isInflight(known)) this.multicast.delete(known)
+      this.multicastPruneAt = Math.max(firstMulticastPrune, this.multicast.size * 2)
+    }
+  }
+
+  /**
+   * Waits until there is something to write. A "later" wake-up is a scheduler task, so that the sends
+   * of one turn are written together; a "now" wake-up (a waiting caller) resumes the writer at once.
+   */
+  private readonly awaitWork: Effect.Effect<void> = Effect.withFiber((fiber) =>
+    Effect.callback<void>((resume) => {
+      if (this.responses.length > 0 || this.readyEndpoints.size > 0) {
+        resume(Effect.void)
+        return
+      }
+      this.wakeWriter = (wake) => {
+        this.wakeWriter = undefined
+        if (wake === "now") resume(Effect.void)
+        else fiber.currentDispatcher.scheduleTask(() => resume(Effect.void), 0)
+      }
+      return Effect.sync(() => {
+        this.wakeWriter = undefined
+      })
+    })
+  )
+
+  /** Waits until deliveries have brought the backlog down to half its limit. */
+  private readonly awaitBacklog: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.backlog <= this.state.options.maxInboundBacklog / 2) {
+      resume(Effect.void)
+      return
+    }
+    this.wakeReader = () => {
+      this.wakeReader = undefined
+      resume(Effect.void)
+    }
+    return Effect.sync(() => {
+      this.wakeReader = undefined
+    })
+  })
+}

@@ -1,0 +1,167 @@
+/**
+ * Messages out of a connection: reads bytes, cuts them with the connection's decoder, and parses each
+ * payload as a Go beehive message. A payload that is not JSON, or JSON that is not a message, is a
+ * `SocketProtocolError`; so is a byte stream that is not frames. Parsing never throws.
+ *
+ * Besides the message fields, a payload may carry `"responder"`: the module that answered, which this
+ * implementation adds to the responses it forwards (so group calls can count responders across
+ * processes). Go ignores unknown keys, so Go peers read such responses as usual.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Effect, Result } from "effect"
+import { type Message, make } from "../../model/Message.ts"
+import { decodeUnknownResult } from "../../model/MessageJson.ts"
+import { type ConnectionClosed, SocketProtocolError } from "../../model/SocketErrors.ts"
+import type { MessageDecoder } from "./Framing.ts"
+import type { Connection } from "./Transport.ts"
+
+/**
+ * A message read from a peer, with the responder the peer named, if any.
+ *
+ * @category models
+ */
+export interface Incoming {
+  readonly message: Message
+  readonly responder: string | undefined
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const optionalString = (value: unknown): value is string | null | undefined =>
+  value === undefined || value === null || typeof value === "string"
+
+/**
+ * The message for a parsed payload that has the wire shape in its plainest form (every field of the
+ * right type), or `undefined` to let the Schema (`decodeUnknownResult`) decide and explain. It accepts
+ * nothing the Schema rejects, and builds the same message; it exists because the Schema's generic
+ * walk costs more than the rest of a message's way through a connection.
+ *
+ * @category decoding
+ */
+export const decodeWirePlain = (parsed: unknown): Message | undefined => {
+  if (!isObject(parsed) || !isObject(parsed.header)) return undefined
+  const h = parsed.header
+  const route = parsed.route
+  if (typeof h.msg_id !== "string" || typeof h.timestamp !== "number" || !Number.isSafeInteger(h.timestamp)) {
+    return undefined
+  }
+  if (!optionalString(h.parent_msg_id) || !optionalString(h.resourceversion) || !optionalString(h.type))
+    return undefined
+  if (!(h.sync === undefined || h.sync === null || typeof h.sync === "boolean")) return undefined
+  if (route !== undefined && route !== null) {
+    if (!isObject(route)) return undefined
+    const { source, destination, group, operation, resource } = route
+    if (![source, destination, group, operation, resource].every(optionalString)) return undefined
+  }
+  const r = isObject(route) ? route : {}
+  return make({
+    header: {
+      id: h.msg_id,
+      parentId: (h.parent_msg_id as string | null | undefined) ?? "",
+      timestamp: h.timestamp,
+      resourceVersion: (h.resourceversion as string | null | undefined) ?? "",
+      sync: (h.sync as boolean | null | undefined) ?? false,
+      type: (h.type as string | null | undefined) ?? ""
+    },
+    route: {
+      source: (r.source as string | null | undefined) ?? "",
+      destination: (r.destination as string | null | undefined) ?? "",
+      group: (r.group as string | null | undefined) ?? "",
+      operation: (r.operation as string | null | undefined) ?? "",
+      resource: (r.resource as string | null | undefined) ?? ""
+    },
+    content: parsed.content
+  })
+}
+
+/**
+ * Parses one payload. Fails with `SocketProtocolError` ("Json" or "Message").
+ *
+ * @category decoding
+ */
+export const parseIncoming = (peer: string, text: string): Result.Result<Incoming, SocketProtocolError> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (e) {
+    return Result.fail(new SocketProtocolError({ peer, reason: "Json", detail: (e as Error).message }))
+  }
+  const plain = decodeWirePlain(parsed)
+  const decoded = plain === undefined ? decodeUnknownResult(parsed) : Result.succeed(plain)
+  if (Result.isFailure(decoded)) {
+    return Result.fail(new SocketProtocolError({ peer, reason: "Message", detail: decoded.failure.message }))
+  }
+  const responder = (parsed as { responder?: unknown }).responder
+  return Result.succeed({ message: decoded.success, responder: typeof responder === "string" ? responder : undefined })
+}
+
+/**
+ * Reads payloads from a connection through a decoder, keeping those not yet handed out.
+ *
+ * @category models
+ */
+export class MessageReader {
+  readonly connection: Connection
+  readonly decoder: MessageDecoder
+  private texts: Array<string> = []
+  private ended: ConnectionClosed | undefined = undefined
+  private readonly collect = (text: string) => {
+    this.texts.push(text)
+  }
+
+  constructor(connection: Connection, decoder: MessageDecoder) {
+    this.connection = connection
+    this.decoder = decoder
+  }
+
+  /**
+   * The payloads that arrived, at least one; suspends until there is one. Fails with
+   * `SocketProtocolError` ("Frame") when the bytes are not frames, and with `ConnectionClosed` at the
+   * end of the stream, after the payloads that came before it.
+   */
+  readonly next: Effect.Effect<ReadonlyArray<string>, SocketProtocolError | ConnectionClosed> = Effect.suspend(() =>
+    this.texts.length > 0 ? Effect.succeed(this.take()) : this.readMore
+  )
+
+  private readonly readMore: Effect.Effect<ReadonlyArray<string>, SocketProtocolError | ConnectionClosed> = Effect.gen(
+    { self: this },
+    function* () {
+      while (this.texts.length === 0) {
+        if (this.ended !== undefined) return yield* this.ended
+        const chunks = yield* Effect.catchTag(this.connection.read, "ConnectionClosed", (closed) =>
+          Effect.sync(() => {
+            this.ended = closed
+            return [] as ReadonlyArray<Uint8Array>
+          })
+        )
+        for (const chunk of chunks) {
+          const failed = this.decoder.feed(chunk, this.collect)
+          if (failed !== undefined) return yield* this.frameError(failed.message)
+        }
+        if (this.ended !== undefined) {
+          const failed = this.decoder.end(this.collect)
+          if (failed !== undefined) return yield* this.frameError(failed.message)
+        }
+      }
+      return this.take()
+    }
+  )
+
+  /** Puts payloads back in front of those not yet handed out. */
+  unread(texts: ReadonlyArray<string>): void {
+    if (texts.length > 0) this.texts = [...texts, ...this.texts]
+  }
+
+  private frameError(detail: string): Effect.Effect<never, SocketProtocolError> {
+    return Effect.fail(new SocketProtocolError({ peer: this.connection.peer, reason: "Frame", detail }))
+  }
+
+  private take(): ReadonlyArray<string> {
+    const texts = this.texts
+    this.texts = []
+    return texts
+  }
+}

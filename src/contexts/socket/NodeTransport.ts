@@ -1,0 +1,358 @@
+/**
+ * The transport over node:net (unix-domain sockets, TCP) and node:tls. This file is the one place where
+ * Node's callback and event APIs are wrapped (with `Effect.callback`); everything above it is Effect.
+ *
+ * - Reads: incoming chunks are buffered and handed over in batches; past `readHighWaterMark` buffered
+ *   bytes the socket is paused, so a slow reader pushes back on the sender (TCP flow control).
+ * - Writes: `write` completes at once while Node's buffer is below its high-water mark, and otherwise
+ *   waits for `drain`.
+ * - Every socket always has an `error` listener: no socket error can crash the process.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as tls from "node:tls"
+import { Duration, Effect, Layer, Result } from "effect"
+import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/SocketErrors.ts"
+import { formatAddress, hasTls, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+import { type Connection, type Listener, Transport, type TransportShape } from "./Transport.ts"
+
+/** Bytes read and not yet taken before the socket is paused. @category constants */
+export const readHighWaterMark = 1 << 20
+
+/**
+ * Bytes Node buffers for a socket before `write` waits for `drain`: large enough to keep a batch in
+ * flight while the next one is gathered.
+ *
+ * @category constants
+ */
+export const writeHighWaterMark = 1 << 20
+
+/** How long `close` waits for written bytes to be flushed before it destroys the socket. @category constants */
+export const closeFlushTimeout = Duration.seconds(2)
+
+type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
+
+const errorCode = (error: unknown): string =>
+  typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string"
+    ? (error as { code: string }).code
+    : "EUNKNOWN"
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+class NodeConnection implements Connection {
+  readonly peer: string
+  private readonly socket: net.Socket
+  private chunks: Array<Uint8Array> = []
+  private buffered = 0
+  private ended: ConnectionClosed | undefined = undefined
+  private reader: Resume<ReadonlyArray<Uint8Array>, ConnectionClosed> | undefined = undefined
+  private readonly writers = new Set<Resume<void, ConnectionClosed>>()
+
+  constructor(socket: net.Socket, peer: string) {
+    this.socket = socket
+    this.peer = peer
+    if (typeof socket.setNoDelay === "function") socket.setNoDelay(true)
+    socket.on("data", (chunk: Buffer) => {
+      this.chunks.push(chunk)
+      this.buffered += chunk.length
+      if (this.buffered >= readHighWaterMark) socket.pause()
+      const reader = this.reader
+      if (reader !== undefined) {
+        this.reader = undefined
+        reader(Effect.succeed(this.takeChunks()))
+      }
+    })
+    socket.on("drain", () => this.wakeWriters(undefined))
+    socket.on("end", () => this.end("the peer closed the connection"))
+    socket.on("error", (error) => this.end(`${errorCode(error)}: ${errorText(error)}`))
+    socket.on("close", () => this.end("closed"))
+  }
+
+  // Checks happen where the wait is registered: a fiber can yield between two Effect operations,
+  // and data (or the end) can arrive in between.
+  readonly read: Effect.Effect<ReadonlyArray<Uint8Array>, ConnectionClosed> = Effect.callback((resume) => {
+    if (this.chunks.length > 0) return resume(Effect.succeed(this.takeChunks()))
+    if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+    this.reader = resume
+    return Effect.sync(() => {
+      if (this.reader === resume) this.reader = undefined
+    })
+  })
+
+  readonly write = (bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> =>
+    Effect.suspend(() => {
+      if (this.ended !== undefined) return Effect.fail(this.ended)
+      if (this.socket.write(bytes)) return Effect.void
+      return Effect.callback<void, ConnectionClosed>((resume) => {
+        if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+        if (!this.socket.writableNeedDrain) return resume(Effect.void)
+        this.writers.add(resume)
+        return Effect.sync(() => {
+          this.writers.delete(resume)
+        })
+      })
+    })
+
+  readonly close: Effect.Effect<void> = Effect.suspend(() => {
+    const socket = this.socket
+    this.end("closed here")
+    if (socket.destroyed) return Effect.void
+    return Effect.callback<void>((resume) => {
+      socket.once("close", () => resume(Effect.void))
+      socket.end()
+    }).pipe(
+      Effect.timeoutOrElse({ duration: closeFlushTimeout, orElse: () => Effect.void }),
+      Effect.ensuring(Effect.sync(() => socket.destroy()))
+    )
+  })
+
+  private takeChunks(): ReadonlyArray<Uint8Array> {
+    const chunks = this.chunks
+    this.chunks = []
+    this.buffered = 0
+    if (this.socket.isPaused()) this.socket.resume()
+    return chunks
+  }
+
+  private end(detail: string): void {
+    if (this.ended === undefined) this.ended = new ConnectionClosed({ peer: this.peer, detail })
+    const reader = this.reader
+    if (reader !== undefined && this.chunks.length === 0) {
+      this.reader = undefined
+      reader(Effect.fail(this.ended))
+    }
+    this.wakeWriters(this.ended)
+  }
+
+  private wakeWriters(error: ConnectionClosed | undefined): void {
+    if (this.writers.size === 0) return
+    const writers = [...this.writers]
+    this.writers.clear()
+    for (const resume of writers) resume(error === undefined ? Effect.void : Effect.fail(error))
+  }
+}
+
+const readPem = (path: string | undefined): Buffer | undefined => (path ? fs.readFileSync(path) : undefined)
+
+const serverTls = (options: TlsOptions): tls.TlsOptions => {
+  const ca = readPem(options.ca)
+  return {
+    cert: readPem(options.cert),
+    key: readPem(options.key),
+    ...(ca === undefined ? {} : { ca, requestCert: true, rejectUnauthorized: true })
+  }
+}
+
+const clientTls = (address: SocketAddress, options: TlsOptions): tls.ConnectionOptions => ({
+  ca: readPem(options.ca),
+  cert: readPem(options.cert),
+  key: readPem(options.key),
+  rejectUnauthorized: true,
+  ...(address._tag === "Tcp"
+    ? net.isIP(address.host) === 0
+      ? { servername: address.host }
+      : {}
+    : // A unix socket has no host name to check: the CA alone vouches for the server.
+      { checkServerIdentity: () => undefined })
+})
+
+/**
+ * Whether a server answers on a unix socket path: "answers", "stale" (a socket file nobody listens
+ * on), or an error text.
+ */
+const probeUnix = (path: string): Effect.Effect<"answers" | "stale" | string> =>
+  Effect.callback<"answers" | "stale" | string>((resume) => {
+    const probe = net.connect({ path })
+    probe.once("connect", () => {
+      probe.destroy()
+      resume(Effect.succeed("answers"))
+    })
+    probe.once("error", (error) => {
+      probe.destroy()
+      const code = errorCode(error)
+      resume(Effect.succeed(code === "ECONNREFUSED" || code === "ENOENT" ? "stale" : `${code}: ${errorText(error)}`))
+    })
+    return Effect.sync(() => probe.destroy())
+  })
+
+/** Makes a unix socket path free to listen on, removing a stale socket file, never anything else. */
+const prepareUnixPath = (path: string): Effect.Effect<void, ListenFailed> =>
+  Effect.gen(function* () {
+    const stat = Result.try(() => fs.lstatSync(path, { throwIfNoEntry: false }))
+    if (Result.isFailure(stat)) {
+      return yield* new ListenFailed({ address: path, reason: "Failed", detail: errorText(stat.failure) })
+    }
+    if (stat.success === undefined) return
+    if (!stat.success.isSocket()) {
+      return yield* new ListenFailed({
+        address: path,
+        reason: "NotSocket",
+        detail: "the path exists and is not a socket"
+      })
+    }
+    const probe = yield* probeUnix(path)
+    if (probe === "answers") {
+      return yield* new ListenFailed({ address: path, reason: "InUse", detail: "a server answers on this socket" })
+    }
+    if (probe !== "stale") return yield* new ListenFailed({ address: path, reason: "Failed", detail: probe })
+    const removed = Result.try(() => fs.unlinkSync(path))
+    if (Result.isFailure(removed) && errorCode(removed.failure) !== "ENOENT") {
+      return yield* new ListenFailed({ address: path, reason: "Failed", detail: errorText(removed.failure) })
+    }
+  })
+
+/** Creates the socket file with mode 0600 from the start (umask), then makes sure with chmod. */
+const withPrivateUmask = <A>(f: () => A): A => {
+  let previous: number | undefined
+  try {
+    previous = process.umask(0o177)
+  } catch {
+    // Worker threads cannot change the umask; the chmod below still applies.
+  }
+  try {
+    return f()
+  } finally {
+    if (previous !== undefined) process.umask(previous)
+  }
+}
+
+const boundAddress = (server: net.Server, requested: SocketAddress): SocketAddress => {
+  const bound = server.address()
+  return requested._tag === "Tcp" && bound !== null && typeof bound === "object"
+    ? { _tag: "Tcp", host: requested.host, port: bound.port }
+    : requested
+}
+
+const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined) =>
+  Effect.gen(function* () {
+    const text = formatAddress(address)
+    if (address._tag === "Unix") yield* prepareUnixPath(address.path)
+    const secure = hasTls(tlsOptions)
+    const options = secure ? Result.try(() => serverTls(tlsOptions)) : Result.succeed(undefined)
+    if (Result.isFailure(options)) {
+      return yield* new ListenFailed({ address: text, reason: "Failed", detail: `TLS: ${errorText(options.failure)}` })
+    }
+    const server: net.Server = secure
+      ? tls.createServer({ ...(options.success as tls.TlsOptions), highWaterMark: writeHighWaterMark })
+      : net.createServer({ highWaterMark: writeHighWaterMark })
+    const pending: Array<Connection> = []
+    let acceptor: Resume<Connection, ConnectionClosed> | undefined
+    let closed: ConnectionClosed | undefined
+    server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
+      const peer =
+        socket.remoteAddress === undefined ? `${text} (client)` : `${socket.remoteAddress}:${socket.remotePort}`
+      const connection = new NodeConnection(socket, peer)
+      if (closed !== undefined) {
+        socket.destroy()
+        return
+      }
+      if (acceptor === undefined) {
+        pending.push(connection)
+        return
+      }
+      const resume = acceptor
+      acceptor = undefined
+      resume(Effect.succeed(connection))
+    })
+    // A failed TLS handshake destroys its socket; the listener keeps serving.
+    server.on("tlsClientError", () => {})
+    yield* Effect.callback<void, ListenFailed>((resume) => {
+      const onError = (error: Error) =>
+        resume(
+          Effect.fail(
+            new ListenFailed({
+              address: text,
+              reason: errorCode(error) === "EADDRINUSE" ? "InUse" : "Failed",
+              detail: `${errorCode(error)}: ${errorText(error)}`
+            })
+          )
+        )
+      server.once("error", onError)
+      withPrivateUmask(() =>
+        server.listen(
+          address._tag === "Unix" ? { path: address.path } : { host: address.host, port: address.port },
+          () => {
+            server.off("error", onError)
+            server.on("error", () => {})
+            resume(Effect.void)
+          }
+        )
+      )
+    })
+    if (address._tag === "Unix") {
+      const chmod = Result.try(() => fs.chmodSync(address.path, 0o600))
+      if (Result.isFailure(chmod)) {
+        server.close()
+        return yield* new ListenFailed({ address: text, reason: "Failed", detail: errorText(chmod.failure) })
+      }
+    }
+    const close = Effect.sync(() => {
+      if (closed !== undefined) return
+      closed = new ConnectionClosed({ peer: text, detail: "the listener is closed" })
+      server.close()
+      for (const connection of pending.splice(0)) Effect.runFork(connection.close)
+      const resume = acceptor
+      acceptor = undefined
+      resume?.(Effect.fail(closed))
+    })
+    const listener: Listener = {
+      address: boundAddress(server, address),
+      accept: Effect.callback((resume) => {
+        const next = pending.shift()
+        if (next !== undefined) return resume(Effect.succeed(next))
+        if (closed !== undefined) return resume(Effect.fail(closed))
+        acceptor = resume
+        return Effect.sync(() => {
+          if (acceptor === resume) acceptor = undefined
+        })
+      }),
+      close
+    }
+    return listener
+  })
+
+const connect = (address: SocketAddress, tlsOptions?: TlsOptions): Effect.Effect<Connection, ConnectFailed> =>
+  Effect.callback<Connection, ConnectFailed>((resume) => {
+    const text = formatAddress(address)
+    const target =
+      address._tag === "Unix"
+        ? { path: address.path, writableHighWaterMark: writeHighWaterMark }
+        : { host: address.host, port: address.port, writableHighWaterMark: writeHighWaterMark }
+    let socket: net.Socket
+    try {
+      socket = hasTls(tlsOptions) ? tls.connect({ ...target, ...clientTls(address, tlsOptions) }) : net.connect(target)
+    } catch (error) {
+      resume(Effect.fail(new ConnectFailed({ address: text, code: errorCode(error), detail: errorText(error) })))
+      return
+    }
+    const onError = (error: Error) => {
+      socket.destroy()
+      resume(Effect.fail(new ConnectFailed({ address: text, code: errorCode(error), detail: errorText(error) })))
+    }
+    socket.once("error", onError)
+    socket.once(hasTls(tlsOptions) ? "secureConnect" : "connect", () => {
+      socket.off("error", onError)
+      resume(Effect.succeed(new NodeConnection(socket, text)))
+    })
+    return Effect.sync(() => socket.destroy())
+  })
+
+/**
+ * The Node transport's operations.
+ *
+ * @category constructors
+ */
+export const nodeTransport: TransportShape = {
+  listen: (address, tlsOptions) =>
+    Effect.acquireRelease(openListener(address, tlsOptions), (listener) => listener.close),
+  connect
+}
+
+/**
+ * The Node transport as a layer.
+ *
+ * @category layers
+ */
+export const NodeTransport: Layer.Layer<Transport> = Layer.succeed(Transport, nodeTransport)

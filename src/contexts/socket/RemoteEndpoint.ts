@@ -1,0 +1,239 @@
+/**
+ * The endpoint of a module served in another process: a bounded outbox of encoded messages that the
+ * connection's writer drains. It keeps the channel context's rules for senders (capacity, waiting
+ * senders admitted first come first served, withdrawal on interruption, `ModuleClosed` on cleanup),
+ * and adds what a connection needs:
+ *
+ * - A message is encoded when it is offered, so a content JSON cannot carry fails the sender (a defect
+ *   with `MessageEncodeError`) instead of being dropped later; on the wire `route.destination` names the
+ *   module it was sent to (the peer routes by it, as Go's does).
+ * - Sync requests written and not yet answered are kept (`inflight`): when the module goes away (its
+ *   peer disconnected, or a cleanup), they are returned by `close` with the messages never written, so
+ *   the global context fails their `sendSync` calls at once with `RequestDropped`.
+ * - Its messages are received in its own process: `receive` here finds nothing and waits until the
+ *   module is cleaned up (then `ModuleClosed`).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Exit, Result } from "effect"
+import type { Arm, Settle } from "../../effects/Arm.ts"
+import { Mailbox } from "../../effects/Mailbox.ts"
+import { ContextTypeSocket } from "../../model/Constants.ts"
+import { MessageEncodeError, ModuleClosed } from "../../model/Errors.ts"
+import { formatNumber, quote, stringify } from "../../model/GoJson.ts"
+import type { Message } from "../../model/Message.ts"
+import type { Endpoint } from "../ModuleContext.ts"
+
+/** A message and its wire JSON. @category models */
+export interface Outgoing {
+  readonly message: Message
+  readonly json: string
+}
+
+/**
+ * What an endpoint needs from the connection it is bound to.
+ *
+ * @category models
+ */
+export interface EndpointLink {
+  /** The endpoint has messages to write (written with whatever else is offered in the same turn). */
+  readonly ready: (endpoint: RemoteEndpoint) => void
+  /** The endpoint was closed (its module cleaned up). */
+  readonly detach: (endpoint: RemoteEndpoint) => void
+}
+
+const field = (key: string, value: string) => `,"${key}":${quote(value)}`
+
+/**
+ * The JSON `encodeJsonResult(setDestination(message, destination))` returns, without building the
+ * intermediate message (this runs for every message a connection writes).
+ *
+ * @category encoding
+ */
+export const encodeWireJson = (message: Message, destination: string): Result.Result<string, MessageEncodeError> => {
+  const { header: h, route: r } = message
+  const content = stringify(message.content)
+  if (Result.isFailure(content)) return content
+  let header = `{"msg_id":${quote(h.id)}`
+  if (h.parentId !== "") header += field("parent_msg_id", h.parentId)
+  header += `,"timestamp":${formatNumber(Math.trunc(h.timestamp))}`
+  if (h.resourceVersion !== "") header += field("resourceversion", h.resourceVersion)
+  if (h.sync) header += `,"sync":true`
+  if (h.type !== "") header += field("type", h.type)
+  let route = ""
+  if (r.source !== "") route += field("source", r.source)
+  if (destination !== "") route += field("destination", destination)
+  if (r.group !== "") route += field("group", r.group)
+  if (r.operation !== "") route += field("operation", r.operation)
+  if (r.resource !== "") route += field("resource", r.resource)
+  return Result.succeed(`{"header":${header}},"route":{${route.slice(1)}},"content":${content.success}}`)
+}
+
+/** In-flight requests kept before the first pruning of requests whose calls have ended. */
+const firstPrune = 1024
+
+/**
+ * A remote module's endpoint; see the module documentation.
+ *
+ * @category models
+ */
+export class RemoteEndpoint implements Endpoint {
+  readonly module: string
+  readonly contextType = ContextTypeSocket
+  /** Sync requests written and not answered, by id. */
+  readonly inflight = new Map<string, Message>()
+  private readonly outbox: Mailbox<Outgoing, ModuleClosed>
+  private readonly maxFrameBytes: number
+  private readonly pendingCalls: () => ReadonlySet<string>
+  private readonly onClose: (endpoint: RemoteEndpoint) => void
+  private readonly receivers = new Set<Settle<Message, ModuleClosed>>()
+  private link: EndpointLink | undefined = undefined
+  private pruneAt = firstPrune
+  private open = true
+  private lastMessage: Message | undefined = undefined
+  private lastOutgoing: Outgoing | undefined = undefined
+
+  /**
+   * @param capacity the outbox capacity, a positive integer (a `RangeError` otherwise).
+   * @param pendingCalls the ids of the synchronous calls pending in the global context, to tell
+   *   in-flight requests whose calls still wait from those whose calls ended.
+   * @param onClose called once when the endpoint closes.
+   */
+  constructor(
+    module: string,
+    capacity: number,
+    maxFrameBytes: number,
+    pendingCalls: () => ReadonlySet<string>,
+    onClose: (endpoint: RemoteEndpoint) => void
+  ) {
+    this.module = module
+    this.maxFrameBytes = maxFrameBytes
+    this.pendingCalls = pendingCalls
+    this.onClose = onClose
+    this.outbox = new Mailbox<Outgoing, ModuleClosed>(capacity, () => new ModuleClosed({ module }))
+  }
+
+  get queued(): number {
+    return this.outbox.size
+  }
+
+  get waitingReceivers(): number {
+    return this.receivers.size
+  }
+
+  get waitingSenders(): number {
+    return this.outbox.waitingSenders
+  }
+
+  /** False once closed. */
+  get isOpen(): boolean {
+    return this.open
+  }
+
+  /** The connection the endpoint writes to, if bound. */
+  get boundLink(): EndpointLink | undefined {
+    return this.link
+  }
+
+  /** Binds the endpoint to a connection; what is queued is written from now on. */
+  bind(link: EndpointLink): void {
+    this.link = link
+    if (this.outbox.size > 0) link.ready(this)
+  }
+
+  // The wake-up mode of `Endpoint` concerns receivers in this process; a remote module has none here.
+  offerNow(message: Message): boolean {
+    if (!this.outbox.offerNow(this.prepare(message))) return false
+    this.link?.ready(this)
+    return true
+  }
+
+  armOffer(message: Message): Arm<void, ModuleClosed> {
+    return (settle) => {
+      let outgoing: Outgoing
+      try {
+        outgoing = this.prepare(message)
+      } catch (defect) {
+        return Exit.die(defect)
+      }
+      const armed = this.outbox.armOffer(outgoing)(settle)
+      if (typeof armed !== "function" && Exit.isSuccess(armed)) this.link?.ready(this)
+      return armed
+    }
+  }
+
+  takeNow(): Message | undefined {
+    return undefined
+  }
+
+  armTake(): Arm<Message, ModuleClosed> {
+    return (settle) => {
+      if (!this.open) return Exit.fail(new ModuleClosed({ module: this.module }))
+      this.receivers.add(settle)
+      return () => {
+        this.receivers.delete(settle)
+      }
+    }
+  }
+
+  /**
+   * The oldest message to write, recorded as in flight if it is a sync request. Admits the oldest
+   * waiting sender.
+   */
+  takeOutgoing(): Outgoing | undefined {
+    const outgoing = this.outbox.takeNow()
+    if (outgoing?.message.header.sync) {
+      this.inflight.set(outgoing.message.header.id, outgoing.message)
+      if (this.inflight.size >= this.pruneAt) this.prune()
+    }
+    return outgoing
+  }
+
+  /** The peer answered request `id`; true if it was in flight here. */
+  answered(id: string): boolean {
+    return this.inflight.delete(id)
+  }
+
+  close(): ReadonlyArray<Message> {
+    if (!this.open) return []
+    this.open = false
+    const undelivered = this.outbox.close().map((o) => o.message)
+    if (this.inflight.size > 0) {
+      const pending = this.pendingCalls()
+      for (const [id, request] of this.inflight) if (pending.has(id)) undelivered.push(request)
+      this.inflight.clear()
+    }
+    const receivers = [...this.receivers]
+    this.receivers.clear()
+    for (const settle of receivers) settle(Exit.fail(new ModuleClosed({ module: this.module })))
+    const link = this.link
+    this.link = undefined
+    link?.detach(this)
+    this.onClose(this)
+    return undelivered
+  }
+
+  /** Forgets in-flight requests whose calls have ended; amortized by doubling the threshold. */
+  private prune(): void {
+    const pending = this.pendingCalls()
+    for (const id of this.inflight.keys()) if (!pending.has(id)) this.inflight.delete(id)
+    this.pruneAt = Math.max(firstPrune, this.inflight.size * 2)
+  }
+
+  private prepare(message: Message): Outgoing {
+    if (message === this.lastMessage && this.lastOutgoing !== undefined) return this.lastOutgoing
+    const json = encodeWireJson(message, this.module)
+    if (json._tag === "Failure") throw json.failure
+    // Three bytes per UTF-16 unit bound the UTF-8 length: count exactly only when it may matter.
+    if (json.success.length * 3 > this.maxFrameBytes && Buffer.byteLength(json.success) > this.maxFrameBytes) {
+      throw new MessageEncodeError({
+        path: "",
+        reason: `message of ${Buffer.byteLength(json.success)} bytes exceeds the frame limit of ${this.maxFrameBytes}`
+      })
+    }
+    this.lastMessage = message
+    this.lastOutgoing = { message, json: json.success }
+    return this.lastOutgoing
+  }
+}

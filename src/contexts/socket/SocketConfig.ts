@@ -1,0 +1,224 @@
+/**
+ * The socket configuration, in Go beehive's format: a YAML list of entries with the keys `module`,
+ * `server`, `address`, `sockettype`, `connmax`, `buffersize`, `ca`, `cert`, `key`, read from the file
+ * named by `SOCKET_MODULE_CONFIG` (else `/etc/kubeedge/config/socket_module.yaml` if it exists), or
+ * given in code. Two keys are this implementation's own (Go ignores unknown keys): `framing`
+ * ("frame" or "ndjson") and `maxframesize` (bytes).
+ *
+ * Parsing is done with the `yaml` package and validated with a Schema; a missing or invalid
+ * configuration is a `SocketConfigError` naming the entry and key, never an exception, and nothing
+ * is read when this module is imported (Go panics at import without a config).
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import { Effect, Result, Schema, SchemaIssue } from "effect"
+import { parseDocument } from "yaml"
+import { SocketConfigError } from "../../model/SocketErrors.ts"
+import type { Framing } from "./Framing.ts"
+import { parseAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+
+/** The environment variable naming the config file (Go's). @category constants */
+export const SocketConfigEnv = "SOCKET_MODULE_CONFIG"
+
+/** The file read when the variable is not set, if it exists (Go's). @category constants */
+export const DefaultSocketConfigPath = "/etc/kubeedge/config/socket_module.yaml"
+
+const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
+const OptionalInt = Schema.optionalKey(Schema.NullOr(Schema.Int))
+
+/**
+ * One entry as written in the YAML (Go's JSON tags).
+ *
+ * @category schemas
+ */
+export const SocketConfigEntryWire = Schema.Struct({
+  module: Schema.String,
+  server: Schema.optionalKey(Schema.NullOr(Schema.Boolean)),
+  address: Schema.String,
+  sockettype: OptionalString,
+  connmax: OptionalInt,
+  buffersize: OptionalInt,
+  ca: OptionalString,
+  cert: OptionalString,
+  key: OptionalString,
+  framing: Schema.optionalKey(Schema.NullOr(Schema.Literals(["frame", "ndjson"]))),
+  maxframesize: OptionalInt
+})
+
+/** The document: a list of entries (an empty document is an empty list). @category schemas */
+export const SocketConfigWire = Schema.NullOr(Schema.Array(SocketConfigEntryWire))
+
+/**
+ * A validated entry.
+ *
+ * - `connMax`: the server's connection limit (`undefined`: the default, 64).
+ * - `bufferSize`: Go's raw read buffer size. Frames here are decoded whatever the read size, so it only
+ *   sets the size of a write batch (`undefined`: the default).
+ *
+ * @category models
+ */
+export interface SocketConfigEntry {
+  readonly module: string
+  readonly server: boolean
+  readonly address: SocketAddress
+  readonly socketType: string
+  readonly connMax: number | undefined
+  readonly bufferSize: number | undefined
+  readonly tls: TlsOptions | undefined
+  readonly framing: Framing | undefined
+  readonly maxFrameBytes: number | undefined
+}
+
+/** A validated configuration. @category models */
+export type SocketConfig = ReadonlyArray<SocketConfigEntry>
+
+const decodeWire = Schema.decodeUnknownResult(SocketConfigWire)
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+// The document is a list, so a path starts with an index: `[1].address`.
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")
+
+const positiveOrUndefined = (value: number | null | undefined): number | undefined =>
+  value === null || value === undefined || value <= 0 ? undefined : value
+
+/**
+ * Validates a configuration given as data (the YAML's value, or objects with Go's keys written in
+ * code). Fails with `SocketConfigError`. Never throws.
+ *
+ * @category decoding
+ */
+export const decodeSocketConfig = (value: unknown, source = "code"): Result.Result<SocketConfig, SocketConfigError> => {
+  const decoded = decodeWire(value)
+  if (Result.isFailure(decoded)) {
+    const first = formatIssue(decoded.failure.issue).issues[0]
+    return Result.fail(
+      new SocketConfigError({
+        source,
+        path: formatPath((first?.path ?? []) as ReadonlyArray<PropertyKey>),
+        reason: first?.message ?? "invalid"
+      })
+    )
+  }
+  const entries: Array<SocketConfigEntry> = []
+  const seen = new Set<string>()
+  for (const [i, wire] of (decoded.success ?? []).entries()) {
+    const fail = (key: string, reason: string) =>
+      Result.fail(new SocketConfigError({ source, path: `[${i}]${key === "" ? "" : `.${key}`}`, reason }))
+    if (wire.module === "") return fail("module", "is empty")
+    const server = wire.server ?? false
+    const role = `${server ? "server" : "client"}:${wire.module}`
+    if (seen.has(role)) return fail("module", `"${wire.module}" has two ${server ? "server" : "client"} entries`)
+    seen.add(role)
+    const socketType = wire.sockettype ?? (wire.address.includes("/") ? "unix" : "tcp")
+    const address = parseAddress(socketType, wire.address)
+    if (Result.isFailure(address))
+      return fail(wire.sockettype === undefined ? "address" : "sockettype", address.failure)
+    if ((wire.connmax ?? 0) < 0) return fail("connmax", "must not be negative")
+    if ((wire.buffersize ?? 0) < 0) return fail("buffersize", "must not be negative")
+    if ((wire.maxframesize ?? 1) <= 0) return fail("maxframesize", "must be positive")
+    if (Boolean(wire.cert) !== Boolean(wire.key)) return fail(wire.cert ? "key" : "cert", "cert and key go together")
+    const tls =
+      wire.ca || wire.cert
+        ? { ca: wire.ca ?? undefined, cert: wire.cert ?? undefined, key: wire.key ?? undefined }
+        : undefined
+    entries.push({
+      module: wire.module,
+      server,
+      address: address.success,
+      socketType,
+      connMax: positiveOrUndefined(wire.connmax),
+      bufferSize: positiveOrUndefined(wire.buffersize),
+      tls,
+      framing: wire.framing ?? undefined,
+      maxFrameBytes: positiveOrUndefined(wire.maxframesize)
+    })
+  }
+  return Result.succeed(entries)
+}
+
+/**
+ * Parses YAML text in Go's format. Fails with `SocketConfigError` (YAML errors name the line). Never throws.
+ *
+ * @category decoding
+ */
+export const parseSocketConfig = (text: string, source = "code"): Result.Result<SocketConfig, SocketConfigError> => {
+  let value: unknown
+  try {
+    const document = parseDocument(text)
+    const error = document.errors[0]
+    if (error !== undefined) {
+      return Result.fail(new SocketConfigError({ source, path: "", reason: `invalid YAML: ${error.message}` }))
+    }
+    value = document.toJS()
+  } catch (e) {
+    return Result.fail(new SocketConfigError({ source, path: "", reason: `invalid YAML: ${(e as Error).message}` }))
+  }
+  return decodeSocketConfig(value, source)
+}
+
+/**
+ * Reads the configuration: the file named by `SOCKET_MODULE_CONFIG` in `env`, else the default path if
+ * that file exists. Fails with `SocketConfigError` when there is none, it cannot be read, or it is
+ * invalid. Blocks only for the file read.
+ *
+ * @category constructors
+ */
+export const loadSocketConfig = (
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  defaultPath: string = DefaultSocketConfigPath
+): Effect.Effect<SocketConfig, SocketConfigError> =>
+  Effect.suspend(() => {
+    const named = env[SocketConfigEnv]
+    const path = named !== undefined && named !== "" ? named : fs.existsSync(defaultPath) ? defaultPath : undefined
+    if (path === undefined) {
+      return Effect.fail(
+        new SocketConfigError({
+          source: SocketConfigEnv,
+          path: "",
+          reason: `no socket config: set ${SocketConfigEnv} to a YAML file (or create ${defaultPath})`
+        })
+      )
+    }
+    let text: string
+    try {
+      text = fs.readFileSync(path, "utf8")
+    } catch (e) {
+      return Effect.fail(new SocketConfigError({ source: path, path: "", reason: (e as Error).message }))
+    }
+    return Effect.fromResult(parseSocketConfig(text, path))
+  })
+
+/**
+ * The server entries (Go's `GetServerSocketConfig`).
+ *
+ * @category getters
+ */
+export const serverEntries = (config: SocketConfig): ReadonlyArray<SocketConfigEntry> => config.filter((e) => e.server)
+
+/**
+ * The client module names: those a server accepts in handshakes (Go's `IsModuleEnabled`).
+ *
+ * @category getters
+ */
+export const clientModules = (config: SocketConfig): ReadonlyArray<string> =>
+  config.filter((e) => !e.server).map((e) => e.module)
+
+/**
+ * The client entry of a module (Go's `GetClientSocketConfig`). Fails with `SocketConfigError` when
+ * there is none.
+ *
+ * @category getters
+ */
+export const clientEntry = (
+  config: SocketConfig,
+  module: string
+): Result.Result<SocketConfigEntry, SocketConfigError> => {
+  const entry = config.find((e) => !e.server && e.module === module)
+  return entry === undefined
+    ? Result.fail(
+        new SocketConfigError({ source: "config", path: "", reason: `no client entry for module "${module}"` })
+      )
+    : Result.succeed(entry)
+}

@@ -1,0 +1,154 @@
+/**
+ * The socket context: modules in other processes, reached over unix-domain or TCP sockets (optionally
+ * TLS), speaking Go beehive's message JSON. It is the "socket" context type of the global context, so
+ * every operation works on a remote module as on a local one (spec/SPEC.md, R-SOCK), and it runs the
+ * server and client roles of Go's socket mode.
+ *
+ * Build it before the `Beehive` and give it to it:
+ *
+ * ```ts
+ * const socket = yield* SocketContext.make()
+ * const beehive = yield* Beehive.make({ contexts: [socket.context] })
+ * yield* socket.serve({ address: unix("/run/beehive.sock"), accept: ["edged"] })
+ * ```
+ *
+ * or use `SocketContext.layer` and `SocketContext.beehiveLayer`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, type Scope } from "effect"
+import type { ListenFailed, SocketConfigError } from "../../model/SocketErrors.ts"
+import { Beehive, type BeehiveOptions, makeBeehive } from "../Beehive.ts"
+import type { ModuleContext } from "../ModuleContext.ts"
+import { NodeTransport } from "./NodeTransport.ts"
+import { connect, type SocketClient, type SocketClientOptions } from "./SocketClient.ts"
+import { clientEntry, clientModules, type SocketConfig, serverEntries } from "./SocketConfig.ts"
+import { type SocketServer, type SocketServerOptions, serve } from "./SocketServer.ts"
+import { resolveOptions, type SocketContextOptions, SocketState } from "./SocketState.ts"
+import { Transport } from "./Transport.ts"
+
+/**
+ * One connection as `connections` sees it.
+ *
+ * @category models
+ */
+export interface ConnectionInfo {
+  readonly peer: string
+  /** The remote modules served over it. */
+  readonly modules: ReadonlyArray<string>
+}
+
+/**
+ * A socket context.
+ *
+ * @category models
+ */
+export interface SocketContextService {
+  /** The "socket" context type, to give to `Beehive.make({ contexts: [...] })`. */
+  readonly context: ModuleContext
+  /**
+   * Starts a server (it stops with the scope). Fails with `ListenFailed`; dies if the context is not
+   * attached to a `Beehive` yet.
+   */
+  readonly serve: (options: SocketServerOptions) => Effect.Effect<SocketServer, ListenFailed, Scope.Scope>
+  /**
+   * Starts a client that connects, and reconnects, as `options.module` (it stops with the scope).
+   * Never fails: connection failures are retried with backoff and reported as events.
+   */
+  readonly connect: (options: SocketClientOptions) => Effect.Effect<SocketClient, never, Scope.Scope>
+  /** The established connections now. */
+  readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
+}
+
+/**
+ * Builds a socket context over the `Transport` in context. Connections and deliveries end with the scope.
+ *
+ * @category constructors
+ */
+export const makeSocketContext = (
+  options: SocketContextOptions = {}
+): Effect.Effect<SocketContextService, never, Scope.Scope | Transport> =>
+  Effect.gen(function* () {
+    const transport = yield* Transport
+    const scope = yield* Effect.scope
+    const state = new SocketState(resolveOptions(options), scope)
+    return {
+      context: state.context,
+      serve: (serverOptions) => serve(state, transport, serverOptions),
+      connect: (clientOptions) => connect(state, transport, clientOptions),
+      connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules })))
+    }
+  })
+
+/**
+ * Starts every server entry of a configuration; each accepts the config's client module names.
+ * Fails with `ListenFailed`.
+ *
+ * @category constructors
+ */
+export const serveConfig = (
+  socket: SocketContextService,
+  config: SocketConfig
+): Effect.Effect<ReadonlyArray<SocketServer>, ListenFailed, Scope.Scope> =>
+  Effect.forEach(serverEntries(config), (entry) =>
+    socket.serve({
+      address: entry.address,
+      accept: clientModules(config),
+      maxConnections: entry.connMax,
+      tls: entry.tls,
+      maxFrameBytes: entry.maxFrameBytes,
+      batchBytes: entry.bufferSize
+    })
+  )
+
+/**
+ * Starts the client of `module` as its configuration entry says. Fails with `SocketConfigError` when
+ * there is no client entry for it.
+ *
+ * @category constructors
+ */
+export const connectConfig = (
+  socket: SocketContextService,
+  config: SocketConfig,
+  module: string
+): Effect.Effect<SocketClient, SocketConfigError, Scope.Scope> =>
+  Effect.flatMap(Effect.fromResult(clientEntry(config, module)), (entry) =>
+    socket.connect({
+      module,
+      address: entry.address,
+      socketType: entry.socketType,
+      framing: entry.framing,
+      tls: entry.tls,
+      maxFrameBytes: entry.maxFrameBytes,
+      batchBytes: entry.bufferSize
+    })
+  )
+
+/**
+ * The socket context as a service.
+ *
+ * @category services
+ */
+export class SocketContext extends Context.Service<SocketContext, SocketContextService>()(
+  "beehive-effect/SocketContext"
+) {
+  /** Builds the service in the current scope, over the `Transport` in context. */
+  static readonly make = makeSocketContext
+
+  /** A layer over the `Transport` in context. */
+  static readonly layer = (options?: SocketContextOptions): Layer.Layer<SocketContext, never, Transport> =>
+    Layer.effect(SocketContext, makeSocketContext(options))
+
+  /** A layer over node:net and node:tls. */
+  static readonly layerNode = (options?: SocketContextOptions): Layer.Layer<SocketContext> =>
+    Layer.provide(SocketContext.layer(options), NodeTransport)
+
+  /** A `Beehive` with the socket context type (and the given options' other contexts). */
+  static readonly beehiveLayer = (options: BeehiveOptions = {}): Layer.Layer<Beehive, never, SocketContext> =>
+    Layer.effect(
+      Beehive,
+      Effect.flatMap(SocketContext, (socket) =>
+        makeBeehive({ ...options, contexts: [socket.context, ...(options.contexts ?? [])] })
+      )
+    )
+}

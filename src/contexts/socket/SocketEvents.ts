@@ -1,0 +1,107 @@
+/**
+ * What the socket context reports about its connections: connections made and lost, peers refused,
+ * retries, and every message or response it could not hand on (so nothing is dropped silently). Each
+ * event goes to the `onEvent` option if given, and is logged with Effect's logger (warnings for losses
+ * and refusals, debug for the rest).
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+
+/**
+ * A socket context event.
+ *
+ * - `Listening`: a server listens on `address`.
+ * - `Connected`: a connection completed its handshake; `module` is the client module, `modules` the
+ *   modules now reachable over it.
+ * - `Disconnected`: an established connection ended; its remote modules were cleaned up.
+ * - `Refused`: a server closed a connection before or during the handshake (connection limit, bad
+ *   handshake, module not accepted, protocol error).
+ * - `Retrying`: a client failed to connect or lost its connection and retries after `delayMs`.
+ * - `ModuleSkipped`: a module of the exchange was not registered here (the name is taken).
+ * - `Undeliverable`: a message from a peer could not be delivered (unknown destination, module closed);
+ *   if it was a sync request, the peer was sent an error response.
+ * - `UnclaimedResponse`: a response from a peer that no call waited for (its call had ended).
+ * - `RequestForgotten`: more sync requests from peers were waiting for answers than
+ *   `maxPendingRequests`; the oldest was forgotten, and its answer will not be sent back.
+ *
+ * @category models
+ */
+export type SocketEvent =
+  | { readonly _tag: "Listening"; readonly address: string }
+  | {
+      readonly _tag: "Connected"
+      readonly peer: string
+      readonly module: string
+      readonly modules: ReadonlyArray<string>
+    }
+  | { readonly _tag: "Disconnected"; readonly peer: string; readonly module: string; readonly reason: string }
+  | { readonly _tag: "Refused"; readonly peer: string; readonly reason: string }
+  | {
+      readonly _tag: "Retrying"
+      readonly address: string
+      readonly attempt: number
+      readonly delayMs: number
+      readonly reason: string
+    }
+  | { readonly _tag: "ModuleSkipped"; readonly peer: string; readonly module: string; readonly reason: string }
+  | {
+      readonly _tag: "Undeliverable"
+      readonly peer: string
+      readonly msgId: string
+      readonly destination: string
+      readonly reason: string
+    }
+  | { readonly _tag: "UnclaimedResponse"; readonly peer: string; readonly msgId: string; readonly parentId: string }
+  | { readonly _tag: "RequestForgotten"; readonly peer: string; readonly msgId: string }
+
+/**
+ * One line describing an event.
+ *
+ * @category getters
+ */
+export const formatEvent = (event: SocketEvent): string => {
+  switch (event._tag) {
+    case "Listening":
+      return `socket server listening on ${event.address}`
+    case "Connected":
+      return `${event.peer}: module "${event.module}" connected; remote modules: ${event.modules.join(", ") || "none"}`
+    case "Disconnected":
+      return `${event.peer}: module "${event.module}" disconnected: ${event.reason}`
+    case "Refused":
+      return `${event.peer}: connection refused: ${event.reason}`
+    case "Retrying":
+      return `${event.address}: attempt ${event.attempt} failed (${event.reason}); retrying in ${event.delayMs} ms`
+    case "ModuleSkipped":
+      return `${event.peer}: remote module "${event.module}" not registered: ${event.reason}`
+    case "Undeliverable":
+      return `${event.peer}: message ${event.msgId} to "${event.destination}" not delivered: ${event.reason}`
+    case "UnclaimedResponse":
+      return `${event.peer}: response ${event.msgId} to ${event.parentId} dropped: no call waits for it`
+    case "RequestForgotten":
+      return `${event.peer}: request ${event.msgId} forgotten (too many requests waiting): its answer will not be sent`
+  }
+}
+
+const isLoss = (event: SocketEvent): boolean =>
+  event._tag === "Refused" ||
+  event._tag === "Undeliverable" ||
+  event._tag === "UnclaimedResponse" ||
+  event._tag === "RequestForgotten" ||
+  event._tag === "ModuleSkipped" ||
+  event._tag === "Retrying"
+
+/**
+ * Reports an event: to `onEvent` if given, and to Effect's logger. Never fails.
+ *
+ * @category constructors
+ */
+export const reportEvent = (
+  onEvent: ((event: SocketEvent) => void) | undefined,
+  event: SocketEvent
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    onEvent?.(event)
+    const line = formatEvent(event)
+    return isLoss(event) ? Effect.logWarning(line) : Effect.logDebug(line)
+  })

@@ -1,0 +1,195 @@
+/**
+ * The server role: listens, accepts up to `maxConnections` connections, and for each one reads the
+ * handshake, accepts only the client module names it is configured with, registers the client module
+ * in the global context as a "socket" module, answers with the module exchange, and serves the
+ * connection until it ends.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Result, type Scope } from "effect"
+import { ContextTypeChannel, ContextTypeSocket } from "../../model/Constants.ts"
+import * as Message from "../../model/Message.ts"
+import { type ListenFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
+import type { BeehiveSnapshot } from "../Beehive.ts"
+import { AutoDecoder, encoderFor, type Framing, type FramingOption, makeDecoder } from "./Framing.ts"
+import { controlJson, type ModuleExchange, readHandshake } from "./Handshake.ts"
+import { Link } from "./Link.ts"
+import { MessageReader } from "./MessageReader.ts"
+import { formatAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+import { positiveOr, type SocketState } from "./SocketState.ts"
+import type { Connection, TransportShape } from "./Transport.ts"
+
+/** Connections a server holds at once unless configured (`connmax`). @category constants */
+export const DefaultMaxConnections = 64
+
+/** How long a server waits for a connection's handshake unless configured. @category constants */
+export const DefaultHandshakeTimeout: Duration.Duration = Duration.seconds(10)
+
+/**
+ * Options of a socket server.
+ *
+ * @category models
+ */
+export interface SocketServerOptions {
+  readonly address: SocketAddress
+  /** The client module names accepted in handshakes (Go: the client entries of the config). */
+  readonly accept: ReadonlyArray<string>
+  /** Connections held at once, handshaking ones included (`connmax`); more are closed at once. */
+  readonly maxConnections?: number | undefined
+  /** "auto" (default) detects each connection's framing from its first byte. */
+  readonly framing?: FramingOption | undefined
+  readonly tls?: TlsOptions | undefined
+  readonly handshakeTimeout?: Duration.Input | undefined
+  readonly maxFrameBytes?: number | undefined
+  readonly batchBytes?: number | undefined
+}
+
+/**
+ * A running server.
+ *
+ * @category models
+ */
+export interface SocketServer {
+  /** The address it listens on (with the port the system chose for port 0). */
+  readonly address: SocketAddress
+  /** Connections open now, handshaking ones included. */
+  readonly connections: Effect.Effect<number>
+  /** Stops listening and closes every connection (their modules are cleaned up). Idempotent. */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * The module exchange a server sends: its local modules (not the client's, not other clients'), and
+ * its groups restricted to those modules.
+ *
+ * @category getters
+ */
+export const exchangeOf = (snapshot: BeehiveSnapshot): ModuleExchange => {
+  const local = new Set(snapshot.modules.filter((m) => m.contextType === ContextTypeChannel).map((m) => m.name))
+  const groups: Record<string, ReadonlyArray<string>> = {}
+  for (const [group, members] of snapshot.groups) {
+    const served = members.filter((m) => local.has(m))
+    if (served.length > 0) groups[group] = served
+  }
+  return { modules: [...local], groups }
+}
+
+/**
+ * Starts a server; it stops when the scope closes. Fails with `ListenFailed`. Never blocks beyond
+ * binding the address.
+ *
+ * @category constructors
+ */
+export const serve = (
+  state: SocketState,
+  transport: TransportShape,
+  options: SocketServerOptions
+): Effect.Effect<SocketServer, ListenFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const beehive = state.beehive
+    const listener = yield* transport.listen(options.address, options.tls)
+    const scope = yield* Effect.scope
+    const maxConnections = positiveOr(options.maxConnections, DefaultMaxConnections)
+    const maxFrameBytes = positiveOr(options.maxFrameBytes, state.options.maxFrameBytes)
+    const batchBytes = positiveOr(options.batchBytes, state.options.batchBytes)
+    const handshakeTimeout = options.handshakeTimeout ?? DefaultHandshakeTimeout
+    const accepted = new Set(options.accept)
+    const links = new Set<Link>()
+    let open = 0
+
+    const refuse = (connection: Connection, reason: string) =>
+      Effect.andThen(state.report({ _tag: "Refused", peer: connection.peer, reason }), connection.close)
+
+    const handle = (connection: Connection) =>
+      Effect.gen(function* () {
+        const decoder = makeDecoder(options.framing ?? "auto", maxFrameBytes)
+        const reader = new MessageReader(connection, decoder)
+        const handshake = yield* readHandshake(reader).pipe(
+          Effect.timeoutOrElse({
+            duration: handshakeTimeout,
+            orElse: () =>
+              Effect.fail(
+                new SocketProtocolError({ peer: connection.peer, reason: "Timeout", detail: "no handshake in time" })
+              )
+          }),
+          Effect.result
+        )
+        if (Result.isFailure(handshake)) return yield* refuse(connection, handshake.failure.message)
+        const request = handshake.success
+        const framing: Framing =
+          decoder instanceof AutoDecoder ? (decoder.framing ?? "frame") : (options.framing as Framing)
+        const encode = encoderFor(framing)
+        const module = request.route.source
+        const reject = (reason: string) =>
+          Effect.gen(function* () {
+            const answer = yield* Message.newErrorResponse(request, reason)
+            yield* Effect.ignore(connection.write(encode(controlJson(answer))))
+            yield* refuse(connection, reason)
+          })
+        if (!accepted.has(module)) return yield* reject(`module "${module}" is not accepted by this server`)
+        const before = yield* beehive.snapshot
+        const existing = before.modules.find((m) => m.name === module)
+        if (existing !== undefined && existing.contextType !== ContextTypeSocket) {
+          return yield* reject(`module "${module}" is served by this process`)
+        }
+        // The newest connection for a module wins: a client that reconnects before the server noticed
+        // its old connection is gone must not be locked out.
+        if (existing !== undefined) yield* Effect.ignore(beehive.cleanup(module))
+        const link = new Link(state, reader, { framing, module, owner: module, maxFrameBytes, batchBytes })
+        links.add(link)
+        state.links.add(link)
+        yield* Effect.gen(function* () {
+          if (!(yield* state.addRemoteModule(link, module))) {
+            return yield* reject(`module "${module}" could not be registered`)
+          }
+          yield* Effect.ignore(beehive.addModuleGroup(module, module))
+          const exchange = exchangeOf(yield* beehive.snapshot)
+          const answer = Message.setDestination(yield* Message.newResponse(request, exchange), module)
+          link.sendResponse(answer, undefined)
+          yield* state.report({ _tag: "Connected", peer: connection.peer, module, modules: exchange.modules })
+          yield* link.run
+        }).pipe(
+          // Whatever ends the connection (even an interruption before the link ran) ends the link.
+          Effect.ensuring(
+            Effect.andThen(
+              link.shutdown,
+              Effect.sync(() => links.delete(link))
+            )
+          )
+        )
+      }).pipe(
+        // However the connection ends (refused, served, interrupted by the server's close), it is closed
+        // (idempotent) and its slot freed.
+        Effect.ensuring(
+          Effect.andThen(
+            connection.close,
+            Effect.sync(() => {
+              open--
+            })
+          )
+        )
+      )
+
+    const acceptLoop = Effect.gen(function* () {
+      while (true) {
+        const connection = yield* listener.accept
+        if (open >= maxConnections) {
+          // Closing waits for a flush; the accept loop must not wait with it.
+          yield* Effect.forkIn(refuse(connection, `connection limit (${maxConnections}) reached`), scope)
+          continue
+        }
+        open++
+        yield* Effect.forkIn(handle(connection), scope)
+      }
+    })
+    yield* Effect.forkIn(Effect.ignore(acceptLoop), scope)
+    yield* state.report({ _tag: "Listening", address: formatAddress(listener.address) })
+    const close = Effect.andThen(
+      listener.close,
+      Effect.sync(() => {
+        for (const link of links) link.requestClose("the server is closed")
+      })
+    )
+    yield* Effect.addFinalizer(() => close)
+    return { address: listener.address, connections: Effect.sync(() => open), close }
+  })

@@ -1,0 +1,214 @@
+/**
+ * The state one socket context shares between its servers, clients and connections: the global
+ * context it is attached to, the remote endpoints it opened, the connections, and the sync requests
+ * received from peers whose responses must go back to them. It also is the `ModuleContext` of type
+ * "socket" that the global context routes remote modules to.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Effect, type Scope } from "effect"
+import { ContextTypeSocket } from "../../model/Constants.ts"
+import type { Message } from "../../model/Message.ts"
+import type { BeehiveService } from "../Beehive.ts"
+import type { ModuleContext } from "../ModuleContext.ts"
+import type { Link } from "./Link.ts"
+import { RemoteEndpoint } from "./RemoteEndpoint.ts"
+import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
+
+/**
+ * Options of a socket context.
+ *
+ * @category models
+ */
+export interface SocketContextOptions {
+  /** Largest frame (or NDJSON line) accepted and sent, in bytes; 16 MiB by default. */
+  readonly maxFrameBytes?: number | undefined
+  /** Bytes gathered into one write before it is issued; 256 KiB by default. */
+  readonly batchBytes?: number | undefined
+  /** Messages read from one connection and not yet delivered before reading pauses; 4096 by default. */
+  readonly maxInboundBacklog?: number | undefined
+  /**
+   * Sync requests from peers remembered for their responses; past it the oldest is forgotten (event
+   * `RequestForgotten`); 65536 by default.
+   */
+  readonly maxPendingRequests?: number | undefined
+  /** Receives every event (see `SocketEvent`); events are also logged. */
+  readonly onEvent?: ((event: SocketEvent) => void) | undefined
+}
+
+/** Options with their defaults applied. @category models */
+export interface ResolvedSocketOptions {
+  readonly maxFrameBytes: number
+  readonly batchBytes: number
+  readonly maxInboundBacklog: number
+  readonly maxPendingRequests: number
+  readonly onEvent: ((event: SocketEvent) => void) | undefined
+}
+
+/**
+ * `value` if it is a positive integer, else `fallback`.
+ *
+ * @category getters
+ */
+export const positiveOr = (value: number | undefined, fallback: number): number =>
+  value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback
+
+/**
+ * Applies the defaults.
+ *
+ * @category constructors
+ */
+export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSocketOptions => ({
+  maxFrameBytes: positiveOr(options.maxFrameBytes, 16 * 1024 * 1024),
+  batchBytes: positiveOr(options.batchBytes, 256 * 1024),
+  maxInboundBacklog: positiveOr(options.maxInboundBacklog, 4096),
+  maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
+  onEvent: options.onEvent
+})
+
+interface InboundCall {
+  readonly link: Link
+  readonly destinations: Array<string>
+  /** Destinations that answered, or unattributed answers standing for one of them. */
+  readonly answered: Set<string>
+}
+
+/**
+ * A socket context's shared state; see the module documentation.
+ *
+ * @category models
+ */
+export class SocketState {
+  readonly options: ResolvedSocketOptions
+  /** The scope of the context: deliveries run in it, so they outlive the connection they came on. */
+  readonly scope: Scope.Scope
+  readonly links = new Set<Link>()
+  private attached: BeehiveService | undefined = undefined
+  private readonly endpoints = new Map<string, RemoteEndpoint>()
+  private readonly bindings = new Map<string, Link>()
+  private readonly inbound = new Map<string, InboundCall>()
+
+  constructor(options: ResolvedSocketOptions, scope: Scope.Scope) {
+    this.options = options
+    this.scope = scope
+  }
+
+  /** The global context; a defect if the socket context was not given to a `Beehive`. */
+  get beehive(): BeehiveService {
+    if (this.attached === undefined) {
+      throw new Error("the socket context is not attached: build a Beehive with it (contexts: [socket.context]) first")
+    }
+    return this.attached
+  }
+
+  /** Reports an event. */
+  readonly report = (event: SocketEvent): Effect.Effect<void> => reportEvent(this.options.onEvent, event)
+
+  /** Ids of the synchronous calls pending in the global context. */
+  readonly pendingCalls = (): ReadonlySet<string> =>
+    new Set(this.attached === undefined ? [] : Effect.runSync(this.attached.snapshot).pendingCalls)
+
+  /** The "socket" context type. */
+  readonly context: ModuleContext = {
+    type: ContextTypeSocket,
+    open: (module, options) =>
+      Effect.sync(() => {
+        const link = this.bindings.get(module)
+        const endpoint = new RemoteEndpoint(
+          module,
+          options.capacity,
+          link?.maxFrameBytes ?? this.options.maxFrameBytes,
+          this.pendingCalls,
+          (closed) => {
+            if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
+          }
+        )
+        this.endpoints.set(module, endpoint)
+        link?.bindEndpoint(endpoint)
+        return endpoint
+      }),
+    attach: (beehive) => {
+      this.attached = beehive
+    },
+    forwardResponse: (response, from) => this.forwardResponse(response, from)
+  }
+
+  /**
+   * Registers a module served over `link` in the global context, as a "socket" module. A module
+   * declared with `addModule(name, { contextType: "socket" })` and not yet served is adopted. False
+   * (with a `ModuleSkipped` event) when the name is taken otherwise.
+   */
+  readonly addRemoteModule = (link: Link, module: string): Effect.Effect<boolean> =>
+    Effect.suspend(() => {
+      const declared = this.endpoints.get(module)
+      if (declared?.isOpen && declared.boundLink === undefined) {
+        link.bindEndpoint(declared)
+        return Effect.succeed(true)
+      }
+      this.bindings.set(module, link)
+      return this.beehive.addModule(module, { contextType: ContextTypeSocket }).pipe(
+        Effect.as(true),
+        Effect.catch((error) =>
+          Effect.as(this.report({ _tag: "ModuleSkipped", peer: link.peer, module, reason: error.message }), false)
+        ),
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (this.bindings.get(module) === link) this.bindings.delete(module)
+          })
+        )
+      )
+    })
+
+  /**
+   * Remembers that request `id` came from `link` for `destination`, so its response goes back there.
+   * Returns the request forgotten to make room (past `maxPendingRequests`), with its link, if any.
+   */
+  registerInbound(
+    id: string,
+    link: Link,
+    destination: string
+  ): { readonly id: string; readonly link: Link } | undefined {
+    const known = this.inbound.get(id)
+    if (known !== undefined && known.link === link) {
+      known.destinations.push(destination)
+      return undefined
+    }
+    let forgotten: { readonly id: string; readonly link: Link } | undefined
+    if (this.inbound.size >= this.options.maxPendingRequests) {
+      const [oldest, call] = this.inbound.entries().next().value as [string, InboundCall]
+      this.inbound.delete(oldest)
+      call.link.inboundIds.delete(oldest)
+      forgotten = { id: oldest, link: call.link }
+    }
+    this.inbound.set(id, { link, destinations: [destination], answered: new Set() })
+    link.inboundIds.add(id)
+    return forgotten
+  }
+
+  /** Forgets the requests that came from a closed link. */
+  forgetLink(link: Link): void {
+    for (const id of link.inboundIds) if (this.inbound.get(id)?.link === link) this.inbound.delete(id)
+    link.inboundIds.clear()
+  }
+
+  /**
+   * Sends a response back to the peer its request came from; true if it was queued for writing. The
+   * responder is `from`, or the request's destination when it went to one module. Every response is
+   * forwarded (the caller's process decides which are uninvited); the request is forgotten once each
+   * destination has answered.
+   */
+  forwardResponse(response: Message, from: string | undefined): boolean {
+    const id = response.header.parentId
+    const call = this.inbound.get(id)
+    if (call === undefined) return false
+    const responder = from ?? (call.destinations.length === 1 ? call.destinations[0] : undefined)
+    const counted = responder ?? call.destinations.find((d) => !call.answered.has(d))
+    if (counted !== undefined && call.destinations.includes(counted)) call.answered.add(counted)
+    if (call.answered.size >= call.destinations.length) {
+      this.inbound.delete(id)
+      call.link.inboundIds.delete(id)
+    }
+    return call.link.sendResponse(response, responder)
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * SPEC properties with one module remote: random workloads from a client process against modules of
+ * a server process, over an in-process socket pair (the in-memory transport).
+ */
+import { Effect, Exit, Fiber } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as Message from "../../src/model/Message.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+import { makePair, run, waitForEffect } from "./support.ts"
+
+type Op =
+  | { readonly kind: "send" }
+  | { readonly kind: "sync"; readonly duplicate: boolean }
+  | { readonly kind: "group" }
+  | { readonly kind: "groupSync" }
+
+const arbOp: fc.Arbitrary<Op> = fc.oneof(
+  fc.constant<Op>({ kind: "send" }),
+  fc.boolean().map<Op>((duplicate) => ({ kind: "sync", duplicate })),
+  fc.constant<Op>({ kind: "group" }),
+  fc.constant<Op>({ kind: "groupSync" })
+)
+
+describe("SPEC properties with a remote module", () => {
+  it(
+    "R-SOCK-8 R-SOCK-9 R-SEND-4 R-SYNC-4 R-GSYNC-2 concurrent senders: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.array(arbOp, { maxLength: 25 }), { minLength: 1, maxLength: 3 }),
+          fc.integer({ min: 1, max: 8 }),
+          (workloads, capacity) =>
+            run(
+              Effect.gen(function* () {
+                const { s, c } = yield* makePair({ capacity })
+                const received = new Map<string, Array<string>>([
+                  ["A", []],
+                  ["B", []]
+                ])
+                // A and B answer sync requests (A twice when asked to): the duplicate must be reported, not received.
+                for (const module of ["A", "B"]) {
+                  yield* Effect.forkChild(
+                    Effect.forever(
+                      Effect.gen(function* () {
+                        const m = yield* s.beehive.receive(module)
+                        received.get(module)?.push(m.header.id)
+                        if (!m.header.sync) return
+                        yield* s.beehive.sendResp(yield* Message.newResponse(m, `${module}:${m.header.id}`), module)
+                        if (m.content === "duplicate") {
+                          yield* s.beehive.sendResp(yield* Message.newResponse(m, "again"), module)
+                        }
+                      })
+                    )
+                  )
+                }
+                const expected = new Map<string, Array<string>>([
+                  ["A", []],
+                  ["B", []]
+                ])
+                const fibers = yield* Effect.forEach(workloads, (ops, w) =>
+                  Effect.forkChild(
+                    Effect.forEach(ops, (op, i) =>
+                      Effect.gen(function* () {
+                        const id = `w${w}-${i}`
+                        if (op.kind === "send") {
+                          yield* c.beehive.send("A", msg(id))
+                          return [id, ["A"]] as const
+                        }
+                        if (op.kind === "sync") {
+                          const answer = yield* c.beehive.sendSync(
+                            "A",
+                            msg(id, op.duplicate ? "duplicate" : id),
+                            10_000
+                          )
+                          expect(answer.content).toBe(`A:${id}`)
+                          return [id, ["A"]] as const
+                        }
+                        if (op.kind === "group") {
+                          expect(yield* c.beehive.sendToGroup("g", msg(id))).toEqual({
+                            delivered: ["A", "B"],
+                            gone: []
+                          })
+                          return [id, ["A", "B"]] as const
+                        }
+                        const result = yield* c.beehive.sendToGroupSync("g", msg(id), 10_000)
+                        expect([...result.responses].map(([m, r]) => [m, r.content])).toEqual(
+                          expect.arrayContaining([
+                            ["A", `A:${id}`],
+                            ["B", `B:${id}`]
+                          ])
+                        )
+                        return [id, ["A", "B"]] as const
+                      })
+                    )
+                  )
+                )
+                const perWorkload = yield* Effect.forEach(fibers, Fiber.join)
+                for (const results of perWorkload) {
+                  for (const [id, modules] of results) for (const m of modules) expected.get(m)?.push(id)
+                }
+                const total = (map: Map<string, Array<string>>) => [...map.values()].reduce((n, l) => n + l.length, 0)
+                yield* waitForEffect(
+                  Effect.sync(() => total(received)),
+                  (n) => n === total(expected),
+                  "every message to be received"
+                )
+                for (const module of ["A", "B"]) {
+                  const got = received.get(module) ?? []
+                  expect([...got].sort()).toEqual([...(expected.get(module) ?? [])].sort())
+                  // Per sender, in the order it sent (R-SEND-4).
+                  workloads.forEach((_, w) => {
+                    const mine = (list: Array<string>) => list.filter((id) => id.startsWith(`w${w}-`))
+                    expect(mine(got)).toEqual(mine(expected.get(module) ?? []))
+                  })
+                }
+                const snap = yield* c.beehive.snapshot
+                expect(snap.pendingCalls).toEqual([])
+                expect(snap.modules.find((m) => m.name === "X")?.queued).toBe(0)
+              })
+            )
+        ),
+        fcParams(40)
+      ),
+    60_000
+  )
+
+  it(
+    "R-SOCK-11 R-CLEAN-5 R-SYNC-6 a disconnect at any point fails what waits on the peer, at once, and leaves no call behind",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 }), (answered, unanswered) =>
+          run(
+            Effect.gen(function* () {
+              const { s, c, server } = yield* makePair({ client: { backoff: { initial: 60_000 } } })
+              const calls = yield* Effect.forEach(
+                Array.from({ length: answered + unanswered }, (_, i) => i),
+                (i) => Effect.forkChild(Effect.exit(c.beehive.sendSync(i < answered ? "A" : "B", msg(`c${i}`), 60_000)))
+              )
+              for (let i = 0; i < answered; i++) {
+                const m = yield* s.beehive.receive("A")
+                yield* s.beehive.sendResp(yield* Message.newResponse(m, "ok"), "A")
+              }
+              const results = [] as Array<Exit.Exit<Message.Message, unknown>>
+              for (let i = 0; i < answered; i++)
+                results.push(yield* Fiber.join(calls[i] as Fiber.Fiber<Exit.Exit<Message.Message, unknown>>))
+              yield* waitForEffect(
+                c.beehive.snapshot,
+                (x) => x.pendingCalls.length === unanswered,
+                "the unanswered calls to be pending"
+              )
+              yield* server.close
+              for (let i = answered; i < calls.length; i++)
+                results.push(yield* Fiber.join(calls[i] as Fiber.Fiber<Exit.Exit<Message.Message, unknown>>))
+              results.forEach((exit, i) => {
+                if (i < answered) expect(Exit.isSuccess(exit)).toBe(true)
+                else expect(Exit.isFailure(exit) && (exit.cause.reasons[0] as any).error._tag).toBe("RequestDropped")
+              })
+              const snap = yield* waitForEffect(
+                c.beehive.snapshot,
+                (x) => x.modules.length === 1,
+                "the remote modules to go"
+              )
+              expect(snap.pendingCalls).toEqual([])
+              expect(snap.modules.map((m) => m.name)).toEqual(["X"])
+            })
+          )
+        ),
+        fcParams(30)
+      ),
+    60_000
+  )
+})

@@ -1,0 +1,114 @@
+import { Duration, Effect, References, type Scope } from "effect"
+import { type BeehiveOptions, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { type SocketAddress, unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { SocketClient, SocketClientOptions } from "../../src/contexts/socket/SocketClient.ts"
+import { makeSocketContext, type SocketContextService } from "../../src/contexts/socket/SocketContext.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import type { SocketServer, SocketServerOptions } from "../../src/contexts/socket/SocketServer.ts"
+import type { SocketContextOptions } from "../../src/contexts/socket/SocketState.ts"
+import { Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
+
+/** A process: a Beehive with a socket context, and the events it reported. */
+export interface Side {
+  readonly beehive: BeehiveService
+  readonly socket: SocketContextService
+  readonly events: Array<SocketEvent>
+}
+
+/** Builds a "process" over a transport. */
+export const makeSide = (
+  transport: TransportShape,
+  options: SocketContextOptions = {},
+  beehiveOptions: BeehiveOptions = {}
+): Effect.Effect<Side, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const events: Array<SocketEvent> = []
+    const socket = yield* makeSocketContext({
+      ...options,
+      onEvent: (e) => {
+        events.push(e)
+        options.onEvent?.(e)
+      }
+    }).pipe(Effect.provideService(Transport, transport))
+    const beehive = yield* makeBeehive({ ...beehiveOptions, contexts: [socket.context] })
+    return { beehive, socket, events }
+  })
+
+/** A server process S with modules A and B (groups g: [A, B], ga: [A]) and a client process C with module X, connected. */
+export interface Pair {
+  readonly network: MemoryNetwork
+  readonly address: SocketAddress
+  readonly s: Side
+  readonly c: Side
+  readonly server: SocketServer
+  readonly client: SocketClient
+}
+
+export const makePair = (
+  options: {
+    readonly socket?: SocketContextOptions
+    readonly server?: Partial<SocketServerOptions>
+    readonly client?: Partial<SocketClientOptions>
+    readonly serverModules?: ReadonlyArray<string>
+    readonly capacity?: number
+    readonly pipeCapacityBytes?: number
+  } = {}
+): Effect.Effect<Pair, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const network = new MemoryNetwork(options.pipeCapacityBytes)
+    const address = unix("/memory/beehive.sock")
+    const s = yield* makeSide(network.transport, options.socket, { capacity: options.capacity })
+    for (const m of options.serverModules ?? ["A", "B"]) yield* s.beehive.addModule(m)
+    if (options.serverModules === undefined) {
+      yield* s.beehive.addModuleGroup("A", "g")
+      yield* s.beehive.addModuleGroup("B", "g")
+      yield* s.beehive.addModuleGroup("A", "ga")
+    }
+    const server = yield* s.socket.serve({ address, accept: ["X"], ...options.server })
+    const c = yield* makeSide(network.transport, options.socket, { capacity: options.capacity })
+    yield* c.beehive.addModule("X")
+    const client = yield* c.socket.connect({ module: "X", address, ...options.client })
+    yield* client.connected
+    return { network, address, s, c, server, client }
+  })
+
+/** Runs a scoped test body with the live clock; socket events are not logged (tests read them from `Side.events`). */
+export const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>): Promise<A> =>
+  Effect.runPromise(
+    Effect.scoped(body).pipe(Effect.provideService(References.MinimumLogLevel, "Error")) as Effect.Effect<A>
+  )
+
+/**
+ * Waits until `condition` holds, checking after every scheduler turn and then every millisecond; fails
+ * after `timeoutMs` (a bound for failures, not a delay).
+ */
+export const waitFor = (condition: () => boolean, what = "condition", timeoutMs = 5000): Effect.Effect<void, Error> =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 50; i++) {
+      if (condition()) return
+      yield* Effect.yieldNow
+    }
+    const deadline = performance.now() + timeoutMs
+    while (!condition()) {
+      if (performance.now() > deadline) return yield* Effect.fail(new Error(`timed out waiting for ${what}`))
+      yield* Effect.sleep(Duration.millis(1))
+    }
+  })
+
+/** Waits until `effect` yields a value satisfying `condition`. */
+export const waitForEffect = <A, E = never>(
+  effect: Effect.Effect<A, E>,
+  condition: (a: A) => boolean,
+  what = "condition",
+  timeoutMs = 5000
+): Effect.Effect<A, E | Error> =>
+  Effect.gen(function* () {
+    const deadline = performance.now() + timeoutMs
+    while (true) {
+      const a = yield* effect
+      if (condition(a)) return a
+      if (performance.now() > deadline) return yield* Effect.fail(new Error(`timed out waiting for ${what}`))
+      yield* Effect.sleep(Duration.millis(1))
+    }
+  })
