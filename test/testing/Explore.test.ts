@@ -36,7 +36,7 @@ const root = join(import.meta.dirname, "../..")
 
 describe("explore and replay", () => {
   beforeAll(() => {
-    if (!existsSync(join(root, "dist/scripts/replay.js"))) {
+    if (!existsSync(join(root, "dist/cli/main.js"))) {
       try {
         execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
           cwd: root
@@ -115,7 +115,7 @@ describe("explore and replay", () => {
     const dir = mkdtempSync(join(tmpdir(), "cx-"))
     const file = join(dir, "cleanup-race.json")
     writeFileSync(file, JSON.stringify(example))
-    const output = execFileSync(process.execPath, [join(root, "dist/scripts/replay.js"), file], { encoding: "utf8" })
+    const output = execFileSync(process.execPath, [join(root, "dist/cli/main.js"), "replay", file], { encoding: "utf8" })
     expect(output).toContain("reproduced: the replay matches the recorded trace exactly")
     const tampered = join(dir, "tampered.json")
     writeFileSync(
@@ -123,7 +123,7 @@ describe("explore and replay", () => {
       JSON.stringify({ ...example, choices: [...example.choices].reverse(), trace: example.trace.slice(1) })
     )
     expect(() =>
-      execFileSync(process.execPath, [join(root, "dist/scripts/replay.js"), tampered], { encoding: "utf8" })
+      execFileSync(process.execPath, [join(root, "dist/cli/main.js"), "replay", tampered], { encoding: "utf8" })
     ).toThrow()
   })
 })
