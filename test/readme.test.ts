@@ -6,6 +6,12 @@ import { beforeAll, describe, expect, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map(
+/** The README's code block that contains `marker`. */
+const block = (marker: string): string => {
+  const found = blocks.find((b) => b.includes(marker))
+  if (found === undefined) throw new Error(`no README block with ${marker}`)
+  return found
+}
   (m) => m[1] as string
 )
 
@@ -32,15 +38,15 @@ describe("README", () => {
   }, 60_000)
 
   it("R-API-1 the Effect tour runs as written", () => {
-    expect(runSnippet(blocks[0] as string)).toBe("ok\n")
+    expect(runSnippet(block("const answer = yield* beehive.sendSync"))).toBe("ok\n")
   })
 
   it("R-API-2 the Promise tour runs as written", () => {
-    expect(runSnippet(blocks[2] as string)).toBe("ok\nresponse\n")
+    expect(runSnippet(block("createBeehive"))).toBe("ok\nresponse\n")
   })
 
   it("R-DET-5 the checking example finds the counterexample the README shows", () => {
-    const output = runSnippet(blocks[3] as string)
+    const output = runSnippet(block("who-arrives-first"))
     expect(output).toContain("scenario who-arrives-first under dfs(bound=2)")
     expect(output).toContain("main  ‼ check: A's message arrives first — VIOLATED")
     expect(output).toContain("FAILED: CheckFailed: A's message arrives first")
