@@ -6,14 +6,15 @@ import { beforeAll, describe, expect, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map(
+  (m) => m[1] as string
+)
+
 /** The README's code block that contains `marker`. */
 const block = (marker: string): string => {
   const found = blocks.find((b) => b.includes(marker))
   if (found === undefined) throw new Error(`no README block with ${marker}`)
   return found
 }
-  (m) => m[1] as string
-)
 
 /** Runs a README snippet with Node against the built package (TypeScript-only syntax is not used in them). */
 const runSnippet = (code: string) => {
