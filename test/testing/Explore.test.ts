@@ -115,7 +115,9 @@ describe("explore and replay", () => {
     const dir = mkdtempSync(join(tmpdir(), "cx-"))
     const file = join(dir, "cleanup-race.json")
     writeFileSync(file, JSON.stringify(example))
-    const output = execFileSync(process.execPath, [join(root, "dist/cli/main.js"), "replay", file], { encoding: "utf8" })
+    const output = execFileSync(process.execPath, [join(root, "dist/cli/main.js"), "replay", file], {
+      encoding: "utf8"
+    })
     expect(output).toContain("reproduced: the replay matches the recorded trace exactly")
     const tampered = join(dir, "tampered.json")
     writeFileSync(
