@@ -117,11 +117,17 @@ const field = (key: string, value: string) => `,"${key}":${quote(value)}`
 
 /**
  * The JSON Go's `json.Marshal` writes for the same message, synchronously (no trailing newline; Go's
- * `json.Encoder` adds one). Fails only when the content holds values JSON cannot carry.
+ * `json.Encoder` adds one). Fails only when the content holds values JSON cannot carry. With
+ * `destination`, the route's destination is written as that (what `setDestination` then encoding
+ * would give, without building the intermediate message: the socket context encodes every message it
+ * writes so).
  *
  * @category encoding
  */
-export const encodeJsonResult = (message: Message): Result.Result<string, MessageEncodeError> => {
+export const encodeJsonResult = (
+  message: Message,
+  destination: string = message.route.destination
+): Result.Result<string, MessageEncodeError> => {
   const { header: h, route: r } = message
   const content = stringify(message.content)
   if (Result.isFailure(content)) return content
@@ -133,7 +139,7 @@ export const encodeJsonResult = (message: Message): Result.Result<string, Messag
   if (h.type !== "") header += field("type", h.type)
   let route = ""
   if (r.source !== "") route += field("source", r.source)
-  if (r.destination !== "") route += field("destination", r.destination)
+  if (destination !== "") route += field("destination", destination)
   if (r.group !== "") route += field("group", r.group)
   if (r.operation !== "") route += field("operation", r.operation)
   if (r.resource !== "") route += field("resource", r.resource)

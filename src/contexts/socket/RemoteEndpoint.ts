@@ -16,13 +16,13 @@
  * @since 0.1.0
  * @internal
  */
-import { Exit, Result } from "effect"
+import { Exit } from "effect"
 import type { Arm, Settle } from "../../effects/Arm.ts"
 import { Mailbox } from "../../effects/Mailbox.ts"
 import { ContextTypeSocket } from "../../model/Constants.ts"
 import { MessageEncodeError, ModuleClosed } from "../../model/Errors.ts"
-import { formatNumber, quote, stringify } from "../../model/GoJson.ts"
 import type { Message } from "../../model/Message.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
 import type { Endpoint } from "../ModuleContext.ts"
 
 /** A message and its wire JSON. @category models */
@@ -41,33 +41,6 @@ export interface EndpointLink {
   readonly ready: (endpoint: RemoteEndpoint) => void
   /** The endpoint was closed (its module cleaned up). */
   readonly detach: (endpoint: RemoteEndpoint) => void
-}
-
-const field = (key: string, value: string) => `,"${key}":${quote(value)}`
-
-/**
- * The JSON `encodeJsonResult(setDestination(message, destination))` returns, without building the
- * intermediate message (this runs for every message a connection writes).
- *
- * @category encoding
- */
-export const encodeWireJson = (message: Message, destination: string): Result.Result<string, MessageEncodeError> => {
-  const { header: h, route: r } = message
-  const content = stringify(message.content)
-  if (Result.isFailure(content)) return content
-  let header = `{"msg_id":${quote(h.id)}`
-  if (h.parentId !== "") header += field("parent_msg_id", h.parentId)
-  header += `,"timestamp":${formatNumber(Math.trunc(h.timestamp))}`
-  if (h.resourceVersion !== "") header += field("resourceversion", h.resourceVersion)
-  if (h.sync) header += `,"sync":true`
-  if (h.type !== "") header += field("type", h.type)
-  let route = ""
-  if (r.source !== "") route += field("source", r.source)
-  if (destination !== "") route += field("destination", destination)
-  if (r.group !== "") route += field("group", r.group)
-  if (r.operation !== "") route += field("operation", r.operation)
-  if (r.resource !== "") route += field("resource", r.resource)
-  return Result.succeed(`{"header":${header}},"route":{${route.slice(1)}},"content":${content.success}}`)
 }
 
 /** In-flight requests kept before the first pruning of requests whose calls have ended. */
@@ -223,7 +196,7 @@ export class RemoteEndpoint implements Endpoint {
 
   private prepare(message: Message): Outgoing {
     if (message === this.lastMessage && this.lastOutgoing !== undefined) return this.lastOutgoing
-    const json = encodeWireJson(message, this.module)
+    const json = encodeJsonResult(message, this.module)
     if (json._tag === "Failure") throw json.failure
     // Three bytes per UTF-16 unit bound the UTF-8 length: count exactly only when it may matter.
     if (json.success.length * 3 > this.maxFrameBytes && Buffer.byteLength(json.success) > this.maxFrameBytes) {
