@@ -117,6 +117,21 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    scenario: "cleanup-wake",
+    title:
+      "cleanup is one step: a receiver or sender woken by the close already finds the module gone from the table and every group",
+    rules: ["R-CLEAN-2", "R-CLEAN-3"],
+    input: fc.record({
+      capacity: fc.integer({ min: 1, max: 2 }),
+      receivers: fc.nat({ max: 2 }),
+      senders: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
+      cleanups: fc.array(fc.nat({ max: 4 }), { minLength: 1, maxLength: 2 }),
+      twoGroups: fc.boolean()
+    }),
+    runs: 200,
+    preemption: true
+  },
+  {
     scenario: "message-ledger",
     title: "conservation: no message is lost, duplicated or invented, anywhere",
     rules: ["R-SEND-3", "R-RECV-4", "R-GROUP-5", "R-CLEAN-4"],

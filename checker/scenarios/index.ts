@@ -4,6 +4,7 @@
  */
 import type { Scenario } from "../../src/testing/Scenario.ts"
 import { cleanupRace } from "./cleanupRace.ts"
+import { cleanupWake } from "./cleanupWake.ts"
 import { concurrentBranches } from "./concurrentBranches.ts"
 import { groupSyncCounting } from "./groupSyncCounting.ts"
 import { messageLedger } from "./messageLedger.ts"
@@ -17,6 +18,7 @@ export const scenarios: Record<string, ScenarioFactory> = {
   "sendsync-deadline": sendSyncDeadline,
   "groupsync-counting": groupSyncCounting,
   "cleanup-race": cleanupRace,
+  "cleanup-wake": cleanupWake,
   "message-ledger": messageLedger,
   "sync-workload": syncWorkload,
   "concurrent-branches": concurrentBranches
