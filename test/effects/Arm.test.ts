@@ -3,6 +3,7 @@ import { TestClock } from "effect/testing"
 import { describe, expect, it } from "vitest"
 import { type Arm, all, type Cancel, done, first, mapExit, type Settle } from "../../src/effects/Arm.ts"
 import { awaitArm, awaitArmUntil, sleepUntil } from "../../src/effects/Deadline.ts"
+import { Mailbox } from "../../src/effects/Mailbox.ts"
 
 /** An arm completed from outside through `fire`. */
 const manual = <A>() => {
@@ -105,5 +106,28 @@ describe("Arm and Deadline", () => {
     await Effect.runPromise(sleepUntil(10).pipe(Effect.provideService(Clock.Clock, earlyClock)))
     expect(now).toBeGreaterThanOrEqual(10)
     expect(sleeps.length).toBeGreaterThan(1)
+  })
+})
+
+describe("Arm combinators on arms that wait", () => {
+  it("R-SYNC-8 `mapExit` of a waiting arm waits too, and maps the outcome when it comes", () => {
+    const m = manual<number>()
+    const outcomes: Array<unknown> = []
+    const tenfold = (exit: Exit.Exit<number, never>) => Exit.succeed(Exit.isSuccess(exit) ? exit.value * 10 : -1)
+    const armed = mapExit(m.arm, tenfold)((e) => outcomes.push(e))
+    expect(typeof armed).toBe("function")
+    m.fire(4)
+    expect(outcomes).toEqual([Exit.succeed(40)])
+    ;(armed as Cancel)()
+    expect(m.cancelled()).toBe(1)
+  })
+
+  it("R-GROUP-3 `all` over arms that complete one another while being armed completes at once", () => {
+    const box = new Mailbox<string, "closed">(1, () => "closed")
+    const settled: Array<unknown> = []
+    // Arming the offer hands "x" to the take armed just before it: both are done when `all` returns.
+    const armed = all<unknown, "closed">([box.armTake(), box.armOffer("x")])((e) => settled.push(e))
+    expect(armed).toEqual(Exit.succeed([Exit.succeed("x"), Exit.void]))
+    expect(settled).toEqual([])
   })
 })

@@ -119,3 +119,48 @@ describe("Mailbox", () => {
     expect(full.armTake()(() => {})).toEqual(Exit.fail("closed"))
   })
 })
+
+describe("Mailbox fast paths and wake-ups", () => {
+  it("R-MOD-1 a bad capacity is refused with a message naming it", () => {
+    expect(() => mailbox(0)).toThrow("mailbox capacity must be a positive integer, got 0")
+  })
+
+  it("R-SEND-2 offerNow accepts at once when a receiver waits or there is room, and changes nothing otherwise", () => {
+    const box = mailbox(1)
+    const taker = record()
+    box.armTake()(taker.settle)
+    expect(box.offerNow("a")).toBe(true)
+    expect(taker.outcomes).toEqual([Exit.succeed("a")])
+    expect(box.size).toBe(0)
+    expect(box.offerNow("b")).toBe(true)
+    expect(box.size).toBe(1)
+    expect(box.offerNow("c")).toBe(false)
+    expect(box.size).toBe(1)
+    expect(box.close()).toEqual(["b"])
+    expect(box.offerNow("d")).toBe(false)
+    expect(box.size).toBe(0)
+  })
+
+  it("R-RECV-3 a receiver handed a message is woken now, or from a scheduler task when the offer says later", () => {
+    const box = mailbox(2)
+    const now: Array<unknown> = []
+    const later: Array<unknown> = []
+    const settle = Object.assign((e: Exit.Exit<unknown, unknown>) => now.push(e), {
+      later: (e: Exit.Exit<unknown, unknown>) => later.push(e)
+    })
+    box.armTake()(settle)
+    box.offerNow("a", "later")
+    expect([now, later]).toEqual([[], [Exit.succeed("a")]])
+    box.armTake()(settle)
+    box.offerNow("b", "now")
+    expect([now, later]).toEqual([[Exit.succeed("b")], [Exit.succeed("a")]])
+    box.armTake()(settle)
+    box.armOffer("c")(() => {})
+    expect(now).toEqual([Exit.succeed("b"), Exit.succeed("c")])
+    // A receiver that cannot be woken later is woken now.
+    const plain = record()
+    box.armTake()(plain.settle)
+    box.offerNow("d", "later")
+    expect(plain.outcomes).toEqual([Exit.succeed("d")])
+  })
+})
