@@ -164,10 +164,13 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       }
       return undefined
     }
-    case "Advance":
-      expire(state, state.now + command.ms)
-      state.now += command.ms
+    case "Advance": {
+      // `expire` moves `now` to each deadline it passes; the advance ends at the old now + ms.
+      const target = state.now + command.ms
+      expire(state, target)
+      state.now = target
       return undefined
+    }
     case "Interrupt": {
       if (state.outcomes[command.target] !== undefined) return undefined
       for (const [, mod] of state.modules) mod.receivers = mod.receivers.filter((r) => r !== command.target)
