@@ -340,12 +340,14 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         return exit
       }
       // Enqueue and a response race: a response that arrives while the request still waits for room
-      // ends the call and withdraws the request (R-SYNC-8).
+      // ends the call and withdraws the request (R-SYNC-8). The slot goes first: an outcome it already
+      // holds (a response accepted while this fiber waited to run) decides the call, whatever the
+      // enqueue would say (R-SYNC-4).
       const enqueued: Arm<Message | undefined, SendSyncError> = first<Message | undefined, SendSyncError>(
+        slot.arm,
         mapExit(endpoint.armOffer(setSync(message, true), "now"), (exit) =>
           closeOnFailure(Exit.map(exit, () => undefined))
-        ),
-        slot.arm
+        )
       )
       return awaitArmUntil(enqueued, deadline, timedOut("enqueue")).pipe(
         Effect.flatMap((response) =>

@@ -4,7 +4,7 @@
  * without a fiber per branch.
  *
  * Arming either completes at once (returns an `Exit` and never calls `settle`), or registers `settle`
- * and returns a canceller. `settle` is called at most once. The canceller is idempotent; called after
+ * and returns a canceller (`settle` may then already have been called, by a fiber that arming woke). `settle` is called at most once. The canceller is idempotent; called after
  * `settle` (the waiting fiber was interrupted before it could use the value), it undoes what can be
  * undone (a mailbox gives a handed message back).
  *
@@ -45,7 +45,8 @@ export const mapExit =
 
 /**
  * Waits on both arms; the first to complete wins and the other is withdrawn. `left` is armed first,
- * so it wins when both can complete at once.
+ * so it wins when both can complete at once, and when arming `right` wakes a fiber that completes
+ * `left` (waking runs fibers inline).
  *
  * @category combinators
  */
@@ -67,6 +68,11 @@ export const first =
       armedLeft()
       settle(exit)
     })
+    if (done) {
+      // `left` completed while `right` was being armed: `right` loses, and `settle` has been called.
+      if (typeof armedRight === "function") armedRight()
+      return armedLeft
+    }
     if (typeof armedRight !== "function") {
       done = true
       armedLeft()

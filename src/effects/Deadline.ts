@@ -43,6 +43,8 @@ const awaitWith = <A, E>(
       resume(armed)
       return
     }
+    // Arming can wake a fiber that completes the wait at once: then no timer is needed.
+    if (settled) return
     if (timer !== undefined && onDeadline !== undefined) {
       running = timer(() => {
         if (settled) return

@@ -226,14 +226,10 @@ describe("Beehive: cleanup fails only the calls it must", () => {
     expect(acceptedAfterClose(true)).toEqual([])
   })
 
-  // KNOWN BUG (found by mutation testing, not fixed here: src/ behaviour is out of scope). A caller
-  // preempted after sendSync registered its reply slot but before it armed the enqueue (the default
-  // Effect scheduler also yields a fiber every 2048 operations) can have a response accepted
-  // (`sendResp` returns true), then find the mailbox closed: `first` lets the offer's immediate
-  // ModuleClosed win over the response already in the slot, so the call fails and the accepted
-  // response is lost, against R-SYNC-4. `it.fails` keeps the suite green while the bug stands; once
-  // it is fixed this test fails and should become a plain `it`.
-  it.fails("R-SYNC-4 KNOWN BUG: a response accepted before the enqueue is armed loses to ModuleClosed", () => {
+  // Found by mutation testing: a caller preempted after sendSync registered its reply slot but before
+  // it armed the enqueue could have a response accepted, then find the mailbox closed, and the offer's
+  // ModuleClosed won over the response in the slot. The slot's outcome now goes first.
+  it("R-SYNC-4 a response accepted before the enqueue is armed is the result, even if the module closed meanwhile", () => {
     expect(acceptedAfterClose(false)).toEqual([])
   })
 })

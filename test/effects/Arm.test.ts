@@ -44,6 +44,26 @@ describe("Arm and Deadline", () => {
     expect(r3.cancelled()).toBe(1)
   })
 
+  it("R-SYNC-4 `first`: when arming the right arm completes the left one, the left one wins and the right one is withdrawn", () => {
+    for (const rightCompletes of [true, false]) {
+      const left = manual<string>()
+      let rightCancelled = 0
+      const right: Arm<string, never> = () => {
+        left.fire("left")
+        return rightCompletes
+          ? Exit.succeed("right")
+          : () => {
+              rightCancelled++
+            }
+      }
+      const outcomes: Array<unknown> = []
+      const armed = first(left.arm, right)((e) => outcomes.push(e))
+      expect(typeof armed).toBe("function")
+      expect(outcomes).toEqual([Exit.succeed("left")])
+      expect(rightCancelled).toBe(rightCompletes ? 0 : 1)
+    }
+  })
+
   it("R-GROUP-3 `all` waits for every arm and reports each outcome", () => {
     const a = manual<number>()
     const outcomes: Array<unknown> = []
