@@ -180,8 +180,7 @@ export const runBenchmarks = async (): Promise<void> => {
     `${fmt(yielding)}/s`,
     "Go 36k-46k/s",
     (yielding / 41_000).toFixed(1),
-    "(informational)",
-    true
+    "(no target)"
   )
   const latency = await measure(5, () => groupSync(20_000))
   line(
