@@ -5,7 +5,7 @@
  * a counterexample (its file is printed), 2 on bad usage.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { SingleBar } from "cli-progress"
@@ -228,7 +228,13 @@ export const program = (): {
   }
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+// Run when this file is the program (directly, or through the package's bin link).
+const invoked = process.argv[1]
+if (
+  invoked !== undefined &&
+  existsSync(invoked) &&
+  realpathSync(invoked) === realpathSync(fileURLToPath(import.meta.url))
+) {
   program()
     .run(process.argv.slice(2))
     .then((code) => process.exit(code))

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
@@ -79,5 +79,13 @@ describe("beehive CLI, end to end", () => {
       expect(result.stderr.length, args.join(" ")).toBeGreaterThan(0)
     }
     expect(beehive("--help").status).toBe(0)
+  })
+
+  it("R-DET-5 runs through a link, as the package's bin does", () => {
+    const link = join(mkdtempSync(join(tmpdir(), "beehive-bin-")), "beehive")
+    symlinkSync(cli, link)
+    const result = spawnSync(process.execPath, [link, "--help"], { encoding: "utf8" })
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain("Usage: beehive")
   })
 })
