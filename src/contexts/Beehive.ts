@@ -6,13 +6,14 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, type Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, type Scope } from "effect"
 import { type Arm, all, type Cancel, first, mapExit } from "../effects/Arm.ts"
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
 import { GroupCollector } from "../effects/GroupCollector.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
 import { ReplyTable } from "../effects/ReplyTable.ts"
+import { Wakeups } from "../effects/Wakeups.ts"
 import { ChannelSizeDefault, ContextTypeChannel, MessageTimeoutDefault } from "../model/Constants.ts"
 import {
   BeehiveShutdown,
@@ -260,36 +261,38 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       return Effect.void
     })
 
-  const cleanupNow = (module: string, endpoint: Endpoint): CleanupReport => {
+  // One step: every part of the state is final before any waiter it affects is woken (`wakeups`).
+  const cleanupNow = (module: string, endpoint: Endpoint, wakeups: Wakeups): CleanupReport => {
     const joined = memberships.get(module) ?? new Set<string>()
     modules.delete(module)
     memberships.delete(module)
-    receivers.delete(module)
     for (const group of joined) {
       const members = groups.get(group)
       members?.delete(module)
       if (members?.size === 0) groups.delete(group)
     }
-    const undelivered = endpoint.close()
+    const undelivered = endpoint.close(wakeups)
     for (const message of undelivered) {
       if (!message.header.sync) continue
       const call = calls.get(message.header.id)
       if (call instanceof ReplySlot && call.module === module) {
-        call.fail(new RequestDropped({ msgId: message.header.id, module }))
+        call.fail(new RequestDropped({ msgId: message.header.id, module }), wakeups)
       }
     }
     for (const call of calls.all()) {
-      if (call instanceof GroupCollector) call.memberGone(module)
+      if (call instanceof GroupCollector) call.memberGone(module, wakeups)
     }
     return { module, groups: [...joined], undelivered }
   }
 
   const cleanup: BeehiveService["cleanup"] = (module) =>
     Effect.suspend((): Effect.Effect<CleanupReport, ModuleNotFound> => {
-      const entry = modules.get(module)
-      return entry === undefined
-        ? Effect.fail(new ModuleNotFound({ module }))
-        : Effect.succeed(cleanupNow(module, entry))
+      const endpoint = modules.get(module)
+      if (endpoint === undefined) return Effect.fail(new ModuleNotFound({ module }))
+      const wakeups = new Wakeups()
+      const report = cleanupNow(module, endpoint, wakeups)
+      wakeups.flush()
+      return Effect.succeed(report)
     })
 
   const unavailable = (module: string, operation: string): ModuleNotFound | BeehiveShutdown =>
@@ -303,23 +306,13 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       return endpoint.offerNow(message, "later") ? Effect.void : awaitArm(endpoint.armOffer(message, "later"))
     })
 
-  // A receive depends on nothing but the module name, so one effect per name serves every call.
-  const receivers = new Map<string, Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown>>()
-  const makeReceive = (module: string) =>
+  const receive: BeehiveService["receive"] = (module) =>
     Effect.suspend((): Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
       const endpoint = isShutdown ? undefined : modules.get(module)
       if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
       const message = endpoint.takeNow()
       return message !== undefined ? Effect.succeed(message) : awaitArm(endpoint.armTake())
     })
-  const receive: BeehiveService["receive"] = (module) => {
-    let effect = receivers.get(module)
-    if (effect === undefined) {
-      effect = makeReceive(module)
-      if (modules.has(module)) receivers.set(module, effect)
-    }
-    return effect
-  }
 
   const sendSync: BeehiveService["sendSync"] = (module, message, timeout) =>
     Effect.withFiber((fiber): Effect.Effect<Message, SendSyncError> => {
@@ -388,15 +381,17 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       if (isShutdown) return refused("sendToGroup")
       const endpoints = membersOf(group)
       if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-      return Effect.map(awaitArm(all(endpoints.map((e) => e.armOffer(message, "later")))), (outcomes) => {
+      return Effect.flatMap(awaitArm(all(endpoints.map((e) => e.armOffer(message, "later")))), (outcomes) => {
         const delivered: Array<string> = []
         const gone: Array<string> = []
         for (let i = 0; i < outcomes.length; i++) {
-          const module = (endpoints[i] as Endpoint).module
-          if (Exit.isSuccess(outcomes[i] as Exit.Exit<void, ModuleClosed>)) delivered.push(module)
-          else gone.push(module)
+          const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
+          // Only a member that closed is gone; a copy that could not be sent at all (content a
+          // socket cannot encode) is a defect of the call (R-SOCK-2).
+          if (Exit.isFailure(outcome) && Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+          ;(Exit.isSuccess(outcome) ? delivered : gone).push((endpoints[i] as Endpoint).module)
         }
-        return { delivered, gone }
+        return Effect.succeed({ delivered, gone })
       })
     })
 
@@ -426,6 +421,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           if (!collector.isOpen) break
           const armed = endpoint.armOffer(copy, "now")(ignore)
           if (typeof armed === "function") waiting.push(armed)
+          // A copy that could not be sent at all ends the call with that defect (R-SOCK-2).
+          else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
+            collector.abort(Exit.die(Cause.squash(armed.cause)))
         }
         const armed = collector.arm((exit) => {
           withdraw()
@@ -450,14 +448,17 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     isShutdown = true
     // Calls are cancelled first, so that they fail with BeehiveShutdown rather than with the
     // consequences of the cleanups (RequestDropped, MemberGone).
+    const wakeups = new Wakeups()
     let cancelledCalls = 0
     for (const call of calls.all()) {
       const error = new BeehiveShutdown({ operation: call instanceof ReplySlot ? "sendSync" : "sendToGroupSync" })
-      if (call instanceof ReplySlot ? call.fail(error) : call.abort(Exit.fail(error))) cancelledCalls++
+      if (call instanceof ReplySlot ? call.fail(error, wakeups) : call.abort(Exit.fail(error), wakeups))
+        cancelledCalls++
     }
-    const cleanups = [...modules].map(([name, entry]) => cleanupNow(name, entry))
+    const cleanups = [...modules].map(([name, entry]) => cleanupNow(name, entry, wakeups))
     const report: ShutdownReport = { cleanups, cancelledCalls }
     Deferred.doneUnsafe(shutdownReport, Exit.succeed(report))
+    wakeups.flush()
     return Effect.succeed(report)
   })
 

@@ -9,6 +9,7 @@
 import type { Effect } from "effect"
 import type { Arm } from "../effects/Arm.ts"
 import type { Wake } from "../effects/Mailbox.ts"
+import type { Wakeups } from "../effects/Wakeups.ts"
 import type { ModuleClosed } from "../model/Errors.ts"
 import type { Message } from "../model/Message.ts"
 import type { BeehiveService } from "./Beehive.ts"
@@ -35,8 +36,11 @@ export interface Endpoint {
   readonly takeNow: () => Message | undefined
   /** Receives the oldest message; waits while there is none. See `Arm`. */
   readonly armTake: () => Arm<Message, ModuleClosed>
-  /** Closes the endpoint: fails its waiters with `ModuleClosed` and returns what was never received. */
-  readonly close: () => ReadonlyArray<Message>
+  /**
+   * Closes the endpoint: returns what was never received and fails its waiters with `ModuleClosed`,
+   * at once or, given `wakeups`, when the caller flushes them (after it has finished its own step).
+   */
+  readonly close: (wakeups?: Wakeups) => ReadonlyArray<Message>
 }
 
 /**

@@ -79,7 +79,7 @@ export class ControlledScheduler implements Scheduler.Scheduler {
     if (n === 0) return false
     let index = 0
     if (n > 1) {
-      index = this.strategy.choose(this.ready, this.steps)
+      index = this.strategy.choose(this.ready, this.choices.length)
       if (!Number.isInteger(index) || index < 0 || index >= n) index = 0
       this.choices.push(index)
       this.arities.push(n)

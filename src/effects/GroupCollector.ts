@@ -15,6 +15,7 @@ import { type BeehiveShutdown, GroupSyncError, type GroupSyncFailure } from "../
 import type { Message } from "../model/Message.ts"
 import type { GroupSyncResult } from "../model/Reports.ts"
 import type { Arm, Settle } from "./Arm.ts"
+import { type Wakeups, wakeNowOr } from "./Wakeups.ts"
 
 /** How a group sync call can fail. @category models */
 export type GroupCollectorError = GroupSyncError | BeehiveShutdown
@@ -75,11 +76,14 @@ export class GroupCollector {
     return counted
   }
 
-  /** A member was cleaned up; if it had not answered it is no longer waited for. */
-  memberGone(module: string): void {
+  /**
+   * A member was cleaned up; if it had not answered it is no longer waited for. A caller the call's
+   * end wakes is woken at once, or through `wakeups`.
+   */
+  memberGone(module: string, wakeups?: Wakeups): void {
     if (!this.isOpen || !this.memberSet.has(module) || this.answered.has(module)) return
     this.gone.add(module)
-    this.check()
+    this.check(wakeups)
   }
 
   /** Ends the call at its deadline, with "Timeout" listing the members that did not answer. */
@@ -88,10 +92,10 @@ export class GroupCollector {
     return this.outcome
   }
 
-  /** Ends the call with a failure decided outside (the context shut down). */
-  abort(outcome: Exit.Exit<GroupSyncResult, GroupCollectorError>): boolean {
+  /** Ends the call with a failure decided outside (the context shut down); the caller is woken as by `memberGone`. */
+  abort(outcome: Exit.Exit<GroupSyncResult, GroupCollectorError>, wakeups?: Wakeups): boolean {
     if (!this.isOpen) return false
-    this.finish(outcome)
+    this.finish(outcome, wakeups)
     return true
   }
 
@@ -108,11 +112,11 @@ export class GroupCollector {
     return this.members.length - this.gone.size
   }
 
-  private check(): void {
+  private check(wakeups?: Wakeups): void {
     if (this.answered.size + this.anonymous.length < this.needed()) return
-    if (this.uninvited > 0) this.finish(Exit.fail(this.error("Uninvited", this.missing)))
-    else if (this.gone.size > 0) this.finish(Exit.fail(this.error("MemberGone", [...this.gone])))
-    else this.finish(Exit.succeed({ responses: new Map(this.answered), anonymous: [...this.anonymous] }))
+    if (this.uninvited > 0) this.finish(Exit.fail(this.error("Uninvited", this.missing)), wakeups)
+    else if (this.gone.size > 0) this.finish(Exit.fail(this.error("MemberGone", [...this.gone])), wakeups)
+    else this.finish(Exit.succeed({ responses: new Map(this.answered), anonymous: [...this.anonymous] }), wakeups)
   }
 
   private error(reason: GroupSyncFailure, missing: ReadonlyArray<string>): GroupSyncError {
@@ -126,10 +130,10 @@ export class GroupCollector {
     })
   }
 
-  private finish(outcome: Exit.Exit<GroupSyncResult, GroupCollectorError>): void {
+  private finish(outcome: Exit.Exit<GroupSyncResult, GroupCollectorError>, wakeups?: Wakeups): void {
     this.outcome = outcome
     const listener = this.listener
     this.listener = undefined
-    listener?.(outcome)
+    if (listener !== undefined) wakeNowOr(wakeups, () => listener(outcome))
   }
 }

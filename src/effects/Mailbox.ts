@@ -17,6 +17,7 @@
 import { Exit, MutableList } from "effect"
 import type { Arm, Settle } from "./Arm.ts"
 import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
+import { type Wakeups, wakeNowOr } from "./Wakeups.ts"
 
 interface Taker<A, E> {
   readonly settle: Settle<A, E>
@@ -153,17 +154,15 @@ export class Mailbox<A, E> {
 
   /**
    * Closes the mailbox: returns the buffered messages, oldest first, and fails every waiting
-   * receiver and sender with the closed error. Later offers and takes fail at once. Returns `[]`
-   * when already closed.
+   * receiver and sender with the closed error (at once, or through `wakeups`). Later offers and takes
+   * fail at once. Returns `[]` when already closed.
    */
-  close(): Array<A> {
+  close(wakeups?: Wakeups): Array<A> {
     if (!this.open) return []
     this.open = false
     const undelivered = MutableList.takeAll(this.buffer)
-    const takers = this.takers.drain()
-    const offerers = this.offerers.drain()
-    for (const t of takers) t.settle(Exit.fail(this.closedError()))
-    for (const o of offerers) o.settle(Exit.fail(this.closedError()))
+    const waiting = [...this.takers.drain(), ...this.offerers.drain()]
+    for (const w of waiting) wakeNowOr(wakeups, () => w.settle(Exit.fail(this.closedError())))
     return undelivered
   }
 

@@ -9,6 +9,7 @@
 import { Exit } from "effect"
 import type { Message } from "../model/Message.ts"
 import type { Arm, Settle } from "./Arm.ts"
+import { type Wakeups, wakeNowOr } from "./Wakeups.ts"
 
 /**
  * A one-shot slot for the response to request `id` sent to `module`.
@@ -37,9 +38,12 @@ export class ReplySlot<E> {
     return this.complete(Exit.succeed(response))
   }
 
-  /** Ends the wait with a failure (the request was dropped, the context shut down); true if it did. */
-  fail(error: E): boolean {
-    return this.complete(Exit.fail(error))
+  /**
+   * Ends the wait with a failure (the request was dropped, the context shut down); true if it did.
+   * The waiting caller is woken at once, or through `wakeups`.
+   */
+  fail(error: E, wakeups?: Wakeups): boolean {
+    return this.complete(Exit.fail(error), wakeups)
   }
 
   /** Refuses every later response: the caller has decided (timed out, failed, was interrupted). */
@@ -56,12 +60,12 @@ export class ReplySlot<E> {
     }
   }
 
-  private complete(outcome: Exit.Exit<Message, E>): boolean {
+  private complete(outcome: Exit.Exit<Message, E>, wakeups?: Wakeups): boolean {
     if (!this.isOpen) return false
     this.outcome = outcome
     const listener = this.listener
     this.listener = undefined
-    listener?.(outcome)
+    if (listener !== undefined) wakeNowOr(wakeups, () => listener(outcome))
     return true
   }
 }

@@ -20,8 +20,8 @@ export interface ReadyTask {
 export interface Strategy {
   /** A readable description, kept in counterexamples. */
   readonly name: string
-  /** Index of the task to run next among `ready` (length >= 2); `step` counts scheduling steps from 0. */
-  readonly choose: (ready: ReadonlyArray<ReadyTask>, step: number) => number
+  /** Index of the task to run next among `ready` (length >= 2); `point` counts these choice points from 0. */
+  readonly choose: (ready: ReadonlyArray<ReadyTask>, point: number) => number
   /** Whether to preempt the running fiber at the Effect operation numbered `op` (counted over the run). */
   readonly preempt: (op: number) => boolean
 }
@@ -94,9 +94,10 @@ export const replay = (choices: ReadonlyArray<number>, preemptions: ReadonlyArra
 
 /**
  * Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): every owner gets a random
- * priority; the ready task of the highest-priority owner runs; at `depth - 1` random steps among the
- * first `steps` the running owner's priority drops below all others. Finds any bug of depth d with
- * probability >= 1/(n k^(d-1)) per run (n owners, k steps).
+ * priority; the ready task of the highest-priority owner runs; at `depth - 1` random choice points
+ * among the first `steps` the chosen owner's priority drops below all others. Finds any bug of depth d
+ * with probability >= 1/(n k^(d-1)) per run (n owners, k choice points), as far as the bug's
+ * interleavings are made of these choices (wake-ups that Effect runs inline are not).
  *
  * @category constructors
  */
@@ -115,12 +116,12 @@ export const pct = (seed: number, depth: number, steps: number): Strategy => {
   }
   return {
     name: `pct(seed=${seed}, depth=${depth}, steps=${steps})`,
-    choose: (ready, step) => {
+    choose: (ready, point) => {
       let best = 0
       for (let i = 1; i < ready.length; i++) {
         if (priorityOf((ready[i] as ReadyTask).owner) > priorityOf((ready[best] as ReadyTask).owner)) best = i
       }
-      const lowered = changes.get(step)
+      const lowered = changes.get(point)
       if (lowered !== undefined) priorities.set((ready[best] as ReadyTask).owner, lowered)
       return best
     },

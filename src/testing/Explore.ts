@@ -61,6 +61,8 @@ export interface Counterexample {
     | undefined
   /** The commands of a state-machine counterexample, as fast-check printed them. */
   readonly commands?: string | undefined
+  /** The step limit the run had, when it was not the default (a "StepLimit" replays only under it). */
+  readonly maxSteps?: number | undefined
   /** The input that drives the run, for runners that need one (a state machine's concrete commands). */
   readonly input?: unknown
   /** For a scenario of the user's: the module that exports it (a path), so that replay can load it. */
@@ -93,9 +95,11 @@ const counterexample = (
   strategy: string,
   seed: number,
   run: number,
-  result: ScenarioRun
+  result: ScenarioRun,
+  maxSteps: number | undefined
 ): Counterexample => ({
   format: "beehive-effect/counterexample@1",
+  ...(maxSteps === undefined ? {} : { maxSteps }),
   scenario: scenario.name,
   strategy,
   seed,
@@ -160,21 +164,26 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
       const result = run(replayStrategy(prefix))
       schedules++
       if (failed(result))
-        return done(schedules, false, counterexample(scenario, `dfs(bound=${bound})`, seed, schedules - 1, result))
+        return done(
+          schedules,
+          false,
+          counterexample(scenario, `dfs(bound=${bound})`, seed, schedules - 1, result, options.maxSteps)
+        )
       prefix = nextPrefix(result.decisions, bound)
     }
     return done(schedules, prefix === undefined)
   }
 
-  // PCT needs the length of a run; a FIFO run measures it.
-  const steps = strategyName === "pct" ? Math.max(1, run(fifo).steps) : 0
+  // PCT needs the number of choice points of a run; a FIFO run measures it.
+  const steps = strategyName === "pct" ? Math.max(1, run(fifo).decisions.choices.length) : 0
   let schedules = 0
   for (let i = 0; i < runs && performance.now() < deadline; i++) {
     const s = runSeed(seed, i)
     const strategy = strategyName === "pct" ? pct(s, options.depth ?? 3, steps) : random(s, options.preemption ?? 0)
     const result = run(strategy)
     schedules++
-    if (failed(result)) return done(schedules, false, counterexample(scenario, strategy.name, seed, i, result))
+    if (failed(result))
+      return done(schedules, false, counterexample(scenario, strategy.name, seed, i, result, options.maxSteps))
   }
   return done(schedules, false)
 }
@@ -196,7 +205,9 @@ export interface ReplayResult {
  * @category running
  */
 export const replay = (scenario: Scenario, example: Counterexample): ReplayResult => {
-  const run = runScenario(scenario, replayStrategy(example.choices, example.preemptions))
+  const run = runScenario(scenario, replayStrategy(example.choices, example.preemptions), {
+    maxSteps: example.maxSteps
+  })
   const reproduced =
     fingerprint(run.trace) === fingerprint(example.trace) &&
     JSON.stringify(run.outcome) === JSON.stringify(example.outcome)

@@ -1,4 +1,4 @@
-import { Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { describe, expect, it } from "vitest"
 import { Beehive } from "../../src/contexts/Beehive.ts"
@@ -8,6 +8,7 @@ import { Registry } from "../../src/contexts/Registry.ts"
 import { CurrentModule } from "../../src/effects/CurrentModule.ts"
 import { runDeterministic } from "../../src/effects/DeterministicRuntime.ts"
 import { random } from "../../src/effects/Strategy.ts"
+import { MessageEncodeError } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { itEffect } from "../support/itEffect.ts"
 import { msg, settle } from "../support/messages.ts"
@@ -324,4 +325,72 @@ describe("service identity", () => {
     expect(ChannelContext.key).toBe("beehive-effect/ChannelContext")
     expect(Registry.key).toBe("beehive-effect/Registry")
   })
+})
+
+describe("Beehive: cleanup wakes no one until its step is complete", () => {
+  itEffect(
+    "R-CLEAN-5 R-CLEAN-3 a sender woken by a cleanup finds the dropped request already failed (found in review)",
+    () =>
+      Effect.gen(function* () {
+        const b = yield* Beehive
+        yield* b.addModule("m", { capacity: 1 })
+        const call = yield* Effect.forkChild(Effect.exit(b.sendSync("m", msg("r1"), 5000)))
+        yield* settle
+        const seen: Array<unknown> = []
+        const sender = yield* Effect.forkChild(
+          b.send("m", msg("x")).pipe(
+            Effect.onExit(() =>
+              Effect.gen(function* () {
+                // The woken sender runs inside the cleanup's step: it must find its outcome final.
+                seen.push((yield* b.snapshot).pendingCalls)
+                seen.push(yield* b.sendResp(msg("resp", "late", { header: { parentId: "r1" } })))
+              })
+            )
+          )
+        )
+        yield* settle
+        const report = yield* b.cleanup("m")
+        expect(report.undelivered.map((m) => m.header.id)).toEqual(["r1"])
+        const exit = yield* Fiber.join(call)
+        expect(exit).toMatchObject({ _tag: "Failure" })
+        expect(Exit.isFailure(exit) && exit.cause.reasons[0]).toMatchObject({
+          error: { _tag: "RequestDropped", msgId: "r1" }
+        })
+        yield* Fiber.await(sender)
+        expect(seen[1]).toBe(false)
+      })
+  )
+})
+
+describe("Beehive: a copy that cannot be sent at all", () => {
+  // An endpoint whose transport refuses the content outright, as the socket context does for content
+  // JSON cannot carry: it dies with MessageEncodeError at once (R-SOCK-2).
+  const refusing: ModuleContext = {
+    type: "refusing",
+    open: (module, options) =>
+      Effect.sync(() => {
+        const endpoint = openMailbox(module, options)
+        return Object.assign(Object.create(Object.getPrototypeOf(endpoint)), endpoint, {
+          offerNow: () => false,
+          armOffer: () => () => Exit.die(new MessageEncodeError({ path: "content", reason: "unsupported value" }))
+        }) as Endpoint
+      })
+  }
+
+  itEffect(
+    "R-GROUP-3 R-SOCK-2 a broadcast dies with the defect instead of reporting the member gone (found in review)",
+    () =>
+      Effect.gen(function* () {
+        const b = yield* Beehive
+        yield* b.addModule("local")
+        yield* b.addModule("remote", { contextType: "refusing" })
+        for (const m of ["local", "remote"]) yield* b.addModuleGroup(m, "g")
+        const exit = yield* Effect.exit(b.sendToGroup("g", msg("x")))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(MessageEncodeError)
+        const sync = yield* Effect.exit(b.sendToGroupSync("g", msg("y"), 1000))
+        expect(Exit.isFailure(sync) && Cause.squash(sync.cause)).toBeInstanceOf(MessageEncodeError)
+        expect((yield* b.snapshot).pendingCalls).toEqual([])
+      }),
+    { beehive: { contexts: [refusing] } }
+  )
 })

@@ -19,6 +19,7 @@
 import { Exit } from "effect"
 import type { Arm, Settle } from "../../effects/Arm.ts"
 import { Mailbox } from "../../effects/Mailbox.ts"
+import { type Wakeups, wakeNowOr } from "../../effects/Wakeups.ts"
 import { ContextTypeSocket } from "../../model/Constants.ts"
 import { MessageEncodeError, ModuleClosed } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
@@ -168,10 +169,10 @@ export class RemoteEndpoint implements Endpoint {
     return this.inflight.delete(id)
   }
 
-  close(): ReadonlyArray<Message> {
+  close(wakeups?: Wakeups): ReadonlyArray<Message> {
     if (!this.open) return []
     this.open = false
-    const undelivered = this.outbox.close().map((o) => o.message)
+    const undelivered = this.outbox.close(wakeups).map((o) => o.message)
     if (this.inflight.size > 0) {
       const pending = this.pendingCalls()
       for (const [id, request] of this.inflight) if (pending.has(id)) undelivered.push(request)
@@ -179,7 +180,8 @@ export class RemoteEndpoint implements Endpoint {
     }
     const receivers = [...this.receivers]
     this.receivers.clear()
-    for (const settle of receivers) settle(Exit.fail(new ModuleClosed({ module: this.module })))
+    for (const settle of receivers)
+      wakeNowOr(wakeups, () => settle(Exit.fail(new ModuleClosed({ module: this.module }))))
     const link = this.link
     this.link = undefined
     link?.detach(this)
