@@ -45,7 +45,7 @@ export { type MessageIdGenerator, MessageIds, sequentialIds } from "./model/Mess
 export * as MessageJson from "./model/MessageJson.ts"
 export type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "./model/Reports.ts"
 
-// --- socket context (issue #4): modules in other processes over unix-domain and TCP sockets ---
+// --- socket context: modules in other processes over unix-domain and TCP sockets ---
 
 export {
   type BackoffOptions,

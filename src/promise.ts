@@ -14,7 +14,7 @@ import {
   type BeehiveService,
   type BeehiveSnapshot
 } from "./contexts/Beehive.ts"
-import { BeehiveShutdown } from "./model/Errors.ts"
+import { BeehiveShutdown, ModuleNotFound } from "./model/Errors.ts"
 import * as Message from "./model/Message.ts"
 import * as MessageJson from "./model/MessageJson.ts"
 import type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "./model/Reports.ts"
@@ -75,7 +75,11 @@ export interface PromiseBeehive {
     options?: CallOptions
   ): Promise<GroupSyncResult>
   snapshot(): Promise<BeehiveSnapshot>
-  /** Shuts the context down (R-GLOBAL-3) and releases it; later calls reject with `BeehiveShutdown`. */
+  /**
+   * Shuts the context down (R-GLOBAL-3) and releases it. Later calls answer as after `shutdown`
+   * (R-GLOBAL-4): `sendResp` resolves `false`, `cleanup` rejects with `ModuleNotFound`, the others
+   * (and `snapshot`, whose runtime is gone) reject with `BeehiveShutdown`.
+   */
   close(): Promise<ShutdownReport>
 }
 
@@ -102,9 +106,10 @@ export const createBeehive = (options: BeehiveOptions = {}): PromiseBeehive => {
   const run = <A, E>(
     operation: string,
     use: (beehive: BeehiveService) => Effect.Effect<A, E>,
-    callOptions?: CallOptions
+    callOptions?: CallOptions,
+    afterClose: () => Promise<A> = () => Promise.reject(new BeehiveShutdown({ operation }))
   ): Promise<A> => {
-    if (closed !== undefined) return Promise.reject(new BeehiveShutdown({ operation }))
+    if (closed !== undefined) return afterClose()
     const signal = callOptions?.signal
     return runtime
       .runPromiseExit(Beehive.use(use), signal === undefined ? undefined : { signal })
@@ -114,11 +119,23 @@ export const createBeehive = (options: BeehiveOptions = {}): PromiseBeehive => {
   return {
     addModule: (name, addOptions) => run("addModule", (b) => b.addModule(name, addOptions)),
     addModuleGroup: (module, group) => run("addModuleGroup", (b) => b.addModuleGroup(module, group)),
-    cleanup: (module) => run("cleanup", (b) => b.cleanup(module)),
+    cleanup: (module) =>
+      run(
+        "cleanup",
+        (b) => b.cleanup(module),
+        undefined,
+        () => Promise.reject(new ModuleNotFound({ module }))
+      ),
     send: (module, message, o) => run("send", (b) => b.send(module, message), o),
     receive: (module, o) => run("receive", (b) => b.receive(module), o),
     sendSync: (module, message, timeoutMs, o) => run("sendSync", (b) => b.sendSync(module, message, timeoutMs), o),
-    sendResp: (response, from) => run("sendResp", (b) => b.sendResp(response, from)),
+    sendResp: (response, from) =>
+      run(
+        "sendResp",
+        (b) => b.sendResp(response, from),
+        undefined,
+        () => Promise.resolve(false)
+      ),
     sendToGroup: (group, message, o) => run("sendToGroup", (b) => b.sendToGroup(group, message), o),
     sendToGroupSync: (group, message, timeoutMs, o) =>
       run("sendToGroupSync", (b) => b.sendToGroupSync(group, message, timeoutMs), o),

@@ -33,14 +33,16 @@ describe("Promise facade", () => {
     expect(P.formatMessage(m)).toContain("MessageID: x")
   })
 
-  it("R-API-2 after close every operation rejects with BeehiveShutdown; close twice gives one report", async () => {
+  it("R-API-2 R-GLOBAL-4 after close operations answer as after shutdown; close twice gives one report", async () => {
     const hive = P.createBeehive()
     await hive.addModule("m")
     const report = await hive.close()
     expect(await hive.close()).toBe(report)
-    for (const op of [hive.addModule("x"), hive.snapshot(), hive.sendResp(P.newMessage())]) {
+    for (const op of [hive.addModule("x"), hive.snapshot(), hive.send("m", P.newMessage()), hive.receive("m")]) {
       expect(await rejection(op)).toBeInstanceOf(P.BeehiveShutdown)
     }
+    expect(await hive.sendResp(P.newMessage())).toBe(false)
+    expect(await rejection(hive.cleanup("m"))).toMatchObject({ _tag: "ModuleNotFound", module: "m" })
   })
 
   it("R-API-1 the package entry exports the Effect API", () => {

@@ -6,7 +6,10 @@ import { scenarios } from "../checker/scenarios/index.ts"
 import type { Command } from "../spec/model/Step.ts"
 import { replay as replayStrategy } from "../src/effects/Strategy.ts"
 import type { Counterexample } from "../src/testing/Explore.ts"
-import { runScenario } from "../src/testing/Scenario.ts"
+import { runScenario, type TraceEvent } from "../src/testing/Scenario.ts"
+
+const invocations = (trace: ReadonlyArray<TraceEvent>): Array<string> =>
+  trace.filter((e) => e.kind === "invoke").map((e) => `${e.fiber}: ${e.op}`)
 
 const dir = join(import.meta.dirname, "regressions")
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"))
@@ -25,6 +28,10 @@ describe("regressions: every kept counterexample of a fixed bug now passes under
         expect(make, `scenario ${example.scenario}`).toBeDefined()
         const run = runScenario(make!(example.input), replayStrategy(example.choices, example.preemptions))
         expect(run.outcome).toEqual({ _tag: "Success" })
+        // The recorded schedule still drives the operations that failed, in the same order: a pass
+        // is not a schedule that drifted away from the bug.
+        const recorded = invocations(example.trace)
+        expect(invocations(run.trace).slice(0, recorded.length)).toEqual(recorded)
       }
     })
   }

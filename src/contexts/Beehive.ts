@@ -24,6 +24,7 @@ import {
   type ModuleClosed,
   ModuleNotFound,
   RequestDropped,
+  type SyncPhase,
   SyncTimeout,
   UnknownContextType
 } from "../model/Errors.ts"
@@ -324,7 +325,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
       const slot = new ReplySlot<CallError>(id, module)
       calls.add(slot)
-      const timedOut = (phase: "enqueue" | "response") => () => {
+      const timedOut = (phase: SyncPhase) => () => {
         slot.close()
         return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
       }
@@ -490,7 +491,8 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     done: Effect.asVoid(Deferred.await(shutdownReport)),
     snapshot
   }
-  for (const context of contexts.values()) context.attach?.(service)
+  const isPending = (requestId: string): boolean => calls.get(requestId) !== undefined
+  for (const context of contexts.values()) context.attach?.(service, isPending)
   return service
 }
 

@@ -66,9 +66,10 @@ export interface ModuleContext {
   /**
    * Called once when a `Beehive` is built with this context, with the global context itself, so that
    * a context carrying messages from elsewhere (sockets) can deliver what arrives (`send`,
-   * `sendResp`) and register the modules it serves.
+   * `sendResp`) and register the modules it serves; and with `isPending`, which tells without
+   * blocking whether a synchronous call with that request id still waits.
    */
-  readonly attach?: ((beehive: BeehiveService) => void) | undefined
+  readonly attach?: ((beehive: BeehiveService, isPending: (requestId: string) => boolean) => void) | undefined
   /**
    * Offered a response no local call waits for (its request came from elsewhere); true if this
    * context took it to send back. Never blocks.

@@ -56,13 +56,6 @@ export const calculateIntervalTime = (
 }
 
 /**
- * What one start of a module ended with.
- *
- * @category models
- */
-export type StartOutcome = { readonly _tag: "Success" } | { readonly _tag: "Failure"; readonly error: unknown }
-
-/**
  * Runs a module's `start` under its policy, as Go's `localModuleKeeper` does, until the policy says
  * stop or `stopping()` turns true. Every start runs as the module (`CurrentModule`). A failing or
  * dying start is logged and fed to the policy; it never fails the keeper. Interrupting the keeper
@@ -78,8 +71,6 @@ export const keepModule = <R>(
 ): Effect.Effect<void, never, R> =>
   Effect.gen(function* () {
     const runOnce = Effect.exit(asModule(name)(start))
-    const describe = (exit: Exit.Exit<unknown, unknown>): StartOutcome =>
-      Exit.isSuccess(exit) ? { _tag: "Success" } : { _tag: "Failure", error: Cause.squash(exit.cause) }
     if (policy === undefined) {
       const exit = yield* runOnce
       if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
@@ -94,16 +85,15 @@ export const keepModule = <R>(
     while (true) {
       const exit = yield* runOnce
       if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
-      const outcome = describe(exit)
-      if (outcome._tag === "Success" && policy.type === RestartTypeOnFailure) return
-      if (outcome._tag === "Failure") yield* Effect.logWarning(`module ${name} start failed`, String(outcome.error))
+      if (Exit.isSuccess(exit) && policy.type === RestartTypeOnFailure) return
+      if (Exit.isFailure(exit)) yield* Effect.logWarning(`module ${name} start failed`, Cause.pretty(exit.cause))
       restartCount++
       if (retries > 0 && restartCount > retries) {
         yield* Effect.logWarning(
           `module ${name} restart limit has been reached, count: ${restartCount - 1}, policy.Retries: ${retries}`
         )
         if (policy.errorHandler !== undefined) {
-          yield* policy.errorHandler(outcome._tag === "Failure" ? outcome.error : undefined)
+          yield* policy.errorHandler(Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined)
         }
         return
       }

@@ -4,7 +4,8 @@
  * without a fiber per branch.
  *
  * Arming either completes at once (returns an `Exit` and never calls `settle`), or registers `settle`
- * and returns a canceller (`settle` may then already have been called, by a fiber that arming woke). `settle` is called at most once. The canceller is idempotent; called after
+ * and returns a canceller (`settle` may then already have been called, by a fiber that arming woke).
+ * `settle` is called at most once. The canceller is idempotent; called after
  * `settle` (the waiting fiber was interrupted before it could use the value), it undoes what can be
  * undone (a mailbox gives a handed message back).
  *

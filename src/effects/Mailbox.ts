@@ -84,11 +84,6 @@ export class Mailbox<A, E> {
     return this.offerers.length
   }
 
-  /** False once `close` ran. */
-  get isOpen(): boolean {
-    return this.open
-  }
-
   /**
    * Accepts a message at once if a receiver waits or there is room; false (and nothing changes) if
    * the mailbox is full or closed.

@@ -71,9 +71,6 @@ export const ContextTypeChannel = "channel"
 /** Context type of modules served in other processes over sockets. @category constants */
 export const ContextTypeSocket = "socket"
 
-/** The context types a module can be added with. @category models */
-export type ContextType = typeof ContextTypeChannel | typeof ContextTypeSocket
-
 /** Capacity of a module's mailbox unless configured (Go `ChannelSizeDefault`). @category constants */
 export const ChannelSizeDefault = 1024
 

@@ -214,6 +214,38 @@ export const replay = (scenario: Scenario, example: Counterexample): ReplayResul
   return { run, reproduced }
 }
 
+const describeEvent = (e: TraceEvent): string => {
+  switch (e.kind) {
+    case "invoke":
+      return `→ ${e.op}`
+    case "return":
+      return `← ${e.op} = ${e.detail ?? ""}`
+    case "fail":
+      return `✗ ${e.op} failed: ${e.detail ?? ""}`
+    case "check":
+      return e.detail === "holds" ? `✓ check: ${e.op}` : `‼ check: ${e.op} — VIOLATED`
+    case "spawn":
+      return "starts"
+    case "end":
+      return `ends: ${e.detail ?? ""}`
+    case "note":
+      return `· ${e.op}`
+  }
+}
+
+const describeOutcome = (example: Pick<Counterexample, "outcome" | "waiting">): string => {
+  switch (example.outcome._tag) {
+    case "Failure":
+      return `FAILED: ${example.outcome.message}`
+    case "Deadlock":
+      return `DEADLOCK: still waiting: ${example.waiting.join("; ")}`
+    case "StepLimit":
+      return `STEP LIMIT after ${example.outcome.steps} steps`
+    case "Success":
+      return "completed"
+  }
+}
+
 /**
  * A counterexample as a readable timeline: one line per event, virtual time first.
  *
@@ -223,31 +255,9 @@ export const formatTimeline = (
   example: Pick<Counterexample, "trace" | "outcome" | "waiting" | "scenario" | "strategy">
 ): string => {
   const width = Math.max(4, ...example.trace.map((e) => e.fiber.length))
-  const lines = example.trace.map((e) => {
-    const time = `${String(e.time).padStart(7)} ms`
-    const what =
-      e.kind === "invoke"
-        ? `→ ${e.op}`
-        : e.kind === "return"
-          ? `← ${e.op} = ${e.detail ?? ""}`
-          : e.kind === "fail"
-            ? `✗ ${e.op} failed: ${e.detail ?? ""}`
-            : e.kind === "check"
-              ? `${e.detail === "holds" ? "✓" : "‼"} check: ${e.op}${e.detail === "holds" ? "" : " — VIOLATED"}`
-              : e.kind === "spawn"
-                ? "starts"
-                : e.kind === "end"
-                  ? `ends: ${e.detail ?? ""}`
-                  : `· ${e.op}`
-    return `${time}  ${e.fiber.padEnd(width)}  ${what}`
-  })
-  const outcome =
-    example.outcome._tag === "Failure"
-      ? `FAILED: ${example.outcome.message}`
-      : example.outcome._tag === "Deadlock"
-        ? `DEADLOCK: still waiting: ${example.waiting.join("; ")}`
-        : example.outcome._tag === "StepLimit"
-          ? `STEP LIMIT after ${example.outcome.steps} steps`
-          : "completed"
+  const lines = example.trace.map(
+    (e) => `${String(e.time).padStart(7)} ms  ${e.fiber.padEnd(width)}  ${describeEvent(e)}`
+  )
+  const outcome = describeOutcome(example)
   return [`scenario ${example.scenario} under ${example.strategy}`, ...lines, outcome].join("\n")
 }

@@ -173,7 +173,7 @@ export const runScenario = (
               const exit = yield* Effect.exit(effect)
               open.set(fiber, "running")
               if (Exit.isSuccess(exit)) record(fiber, "return", label, summarize(exit.value))
-              else record(fiber, "fail", label, Exit.isFailure(exit) ? summarizeCause(exit.cause) : "")
+              else record(fiber, "fail", label, summarizeCause(exit.cause))
               yield* yieldHere
               return yield* exit
             }),

@@ -95,7 +95,7 @@ describe("restart policies", () => {
     )
     expect(restarted.value.starts).toEqual([0, 1])
     expect(restarted.logs).toEqual([
-      "Warn: module m start failed | boom",
+      "Warn: module m start failed | Error: boom",
       "Warn: module m restart limit has been reached, count: 1, policy.Retries: 1"
     ])
   })

@@ -114,7 +114,6 @@ describe("Mailbox", () => {
     expect(taker.outcomes).toEqual([Exit.fail("closed")])
     expect(offerer.outcomes).toEqual([Exit.fail("closed")])
     expect(full.close()).toEqual([])
-    expect(full.isOpen).toBe(false)
     expect(full.armOffer("z")(() => {})).toEqual(Exit.fail("closed"))
     expect(full.armTake()(() => {})).toEqual(Exit.fail("closed"))
   })

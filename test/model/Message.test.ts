@@ -138,7 +138,7 @@ describe("Message", () => {
     expect(c.content).toBe(m.content)
   })
 
-  it("R-MSG-7 constants have Go's values; isEmpty and toString are Go's", () => {
+  it("R-MSG-7 constants have Go's values; isEmpty and format are Go's", () => {
     expect([C.InsertOperation, C.DeleteOperation, C.QueryOperation, C.UpdateOperation, C.PatchOperation]).toEqual([
       "insert",
       "delete",

@@ -22,6 +22,7 @@ import {
 import { formatEvent, type SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
+import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { HandshakeRejected, SocketConfigError } from "../../src/model/SocketErrors.ts"
 import { msg } from "../support/messages.ts"
 import { makePair, makeSide, run, waitFor, waitForEffect } from "./support.ts"
@@ -221,8 +222,31 @@ describe("socket context edge cases", () => {
         expect(yield* s.beehive.sendResp(yield* Message.newResponse(r2, "y".repeat(5000)), "A")).toBe(true)
         const answer = yield* Fiber.join(second)
         expect(answer.route.operation).toBe("error")
-        expect(answer.content).toBe("response exceeds the frame limit of 2000")
+        expect(answer.content).toMatch(/^response of 5\d{3} bytes exceeds the frame limit of 2000$/)
         expect(failure(yield* Fiber.join(first))).toMatchObject({ _tag: "SyncTimeout" })
+      })
+    ))
+
+  it("R-SOCK-9 a response that fills a frame exactly, responder included, arrives; one byte more does not", () =>
+    run(
+      Effect.gen(function* () {
+        const { s, c } = yield* makePair({ socket: { maxFrameBytes: 2000 } })
+        const framed = (response: Message.Message) => {
+          const json = encodeJsonResult(response)
+          if (json._tag === "Failure") throw json.failure
+          return Buffer.byteLength(`${json.success.slice(0, -1)},"responder":"A"}`)
+        }
+        for (const extra of [0, 1]) {
+          const call = yield* Effect.forkChild(c.beehive.sendSync("A", msg(`q${extra}`), 5000))
+          const request = yield* s.beehive.receive("A")
+          const probe = yield* Message.newResponse(request, "")
+          const content = "y".repeat(2000 - framed(probe) + extra)
+          const response = yield* Message.newResponse(request, content)
+          expect(framed(response)).toBe(2000 + extra)
+          expect(yield* s.beehive.sendResp(response, "A")).toBe(true)
+          const answer = yield* Fiber.join(call)
+          expect(answer.content).toBe(extra === 0 ? content : "response of 2001 bytes exceeds the frame limit of 2000")
+        }
       })
     ))
 
@@ -252,7 +276,7 @@ describe("socket context edge cases", () => {
       "R",
       1,
       100,
-      () => new Set(),
+      () => false,
       () => {}
     )
     expect(endpoint.offerNow(Message.make({ header: { id: "1" }, route: { destination: "R" } }))).toBe(true)

@@ -96,6 +96,24 @@ describe("explore and replay", () => {
     expect(explore(stuck, { strategy: "dfs", deadlockIsFailure: false }).failure).toBeUndefined()
   })
 
+  it("R-DET-5 a step-limit counterexample replays with the step budget it was found with", () => {
+    const spinning: Scenario = {
+      name: "spinning",
+      run: (ctx) =>
+        Effect.gen(function* () {
+          yield* ctx.beehive.addModule("a")
+          for (let i = 0; i < 500; i++) yield* Effect.yieldNow
+        })
+    }
+    const result = explore(spinning, { runs: 1, maxSteps: 50 })
+    const example = result.failure!
+    expect(example.maxSteps).toBe(50)
+    expect(example.outcome._tag).toBe("StepLimit")
+    const replayed = replay(spinning, example)
+    expect(replayed.run.outcome).toEqual(example.outcome)
+    expect(replayed.reproduced).toBe(true)
+  })
+
   // Skipped in mutation runs (vitest.mutation.config.ts): the fresh process runs the built dist/, which
   // no mutant reaches, so it could only compare mutated code with unmutated code.
   it.skipIf(process.env.BEEHIVE_MUTATION === "1")(

@@ -49,6 +49,18 @@ export const encodeFrame = (json: string): Uint8Array => {
   return frame
 }
 
+/**
+ * The UTF-8 size of `json` when it is larger than a peer accepts as a payload, else `undefined`.
+ * Counts bytes only when the text could be too large: three bytes per UTF-16 unit bound its size.
+ *
+ * @category encoding
+ */
+export const oversizeBytes = (json: string, maxFrameBytes: number): number | undefined => {
+  if (json.length * 3 <= maxFrameBytes) return undefined
+  const bytes = Buffer.byteLength(json)
+  return bytes > maxFrameBytes ? bytes : undefined
+}
+
 const checkHeader = (header: Uint8Array, maxFrameBytes: number): number | FrameDecodeError => {
   for (let i = 0; i < 4; i++) {
     if (header[i] !== FrameHeaderPrefix[i]) {

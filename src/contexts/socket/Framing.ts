@@ -41,7 +41,7 @@ export const encoderFor = (framing: Framing): ((json: string) => Uint8Array) =>
  *
  * @category getters
  */
-export const overheadOf = (framing: Framing): number => (framing === "frame" ? 12 : 1)
+export const overheadOf = (framing: Framing): number => (framing === "frame" ? FrameHeaderBytes : 1)
 
 /**
  * A decoder that picks its framing from the first byte it sees; `framing` tells which, once known.

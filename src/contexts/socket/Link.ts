@@ -28,6 +28,7 @@ import { quote } from "../../model/GoJson.ts"
 import * as Message from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
 import { ConnectionClosed, type SocketProtocolError } from "../../model/SocketErrors.ts"
+import { oversizeBytes } from "./FrameCodec.ts"
 import { encodeBatch, type Framing } from "./Framing.ts"
 import { controlJson } from "./Handshake.ts"
 import { type MessageReader, parseIncoming } from "./MessageReader.ts"
@@ -148,31 +149,37 @@ export class Link implements EndpointLink {
    */
   sendResponse(response: Message.Message, responder: string | undefined): boolean {
     if (this.closed) return false
-    const encoded = encodeJsonResult(response)
-    let json: string
-    if (encoded._tag === "Success" && Buffer.byteLength(encoded.success) <= this.options.maxFrameBytes - 256) {
-      json = encoded.success
-    } else {
-      const reason =
-        encoded._tag === "Failure"
-          ? encoded.failure.message
-          : `response exceeds the frame limit of ${this.maxFrameBytes}`
-      json = controlJson(
-        Message.make({
-          header: {
-            id: `${response.header.id}-error`,
-            parentId: response.header.parentId,
-            timestamp: response.header.timestamp
-          },
-          route: { operation: ResponseErrorOperation, resource: response.route.resource },
-          content: reason
-        })
-      )
-    }
-    this.responses.push(responder === undefined ? json : `${json.slice(0, -1)},"responder":${quote(responder)}}`)
+    const json = this.responseJson(response, responder)
+    this.responses.push(json)
     // A caller in the peer waits for it: write it at once rather than after this turn.
     this.wakeWriter?.("now")
     return true
+  }
+
+  /** The response's JSON naming its responder, or an error response when that cannot be written. */
+  private responseJson(response: Message.Message, responder: string | undefined): string {
+    const encoded = encodeJsonResult(response)
+    let reason: string
+    if (encoded._tag === "Success") {
+      const json =
+        responder === undefined ? encoded.success : `${encoded.success.slice(0, -1)},"responder":${quote(responder)}}`
+      const oversize = oversizeBytes(json, this.maxFrameBytes)
+      if (oversize === undefined) return json
+      reason = `response of ${oversize} bytes exceeds the frame limit of ${this.maxFrameBytes}`
+    } else {
+      reason = encoded.failure.message
+    }
+    return controlJson(
+      Message.make({
+        header: {
+          id: `${response.header.id}-error`,
+          parentId: response.header.parentId,
+          timestamp: response.header.timestamp
+        },
+        route: { operation: ResponseErrorOperation, resource: response.route.resource },
+        content: reason
+      })
+    )
   }
 
   /**

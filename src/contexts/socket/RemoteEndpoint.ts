@@ -25,6 +25,7 @@ import { MessageEncodeError, ModuleClosed } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
 import type { Endpoint } from "../ModuleContext.ts"
+import { oversizeBytes } from "./FrameCodec.ts"
 
 /** A message and its wire JSON. @category models */
 export interface Outgoing {
@@ -59,7 +60,7 @@ export class RemoteEndpoint implements Endpoint {
   readonly inflight = new Map<string, Message>()
   private readonly outbox: Mailbox<Outgoing, ModuleClosed>
   private readonly maxFrameBytes: number
-  private readonly pendingCalls: () => ReadonlySet<string>
+  private readonly isPending: (requestId: string) => boolean
   private readonly onClose: (endpoint: RemoteEndpoint) => void
   private readonly receivers = new Set<Settle<Message, ModuleClosed>>()
   private link: EndpointLink | undefined = undefined
@@ -70,20 +71,20 @@ export class RemoteEndpoint implements Endpoint {
 
   /**
    * @param capacity the outbox capacity, a positive integer (a `RangeError` otherwise).
-   * @param pendingCalls the ids of the synchronous calls pending in the global context, to tell
-   *   in-flight requests whose calls still wait from those whose calls ended.
+   * @param isPending whether a synchronous call with that request id still waits in the global
+   *   context, to tell in-flight requests whose calls still wait from those whose calls ended.
    * @param onClose called once when the endpoint closes.
    */
   constructor(
     module: string,
     capacity: number,
     maxFrameBytes: number,
-    pendingCalls: () => ReadonlySet<string>,
+    isPending: (requestId: string) => boolean,
     onClose: (endpoint: RemoteEndpoint) => void
   ) {
     this.module = module
     this.maxFrameBytes = maxFrameBytes
-    this.pendingCalls = pendingCalls
+    this.isPending = isPending
     this.onClose = onClose
     this.outbox = new Mailbox<Outgoing, ModuleClosed>(capacity, () => new ModuleClosed({ module }))
   }
@@ -174,8 +175,7 @@ export class RemoteEndpoint implements Endpoint {
     this.open = false
     const undelivered = this.outbox.close(wakeups).map((o) => o.message)
     if (this.inflight.size > 0) {
-      const pending = this.pendingCalls()
-      for (const [id, request] of this.inflight) if (pending.has(id)) undelivered.push(request)
+      for (const [id, request] of this.inflight) if (this.isPending(id)) undelivered.push(request)
       this.inflight.clear()
     }
     const receivers = [...this.receivers]
@@ -191,8 +191,7 @@ export class RemoteEndpoint implements Endpoint {
 
   /** Forgets in-flight requests whose calls have ended; amortized by doubling the threshold. */
   private prune(): void {
-    const pending = this.pendingCalls()
-    for (const id of this.inflight.keys()) if (!pending.has(id)) this.inflight.delete(id)
+    for (const id of this.inflight.keys()) if (!this.isPending(id)) this.inflight.delete(id)
     this.pruneAt = Math.max(firstPrune, this.inflight.size * 2)
   }
 
@@ -200,11 +199,11 @@ export class RemoteEndpoint implements Endpoint {
     if (message === this.lastMessage && this.lastOutgoing !== undefined) return this.lastOutgoing
     const json = encodeJsonResult(message, this.module)
     if (json._tag === "Failure") throw json.failure
-    // Three bytes per UTF-16 unit bound the UTF-8 length: count exactly only when it may matter.
-    if (json.success.length * 3 > this.maxFrameBytes && Buffer.byteLength(json.success) > this.maxFrameBytes) {
+    const oversize = oversizeBytes(json.success, this.maxFrameBytes)
+    if (oversize !== undefined) {
       throw new MessageEncodeError({
         path: "",
-        reason: `message of ${Buffer.byteLength(json.success)} bytes exceeds the frame limit of ${this.maxFrameBytes}`
+        reason: `message of ${oversize} bytes exceeds the frame limit of ${this.maxFrameBytes}`
       })
     }
     this.lastMessage = message

@@ -53,7 +53,8 @@ export interface SocketContextService {
   readonly serve: (options: SocketServerOptions) => Effect.Effect<SocketServer, ListenFailed, Scope.Scope>
   /**
    * Starts a client that connects, and reconnects, as `options.module` (it stops with the scope).
-   * Never fails: connection failures are retried with backoff and reported as events.
+   * Never fails: connection failures are retried with backoff and reported as events. Dies if the
+   * context is not attached to a `Beehive` yet.
    */
   readonly connect: (options: SocketClientOptions) => Effect.Effect<SocketClient, never, Scope.Scope>
   /** The established connections now. */

@@ -105,9 +105,8 @@ export class SocketState {
   /** Reports an event. */
   readonly report = (event: SocketEvent): Effect.Effect<void> => reportEvent(this.options.onEvent, event)
 
-  /** Ids of the synchronous calls pending in the global context. */
-  readonly pendingCalls = (): ReadonlySet<string> =>
-    new Set(this.attached === undefined ? [] : Effect.runSync(this.attached.snapshot).pendingCalls)
+  /** Whether a synchronous call with that request id waits in the global context. */
+  private isPending: (requestId: string) => boolean = () => false
 
   /** The "socket" context type. */
   readonly context: ModuleContext = {
@@ -119,7 +118,7 @@ export class SocketState {
           module,
           options.capacity,
           link?.maxFrameBytes ?? this.options.maxFrameBytes,
-          this.pendingCalls,
+          (requestId) => this.isPending(requestId),
           (closed) => {
             if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
           }
@@ -128,8 +127,9 @@ export class SocketState {
         link?.bindEndpoint(endpoint)
         return endpoint
       }),
-    attach: (beehive) => {
+    attach: (beehive, isPending) => {
       this.attached = beehive
+      this.isPending = isPending
     },
     forwardResponse: (response, from) => this.forwardResponse(response, from)
   }
