@@ -389,8 +389,10 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
           // Only a member that closed is gone; a copy that could not be sent at all (content a
           // socket cannot encode) is a defect of the call (R-SOCK-2).
-          if (Exit.isFailure(outcome) && Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
-          ;(Exit.isSuccess(outcome) ? delivered : gone).push((endpoints[i] as Endpoint).module)
+          const module = (endpoints[i] as Endpoint).module
+          if (Exit.isSuccess(outcome)) delivered.push(module)
+          else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+          else gone.push(module)
         }
         return Effect.succeed({ delivered, gone })
       })
