@@ -6,13 +6,13 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, type Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, type Fiber, Layer, type Scope } from "effect"
 import { type Arm, all, type Cancel, first, mapExit } from "../effects/Arm.ts"
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
 import { GroupCollector } from "../effects/GroupCollector.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
-import { ReplyTable } from "../effects/ReplyTable.ts"
+import { type PendingCall, ReplyTable } from "../effects/ReplyTable.ts"
 import { Wakeups } from "../effects/Wakeups.ts"
 import { ChannelSizeDefault, ContextTypeChannel, MessageTimeoutDefault } from "../model/Constants.ts"
 import {
@@ -315,8 +315,33 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       return message !== undefined ? Effect.succeed(message) : awaitArm(endpoint.armTake())
     })
 
+  // The finalizer is in place before the call is registered: a fiber preempted or interrupted just
+  // after registering still unregisters (found by the sync-workload property).
+  const withPendingCall = <C extends PendingCall<CallError>, A, E>(
+    start: (fiber: Fiber.Fiber<unknown, unknown>, register: (call: C) => void) => Effect.Effect<A, E>,
+    release: (call: C) => void
+  ): Effect.Effect<A, E> =>
+    Effect.suspend(() => {
+      let registered: C | undefined
+      const register = (call: C) => {
+        registered = call
+        calls.add(call)
+      }
+      return Effect.onExit(
+        Effect.withFiber((fiber) => start(fiber, register)),
+        () => Effect.sync(() => registered !== undefined && release(registered))
+      )
+    })
+
+  const releaseCollector = (collector: GroupCollector): void => calls.remove(collector)
+
+  const releaseSlot = (slot: ReplySlot<CallError>): void => {
+    slot.close()
+    calls.remove(slot)
+  }
+
   const sendSync: BeehiveService["sendSync"] = (module, message, timeout) =>
-    Effect.withFiber((fiber): Effect.Effect<Message, SendSyncError> => {
+    withPendingCall((fiber, register: (slot: ReplySlot<CallError>) => void): Effect.Effect<Message, SendSyncError> => {
       const endpoint = isShutdown ? undefined : modules.get(module)
       if (endpoint === undefined) return Effect.fail(unavailable(module, "sendSync"))
       const id = message.header.id
@@ -324,7 +349,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       const timeoutMs = timeoutMillis(timeout)
       const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
       const slot = new ReplySlot<CallError>(id, module)
-      calls.add(slot)
+      register(slot)
       const timedOut = (phase: SyncPhase) => () => {
         slot.close()
         return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
@@ -348,15 +373,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           response !== undefined
             ? Effect.succeed(response)
             : awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"))
-        ),
-        Effect.onExit(() =>
-          Effect.sync(() => {
-            slot.close()
-            calls.remove(slot)
-          })
         )
       )
-    })
+    }, releaseSlot)
 
   const forwarders = [...contexts.values()].filter((c) => c.forwardResponse !== undefined)
   const sendResp: BeehiveService["sendResp"] = (response, from) =>
@@ -399,52 +418,53 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     })
 
   const sendToGroupSync: BeehiveService["sendToGroupSync"] = (group, message, timeout) =>
-    Effect.withFiber((fiber): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
-      if (isShutdown) return refused("sendToGroupSync")
-      const endpoints = membersOf(group)
-      if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-      const id = message.header.id
-      if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
-      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMillis(timeout)
-      const collector = new GroupCollector(
-        id,
-        group,
-        endpoints.map((e) => e.module)
-      )
-      calls.add(collector)
-      const copy = setSync(message, true)
-      // Copies that wait for room are withdrawn when the call ends; a member that is cleaned up
-      // instead is reported to the collector by `cleanup` (R-GSYNC-5).
-      const delivering: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
-        const waiting: Array<Cancel> = []
-        const withdraw = () => {
-          for (const cancel of waiting) cancel()
+    withPendingCall(
+      (fiber, register: (collector: GroupCollector) => void): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
+        if (isShutdown) return refused("sendToGroupSync")
+        const endpoints = membersOf(group)
+        if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+        const id = message.header.id
+        if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
+        const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMillis(timeout)
+        const collector = new GroupCollector(
+          id,
+          group,
+          endpoints.map((e) => e.module)
+        )
+        register(collector)
+        const copy = setSync(message, true)
+        // Copies that wait for room are withdrawn when the call ends; a member that is cleaned up
+        // instead is reported to the collector by `cleanup` (R-GSYNC-5).
+        const delivering: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
+          const waiting: Array<Cancel> = []
+          const withdraw = () => {
+            for (const cancel of waiting) cancel()
+          }
+          for (const endpoint of endpoints) {
+            if (!collector.isOpen) break
+            const armed = endpoint.armOffer(copy, "now")(ignore)
+            if (typeof armed === "function") waiting.push(armed)
+            // A copy that could not be sent at all ends the call with that defect (R-SOCK-2).
+            else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
+              collector.abort(Exit.die(Cause.squash(armed.cause)))
+          }
+          const armed = collector.arm((exit) => {
+            withdraw()
+            settle(exit)
+          })
+          if (typeof armed !== "function") {
+            withdraw()
+            return armed
+          }
+          return () => {
+            withdraw()
+            armed()
+          }
         }
-        for (const endpoint of endpoints) {
-          if (!collector.isOpen) break
-          const armed = endpoint.armOffer(copy, "now")(ignore)
-          if (typeof armed === "function") waiting.push(armed)
-          // A copy that could not be sent at all ends the call with that defect (R-SOCK-2).
-          else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
-            collector.abort(Exit.die(Cause.squash(armed.cause)))
-        }
-        const armed = collector.arm((exit) => {
-          withdraw()
-          settle(exit)
-        })
-        if (typeof armed !== "function") {
-          withdraw()
-          return armed
-        }
-        return () => {
-          withdraw()
-          armed()
-        }
-      }
-      return awaitArmUntil(delivering, deadline, () => collector.expire()).pipe(
-        Effect.onExit(() => Effect.sync(() => calls.remove(collector)))
-      )
-    })
+        return awaitArmUntil(delivering, deadline, () => collector.expire())
+      },
+      releaseCollector
+    )
 
   const shutdown: BeehiveService["shutdown"] = Effect.suspend((): Effect.Effect<ShutdownReport> => {
     if (isShutdown) return Deferred.await(shutdownReport)
