@@ -1,7 +1,7 @@
 /**
  * An Effect `Scheduler` whose every decision is taken by a `Strategy`: all fibers' dispatchers share
  * one list of ready tasks, the strategy picks which runs next, and may preempt a fiber at any Effect
- * operation. Each dispatcher (Effect makes one per fiber) gets a number in creation order, so the
+ * operation but the first after the fiber is entered (where Effect's scheduler never yields either). Each dispatcher (Effect makes one per fiber) gets a number in creation order, so the
  * strategy can tell owners apart deterministically.
  *
  * @since 0.1.0
@@ -53,7 +53,10 @@ export class ControlledScheduler implements Scheduler.Scheduler {
 
   shouldYield(fiber: Fiber.Fiber<unknown, unknown>): boolean {
     const op = ++this.ops
-    if (this.strategy.preempt(op)) {
+    // Never at the first operation after a fiber is entered: Effect's own scheduler never yields
+    // there, and a yield there lets a fiber's pending start overwrite an interrupt delivered before
+    // it started (a schedule no real run can take, once reported as a deadlock).
+    if (fiber.currentOpCount > 1 && this.strategy.preempt(op)) {
       this.preemptions.push(op)
       return true
     }

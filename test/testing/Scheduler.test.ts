@@ -34,6 +34,16 @@ const successValue = <A>(result: { readonly exit: unknown }): A => {
 }
 
 describe("controlled scheduler", () => {
+  it("R-DET-4 an interrupt of a fiber that has not started yet is never lost under preemption", () => {
+    const program = Effect.gen(function* () {
+      const child = yield* Effect.forkChild(Effect.never, { startImmediately: false })
+      yield* Fiber.interrupt(child)
+    })
+    const strategies = [fifo, ...Array.from({ length: 50 }, (_, seed) => random(seed, 0.5))]
+    const outcomes = strategies.map((strategy) => runDeterministic(program, { strategy }).outcome._tag)
+    expect(outcomes).toEqual(strategies.map(() => "Success"))
+  })
+
   it("R-DET-4 without preemption a fiber runs until it waits; a preemption point yields it at that operation", () => {
     const plain = runDeterministic(twoWorkers)
     expect(successValue<string>(plain)).toBe("a1 a2 a3 b1 b2 b3")
