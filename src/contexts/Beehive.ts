@@ -228,22 +228,27 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       const context = contexts.get(contextType)
       if (context === undefined) return Effect.fail(new UnknownContextType({ contextType }))
       if (modules.has(name)) return Effect.fail(new ModuleAlreadyExists({ module: name }))
-      return Effect.flatMap(
-        context.open(name, {
-          capacity: addOptions.capacity ?? defaultCapacity,
-          onOrphan: (message) => onUndeliverable(name, message)
-        }),
-        (endpoint) =>
-          Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | BeehiveShutdown> => {
-            // Opening may have suspended (a socket connects); the name may have been taken meanwhile.
-            if (isShutdown || modules.has(name)) {
-              endpoint.close()
-              return isShutdown ? refused("addModule") : Effect.fail(new ModuleAlreadyExists({ module: name }))
-            }
-            modules.set(name, endpoint)
-            memberships.set(name, new Set())
-            return Effect.void
-          })
+      // Only the opening can be interrupted: an opened endpoint is registered or closed, never dropped.
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          restore(
+            context.open(name, {
+              capacity: addOptions.capacity ?? defaultCapacity,
+              onOrphan: (message) => onUndeliverable(name, message)
+            })
+          ),
+          (endpoint) =>
+            Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | BeehiveShutdown> => {
+              // Opening may have suspended (a socket connects); the name may have been taken meanwhile.
+              if (isShutdown || modules.has(name)) {
+                endpoint.close()
+                return isShutdown ? refused("addModule") : Effect.fail(new ModuleAlreadyExists({ module: name }))
+              }
+              modules.set(name, endpoint)
+              memberships.set(name, new Set())
+              return Effect.void
+            })
+        )
       )
     })
 

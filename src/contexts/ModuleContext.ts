@@ -62,6 +62,11 @@ export interface EndpointOptions {
  */
 export interface ModuleContext {
   readonly type: string
+  /**
+   * Opens the endpoint of `module`. It may suspend (and be interrupted) while it waits; its last step,
+   * the one that creates the endpoint, must be a single step, so that an endpoint that exists is
+   * returned to the caller, who registers or closes it.
+   */
   readonly open: (module: string, options: EndpointOptions) => Effect.Effect<Endpoint>
   /**
    * Called once when a `Beehive` is built with this context, with the global context itself, so that

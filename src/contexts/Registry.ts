@@ -90,7 +90,8 @@ export interface RegistryService {
   readonly startModules: Effect.Effect<void, StartModulesError>
   /**
    * Shuts down (R-REG-6): the context, then the module fibers (waiting up to the grace period, then
-   * interrupting). Calling it again returns the first report.
+   * interrupting). Calling it again returns the first report. Blocks up to the grace period; once
+   * begun it cannot be interrupted, so an interrupted caller waits for its end.
    */
   readonly gracefulShutdown: (reason?: string) => Effect.Effect<GracefulShutdownReport>
   /**
@@ -123,17 +124,29 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
         yield* beehive.addModule(m.name, { contextType: m.contextType, capacity: m.capacity })
         yield* beehive.addModuleGroup(m.name, m.group)
       }
-      for (const m of enabled) {
-        const keeper = keepModule(m.name, m.start, m.restartPolicy, () => stopping).pipe(
-          Effect.provideService(Beehive, beehive)
+      // Forking is not interruptible: every added module gets its keeper, so shutdown can account for it.
+      yield* Effect.uninterruptible(
+        Effect.forEach(enabled, (m) =>
+          Effect.map(
+            Effect.forkIn(
+              keepModule(m.name, m.start, m.restartPolicy, () => stopping).pipe(
+                Effect.provideService(Beehive, beehive)
+              ),
+              scope
+            ),
+            (keeper) => {
+              keepers.set(m.name, keeper)
+            }
+          )
         )
-        keepers.set(m.name, yield* Effect.forkIn(keeper, scope))
-      }
+      )
     })
 
     const gracefulShutdown: RegistryService["gracefulShutdown"] = (reason = "requested") =>
-      Effect.suspend(() => {
-        if (stopping) return Deferred.await(report)
+      // The shutdown itself is not interruptible (it is bounded by the grace period): a caller that gives
+      // up must not leave it half done, with the report never written for the callers after it.
+      Effect.uninterruptibleMask((restore) => {
+        if (stopping) return restore(Deferred.await(report))
         stopping = true
         return Effect.gen(function* () {
           const { cleanups } = yield* beehive.shutdown

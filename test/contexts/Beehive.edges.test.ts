@@ -10,6 +10,8 @@ import { runDeterministic } from "../../src/effects/DeterministicRuntime.ts"
 import { random } from "../../src/effects/Strategy.ts"
 import { MessageEncodeError } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
+import { explore } from "../../src/testing/Explore.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 import { itEffect } from "../support/itEffect.ts"
 import { msg, settle } from "../support/messages.ts"
 
@@ -139,6 +141,32 @@ describe("Beehive: error details and refusals", () => {
         }).pipe(Effect.provide(TestClock.layer()))
       )
     )
+  })
+})
+
+describe("Beehive: an interrupted addModule", () => {
+  it("R-MOD-2 an opened endpoint is registered or closed, never dropped, whenever the caller is interrupted", () => {
+    const { context, opened } = recordingContext("rec")
+    const scenario: Scenario = {
+      name: "interrupted-add-module",
+      beehive: { contexts: [context] },
+      run: (ctx) =>
+        Effect.gen(function* () {
+          opened.length = 0
+          const adder = yield* ctx.spawn(
+            "adder",
+            ctx.op("adder", "addModule(m)", ctx.beehive.addModule("m", { contextType: "rec" }))
+          )
+          yield* ctx.spawn("interrupter", Fiber.interrupt(adder))
+          yield* ctx.quiesce
+          const registered = (yield* ctx.beehive.snapshot).modules.some((m) => m.name === "m")
+          const dropped = opened.filter((o) => !registered && o.endpoint.offerNow(msg("after"), "now"))
+          yield* ctx.check(dropped.length === 0, "an opened endpoint is neither registered nor closed")
+        })
+    }
+    const result = explore(scenario, { strategy: "random", preemption: 0.5, runs: 400 })
+    expect(result.failure?.outcome).toBeUndefined()
+    expect(result.distinctTraces).toBeGreaterThan(2)
   })
 })
 

@@ -234,6 +234,26 @@ describe("Registry", () => {
     expect(report.cleanups.map((c) => c.module)).toEqual(["loop", "stuck", "restarter"])
   })
 
+  it("R-REG-6 a caller interrupted during the grace period does not stop the shutdown; later calls get its report", async () => {
+    const report = await runRegistry(
+      Effect.gen(function* () {
+        const r = yield* Registry
+        yield* r.register({ name: "stuck", group: "g", start: Effect.never })
+        yield* r.startModules
+        yield* settle
+        const impatient = yield* Effect.forkChild(r.gracefulShutdown("first"))
+        yield* settle
+        const interrupting = yield* Effect.forkChild(Fiber.interrupt(impatient))
+        yield* settle
+        yield* TestClock.adjust(250)
+        yield* Fiber.join(interrupting)
+        return yield* r.gracefulShutdown("second")
+      }),
+      { graceMs: 250 }
+    )
+    expect(report).toMatchObject({ reason: "first", modules: [{ name: "stuck", ended: "interrupted" }] })
+  })
+
   it("R-REG-6 run starts the modules and shuts down gracefully on a signal", async () => {
     const report = await runRegistry(
       Effect.gen(function* () {
