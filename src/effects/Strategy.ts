@@ -92,17 +92,26 @@ export const replay = (choices: ReadonlyArray<number>, preemptions: ReadonlyArra
   }
 }
 
+/** Choices in a row that PCT gives one owner while others are ready before it counts as spinning. */
+const spinPatience = 1000
+
 /**
  * Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): every owner gets a random
  * priority; the ready task of the highest-priority owner runs; at `depth - 1` random choice points
  * among the first `steps` the chosen owner's priority drops below all others. Finds any bug of depth d
  * with probability >= 1/(n k^(d-1)) per run (n owners, k choice points), as far as the bug's
- * interleavings are made of these choices (wake-ups that Effect runs inline are not).
+ * interleavings are made of these choices (wake-ups that Effect runs inline are not). An owner
+ * chosen `spinPatience` times in a row while others were ready is spinning (it yields until the
+ * others are done, as a scenario's `quiesce` does): it drops below all others, as Coyote's PCT demotes
+ * yielding tasks, so that a busy wait never livelocks the run.
  *
  * @category constructors
  */
 export const pct = (seed: number, depth: number, steps: number): Strategy => {
   const next = rng(seed)
+  let lastOwner: number | undefined
+  let inARow = 0
+  let lowest = 0
   const changes = new Map<number, number>()
   for (let j = 1; j < depth; j++) changes.set(Math.floor(next() * Math.max(1, steps)), depth - j)
   const priorities = new Map<number, number>()
@@ -121,8 +130,15 @@ export const pct = (seed: number, depth: number, steps: number): Strategy => {
       for (let i = 1; i < ready.length; i++) {
         if (priorityOf((ready[i] as ReadyTask).owner) > priorityOf((ready[best] as ReadyTask).owner)) best = i
       }
+      const owner = (ready[best] as ReadyTask).owner
+      inARow = owner === lastOwner ? inARow + 1 : 1
+      lastOwner = owner
       const lowered = changes.get(point)
-      if (lowered !== undefined) priorities.set((ready[best] as ReadyTask).owner, lowered)
+      if (lowered !== undefined) priorities.set(owner, lowered)
+      else if (inARow >= spinPatience) {
+        priorities.set(owner, --lowest)
+        inARow = 0
+      }
       return best
     },
     preempt: never

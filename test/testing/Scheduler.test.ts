@@ -266,6 +266,29 @@ describe("strategies", () => {
       expect((ready[demoting.choose(ready, 2)] as ReadyTask).owner).toBe(after)
     }
   })
+
+  it("R-DET-4 R-DET-3 PCT does not livelock on a fiber that yields until the others are done", () => {
+    // The scenarios' `quiesce` waits like this; with a higher priority than the worker it would run
+    // forever (found by a PCT campaign on concurrent-branches as a step limit).
+    const spinUntilDone = Effect.gen(function* () {
+      let done = false
+      const worker = yield* Effect.forkChild(
+        Effect.andThen(
+          Effect.yieldNow,
+          Effect.sync(() => {
+            done = true
+          })
+        )
+      )
+      while (!done) yield* Effect.yieldNow
+      yield* Fiber.join(worker)
+      return "done"
+    })
+    for (let seed = 0; seed < 20; seed++) {
+      const result = runDeterministic(spinUntilDone, { strategy: pct(seed, 1, 10), maxSteps: 50_000 })
+      expect(result.outcome, `seed ${seed}`).toEqual({ _tag: "Success" })
+    }
+  })
 })
 
 // Recorded from this implementation; a change here breaks every seed written in a counterexample.
