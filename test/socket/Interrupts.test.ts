@@ -3,14 +3,14 @@
  * ended at any Effect operation (random schedules with preemption under the deterministic runtime)
  * leaves no connection open, no link listed, no module bound to a dead link and no message stuck.
  */
-import { Effect, Fiber, References } from "effect"
+import { Effect, Exit, Fiber, References, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
-import { Transport } from "../../src/contexts/socket/Transport.ts"
+import { type Connection, Transport } from "../../src/contexts/socket/Transport.ts"
 import { explore, formatTimeline } from "../../src/testing/Explore.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
 
@@ -71,4 +71,104 @@ describe("socket context: a client closed at any operation", () => {
     expect(results.map(failureOf).join("")).toBe("")
     expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
   }, 60_000)
+})
+
+/** Whether the other end of `end` was closed: its reads fail once what was written is read. */
+const peerClosed = (end: Connection): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    const reader = yield* Effect.forkChild(Effect.forever(end.read), { startImmediately: true })
+    for (let i = 0; i < 100 && reader.pollUnsafe() === undefined; i++) yield* Effect.yieldNow
+    const closed = reader.pollUnsafe() !== undefined
+    yield* Fiber.interrupt(reader)
+    return closed
+  })
+
+describe("socket context: a server's scope closed at any operation", () => {
+  /**
+   * Connections arrive (raw ones, made by the test, and a client's) while the server's scope closes
+   * after `delay` yields; then `invariant` must hold.
+   */
+  const closedServer = (invariant: "connections closed" | "no link listed", delay: number): Scenario => ({
+    name: `socket-server-closed-after-${delay}`,
+    run: ({ spawn, check, note, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const s = yield* side(network)
+        const c = yield* side(network)
+        yield* s.beehive.addModule("A")
+        const scope = yield* Scope.make()
+        yield* s.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
+        yield* c.beehive.addModule("X")
+        yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
+        const ends: Array<Connection> = []
+        const connector = yield* spawn(
+          "connector",
+          Effect.gen(function* () {
+            for (let i = 0; i < 3; i++) {
+              ends.push(yield* network.transport.connect(address))
+              yield* Effect.yieldNow
+            }
+          })
+        )
+        const closer = yield* spawn("closer", Effect.andThen(yields(delay), Scope.close(scope, Exit.void)))
+        yield* Fiber.join(closer)
+        yield* Fiber.await(connector)
+        yield* quiesce
+        yield* note("main", `server events: ${s.events.map((e) => e._tag).join(", ")}`)
+        if (invariant === "connections closed") {
+          const closed = yield* Effect.forEach(ends, peerClosed)
+          yield* check(closed.every(Boolean), "every connection the server accepted is closed")
+        } else {
+          yield* check((yield* s.socket.connections).length === 0, "the closed server lists no connection")
+        }
+      }).pipe(quiet)
+  })
+
+  const exploreAll = (invariant: Parameters<typeof closedServer>[0]) =>
+    delays.map((delay) =>
+      explore(closedServer(invariant, delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+
+  it("R-SOCK-11 R-SOCK-13 closing a server at any point of accepting leaves no accepted connection open", () => {
+    const results = exploreAll("connections closed")
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+
+  it("R-SOCK-11 closing a server at any point of serving a connection leaves no link listed", () => {
+    const results = exploreAll("no link listed")
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+})
+
+describe("in-memory transport: an interrupted accept", () => {
+  const interruptedAccept: Scenario = {
+    name: "memory-accept-interrupted",
+    run: ({ spawn, check, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const listener = yield* network.transport.listen(address)
+        const end = yield* network.transport.connect(address)
+        let taken: Connection | undefined
+        const acceptor = yield* spawn(
+          "acceptor",
+          Effect.uninterruptibleMask((restore) =>
+            Effect.map(restore(listener.accept), (connection) => {
+              taken = connection
+            })
+          )
+        )
+        yield* spawn("interrupter", Fiber.interrupt(acceptor))
+        yield* quiesce
+        yield* listener.close
+        const closed = yield* peerClosed(end)
+        yield* check(taken !== undefined || closed, "the connection is handed over, or left to the listener to close")
+      })
+  }
+
+  it("R-SOCK-13 an accept interrupted at any operation hands its connection over or leaves it to the listener", () => {
+    const result = explore(interruptedAccept, { strategy: "random", runs: 300, preemption: 0.5, seed: 3 })
+    expect(failureOf(result)).toBe("")
+  })
 })
