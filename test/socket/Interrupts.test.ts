@@ -83,6 +83,43 @@ const peerClosed = (end: Connection): Effect.Effect<boolean> =>
     return closed
   })
 
+describe("socket context: a client closed while registering the server's modules", () => {
+  /**
+   * The client is closed after `delay` yields; then module A is declared here as "socket" and a new
+   * client connects: it must adopt A, which no dead connection may hold.
+   */
+  const closedWhileRegistering = (delay: number): Scenario => ({
+    name: `socket-client-closed-registering-after-${delay}`,
+    run: ({ spawn, check, note }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const s = yield* side(network)
+        const c = yield* side(network)
+        yield* s.beehive.addModule("A")
+        yield* s.beehive.addModule("B")
+        yield* s.socket.serve({ address, accept: ["X"] })
+        yield* c.beehive.addModule("X")
+        const first = yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
+        yield* Fiber.join(yield* spawn("closer", Effect.andThen(yields(delay), first.close)))
+        yield* note("main", `client events: ${c.events.map((e) => e._tag).join(", ")}`)
+        yield* c.beehive.addModule("A", { contextType: "socket" })
+        yield* (yield* c.socket.connect({ module: "X", address })).connected
+        yield* check(
+          !c.events.some((e) => e._tag === "ModuleSkipped"),
+          "the declared module is adopted by the new connection"
+        )
+      }).pipe(quiet)
+  })
+
+  it("R-SOCK-7 R-SOCK-11 a client closed at any point of registering leaves no module bound to its dead connection", () => {
+    const results = delays.map((delay) =>
+      explore(closedWhileRegistering(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+})
+
 describe("socket context: a server's scope closed at any operation", () => {
   /**
    * Connections arrive (raw ones, made by the test, and a client's) while the server's scope closes
