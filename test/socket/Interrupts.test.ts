@@ -6,13 +6,20 @@
 import { Effect, Exit, Fiber, References, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { encodeFrame, FrameDecoder } from "../../src/contexts/socket/FrameCodec.ts"
+import { controlJson } from "../../src/contexts/socket/Handshake.ts"
+import { Link } from "../../src/contexts/socket/Link.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { MessageReader } from "../../src/contexts/socket/MessageReader.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import { resolveOptions, SocketState } from "../../src/contexts/socket/SocketState.ts"
 import { type Connection, Transport } from "../../src/contexts/socket/Transport.ts"
+import * as Message from "../../src/model/Message.ts"
 import { explore, formatTimeline } from "../../src/testing/Explore.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
+import { msg } from "../support/messages.ts"
 
 const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provideService(effect, References.MinimumLogLevel, "Error")
@@ -208,4 +215,63 @@ describe("in-memory transport: an interrupted accept", () => {
     const result = explore(interruptedAccept, { strategy: "random", runs: 300, preemption: 0.5, seed: 3 })
     expect(failureOf(result)).toBe("")
   })
+})
+
+describe("socket link: ended at any operation", () => {
+  /**
+   * A link reads messages for A and B from its peer while it is asked to close after `delay` yields.
+   * White-box: `backlog` counts the messages read and not yet taken by a delivery fiber.
+   */
+  const endedLink = (delay: number): Scenario => ({
+    name: `socket-link-ended-after-${delay}`,
+    run: ({ spawn, check, note, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(1 << 20)
+        const state = new SocketState(resolveOptions(), yield* Effect.scope)
+        const beehive = yield* makeBeehive({ contexts: [state.context] })
+        yield* beehive.addModule("A")
+        yield* beehive.addModule("B")
+        const listener = yield* network.transport.listen(address)
+        const peer = yield* network.transport.connect(address)
+        const connection = yield* listener.accept
+        const link = new Link(state, new MessageReader(connection, new FrameDecoder()), {
+          framing: "frame",
+          module: "X",
+          owner: undefined,
+          maxFrameBytes: 1 << 20,
+          batchBytes: 1 << 16
+        })
+        const runner = yield* spawn("link", link.run)
+        yield* spawn(
+          "peer",
+          Effect.gen(function* () {
+            for (let i = 0; i < 4; i++) {
+              const message = Message.setDestination(msg(`m${i}`), i % 2 === 0 ? "A" : "B")
+              yield* Effect.ignore(peer.write(encodeFrame(controlJson(message))))
+            }
+          })
+        )
+        yield* spawn(
+          "closer",
+          Effect.andThen(
+            yields(delay),
+            Effect.sync(() => link.requestClose("closed by the test"))
+          )
+        )
+        yield* Fiber.await(runner)
+        yield* quiesce
+        const queued = (yield* beehive.snapshot).modules.reduce((n, m) => n + m.queued, 0)
+        yield* note("main", `delivered: ${queued}`)
+        const backlog = (link as unknown as { readonly backlog: number }).backlog
+        yield* check(backlog === 0, "every message read is delivered")
+      }).pipe(quiet)
+  })
+
+  it("R-SOCK-11 R-SOCK-17 a link ended at any operation leaves no message it read undelivered", () => {
+    const results = delays.map((delay) =>
+      explore(endedLink(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
 })
