@@ -95,6 +95,7 @@ class NodeConnection implements Connection {
       })
     })
 
+  // The `ensuring` is in place before anything is done: an interrupted close still destroys the socket.
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     const socket = this.socket
     this.end("closed here")
@@ -102,11 +103,8 @@ class NodeConnection implements Connection {
     return Effect.callback<void>((resume) => {
       socket.once("close", () => resume(Effect.void))
       socket.end()
-    }).pipe(
-      Effect.timeoutOrElse({ duration: closeFlushTimeout, orElse: () => Effect.void }),
-      Effect.ensuring(Effect.sync(() => socket.destroy()))
-    )
-  })
+    }).pipe(Effect.timeoutOrElse({ duration: closeFlushTimeout, orElse: () => Effect.void }))
+  }).pipe(Effect.ensuring(Effect.sync(() => this.socket.destroy())))
 
   private takeChunks(): ReadonlyArray<Uint8Array> {
     const chunks = this.chunks
