@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit } from "effect"
+import { Duration, Effect, Exit, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
 import { tcp, unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { ControlledScheduler } from "../../src/effects/ControlledScheduler.ts"
 import * as Message from "../../src/model/Message.ts"
 import { msg } from "../support/messages.ts"
 import { makeSide, run, waitFor } from "./support.ts"
@@ -184,4 +185,34 @@ describe("node transport", () => {
       ),
     30_000
   )
+})
+
+describe("node transport: an interrupted close", () => {
+  /** A scheduler that preempts the fiber at its `op`-th Effect operation only. */
+  const preemptingAt = (op: number) =>
+    new ControlledScheduler({ name: `preempt-at-${op}`, choose: () => 0, preempt: (n) => n === op })
+
+  it("R-SOCK-11 a close interrupted at any operation still releases the socket: the peer sees the end", () =>
+    run(
+      Effect.gen(function* () {
+        const path = join(tempDir(), "s.sock")
+        const listener = yield* nodeTransport.listen(unix(path))
+        for (let op = 1; op <= 8; op++) {
+          const client = yield* nodeTransport.connect(unix(path))
+          const server = yield* listener.accept
+          const scheduler = preemptingAt(op)
+          // Runs until preempted at `op` (or waiting for the flush, or done), then is interrupted there.
+          const closing = Effect.runFork(client.close, { scheduler })
+          closing.interruptUnsafe()
+          // Node's events resume the fiber; what it schedules then runs here.
+          const pump = setInterval(() => scheduler.runUntilIdle(), 1)
+          const ended = yield* Effect.forever(server.read).pipe(
+            Effect.flip,
+            Effect.timeoutOption(Duration.seconds(2)),
+            Effect.ensuring(Effect.sync(() => clearInterval(pump)))
+          )
+          expect({ op, ended: Option.isSome(ended) }).toEqual({ op, ended: true })
+        }
+      })
+    ))
 })

@@ -328,19 +328,21 @@ export class Link implements EndpointLink {
   /**
    * Starts a delivery fiber for each destination that got messages in this read and had none running:
    * one fiber per destination and read, started at once (no scheduler hop between a request and its
-   * delivery).
+   * delivery). Uninterruptible: once taken from `idleDeliveries`, every one gets its fiber.
    */
-  private readonly startDeliveries: Effect.Effect<void> = Effect.suspend(() => {
-    if (this.idleDeliveries.length === 0) return Effect.void
-    const starting = this.idleDeliveries
-    this.idleDeliveries = []
-    return Effect.forEach(
-      starting,
-      ([destination, delivery]) =>
-        Effect.forkIn(this.drain(destination, delivery), this.state.scope, { startImmediately: true }),
-      { discard: true }
-    )
-  })
+  private readonly startDeliveries: Effect.Effect<void> = Effect.uninterruptible(
+    Effect.suspend(() => {
+      if (this.idleDeliveries.length === 0) return Effect.void
+      const starting = this.idleDeliveries
+      this.idleDeliveries = []
+      return Effect.forEach(
+        starting,
+        ([destination, delivery]) =>
+          Effect.forkIn(this.drain(destination, delivery), this.state.scope, { startImmediately: true }),
+        { discard: true }
+      )
+    })
+  )
 
   private drain(destination: string, delivery: Delivery): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {

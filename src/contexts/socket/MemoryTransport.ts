@@ -148,17 +148,22 @@ export class MemoryNetwork {
           const state: MemoryListener = { pending: [], acceptor: undefined }
           this.listeners.set(text, state)
           let closed: ConnectionClosed | undefined
+          const accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
+            if (state.pending.length > 0) return resume(takeWaiting)
+            if (closed !== undefined) return resume(Effect.fail(closed))
+            state.acceptor = resume
+            return Effect.sync(() => {
+              if (state.acceptor === resume) state.acceptor = undefined
+            })
+          })
+          // A waiting connection is taken by the `sync` that hands it to the caller, with no operation
+          // in between where an interruption could drop it: until then it waits here (`close` closes it).
+          const takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
+            state.pending.length > 0 ? Effect.sync(() => state.pending.shift() as Connection) : accept
+          )
           const listener: Listener = {
             address,
-            accept: Effect.callback((resume) => {
-              const next = state.pending.shift()
-              if (next !== undefined) return resume(Effect.succeed(next))
-              if (closed !== undefined) return resume(Effect.fail(closed))
-              state.acceptor = resume
-              return Effect.sync(() => {
-                if (state.acceptor === resume) state.acceptor = undefined
-              })
-            }),
+            accept,
             close: Effect.suspend(() => {
               if (closed !== undefined) return Effect.void
               closed = new ConnectionClosed({ peer: text, detail: "the listener is closed" })

@@ -95,6 +95,7 @@ class NodeConnection implements Connection {
       })
     })
 
+  // The `ensuring` is in place before anything is done: an interrupted close still destroys the socket.
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     const socket = this.socket
     this.end("closed here")
@@ -102,11 +103,8 @@ class NodeConnection implements Connection {
     return Effect.callback<void>((resume) => {
       socket.once("close", () => resume(Effect.void))
       socket.end()
-    }).pipe(
-      Effect.timeoutOrElse({ duration: closeFlushTimeout, orElse: () => Effect.void }),
-      Effect.ensuring(Effect.sync(() => socket.destroy()))
-    )
-  })
+    }).pipe(Effect.timeoutOrElse({ duration: closeFlushTimeout, orElse: () => Effect.void }))
+  }).pipe(Effect.ensuring(Effect.sync(() => this.socket.destroy())))
 
   private takeChunks(): ReadonlyArray<Uint8Array> {
     const chunks = this.chunks
@@ -297,19 +295,20 @@ const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined
       acceptor = undefined
       resume?.(Effect.fail(closed))
     })
-    const listener: Listener = {
-      address: boundAddress(server, address),
-      accept: Effect.callback((resume) => {
-        const next = pending.shift()
-        if (next !== undefined) return resume(Effect.succeed(next))
-        if (closed !== undefined) return resume(Effect.fail(closed))
-        acceptor = resume
-        return Effect.sync(() => {
-          if (acceptor === resume) acceptor = undefined
-        })
-      }),
-      close
-    }
+    const accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
+      if (pending.length > 0) return resume(takeWaiting)
+      if (closed !== undefined) return resume(Effect.fail(closed))
+      acceptor = resume
+      return Effect.sync(() => {
+        if (acceptor === resume) acceptor = undefined
+      })
+    })
+    // A waiting connection is taken by the `sync` that hands it to the caller, with no operation in
+    // between where an interruption could drop it: until then it waits here (`close` closes it).
+    const takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
+      pending.length > 0 ? Effect.sync(() => pending.shift() as Connection) : accept
+    )
+    const listener: Listener = { address: boundAddress(server, address), accept, close }
     return listener
   })
 

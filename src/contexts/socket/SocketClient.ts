@@ -79,59 +79,66 @@ export const connect = (
     let ready = Deferred.makeUnsafe<ModuleExchange>()
     let connections = 0
 
-    const session = Effect.gen(function* () {
-      const connection = yield* transport.connect(options.address, options.tls).pipe(
+    // The connection is owned from the moment it is made: connecting is uninterruptible (closing the
+    // client waits for an attempt in progress, at most `connectTimeout`), and whatever ends the session
+    // afterwards (a failed handshake, the link's end, an interruption at any point) closes it.
+    const session = Effect.acquireUseRelease(
+      transport.connect(options.address, options.tls).pipe(
         Effect.timeoutOrElse({
           duration: connectTimeout,
           orElse: () => Effect.fail(new ConnectFailed({ address, code: "ETIMEDOUT", detail: "connect timed out" }))
         })
-      )
-      const reader = new MessageReader(connection, makeDecoder(framing, maxFrameBytes))
-      const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType).pipe(
-        Effect.timeoutOrElse({
-          duration: handshakeTimeout,
-          orElse: () =>
-            Effect.fail(
-              new SocketProtocolError({ peer: address, reason: "Timeout", detail: "no handshake answer in time" })
-            )
-        }),
-        // Failed or interrupted before a link owns the connection: close it here.
-        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : connection.close))
-      )
-      const link = new Link(state, reader, {
-        framing,
-        module: options.module,
-        owner: undefined,
-        maxFrameBytes,
-        batchBytes
-      })
-      state.links.add(link)
-      return yield* Effect.gen(function* () {
-        const registered: Array<string> = []
-        for (const module of exchange.modules) {
-          if (module !== options.module && (yield* state.addRemoteModule(link, module))) registered.push(module)
-        }
-        for (const [group, members] of Object.entries(exchange.groups)) {
-          for (const member of members) {
-            if (registered.includes(member)) yield* Effect.ignore(beehive.addModuleGroup(member, group))
-          }
-        }
-        connections++
-        yield* state.report({ _tag: "Connected", peer: address, module: options.module, modules: registered })
-        Deferred.doneUnsafe(ready, Exit.succeed(exchange))
-        return yield* link.run
-      }).pipe(
-        // Whatever ends the session (even an interruption before the link ran) ends the link.
-        Effect.ensuring(
-          Effect.andThen(
-            link.shutdown,
-            Effect.sync(() => {
-              if (Deferred.isDoneUnsafe(ready)) ready = Deferred.makeUnsafe<ModuleExchange>()
+      ),
+      (connection) =>
+        Effect.gen(function* () {
+          const reader = new MessageReader(connection, makeDecoder(framing, maxFrameBytes))
+          const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType).pipe(
+            Effect.timeoutOrElse({
+              duration: handshakeTimeout,
+              orElse: () =>
+                Effect.fail(
+                  new SocketProtocolError({ peer: address, reason: "Timeout", detail: "no handshake answer in time" })
+                )
             })
           )
-        )
-      )
-    })
+          const link = new Link(state, reader, {
+            framing,
+            module: options.module,
+            owner: undefined,
+            maxFrameBytes,
+            batchBytes
+          })
+          return yield* Effect.gen(function* () {
+            // Added once the `ensuring` below is in place, so that no interruption leaves it listed.
+            state.links.add(link)
+            const registered: Array<string> = []
+            for (const module of exchange.modules) {
+              if (module !== options.module && (yield* state.addRemoteModule(link, module))) registered.push(module)
+            }
+            for (const [group, members] of Object.entries(exchange.groups)) {
+              for (const member of members) {
+                if (registered.includes(member)) yield* Effect.ignore(beehive.addModuleGroup(member, group))
+              }
+            }
+            connections++
+            yield* state.report({ _tag: "Connected", peer: address, module: options.module, modules: registered })
+            Deferred.doneUnsafe(ready, Exit.succeed(exchange))
+            return yield* link.run
+          }).pipe(
+            // Whatever ends the session (even an interruption before the link ran) ends the link.
+            Effect.ensuring(
+              Effect.andThen(
+                link.shutdown,
+                Effect.sync(() => {
+                  if (Deferred.isDoneUnsafe(ready)) ready = Deferred.makeUnsafe<ModuleExchange>()
+                })
+              )
+            )
+          )
+        }),
+      // Idempotent: after the link's shutdown it is already closed.
+      (connection) => connection.close
+    )
 
     const keep = Effect.gen(function* () {
       let attempt = 0

@@ -95,7 +95,13 @@ export const serve = (
     const handshakeTimeout = options.handshakeTimeout ?? DefaultHandshakeTimeout
     const accepted = new Set(options.accept)
     const links = new Set<Link>()
+    /**
+     * Accepted connections no link serves yet (handshaking, refused, or whose fiber has not started:
+     * a fiber interrupted before it starts never runs its finalizers); `close` closes them.
+     */
+    const unlinked = new Set<Connection>()
     let open = 0
+    let closed = false
 
     const refuse = (connection: Connection, reason: string) =>
       Effect.andThen(state.report({ _tag: "Refused", peer: connection.peer, reason }), connection.close)
@@ -136,9 +142,11 @@ export const serve = (
         // its old connection is gone must not be locked out.
         if (existing !== undefined) yield* Effect.ignore(beehive.cleanup(module))
         const link = new Link(state, reader, { framing, module, owner: module, maxFrameBytes, batchBytes })
-        links.add(link)
-        state.links.add(link)
         yield* Effect.gen(function* () {
+          // Listed once the `ensuring` below is in place, so that no interruption leaves it listed.
+          links.add(link)
+          state.links.add(link)
+          unlinked.delete(connection)
           if (!(yield* state.addRemoteModule(link, module))) {
             return yield* reject(`module "${module}" could not be registered`)
           }
@@ -164,32 +172,49 @@ export const serve = (
           Effect.andThen(
             connection.close,
             Effect.sync(() => {
+              unlinked.delete(connection)
               open--
             })
           )
         )
       )
 
-    const acceptLoop = Effect.gen(function* () {
-      while (true) {
-        const connection = yield* listener.accept
+    // From the accept to the fork, uninterruptible: an accepted connection is always in `unlinked`.
+    const acceptOne = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(listener.accept), (connection) => {
+        if (closed) return connection.close
+        unlinked.add(connection)
         if (open >= maxConnections) {
           // Closing waits for a flush; the accept loop must not wait with it.
-          yield* Effect.forkIn(refuse(connection, `connection limit (${maxConnections}) reached`), scope)
-          continue
+          const refused = refuse(connection, `connection limit (${maxConnections}) reached`)
+          return Effect.forkIn(
+            Effect.ensuring(
+              refused,
+              Effect.sync(() => unlinked.delete(connection))
+            ),
+            scope
+          )
         }
         open++
-        yield* Effect.forkIn(handle(connection), scope)
-      }
-    })
-    yield* Effect.forkIn(Effect.ignore(acceptLoop), scope)
-    yield* state.report({ _tag: "Listening", address: formatAddress(listener.address) })
-    const close = Effect.andThen(
-      listener.close,
-      Effect.sync(() => {
-        for (const link of links) link.requestClose("the server is closed")
+        return Effect.forkIn(handle(connection), scope)
       })
     )
+    const acceptLoop = Effect.forever(acceptOne)
+    yield* Effect.forkIn(Effect.ignore(acceptLoop), scope)
+    yield* state.report({ _tag: "Listening", address: formatAddress(listener.address) })
+    const close = Effect.suspend(() => {
+      closed = true
+      return Effect.andThen(
+        listener.close,
+        Effect.suspend(() => {
+          for (const link of links) link.requestClose("the server is closed")
+          return Effect.forEach([...unlinked], (connection) => connection.close, {
+            concurrency: "unbounded",
+            discard: true
+          })
+        })
+      )
+    })
     yield* Effect.addFinalizer(() => close)
     return { address: listener.address, connections: Effect.sync(() => open), close }
   })

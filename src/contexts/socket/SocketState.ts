@@ -151,14 +151,16 @@ export class SocketState {
         Effect.as(true),
         Effect.catch((error) =>
           Effect.as(this.report({ _tag: "ModuleSkipped", peer: link.peer, module, reason: error.message }), false)
-        ),
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (this.bindings.get(module) === link) this.bindings.delete(module)
-          })
         )
       )
-    })
+    }).pipe(
+      // In place before the binding is made, so that no interruption leaves it behind.
+      Effect.ensuring(
+        Effect.sync(() => {
+          if (this.bindings.get(module) === link) this.bindings.delete(module)
+        })
+      )
+    )
 
   /**
    * Remembers that request `id` came from `link` for `destination`, so its response goes back there.

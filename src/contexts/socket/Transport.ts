@@ -43,7 +43,10 @@ export interface Connection {
 export interface Listener {
   /** The address actually bound (the port the system chose for port 0). */
   readonly address: SocketAddress
-  /** The next incoming connection; suspends while none. Fails with `ConnectionClosed` once closed. */
+  /**
+   * The next incoming connection; suspends while none. Fails with `ConnectionClosed` once closed. An
+   * interrupted accept never drops a connection: one not handed over stays waiting (closed with the listener).
+   */
   readonly accept: Effect.Effect<Connection, ConnectionClosed>
   /** Stops listening (a unix socket file is removed). Idempotent, never fails. */
   readonly close: Effect.Effect<void>

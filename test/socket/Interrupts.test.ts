@@ -1,0 +1,277 @@
+/**
+ * Interruption windows of the socket context: a client closed, a server's scope closed, or a link
+ * ended at any Effect operation (random schedules with preemption under the deterministic runtime)
+ * leaves no connection open, no link listed, no module bound to a dead link and no message stuck.
+ */
+import { Effect, Exit, Fiber, References, Scope } from "effect"
+import { describe, expect, it } from "vitest"
+import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { encodeFrame, FrameDecoder } from "../../src/contexts/socket/FrameCodec.ts"
+import { controlJson } from "../../src/contexts/socket/Handshake.ts"
+import { Link } from "../../src/contexts/socket/Link.ts"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { MessageReader } from "../../src/contexts/socket/MessageReader.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import { resolveOptions, SocketState } from "../../src/contexts/socket/SocketState.ts"
+import { type Connection, Transport } from "../../src/contexts/socket/Transport.ts"
+import * as Message from "../../src/model/Message.ts"
+import { explore, formatTimeline } from "../../src/testing/Explore.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
+import { msg } from "../support/messages.ts"
+
+const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideService(effect, References.MinimumLogLevel, "Error")
+
+const address = unix("/interrupts")
+
+/** A process over `network`: a Beehive with a socket context, and the events it reported. */
+const side = (network: MemoryNetwork) =>
+  Effect.gen(function* () {
+    const events: Array<SocketEvent> = []
+    const socket = yield* makeSocketContext({ onEvent: (e) => events.push(e) }).pipe(
+      Effect.provideService(Transport, network.transport)
+    )
+    return { socket, events, beehive: yield* makeBeehive({ contexts: [socket.context] }) }
+  })
+
+/** Yields `n` times: an interruption `n` scheduler turns later (the schedule decides what runs meanwhile). */
+const yields = (n: number): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    for (let i = 0; i < n; i++) yield* Effect.yieldNow
+  })
+
+/** Interruption points spread over a session: from before connecting to after the handshake. */
+const delays = Array.from({ length: 16 }, (_, i) => i * 4)
+
+const failureOf = (result: ReturnType<typeof explore>) =>
+  result.failure === undefined ? "" : formatTimeline(result.failure)
+
+describe("socket context: a client closed at any operation", () => {
+  /** A client connects while `client.close` runs after `delay` yields, at a random point of its session. */
+  const closedClient = (delay: number): Scenario => ({
+    name: `socket-client-closed-after-${delay}`,
+    run: ({ spawn, check, note, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const s = yield* side(network)
+        const c = yield* side(network)
+        yield* s.beehive.addModule("A")
+        yield* s.beehive.addModule("B")
+        const server = yield* s.socket.serve({ address, accept: ["X"] })
+        yield* c.beehive.addModule("X")
+        const client = yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
+        const closer = yield* spawn("closer", Effect.andThen(yields(delay), client.close))
+        yield* Fiber.join(closer)
+        yield* note("main", `client events: ${c.events.map((e) => e._tag).join(", ")}`)
+        yield* check((yield* c.socket.connections).length === 0, "the closed client lists no connection")
+        yield* quiesce
+        yield* check((yield* server.connections) === 0, "every connection the client made is closed")
+      }).pipe(quiet)
+  })
+
+  it("R-SOCK-11 R-SOCK-12 closing a client at any point of connecting or handshaking leaves no connection open and no link listed", () => {
+    const results = delays.map((delay) =>
+      explore(closedClient(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+})
+
+/** Whether the other end of `end` was closed: its reads fail once what was written is read. */
+const peerClosed = (end: Connection): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    const reader = yield* Effect.forkChild(Effect.forever(end.read), { startImmediately: true })
+    for (let i = 0; i < 100 && reader.pollUnsafe() === undefined; i++) yield* Effect.yieldNow
+    const closed = reader.pollUnsafe() !== undefined
+    yield* Fiber.interrupt(reader)
+    return closed
+  })
+
+describe("socket context: a client closed while registering the server's modules", () => {
+  /**
+   * The client is closed after `delay` yields; then module A is declared here as "socket" and a new
+   * client connects: it must adopt A, which no dead connection may hold.
+   */
+  const closedWhileRegistering = (delay: number): Scenario => ({
+    name: `socket-client-closed-registering-after-${delay}`,
+    run: ({ spawn, check, note }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const s = yield* side(network)
+        const c = yield* side(network)
+        yield* s.beehive.addModule("A")
+        yield* s.beehive.addModule("B")
+        yield* s.socket.serve({ address, accept: ["X"] })
+        yield* c.beehive.addModule("X")
+        const first = yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
+        yield* Fiber.join(yield* spawn("closer", Effect.andThen(yields(delay), first.close)))
+        yield* note("main", `client events: ${c.events.map((e) => e._tag).join(", ")}`)
+        yield* c.beehive.addModule("A", { contextType: "socket" })
+        yield* (yield* c.socket.connect({ module: "X", address })).connected
+        yield* check(
+          !c.events.some((e) => e._tag === "ModuleSkipped"),
+          "the declared module is adopted by the new connection"
+        )
+      }).pipe(quiet)
+  })
+
+  it("R-SOCK-7 R-SOCK-11 a client closed at any point of registering leaves no module bound to its dead connection", () => {
+    const results = delays.map((delay) =>
+      explore(closedWhileRegistering(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+})
+
+describe("socket context: a server's scope closed at any operation", () => {
+  /**
+   * Connections arrive (raw ones, made by the test, and a client's) while the server's scope closes
+   * after `delay` yields; then `invariant` must hold.
+   */
+  const closedServer = (invariant: "connections closed" | "no link listed", delay: number): Scenario => ({
+    name: `socket-server-closed-after-${delay}`,
+    run: ({ spawn, check, note, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const s = yield* side(network)
+        const c = yield* side(network)
+        yield* s.beehive.addModule("A")
+        const scope = yield* Scope.make()
+        yield* s.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
+        yield* c.beehive.addModule("X")
+        yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
+        const ends: Array<Connection> = []
+        const connector = yield* spawn(
+          "connector",
+          Effect.gen(function* () {
+            for (let i = 0; i < 3; i++) {
+              ends.push(yield* network.transport.connect(address))
+              yield* Effect.yieldNow
+            }
+          })
+        )
+        const closer = yield* spawn("closer", Effect.andThen(yields(delay), Scope.close(scope, Exit.void)))
+        yield* Fiber.join(closer)
+        yield* Fiber.await(connector)
+        yield* quiesce
+        yield* note("main", `server events: ${s.events.map((e) => e._tag).join(", ")}`)
+        if (invariant === "connections closed") {
+          const closed = yield* Effect.forEach(ends, peerClosed)
+          yield* check(closed.every(Boolean), "every connection the server accepted is closed")
+        } else {
+          yield* check((yield* s.socket.connections).length === 0, "the closed server lists no connection")
+        }
+      }).pipe(quiet)
+  })
+
+  const exploreAll = (invariant: Parameters<typeof closedServer>[0]) =>
+    delays.map((delay) =>
+      explore(closedServer(invariant, delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+
+  it("R-SOCK-11 R-SOCK-13 closing a server at any point of accepting leaves no accepted connection open", () => {
+    const results = exploreAll("connections closed")
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+
+  it("R-SOCK-11 closing a server at any point of serving a connection leaves no link listed", () => {
+    const results = exploreAll("no link listed")
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+})
+
+describe("in-memory transport: an interrupted accept", () => {
+  const interruptedAccept: Scenario = {
+    name: "memory-accept-interrupted",
+    run: ({ spawn, check, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(4096)
+        const listener = yield* network.transport.listen(address)
+        const end = yield* network.transport.connect(address)
+        let taken: Connection | undefined
+        const acceptor = yield* spawn(
+          "acceptor",
+          Effect.uninterruptibleMask((restore) =>
+            Effect.map(restore(listener.accept), (connection) => {
+              taken = connection
+            })
+          )
+        )
+        yield* spawn("interrupter", Fiber.interrupt(acceptor))
+        yield* quiesce
+        yield* listener.close
+        const closed = yield* peerClosed(end)
+        yield* check(taken !== undefined || closed, "the connection is handed over, or left to the listener to close")
+      })
+  }
+
+  it("R-SOCK-13 an accept interrupted at any operation hands its connection over or leaves it to the listener", () => {
+    const result = explore(interruptedAccept, { strategy: "random", runs: 300, preemption: 0.5, seed: 3 })
+    expect(failureOf(result)).toBe("")
+  })
+})
+
+describe("socket link: ended at any operation", () => {
+  /**
+   * A link reads messages for A and B from its peer while it is asked to close after `delay` yields.
+   * White-box: `backlog` counts the messages read and not yet taken by a delivery fiber.
+   */
+  const endedLink = (delay: number): Scenario => ({
+    name: `socket-link-ended-after-${delay}`,
+    run: ({ spawn, check, note, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(1 << 20)
+        const state = new SocketState(resolveOptions(), yield* Effect.scope)
+        const beehive = yield* makeBeehive({ contexts: [state.context] })
+        yield* beehive.addModule("A")
+        yield* beehive.addModule("B")
+        const listener = yield* network.transport.listen(address)
+        const peer = yield* network.transport.connect(address)
+        const connection = yield* listener.accept
+        const link = new Link(state, new MessageReader(connection, new FrameDecoder()), {
+          framing: "frame",
+          module: "X",
+          owner: undefined,
+          maxFrameBytes: 1 << 20,
+          batchBytes: 1 << 16
+        })
+        const runner = yield* spawn("link", link.run)
+        yield* spawn(
+          "peer",
+          Effect.gen(function* () {
+            for (let i = 0; i < 4; i++) {
+              const message = Message.setDestination(msg(`m${i}`), i % 2 === 0 ? "A" : "B")
+              yield* Effect.ignore(peer.write(encodeFrame(controlJson(message))))
+            }
+          })
+        )
+        yield* spawn(
+          "closer",
+          Effect.andThen(
+            yields(delay),
+            Effect.sync(() => link.requestClose("closed by the test"))
+          )
+        )
+        yield* Fiber.await(runner)
+        yield* quiesce
+        const queued = (yield* beehive.snapshot).modules.reduce((n, m) => n + m.queued, 0)
+        yield* note("main", `delivered: ${queued}`)
+        const backlog = (link as unknown as { readonly backlog: number }).backlog
+        yield* check(backlog === 0, "every message read is delivered")
+      }).pipe(quiet)
+  })
+
+  it("R-SOCK-11 R-SOCK-17 a link ended at any operation leaves no message it read undelivered", () => {
+    const results = delays.map((delay) =>
+      explore(endedLink(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+    )
+    expect(results.map(failureOf).join("")).toBe("")
+    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+  }, 60_000)
+})
