@@ -52,7 +52,10 @@ export interface SocketClient {
   readonly isConnected: Effect.Effect<boolean>
   /** Connections made so far (handshakes completed). */
   readonly connections: Effect.Effect<number>
-  /** Disconnects and stops reconnecting; the remote modules are cleaned up. Idempotent. */
+  /**
+   * Disconnects and stops reconnecting; the remote modules are cleaned up. Idempotent. Blocks while a
+   * connection attempt is in progress (at most `connectTimeout`), so that no connection is left open.
+   */
   readonly close: Effect.Effect<void>
 }
 
