@@ -36,6 +36,18 @@ const side = (network: MemoryNetwork) =>
     return { socket, events, beehive: yield* makeBeehive({ contexts: [socket.context] }) }
   })
 
+/** A server process offering modules A and B to client X, and the client process with X added. */
+const serverAndClient = Effect.gen(function* () {
+  const network = new MemoryNetwork(4096)
+  const s = yield* side(network)
+  const c = yield* side(network)
+  yield* s.beehive.addModule("A")
+  yield* s.beehive.addModule("B")
+  const server = yield* s.socket.serve({ address, accept: ["X"] })
+  yield* c.beehive.addModule("X")
+  return { s, c, server }
+})
+
 /** Yields `n` times: an interruption `n` scheduler turns later (the schedule decides what runs meanwhile). */
 const yields = (n: number): Effect.Effect<void> =>
   Effect.gen(function* () {
@@ -48,19 +60,22 @@ const delays = Array.from({ length: 16 }, (_, i) => i * 4)
 const failureOf = (result: ReturnType<typeof explore>) =>
   result.failure === undefined ? "" : formatTimeline(result.failure)
 
+/** Explores the scenario made for every delay (40 random schedules each, with preemption): none fails. */
+const expectHoldsAtEveryDelay = (scenarioAfter: (delay: number) => Scenario) => {
+  const results = delays.map((delay) =>
+    explore(scenarioAfter(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
+  )
+  expect(results.map(failureOf).join("")).toBe("")
+  expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+}
+
 describe("socket context: a client closed at any operation", () => {
   /** A client connects while `client.close` runs after `delay` yields, at a random point of its session. */
   const closedClient = (delay: number): Scenario => ({
     name: `socket-client-closed-after-${delay}`,
     run: ({ spawn, check, note, quiesce }) =>
       Effect.gen(function* () {
-        const network = new MemoryNetwork(4096)
-        const s = yield* side(network)
-        const c = yield* side(network)
-        yield* s.beehive.addModule("A")
-        yield* s.beehive.addModule("B")
-        const server = yield* s.socket.serve({ address, accept: ["X"] })
-        yield* c.beehive.addModule("X")
+        const { c, server } = yield* serverAndClient
         const client = yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
         const closer = yield* spawn("closer", Effect.andThen(yields(delay), client.close))
         yield* Fiber.join(closer)
@@ -72,11 +87,7 @@ describe("socket context: a client closed at any operation", () => {
   })
 
   it("R-SOCK-11 R-SOCK-12 closing a client at any point of connecting or handshaking leaves no connection open and no link listed", () => {
-    const results = delays.map((delay) =>
-      explore(closedClient(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
-    )
-    expect(results.map(failureOf).join("")).toBe("")
-    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+    expectHoldsAtEveryDelay(closedClient)
   }, 60_000)
 })
 
@@ -99,13 +110,7 @@ describe("socket context: a client closed while registering the server's modules
     name: `socket-client-closed-registering-after-${delay}`,
     run: ({ spawn, check, note }) =>
       Effect.gen(function* () {
-        const network = new MemoryNetwork(4096)
-        const s = yield* side(network)
-        const c = yield* side(network)
-        yield* s.beehive.addModule("A")
-        yield* s.beehive.addModule("B")
-        yield* s.socket.serve({ address, accept: ["X"] })
-        yield* c.beehive.addModule("X")
+        const { c } = yield* serverAndClient
         const first = yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
         yield* Fiber.join(yield* spawn("closer", Effect.andThen(yields(delay), first.close)))
         yield* note("main", `client events: ${c.events.map((e) => e._tag).join(", ")}`)
@@ -119,11 +124,7 @@ describe("socket context: a client closed while registering the server's modules
   })
 
   it("R-SOCK-7 R-SOCK-11 a client closed at any point of registering leaves no module bound to its dead connection", () => {
-    const results = delays.map((delay) =>
-      explore(closedWhileRegistering(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
-    )
-    expect(results.map(failureOf).join("")).toBe("")
-    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+    expectHoldsAtEveryDelay(closedWhileRegistering)
   }, 60_000)
 })
 
@@ -168,21 +169,12 @@ describe("socket context: a server's scope closed at any operation", () => {
       }).pipe(quiet)
   })
 
-  const exploreAll = (invariant: Parameters<typeof closedServer>[0]) =>
-    delays.map((delay) =>
-      explore(closedServer(invariant, delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
-    )
-
   it("R-SOCK-11 R-SOCK-13 closing a server at any point of accepting leaves no accepted connection open", () => {
-    const results = exploreAll("connections closed")
-    expect(results.map(failureOf).join("")).toBe("")
-    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+    expectHoldsAtEveryDelay((delay) => closedServer("connections closed", delay))
   }, 60_000)
 
   it("R-SOCK-11 closing a server at any point of serving a connection leaves no link listed", () => {
-    const results = exploreAll("no link listed")
-    expect(results.map(failureOf).join("")).toBe("")
-    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+    expectHoldsAtEveryDelay((delay) => closedServer("no link listed", delay))
   }, 60_000)
 })
 
@@ -268,10 +260,6 @@ describe("socket link: ended at any operation", () => {
   })
 
   it("R-SOCK-11 R-SOCK-17 a link ended at any operation leaves no message it read undelivered", () => {
-    const results = delays.map((delay) =>
-      explore(endedLink(delay), { strategy: "random", runs: 40, preemption: 0.3, seed: delay + 1 })
-    )
-    expect(results.map(failureOf).join("")).toBe("")
-    expect(results.some((r) => r.distinctTraces > 1)).toBe(true)
+    expectHoldsAtEveryDelay(endedLink)
   }, 60_000)
 })
