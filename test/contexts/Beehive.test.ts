@@ -200,11 +200,13 @@ describe("Beehive (Effect API, virtual time)", () => {
   it("R-GLOBAL-1 a context is attached to the global context and gets the responses no local call waits for", async () => {
     const forwarded: Array<string> = []
     let attached: unknown
+    let isPending: ((requestId: string) => boolean) | undefined
     const remote: ModuleContext = {
       type: "remote",
       open: (module, options) => Effect.sync(() => openMailbox(module, options)),
-      attach: (beehive) => {
+      attach: (beehive, pending) => {
         attached = beehive
+        isPending = pending
       },
       forwardResponse: (response, from) => {
         forwarded.push(`${response.header.parentId} from ${from}`)
@@ -221,7 +223,10 @@ describe("Beehive (Effect API, virtual time)", () => {
           yield* b.addModule("m")
           const call = yield* Effect.forkChild(b.sendSync("m", msg("mine"), 1000))
           yield* settle
+          // It can also ask, without blocking, whether a call still waits.
+          expect([isPending?.("mine"), isPending?.("theirs")]).toEqual([true, false])
           expect(yield* b.sendResp(respond(msg("mine"), 3, "first"))).toBe(true)
+          expect(isPending?.("mine")).toBe(false)
           expect(yield* b.sendResp(respond(msg("mine"), 4, "second"))).toBe(false)
           yield* Fiber.join(call)
           yield* b.shutdown

@@ -267,6 +267,24 @@ describe("strategies", () => {
     }
   })
 
+  it("R-DET-4 PCT demotes an owner after exactly 1,000 choices in a row, each demotion below the last", () => {
+    const strategy = pct(9, 1, 20)
+    const pick = (tasks: ReadonlyArray<ReadyTask>) => (tasks[strategy.choose(tasks, 100)] as ReadyTask).owner
+    const both: ReadonlyArray<ReadyTask> = [{ owner: 1 }, { owner: 2 }]
+    const top = pick(both)
+    const other = top === 1 ? 2 : 1
+    // Another owner's turn in between restarts the count.
+    for (let i = 1; i < 600; i++) expect(pick(both)).toBe(top)
+    expect(pick([{ owner: other }, { owner: other }])).toBe(other)
+    for (let i = 0; i < 999; i++) expect(pick(both)).toBe(top)
+    // The 1,000th choice in a row demotes it: the next one goes to the other owner...
+    expect(pick(both)).toBe(top)
+    expect(pick(both)).toBe(other)
+    // ...which, after its own 1,000, drops below the first.
+    for (let i = 1; i < 1000; i++) expect(pick(both)).toBe(other)
+    expect(pick(both)).toBe(top)
+  })
+
   it("R-DET-4 R-DET-3 PCT does not livelock on a fiber that yields until the others are done", () => {
     // The scenarios' `quiesce` waits like this; with a higher priority than the worker it would run
     // forever (found by a PCT campaign on concurrent-branches as a step limit).
