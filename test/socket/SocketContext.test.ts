@@ -84,6 +84,20 @@ describe("socket context over the in-memory transport", () => {
       })
     ))
 
+  it("R-SOCK-5 the module exchange lists groups by name, as Go's encoding/json writes a map", () =>
+    run(
+      Effect.gen(function* () {
+        const { network, address, s } = yield* makePair()
+        yield* s.beehive.addModuleGroup("B", "zeta")
+        yield* s.beehive.addModuleGroup("B", "alpha")
+        const raw = yield* network.transport.connect(address)
+        yield* raw.write(encodeFrame(goHandshake))
+        const [answer] = yield* readPayloads(raw, 1)
+        expect(answer).toContain('"groups":{"alpha":["B"],"g":["A","B"],"ga":["A"],"zeta":["B"]}')
+        yield* raw.close
+      })
+    ))
+
   it("R-SOCK-6 unknown names and names of the server's own modules get an error response and a closed connection; the newest connection wins", () =>
     run(
       Effect.gen(function* () {
