@@ -4,9 +4,10 @@ import { defineConfig } from "vitest/config"
  * The test run StrykerJS uses for every mutant (`npm run mutation`): the whole suite minus the tests
  * that only exercise other processes or files. The README snippets, the CLI's end-to-end test, the
  * examples and the replay of a counterexample in a fresh process run the built `dist/`, which no
- * mutant reaches; the spec checks read only markdown, test sources and SPIN models; the socket suite
- * (real sockets, child processes) belongs to src/contexts/socket, which is not mutated. Everything
- * else, all of it exercising src/contexts and src/effects in-process, stays in.
+ * mutant reaches; the spec checks read only markdown, test sources and SPIN models; the socket tests
+ * whose peer is a child process built from dist/ (Integration, Example) test dist/, not the mutant.
+ * Everything else, all of it exercising src/ in-process (the socket context included, over the
+ * memory transport and real sockets), stays in.
  */
 export default defineConfig({
   test: {
@@ -17,7 +18,8 @@ export default defineConfig({
       "test/cli.test.ts",
       "test/examples.test.ts",
       "test/spec/**",
-      "test/socket/**",
+      "test/socket/Integration.test.ts",
+      "test/socket/Example.test.ts",
       "bench/**",
       "examples/**"
     ],

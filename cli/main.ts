@@ -13,6 +13,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { type CampaignReport, defaultOutDir, runCampaign } from "../checker/campaign.ts"
 import { readCounterexample, replayFile } from "../checker/replayFile.ts"
 import { loadScenarios, NoScenarios } from "../checker/userScenarios.ts"
+import { coverageRates } from "../src/testing/Explore.ts"
 import { renderHtml, renderSequenceChart } from "../src/testing/SequenceChart.ts"
 
 /** Exit code: a counterexample was found (or a replay did not reproduce). */
@@ -55,6 +56,32 @@ const table = (report: CampaignReport): string => {
     cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join("  ")
   const total = `total: ${report.schedules} schedules in ${(report.elapsedMs / 1000).toFixed(1)} s (${Math.round((report.schedules / Math.max(1, report.elapsedMs)) * 1000)} schedules/s), ${report.properties.filter((p) => p.failure !== undefined).length} failure(s)`
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", total].join("\n")
+}
+
+/**
+ * Schedule coverage per property, under the results: how much of the interleavings the runs reached
+ * (a property that holds over runs that never preempt has proved little about preemption).
+ */
+const coverageTable = (report: CampaignReport): string => {
+  const rows = report.properties.flatMap((p) => {
+    if (p.coverage === undefined) return []
+    const { choicePointsPerRun, fired } = coverageRates(p.coverage)
+    return [
+      [
+        p.name,
+        choicePointsPerRun.toFixed(1),
+        String(p.coverage.preemptionsDrawn),
+        `${p.coverage.preemptionsFired} (${Math.round(fired * 100)}%)`,
+        String(p.coverage.distinctInterleavings)
+      ]
+    ]
+  })
+  if (rows.length === 0) return ""
+  const header = ["schedule coverage", "choice points/run", "preemptions drawn", "fired", "distinct interleavings"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ")
+  return `\n\n${[line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")}`
 }
 
 const check = async (options: {
@@ -105,7 +132,7 @@ const check = async (options: {
     }
   })
   bar?.stop()
-  console.log(table(report))
+  console.log(table(report) + coverageTable(report))
   for (const p of report.properties) {
     if (p.failure !== undefined) {
       console.log(

@@ -1,8 +1,10 @@
 /**
  * fast-check commands for the state-machine properties. Each command is generated with abstract
  * parameters (which module, which pending call) and made concrete when it runs, against the current
- * model: ids are fresh, a response goes to a pending call (or nowhere), an interruption hits an
- * operation in flight. So every generated sequence is meaningful, and shrinking stays meaningful.
+ * model: ids are fresh or deliberately reused, a response goes to a pending call (or nowhere), from a
+ * member, a non-member, a stranger or nobody, an interruption hits an operation in flight, an advance
+ * may stop exactly at a deadline. So every generated sequence is meaningful, and shrinking stays
+ * meaningful. Commands come in rounds: the operations of a round race each other.
  */
 import fc from "fast-check"
 import type { Command } from "../../spec/model/Step.ts"
@@ -16,32 +18,65 @@ export interface Names {
   n: number
 }
 
+/** Where a synchronous call's request id comes from: fresh, a pending call's (a duplicate), or any earlier call's. */
+type IdSource = "fresh" | "pending" | "past"
+
 type Abstract =
   | { readonly tag: "AddModule"; readonly module: number; readonly capacity: number }
   | { readonly tag: "AddModuleGroup"; readonly module: number; readonly group: number }
   | { readonly tag: "Cleanup"; readonly module: number }
-  | { readonly tag: "Send"; readonly module: number }
+  | { readonly tag: "Send"; readonly module: number; readonly source: number | null }
   | { readonly tag: "Receive"; readonly module: number }
-  | { readonly tag: "SendSync"; readonly module: number; readonly timeoutMs: number }
+  | {
+      readonly tag: "SendSync"
+      readonly module: number
+      readonly timeoutMs: number | undefined
+      readonly idFrom: IdSource
+      readonly pick: number
+    }
   | {
       readonly tag: "SendResp"
       readonly pick: number
-      readonly from: "member" | "anonymous" | "stranger"
+      readonly from: "member" | "anonymous" | "stranger" | "outsider"
       readonly stray: boolean
     }
-  | { readonly tag: "SendToGroup"; readonly group: number }
-  | { readonly tag: "SendToGroupSync"; readonly group: number; readonly timeoutMs: number }
-  | { readonly tag: "Advance"; readonly ms: number }
+  | { readonly tag: "SendToGroup"; readonly group: number; readonly source: number | null }
+  | {
+      readonly tag: "SendToGroupSync"
+      readonly group: number
+      readonly timeoutMs: number | undefined
+      readonly idFrom: IdSource
+      readonly pick: number
+      readonly source: number | null
+    }
+  /** `toDeadline`: exactly to a pending call's deadline, so that what races it lands at that instant. */
+  | { readonly tag: "Advance"; readonly ms: number; readonly toDeadline: number | null }
   | { readonly tag: "Interrupt"; readonly pick: number }
   | { readonly tag: "Shutdown" }
+
+const module = (i: number) => moduleNames[i % moduleNames.length] as string
+const group = (i: number) => groupNames[i % groupNames.length] as string
+
+// A request id: fresh, or taken from a pending call (DuplicateRequestId) or an earlier one (free again).
+const requestId = (idFrom: IdSource, pick: number, fresh: string, run: Run): string => {
+  const pending = run.model.calls.map((c) => c.id)
+  const past = run.commands.flatMap((c) => (c._tag === "SendSync" || c._tag === "SendToGroupSync" ? [c.id] : []))
+  const pool = idFrom === "pending" ? pending : idFrom === "past" ? past : []
+  return pool.length === 0 ? fresh : (pool[pick % pool.length] as string)
+}
+
+// A group operation's source: the chosen module, preferably a member of the group (R-GROUP-2).
+const groupSource = (g: string, source: number | null, run: Run): string | undefined => {
+  if (source === null) return undefined
+  const members = run.model.groups.find(([name]) => name === g)?.[1] ?? []
+  return members.length > 0 ? (members[source % members.length] as string) : module(source)
+}
 
 /** Turns an abstract command into a model command for the current state. */
 export const concretize = (a: Abstract, names: Names, run: Run): Command => {
   const n = ++names.n
   const op = `op${n}`
   const id = `m${n}`
-  const module = (i: number) => moduleNames[i % moduleNames.length] as string
-  const group = (i: number) => groupNames[i % groupNames.length] as string
   switch (a.tag) {
     case "AddModule":
       return { _tag: "AddModule", op, module: module(a.module), capacity: a.capacity }
@@ -50,31 +85,57 @@ export const concretize = (a: Abstract, names: Names, run: Run): Command => {
     case "Cleanup":
       return { _tag: "Cleanup", op, module: module(a.module) }
     case "Send":
-      return { _tag: "Send", op, module: module(a.module), id }
+      return {
+        _tag: "Send",
+        op,
+        module: module(a.module),
+        id,
+        source: a.source === null ? undefined : module(a.source)
+      }
     case "Receive":
       return { _tag: "Receive", op, module: module(a.module) }
     case "SendSync":
-      return { _tag: "SendSync", op, module: module(a.module), id, timeoutMs: a.timeoutMs }
+      return {
+        _tag: "SendSync",
+        op,
+        module: module(a.module),
+        id: requestId(a.idFrom, a.pick, id, run),
+        timeoutMs: a.timeoutMs
+      }
     case "SendResp": {
       const calls = run.model.calls
       const call = calls.length === 0 || a.stray ? undefined : calls[a.pick % calls.length]
       const members = call?.kind === "group" ? call.members : moduleNames
+      const outsiders = moduleNames.filter((m) => !members.includes(m))
       const from =
         a.from === "anonymous"
           ? undefined
-          : a.from === "stranger"
+          : a.from === "stranger" || (a.from === "outsider" && outsiders.length === 0)
             ? "stranger"
-            : (members[a.pick % members.length] as string)
+            : a.from === "outsider"
+              ? (outsiders[a.pick % outsiders.length] as string)
+              : (members[a.pick % members.length] as string)
       return { _tag: "SendResp", op, id: `r${n}`, parentId: call?.id ?? `nobody${n}`, from }
     }
     case "SendToGroup":
-      return { _tag: "SendToGroup", op, group: group(a.group), id }
+      return { _tag: "SendToGroup", op, group: group(a.group), id, source: groupSource(group(a.group), a.source, run) }
     case "SendToGroupSync":
-      return { _tag: "SendToGroupSync", op, group: group(a.group), id, timeoutMs: a.timeoutMs }
-    case "Advance":
-      return { _tag: "Advance", ms: a.ms }
+      return {
+        _tag: "SendToGroupSync",
+        op,
+        group: group(a.group),
+        id: requestId(a.idFrom, a.pick, id, run),
+        timeoutMs: a.timeoutMs,
+        source: groupSource(group(a.group), a.source, run)
+      }
+    case "Advance": {
+      const calls = run.model.calls
+      const call = a.toDeadline === null || calls.length === 0 ? undefined : calls[a.toDeadline % calls.length]
+      return { _tag: "Advance", ms: call === undefined ? a.ms : Math.max(0, call.deadline - run.model.now) }
+    }
     case "Interrupt": {
-      const inFlight = run.commands.filter((c) => "op" in c && run.model.outcomes[c.op] === undefined)
+      const ended = run.real.outcomes()
+      const inFlight = run.commands.filter((c) => "op" in c && ended[c.op] === undefined)
       const target = inFlight[a.pick % Math.max(1, inFlight.length)]
       return target !== undefined && "op" in target
         ? { _tag: "Interrupt", target: target.op }
@@ -85,28 +146,55 @@ export const concretize = (a: Abstract, names: Names, run: Run): Command => {
   }
 }
 
+/** A round as generated: commands started together; `early` moves the clock before they run. */
+interface AbstractRound {
+  readonly commands: ReadonlyArray<Abstract>
+  readonly early: boolean
+}
+
+// Concrete commands of a round, its advances merged into one (the model's rounds have at most one).
+const concretizeRound = (round: AbstractRound, names: Names, run: Run): Array<Command> => {
+  const commands: Array<Command> = []
+  let advance: number | undefined
+  for (const a of round.commands) {
+    const command = concretize(a, names, run)
+    if (command._tag === "Advance") advance = (advance ?? 0) + command.ms
+    else commands.push(command)
+  }
+  return advance === undefined ? commands : [...commands, { _tag: "Advance", ms: advance }]
+}
+
 class StateMachineCommand implements fc.Command<Names, Run> {
   private concrete: string | undefined
-  readonly abstract: Abstract
-  constructor(abstract: Abstract) {
-    this.abstract = abstract
+  readonly round: AbstractRound
+  constructor(round: AbstractRound) {
+    this.round = round
   }
   check = () => true
   run(names: Names, run: Run): void {
-    const command = concretize(this.abstract, names, run)
-    this.concrete = describeCommand(command)
-    const mismatch = run.apply(command)
+    const commands = concretizeRound(this.round, names, run)
+    this.concrete = commands.map(describeCommand).join(" ‖ ")
+    const mismatch =
+      commands.length === 1 && commands[0] !== undefined
+        ? run.applyStep(commands[0])
+        : run.applyStep({ _tag: "Round", commands, early: this.round.early })
     if (mismatch !== undefined) throw new Error(`after ${this.concrete}: ${mismatch}`)
   }
-  toString = () => this.concrete ?? JSON.stringify(this.abstract)
+  toString = () => this.concrete ?? JSON.stringify(this.round)
 }
 
 const index = fc.nat({ max: 5 })
-const timeout = fc.constantFrom(0, 10, 25, 50)
+// undefined and values ≤ 0 mean the default (R-SYNC-1, R-GSYNC-1).
+const timeout = fc.constantFrom(undefined, 0, -1, 10, 25, 50)
+const idFrom = fc.constantFrom<IdSource>("fresh", "fresh", "fresh", "pending", "past")
+const source = fc.option(index, { freq: 2, nil: null })
 
-/** The command arbitraries, weighted towards the operations that interact. */
+/**
+ * The command arbitraries, weighted towards the operations that interact. Each fast-check command
+ * is a round of one to three operations started together (`maxRound`: 1 for a sequential machine).
+ */
 export const commandArbitraries = (
-  options: { readonly shutdown?: boolean | undefined } = {}
+  options: { readonly shutdown?: boolean | undefined; readonly maxRound?: number | undefined } = {}
 ): Array<fc.Arbitrary<fc.Command<Names, Run>>> => {
   const arbs: Array<{ arbitrary: fc.Arbitrary<Abstract>; weight: number }> = [
     {
@@ -119,32 +207,63 @@ export const commandArbitraries = (
     },
     { weight: 3, arbitrary: fc.record({ tag: fc.constant("AddModuleGroup" as const), module: index, group: index }) },
     { weight: 1, arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index }) },
-    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index }) },
+    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source }) },
     { weight: 4, arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index }) },
-    { weight: 3, arbitrary: fc.record({ tag: fc.constant("SendSync" as const), module: index, timeoutMs: timeout }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        tag: fc.constant("SendSync" as const),
+        module: index,
+        timeoutMs: timeout,
+        idFrom,
+        pick: fc.nat({ max: 7 })
+      })
+    },
     {
       weight: 4,
       arbitrary: fc.record({
         tag: fc.constant("SendResp" as const),
         pick: fc.nat({ max: 7 }),
-        from: fc.constantFrom("member" as const, "member" as const, "anonymous" as const, "stranger" as const),
+        from: fc.constantFrom(
+          "member" as const,
+          "member" as const,
+          "anonymous" as const,
+          "stranger" as const,
+          "outsider" as const
+        ),
         stray: fc.boolean()
       })
     },
-    { weight: 2, arbitrary: fc.record({ tag: fc.constant("SendToGroup" as const), group: index }) },
+    { weight: 2, arbitrary: fc.record({ tag: fc.constant("SendToGroup" as const), group: index, source }) },
     {
       weight: 2,
-      arbitrary: fc.record({ tag: fc.constant("SendToGroupSync" as const), group: index, timeoutMs: timeout })
+      arbitrary: fc.record({
+        tag: fc.constant("SendToGroupSync" as const),
+        group: index,
+        timeoutMs: timeout,
+        idFrom,
+        pick: fc.nat({ max: 7 }),
+        source
+      })
     },
     {
       weight: 2,
-      arbitrary: fc.record({ tag: fc.constant("Advance" as const), ms: fc.constantFrom(1, 5, 10, 25, 30_000) })
+      arbitrary: fc.record({
+        tag: fc.constant("Advance" as const),
+        ms: fc.constantFrom(1, 5, 10, 25, 30_000),
+        toDeadline: fc.option(fc.nat({ max: 7 }), { freq: 2, nil: null })
+      })
     },
     { weight: 1, arbitrary: fc.record({ tag: fc.constant("Interrupt" as const), pick: fc.nat({ max: 7 }) }) }
   ]
   const weighted = arbs.map(({ arbitrary, weight }) => ({ arbitrary, weight: weight * 4 }))
   if (options.shutdown ?? true) weighted.push({ weight: 1, arbitrary: fc.constant({ tag: "Shutdown" as const }) })
-  return [fc.oneof(...weighted).map((a) => new StateMachineCommand(a))]
+  const command = fc.oneof(...weighted)
+  const round = fc.record({
+    commands: fc.array(command, { minLength: 1, maxLength: options.maxRound ?? 3 }),
+    early: fc.boolean()
+  })
+  return [round.map((r) => new StateMachineCommand(r))]
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The implementation driven by model commands: a `Beehive` on a `SimRuntime`, one fiber per
- * operation, settled after every command.
+ * operation, settled after every round of commands started together.
  */
-import { type Effect, type Fiber, Scope } from "effect"
+import { Effect, type Fiber, Scope } from "effect"
 import type { Command } from "../../spec/model/Step.ts"
 import { Beehive, type BeehiveService } from "../../src/contexts/Beehive.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
@@ -10,7 +10,8 @@ import type { Strategy } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { describeSnapshot, type OpKind, summarizeExit } from "./Summaries.ts"
 
-const request = (id: string) => Message.make({ header: { id, timestamp: 1 } })
+const request = (id: string, source: string | undefined) =>
+  Message.make({ header: { id, timestamp: 1 }, route: { source: source ?? "" } })
 const response = (id: string, parentId: string) =>
   Message.make({ header: { id, parentId, timestamp: 1 }, route: { operation: "response" } })
 
@@ -25,52 +26,70 @@ export class RealSystem {
     this.beehive = this.sim.run(Scope.provide(Beehive.make(), scope))
   }
 
-  private start(op: string, kind: OpKind, effect: Effect.Effect<unknown, unknown>): void {
-    this.ops.set(op, { kind, fiber: this.sim.fork(effect) })
+  private fork(op: string, kind: OpKind, effect: Effect.Effect<unknown, unknown>): void {
+    // Every operation starts by yielding, so the operations of a round are ready together and the
+    // schedule decides which runs first (a fork would otherwise run each to its first wait at once).
+    this.ops.set(op, { kind, fiber: this.sim.fork(Effect.andThen(Effect.yieldNow, effect)) })
   }
 
   /** Applies a command and lets everything settle. */
   apply(command: Command): void {
+    this.applyRound([command], false)
+  }
+
+  /**
+   * Starts every command of a round before any of them runs, then lets everything settle, so the
+   * schedule decides how they interleave. An advance moves time deadline by deadline, settling at
+   * each; with `early`, time moves to the first stop before the round's operations run, so that they
+   * race the deadlines due there instead of all running first.
+   */
+  applyRound(commands: ReadonlyArray<Command>, early: boolean): void {
+    let advance: number | undefined
+    for (const command of commands) {
+      if (command._tag === "Advance") advance = (advance ?? 0) + command.ms
+      else this.start(command)
+    }
+    if (advance === undefined) {
+      this.sim.settle()
+      return
+    }
+    const target = this.sim.now + advance
+    if (early) {
+      const next = this.sim.clock.nextTimer
+      this.sim.clock.advanceTo(next !== undefined && next < target ? next : target, () => {})
+    }
+    this.sim.advanceBy(target - this.sim.now)
+  }
+
+  private start(command: Exclude<Command, { _tag: "Advance" }>): void {
+    if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
+    else this.fork(command.op, command._tag, this.operation(command))
+  }
+
+  private operation(command: Exclude<Command, { _tag: "Advance" | "Interrupt" }>): Effect.Effect<unknown, unknown> {
     const b = this.beehive
     switch (command._tag) {
       case "AddModule":
-        this.start(command.op, command._tag, b.addModule(command.module, { capacity: command.capacity }))
-        break
+        return b.addModule(command.module, { capacity: command.capacity })
       case "AddModuleGroup":
-        this.start(command.op, command._tag, b.addModuleGroup(command.module, command.group))
-        break
+        return b.addModuleGroup(command.module, command.group)
       case "Cleanup":
-        this.start(command.op, command._tag, b.cleanup(command.module))
-        break
+        return b.cleanup(command.module)
       case "Send":
-        this.start(command.op, command._tag, b.send(command.module, request(command.id)))
-        break
+        return b.send(command.module, request(command.id, command.source))
       case "Receive":
-        this.start(command.op, command._tag, b.receive(command.module))
-        break
+        return b.receive(command.module)
       case "SendSync":
-        this.start(command.op, command._tag, b.sendSync(command.module, request(command.id), command.timeoutMs))
-        break
+        return b.sendSync(command.module, request(command.id, command.source), command.timeoutMs)
       case "SendResp":
-        this.start(command.op, command._tag, b.sendResp(response(command.id, command.parentId), command.from))
-        break
+        return b.sendResp(response(command.id, command.parentId), command.from)
       case "SendToGroup":
-        this.start(command.op, command._tag, b.sendToGroup(command.group, request(command.id)))
-        break
+        return b.sendToGroup(command.group, request(command.id, command.source))
       case "SendToGroupSync":
-        this.start(command.op, command._tag, b.sendToGroupSync(command.group, request(command.id), command.timeoutMs))
-        break
+        return b.sendToGroupSync(command.group, request(command.id, command.source), command.timeoutMs)
       case "Shutdown":
-        this.start(command.op, command._tag, b.shutdown)
-        break
-      case "Interrupt":
-        this.ops.get(command.target)?.fiber.interruptUnsafe()
-        break
-      case "Advance":
-        this.sim.advanceBy(command.ms)
-        break
+        return b.shutdown
     }
-    this.sim.settle()
   }
 
   /** Outcomes of the operations that have ended. */

@@ -4,8 +4,9 @@
  * Used by the state-machine properties and by `npm run replay`.
  */
 
+import { stepRound } from "../../spec/model/Concurrent.ts"
 import { initialState, type State } from "../../spec/model/State.ts"
-import { type Command, step } from "../../spec/model/Step.ts"
+import type { Command } from "../../spec/model/Step.ts"
 import { replay as replayStrategy, type Strategy } from "../../src/effects/Strategy.ts"
 import type { TraceEvent } from "../../src/testing/Scenario.ts"
 import { RealSystem } from "./Real.ts"
@@ -22,8 +23,11 @@ export interface RunReport {
   /** Why the implementation left the model, if it did. */
   readonly mismatch: string | undefined
   readonly decisions: Schedule
-  readonly commands: ReadonlyArray<Command>
+  readonly commands: ReadonlyArray<RunStep>
 }
+
+const from = (source: string | undefined) => (source === undefined ? "" : `, from ${source}`)
+const timeout = (ms: number | undefined) => (ms === undefined ? "default timeout" : `${ms}ms`)
 
 /** A command as one readable line. */
 export const describeCommand = (c: Command): string => {
@@ -35,17 +39,17 @@ export const describeCommand = (c: Command): string => {
     case "Cleanup":
       return `${c.op}: cleanup(${c.module})`
     case "Send":
-      return `${c.op}: send(${c.module}, #${c.id})`
+      return `${c.op}: send(${c.module}, #${c.id}${from(c.source)})`
     case "Receive":
       return `${c.op}: receive(${c.module})`
     case "SendSync":
-      return `${c.op}: sendSync(${c.module}, #${c.id}, ${c.timeoutMs}ms)`
+      return `${c.op}: sendSync(${c.module}, #${c.id}, ${timeout(c.timeoutMs)}${from(c.source)})`
     case "SendResp":
       return `${c.op}: sendResp(#${c.id} re #${c.parentId}${c.from === undefined ? "" : `, from ${c.from}`})`
     case "SendToGroup":
-      return `${c.op}: sendToGroup(${c.group}, #${c.id})`
+      return `${c.op}: sendToGroup(${c.group}, #${c.id}${from(c.source)})`
     case "SendToGroupSync":
-      return `${c.op}: sendToGroupSync(${c.group}, #${c.id}, ${c.timeoutMs}ms)`
+      return `${c.op}: sendToGroupSync(${c.group}, #${c.id}, ${timeout(c.timeoutMs)}${from(c.source)})`
     case "Advance":
       return `advance ${c.ms}ms`
     case "Interrupt":
@@ -55,38 +59,88 @@ export const describeCommand = (c: Command): string => {
   }
 }
 
+/** What the implementation shows after a step, read once for every model state it is compared with. */
+export interface Observed {
+  readonly outcomes: Readonly<Record<string, string>>
+  readonly snapshot: string
+  readonly pendingTimers: number
+}
+
+/** Reads what `real` shows now. */
+export const observe = (real: RealSystem): Observed => ({
+  outcomes: real.outcomes(),
+  snapshot: real.snapshot(),
+  pendingTimers: real.pendingTimers
+})
+
 /**
- * Compares the model and the implementation after a command: every outcome the model has must be the
+ * Compares the model and the implementation after a step: every outcome the model has must be the
  * implementation's, no operation may end in one and not the other, and the observable states must
- * be equal. Returns the first difference.
+ * be equal. `settled` holds the outcomes of earlier steps, already checked and no longer in the
+ * model's states. Returns the first difference.
  */
-export const compare = (model: State, real: RealSystem): string | undefined => {
-  const actual = real.outcomes()
+export const compare = (
+  model: State,
+  observed: Observed,
+  settled: Readonly<Record<string, string>> = {}
+): string | undefined => {
+  const actual = observed.outcomes
   for (const [op, expected] of Object.entries(model.outcomes)) {
     if (actual[op] !== expected) return `${op}: model ${expected}, implementation ${actual[op] ?? "still running"}`
   }
   for (const [op, got] of Object.entries(actual)) {
-    if (model.outcomes[op] === undefined) return `${op}: implementation ended with ${got}, model still running`
+    if (model.outcomes[op] === undefined && settled[op] === undefined)
+      return `${op}: implementation ended with ${got}, model still running`
   }
   const expected = describeModel(model)
-  const got = real.snapshot()
-  if (expected !== got) return `state: model ${expected}\n       implementation ${got}`
+  if (expected !== observed.snapshot) return `state: model ${expected}\n       implementation ${observed.snapshot}`
   // R-SYNC-6, R-GSYNC-7: with no call pending, no deadline timer may remain.
-  if (model.calls.length === 0 && real.pendingTimers !== 0)
-    return `${real.pendingTimers} timer(s) left with no call pending`
+  if (model.calls.length === 0 && observed.pendingTimers !== 0)
+    return `${observed.pendingTimers} timer(s) left with no call pending`
   return undefined
 }
 
-/** A stateful run, one command at a time (what fast-check's commands drive). */
+/**
+ * A step of a run: one command, or a round of commands started together (`early`: a clock advance in
+ * the round moves time before the round's operations run).
+ */
+export type RunStep =
+  | Command
+  | { readonly _tag: "Round"; readonly commands: ReadonlyArray<Command>; readonly early: boolean }
+
+/** The commands of a step. */
+export const commandsOf = (s: RunStep): ReadonlyArray<Command> => (s._tag === "Round" ? s.commands : [s])
+
+/** How many model states a run keeps at most (states that explain the history so far, told apart later). */
+const maxCandidates = 256
+
+/**
+ * A stateful run, one round at a time (what fast-check's commands drive). The model side is the set
+ * of states that explain everything the implementation did so far: each round maps every candidate
+ * to the states `stepRound` allows, and keeps those the implementation's outcomes and snapshot match.
+ * With rounds of one command there is exactly one candidate, as in a sequential model check.
+ */
 export class Run {
-  model: State = initialState()
+  candidates: Array<State> = [initialState()]
   readonly real: RealSystem
   readonly trace: Array<TraceEvent> = []
-  readonly commands: Array<Command> = []
+  readonly steps: Array<RunStep> = []
+  /** Outcomes of the operations that ended in earlier steps (checked, and taken out of the states). */
+  readonly settled: Record<string, string> = {}
   private reported = new Set<string>()
 
   constructor(strategy: Strategy) {
     this.real = new RealSystem(strategy)
+  }
+
+  /** A state that explains the run so far (the first candidate), for making the next commands concrete. */
+  get model(): State {
+    return this.candidates[0] as State
+  }
+
+  /** Every command applied so far, in order. */
+  get commands(): Array<Command> {
+    return this.steps.flatMap(commandsOf)
   }
 
   private event(kind: TraceEvent["kind"], fiber: string, op: string, detail?: string) {
@@ -102,35 +156,55 @@ export class Run {
 
   /** Applies a command to both sides; returns the first difference, if any. */
   apply(command: Command): string | undefined {
-    this.commands.push(command)
-    const fiber = "op" in command ? command.op : command._tag === "Interrupt" ? command.target : "clock"
-    this.event("invoke", fiber, describeCommand(command))
-    const [next] = step(this.model, command) as [State]
-    this.model = next
-    this.real.apply(command)
+    return this.applyStep(command)
+  }
+
+  /** Applies a step (a command or a round) to both sides; returns the difference, if any. */
+  applyStep(runStep: RunStep): string | undefined {
+    this.steps.push(runStep)
+    const commands = commandsOf(runStep)
+    for (const command of commands) {
+      const fiber = "op" in command ? command.op : command._tag === "Interrupt" ? command.target : "clock"
+      this.event("invoke", fiber, describeCommand(command))
+    }
+    const early = runStep._tag === "Round" && runStep.early
+    const allowed = this.candidates.flatMap((state) => stepRound(state, commands, early))
+    this.real.applyRound(commands, early)
     const outcomes = this.real.outcomes()
+    const all = this.commands
     for (const [op, outcome] of Object.entries(outcomes)) {
       if (this.reported.has(op)) continue
       this.reported.add(op)
       this.event(
         outcome.startsWith("ok") ? "return" : "fail",
         op,
-        this.commands.find((c) => "op" in c && c.op === op)?._tag ?? op,
+        all.find((c) => "op" in c && c.op === op)?._tag ?? op,
         outcome
       )
     }
-    const mismatch = compare(this.model, this.real)
-    if (mismatch !== undefined) this.event("check", "main", "implementation follows the model", mismatch)
+    const observed = observe(this.real)
+    const matching = allowed.filter((state) => compare(state, observed, this.settled) === undefined)
+    if (matching.length > 0) {
+      // Every matching state has exactly the implementation's outcomes: they move to `settled`, so
+      // that the states (cloned at every model step) stay as small as what is still running.
+      Object.assign(this.settled, observed.outcomes)
+      this.candidates = matching.slice(0, maxCandidates).map((state) => ({ ...state, outcomes: {} }))
+      return undefined
+    }
+    const first = compare(allowed[0] as State, observed, this.settled) as string
+    const mismatch =
+      allowed.length === 1 ? first : `none of the ${allowed.length} states the model allows; the first: ${first}`
+    this.event("check", "main", "implementation follows the model", mismatch)
     return mismatch
   }
 }
 
-/** Replays commands under a schedule from scratch; stops at the first difference. */
-export const runCommands = (commands: ReadonlyArray<Command>, schedule: Schedule): RunReport => {
+/** Replays steps under a schedule from scratch; stops at the first difference. */
+export const runCommands = (steps: ReadonlyArray<RunStep>, schedule: Schedule): RunReport => {
   const run = new Run(replayStrategy(schedule.choices, schedule.preemptions))
   let mismatch: string | undefined
-  for (const command of commands) {
-    mismatch = run.apply(command)
+  for (const runStep of steps) {
+    mismatch = run.applyStep(runStep)
     if (mismatch !== undefined) break
   }
   const decisions = run.real.sim.decisions()
@@ -138,6 +212,6 @@ export const runCommands = (commands: ReadonlyArray<Command>, schedule: Schedule
     trace: run.trace,
     mismatch,
     decisions: { choices: decisions.choices, preemptions: decisions.preemptions },
-    commands: run.commands
+    commands: run.steps
   }
 }

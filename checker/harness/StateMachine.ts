@@ -1,11 +1,15 @@
 /**
- * The state-machine property: random command sequences, run under a schedule that fast-check also
- * generates (a list of choices among ready tasks and a few preemption points; both shrink towards
- * FIFO), must keep the implementation equal to the model after every command. A failure is written
- * as a counterexample file with everything needed to replay it.
+ * The state-machine property: random rounds of commands (the operations of a round race each other),
+ * run under a schedule that fast-check also generates, must keep the implementation within the
+ * states the model allows after every round: a linearizability check of the whole history over the
+ * full API. The schedule is a tape of choices among ready tasks and a few preemption points fitted
+ * to the run: a first run under the tape alone counts the operations at which a fiber can be
+ * preempted while another task is ready, and the points are drawn among those (as fractions of the
+ * run), so that they land where a preemption changes the interleaving instead of past the run's end. Both runs must follow the model. A failure is written as a
+ * counterexample file with everything needed to replay it.
  */
 import fc from "fast-check"
-import { replay } from "../../src/effects/Strategy.ts"
+import { fitPoints, metered, preemptingAt, replay, type Strategy } from "../../src/effects/Strategy.ts"
 import type { Counterexample } from "../../src/testing/Explore.ts"
 import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
@@ -16,6 +20,8 @@ export interface StateMachineOptions {
   readonly runs: number
   readonly maxCommands?: number | undefined
   readonly shutdown?: boolean | undefined
+  /** Operations per round at most (default 3; 1 makes the machine sequential). */
+  readonly maxRound?: number | undefined
   /** Whether the schedule may preempt fibers at Effect operations. */
   readonly preemption?: boolean | undefined
   /** fast-check seed (default: the suite's, or FC_SEED). */
@@ -24,44 +30,116 @@ export interface StateMachineOptions {
   readonly outDir?: string | undefined
 }
 
+/** What the runs of a state-machine check explored (the second, preempted run of each input). */
+export interface ScheduleCoverage {
+  readonly runs: number
+  /** Points where two or more tasks were ready, over all runs. */
+  readonly choicePoints: number
+  /** Preemption points drawn, and how many of them preempted a fiber. */
+  readonly preemptionsDrawn: number
+  readonly preemptionsFired: number
+  /** Runs in which at least one preemption fired. */
+  readonly runsPreempted: number
+  /** Distinct schedules (choices and preemptions) among the runs. */
+  readonly distinctSchedules: number
+  /** Rounds with more than one operation, and rounds in all. */
+  readonly concurrentRounds: number
+  readonly rounds: number
+}
+
+/** Preemption points are drawn as a fraction of the run, in this many steps. */
+const fractionScale = 10_000
+
 const scheduleArbitraries = (preemption: boolean) =>
   [
-    fc.array(fc.nat({ max: 7 }), { maxLength: 48 }),
-    preemption ? fc.array(fc.nat({ max: 4000 }), { maxLength: 6 }) : fc.constant([] as Array<number>)
+    fc.array(fc.nat({ max: 7 }), { maxLength: 256 }),
+    preemption
+      ? fc.array(fc.nat({ max: fractionScale - 1 }), { maxLength: 24, size: "max" })
+      : fc.constant([] as Array<number>)
   ] as const
 
-/** Runs the property; on failure writes a counterexample and throws with its path and the trace. */
-export const checkStateMachine = (name: string, options: StateMachineOptions): void => {
-  const [choices, preemptions] = scheduleArbitraries(options.preemption ?? true)
-  const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown }), {
+type Preamble = readonly [number, number, number] | null
+
+const execute = (
+  preamble: Preamble,
+  cmds: Iterable<fc.Command<Names, Run>>,
+  strategy: Strategy,
+  onRun: (run: Run) => void
+): void => {
+  const run = new Run(strategy)
+  onRun(run)
+  for (const command of preambleCommands(preamble)) {
+    const mismatch = run.apply(command)
+    if (mismatch !== undefined) throw new Error(`in the preamble: ${mismatch}`)
+  }
+  fc.modelRun(() => ({ model: { n: 0 } as Names, real: run }), cmds)
+}
+
+/**
+ * Runs the property and returns what it explored; on failure writes a counterexample and throws
+ * with its path and the trace.
+ */
+export const checkStateMachine = (name: string, options: StateMachineOptions): ScheduleCoverage => {
+  const [choices, fractions] = scheduleArbitraries(options.preemption ?? true)
+  const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound }), {
     maxCommands: options.maxCommands ?? 40,
     size: "+1"
   })
-  const start = (preamble: readonly [number, number, number] | null, tape: Array<number>, preempt: Array<number>) => {
-    const run = new Run(replay(tape, preempt))
-    for (const command of preambleCommands(preamble)) {
-      const mismatch = run.apply(command)
-      if (mismatch !== undefined) throw new Error(`in the preamble: ${mismatch}`)
-    }
-    return run
+  const coverage = {
+    runs: 0,
+    choicePoints: 0,
+    preemptionsDrawn: 0,
+    preemptionsFired: 0,
+    runsPreempted: 0,
+    concurrentRounds: 0,
+    rounds: 0
   }
-  const property = fc.property(preambleArbitrary, commands, choices, preemptions, (preamble, cmds, tape, preempt) => {
-    const run = start(preamble, tape, preempt)
-    fc.modelRun(() => ({ model: { n: 0 } as Names, real: run }), cmds)
+  const schedules = new Set<string>()
+  // Both runs of one input; `last` is the run that threw, if one did.
+  let last: { run: Run; points: ReadonlyArray<number> } | undefined
+  const both = (preamble: Preamble, cmds: Iterable<fc.Command<Names, Run>>, tape: number[], drawn: number[]) => {
+    const meter = metered(replay(tape))
+    execute(preamble, cmds, meter.strategy, (run) => {
+      last = { run, points: [] }
+    })
+    const points = fitPoints(
+      drawn.map((d) => d / fractionScale),
+      meter.contended()
+    )
+    execute(preamble, cmds, points.length === 0 ? replay(tape) : preemptingAt(replay(tape), points), (run) => {
+      last = { run, points }
+    })
+    return points
+  }
+  const property = fc.property(preambleArbitrary, commands, choices, fractions, (preamble, cmds, tape, drawn) => {
+    const points = both(preamble, cmds, tape, drawn)
+    const run = last?.run as Run
+    const decisions = run.real.sim.decisions()
+    coverage.runs++
+    coverage.choicePoints += decisions.choices.length
+    coverage.preemptionsDrawn += points.length
+    coverage.preemptionsFired += decisions.preemptions.length
+    if (decisions.preemptions.length > 0) coverage.runsPreempted++
+    for (const s of run.steps) {
+      coverage.rounds++
+      if (s._tag === "Round" && s.commands.length > 1) coverage.concurrentRounds++
+    }
+    schedules.add(JSON.stringify([run.steps.length, decisions.choices, decisions.preemptions]))
   })
   const params: fc.Parameters<Parameters<typeof property.run>[0]> = fcParams(options.runs)
   const details = fc.check(property, options.seed === undefined ? params : { ...params, seed: options.seed })
-  if (!details.failed || details.counterexample === null) return
-  const [preamble, cmds, tape, preempt] = details.counterexample
-  let run = new Run(replay(tape, preempt))
+  const result = { ...coverage, distinctSchedules: schedules.size }
+  if (!details.failed || details.counterexample === null) return result
+  const [preamble, cmds, tape, drawn] = details.counterexample
   let mismatch = "no mismatch on re-run"
   try {
-    run = start(preamble, tape, preempt)
-    fc.modelRun(() => ({ model: { n: 0 } as Names, real: run }), cmds)
+    both(preamble, cmds, tape, drawn)
   } catch (e) {
     // The outcome is the difference itself, as a replay of the commands reports it.
-    mismatch = [...run.trace].reverse().find((event) => event.kind === "check")?.detail ?? (e as Error).message
+    mismatch =
+      [...(last?.run.trace ?? [])].reverse().find((event) => event.kind === "check")?.detail ?? (e as Error).message
   }
+  const run = last?.run as Run
   const decisions = run.real.sim.decisions()
   const example: Counterexample = {
     format: "beehive-effect/counterexample@1",
@@ -76,13 +154,14 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): v
     trace: run.trace,
     fastCheck: { seed: details.seed, path: details.counterexamplePath ?? "", replayPath: replayPathOf(cmds) },
     commands: String(cmds),
-    input: run.commands
+    input: run.steps
   }
   const file = writeCounterexample(name, example, options.outDir)
   throw new Error(
     `${name} failed: ${mismatch}\ncounterexample: ${file}\n` +
       `replay: npm run replay -- ${file}\n` +
       `fast-check: seed ${details.seed}, path "${details.counterexamplePath}", replayPath "${replayPathOf(cmds)}"\n` +
-      `commands: ${String(cmds)}\nschedule: choices ${JSON.stringify(tape)}, preemptions ${JSON.stringify(preempt)}`
+      `commands: ${String(cmds)}\nschedule: choices ${JSON.stringify(tape)}, ` +
+      `preemptions at contended operations ${JSON.stringify(last?.points ?? [])}`
   )
 }

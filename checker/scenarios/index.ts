@@ -9,6 +9,7 @@ import { concurrentBranches } from "./concurrentBranches.ts"
 import { groupSyncCounting } from "./groupSyncCounting.ts"
 import { messageLedger } from "./messageLedger.ts"
 import { sendSyncDeadline } from "./sendSyncDeadline.ts"
+import { socketLedger } from "./socketLedger.ts"
 import { syncWorkload } from "./syncWorkload.ts"
 
 /** A scenario family: the scenario for one generated input. */
@@ -21,5 +22,6 @@ export const scenarios: Record<string, ScenarioFactory> = {
   "cleanup-wake": cleanupWake,
   "message-ledger": messageLedger,
   "sync-workload": syncWorkload,
-  "concurrent-branches": concurrentBranches
+  "concurrent-branches": concurrentBranches,
+  "socket-ledger": socketLedger
 }

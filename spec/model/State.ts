@@ -37,20 +37,28 @@ export interface SyncCall {
   phase: "enqueue" | "response"
 }
 
+/**
+ * What reached an open group call, in order: a response with its attribution (`from` absent when
+ * unattributed, R-RESP-3), or the cleanup of a member.
+ */
+export type GroupEvent =
+  | { readonly kind: "response"; readonly response: string; readonly from: string | undefined }
+  | { readonly kind: "gone"; readonly member: string }
+
+/** A pending `sendToGroupSync`. */
 export interface GroupCall {
   readonly kind: "group"
   readonly op: string
   readonly id: string
   readonly group: string
   readonly deadline: number
+  /** Fixed when the call starts, in join order (R-GSYNC-1). */
   readonly members: Array<string>
-  /** [member, response id], in arrival order. */
-  answered: Array<[string, string]>
-  anonymous: Array<string>
-  gone: Array<string>
-  uninvited: number
-  /** Members whose copy still waits for room. */
-  pendingCopies: Array<string>
+  /**
+   * Everything that reached the call while it was open, in arrival order. Nothing else is kept:
+   * counts, the gone members and the decision are read off it by the rules (spec/model/Calls.ts).
+   */
+  history: Array<GroupEvent>
 }
 
 export type Call = SyncCall | GroupCall

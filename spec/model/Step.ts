@@ -3,24 +3,33 @@
  * interruption. `step` returns the states SPEC.md allows after the command; for the commands below
  * the rules allow exactly one.
  */
-import { endCall, expire, memberGone, respond } from "./Calls.ts"
+import { endCall, expire, memberGone, openGroupCall, respond } from "./Calls.ts"
 import { offer, settleOffer, take, withdrawOffers } from "./Mailboxes.ts"
 import * as O from "./Outcomes.ts"
-import { callOf, cloneState, complete, type GroupCall, membersOf, moduleOf, type State } from "./State.ts"
+import { callOf, cloneState, complete, membersOf, moduleOf, type State } from "./State.ts"
 
 /** The commands of the model, named as the implementation's operations. `op` names the operation. */
 export type Command =
   | { readonly _tag: "AddModule"; readonly op: string; readonly module: string; readonly capacity: number }
   | { readonly _tag: "AddModuleGroup"; readonly op: string; readonly module: string; readonly group: string }
   | { readonly _tag: "Cleanup"; readonly op: string; readonly module: string }
-  | { readonly _tag: "Send"; readonly op: string; readonly module: string; readonly id: string }
+  | {
+      readonly _tag: "Send"
+      readonly op: string
+      readonly module: string
+      readonly id: string
+      /** The message's route.source; no rule depends on it (a module may send to itself). */
+      readonly source?: string | undefined
+    }
   | { readonly _tag: "Receive"; readonly op: string; readonly module: string }
   | {
       readonly _tag: "SendSync"
       readonly op: string
       readonly module: string
       readonly id: string
-      readonly timeoutMs: number
+      /** Absent or ≤ 0: the default (R-SYNC-1). */
+      readonly timeoutMs: number | undefined
+      readonly source?: string | undefined
     }
   | {
       readonly _tag: "SendResp"
@@ -29,13 +38,22 @@ export type Command =
       readonly parentId: string
       readonly from: string | undefined
     }
-  | { readonly _tag: "SendToGroup"; readonly op: string; readonly group: string; readonly id: string }
+  | {
+      readonly _tag: "SendToGroup"
+      readonly op: string
+      readonly group: string
+      readonly id: string
+      /** A member as the source still gets its copy (R-GROUP-2). */
+      readonly source?: string | undefined
+    }
   | {
       readonly _tag: "SendToGroupSync"
       readonly op: string
       readonly group: string
       readonly id: string
-      readonly timeoutMs: number
+      /** Absent or ≤ 0: the default (R-GSYNC-1). */
+      readonly timeoutMs: number | undefined
+      readonly source?: string | undefined
     }
   | { readonly _tag: "Advance"; readonly ms: number }
   | { readonly _tag: "Interrupt"; readonly target: string }
@@ -106,7 +124,7 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       if (refused) return O.shutdownError
       if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
       if (callOf(state, command.id)) return O.duplicateRequestId(command.id)
-      const timeoutMs = command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
+      const timeoutMs = command.timeoutMs !== undefined && command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
       const call = {
         kind: "sync" as const,
         op: command.op,
@@ -143,25 +161,11 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       const members = membersOf(state, command.group)
       if (members === undefined) return O.groupNotFound(command.group)
       if (callOf(state, command.id)) return O.duplicateRequestId(command.id)
-      const timeoutMs = command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
-      const call: GroupCall = {
-        kind: "group",
-        op: command.op,
-        id: command.id,
-        group: command.group,
-        deadline: state.now + timeoutMs,
-        members: [...members],
-        answered: [],
-        anonymous: [],
-        gone: [],
-        uninvited: 0,
-        pendingCopies: []
-      }
+      const timeoutMs = command.timeoutMs !== undefined && command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
+      const call = openGroupCall(command.op, command.id, command.group, members, state.now + timeoutMs)
       state.calls.push(call)
-      for (const member of call.members) {
-        if (!offer(state, member, { op: command.op, entry: `${command.id}!`, kind: "groupCopy" }))
-          call.pendingCopies.push(member)
-      }
+      for (const member of call.members)
+        offer(state, member, { op: command.op, entry: `${command.id}!`, kind: "groupCopy" })
       return undefined
     }
     case "Advance": {
@@ -172,7 +176,13 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       return undefined
     }
     case "Interrupt": {
-      if (state.outcomes[command.target] !== undefined) return undefined
+      // An operation that waits nowhere has ended: interrupting it changes nothing.
+      const target = command.target
+      const waiting =
+        state.modules.some(([, m]) => m.receivers.includes(target) || m.senders.some((o) => o.op === target)) ||
+        state.calls.some((c) => c.op === target) ||
+        state.groupSends.some((g) => g.op === target)
+      if (!waiting) return undefined
       for (const [, mod] of state.modules) mod.receivers = mod.receivers.filter((r) => r !== command.target)
       withdrawOffers(state, command.target)
       state.calls = state.calls.filter((c) => c.op !== command.target)

@@ -363,15 +363,18 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         if (Exit.isFailure(exit)) slot.close()
         return exit
       }
+      const request = setSync(message, true)
+      // Offered in the step that found the module: a cleanup cannot come in between, so a request
+      // that finds room is enqueued, and `ModuleClosed` means it waited (linearizable, R-SYNC-7).
+      if (endpoint.offerNow(request, "now"))
+        return awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"))
       // Enqueue and a response race: a response that arrives while the request still waits for room
       // ends the call and withdraws the request (R-SYNC-8). The slot goes first: an outcome it already
       // holds (a response accepted while this fiber waited to run) decides the call, whatever the
       // enqueue would say (R-SYNC-4).
       const enqueued: Arm<Message | undefined, SendSyncError> = first<Message | undefined, SendSyncError>(
         slot.arm,
-        mapExit(endpoint.armOffer(setSync(message, true), "now"), (exit) =>
-          closeOnFailure(Exit.map(exit, () => undefined))
-        )
+        mapExit(endpoint.armOffer(request, "now"), (exit) => closeOnFailure(Exit.map(exit, () => undefined)))
       )
       return awaitArmUntil(enqueued, deadline, timedOut("enqueue")).pipe(
         Effect.flatMap((response) =>
@@ -406,18 +409,21 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       if (isShutdown) return refused("sendToGroup")
       const endpoints = membersOf(group)
       if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-      return Effect.flatMap(awaitArm(all(endpoints.map((e) => e.armOffer(message, "later")))), (outcomes) => {
-        const delivered: Array<string> = []
+      // Members with room take their copy in the step that read the group, so a member cleaned up
+      // later has it in its report; only copies that wait for room can find the member gone.
+      const waiting = endpoints.filter((e) => !e.offerNow(message, "later"))
+      if (waiting.length === 0) return Effect.succeed({ delivered: endpoints.map((e) => e.module), gone: [] })
+      return Effect.flatMap(awaitArm(all(waiting.map((e) => e.armOffer(message, "later")))), (outcomes) => {
         const gone: Array<string> = []
         for (let i = 0; i < outcomes.length; i++) {
           const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
           // Only a member that closed is gone; a copy that could not be sent at all (content a
           // socket cannot encode) is a defect of the call (R-SOCK-2).
-          const module = (endpoints[i] as Endpoint).module
-          if (Exit.isSuccess(outcome)) delivered.push(module)
-          else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
-          else gone.push(module)
+          if (Exit.isSuccess(outcome)) continue
+          if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+          gone.push((waiting[i] as Endpoint).module)
         }
+        const delivered = endpoints.filter((e) => !gone.includes(e.module)).map((e) => e.module)
         return Effect.succeed({ delivered, gone })
       })
     })
@@ -438,6 +444,14 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         )
         register(collector)
         const copy = setSync(message, true)
+        // Members with room take their copy in the step that registered the collector, so a member
+        // cleaned up later has it in its report (R-CLEAN-4) and counts as gone (R-GSYNC-5).
+        // A copy woken into a receiver at once may get the answers that decide the call: offer no more.
+        const full: Array<Endpoint> = []
+        for (const endpoint of endpoints) {
+          if (!collector.isOpen) break
+          if (!endpoint.offerNow(copy, "now")) full.push(endpoint)
+        }
         // Copies that wait for room are withdrawn when the call ends; a member that is cleaned up
         // instead is reported to the collector by `cleanup` (R-GSYNC-5).
         const delivering: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
@@ -445,7 +459,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           const withdraw = () => {
             for (const cancel of waiting) cancel()
           }
-          for (const endpoint of endpoints) {
+          for (const endpoint of full) {
             if (!collector.isOpen) break
             const armed = endpoint.armOffer(copy, "now")(ignore)
             if (typeof armed === "function") waiting.push(armed)

@@ -56,7 +56,9 @@ export class ControlledScheduler implements Scheduler.Scheduler {
     // Never at the first operation after a fiber is entered: Effect's own scheduler never yields
     // there, and a yield there lets a fiber's pending start overwrite an interrupt delivered before
     // it started (a schedule no real run can take, once reported as a deadlock).
-    if (fiber.currentOpCount > 1 && this.strategy.preempt(op)) {
+    // The strategy sees how many other tasks are ready: with none, a preemption resumes the same
+    // fiber at once and changes nothing, so a search need not spend a schedule on it.
+    if (fiber.currentOpCount > 1 && this.strategy.preempt(op, this.ready.length)) {
       this.preemptions.push(op)
       return true
     }

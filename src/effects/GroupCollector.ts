@@ -114,8 +114,10 @@ export class GroupCollector {
 
   private check(wakeups?: Wakeups): void {
     if (this.answered.size + this.anonymous.length < this.needed()) return
+    // Join order, as every member list (R-GSYNC-5), not the order in which they left.
+    const gone = this.members.filter((m) => this.gone.has(m))
     if (this.uninvited > 0) this.finish(Exit.fail(this.error("Uninvited", this.missing)), wakeups)
-    else if (this.gone.size > 0) this.finish(Exit.fail(this.error("MemberGone", [...this.gone])), wakeups)
+    else if (gone.length > 0) this.finish(Exit.fail(this.error("MemberGone", gone)), wakeups)
     else this.finish(Exit.succeed({ responses: new Map(this.answered), anonymous: [...this.anonymous] }), wakeups)
   }
 

@@ -66,7 +66,9 @@ describe("explore and replay", () => {
       ...raceScenario,
       run: (ctx) => raceScenario.run({ ...ctx, check: () => Effect.void })
     }
-    const counts = [0, 1, 2, 3].map((bound) => explore(unchecked, { strategy: "dfs", bound, runs: 10_000 }))
+    const counts = [0, 1, 2, 3].map((bound) =>
+      explore(unchecked, { strategy: "dfs", bound, preemptionBound: 0, runs: 10_000 })
+    )
     for (const result of counts) expect(result.exhausted).toBe(true)
     // Every schedule within the bound is distinct, and a larger bound explores strictly more.
     expect(counts.map((r) => r.schedules)).toEqual(counts.map((r) => r.distinctTraces))

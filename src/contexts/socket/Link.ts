@@ -9,8 +9,10 @@
  *   operation is "response" or "error", is a response: it goes to `sendResp` (attributed to the module
  *   that answered), never to a mailbox. Every other message is delivered to its `route.destination` in
  *   this process, in arrival order per destination, by a delivery fiber per destination, so a full mailbox
- *   holds up neither the responses behind it nor the other destinations. At most `maxInboundBacklog`
- *   messages wait for delivery; then reading pauses (backpressure on the peer).
+ *   holds up neither the responses behind it nor the other destinations. The queues are kept per peer
+ *   module and destination across that peer module's connections, so what an ended connection still
+ *   holds is delivered before what the next one brings. At most `maxInboundBacklog` messages of a
+ *   connection wait for delivery; then its reading pauses (backpressure on the peer).
  * - A message that cannot be delivered (no such module, module closed) is reported; if it was a sync
  *   request, the peer gets an error response at once instead of waiting for its deadline.
  * - When the connection ends (or `close` is requested) every remote module bound to it is cleaned up,
@@ -41,8 +43,18 @@ const fairShare = 256
 /** Multicast request ids remembered before those no longer in flight are first forgotten. */
 const firstMulticastPrune = 1024
 
-interface Delivery {
-  readonly queue: MutableList.MutableList<Message.Message>
+/**
+ * The messages from one peer module waiting for delivery to one destination, in arrival order, with
+ * the connection each came on (for its backlog and its error response). Shared by that peer module's
+ * successive connections (`SocketState.deliveries`).
+ *
+ * @category models
+ */
+export interface Delivery {
+  readonly key: string
+  readonly destination: string
+  readonly queue: MutableList.MutableList<{ readonly message: Message.Message; readonly link: Link }>
+  /** Whether a fiber drains it (or is about to start). */
   running: boolean
 }
 
@@ -83,9 +95,8 @@ export class Link implements EndpointLink {
   private readonly reader: MessageReader
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly readyEndpoints = new Set<RemoteEndpoint>()
-  private readonly deliveries = new Map<string, Delivery>()
-  /** Destinations that got messages in the current read and have no delivery fiber yet. */
-  private idleDeliveries: Array<readonly [string, Delivery]> = []
+  /** Deliveries that got messages in the current read and have no delivery fiber yet. */
+  private idleDeliveries: Array<Delivery> = []
   /** Sync requests written to several modules over this connection (group copies), while in flight. */
   private readonly multicast = new Set<string>()
   private multicastPruneAt = firstMulticastPrune
@@ -309,16 +320,19 @@ export class Link implements EndpointLink {
       return this.undeliverable(message, destination, "the destination is a module of the sender")
     }
     const forgotten = message.header.sync ? this.state.registerInbound(message.header.id, this, destination) : undefined
-    let delivery = this.deliveries.get(destination)
+    // Keyed by peer module, not by connection: a sender's messages that an ended connection still holds
+    // go before those its process sends over the next one (R-SEND-4 across a reconnection).
+    const key = `${this.options.module}\u0000${destination}`
+    let delivery = this.state.deliveries.get(key)
     if (delivery === undefined) {
-      delivery = { queue: MutableList.make<Message.Message>(), running: false }
-      this.deliveries.set(destination, delivery)
+      delivery = { key, destination, queue: MutableList.make(), running: false }
+      this.state.deliveries.set(key, delivery)
     }
-    MutableList.append(delivery.queue, message)
+    MutableList.append(delivery.queue, { message, link: this })
     this.backlog++
     if (!delivery.running) {
       delivery.running = true
-      this.idleDeliveries.push([destination, delivery])
+      this.idleDeliveries.push(delivery)
     }
     return forgotten === undefined
       ? undefined
@@ -337,27 +351,29 @@ export class Link implements EndpointLink {
       this.idleDeliveries = []
       return Effect.forEach(
         starting,
-        ([destination, delivery]) =>
-          Effect.forkIn(this.drain(destination, delivery), this.state.scope, { startImmediately: true }),
+        (delivery) => Effect.forkIn(this.drain(delivery), this.state.scope, { startImmediately: true }),
         { discard: true }
       )
     })
   )
 
-  private drain(destination: string, delivery: Delivery): Effect.Effect<void> {
+  // It may deliver messages of other (older or newer) connections of the same peer module: each is
+  // accounted to, and refused on behalf of, the connection it came on.
+  private drain(delivery: Delivery): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
+      const destination = delivery.destination
       while (delivery.queue.length > 0) {
-        const message = MutableList.take(delivery.queue) as Message.Message
-        this.backlog--
-        if (this.backlog <= this.state.options.maxInboundBacklog / 2) this.wakeReader?.()
+        const { message, link } = MutableList.take(delivery.queue) as { message: Message.Message; link: Link }
+        link.backlog--
+        if (link.backlog <= link.state.options.maxInboundBacklog / 2) link.wakeReader?.()
         const exit = yield* Effect.exit(this.state.beehive.send(destination, message))
         if (Exit.isFailure(exit)) {
           // `send` fails only with typed errors (ModuleNotFound, ModuleClosed, BeehiveShutdown).
-          yield* this.undeliverable(message, destination, (Cause.squash(exit.cause) as Error).message)
+          yield* link.undeliverable(message, destination, (Cause.squash(exit.cause) as Error).message)
         }
       }
       delivery.running = false
-      if (this.deliveries.get(destination) === delivery) this.deliveries.delete(destination)
+      if (this.state.deliveries.get(delivery.key) === delivery) this.state.deliveries.delete(delivery.key)
     })
   }
 

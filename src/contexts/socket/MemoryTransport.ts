@@ -5,6 +5,11 @@
  * writer waits while the pipe holds `capacityBytes` or more (backpressure), a reader takes every chunk
  * at once. Closing one end lets the other end read what was already written, then fail.
  *
+ * For the proofs (checker/scenarios/socket*.ts) a network can also cut reads into pieces of a chosen
+ * size (split and coalesced reads, as TCP gives them), drop every connection (a failing network), stop
+ * the reading at one end (a peer that does not read), and report each closed end. All of it is
+ * deterministic: nothing here takes a timer or a random number.
+ *
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
@@ -17,9 +22,31 @@ type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
 /** Bytes a pipe holds before writers wait, unless configured. @category constants */
 export const DefaultPipeCapacityBytes = 1 << 20
 
+/**
+ * Options of a `MemoryNetwork` beyond the pipe capacity; all for tests.
+ *
+ * @category models
+ */
+export interface MemoryNetworkOptions {
+  /**
+   * Each read hands out at most this many bytes, as one chunk cut from and joined across the writes
+   * (split and coalesced reads); by default a read hands out every chunk written since the last one,
+   * as written.
+   */
+  readonly maxReadBytes?: number | undefined
+  /** Called when an end of connection number `connection` is closed, after what closing it does. */
+  readonly onClose?: ((connection: number, end: ConnectionEnd) => void) | undefined
+}
+
+/** Which end of a connection: the one `connect` returned, or the one `accept` did. @category models */
+export type ConnectionEnd = "client" | "server"
+
 /** One direction of a connection. */
 class Pipe {
   private readonly capacityBytes: number
+  private readonly maxReadBytes: number
+  /** Whether the reading end has stopped reading (a peer that does not read): reads wait as if nothing came. */
+  private readonly stalled: () => boolean
   private chunks: Array<Uint8Array> = []
   private bytes = 0
   private reader: Resume<ReadonlyArray<Uint8Array>, ConnectionClosed> | undefined = undefined
@@ -29,16 +56,21 @@ class Pipe {
   /** Set when the reading end closed: writes fail at once. */
   private broken: ConnectionClosed | undefined = undefined
 
-  constructor(capacityBytes: number) {
+  constructor(capacityBytes: number, maxReadBytes: number, stalled: () => boolean) {
     this.capacityBytes = capacityBytes
+    this.maxReadBytes = maxReadBytes
+    this.stalled = stalled
   }
 
   // Every check happens where the wait is registered: a fiber can be preempted between two Effect
   // operations, and a check made one operation earlier could miss the chunk written in between.
   read: Effect.Effect<ReadonlyArray<Uint8Array>, ConnectionClosed> = Effect.callback((resume) => {
     if (this.broken !== undefined) return resume(Effect.fail(this.broken))
-    if (this.chunks.length > 0) return resume(Effect.succeed(this.take()))
-    if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+    // A reader that stopped reading sees neither data nor the end (a closed socket it does not read).
+    if (!this.stalled()) {
+      if (this.chunks.length > 0) return resume(Effect.succeed(this.take()))
+      if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+    }
     this.reader = resume
     return Effect.sync(() => {
       if (this.reader === resume) this.reader = undefined
@@ -52,7 +84,7 @@ class Pipe {
       this.chunks.push(bytes)
       this.bytes += bytes.length
       const reader = this.reader
-      if (reader !== undefined) {
+      if (reader !== undefined && !this.stalled()) {
         this.reader = undefined
         reader(Effect.succeed(this.take()))
       }
@@ -78,9 +110,22 @@ class Pipe {
     this.ended = closed
     this.failWriters(closed)
     const reader = this.reader
-    if (reader !== undefined && this.chunks.length === 0) {
+    if (reader !== undefined && this.chunks.length === 0 && !this.stalled()) {
       this.reader = undefined
       reader(Effect.fail(closed))
+    }
+  }
+
+  /** The reading end reads again: a reader waiting through the stall gets what came meanwhile. */
+  unstall(): void {
+    const reader = this.reader
+    if (reader === undefined || this.stalled()) return
+    if (this.chunks.length > 0) {
+      this.reader = undefined
+      reader(Effect.succeed(this.take()))
+    } else if (this.ended !== undefined) {
+      this.reader = undefined
+      reader(Effect.fail(this.ended))
     }
   }
 
@@ -97,11 +142,32 @@ class Pipe {
   }
 
   private take(): ReadonlyArray<Uint8Array> {
+    if (this.bytes > this.maxReadBytes) return [this.takeBytes(this.maxReadBytes)]
     const chunks = this.chunks
     this.chunks = []
     this.bytes = 0
     for (const writer of this.writers.splice(0)) writer.resume(Effect.void)
-    return chunks
+    // Joined into one chunk when reads are cut to a size: a read then coalesces the writes it spans.
+    return this.maxReadBytes === Number.POSITIVE_INFINITY || chunks.length < 2 ? chunks : [concat(chunks)]
+  }
+
+  /** The first `n` bytes buffered (n < bytes), as one chunk; the rest stays, the first chunk cut. */
+  private takeBytes(n: number): Uint8Array {
+    const out = new Uint8Array(n)
+    let filled = 0
+    while (filled < n) {
+      const chunk = this.chunks[0] as Uint8Array
+      const part = Math.min(chunk.length, n - filled)
+      out.set(chunk.subarray(0, part), filled)
+      filled += part
+      if (part === chunk.length) this.chunks.shift()
+      else this.chunks[0] = chunk.subarray(part)
+    }
+    this.bytes -= n
+    if (this.bytes < this.capacityBytes) {
+      for (const writer of this.writers.splice(0)) writer.resume(Effect.void)
+    }
+    return out
   }
 
   private failWriters(closed: ConnectionClosed): void {
@@ -109,13 +175,30 @@ class Pipe {
   }
 }
 
-const endOf = (peer: string, inbound: Pipe, outbound: Pipe): Connection => {
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
+}
+
+const endOf = (peer: string, inbound: Pipe, outbound: Pipe, onClose: () => void): Connection => {
+  let closed = false
   const close = Effect.sync(() => {
+    if (closed) return
+    closed = true
     outbound.end(new ConnectionClosed({ peer: "memory", detail: "the peer closed the connection" }))
     inbound.break(new ConnectionClosed({ peer, detail: "closed here" }))
+    onClose()
   })
   return { peer, read: inbound.read, write: (bytes) => outbound.write(bytes), close }
 }
+
+const positive = (n: number | undefined): number | undefined =>
+  n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined
 
 interface MemoryListener {
   readonly pending: Array<Connection>
@@ -130,10 +213,42 @@ interface MemoryListener {
 export class MemoryNetwork {
   private readonly listeners = new Map<string, MemoryListener>()
   private connections = 0
+  /** Both directions of every connection with an end still open, for the faults below. */
+  private readonly pipes = new Set<{ readonly toServer: Pipe; readonly toClient: Pipe }>()
+  private readonly stalled = { client: false, server: false }
+  private readonly options: MemoryNetworkOptions
   readonly capacityBytes: number
 
-  constructor(capacityBytes: number = DefaultPipeCapacityBytes) {
+  constructor(capacityBytes: number = DefaultPipeCapacityBytes, options: MemoryNetworkOptions = {}) {
     this.capacityBytes = capacityBytes
+    this.options = options
+  }
+
+  /** Connections with an end still open. */
+  get openConnections(): number {
+    return this.pipes.size
+  }
+
+  /**
+   * Drops every connection, as a failing network does: what is in flight is lost, and reads and writes
+   * at both ends fail from now on (each end still has to be closed by its owner).
+   */
+  drop(): void {
+    for (const { toServer, toClient } of this.pipes) {
+      toServer.break(new ConnectionClosed({ peer: "memory", detail: "the network dropped the connection" }))
+      toClient.break(new ConnectionClosed({ peer: "memory", detail: "the network dropped the connection" }))
+    }
+  }
+
+  /**
+   * Stops (or restarts) the reading at every `end` of a connection, present and future: a peer that
+   * does not read. Writers towards it fill the pipe and then wait (backpressure); a closed end still
+   * fails its reads at once.
+   */
+  setStalled(end: ConnectionEnd, stalled: boolean): void {
+    this.stalled[end] = stalled
+    if (stalled) return
+    for (const pipes of this.pipes) (end === "server" ? pipes.toServer : pipes.toClient).unstall()
   }
 
   /** The network's operations as a transport. */
@@ -186,10 +301,18 @@ export class MemoryNetwork {
           return Effect.fail(new ConnectFailed({ address: text, code: "ECONNREFUSED", detail: "nobody listens" }))
         }
         const n = ++this.connections
-        const toServer = new Pipe(this.capacityBytes)
-        const toClient = new Pipe(this.capacityBytes)
-        const serverEnd = endOf(`memory client #${n}`, toServer, toClient)
-        const clientEnd = endOf(text, toClient, toServer)
+        const maxReadBytes = positive(this.options.maxReadBytes) ?? Number.POSITIVE_INFINITY
+        const toServer = new Pipe(this.capacityBytes, maxReadBytes, () => this.stalled.server)
+        const toClient = new Pipe(this.capacityBytes, maxReadBytes, () => this.stalled.client)
+        const pipes = { toServer, toClient }
+        this.pipes.add(pipes)
+        let open = 2
+        const closed = (end: ConnectionEnd) => () => {
+          if (--open === 0) this.pipes.delete(pipes)
+          this.options.onClose?.(n, end)
+        }
+        const serverEnd = endOf(`memory client #${n}`, toServer, toClient, closed("server"))
+        const clientEnd = endOf(text, toClient, toServer, closed("client"))
         const acceptor = state.acceptor
         state.acceptor = undefined
         if (acceptor === undefined) state.pending.push(serverEnd)

@@ -12,7 +12,7 @@ import { ContextTypeSocket } from "../../model/Constants.ts"
 import type { Message } from "../../model/Message.ts"
 import type { BeehiveService } from "../Beehive.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
-import type { Link } from "./Link.ts"
+import type { Delivery, Link } from "./Link.ts"
 import { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
 
@@ -84,6 +84,12 @@ export class SocketState {
   /** The scope of the context: deliveries run in it, so they outlive the connection they came on. */
   readonly scope: Scope.Scope
   readonly links = new Set<Link>()
+  /**
+   * Messages from peers waiting for delivery, by peer module and destination. Kept here rather than
+   * per connection so that a peer module's next connection queues behind what its ended one still
+   * holds: one sender's messages keep their order across a reconnection (R-SOCK-8, R-SEND-4).
+   */
+  readonly deliveries = new Map<string, Delivery>()
   private attached: BeehiveService | undefined = undefined
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()

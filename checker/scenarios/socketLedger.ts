@@ -1,0 +1,587 @@
+/**
+ * The socket in the proof: conservation, synchronous outcomes, per-sender FIFO and no leaks across two
+ * processes (R-SOCK-8, -9, -11, -12, -17 with R-SEND-3, R-SEND-4, R-SYNC-4, R-SYNC-6, R-GSYNC-5,
+ * R-GSYNC-7). A server process S serves modules A and B (group g) to the client module X of a client
+ * process C, which also has a local module L in g; both are Beehives with socket contexts over one
+ * in-memory network, inside the scenario's deterministic runtime. Senders in C send, sendSync,
+ * sendToGroup and sendToGroupSync to A, B, L and g; senders in S to X, A and the group X; receivers
+ * record what they get and answer every sync request. The main fiber injects the generated faults at
+ * generated points (virtual time, then scheduler turns): the network drops every connection, S crashes
+ * (its scope ends) and restarts, an end stops reading and reads again, the client is closed (also
+ * while S does not read) and reopened; reads may be split and coalesced, pipes small, batches and
+ * inbound backlogs tiny, receivers slow.
+ *
+ * The oracle, with a copy being one (module, message id) pair offered by one operation:
+ *
+ * - A copy whose send succeeded (or that a group send delivered, or whose call was answered) is
+ *   received, or reported `Undeliverable` by the receiving process, exactly once, with one exception
+ *   (R-SOCK-11: delivery over a connection is at most once): it may be missing when, after its send
+ *   began, the sending process closed one of its connections (a drop, a crash, a close, a takeover: the
+ *   close is the last step of a link's end, after its modules' cleanups), or the destination process
+ *   finished crashing. A copy to a module of the sender's own process is lost only to a crash of that
+ *   process. (What a disconnect's cleanups return as undelivered is reported nowhere, so a copy never
+ *   written and one lost on the wire look alike here: both count as the allowed loss.)
+ * - A copy whose send was refused appears nowhere; a copy whose sync call failed after it may have
+ *   been written (RequestDropped, SyncTimeout in the response phase, shutdown, a failed group call)
+ *   appears at most once. Nothing appears twice; nothing appears that was not sent; nothing appears in
+ *   another process than its module's; no response reaches a mailbox.
+ * - Every sendSync ends with its own answer, SyncTimeout, RequestDropped, or the module missing or
+ *   closed (BeehiveShutdown only in a crashed process), never after its deadline. A SyncTimeout comes
+ *   exactly at the deadline; only while a reader was stalled during the call or receivers are slow
+ *   (otherwise every answer comes in the virtual instant of its request); and never when the caller's
+ *   process closed a connection after the call began and before its deadline (nothing waits for a
+ *   deadline because a peer left). A sendToGroupSync gets each member's own answer, attributed to that
+ *   member, and times out under the same conditions, never waiting for a remote member whose
+ *   connection the caller's process closed before the deadline (R-GSYNC-5).
+ * - Each sender's copies reach each module in the order sent, across reconnections (R-SEND-4, R-SOCK-8).
+ * - At quiescence neither process has a pending call; after both processes end no timer and no
+ *   scenario fiber is left, and no connection is open.
+ */
+import { Cause, Effect, Exit, Fiber, References, Scope } from "effect"
+import { type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { type ConnectionEnd, MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
+import { makeSocketContext, type SocketContextService } from "../../src/contexts/socket/SocketContext.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import type { SocketServer } from "../../src/contexts/socket/SocketServer.ts"
+import { Transport } from "../../src/contexts/socket/Transport.ts"
+import * as Message from "../../src/model/Message.ts"
+import type { Scenario, ScenarioContext, TraceEvent } from "../../src/testing/Scenario.ts"
+
+/** The faults a run may inject, in the order generated. */
+export type SocketFault =
+  | "drop"
+  | "crash"
+  | "restart"
+  | "stallServer"
+  | "stallClient"
+  | "resume"
+  | "closeClient"
+  | "reopenClient"
+  | "closeWhileStalled"
+
+/** One operation of a sender; `target` indexes its process's targets, `ms` is a timeout or a pause. */
+export interface SocketOp {
+  readonly kind: "send" | "sendSync" | "group" | "groupSync" | "pause"
+  readonly target: number
+  readonly ms: number
+}
+
+/** The generated input of a socket run (checker/scenarios/socketInputs.ts). */
+export interface SocketLedgerInput {
+  /** Mailbox and outbox capacity of every module. */
+  readonly capacity: number
+  /** Bytes a pipe holds before its writer waits. */
+  readonly pipeBytes: number
+  /** Bytes per read (split and coalesced reads); 0: every write as written. */
+  readonly maxReadBytes: number
+  /** Bytes gathered into one write (`batchBytes`). */
+  readonly batchBytes: number
+  /** Messages read and not yet delivered before reading pauses (`maxInboundBacklog`). */
+  readonly backlog: number
+  /** Per sender in the client process, its operations (targets A, B, L; group g). */
+  readonly client: ReadonlyArray<ReadonlyArray<SocketOp>>
+  /** Per sender in the server process, its operations (targets X, A; group X). */
+  readonly server: ReadonlyArray<ReadonlyArray<SocketOp>>
+  /** Faults in order, each after `ms` of virtual time and then `yields` scheduler turns. */
+  readonly faults: ReadonlyArray<{ readonly kind: SocketFault; readonly ms: number; readonly yields: number }>
+  /** Virtual ms a receiver pauses after each message (slow consumers keep deliveries queued). */
+  readonly receiverPauseMs: number
+  /** Virtual ms the last fault holds before stalled readers read again (a stall outlasts deadlines). */
+  readonly holdMs: number
+}
+
+type Proc = "C" | "S"
+
+/**
+ * What one run reached, noted in its trace (`summaryOf` reads it back): connections the client made,
+ * the faults that changed something, copies offered, received and lost (as R-SOCK-11 allows), and the
+ * outcome of every synchronous call by tag.
+ */
+export interface SocketLedgerSummary {
+  readonly connections: number
+  readonly faults: ReadonlyArray<SocketFault>
+  readonly copies: number
+  readonly received: number
+  readonly lost: number
+  readonly sync: ReadonlyArray<string>
+}
+
+const summaryPrefix = "summary "
+
+/** The summary a run of `socketLedger` noted in its trace, if it got that far. */
+export const summaryOf = (trace: ReadonlyArray<TraceEvent>): SocketLedgerSummary | undefined => {
+  const event = trace.find((e) => e.kind === "note" && e.op.startsWith(summaryPrefix))
+  return event === undefined ? undefined : (JSON.parse(event.op.slice(summaryPrefix.length)) as SocketLedgerSummary)
+}
+
+/** What a copy's sender learned: delivered, refused, or possibly delivered. */
+type Expect = "once" | "none" | "atMostOnce"
+
+interface Copy {
+  readonly key: string
+  readonly from: Proc
+  readonly to: Proc
+  /** When its send began (ticks order invocations, closes and crashes). */
+  readonly tick: number
+  expect: Expect
+}
+
+interface Side {
+  readonly scope: Scope.Closeable
+  readonly beehive: BeehiveService
+  readonly socket: SocketContextService
+  readonly receivers: Array<Fiber.Fiber<void, unknown>>
+}
+
+const address = unix("/proof/socket.sock")
+const clientTargets = ["A", "B", "L"] as const
+const serverTargets = ["X", "A"] as const
+const home: Record<string, Proc> = { A: "S", B: "S", L: "C", X: "C" }
+const groupMembers: Record<string, ReadonlyArray<string>> = { g: ["A", "B", "L"], X: ["X"] }
+
+const tagOf = (exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return "Success"
+  const error = Cause.squash(exit.cause) as { _tag?: string } | undefined
+  return Cause.hasInterruptsOnly(exit.cause) ? "Interrupted" : (error?._tag ?? "Defect")
+}
+
+/** The scenario for one input; see the module documentation. Socket events are not logged. */
+export const socketLedger = (input: SocketLedgerInput): Scenario => ({
+  name: "socket-ledger",
+  preemptAtOperations: true,
+  run: (ctx) => run(ctx, input).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+})
+
+const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
+  Effect.gen(function* () {
+    let tick = 0
+    const closes: Array<{ readonly tick: number; readonly time: number; readonly end: ConnectionEnd }> = []
+    const crashes: Array<number> = []
+    const network = new MemoryNetwork(input.pipeBytes, {
+      maxReadBytes: input.maxReadBytes,
+      onClose: (_, end) => closes.push({ tick: ++tick, time: ctx.now(), end })
+    })
+    const copies = new Map<string, Copy>()
+    // Virtual-time windows during which an end did not read: only they (or slow receivers) delay answers.
+    const stalls: Array<{ readonly from: number; to: number }> = []
+    const stalled = { client: false, server: false }
+    const stall = (end: ConnectionEnd, on: boolean) => {
+      const was = stalled.client || stalled.server
+      stalled[end] = on
+      network.setStalled(end, on)
+      const is = stalled.client || stalled.server
+      if (!was && is) stalls.push({ from: ctx.now(), to: Number.POSITIVE_INFINITY })
+      const last = stalls[stalls.length - 1]
+      if (was && !is && last !== undefined) last.to = ctx.now()
+    }
+    const seen: Array<{ readonly key: string; readonly at: Proc; readonly how: string }> = []
+    let connections = 0
+    const events = (proc: Proc) => (event: SocketEvent) => {
+      if (event._tag === "Connected" && proc === "C") connections++
+      if (event._tag === "Undeliverable")
+        seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "undeliverable" })
+    }
+    const socketOptions = (proc: Proc) => ({
+      batchBytes: input.batchBytes,
+      maxInboundBacklog: input.backlog,
+      onEvent: events(proc)
+    })
+
+    /** A receiver: records every message, answers every sync request, ends with its module. */
+    const receiver = (proc: Proc, beehive: BeehiveService, module: string) =>
+      ctx.spawn(
+        `receiver-${module}@${proc}`,
+        Effect.gen(function* () {
+          while (true) {
+            const exit = yield* Effect.exit(
+              ctx.op(`receiver-${module}@${proc}`, `receive(${module})`, beehive.receive(module))
+            )
+            if (Exit.isFailure(exit)) return
+            const m = exit.value
+            seen.push({
+              key: `${module}:${m.header.id}`,
+              at: proc,
+              how: m.header.parentId === "" ? "received" : "response"
+            })
+            if (m.header.sync) {
+              const answer = yield* Message.newResponse(m, `re:${module}:${m.header.id}`)
+              yield* ctx.op(
+                `receiver-${module}@${proc}`,
+                `sendResp(re #${m.header.id})`,
+                beehive.sendResp(answer, module)
+              )
+            }
+            if (input.receiverPauseMs > 0) yield* Effect.sleep(input.receiverPauseMs)
+          }
+        })
+      )
+
+    const makeSide = (proc: Proc, modules: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const built = yield* Effect.gen(function* () {
+          const socket = yield* makeSocketContext(socketOptions(proc)).pipe(
+            Effect.provideService(Transport, network.transport)
+          )
+          const beehive = yield* makeBeehive({ contexts: [socket.context], capacity: input.capacity })
+          return { socket, beehive }
+        }).pipe(Scope.provide(scope))
+        for (const m of modules) {
+          yield* built.beehive.addModule(m)
+          yield* built.beehive.addModuleGroup(m, "g")
+        }
+        const receivers: Array<Fiber.Fiber<void, unknown>> = []
+        for (const m of modules) receivers.push(yield* receiver(proc, built.beehive, m))
+        return { scope, ...built, receivers } satisfies Side
+      })
+
+    // S: A and B in group g, served to X. C: X, and L in group g.
+    const startServer = Effect.gen(function* () {
+      const side = yield* makeSide("S", ["A", "B"])
+      const server = yield* side.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(side.scope))
+      return { side, server }
+    })
+    let s: { side: Side; server: SocketServer } | undefined = yield* startServer
+    const servers: Array<Side> = [s.side]
+    const c = yield* makeSide("C", ["L"])
+    yield* c.beehive.addModule("X")
+    c.receivers.push(yield* receiver("C", c.beehive, "X"))
+    const connect = c.socket
+      .connect({ module: "X", address, backoff: { initial: 5, max: 20, jitter: 0 } })
+      .pipe(Scope.provide(c.scope))
+    let client: SocketClient | undefined = yield* connect
+    yield* client.connected
+
+    const note = (key: string, from: Proc, expect: Expect, t: number) => {
+      const known = copies.get(key)
+      if (known === undefined)
+        copies.set(key, { key, from, to: home[key.split(":")[0] as string] as Proc, tick: t, expect })
+      else known.expect = expect
+    }
+    const syncOutcomes: Array<{
+      readonly label: string
+      readonly from: Proc
+      readonly tick: number
+      readonly start: number
+      readonly end: number
+      readonly timeoutMs: number
+      readonly remote: ReadonlyArray<string>
+      readonly exit: Exit.Exit<unknown, unknown>
+      readonly id: string
+      readonly module: string | undefined
+    }> = []
+
+    /** Runs one sender's plan against `beehive` in process `from`. */
+    const sender = (name: string, from: Proc, beehive: BeehiveService, plan: ReadonlyArray<SocketOp>) =>
+      Effect.gen(function* () {
+        const targets = from === "C" ? clientTargets : serverTargets
+        const group = from === "C" ? "g" : "X"
+        for (const [k, op] of plan.entries()) {
+          if (op.kind === "pause") {
+            yield* Effect.sleep(op.ms)
+            continue
+          }
+          const id = `${name}.${k}`
+          const message = Message.make({ header: { id, timestamp: 1 }, content: id })
+          const started = ctx.now()
+          let t = 0
+          const begin = <A, E>(effect: Effect.Effect<A, E>) =>
+            Effect.suspend(() => {
+              t = ++tick
+              return effect
+            })
+          if (op.kind === "send" || op.kind === "sendSync") {
+            const module = targets[op.target % targets.length] as string
+            const key = `${module}:${id}`
+            if (op.kind === "send") {
+              const exit = yield* Effect.exit(
+                ctx.op(name, `send(${module}, #${id})`, begin(beehive.send(module, message)))
+              )
+              note(key, from, Exit.isSuccess(exit) ? "once" : "none", t)
+            } else {
+              const exit = yield* Effect.exit(
+                ctx.op(name, `sendSync(${module}, #${id}, ${op.ms}ms)`, begin(beehive.sendSync(module, message, op.ms)))
+              )
+              const tag = tagOf(exit)
+              const phase = Exit.isFailure(exit) ? (Cause.squash(exit.cause) as { phase?: string }).phase : undefined
+              note(
+                key,
+                from,
+                tag === "Success"
+                  ? "once"
+                  : tag === "ModuleNotFound" || tag === "ModuleClosed" || (tag === "SyncTimeout" && phase === "enqueue")
+                    ? "none"
+                    : "atMostOnce",
+                t
+              )
+              syncOutcomes.push({
+                label: `sendSync(${module}, #${id})`,
+                from,
+                tick: t,
+                start: started,
+                end: ctx.now(),
+                timeoutMs: op.ms,
+                remote: home[module] === from ? [] : [module],
+                exit,
+                id,
+                module
+              })
+            }
+          } else if (op.kind === "group") {
+            const exit = yield* Effect.exit(
+              ctx.op(name, `sendToGroup(${group}, #${id})`, begin(beehive.sendToGroup(group, message)))
+            )
+            for (const m of groupMembers[group] ?? []) note(`${m}:${id}`, from, "none", t)
+            if (Exit.isSuccess(exit)) for (const m of exit.value.delivered) note(`${m}:${id}`, from, "once", t)
+          } else {
+            const exit = yield* Effect.exit(
+              ctx.op(
+                name,
+                `sendToGroupSync(${group}, #${id}, ${op.ms}ms)`,
+                begin(beehive.sendToGroupSync(group, message, op.ms))
+              )
+            )
+            const tag = tagOf(exit)
+            // Members the call may have written to: any member; those that answered got it for sure.
+            for (const m of groupMembers[group] ?? [])
+              note(`${m}:${id}`, from, tag === "GroupNotFound" || tag === "BeehiveShutdown" ? "none" : "atMostOnce", t)
+            const answered = Exit.isSuccess(exit)
+              ? [...exit.value.responses.keys()]
+              : ((Cause.squash(exit.cause) as { responded?: ReadonlyArray<string> }).responded ?? [])
+            for (const m of answered) note(`${m}:${id}`, from, "once", t)
+            syncOutcomes.push({
+              label: `sendToGroupSync(${group}, #${id})`,
+              from,
+              tick: t,
+              start: started,
+              end: ctx.now(),
+              timeoutMs: op.ms,
+              remote: (groupMembers[group] ?? []).filter((m) => home[m] !== from),
+              exit,
+              id,
+              module: undefined
+            })
+          }
+        }
+      })
+
+    const senders: Array<Fiber.Fiber<void, unknown>> = []
+    for (const [i, plan] of input.client.entries()) {
+      senders.push(yield* ctx.spawn(`c${i}`, sender(`c${i}`, "C", c.beehive, plan)))
+    }
+    for (const [i, plan] of input.server.entries()) {
+      senders.push(yield* ctx.spawn(`s${i}`, sender(`s${i}`, "S", s.side.beehive, plan)))
+    }
+
+    const closeClient = Effect.gen(function* () {
+      if (client === undefined) return
+      yield* client.close
+      client = undefined
+    })
+    // The faults run in the main fiber: receivers of a restarted server are its children, and live on.
+    const applied: Array<SocketFault> = []
+    yield* Effect.gen(function* () {
+      for (const fault of input.faults) {
+        if (fault.ms > 0) yield* Effect.sleep(fault.ms)
+        for (let y = 0; y < fault.yields; y++) yield* Effect.yieldNow
+        yield* ctx.note("main", `fault: ${fault.kind}`)
+        const before = { s, client, open: network.openConnections, stalled: stalled.client || stalled.server }
+        switch (fault.kind) {
+          case "drop":
+            network.drop()
+            break
+          case "crash":
+            if (s !== undefined) {
+              const dying = s.side.scope
+              s = undefined
+              yield* Scope.close(dying, Exit.void)
+              // Marked when the process is gone: what it accepted while going down is lost with it.
+              crashes.push(++tick)
+            }
+            break
+          case "restart":
+            if (s === undefined) {
+              s = yield* startServer
+              servers.push(s.side)
+            }
+            break
+          case "stallServer":
+            stall("server", true)
+            break
+          case "stallClient":
+            stall("client", true)
+            break
+          case "resume":
+            stall("server", false)
+            stall("client", false)
+            break
+          case "closeClient":
+            yield* closeClient
+            break
+          case "closeWhileStalled":
+            stall("server", true)
+            yield* closeClient
+            break
+          case "reopenClient":
+            if (client === undefined) client = yield* connect
+            break
+        }
+        const changed =
+          before.s !== s ||
+          before.client !== client ||
+          before.stalled !== (stalled.client || stalled.server) ||
+          (fault.kind === "drop" && before.open > 0)
+        if (changed) applied.push(fault.kind)
+      }
+    })
+    if (input.holdMs > 0) yield* Effect.sleep(input.holdMs)
+    // A peer that stops reading for good is outside the oracle: everything it was sent would wait.
+    stall("server", false)
+    stall("client", false)
+    yield* Fiber.awaitAll(senders)
+    // Long enough for slow receivers to drain what is queued, and reconnections to happen.
+    yield* Effect.sleep(200)
+    yield* ctx.quiesce
+
+    // Conservation across processes.
+    const count = (key: string) => seen.filter((x) => x.key === key && x.how !== "response").length
+    const closedAfter = (proc: Proc, t: number) =>
+      closes.some((x) => x.tick > t && x.end === (proc === "C" ? "client" : "server"))
+    const crashedAfter = (t: number) => crashes.some((x) => x > t)
+    let lost = 0
+    for (const copy of copies.values()) {
+      const n = count(copy.key)
+      if (copy.expect === "none") {
+        yield* ctx.check(n === 0, `copy ${copy.key} was refused and appears nowhere (${n})`)
+        continue
+      }
+      yield* ctx.check(n <= 1, `copy ${copy.key} appears at most once (${n})`)
+      if (copy.expect === "atMostOnce" || n === 1) continue
+      const mayBeLost =
+        (copy.to === "S" && crashedAfter(copy.tick)) ||
+        (copy.from === "S" && crashedAfter(copy.tick)) ||
+        (copy.from !== copy.to && closedAfter(copy.from, copy.tick))
+      lost++
+      yield* ctx.check(
+        mayBeLost,
+        `copy ${copy.key} was accepted: received or reported exactly once, unless a connection of its sender's process ended or its process crashed since (R-SOCK-11)`
+      )
+    }
+    for (const x of seen) {
+      yield* ctx.check(x.how !== "response", `no response reaches a mailbox (${x.key} at ${x.at})`)
+      const copy = copies.get(x.key)
+      yield* ctx.check(copy !== undefined, `copy ${x.key} was sent (nothing invented)`)
+      yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
+    }
+
+    // What the run reached, for coverage figures and for a reader of a counterexample.
+    const outcomes = syncOutcomes.map((call) => tagOf(call.exit))
+    const summary: SocketLedgerSummary = {
+      connections,
+      faults: applied,
+      copies: copies.size,
+      received: seen.filter((x) => x.how === "received").length,
+      lost,
+      sync: outcomes
+    }
+    yield* ctx.note("main", `${summaryPrefix}${JSON.stringify(summary)}`)
+
+    // Per-sender FIFO: the copies a module got from one sender come in the order sent.
+    for (const module of Object.keys(home)) {
+      const order = seen
+        .filter((x) => x.how === "received" && x.key.startsWith(`${module}:`))
+        .map((x) => x.key.slice(module.length + 1).split("."))
+      for (const name of new Set(order.map(([sender]) => sender))) {
+        const ks = order.filter(([sender]) => sender === name).map(([, k]) => Number(k))
+        yield* ctx.check(
+          ks.every((k, i) => i === 0 || k > (ks[i - 1] as number)),
+          `${name}'s messages reached ${module} in the order sent [${ks.join(", ")}] (R-SEND-4, R-SOCK-8)`
+        )
+      }
+    }
+
+    // Synchronous outcomes.
+    for (const call of syncOutcomes) {
+      const tag = tagOf(call.exit)
+      const deadline = call.start + call.timeoutMs
+      yield* ctx.check(call.end <= deadline, `${call.label} ended by its deadline (${call.end} <= ${deadline})`)
+      // The server's senders belong to the first server process: after its crash, every call is refused.
+      const crashed = call.from === "S" && crashes.length > 0
+      const closedBefore = closes.some(
+        (x) => x.tick > call.tick && x.time < deadline && x.end === (call.from === "C" ? "client" : "server")
+      )
+      // Without slow receivers or a stalled reader, every answer comes in the virtual instant of its request.
+      const mayWait = input.receiverPauseMs > 0 || stalls.some((x) => x.from < deadline && x.to > call.start)
+      if (call.module !== undefined) {
+        yield* ctx.check(
+          ["Success", "SyncTimeout", "RequestDropped", "ModuleNotFound", "ModuleClosed"].includes(tag) ||
+            (tag === "BeehiveShutdown" && crashed),
+          `${call.label} ends with its answer, SyncTimeout, RequestDropped, or its module missing or closed (${tag})`
+        )
+        if (Exit.isSuccess(call.exit)) {
+          const answer = call.exit.value as Message.Message
+          yield* ctx.check(
+            answer.header.parentId === call.id && answer.content === `re:${call.module}:${call.id}`,
+            `${call.label} got its own answer (R-SYNC-4, R-SOCK-9)`
+          )
+        }
+        if (tag === "SyncTimeout") {
+          yield* ctx.check(call.end === deadline, `${call.label} timed out exactly at its deadline`)
+          yield* ctx.check(mayWait, `${call.label} timed out only while a reader was stalled or receivers slow`)
+          yield* ctx.check(
+            call.remote.length === 0 || !closedBefore,
+            `${call.label} did not wait for its deadline after its connection ended (R-SOCK-11)`
+          )
+        }
+      } else {
+        yield* ctx.check(
+          ["Success", "GroupSyncError", "GroupNotFound"].includes(tag) || (tag === "BeehiveShutdown" && crashed),
+          `${call.label} ends with every answer, a GroupSyncError or GroupNotFound (${tag})`
+        )
+        if (Exit.isSuccess(call.exit)) {
+          const result = call.exit.value as {
+            responses: ReadonlyMap<string, Message.Message>
+            anonymous: ReadonlyArray<Message.Message>
+          }
+          yield* ctx.check(
+            result.anonymous.length === 0,
+            `${call.label}: every answer is attributed to its member, local or remote (R-SOCK-9)`
+          )
+          for (const [m, r] of result.responses) {
+            yield* ctx.check(
+              r.header.parentId === call.id && r.content === `re:${m}:${call.id}`,
+              `${call.label}: ${m}'s answer is ${m}'s own (R-GSYNC-2, R-SOCK-9)`
+            )
+          }
+        } else {
+          const error = Cause.squash(call.exit.cause) as { reason?: string; missing?: ReadonlyArray<string> }
+          if (error.reason === "Timeout") {
+            yield* ctx.check(call.end === deadline, `${call.label} timed out exactly at its deadline`)
+            yield* ctx.check(mayWait, `${call.label} timed out only while a reader was stalled or receivers slow`)
+            yield* ctx.check(
+              !closedBefore || !(error.missing ?? []).some((m) => call.remote.includes(m)),
+              `${call.label} did not wait for a remote member whose connection ended (R-GSYNC-5, R-SOCK-11)`
+            )
+          }
+        }
+      }
+    }
+
+    // No leaks: at quiescence no pending call in either process; after both end, nothing is left.
+    for (const [proc, side] of [["C", c] as const, ...(s === undefined ? [] : [["S", s.side] as const])]) {
+      const snapshot = yield* side.beehive.snapshot
+      yield* ctx.check(
+        snapshot.pendingCalls.length === 0,
+        `no reply slot or collector remains in ${proc} (${snapshot.pendingCalls.join(", ")})`
+      )
+    }
+    yield* Scope.close(c.scope, Exit.void)
+    for (const side of servers) yield* Scope.close(side.scope, Exit.void)
+    yield* Fiber.awaitAll([...c.receivers, ...servers.flatMap((x) => x.receivers)])
+    yield* ctx.quiesce
+    yield* ctx.check(ctx.pendingTimers() === 0, `no timer remains (${ctx.pendingTimers()})`)
+    yield* ctx.check(ctx.running().length === 0, `no fiber remains (${ctx.running().join(", ")})`)
+    yield* ctx.check(network.openConnections === 0, `no connection is left open (${network.openConnections})`)
+  })
