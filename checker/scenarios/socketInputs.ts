@@ -54,7 +54,7 @@ const fault = (kinds: ReadonlyArray<SocketFault>, maxYields = 30) =>
   })
 
 /** Every fault; a restart or reopen right after its crash or close is likely enough at this length. */
-const everyFault: ReadonlyArray<SocketFault> = [
+export const everyFault: ReadonlyArray<SocketFault> = [
   "drop",
   "crash",
   "restart",

@@ -3,7 +3,8 @@
  * has returned when the others start: linearizability allows them to take effect in any order, each
  * atomically. A clock advance in the round moves time after them, deadline by deadline; or, when the
  * round starts `early`, time first moves to the next deadline (or the advance's end), and there the
- * round's commands race the expiry of the calls due at that instant, before the rest of the advance.
+ * round's commands race the expiry of the calls due at that instant, before the rest of the advance
+ * (the round's interruptions, delivered as it starts, come before the move).
  * `stepRound` returns every state the rules allow after the round, so a concurrent history is
  * checked by keeping the set of states that explain it so far.
  */
@@ -46,9 +47,16 @@ export const stepRound = (state: State, round: Round, early = false): Array<Stat
   if (advance?._tag !== "Advance") return inAnyOrder(state, others)
   const target = state.now + advance.ms
   if (!early) return inAnyOrder(state, others).flatMap((s) => step(s, advance))
-  let stop = target
-  for (const call of state.calls) if (call.deadline > state.now && call.deadline < stop) stop = call.deadline
-  const moved = cloneState(state)
-  moved.now = stop
-  return inAnyOrder(moved, [...others, expireDue]).flatMap((s) => step(s, { _tag: "Advance", ms: target - stop }))
+  // The round's interruptions land before time moves (they are delivered as the round starts), so
+  // the first stop is the earliest deadline of the calls they leave.
+  const interrupts = others.filter((c) => c._tag === "Interrupt")
+  const rest = others.filter((c) => c._tag !== "Interrupt")
+  return inAnyOrder(state, interrupts).flatMap((interrupted) => {
+    let stop = target
+    for (const call of interrupted.calls)
+      if (call.deadline > interrupted.now && call.deadline < stop) stop = call.deadline
+    const moved = cloneState(interrupted)
+    moved.now = stop
+    return inAnyOrder(moved, [...rest, expireDue]).flatMap((s) => step(s, { _tag: "Advance", ms: target - stop }))
+  })
 }

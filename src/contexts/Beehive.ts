@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, type Fiber, Layer, type Scope } from "effect"
-import { type Arm, all, type Cancel, first, mapExit } from "../effects/Arm.ts"
+import { type Arm, all, armNow, type Cancel, first, mapExit } from "../effects/Arm.ts"
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
 import { GroupCollector } from "../effects/GroupCollector.ts"
@@ -304,12 +304,26 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   const unavailable = (module: string, operation: string): ModuleNotFound | BeehiveShutdown =>
     isShutdown ? new BeehiveShutdown({ operation }) : new ModuleNotFound({ module })
 
-  // Fast paths complete without suspending; only a wait goes through an armed wait.
+  // Fast paths complete without suspending. A wait looks the module up again inside its own step and
+  // joins the line there: the module found and the place taken are one step, so a cleanup or a
+  // message that comes between the fast attempt and the wait is seen (R-GLOBAL-6).
+  const armed =
+    <A>(
+      module: string,
+      operation: string,
+      arm: (endpoint: Endpoint) => Arm<A, ModuleClosed>
+    ): Arm<A, ModuleNotFound | ModuleClosed | BeehiveShutdown> =>
+    (settle) => {
+      const endpoint = isShutdown ? undefined : modules.get(module)
+      return endpoint === undefined ? Exit.fail(unavailable(module, operation)) : arm(endpoint)(settle)
+    }
+
   const send: BeehiveService["send"] = (module, message) =>
     Effect.suspend((): Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
       const endpoint = isShutdown ? undefined : modules.get(module)
       if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
-      return endpoint.offerNow(message, "later") ? Effect.void : awaitArm(endpoint.armOffer(message, "later"))
+      if (endpoint.offerNow(message, "later")) return Effect.void
+      return awaitArm(armed(module, "send", (e) => e.armOffer(message, "later")))
     })
 
   const receive: BeehiveService["receive"] = (module) =>
@@ -317,24 +331,38 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       const endpoint = isShutdown ? undefined : modules.get(module)
       if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
       const message = endpoint.takeNow()
-      return message !== undefined ? Effect.succeed(message) : awaitArm(endpoint.armTake())
+      if (message !== undefined) return Effect.succeed(message)
+      return awaitArm(armed(module, "receive", (e) => e.armTake()))
     })
 
   // The finalizer is in place before the call is registered: a fiber preempted or interrupted just
   // after registering still unregisters (found by the sync-workload property).
+  // `register` returns where to put what withdraws the call's offers (made after it is registered),
+  // so that they are withdrawn on every exit, even one that comes before the call starts waiting.
   const withPendingCall = <C extends PendingCall<CallError>, A, E>(
-    start: (fiber: Fiber.Fiber<unknown, unknown>, register: (call: C) => void) => Effect.Effect<A, E>,
+    start: (
+      fiber: Fiber.Fiber<unknown, unknown>,
+      register: (call: C) => (withdraw: Cancel) => void
+    ) => Effect.Effect<A, E>,
     release: (call: C) => void
   ): Effect.Effect<A, E> =>
     Effect.suspend(() => {
       let registered: C | undefined
+      let withdraw: Cancel | undefined
       const register = (call: C) => {
         registered = call
         calls.add(call)
+        return (withdrawOffers: Cancel) => {
+          withdraw = withdrawOffers
+        }
       }
       return Effect.onExit(
         Effect.withFiber((fiber) => start(fiber, register)),
-        () => Effect.sync(() => registered !== undefined && release(registered))
+        () =>
+          Effect.sync(() => {
+            withdraw?.()
+            if (registered !== undefined) release(registered)
+          })
       )
     })
 
@@ -346,44 +374,55 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   }
 
   const sendSync: BeehiveService["sendSync"] = (module, message, timeout) =>
-    withPendingCall((fiber, register: (slot: ReplySlot<CallError>) => void): Effect.Effect<Message, SendSyncError> => {
-      const endpoint = isShutdown ? undefined : modules.get(module)
-      if (endpoint === undefined) return Effect.fail(unavailable(module, "sendSync"))
-      const id = message.header.id
-      if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
-      const timeoutMs = timeoutMillis(timeout)
-      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
-      const slot = new ReplySlot<CallError>(id, module)
-      register(slot)
-      const timedOut = (phase: SyncPhase) => () => {
-        slot.close()
-        return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
-      }
-      const closeOnFailure = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> => {
-        if (Exit.isFailure(exit)) slot.close()
-        return exit
-      }
-      const request = setSync(message, true)
-      // Offered in the step that found the module: a cleanup cannot come in between, so a request
-      // that finds room is enqueued, and `ModuleClosed` means it waited (linearizable, R-SYNC-7).
-      if (endpoint.offerNow(request, "now"))
-        return awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"))
-      // Enqueue and a response race: a response that arrives while the request still waits for room
-      // ends the call and withdraws the request (R-SYNC-8). The slot goes first: an outcome it already
-      // holds (a response accepted while this fiber waited to run) decides the call, whatever the
-      // enqueue would say (R-SYNC-4).
-      const enqueued: Arm<Message | undefined, SendSyncError> = first<Message | undefined, SendSyncError>(
-        slot.arm,
-        mapExit(endpoint.armOffer(request, "now"), (exit) => closeOnFailure(Exit.map(exit, () => undefined)))
-      )
-      return awaitArmUntil(enqueued, deadline, timedOut("enqueue")).pipe(
-        Effect.flatMap((response) =>
-          response !== undefined
-            ? Effect.succeed(response)
-            : awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"))
+    withPendingCall(
+      (
+        fiber,
+        register: (slot: ReplySlot<CallError>) => (withdraw: Cancel) => void
+      ): Effect.Effect<Message, SendSyncError> => {
+        const endpoint = isShutdown ? undefined : modules.get(module)
+        if (endpoint === undefined) return Effect.fail(unavailable(module, "sendSync"))
+        const id = message.header.id
+        if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
+        const timeoutMs = timeoutMillis(timeout)
+        const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
+        const slot = new ReplySlot<CallError>(id, module)
+        const timedOut = (phase: SyncPhase) => () => {
+          slot.close()
+          return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
+        }
+        const closeOnFailure = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> => {
+          if (Exit.isFailure(exit)) slot.close()
+          return exit
+        }
+        // Enqueue and a response race: a response that arrives while the request still waits for
+        // room ends the call and withdraws the request (R-SYNC-8). The slot goes first: an outcome it
+        // already holds (a response accepted while this fiber waited to run) decides the call,
+        // whatever the enqueue would say (R-SYNC-4). The request is offered in the step that found
+        // the module and registered the slot, so a cleanup cannot come in between (`ModuleClosed`
+        // means it waited for room), and a request that waits holds its place in line from the step
+        // its call was registered (R-GLOBAL-6).
+        const holdOffer = register(slot)
+        const [enqueued, withdraw] = armNow(
+          first<Message | undefined, SendSyncError>(
+            slot.arm,
+            mapExit(endpoint.armOffer(setSync(message, true), "now"), (exit) =>
+              closeOnFailure(Exit.map(exit, () => undefined))
+            )
+          )
         )
-      )
-    }, releaseSlot)
+        holdOffer(withdraw)
+        // An interruption closes the slot in the step it arrives: a response after it gets `false`.
+        const interrupted = () => slot.close()
+        return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted).pipe(
+          Effect.flatMap((response) =>
+            response !== undefined
+              ? Effect.succeed(response)
+              : awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted)
+          )
+        )
+      },
+      releaseSlot
+    )
 
   const forwarders = [...contexts.values()].filter((c) => c.forwardResponse !== undefined)
   const sendResp: BeehiveService["sendResp"] = (response, from) =>
@@ -405,32 +444,44 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   }
 
   const sendToGroup: BeehiveService["sendToGroup"] = (group, message) =>
-    Effect.suspend((): Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown> => {
-      if (isShutdown) return refused("sendToGroup")
-      const endpoints = membersOf(group)
-      if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-      // Members with room take their copy in the step that read the group, so a member cleaned up
-      // later has it in its report; only copies that wait for room can find the member gone.
-      const waiting = endpoints.filter((e) => !e.offerNow(message, "later"))
-      if (waiting.length === 0) return Effect.succeed({ delivered: endpoints.map((e) => e.module), gone: [] })
-      return Effect.flatMap(awaitArm(all(waiting.map((e) => e.armOffer(message, "later")))), (outcomes) => {
-        const gone: Array<string> = []
-        for (let i = 0; i < outcomes.length; i++) {
-          const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
-          // Only a member that closed is gone; a copy that could not be sent at all (content a
-          // socket cannot encode) is a defect of the call (R-SOCK-2).
-          if (Exit.isSuccess(outcome)) continue
-          if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
-          gone.push((waiting[i] as Endpoint).module)
-        }
-        const delivered = endpoints.filter((e) => !gone.includes(e.module)).map((e) => e.module)
-        return Effect.succeed({ delivered, gone })
-      })
+    Effect.suspend(() => {
+      // The finalizer is in place before any copy is offered: copies are withdrawn on every exit.
+      let withdraw: Cancel | undefined
+      return Effect.onExit(
+        Effect.suspend((): Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown> => {
+          if (isShutdown) return refused("sendToGroup")
+          const endpoints = membersOf(group)
+          if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+          // Every copy is offered in the step that read the group: members with room take it (a
+          // member cleaned up later has it in its report), full members hold it in line from this
+          // step; only a copy that waits can find its member gone (R-GLOBAL-6).
+          const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
+          withdraw = withdrawCopies
+          return Effect.flatMap(awaitArm(offered), (outcomes) => {
+            const delivered: Array<string> = []
+            const gone: Array<string> = []
+            for (let i = 0; i < outcomes.length; i++) {
+              const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
+              // Only a member that closed is gone; a copy that could not be sent at all (content a
+              // socket cannot encode) is a defect of the call (R-SOCK-2).
+              const module = (endpoints[i] as Endpoint).module
+              if (Exit.isSuccess(outcome)) delivered.push(module)
+              else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+              else gone.push(module)
+            }
+            return Effect.succeed({ delivered, gone })
+          })
+        }),
+        () => Effect.sync(() => withdraw?.())
+      )
     })
 
   const sendToGroupSync: BeehiveService["sendToGroupSync"] = (group, message, timeout) =>
     withPendingCall(
-      (fiber, register: (collector: GroupCollector) => void): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
+      (
+        fiber,
+        register: (collector: GroupCollector) => (withdraw: Cancel) => void
+      ): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
         if (isShutdown) return refused("sendToGroupSync")
         const endpoints = membersOf(group)
         if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
@@ -442,31 +493,28 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           group,
           endpoints.map((e) => e.module)
         )
-        register(collector)
+        const holdCopies = register(collector)
         const copy = setSync(message, true)
-        // Members with room take their copy in the step that registered the collector, so a member
-        // cleaned up later has it in its report (R-CLEAN-4) and counts as gone (R-GSYNC-5).
-        // A copy woken into a receiver at once may get the answers that decide the call: offer no more.
-        const full: Array<Endpoint> = []
+        // Every copy is offered in the step that registered the collector: members with room take it
+        // (a member cleaned up later has it in its report, R-CLEAN-4, and counts as gone, R-GSYNC-5),
+        // full members hold it in line from that step (R-GLOBAL-6). A copy woken into a receiver at
+        // once may get the answers that decide the call: then no more are offered. Copies that wait
+        // are withdrawn when the call ends; a member cleaned up instead is reported to the collector
+        // by `cleanup` (R-GSYNC-5).
+        const waiting: Array<Cancel> = []
+        const withdraw = () => {
+          for (const cancel of waiting) cancel()
+        }
+        holdCopies(withdraw)
         for (const endpoint of endpoints) {
           if (!collector.isOpen) break
-          if (!endpoint.offerNow(copy, "now")) full.push(endpoint)
+          const armed = endpoint.armOffer(copy, "now")(ignore)
+          if (typeof armed === "function") waiting.push(armed)
+          // A copy that could not be sent at all ends the call with that defect (R-SOCK-2).
+          else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
+            collector.abort(Exit.die(Cause.squash(armed.cause)))
         }
-        // Copies that wait for room are withdrawn when the call ends; a member that is cleaned up
-        // instead is reported to the collector by `cleanup` (R-GSYNC-5).
-        const delivering: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
-          const waiting: Array<Cancel> = []
-          const withdraw = () => {
-            for (const cancel of waiting) cancel()
-          }
-          for (const endpoint of full) {
-            if (!collector.isOpen) break
-            const armed = endpoint.armOffer(copy, "now")(ignore)
-            if (typeof armed === "function") waiting.push(armed)
-            // A copy that could not be sent at all ends the call with that defect (R-SOCK-2).
-            else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
-              collector.abort(Exit.die(Cause.squash(armed.cause)))
-          }
+        const decided: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
           const armed = collector.arm((exit) => {
             withdraw()
             settle(exit)
@@ -480,7 +528,13 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
             armed()
           }
         }
-        return awaitArmUntil(delivering, deadline, () => collector.expire())
+        // An interruption ends the collector in the step it arrives: a response after it gets `false`.
+        return awaitArmUntil(
+          decided,
+          deadline,
+          () => collector.expire(),
+          () => collector.abort(Exit.interrupt())
+        )
       },
       releaseCollector
     )

@@ -128,3 +128,47 @@ export const all =
       for (const cancel of cancels) cancel()
     }
   }
+
+/**
+ * Arms `arm` now, in the caller's step, and returns an arm that waits for its outcome: an outcome
+ * that comes before anyone waits is kept for the first waiter. So an operation can join a line in
+ * the step that decided to (a request takes its place in a full mailbox's queue the moment its call
+ * is registered) and wait in a later one. Withdrawing the returned arm, or calling the canceller it
+ * hands back, withdraws `arm`; the canceller (second element) is for a caller that never waits.
+ *
+ * @category combinators
+ */
+export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel] => {
+  let outcome: Exit.Exit<A, E> | undefined
+  let waiter: Settle<A, E> | undefined
+  // Whether a waiter has the outcome: until then, withdrawing undoes what `arm` can undo.
+  let taken = false
+  const complete = (exit: Exit.Exit<A, E>, later: boolean) => {
+    if (outcome !== undefined) return
+    outcome = exit
+    const w = waiter
+    waiter = undefined
+    if (w === undefined) return
+    taken = true
+    ;(later && w.later !== undefined ? w.later : w)(exit)
+  }
+  const armed = arm(
+    Object.assign((exit: Exit.Exit<A, E>) => complete(exit, false), {
+      later: (exit: Exit.Exit<A, E>) => complete(exit, true)
+    })
+  )
+  if (typeof armed !== "function") outcome = armed
+  const withdraw: Cancel = () => {
+    waiter = undefined
+    if (typeof armed === "function" && !taken) armed()
+  }
+  const waiting: Arm<A, E> = (settle) => {
+    if (outcome !== undefined) {
+      taken = true
+      return outcome
+    }
+    waiter = settle
+    return withdraw
+  }
+  return [waiting, withdraw]
+}

@@ -25,9 +25,10 @@ const awaitWith = <A, E>(
   fiber: Fiber.Fiber<unknown, unknown>,
   arm: Arm<A, E>,
   timer?: Timer,
-  onDeadline?: () => Exit.Exit<A, E>
+  onDeadline?: () => Exit.Exit<A, E>,
+  onInterrupt?: () => void
 ): Effect.Effect<A, E> =>
-  Effect.callback<A, E>((resume) => {
+  Effect.callback<A, E>((resume, signal) => {
     let settled = false
     let running: { readonly interruptUnsafe: () => void } | undefined
     const settle = (exit: Exit.Exit<A, E>) => {
@@ -53,13 +54,20 @@ const awaitWith = <A, E>(
         resume(onDeadline())
       })
     }
-    return Effect.sync(() => {
-      settled = true
-      running?.interruptUnsafe()
-      armed()
-    })
+    // Withdrawn in the step the interruption arrives (the abort runs inside it), not in a later
+    // operation: in between, an outcome handed to the wait would be accepted and then lost.
+    signal.addEventListener(
+      "abort",
+      () => {
+        if (settled) return
+        settled = true
+        running?.interruptUnsafe()
+        armed()
+        onInterrupt?.()
+      },
+      { once: true }
+    )
   })
-
 const timerOn =
   (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer =>
   (expire) =>
@@ -77,12 +85,15 @@ export const awaitArm = <A, E>(arm: Arm<A, E>): Effect.Effect<A, E> =>
  * Waits for an armed wait until `deadline`. When the arm cannot complete at once, a timer fiber
  * sharing the caller's clock and scheduler is started; at the deadline the arm is withdrawn and the
  * result is `onDeadline()`, computed in that same step so nothing can slip in between. Interrupting
- * the waiting fiber withdraws the arm and stops the timer.
+ * the waiting fiber withdraws the arm, stops the timer and runs `onInterrupt`, all in the step the
+ * interruption arrives.
  *
  * @category combinators
  */
 export const awaitArmUntil = <A, E>(
   arm: Arm<A, E>,
   deadline: number,
-  onDeadline: () => Exit.Exit<A, E>
-): Effect.Effect<A, E> => Effect.withFiber((fiber) => awaitWith(fiber, arm, timerOn(fiber, deadline), onDeadline))
+  onDeadline: () => Exit.Exit<A, E>,
+  onInterrupt?: () => void
+): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => awaitWith(fiber, arm, timerOn(fiber, deadline), onDeadline, onInterrupt))

@@ -51,10 +51,11 @@ export class VirtualClock implements Clock.Clock {
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     const ms = Duration.toMillis(duration)
     if (ms <= 0) return Effect.yieldNow
-    return Effect.callback<void>((resume) => {
+    return Effect.callback<void>((resume, signal) => {
       const timer: Timer = { at: this.now + ms, seq: ++this.seq, wake: () => resume(Effect.void) }
       this.insert(timer)
-      return Effect.sync(() => this.remove(timer))
+      // Removed in the step the interruption arrives, so no later clock move can still find it.
+      signal.addEventListener("abort", () => this.remove(timer), { once: true })
     })
   }
 

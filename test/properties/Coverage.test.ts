@@ -62,8 +62,8 @@ describe("schedule coverage of the suite's properties", () => {
       if (!p.preemption) return []
       const [input] = fc.sample(p.input, { seed: i, numRuns: 1 })
       const scenario = (scenarios[p.scenario] as (input: unknown) => Scenario)(input)
-      // One measuring run and the three preempted runs fitted to it.
-      const result = explore(scenario, { ...strategyOptions("random", true), runs: 4, seed: i })
+      // Three rounds of a measuring run and the three preempted runs fitted to it.
+      const result = explore(scenario, { ...strategyOptions("random", true), runs: 12, seed: i })
       expect(result.failure, p.scenario).toBeUndefined()
       return [[`${p.scenario}#${i}`, result.coverage] as const]
     })

@@ -8,12 +8,8 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { properties } from "../../checker/properties.ts"
-import {
-  type SocketFault,
-  type SocketLedgerSummary,
-  socketLedger,
-  summaryOf
-} from "../../checker/scenarios/socketLedger.ts"
+import { everyFault } from "../../checker/scenarios/socketInputs.ts"
+import { type SocketLedgerSummary, socketLedger, summaryOf } from "../../checker/scenarios/socketLedger.ts"
 import { random, runSeed } from "../../src/effects/Strategy.ts"
 import { runScenario } from "../../src/testing/Scenario.ts"
 
@@ -47,18 +43,7 @@ describe("what the socket properties reach", () => {
     expect(socketProperties.length).toBeGreaterThanOrEqual(3)
     const runs = allRuns()
     const applied = new Set(runs.flatMap((r) => r.faults))
-    const every: ReadonlyArray<SocketFault> = [
-      "drop",
-      "crash",
-      "restart",
-      "stallServer",
-      "stallClient",
-      "resume",
-      "closeClient",
-      "reopenClient",
-      "closeWhileStalled"
-    ]
-    expect(every.filter((f) => !applied.has(f))).toEqual([])
+    expect(everyFault.filter((f) => !applied.has(f))).toEqual([])
     console.log(
       `socket properties (${runs.length} runs): ${Math.round(100 * share(runs, (r) => r.faults.length > 0))}% with a fault, ` +
         `${Math.round(100 * share(runs, (r) => r.connections > 1))}% reconnected, ` +
