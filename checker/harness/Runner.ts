@@ -168,7 +168,8 @@ export class Run {
       this.event("invoke", fiber, describeCommand(command))
     }
     const early = runStep._tag === "Round" && runStep.early
-    const allowed = this.candidates.flatMap((state) => stepRound(state, commands, early))
+    const startedBy = (op: string) => this.commands.find((c) => "op" in c && c.op === op)
+    const allowed = this.candidates.flatMap((state) => stepRound(state, commands, early, startedBy))
     this.real.applyRound(commands, early)
     const outcomes = this.real.outcomes()
     const all = this.commands

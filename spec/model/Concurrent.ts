@@ -3,12 +3,15 @@
  * has returned when the others start: linearizability allows them to take effect in any order, each
  * atomically. A clock advance in the round moves time after them, deadline by deadline; or, when the
  * round starts `early`, time first moves to the next deadline (or the advance's end), and there the
- * round's commands race the expiry of the calls due at that instant, before the rest of the advance
- * (the round's interruptions, delivered as it starts, come before the move).
+ * round's commands race the expiry of the calls due at that instant, before the rest of the advance.
+ * An interruption may also land just after its target completed in the round (the target then ends
+ * interrupted, its effect kept).
  * `stepRound` returns every state the rules allow after the round, so a concurrent history is
  * checked by keeping the set of states that explain it so far.
  */
-import { cloneState, type State } from "./State.ts"
+import { giveBack } from "./Mailboxes.ts"
+import * as O from "./Outcomes.ts"
+import { cloneState, moduleOf, type State } from "./State.ts"
 import { type Command, step } from "./Step.ts"
 
 /** A round: at most one advance; the other commands in any order. */
@@ -25,38 +28,76 @@ const stateKey = (state: State): string =>
 // Expires the calls due now (an advance by 0 ms), as the timers that woke at this instant do.
 const expireDue: Command = { _tag: "Advance", ms: 0 }
 
+/** The command that started an operation, for an interruption of it. */
+export type StartedBy = (op: string) => Command | undefined
+
+// An interruption that arrives as its target completes (Effect withdraws a wait one operation after
+// the interruption): the target ends interrupted, what it did stays done, and a receive's message goes
+// back to the head of its mailbox (R-RECV-4, R-SEND-3, R-GLOBAL-6). Only a target that completed in
+// this round can: the round's outcomes are the only ones a state holds.
+const lateInterrupt = (state: State, target: string, startedBy: StartedBy): State | undefined => {
+  const outcome = state.outcomes[target]
+  if (outcome === undefined || outcome === O.interrupted) return undefined
+  const next = cloneState(state)
+  next.outcomes[target] = O.interrupted
+  const command = startedBy(target)
+  const taken = O.ok(O.message(""))
+  if (command?._tag === "Receive" && outcome.startsWith(taken) && moduleOf(next, command.module) !== undefined)
+    giveBack(next, command.module, outcome.slice(taken.length))
+  return next
+}
+
 // Every state reachable by applying `commands` in some order (distinct states).
-const inAnyOrder = (state: State, commands: ReadonlyArray<Command>): Array<State> => {
+const inAnyOrder = (state: State, commands: ReadonlyArray<Command>, startedBy: StartedBy): Array<State> => {
   const results = new Map<string, State>()
   const search = (s: State, remaining: ReadonlyArray<Command>): void => {
     if (remaining.length === 0) results.set(stateKey(s), s)
     remaining.forEach((command, i) => {
-      for (const next of step(s, command)) search(next, [...remaining.slice(0, i), ...remaining.slice(i + 1)])
+      const rest = [...remaining.slice(0, i), ...remaining.slice(i + 1)]
+      for (const next of step(s, command)) search(next, rest)
+      const late = command._tag === "Interrupt" ? lateInterrupt(s, command.target, startedBy) : undefined
+      if (late !== undefined) search(late, rest)
     })
   }
   search(state, commands)
   return [...results.values()]
 }
 
-/** Every state SPEC.md allows after the commands of `round` race (distinct states). */
-export const stepRound = (state: State, round: Round, early = false): Array<State> => {
+// The first stop of an early advance: the earliest deadline up to the target, or the target.
+const firstStop = (state: State, target: number): number => {
+  let stop = target
+  for (const call of state.calls) if (call.deadline > state.now && call.deadline < stop) stop = call.deadline
+  return stop
+}
+
+/**
+ * Every state SPEC.md allows after the commands of `round` race (distinct states). `startedBy` tells
+ * which command started an operation that a round's interruption targets.
+ */
+export const stepRound = (
+  state: State,
+  round: Round,
+  early = false,
+  startedBy: StartedBy = () => undefined
+): Array<State> => {
   const advances = round.filter((c) => c._tag === "Advance")
   if (advances.length > 1) throw new Error("a round has at most one advance")
   const others = round.filter((c) => c._tag !== "Advance")
   const advance = advances[0]
-  if (advance?._tag !== "Advance") return inAnyOrder(state, others)
+  if (advance?._tag !== "Advance") return inAnyOrder(state, others, startedBy)
   const target = state.now + advance.ms
-  if (!early) return inAnyOrder(state, others).flatMap((s) => step(s, advance))
-  // The round's interruptions land before time moves (they are delivered as the round starts), so
-  // the first stop is the earliest deadline of the calls they leave.
+  if (!early) return inAnyOrder(state, others, startedBy).flatMap((s) => step(s, advance))
+  // Time moves to the first stop as the round starts, after its interruptions have been delivered:
+  // the timer of a call they interrupt is gone by then, or (its withdrawal one operation later) not
+  // yet, so the stop is the earliest deadline with or without those calls.
   const interrupts = others.filter((c) => c._tag === "Interrupt")
-  const rest = others.filter((c) => c._tag !== "Interrupt")
-  return inAnyOrder(state, interrupts).flatMap((interrupted) => {
-    let stop = target
-    for (const call of interrupted.calls)
-      if (call.deadline > interrupted.now && call.deadline < stop) stop = call.deadline
-    const moved = cloneState(interrupted)
+  const interrupted = inAnyOrder(state, interrupts, startedBy)
+  const stops = new Set([firstStop(state, target), ...interrupted.map((s) => firstStop(s, target))])
+  return [...stops].flatMap((stop) => {
+    const moved = cloneState(state)
     moved.now = stop
-    return inAnyOrder(moved, [...rest, expireDue]).flatMap((s) => step(s, { _tag: "Advance", ms: target - stop }))
+    return inAnyOrder(moved, [...others, expireDue], startedBy).flatMap((s) =>
+      step(s, { _tag: "Advance", ms: target - stop })
+    )
   })
 }

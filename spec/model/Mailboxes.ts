@@ -92,3 +92,12 @@ export const take = (state: State, module: string, op: string): void => {
 export const withdrawOffers = (state: State, op: string): void => {
   for (const [, mod] of state.modules) mod.senders = mod.senders.filter((o) => o.op !== op)
 }
+
+/**
+ * A message an interrupted receive had been handed goes back to the head of the mailbox, so the next
+ * waiting receiver gets it; the mailbox may hold one more than its capacity (R-RECV-4).
+ */
+export const giveBack = (state: State, module: string, entry: string): void => {
+  mailbox(state, module).queue.unshift(entry)
+  settle(state, module)
+}

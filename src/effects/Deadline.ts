@@ -28,7 +28,7 @@ const awaitWith = <A, E>(
   onDeadline?: () => Exit.Exit<A, E>,
   onInterrupt?: () => void
 ): Effect.Effect<A, E> =>
-  Effect.callback<A, E>((resume, signal) => {
+  Effect.callback<A, E>((resume) => {
     let settled = false
     let running: { readonly interruptUnsafe: () => void } | undefined
     const settle = (exit: Exit.Exit<A, E>) => {
@@ -54,19 +54,16 @@ const awaitWith = <A, E>(
         resume(onDeadline())
       })
     }
-    // Withdrawn in the step the interruption arrives (the abort runs inside it), not in a later
-    // operation: in between, an outcome handed to the wait would be accepted and then lost.
-    signal.addEventListener(
-      "abort",
-      () => {
-        if (settled) return
-        settled = true
-        running?.interruptUnsafe()
-        armed()
-        onInterrupt?.()
-      },
-      { once: true }
-    )
+    // An interruption withdraws the wait in the operation after the one it arrives in (Effect runs a
+    // callback's canceller as an operation of its own): an outcome handed over in between was
+    // accepted and is dropped with the interrupted wait (R-GLOBAL-6). Effect's abort signal would
+    // close that window, at about 8 µs a wait (measured: sendSync 83 k/s → 35 k/s).
+    return Effect.sync(() => {
+      settled = true
+      running?.interruptUnsafe()
+      armed()
+      onInterrupt?.()
+    })
   })
 const timerOn =
   (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer =>
@@ -85,8 +82,8 @@ export const awaitArm = <A, E>(arm: Arm<A, E>): Effect.Effect<A, E> =>
  * Waits for an armed wait until `deadline`. When the arm cannot complete at once, a timer fiber
  * sharing the caller's clock and scheduler is started; at the deadline the arm is withdrawn and the
  * result is `onDeadline()`, computed in that same step so nothing can slip in between. Interrupting
- * the waiting fiber withdraws the arm, stops the timer and runs `onInterrupt`, all in the step the
- * interruption arrives.
+ * the waiting fiber withdraws the arm, stops the timer and runs `onInterrupt` (in the operation after
+ * the interruption arrives).
  *
  * @category combinators
  */

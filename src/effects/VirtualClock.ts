@@ -51,11 +51,10 @@ export class VirtualClock implements Clock.Clock {
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     const ms = Duration.toMillis(duration)
     if (ms <= 0) return Effect.yieldNow
-    return Effect.callback<void>((resume, signal) => {
+    return Effect.callback<void>((resume) => {
       const timer: Timer = { at: this.now + ms, seq: ++this.seq, wake: () => resume(Effect.void) }
       this.insert(timer)
-      // Removed in the step the interruption arrives, so no later clock move can still find it.
-      signal.addEventListener("abort", () => this.remove(timer), { once: true })
+      return Effect.sync(() => this.remove(timer))
     })
   }
 
