@@ -17,7 +17,10 @@ export {
 export { Livelock, SimRuntime, type SimRuntimeOptions } from "./effects/SimRuntime.ts"
 export {
   fifo,
+  fitPoints,
+  metered,
   pct,
+  preemptingAt,
   type ReadyTask,
   random,
   replay as replayStrategy,
@@ -28,12 +31,15 @@ export {
 export { VirtualClock } from "./effects/VirtualClock.ts"
 export {
   type Counterexample,
+  coverageRates,
   type ExploreOptions,
   type ExploreResult,
   explore,
+  formatCoverage,
   formatTimeline,
   type ReplayResult,
   replay,
+  type ScheduleCoverage,
   type StrategyName
 } from "./testing/Explore.ts"
 export {
