@@ -72,7 +72,9 @@ const firstStop = (state: State, target: number): number => {
 
 /**
  * Every state SPEC.md allows after the commands of `round` race (distinct states). `startedBy` tells
- * which command started an operation that a round's interruption targets.
+ * which command started an operation that a round's interruption targets. `state.outcomes` must hold
+ * no outcome of an earlier round (the runner moves them out after checking them), so that an outcome
+ * found there was reached in this round.
  */
 export const stepRound = (
   state: State,
