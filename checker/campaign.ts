@@ -135,7 +135,7 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
       const began = performance.now()
       const runs = options.runs ?? 300
       try {
-        const explored = checkStateMachine("state-machine", { runs, seed, outDir })
+        const coverage = checkStateMachine("state-machine", { runs, seed, outDir })
         options.onProgress?.("state-machine", runs, runs, runs)
         return {
           name: "state-machine",
@@ -143,13 +143,7 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
           inputs: runs,
           schedules: runs,
           elapsedMs: performance.now() - began,
-          coverage: {
-            runs: explored.runs,
-            choicePoints: explored.choicePoints,
-            preemptionsDrawn: explored.preemptionsDrawn,
-            preemptionsFired: explored.preemptionsFired,
-            distinctInterleavings: explored.distinctSchedules
-          }
+          coverage
         }
       } catch (e) {
         const message = (e as Error).message

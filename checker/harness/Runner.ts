@@ -45,7 +45,7 @@ export const describeCommand = (c: Command): string => {
     case "SendSync":
       return `${c.op}: sendSync(${c.module}, #${c.id}, ${timeout(c.timeoutMs)}${from(c.source)})`
     case "SendResp":
-      return `${c.op}: sendResp(#${c.id} re #${c.parentId}${c.from === undefined ? "" : `, from ${c.from}`})`
+      return `${c.op}: sendResp(#${c.id} re #${c.parentId}${from(c.from)})`
     case "SendToGroup":
       return `${c.op}: sendToGroup(${c.group}, #${c.id}${from(c.source)})`
     case "SendToGroupSync":

@@ -10,7 +10,7 @@
  */
 import fc from "fast-check"
 import { fitPoints, metered, preemptingAt, replay, type Strategy } from "../../src/effects/Strategy.ts"
-import type { Counterexample } from "../../src/testing/Explore.ts"
+import type { Counterexample, ScheduleCoverage } from "../../src/testing/Explore.ts"
 import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
 import { commandArbitraries, type Names, preambleArbitrary, preambleCommands } from "./Commands.ts"
@@ -30,18 +30,13 @@ export interface StateMachineOptions {
   readonly outDir?: string | undefined
 }
 
-/** What the runs of a state-machine check explored (the second, preempted run of each input). */
-export interface ScheduleCoverage {
-  readonly runs: number
-  /** Points where two or more tasks were ready, over all runs. */
-  readonly choicePoints: number
-  /** Preemption points drawn, and how many of them preempted a fiber. */
-  readonly preemptionsDrawn: number
-  readonly preemptionsFired: number
+/**
+ * What the runs of a state-machine check explored (the second, preempted run of each input): the
+ * schedule coverage every exploration reports, and how much of the machine raced.
+ */
+export interface StateMachineCoverage extends ScheduleCoverage {
   /** Runs in which at least one preemption fired. */
   readonly runsPreempted: number
-  /** Distinct schedules (choices and preemptions) among the runs. */
-  readonly distinctSchedules: number
   /** Rounds with more than one operation, and rounds in all. */
   readonly concurrentRounds: number
   readonly rounds: number
@@ -79,7 +74,7 @@ const execute = (
  * Runs the property and returns what it explored; on failure writes a counterexample and throws
  * with its path and the trace.
  */
-export const checkStateMachine = (name: string, options: StateMachineOptions): ScheduleCoverage => {
+export const checkStateMachine = (name: string, options: StateMachineOptions): StateMachineCoverage => {
   const [choices, fractions] = scheduleArbitraries(options.preemption ?? true)
   const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound }), {
     maxCommands: options.maxCommands ?? 40,
@@ -128,7 +123,7 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
   })
   const params: fc.Parameters<Parameters<typeof property.run>[0]> = fcParams(options.runs)
   const details = fc.check(property, options.seed === undefined ? params : { ...params, seed: options.seed })
-  const result = { ...coverage, distinctSchedules: schedules.size }
+  const result = { ...coverage, distinctInterleavings: schedules.size }
   if (!details.failed || details.counterexample === null) return result
   const [preamble, cmds, tape, drawn] = details.counterexample
   let mismatch = "no mismatch on re-run"

@@ -336,9 +336,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
     })
 
   // The finalizer is in place before the call is registered: a fiber preempted or interrupted just
-  // after registering still unregisters (found by the sync-workload property).
-  // `register` returns where to put what withdraws the call's offers (made after it is registered),
-  // so that they are withdrawn on every exit, even one that comes before the call starts waiting.
+  // after registering still unregisters (found by the sync-workload property). `register` returns
+  // where to put what withdraws the call's offers (armed after it is registered), so that they are
+  // withdrawn on every exit too, even one that comes before the call starts waiting.
   const withPendingCall = <C extends PendingCall<CallError>, A, E>(
     start: (
       fiber: Fiber.Fiber<unknown, unknown>,
@@ -411,7 +411,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           )
         )
         holdOffer(withdraw)
-        // An interruption closes the slot in the step it arrives: a response after it gets `false`.
+        // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
         const interrupted = () => slot.close()
         return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted).pipe(
           Effect.flatMap((response) =>
@@ -528,7 +528,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
             armed()
           }
         }
-        // An interruption ends the collector in the step it arrives: a response after it gets `false`.
+        // The collector ends when an interruption withdraws the wait: a response after that gets `false`.
         return awaitArmUntil(
           decided,
           deadline,

@@ -65,6 +65,7 @@ const awaitWith = <A, E>(
       onInterrupt?.()
     })
   })
+
 const timerOn =
   (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer =>
   (expire) =>

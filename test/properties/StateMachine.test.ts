@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { checkStateMachine, type ScheduleCoverage } from "../../checker/harness/StateMachine.ts"
+import { checkStateMachine, type StateMachineCoverage } from "../../checker/harness/StateMachine.ts"
 
 const rules =
   "R-MOD-1 R-MOD-2 R-MOD-3 R-MOD-4 R-SEND-2 R-SEND-4 R-RECV-2 R-RECV-3 R-RECV-4 R-CLEAN-2 R-CLEAN-3 R-CLEAN-4 " +
@@ -10,12 +10,12 @@ const rules =
 // stops preempting, fails here. Set at about half (choice points) or just under (the rest) of what
 // the suite's seed measured: 25.6 choice points per run, 99.5% of the drawn preemptions fired,
 // 53% of the rounds concurrent, 90% of the runs preempted.
-const expectExplores = (coverage: ScheduleCoverage) => {
+const expectExplores = (coverage: StateMachineCoverage) => {
   expect(coverage.choicePoints / coverage.runs, "choice points per run").toBeGreaterThan(12)
   expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.9)
   expect(coverage.concurrentRounds / coverage.rounds, "rounds with racing operations").toBeGreaterThan(0.4)
   expect(coverage.runsPreempted / coverage.runs, "runs with a preemption").toBeGreaterThan(0.8)
-  expect(coverage.distinctSchedules / coverage.runs, "distinct schedules").toBeGreaterThan(0.9)
+  expect(coverage.distinctInterleavings / coverage.runs, "distinct schedules").toBeGreaterThan(0.9)
 }
 
 describe("state machine: the implementation follows the reference model", () => {
@@ -25,7 +25,7 @@ describe("state machine: the implementation follows the reference model", () => 
     console.log(
       `state machine: ${coverage.runs} runs, ${(coverage.choicePoints / coverage.runs).toFixed(1)} choice points/run, ` +
         `${coverage.preemptionsFired} of ${coverage.preemptionsDrawn} drawn preemptions fired, ` +
-        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent, ${coverage.distinctSchedules} distinct schedules`
+        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent, ${coverage.distinctInterleavings} distinct schedules`
     )
     expectExplores(coverage)
   }, 120_000)
