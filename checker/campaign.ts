@@ -86,6 +86,12 @@ const exploreOptions = (options: CampaignOptions, preemption: boolean, seed: num
 /** Runs the campaign synchronously (a long one blocks the event loop; progress is reported by callback). */
 const stateMachineRules = ["R-MOD", "R-SEND", "R-RECV", "R-CLEAN", "R-SYNC", "R-RESP", "R-GROUP", "R-GSYNC", "R-GLOBAL"]
 
+/** The state machines a campaign runs: one process, and modules behind the socket context. */
+const stateMachines: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+  ["state-machine", stateMachineRules],
+  ["remote-state-machine", [...stateMachineRules, "R-SOCK"]]
+]
+
 export const runCampaign = (options: CampaignOptions): CampaignReport => {
   const started = performance.now()
   const deadline = options.timeBudgetMs === undefined ? Number.POSITIVE_INFINITY : started + options.timeBudgetMs
@@ -131,33 +137,28 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
         return { name, rules: property.rules, inputs: done, schedules, elapsedMs: performance.now() - began, coverage }
       })
     })
-    jobs.push(() => {
-      const began = performance.now()
-      const runs = options.runs ?? 300
-      try {
-        const coverage = checkStateMachine("state-machine", { runs, seed, outDir })
-        options.onProgress?.("state-machine", runs, runs, runs)
-        return {
-          name: "state-machine",
-          rules: stateMachineRules,
-          inputs: runs,
-          schedules: runs,
-          elapsedMs: performance.now() - began,
-          coverage
+    for (const [name, rules] of stateMachines) {
+      jobs.push(() => {
+        const began = performance.now()
+        const runs = options.runs ?? 300
+        try {
+          const coverage = checkStateMachine(name, { runs, seed, outDir, remote: name.startsWith("remote-") })
+          options.onProgress?.(name, runs, runs, runs)
+          return { name, rules, inputs: runs, schedules: runs, elapsedMs: performance.now() - began, coverage }
+        } catch (e) {
+          const message = (e as Error).message
+          const file = /counterexample: (\S+)/.exec(message)?.[1] ?? ""
+          return {
+            name,
+            rules,
+            inputs: runs,
+            schedules: runs,
+            elapsedMs: performance.now() - began,
+            failure: { file, message: message.split("\n")[0] ?? message }
+          }
         }
-      } catch (e) {
-        const message = (e as Error).message
-        const file = /counterexample: (\S+)/.exec(message)?.[1] ?? ""
-        return {
-          name: "state-machine",
-          rules: stateMachineRules,
-          inputs: runs,
-          schedules: runs,
-          elapsedMs: performance.now() - began,
-          failure: { file, message: message.split("\n")[0] ?? message }
-        }
-      }
-    })
+      })
+    }
   }
 
   for (const { scenario, source } of options.userScenarios ?? []) {

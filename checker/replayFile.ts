@@ -7,6 +7,7 @@ import type { Command } from "../spec/model/Step.ts"
 import { type Counterexample, formatTimeline, replay } from "../src/testing/Explore.ts"
 import type { Scenario } from "../src/testing/Scenario.ts"
 import { runCommands } from "./harness/Runner.ts"
+import { machineFor } from "./harness/StateMachine.ts"
 import { scenarios } from "./scenarios/index.ts"
 import { loadScenarios } from "./userScenarios.ts"
 
@@ -33,7 +34,7 @@ export const readCounterexample = (file: string): Counterexample => {
 export const replayFile = async (file: string): Promise<Replayed> => {
   const example = readCounterexample(file)
   if (Array.isArray(example.input) && example.source === undefined) {
-    const report = runCommands(example.input as ReadonlyArray<Command>, example)
+    const report = runCommands(example.input as ReadonlyArray<Command>, example, machineFor(example.scenario))
     const replayed = {
       ...example,
       trace: report.trace,

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runCommands } from "../checker/harness/Runner.ts"
+import { machineFor } from "../checker/harness/StateMachine.ts"
 import { scenarios } from "../checker/scenarios/index.ts"
 import type { Command } from "../spec/model/Step.ts"
 import { replay as replayStrategy } from "../src/effects/Strategy.ts"
@@ -21,7 +22,7 @@ describe("regressions: every kept counterexample of a fixed bug now passes under
     it(`R-DET-5 ${file}`, () => {
       const example = JSON.parse(readFileSync(join(dir, file), "utf8")) as Counterexample
       if (Array.isArray(example.input)) {
-        const report = runCommands(example.input as ReadonlyArray<Command>, example)
+        const report = runCommands(example.input as ReadonlyArray<Command>, example, machineFor(example.scenario))
         expect(report.mismatch).toBeUndefined()
       } else {
         const make = scenarios[example.scenario]

@@ -53,12 +53,13 @@ type Abstract =
   | { readonly tag: "Advance"; readonly ms: number; readonly toDeadline: number | null }
   | { readonly tag: "Interrupt"; readonly pick: number }
   | { readonly tag: "Shutdown" }
+  | { readonly tag: "Reconnect" }
 
 const module = (i: number) => moduleNames[i % moduleNames.length] as string
 const group = (i: number) => groupNames[i % groupNames.length] as string
 
 // A request id: fresh, or taken from a pending call (DuplicateRequestId) or an earlier one (free again).
-const requestId = (idFrom: IdSource, pick: number, fresh: string, run: Run): string => {
+const requestId = (idFrom: IdSource, pick: number, fresh: string, run: Run<unknown>): string => {
   const pending = run.model.calls.map((c) => c.id)
   const past = run.commands.flatMap((c) => (c._tag === "SendSync" || c._tag === "SendToGroupSync" ? [c.id] : []))
   const pool = idFrom === "pending" ? pending : idFrom === "past" ? past : []
@@ -66,14 +67,14 @@ const requestId = (idFrom: IdSource, pick: number, fresh: string, run: Run): str
 }
 
 // A group operation's source: the chosen module, preferably a member of the group (R-GROUP-2).
-const groupSource = (g: string, source: number | null, run: Run): string | undefined => {
+const groupSource = (g: string, source: number | null, run: Run<unknown>): string | undefined => {
   if (source === null) return undefined
   const members = run.model.groups.find(([name]) => name === g)?.[1] ?? []
   return members.length > 0 ? (members[source % members.length] as string) : module(source)
 }
 
 /** Turns an abstract command into a model command for the current state. */
-export const concretize = (a: Abstract, names: Names, run: Run): Command => {
+export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Command => {
   const n = ++names.n
   const op = `op${n}`
   const id = `m${n}`
@@ -143,6 +144,8 @@ export const concretize = (a: Abstract, names: Names, run: Run): Command => {
     }
     case "Shutdown":
       return { _tag: "Shutdown", op }
+    case "Reconnect":
+      return { _tag: "Reconnect" }
   }
 }
 
@@ -153,7 +156,7 @@ interface AbstractRound {
 }
 
 // Concrete commands of a round, its advances merged into one (the model's rounds have at most one).
-const concretizeRound = (round: AbstractRound, names: Names, run: Run): Array<Command> => {
+const concretizeRound = (round: AbstractRound, names: Names, run: Run<unknown>): Array<Command> => {
   const commands: Array<Command> = []
   let advance: number | undefined
   for (const a of round.commands) {
@@ -164,14 +167,14 @@ const concretizeRound = (round: AbstractRound, names: Names, run: Run): Array<Co
   return advance === undefined ? commands : [...commands, { _tag: "Advance", ms: advance }]
 }
 
-class StateMachineCommand implements fc.Command<Names, Run> {
+class StateMachineCommand implements fc.Command<Names, Run<unknown>> {
   private concrete: string | undefined
   readonly round: AbstractRound
   constructor(round: AbstractRound) {
     this.round = round
   }
   check = () => true
-  run(names: Names, run: Run): void {
+  run(names: Names, run: Run<unknown>): void {
     const commands = concretizeRound(this.round, names, run)
     this.concrete = commands.map(describeCommand).join(" ‖ ")
     const mismatch =
@@ -189,15 +192,42 @@ const timeout = fc.constantFrom(undefined, 0, -1, 10, 25, 50)
 const idFrom = fc.constantFrom<IdSource>("fresh", "fresh", "fresh", "pending", "past")
 const source = fc.option(index, { freq: 2, nil: null })
 
+/** Which operations a machine generates: all of them in one process, or those of two (spec/model/Remote.ts). */
+export interface CommandOptions {
+  readonly shutdown?: boolean | undefined
+  /** Operations per round at most (1: a sequential machine). */
+  readonly maxRound?: number | undefined
+  /**
+   * Modules behind the socket context: sends and calls from the client process, receives, answers,
+   * cleanups and group joins in the server's, rounds that never start early, and reconnections.
+   */
+  readonly remote?: boolean | undefined
+}
+
+/** Operations the two-process machine starts (and their weights); the server's modules are fixed. */
+const remoteTags = new Set<Abstract["tag"]>([
+  "AddModuleGroup",
+  "Cleanup",
+  "Send",
+  "Receive",
+  "SendSync",
+  "SendResp",
+  "SendToGroup",
+  "SendToGroupSync",
+  "Advance",
+  "Interrupt"
+])
+
 /**
  * The command arbitraries, weighted towards the operations that interact. Each fast-check command
  * is a round of one to three operations started together (`maxRound`: 1 for a sequential machine).
  */
 export const commandArbitraries = (
-  options: { readonly shutdown?: boolean | undefined; readonly maxRound?: number | undefined } = {}
-): Array<fc.Arbitrary<fc.Command<Names, Run>>> => {
-  const arbs: Array<{ arbitrary: fc.Arbitrary<Abstract>; weight: number }> = [
+  options: CommandOptions = {}
+): Array<fc.Arbitrary<fc.Command<Names, Run<unknown>>>> => {
+  const arbs: Array<{ kind: Abstract["tag"]; arbitrary: fc.Arbitrary<Abstract>; weight: number }> = [
     {
+      kind: "AddModule" as const,
       weight: 4,
       arbitrary: fc.record({
         tag: fc.constant("AddModule" as const),
@@ -205,11 +235,28 @@ export const commandArbitraries = (
         capacity: fc.integer({ min: 1, max: 3 })
       })
     },
-    { weight: 3, arbitrary: fc.record({ tag: fc.constant("AddModuleGroup" as const), module: index, group: index }) },
-    { weight: 1, arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index }) },
-    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source }) },
-    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index }) },
     {
+      kind: "AddModuleGroup" as const,
+      weight: 3,
+      arbitrary: fc.record({ tag: fc.constant("AddModuleGroup" as const), module: index, group: index })
+    },
+    {
+      kind: "Cleanup" as const,
+      weight: 1,
+      arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index })
+    },
+    {
+      kind: "Send" as const,
+      weight: 4,
+      arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source })
+    },
+    {
+      kind: "Receive" as const,
+      weight: 4,
+      arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index })
+    },
+    {
+      kind: "SendSync" as const,
       weight: 3,
       arbitrary: fc.record({
         tag: fc.constant("SendSync" as const),
@@ -220,6 +267,7 @@ export const commandArbitraries = (
       })
     },
     {
+      kind: "SendResp" as const,
       weight: 4,
       arbitrary: fc.record({
         tag: fc.constant("SendResp" as const),
@@ -234,8 +282,13 @@ export const commandArbitraries = (
         stray: fc.boolean()
       })
     },
-    { weight: 2, arbitrary: fc.record({ tag: fc.constant("SendToGroup" as const), group: index, source }) },
     {
+      kind: "SendToGroup" as const,
+      weight: 2,
+      arbitrary: fc.record({ tag: fc.constant("SendToGroup" as const), group: index, source })
+    },
+    {
+      kind: "SendToGroupSync" as const,
       weight: 2,
       arbitrary: fc.record({
         tag: fc.constant("SendToGroupSync" as const),
@@ -247,6 +300,7 @@ export const commandArbitraries = (
       })
     },
     {
+      kind: "Advance" as const,
       weight: 2,
       arbitrary: fc.record({
         tag: fc.constant("Advance" as const),
@@ -254,16 +308,27 @@ export const commandArbitraries = (
         toDeadline: fc.option(fc.nat({ max: 7 }), { freq: 2, nil: null })
       })
     },
-    { weight: 1, arbitrary: fc.record({ tag: fc.constant("Interrupt" as const), pick: fc.nat({ max: 7 }) }) }
+    {
+      kind: "Interrupt" as const,
+      weight: 1,
+      arbitrary: fc.record({ tag: fc.constant("Interrupt" as const), pick: fc.nat({ max: 7 }) })
+    }
   ]
-  const weighted = arbs.map(({ arbitrary, weight }) => ({ arbitrary, weight: weight * 4 }))
-  if (options.shutdown ?? true) weighted.push({ weight: 1, arbitrary: fc.constant({ tag: "Shutdown" as const }) })
+  const remote = options.remote ?? false
+  const weighted = arbs
+    .filter(({ kind }) => !remote || remoteTags.has(kind))
+    .map(({ arbitrary, weight }) => ({ arbitrary, weight: weight * 4 }))
+  if ((options.shutdown ?? true) && !remote)
+    weighted.push({ weight: 1, arbitrary: fc.constant({ tag: "Shutdown" as const }) })
   const command = fc.oneof(...weighted)
   const round = fc.record({
     commands: fc.array(command, { minLength: 1, maxLength: options.maxRound ?? 3 }),
-    early: fc.boolean()
+    early: remote ? fc.constant(false) : fc.boolean()
   })
-  return [round.map((r) => new StateMachineCommand(r))]
+  // A reconnection is a round of its own: the connection drops between rounds, never inside one.
+  const reconnect = fc.constant<AbstractRound>({ commands: [{ tag: "Reconnect" }], early: false })
+  const rounds = remote ? fc.oneof({ arbitrary: round, weight: 15 }, { arbitrary: reconnect, weight: 1 }) : round
+  return [rounds.map((r) => new StateMachineCommand(r))]
 }
 
 /**

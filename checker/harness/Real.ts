@@ -62,11 +62,15 @@ export class RealSystem {
   }
 
   private start(command: Exclude<Command, { _tag: "Advance" }>): void {
+    // One process has no connection to drop.
+    if (command._tag === "Reconnect") return
     if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
     else this.fork(command.op, command._tag, this.operation(command))
   }
 
-  private operation(command: Exclude<Command, { _tag: "Advance" | "Interrupt" }>): Effect.Effect<unknown, unknown> {
+  private operation(
+    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" }>
+  ): Effect.Effect<unknown, unknown> {
     const b = this.beehive
     switch (command._tag) {
       case "AddModule":

@@ -4,9 +4,10 @@
  * Used by the state-machine properties and by `npm run replay`.
  */
 
-import { stepRound } from "../../spec/model/Concurrent.ts"
+import { type StartedBy, stateKey, stepRound } from "../../spec/model/Concurrent.ts"
 import { initialState, type State } from "../../spec/model/State.ts"
 import type { Command } from "../../spec/model/Step.ts"
+import type { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { replay as replayStrategy, type Strategy } from "../../src/effects/Strategy.ts"
 import type { TraceEvent } from "../../src/testing/Scenario.ts"
 import { RealSystem } from "./Real.ts"
@@ -54,6 +55,8 @@ export const describeCommand = (c: Command): string => {
       return `advance ${c.ms}ms`
     case "Interrupt":
       return `interrupt ${c.target}`
+    case "Reconnect":
+      return "the network drops the connection; the client reconnects"
     case "Shutdown":
       return `${c.op}: shutdown`
   }
@@ -67,7 +70,7 @@ export interface Observed {
 }
 
 /** Reads what `real` shows now. */
-export const observe = (real: RealSystem): Observed => ({
+export const observe = (real: SystemUnderTest): Observed => ({
   outcomes: real.outcomes(),
   snapshot: real.snapshot(),
   pendingTimers: real.pendingTimers
@@ -83,21 +86,68 @@ export const compare = (
   model: State,
   observed: Observed,
   settled: Readonly<Record<string, string>> = {}
+): string | undefined => compareWith(model.outcomes, describeModel(model), model.calls.length, observed, settled)
+
+/**
+ * `compare` for any model: its outcomes, its observable state in the implementation's form, and how
+ * many calls it has pending.
+ */
+export const compareWith = (
+  outcomes: Readonly<Record<string, string>>,
+  expected: string,
+  pendingCalls: number,
+  observed: Observed,
+  settled: Readonly<Record<string, string>>
 ): string | undefined => {
   const actual = observed.outcomes
-  for (const [op, expected] of Object.entries(model.outcomes)) {
-    if (actual[op] !== expected) return `${op}: model ${expected}, implementation ${actual[op] ?? "still running"}`
+  for (const [op, outcome] of Object.entries(outcomes)) {
+    if (actual[op] !== outcome) return `${op}: model ${outcome}, implementation ${actual[op] ?? "still running"}`
   }
   for (const [op, got] of Object.entries(actual)) {
-    if (model.outcomes[op] === undefined && settled[op] === undefined)
+    if (outcomes[op] === undefined && settled[op] === undefined)
       return `${op}: implementation ended with ${got}, model still running`
   }
-  const expected = describeModel(model)
   if (expected !== observed.snapshot) return `state: model ${expected}\n       implementation ${observed.snapshot}`
   // R-SYNC-6, R-GSYNC-7: with no call pending, no deadline timer may remain.
-  if (model.calls.length === 0 && observed.pendingTimers !== 0)
+  if (pendingCalls === 0 && observed.pendingTimers !== 0)
     return `${observed.pendingTimers} timer(s) left with no call pending`
   return undefined
+}
+
+/** The implementation as a run drives it: one process (`RealSystem`) or two (`RemoteSystem`). */
+export interface SystemUnderTest {
+  readonly sim: SimRuntime
+  /** Starts the commands of a round together and lets everything settle. */
+  applyRound(commands: ReadonlyArray<Command>, early: boolean): void
+  /** Outcomes of the operations that have ended, in the model's form. */
+  outcomes(): Record<string, string>
+  /** The observable state in the model's form. */
+  snapshot(): string
+  readonly pendingTimers: number
+}
+
+/** A model and the implementation it is checked against, as a run needs them. */
+export interface Machine<S> {
+  initial(): S
+  real(strategy: Strategy): SystemUnderTest
+  /** Every state the rules allow after a round (see `stepRound`). */
+  stepRound(state: S, round: ReadonlyArray<Command>, early: boolean, startedBy: StartedBy): Array<S>
+  /** The first difference between a model state and what the implementation shows. */
+  compare(state: S, observed: Observed, settled: Readonly<Record<string, string>>): string | undefined
+  /** The state with its outcomes moved out (once checked). */
+  forget(state: S): S
+  /** The one-process state commands are made concrete against (calls pending, groups, time). */
+  view(state: S): State
+}
+
+/** The one-process machine: a `Beehive` against the model of spec/model/Step.ts. */
+export const localMachine: Machine<State> = {
+  initial: initialState,
+  real: (strategy) => new RealSystem(strategy),
+  stepRound,
+  compare,
+  forget: (state) => ({ ...state, outcomes: {} }),
+  view: (state) => state
 }
 
 /**
@@ -120,22 +170,25 @@ const maxCandidates = 256
  * to the states `stepRound` allows, and keeps those the implementation's outcomes and snapshot match.
  * With rounds of one command there is exactly one candidate, as in a sequential model check.
  */
-export class Run {
-  candidates: Array<State> = [initialState()]
-  readonly real: RealSystem
+export class Run<S = State> {
+  candidates: Array<S>
+  readonly machine: Machine<S>
+  readonly real: SystemUnderTest
   readonly trace: Array<TraceEvent> = []
   readonly steps: Array<RunStep> = []
   /** Outcomes of the operations that ended in earlier steps (checked, and taken out of the states). */
   readonly settled: Record<string, string> = {}
   private reported = new Set<string>()
 
-  constructor(strategy: Strategy) {
-    this.real = new RealSystem(strategy)
+  constructor(strategy: Strategy, machine?: Machine<S>) {
+    this.machine = machine ?? (localMachine as unknown as Machine<S>)
+    this.candidates = [this.machine.initial()]
+    this.real = this.machine.real(strategy)
   }
 
   /** A state that explains the run so far (the first candidate), for making the next commands concrete. */
   get model(): State {
-    return this.candidates[0] as State
+    return this.machine.view(this.candidates[0] as S)
   }
 
   /** Every command applied so far, in order. */
@@ -169,7 +222,7 @@ export class Run {
     }
     const early = runStep._tag === "Round" && runStep.early
     const startedBy = (op: string) => this.commands.find((c) => "op" in c && c.op === op)
-    const allowed = this.candidates.flatMap((state) => stepRound(state, commands, early, startedBy))
+    const allowed = this.candidates.flatMap((state) => this.machine.stepRound(state, commands, early, startedBy))
     this.real.applyRound(commands, early)
     const outcomes = this.real.outcomes()
     const all = this.commands
@@ -184,15 +237,16 @@ export class Run {
       )
     }
     const observed = observe(this.real)
-    const matching = allowed.filter((state) => compare(state, observed, this.settled) === undefined)
+    const matching = allowed.filter((state) => this.machine.compare(state, observed, this.settled) === undefined)
     if (matching.length > 0) {
       // Every matching state has exactly the implementation's outcomes: they move to `settled`, so
       // that the states (cloned at every model step) stay as small as what is still running.
       Object.assign(this.settled, observed.outcomes)
-      this.candidates = matching.slice(0, maxCandidates).map((state) => ({ ...state, outcomes: {} }))
+      const distinct = new Map(matching.map((state) => this.machine.forget(state)).map((s) => [stateKey(s), s]))
+      this.candidates = [...distinct.values()].slice(0, maxCandidates)
       return undefined
     }
-    const first = compare(allowed[0] as State, observed, this.settled) as string
+    const first = this.machine.compare(allowed[0] as S, observed, this.settled) as string
     const mismatch =
       allowed.length === 1 ? first : `none of the ${allowed.length} states the model allows; the first: ${first}`
     this.event("check", "main", "implementation follows the model", mismatch)
@@ -201,8 +255,12 @@ export class Run {
 }
 
 /** Replays steps under a schedule from scratch; stops at the first difference. */
-export const runCommands = (steps: ReadonlyArray<RunStep>, schedule: Schedule): RunReport => {
-  const run = new Run(replayStrategy(schedule.choices, schedule.preemptions))
+export const runCommands = <S = State>(
+  steps: ReadonlyArray<RunStep>,
+  schedule: Schedule,
+  machine?: Machine<S>
+): RunReport => {
+  const run = new Run<S>(replayStrategy(schedule.choices, schedule.preemptions), machine)
   let mismatch: string | undefined
   for (const runStep of steps) {
     mismatch = run.applyStep(runStep)

@@ -14,7 +14,8 @@ import type { Counterexample, ScheduleCoverage } from "../../src/testing/Explore
 import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
 import { commandArbitraries, type Names, preambleArbitrary, preambleCommands } from "./Commands.ts"
-import { Run } from "./Runner.ts"
+import { remoteMachine } from "./RemoteReal.ts"
+import { type Machine, Run } from "./Runner.ts"
 
 export interface StateMachineOptions {
   readonly runs: number
@@ -28,6 +29,11 @@ export interface StateMachineOptions {
   readonly seed?: number | undefined
   /** Where a counterexample goes (default: counterexamples/ or COUNTEREXAMPLE_DIR). */
   readonly outDir?: string | undefined
+  /**
+   * Modules behind the socket context (spec/model/Remote.ts): the server process serves a, b, c
+   * (the preamble's modules and groups, then the client connects) to a client process that sends.
+   */
+  readonly remote?: boolean | undefined
 }
 
 /**
@@ -55,15 +61,29 @@ const scheduleArbitraries = (preemption: boolean) =>
 
 type Preamble = readonly [number, number, number] | null
 
+const remoteCapacities = [2, 2, 2] as const
+
+/**
+ * The machine a state-machine counterexample was found with, by its property's name: the
+ * two-process machine for the `remote-` ones, else the one-process machine (undefined).
+ */
+export const machineFor = (scenario: string): Machine<unknown> | undefined =>
+  scenario.startsWith("remote-") ? (remoteMachine as Machine<unknown>) : undefined
+
 const execute = (
+  remote: boolean,
   preamble: Preamble,
-  cmds: Iterable<fc.Command<Names, Run>>,
+  cmds: Iterable<fc.Command<Names, Run<unknown>>>,
   strategy: Strategy,
-  onRun: (run: Run) => void
+  onRun: (run: Run<unknown>) => void
 ): void => {
-  const run = new Run(strategy)
+  const run = new Run<unknown>(strategy, remote ? machineFor("remote-") : undefined)
   onRun(run)
-  for (const command of preambleCommands(preamble)) {
+  // Two processes: the server's modules and groups first (a, b, c at least), then the connection.
+  const setup = remote
+    ? [...preambleCommands(preamble ?? remoteCapacities), { _tag: "Reconnect" as const }]
+    : preambleCommands(preamble)
+  for (const command of setup) {
     const mismatch = run.apply(command)
     if (mismatch !== undefined) throw new Error(`in the preamble: ${mismatch}`)
   }
@@ -76,7 +96,10 @@ const execute = (
  */
 export const checkStateMachine = (name: string, options: StateMachineOptions): StateMachineCoverage => {
   const [choices, fractions] = scheduleArbitraries(options.preemption ?? true)
-  const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound }), {
+  const remote = options.remote ?? false
+  if (remote !== (machineFor(name) !== undefined))
+    throw new Error(`a state machine's name starts with "remote-" exactly when it is remote (${name})`)
+  const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound, remote }), {
     maxCommands: options.maxCommands ?? 40,
     size: "+1"
   })
@@ -91,24 +114,29 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
   }
   const schedules = new Set<string>()
   // Both runs of one input; `last` is the run that threw, if one did.
-  let last: { run: Run; points: ReadonlyArray<number> } | undefined
-  const both = (preamble: Preamble, cmds: Iterable<fc.Command<Names, Run>>, tape: number[], drawn: number[]) => {
+  let last: { run: Run<unknown>; points: ReadonlyArray<number> } | undefined
+  const both = (
+    preamble: Preamble,
+    cmds: Iterable<fc.Command<Names, Run<unknown>>>,
+    tape: number[],
+    drawn: number[]
+  ) => {
     const meter = metered(replay(tape))
-    execute(preamble, cmds, meter.strategy, (run) => {
+    execute(remote, preamble, cmds, meter.strategy, (run) => {
       last = { run, points: [] }
     })
     const points = fitPoints(
       drawn.map((d) => d / fractionScale),
       meter.contended()
     )
-    execute(preamble, cmds, points.length === 0 ? replay(tape) : preemptingAt(replay(tape), points), (run) => {
+    execute(remote, preamble, cmds, points.length === 0 ? replay(tape) : preemptingAt(replay(tape), points), (run) => {
       last = { run, points }
     })
     return points
   }
   const property = fc.property(preambleArbitrary, commands, choices, fractions, (preamble, cmds, tape, drawn) => {
     const points = both(preamble, cmds, tape, drawn)
-    const run = last?.run as Run
+    const run = last?.run as Run<unknown>
     const decisions = run.real.sim.decisions()
     coverage.runs++
     coverage.choicePoints += decisions.choices.length
@@ -134,7 +162,7 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     mismatch =
       [...(last?.run.trace ?? [])].reverse().find((event) => event.kind === "check")?.detail ?? (e as Error).message
   }
-  const run = last?.run as Run
+  const run = last?.run as Run<unknown>
   const decisions = run.real.sim.decisions()
   const example: Counterexample = {
     format: "beehive-effect/counterexample@1",

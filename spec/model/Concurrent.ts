@@ -17,8 +17,8 @@ import { type Command, step } from "./Step.ts"
 /** A round: at most one advance; the other commands in any order. */
 export type Round = ReadonlyArray<Command>
 
-// Objects with their keys sorted, so that equal states (outcomes completed in another order) match.
-const stateKey = (state: State): string =>
+/** A state as a string, its objects' keys sorted, so that equal states (outcomes completed in another order) match. */
+export const stateKey = (state: unknown): string =>
   JSON.stringify(state, (_, value) =>
     value !== null && typeof value === "object" && !Array.isArray(value)
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)))
@@ -31,11 +31,13 @@ const expireDue: Command = { _tag: "Advance", ms: 0 }
 /** The command that started an operation, for an interruption of it. */
 export type StartedBy = (op: string) => Command | undefined
 
-// An interruption that arrives as its target completes (Effect withdraws a wait one operation after
-// the interruption): the target ends interrupted, what it did stays done, and a receive's message goes
-// back to the head of its mailbox (R-RECV-4, R-SEND-3, R-GLOBAL-6). Only a target that completed in
-// this round can: the round's outcomes are the only ones a state holds.
-const lateInterrupt = (state: State, target: string, startedBy: StartedBy): State | undefined => {
+/**
+ * An interruption that arrives as its target completes (Effect withdraws a wait one operation after
+ * the interruption): the target ends interrupted, what it did stays done, and a receive's message goes
+ * back to the head of its mailbox (R-RECV-4, R-SEND-3, R-GLOBAL-6). Only a target that completed in
+ * this round can: the round's outcomes are the only ones a state holds. Undefined when it cannot.
+ */
+export const lateInterrupt = (state: State, target: string, startedBy: StartedBy): State | undefined => {
   const outcome = state.outcomes[target]
   if (outcome === undefined || outcome === O.interrupted) return undefined
   const next = cloneState(state)

@@ -58,10 +58,17 @@ export type Command =
   | { readonly _tag: "Advance"; readonly ms: number }
   | { readonly _tag: "Interrupt"; readonly target: string }
   | { readonly _tag: "Shutdown"; readonly op: string }
+  /**
+   * The network drops every connection and the client connects again (spec/model/Remote.ts). One
+   * process has no connection: the one-process model does nothing.
+   */
+  | { readonly _tag: "Reconnect" }
 
-const DefaultTimeout = 30_000
+/** The timeout of a call given none, or one ≤ 0 (R-SYNC-1). */
+export const DefaultTimeout = 30_000
 
-const cleanupModule = (state: State, module: string): [Array<string>, Array<string>] => {
+/** Removes a module as `cleanup` does (R-CLEAN); returns its groups and what its mailbox held. */
+export const cleanupModule = (state: State, module: string): [Array<string>, Array<string>] => {
   const index = state.modules.findIndex(([n]) => n === module)
   const [, mod] = state.modules[index] as [string, NonNullable<ReturnType<typeof moduleOf>>]
   state.modules.splice(index, 1)
@@ -190,6 +197,8 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       complete(state, command.target, O.interrupted)
       return undefined
     }
+    case "Reconnect":
+      return undefined
     case "Shutdown": {
       if (state.shutdownReport !== undefined) return state.shutdownReport
       // R-GLOBAL-3: calls are cancelled before the modules are cleaned up.
@@ -204,10 +213,15 @@ const applyCommand = (state: State, command: Command): string | undefined => {
   }
 }
 
+/** Applies `command` to `state` itself, the one state the rules allow after it. */
+export const applyInPlace = (state: State, command: Command): void => {
+  const outcome = applyCommand(state, command)
+  if (outcome !== undefined && "op" in command) complete(state, command.op, outcome)
+}
+
 /** The states the rules allow after `command` (here always one). The input state is not changed. */
 export const step = (state: State, command: Command): Array<State> => {
   const next = cloneState(state)
-  const outcome = applyCommand(next, command)
-  if (outcome !== undefined && "op" in command) complete(next, command.op, outcome)
+  applyInPlace(next, command)
   return [next]
 }

@@ -28,7 +28,7 @@ import {
   SyncTimeout,
   UnknownContextType
 } from "../model/Errors.ts"
-import { type Message, setSync } from "../model/Message.ts"
+import { type Message, newErrorResponse, setSync } from "../model/Message.ts"
 import type { CleanupReport, GroupSendResult, GroupSyncResult, ShutdownReport } from "../model/Reports.ts"
 import { ChannelContext } from "./ChannelContext.ts"
 import type { Endpoint, ModuleContext } from "./ModuleContext.ts"
@@ -298,8 +298,23 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       const wakeups = new Wakeups()
       const report = cleanupNow(module, endpoint, wakeups)
       wakeups.flush()
-      return Effect.succeed(report)
+      return Effect.as(refuseForwarded(report), report)
     })
+
+  // Sync requests from other processes that a cleanup took from the mailbox: their callers get an
+  // error response now instead of waiting for their deadlines (R-SOCK-10, R-CLEAN-5).
+  const refuseForwarded = (report: CleanupReport): Effect.Effect<void> => {
+    const forwarded = report.undelivered.filter((m) => m.header.sync && calls.get(m.header.id) === undefined)
+    if (forwarded.length === 0 || forwarders.length === 0) return Effect.void
+    return Effect.forEach(
+      forwarded,
+      (request) =>
+        Effect.map(newErrorResponse(request, `module "${report.module}" was cleaned up`), (error) => {
+          for (const context of forwarders) if (context.forwardResponse?.(error, report.module)) return
+        }),
+      { discard: true }
+    )
+  }
 
   const unavailable = (module: string, operation: string): ModuleNotFound | BeehiveShutdown =>
     isShutdown ? new BeehiveShutdown({ operation }) : new ModuleNotFound({ module })

@@ -82,6 +82,12 @@ export interface LinkOptions {
 }
 
 /**
+ * The module a response is attributed to when the peer names a responder that is not one of the
+ * connection's modules: a name no module here has (it holds a NUL), so no call counts it as a member.
+ */
+const foreignResponder = (name: string, peer: string): string => `${name}\u0000${peer}`
+
+/**
  * An established connection; see the module documentation.
  *
  * @category models
@@ -293,13 +299,15 @@ export class Link implements EndpointLink {
   private claimResponse(response: Message.Message, responder: string | undefined): Effect.Effect<void> {
     const id = response.header.parentId
     let from: string | undefined
-    const named = responder === undefined ? undefined : this.endpoints.get(responder)
-    if (named !== undefined) {
-      named.answered(id)
-      from = named.module
+    if (responder !== undefined) {
+      const named = this.endpoints.get(responder)
+      named?.answered(id)
+      // A name that is not a module of this connection is no member of any call here: its answer is
+      // uninvited, as a non-member's is in one process, and it cannot pass for another module.
+      from = named?.module ?? foreignResponder(responder, this.peer)
     } else {
-      // Without a responder (a Go peer), the answer is attributed only when the request went to one
-      // module over this connection; copies to several stay unattributed, however many are left.
+      // Without a responder (a Go peer), the answer is attributed only when the call's request went
+      // to one module over this connection; copies to several stay unattributed, however many are left.
       const waiting = [...this.endpoints.values()].find((e) => e.inflight.has(id))
       waiting?.answered(id)
       if (!this.multicast.has(id)) from = waiting?.module
@@ -409,7 +417,7 @@ export class Link implements EndpointLink {
       for (let n = 0; n < fairShare && bytes < limit; n++) {
         const outgoing = endpoint.takeOutgoing()
         if (outgoing === undefined) break
-        if (outgoing.message.header.sync) this.noteMulticast(outgoing.message.header.id, endpoint)
+        if (outgoing.message.header.sync) this.noteMulticast(outgoing.message, endpoint)
         jsons.push(outgoing.json)
         bytes += outgoing.json.length
       }
@@ -419,13 +427,19 @@ export class Link implements EndpointLink {
     return jsons.length === 0 ? undefined : encodeBatch(this.options.framing, jsons)
   }
 
-  private noteMulticast(id: string, endpoint: RemoteEndpoint): void {
+  private noteMulticast(message: Message.Message, endpoint: RemoteEndpoint): void {
+    const id = message.header.id
+    let shared = false
     for (const other of this.endpoints.values()) {
-      if (other !== endpoint && other.inflight.has(id)) {
-        this.multicast.add(id)
-        break
-      }
+      const copy = other === endpoint ? undefined : other.inflight.get(id)
+      if (copy === undefined) continue
+      // Pending calls have distinct ids: another request with this id belongs to a call that ended,
+      // and must not make this call's answers look like answers to several modules.
+      if (copy === message) shared = true
+      else other.inflight.delete(id)
     }
+    if (shared) this.multicast.add(id)
+    else this.multicast.delete(id)
     // Requests never answered leave their ids here; forget those no endpoint keeps in flight any more.
     if (this.multicast.size > this.multicastPruneAt) {
       for (const known of this.multicast) if (!this.isInflight(known)) this.multicast.delete(known)

@@ -69,9 +69,10 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
 
 interface InboundCall {
   readonly link: Link
+  /** The modules it was delivered to, one per copy (a module sent two copies owes two answers). */
   readonly destinations: Array<string>
-  /** Destinations that answered, or unattributed answers standing for one of them. */
-  readonly answered: Set<string>
+  /** Those still owing an answer: a response counts for its responder, an unattributed one for the first. */
+  readonly owing: Array<string>
 }
 
 /**
@@ -180,6 +181,7 @@ export class SocketState {
     const known = this.inbound.get(id)
     if (known !== undefined && known.link === link) {
       known.destinations.push(destination)
+      known.owing.push(destination)
       return undefined
     }
     let forgotten: { readonly id: string; readonly link: Link } | undefined
@@ -189,7 +191,7 @@ export class SocketState {
       call.link.inboundIds.delete(oldest)
       forgotten = { id: oldest, link: call.link }
     }
-    this.inbound.set(id, { link, destinations: [destination], answered: new Set() })
+    this.inbound.set(id, { link, destinations: [destination], owing: [destination] })
     link.inboundIds.add(id)
     return forgotten
   }
@@ -203,17 +205,18 @@ export class SocketState {
   /**
    * Sends a response back to the peer its request came from; true if it was queued for writing. The
    * responder is `from`, or the request's destination when it went to one module. Every response is
-   * forwarded (the caller's process decides which are uninvited); the request is forgotten once each
-   * destination has answered.
+   * forwarded (the caller's process decides which are uninvited); the request is forgotten once every
+   * copy delivered has been answered.
    */
   forwardResponse(response: Message, from: string | undefined): boolean {
     const id = response.header.parentId
     const call = this.inbound.get(id)
     if (call === undefined) return false
-    const responder = from ?? (call.destinations.length === 1 ? call.destinations[0] : undefined)
-    const counted = responder ?? call.destinations.find((d) => !call.answered.has(d))
-    if (counted !== undefined && call.destinations.includes(counted)) call.answered.add(counted)
-    if (call.answered.size >= call.destinations.length) {
+    const only = call.destinations[0] as string
+    const responder = from ?? (call.destinations.every((d) => d === only) ? only : undefined)
+    const counted = responder === undefined ? 0 : call.owing.indexOf(responder)
+    if (counted >= 0) call.owing.splice(counted, 1)
+    if (call.owing.length === 0) {
       this.inbound.delete(id)
       call.link.inboundIds.delete(id)
     }

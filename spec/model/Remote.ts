@@ -1,0 +1,429 @@
+/**
+ * The model of modules behind the socket context (R-SOCK-7..11): a client process C whose module
+ * `x` is connected to a server process S that serves modules a, b, c. Each process is a one-process
+ * model (`State`); the connection between them is stated here, from SPEC.md:
+ *
+ * - C knows S's modules and groups as they were when the connection was made (R-SOCK-7); changes
+ *   in S reach C only with the next connection. A remote module in C is a bounded outbox (R-SOCK-8),
+ *   given a capacity here that no run fills, so a send to it is accepted at once and written.
+ * - What is written arrives in S in order and is delivered there per destination, first come first
+ *   served, with `send` (R-SOCK-8): one message at a time per destination waits for room. A message
+ *   that cannot be delivered (no such module, or cleaned up first) is reported; a sync request then
+ *   gets an error response at once (R-SOCK-10), as does one cleaned up from its module's mailbox
+ *   (R-CLEAN-5 across processes: the caller is not left waiting for its deadline).
+ * - A sync request from C is owed one response by each module it was delivered to (a multiset: a
+ *   module written to twice owes two). A `sendResp` in S for an owed request writes the response
+ *   back and returns true, counted for its responder (or, unattributed, for one module still owing);
+ *   once nothing is owed, a response to it returns false (R-SOCK-9).
+ * - C attributes a response to the responder S names: a module of the connection, or else no member
+ *   of any call (its answer uninvited); without one, to the one module the call's request was
+ *   written to, else to nobody (R-SOCK-9, R-RESP-3).
+ * - Writing (C's writer, and S reading what it wrote) and delivering (per destination) are steps of
+ *   their own, which may fall between any two operations of a round; S delivers to different
+ *   destinations in no set order, so group results are compared with their members sorted.
+ * - A `Reconnect` drops the connection: in C every remote module is cleaned up and every sync call
+ *   to one of them fails with RequestDropped (R-SOCK-11); S forgets what it owed over it, and still
+ *   delivers what it had read; the client waits its first backoff and connects again.
+ */
+import { endCall, respond } from "./Calls.ts"
+import { offer } from "./Mailboxes.ts"
+import * as O from "./Outcomes.ts"
+import { cloneState, type GroupEvent, initialState, moduleOf, type State } from "./State.ts"
+import { applyInPlace, type Command, cleanupModule } from "./Step.ts"
+
+/** The client process's module, local to C. */
+export const clientModule = "x"
+/** The capacity of a remote module's outbox in C: more than a run ever sends. */
+export const outboxCapacity = 1024
+/** What a client waits before connecting again (its backoff's first delay, without jitter). */
+export const reconnectMs = 5
+
+/** An error response's name in the model: one per request id (its reason is not compared). */
+export const errorResponse = (requestId: string): string => `err-${requestId}`
+
+/** Messages read from the connection for one destination, oldest first; the head may wait for room. */
+export interface Delivery {
+  readonly destination: string
+  queue: Array<{ readonly entry: string; readonly link: number }>
+  /** The hidden operation offering the head, while it waits. */
+  waiting: string | undefined
+}
+
+/** A request from C that S owes responses to. */
+export interface Owed {
+  readonly id: string
+  readonly link: number
+  /** Every module it was written to over that link, one per copy. */
+  to: Array<string>
+  /** Those still owing a response. */
+  owing: Array<string>
+}
+
+export interface RemoteState {
+  client: State
+  server: State
+  /** The connection's number; 0 before the first. */
+  link: number
+  connected: boolean
+  owed: Array<Owed>
+  /** Per request id, the modules the current call with that id was written to over this link. */
+  written: Array<[string, Array<string>]>
+  deliveries: Array<Delivery>
+}
+
+export const initialRemote = (): RemoteState => {
+  const client = initialState()
+  client.modules.push([clientModule, { capacity: 1, queue: [], groups: [], receivers: [], senders: [] }])
+  return {
+    client,
+    server: initialState(),
+    link: 0,
+    connected: false,
+    owed: [],
+    written: [],
+    deliveries: []
+  }
+}
+
+const clientSide = new Set<Command["_tag"]>(["Send", "SendSync", "SendToGroup", "SendToGroupSync"])
+
+// Every remote module of C, in registration order.
+const remoteModules = (rs: RemoteState): Array<string> =>
+  rs.client.modules.map(([name]) => name).filter((name) => name !== clientModule)
+
+/** C takes a response off the connection and hands it to its calls (R-SOCK-9). */
+const claim = (rs: RemoteState, response: string, parentId: string, responder: string | undefined): void => {
+  const targets = rs.written.find(([id]) => id === parentId)?.[1] ?? []
+  const distinct = [...new Set(targets)]
+  // A responder named that is not a module of the connection is no member of any call (uninvited).
+  const from =
+    responder !== undefined
+      ? remoteModules(rs).includes(responder)
+        ? responder
+        : `${responder}@server`
+      : distinct.length === 1
+        ? distinct[0]
+        : undefined
+  respond(rs.client, response, parentId, from)
+}
+
+/** A `sendResp` in S for a request from C: true when it was owed, and then C gets it. */
+const answer = (rs: RemoteState, response: string, parentId: string, from: string | undefined): boolean => {
+  const owed = rs.owed.find((o) => o.id === parentId)
+  if (owed === undefined) return false
+  // Named on the wire: the module that answered, or the one module the request went to.
+  const to = [...new Set(owed.to)]
+  const responder = from ?? (to.length === 1 ? to[0] : undefined)
+  // Counted for the responder when it owes one; unattributed, for the first module still owing.
+  const counted = responder === undefined ? 0 : owed.owing.indexOf(responder)
+  if (counted >= 0) owed.owing.splice(counted, 1)
+  if (owed.owing.length === 0) rs.owed = rs.owed.filter((o) => o !== owed)
+  claim(rs, response, parentId, responder)
+  return true
+}
+
+// A message S could not deliver: a sync request is answered with an error response by its destination.
+const undeliverable = (rs: RemoteState, entry: string, destination: string, link: number): void => {
+  if (!entry.endsWith("!")) return
+  const id = entry.slice(0, -1)
+  if (answer(rs, errorResponse(id), id, destination)) return
+  if (link === rs.link && rs.connected) claim(rs, errorResponse(id), id, destination)
+}
+
+// Delivers what a destination's queue holds, until its head has to wait for room.
+const pump = (rs: RemoteState, delivery: Delivery): void => {
+  while (delivery.waiting === undefined && delivery.queue.length > 0) {
+    const { entry, link } = delivery.queue[0] as { entry: string; link: number }
+    if (moduleOf(rs.server, delivery.destination) === undefined) {
+      delivery.queue.shift()
+      undeliverable(rs, entry, delivery.destination, link)
+      continue
+    }
+    // One message per destination waits at a time: the destination names its delivery.
+    const op = `deliver:${delivery.destination}`
+    if (offer(rs.server, delivery.destination, { op, entry, kind: "send" })) delivery.queue.shift()
+    else delivery.waiting = op
+  }
+  if (delivery.queue.length === 0) rs.deliveries = rs.deliveries.filter((d) => d !== delivery)
+}
+
+// The heads that stopped waiting (admitted, or their module cleaned up) in S's last step.
+const settleDeliveries = (rs: RemoteState): void => {
+  for (const delivery of [...rs.deliveries]) {
+    const op = delivery.waiting
+    const outcome = op === undefined ? undefined : rs.server.outcomes[op]
+    if (op === undefined || outcome === undefined) continue
+    delete rs.server.outcomes[op]
+    delivery.waiting = undefined
+    const head = delivery.queue.shift() as { entry: string; link: number }
+    if (outcome !== O.voidOk) undeliverable(rs, head.entry, delivery.destination, head.link)
+    if (delivery.queue.length === 0) rs.deliveries = rs.deliveries.filter((d) => d !== delivery)
+  }
+}
+
+// C's writer writes everything in C's outboxes, in order, and S reads it all (owing a response for
+// each sync copy) before it delivers any of it.
+const read = (rs: RemoteState): void => {
+  for (const [module, mod] of rs.client.modules) {
+    if (module === clientModule) continue
+    for (const entry of mod.queue.splice(0)) {
+      if (entry.endsWith("!")) {
+        const id = entry.slice(0, -1)
+        // Kept sorted: only which modules, not the order of the reads that brought them, matters.
+        rs.written.find(([known]) => known === id)?.[1].push(module)
+        rs.written.find(([known]) => known === id)?.[1].sort()
+        const owed = rs.owed.find((o) => o.id === id)
+        if (owed !== undefined && owed.link === rs.link) {
+          owed.to.push(module)
+          owed.owing.push(module)
+        } else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link: rs.link, to: [module], owing: [module] }]
+      }
+      let delivery = rs.deliveries.find((d) => d.destination === module)
+      if (delivery === undefined) {
+        delivery = { destination: module, queue: [], waiting: undefined }
+        rs.deliveries.push(delivery)
+      }
+      delivery.queue.push({ entry, link: rs.link })
+    }
+  }
+}
+
+const unwritten = (rs: RemoteState): boolean =>
+  rs.client.modules.some(([module, mod]) => module !== clientModule && mod.queue.length > 0)
+
+/**
+ * What the connection may do next on its own, each a step that can fall between two operations: C's
+ * writer writing (and S reading) what C's outboxes hold, and S delivering what it read for one
+ * destination (until a message has to wait for room).
+ */
+const linkSteps = (rs: RemoteState): Array<(rs: RemoteState) => void> => {
+  const steps: Array<(rs: RemoteState) => void> = []
+  if (unwritten(rs)) steps.push(read)
+  for (const delivery of rs.deliveries) {
+    if (delivery.waiting !== undefined || delivery.queue.length === 0) continue
+    const destination = delivery.destination
+    steps.push((next) => {
+      const d = next.deliveries.find((x) => x.destination === destination) as Delivery
+      pump(next, d)
+    })
+  }
+  return steps
+}
+
+// The client connects: C registers S's modules and groups as they are now (R-SOCK-7).
+const connect = (rs: RemoteState): void => {
+  rs.link++
+  rs.connected = true
+  rs.written = []
+  for (const [module] of rs.server.modules)
+    applyInPlace(rs.client, { _tag: "AddModule", op: "register", module, capacity: outboxCapacity })
+  // The exchange's groups are a JSON object: written in name order, as Go writes a map (R-SOCK-5).
+  const groups = [...rs.server.groups].sort(([g1], [g2]) => (g1 < g2 ? -1 : g1 > g2 ? 1 : 0))
+  for (const [group, members] of groups)
+    for (const module of members) applyInPlace(rs.client, { _tag: "AddModuleGroup", op: "register", module, group })
+  delete rs.client.outcomes.register
+}
+
+// The connection drops (R-SOCK-11), time passes while the client waits to reconnect, and it does.
+const reconnect = (rs: RemoteState): void => {
+  if (rs.connected) {
+    for (const module of remoteModules(rs)) {
+      for (const call of [...rs.client.calls])
+        if (call.kind === "sync" && call.module === module) endCall(rs.client, call, O.requestDropped(call.id))
+      cleanupModule(rs.client, module)
+    }
+    rs.owed = rs.owed.filter((o) => o.link !== rs.link)
+    rs.connected = false
+    applyInPlace(rs.client, { _tag: "Advance", ms: reconnectMs })
+    applyInPlace(rs.server, { _tag: "Advance", ms: reconnectMs })
+  }
+  connect(rs)
+}
+
+// A call starting in C: the modules its request is written to are counted afresh.
+const startCall = (rs: RemoteState, id: string): void => {
+  const pending = rs.client.calls.some((c) => c.id === id)
+  if (!pending) rs.written = [...rs.written.filter(([known]) => known !== id), [id, []]]
+}
+
+// Plain data: a JSON round trip copies it, faster than structuredClone.
+const copy = (rs: RemoteState): RemoteState => JSON.parse(JSON.stringify(rs)) as RemoteState
+
+/** The state after `command` in a two-process run (one state: the connection adds no choice). */
+export const stepRemote = (state: RemoteState, command: Command): RemoteState => applyRemote(copy(state), command)
+
+// `stepRemote` on a copy the caller owns.
+const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
+  switch (command._tag) {
+    case "Reconnect":
+      reconnect(rs)
+      return rs
+    case "Advance":
+      applyInPlace(rs.client, command)
+      applyInPlace(rs.server, command)
+      return rs
+    case "Interrupt":
+      // Operation names are unique: the process where the target waits is the only one it changes.
+      applyInPlace(rs.client, command)
+      applyInPlace(rs.server, command)
+      settleDeliveries(rs)
+      return rs
+    case "SendResp": {
+      // S has no calls of its own: a response goes back over the connection, or nowhere.
+      const taken = !rs.server.shutdown && answer(rs, command.id, command.parentId, command.from)
+      rs.server.outcomes[command.op] = O.bool(taken)
+      return rs
+    }
+    case "Cleanup": {
+      // Sync requests cleaned up from the mailbox are answered with an error response, while owed.
+      const cleaned = [...(moduleOf(rs.server, command.module)?.queue ?? [])]
+      applyInPlace(rs.server, command)
+      settleDeliveries(rs)
+      for (const entry of cleaned)
+        if (entry.endsWith("!")) answer(rs, errorResponse(entry.slice(0, -1)), entry.slice(0, -1), command.module)
+      return rs
+    }
+    default:
+      if (clientSide.has(command._tag)) {
+        if (command._tag === "SendSync" || command._tag === "SendToGroupSync") startCall(rs, command.id)
+        applyInPlace(rs.client, command)
+      } else {
+        applyInPlace(rs.server, command)
+        settleDeliveries(rs)
+      }
+      return rs
+  }
+}
+
+/**
+ * An outcome with the members of a group call's `responses` and `responded` lists sorted: S delivers
+ * to each destination in order, but in no set order across destinations (R-SOCK-8), so the members
+ * of a remote group call may answer in any order. Applied to the model's and the implementation's
+ * outcomes alike.
+ */
+export const acrossDestinations = (outcome: string): string =>
+  outcome.replace(
+    /(responses|responded):\[([^\]]*)\]/g,
+    (_, key: string, items: string) => `${key}:[${items === "" ? "" : items.split(",").sort().join(",")}]`
+  )
+
+const sortedOutcomes = (outcomes: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(outcomes).map(([op, outcome]) => [op, acrossDestinations(outcome)]))
+
+/** The outcomes both processes hold. */
+export const remoteOutcomes = (rs: RemoteState): Record<string, string> =>
+  sortedOutcomes({ ...rs.client.outcomes, ...rs.server.outcomes })
+
+/** What the implementation shows, its outcomes read as `acrossDestinations` says. */
+export const acrossDestinationsAll = sortedOutcomes
+
+// Answers from distinct members that reached a group call one after the other commute (each is its
+// member's first or not whatever the order): sorted, states that differ only in which destination S
+// delivered to first are one.
+const canonicalHistory = (history: ReadonlyArray<GroupEvent>): Array<GroupEvent> => {
+  const out: Array<GroupEvent> = []
+  let run: Array<GroupEvent & { kind: "response" }> = []
+  const flush = () => {
+    out.push(...run.sort((x, y) => ((x.from as string) < (y.from as string) ? -1 : 1)))
+    run = []
+  }
+  for (const event of history) {
+    if (event.kind === "response" && event.from !== undefined && !run.some((r) => r.from === event.from))
+      run.push(event)
+    else {
+      flush()
+      if (event.kind === "response" && event.from !== undefined) run.push(event)
+      else out.push(event)
+    }
+  }
+  flush()
+  return out
+}
+
+/**
+ * The state with its outcomes moved out (the runner keeps them once checked), and what has no order
+ * (group calls' commuting answers, the connection's tables) in a canonical one.
+ */
+export const forgetOutcomes = (rs: RemoteState): RemoteState => ({
+  ...rs,
+  client: {
+    ...rs.client,
+    outcomes: {},
+    calls: rs.client.calls.map((c) => (c.kind === "group" ? { ...c, history: canonicalHistory(c.history) } : c))
+  },
+  server: { ...rs.server, outcomes: {} },
+  // Looked up by key only: their order is no part of the state.
+  owed: [...rs.owed].sort((x, y) => byKey(x.id, y.id)),
+  written: [...rs.written].sort(([x], [y]) => byKey(x, y)),
+  deliveries: [...rs.deliveries].sort((x, y) => byKey(x.destination, y.destination))
+})
+
+const byKey = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0)
+
+// An interruption that lands as its target completes, in the process the target ran in.
+const lateRemote = (
+  rs: RemoteState,
+  target: string,
+  late: (state: State, target: string) => State | undefined
+): RemoteState | undefined => {
+  for (const side of ["client", "server"] as const) {
+    const next = late(rs[side], target)
+    if (next !== undefined) return { ...rs, [side]: next }
+  }
+  return undefined
+}
+
+/**
+ * Every state the rules allow after the commands of a round race: the commands in any order, the
+ * connection's own steps (`linkSteps`) falling anywhere between them, until nothing is left to
+ * write or deliver; then the round's advance. `late` is the one-process late interruption.
+ */
+export const stepRemoteRound = (
+  state: RemoteState,
+  round: ReadonlyArray<Command>,
+  late: (state: State, target: string) => State | undefined
+): Array<RemoteState> => {
+  const advance = round.filter((c) => c._tag === "Advance")
+  const others = round.filter((c) => c._tag !== "Advance")
+  const results = new Map<string, RemoteState>()
+  const visited = new Set<string>()
+  const search = (s: RemoteState, remaining: ReadonlyArray<Command>): void => {
+    // Plain JSON: the same state reached with its keys in another order is only explored twice.
+    const json = JSON.stringify(s)
+    const key = `${JSON.stringify(remaining)}${json}`
+    if (visited.has(key)) return
+    visited.add(key)
+    const fresh = () => JSON.parse(json) as RemoteState
+    if (remaining.length === 0) {
+      // With no operation left to fall between them, the connection's steps commute up to what the
+      // comparison already ignores (the order in which different members' answers arrive): one
+      // order stands for all.
+      const end = fresh()
+      for (let next = linkSteps(end); next.length > 0; next = linkSteps(end))
+        (next[0] as (rs: RemoteState) => void)(end)
+      const advanced = advance.reduce(applyRemote, end)
+      results.set(JSON.stringify(advanced), advanced)
+      return
+    }
+    remaining.forEach((command, i) => {
+      const rest = [...remaining.slice(0, i), ...remaining.slice(i + 1)]
+      search(applyRemote(fresh(), command), rest)
+      const lateState = command._tag === "Interrupt" ? lateRemote(s, command.target, late) : undefined
+      if (lateState !== undefined) search(lateState, rest)
+    })
+    for (const linkStep of linkSteps(s)) {
+      const next = fresh()
+      linkStep(next)
+      search(next, remaining)
+    }
+  }
+  search(state, others)
+  return [...results.values()]
+}
+
+/** A copy of a state (for callers that change one). */
+export const cloneRemote = (rs: RemoteState): RemoteState => ({
+  ...structuredClone(rs),
+  client: cloneState(rs.client),
+  server: cloneState(rs.server)
+})
