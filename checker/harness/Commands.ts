@@ -54,6 +54,8 @@ type Abstract =
   | { readonly tag: "Interrupt"; readonly pick: number }
   | { readonly tag: "Shutdown" }
   | { readonly tag: "Reconnect" }
+  | { readonly tag: "Stall"; readonly end: "server" | "client" }
+  | { readonly tag: "Resume" }
 
 const module = (i: number) => moduleNames[i % moduleNames.length] as string
 const group = (i: number) => groupNames[i % groupNames.length] as string
@@ -146,6 +148,10 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
       return { _tag: "Shutdown", op }
     case "Reconnect":
       return { _tag: "Reconnect" }
+    case "Stall":
+      return { _tag: "Stall", end: a.end }
+    case "Resume":
+      return { _tag: "Resume" }
   }
 }
 
@@ -325,9 +331,18 @@ export const commandArbitraries = (
     commands: fc.array(command, { minLength: 1, maxLength: options.maxRound ?? 3 }),
     early: remote ? fc.constant(false) : fc.boolean()
   })
-  // A reconnection is a round of its own: the connection drops between rounds, never inside one.
-  const reconnect = fc.constant<AbstractRound>({ commands: [{ tag: "Reconnect" }], early: false })
-  const rounds = remote ? fc.oneof({ arbitrary: round, weight: 15 }, { arbitrary: reconnect, weight: 1 }) : round
+  // Faults are rounds of their own: the connection drops, or an end stops or starts reading, between
+  // rounds, never inside one.
+  const fault = (command: Abstract) => fc.constant<AbstractRound>({ commands: [command], early: false })
+  const rounds = remote
+    ? fc.oneof(
+        { arbitrary: round, weight: 20 },
+        { arbitrary: fault({ tag: "Reconnect" }), weight: 1 },
+        { arbitrary: fault({ tag: "Stall", end: "server" }), weight: 1 },
+        { arbitrary: fault({ tag: "Stall", end: "client" }), weight: 1 },
+        { arbitrary: fault({ tag: "Resume" }), weight: 2 }
+      )
+    : round
   return [rounds.map((r) => new StateMachineCommand(r))]
 }
 

@@ -7,13 +7,8 @@ import type { Command } from "../../spec/model/Step.ts"
 import { Beehive, type BeehiveService } from "../../src/contexts/Beehive.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import type { Strategy } from "../../src/effects/Strategy.ts"
-import * as Message from "../../src/model/Message.ts"
-import { describeSnapshot, type OpKind, summarizeExit } from "./Summaries.ts"
-
-const request = (id: string, source: string | undefined) =>
-  Message.make({ header: { id, timestamp: 1 }, route: { source: source ?? "" } })
-const response = (id: string, parentId: string) =>
-  Message.make({ header: { id, parentId, timestamp: 1 }, route: { operation: "response" } })
+import { endedOutcomes, request, response } from "./Operations.ts"
+import { describeSnapshot, type OpKind } from "./Summaries.ts"
 
 export class RealSystem {
   readonly sim: SimRuntime
@@ -62,14 +57,14 @@ export class RealSystem {
   }
 
   private start(command: Exclude<Command, { _tag: "Advance" }>): void {
-    // One process has no connection to drop.
-    if (command._tag === "Reconnect") return
+    // One process has no connection to drop or stall.
+    if (command._tag === "Reconnect" || command._tag === "Stall" || command._tag === "Resume") return
     if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
     else this.fork(command.op, command._tag, this.operation(command))
   }
 
   private operation(
-    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" }>
+    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" }>
   ): Effect.Effect<unknown, unknown> {
     const b = this.beehive
     switch (command._tag) {
@@ -98,12 +93,7 @@ export class RealSystem {
 
   /** Outcomes of the operations that have ended. */
   outcomes(): Record<string, string> {
-    const out: Record<string, string> = {}
-    for (const [op, { kind, fiber }] of this.ops) {
-      const exit = fiber.pollUnsafe()
-      if (exit !== undefined) out[op] = summarizeExit(kind, exit)
-    }
-    return out
+    return endedOutcomes(this.ops)
   }
 
   snapshot(): string {

@@ -3,9 +3,10 @@
  * `Beehive` S serving modules a, b, c and a client `Beehive` C whose module x connects to it, both
  * with socket contexts over one in-memory network, on one `SimRuntime`. Sends and sync calls start
  * in C, receives, responses, cleanups and group joins in S; a reconnect drops the network's
- * connections and lets the client wait its backoff and connect again.
+ * connections and lets the client wait its backoff and connect again; a stall makes one end stop
+ * reading until a resume.
  */
-import { Effect, Exit, type Fiber, References, Scope } from "effect"
+import { Effect, type Fiber, References, Scope } from "effect"
 import { lateInterrupt } from "../../spec/model/Concurrent.ts"
 import {
   acrossDestinationsAll,
@@ -31,15 +32,11 @@ import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import type { Strategy } from "../../src/effects/Strategy.ts"
 import { ResponseErrorOperation } from "../../src/model/Constants.ts"
 import * as Message from "../../src/model/Message.ts"
+import { endedOutcomes, request, response } from "./Operations.ts"
 import { compareWith, type Machine, type SystemUnderTest } from "./Runner.ts"
-import { describeModel, describeSnapshot, type OpKind, summarizeExit } from "./Summaries.ts"
+import { describeModel, describeSnapshot, type OpKind } from "./Summaries.ts"
 
 const address = unix("/state-machine/server.sock")
-
-const request = (id: string, source: string | undefined) =>
-  Message.make({ header: { id, timestamp: 1 }, route: { source: source ?? "" } })
-const response = (id: string, parentId: string) =>
-  Message.make({ header: { id, parentId, timestamp: 1 }, route: { operation: "response" } })
 
 // An error response carries a fresh id and a reason; the model names it after its request.
 const named = (m: Message.Message): Message.Message =>
@@ -113,6 +110,8 @@ export class RemoteSystem implements SystemUnderTest {
     for (const command of commands) {
       if (command._tag === "Advance") advance += command.ms
       else if (command._tag === "Reconnect") this.reconnect()
+      else if (command._tag === "Stall") this.network.setStalled(command.end, true)
+      else if (command._tag === "Resume") this.resume()
       else if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
       else this.fork(command.op, command._tag, this.operation(command))
     }
@@ -133,14 +132,21 @@ export class RemoteSystem implements SystemUnderTest {
     } else {
       this.network.drop()
       this.sim.settle()
+      // The new connection's ends read (a stalled end would never answer the handshake).
+      this.resume()
       this.sim.advanceBy(reconnectMs)
     }
     if (this.connections !== before + 1)
       throw new Error(`the client did not connect (${this.connections - before} connections)`)
   }
 
+  private resume(): void {
+    this.network.setStalled("server", false)
+    this.network.setStalled("client", false)
+  }
+
   private operation(
-    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" }>
+    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" }>
   ): Effect.Effect<unknown, unknown> {
     const c = this.client
     const s = this.server
@@ -169,13 +175,7 @@ export class RemoteSystem implements SystemUnderTest {
   }
 
   outcomes(): Record<string, string> {
-    const out: Record<string, string> = {}
-    for (const [op, { kind, fiber }] of this.ops) {
-      const exit = fiber.pollUnsafe()
-      if (exit === undefined) continue
-      out[op] = summarizeExit(kind, Exit.isSuccess(exit) ? Exit.succeed(renameResponses(kind, exit.value)) : exit)
-    }
-    return out
+    return endedOutcomes(this.ops, renameResponses)
   }
 
   snapshot(): string {

@@ -57,6 +57,10 @@ export const describeCommand = (c: Command): string => {
       return `interrupt ${c.target}`
     case "Reconnect":
       return "the network drops the connection; the client reconnects"
+    case "Stall":
+      return `the ${c.end} stops reading`
+    case "Resume":
+      return "both ends read again"
     case "Shutdown":
       return `${c.op}: shutdown`
   }

@@ -23,7 +23,10 @@
  *   destinations in no set order, so group results are compared with their members sorted.
  * - A `Reconnect` drops the connection: in C every remote module is cleaned up and every sync call
  *   to one of them fails with RequestDropped (R-SOCK-11); S forgets what it owed over it, and still
- *   delivers what it had read; the client waits its first backoff and connects again.
+ *   delivers what it had read; what was written and not read is lost; the client waits its first
+ *   backoff and connects again.
+ * - A `Stall` makes one end stop reading (a peer that hangs): what the other end writes waits
+ *   unread (the pipe holds more than a run writes), and is read, in order, after a `Resume`.
  */
 import { endCall, respond } from "./Calls.ts"
 import { offer } from "./Mailboxes.ts"
@@ -69,6 +72,12 @@ export interface RemoteState {
   /** Per request id, the modules the current call with that id was written to over this link. */
   written: Array<[string, Array<string>]>
   deliveries: Array<Delivery>
+  /** Ends that stopped reading (a stalled peer). */
+  stalled: { server: boolean; client: boolean }
+  /** What C wrote and S has not read (while S does not read), oldest first: [module, entry]. */
+  pipe: Array<[string, string]>
+  /** Answers S wrote and C has not read (while C does not read), oldest first. */
+  back: Array<{ readonly response: string; readonly parentId: string; readonly responder: string | undefined }>
 }
 
 export const initialRemote = (): RemoteState => {
@@ -81,7 +90,10 @@ export const initialRemote = (): RemoteState => {
     connected: false,
     owed: [],
     written: [],
-    deliveries: []
+    deliveries: [],
+    stalled: { server: false, client: false },
+    pipe: [],
+    back: []
   }
 }
 
@@ -118,8 +130,14 @@ const answer = (rs: RemoteState, response: string, parentId: string, from: strin
   const counted = responder === undefined ? 0 : owed.owing.indexOf(responder)
   if (counted >= 0) owed.owing.splice(counted, 1)
   if (owed.owing.length === 0) rs.owed = rs.owed.filter((o) => o !== owed)
-  claim(rs, response, parentId, responder)
+  writeBack(rs, response, parentId, responder)
   return true
+}
+
+// S writes an answer to C: C takes it now, unless it does not read or older answers wait to be read.
+const writeBack = (rs: RemoteState, response: string, parentId: string, responder: string | undefined): void => {
+  if (rs.stalled.client || rs.back.length > 0) rs.back.push({ response, parentId, responder })
+  else claim(rs, response, parentId, responder)
 }
 
 // A message S could not deliver: a sync request is answered with an error response by its destination.
@@ -127,7 +145,7 @@ const undeliverable = (rs: RemoteState, entry: string, destination: string, link
   if (!entry.endsWith("!")) return
   const id = entry.slice(0, -1)
   if (answer(rs, errorResponse(id), id, destination)) return
-  if (link === rs.link && rs.connected) claim(rs, errorResponse(id), id, destination)
+  if (link === rs.link && rs.connected) writeBack(rs, errorResponse(id), id, destination)
 }
 
 // Delivers what a destination's queue holds, until its head has to wait for room.
@@ -161,44 +179,58 @@ const settleDeliveries = (rs: RemoteState): void => {
   }
 }
 
-// C's writer writes everything in C's outboxes, in order, and S reads it all (owing a response for
-// each sync copy) before it delivers any of it.
-const read = (rs: RemoteState): void => {
+// C's writer writes everything in C's outboxes, in order; unless S does not read, S reads all that
+// was written (owing a response for each sync copy) before it delivers any of it.
+const transfer = (rs: RemoteState): void => {
   for (const [module, mod] of rs.client.modules) {
     if (module === clientModule) continue
     for (const entry of mod.queue.splice(0)) {
-      if (entry.endsWith("!")) {
-        const id = entry.slice(0, -1)
-        // Kept sorted: only which modules, not the order of the reads that brought them, matters.
-        rs.written.find(([known]) => known === id)?.[1].push(module)
-        rs.written.find(([known]) => known === id)?.[1].sort()
-        const owed = rs.owed.find((o) => o.id === id)
-        if (owed !== undefined && owed.link === rs.link) {
-          owed.to.push(module)
-          owed.owing.push(module)
-        } else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link: rs.link, to: [module], owing: [module] }]
+      rs.pipe.push([module, entry])
+      // Kept sorted: only which modules, not the order of the writes that took them, matters.
+      const written = rs.written.find(([known]) => known === entry.slice(0, -1))?.[1]
+      if (entry.endsWith("!") && written !== undefined) {
+        written.push(module)
+        written.sort()
       }
-      let delivery = rs.deliveries.find((d) => d.destination === module)
-      if (delivery === undefined) {
-        delivery = { destination: module, queue: [], waiting: undefined }
-        rs.deliveries.push(delivery)
-      }
-      delivery.queue.push({ entry, link: rs.link })
     }
+  }
+  if (rs.stalled.server) return
+  for (const [module, entry] of rs.pipe.splice(0)) {
+    if (entry.endsWith("!")) {
+      const id = entry.slice(0, -1)
+      const owed = rs.owed.find((o) => o.id === id)
+      if (owed !== undefined && owed.link === rs.link) {
+        owed.to.push(module)
+        owed.owing.push(module)
+      } else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link: rs.link, to: [module], owing: [module] }]
+    }
+    let delivery = rs.deliveries.find((d) => d.destination === module)
+    if (delivery === undefined) {
+      delivery = { destination: module, queue: [], waiting: undefined }
+      rs.deliveries.push(delivery)
+    }
+    delivery.queue.push({ entry, link: rs.link })
   }
 }
 
+// C reads the answers S wrote while it did not read, in order.
+const readBack = (rs: RemoteState): void => {
+  for (const { response, parentId, responder } of rs.back.splice(0)) claim(rs, response, parentId, responder)
+}
+
 const unwritten = (rs: RemoteState): boolean =>
-  rs.client.modules.some(([module, mod]) => module !== clientModule && mod.queue.length > 0)
+  rs.client.modules.some(([module, mod]) => module !== clientModule && mod.queue.length > 0) ||
+  (rs.pipe.length > 0 && !rs.stalled.server)
 
 /**
  * What the connection may do next on its own, each a step that can fall between two operations: C's
- * writer writing (and S reading) what C's outboxes hold, and S delivering what it read for one
- * destination (until a message has to wait for room).
+ * writer writing (and S reading) what C's outboxes hold, C reading the answers that waited for it,
+ * and S delivering what it read for one destination (until a message has to wait for room).
  */
 const linkSteps = (rs: RemoteState): Array<(rs: RemoteState) => void> => {
   const steps: Array<(rs: RemoteState) => void> = []
-  if (unwritten(rs)) steps.push(read)
+  if (unwritten(rs)) steps.push(transfer)
+  if (rs.back.length > 0 && !rs.stalled.client) steps.push(readBack)
   for (const delivery of rs.deliveries) {
     if (delivery.waiting !== undefined || delivery.queue.length === 0) continue
     const destination = delivery.destination
@@ -233,6 +265,10 @@ const reconnect = (rs: RemoteState): void => {
       cleanupModule(rs.client, module)
     }
     rs.owed = rs.owed.filter((o) => o.link !== rs.link)
+    // What was written and not read goes with the connection; stalled ends read again.
+    rs.pipe = []
+    rs.back = []
+    rs.stalled = { server: false, client: false }
     rs.connected = false
     applyInPlace(rs.client, { _tag: "Advance", ms: reconnectMs })
     applyInPlace(rs.server, { _tag: "Advance", ms: reconnectMs })
@@ -257,6 +293,12 @@ const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
   switch (command._tag) {
     case "Reconnect":
       reconnect(rs)
+      return rs
+    case "Stall":
+      rs.stalled[command.end] = true
+      return rs
+    case "Resume":
+      rs.stalled = { server: false, client: false }
       return rs
     case "Advance":
       applyInPlace(rs.client, command)

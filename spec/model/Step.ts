@@ -63,6 +63,9 @@ export type Command =
    * process has no connection: the one-process model does nothing.
    */
   | { readonly _tag: "Reconnect" }
+  /** One end of the connection stops reading, until a `Resume` (spec/model/Remote.ts); nothing here. */
+  | { readonly _tag: "Stall"; readonly end: "server" | "client" }
+  | { readonly _tag: "Resume" }
 
 /** The timeout of a call given none, or one ≤ 0 (R-SYNC-1). */
 export const DefaultTimeout = 30_000
@@ -198,6 +201,8 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       return undefined
     }
     case "Reconnect":
+    case "Stall":
+    case "Resume":
       return undefined
     case "Shutdown": {
       if (state.shutdownReport !== undefined) return state.shutdownReport
