@@ -68,6 +68,7 @@ export class RemoteSystem implements SystemUnderTest {
   readonly server: BeehiveService
   private readonly network = new MemoryNetwork()
   private readonly clientSocket: SocketContextService
+  private readonly serverSocket: SocketContextService
   private readonly scope: Scope.Closeable
   private connection: SocketClient | undefined = undefined
   private connections = 0
@@ -90,6 +91,7 @@ export class RemoteSystem implements SystemUnderTest {
       )
     const server = this.sim.run(side(1, false))
     this.server = server.beehive
+    this.serverSocket = server.socket
     this.sim.run(server.socket.serve({ address, accept: [clientModule] }).pipe(Scope.provide(this.scope), this.quiet))
     const client = this.sim.run(side(outboxCapacity, true))
     this.client = client.beehive
@@ -181,7 +183,8 @@ export class RemoteSystem implements SystemUnderTest {
   snapshot(): string {
     const client = describeSnapshot(this.sim.run(this.client.snapshot))
     const server = describeSnapshot(withoutClient(this.sim.run(this.server.snapshot)))
-    return `C: ${client} || S: ${server}`
+    const owed = this.sim.run(this.serverSocket.pendingRequests)
+    return `C: ${client} || S: ${server} owed=${owed}`
   }
 
   get pendingTimers(): number {
@@ -198,7 +201,7 @@ export const remoteMachine: Machine<RemoteState> = {
   compare: (state, observed, settled) =>
     compareWith(
       remoteOutcomes(state),
-      `C: ${describeModel(state.client)} || S: ${describeModel(state.server)}`,
+      `C: ${describeModel(state.client)} || S: ${describeModel(state.server)} owed=${state.owed.length}`,
       state.client.calls.length,
       { ...observed, outcomes: acrossDestinationsAll(observed.outcomes) },
       settled

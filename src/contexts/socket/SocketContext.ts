@@ -59,6 +59,11 @@ export interface SocketContextService {
   readonly connect: (options: SocketClientOptions) => Effect.Effect<SocketClient, never, Scope.Scope>
   /** The established connections now. */
   readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
+  /**
+   * How many sync requests from peers this process still owes an answer to (R-SOCK-9): each is
+   * forgotten once every copy delivered is answered, or when its connection ends. Never blocks.
+   */
+  readonly pendingRequests: Effect.Effect<number>
 }
 
 /**
@@ -77,7 +82,8 @@ export const makeSocketContext = (
       context: state.context,
       serve: (serverOptions) => serve(state, transport, serverOptions),
       connect: (clientOptions) => connect(state, transport, clientOptions),
-      connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules })))
+      connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules }))),
+      pendingRequests: Effect.sync(() => state.pendingRequests)
     }
   })
 

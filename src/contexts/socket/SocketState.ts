@@ -196,6 +196,11 @@ export class SocketState {
     return forgotten
   }
 
+  /** Sync requests from peers still owed an answer. */
+  get pendingRequests(): number {
+    return this.inbound.size
+  }
+
   /** Forgets the requests that came from a closed link. */
   forgetLink(link: Link): void {
     for (const id of link.inboundIds) if (this.inbound.get(id)?.link === link) this.inbound.delete(id)
