@@ -119,7 +119,8 @@ export interface BeehiveService {
   readonly addModuleGroup: (module: string, group: string) => Effect.Effect<void, ModuleNotFound | BeehiveShutdown>
   /**
    * Removes a module from the module table and from every group in one step, then closes its mailbox
-   * (R-CLEAN-*). Returns the groups it left and the messages it never received. Never blocks.
+   * (R-CLEAN-*). Returns the groups it left and the messages it never received; a sync request among
+   * them that came from another process is answered with an error response (R-SOCK-10). Never blocks.
    */
   readonly cleanup: (module: string) => Effect.Effect<CleanupReport, ModuleNotFound>
   /**
