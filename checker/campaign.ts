@@ -142,7 +142,7 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
         const began = performance.now()
         const runs = options.runs ?? 300
         try {
-          const coverage = checkStateMachine(name, { runs, seed, outDir, remote: name.startsWith("remote-") })
+          const coverage = checkStateMachine(name, { runs, seed, outDir })
           options.onProgress?.(name, runs, runs, runs)
           return { name, rules, inputs: runs, schedules: runs, elapsedMs: performance.now() - began, coverage }
         } catch (e) {

@@ -210,7 +210,7 @@ export interface CommandOptions {
   readonly remote?: boolean | undefined
 }
 
-/** Operations the two-process machine starts (and their weights); the server's modules are fixed. */
+/** Operations the two-process machine starts: the server's modules are fixed, and nothing shuts down. */
 const remoteTags = new Set<Abstract["tag"]>([
   "AddModuleGroup",
   "Cleanup",
@@ -231,9 +231,8 @@ const remoteTags = new Set<Abstract["tag"]>([
 export const commandArbitraries = (
   options: CommandOptions = {}
 ): Array<fc.Arbitrary<fc.Command<Names, Run<unknown>>>> => {
-  const arbs: Array<{ kind: Abstract["tag"]; arbitrary: fc.Arbitrary<Abstract>; weight: number }> = [
+  const arbs: Array<{ arbitrary: fc.Arbitrary<Abstract>; weight: number }> = [
     {
-      kind: "AddModule" as const,
       weight: 4,
       arbitrary: fc.record({
         tag: fc.constant("AddModule" as const),
@@ -241,28 +240,11 @@ export const commandArbitraries = (
         capacity: fc.integer({ min: 1, max: 3 })
       })
     },
+    { weight: 3, arbitrary: fc.record({ tag: fc.constant("AddModuleGroup" as const), module: index, group: index }) },
+    { weight: 1, arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index }) },
+    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source }) },
+    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index }) },
     {
-      kind: "AddModuleGroup" as const,
-      weight: 3,
-      arbitrary: fc.record({ tag: fc.constant("AddModuleGroup" as const), module: index, group: index })
-    },
-    {
-      kind: "Cleanup" as const,
-      weight: 1,
-      arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index })
-    },
-    {
-      kind: "Send" as const,
-      weight: 4,
-      arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source })
-    },
-    {
-      kind: "Receive" as const,
-      weight: 4,
-      arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index })
-    },
-    {
-      kind: "SendSync" as const,
       weight: 3,
       arbitrary: fc.record({
         tag: fc.constant("SendSync" as const),
@@ -273,7 +255,6 @@ export const commandArbitraries = (
       })
     },
     {
-      kind: "SendResp" as const,
       weight: 4,
       arbitrary: fc.record({
         tag: fc.constant("SendResp" as const),
@@ -288,13 +269,8 @@ export const commandArbitraries = (
         stray: fc.boolean()
       })
     },
+    { weight: 2, arbitrary: fc.record({ tag: fc.constant("SendToGroup" as const), group: index, source }) },
     {
-      kind: "SendToGroup" as const,
-      weight: 2,
-      arbitrary: fc.record({ tag: fc.constant("SendToGroup" as const), group: index, source })
-    },
-    {
-      kind: "SendToGroupSync" as const,
       weight: 2,
       arbitrary: fc.record({
         tag: fc.constant("SendToGroupSync" as const),
@@ -306,7 +282,6 @@ export const commandArbitraries = (
       })
     },
     {
-      kind: "Advance" as const,
       weight: 2,
       arbitrary: fc.record({
         tag: fc.constant("Advance" as const),
@@ -314,19 +289,12 @@ export const commandArbitraries = (
         toDeadline: fc.option(fc.nat({ max: 7 }), { freq: 2, nil: null })
       })
     },
-    {
-      kind: "Interrupt" as const,
-      weight: 1,
-      arbitrary: fc.record({ tag: fc.constant("Interrupt" as const), pick: fc.nat({ max: 7 }) })
-    }
+    { weight: 1, arbitrary: fc.record({ tag: fc.constant("Interrupt" as const), pick: fc.nat({ max: 7 }) }) }
   ]
   const remote = options.remote ?? false
-  const weighted = arbs
-    .filter(({ kind }) => !remote || remoteTags.has(kind))
-    .map(({ arbitrary, weight }) => ({ arbitrary, weight: weight * 4 }))
-  if ((options.shutdown ?? true) && !remote)
-    weighted.push({ weight: 1, arbitrary: fc.constant({ tag: "Shutdown" as const }) })
-  const command = fc.oneof(...weighted)
+  const weighted = arbs.map(({ arbitrary, weight }) => ({ arbitrary, weight: weight * 4 }))
+  if (options.shutdown ?? true) weighted.push({ weight: 1, arbitrary: fc.constant({ tag: "Shutdown" as const }) })
+  const command = remote ? fc.oneof(...weighted).filter((a) => remoteTags.has(a.tag)) : fc.oneof(...weighted)
   const round = fc.record({
     commands: fc.array(command, { minLength: 1, maxLength: options.maxRound ?? 3 }),
     early: remote ? fc.constant(false) : fc.boolean()

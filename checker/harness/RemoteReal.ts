@@ -21,8 +21,7 @@ import {
   stepRemoteRound
 } from "../../spec/model/Remote.ts"
 import type { Command } from "../../spec/model/Step.ts"
-import type { BeehiveSnapshot } from "../../src/contexts/Beehive.ts"
-import { type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { type BeehiveService, type BeehiveSnapshot, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"

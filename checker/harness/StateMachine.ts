@@ -29,11 +29,6 @@ export interface StateMachineOptions {
   readonly seed?: number | undefined
   /** Where a counterexample goes (default: counterexamples/ or COUNTEREXAMPLE_DIR). */
   readonly outDir?: string | undefined
-  /**
-   * Modules behind the socket context (spec/model/Remote.ts): the server process serves a, b, c
-   * (the preamble's modules and groups, then the client connects) to a client process that sends.
-   */
-  readonly remote?: boolean | undefined
 }
 
 /**
@@ -71,18 +66,19 @@ export const machineFor = (scenario: string): Machine<unknown> | undefined =>
   scenario.startsWith("remote-") ? (remoteMachine as Machine<unknown>) : undefined
 
 const execute = (
-  remote: boolean,
+  machine: Machine<unknown> | undefined,
   preamble: Preamble,
   cmds: Iterable<fc.Command<Names, Run<unknown>>>,
   strategy: Strategy,
   onRun: (run: Run<unknown>) => void
 ): void => {
-  const run = new Run<unknown>(strategy, remote ? machineFor("remote-") : undefined)
+  const run = new Run<unknown>(strategy, machine)
   onRun(run)
   // Two processes: the server's modules and groups first (a, b, c at least), then the connection.
-  const setup = remote
-    ? [...preambleCommands(preamble ?? remoteCapacities), { _tag: "Reconnect" as const }]
-    : preambleCommands(preamble)
+  const setup =
+    machine !== undefined
+      ? [...preambleCommands(preamble ?? remoteCapacities), { _tag: "Reconnect" as const }]
+      : preambleCommands(preamble)
   for (const command of setup) {
     const mismatch = run.apply(command)
     if (mismatch !== undefined) throw new Error(`in the preamble: ${mismatch}`)
@@ -96,9 +92,9 @@ const execute = (
  */
 export const checkStateMachine = (name: string, options: StateMachineOptions): StateMachineCoverage => {
   const [choices, fractions] = scheduleArbitraries(options.preemption ?? true)
-  const remote = options.remote ?? false
-  if (remote !== (machineFor(name) !== undefined))
-    throw new Error(`a state machine's name starts with "remote-" exactly when it is remote (${name})`)
+  // A `remote-` name runs the modules behind the socket context (spec/model/Remote.ts).
+  const machine = machineFor(name)
+  const remote = machine !== undefined
   const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound, remote }), {
     maxCommands: options.maxCommands ?? 40,
     size: "+1"
@@ -122,14 +118,14 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     drawn: number[]
   ) => {
     const meter = metered(replay(tape))
-    execute(remote, preamble, cmds, meter.strategy, (run) => {
+    execute(machine, preamble, cmds, meter.strategy, (run) => {
       last = { run, points: [] }
     })
     const points = fitPoints(
       drawn.map((d) => d / fractionScale),
       meter.contended()
     )
-    execute(remote, preamble, cmds, points.length === 0 ? replay(tape) : preemptingAt(replay(tape), points), (run) => {
+    execute(machine, preamble, cmds, points.length === 0 ? replay(tape) : preemptingAt(replay(tape), points), (run) => {
       last = { run, points }
     })
     return points

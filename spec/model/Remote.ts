@@ -31,7 +31,7 @@
 import { endCall, respond } from "./Calls.ts"
 import { offer } from "./Mailboxes.ts"
 import * as O from "./Outcomes.ts"
-import { cloneState, type GroupEvent, initialState, moduleOf, type State } from "./State.ts"
+import { type GroupEvent, initialState, membersOf, moduleOf, type State } from "./State.ts"
 import { applyInPlace, type Command, cleanupModule } from "./Step.ts"
 
 /** The client process's module, local to C. */
@@ -65,13 +65,17 @@ export interface Owed {
 export interface RemoteState {
   client: State
   server: State
-  /** The connection's number; 0 before the first. */
+  /** The connection's number; 0 before the first (a connection once made is always made again). */
   link: number
-  connected: boolean
   owed: Array<Owed>
   /** Per request id, the modules the current call with that id was written to over this link. */
   written: Array<[string, Array<string>]>
   deliveries: Array<Delivery>
+  /**
+   * C's remote modules with messages to write, in the order they got them: the writer takes each
+   * one's messages in turn (up to 256 at a time, more than a run sends).
+   */
+  ready: Array<string>
   /** Ends that stopped reading (a stalled peer). */
   stalled: { server: boolean; client: boolean }
   /** What C wrote and S has not read (while S does not read), oldest first: [module, entry]. */
@@ -87,15 +91,17 @@ export const initialRemote = (): RemoteState => {
     client,
     server: initialState(),
     link: 0,
-    connected: false,
     owed: [],
     written: [],
     deliveries: [],
+    ready: [],
     stalled: { server: false, client: false },
     pipe: [],
     back: []
   }
 }
+
+const byKey = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0)
 
 const clientSide = new Set<Command["_tag"]>(["Send", "SendSync", "SendToGroup", "SendToGroupSync"])
 
@@ -145,7 +151,7 @@ const undeliverable = (rs: RemoteState, entry: string, destination: string, link
   if (!entry.endsWith("!")) return
   const id = entry.slice(0, -1)
   if (answer(rs, errorResponse(id), id, destination)) return
-  if (link === rs.link && rs.connected) writeBack(rs, errorResponse(id), id, destination)
+  if (link === rs.link) writeBack(rs, errorResponse(id), id, destination)
 }
 
 // Delivers what a destination's queue holds, until its head has to wait for room.
@@ -179,19 +185,18 @@ const settleDeliveries = (rs: RemoteState): void => {
   }
 }
 
-// C's writer writes everything in C's outboxes, in order; unless S does not read, S reads all that
+// C's writer writes everything in C's outboxes, module by module in the order they became ready
+// (Link's round robin), each in order; unless S does not read, S reads all that
 // was written (owing a response for each sync copy) before it delivers any of it.
 const transfer = (rs: RemoteState): void => {
-  for (const [module, mod] of rs.client.modules) {
-    if (module === clientModule) continue
-    for (const entry of mod.queue.splice(0)) {
+  for (const module of rs.ready.splice(0)) {
+    for (const entry of moduleOf(rs.client, module)?.queue.splice(0) ?? []) {
       rs.pipe.push([module, entry])
+      if (!entry.endsWith("!")) continue
       // Kept sorted: only which modules, not the order of the writes that took them, matters.
       const written = rs.written.find(([known]) => known === entry.slice(0, -1))?.[1]
-      if (entry.endsWith("!") && written !== undefined) {
-        written.push(module)
-        written.sort()
-      }
+      written?.push(module)
+      written?.sort()
     }
   }
   if (rs.stalled.server) return
@@ -218,9 +223,7 @@ const readBack = (rs: RemoteState): void => {
   for (const { response, parentId, responder } of rs.back.splice(0)) claim(rs, response, parentId, responder)
 }
 
-const unwritten = (rs: RemoteState): boolean =>
-  rs.client.modules.some(([module, mod]) => module !== clientModule && mod.queue.length > 0) ||
-  (rs.pipe.length > 0 && !rs.stalled.server)
+const unwritten = (rs: RemoteState): boolean => rs.ready.length > 0 || (rs.pipe.length > 0 && !rs.stalled.server)
 
 /**
  * What the connection may do next on its own, each a step that can fall between two operations: C's
@@ -245,12 +248,11 @@ const linkSteps = (rs: RemoteState): Array<(rs: RemoteState) => void> => {
 // The client connects: C registers S's modules and groups as they are now (R-SOCK-7).
 const connect = (rs: RemoteState): void => {
   rs.link++
-  rs.connected = true
   rs.written = []
   for (const [module] of rs.server.modules)
     applyInPlace(rs.client, { _tag: "AddModule", op: "register", module, capacity: outboxCapacity })
   // The exchange's groups are a JSON object: written in name order, as Go writes a map (R-SOCK-5).
-  const groups = [...rs.server.groups].sort(([g1], [g2]) => (g1 < g2 ? -1 : g1 > g2 ? 1 : 0))
+  const groups = [...rs.server.groups].sort(([g1], [g2]) => byKey(g1, g2))
   for (const [group, members] of groups)
     for (const module of members) applyInPlace(rs.client, { _tag: "AddModuleGroup", op: "register", module, group })
   delete rs.client.outcomes.register
@@ -258,7 +260,7 @@ const connect = (rs: RemoteState): void => {
 
 // The connection drops (R-SOCK-11), time passes while the client waits to reconnect, and it does.
 const reconnect = (rs: RemoteState): void => {
-  if (rs.connected) {
+  if (rs.link > 0) {
     for (const module of remoteModules(rs)) {
       for (const call of [...rs.client.calls])
         if (call.kind === "sync" && call.module === module) endCall(rs.client, call, O.requestDropped(call.id))
@@ -266,10 +268,10 @@ const reconnect = (rs: RemoteState): void => {
     }
     rs.owed = rs.owed.filter((o) => o.link !== rs.link)
     // What was written and not read goes with the connection; stalled ends read again.
+    rs.ready = []
     rs.pipe = []
     rs.back = []
     rs.stalled = { server: false, client: false }
-    rs.connected = false
     applyInPlace(rs.client, { _tag: "Advance", ms: reconnectMs })
     applyInPlace(rs.server, { _tag: "Advance", ms: reconnectMs })
   }
@@ -282,13 +284,7 @@ const startCall = (rs: RemoteState, id: string): void => {
   if (!pending) rs.written = [...rs.written.filter(([known]) => known !== id), [id, []]]
 }
 
-// Plain data: a JSON round trip copies it, faster than structuredClone.
-const copy = (rs: RemoteState): RemoteState => JSON.parse(JSON.stringify(rs)) as RemoteState
-
-/** The state after `command` in a two-process run (one state: the connection adds no choice). */
-export const stepRemote = (state: RemoteState, command: Command): RemoteState => applyRemote(copy(state), command)
-
-// `stepRemote` on a copy the caller owns.
+// The state after `command`, applied to `rs` itself (one state: the connection adds no choice).
 const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
   switch (command._tag) {
     case "Reconnect":
@@ -328,7 +324,13 @@ const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
     default:
       if (clientSide.has(command._tag)) {
         if (command._tag === "SendSync" || command._tag === "SendToGroupSync") startCall(rs, command.id)
+        // The modules offered to, in the order offered: a group's members in join order.
+        const offered =
+          "group" in command ? (membersOf(rs.client, command.group) ?? []) : "module" in command ? [command.module] : []
+        const idle = offered.filter((m) => moduleOf(rs.client, m)?.queue.length === 0)
         applyInPlace(rs.client, command)
+        for (const module of idle)
+          if (moduleOf(rs.client, module)?.queue.length !== 0 && !rs.ready.includes(module)) rs.ready.push(module)
       } else {
         applyInPlace(rs.server, command)
         settleDeliveries(rs)
@@ -349,15 +351,13 @@ export const acrossDestinations = (outcome: string): string =>
     (_, key: string, items: string) => `${key}:[${items === "" ? "" : items.split(",").sort().join(",")}]`
   )
 
-const sortedOutcomes = (outcomes: Readonly<Record<string, string>>): Record<string, string> =>
+/** Outcomes read as `acrossDestinations` says (the model's and the implementation's alike). */
+export const acrossDestinationsAll = (outcomes: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(Object.entries(outcomes).map(([op, outcome]) => [op, acrossDestinations(outcome)]))
 
 /** The outcomes both processes hold. */
 export const remoteOutcomes = (rs: RemoteState): Record<string, string> =>
-  sortedOutcomes({ ...rs.client.outcomes, ...rs.server.outcomes })
-
-/** What the implementation shows, its outcomes read as `acrossDestinations` says. */
-export const acrossDestinationsAll = sortedOutcomes
+  acrossDestinationsAll({ ...rs.client.outcomes, ...rs.server.outcomes })
 
 // Answers from distinct members that reached a group call one after the other commute (each is its
 // member's first or not whatever the order): sorted, states that differ only in which destination S
@@ -399,8 +399,6 @@ export const forgetOutcomes = (rs: RemoteState): RemoteState => ({
   written: [...rs.written].sort(([x], [y]) => byKey(x, y)),
   deliveries: [...rs.deliveries].sort((x, y) => byKey(x.destination, y.destination))
 })
-
-const byKey = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0)
 
 // An interruption that lands as its target completes, in the process the target ran in.
 const lateRemote = (
@@ -462,10 +460,3 @@ export const stepRemoteRound = (
   search(state, others)
   return [...results.values()]
 }
-
-/** A copy of a state (for callers that change one). */
-export const cloneRemote = (rs: RemoteState): RemoteState => ({
-  ...structuredClone(rs),
-  client: cloneState(rs.client),
-  server: cloneState(rs.server)
-})
