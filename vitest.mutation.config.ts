@@ -14,7 +14,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: [
       "**/node_modules/**",
-      "test/readme.test.ts",
+      "test/package.test.ts",
       "test/cli.test.ts",
       "test/examples.test.ts",
       "test/spec/**",

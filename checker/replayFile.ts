@@ -14,7 +14,12 @@ import { loadScenarios } from "./userScenarios.ts"
 export interface Replayed {
   /** The replay matched the recorded trace and outcome exactly. */
   readonly reproduced: boolean
+  /** The recorded run as a timeline (what failed when the file was written). */
+  readonly recorded: string
+  /** This code's run of the same input and schedule, as a timeline. */
   readonly timeline: string
+  /** How this code's run ended. */
+  readonly outcome: Counterexample["outcome"]
   readonly example: Counterexample
 }
 
@@ -46,7 +51,13 @@ export const replayFile = async (file: string): Promise<Replayed> => {
     const reproduced =
       JSON.stringify(report.trace) === JSON.stringify(example.trace) &&
       JSON.stringify(replayed.outcome) === JSON.stringify(example.outcome)
-    return { reproduced, timeline: formatTimeline(replayed), example }
+    return {
+      reproduced,
+      recorded: formatTimeline(example),
+      timeline: formatTimeline(replayed),
+      outcome: replayed.outcome,
+      example
+    }
   }
   let scenario: Scenario | undefined
   if (example.source !== undefined) {
@@ -61,6 +72,8 @@ export const replayFile = async (file: string): Promise<Replayed> => {
   const result = replay(scenario, example)
   return {
     reproduced: result.reproduced,
+    recorded: formatTimeline(example),
+    outcome: result.run.outcome,
     timeline: formatTimeline({
       ...example,
       trace: result.run.trace,

@@ -5,7 +5,7 @@
  * a counterexample (its file is printed), 2 on bad usage.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { SingleBar } from "cli-progress"
@@ -22,6 +22,17 @@ export const ExitCounterexample = 1
 export const ExitUsage = 2
 
 class UsageError extends Error {}
+
+/** This package's version, from the package.json above this file (in the repository and when installed). */
+const packageVersion = (): string => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, "package.json")
+    if (!existsSync(file)) continue
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string }
+    if (manifest.name === "beehive-effect" && manifest.version !== undefined) return manifest.version
+  }
+  return "unknown"
+}
 
 const positiveInteger = (value: string): number => {
   const n = Number(value)
@@ -150,13 +161,34 @@ const replay = async (file: string): Promise<number> => {
   } catch (e) {
     throw new UsageError((e as Error).message)
   }
+  const recorded = result.example.outcome
+  console.log(`recorded (seed ${result.example.seed}, run ${result.example.run}): ${outcomeLine(recorded)}`)
+  console.log(result.recorded)
+  console.log("\non this code:")
   console.log(result.timeline)
+  if (result.outcome._tag === "Success") {
+    console.log("\nfixed: the property holds on this code")
+    return 0
+  }
   console.log(
     result.reproduced
-      ? "\nreproduced: the replay matches the recorded trace exactly"
-      : "\nNOT reproduced: the replay differs from the recorded trace"
+      ? `\nreproduced: the recorded failure happens again, step for step: ${outcomeLine(result.outcome)}`
+      : `\nstill failing, differently from the recording: ${outcomeLine(result.outcome)}`
   )
-  return result.reproduced ? 0 : ExitCounterexample
+  return ExitCounterexample
+}
+
+const outcomeLine = (outcome: Awaited<ReturnType<typeof replayFile>>["outcome"]): string => {
+  switch (outcome._tag) {
+    case "Success":
+      return "the property held"
+    case "Failure":
+      return `failed: ${outcome.message}`
+    case "Deadlock":
+      return "deadlock"
+    case "StepLimit":
+      return `step limit after ${outcome.steps} steps`
+  }
 }
 
 const trace = (file: string, options: { svg?: string; html?: string }): number => {
@@ -194,6 +226,7 @@ export const program = (): {
   let exitCode = 0
   const command = new Command("beehive")
     .description("beehive-effect: check, replay and draw KubeEdge beehive semantics on Effect")
+    .version(packageVersion(), "-V, --version")
     .exitOverride()
     .showHelpAfterError()
   command

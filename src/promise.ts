@@ -14,6 +14,7 @@ import {
   type BeehiveService,
   type BeehiveSnapshot
 } from "./contexts/Beehive.ts"
+import { checkCapacity } from "./model/Arguments.ts"
 import { BeehiveShutdown, ModuleNotFound } from "./model/Errors.ts"
 import * as Message from "./model/Message.ts"
 import * as MessageJson from "./model/MessageJson.ts"
@@ -95,11 +96,13 @@ const settle = <A, E>(exit: Exit.Exit<A, E>, signal: AbortSignal | undefined): P
 }
 
 /**
- * Creates an independent beehive context (channel context; `options` as `Beehive.layerWith`).
+ * Creates an independent beehive context (channel context; `options` as `Beehive.layerWith`). Throws
+ * `InvalidArgument` for a capacity that is not a positive integer.
  *
  * @category constructors
  */
 export const createBeehive = (options: BeehiveOptions = {}): PromiseBeehive => {
+  if (options.capacity !== undefined) runSyncOrThrow(checkCapacity("createBeehive", options.capacity))
   const runtime = ManagedRuntime.make(Beehive.layerWith(options))
   let closed: Promise<ShutdownReport> | undefined
 

@@ -44,6 +44,7 @@ export {
 } from "./testing/Explore.ts"
 export {
   CheckFailed,
+  formatTimeout,
   isFailure,
   runScenario,
   type Scenario,

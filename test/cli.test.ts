@@ -36,9 +36,11 @@ describe("beehive CLI, end to end", () => {
     expect(example).toMatchObject({ scenario: "last-status-wins", source: fixture })
 
     const replayed = beehive("replay", file)
-    expect(replayed.status, replayed.stderr).toBe(0)
+    expect(replayed.status, replayed.stderr).toBe(1)
     expect(replayed.stdout).toContain("‼ check: metamanager keeps the last status reported")
-    expect(replayed.stdout).toContain("reproduced: the replay matches the recorded trace exactly")
+    expect(replayed.stdout).toContain(
+      "reproduced: the recorded failure happens again, step for step: failed: CheckFailed: metamanager keeps the last status reported"
+    )
 
     const svg = join(out, "chart.svg")
     const html = join(out, "chart.html")

@@ -9,7 +9,7 @@ import { initialState, type State } from "../../spec/model/State.ts"
 import type { Command } from "../../spec/model/Step.ts"
 import type { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { replay as replayStrategy, type Strategy } from "../../src/effects/Strategy.ts"
-import type { TraceEvent } from "../../src/testing/Scenario.ts"
+import { formatTimeout, type TraceEvent } from "../../src/testing/Scenario.ts"
 import { RealSystem } from "./Real.ts"
 import { describeModel } from "./Summaries.ts"
 
@@ -28,7 +28,7 @@ export interface RunReport {
 }
 
 const from = (source: string | undefined) => (source === undefined ? "" : `, from ${source}`)
-const timeout = (ms: number | undefined) => (ms === undefined ? "default timeout" : `${ms}ms`)
+const timeout = formatTimeout
 
 /** A command as one readable line. */
 export const describeCommand = (c: Command): string => {

@@ -11,7 +11,7 @@
 import { Effect, Exit, Fiber } from "effect"
 import * as O from "../../spec/model/Outcomes.ts"
 import * as Message from "../../src/model/Message.ts"
-import type { Scenario } from "../../src/testing/Scenario.ts"
+import { formatTimeout, type Scenario } from "../../src/testing/Scenario.ts"
 import { summarizeExit } from "../harness/Summaries.ts"
 
 /** A group of members with their answers, optional stray responders, an optional leaver. */
@@ -185,7 +185,7 @@ export const groupSyncCounting = (input: GroupSyncCountingInput): Scenario => ({
       const exit = yield* Effect.exit(
         ctx.op(
           "caller",
-          `sendToGroupSync(g, #req, ${input.timeoutMs}ms)`,
+          `sendToGroupSync(g, #req, ${formatTimeout(input.timeoutMs)})`,
           logged(atStart, b.sendToGroupSync("g", Message.make({ header: { id: "req" } }), input.timeoutMs))
         )
       )

@@ -6,7 +6,7 @@
  */
 import { Effect, Exit, Fiber } from "effect"
 import * as Message from "../../src/model/Message.ts"
-import type { Scenario } from "../../src/testing/Scenario.ts"
+import { formatTimeout, type Scenario } from "../../src/testing/Scenario.ts"
 
 export interface SendSyncDeadlineInput {
   /**
@@ -48,7 +48,7 @@ export const sendSyncDeadline = (input: SendSyncDeadlineInput): Scenario => ({
             const exit = yield* Effect.exit(
               ctx.op(
                 caller,
-                `sendSync(${callee}, #req${i}, ${timeoutMs}ms)`,
+                `sendSync(${callee}, #req${i}, ${formatTimeout(timeoutMs)})`,
                 b.sendSync(callee, Message.make({ header: { id: `req${i}` } }), timeoutMs)
               )
             )

@@ -47,7 +47,7 @@ import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { SocketServer } from "../../src/contexts/socket/SocketServer.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
-import type { Scenario, ScenarioContext, TraceEvent } from "../../src/testing/Scenario.ts"
+import { formatTimeout, type Scenario, type ScenarioContext, type TraceEvent } from "../../src/testing/Scenario.ts"
 
 /** The faults a run may inject, in the order generated. */
 export type SocketFault =
@@ -302,7 +302,11 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
               note(key, from, Exit.isSuccess(exit) ? "once" : "none", t)
             } else {
               const exit = yield* Effect.exit(
-                ctx.op(name, `sendSync(${module}, #${id}, ${op.ms}ms)`, begin(beehive.sendSync(module, message, op.ms)))
+                ctx.op(
+                  name,
+                  `sendSync(${module}, #${id}, ${formatTimeout(op.ms)})`,
+                  begin(beehive.sendSync(module, message, op.ms))
+                )
               )
               const tag = tagOf(exit)
               const phase = Exit.isFailure(exit) ? (Cause.squash(exit.cause) as { phase?: string }).phase : undefined
@@ -339,7 +343,7 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
             const exit = yield* Effect.exit(
               ctx.op(
                 name,
-                `sendToGroupSync(${group}, #${id}, ${op.ms}ms)`,
+                `sendToGroupSync(${group}, #${id}, ${formatTimeout(op.ms)})`,
                 begin(beehive.sendToGroupSync(group, message, op.ms))
               )
             )

@@ -5,7 +5,7 @@
  */
 import { Effect, Exit, Fiber } from "effect"
 import * as Message from "../../src/model/Message.ts"
-import type { Scenario } from "../../src/testing/Scenario.ts"
+import { formatTimeout, type Scenario } from "../../src/testing/Scenario.ts"
 
 export interface SyncWorkloadInput {
   /** Per call: the target (module index or -1 for the group), its timeout, and whether to interrupt it after k yields (-1: never). */
@@ -68,12 +68,12 @@ export const syncWorkload = (input: SyncWorkloadInput): Scenario => ({
           call.target < 0 || target === undefined
             ? ctx.op(
                 name,
-                `sendToGroupSync(all, #q${k}, ${call.timeoutMs}ms)`,
+                `sendToGroupSync(all, #q${k}, ${formatTimeout(call.timeoutMs)})`,
                 b.sendToGroupSync("all", request, call.timeoutMs)
               )
             : ctx.op(
                 name,
-                `sendSync(${target}, #q${k}, ${call.timeoutMs}ms)`,
+                `sendSync(${target}, #q${k}, ${formatTimeout(call.timeoutMs)})`,
                 b.sendSync(target, request, call.timeoutMs)
               )
         const fiber = yield* ctx.spawn(name, Effect.exit(op))

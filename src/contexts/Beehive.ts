@@ -6,7 +6,19 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, type Fiber, Layer, type Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  type Duration,
+  Effect,
+  Exit,
+  type Fiber,
+  Layer,
+  Result,
+  type Scope
+} from "effect"
 import { type Arm, all, armNow, type Cancel, first, mapExit } from "../effects/Arm.ts"
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
@@ -14,12 +26,15 @@ import { GroupCollector } from "../effects/GroupCollector.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
 import { type PendingCall, ReplyTable } from "../effects/ReplyTable.ts"
 import { Wakeups } from "../effects/Wakeups.ts"
-import { ChannelSizeDefault, ContextTypeChannel, MessageTimeoutDefault } from "../model/Constants.ts"
+import { checkCapacity, checkMessage, checkName, checkTimeout } from "../model/Arguments.ts"
+import { ChannelSizeDefault, ContextTypeChannel } from "../model/Constants.ts"
 import {
   BeehiveShutdown,
   DuplicateRequestId,
   GroupNotFound,
   type GroupSyncError,
+  type InvalidArgument,
+  type MessageEncodeError,
   ModuleAlreadyExists,
   type ModuleClosed,
   ModuleNotFound,
@@ -90,6 +105,8 @@ export interface BeehiveSnapshot {
 
 /** Failures of `sendSync`. @category models */
 export type SendSyncError =
+  | InvalidArgument
+  | MessageEncodeError
   | ModuleNotFound
   | ModuleClosed
   | SyncTimeout
@@ -98,11 +115,20 @@ export type SendSyncError =
   | BeehiveShutdown
 
 /** Failures of `sendToGroupSync`. @category models */
-export type SendToGroupSyncError = GroupNotFound | DuplicateRequestId | GroupSyncError | BeehiveShutdown
+export type SendToGroupSyncError =
+  | InvalidArgument
+  | MessageEncodeError
+  | GroupNotFound
+  | DuplicateRequestId
+  | GroupSyncError
+  | BeehiveShutdown
 
 /**
  * The operations of a beehive context. Timeouts are `Duration` inputs (a number is milliseconds);
- * absent, zero or negative means 30 seconds (Go's `MessageTimeoutDefault`).
+ * absent, zero or negative means 30 seconds (Go's `MessageTimeoutDefault`). Every operation checks its
+ * arguments first (R-API-3): a name that is not a non-empty string, something that is not a message,
+ * a timeout that is not a duration or a capacity that is not a positive integer fails it with
+ * `InvalidArgument`, and nothing is done.
  *
  * @category models
  */
@@ -114,28 +140,35 @@ export interface BeehiveService {
   readonly addModule: (
     name: string,
     options?: AddModuleOptions
-  ) => Effect.Effect<void, ModuleAlreadyExists | UnknownContextType | BeehiveShutdown>
+  ) => Effect.Effect<void, InvalidArgument | ModuleAlreadyExists | UnknownContextType | BeehiveShutdown>
   /** Adds a module to a group; a no-op if it is a member already (R-MOD-3). Never blocks. */
-  readonly addModuleGroup: (module: string, group: string) => Effect.Effect<void, ModuleNotFound | BeehiveShutdown>
+  readonly addModuleGroup: (
+    module: string,
+    group: string
+  ) => Effect.Effect<void, InvalidArgument | ModuleNotFound | BeehiveShutdown>
   /**
    * Removes a module from the module table and from every group in one step, then closes its mailbox
    * (R-CLEAN-*). Returns the groups it left and the messages it never received; a sync request among
    * them that came from another process is answered with an error response (R-SOCK-10). Never blocks.
    */
-  readonly cleanup: (module: string) => Effect.Effect<CleanupReport, ModuleNotFound>
+  readonly cleanup: (module: string) => Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound>
   /**
    * Delivers a message to a module's mailbox, unchanged (R-SEND-*). Suspends while the mailbox is
-   * full; fails with `ModuleClosed` if the module is cleaned up meanwhile. Interruptible.
+   * full; fails with `ModuleClosed` if the module is cleaned up meanwhile, with `MessageEncodeError`
+   * at once if the module is in another process and the message cannot be encoded (R-SOCK-2).
+   * Interruptible.
    */
   readonly send: (
     module: string,
     message: Message
-  ) => Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  ) => Effect.Effect<void, InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown>
   /**
    * Receives the oldest message of a module's mailbox (R-RECV-*). Suspends while it is empty, behind
    * receivers that started waiting earlier; fails with `ModuleClosed` if the module is cleaned up.
    */
-  readonly receive: (module: string) => Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  readonly receive: (
+    module: string
+  ) => Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown>
   /**
    * Sends a request with `sync = true` and waits for the response, all within one deadline
    * (R-SYNC-*). A response delivered before the deadline is always returned.
@@ -146,19 +179,21 @@ export interface BeehiveService {
     timeout?: Duration.Input | undefined
   ) => Effect.Effect<Message, SendSyncError>
   /**
-   * Hands a response to the call waiting for its parent id (R-RESP-*). Never blocks, never fails;
-   * true when a waiting call took it. `from` names the responding module; inside a registry module it
-   * defaults to that module.
+   * Hands a response to the call waiting for its parent id (R-RESP-*). Never blocks; fails only with
+   * `InvalidArgument` (not a message, or a `from` that is not a non-empty string); true when a waiting
+   * call took it. `from` names the responding module; inside a registry module it defaults to that
+   * module.
    */
-  readonly sendResp: (response: Message, from?: string | undefined) => Effect.Effect<boolean>
+  readonly sendResp: (response: Message, from?: string | undefined) => Effect.Effect<boolean, InvalidArgument>
   /**
    * Delivers one copy to every member of a group at call time, in join order (R-GROUP-*). Suspends
-   * until every copy is accepted.
+   * until every copy is accepted. Fails with `MessageEncodeError`, delivering no copy, if a member is
+   * in another process and the message cannot be encoded for it (R-SOCK-2).
    */
   readonly sendToGroup: (
     group: string,
     message: Message
-  ) => Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown>
+  ) => Effect.Effect<GroupSendResult, InvalidArgument | MessageEncodeError | GroupNotFound | BeehiveShutdown>
   /**
    * Delivers a sync copy to every member and waits for exactly one response from each (R-GSYNC-*).
    * Completes the moment the last member answers.
@@ -187,10 +222,24 @@ type CallError = RequestDropped | BeehiveShutdown
  *
  * @category getters
  */
-export const timeoutMillis = (timeout: Duration.Input | undefined): number => {
-  if (timeout === undefined) return MessageTimeoutDefault
-  const ms = Duration.toMillis(Duration.fromInputUnsafe(timeout))
-  return ms > 0 ? ms : MessageTimeoutDefault
+export const timeoutMillis = (timeout: Duration.Input | undefined): Result.Result<number, InvalidArgument> =>
+  checkTimeout("timeout", timeout)
+
+/** The first argument check that failed, if any. */
+const firstInvalid = (
+  ...checks: ReadonlyArray<Result.Result<unknown, InvalidArgument>>
+): Effect.Effect<never, InvalidArgument> | undefined => {
+  for (const check of checks) if (Result.isFailure(check)) return Effect.fail(check.failure)
+  return undefined
+}
+
+/** Why one of `endpoints` cannot carry `message` (R-SOCK-2), if one cannot. */
+const refusal = (endpoints: ReadonlyArray<Endpoint>, message: Message): MessageEncodeError | undefined => {
+  for (const endpoint of endpoints) {
+    const refused = endpoint.refuse?.(message)
+    if (refused !== undefined) return refused
+  }
+  return undefined
 }
 
 const ignore = () => {}
@@ -200,15 +249,18 @@ const ignore = () => {}
  *
  * @category constructors
  */
-export const makeBeehive = (options: BeehiveOptions = {}): Effect.Effect<BeehiveService, never, Scope.Scope> =>
+export const makeBeehive = (
+  options: BeehiveOptions = {}
+): Effect.Effect<BeehiveService, InvalidArgument, Scope.Scope> =>
   Effect.gen(function* () {
-    const service = makeUnsafe(options)
+    const capacity = checkCapacity("Beehive.make", options.capacity ?? ChannelSizeDefault)
+    if (Result.isFailure(capacity)) return yield* Effect.fail(capacity.failure)
+    const service = makeUnsafe(options, capacity.success)
     yield* Effect.addFinalizer(() => service.shutdown)
     return service
   })
 
-const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
-  const defaultCapacity = options.capacity ?? ChannelSizeDefault
+const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveService => {
   const contexts = new Map<string, ModuleContext>([[ContextTypeChannel, ChannelContext.make]])
   for (const context of options.contexts ?? []) contexts.set(context.type, context)
   const onUndeliverable = options.onUndeliverable ?? ignore
@@ -223,38 +275,53 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   const refused = (operation: string) => Effect.fail(new BeehiveShutdown({ operation }))
 
   const addModule: BeehiveService["addModule"] = (name, addOptions = {}) =>
-    Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | UnknownContextType | BeehiveShutdown> => {
-      if (isShutdown) return refused("addModule")
-      const contextType = addOptions.contextType ?? ContextTypeChannel
-      const context = contexts.get(contextType)
-      if (context === undefined) return Effect.fail(new UnknownContextType({ contextType }))
-      if (modules.has(name)) return Effect.fail(new ModuleAlreadyExists({ module: name }))
-      // Only the opening can be interrupted: an opened endpoint is registered or closed, never dropped.
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          restore(
-            context.open(name, {
-              capacity: addOptions.capacity ?? defaultCapacity,
-              onOrphan: (message) => onUndeliverable(name, message)
-            })
-          ),
-          (endpoint) =>
-            Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | BeehiveShutdown> => {
-              // Opening may have suspended (a socket connects); the name may have been taken meanwhile.
-              if (isShutdown || modules.has(name)) {
-                endpoint.close()
-                return isShutdown ? refused("addModule") : Effect.fail(new ModuleAlreadyExists({ module: name }))
-              }
-              modules.set(name, endpoint)
-              memberships.set(name, new Set())
-              return Effect.void
-            })
+    Effect.suspend(
+      (): Effect.Effect<void, InvalidArgument | ModuleAlreadyExists | UnknownContextType | BeehiveShutdown> => {
+        const invalid = firstInvalid(
+          checkName("addModule", "module name", name),
+          addOptions.capacity === undefined ? Result.void : checkCapacity("addModule", addOptions.capacity),
+          addOptions.contextType === undefined
+            ? Result.void
+            : checkName("addModule", "context type", addOptions.contextType)
         )
-      )
-    })
+        if (invalid !== undefined) return invalid
+        if (isShutdown) return refused("addModule")
+        const contextType = addOptions.contextType ?? ContextTypeChannel
+        const context = contexts.get(contextType)
+        if (context === undefined) return Effect.fail(new UnknownContextType({ contextType }))
+        if (modules.has(name)) return Effect.fail(new ModuleAlreadyExists({ module: name }))
+        // Only the opening can be interrupted: an opened endpoint is registered or closed, never dropped.
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            restore(
+              context.open(name, {
+                capacity: addOptions.capacity ?? defaultCapacity,
+                onOrphan: (message) => onUndeliverable(name, message)
+              })
+            ),
+            (endpoint) =>
+              Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | BeehiveShutdown> => {
+                // Opening may have suspended (a socket connects); the name may have been taken meanwhile.
+                if (isShutdown || modules.has(name)) {
+                  endpoint.close()
+                  return isShutdown ? refused("addModule") : Effect.fail(new ModuleAlreadyExists({ module: name }))
+                }
+                modules.set(name, endpoint)
+                memberships.set(name, new Set())
+                return Effect.void
+              })
+          )
+        )
+      }
+    )
 
   const addModuleGroup: BeehiveService["addModuleGroup"] = (module, group) =>
-    Effect.suspend((): Effect.Effect<void, ModuleNotFound | BeehiveShutdown> => {
+    Effect.suspend((): Effect.Effect<void, InvalidArgument | ModuleNotFound | BeehiveShutdown> => {
+      const invalid = firstInvalid(
+        checkName("addModuleGroup", "module name", module),
+        checkName("addModuleGroup", "group name", group)
+      )
+      if (invalid !== undefined) return invalid
       if (isShutdown) return refused("addModuleGroup")
       const joined = memberships.get(module)
       if (joined === undefined) return Effect.fail(new ModuleNotFound({ module }))
@@ -293,7 +360,9 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   }
 
   const cleanup: BeehiveService["cleanup"] = (module) =>
-    Effect.suspend((): Effect.Effect<CleanupReport, ModuleNotFound> => {
+    Effect.suspend((): Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound> => {
+      const invalid = firstInvalid(checkName("cleanup", "module name", module))
+      if (invalid !== undefined) return invalid
       const endpoint = modules.get(module)
       if (endpoint === undefined) return Effect.fail(new ModuleNotFound({ module }))
       const wakeups = new Wakeups()
@@ -324,26 +393,43 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
   // joins the line there: the module found and the place taken are one step, so a cleanup or a
   // message that comes between the fast attempt and the wait is seen (R-GLOBAL-6).
   const armed =
-    <A>(
+    <A, E>(
       module: string,
       operation: string,
-      arm: (endpoint: Endpoint) => Arm<A, ModuleClosed>
-    ): Arm<A, ModuleNotFound | ModuleClosed | BeehiveShutdown> =>
+      arm: (endpoint: Endpoint) => Arm<A, E>
+    ): Arm<A, E | ModuleNotFound | BeehiveShutdown> =>
     (settle) => {
       const endpoint = isShutdown ? undefined : modules.get(module)
       return endpoint === undefined ? Exit.fail(unavailable(module, operation)) : arm(endpoint)(settle)
     }
 
   const send: BeehiveService["send"] = (module, message) =>
-    Effect.suspend((): Effect.Effect<void, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-      const endpoint = isShutdown ? undefined : modules.get(module)
-      if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
-      if (endpoint.offerNow(message, "later")) return Effect.void
-      return awaitArm(armed(module, "send", (e) => e.armOffer(message, "later")))
-    })
+    Effect.suspend(
+      (): Effect.Effect<
+        void,
+        InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown
+      > => {
+        const invalid = firstInvalid(checkName("send", "module name", module), checkMessage("send", "message", message))
+        if (invalid !== undefined) return invalid
+        const endpoint = isShutdown ? undefined : modules.get(module)
+        if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
+        const refused = endpoint.refuse?.(message)
+        if (refused !== undefined) return Effect.fail(refused)
+        if (endpoint.offerNow(message, "later")) return Effect.void
+        // The module found when the wait starts may be another one of that name (cleaned up and added again).
+        return awaitArm(
+          armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
+            const refusedThere = e.refuse?.(message)
+            return refusedThere !== undefined ? () => Exit.fail(refusedThere) : e.armOffer(message, "later")
+          })
+        )
+      }
+    )
 
   const receive: BeehiveService["receive"] = (module) =>
-    Effect.suspend((): Effect.Effect<Message, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+    Effect.suspend((): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+      const invalid = firstInvalid(checkName("receive", "module name", module))
+      if (invalid !== undefined) return invalid
       const endpoint = isShutdown ? undefined : modules.get(module)
       if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
       const message = endpoint.takeNow()
@@ -395,11 +481,21 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         fiber,
         register: (slot: ReplySlot<CallError>) => (withdraw: Cancel) => void
       ): Effect.Effect<Message, SendSyncError> => {
+        const checkedTimeout = checkTimeout("sendSync", timeout)
+        const invalid = firstInvalid(
+          checkName("sendSync", "module name", module),
+          checkMessage("sendSync", "message", message)
+        )
+        if (invalid !== undefined) return invalid
+        if (Result.isFailure(checkedTimeout)) return Effect.fail(checkedTimeout.failure)
+        const timeoutMs = checkedTimeout.success
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "sendSync"))
         const id = message.header.id
         if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
-        const timeoutMs = timeoutMillis(timeout)
+        const request = setSync(message, true)
+        const refused = endpoint.refuse?.(request)
+        if (refused !== undefined) return Effect.fail(refused)
         const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
         const slot = new ReplySlot<CallError>(id, module)
         const timedOut = (phase: SyncPhase) => () => {
@@ -421,9 +517,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         const [enqueued, withdraw] = armNow(
           first<Message | undefined, SendSyncError>(
             slot.arm,
-            mapExit(endpoint.armOffer(setSync(message, true), "now"), (exit) =>
-              closeOnFailure(Exit.map(exit, () => undefined))
-            )
+            mapExit(endpoint.armOffer(request, "now"), (exit) => closeOnFailure(Exit.map(exit, () => undefined)))
           )
         )
         holdOffer(withdraw)
@@ -442,14 +536,22 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
 
   const forwarders = [...contexts.values()].filter((c) => c.forwardResponse !== undefined)
   const sendResp: BeehiveService["sendResp"] = (response, from) =>
-    Effect.withFiberSucceed((fiber) => {
-      const responder = from ?? fiber.getRef(CurrentModule)
-      if (calls.route(response, responder)) return true
-      // No call here waits for it: its request may have come from another process (R-GLOBAL-1).
-      if (calls.get(response.header.parentId) !== undefined || isShutdown) return false
-      for (const context of forwarders) if (context.forwardResponse?.(response, responder)) return true
-      return false
+    Effect.withFiber((fiber): Effect.Effect<boolean, InvalidArgument> => {
+      const invalid = firstInvalid(
+        checkMessage("sendResp", "response", response),
+        from === undefined ? Result.void : checkName("sendResp", "responder", from)
+      )
+      if (invalid !== undefined) return invalid
+      return Effect.succeed(routeResponse(response, from ?? fiber.getRef(CurrentModule)))
     })
+
+  const routeResponse = (response: Message, responder: string | undefined): boolean => {
+    if (calls.route(response, responder)) return true
+    // No call here waits for it: its request may have come from another process (R-GLOBAL-1).
+    if (calls.get(response.header.parentId) !== undefined || isShutdown) return false
+    for (const context of forwarders) if (context.forwardResponse?.(response, responder)) return true
+    return false
+  }
 
   const membersOf = (group: string): Array<Endpoint> | undefined => {
     const members = groups.get(group)
@@ -464,30 +566,43 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
       // The finalizer is in place before any copy is offered: copies are withdrawn on every exit.
       let withdraw: Cancel | undefined
       return Effect.onExit(
-        Effect.suspend((): Effect.Effect<GroupSendResult, GroupNotFound | BeehiveShutdown> => {
-          if (isShutdown) return refused("sendToGroup")
-          const endpoints = membersOf(group)
-          if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-          // Every copy is offered in the step that read the group: members with room take it (a
-          // member cleaned up later has it in its report), full members hold it in line from this
-          // step; only a copy that waits can find its member gone (R-GLOBAL-6).
-          const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
-          withdraw = withdrawCopies
-          return Effect.flatMap(awaitArm(offered), (outcomes) => {
-            const delivered: Array<string> = []
-            const gone: Array<string> = []
-            for (let i = 0; i < outcomes.length; i++) {
-              const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
-              // Only a member that closed is gone; a copy that could not be sent at all (content a
-              // socket cannot encode) is a defect of the call (R-SOCK-2).
-              const module = (endpoints[i] as Endpoint).module
-              if (Exit.isSuccess(outcome)) delivered.push(module)
-              else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
-              else gone.push(module)
-            }
-            return Effect.succeed({ delivered, gone })
-          })
-        }),
+        Effect.suspend(
+          (): Effect.Effect<
+            GroupSendResult,
+            InvalidArgument | MessageEncodeError | GroupNotFound | BeehiveShutdown
+          > => {
+            const invalid = firstInvalid(
+              checkName("sendToGroup", "group name", group),
+              checkMessage("sendToGroup", "message", message)
+            )
+            if (invalid !== undefined) return invalid
+            if (isShutdown) return refused("sendToGroup")
+            const endpoints = membersOf(group)
+            if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+            // All or nothing: no copy is offered if one member cannot carry the message (R-SOCK-2).
+            const refusedByOne = refusal(endpoints, message)
+            if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
+            // Every copy is offered in the step that read the group: members with room take it (a
+            // member cleaned up later has it in its report), full members hold it in line from this
+            // step; only a copy that waits can find its member gone (R-GLOBAL-6).
+            const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
+            withdraw = withdrawCopies
+            return Effect.flatMap(awaitArm(offered), (outcomes) => {
+              const delivered: Array<string> = []
+              const gone: Array<string> = []
+              for (let i = 0; i < outcomes.length; i++) {
+                const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
+                // Only a member that closed is gone; a copy its context could not take at all (after
+                // `refuse` let it through) is a defect of the call.
+                const module = (endpoints[i] as Endpoint).module
+                if (Exit.isSuccess(outcome)) delivered.push(module)
+                else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+                else gone.push(module)
+              }
+              return Effect.succeed({ delivered, gone })
+            })
+          }
+        ),
         () => Effect.sync(() => withdraw?.())
       )
     })
@@ -498,19 +613,29 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
         fiber,
         register: (collector: GroupCollector) => (withdraw: Cancel) => void
       ): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
+        const checkedTimeout = checkTimeout("sendToGroupSync", timeout)
+        const invalid = firstInvalid(
+          checkName("sendToGroupSync", "group name", group),
+          checkMessage("sendToGroupSync", "message", message)
+        )
+        if (invalid !== undefined) return invalid
+        if (Result.isFailure(checkedTimeout)) return Effect.fail(checkedTimeout.failure)
         if (isShutdown) return refused("sendToGroupSync")
         const endpoints = membersOf(group)
         if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
         const id = message.header.id
         if (calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
-        const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMillis(timeout)
+        const copy = setSync(message, true)
+        // All or nothing: no copy is offered if one member cannot carry the request (R-SOCK-2).
+        const refusedByOne = refusal(endpoints, copy)
+        if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
+        const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + checkedTimeout.success
         const collector = new GroupCollector(
           id,
           group,
           endpoints.map((e) => e.module)
         )
         const holdCopies = register(collector)
-        const copy = setSync(message, true)
         // Every copy is offered in the step that registered the collector: members with room take it
         // (a member cleaned up later has it in its report, R-CLEAN-4, and counts as gone, R-GSYNC-5),
         // full members hold it in line from that step (R-GLOBAL-6). A copy woken into a receiver at
@@ -526,7 +651,7 @@ const makeUnsafe = (options: BeehiveOptions): BeehiveService => {
           if (!collector.isOpen) break
           const armed = endpoint.armOffer(copy, "now")(ignore)
           if (typeof armed === "function") waiting.push(armed)
-          // A copy that could not be sent at all ends the call with that defect (R-SOCK-2).
+          // A copy its context could not take at all (after `refuse` let it through) ends the call with that defect.
           else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
             collector.abort(Exit.die(Cause.squash(armed.cause)))
         }
@@ -618,9 +743,10 @@ export class Beehive extends Context.Service<Beehive, BeehiveService>()("beehive
   static readonly make = makeBeehive
 
   /** A layer with the channel context and default options. */
-  static readonly layer: Layer.Layer<Beehive> = Layer.effect(Beehive, makeBeehive())
+  // The default options are valid: building with them cannot fail.
+  static readonly layer: Layer.Layer<Beehive> = Layer.effect(Beehive, Effect.orDie(makeBeehive()))
 
-  /** A layer with the given options. */
-  static readonly layerWith = (options: BeehiveOptions): Layer.Layer<Beehive> =>
+  /** A layer with the given options; fails with `InvalidArgument` for a capacity that is not a positive integer. */
+  static readonly layerWith = (options: BeehiveOptions): Layer.Layer<Beehive, InvalidArgument> =>
     Layer.effect(Beehive, makeBeehive(options))
 }

@@ -10,7 +10,7 @@ import type { Effect } from "effect"
 import type { Arm } from "../effects/Arm.ts"
 import type { Wake } from "../effects/Mailbox.ts"
 import type { Wakeups } from "../effects/Wakeups.ts"
-import type { ModuleClosed } from "../model/Errors.ts"
+import type { MessageEncodeError, ModuleClosed } from "../model/Errors.ts"
 import type { Message } from "../model/Message.ts"
 import type { BeehiveService } from "./Beehive.ts"
 
@@ -28,6 +28,12 @@ export interface Endpoint {
   readonly waitingReceivers: number
   /** Senders waiting for room. */
   readonly waitingSenders: number
+  /**
+   * Why this endpoint cannot carry `message` at all (a socket cannot encode its content, or it is
+   * larger than a frame), or undefined when it can. Asked before any offer of the message, in the same
+   * step, so that the caller fails with a typed error and nothing is delivered (R-SOCK-2).
+   */
+  readonly refuse?: ((message: Message) => MessageEncodeError | undefined) | undefined
   /** Delivers a message if the module can accept it at once; false if it cannot (full or closed). */
   readonly offerNow: (message: Message, wake: Wake) => boolean
   /** Delivers a message; waits while the module cannot accept it. See `Arm`. */

@@ -8,6 +8,7 @@
 import { Context, Deferred, Effect, Exit, Fiber, Layer, type Scope } from "effect"
 import {
   type BeehiveShutdown,
+  type InvalidArgument,
   ModuleAlreadyExists,
   type ModuleNotFound,
   type UnknownContextType
@@ -15,7 +16,7 @@ import {
 import type { CleanupReport } from "../model/Reports.ts"
 import { Beehive } from "./Beehive.ts"
 import { keepModule, type RestartPolicy } from "./RestartPolicy.ts"
-import { awaitSignal } from "./Signals.ts"
+import { awaitSignal, ShutdownSignals } from "./Signals.ts"
 
 /**
  * A module as the registry knows it (Go's `Module` interface: `Name`, `Group`, `Enable`, `Start`,
@@ -71,7 +72,12 @@ export interface RegistryOptions {
 }
 
 /** Failures of `startModules`. @category models */
-export type StartModulesError = ModuleAlreadyExists | UnknownContextType | ModuleNotFound | BeehiveShutdown
+export type StartModulesError =
+  | InvalidArgument
+  | ModuleAlreadyExists
+  | UnknownContextType
+  | ModuleNotFound
+  | BeehiveShutdown
 
 /**
  * The registry's operations.
@@ -95,8 +101,11 @@ export interface RegistryService {
    */
   readonly gracefulShutdown: (reason?: string) => Effect.Effect<GracefulShutdownReport>
   /**
-   * `startModules`, then waits for SIGINT, SIGTERM, SIGHUP or SIGQUIT (or for `gracefulShutdown` to be
-   * called from elsewhere), then shuts down gracefully (Go's `core.Run`).
+   * `startModules`, then keeps the process alive until SIGINT, SIGTERM, SIGHUP or SIGQUIT, a
+   * `gracefulShutdown` called from elsewhere, or the end of every started module, then shuts down
+   * gracefully and returns the report (Go's `core.Run`; R-REG-7). Interrupted while it waits (as
+   * `NodeRuntime.runMain` does on SIGINT/SIGTERM), it still shuts down gracefully, so every module's
+   * finalizers run, and logs the report at level Info. Fails only as `startModules` does.
    */
   readonly run: Effect.Effect<GracefulShutdownReport, StartModulesError>
 }
@@ -163,10 +172,39 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
         })
       })
 
-    const run: RegistryService["run"] = Effect.gen(function* () {
-      yield* startModules
-      const signal = yield* Effect.raceFirst(awaitSignal(), Effect.as(Deferred.await(report), "requested"))
-      return yield* gracefulShutdown(signal)
+    const everyModuleEnded = Effect.suspend(() => Fiber.awaitAll([...keepers.values()]))
+
+    const run: RegistryService["run"] = Effect.suspend(() => {
+      // The signal that arrived in the instant `run` was interrupted names the shutdown: a runtime that
+      // interrupts on signals (NodeRuntime.runMain) listens too, and its listener may run first.
+      let lastSignal: string | undefined
+      const note = (signal: NodeJS.Signals) => () => {
+        lastSignal = signal
+      }
+      const notes = ShutdownSignals.map((signal) => [signal, note(signal)] as const)
+      const shutdownOnInterrupt = Effect.yieldNow.pipe(
+        Effect.andThen(Effect.suspend(() => gracefulShutdown(lastSignal ?? "interrupted"))),
+        Effect.tap((report) => Effect.logInfo(`beehive-effect: shut down (${describeReport(report)})`))
+      )
+      const waitAndShutdown = Effect.gen(function* () {
+        yield* startModules
+        const reason = yield* Effect.raceAll([
+          awaitSignal(),
+          Effect.as(Deferred.await(report), "requested"),
+          Effect.as(everyModuleEnded, "modules ended")
+        ])
+        return yield* gracefulShutdown(reason)
+      }).pipe(Effect.onInterrupt(() => shutdownOnInterrupt))
+      return Effect.acquireUseRelease(
+        Effect.sync(() => {
+          for (const [signal, handler] of notes) process.on(signal, handler)
+        }),
+        () => waitAndShutdown,
+        () =>
+          Effect.sync(() => {
+            for (const [signal, handler] of notes) process.off(signal, handler)
+          })
+      )
     })
 
     return {
@@ -177,6 +215,10 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
       run
     }
   })
+
+/** A report in one line, for the log. */
+const describeReport = (report: GracefulShutdownReport): string =>
+  `${report.reason}; ${report.modules.map((m) => `${m.name} ${m.ended}`).join(", ") || "no modules"}`
 
 /**
  * The registry as an Effect service; needs a `Beehive`.

@@ -10,7 +10,9 @@ export const ShutdownSignals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTER
 
 /**
  * Suspends until the process receives one of `signals`, and returns its name. While it waits the
- * signals do not kill the process; the listeners are removed when it completes or is interrupted.
+ * signals do not kill the process, and the process stays alive even when nothing else is pending (a
+ * signal listener alone does not hold Node's event loop open). The listeners and the keep-alive
+ * timer are removed when it completes or is interrupted.
  *
  * @category constructors
  */
@@ -24,7 +26,9 @@ export const awaitSignal = (signals: ReadonlyArray<NodeJS.Signals> = ShutdownSig
       process.on(signal, handler)
       return [signal, handler] as const
     })
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
     const remove = () => {
+      clearInterval(keepAlive)
       for (const [signal, handler] of handlers) process.off(signal, handler)
     }
     return Effect.sync(remove)

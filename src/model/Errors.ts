@@ -196,3 +196,21 @@ export class MessageEncodeError extends Data.TaggedError("MessageEncodeError")<{
     return `cannot encode message content at ${this.path}: ${this.reason}`
   }
 }
+
+/**
+ * An operation got an argument it cannot use: a module or group name that is not a non-empty string,
+ * something that is not a message, a timeout that is not a duration (NaN, a non-number, an unparsable
+ * string, infinity), a capacity that is not a positive integer. Nothing was done. (Go would panic, or
+ * silently accept it.)
+ *
+ * @category errors
+ */
+export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
+  readonly operation: string
+  readonly argument: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.operation}: invalid ${this.argument}: ${this.reason}`
+  }
+}

@@ -95,12 +95,13 @@ export class ConnectFailed extends Data.TaggedError("ConnectFailed")<{
 
 /**
  * Why a server could not listen: `InUse` (another server answers on the address), `NotSocket`
- * (a unix socket path names a file that is not a socket; it is never removed), or `Failed` (any other
- * system error, `detail` says which).
+ * (a unix socket path names a file that is not a socket; it is never removed), `InvalidAddress` (a
+ * bad port, an empty host, a unix path too long; nothing was tried), or `Failed` (any other system
+ * error, `detail` says which).
  *
  * @category models
  */
-export type ListenFailure = "InUse" | "NotSocket" | "Failed"
+export type ListenFailure = "InUse" | "NotSocket" | "InvalidAddress" | "Failed"
 
 /**
  * A socket server could not listen on its address.

@@ -16,6 +16,7 @@ import {
   runDeterministic
 } from "../effects/DeterministicRuntime.ts"
 import type { Strategy } from "../effects/Strategy.ts"
+import { MessageTimeoutDefault } from "../model/Constants.ts"
 
 /**
  * One observable event of a run.
@@ -98,6 +99,8 @@ export class CheckFailed extends Error {
 /** Summarises a value for the trace: messages by id, errors by tag and fields, the rest as JSON. @category getters */
 export const summarize = (value: unknown): string => {
   if (value === undefined) return "void"
+  if (Exit.isExit(value))
+    return Exit.isSuccess(value) ? `ok ${summarize(value.value)}` : `failed ${summarizeCause(value.cause)}`
   if (typeof value === "object" && value !== null) {
     const v = value as Record<string, unknown>
     if ("header" in v && "route" in v) {
@@ -107,17 +110,29 @@ export const summarize = (value: unknown): string => {
     if (value instanceof Map) return `{${[...value].map(([k, x]) => `${k}: ${summarize(x)}`).join(", ")}}`
     if (Array.isArray(value)) return `[${value.map(summarize).join(", ")}]`
     if ("_tag" in v) {
-      const fields = Object.entries(v)
+      const fields = ownFields(v)
         .filter(([k]) => k !== "_tag" && k !== "stack" && k !== "message")
         .map(([k, x]) => `${k}: ${summarize(x)}`)
       return `${String(v._tag)}${fields.length > 0 ? `{${fields.join(", ")}}` : ""}`
     }
-    return `{${Object.entries(v)
+    return `{${ownFields(v)
       .map(([k, x]) => `${k}: ${summarize(x)}`)
       .join(", ")}}`
   }
   return typeof value === "string" ? JSON.stringify(value) : String(value)
 }
+
+// Effect's own bookkeeping fields (named "~effect/...") say nothing to a reader of a timeline.
+const ownFields = (v: Record<string, unknown>) => Object.entries(v).filter(([k]) => !k.startsWith("~"))
+
+/**
+ * A sendSync timeout as a timeline shows it: a positive number of ms as given, anything else as the
+ * 30 s default it stands for (R-SYNC-1: a timeout absent or ≤ 0 means the default).
+ *
+ * @category formatting
+ */
+export const formatTimeout = (ms: number | undefined): string =>
+  ms !== undefined && ms > 0 ? `${ms}ms` : `${MessageTimeoutDefault / 1000} s default`
 
 /**
  * Runs a scenario once under `strategy`; see the module documentation. Never throws, never hangs.

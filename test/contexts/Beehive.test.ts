@@ -1,4 +1,4 @@
-import { Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { describe, expect, it } from "vitest"
 import { Beehive, timeoutMillis } from "../../src/contexts/Beehive.ts"
@@ -37,8 +37,9 @@ describe("Beehive (Effect API, virtual time)", () => {
           error: { _tag: "SyncTimeout", timeoutMs: 30_000, phase: "response" }
         })
       }
-      expect(timeoutMillis("2 seconds")).toBe(2000)
-      expect(timeoutMillis(Number.NaN)).toBe(30_000)
+      expect(timeoutMillis("2 seconds")).toEqual(Result.succeed(2000))
+      expect(timeoutMillis(-1)).toEqual(Result.succeed(30_000))
+      expect(Result.isFailure(timeoutMillis(Number.NaN))).toBe(true)
     })
   )
 

@@ -1,4 +1,4 @@
-import { Clock, Effect, Fiber, Layer } from "effect"
+import { Clock, Effect, Fiber, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { describe, expect, it } from "vitest"
 import { Beehive } from "../../src/contexts/Beehive.ts"
@@ -275,7 +275,8 @@ describe("Registry", () => {
     const report = await runRegistry(
       Effect.gen(function* () {
         const r = yield* Registry
-        yield* r.register({ name: "m", group: "g", start: Effect.void })
+        const b = yield* Beehive
+        yield* r.register({ name: "m", group: "g", start: Effect.forever(b.receive("m")) })
         const running = yield* Effect.forkChild(r.run)
         yield* settle
         yield* r.gracefulShutdown("by hand")
@@ -283,5 +284,52 @@ describe("Registry", () => {
       })
     )
     expect(report.reason).toBe("by hand")
+  })
+
+  it("R-REG-7 run ends when every started module has ended for good, and at once with no module", async () => {
+    const report = await runRegistry(
+      Effect.gen(function* () {
+        const r = yield* Registry
+        yield* r.register({ name: "short", group: "g", start: Effect.void })
+        yield* r.register({ name: "fails", group: "g", start: Effect.fail("no") })
+        return yield* r.run
+      })
+    )
+    expect(report).toMatchObject({ reason: "modules ended" })
+    expect(report.modules.map((m) => m.ended)).toEqual(["finished", "finished"])
+    const empty = await runRegistry(Effect.flatMap(Registry, (r) => r.run))
+    expect(empty).toEqual({ reason: "modules ended", modules: [], cleanups: [] })
+  })
+
+  it("R-REG-7 interrupted while it waits, run still shuts down gracefully: finalizers run, the signal names it", async () => {
+    const listenersBefore = process.listenerCount("SIGINT")
+    const finalized: Array<string> = []
+    const logged: Array<unknown> = []
+    const report = await runRegistry(
+      Effect.gen(function* () {
+        const r = yield* Registry
+        const b = yield* Beehive
+        yield* r.register({
+          name: "m",
+          group: "g",
+          start: Effect.forever(b.receive("m")).pipe(Effect.ensuring(Effect.sync(() => finalized.push("m"))))
+        })
+        const running = yield* Effect.forkChild(r.run.pipe(Effect.tapCause(() => Effect.void)))
+        yield* settle
+        // As NodeRuntime.runMain does: its own listener interrupts the main fiber, in the same emit.
+        const interrupter = () => Effect.runFork(Fiber.interrupt(running))
+        process.prependListener("SIGINT", interrupter)
+        process.emit("SIGINT")
+        process.off("SIGINT", interrupter)
+        yield* Fiber.await(running)
+        return yield* r.gracefulShutdown("later")
+      }).pipe(
+        Effect.provide(Logger.layer([Logger.make(({ message }) => logged.push(message))], { mergeWithExisting: false }))
+      )
+    )
+    expect(finalized).toEqual(["m"])
+    expect(report).toMatchObject({ reason: "SIGINT", modules: [{ name: "m", ended: "finished" }] })
+    expect(String(logged)).toContain("beehive-effect: shut down (SIGINT; m finished)")
+    expect(process.listenerCount("SIGINT")).toBe(listenersBefore)
   })
 })

@@ -6,6 +6,7 @@ import { LineDecoder } from "../../src/contexts/socket/LineCodec.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Connection } from "../../src/contexts/socket/Transport.ts"
+import { MessageEncodeError } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { decodeJsonResult } from "../../src/model/MessageJson.ts"
 import { msg } from "../support/messages.ts"
@@ -474,16 +475,34 @@ describe("socket context over the in-memory transport", () => {
       })
     ))
 
-  it("R-SOCK-2 a message whose content JSON cannot carry, or too large for a frame, makes the send die", () =>
+  it("R-SOCK-2 a message whose content JSON cannot carry, or too large for a frame, fails the send with MessageEncodeError; a group gets no copy", () =>
     run(
       Effect.gen(function* () {
         const { c, s } = yield* makePair({ socket: { maxFrameBytes: 1000 } })
-        const bad = yield* Effect.exit(c.beehive.send("A", msg("fn", { f: () => 1 })))
-        expect(Exit.isFailure(bad) && Cause.hasDies(bad.cause)).toBe(true)
-        expect(String(Cause.squash((bad as Exit.Failure<unknown, unknown>).cause))).toContain("content.f")
-        const big = yield* Effect.exit(c.beehive.sendSync("A", msg("big", "x".repeat(2000)), 1000))
-        expect(Exit.isFailure(big) && Cause.hasDies(big.cause)).toBe(true)
+        const bad = yield* Effect.flip(c.beehive.send("A", msg("fn", { f: () => 1 })))
+        expect(bad).toBeInstanceOf(MessageEncodeError)
+        expect(bad.message).toContain("content.f")
+        const big = yield* Effect.flip(c.beehive.sendSync("A", msg("big", "x".repeat(2000)), 1000))
+        expect(big).toMatchObject({
+          _tag: "MessageEncodeError",
+          reason: expect.stringContaining("frame limit of 1000")
+        })
         expect((yield* c.beehive.snapshot).pendingCalls).toEqual([])
+        // A group with a local member and a remote one: neither gets a copy of what the remote cannot carry.
+        yield* c.beehive.addModule("local")
+        yield* c.beehive.addModuleGroup("local", "mixed")
+        yield* c.beehive.addModuleGroup("A", "mixed")
+        const cycle: Record<string, unknown> = {}
+        cycle.self = cycle
+        expect(yield* Effect.flip(c.beehive.sendToGroup("mixed", msg("cyclic", cycle)))).toBeInstanceOf(
+          MessageEncodeError
+        )
+        expect(
+          yield* Effect.flip(c.beehive.sendToGroupSync("mixed", msg("huge", "y".repeat(2000)), 1000))
+        ).toBeInstanceOf(MessageEncodeError)
+        const snapshot = yield* c.beehive.snapshot
+        expect(snapshot.modules.find((m) => m.name === "local")?.queued).toBe(0)
+        expect(snapshot.pendingCalls).toEqual([])
         yield* c.beehive.send("A", msg("fine"))
         expect((yield* s.beehive.receive("A")).header.id).toBe("fine")
       })

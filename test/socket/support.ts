@@ -31,7 +31,7 @@ export const makeSide = (
         options.onEvent?.(e)
       }
     }).pipe(Effect.provideService(Transport, transport))
-    const beehive = yield* makeBeehive({ ...beehiveOptions, contexts: [socket.context] })
+    const beehive = yield* Effect.orDie(makeBeehive({ ...beehiveOptions, contexts: [socket.context] }))
     return { beehive, socket, events }
   })
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import type { BeehiveOptions } from "../../src/contexts/Beehive.ts"
+import { InvalidArgument } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import type { PromiseBeehive } from "../../src/promise.ts"
 import { peek, rejection, tick } from "./drivers.ts"
@@ -42,12 +43,13 @@ export const conformance = (label: string, makeDriver: (options?: BeehiveOptions
         expect(snap.modules.find((m) => m.name === "small")).toMatchObject({ queued: 2, waitingSenders: 1 })
       })
 
-      it("R-MOD-1 a context option sets the default capacity; a bad capacity is a defect; unknown types fail", async () => {
+      it("R-MOD-1 R-API-3 a context option sets the default capacity; a bad capacity is InvalidArgument; unknown types fail", async () => {
         const b = await make(["m"], { capacity: 1 })
         await b.send("m", msg("a"))
         expect(await peek(b.send("m", msg("b")))).toBe("pending")
-        const defect = await rejection(b.addModule("bad", { capacity: 0 }))
-        expect(defect).toBeInstanceOf(RangeError)
+        const refused = await rejection(b.addModule("bad", { capacity: 0 }))
+        expect(refused).toBeInstanceOf(InvalidArgument)
+        expect(refused).toMatchObject({ operation: "addModule", argument: "capacity" })
         expect((await rejection(b.addModule("remote", { contextType: "socket" })))._tag).toBe("UnknownContextType")
         expect((await b.snapshot()).modules.map((m) => m.name)).toEqual(["m"])
       })

@@ -313,7 +313,8 @@ export class Link implements EndpointLink {
       if (!this.multicast.has(id)) from = waiting?.module
       else if (!this.isInflight(id)) this.multicast.delete(id)
     }
-    return Effect.flatMap(this.state.beehive.sendResp(response, from), (taken) =>
+    // A decoded response is a message and `from` a module's name: the arguments cannot be invalid.
+    return Effect.flatMap(Effect.orDie(this.state.beehive.sendResp(response, from)), (taken) =>
       taken
         ? Effect.void
         : this.state.report({ _tag: "UnclaimedResponse", peer: this.peer, msgId: response.header.id, parentId: id })

@@ -4,9 +4,9 @@
  * senders admitted first come first served, withdrawal on interruption, `ModuleClosed` on cleanup),
  * and adds what a connection needs:
  *
- * - A message is encoded when it is offered, so a content JSON cannot carry fails the sender (a defect
- *   with `MessageEncodeError`) instead of being dropped later; on the wire `route.destination` names the
- *   module it was sent to (the peer routes by it, as Go's does).
+ * - A message is encoded before it is offered (`refuse`), so a content JSON cannot carry, or one larger
+ *   than a frame, fails the sender with `MessageEncodeError` instead of being dropped later; on the
+ *   wire `route.destination` names the module it was sent to (the peer routes by it, as Go's does).
  * - Sync requests written and not yet answered are kept (`inflight`): when the module goes away (its
  *   peer disconnected, or a cleanup), they are returned by `close` with the messages never written, so
  *   the global context fails their `sendSync` calls at once with `RequestDropped`.
@@ -117,9 +117,15 @@ export class RemoteEndpoint implements Endpoint {
     if (this.outbox.size > 0) link.ready(this)
   }
 
+  refuse(message: Message): MessageEncodeError | undefined {
+    const prepared = this.prepare(message)
+    return prepared instanceof MessageEncodeError ? prepared : undefined
+  }
+
   // The wake-up mode of `Endpoint` concerns receivers in this process; a remote module has none here.
+  // The caller asked `refuse` first (R-SOCK-2): a message that cannot be encoded is a defect here.
   offerNow(message: Message): boolean {
-    if (!this.outbox.offerNow(this.prepare(message))) return false
+    if (!this.outbox.offerNow(this.prepareOrThrow(message))) return false
     this.link?.ready(this)
     return true
   }
@@ -128,7 +134,7 @@ export class RemoteEndpoint implements Endpoint {
     return (settle) => {
       let outgoing: Outgoing
       try {
-        outgoing = this.prepare(message)
+        outgoing = this.prepareOrThrow(message)
       } catch (defect) {
         return Exit.die(defect)
       }
@@ -195,13 +201,20 @@ export class RemoteEndpoint implements Endpoint {
     this.pruneAt = Math.max(firstPrune, this.inflight.size * 2)
   }
 
-  private prepare(message: Message): Outgoing {
+  private prepareOrThrow(message: Message): Outgoing {
+    const prepared = this.prepare(message)
+    if (prepared instanceof MessageEncodeError) throw prepared
+    return prepared
+  }
+
+  // The last message is kept encoded: `refuse` and the offer that follows it encode it once.
+  private prepare(message: Message): Outgoing | MessageEncodeError {
     if (message === this.lastMessage && this.lastOutgoing !== undefined) return this.lastOutgoing
     const json = encodeJsonResult(message, this.module)
-    if (json._tag === "Failure") throw json.failure
+    if (json._tag === "Failure") return json.failure
     const oversize = oversizeBytes(json.success, this.maxFrameBytes)
     if (oversize !== undefined) {
-      throw new MessageEncodeError({
+      return new MessageEncodeError({
         path: "",
         reason: `message of ${oversize} bytes exceeds the frame limit of ${this.maxFrameBytes}`
       })

@@ -50,6 +50,48 @@ export const unix = (path: string): SocketAddress => ({ _tag: "Unix", path })
  */
 export const tcp = (host: string, port: number): SocketAddress => ({ _tag: "Tcp", host, port })
 
+/** The longest unix socket path Linux binds (108 bytes of `sun_path`, with the closing NUL). @category constants */
+export const MaxUnixPathBytes = 107
+
+/**
+ * Why `address` cannot be listened on or connected to, or undefined if it can: a unix path that is
+ * empty or longer than `MaxUnixPathBytes` (Node would bind a truncated path), a TCP host that is not a
+ * non-empty string, a port that is not an integer from 0 to 65535 (0 only to listen, for a free port).
+ *
+ * @category validation
+ */
+export const invalidAddress = (address: unknown, use: "listen" | "connect"): string | undefined => {
+  if (typeof address !== "object" || address === null) return "not an address (use unix(path) or tcp(host, port))"
+  const a = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown }
+  if (a._tag === "Unix") {
+    if (typeof a.path !== "string" || a.path === "") return "the unix socket path is empty"
+    const bytes = Buffer.byteLength(a.path)
+    if (bytes > MaxUnixPathBytes)
+      return `the unix socket path is ${bytes} bytes, longer than the ${MaxUnixPathBytes} the system allows`
+    return undefined
+  }
+  if (a._tag === "Tcp") {
+    if (typeof a.host !== "string" || a.host === "") return "the host is empty"
+    const lowest = use === "listen" ? 0 : 1
+    if (typeof a.port !== "number" || !Number.isInteger(a.port) || a.port < lowest || a.port > 65535)
+      return `port ${String(a.port)} is not an integer from ${lowest} to 65535`
+    return undefined
+  }
+  return "not an address (use unix(path) or tcp(host, port))"
+}
+
+/**
+ * Whatever was passed as an address, as text for an error message (`formatAddress` needs a valid one).
+ *
+ * @category getters
+ */
+export const describeAddress = (address: unknown): string => {
+  const a = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown } | null | undefined
+  if (a?._tag === "Unix") return String(a.path)
+  if (a?._tag === "Tcp") return `${String(a.host)}:${String(a.port)}`
+  return String(JSON.stringify(address) ?? address)
+}
+
 /**
  * The address as text: the path, or `host:port` (`[v6]:port` for IPv6 hosts).
  *

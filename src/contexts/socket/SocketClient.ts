@@ -6,14 +6,16 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Duration, Effect, Exit, Fiber, Random, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Random, type Scope } from "effect"
+import { checkPositiveDuration, checkPositiveInteger } from "../../model/Arguments.ts"
+import type { InvalidArgument } from "../../model/Errors.ts"
 import { ConnectFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import { type BackoffOptions, backoffDelayMillis } from "./Backoff.ts"
 import { encoderFor, type Framing, makeDecoder } from "./Framing.ts"
 import { clientHandshake, type ModuleExchange } from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
-import { formatAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+import { describeAddress, formatAddress, invalidAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 import { positiveOr, type SocketState } from "./SocketState.ts"
 import type { TransportShape } from "./Transport.ts"
 
@@ -36,6 +38,17 @@ export interface SocketClientOptions {
   /** Time allowed for the server's answer to the handshake; 10 s by default. */
   readonly handshakeTimeout?: Duration.Input | undefined
   readonly backoff?: BackoffOptions | undefined
+  /**
+   * Failed attempts in a row (connecting or handshaking) after which the client gives up; unbounded by
+   * default, as Go's client retries for ever. An attempt that connected resets the count.
+   */
+  readonly maxAttempts?: number | undefined
+  /**
+   * How long the client may go without a connection (from its start, or from the end of its last
+   * connection) before it gives up; unbounded by default. Checked when an attempt ends: an attempt in
+   * progress runs to its end (at most `connectTimeout` plus `handshakeTimeout`).
+   */
+  readonly giveUpAfter?: Duration.Input | undefined
   readonly maxFrameBytes?: number | undefined
   readonly batchBytes?: number | undefined
 }
@@ -46,8 +59,11 @@ export interface SocketClientOptions {
  * @category models
  */
 export interface SocketClient {
-  /** The server's exchange; suspends until a connection is up (at once when one is). */
-  readonly connected: Effect.Effect<ModuleExchange>
+  /**
+   * The server's exchange; suspends until a connection is up (at once when one is). Fails with
+   * `ConnectFailed` once the client has given up (`maxAttempts`, `giveUpAfter`), naming the last failure.
+   */
+  readonly connected: Effect.Effect<ModuleExchange, ConnectFailed>
   /** Whether a connection is up now. */
   readonly isConnected: Effect.Effect<boolean>
   /** Connections made so far (handshakes completed). */
@@ -60,8 +76,10 @@ export interface SocketClient {
 }
 
 /**
- * Starts a client; it runs (and reconnects) until the scope closes or `close`. Never fails; failures to
- * connect are reported as `Retrying` events.
+ * Starts a client; it runs (and reconnects) until the scope closes, `close`, or its bound
+ * (`maxAttempts`, `giveUpAfter`; none by default). Failures to connect are reported as `Retrying`
+ * events. Fails at once with `ConnectFailed` (code `EINVAL`) for an address nothing can connect to
+ * (a bad port, an empty host, a unix path too long), and with `InvalidArgument` for a bad bound.
  *
  * @category constructors
  */
@@ -69,8 +87,22 @@ export const connect = (
   state: SocketState,
   transport: TransportShape,
   options: SocketClientOptions
-): Effect.Effect<SocketClient, never, Scope.Scope> =>
+): Effect.Effect<SocketClient, ConnectFailed | InvalidArgument, Scope.Scope> =>
   Effect.gen(function* () {
+    const invalid = invalidAddress(options.address, "connect")
+    if (invalid !== undefined) {
+      return yield* Effect.fail(
+        new ConnectFailed({ address: describeAddress(options.address), code: "EINVAL", detail: invalid })
+      )
+    }
+    const maxAttempts =
+      options.maxAttempts === undefined
+        ? undefined
+        : yield* Effect.fromResult(checkPositiveInteger("connect", "maxAttempts", options.maxAttempts))
+    const giveUpAfterMs =
+      options.giveUpAfter === undefined
+        ? undefined
+        : yield* Effect.fromResult(checkPositiveDuration("connect", "giveUpAfter", options.giveUpAfter))
     const beehive = state.beehive
     const address = formatAddress(options.address)
     const framing = options.framing ?? "frame"
@@ -79,8 +111,9 @@ export const connect = (
     const batchBytes = positiveOr(options.batchBytes, state.options.batchBytes)
     const connectTimeout = options.connectTimeout ?? Duration.seconds(10)
     const handshakeTimeout = options.handshakeTimeout ?? Duration.seconds(10)
-    let ready = Deferred.makeUnsafe<ModuleExchange>()
+    let ready = Deferred.makeUnsafe<ModuleExchange, ConnectFailed>()
     let connections = 0
+    let gaveUp = false
 
     // The connection is owned from the moment it is made: connecting is uninterruptible (closing the
     // client waits for an attempt in progress, at most `connectTimeout`), and whatever ends the session
@@ -133,7 +166,7 @@ export const connect = (
               Effect.andThen(
                 link.shutdown,
                 Effect.sync(() => {
-                  if (Deferred.isDoneUnsafe(ready)) ready = Deferred.makeUnsafe<ModuleExchange>()
+                  if (Deferred.isDoneUnsafe(ready)) ready = Deferred.makeUnsafe<ModuleExchange, ConnectFailed>()
                 })
               )
             )
@@ -145,11 +178,37 @@ export const connect = (
 
     const keep = Effect.gen(function* () {
       let attempt = 0
+      let failedInARow = 0
+      let unconnectedSince = yield* Clock.currentTimeMillis
       while (true) {
         const before = connections
         const outcome = yield* Effect.result(session)
-        if (connections > before) attempt = 0
+        const now = yield* Clock.currentTimeMillis
+        if (connections > before) {
+          attempt = 0
+          failedInARow = 0
+          unconnectedSince = now
+        } else failedInARow++
         const reason = outcome._tag === "Success" ? outcome.success.message : outcome.failure.message
+        const outOfAttempts = maxAttempts !== undefined && failedInARow >= maxAttempts
+        const outOfTime = giveUpAfterMs !== undefined && failedInARow > 0 && now - unconnectedSince >= giveUpAfterMs
+        if (outOfAttempts || outOfTime) {
+          gaveUp = true
+          yield* state.report({ _tag: "GaveUp", address, attempts: failedInARow, reason })
+          const code =
+            outcome._tag === "Failure" && outcome.failure._tag === "ConnectFailed" ? outcome.failure.code : "EGAVEUP"
+          Deferred.doneUnsafe(
+            ready,
+            Exit.fail(
+              new ConnectFailed({
+                address,
+                code,
+                detail: `gave up after ${failedInARow} failed attempt(s) in ${now - unconnectedSince} ms: ${reason}`
+              })
+            )
+          )
+          return
+        }
         const delayMs = backoffDelayMillis(attempt, options.backoff ?? {}, yield* Random.next)
         attempt++
         yield* state.report({ _tag: "Retrying", address, attempt, delayMs, reason })
@@ -159,7 +218,7 @@ export const connect = (
     const fiber = yield* Effect.forkScoped(keep)
     return {
       connected: Effect.suspend(() => Deferred.await(ready)),
-      isConnected: Effect.sync(() => Deferred.isDoneUnsafe(ready)),
+      isConnected: Effect.sync(() => !gaveUp && Deferred.isDoneUnsafe(ready)),
       connections: Effect.sync(() => connections),
       close: Fiber.interrupt(fiber)
     }

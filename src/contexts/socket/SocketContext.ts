@@ -17,7 +17,8 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import type { ListenFailed, SocketConfigError } from "../../model/SocketErrors.ts"
+import type { InvalidArgument } from "../../model/Errors.ts"
+import type { ConnectFailed, ListenFailed, SocketConfigError } from "../../model/SocketErrors.ts"
 import { Beehive, type BeehiveOptions, makeBeehive } from "../Beehive.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
 import { NodeTransport } from "./NodeTransport.ts"
@@ -52,11 +53,15 @@ export interface SocketContextService {
    */
   readonly serve: (options: SocketServerOptions) => Effect.Effect<SocketServer, ListenFailed, Scope.Scope>
   /**
-   * Starts a client that connects, and reconnects, as `options.module` (it stops with the scope).
-   * Never fails: connection failures are retried with backoff and reported as events. Dies if the
-   * context is not attached to a `Beehive` yet.
+   * Starts a client that connects, and reconnects, as `options.module` (it stops with the scope, or
+   * at its bound: `maxAttempts`, `giveUpAfter`). Connection failures are retried with backoff and
+   * reported as events. Fails at once with `ConnectFailed` (code `EINVAL`) for an address nothing can
+   * connect to, and `InvalidArgument` for a bad bound. Dies if the context is not attached to a
+   * `Beehive` yet.
    */
-  readonly connect: (options: SocketClientOptions) => Effect.Effect<SocketClient, never, Scope.Scope>
+  readonly connect: (
+    options: SocketClientOptions
+  ) => Effect.Effect<SocketClient, ConnectFailed | InvalidArgument, Scope.Scope>
   /** The established connections now. */
   readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
   /**
@@ -110,7 +115,7 @@ export const serveConfig = (
 
 /**
  * Starts the client of `module` as its configuration entry says. Fails with `SocketConfigError` when
- * there is no client entry for it.
+ * there is no client entry for it, `ConnectFailed` for an address nothing can connect to.
  *
  * @category constructors
  */
@@ -118,7 +123,7 @@ export const connectConfig = (
   socket: SocketContextService,
   config: SocketConfig,
   module: string
-): Effect.Effect<SocketClient, SocketConfigError, Scope.Scope> =>
+): Effect.Effect<SocketClient, SocketConfigError | ConnectFailed | InvalidArgument, Scope.Scope> =>
   Effect.flatMap(Effect.fromResult(clientEntry(config, module)), (entry) =>
     socket.connect({
       module,
@@ -150,8 +155,11 @@ export class SocketContext extends Context.Service<SocketContext, SocketContextS
   static readonly layerNode = (options?: SocketContextOptions): Layer.Layer<SocketContext> =>
     Layer.provide(SocketContext.layer(options), NodeTransport)
 
-  /** A `Beehive` with the socket context type (and the given options' other contexts). */
-  static readonly beehiveLayer = (options: BeehiveOptions = {}): Layer.Layer<Beehive, never, SocketContext> =>
+  /**
+   * A `Beehive` with the socket context type (and the given options' other contexts). Fails with
+   * `InvalidArgument` for a capacity that is not a positive integer.
+   */
+  static readonly beehiveLayer = (options: BeehiveOptions = {}): Layer.Layer<Beehive, InvalidArgument, SocketContext> =>
     Layer.effect(
       Beehive,
       Effect.flatMap(SocketContext, (socket) =>

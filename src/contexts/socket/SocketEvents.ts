@@ -18,6 +18,8 @@ import { Effect } from "effect"
  * - `Refused`: a server closed a connection before or during the handshake (connection limit, bad
  *   handshake, module not accepted, protocol error).
  * - `Retrying`: a client failed to connect or lost its connection and retries after `delayMs`.
+ * - `GaveUp`: a client reached its bound (`maxAttempts` failed attempts in a row, or `giveUpAfter`
+ *   without a connection) and stopped; its `connected` fails with `ConnectFailed`.
  * - `ModuleSkipped`: a module of the exchange was not registered here (the name is taken).
  * - `Undeliverable`: a message from a peer could not be delivered (unknown destination, module closed);
  *   if it was a sync request, the peer was sent an error response.
@@ -44,6 +46,7 @@ export type SocketEvent =
       readonly delayMs: number
       readonly reason: string
     }
+  | { readonly _tag: "GaveUp"; readonly address: string; readonly attempts: number; readonly reason: string }
   | { readonly _tag: "ModuleSkipped"; readonly peer: string; readonly module: string; readonly reason: string }
   | {
       readonly _tag: "Undeliverable"
@@ -72,6 +75,8 @@ export const formatEvent = (event: SocketEvent): string => {
       return `${event.peer}: connection refused: ${event.reason}`
     case "Retrying":
       return `${event.address}: attempt ${event.attempt} failed (${event.reason}); retrying in ${event.delayMs} ms`
+    case "GaveUp":
+      return `${event.address}: gave up after ${event.attempts} failed attempt(s): ${event.reason}`
     case "ModuleSkipped":
       return `${event.peer}: remote module "${event.module}" not registered: ${event.reason}`
     case "Undeliverable":
@@ -89,7 +94,8 @@ const isLoss = (event: SocketEvent): boolean =>
   event._tag === "UnclaimedResponse" ||
   event._tag === "RequestForgotten" ||
   event._tag === "ModuleSkipped" ||
-  event._tag === "Retrying"
+  event._tag === "Retrying" ||
+  event._tag === "GaveUp"
 
 /**
  * Reports an event: to `onEvent` if given, and to Effect's logger. Never fails.

@@ -9,13 +9,13 @@
 import { Duration, Effect, Result, type Scope } from "effect"
 import { ContextTypeChannel, ContextTypeSocket } from "../../model/Constants.ts"
 import * as Message from "../../model/Message.ts"
-import { type ListenFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
+import { ListenFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import type { BeehiveSnapshot } from "../Beehive.ts"
 import { AutoDecoder, encoderFor, type Framing, type FramingOption, makeDecoder } from "./Framing.ts"
 import { controlJson, type ModuleExchange, readHandshake } from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
-import { formatAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+import { describeAddress, formatAddress, invalidAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 import { positiveOr, type SocketState } from "./SocketState.ts"
 import type { Connection, TransportShape } from "./Transport.ts"
 
@@ -87,6 +87,12 @@ export const serve = (
 ): Effect.Effect<SocketServer, ListenFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const beehive = state.beehive
+    const invalid = invalidAddress(options.address, "listen")
+    if (invalid !== undefined) {
+      return yield* Effect.fail(
+        new ListenFailed({ address: describeAddress(options.address), reason: "InvalidAddress", detail: invalid })
+      )
+    }
     const listener = yield* transport.listen(options.address, options.tls)
     const scope = yield* Effect.scope
     const maxConnections = positiveOr(options.maxConnections, DefaultMaxConnections)

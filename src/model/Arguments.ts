@@ -1,0 +1,117 @@
+/**
+ * Checks of the arguments of the public operations (R-API-3): each returns the value to use or an
+ * `InvalidArgument` naming the operation and the argument. They run before anything is done, so a
+ * refused call has no effect.
+ *
+ * @since 0.2.0
+ */
+import { Duration, Option, Result } from "effect"
+import { MessageTimeoutDefault } from "./Constants.ts"
+import { InvalidArgument } from "./Errors.ts"
+import type { Message } from "./Message.ts"
+
+/** The largest mailbox capacity accepted (an array that large is already beyond an edge device). @category constants */
+export const MaxCapacity = 2 ** 24
+
+const describe = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined)
+    return String(value)
+  return typeof value
+}
+
+/** A module or group name: a non-empty string. @category validation */
+export const checkName = (
+  operation: string,
+  argument: string,
+  value: unknown
+): Result.Result<string, InvalidArgument> =>
+  typeof value === "string" && value.length > 0
+    ? Result.succeed(value)
+    : Result.fail(
+        new InvalidArgument({
+          operation,
+          argument,
+          reason: `expected a non-empty string, got ${typeof value === "string" ? "an empty string" : describe(value)}`
+        })
+      )
+
+/** A message: an object with a `header` (with a string `id`) and a `route`. @category validation */
+export const checkMessage = (
+  operation: string,
+  argument: string,
+  value: unknown
+): Result.Result<Message, InvalidArgument> => {
+  const fail = (reason: string) => Result.fail(new InvalidArgument({ operation, argument, reason }))
+  if (typeof value !== "object" || value === null) return fail(`expected a message, got ${describe(value)}`)
+  const { header, route } = value as { header?: unknown; route?: unknown }
+  if (typeof header !== "object" || header === null) return fail("expected a message with a header")
+  if (typeof (header as { id?: unknown }).id !== "string") return fail("expected a message whose header.id is a string")
+  if (typeof route !== "object" || route === null) return fail("expected a message with a route")
+  return Result.succeed(value as Message)
+}
+
+/**
+ * A sync timeout in ms (R-SYNC-1): absent, zero or negative means the 30 s default, as in Go; a number
+ * is milliseconds; any other `Duration` input is converted. NaN, infinity, an unparsable string or
+ * any other value is refused.
+ *
+ * @category validation
+ */
+export const checkTimeout = (operation: string, value: unknown): Result.Result<number, InvalidArgument> => {
+  if (value === undefined) return Result.succeed(MessageTimeoutDefault)
+  const fail = (reason: string) => Result.fail(new InvalidArgument({ operation, argument: "timeout", reason }))
+  if (typeof value === "number" && Number.isNaN(value)) return fail("NaN is not a duration")
+  const accepted =
+    typeof value === "number" ||
+    typeof value === "bigint" ||
+    typeof value === "string" ||
+    Duration.isDuration(value) ||
+    Array.isArray(value)
+  if (!accepted) return fail(`expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`)
+  const duration = Duration.fromInput(value as Duration.Input)
+  if (Option.isNone(duration)) return fail(`expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`)
+  const ms = Duration.toMillis(duration.value)
+  if (Number.isNaN(ms)) return fail(`expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`)
+  if (ms === Number.POSITIVE_INFINITY) return fail("an infinite timeout never ends the call")
+  return Result.succeed(ms > 0 ? ms : MessageTimeoutDefault)
+}
+
+/** A mailbox capacity: an integer from 1 to `MaxCapacity`. @category validation */
+export const checkCapacity = (operation: string, value: unknown): Result.Result<number, InvalidArgument> =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MaxCapacity
+    ? Result.succeed(value)
+    : Result.fail(
+        new InvalidArgument({
+          operation,
+          argument: "capacity",
+          reason: `expected an integer from 1 to ${MaxCapacity}, got ${describe(value)}`
+        })
+      )
+
+/** A count that must be a positive integer (a bound of attempts, say). @category validation */
+export const checkPositiveInteger = (
+  operation: string,
+  argument: string,
+  value: unknown
+): Result.Result<number, InvalidArgument> =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1
+    ? Result.succeed(value)
+    : Result.fail(
+        new InvalidArgument({ operation, argument, reason: `expected a positive integer, got ${describe(value)}` })
+      )
+
+/** A duration that must be finite and positive, in ms (a bound of time, say). @category validation */
+export const checkPositiveDuration = (
+  operation: string,
+  argument: string,
+  value: unknown
+): Result.Result<number, InvalidArgument> => {
+  const refused = (reason: string) => Result.fail(new InvalidArgument({ operation, argument, reason }))
+  const asTimeout = checkTimeout(operation, value)
+  if (value === undefined || Result.isFailure(asTimeout))
+    return refused(`expected a positive, finite duration, got ${describe(value)}`)
+  // checkTimeout reads 0 and less as the sync default; a bound must be positive itself.
+  const ms = Duration.toMillis(Duration.fromInputUnsafe(value as Duration.Input))
+  return ms > 0 ? Result.succeed(ms) : refused(`expected a positive, finite duration, got ${describe(value)}`)
+}
