@@ -15,6 +15,7 @@ export default defineConfig({
     exclude: [
       "**/node_modules/**",
       "test/package.test.ts",
+      "test/bench.test.ts",
       "test/cli.test.ts",
       "test/examples.test.ts",
       "test/spec/**",

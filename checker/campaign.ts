@@ -103,7 +103,7 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
   if (options.catalogue ?? true) {
     properties.forEach((property, index) => {
       jobs.push(() => {
-        const name = `${property.scenario}${properties.findIndex((p) => p.scenario === property.scenario) === index ? "" : `#${index}`}`
+        const name = property.name
         const began = performance.now()
         const runs = options.runs ?? property.runs
         const inputs = fc.sample(property.input, { seed: runSeed(seed, index), numRuns: runs })

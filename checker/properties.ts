@@ -8,7 +8,9 @@ import type { SeqOp } from "../spec/model/Sequential.ts"
 import { socketFifoInput, socketLedgerInput, socketSyncInput } from "./scenarios/socketInputs.ts"
 
 export interface PropertyDefinition {
-  /** The scenario family (checker/scenarios), also the property's short name. */
+  /** The property's name, as `beehive check` prints it and the README lists it. */
+  readonly name: string
+  /** The scenario family (checker/scenarios) it runs; counterexample files name it for replay. */
   readonly scenario: string
   /** What must hold, as a sentence. */
   readonly title: string
@@ -56,6 +58,7 @@ const numbered = (input: { prefix: Array<SeqOp>; branches: Array<Array<SeqOp>> }
 
 export const properties: ReadonlyArray<PropertyDefinition> = [
   {
+    name: "sendsync-deadlines",
     scenario: "sendsync-deadline",
     title:
       "SendSync deadlines: a response before the deadline is always returned; a timeout comes exactly at the deadline, never earlier; 30 s by default",
@@ -73,6 +76,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "groupsync-counting",
     scenario: "groupsync-counting",
     title: "group-sync response counting: success exactly when every member answered once",
     rules: ["R-GSYNC-2", "R-GSYNC-5", "R-GSYNC-6", "R-RESP-1"],
@@ -88,6 +92,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: false
   },
   {
+    name: "uninvited-responses",
     scenario: "groupsync-counting",
     title:
       "uninvited-response detection: duplicates and non-members are reported, never counted, and before a member gone",
@@ -105,6 +110,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: false
   },
   {
+    name: "cleanup-ordering",
     scenario: "cleanup-race",
     title:
       "cleanup-close ordering: after cleanup nothing reaches the module; accepted messages are received or undelivered exactly once; concurrent cleanups are safe",
@@ -120,6 +126,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "cleanup-wakes-waiters",
     scenario: "cleanup-wake",
     title:
       "cleanup is one step: a receiver or sender woken by the close already finds the module gone from the table and every group",
@@ -135,6 +142,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "conservation",
     scenario: "message-ledger",
     title: "conservation: no message is lost, duplicated or invented, anywhere",
     rules: ["R-SEND-3", "R-RECV-4", "R-GROUP-5", "R-CLEAN-4"],
@@ -143,6 +151,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "per-sender-fifo",
     scenario: "message-ledger",
     title: "per-sender FIFO: each sender's messages reach each module in the order sent",
     rules: ["R-SEND-4", "R-GROUP-4"],
@@ -151,6 +160,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "no-leaks",
     scenario: "sync-workload",
     title: "no leaks: at quiescence no reply slot, group collector, timer or fiber remains",
     rules: ["R-SYNC-6", "R-GSYNC-7", "R-CLEAN-3"],
@@ -170,6 +180,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "linearizable-branches",
     scenario: "concurrent-branches",
     title: "prefix + concurrent branches: every recorded history is linearizable",
     rules: ["R-SEND-2", "R-RECV-2", "R-CLEAN-2", "R-MOD-2"],
@@ -189,6 +200,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "socket-conservation",
     scenario: "socket-ledger",
     title:
       "conservation across processes: over the socket, under drops, crashes, stalled readers, split reads and reconnections, every accepted message is received once or lost only to a connection that ended; nothing is duplicated or invented; no response reaches a mailbox",
@@ -198,6 +210,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "socket-fifo",
     scenario: "socket-ledger",
     title:
       "per-sender FIFO across the socket: each sender's messages reach each remote module in the order sent, across reconnections",
@@ -209,6 +222,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     preemption: true
   },
   {
+    name: "socket-sync-calls",
     scenario: "socket-ledger",
     title:
       "sync calls across processes: each ends with its own answer, a timeout at its deadline, or at once when its connection ends; no reply slot, collector, timer, fiber or connection is left",

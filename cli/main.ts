@@ -212,10 +212,11 @@ const trace = (file: string, options: { svg?: string; html?: string }): number =
   return 0
 }
 
-const bench = (): number => {
+const bench = (options: { check?: boolean }): number => {
   // The heap figure needs --expose-gc, which only a new process can get.
   const script = join(dirname(fileURLToPath(import.meta.url)), "../bench/main.js")
-  return spawnSync(process.execPath, ["--expose-gc", script], { stdio: "inherit" }).status ?? 1
+  const args = ["--expose-gc", script, ...(options.check === true ? ["--check"] : [])]
+  return spawnSync(process.execPath, args, { stdio: "inherit" }).status ?? 1
 }
 
 /** Builds the program; `run` resolves to the exit code. */
@@ -263,8 +264,9 @@ export const program = (): {
   command
     .command("bench")
     .description("run the benchmarks")
-    .action(() => {
-      exitCode = bench()
+    .option("--check", "exit 1 when a target is missed")
+    .action((options: { check?: boolean }) => {
+      exitCode = bench(options)
     })
   return {
     command,

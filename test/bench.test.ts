@@ -1,0 +1,49 @@
+/**
+ * The benchmark programs as a user runs them (built, in a child process), at a tiny scale: what they
+ * print, their exit codes with `--check`, and what they leave behind. The figures themselves are not
+ * checked here (speed targets live in the benchmarks, never in timed tests).
+ */
+import { spawnSync } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "..")
+const node = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  spawnSync(process.execPath, [...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, ...env }
+  })
+
+// Skipped in mutation runs (vitest.mutation.config.ts): they run the built dist/.
+describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
+  it("beehive bench --check exits 1 exactly when a target is missed; Go's figures are references, not baselines", () => {
+    const result = node(["dist/cli/main.js", "bench", "--check"], { BENCH_SCALE: "0.001" })
+    const missed = /(\d+) target\(s\) MISSED/.exec(result.stdout)
+    expect(result.stdout).toMatch(/every target met|\d+ target\(s\) MISSED/)
+    expect(result.status).toBe(missed === null ? 0 : 1)
+    const [measured, references] = result.stdout.split("reference figures (") as [string, string]
+    expect(measured).not.toContain("Go ")
+    expect(references).toMatch(/^from issue 2 of this project \(2026-11-25\).*not measured in this run/)
+    expect(references).toContain("Go beehive SendSync round trips")
+    const without = node(["dist/cli/main.js", "bench"], { BENCH_SCALE: "0.001" })
+    expect(without.status).toBe(0)
+  }, 120_000)
+
+  it("bench:socket shows its progress and removes its temporary files", () => {
+    const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith("bh-bench-")))
+    const result = node(["--expose-gc", "dist/bench/socket.js", "--check"], {
+      BENCH_RUNS: "1",
+      BENCH_ONE_WAY: "2000",
+      BENCH_ROUND_TRIPS: "200"
+    })
+    expect(result.stderr).toContain("measuring: socket context over a unix socket, 2 processes…")
+    expect(result.stdout).toContain("target: >= 200 k msgs/s one-way over a unix socket:")
+    expect(result.status).toBe(result.stdout.includes("MISSED") ? 1 : 0)
+    const left = readdirSync(tmpdir()).filter((f) => f.startsWith("bh-bench-") && !before.has(f))
+    expect(left).toEqual([])
+  }, 120_000)
+})
