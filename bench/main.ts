@@ -5,8 +5,8 @@
  */
 
 import os from "node:os"
-import { Effect, Fiber, Queue } from "effect"
-import { Beehive, type BeehiveService } from "../src/contexts/Beehive.ts"
+import { Effect, Fiber, Metric, Queue, Tracer } from "effect"
+import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
 import * as Message from "../src/model/Message.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -18,8 +18,11 @@ const measure = async (runs: number, once: () => Promise<number>): Promise<numbe
 }
 const perSecond = (n: number, ms: number) => (n / ms) * 1000
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(1)} k`)
-const withBeehive = <A>(f: (b: BeehiveService) => Effect.Effect<A, unknown>) =>
-  Effect.runPromise(Effect.scoped(Effect.flatMap(Beehive.make(), f)) as Effect.Effect<A>)
+const withBeehive = <A>(f: (b: BeehiveService) => Effect.Effect<A, unknown>, options: BeehiveOptions = {}) =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(Beehive.make(options), f)) as Effect.Effect<A>)
+
+/** A tracer that makes in-memory spans and drops them: what spans cost without any export. */
+const droppingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
 
 /** BENCH_SCALE shrinks every count (the suite runs the program at 0.001 to check its output). */
 const scale = Number(process.env.BENCH_SCALE ?? 1)
@@ -44,22 +47,30 @@ const rawQueue = (n: number) =>
     })
   )
 
-/** The same with beehive send/receive on a module with the default mailbox (1024). */
-const sendReceive = (n: number) =>
-  withBeehive((b) =>
-    Effect.gen(function* () {
-      yield* b.addModule("m")
-      const m = Message.make({ header: { id: "x" } })
-      const start = performance.now()
-      const consumer = yield* Effect.forkChild(
-        Effect.gen(function* () {
-          for (let i = 0; i < n; i++) yield* b.receive("m")
-        })
-      )
-      for (let i = 0; i < n; i++) yield* b.send("m", m)
-      yield* Fiber.join(consumer)
-      return performance.now() - start
-    })
+/**
+ * The same with beehive send/receive on a module with the default mailbox (1024); optionally with a
+ * tracer installed (every operation a span) or metrics on.
+ */
+const sendReceive = (n: number, observed: "off" | "tracer" | "metrics" = "off") =>
+  withBeehive(
+    (b) =>
+      Effect.gen(function* () {
+        yield* b.addModule("m")
+        const m = Message.make({ header: { id: "x" } })
+        const start = performance.now()
+        const consumer = yield* Effect.forkChild(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) yield* b.receive("m")
+          })
+        )
+        for (let i = 0; i < n; i++) yield* b.send("m", m)
+        yield* Fiber.join(consumer)
+        return performance.now() - start
+      }).pipe(
+        (effect) => (observed === "tracer" ? Effect.withTracer(effect, droppingTracer) : effect),
+        Effect.provideService(Metric.MetricRegistry, new Map())
+      ),
+    { metrics: observed === "metrics" }
   )
 
 /** A module answering every request, written as beehive modules are: a receive loop. */
@@ -184,6 +195,23 @@ export const runBenchmarks = async (): Promise<number> => {
     (ours / raw).toFixed(2),
     "ratio >= 0.80",
     ours / raw >= 0.8
+  )
+  // What observability costs when on: in-memory spans for every operation, or metrics (R-OBS).
+  const traced = perSecond(N, await measure(3, () => sendReceive(N, "tracer")))
+  line(
+    "  same, with a tracer (spans dropped)",
+    `${fmt(traced)}/s`,
+    `off ${fmt(ours)}/s`,
+    (traced / ours).toFixed(2),
+    "(no target)"
+  )
+  const metered = perSecond(N, await measure(3, () => sendReceive(N, "metrics")))
+  line(
+    "  same, with metrics: true",
+    `${fmt(metered)}/s`,
+    `off ${fmt(ours)}/s`,
+    (metered / ours).toFixed(2),
+    "(no target)"
   )
   const syncN = scaled(200_000)
   const sync = perSecond(syncN, await measure(5, () => sendSync(syncN)))

@@ -37,6 +37,7 @@ export {
 } from "./contexts/RestartPolicy.ts"
 export { awaitSignal, ShutdownSignals } from "./contexts/Signals.ts"
 export { asModule, CurrentModule } from "./effects/CurrentModule.ts"
+export { MetricNames } from "./effects/Observability.ts"
 export * from "./model/Constants.ts"
 export * from "./model/Errors.ts"
 export type { Message as MessageType, MessageHeader, MessageInit, MessageRoute } from "./model/Message.ts"

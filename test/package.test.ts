@@ -29,7 +29,8 @@ const readmePrograms = {
   registry: "registry.run",
   "promise-tour": "createBeehive",
   socket: "socket.serve",
-  testing: "who-arrives-first"
+  testing: "who-arrives-first",
+  observability: "class PrintedSpan"
 } as const
 
 /** A registry program that does not use NodeRuntime: only `registry.run` keeps it alive. */
@@ -191,6 +192,21 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the packed package, insta
     const result = run("promise-tour")
     expect(result.stderr).toBe("")
     expect(result.stdout).toBe("ok\nresponse\n")
+  })
+
+  it("R-OBS-1 R-OBS-2 the observability example prints the spans and metrics the README says", () => {
+    const result = run("observability")
+    expect(result.stderr).toBe("")
+    expect(result.stdout).toBe(
+      [
+        "span beehive.addModule module=edged",
+        "span beehive.send module=edged",
+        "span beehive.receive module=edged",
+        "metric beehive_messages_sent_total 1",
+        "metric beehive_messages_received_total 1",
+        ""
+      ].join("\n")
+    )
   })
 
   it("R-DET-5 the checking example finds the counterexample the README shows", () => {

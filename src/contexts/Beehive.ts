@@ -23,6 +23,7 @@ import { type Arm, all, armNow, type Cancel, first, mapExit } from "../effects/A
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
 import { GroupCollector } from "../effects/GroupCollector.ts"
+import { makeMetrics, observe, recordUnsafe } from "../effects/Observability.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
 import { type PendingCall, ReplyTable } from "../effects/ReplyTable.ts"
 import { Wakeups } from "../effects/Wakeups.ts"
@@ -75,6 +76,11 @@ export interface BeehiveOptions {
    * cleaned up: it can go back neither to the mailbox nor into the cleanup report (R-RECV-4).
    */
   readonly onUndeliverable?: ((module: string, message: Message) => void) | undefined
+  /**
+   * Records the context's metrics (messages sent, received and undeliverable, pending calls, sendSync
+   * latency) in Effect's metric registry (R-OBS-2). Off by default: then nothing is recorded.
+   */
+  readonly metrics?: boolean | undefined
 }
 
 /**
@@ -264,6 +270,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
   const contexts = new Map<string, ModuleContext>([[ContextTypeChannel, ChannelContext.make]])
   for (const context of options.contexts ?? []) contexts.set(context.type, context)
   const onUndeliverable = options.onUndeliverable ?? ignore
+  const metrics = options.metrics === true ? makeMetrics() : undefined
 
   const modules = new Map<string, Endpoint>()
   const memberships = new Map<string, Set<string>>()
@@ -275,7 +282,9 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
   const refused = (operation: string) => Effect.fail(new BeehiveShutdown({ operation }))
 
   const addModule: BeehiveService["addModule"] = (name, addOptions = {}) =>
-    Effect.suspend(
+    observe(
+      "beehive.addModule",
+      () => ({ "beehive.module": String(name), "beehive.context_type": addOptions.contextType ?? ContextTypeChannel }),
       (): Effect.Effect<void, InvalidArgument | ModuleAlreadyExists | UnknownContextType | BeehiveShutdown> => {
         const invalid = firstInvalid(
           checkName("addModule", "module name", name),
@@ -316,24 +325,28 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     )
 
   const addModuleGroup: BeehiveService["addModuleGroup"] = (module, group) =>
-    Effect.suspend((): Effect.Effect<void, InvalidArgument | ModuleNotFound | BeehiveShutdown> => {
-      const invalid = firstInvalid(
-        checkName("addModuleGroup", "module name", module),
-        checkName("addModuleGroup", "group name", group)
-      )
-      if (invalid !== undefined) return invalid
-      if (isShutdown) return refused("addModuleGroup")
-      const joined = memberships.get(module)
-      if (joined === undefined) return Effect.fail(new ModuleNotFound({ module }))
-      joined.add(group)
-      let members = groups.get(group)
-      if (members === undefined) {
-        members = new Set()
-        groups.set(group, members)
+    observe(
+      "beehive.addModuleGroup",
+      () => ({ "beehive.module": String(module), "beehive.group": String(group) }),
+      (): Effect.Effect<void, InvalidArgument | ModuleNotFound | BeehiveShutdown> => {
+        const invalid = firstInvalid(
+          checkName("addModuleGroup", "module name", module),
+          checkName("addModuleGroup", "group name", group)
+        )
+        if (invalid !== undefined) return invalid
+        if (isShutdown) return refused("addModuleGroup")
+        const joined = memberships.get(module)
+        if (joined === undefined) return Effect.fail(new ModuleNotFound({ module }))
+        joined.add(group)
+        let members = groups.get(group)
+        if (members === undefined) {
+          members = new Set()
+          groups.set(group, members)
+        }
+        members.add(module)
+        return Effect.void
       }
-      members.add(module)
-      return Effect.void
-    })
+    )
 
   // One step: every part of the state is final before any waiter it affects is woken (`wakeups`).
   const cleanupNow = (module: string, endpoint: Endpoint, wakeups: Wakeups): CleanupReport => {
@@ -360,16 +373,21 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
   }
 
   const cleanup: BeehiveService["cleanup"] = (module) =>
-    Effect.suspend((): Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound> => {
-      const invalid = firstInvalid(checkName("cleanup", "module name", module))
-      if (invalid !== undefined) return invalid
-      const endpoint = modules.get(module)
-      if (endpoint === undefined) return Effect.fail(new ModuleNotFound({ module }))
-      const wakeups = new Wakeups()
-      const report = cleanupNow(module, endpoint, wakeups)
-      wakeups.flush()
-      return Effect.as(refuseForwarded(report), report)
-    })
+    observe(
+      "beehive.cleanup",
+      () => ({ "beehive.module": String(module) }),
+      (fiber): Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound> => {
+        const invalid = firstInvalid(checkName("cleanup", "module name", module))
+        if (invalid !== undefined) return invalid
+        const endpoint = modules.get(module)
+        if (endpoint === undefined) return Effect.fail(new ModuleNotFound({ module }))
+        const wakeups = new Wakeups()
+        const report = cleanupNow(module, endpoint, wakeups)
+        wakeups.flush()
+        recordUnsafe(fiber, metrics?.undeliverable, report.undelivered.length)
+        return Effect.as(refuseForwarded(report), report)
+      }
+    )
 
   // Sync requests from other processes that a cleanup took from the mailbox: their callers get an
   // error response now instead of waiting for their deadlines (R-SOCK-10, R-CLEAN-5).
@@ -404,8 +422,12 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     }
 
   const send: BeehiveService["send"] = (module, message) =>
-    Effect.suspend(
-      (): Effect.Effect<
+    observe(
+      "beehive.send",
+      () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
+      (
+        fiber
+      ): Effect.Effect<
         void,
         InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown
       > => {
@@ -415,27 +437,44 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
         const refused = endpoint.refuse?.(message)
         if (refused !== undefined) return Effect.fail(refused)
-        if (endpoint.offerNow(message, "later")) return Effect.void
+        if (endpoint.offerNow(message, "later")) {
+          recordUnsafe(fiber, metrics?.sent, 1)
+          return Effect.void
+        }
         // The module found when the wait starts may be another one of that name (cleaned up and added again).
-        return awaitArm(
+        const waited = awaitArm(
           armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
             const refusedThere = e.refuse?.(message)
             return refusedThere !== undefined ? () => Exit.fail(refusedThere) : e.armOffer(message, "later")
           })
         )
+        return metrics === undefined ? waited : Effect.map(waited, () => recordUnsafe(fiber, metrics.sent, 1))
       }
     )
 
   const receive: BeehiveService["receive"] = (module) =>
-    Effect.suspend((): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-      const invalid = firstInvalid(checkName("receive", "module name", module))
-      if (invalid !== undefined) return invalid
-      const endpoint = isShutdown ? undefined : modules.get(module)
-      if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
-      const message = endpoint.takeNow()
-      if (message !== undefined) return Effect.succeed(message)
-      return awaitArm(armed(module, "receive", (e) => e.armTake()))
-    })
+    observe(
+      "beehive.receive",
+      () => ({ "beehive.module": String(module) }),
+      (fiber): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+        const invalid = firstInvalid(checkName("receive", "module name", module))
+        if (invalid !== undefined) return invalid
+        const endpoint = isShutdown ? undefined : modules.get(module)
+        if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
+        const message = endpoint.takeNow()
+        if (message !== undefined) {
+          recordUnsafe(fiber, metrics?.received, 1)
+          return Effect.succeed(message)
+        }
+        const waited = awaitArm(armed(module, "receive", (e) => e.armTake()))
+        return metrics === undefined
+          ? waited
+          : Effect.map(waited, (received) => {
+              recordUnsafe(fiber, metrics.received, 1)
+              return received
+            })
+      }
+    )
 
   // The finalizer is in place before the call is registered: a fiber preempted or interrupted just
   // after registering still unregisters (found by the sync-workload property). `register` returns
@@ -448,12 +487,13 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     ) => Effect.Effect<A, E>,
     release: (call: C) => void
   ): Effect.Effect<A, E> =>
-    Effect.suspend(() => {
+    Effect.withFiber((caller) => {
       let registered: C | undefined
       let withdraw: Cancel | undefined
       const register = (call: C) => {
         registered = call
         calls.add(call)
+        recordUnsafe(caller, metrics?.pendingCalls, calls.size)
         return (withdrawOffers: Cancel) => {
           withdraw = withdrawOffers
         }
@@ -463,7 +503,9 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         () =>
           Effect.sync(() => {
             withdraw?.()
-            if (registered !== undefined) release(registered)
+            if (registered === undefined) return
+            release(registered)
+            recordUnsafe(caller, metrics?.pendingCalls, calls.size)
           })
       )
     })
@@ -476,6 +518,23 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
   }
 
   const sendSync: BeehiveService["sendSync"] = (module, message, timeout) =>
+    observe(
+      "beehive.sendSync",
+      () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
+      (caller) => timedCall(caller, sendSyncCall(module, message, timeout))
+    )
+
+  // The latency of a sync call, whatever its end, when metrics are on.
+  const timedCall = <A, E>(caller: Fiber.Fiber<unknown, unknown>, call: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+    if (metrics === undefined) return call
+    const clock = caller.getRef(Clock.Clock)
+    const started = clock.currentTimeMillisUnsafe()
+    return Effect.onExit(call, () =>
+      Effect.sync(() => recordUnsafe(caller, metrics.sendSyncLatency, clock.currentTimeMillisUnsafe() - started))
+    )
+  }
+
+  const sendSyncCall = (module: string, message: Message, timeout: Duration.Input | undefined) =>
     withPendingCall(
       (
         fiber,
@@ -517,7 +576,10 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         const [enqueued, withdraw] = armNow(
           first<Message | undefined, SendSyncError>(
             slot.arm,
-            mapExit(endpoint.armOffer(request, "now"), (exit) => closeOnFailure(Exit.map(exit, () => undefined)))
+            mapExit(endpoint.armOffer(request, "now"), (exit) => {
+              if (Exit.isSuccess(exit)) recordUnsafe(fiber, metrics?.sent, 1)
+              return closeOnFailure(Exit.map(exit, () => undefined))
+            })
           )
         )
         holdOffer(withdraw)
@@ -536,14 +598,22 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
 
   const forwarders = [...contexts.values()].filter((c) => c.forwardResponse !== undefined)
   const sendResp: BeehiveService["sendResp"] = (response, from) =>
-    Effect.withFiber((fiber): Effect.Effect<boolean, InvalidArgument> => {
-      const invalid = firstInvalid(
-        checkMessage("sendResp", "response", response),
-        from === undefined ? Result.void : checkName("sendResp", "responder", from)
-      )
-      if (invalid !== undefined) return invalid
-      return Effect.succeed(routeResponse(response, from ?? fiber.getRef(CurrentModule)))
-    })
+    observe(
+      "beehive.sendResp",
+      () => ({
+        "beehive.module": from,
+        "beehive.message.id": response?.header?.id,
+        "beehive.parent.id": response?.header?.parentId
+      }),
+      (fiber): Effect.Effect<boolean, InvalidArgument> => {
+        const invalid = firstInvalid(
+          checkMessage("sendResp", "response", response),
+          from === undefined ? Result.void : checkName("sendResp", "responder", from)
+        )
+        if (invalid !== undefined) return invalid
+        return Effect.succeed(routeResponse(response, from ?? fiber.getRef(CurrentModule)))
+      }
+    )
 
   const routeResponse = (response: Message, responder: string | undefined): boolean => {
     if (calls.route(response, responder)) return true
@@ -562,52 +632,64 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
   }
 
   const sendToGroup: BeehiveService["sendToGroup"] = (group, message) =>
-    Effect.suspend(() => {
-      // The finalizer is in place before any copy is offered: copies are withdrawn on every exit.
-      let withdraw: Cancel | undefined
-      return Effect.onExit(
-        Effect.suspend(
-          (): Effect.Effect<
-            GroupSendResult,
-            InvalidArgument | MessageEncodeError | GroupNotFound | BeehiveShutdown
-          > => {
-            const invalid = firstInvalid(
-              checkName("sendToGroup", "group name", group),
-              checkMessage("sendToGroup", "message", message)
-            )
-            if (invalid !== undefined) return invalid
-            if (isShutdown) return refused("sendToGroup")
-            const endpoints = membersOf(group)
-            if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
-            // All or nothing: no copy is offered if one member cannot carry the message (R-SOCK-2).
-            const refusedByOne = refusal(endpoints, message)
-            if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
-            // Every copy is offered in the step that read the group: members with room take it (a
-            // member cleaned up later has it in its report), full members hold it in line from this
-            // step; only a copy that waits can find its member gone (R-GLOBAL-6).
-            const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
-            withdraw = withdrawCopies
-            return Effect.flatMap(awaitArm(offered), (outcomes) => {
-              const delivered: Array<string> = []
-              const gone: Array<string> = []
-              for (let i = 0; i < outcomes.length; i++) {
-                const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
-                // Only a member that closed is gone; a copy its context could not take at all (after
-                // `refuse` let it through) is a defect of the call.
-                const module = (endpoints[i] as Endpoint).module
-                if (Exit.isSuccess(outcome)) delivered.push(module)
-                else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
-                else gone.push(module)
-              }
-              return Effect.succeed({ delivered, gone })
-            })
-          }
-        ),
-        () => Effect.sync(() => withdraw?.())
-      )
-    })
+    observe(
+      "beehive.sendToGroup",
+      () => ({ "beehive.group": String(group), "beehive.message.id": message?.header?.id }),
+      (fiber) => {
+        // The finalizer is in place before any copy is offered: copies are withdrawn on every exit.
+        let withdraw: Cancel | undefined
+        return Effect.onExit(
+          Effect.suspend(
+            (): Effect.Effect<
+              GroupSendResult,
+              InvalidArgument | MessageEncodeError | GroupNotFound | BeehiveShutdown
+            > => {
+              const invalid = firstInvalid(
+                checkName("sendToGroup", "group name", group),
+                checkMessage("sendToGroup", "message", message)
+              )
+              if (invalid !== undefined) return invalid
+              if (isShutdown) return refused("sendToGroup")
+              const endpoints = membersOf(group)
+              if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+              // All or nothing: no copy is offered if one member cannot carry the message (R-SOCK-2).
+              const refusedByOne = refusal(endpoints, message)
+              if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
+              // Every copy is offered in the step that read the group: members with room take it (a
+              // member cleaned up later has it in its report), full members hold it in line from this
+              // step; only a copy that waits can find its member gone (R-GLOBAL-6).
+              const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
+              withdraw = withdrawCopies
+              return Effect.flatMap(awaitArm(offered), (outcomes) => {
+                const delivered: Array<string> = []
+                const gone: Array<string> = []
+                for (let i = 0; i < outcomes.length; i++) {
+                  const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
+                  // Only a member that closed is gone; a copy its context could not take at all (after
+                  // `refuse` let it through) is a defect of the call.
+                  const module = (endpoints[i] as Endpoint).module
+                  if (Exit.isSuccess(outcome)) delivered.push(module)
+                  else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+                  else gone.push(module)
+                }
+                recordUnsafe(fiber, metrics?.sent, delivered.length)
+                return Effect.succeed({ delivered, gone })
+              })
+            }
+          ),
+          () => Effect.sync(() => withdraw?.())
+        )
+      }
+    )
 
   const sendToGroupSync: BeehiveService["sendToGroupSync"] = (group, message, timeout) =>
+    observe(
+      "beehive.sendToGroupSync",
+      () => ({ "beehive.group": String(group), "beehive.message.id": message?.header?.id }),
+      (caller) => timedCall(caller, sendToGroupSyncCall(group, message, timeout))
+    )
+
+  const sendToGroupSyncCall = (group: string, message: Message, timeout: Duration.Input | undefined) =>
     withPendingCall(
       (
         fiber,
@@ -647,13 +729,17 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
           for (const cancel of waiting) cancel()
         }
         holdCopies(withdraw)
+        const countCopy = (exit: Exit.Exit<void, unknown>) => {
+          if (Exit.isSuccess(exit)) recordUnsafe(fiber, metrics?.sent, 1)
+        }
         for (const endpoint of endpoints) {
           if (!collector.isOpen) break
-          const armed = endpoint.armOffer(copy, "now")(ignore)
+          const armed = endpoint.armOffer(copy, "now")(countCopy)
           if (typeof armed === "function") waiting.push(armed)
           // A copy its context could not take at all (after `refuse` let it through) ends the call with that defect.
           else if (Exit.isFailure(armed) && Cause.hasDies(armed.cause))
             collector.abort(Exit.die(Cause.squash(armed.cause)))
+          else countCopy(armed)
         }
         const decided: Arm<GroupSyncResult, SendToGroupSyncError> = (settle) => {
           const armed = collector.arm((exit) => {

@@ -1,0 +1,90 @@
+/**
+ * Spans and metrics of the beehive operations (R-OBS-*), for Effect's tracer and metric registry.
+ *
+ * - Spans (`beehive.send`, `beehive.sendSync`, ...) with the module, group and message id as attributes
+ *   are made only when a tracer is installed (`Tracer.Tracer` other than Effect's in-memory native
+ *   tracer, e.g. an OpenTelemetry exporter's): with none, an operation runs exactly as without
+ *   tracing, no span object, no extra step.
+ * - Metrics are recorded only when the context was built with `metrics: true`: counters of messages
+ *   sent, received and undeliverable, a gauge of pending sync calls, and a histogram of sendSync
+ *   latency in ms.
+ *
+ * @since 0.2.0
+ */
+import { Effect, type Fiber, Metric, Tracer } from "effect"
+
+/** The metric names, with their `beehive_` prefix. @category constants */
+export const MetricNames = {
+  sent: "beehive_messages_sent_total",
+  received: "beehive_messages_received_total",
+  undeliverable: "beehive_messages_undeliverable_total",
+  pendingCalls: "beehive_pending_calls",
+  sendSyncLatency: "beehive_sendsync_latency_ms"
+} as const
+
+/** The metrics of one context. @category models */
+export interface BeehiveMetrics {
+  readonly sent: Metric.Counter<number>
+  readonly received: Metric.Counter<number>
+  readonly undeliverable: Metric.Counter<number>
+  readonly pendingCalls: Metric.Gauge<number>
+  readonly sendSyncLatency: Metric.Histogram<number>
+}
+
+/** The metrics a context records when built with `metrics: true`. @category constructors */
+export const makeMetrics = (): BeehiveMetrics => ({
+  sent: Metric.counter(MetricNames.sent, {
+    description: "messages accepted by send, sendSync and group sends (one per copy)",
+    incremental: true
+  }),
+  received: Metric.counter(MetricNames.received, { description: "messages taken by receive", incremental: true }),
+  undeliverable: Metric.counter(MetricNames.undeliverable, {
+    description: "messages a cleanup took from a mailbox unreceived, or handed to onUndeliverable",
+    incremental: true
+  }),
+  pendingCalls: Metric.gauge(MetricNames.pendingCalls, { description: "sync calls waiting for responses" }),
+  sendSyncLatency: Metric.histogram(MetricNames.sendSyncLatency, {
+    description: "time from sendSync's start to its end, in ms (virtual time under the deterministic runtime)",
+    boundaries: Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
+  })
+})
+
+/** Whether a tracer that exports spans is installed for `fiber`. @category predicates */
+export const isTracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
+  fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
+
+/**
+ * Runs `body` with its fiber, in a span named `name` when a tracer is installed (`attributes` are then
+ * computed; undefined values are left out). With no tracer it is `body(fiber)` in one step: tracing
+ * that is off costs one reference read.
+ *
+ * @category combinators
+ */
+export const observe = <A, E, R>(
+  name: string,
+  attributes: () => Record<string, string | number | undefined>,
+  body: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => {
+    if (!isTracing(fiber)) return body(fiber)
+    const defined: Record<string, string | number> = {}
+    const given = attributes()
+    for (const key in given) {
+      const value = given[key]
+      if (value !== undefined) defined[key] = value
+    }
+    return Effect.withSpan(
+      Effect.suspend(() => body(fiber)),
+      name,
+      { attributes: defined, captureStackTrace: false }
+    )
+  })
+
+/** Adds `amount` to a counter, or sets a gauge, or records in a histogram, in the fiber's registry. @category combinators */
+export const recordUnsafe = <I>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  metric: Metric.Metric<I, unknown> | undefined,
+  input: I
+): void => {
+  metric?.updateUnsafe(input, fiber.context)
+}
