@@ -16,6 +16,7 @@ export default defineConfig({
       "**/node_modules/**",
       "test/package.test.ts",
       "test/bench.test.ts",
+      "test/build.test.ts",
       "test/cli.test.ts",
       "test/examples.test.ts",
       "test/spec/**",
