@@ -480,35 +480,37 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
   // after registering still unregisters (found by the sync-workload property). `register` returns
   // where to put what withdraws the call's offers (armed after it is registered), so that they are
   // withdrawn on every exit too, even one that comes before the call starts waiting.
+  // Built in the caller's step (`observe`'s): it adds no step of its own, so schedules recorded before
+  // observability replay the same (test/regressions).
   const withPendingCall = <C extends PendingCall<CallError>, A, E>(
+    caller: Fiber.Fiber<unknown, unknown>,
     start: (
       fiber: Fiber.Fiber<unknown, unknown>,
       register: (call: C) => (withdraw: Cancel) => void
     ) => Effect.Effect<A, E>,
     release: (call: C) => void
-  ): Effect.Effect<A, E> =>
-    Effect.withFiber((caller) => {
-      let registered: C | undefined
-      let withdraw: Cancel | undefined
-      const register = (call: C) => {
-        registered = call
-        calls.add(call)
-        recordUnsafe(caller, metrics?.pendingCalls, calls.size)
-        return (withdrawOffers: Cancel) => {
-          withdraw = withdrawOffers
-        }
+  ): Effect.Effect<A, E> => {
+    let registered: C | undefined
+    let withdraw: Cancel | undefined
+    const register = (call: C) => {
+      registered = call
+      calls.add(call)
+      recordUnsafe(caller, metrics?.pendingCalls, calls.size)
+      return (withdrawOffers: Cancel) => {
+        withdraw = withdrawOffers
       }
-      return Effect.onExit(
-        Effect.withFiber((fiber) => start(fiber, register)),
-        () =>
-          Effect.sync(() => {
-            withdraw?.()
-            if (registered === undefined) return
-            release(registered)
-            recordUnsafe(caller, metrics?.pendingCalls, calls.size)
-          })
-      )
-    })
+    }
+    return Effect.onExit(
+      Effect.withFiber((fiber) => start(fiber, register)),
+      () =>
+        Effect.sync(() => {
+          withdraw?.()
+          if (registered === undefined) return
+          release(registered)
+          recordUnsafe(caller, metrics?.pendingCalls, calls.size)
+        })
+    )
+  }
 
   const releaseCollector = (collector: GroupCollector): void => calls.remove(collector)
 
@@ -521,7 +523,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     observe(
       "beehive.sendSync",
       () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
-      (caller) => timedCall(caller, sendSyncCall(module, message, timeout))
+      (caller) => timedCall(caller, sendSyncCall(caller, module, message, timeout))
     )
 
   // The latency of a sync call, whatever its end, when metrics are on.
@@ -534,8 +536,14 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     )
   }
 
-  const sendSyncCall = (module: string, message: Message, timeout: Duration.Input | undefined) =>
+  const sendSyncCall = (
+    caller: Fiber.Fiber<unknown, unknown>,
+    module: string,
+    message: Message,
+    timeout: Duration.Input | undefined
+  ) =>
     withPendingCall(
+      caller,
       (
         fiber,
         register: (slot: ReplySlot<CallError>) => (withdraw: Cancel) => void
@@ -686,11 +694,17 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     observe(
       "beehive.sendToGroupSync",
       () => ({ "beehive.group": String(group), "beehive.message.id": message?.header?.id }),
-      (caller) => timedCall(caller, sendToGroupSyncCall(group, message, timeout))
+      (caller) => timedCall(caller, sendToGroupSyncCall(caller, group, message, timeout))
     )
 
-  const sendToGroupSyncCall = (group: string, message: Message, timeout: Duration.Input | undefined) =>
+  const sendToGroupSyncCall = (
+    caller: Fiber.Fiber<unknown, unknown>,
+    group: string,
+    message: Message,
+    timeout: Duration.Input | undefined
+  ) =>
     withPendingCall(
+      caller,
       (
         fiber,
         register: (collector: GroupCollector) => (withdraw: Cancel) => void
