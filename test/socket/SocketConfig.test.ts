@@ -14,6 +14,9 @@ import {
   serverEntries
 } from "../../src/contexts/socket/SocketConfig.ts"
 
+const caFile = join(mkdtempSync(join(tmpdir(), "bh-config-")), "ca.pem")
+writeFileSync(caFile, "not checked for content, only for being readable")
+
 const goConfig = `
 - module: srv
   server: true
@@ -32,7 +35,7 @@ const goConfig = `
   sockettype: tcp
   framing: ndjson
   maxframesize: 1024
-  ca: /etc/ca.pem
+  ca: ${caFile}
 `
 
 const errorOf = (r: Result.Result<unknown, { path: string; reason: string }>) =>
@@ -59,7 +62,7 @@ describe("socket config", () => {
       address: { _tag: "Tcp", host: "127.0.0.1", port: 7000 },
       framing: "ndjson",
       maxFrameBytes: 1024,
-      tls: { ca: "/etc/ca.pem", cert: undefined, key: undefined }
+      tls: { ca: caFile, cert: undefined, key: undefined }
     })
     expect(errorOf(clientEntry(config, "srv"))?.reason).toBe('no client entry for module "srv"')
     expect(Result.getOrThrow(parseSocketConfig(""))).toEqual([])
@@ -78,9 +81,25 @@ describe("socket config", () => {
       ["- module: m\n  address: nohostport\n  sockettype: tcp", "[0].sockettype", "is not host:port"],
       ["- module: m\n  address: 'h:99999'", "[0].address", "is not host:port"],
       ["- module: m\n  address: ''", "[0].address", "address is empty"],
-      ["- module: m\n  address: /x\n  connmax: -1", "[0].connmax", "must not be negative"],
-      ["- module: m\n  address: /x\n  buffersize: -1", "[0].buffersize", "must not be negative"],
-      ["- module: m\n  address: /x\n  maxframesize: 0", "[0].maxframesize", "must be positive"],
+      ["- module: m\n  address: /x\n  connmax: -1", "[0].connmax", "must be positive"],
+      [
+        "- module: m\n  address: /x\n  connmax: 0",
+        "[0].connmax",
+        "must be positive (leave it out for the default, 64)"
+      ],
+      ["- module: m\n  address: /x\n  buffersize: -1", "[0].buffersize", "must be positive"],
+      ["- module: m\n  address: /x\n  maxframesize: 0", "[0].maxframesize", "must be from 1024 to"],
+      ["- module: m\n  address: /x\n  maxframesize: 1", "[0].maxframesize", "must be from 1024 to"],
+      ["- module: m\n  address: /x\n  conmax: 10", "[0].conmax", 'unknown key (did you mean "connmax"?)'],
+      ["- module: m\n  address: /x\n  tls: true", "[0].tls", "unknown key; the keys are module, server"],
+      ["- module: m\n  address: /x\n  ca: /nonexistent/ca.pem", "[0].ca", "cannot read /nonexistent/ca.pem: ENOENT"],
+      [
+        "- module: m\n  address: /x\n  cert: /nonexistent/c.pem\n  key: /nonexistent/k.pem",
+        "[0].cert",
+        "cannot read /nonexistent/c.pem"
+      ],
+      [`- module: m\n  address: /tmp/${"d".repeat(110)}.sock`, "[0].address", "longer than the 107 the system allows"],
+      ["- module: m\n  server: maybe\n  address: /x", "[0].server", "Expected"],
       ["- module: m\n  address: /x\n  cert: c.pem", "[0].key", "cert and key go together"],
       ["- module: m\n  address: /x\n  key: k.pem", "[0].cert", "cert and key go together"],
       ["- module: m\n  address: /x\n- module: m\n  address: /y", "[1].module", "two client entries"],
@@ -91,6 +110,17 @@ describe("socket config", () => {
       expect(error, yaml).toBeDefined()
       expect(error?.path, yaml).toBe(path)
       expect(error?.reason, yaml).toContain(reason)
+    }
+    // Booleans as Go's YAML reader takes them.
+    for (const [word, value] of [
+      ["yes", true],
+      ["on", true],
+      ["true", true],
+      ["no", false],
+      ["off", false]
+    ] as const) {
+      const config = Result.getOrThrow(parseSocketConfig(`- module: m\n  server: ${word}\n  address: /x`))
+      expect(config[0]?.server, word).toBe(value)
     }
     const failure = parseSocketConfig("- {}", "file.yaml")
     expect(Result.isFailure(failure) && failure.failure.message).toContain("socket config file.yaml at [0].module")

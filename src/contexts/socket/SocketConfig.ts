@@ -2,8 +2,9 @@
  * The socket configuration, in Go beehive's format: a YAML list of entries with the keys `module`,
  * `server`, `address`, `sockettype`, `connmax`, `buffersize`, `ca`, `cert`, `key`, read from the file
  * named by `SOCKET_MODULE_CONFIG` (else `/etc/kubeedge/config/socket_module.yaml` if it exists), or
- * given in code. Two keys are this implementation's own (Go ignores unknown keys): `framing`
- * ("frame" or "ndjson") and `maxframesize` (bytes).
+ * given in code. Two keys are this implementation's own: `framing` ("frame" or "ndjson") and
+ * `maxframesize` (bytes). Any other key is an error here (Go ignores unknown keys, so a typo became a
+ * silent default); YAML is read as 1.1, as Go's reader does (`yes`/`no`/`on`/`off` are booleans).
  *
  * Parsing is done with the `yaml` package and validated with a Schema; a missing or invalid
  * configuration is a `SocketConfigError` naming the entry and key, never an exception, and nothing
@@ -16,7 +17,7 @@ import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { parseDocument } from "yaml"
 import { SocketConfigError } from "../../model/SocketErrors.ts"
 import type { Framing } from "./Framing.ts"
-import { parseAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+import { invalidAddress, parseAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 
 /** The environment variable naming the config file (Go's). @category constants */
 export const SocketConfigEnv = "SOCKET_MODULE_CONFIG"
@@ -80,8 +81,54 @@ const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")
 
-const positiveOrUndefined = (value: number | null | undefined): number | undefined =>
-  value === null || value === undefined || value <= 0 ? undefined : value
+/** The keys of an entry: Go's, then this implementation's own. @category constants */
+export const SocketConfigKeys: ReadonlyArray<string> = [
+  "module",
+  "server",
+  "address",
+  "sockettype",
+  "connmax",
+  "buffersize",
+  "ca",
+  "cert",
+  "key",
+  "framing",
+  "maxframesize"
+]
+
+/** The smallest and largest `maxframesize` accepted: a frame must hold a handshake and a message. @category constants */
+export const MinFrameBytes = 1024
+export const MaxFrameBytesLimit = 256 * 1024 * 1024
+
+const editDistance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diagonal = above
+    }
+  }
+  return row[b.length] as number
+}
+
+/** Why an entry has a key Go's format does not have, with the key it probably meant. */
+const unknownKey = (key: string): string => {
+  const near = SocketConfigKeys.find((known) => editDistance(key.toLowerCase(), known) <= 2)
+  return `unknown key${near === undefined ? "" : ` (did you mean "${near}"?)`}; the keys are ${SocketConfigKeys.join(", ")}`
+}
+
+/** Why a TLS file cannot be used, or undefined if it can be read. */
+const unreadable = (file: string): string | undefined => {
+  try {
+    fs.accessSync(file, fs.constants.R_OK)
+    return fs.statSync(file).isFile() ? undefined : `${file} is not a file`
+  } catch (e) {
+    return `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`
+  }
+}
 
 /**
  * Validates a configuration given as data (the YAML's value, or objects with Go's keys written in
@@ -90,6 +137,16 @@ const positiveOrUndefined = (value: number | null | undefined): number | undefin
  * @category decoding
  */
 export const decodeSocketConfig = (value: unknown, source = "code"): Result.Result<SocketConfig, SocketConfigError> => {
+  // Unknown keys first: Go ignores them, which turns a typo (`conmax`) into a silent default.
+  if (Array.isArray(value)) {
+    for (const [i, entry] of value.entries()) {
+      if (typeof entry !== "object" || entry === null) continue
+      for (const key of Object.keys(entry)) {
+        if (!SocketConfigKeys.includes(key))
+          return Result.fail(new SocketConfigError({ source, path: `[${i}].${key}`, reason: unknownKey(key) }))
+      }
+    }
+  }
   const decoded = decodeWire(value)
   if (Result.isFailure(decoded)) {
     const first = formatIssue(decoded.failure.issue).issues[0]
@@ -115,10 +172,24 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
     const address = parseAddress(socketType, wire.address)
     if (Result.isFailure(address))
       return fail(wire.sockettype === undefined ? "address" : "sockettype", address.failure)
-    if ((wire.connmax ?? 0) < 0) return fail("connmax", "must not be negative")
-    if ((wire.buffersize ?? 0) < 0) return fail("buffersize", "must not be negative")
-    if ((wire.maxframesize ?? 1) <= 0) return fail("maxframesize", "must be positive")
+    const badAddress = invalidAddress(address.success, server ? "listen" : "connect")
+    if (badAddress !== undefined) return fail("address", badAddress)
+    if (wire.connmax !== undefined && wire.connmax !== null && wire.connmax <= 0)
+      return fail("connmax", "must be positive (leave it out for the default, 64)")
+    if (wire.buffersize !== undefined && wire.buffersize !== null && wire.buffersize <= 0)
+      return fail("buffersize", "must be positive (leave it out for the default)")
+    if (
+      wire.maxframesize !== undefined &&
+      wire.maxframesize !== null &&
+      (wire.maxframesize < MinFrameBytes || wire.maxframesize > MaxFrameBytesLimit)
+    )
+      return fail("maxframesize", `must be from ${MinFrameBytes} to ${MaxFrameBytesLimit} bytes`)
     if (Boolean(wire.cert) !== Boolean(wire.key)) return fail(wire.cert ? "key" : "cert", "cert and key go together")
+    for (const key of ["ca", "cert", "key"] as const) {
+      const file = wire[key]
+      const problem = file ? unreadable(file) : undefined
+      if (problem !== undefined) return fail(key, problem)
+    }
     const tls =
       wire.ca || wire.cert
         ? { ca: wire.ca ?? undefined, cert: wire.cert ?? undefined, key: wire.key ?? undefined }
@@ -128,11 +199,11 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
       server,
       address: address.success,
       socketType,
-      connMax: positiveOrUndefined(wire.connmax),
-      bufferSize: positiveOrUndefined(wire.buffersize),
+      connMax: wire.connmax ?? undefined,
+      bufferSize: wire.buffersize ?? undefined,
       tls,
       framing: wire.framing ?? undefined,
-      maxFrameBytes: positiveOrUndefined(wire.maxframesize)
+      maxFrameBytes: wire.maxframesize ?? undefined
     })
   }
   return Result.succeed(entries)
@@ -146,7 +217,8 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
 export const parseSocketConfig = (text: string, source = "code"): Result.Result<SocketConfig, SocketConfigError> => {
   let value: unknown
   try {
-    const document = parseDocument(text)
+    // YAML 1.1, as Go's reader (go-yaml v2) reads it: `yes`, `no`, `on`, `off` are booleans.
+    const document = parseDocument(text, { version: "1.1" })
     const error = document.errors[0]
     if (error !== undefined) {
       return Result.fail(new SocketConfigError({ source, path: "", reason: `invalid YAML: ${error.message}` }))
