@@ -17,6 +17,7 @@ export default defineConfig({
       "test/package.test.ts",
       "test/bench.test.ts",
       "test/build.test.ts",
+      "test/socket/StaleRace.test.ts",
       "test/cli.test.ts",
       "test/examples.test.ts",
       "test/spec/**",

@@ -13,7 +13,7 @@
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as tls from "node:tls"
-import { Duration, Effect, Layer, Result } from "effect"
+import { Clock, Duration, Effect, Layer, Result, type Scope } from "effect"
 import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/SocketErrors.ts"
 import { formatAddress, hasTls, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 import { type Connection, type Listener, Transport, type TransportShape } from "./Transport.ts"
@@ -201,6 +201,52 @@ const prepareUnixPath = (path: string): Effect.Effect<void, ListenFailed> =>
     }
   })
 
+/** How long a start holds the path's lock at most: an older lock was left by a process that died. */
+const lockLifetimeMs = 10_000
+
+/**
+ * Takes the lock of a unix socket path (`<path>.lock`, created exclusively), so that of several
+ * servers starting at once on one stale path only one at a time probes, removes the stale file and
+ * binds: the others then find it answering (R-SOCK-14). Waits for a lock held by another start (a few
+ * ms); a lock older than `lockLifetimeMs` is taken over. Released when the scope closes.
+ */
+const lockUnixPath = (path: string): Effect.Effect<void, ListenFailed, Scope.Scope> => {
+  const lockPath = `${path}.lock`
+  const tryLock = (now: number): "locked" | "busy" | ListenFailed => {
+    try {
+      fs.closeSync(fs.openSync(lockPath, "wx", 0o600))
+      return "locked"
+    } catch (error) {
+      if (errorCode(error as Error) !== "EEXIST")
+        return new ListenFailed({
+          address: path,
+          reason: "Failed",
+          detail: `lock ${lockPath}: ${errorText(error as Error)}`
+        })
+      const held = Result.try(() => fs.statSync(lockPath))
+      if (Result.isSuccess(held) && now - held.success.mtimeMs > lockLifetimeMs) {
+        Result.try(() => fs.unlinkSync(lockPath))
+      }
+      return "busy"
+    }
+  }
+  const acquire = Effect.gen(function* () {
+    for (let attempt = 0; ; attempt++) {
+      const outcome = tryLock(yield* Clock.currentTimeMillis)
+      if (outcome === "locked") return
+      if (outcome !== "busy") return yield* outcome
+      if (attempt * 5 > lockLifetimeMs)
+        return yield* new ListenFailed({
+          address: path,
+          reason: "InUse",
+          detail: "another server is starting on this path"
+        })
+      yield* Effect.sleep(5)
+    }
+  })
+  return Effect.acquireRelease(acquire, () => Effect.sync(() => Result.try(() => fs.unlinkSync(lockPath))))
+}
+
 /** Creates the socket file with mode 0600 from the start (umask), then makes sure with chmod. */
 const withPrivateUmask = <A>(f: () => A): A => {
   let previous: number | undefined
@@ -223,94 +269,103 @@ const boundAddress = (server: net.Server, requested: SocketAddress): SocketAddre
     : requested
 }
 
+// Scoped for the lock of a unix path only: the listener itself lives until its `close`.
 const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined) =>
-  Effect.gen(function* () {
-    const text = formatAddress(address)
-    if (address._tag === "Unix") yield* prepareUnixPath(address.path)
-    const secure = hasTls(tlsOptions)
-    const options = secure ? Result.try(() => serverTls(tlsOptions)) : Result.succeed(undefined)
-    if (Result.isFailure(options)) {
-      return yield* new ListenFailed({ address: text, reason: "Failed", detail: `TLS: ${errorText(options.failure)}` })
-    }
-    const server: net.Server = secure
-      ? tls.createServer({ ...(options.success as tls.TlsOptions), highWaterMark: writeHighWaterMark })
-      : net.createServer({ highWaterMark: writeHighWaterMark })
-    const pending: Array<Connection> = []
-    let acceptor: Resume<Connection, ConnectionClosed> | undefined
-    let closed: ConnectionClosed | undefined
-    server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
-      const peer =
-        socket.remoteAddress === undefined ? `${text} (client)` : `${socket.remoteAddress}:${socket.remotePort}`
-      const connection = new NodeConnection(socket, peer)
-      if (closed !== undefined) {
-        socket.destroy()
-        return
+  Effect.scoped(
+    Effect.gen(function* () {
+      const text = formatAddress(address)
+      // The lock is held from the probe to the bind (its scope ends when the listener is up).
+      if (address._tag === "Unix") yield* lockUnixPath(address.path)
+      if (address._tag === "Unix") yield* prepareUnixPath(address.path)
+      const secure = hasTls(tlsOptions)
+      const options = secure ? Result.try(() => serverTls(tlsOptions)) : Result.succeed(undefined)
+      if (Result.isFailure(options)) {
+        return yield* new ListenFailed({
+          address: text,
+          reason: "Failed",
+          detail: `TLS: ${errorText(options.failure)}`
+        })
       }
-      if (acceptor === undefined) {
-        pending.push(connection)
-        return
-      }
-      const resume = acceptor
-      acceptor = undefined
-      resume(Effect.succeed(connection))
-    })
-    // A failed TLS handshake destroys its socket; the listener keeps serving.
-    server.on("tlsClientError", () => {})
-    yield* Effect.callback<void, ListenFailed>((resume) => {
-      const onError = (error: Error) =>
-        resume(
-          Effect.fail(
-            new ListenFailed({
-              address: text,
-              reason: errorCode(error) === "EADDRINUSE" ? "InUse" : "Failed",
-              detail: `${errorCode(error)}: ${errorText(error)}`
-            })
+      const server: net.Server = secure
+        ? tls.createServer({ ...(options.success as tls.TlsOptions), highWaterMark: writeHighWaterMark })
+        : net.createServer({ highWaterMark: writeHighWaterMark })
+      const pending: Array<Connection> = []
+      let acceptor: Resume<Connection, ConnectionClosed> | undefined
+      let closed: ConnectionClosed | undefined
+      server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
+        const peer =
+          socket.remoteAddress === undefined ? `${text} (client)` : `${socket.remoteAddress}:${socket.remotePort}`
+        const connection = new NodeConnection(socket, peer)
+        if (closed !== undefined) {
+          socket.destroy()
+          return
+        }
+        if (acceptor === undefined) {
+          pending.push(connection)
+          return
+        }
+        const resume = acceptor
+        acceptor = undefined
+        resume(Effect.succeed(connection))
+      })
+      // A failed TLS handshake destroys its socket; the listener keeps serving.
+      server.on("tlsClientError", () => {})
+      yield* Effect.callback<void, ListenFailed>((resume) => {
+        const onError = (error: Error) =>
+          resume(
+            Effect.fail(
+              new ListenFailed({
+                address: text,
+                reason: errorCode(error) === "EADDRINUSE" ? "InUse" : "Failed",
+                detail: `${errorCode(error)}: ${errorText(error)}`
+              })
+            )
+          )
+        server.once("error", onError)
+        withPrivateUmask(() =>
+          server.listen(
+            address._tag === "Unix" ? { path: address.path } : { host: address.host, port: address.port },
+            () => {
+              server.off("error", onError)
+              server.on("error", () => {})
+              resume(Effect.void)
+            }
           )
         )
-      server.once("error", onError)
-      withPrivateUmask(() =>
-        server.listen(
-          address._tag === "Unix" ? { path: address.path } : { host: address.host, port: address.port },
-          () => {
-            server.off("error", onError)
-            server.on("error", () => {})
-            resume(Effect.void)
-          }
-        )
-      )
-    })
-    if (address._tag === "Unix") {
-      const chmod = Result.try(() => fs.chmodSync(address.path, 0o600))
-      if (Result.isFailure(chmod)) {
-        server.close()
-        return yield* new ListenFailed({ address: text, reason: "Failed", detail: errorText(chmod.failure) })
-      }
-    }
-    const close = Effect.sync(() => {
-      if (closed !== undefined) return
-      closed = new ConnectionClosed({ peer: text, detail: "the listener is closed" })
-      server.close()
-      for (const connection of pending.splice(0)) Effect.runFork(connection.close)
-      const resume = acceptor
-      acceptor = undefined
-      resume?.(Effect.fail(closed))
-    })
-    const accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
-      if (pending.length > 0) return resume(takeWaiting)
-      if (closed !== undefined) return resume(Effect.fail(closed))
-      acceptor = resume
-      return Effect.sync(() => {
-        if (acceptor === resume) acceptor = undefined
       })
+      if (address._tag === "Unix") {
+        const chmod = Result.try(() => fs.chmodSync(address.path, 0o600))
+        if (Result.isFailure(chmod)) {
+          server.close()
+          return yield* new ListenFailed({ address: text, reason: "Failed", detail: errorText(chmod.failure) })
+        }
+      }
+      const close = Effect.sync(() => {
+        if (closed !== undefined) return
+        closed = new ConnectionClosed({ peer: text, detail: "the listener is closed" })
+        server.close()
+        for (const connection of pending.splice(0)) Effect.runFork(connection.close)
+        const resume = acceptor
+        acceptor = undefined
+        resume?.(Effect.fail(closed))
+      })
+      const accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
+        if (pending.length > 0) return resume(takeWaiting)
+        if (closed !== undefined) return resume(Effect.fail(closed))
+        acceptor = resume
+        return Effect.sync(() => {
+          if (acceptor === resume) acceptor = undefined
+        })
+      })
+      // A waiting connection is taken by the `sync` that hands it to the caller, with no operation in
+      // between where an interruption could drop it: until then it waits here (`close` closes it).
+      const takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
+        pending.length > 0 ? Effect.sync(() => pending.shift() as Connection) : accept
+      )
+      const listener: Listener = { address: boundAddress(server, address), accept, close }
+      return listener
     })
-    // A waiting connection is taken by the `sync` that hands it to the caller, with no operation in
-    // between where an interruption could drop it: until then it waits here (`close` closes it).
-    const takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
-      pending.length > 0 ? Effect.sync(() => pending.shift() as Connection) : accept
-    )
-    const listener: Listener = { address: boundAddress(server, address), accept, close }
-    return listener
-  })
+  )
 
 const connect = (address: SocketAddress, tlsOptions?: TlsOptions): Effect.Effect<Connection, ConnectFailed> =>
   Effect.callback<Connection, ConnectFailed>((resume) => {
