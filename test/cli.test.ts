@@ -87,7 +87,8 @@ describe("beehive CLI, end to end", () => {
       expect(result.stderr.length, args.join(" ")).toBeGreaterThan(0)
     }
     expect(beehive("--help").status).toBe(0)
-  })
+    // Nine CLI processes: about 8 s on an idle 2-core machine, several times that when it is busy.
+  }, 120_000)
 
   it("R-DET-5 runs through a link, as the package's bin does", () => {
     const link = join(mkdtempSync(join(tmpdir(), "beehive-bin-")), "beehive")
