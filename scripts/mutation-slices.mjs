@@ -68,7 +68,9 @@ if (command === "run") {
     console.log(`done ${file} in ${Math.round((Date.now() - started) / 1000)} s`)
   }
 } else {
-  const reports = existsSync(outDir) ? readdirSync(outDir).filter((name) => name.endsWith(".json") && !name.endsWith(".config.json")) : []
+  const reports = existsSync(outDir)
+    ? readdirSync(outDir).filter((name) => name.endsWith(".json") && !name.endsWith(".config.json"))
+    : []
   const total = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, other: 0 }
   const rows = []
   const survivors = []
