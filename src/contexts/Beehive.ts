@@ -27,7 +27,7 @@ import { makeMetrics, observe, recordUnsafe } from "../effects/Observability.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
 import { type PendingCall, ReplyTable } from "../effects/ReplyTable.ts"
 import { Wakeups } from "../effects/Wakeups.ts"
-import { checkCapacity, checkMessage, checkName, checkTimeout } from "../model/Arguments.ts"
+import { checkCapacity, checkMessage, checkName, checkTimeout, isMessage, isName } from "../model/Arguments.ts"
 import { ChannelSizeDefault, ContextTypeChannel } from "../model/Constants.ts"
 import {
   BeehiveShutdown,
@@ -431,8 +431,12 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         void,
         InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown
       > => {
-        const invalid = firstInvalid(checkName("send", "module name", module), checkMessage("send", "message", message))
-        if (invalid !== undefined) return invalid
+        // The checks allocate only to describe a refusal: send and receive are the hot path.
+        if (!(isName(module) && isMessage(message)))
+          return firstInvalid(
+            checkName("send", "module name", module),
+            checkMessage("send", "message", message)
+          ) as Effect.Effect<never, InvalidArgument>
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
         const refused = endpoint.refuse?.(message)
@@ -457,8 +461,8 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
       "beehive.receive",
       () => ({ "beehive.module": String(module) }),
       (fiber): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-        const invalid = firstInvalid(checkName("receive", "module name", module))
-        if (invalid !== undefined) return invalid
+        if (!isName(module))
+          return firstInvalid(checkName("receive", "module name", module)) as Effect.Effect<never, InvalidArgument>
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
         const message = endpoint.takeNow()
@@ -614,11 +618,11 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         "beehive.parent.id": response?.header?.parentId
       }),
       (fiber): Effect.Effect<boolean, InvalidArgument> => {
-        const invalid = firstInvalid(
-          checkMessage("sendResp", "response", response),
-          from === undefined ? Result.void : checkName("sendResp", "responder", from)
-        )
-        if (invalid !== undefined) return invalid
+        if (!(isMessage(response) && (from === undefined || isName(from))))
+          return firstInvalid(
+            checkMessage("sendResp", "response", response),
+            from === undefined ? Result.void : checkName("sendResp", "responder", from)
+          ) as Effect.Effect<never, InvalidArgument>
         return Effect.succeed(routeResponse(response, from ?? fiber.getRef(CurrentModule)))
       }
     )

@@ -20,6 +20,22 @@ const describe = (value: unknown): string => {
   return typeof value
 }
 
+/** Whether `value` is a usable name (no allocation: the operations' fast path). @category validation */
+export const isName = (value: unknown): value is string => typeof value === "string" && value.length > 0
+
+/** Whether `value` has a message's shape (no allocation: the operations' fast path). @category validation */
+export const isMessage = (value: unknown): value is Message => {
+  if (typeof value !== "object" || value === null) return false
+  const { header, route } = value as { header?: unknown; route?: unknown }
+  return (
+    typeof header === "object" &&
+    header !== null &&
+    typeof (header as { id?: unknown }).id === "string" &&
+    typeof route === "object" &&
+    route !== null
+  )
+}
+
 /** A module or group name: a non-empty string. @category validation */
 export const checkName = (
   operation: string,
