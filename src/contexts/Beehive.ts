@@ -239,6 +239,20 @@ const firstInvalid = (
   return undefined
 }
 
+/** The arguments of a sync call, checked in order; its timeout in ms when they pass. */
+const checkCall = (
+  operation: string,
+  targetArgument: string,
+  target: unknown,
+  message: unknown,
+  timeout: unknown
+): Result.Result<number, InvalidArgument> => {
+  const name = checkName(operation, targetArgument, target)
+  if (Result.isFailure(name)) return Result.fail(name.failure)
+  const request = checkMessage(operation, "message", message)
+  return Result.isFailure(request) ? Result.fail(request.failure) : checkTimeout(operation, timeout)
+}
+
 /** Why one of `endpoints` cannot carry `message` (R-SOCK-2), if one cannot. */
 const refusal = (endpoints: ReadonlyArray<Endpoint>, message: Message): MessageEncodeError | undefined => {
   for (const endpoint of endpoints) {
@@ -552,14 +566,9 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         fiber,
         register: (slot: ReplySlot<CallError>) => (withdraw: Cancel) => void
       ): Effect.Effect<Message, SendSyncError> => {
-        const checkedTimeout = checkTimeout("sendSync", timeout)
-        const invalid = firstInvalid(
-          checkName("sendSync", "module name", module),
-          checkMessage("sendSync", "message", message)
-        )
-        if (invalid !== undefined) return invalid
-        if (Result.isFailure(checkedTimeout)) return Effect.fail(checkedTimeout.failure)
-        const timeoutMs = checkedTimeout.success
+        const checked = checkCall("sendSync", "module name", module, message, timeout)
+        if (Result.isFailure(checked)) return Effect.fail(checked.failure)
+        const timeoutMs = checked.success
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "sendSync"))
         const id = message.header.id
@@ -713,13 +722,8 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         fiber,
         register: (collector: GroupCollector) => (withdraw: Cancel) => void
       ): Effect.Effect<GroupSyncResult, SendToGroupSyncError> => {
-        const checkedTimeout = checkTimeout("sendToGroupSync", timeout)
-        const invalid = firstInvalid(
-          checkName("sendToGroupSync", "group name", group),
-          checkMessage("sendToGroupSync", "message", message)
-        )
-        if (invalid !== undefined) return invalid
-        if (Result.isFailure(checkedTimeout)) return Effect.fail(checkedTimeout.failure)
+        const checked = checkCall("sendToGroupSync", "group name", group, message, timeout)
+        if (Result.isFailure(checked)) return Effect.fail(checked.failure)
         if (isShutdown) return refused("sendToGroupSync")
         const endpoints = membersOf(group)
         if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
@@ -729,7 +733,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         // All or nothing: no copy is offered if one member cannot carry the request (R-SOCK-2).
         const refusedByOne = refusal(endpoints, copy)
         if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
-        const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + checkedTimeout.success
+        const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + checked.success
         const collector = new GroupCollector(
           id,
           group,
