@@ -14,13 +14,14 @@
  * The oracle, with a copy being one (module, message id) pair offered by one operation:
  *
  * - A copy whose send succeeded (or that a group send delivered, or whose call was answered) is
- *   received, or reported `Undeliverable` by the receiving process, exactly once, with one exception
+ *   received, reported `Undeliverable` by the receiving process, or reported `Unsent` by the sending
+ *   process (never written when its connection ended), exactly once, with one exception
  *   (R-SOCK-11: delivery over a connection is at most once): it may be missing when, after its send
  *   began, the sending process closed one of its connections (a drop, a crash, a close, a takeover: the
  *   close is the last step of a link's end, after its modules' cleanups), or the destination process
  *   finished crashing. A copy to a module of the sender's own process is lost only to a crash of that
- *   process. (What a disconnect's cleanups return as undelivered is reported nowhere, so a copy never
- *   written and one lost on the wire look alike here: both count as the allowed loss.)
+ *   process. (A copy never written is reported `Unsent`; the allowed loss is a copy written and lost on
+ *   the wire, which only acknowledgements between peers could report.)
  * - A copy whose send was refused appears nowhere; a copy whose sync call failed after it may have
  *   been written (RequestDropped, SyncTimeout in the response phase, shutdown, a failed group call)
  *   appears at most once. Nothing appears twice; nothing appears that was not sent; nothing appears in
@@ -104,6 +105,8 @@ export interface SocketLedgerSummary {
   readonly faults: ReadonlyArray<SocketFault>
   readonly copies: number
   readonly received: number
+  /** Copies reported `Unsent`: accepted for the other process and never written. */
+  readonly unsent: number
   readonly lost: number
   readonly sync: ReadonlyArray<string>
 }
@@ -182,6 +185,7 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       if (event._tag === "Connected" && proc === "C") connections++
       if (event._tag === "Undeliverable")
         seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "undeliverable" })
+      if (event._tag === "Unsent") seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "unsent" })
     }
     const socketOptions = (proc: Proc) => ({
       batchBytes: input.batchBytes,
@@ -477,7 +481,13 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       yield* ctx.check(x.how !== "response", `no response reaches a mailbox (${x.key} at ${x.at})`)
       const copy = copies.get(x.key)
       yield* ctx.check(copy !== undefined, `copy ${x.key} was sent (nothing invented)`)
-      yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
+      if (x.how === "unsent")
+        yield* ctx.check(
+          copy === undefined || (copy.from === x.at && copy.to !== x.at),
+          `copy ${x.key} is reported unsent by its sender's process, for a module of the other`
+        )
+      else
+        yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
     }
 
     // What the run reached, for coverage figures and for a reader of a counterexample.
@@ -487,6 +497,7 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       faults: applied,
       copies: copies.size,
       received: seen.filter((x) => x.how === "received").length,
+      unsent: seen.filter((x) => x.how === "unsent").length,
       lost,
       sync: outcomes
     }

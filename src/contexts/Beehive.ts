@@ -836,7 +836,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
     snapshot
   }
   const isPending = (requestId: string): boolean => calls.get(requestId) !== undefined
-  for (const context of contexts.values()) context.attach?.(service, isPending)
+  for (const context of contexts.values()) context.attach?.(service, isPending, onUndeliverable)
   return service
 }
 

@@ -80,7 +80,13 @@ export interface ModuleContext {
    * `sendResp`) and register the modules it serves; and with `isPending`, which tells without
    * blocking whether a synchronous call with that request id still waits.
    */
-  readonly attach?: ((beehive: BeehiveService, isPending: (requestId: string) => boolean) => void) | undefined
+  readonly attach?:
+    | ((
+        beehive: BeehiveService,
+        isPending: (requestId: string) => boolean,
+        onUndeliverable: (module: string, message: Message) => void
+      ) => void)
+    | undefined
   /**
    * Offered a response no local call waits for (its request came from elsewhere); true if this
    * context took it to send back. Never blocks.

@@ -48,11 +48,16 @@ describe("what the socket properties reach", () => {
       `socket properties (${runs.length} runs): ${Math.round(100 * share(runs, (r) => r.faults.length > 0))}% with a fault, ` +
         `${Math.round(100 * share(runs, (r) => r.connections > 1))}% reconnected, ` +
         `${Math.round(100 * share(runs, (r) => r.lost > 0))}% with a loss R-SOCK-11 allows, ` +
-        `${runs.reduce((n, r) => n + r.received, 0)} of ${runs.reduce((n, r) => n + r.copies, 0)} copies received`
+        `${runs.reduce((n, r) => n + r.received, 0)} of ${runs.reduce((n, r) => n + r.copies, 0)} copies received, ` +
+        `${runs.reduce((n, r) => n + r.unsent, 0)} reported unsent`
     )
     expect(share(runs, (r) => r.faults.length > 0)).toBeGreaterThanOrEqual(0.5)
     expect(share(runs, (r) => r.connections > 1)).toBeGreaterThanOrEqual(0.2)
-    expect(share(runs, (r) => r.lost > 0)).toBeGreaterThanOrEqual(0.05)
+    // Copies lost on the wire (written, then the connection ended): the loss R-SOCK-11 still allows.
+    // Those never written are reported Unsent since issue 11, and no longer count here.
+    expect(share(runs, (r) => r.lost > 0)).toBeGreaterThan(0)
+    // The Unsent report is exercised: the oracle then checks that no copy is both unsent and delivered.
+    expect(share(runs, (r) => r.unsent > 0)).toBeGreaterThan(0)
   }, 60_000)
 
   it("R-SOCK-9 R-SOCK-11 R-SYNC-4 synchronous calls across processes end every way they can", () => {

@@ -241,11 +241,33 @@ export class Link implements EndpointLink {
     this.state.forgetLink(this)
     const modules = [...this.endpoints.keys()]
     // Cleanups first: the calls waiting on these modules fail at once, not after the connection's flush.
+    // What a cleanup returns was never written: sync requests fail their calls (RequestDropped); one-way
+    // messages are reported, each with the message itself (R-SOCK-11).
     return Effect.andThen(
-      Effect.forEach(modules, (module) => Effect.ignore(this.state.beehive.cleanup(module)), { discard: true }),
+      Effect.forEach(
+        modules,
+        (module) =>
+          Effect.flatMap(Effect.result(this.state.beehive.cleanup(module)), (cleaned) =>
+            cleaned._tag === "Success" ? this.reportUnsent(module, cleaned.success.undelivered) : Effect.void
+          ),
+        { discard: true }
+      ),
       this.reader.connection.close
     )
   })
+
+  private reportUnsent(module: string, undelivered: ReadonlyArray<Message.Message>): Effect.Effect<void> {
+    const unsent = undelivered.filter((message) => !message.header.sync)
+    return Effect.forEach(
+      unsent,
+      (message) =>
+        Effect.andThen(
+          Effect.sync(() => this.state.onUndeliverable(module, message)),
+          this.state.report({ _tag: "Unsent", peer: this.peer, destination: module, msgId: message.header.id })
+        ),
+      { discard: true }
+    )
+  }
 
   private readonly readLoop: Effect.Effect<never, LinkEnd> = Effect.gen({ self: this }, function* () {
     while (true) {

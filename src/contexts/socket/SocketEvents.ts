@@ -24,6 +24,8 @@ import { Effect } from "effect"
  * - `Undeliverable`: a message from a peer could not be delivered (unknown destination, module closed);
  *   if it was a sync request, the peer was sent an error response.
  * - `UnclaimedResponse`: a response from a peer that no call waited for (its call had ended).
+ * - `Unsent`: a one-way message accepted for a module of the peer was never written when the
+ *   connection ended; it was handed to the context's `onUndeliverable` too (R-SOCK-11).
  * - `RequestForgotten`: more sync requests from peers were waiting for answers than
  *   `maxPendingRequests`; the oldest was forgotten, and its answer will not be sent back.
  *
@@ -56,6 +58,7 @@ export type SocketEvent =
       readonly reason: string
     }
   | { readonly _tag: "UnclaimedResponse"; readonly peer: string; readonly msgId: string; readonly parentId: string }
+  | { readonly _tag: "Unsent"; readonly peer: string; readonly destination: string; readonly msgId: string }
   | { readonly _tag: "RequestForgotten"; readonly peer: string; readonly msgId: string }
 
 /**
@@ -83,6 +86,8 @@ export const formatEvent = (event: SocketEvent): string => {
       return `${event.peer}: message ${event.msgId} to "${event.destination}" not delivered: ${event.reason}`
     case "UnclaimedResponse":
       return `${event.peer}: response ${event.msgId} to ${event.parentId} dropped: no call waits for it`
+    case "Unsent":
+      return `${event.peer}: message ${event.msgId} to "${event.destination}" never written: the connection ended`
     case "RequestForgotten":
       return `${event.peer}: request ${event.msgId} forgotten (too many requests waiting): its answer will not be sent`
   }
@@ -93,6 +98,7 @@ const isLoss = (event: SocketEvent): boolean =>
   event._tag === "Undeliverable" ||
   event._tag === "UnclaimedResponse" ||
   event._tag === "RequestForgotten" ||
+  event._tag === "Unsent" ||
   event._tag === "ModuleSkipped" ||
   event._tag === "Retrying" ||
   event._tag === "GaveUp"

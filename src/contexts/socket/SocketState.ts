@@ -92,6 +92,8 @@ export class SocketState {
    */
   readonly deliveries = new Map<string, Delivery>()
   private attached: BeehiveService | undefined = undefined
+  /** The global context's `onUndeliverable`: told of each one-way message a connection never wrote. */
+  onUndeliverable: (module: string, message: Message) => void = () => {}
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
   private readonly inbound = new Map<string, InboundCall>()
@@ -134,9 +136,10 @@ export class SocketState {
         link?.bindEndpoint(endpoint)
         return endpoint
       }),
-    attach: (beehive, isPending) => {
+    attach: (beehive, isPending, onUndeliverable) => {
       this.attached = beehive
       this.isPending = isPending
+      this.onUndeliverable = onUndeliverable
     },
     forwardResponse: (response, from) => this.forwardResponse(response, from)
   }
