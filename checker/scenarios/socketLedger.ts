@@ -486,8 +486,7 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
           copy === undefined || (copy.from === x.at && copy.to !== x.at),
           `copy ${x.key} is reported unsent by its sender's process, for a module of the other`
         )
-      else
-        yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
+      else yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
     }
 
     // What the run reached, for coverage figures and for a reader of a counterexample.
