@@ -4,7 +4,8 @@
  * lengths over the limit, invalid JSON and valid JSON of the wrong shape. Every case must end in a
  * typed error or valid messages, never an exception.
  *
- * `FUZZ_CASES` sets the cases per property (default 1500; the long campaign is FUZZ_CASES=1000000).
+ * `FUZZ_CASES` sets the cases per property (default 1500; the long campaign is FUZZ_CASES=1000000;
+ * test/support/fuzz.ts scales the time limits with it).
  */
 import { Cause, Effect, Exit, Result } from "effect"
 import fc from "fast-check"
@@ -19,11 +20,9 @@ import * as Message from "../../src/model/Message.ts"
 import { decodeUnknownResult, encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { ConnectionClosed, FrameDecodeError, SocketProtocolError } from "../../src/model/SocketErrors.ts"
 import { arbMessage } from "../support/arbitraries.ts"
-import { fcParams } from "../support/fc.ts"
+import { fuzzCases, fuzzParams, fuzzTimeout } from "../support/fuzz.ts"
 
-const cases = (fallback: number) => Number(process.env.FUZZ_CASES ?? fallback)
-// About 0.15 ms per case on this machine for the slowest property: a generous bound.
-const timeout = Math.max(30_000, cases(0) * 0.6)
+const timeout = fuzzTimeout(fuzzCases(1500))
 
 /** Cuts bytes at the given points (sorted, deduplicated, in range). */
 const cut = (bytes: Uint8Array, points: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -181,7 +180,7 @@ describe("frame fuzzing", () => {
           if (plain !== undefined) expect(Result.getOrThrow(schema)).toEqual(plain)
           if (Result.isSuccess(schema) && plain === undefined) throw new Error("a plain message was left to the Schema")
         }),
-        fcParams(cases(1500))
+        fuzzParams(1500)
       )
     },
     timeout
@@ -194,7 +193,7 @@ describe("frame fuzzing", () => {
         fc.property(arbMessage, fc.string({ maxLength: 8 }), (m, destination) => {
           expect(encodeJsonResult(m, destination)).toEqual(encodeJsonResult(Message.setDestination(m, destination)))
         }),
-        fcParams(cases(1500))
+        fuzzParams(1500)
       )
     },
     timeout
@@ -211,7 +210,7 @@ describe("frame fuzzing", () => {
           expect(whole.error).toBeUndefined()
           for (const text of whole.texts) expect(Result.isSuccess(parseIncoming("fuzz", text))).toBe(true)
         }),
-        fcParams(cases(1500))
+        fuzzParams(1500)
       )
     },
     timeout
@@ -244,7 +243,7 @@ describe("frame fuzzing", () => {
             }
           }
         ),
-        fcParams(cases(1500))
+        fuzzParams(1500)
       )
     },
     timeout
@@ -263,7 +262,7 @@ describe("frame fuzzing", () => {
           else if (length > max) expect(error).toMatchObject({ reason: "TooLarge" })
           else expect(error).toBeUndefined()
         }),
-        fcParams(cases(1500))
+        fuzzParams(1500)
       )
     },
     timeout
@@ -289,7 +288,7 @@ describe("frame fuzzing", () => {
             }
           }
         ),
-        fcParams(cases(1500))
+        fuzzParams(1500)
       )
     },
     timeout

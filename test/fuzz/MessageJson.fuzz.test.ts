@@ -1,10 +1,10 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { fcParams } from "../../checker/fcParams.ts"
 import { MessageDecodeError } from "../../src/model/Errors.ts"
 import { decodeJsonResult, decodeUnknownResult, encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { arbMessage } from "../support/arbitraries.ts"
+import { fuzzCases, fuzzParams, fuzzTimeout } from "../support/fuzz.ts"
 
 // Go cannot carry lone surrogates; the encoder replaces them (R-JSON-2), so compare after that.
 const wellFormed = (s: string) =>
@@ -30,64 +30,87 @@ const decodeNeverThrows = (input: string) => {
   }
 }
 
+// FUZZ_CASES sets every property's cases (each one's default otherwise); the time limit grows with it.
+const timeout = fuzzTimeout(fuzzCases(2000))
+
 describe("MessageJson fuzz", () => {
-  it("R-JSON-5 decodeJson(encodeJson(m)) is m on generated messages", () => {
-    fc.assert(
-      fc.property(arbMessage, (m) => {
-        const json = Result.getOrThrow(encodeJsonResult(m))
-        expect(Result.getOrThrow(decodeJsonResult(json))).toEqual(normalize(m))
-      }),
-      fcParams(1000)
-    )
-  })
+  it(
+    "R-JSON-5 decodeJson(encodeJson(m)) is m on generated messages",
+    () => {
+      fc.assert(
+        fc.property(arbMessage, (m) => {
+          const json = Result.getOrThrow(encodeJsonResult(m))
+          expect(Result.getOrThrow(decodeJsonResult(json))).toEqual(normalize(m))
+        }),
+        fuzzParams(1000)
+      )
+    },
+    timeout
+  )
 
-  it("R-JSON-2 encoded text never holds raw HTML characters, U+2028/9 or lone surrogates, and parses back", () => {
-    fc.assert(
-      fc.property(arbMessage, (m) => {
-        const json = Result.getOrThrow(encodeJsonResult(m))
-        expect(json).not.toMatch(/[<>&\u2028\u2029]/)
-        expect(wellFormed(json)).toBe(json)
-        expect(JSON.parse(json).content).toEqual(normalize(m.content))
-      }),
-      fcParams(500)
-    )
-  })
+  it(
+    "R-JSON-2 encoded text never holds raw HTML characters, U+2028/9 or lone surrogates, and parses back",
+    () => {
+      fc.assert(
+        fc.property(arbMessage, (m) => {
+          const json = Result.getOrThrow(encodeJsonResult(m))
+          expect(json).not.toMatch(/[<>&\u2028\u2029]/)
+          expect(wellFormed(json)).toBe(json)
+          expect(JSON.parse(json).content).toEqual(normalize(m.content))
+        }),
+        fuzzParams(500)
+      )
+    },
+    timeout
+  )
 
-  it("R-JSON-4 random text is a typed error or a valid message, never a throw", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), decodeNeverThrows), fcParams(2000))
-  })
+  it(
+    "R-JSON-4 random text is a typed error or a valid message, never a throw",
+    () => {
+      fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), decodeNeverThrows), fuzzParams(2000))
+    },
+    timeout
+  )
 
-  it("R-JSON-4 random JSON values are a typed error or a valid message, never a throw", () => {
-    fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => {
-        const r = decodeUnknownResult(value)
-        if (Result.isFailure(r)) expect(r.failure).toBeInstanceOf(MessageDecodeError)
-        decodeNeverThrows(JSON.stringify(value))
-      }),
-      fcParams(1000)
-    )
-  })
+  it(
+    "R-JSON-4 random JSON values are a typed error or a valid message, never a throw",
+    () => {
+      fc.assert(
+        fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => {
+          const r = decodeUnknownResult(value)
+          if (Result.isFailure(r)) expect(r.failure).toBeInstanceOf(MessageDecodeError)
+          decodeNeverThrows(JSON.stringify(value))
+        }),
+        fuzzParams(1000)
+      )
+    },
+    timeout
+  )
 
-  it("R-JSON-4 mutated valid messages are a typed error or a valid message, never a throw", () => {
-    const mutation = fc.record({
-      at: fc.nat(),
-      kind: fc.constantFrom("insert", "delete", "replace", "truncate", "swapKeys"),
-      text: fc.constantFrom('"', "{", "}", ",", ":", "null", "1.5", "[]", "-", "\\", "true", '"x"', "\u0000")
-    })
-    fc.assert(
-      fc.property(arbMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, mutations) => {
-        let json = Result.getOrThrow(encodeJsonResult(m))
-        for (const { at, kind, text: piece } of mutations) {
-          const i = at % (json.length + 1)
-          if (kind === "insert") json = json.slice(0, i) + piece + json.slice(i)
-          else if (kind === "delete") json = json.slice(0, i) + json.slice(i + piece.length)
-          else if (kind === "replace") json = json.slice(0, i) + piece + json.slice(i + piece.length)
-          else if (kind === "truncate") json = json.slice(0, i)
-          else json = json.replace('"timestamp"', '"msg_id"')
-        }
-        decodeNeverThrows(json)
-      }),
-      fcParams(2000)
-    )
-  })
+  it(
+    "R-JSON-4 mutated valid messages are a typed error or a valid message, never a throw",
+    () => {
+      const mutation = fc.record({
+        at: fc.nat(),
+        kind: fc.constantFrom("insert", "delete", "replace", "truncate", "swapKeys"),
+        text: fc.constantFrom('"', "{", "}", ",", ":", "null", "1.5", "[]", "-", "\\", "true", '"x"', "\u0000")
+      })
+      fc.assert(
+        fc.property(arbMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, mutations) => {
+          let json = Result.getOrThrow(encodeJsonResult(m))
+          for (const { at, kind, text: piece } of mutations) {
+            const i = at % (json.length + 1)
+            if (kind === "insert") json = json.slice(0, i) + piece + json.slice(i)
+            else if (kind === "delete") json = json.slice(0, i) + json.slice(i + piece.length)
+            else if (kind === "replace") json = json.slice(0, i) + piece + json.slice(i + piece.length)
+            else if (kind === "truncate") json = json.slice(0, i)
+            else json = json.replace('"timestamp"', '"msg_id"')
+          }
+          decodeNeverThrows(json)
+        }),
+        fuzzParams(2000)
+      )
+    },
+    timeout
+  )
 })
