@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
+import { type LogLimiter, peerHost } from "./LogLimiter.ts"
 
 /**
  * A socket context event.
@@ -103,17 +104,35 @@ const isLoss = (event: SocketEvent): boolean =>
   event._tag === "Retrying" ||
   event._tag === "GaveUp"
 
+/** Who an event is about, for the log's bound: the peer's host, or the address a client connects to. */
+const sourceOf = (event: SocketEvent): string =>
+  "peer" in event ? peerHost(event.peer) : "address" in event ? event.address : ""
+
 /**
- * Reports an event: to `onEvent` if given, and to Effect's logger. Never fails.
+ * Reports an event: to `onEvent` if given (every event), and to Effect's logger, warnings bounded per
+ * kind and peer host by `limiter` (R-SOCK-19). Never fails.
  *
  * @category constructors
  */
 export const reportEvent = (
   onEvent: ((event: SocketEvent) => void) | undefined,
-  event: SocketEvent
+  event: SocketEvent,
+  limiter?: LogLimiter
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
     onEvent?.(event)
     const line = formatEvent(event)
-    return isLoss(event) ? Effect.logWarning(line) : Effect.logDebug(line)
+    if (!isLoss(event)) return Effect.logDebug(line)
+    if (limiter === undefined) return Effect.logWarning(line)
+    const source = sourceOf(event)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const admission = limiter.admit(`${event._tag} ${source}`, now)
+      const held =
+        admission.suppressed > 0
+          ? Effect.logWarning(
+              `${source}: ${admission.suppressed} more "${event._tag}" warning(s) were not written in the last ${limiter.windowMs} ms`
+            )
+          : Effect.void
+      return admission.log ? Effect.andThen(held, Effect.logWarning(line)) : held
+    })
   })

@@ -13,6 +13,7 @@ import type { Message } from "../../model/Message.ts"
 import type { BeehiveService } from "../Beehive.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
 import type { Delivery, Link } from "./Link.ts"
+import { LogLimiter } from "./LogLimiter.ts"
 import { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
 
@@ -112,7 +113,10 @@ export class SocketState {
   }
 
   /** Reports an event. */
-  readonly report = (event: SocketEvent): Effect.Effect<void> => reportEvent(this.options.onEvent, event)
+  // Bounds the warnings a peer can make this process write (R-SOCK-19); onEvent still sees every event.
+  private readonly logLimiter = new LogLimiter()
+  readonly report = (event: SocketEvent): Effect.Effect<void> =>
+    reportEvent(this.options.onEvent, event, this.logLimiter)
 
   /** Whether a synchronous call with that request id waits in the global context. */
   private isPending: (requestId: string) => boolean = () => false
