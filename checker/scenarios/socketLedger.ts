@@ -180,6 +180,8 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       if (was && !is && last !== undefined) last.to = ctx.now()
     }
     const seen: Array<{ readonly key: string; readonly at: Proc; readonly how: string }> = []
+    // What each process's onUndeliverable was handed: every Unsent report comes with its message there.
+    const handed: Array<{ readonly key: string; readonly at: Proc }> = []
     let connections = 0
     const events = (proc: Proc) => (event: SocketEvent) => {
       if (event._tag === "Connected" && proc === "C") connections++
@@ -229,7 +231,11 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
           const socket = yield* makeSocketContext(socketOptions(proc)).pipe(
             Effect.provideService(Transport, network.transport)
           )
-          const beehive = yield* makeBeehive({ contexts: [socket.context], capacity: input.capacity })
+          const beehive = yield* makeBeehive({
+            contexts: [socket.context],
+            capacity: input.capacity,
+            onUndeliverable: (module, message) => handed.push({ key: `${module}:${message.header.id}`, at: proc })
+          })
           return { socket, beehive }
         }).pipe(Scope.provide(scope))
         for (const m of modules) {
@@ -481,12 +487,14 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       yield* ctx.check(x.how !== "response", `no response reaches a mailbox (${x.key} at ${x.at})`)
       const copy = copies.get(x.key)
       yield* ctx.check(copy !== undefined, `copy ${x.key} was sent (nothing invented)`)
-      if (x.how === "unsent")
+      if (x.how === "unsent") {
         yield* ctx.check(
           copy === undefined || (copy.from === x.at && copy.to !== x.at),
           `copy ${x.key} is reported unsent by its sender's process, for a module of the other`
         )
-      else yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
+        const given = handed.filter((h) => h.key === x.key && h.at === x.at).length
+        yield* ctx.check(given === 1, `copy ${x.key} reported unsent was handed to onUndeliverable once (${given})`)
+      } else yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
     }
 
     // What the run reached, for coverage figures and for a reader of a counterexample.

@@ -8,6 +8,7 @@
 import { Effect, Exit, Result, Schema, SchemaIssue } from "effect"
 import { MessageDecodeError, type MessageEncodeError } from "./Errors.ts"
 import { formatNumber, quote, stringify } from "./GoJson.ts"
+import { jsonDepthExceeds, MaxJsonDepth } from "./JsonDepth.ts"
 import { type Message, make } from "./Message.ts"
 
 const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
@@ -95,6 +96,8 @@ export const decodeUnknownResult = (input: unknown): Result.Result<Message, Mess
  * @category decoding
  */
 export const decodeJsonResult = (text: string): Result.Result<Message, MessageDecodeError> => {
+  if (jsonDepthExceeds(text))
+    return Result.fail(new MessageDecodeError({ path: "", reason: `nested deeper than ${MaxJsonDepth} levels` }))
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

@@ -86,6 +86,9 @@ const checkHeader = (header: Uint8Array, maxFrameBytes: number): number | FrameD
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 
+/** The buffer first reserved for an unfinished frame, whatever its header claims. */
+const initialPayloadBytes = 64 * 1024
+
 /**
  * An incremental decoder of beehive frames. After the first error it is poisoned: every later call
  * returns that error and delivers nothing.
@@ -93,15 +96,23 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
  * @category decoding
  */
 export class FrameDecoder implements MessageDecoder {
-  readonly maxFrameBytes: number
+  maxFrameBytes: number
   private readonly header = new Uint8Array(FrameHeaderBytes)
   private headerFill = 0
+  // The payload of an unfinished frame: its buffer grows with the bytes received (doubling, up to the
+  // size the header claims), so a header that claims much and sends little reserves little (R-SOCK-2).
   private payload: Uint8Array | undefined = undefined
+  private payloadSize = 0
   private payloadFill = 0
   private failure: FrameDecodeError | undefined = undefined
 
   constructor(maxFrameBytes: number = DefaultMaxFrameBytes) {
     this.maxFrameBytes = maxFrameBytes
+  }
+
+  /** Sets the largest frame accepted from now on (a server raises it after the handshake). */
+  setLimit(bytes: number): void {
+    this.maxFrameBytes = bytes
   }
 
   /** Whether bytes of an unfinished frame are buffered. */
@@ -114,11 +125,18 @@ export class FrameDecoder implements MessageDecoder {
     let offset = 0
     while (offset < chunk.length) {
       if (this.payload !== undefined) {
-        const n = Math.min(this.payload.length - this.payloadFill, chunk.length - offset)
+        const n = Math.min(this.payloadSize - this.payloadFill, chunk.length - offset)
+        if (this.payloadFill + n > this.payload.length) {
+          const grown = new Uint8Array(
+            Math.min(this.payloadSize, Math.max(this.payloadFill + n, this.payload.length * 2))
+          )
+          grown.set(this.payload.subarray(0, this.payloadFill))
+          this.payload = grown
+        }
         this.payload.set(chunk.subarray(offset, offset + n), this.payloadFill)
         this.payloadFill += n
         offset += n
-        if (this.payloadFill < this.payload.length) return undefined
+        if (this.payloadFill < this.payloadSize) return undefined
         const complete = this.payload
         this.payload = undefined
         const failed = this.emit(complete, onText)
@@ -146,7 +164,8 @@ export class FrameDecoder implements MessageDecoder {
         if (failed !== undefined) return failed
         continue
       }
-      this.payload = new Uint8Array(size)
+      this.payload = new Uint8Array(Math.min(size, initialPayloadBytes))
+      this.payloadSize = size
       this.payloadFill = 0
     }
     return undefined
@@ -156,7 +175,7 @@ export class FrameDecoder implements MessageDecoder {
     if (this.failure !== undefined) return this.failure
     if (!this.hasPartial) return undefined
     const have = this.payload === undefined ? this.headerFill : FrameHeaderBytes + this.payloadFill
-    const want = this.payload === undefined ? FrameHeaderBytes : FrameHeaderBytes + this.payload.length
+    const want = this.payload === undefined ? FrameHeaderBytes : FrameHeaderBytes + this.payloadSize
     return this.fail(
       new FrameDecodeError({ reason: "Truncated", detail: `stream ended after ${have} of ${want} bytes` })
     )

@@ -26,6 +26,8 @@ export interface MessageDecoder {
   feed(chunk: Uint8Array, onText: (text: string) => void): FrameDecodeError | undefined
   /** The stream ended: delivers what a complete trailing unit holds, or fails if it ended inside one. */
   end(onText: (text: string) => void): FrameDecodeError | undefined
+  /** Sets the largest unit (frame, line) accepted from now on. */
+  setLimit(bytes: number): void
 }
 
 /**
@@ -49,7 +51,7 @@ export const overheadOf = (framing: Framing): number => (framing === "frame" ? F
  * @category decoding
  */
 export class AutoDecoder implements MessageDecoder {
-  private readonly maxFrameBytes: number
+  private maxFrameBytes: number
   private inner: MessageDecoder | undefined = undefined
   framing: Framing | undefined = undefined
 
@@ -68,6 +70,11 @@ export class AutoDecoder implements MessageDecoder {
 
   end(onText: (text: string) => void): FrameDecodeError | undefined {
     return this.inner?.end(onText)
+  }
+
+  setLimit(bytes: number): void {
+    this.maxFrameBytes = bytes
+    this.inner?.setLimit(bytes)
   }
 }
 

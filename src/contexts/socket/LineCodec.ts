@@ -35,13 +35,18 @@ const isBlank = (text: string): boolean => text.trim() === ""
  * @category decoding
  */
 export class LineDecoder implements MessageDecoder {
-  readonly maxLineBytes: number
+  maxLineBytes: number
   private pending: Array<Uint8Array> = []
   private pendingBytes = 0
   private failure: FrameDecodeError | undefined = undefined
 
   constructor(maxLineBytes: number = DefaultMaxFrameBytes) {
     this.maxLineBytes = maxLineBytes
+  }
+
+  /** Sets the longest line accepted from now on (a server raises it after the handshake). */
+  setLimit(bytes: number): void {
+    this.maxLineBytes = bytes
   }
 
   feed(chunk: Uint8Array, onText: (text: string) => void): FrameDecodeError | undefined {

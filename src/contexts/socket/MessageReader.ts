@@ -11,6 +11,7 @@
  * @internal
  */
 import { Effect, Result } from "effect"
+import { jsonDepthExceeds, MaxJsonDepth } from "../../model/JsonDepth.ts"
 import { type Message, make } from "../../model/Message.ts"
 import { decodeUnknownResult } from "../../model/MessageJson.ts"
 import { type ConnectionClosed, SocketProtocolError } from "../../model/SocketErrors.ts"
@@ -83,6 +84,11 @@ export const decodeWirePlain = (parsed: unknown): Message | undefined => {
  * @category decoding
  */
 export const parseIncoming = (peer: string, text: string): Result.Result<Incoming, SocketProtocolError> => {
+  // Checked before parsing: a deeply nested payload is refused in one pass, never parsed (R-JSON-6).
+  if (jsonDepthExceeds(text))
+    return Result.fail(
+      new SocketProtocolError({ peer, reason: "Json", detail: `nested deeper than ${MaxJsonDepth} levels` })
+    )
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

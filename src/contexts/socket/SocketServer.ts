@@ -75,6 +75,14 @@ export const exchangeOf = (snapshot: BeehiveSnapshot): ModuleExchange => {
 }
 
 /**
+ * The largest frame (or line) a server reads before the handshake is done: a handshake is about 200
+ * bytes, and an unidentified peer gets no more room than it needs (R-SOCK-2).
+ *
+ * @category constants
+ */
+export const HandshakeMaxFrameBytes = 4096
+
+/**
  * Starts a server; it stops when the scope closes. Fails with `ListenFailed`. Never blocks beyond
  * binding the address.
  *
@@ -114,7 +122,8 @@ export const serve = (
 
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
-        const decoder = makeDecoder(options.framing ?? "auto", maxFrameBytes)
+        // Until a peer has identified itself, its frames may hold a handshake and no more (R-SOCK-2).
+        const decoder = makeDecoder(options.framing ?? "auto", Math.min(maxFrameBytes, HandshakeMaxFrameBytes))
         const reader = new MessageReader(connection, decoder)
         const handshake = yield* readHandshake(reader).pipe(
           Effect.timeoutOrElse({
@@ -147,6 +156,7 @@ export const serve = (
         // The newest connection for a module wins: a client that reconnects before the server noticed
         // its old connection is gone must not be locked out.
         if (existing !== undefined) yield* Effect.ignore(beehive.cleanup(module))
+        decoder.setLimit(maxFrameBytes)
         const link = new Link(state, reader, { framing, module, owner: module, maxFrameBytes, batchBytes })
         yield* Effect.gen(function* () {
           // Listed once the `ensuring` below is in place, so that no interruption leaves it listed.
