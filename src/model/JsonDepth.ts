@@ -29,3 +29,29 @@ export const jsonDepthExceeds = (text: string, limit: number = MaxJsonDepth): bo
   }
   return false
 }
+
+/**
+ * Where `value` (parsed JSON) holds a number beyond float64's range, which `JSON.parse` reads as
+ * ±Infinity (Go's decoder refuses such a number; it could not be encoded again), as a path such as
+ * `content.n` or `content[1]`; undefined if it holds none. Walks without recursion.
+ *
+ * @category getters
+ */
+export const nonFiniteNumberPath = (value: unknown): string | undefined => {
+  const stack: Array<readonly [unknown, string]> = [[value, ""]]
+  while (stack.length > 0) {
+    const [current, path] = stack.pop() as readonly [unknown, string]
+    if (typeof current === "number") {
+      if (!Number.isFinite(current)) return path
+    } else if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push([current[i], `${path}[${i}]`])
+    } else if (typeof current === "object" && current !== null) {
+      const keys = Object.keys(current)
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i] as string
+        stack.push([(current as Record<string, unknown>)[key], path === "" ? key : `${path}.${key}`])
+      }
+    }
+  }
+  return undefined
+}

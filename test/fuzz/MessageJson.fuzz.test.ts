@@ -87,13 +87,32 @@ describe("MessageJson fuzz", () => {
     timeout
   )
 
+  // Found by the long campaign (FUZZ_CASES=100000): a mutation that left a number literal beyond
+  // float64's range decoded to Infinity, a message that then could not be encoded.
+  it(
+    "R-JSON-4 R-JSON-6 numbers beyond float64's range are a typed error, as Go refuses them",
+    () => {
+      fc.assert(
+        fc.property(arbMessage, fc.integer({ min: 309, max: 100_000 }), fc.boolean(), (m, exponent, negative) => {
+          const json = Result.getOrThrow(encodeJsonResult(m))
+          const at = json.lastIndexOf('"content":')
+          decodeNeverThrows(`${json.slice(0, at)}"content":[1,${negative ? "-" : ""}9e${exponent}]}`)
+          const r = decodeJsonResult(`${json.slice(0, at)}"content":{"n":${negative ? "-" : ""}1e${exponent}}}`)
+          expect(Result.isFailure(r) && r.failure.path).toBe("content.n")
+        }),
+        fuzzParams(200)
+      )
+    },
+    timeout
+  )
+
   it(
     "R-JSON-4 mutated valid messages are a typed error or a valid message, never a throw",
     () => {
       const mutation = fc.record({
         at: fc.nat(),
         kind: fc.constantFrom("insert", "delete", "replace", "truncate", "swapKeys"),
-        text: fc.constantFrom('"', "{", "}", ",", ":", "null", "1.5", "[]", "-", "\\", "true", '"x"', "\u0000")
+        text: fc.constantFrom('"', "{", "}", ",", ":", "null", "1.5", "9e999", "[]", "-", "\\", "true", '"x"', "\u0000")
       })
       fc.assert(
         fc.property(arbMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, mutations) => {

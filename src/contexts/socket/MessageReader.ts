@@ -11,7 +11,7 @@
  * @internal
  */
 import { Effect, Result } from "effect"
-import { jsonDepthExceeds, MaxJsonDepth } from "../../model/JsonDepth.ts"
+import { jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "../../model/JsonDepth.ts"
 import { type Message, make } from "../../model/Message.ts"
 import { decodeUnknownResult } from "../../model/MessageJson.ts"
 import { type ConnectionClosed, SocketProtocolError } from "../../model/SocketErrors.ts"
@@ -95,6 +95,11 @@ export const parseIncoming = (peer: string, text: string): Result.Result<Incomin
   } catch (e) {
     return Result.fail(new SocketProtocolError({ peer, reason: "Json", detail: (e as Error).message }))
   }
+  const outOfRange = nonFiniteNumberPath(parsed)
+  if (outOfRange !== undefined)
+    return Result.fail(
+      new SocketProtocolError({ peer, reason: "Message", detail: `number out of float64's range at ${outOfRange}` })
+    )
   const plain = decodeWirePlain(parsed)
   const decoded = plain === undefined ? decodeUnknownResult(parsed) : Result.succeed(plain)
   if (Result.isFailure(decoded)) {
