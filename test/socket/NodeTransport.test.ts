@@ -95,12 +95,12 @@ describe("node transport", () => {
       })
     ))
 
-  it("R-SOCK-13 over real sockets, connections past connmax are closed at once and accepting goes on", () =>
+  it("R-SOCK-13 over real sockets, a connection past the handshake budget closes the oldest silent one and accepting goes on", () =>
     run(
       Effect.gen(function* () {
         const s = yield* makeSide(nodeTransport)
         yield* s.beehive.addModule("A")
-        const server = yield* s.socket.serve({ address: tcp("127.0.0.1", 0), accept: ["X"], maxConnections: 1 })
+        const server = yield* s.socket.serve({ address: tcp("127.0.0.1", 0), accept: ["X"], maxHandshaking: 1 })
         const port = (server.address as { port: number }).port
         const states = [0, 1].map(() => {
           const socket = net.connect({ host: "127.0.0.1", port })
@@ -113,7 +113,7 @@ describe("node transport", () => {
         })
         yield* waitFor(() => states.some((st) => st.closed), "one connection to be refused")
         expect(states.filter((st) => st.closed)).toHaveLength(1)
-        expect(s.events.some((e) => e._tag === "Refused" && e.reason.includes("connection limit (1)"))).toBe(true)
+        expect(s.events.some((e) => e._tag === "Refused" && e.reason.includes("handshake budget (1)"))).toBe(true)
         for (const st of states) st.socket.destroy()
       })
     ))

@@ -395,24 +395,55 @@ describe("socket context over the in-memory transport", () => {
       })
     ))
 
-  it("R-SOCK-13 a server holds at most connmax connections, handshaking ones included", () =>
+  it("R-SOCK-13 identified connections are limited by connmax; handshaking ones have their own budget, the oldest making room", () =>
     run(
       Effect.gen(function* () {
         const network = new MemoryNetwork()
         const s = yield* makeSide(network.transport)
-        const server = yield* s.socket.serve({ address: unix("/lim"), accept: ["X"], maxConnections: 2 })
+        const server = yield* s.socket.serve({
+          address: unix("/lim"),
+          accept: ["X"],
+          maxConnections: 1,
+          maxHandshaking: 2
+        })
+        // Two peers that never identify fill the handshake budget; a third makes room by closing the oldest.
         const first = yield* network.transport.connect(unix("/lim"))
         const second = yield* network.transport.connect(unix("/lim"))
         yield* waitForEffect(server.connections, (n) => n === 2, "two connections")
         const third = yield* network.transport.connect(unix("/lim"))
-        expect(failure(yield* Effect.exit(third.read))).toMatchObject({ _tag: "ConnectionClosed" })
-        expect(s.events.find((e) => e._tag === "Refused")).toMatchObject({ reason: "connection limit (2) reached" })
-        yield* first.close
-        yield* waitForEffect(server.connections, (n) => n === 1, "one connection")
-        const fourth = yield* network.transport.connect(unix("/lim"))
-        yield* fourth.write(encodeFrame(goHandshake))
-        expect(yield* readPayloads(fourth, 1)).toHaveLength(1)
+        expect(failure(yield* Effect.exit(first.read))).toMatchObject({ _tag: "ConnectionClosed" })
+        expect(s.events.find((e) => e._tag === "Refused")).toMatchObject({
+          reason: "handshake budget (2) full: the oldest goes"
+        })
+        // A peer that identifies itself gets in while the silent ones are held, and then holds connmax.
+        const client = yield* network.transport.connect(unix("/lim"))
+        yield* client.write(encodeFrame(goHandshake))
+        expect(yield* readPayloads(client, 1)).toHaveLength(1)
+        const late = yield* network.transport.connect(unix("/lim"))
+        expect(failure(yield* Effect.exit(late.read))).toMatchObject({ _tag: "ConnectionClosed" })
+        expect(s.events.some((e) => e._tag === "Refused" && e.reason === "connection limit (1) reached")).toBe(true)
         yield* second.close
+        yield* third.close
+        yield* client.close
+      })
+    ))
+
+  it("R-SOCK-13 a client connects at once while 1,000 connections that never identify are held", () =>
+    run(
+      Effect.gen(function* () {
+        const network = new MemoryNetwork()
+        const address = unix("/lockout")
+        const s = yield* makeSide(network.transport)
+        yield* s.beehive.addModule("A")
+        yield* s.socket.serve({ address, accept: ["X"] })
+        const idle = yield* Effect.forEach(Array.from({ length: 1000 }), () => network.transport.connect(address))
+        const c = yield* makeSide(network.transport)
+        yield* c.beehive.addModule("X")
+        const started = performance.now()
+        const client = yield* c.socket.connect({ module: "X", address, maxAttempts: 1 })
+        yield* client.connected
+        expect(performance.now() - started).toBeLessThan(1000)
+        for (const connection of idle) yield* connection.close
       })
     ))
 

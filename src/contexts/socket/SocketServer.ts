@@ -23,7 +23,10 @@ import type { Connection, TransportShape } from "./Transport.ts"
 export const DefaultMaxConnections = 64
 
 /** How long a server waits for a connection's handshake unless configured. @category constants */
-export const DefaultHandshakeTimeout: Duration.Duration = Duration.seconds(10)
+export const DefaultHandshakeTimeout: Duration.Duration = Duration.seconds(3)
+
+/** Connections still handshaking a server holds at once by default (R-SOCK-13). @category constants */
+export const DefaultMaxHandshaking = 64
 
 /**
  * Options of a socket server.
@@ -34,8 +37,16 @@ export interface SocketServerOptions {
   readonly address: SocketAddress
   /** The client module names accepted in handshakes (Go: the client entries of the config). */
   readonly accept: ReadonlyArray<string>
-  /** Connections held at once, handshaking ones included (`connmax`); more are closed at once. */
+  /**
+   * Identified connections held at once (`connmax`, 64 by default); a connection that comes while
+   * they are all held is closed at once. Connections still handshaking do not count (R-SOCK-13).
+   */
   readonly maxConnections?: number | undefined
+  /**
+   * Connections still handshaking held at once (64 by default): one more makes room by closing the
+   * oldest of them, so that peers that never identify cannot shut others out (R-SOCK-13).
+   */
+  readonly maxHandshaking?: number | undefined
   /** "auto" (default) detects each connection's framing from its first byte. */
   readonly framing?: FramingOption | undefined
   readonly tls?: TlsOptions | undefined
@@ -114,7 +125,10 @@ export const serve = (
      * a fiber interrupted before it starts never runs its finalizers); `close` closes them.
      */
     const unlinked = new Set<Connection>()
-    let open = 0
+    // Connections still handshaking (oldest first), and those whose handshake was accepted.
+    const handshaking = new Set<Connection>()
+    const identified = new Set<Connection>()
+    const maxHandshaking = positiveOr(options.maxHandshaking, DefaultMaxHandshaking)
     let closed = false
 
     const refuse = (connection: Connection, reason: string) =>
@@ -157,6 +171,8 @@ export const serve = (
         // its old connection is gone must not be locked out.
         if (existing !== undefined) yield* Effect.ignore(beehive.cleanup(module))
         decoder.setLimit(maxFrameBytes)
+        handshaking.delete(connection)
+        identified.add(connection)
         const link = new Link(state, reader, { framing, module, owner: module, maxFrameBytes, batchBytes })
         yield* Effect.gen(function* () {
           // Listed once the `ensuring` below is in place, so that no interruption leaves it listed.
@@ -189,7 +205,8 @@ export const serve = (
             connection.close,
             Effect.sync(() => {
               unlinked.delete(connection)
-              open--
+              handshaking.delete(connection)
+              identified.delete(connection)
             })
           )
         )
@@ -200,7 +217,7 @@ export const serve = (
       Effect.flatMap(restore(listener.accept), (connection) => {
         if (closed) return connection.close
         unlinked.add(connection)
-        if (open >= maxConnections) {
+        if (identified.size >= maxConnections) {
           // Closing waits for a flush; the accept loop must not wait with it.
           const refused = refuse(connection, `connection limit (${maxConnections}) reached`)
           return Effect.forkIn(
@@ -211,8 +228,17 @@ export const serve = (
             scope
           )
         }
-        open++
-        return Effect.forkIn(handle(connection), scope)
+        // A full handshake budget makes room: the peer that has been silent longest goes.
+        const evicted: Array<Effect.Effect<void>> = []
+        if (handshaking.size >= maxHandshaking) {
+          const oldest = handshaking.values().next().value as Connection
+          handshaking.delete(oldest)
+          evicted.push(
+            Effect.forkIn(refuse(oldest, `handshake budget (${maxHandshaking}) full: the oldest goes`), scope)
+          )
+        }
+        handshaking.add(connection)
+        return Effect.andThen(Effect.all(evicted, { discard: true }), Effect.forkIn(handle(connection), scope))
       })
     )
     const acceptLoop = Effect.forever(acceptOne)
@@ -232,5 +258,5 @@ export const serve = (
       )
     })
     yield* Effect.addFinalizer(() => close)
-    return { address: listener.address, connections: Effect.sync(() => open), close }
+    return { address: listener.address, connections: Effect.sync(() => identified.size + handshaking.size), close }
   })
