@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, Fiber, pipe } from "effect"
+import { Cause, Effect, Exit, Fiber, pipe, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import type { BeehiveService, BeehiveSnapshot, ModuleSnapshot } from "../../src/contexts/Beehive.ts"
 import { encodeFrame, FrameDecoder } from "../../src/contexts/socket/FrameCodec.ts"
@@ -82,6 +82,24 @@ describe("socket context over the in-memory transport", () => {
         expect(m.route).toEqual({ source: "X", destination: "X", group: "", operation: "response", resource: "module" })
         expect(m.content).toEqual({ modules: ["A", "B"], groups: { g: ["A", "B"], ga: ["A"] } })
         yield* raw.close
+      })
+    ))
+
+  it('R-SOCK-6 with takeover "first", a second claim of a connected name is refused and the first connection keeps it', () =>
+    run(
+      Effect.gen(function* () {
+        const { network, address, s, c, client } = yield* makePair({ server: { takeover: "first" } })
+        yield* responder(s.beehive, "A")
+        const raw = yield* network.transport.connect(address)
+        yield* raw.write(encodeFrame(goHandshake))
+        const [answer] = yield* readPayloads(raw, 1)
+        const refused = Result.getOrThrow(decodeJsonResult(answer as string))
+        expect(refused.route.operation).toBe("error")
+        expect(String(refused.content)).toContain('module "X" is connected already')
+        expect(failure(yield* Effect.exit(raw.read))).toMatchObject({ _tag: "ConnectionClosed" })
+        // The first connection still serves X.
+        expect(yield* client.isConnected).toBe(true)
+        expect((yield* c.beehive.sendSync("A", msg("still"), 5000)).header.parentId).toBe("still")
       })
     ))
 

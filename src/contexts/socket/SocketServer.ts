@@ -47,6 +47,14 @@ export interface SocketServerOptions {
    * oldest of them, so that peers that never identify cannot shut others out (R-SOCK-13).
    */
   readonly maxHandshaking?: number | undefined
+  /**
+   * When a module name already connected is claimed again: `"newest"` (default, Go's behaviour) closes
+   * the old connection, so a client that reconnects before the server noticed its old connection is
+   * gone is not locked out; `"first"` refuses the newcomer while the first connection lives. Over plain
+   * TCP anyone who can reach the port can claim an accepted name either way: only TLS with client
+   * certificates says who a peer is (R-SOCK-6).
+   */
+  readonly takeover?: "newest" | "first" | undefined
   /** "auto" (default) detects each connection's framing from its first byte. */
   readonly framing?: FramingOption | undefined
   readonly tls?: TlsOptions | undefined
@@ -167,8 +175,11 @@ export const serve = (
         if (existing !== undefined && existing.contextType !== ContextTypeSocket) {
           return yield* reject(`module "${module}" is served by this process`)
         }
-        // The newest connection for a module wins: a client that reconnects before the server noticed
-        // its old connection is gone must not be locked out.
+        // By default the newest connection for a module wins: a client that reconnects before the server
+        // noticed its old connection is gone must not be locked out.
+        if (existing !== undefined && options.takeover === "first") {
+          return yield* reject(`module "${module}" is connected already`)
+        }
         if (existing !== undefined) yield* Effect.ignore(beehive.cleanup(module))
         decoder.setLimit(maxFrameBytes)
         handshaking.delete(connection)
