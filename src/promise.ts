@@ -14,7 +14,7 @@ import {
   type BeehiveService,
   type BeehiveSnapshot
 } from "./contexts/Beehive.ts"
-import { checkCapacity } from "./model/Arguments.ts"
+import { checkCapacity, checkOptions } from "./model/Arguments.ts"
 import { BeehiveShutdown, ModuleNotFound } from "./model/Errors.ts"
 import * as Message from "./model/Message.ts"
 import * as MessageJson from "./model/MessageJson.ts"
@@ -102,6 +102,7 @@ const settle = <A, E>(exit: Exit.Exit<A, E>, signal: AbortSignal | undefined): P
  * @category constructors
  */
 export const createBeehive = (options: BeehiveOptions = {}): PromiseBeehive => {
+  runSyncOrThrow(checkOptions("createBeehive", options as BeehiveOptions | undefined))
   if (options.capacity !== undefined) runSyncOrThrow(checkCapacity("createBeehive", options.capacity))
   const runtime = ManagedRuntime.make(Beehive.layerWith(options))
   let closed: Promise<ShutdownReport> | undefined

@@ -27,14 +27,22 @@ import { makeMetrics, observe, recordUnsafe } from "../effects/Observability.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
 import { type PendingCall, ReplyTable } from "../effects/ReplyTable.ts"
 import { Wakeups } from "../effects/Wakeups.ts"
-import { checkCapacity, checkMessage, checkName, checkTimeout, isMessage, isName } from "../model/Arguments.ts"
+import {
+  checkCapacity,
+  checkMessage,
+  checkName,
+  checkOptions,
+  checkTimeout,
+  isMessage,
+  isName
+} from "../model/Arguments.ts"
 import { ChannelSizeDefault, ContextTypeChannel } from "../model/Constants.ts"
 import {
   BeehiveShutdown,
   DuplicateRequestId,
   GroupNotFound,
   type GroupSyncError,
-  type InvalidArgument,
+  InvalidArgument,
   type MessageEncodeError,
   ModuleAlreadyExists,
   type ModuleClosed,
@@ -273,8 +281,22 @@ export const makeBeehive = (
   options: BeehiveOptions = {}
 ): Effect.Effect<BeehiveService, InvalidArgument, Scope.Scope> =>
   Effect.gen(function* () {
+    const given = checkOptions("Beehive.make", options as BeehiveOptions | undefined)
+    if (Result.isFailure(given)) return yield* Effect.fail(given.failure)
     const capacity = checkCapacity("Beehive.make", options.capacity ?? ChannelSizeDefault)
     if (Result.isFailure(capacity)) return yield* Effect.fail(capacity.failure)
+    if (options.contexts !== undefined && !Array.isArray(options.contexts))
+      return yield* Effect.fail(
+        new InvalidArgument({
+          operation: "Beehive.make",
+          argument: "contexts",
+          reason: "expected an array of contexts"
+        })
+      )
+    if (options.onUndeliverable !== undefined && typeof options.onUndeliverable !== "function")
+      return yield* Effect.fail(
+        new InvalidArgument({ operation: "Beehive.make", argument: "onUndeliverable", reason: "expected a function" })
+      )
     const service = makeUnsafe(options, capacity.success)
     yield* Effect.addFinalizer(() => service.shutdown)
     return service
@@ -295,11 +317,14 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
 
   const refused = (operation: string) => Effect.fail(new BeehiveShutdown({ operation }))
 
-  const addModule: BeehiveService["addModule"] = (name, addOptions = {}) =>
+  const addModule: BeehiveService["addModule"] = (name, given) =>
     observe(
       "beehive.addModule",
-      () => ({ "beehive.module": String(name), "beehive.context_type": addOptions.contextType ?? ContextTypeChannel }),
+      () => ({ "beehive.module": String(name), "beehive.context_type": given?.contextType ?? ContextTypeChannel }),
       (): Effect.Effect<void, InvalidArgument | ModuleAlreadyExists | UnknownContextType | BeehiveShutdown> => {
+        const checkedOptions = checkOptions("addModule", given)
+        if (Result.isFailure(checkedOptions)) return Effect.fail(checkedOptions.failure)
+        const addOptions: AddModuleOptions = checkedOptions.success ?? {}
         const invalid = firstInvalid(
           checkName("addModule", "module name", name),
           addOptions.capacity === undefined ? Result.void : checkCapacity("addModule", addOptions.capacity),

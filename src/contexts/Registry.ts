@@ -5,10 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Effect, Exit, Fiber, Layer, type Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Result, type Scope } from "effect"
+import { checkName } from "../model/Arguments.ts"
 import {
   type BeehiveShutdown,
-  type InvalidArgument,
+  InvalidArgument,
   ModuleAlreadyExists,
   type ModuleNotFound,
   type UnknownContextType
@@ -85,8 +86,11 @@ export type StartModulesError =
  * @category models
  */
 export interface RegistryService {
-  /** Records a module (R-REG-1). Fails with `ModuleAlreadyExists` for a name already registered. */
-  readonly register: (module: ModuleDefinition) => Effect.Effect<void, ModuleAlreadyExists>
+  /**
+   * Records a module (R-REG-1). Fails with `ModuleAlreadyExists` for a name already registered, and
+   * `InvalidArgument` for a definition without a name, a group or a `start` effect (R-API-3).
+   */
+  readonly register: (module: ModuleDefinition) => Effect.Effect<void, ModuleAlreadyExists | InvalidArgument>
   /** The registered modules, in registration order. */
   readonly modules: Effect.Effect<ReadonlyArray<ModuleDefinition>>
   /**
@@ -121,7 +125,15 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
     let stopping = false
 
     const register: RegistryService["register"] = (module) =>
-      Effect.suspend(() => {
+      Effect.suspend((): Effect.Effect<void, ModuleAlreadyExists | InvalidArgument> => {
+        const refused = (argument: string, reason: string) =>
+          Effect.fail(new InvalidArgument({ operation: "register", argument, reason }))
+        if (typeof module !== "object" || module === null) return refused("module", "expected a module definition")
+        const name = checkName("register", "module name", module.name)
+        if (Result.isFailure(name)) return Effect.fail(name.failure)
+        const group = checkName("register", "group name", module.group)
+        if (Result.isFailure(group)) return Effect.fail(group.failure)
+        if (!Effect.isEffect(module.start)) return refused("start", "expected an Effect")
         if (definitions.has(module.name)) return Effect.fail(new ModuleAlreadyExists({ module: module.name }))
         definitions.set(module.name, module)
         return Effect.void

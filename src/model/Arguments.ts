@@ -36,6 +36,17 @@ export const isMessage = (value: unknown): value is Message => {
   )
 }
 
+/** An options argument: absent, or an object (not null, not an array). @category validation */
+export const checkOptions = <A extends object>(
+  operation: string,
+  value: A | undefined
+): Result.Result<A | undefined, InvalidArgument> =>
+  value === undefined || (typeof value === "object" && value !== null && !Array.isArray(value))
+    ? Result.succeed(value)
+    : Result.fail(
+        new InvalidArgument({ operation, argument: "options", reason: `expected an object, got ${describe(value)}` })
+      )
+
 /** A module or group name: a non-empty string. @category validation */
 export const checkName = (
   operation: string,

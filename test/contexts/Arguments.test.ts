@@ -152,6 +152,22 @@ describe("R-API-3 bad arguments are InvalidArgument, and change nothing", () => 
     expect(checkTimeout("t", 1.5)).toMatchObject({ success: 1.5 })
   })
 
+  it("options that are not objects are InvalidArgument: addModule, Beehive.make, createBeehive", async () => {
+    for (const options of [null, 5, "x", []]) {
+      const added = await runWithBeehive(Effect.flatMap(Beehive, (b) => b.addModule("n", bad(options))))
+      expect(Exit.isFailure(added) && Cause.squash(added.cause)).toMatchObject({
+        _tag: "InvalidArgument",
+        argument: "options"
+      })
+      const made = await Effect.runPromise(Effect.exit(Effect.scoped(Beehive.make(bad(options)))))
+      expect(Exit.isFailure(made) && Cause.squash(made.cause)).toMatchObject({
+        _tag: "InvalidArgument",
+        argument: "options"
+      })
+      expect(() => createBeehive(bad(options))).toThrow(InvalidArgument)
+    }
+  })
+
   it("Beehive.layerWith, Beehive.make and createBeehive refuse a bad capacity", async () => {
     for (const [, capacity] of notCapacities) {
       const exit = await Effect.runPromise(Effect.exit(Effect.scoped(Beehive.make({ capacity: bad(capacity) }))))
@@ -190,33 +206,34 @@ describe("R-API-3 bad arguments are InvalidArgument, and change nothing", () => 
       (b, v) => b.sendToGroup("g", bad(v)),
       (b, v) => b.sendToGroupSync("g", msg("x"), bad(v))
     ]
+    // Anything, with the values untyped callers pass most often given their own weight.
+    const anyValue = fc.oneof(
+      fc.constantFrom(null, undefined, 0, -1, "", Number.NaN, [], {}, true),
+      fc.anything({ withBigInt: true, withMap: true })
+    )
     await fc.assert(
-      fc.asyncProperty(
-        fc.nat(operations.length - 1),
-        fc.anything({ withBigInt: true, withMap: true }),
-        async (i, v) => {
-          const exit = await runWithBeehive(
-            Effect.gen(function* () {
-              const b = yield* prepared
-              // A valid input may start a wait (a sync call without a responder): it is not a hang of the check.
-              return yield* Effect.exit(Effect.timeoutOption((operations[i] as (typeof operations)[number])(b, v), 10))
-            })
-          )
-          const result = (exit as Exit.Success<Exit.Exit<unknown, unknown>>).value
-          if (Exit.isFailure(result)) {
-            expect(Cause.hasDies(result.cause)).toBe(false)
-            const error = Cause.squash(result.cause) as { _tag?: string }
-            expect([
-              "InvalidArgument",
-              "ModuleNotFound",
-              "ModuleAlreadyExists",
-              "UnknownContextType",
-              "GroupNotFound",
-              "SyncTimeout"
-            ]).toContain(error._tag)
-          }
+      fc.asyncProperty(fc.nat(operations.length - 1), anyValue, async (i, v) => {
+        const exit = await runWithBeehive(
+          Effect.gen(function* () {
+            const b = yield* prepared
+            // A valid input may start a wait (a sync call without a responder): it is not a hang of the check.
+            return yield* Effect.exit(Effect.timeoutOption((operations[i] as (typeof operations)[number])(b, v), 10))
+          })
+        )
+        const result = (exit as Exit.Success<Exit.Exit<unknown, unknown>>).value
+        if (Exit.isFailure(result)) {
+          expect(Cause.hasDies(result.cause)).toBe(false)
+          const error = Cause.squash(result.cause) as { _tag?: string }
+          expect([
+            "InvalidArgument",
+            "ModuleNotFound",
+            "ModuleAlreadyExists",
+            "UnknownContextType",
+            "GroupNotFound",
+            "SyncTimeout"
+          ]).toContain(error._tag)
         }
-      ),
+      }),
       fcParams(300)
     )
   })

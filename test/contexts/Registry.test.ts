@@ -332,4 +332,28 @@ describe("Registry", () => {
     expect(String(logged)).toContain("beehive-effect: shut down (SIGINT; m finished)")
     expect(process.listenerCount("SIGINT")).toBe(listenersBefore)
   })
+
+  it("R-API-3 a definition without a name, a group or a start effect is InvalidArgument", async () => {
+    const refusals = await runRegistry(
+      Effect.gen(function* () {
+        const r = yield* Registry
+        const bad = [
+          null,
+          { name: "", group: "g", start: Effect.void },
+          { name: "m", group: 7, start: Effect.void },
+          { name: "m", group: "g", start: "go" }
+        ]
+        const errors = []
+        for (const definition of bad) errors.push(yield* Effect.flip(r.register(definition as never)))
+        expect(yield* r.modules).toEqual([])
+        return errors
+      })
+    )
+    expect(refusals.map((e) => [e._tag, (e as { argument?: string }).argument])).toEqual([
+      ["InvalidArgument", "module"],
+      ["InvalidArgument", "module name"],
+      ["InvalidArgument", "group name"],
+      ["InvalidArgument", "start"]
+    ])
+  })
 })
