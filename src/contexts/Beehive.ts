@@ -247,6 +247,16 @@ const firstInvalid = (
   return undefined
 }
 
+/**
+ * The first failed check, for a call whose fast check already failed (send, receive and sendResp test
+ * their arguments without allocating, and describe a refusal only when there is one). The checks
+ * disagreeing with the fast check would be a bug.
+ */
+const invalidOf = (
+  ...checks: ReadonlyArray<Result.Result<unknown, InvalidArgument>>
+): Effect.Effect<never, InvalidArgument> =>
+  firstInvalid(...checks) ?? Effect.die(new Error("an argument failed its fast check but passed its full check"))
+
 /** The arguments of a sync call, checked in order; its timeout in ms when they pass. */
 const checkCall = (
   operation: string,
@@ -472,10 +482,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
       > => {
         // The checks allocate only to describe a refusal: send and receive are the hot path.
         if (!(isName(module) && isMessage(message)))
-          return firstInvalid(
-            checkName("send", "module name", module),
-            checkMessage("send", "message", message)
-          ) as Effect.Effect<never, InvalidArgument>
+          return invalidOf(checkName("send", "module name", module), checkMessage("send", "message", message))
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "send"))
         const refused = endpoint.refuse?.(message)
@@ -500,8 +507,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
       "beehive.receive",
       () => ({ "beehive.module": String(module) }),
       (fiber): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-        if (!isName(module))
-          return firstInvalid(checkName("receive", "module name", module)) as Effect.Effect<never, InvalidArgument>
+        if (!isName(module)) return invalidOf(checkName("receive", "module name", module))
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
         const message = endpoint.takeNow()
@@ -653,10 +659,10 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
       }),
       (fiber): Effect.Effect<boolean, InvalidArgument> => {
         if (!(isMessage(response) && (from === undefined || isName(from))))
-          return firstInvalid(
+          return invalidOf(
             checkMessage("sendResp", "response", response),
             from === undefined ? Result.void : checkName("sendResp", "responder", from)
-          ) as Effect.Effect<never, InvalidArgument>
+          )
         return Effect.succeed(routeResponse(response, from ?? fiber.getRef(CurrentModule)))
       }
     )

@@ -39,7 +39,7 @@ export const makeMetrics = (): BeehiveMetrics => ({
   }),
   received: Metric.counter(MetricNames.received, { description: "messages taken by receive", incremental: true }),
   undeliverable: Metric.counter(MetricNames.undeliverable, {
-    description: "messages a cleanup took from a mailbox unreceived, or handed to onUndeliverable",
+    description: "messages a cleanup took unreceived from a mailbox or an unwritten outbox",
     incremental: true
   }),
   pendingCalls: Metric.gauge(MetricNames.pendingCalls, { description: "sync calls waiting for responses" }),

@@ -53,7 +53,7 @@ export const checkName = (
   argument: string,
   value: unknown
 ): Result.Result<string, InvalidArgument> =>
-  typeof value === "string" && value.length > 0
+  isName(value)
     ? Result.succeed(value)
     : Result.fail(
         new InvalidArgument({
@@ -69,13 +69,32 @@ export const checkMessage = (
   argument: string,
   value: unknown
 ): Result.Result<Message, InvalidArgument> => {
-  const fail = (reason: string) => Result.fail(new InvalidArgument({ operation, argument, reason }))
-  if (typeof value !== "object" || value === null) return fail(`expected a message, got ${describe(value)}`)
-  const { header, route } = value as { header?: unknown; route?: unknown }
-  if (typeof header !== "object" || header === null) return fail("expected a message with a header")
-  if (typeof (header as { id?: unknown }).id !== "string") return fail("expected a message whose header.id is a string")
-  if (typeof route !== "object" || route === null) return fail("expected a message with a route")
-  return Result.succeed(value as Message)
+  if (isMessage(value)) return Result.succeed(value)
+  const { header } = (value ?? {}) as { header?: unknown }
+  const reason =
+    typeof value !== "object" || value === null
+      ? `expected a message, got ${describe(value)}`
+      : typeof header !== "object" || header === null
+        ? "expected a message with a header"
+        : typeof (header as { id?: unknown }).id !== "string"
+          ? "expected a message whose header.id is a string"
+          : "expected a message with a route"
+  return Result.fail(new InvalidArgument({ operation, argument, reason }))
+}
+
+/** The milliseconds a `Duration` input stands for; undefined for anything that is not one (NaN too). */
+const durationMillis = (value: unknown): number | undefined => {
+  const input =
+    (typeof value === "number" && !Number.isNaN(value)) ||
+    typeof value === "bigint" ||
+    typeof value === "string" ||
+    Duration.isDuration(value) ||
+    Array.isArray(value)
+  if (!input) return undefined
+  const duration = Duration.fromInput(value as Duration.Input)
+  if (Option.isNone(duration)) return undefined
+  const ms = Duration.toMillis(duration.value)
+  return Number.isNaN(ms) ? undefined : ms
 }
 
 /**
@@ -87,46 +106,44 @@ export const checkMessage = (
  */
 export const checkTimeout = (operation: string, value: unknown): Result.Result<number, InvalidArgument> => {
   if (value === undefined) return Result.succeed(MessageTimeoutDefault)
-  const fail = (reason: string) => Result.fail(new InvalidArgument({ operation, argument: "timeout", reason }))
-  if (typeof value === "number" && Number.isNaN(value)) return fail("NaN is not a duration")
-  const accepted =
-    typeof value === "number" ||
-    typeof value === "bigint" ||
-    typeof value === "string" ||
-    Duration.isDuration(value) ||
-    Array.isArray(value)
-  if (!accepted) return fail(`expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`)
-  const duration = Duration.fromInput(value as Duration.Input)
-  if (Option.isNone(duration)) return fail(`expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`)
-  const ms = Duration.toMillis(duration.value)
-  if (Number.isNaN(ms)) return fail(`expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`)
-  if (ms === Number.POSITIVE_INFINITY) return fail("an infinite timeout never ends the call")
+  const ms = durationMillis(value)
+  if (ms === undefined || ms === Number.POSITIVE_INFINITY) {
+    const reason =
+      ms === undefined
+        ? `expected a duration (ms or e.g. "2 seconds"), got ${describe(value)}`
+        : "an infinite timeout never ends the call"
+    return Result.fail(new InvalidArgument({ operation, argument: "timeout", reason }))
+  }
   return Result.succeed(ms > 0 ? ms : MessageTimeoutDefault)
 }
 
-/** A mailbox capacity: an integer from 1 to `MaxCapacity`. @category validation */
-export const checkCapacity = (operation: string, value: unknown): Result.Result<number, InvalidArgument> =>
-  typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MaxCapacity
+/** An integer from 1 to `max`. */
+const checkCount = (
+  operation: string,
+  argument: string,
+  value: unknown,
+  max: number
+): Result.Result<number, InvalidArgument> =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= max
     ? Result.succeed(value)
     : Result.fail(
         new InvalidArgument({
           operation,
-          argument: "capacity",
-          reason: `expected an integer from 1 to ${MaxCapacity}, got ${describe(value)}`
+          argument,
+          reason: `expected an integer from 1${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}, got ${describe(value)}`
         })
       )
+
+/** A mailbox capacity: an integer from 1 to `MaxCapacity`. @category validation */
+export const checkCapacity = (operation: string, value: unknown): Result.Result<number, InvalidArgument> =>
+  checkCount(operation, "capacity", value, MaxCapacity)
 
 /** A count that must be a positive integer (a bound of attempts, say). @category validation */
 export const checkPositiveInteger = (
   operation: string,
   argument: string,
   value: unknown
-): Result.Result<number, InvalidArgument> =>
-  typeof value === "number" && Number.isInteger(value) && value >= 1
-    ? Result.succeed(value)
-    : Result.fail(
-        new InvalidArgument({ operation, argument, reason: `expected a positive integer, got ${describe(value)}` })
-      )
+): Result.Result<number, InvalidArgument> => checkCount(operation, argument, value, Number.MAX_SAFE_INTEGER)
 
 /** A duration that must be finite and positive, in ms (a bound of time, say). @category validation */
 export const checkPositiveDuration = (
@@ -134,11 +151,14 @@ export const checkPositiveDuration = (
   argument: string,
   value: unknown
 ): Result.Result<number, InvalidArgument> => {
-  const refused = (reason: string) => Result.fail(new InvalidArgument({ operation, argument, reason }))
-  const asTimeout = checkTimeout(operation, value)
-  if (value === undefined || Result.isFailure(asTimeout))
-    return refused(`expected a positive, finite duration, got ${describe(value)}`)
-  // checkTimeout reads 0 and less as the sync default; a bound must be positive itself.
-  const ms = Duration.toMillis(Duration.fromInputUnsafe(value as Duration.Input))
-  return ms > 0 ? Result.succeed(ms) : refused(`expected a positive, finite duration, got ${describe(value)}`)
+  const ms = durationMillis(value)
+  return ms !== undefined && ms > 0 && ms !== Number.POSITIVE_INFINITY
+    ? Result.succeed(ms)
+    : Result.fail(
+        new InvalidArgument({
+          operation,
+          argument,
+          reason: `expected a positive, finite duration, got ${describe(value)}`
+        })
+      )
 }

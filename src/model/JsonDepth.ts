@@ -15,6 +15,8 @@ export const MaxJsonDepth = 10_000
  * @category getters
  */
 export const jsonDepthExceeds = (text: string, limit: number = MaxJsonDepth): boolean => {
+  // Passing the limit takes more opening brackets than it: a shorter text cannot (most messages).
+  if (text.length <= limit) return false
   let depth = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
@@ -29,6 +31,15 @@ export const jsonDepthExceeds = (text: string, limit: number = MaxJsonDepth): bo
   }
   return false
 }
+
+/**
+ * Whether JSON `text` may hold a number beyond float64's range (about 1.8e308): one needs an exponent
+ * of three digits or more, or, with an exponent of at most 99, some 210 digits. One scan without
+ * allocation, so that most messages skip the walk below.
+ *
+ * @category predicates
+ */
+export const mayOverflow = (text: string): boolean => /[eE][+-]?\d{3}|\d{210}/.test(text)
 
 /**
  * Where `value` (parsed JSON) holds a number beyond float64's range, which `JSON.parse` reads as

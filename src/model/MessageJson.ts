@@ -8,7 +8,7 @@
 import { Effect, Exit, Result, Schema, SchemaIssue } from "effect"
 import { MessageDecodeError, type MessageEncodeError } from "./Errors.ts"
 import { formatNumber, quote, stringify } from "./GoJson.ts"
-import { jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "./JsonDepth.ts"
+import { jsonDepthExceeds, MaxJsonDepth, mayOverflow, nonFiniteNumberPath } from "./JsonDepth.ts"
 import { type Message, make } from "./Message.ts"
 
 const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
@@ -104,7 +104,7 @@ export const decodeJsonResult = (text: string): Result.Result<Message, MessageDe
   } catch (e) {
     return Result.fail(new MessageDecodeError({ path: "", reason: `invalid JSON: ${(e as Error).message}` }))
   }
-  const outOfRange = nonFiniteNumberPath(parsed)
+  const outOfRange = mayOverflow(text) ? nonFiniteNumberPath(parsed) : undefined
   if (outOfRange !== undefined)
     return Result.fail(new MessageDecodeError({ path: outOfRange, reason: "number out of float64's range" }))
   return decodeUnknownResult(parsed)

@@ -240,16 +240,14 @@ export const serve = (
           )
         }
         // A full handshake budget makes room: the peer that has been silent longest goes.
-        const evicted: Array<Effect.Effect<void>> = []
-        if (handshaking.size >= maxHandshaking) {
-          const oldest = handshaking.values().next().value as Connection
-          handshaking.delete(oldest)
-          evicted.push(
-            Effect.forkIn(refuse(oldest, `handshake budget (${maxHandshaking}) full: the oldest goes`), scope)
-          )
-        }
+        const oldest = handshaking.size >= maxHandshaking ? handshaking.values().next().value : undefined
+        if (oldest !== undefined) handshaking.delete(oldest)
         handshaking.add(connection)
-        return Effect.andThen(Effect.all(evicted, { discard: true }), Effect.forkIn(handle(connection), scope))
+        const evict =
+          oldest === undefined
+            ? Effect.void
+            : Effect.forkIn(refuse(oldest, `handshake budget (${maxHandshaking}) full: the oldest goes`), scope)
+        return Effect.andThen(evict, Effect.forkIn(handle(connection), scope))
       })
     )
     const acceptLoop = Effect.forever(acceptOne)
