@@ -9,6 +9,7 @@
 // `run` skips a file whose report exists (delete it, or pass --force, to measure it again).
 // STRYKER_CONCURRENCY sets the number of test runners (default: the base configuration's).
 import { spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 
@@ -22,6 +23,10 @@ const flags = new Set(rest.filter((arg) => arg.startsWith("--")))
 const files = rest.filter((arg) => !arg.startsWith("--"))
 const outDir = join("reports", "mutation-slices", kind)
 const slug = (file) => file.replaceAll("/", "__").replace(/\.ts$/, "")
+// A report is stamped with the hash of the file it mutated and the commit of the tests that ran, so
+// `report` can tell a measurement of other code (stale) from one of the code as it is.
+const sourceHash = (file) => createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16)
+const git = (...args) => spawnSync("git", args, { encoding: "utf8" }).stdout.trim()
 
 const mutatedFiles = (patterns) => {
   const walk = (dir) =>
@@ -58,6 +63,12 @@ if (command === "run") {
     const configFile = join(outDir, `${slug(file)}.config.json`)
     writeFileSync(configFile, JSON.stringify(config, null, 2))
     const started = Date.now()
+    const stamp = {
+      file,
+      sourceHash: sourceHash(file),
+      commit: git("rev-parse", "--short", "HEAD"),
+      testsChanged: git("status", "--porcelain", "--", "test", "checker", "spec").length > 0
+    }
     console.log(`mutating ${file} (${kind})`)
     const result = spawnSync("npx", ["stryker", "run", configFile], { stdio: "inherit" })
     rmSync(configFile, { force: true })
@@ -65,6 +76,9 @@ if (command === "run") {
       console.error(`stryker failed on ${file} (exit ${result.status})`)
       process.exit(result.status ?? 1)
     }
+    const written = JSON.parse(readFileSync(report, "utf8"))
+    written.slice = { ...stamp, seconds: Math.round((Date.now() - started) / 1000) }
+    writeFileSync(report, JSON.stringify(written))
     console.log(`done ${file} in ${Math.round((Date.now() - started) / 1000)} s`)
   }
 } else {
@@ -76,6 +90,13 @@ if (command === "run") {
   const survivors = []
   for (const name of reports.sort()) {
     const report = JSON.parse(readFileSync(join(outDir, name), "utf8"))
+    const stamp = report.slice
+    const freshness =
+      stamp === undefined
+        ? "unstamped"
+        : existsSync(stamp.file) && sourceHash(stamp.file) === stamp.sourceHash
+          ? `tests of ${stamp.commit}${stamp.testsChanged ? "+" : ""}`
+          : `STALE (code of ${stamp.commit})`
     for (const [path, entry] of Object.entries(report.files)) {
       const counts = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, other: 0 }
       for (const mutant of entry.mutants) {
@@ -89,7 +110,7 @@ if (command === "run") {
           )
         }
       }
-      rows.push([relative(process.cwd(), path), counts])
+      rows.push([relative(process.cwd(), path), counts, freshness])
     }
   }
   const score = (c) => {
@@ -97,9 +118,9 @@ if (command === "run") {
     const valid = detected + c.Survived + c.NoCoverage
     return valid === 0 ? "n/a" : `${((100 * detected) / valid).toFixed(1)}%`
   }
-  for (const [path, c] of rows) {
+  for (const [path, c, freshness] of rows) {
     console.log(
-      `${score(c).padStart(7)}  ${path}  (killed ${c.Killed}, timeout ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}, other ${c.other})`
+      `${score(c).padStart(7)}  ${path}  (killed ${c.Killed}, timeout ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}, other ${c.other}; ${freshness})`
     )
   }
   console.log(

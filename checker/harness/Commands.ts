@@ -56,6 +56,7 @@ type Abstract =
   | { readonly tag: "Reconnect" }
   | { readonly tag: "Stall"; readonly end: "server" | "client" }
   | { readonly tag: "Resume" }
+  | { readonly tag: "ReadSize"; readonly bytes: number }
 
 const module = (i: number) => moduleNames[i % moduleNames.length] as string
 const group = (i: number) => groupNames[i % groupNames.length] as string
@@ -152,6 +153,8 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
       return { _tag: "Stall", end: a.end }
     case "Resume":
       return { _tag: "Resume" }
+    case "ReadSize":
+      return { _tag: "ReadSize", bytes: a.bytes }
   }
 }
 
@@ -308,7 +311,9 @@ export const commandArbitraries = (
         { arbitrary: fault({ tag: "Reconnect" }), weight: 1 },
         { arbitrary: fault({ tag: "Stall", end: "server" }), weight: 1 },
         { arbitrary: fault({ tag: "Stall", end: "client" }), weight: 1 },
-        { arbitrary: fault({ tag: "Resume" }), weight: 2 }
+        { arbitrary: fault({ tag: "Resume" }), weight: 2 },
+        // 1 and 7 bytes split every frame; 250 cuts frames and joins the next ones; 0 restores.
+        ...[1, 7, 250, 0].map((bytes) => ({ arbitrary: fault({ tag: "ReadSize", bytes }), weight: 1 }))
       )
     : round
   return [rounds.map((r) => new StateMachineCommand(r))]

@@ -58,13 +58,19 @@ export class RealSystem {
 
   private start(command: Exclude<Command, { _tag: "Advance" }>): void {
     // One process has no connection to drop or stall.
-    if (command._tag === "Reconnect" || command._tag === "Stall" || command._tag === "Resume") return
+    if (
+      command._tag === "Reconnect" ||
+      command._tag === "Stall" ||
+      command._tag === "Resume" ||
+      command._tag === "ReadSize"
+    )
+      return
     if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
     else this.fork(command.op, command._tag, this.operation(command))
   }
 
   private operation(
-    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" }>
+    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" | "ReadSize" }>
   ): Effect.Effect<unknown, unknown> {
     const b = this.beehive
     switch (command._tag) {

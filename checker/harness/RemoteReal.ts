@@ -4,7 +4,7 @@
  * with socket contexts over one in-memory network, on one `SimRuntime`. Sends and sync calls start
  * in C, receives, responses, cleanups and group joins in S; a reconnect drops the network's
  * connections and lets the client wait its backoff and connect again; a stall makes one end stop
- * reading until a resume.
+ * reading until a resume; a read size cuts every read into pieces of a few bytes or joins writes.
  */
 import { Effect, type Fiber, References, Scope } from "effect"
 import { lateInterrupt } from "../../spec/model/Concurrent.ts"
@@ -113,6 +113,7 @@ export class RemoteSystem implements SystemUnderTest {
       else if (command._tag === "Reconnect") this.reconnect()
       else if (command._tag === "Stall") this.network.setStalled(command.end, true)
       else if (command._tag === "Resume") this.resume()
+      else if (command._tag === "ReadSize") this.network.setMaxReadBytes(command.bytes)
       else if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
       else this.fork(command.op, command._tag, this.operation(command))
     }
@@ -147,7 +148,7 @@ export class RemoteSystem implements SystemUnderTest {
   }
 
   private operation(
-    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" }>
+    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" | "ReadSize" }>
   ): Effect.Effect<unknown, unknown> {
     const c = this.client
     const s = this.server
@@ -188,6 +189,10 @@ export class RemoteSystem implements SystemUnderTest {
 
   get pendingTimers(): number {
     return this.sim.clock.pendingTimers
+  }
+
+  get cutReads(): number {
+    return this.network.cutReads
   }
 }
 

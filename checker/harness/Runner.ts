@@ -61,6 +61,8 @@ export const describeCommand = (c: Command): string => {
       return `the ${c.end} stops reading`
     case "Resume":
       return "both ends read again"
+    case "ReadSize":
+      return c.bytes === 0 ? "reads hand out what was written, as written" : `reads hand out at most ${c.bytes} bytes`
     case "Shutdown":
       return `${c.op}: shutdown`
   }
@@ -71,6 +73,8 @@ export interface Observed {
   readonly outcomes: Readonly<Record<string, string>>
   readonly snapshot: string
   readonly pendingTimers: number
+  /** Reads the network cut short (split and coalesced reads), where there is a network. */
+  readonly cutReads?: number
 }
 
 /** Reads what `real` shows now. */
@@ -128,6 +132,8 @@ export interface SystemUnderTest {
   /** The observable state in the model's form. */
   snapshot(): string
   readonly pendingTimers: number
+  /** Reads the network cut short (split and coalesced reads), where there is a network. */
+  readonly cutReads?: number
 }
 
 /** A model and the implementation it is checked against, as a run needs them. */

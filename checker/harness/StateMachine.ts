@@ -41,6 +41,11 @@ export interface StateMachineCoverage extends ScheduleCoverage {
   /** Rounds with more than one operation, and rounds in all. */
   readonly concurrentRounds: number
   readonly rounds: number
+  /** Fault rounds by kind (two processes): `Reconnect`, `Stall`, `Resume`, `ReadSize`. */
+  readonly faults: Readonly<Record<string, number>>
+  /** Reads the network cut short, and runs with at least one (split and coalesced reads that happened). */
+  readonly cutReads: number
+  readonly runsWithCutReads: number
 }
 
 /** Preemption points are drawn as a fraction of the run, in this many steps. */
@@ -57,6 +62,8 @@ const scheduleArbitraries = (preemption: boolean) =>
 type Preamble = readonly [number, number, number] | null
 
 const remoteCapacities = [2, 2, 2] as const
+
+const faultTags = new Set(["Reconnect", "Stall", "Resume", "ReadSize"])
 
 /**
  * The machine a state-machine counterexample was found with, by its property's name: the
@@ -106,7 +113,10 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     preemptionsFired: 0,
     runsPreempted: 0,
     concurrentRounds: 0,
-    rounds: 0
+    rounds: 0,
+    faults: {} as Record<string, number>,
+    cutReads: 0,
+    runsWithCutReads: 0
   }
   const schedules = new Set<string>()
   // Both runs of one input; `last` is the run that threw, if one did.
@@ -142,7 +152,13 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     for (const s of run.steps) {
       coverage.rounds++
       if (s._tag === "Round" && s.commands.length > 1) coverage.concurrentRounds++
+      if (faultTags.has(s._tag)) coverage.faults[s._tag] = (coverage.faults[s._tag] ?? 0) + 1
     }
+    // The setup's first connection is no fault.
+    if (remote) coverage.faults.Reconnect = (coverage.faults.Reconnect ?? 1) - 1
+    const cut = run.real.cutReads ?? 0
+    coverage.cutReads += cut
+    if (cut > 0) coverage.runsWithCutReads++
     schedules.add(JSON.stringify([run.steps.length, decisions.choices, decisions.preemptions]))
   })
   const params: fc.Parameters<Parameters<typeof property.run>[0]> = fcParams(options.runs)

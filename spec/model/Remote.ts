@@ -27,6 +27,8 @@
  *   backoff and connects again.
  * - A `Stall` makes one end stop reading (a peer that hangs): what the other end writes waits
  *   unread (the pipe holds more than a run writes), and is read, in order, after a `Resume`.
+ * - A `ReadSize` cuts the reads of both ends into pieces of a few bytes, or joins writes in one read
+ *   (R-SOCK-1): frames are decoded across read boundaries, so it changes nothing here.
  */
 import { endCall, respond } from "./Calls.ts"
 import { offer } from "./Mailboxes.ts"
@@ -295,6 +297,8 @@ const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
       return rs
     case "Resume":
       rs.stalled = { server: false, client: false }
+      return rs
+    case "ReadSize":
       return rs
     case "Advance":
       applyInPlace(rs.client, command)

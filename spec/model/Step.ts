@@ -66,6 +66,11 @@ export type Command =
   /** One end of the connection stops reading, until a `Resume` (spec/model/Remote.ts); nothing here. */
   | { readonly _tag: "Stall"; readonly end: "server" | "client" }
   | { readonly _tag: "Resume" }
+  /**
+   * Reads from now on hand out at most `bytes` (0: what was written, as written): frames split across
+   * reads and joined in one (R-SOCK-1). Nothing a module sees changes, in either model.
+   */
+  | { readonly _tag: "ReadSize"; readonly bytes: number }
 
 /** The timeout of a call given none, or one ≤ 0 (R-SYNC-1). */
 export const DefaultTimeout = 30_000
@@ -203,6 +208,7 @@ const applyCommand = (state: State, command: Command): string | undefined => {
     case "Reconnect":
     case "Stall":
     case "Resume":
+    case "ReadSize":
       return undefined
     case "Shutdown": {
       if (state.shutdownReport !== undefined) return state.shutdownReport

@@ -25,7 +25,8 @@ describe("state machine: the implementation follows the reference model", () => 
     console.log(
       `state machine: ${coverage.runs} runs, ${(coverage.choicePoints / coverage.runs).toFixed(1)} choice points/run, ` +
         `${coverage.preemptionsFired} of ${coverage.preemptionsDrawn} drawn preemptions fired, ` +
-        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent, ${coverage.distinctInterleavings} distinct schedules`
+        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent, ${coverage.distinctInterleavings} distinct schedules; ` +
+        `faults ${JSON.stringify(coverage.faults)}, ${coverage.cutReads} reads cut short in ${coverage.runsWithCutReads} runs`
     )
     expectExplores(coverage)
   }, 120_000)
@@ -37,12 +38,13 @@ describe("state machine: the implementation follows the reference model", () => 
   }, 60_000)
 
   it(`${rules} R-SOCK-7 R-SOCK-8 R-SOCK-9 R-SOCK-10 R-SOCK-11 R-SOCK-12: with the modules behind the socket context ` +
-    "(two processes; reconnections and stalled ends as commands), the implementation stays within the states the two-process model allows", () => {
+    "(two processes; reconnections, stalled ends and split or coalesced reads as commands), the implementation stays within the states the two-process model allows", () => {
     const coverage = checkStateMachine("remote-state-machine", { runs: 150 })
     console.log(
       `remote state machine: ${coverage.runs} runs, ${(coverage.choicePoints / coverage.runs).toFixed(1)} choice points/run, ` +
         `${coverage.preemptionsFired} of ${coverage.preemptionsDrawn} drawn preemptions fired, ` +
-        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent, ${coverage.distinctInterleavings} distinct schedules`
+        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent, ${coverage.distinctInterleavings} distinct schedules; ` +
+        `faults ${JSON.stringify(coverage.faults)}, ${coverage.cutReads} reads cut short in ${coverage.runsWithCutReads} runs`
     )
     // About half of what the suite's seed measured (29.8 choice points per run, 37% of the rounds
     // concurrent: faults are rounds of their own) or just under it (84% of the drawn preemptions
@@ -52,5 +54,8 @@ describe("state machine: the implementation follows the reference model", () => 
     expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.7)
     expect(coverage.concurrentRounds / coverage.rounds, "rounds with racing operations").toBeGreaterThan(0.3)
     expect(coverage.runsPreempted / coverage.runs, "runs with a preemption").toBeGreaterThan(0.8)
+    // Every fault is generated, and cut reads happen: frames split over reads and joined in one.
+    expect(Object.keys(coverage.faults).sort()).toEqual(["ReadSize", "Reconnect", "Resume", "Stall"])
+    expect(coverage.runsWithCutReads / coverage.runs, "runs with reads cut short").toBeGreaterThan(0.2)
   }, 180_000)
 })

@@ -44,7 +44,8 @@ export type ConnectionEnd = "client" | "server"
 /** One direction of a connection. */
 class Pipe {
   private readonly capacityBytes: number
-  private readonly maxReadBytes: number
+  /** The most a read hands out now (the network's setting, which may change between reads). */
+  private readonly readBytes: () => number
   /** Whether the reading end has stopped reading (a peer that does not read): reads wait as if nothing came. */
   private readonly stalled: () => boolean
   private chunks: Array<Uint8Array> = []
@@ -56,10 +57,13 @@ class Pipe {
   /** Set when the reading end closed: writes fail at once. */
   private broken: ConnectionClosed | undefined = undefined
 
-  constructor(capacityBytes: number, maxReadBytes: number, stalled: () => boolean) {
+  private readonly onCut: () => void
+
+  constructor(capacityBytes: number, readBytes: () => number, stalled: () => boolean, onCut: () => void) {
     this.capacityBytes = capacityBytes
-    this.maxReadBytes = maxReadBytes
+    this.readBytes = readBytes
     this.stalled = stalled
+    this.onCut = onCut
   }
 
   // Every check happens where the wait is registered: a fiber can be preempted between two Effect
@@ -142,13 +146,17 @@ class Pipe {
   }
 
   private take(): ReadonlyArray<Uint8Array> {
-    if (this.bytes > this.maxReadBytes) return [this.takeBytes(this.maxReadBytes)]
+    const maxReadBytes = this.readBytes()
+    if (this.bytes > maxReadBytes) {
+      this.onCut()
+      return [this.takeBytes(maxReadBytes)]
+    }
     const chunks = this.chunks
     this.chunks = []
     this.bytes = 0
     for (const writer of this.writers.splice(0)) writer.resume(Effect.void)
     // Joined into one chunk when reads are cut to a size: a read then coalesces the writes it spans.
-    return this.maxReadBytes === Number.POSITIVE_INFINITY || chunks.length < 2 ? chunks : [concat(chunks)]
+    return maxReadBytes === Number.POSITIVE_INFINITY || chunks.length < 2 ? chunks : [concat(chunks)]
   }
 
   /** The first `n` bytes buffered (n < bytes), as one chunk; the rest stays, the first chunk cut. */
@@ -217,11 +225,19 @@ export class MemoryNetwork {
   private readonly pipes = new Set<{ readonly toServer: Pipe; readonly toClient: Pipe }>()
   private readonly stalled = { client: false, server: false }
   private readonly options: MemoryNetworkOptions
+  private maxReadBytes: number
+  private cut = 0
   readonly capacityBytes: number
 
   constructor(capacityBytes: number = DefaultPipeCapacityBytes, options: MemoryNetworkOptions = {}) {
     this.capacityBytes = capacityBytes
     this.options = options
+    this.maxReadBytes = positive(options.maxReadBytes) ?? Number.POSITIVE_INFINITY
+  }
+
+  /** Reads that handed out less than was waiting (what split and coalesced reads did, for tests to measure). */
+  get cutReads(): number {
+    return this.cut
   }
 
   /** Connections with an end still open. */
@@ -249,6 +265,14 @@ export class MemoryNetwork {
     this.stalled[end] = stalled
     if (stalled) return
     for (const pipes of this.pipes) (end === "server" ? pipes.toServer : pipes.toClient).unstall()
+  }
+
+  /**
+   * Cuts every read from now on, on every connection, to at most `bytes` (split and coalesced reads,
+   * as `maxReadBytes` does from the start); `undefined` or 0 hands out what was written, as written.
+   */
+  setMaxReadBytes(bytes: number | undefined): void {
+    this.maxReadBytes = positive(bytes) ?? Number.POSITIVE_INFINITY
   }
 
   /** The network's operations as a transport. */
@@ -301,9 +325,12 @@ export class MemoryNetwork {
           return Effect.fail(new ConnectFailed({ address: text, code: "ECONNREFUSED", detail: "nobody listens" }))
         }
         const n = ++this.connections
-        const maxReadBytes = positive(this.options.maxReadBytes) ?? Number.POSITIVE_INFINITY
-        const toServer = new Pipe(this.capacityBytes, maxReadBytes, () => this.stalled.server)
-        const toClient = new Pipe(this.capacityBytes, maxReadBytes, () => this.stalled.client)
+        const readBytes = () => this.maxReadBytes
+        const onCut = () => {
+          this.cut++
+        }
+        const toServer = new Pipe(this.capacityBytes, readBytes, () => this.stalled.server, onCut)
+        const toClient = new Pipe(this.capacityBytes, readBytes, () => this.stalled.client, onCut)
         const pipes = { toServer, toClient }
         this.pipes.add(pipes)
         let open = 2

@@ -6,9 +6,9 @@ import { Effect, Exit, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Message from "../../src/model/Message.ts"
+import { makePair, run, waitForEffect } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
-import { makePair, run, waitForEffect } from "./support.ts"
 
 type Op =
   | { readonly kind: "send" }

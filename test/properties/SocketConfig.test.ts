@@ -1,0 +1,317 @@
+/**
+ * The socket configuration as a property (R-SOCK-16, R-SOCK-18): configurations are generated from
+ * SPEC.md's rules, not from the parser. A configuration written only of valid values decodes to
+ * exactly the entries those values mean, whether given as data or as YAML text (YAML 1.1 booleans
+ * included); one broken value anywhere makes it fail with `SocketConfigError` naming that entry and
+ * key, and never throws.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Result } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { decodeSocketConfig, parseSocketConfig } from "../../src/contexts/socket/SocketConfig.ts"
+import { fcParams } from "../support/fc.ts"
+
+const files = mkdtempSync(join(tmpdir(), "bh-config-property-"))
+const readable = (name: string) => {
+  const file = join(files, name)
+  writeFileSync(file, "only its being readable is checked")
+  return file
+}
+const pem = { ca: readable("ca.pem"), cert: readable("cert.pem"), key: readable("key.pem") }
+const directory = join(files, "a-directory")
+mkdirSync(directory)
+
+/** What an entry means, by SPEC.md: the oracle's own reading of each key. */
+interface Meaning {
+  readonly module: string
+  readonly server: boolean
+  readonly address:
+    | { readonly _tag: "Unix"; readonly path: string }
+    | { readonly _tag: "Tcp"; readonly host: string; readonly port: number }
+  readonly socketType: string
+  readonly connMax: number | undefined
+  readonly bufferSize: number | undefined
+  readonly tls:
+    | { readonly ca: string | undefined; readonly cert: string | undefined; readonly key: string | undefined }
+    | undefined
+  readonly framing: "frame" | "ndjson" | undefined
+  readonly maxFrameBytes: number | undefined
+}
+
+/** An entry as written (the keys of Go's format), with what it should mean. */
+interface Written {
+  readonly wire: Record<string, unknown>
+  readonly meaning: Meaning
+}
+
+const optional = <A>(arb: fc.Arbitrary<A>) => fc.option(arb, { nil: undefined })
+const put = (wire: Record<string, unknown>, key: string, value: unknown) => {
+  if (value !== undefined) wire[key] = value
+}
+
+// A unix path of a given length in bytes, some of its characters two bytes long (R-SOCK-18 counts bytes).
+const unixPath = (bytes: number, wide: boolean) => {
+  const rest = bytes - "/tmp/".length
+  return wide ? `/tmp/${"é".repeat(Math.floor(rest / 2))}${rest % 2 === 1 ? "s" : ""}` : `/tmp/${"s".repeat(rest)}`
+}
+
+const arbAddress = (server: boolean) =>
+  fc.oneof(
+    fc
+      .record({
+        bytes: fc.integer({ min: 8, max: 107 }),
+        wide: fc.boolean(),
+        explicit: fc.constantFrom(undefined, "unix", "unixpacket")
+      })
+      .map(({ bytes, wide, explicit }) => ({
+        text: unixPath(bytes, wide),
+        socketType: explicit,
+        means: { _tag: "Unix" as const, path: unixPath(bytes, wide) },
+        inferred: "unix"
+      })),
+    fc
+      .record({
+        host: fc.constantFrom("127.0.0.1", "localhost", "", "::1", "10.1.2.3"),
+        port: fc.integer({ min: server ? 0 : 1, max: 65535 }),
+        explicit: fc.constantFrom(undefined, "tcp", "tcp4", "tcp6")
+      })
+      .map(({ host, port, explicit }) => ({
+        text: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+        socketType: explicit,
+        // An empty host is the loopback host.
+        means: { _tag: "Tcp" as const, host: host === "" ? "127.0.0.1" : host, port },
+        inferred: "tcp"
+      }))
+  )
+
+const arbTls = fc.constantFrom<ReadonlyArray<keyof typeof pem>>([], ["ca"], ["cert", "key"], ["ca", "cert", "key"])
+
+const arbEntry = (module: string): fc.Arbitrary<Written> =>
+  fc.boolean().chain((server) =>
+    fc
+      .record({
+        serverKey: fc.constantFrom("absent", "written"),
+        address: arbAddress(server),
+        connmax: optional(fc.integer({ min: 1, max: 10_000 })),
+        buffersize: optional(fc.integer({ min: 1, max: 1 << 20 })),
+        framing: optional(fc.constantFrom("frame" as const, "ndjson" as const)),
+        maxframesize: optional(
+          fc.oneof(fc.constantFrom(1024, 256 * 1024 * 1024), fc.integer({ min: 1024, max: 256 * 1024 * 1024 }))
+        ),
+        tls: arbTls,
+        nulls: fc.boolean()
+      })
+      .map(({ serverKey, address, connmax, buffersize, framing, maxframesize, tls, nulls }) => {
+        const wire: Record<string, unknown> = { module, address: address.text }
+        // A client may leave `server` out; a server must say so.
+        if (server || serverKey === "written") wire.server = server
+        put(wire, "sockettype", address.socketType)
+        // A key written as null means the same as a key left out.
+        put(wire, "connmax", connmax ?? (nulls ? null : undefined))
+        put(wire, "buffersize", buffersize)
+        put(wire, "framing", framing ?? (nulls ? null : undefined))
+        put(wire, "maxframesize", maxframesize)
+        for (const key of tls) wire[key] = pem[key]
+        if (nulls && tls.length === 0) wire.ca = ""
+        const meaning: Meaning = {
+          module,
+          server,
+          address: address.means,
+          socketType: address.socketType ?? address.inferred,
+          connMax: connmax,
+          bufferSize: buffersize,
+          tls:
+            tls.length === 0
+              ? undefined
+              : {
+                  ca: tls.includes("ca") ? pem.ca : undefined,
+                  cert: tls.includes("cert") ? pem.cert : undefined,
+                  key: tls.includes("key") ? pem.key : undefined
+                },
+          framing,
+          maxFrameBytes: maxframesize
+        }
+        return { wire, meaning }
+      })
+  )
+
+const arbValid = fc
+  .array(fc.constantFrom("edged", "edgehub", "metamanager", "devicetwin"), { minLength: 0, maxLength: 4 })
+  .chain((names) => fc.tuple(...names.map((name, i) => arbEntry(`${name}${i}`))))
+
+/** One broken value: the change it makes to an entry, and the keys it may be reported under. */
+interface Fault {
+  readonly name: string
+  readonly set?: Record<string, unknown>
+  readonly remove?: ReadonlyArray<string>
+  readonly keys: ReadonlyArray<string>
+}
+
+const faults = (wire: Record<string, unknown>): ReadonlyArray<Fault> => {
+  const server = wire.server === true
+  const tcp = typeof wire.address === "string" && !wire.address.includes("/")
+  const all: Array<Fault | undefined> = [
+    { name: "a typo of connmax", set: { conmax: 10 }, keys: ["conmax"] },
+    { name: "a key of another program", set: { retries: 3 }, keys: ["retries"] },
+    { name: "an empty module", set: { module: "" }, keys: ["module"] },
+    { name: "no module", remove: ["module"], keys: ["module"] },
+    { name: "no address", remove: ["address"], keys: ["address"] },
+    { name: "an empty address", set: { address: "" }, keys: ["address", "sockettype"] },
+    { name: "an unknown socket type", set: { sockettype: "udp" }, keys: ["address", "sockettype"] },
+    { name: "a number as module", set: { module: 7 }, keys: ["module"] },
+    { name: "server neither true nor false", set: { server: "maybe" }, keys: ["server"] },
+    { name: "connmax 0", set: { connmax: 0 }, keys: ["connmax"] },
+    { name: "connmax negative", set: { connmax: -5 }, keys: ["connmax"] },
+    { name: "connmax not an integer", set: { connmax: 2.5 }, keys: ["connmax"] },
+    { name: "connmax a string", set: { connmax: "ten" }, keys: ["connmax"] },
+    { name: "buffersize 0", set: { buffersize: 0 }, keys: ["buffersize"] },
+    { name: "buffersize negative", set: { buffersize: -1 }, keys: ["buffersize"] },
+    { name: "maxframesize below 1024", set: { maxframesize: 1023 }, keys: ["maxframesize"] },
+    {
+      name: "maxframesize above 256 MiB",
+      set: { maxframesize: 256 * 1024 * 1024 + 1 },
+      keys: ["maxframesize"]
+    },
+    { name: "an unknown framing", set: { framing: "lines" }, keys: ["framing"] },
+    {
+      name: "a unix path over 107 bytes",
+      set: { address: unixPath(108, true) },
+      remove: ["sockettype"],
+      keys: ["address"]
+    },
+    {
+      name: "a cert without its key",
+      set: { cert: pem.cert },
+      remove: ["key"],
+      keys: ["key"]
+    },
+    {
+      name: "a key without its cert",
+      set: { key: pem.key },
+      remove: ["cert"],
+      keys: ["cert"]
+    },
+    { name: "a ca that does not exist", set: { ca: join(files, "missing.pem") }, keys: ["ca"] },
+    { name: "a ca that is a directory", set: { ca: directory }, keys: ["ca"] },
+    tcp
+      ? {
+          name: "a tcp address without a port",
+          set: { address: "localhost" },
+          keys: ["address", "sockettype"]
+        }
+      : undefined,
+    tcp
+      ? {
+          name: "a port over 65535",
+          set: { address: "127.0.0.1:65536" },
+          keys: ["address", "sockettype"]
+        }
+      : undefined,
+    tcp && !server ? { name: "a client's port 0", set: { address: "127.0.0.1:0" }, keys: ["address"] } : undefined
+  ]
+  return all.filter((f): f is Fault => f !== undefined)
+}
+
+// YAML text of entries, with booleans written the ways YAML 1.1 allows (as Go's reader reads them).
+const toYaml = (entries: ReadonlyArray<Record<string, unknown>>, spelling: number): string => {
+  const trues = ["true", "yes", "on", "True", "YES"]
+  const falses = ["false", "no", "off", "False", "NO"]
+  const value = (v: unknown) =>
+    v === true
+      ? (trues[spelling % trues.length] as string)
+      : v === false
+        ? (falses[spelling % falses.length] as string)
+        : JSON.stringify(v)
+  if (entries.length === 0) return spelling % 2 === 0 ? "" : "[]\n"
+  return entries
+    .map((entry) =>
+      Object.entries(entry)
+        .map(([key, v], i) => `${i === 0 ? "- " : "  "}${key}: ${value(v)}`)
+        .join("\n")
+    )
+    .join("\n")
+}
+
+const decodedAs = (result: Result.Result<unknown, unknown>) =>
+  Result.isSuccess(result) ? { ok: result.success } : { error: result.failure }
+
+describe("the socket configuration, generated from SPEC.md", () => {
+  it("R-SOCK-16 R-SOCK-18 valid values decode to what they mean, as data and as YAML 1.1 text", () =>
+    fc.assert(
+      fc.property(arbValid, fc.nat(9), (entries, spelling) => {
+        const expected = entries.map((e) => e.meaning)
+        const wires = entries.map((e) => e.wire)
+        expect(decodedAs(decodeSocketConfig(wires))).toEqual({ ok: expected })
+        expect(decodedAs(parseSocketConfig(toYaml(wires, spelling)))).toEqual({ ok: expected })
+      }),
+      fcParams(300)
+    ))
+
+  it("R-SOCK-16 R-SOCK-18 one broken value fails with SocketConfigError naming its entry and key, never throwing", () =>
+    fc.assert(
+      fc.property(
+        arbValid.filter((entries) => entries.length > 0),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom("code", "/etc/beehive.yaml"),
+        (entries, which, pick, source) => {
+          const wires = entries.map((e) => structuredClone(e.wire))
+          const at = which % wires.length
+          const wire = wires[at] as Record<string, unknown>
+          const candidates = faults(wire)
+          const fault = candidates[pick % candidates.length] as Fault
+          Object.assign(wire, fault.set)
+          for (const key of fault.remove ?? []) delete wire[key]
+          const result = decodeSocketConfig(wires, source)
+          if (!Result.isFailure(result)) throw new Error(`${fault.name} was accepted: ${JSON.stringify(wires)}`)
+          expect(result.failure._tag, fault.name).toBe("SocketConfigError")
+          expect(result.failure.source, fault.name).toBe(source)
+          expect(
+            fault.keys.map((key) => `[${at}].${key}`),
+            fault.name
+          ).toContain(result.failure.path)
+          expect(result.failure.reason.length, fault.name).toBeGreaterThan(0)
+        }
+      ),
+      fcParams(500)
+    ))
+
+  it("R-SOCK-16 a module named twice in one role fails at its second entry; in the other role it is a different entry", () =>
+    fc.assert(
+      fc.property(
+        arbValid.filter((entries) => entries.length > 0),
+        fc.nat(),
+        fc.boolean(),
+        (entries, which, sameRole) => {
+          const wires = entries.map((e) => e.wire)
+          const copied = wires[which % wires.length] as Record<string, unknown>
+          const server = copied.server === true
+          const second: Record<string, unknown> = { ...copied, server: sameRole ? server : !server }
+          // A client entry may not bind port 0; a server's copy of a client's address is fine.
+          if (!sameRole && server && typeof second.address === "string" && second.address.endsWith(":0"))
+            second.address = second.address.replace(/:0$/, ":1")
+          const result = decodeSocketConfig([...wires, second])
+          if (sameRole) expect(decodedAs(result)).toMatchObject({ error: { path: `[${wires.length}].module` } })
+          else expect(Result.isSuccess(result)).toBe(true)
+        }
+      ),
+      fcParams(200)
+    ))
+
+  it("R-SOCK-16 what is not a list of entries fails with SocketConfigError, never throws", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.anything(), fc.array(fc.anything(), { maxLength: 3 }), fc.string({ maxLength: 200 })),
+        (value) => {
+          const decoded = decodeSocketConfig(value)
+          if (Result.isFailure(decoded)) expect(decoded.failure._tag).toBe("SocketConfigError")
+          const parsed = parseSocketConfig(typeof value === "string" ? value : (JSON.stringify(value) ?? ""))
+          if (Result.isFailure(parsed)) expect(parsed.failure._tag).toBe("SocketConfigError")
+        }
+      ),
+      fcParams(500)
+    ))
+})
