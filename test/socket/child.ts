@@ -38,7 +38,8 @@ export interface ChildServer {
 /** Starts the fixture server and waits for its READY line (a failure bound, not a delay). */
 export const startServer = (config: Record<string, unknown>, timeoutMs = 20_000): Promise<ChildServer> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, "test/socket/fixtures/server.mjs"), JSON.stringify(config)], {
+    const fixture = join(root, "test/socket/fixtures/server.mjs")
+    const child = spawn(process.execPath, ["--expose-gc", fixture, JSON.stringify(config)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -12,7 +12,8 @@
  *   holds up neither the responses behind it nor the other destinations. The queues are kept per peer
  *   module and destination across that peer module's connections, so what an ended connection still
  *   holds is delivered before what the next one brings. At most `maxInboundBacklog` messages of a
- *   connection wait for delivery; then its reading pauses (backpressure on the peer).
+ *   connection wait for delivery, and at most `maxQueuedResponses` answers wait to be written to it;
+ *   past either, its reading pauses (backpressure on the peer) until both are down to half.
  * - A message that cannot be delivered (no such module, module closed) is reported; if it was a sync
  *   request, the peer gets an error response at once instead of waiting for its deadline.
  * - When the connection ends (or `close` is requested) every remote module bound to it is cleaned up,
@@ -130,6 +131,11 @@ export class Link implements EndpointLink {
   }
 
   /** Names of the remote modules bound to this link. */
+  /** Answers waiting to be written to this connection. */
+  get queuedResponses(): number {
+    return this.responses.length
+  }
+
   get modules(): ReadonlyArray<string> {
     return [...this.endpoints.keys()]
   }
@@ -275,11 +281,11 @@ export class Link implements EndpointLink {
       for (let i = 0; i < texts.length; i++) {
         const step = this.handle(texts[i] as string)
         if (step !== undefined) yield* step
-        if (this.backlog >= this.state.options.maxInboundBacklog) {
+        if (this.mustPause()) {
           // The rest of this read waits in the reader: the backlog stays bounded whatever a read holds.
           this.reader.unread(texts.slice(i + 1))
           yield* this.startDeliveries
-          yield* this.awaitBacklog
+          yield* this.awaitRoom
           break
         }
       }
@@ -396,7 +402,7 @@ export class Link implements EndpointLink {
       while (delivery.queue.length > 0) {
         const { message, link } = MutableList.take(delivery.queue) as { message: Message.Message; link: Link }
         link.backlog--
-        if (link.backlog <= link.state.options.maxInboundBacklog / 2) link.wakeReader?.()
+        if (link.mayResume()) link.wakeReader?.()
         const exit = yield* Effect.exit(this.state.beehive.send(destination, message))
         if (Exit.isFailure(exit)) {
           // `send` fails only with typed errors (ModuleNotFound, ModuleClosed, BeehiveShutdown).
@@ -434,6 +440,7 @@ export class Link implements EndpointLink {
       jsons.push(json)
       bytes += json.length
     }
+    if (jsons.length > 0 && this.mayResume()) this.wakeReader?.()
     while (bytes < limit && this.readyEndpoints.size > 0) {
       const endpoint = this.readyEndpoints.values().next().value as RemoteEndpoint
       this.readyEndpoints.delete(endpoint)
@@ -491,9 +498,21 @@ export class Link implements EndpointLink {
     })
   )
 
-  /** Waits until deliveries have brought the backlog down to half its limit. */
-  private readonly awaitBacklog: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.backlog <= this.state.options.maxInboundBacklog / 2) {
+  /** Whether reading must pause: too many messages wait for delivery, or too many answers to be written. */
+  private mustPause(): boolean {
+    const options = this.state.options
+    return this.backlog >= options.maxInboundBacklog || this.responses.length >= options.maxQueuedResponses
+  }
+
+  /** Whether a paused reading may go on: both queues are down to half their limits. */
+  private mayResume(): boolean {
+    const options = this.state.options
+    return this.backlog <= options.maxInboundBacklog / 2 && this.responses.length <= options.maxQueuedResponses / 2
+  }
+
+  /** Waits until deliveries and the writer have brought both queues down to half their limits. */
+  private readonly awaitRoom: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.mayResume()) {
       resume(Effect.void)
       return
     }

@@ -69,6 +69,11 @@ export interface SocketContextService {
    * forgotten once every copy delivered is answered, or when its connection ends. Never blocks.
    */
   readonly pendingRequests: Effect.Effect<number>
+  /**
+   * How many answers wait to be written, over every connection (R-SOCK-17): at most about
+   * `maxQueuedResponses` per connection, since past it the connection's reading pauses. Never blocks.
+   */
+  readonly queuedResponses: Effect.Effect<number>
 }
 
 /**
@@ -88,7 +93,8 @@ export const makeSocketContext = (
       serve: (serverOptions) => serve(state, transport, serverOptions),
       connect: (clientOptions) => connect(state, transport, clientOptions),
       connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules }))),
-      pendingRequests: Effect.sync(() => state.pendingRequests)
+      pendingRequests: Effect.sync(() => state.pendingRequests),
+      queuedResponses: Effect.sync(() => [...state.links].reduce((n, link) => n + link.queuedResponses, 0))
     }
   })
 

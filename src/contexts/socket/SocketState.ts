@@ -30,6 +30,12 @@ export interface SocketContextOptions {
   /** Messages read from one connection and not yet delivered before reading pauses; 4096 by default. */
   readonly maxInboundBacklog?: number | undefined
   /**
+   * Responses waiting to be written to one connection before its reading pauses; 1024 by default. A
+   * peer that sends requests and does not read their answers stops having its requests read, instead
+   * of making this process buffer its answers without limit.
+   */
+  readonly maxQueuedResponses?: number | undefined
+  /**
    * Sync requests from peers remembered for their responses; past it the oldest is forgotten (event
    * `RequestForgotten`); 65536 by default.
    */
@@ -43,6 +49,7 @@ export interface ResolvedSocketOptions {
   readonly maxFrameBytes: number
   readonly batchBytes: number
   readonly maxInboundBacklog: number
+  readonly maxQueuedResponses: number
   readonly maxPendingRequests: number
   readonly onEvent: ((event: SocketEvent) => void) | undefined
 }
@@ -64,6 +71,7 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
   maxFrameBytes: positiveOr(options.maxFrameBytes, 16 * 1024 * 1024),
   batchBytes: positiveOr(options.batchBytes, 256 * 1024),
   maxInboundBacklog: positiveOr(options.maxInboundBacklog, 4096),
+  maxQueuedResponses: positiveOr(options.maxQueuedResponses, 1024),
   maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
   onEvent: options.onEvent
 })
