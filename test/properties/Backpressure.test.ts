@@ -18,23 +18,29 @@ const stillTurns = 200
 
 describe("R-SOCK-17 answers a peer does not read", () => {
   it(
-    "R-SOCK-17 R-SOCK-9 stay bounded by maxQueuedResponses and maxInboundBacklog, and all arrive once the peer reads",
+    "R-SOCK-17 R-SOCK-9 stay bounded by the queue limits, in count and in size, and all arrive once the peer reads",
     () =>
       fc.assert(
         fc.asyncProperty(
           fc.record({
             maxQueuedResponses: fc.integer({ min: 1, max: 8 }),
-            maxInboundBacklog: fc.integer({ min: 1, max: 8 }),
+            // Mostly small, so that what a size limit holds back is not hidden in the slack of the bound.
+            maxInboundBacklog: fc.constantFrom(1, 1, 2, 8),
+            // In size: the default, a limit every message passes (each one pauses), or one a few pass.
+            maxQueuedResponseBytes: fc.constantFrom(undefined, 1, 400),
+            maxInboundBacklogBytes: fc.constantFrom(undefined, 1, 400),
             capacity: fc.integer({ min: 1, max: 3 }),
-            pipeCapacityBytes: fc.constantFrom(256, 2048, 1 << 16),
+            // A pipe that holds a few answers or a dozen: past it the server's writes wait.
+            pipeCapacityBytes: fc.constantFrom(256, 2048),
             requests: fc.integer({ min: 20, max: 150 })
           }),
           (input) =>
             run(
               Effect.gen(function* () {
                 const { maxQueuedResponses, maxInboundBacklog, capacity, pipeCapacityBytes, requests } = input
+                const { maxQueuedResponseBytes, maxInboundBacklogBytes } = input
                 const { s, c, network } = yield* makePair({
-                  socket: { maxQueuedResponses, maxInboundBacklog },
+                  socket: { maxQueuedResponses, maxInboundBacklog, maxQueuedResponseBytes, maxInboundBacklogBytes },
                   capacity,
                   pipeCapacityBytes
                 })
@@ -64,7 +70,10 @@ describe("R-SOCK-17 answers a peer does not read", () => {
                 }
                 // Answers queued when reading paused, plus one per request read by then: waiting for
                 // delivery, in A's mailbox, or in the hands of A or of its delivery.
-                expect(most).toBeLessThanOrEqual(maxQueuedResponses + maxInboundBacklog + capacity + 2)
+                // A size limit of 1 byte pauses reading after every message, as a count limit of 1 does.
+                const answersBeforePause = maxQueuedResponseBytes === 1 ? 1 : maxQueuedResponses
+                const readBeforePause = maxInboundBacklogBytes === 1 ? 1 : maxInboundBacklog
+                expect(most).toBeLessThanOrEqual(answersBeforePause + readBeforePause + capacity + 2)
                 network.setStalled("client", false)
                 for (const [i, call] of calls.entries()) {
                   const exit = yield* Fiber.await(call)
@@ -75,7 +84,7 @@ describe("R-SOCK-17 answers a peer does not read", () => {
               })
             )
         ),
-        fcParams(30)
+        fcParams(60)
       ),
     120_000
   )

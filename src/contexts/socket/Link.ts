@@ -12,8 +12,9 @@
  *   holds up neither the responses behind it nor the other destinations. The queues are kept per peer
  *   module and destination across that peer module's connections, so what an ended connection still
  *   holds is delivered before what the next one brings. At most `maxInboundBacklog` messages of a
- *   connection wait for delivery, and at most `maxQueuedResponses` answers wait to be written to it;
- *   past either, its reading pauses (backpressure on the peer) until both are down to half.
+ *   connection (and `maxInboundBacklogBytes` of them) wait for delivery, and at most
+ *   `maxQueuedResponses` answers (and `maxQueuedResponseBytes`) wait to be written to it; past any of
+ *   these, its reading pauses (backpressure on the peer) until all are down to half.
  * - A message that cannot be delivered (no such module, module closed) is reported; if it was a sync
  *   request, the peer gets an error response at once instead of waiting for its deadline.
  * - When the connection ends (or `close` is requested) every remote module bound to it is cleaned up,
@@ -54,7 +55,11 @@ const firstMulticastPrune = 1024
 export interface Delivery {
   readonly key: string
   readonly destination: string
-  readonly queue: MutableList.MutableList<{ readonly message: Message.Message; readonly link: Link }>
+  readonly queue: MutableList.MutableList<{
+    readonly message: Message.Message
+    readonly link: Link
+    readonly bytes: number
+  }>
   /** Whether a fiber drains it (or is about to start). */
   running: boolean
 }
@@ -109,7 +114,9 @@ export class Link implements EndpointLink {
   private multicastPruneAt = firstMulticastPrune
   private readonly closeRequest = Deferred.makeUnsafe<LinkEnd>()
   private responses: Array<string> = []
+  private responseBytes = 0
   private backlog = 0
+  private backlogBytes = 0
   private wakeWriter: ((wake: Wake) => void) | undefined = undefined
   private wakeReader: (() => void) | undefined = undefined
   private closed = false
@@ -174,6 +181,7 @@ export class Link implements EndpointLink {
     if (this.closed) return false
     const json = this.responseJson(response, responder)
     this.responses.push(json)
+    this.responseBytes += json.length
     // A caller in the peer waits for it: write it at once rather than after this turn.
     this.wakeWriter?.("now")
     return true
@@ -243,6 +251,7 @@ export class Link implements EndpointLink {
     this.closed = true
     this.readyEndpoints.clear()
     this.responses = []
+    this.responseBytes = 0
     this.state.links.delete(this)
     this.state.forgetLink(this)
     const modules = [...this.endpoints.keys()]
@@ -316,7 +325,7 @@ export class Link implements EndpointLink {
     ) {
       return this.claimResponse(message, responder)
     }
-    return this.deliver(message)
+    return this.deliver(message, text.length)
   }
 
   private isInflight(id: string): boolean {
@@ -350,7 +359,7 @@ export class Link implements EndpointLink {
   }
 
   /** Queues a message for delivery in this process (started by `startDeliveries`), or refuses it. */
-  private deliver(message: Message.Message): Effect.Effect<void> | undefined {
+  private deliver(message: Message.Message, bytes: number): Effect.Effect<void> | undefined {
     const destination = message.route.destination
     if (destination === "") return this.undeliverable(message, destination, "the message has no destination")
     if (this.endpoints.has(destination)) {
@@ -365,8 +374,9 @@ export class Link implements EndpointLink {
       delivery = { key, destination, queue: MutableList.make(), running: false }
       this.state.deliveries.set(key, delivery)
     }
-    MutableList.append(delivery.queue, { message, link: this })
+    MutableList.append(delivery.queue, { message, link: this, bytes })
     this.backlog++
+    this.backlogBytes += bytes
     if (!delivery.running) {
       delivery.running = true
       this.idleDeliveries.push(delivery)
@@ -400,8 +410,13 @@ export class Link implements EndpointLink {
     return Effect.gen({ self: this }, function* () {
       const destination = delivery.destination
       while (delivery.queue.length > 0) {
-        const { message, link } = MutableList.take(delivery.queue) as { message: Message.Message; link: Link }
+        const { message, link, bytes } = MutableList.take(delivery.queue) as {
+          message: Message.Message
+          link: Link
+          bytes: number
+        }
         link.backlog--
+        link.backlogBytes -= bytes
         if (link.mayResume()) link.wakeReader?.()
         const exit = yield* Effect.exit(this.state.beehive.send(destination, message))
         if (Exit.isFailure(exit)) {
@@ -440,6 +455,7 @@ export class Link implements EndpointLink {
       jsons.push(json)
       bytes += json.length
     }
+    this.responseBytes -= bytes
     if (jsons.length > 0 && this.mayResume()) this.wakeReader?.()
     while (bytes < limit && this.readyEndpoints.size > 0) {
       const endpoint = this.readyEndpoints.values().next().value as RemoteEndpoint
@@ -498,16 +514,26 @@ export class Link implements EndpointLink {
     })
   )
 
-  /** Whether reading must pause: too many messages wait for delivery, or too many answers to be written. */
+  /** Whether reading must pause: too much waits for delivery, or too much to be written as answers. */
   private mustPause(): boolean {
     const options = this.state.options
-    return this.backlog >= options.maxInboundBacklog || this.responses.length >= options.maxQueuedResponses
+    return (
+      this.backlog >= options.maxInboundBacklog ||
+      this.backlogBytes >= options.maxInboundBacklogBytes ||
+      this.responses.length >= options.maxQueuedResponses ||
+      this.responseBytes >= options.maxQueuedResponseBytes
+    )
   }
 
-  /** Whether a paused reading may go on: both queues are down to half their limits. */
+  /** Whether a paused reading may go on: both queues are down to half their limits, in count and size. */
   private mayResume(): boolean {
     const options = this.state.options
-    return this.backlog <= options.maxInboundBacklog / 2 && this.responses.length <= options.maxQueuedResponses / 2
+    return (
+      this.backlog <= options.maxInboundBacklog / 2 &&
+      this.backlogBytes <= options.maxInboundBacklogBytes / 2 &&
+      this.responses.length <= options.maxQueuedResponses / 2 &&
+      this.responseBytes <= options.maxQueuedResponseBytes / 2
+    )
   }
 
   /** Waits until deliveries and the writer have brought both queues down to half their limits. */

@@ -36,6 +36,13 @@ export interface SocketContextOptions {
    */
   readonly maxQueuedResponses?: number | undefined
   /**
+   * The same two limits in size (the length of the messages' JSON): messages waiting for delivery,
+   * 8 MiB by default, and answers waiting to be written, 8 MiB by default. With the counts above they
+   * bound what one connection holds, whatever its peer sends.
+   */
+  readonly maxInboundBacklogBytes?: number | undefined
+  readonly maxQueuedResponseBytes?: number | undefined
+  /**
    * Sync requests from peers remembered for their responses; past it the oldest is forgotten (event
    * `RequestForgotten`); 65536 by default.
    */
@@ -50,6 +57,8 @@ export interface ResolvedSocketOptions {
   readonly batchBytes: number
   readonly maxInboundBacklog: number
   readonly maxQueuedResponses: number
+  readonly maxInboundBacklogBytes: number
+  readonly maxQueuedResponseBytes: number
   readonly maxPendingRequests: number
   readonly onEvent: ((event: SocketEvent) => void) | undefined
 }
@@ -72,6 +81,8 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
   batchBytes: positiveOr(options.batchBytes, 256 * 1024),
   maxInboundBacklog: positiveOr(options.maxInboundBacklog, 4096),
   maxQueuedResponses: positiveOr(options.maxQueuedResponses, 1024),
+  maxInboundBacklogBytes: positiveOr(options.maxInboundBacklogBytes, 8 * 1024 * 1024),
+  maxQueuedResponseBytes: positiveOr(options.maxQueuedResponseBytes, 8 * 1024 * 1024),
   maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
   onEvent: options.onEvent
 })
