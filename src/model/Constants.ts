@@ -21,6 +21,12 @@ export const UploadOperation = "upload"
 export const ResponseOperation = "response"
 /** Operation of an error response built by `newErrorResponse` (Go `ResponseErrorOperation`). @category constants */
 export const ResponseErrorOperation = "error"
+/**
+ * Operation of the heartbeat two beehive-effect peers send each other when they agreed on one in the
+ * handshake (R-SOCK-20); never sent to a peer that did not ask for it, never delivered to a module.
+ * @category constants
+ */
+export const HeartbeatOperation = "beehive-effect/heartbeat"
 /** Operation "unhold-upgrade" (Go `UnholdUpgradeOperation`). @category constants */
 export const UnholdUpgradeOperation = "unhold-upgrade"
 

@@ -64,6 +64,22 @@ export class SocketProtocolError extends Data.TaggedError("SocketProtocolError")
 }
 
 /**
+ * The peer went silent (R-SOCK-20): with heartbeats agreed in the handshake, nothing came from it for
+ * three heartbeat intervals, or a frame it started stayed unfinished past the frame timeout (a peer
+ * that stopped, or one that trickles bytes). The connection is closed as if the peer had crashed.
+ *
+ * @category errors
+ */
+export class PeerUnresponsive extends Data.TaggedError("PeerUnresponsive")<{
+  readonly peer: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `peer ${this.peer} is unresponsive: ${this.detail}`
+  }
+}
+
+/**
  * The connection ended (the peer closed it, it failed, or it was closed here). `detail` says how.
  *
  * @category errors

@@ -231,7 +231,9 @@ describe("socket link: ended at any operation", () => {
           module: "X",
           owner: undefined,
           maxFrameBytes: 1 << 20,
-          batchBytes: 1 << 16
+          batchBytes: 1 << 16,
+          heartbeatMs: 0,
+          frameTimeoutMs: 0
         })
         const runner = yield* spawn("link", link.run)
         yield* spawn(

@@ -28,6 +28,8 @@ export interface MessageDecoder {
   end(onText: (text: string) => void): FrameDecodeError | undefined
   /** Sets the largest unit (frame, line) accepted from now on. */
   setLimit(bytes: number): void
+  /** Whether bytes of an unfinished unit are buffered. */
+  readonly hasPartial: boolean
 }
 
 /**
@@ -66,6 +68,10 @@ export class AutoDecoder implements MessageDecoder {
       this.inner = this.framing === "frame" ? new FrameDecoder(this.maxFrameBytes) : new LineDecoder(this.maxFrameBytes)
     }
     return this.inner.feed(chunk, onText)
+  }
+
+  get hasPartial(): boolean {
+    return this.inner?.hasPartial ?? false
   }
 
   end(onText: (text: string) => void): FrameDecodeError | undefined {

@@ -6,6 +6,11 @@
  * response when it does not accept the module. Unlike Go, the client matches the answer by parent id
  * instead of taking whatever message comes next, and validates the exchange.
  *
+ * Heartbeats (R-SOCK-20): a client that offers one sends `content: {"heartbeat": <ms>}` instead of
+ * `""` (Go's server reads nothing of the content); a server that offers one too answers with the
+ * interval both use, the longer of the two, as the exchange's `heartbeat`. Go's peers never offer one,
+ * so with them the handshake is Go's, byte for byte.
+ *
  * @since 0.1.0
  */
 import { Effect, pipe, Result, Schema } from "effect"
@@ -23,6 +28,8 @@ import { type MessageReader, parseIncoming } from "./MessageReader.ts"
 export interface ModuleExchange {
   readonly modules: ReadonlyArray<string>
   readonly groups: Readonly<Record<string, ReadonlyArray<string>>>
+  /** The heartbeat interval both peers agreed on, in milliseconds; absent: none. */
+  readonly heartbeat?: number | undefined
 }
 
 /**
@@ -32,7 +39,8 @@ export interface ModuleExchange {
  */
 export const ModuleExchangeSchema = Schema.Struct({
   modules: Schema.NullOr(Schema.Array(Schema.String)),
-  groups: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.NullOr(Schema.Array(Schema.String)))))
+  groups: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.NullOr(Schema.Array(Schema.String))))),
+  heartbeat: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
 })
 
 const decodeExchangeWire = Schema.decodeUnknownResult(ModuleExchangeSchema)
@@ -50,24 +58,49 @@ export const decodeExchange = (peer: string, content: unknown): Result.Result<Mo
   }
   const groups: Record<string, ReadonlyArray<string>> = {}
   for (const [group, members] of Object.entries(decoded.success.groups ?? {})) groups[group] = members ?? []
-  return Result.succeed({ modules: decoded.success.modules ?? [], groups })
+  const heartbeat = decoded.success.heartbeat
+  return Result.succeed({
+    modules: decoded.success.modules ?? [],
+    groups,
+    ...(heartbeat === undefined ? {} : { heartbeat })
+  })
 }
 
 /**
- * The handshake a client module sends (Go's `exchangeModuleInfo` message). Never fails.
+ * The handshake a client module sends (Go's `exchangeModuleInfo` message), offering a heartbeat
+ * interval when `heartbeatMs` is positive. Never fails.
  *
  * @category constructors
  */
-export const makeHandshake = (module: string, socketType: string): Effect.Effect<Message.Message> =>
+export const makeHandshake = (module: string, socketType: string, heartbeatMs = 0): Effect.Effect<Message.Message> =>
   Effect.map(Message.newMessage(), (m) =>
     pipe(
       m,
       Message.buildRouter(module, "", ResourceTypeModule, OperationTypeModule),
       Message.setType(socketType),
       Message.setSync(true),
-      Message.fillBody("")
+      Message.fillBody(heartbeatMs > 0 ? { heartbeat: heartbeatMs } : "")
     )
   )
+
+/**
+ * The heartbeat interval a handshake offers, in milliseconds, or 0 (Go's handshakes offer none).
+ *
+ * @category getters
+ */
+export const offeredHeartbeat = (handshake: Message.Message): number => {
+  const content = handshake.content as { readonly heartbeat?: unknown } | null
+  const offered = typeof content === "object" && content !== null ? content.heartbeat : undefined
+  return typeof offered === "number" && Number.isInteger(offered) && offered > 0 ? offered : 0
+}
+
+/**
+ * The interval two peers use: the longer of the two offers, or 0 (none) unless both offer one.
+ *
+ * @category getters
+ */
+export const agreedHeartbeat = (ours: number, theirs: number): number =>
+  ours > 0 && theirs > 0 ? Math.max(ours, theirs) : 0
 
 /**
  * Whether a message is a handshake (resource "module", operation "add").
@@ -128,11 +161,12 @@ export const clientHandshake = (
   reader: MessageReader,
   encode: (json: string) => Uint8Array,
   module: string,
-  socketType: string
+  socketType: string,
+  heartbeatMs = 0
 ): Effect.Effect<ModuleExchange, HandshakeRejected | SocketProtocolError | ConnectionClosed> =>
   Effect.gen(function* () {
     const peer = reader.connection.peer
-    const handshake = yield* makeHandshake(module, socketType)
+    const handshake = yield* makeHandshake(module, socketType, heartbeatMs)
     yield* reader.connection.write(encode(controlJson(handshake)))
     const texts = yield* reader.next
     const parsed = parseIncoming(peer, texts[0] as string)

@@ -49,6 +49,10 @@ export class LineDecoder implements MessageDecoder {
     this.maxLineBytes = bytes
   }
 
+  get hasPartial(): boolean {
+    return this.pendingBytes > 0
+  }
+
   feed(chunk: Uint8Array, onText: (text: string) => void): FrameDecodeError | undefined {
     if (this.failure !== undefined) return this.failure
     let start = 0

@@ -24,14 +24,14 @@
  * @since 0.1.0
  * @internal
  */
-import { Cause, Deferred, Effect, Exit, MutableList } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, MutableList } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
 import type { Wake } from "../../effects/Mailbox.ts"
-import { ResponseErrorOperation, ResponseOperation } from "../../model/Constants.ts"
+import { HeartbeatOperation, ResponseErrorOperation, ResponseOperation } from "../../model/Constants.ts"
 import { quote } from "../../model/GoJson.ts"
 import * as Message from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
-import { ConnectionClosed, type SocketProtocolError } from "../../model/SocketErrors.ts"
+import { ConnectionClosed, PeerUnresponsive, type SocketProtocolError } from "../../model/SocketErrors.ts"
 import { oversizeBytes } from "./FrameCodec.ts"
 import { encodeBatch, type Framing } from "./Framing.ts"
 import { controlJson } from "./Handshake.ts"
@@ -65,11 +65,11 @@ export interface Delivery {
 }
 
 /**
- * Why a link ended: the connection closed or failed, or the peer broke the protocol.
+ * Why a link ended: the connection closed or failed, the peer broke the protocol, or it went silent.
  *
  * @category models
  */
-export type LinkEnd = ConnectionClosed | SocketProtocolError
+export type LinkEnd = ConnectionClosed | SocketProtocolError | PeerUnresponsive
 
 /**
  * Options of one link.
@@ -85,7 +85,17 @@ export interface LinkOptions {
   readonly owner: string | undefined
   readonly maxFrameBytes: number
   readonly batchBytes: number
+  /** The heartbeat interval agreed in the handshake, in milliseconds; 0: none (R-SOCK-20). */
+  readonly heartbeatMs: number
+  /** How long a frame may stay unfinished, in milliseconds; 0: for ever (R-SOCK-20). */
+  readonly frameTimeoutMs: number
 }
+
+const heartbeatJson = JSON.stringify({
+  header: { msg_id: "heartbeat", timestamp: 0 },
+  route: { operation: HeartbeatOperation },
+  content: ""
+})
 
 /**
  * The module a response is attributed to when the peer names a responder that is not one of the
@@ -120,6 +130,12 @@ export class Link implements EndpointLink {
   private wakeWriter: ((wake: Wake) => void) | undefined = undefined
   private wakeReader: (() => void) | undefined = undefined
   private closed = false
+  /** Payloads read, and writes made: what the liveness check sees change (R-SOCK-20). */
+  private heard = 0
+  private written = 0
+  /** Whether reading is paused here (backpressure): the peer's silence is then ours. */
+  private paused = false
+  private heartbeatDue = false
 
   constructor(state: SocketState, reader: MessageReader, options: LinkOptions) {
     this.state = state
@@ -222,7 +238,9 @@ export class Link implements EndpointLink {
     Effect.raceFirst(
       // Messages read before the end (even a protocol error later in the same read) are still delivered.
       Effect.raceFirst(Effect.flip(Effect.ensuring(this.readLoop, this.startDeliveries)), Effect.flip(this.writeLoop)),
-      Deferred.await(this.closeRequest)
+      this.options.heartbeatMs > 0 || this.options.frameTimeoutMs > 0
+        ? Effect.raceFirst(Deferred.await(this.closeRequest), Effect.flip(this.liveness))
+        : Deferred.await(this.closeRequest)
     ).pipe(
       Effect.tap((end) => this.report(end)),
       Effect.onExit(() => this.shutdown),
@@ -238,9 +256,54 @@ export class Link implements EndpointLink {
       _tag: "Disconnected",
       peer: this.peer,
       module: this.options.module,
-      reason: detail
+      reason: detail,
+      cause: end._tag
     })
   }
+
+  /**
+   * Ends the link with `PeerUnresponsive` when the peer goes silent (R-SOCK-20): with a heartbeat
+   * agreed, nothing read for three intervals; with a frame timeout, a frame unfinished that long. It
+   * asks for a heartbeat when nothing was written for an interval. It looks only at counters the loops
+   * keep, so reading and writing take no clock reading; it runs only when one of the two is on.
+   */
+  private readonly liveness: Effect.Effect<never, PeerUnresponsive> = Effect.gen({ self: this }, function* () {
+    const { heartbeatMs, frameTimeoutMs } = this.options
+    // Checked every half interval: an idle peer's heartbeats then come at most 1.5 intervals apart,
+    // well inside the three intervals of silence that make it unresponsive.
+    const tick = Math.min(...[heartbeatMs, frameTimeoutMs].filter((ms) => ms > 0)) / 2
+    let heard = this.heard
+    let written = this.written
+    let silentMs = 0
+    let quietMs = 0
+    // How long the frame now unfinished has been seen unfinished; -1: none.
+    let unfinishedMs = -1
+    while (true) {
+      yield* Effect.sleep(Duration.millis(tick))
+      const alive = this.heard !== heard || this.paused
+      heard = this.heard
+      silentMs = alive ? 0 : silentMs + tick
+      unfinishedMs = alive || !this.reader.decoder.hasPartial ? -1 : unfinishedMs < 0 ? 0 : unfinishedMs + tick
+      quietMs = this.written !== written ? 0 : quietMs + tick
+      written = this.written
+      if (heartbeatMs > 0 && silentMs >= 3 * heartbeatMs) {
+        return yield* new PeerUnresponsive({
+          peer: this.peer,
+          detail: `nothing came for ${silentMs} ms (heartbeat every ${heartbeatMs} ms)`
+        })
+      }
+      if (frameTimeoutMs > 0 && unfinishedMs >= frameTimeoutMs) {
+        return yield* new PeerUnresponsive({
+          peer: this.peer,
+          detail: `a frame stayed unfinished for ${unfinishedMs} ms (limit ${frameTimeoutMs} ms)`
+        })
+      }
+      if (heartbeatMs > 0 && quietMs >= heartbeatMs) {
+        this.heartbeatDue = true
+        this.wakeWriter?.("now")
+      }
+    }
+  })
 
   /**
    * Ends the link (idempotent): cleans up the remote modules bound to it, forgets the requests owed to
@@ -287,6 +350,7 @@ export class Link implements EndpointLink {
   private readonly readLoop: Effect.Effect<never, LinkEnd> = Effect.gen({ self: this }, function* () {
     while (true) {
       const texts = yield* this.reader.next
+      this.heard += texts.length
       for (let i = 0; i < texts.length; i++) {
         const step = this.handle(texts[i] as string)
         if (step !== undefined) yield* step
@@ -294,7 +358,9 @@ export class Link implements EndpointLink {
           // The rest of this read waits in the reader: the backlog stays bounded whatever a read holds.
           this.reader.unread(texts.slice(i + 1))
           yield* this.startDeliveries
+          this.paused = true
           yield* this.awaitRoom
+          this.paused = false
           break
         }
       }
@@ -306,7 +372,10 @@ export class Link implements EndpointLink {
     while (true) {
       const batch = this.collectBatch()
       if (batch === undefined) yield* this.awaitWork
-      else yield* this.reader.connection.write(batch)
+      else {
+        yield* this.reader.connection.write(batch)
+        this.written++
+      }
     }
   })
 
@@ -316,6 +385,8 @@ export class Link implements EndpointLink {
     if (parsed._tag === "Failure") return Effect.fail(parsed.failure)
     const { message, responder } = parsed.success
     const { header, route } = message
+    // A heartbeat only says the peer is alive (counted when read).
+    if (route.operation === HeartbeatOperation && route.destination === "") return undefined
     if (
       !header.sync &&
       header.parentId !== "" &&
@@ -446,7 +517,12 @@ export class Link implements EndpointLink {
   }
 
   private collectBatch(): Uint8Array | undefined {
-    if (this.responses.length === 0 && this.readyEndpoints.size === 0) return undefined
+    if (this.responses.length === 0 && this.readyEndpoints.size === 0) {
+      if (!this.heartbeatDue) return undefined
+      this.heartbeatDue = false
+      return encodeBatch(this.options.framing, [heartbeatJson])
+    }
+    this.heartbeatDue = false
     const limit = this.options.batchBytes
     const jsons: Array<string> = []
     let bytes = 0
@@ -499,7 +575,7 @@ export class Link implements EndpointLink {
    */
   private readonly awaitWork: Effect.Effect<void> = Effect.withFiber((fiber) =>
     Effect.callback<void>((resume) => {
-      if (this.responses.length > 0 || this.readyEndpoints.size > 0) {
+      if (this.responses.length > 0 || this.readyEndpoints.size > 0 || this.heartbeatDue) {
         resume(Effect.void)
         return
       }

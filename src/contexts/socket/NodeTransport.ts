@@ -18,6 +18,9 @@ import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/Socke
 import { formatAddress, hasTls, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 import { type Connection, type Listener, Transport, type TransportShape } from "./Transport.ts"
 
+/** Idle time before TCP keepalive probes start. @category constants */
+export const keepAliveDelayMs = 10_000
+
 /** Bytes read and not yet taken before the socket is paused. @category constants */
 export const readHighWaterMark = 1 << 20
 
@@ -54,6 +57,8 @@ class NodeConnection implements Connection {
     this.socket = socket
     this.peer = peer
     if (typeof socket.setNoDelay === "function") socket.setNoDelay(true)
+    // A host that vanishes (powered off, cable pulled) is noticed by TCP itself (R-SOCK-20).
+    if (typeof socket.setKeepAlive === "function") socket.setKeepAlive(true, keepAliveDelayMs)
     socket.on("data", (chunk: Buffer) => {
       this.chunks.push(chunk)
       this.buffered += chunk.length

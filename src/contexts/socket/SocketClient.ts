@@ -128,7 +128,13 @@ export const connect = (
       (connection) =>
         Effect.gen(function* () {
           const reader = new MessageReader(connection, makeDecoder(framing, maxFrameBytes))
-          const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType).pipe(
+          const exchange = yield* clientHandshake(
+            reader,
+            encoderFor(framing),
+            options.module,
+            socketType,
+            state.options.heartbeatMs
+          ).pipe(
             Effect.timeoutOrElse({
               duration: handshakeTimeout,
               orElse: () =>
@@ -142,7 +148,9 @@ export const connect = (
             module: options.module,
             owner: undefined,
             maxFrameBytes,
-            batchBytes
+            batchBytes,
+            heartbeatMs: exchange.heartbeat ?? 0,
+            frameTimeoutMs: state.options.frameTimeoutMs
           })
           return yield* Effect.gen(function* () {
             // Added once the `ensuring` below is in place, so that no interruption leaves it listed.

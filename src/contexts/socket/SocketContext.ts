@@ -76,6 +76,12 @@ export interface SocketContextService {
   readonly queuedResponses: Effect.Effect<number>
 }
 
+/** The heartbeat `SocketContext.layerNode` offers, in milliseconds (R-SOCK-20). @category constants */
+export const DefaultHeartbeatMs = 10_000
+
+/** How long `SocketContext.layerNode` lets a frame stay unfinished, in milliseconds. @category constants */
+export const DefaultFrameTimeoutMs = 30_000
+
 /**
  * Builds a socket context over the `Transport` in context. Connections and deliveries end with the scope.
  *
@@ -157,9 +163,20 @@ export class SocketContext extends Context.Service<SocketContext, SocketContextS
   static readonly layer = (options?: SocketContextOptions): Layer.Layer<SocketContext, never, Transport> =>
     Layer.effect(SocketContext, makeSocketContext(options))
 
-  /** A layer over node:net and node:tls. */
+  /**
+   * A layer over node:net and node:tls. Peers that stop are detected (R-SOCK-20): a heartbeat of 10 s
+   * is offered and a frame may stay unfinished 30 s, unless `heartbeatMs` or `frameTimeoutMs` say
+   * otherwise (0 turns either off).
+   */
   static readonly layerNode = (options?: SocketContextOptions): Layer.Layer<SocketContext> =>
-    Layer.provide(SocketContext.layer(options), NodeTransport)
+    Layer.provide(
+      SocketContext.layer({
+        ...options,
+        heartbeatMs: options?.heartbeatMs ?? DefaultHeartbeatMs,
+        frameTimeoutMs: options?.frameTimeoutMs ?? DefaultFrameTimeoutMs
+      }),
+      NodeTransport
+    )
 
   /**
    * A `Beehive` with the socket context type (and the given options' other contexts). Fails with

@@ -40,7 +40,14 @@ export type SocketEvent =
       readonly module: string
       readonly modules: ReadonlyArray<string>
     }
-  | { readonly _tag: "Disconnected"; readonly peer: string; readonly module: string; readonly reason: string }
+  | {
+      readonly _tag: "Disconnected"
+      readonly peer: string
+      readonly module: string
+      readonly reason: string
+      /** What ended it: the connection, a protocol error, or a peer gone silent (R-SOCK-20). */
+      readonly cause: "ConnectionClosed" | "SocketProtocolError" | "PeerUnresponsive"
+    }
   | { readonly _tag: "Refused"; readonly peer: string; readonly reason: string }
   | {
       readonly _tag: "Retrying"

@@ -12,7 +12,7 @@ import * as Message from "../../model/Message.ts"
 import { ListenFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import type { BeehiveSnapshot } from "../Beehive.ts"
 import { AutoDecoder, encoderFor, type Framing, type FramingOption, makeDecoder } from "./Framing.ts"
-import { controlJson, type ModuleExchange, readHandshake } from "./Handshake.ts"
+import { agreedHeartbeat, controlJson, type ModuleExchange, offeredHeartbeat, readHandshake } from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
 import { describeAddress, formatAddress, invalidAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
@@ -184,7 +184,16 @@ export const serve = (
         decoder.setLimit(maxFrameBytes)
         handshaking.delete(connection)
         identified.add(connection)
-        const link = new Link(state, reader, { framing, module, owner: module, maxFrameBytes, batchBytes })
+        const heartbeatMs = agreedHeartbeat(state.options.heartbeatMs, offeredHeartbeat(request))
+        const link = new Link(state, reader, {
+          framing,
+          module,
+          owner: module,
+          maxFrameBytes,
+          batchBytes,
+          heartbeatMs,
+          frameTimeoutMs: state.options.frameTimeoutMs
+        })
         yield* Effect.gen(function* () {
           // Listed once the `ensuring` below is in place, so that no interruption leaves it listed.
           links.add(link)
@@ -194,7 +203,10 @@ export const serve = (
             return yield* reject(`module "${module}" could not be registered`)
           }
           yield* Effect.ignore(beehive.addModuleGroup(module, module))
-          const exchange = exchangeOf(yield* beehive.snapshot)
+          const exchange = {
+            ...exchangeOf(yield* beehive.snapshot),
+            ...(heartbeatMs > 0 ? { heartbeat: heartbeatMs } : {})
+          }
           const answer = Message.setDestination(yield* Message.newResponse(request, exchange), module)
           link.sendResponse(answer, undefined)
           yield* state.report({ _tag: "Connected", peer: connection.peer, module, modules: exchange.modules })

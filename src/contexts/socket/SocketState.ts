@@ -47,6 +47,18 @@ export interface SocketContextOptions {
    * `RequestForgotten`); 65536 by default.
    */
   readonly maxPendingRequests?: number | undefined
+  /**
+   * The heartbeat interval offered in the handshake, in milliseconds (R-SOCK-20); off when left out
+   * or 0 (`SocketContext.layerNode` offers 10 s). When both peers offer one, each writes a heartbeat
+   * after an interval without writing, and a peer heard from for three intervals is unresponsive: its
+   * connection ends with `PeerUnresponsive`. A Go peer never offers one and never gets one.
+   */
+  readonly heartbeatMs?: number | undefined
+  /**
+   * How long a frame (or line) may stay unfinished, in milliseconds, before its peer is unresponsive
+   * (a peer that trickles bytes); off when left out or 0 (`SocketContext.layerNode` sets 30 s).
+   */
+  readonly frameTimeoutMs?: number | undefined
   /** Receives every event (see `SocketEvent`); events are also logged. */
   readonly onEvent?: ((event: SocketEvent) => void) | undefined
 }
@@ -60,6 +72,10 @@ export interface ResolvedSocketOptions {
   readonly maxInboundBacklogBytes: number
   readonly maxQueuedResponseBytes: number
   readonly maxPendingRequests: number
+  /** 0: off. */
+  readonly heartbeatMs: number
+  /** 0: off. */
+  readonly frameTimeoutMs: number
   readonly onEvent: ((event: SocketEvent) => void) | undefined
 }
 
@@ -84,6 +100,8 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
   maxInboundBacklogBytes: positiveOr(options.maxInboundBacklogBytes, 8 * 1024 * 1024),
   maxQueuedResponseBytes: positiveOr(options.maxQueuedResponseBytes, 8 * 1024 * 1024),
   maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
+  heartbeatMs: positiveOr(options.heartbeatMs, 0),
+  frameTimeoutMs: positiveOr(options.frameTimeoutMs, 0),
   onEvent: options.onEvent
 })
 

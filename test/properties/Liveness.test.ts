@@ -1,0 +1,159 @@
+/**
+ * R-SOCK-20 as a property, on the virtual clock: two processes that agreed on a heartbeat go through
+ * random phases of calls, idleness, backpressure (small queues, a receiver that pauses) and network
+ * partitions (neither end reads). A partition of five intervals or more ends the connection with
+ * `PeerUnresponsive` and fails the calls waiting across it at once; a connection never ends while
+ * both peers are alive, however long it idles or waits for room; and every call made while the
+ * connection is up is answered.
+ */
+import { Effect, Exit, type Fiber, References, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import { Transport } from "../../src/contexts/socket/Transport.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import * as Message from "../../src/model/Message.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+
+type Phase =
+  | { readonly kind: "calls"; readonly count: number }
+  | { readonly kind: "idle"; readonly ms: number }
+  | { readonly kind: "partition"; readonly intervals: number }
+
+const arbPhase: fc.Arbitrary<Phase> = fc.oneof(
+  fc.record({ kind: fc.constant("calls" as const), count: fc.integer({ min: 1, max: 30 }) }),
+  fc.record({ kind: fc.constant("idle" as const), ms: fc.integer({ min: 0, max: 5_000 }) }),
+  // In heartbeat intervals: one is too short to be noticed, from five on it must be.
+  fc.record({ kind: fc.constant("partition" as const), intervals: fc.constantFrom(1, 5, 8) })
+)
+
+const address = unix("/liveness/server.sock")
+
+describe("R-SOCK-20 liveness on the virtual clock", () => {
+  it(
+    "R-SOCK-20 R-SOCK-11 R-SOCK-17 a partition of five heartbeats ends the connection with PeerUnresponsive; idleness and backpressure never do",
+    () =>
+      fc.assert(
+        fc.property(
+          fc.record({
+            heartbeatMs: fc.constantFrom(50, 100, 1_000),
+            frameTimeoutMs: fc.constantFrom(0, 300, 30_000),
+            capacity: fc.integer({ min: 1, max: 3 }),
+            maxInboundBacklog: fc.constantFrom(1, 4096),
+            receiverPauseMs: fc.constantFrom(0, 10, 400),
+            phases: fc.array(arbPhase, { minLength: 1, maxLength: 8 })
+          }),
+          (input) => {
+            const { heartbeatMs, frameTimeoutMs, capacity, maxInboundBacklog, receiverPauseMs, phases } = input
+            const sim = new SimRuntime()
+            const network = new MemoryNetwork(2048)
+            const scope = sim.run(Scope.make())
+            const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+              Effect.provideService(effect, References.MinimumLogLevel, "None")
+            const side = (events: Array<SocketEvent>) =>
+              sim.run(
+                quiet(
+                  Effect.gen(function* () {
+                    const socket = yield* makeSocketContext({
+                      heartbeatMs,
+                      frameTimeoutMs,
+                      maxInboundBacklog,
+                      onEvent: (e) => events.push(e)
+                    }).pipe(Effect.provideService(Transport, network.transport))
+                    const beehive = yield* makeBeehive({ contexts: [socket.context], capacity })
+                    return { socket, beehive }
+                  }).pipe(Scope.provide(scope))
+                )
+              )
+            const serverEvents: Array<SocketEvent> = []
+            const clientEvents: Array<SocketEvent> = []
+            const server = side(serverEvents)
+            sim.run(server.beehive.addModule("A"))
+            // B never answers: a call to it waits until the connection ends.
+            sim.run(server.beehive.addModule("B"))
+            sim.run(quiet(server.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))))
+            // A answers every request, pausing first when asked to (a slow module: backpressure).
+            sim.fork(
+              quiet(
+                Effect.forever(
+                  Effect.gen(function* () {
+                    const m = yield* server.beehive.receive("A")
+                    if (receiverPauseMs > 0) yield* Effect.sleep(`${receiverPauseMs} millis`)
+                    yield* server.beehive.sendResp(yield* Message.newResponse(m, `re ${m.header.id}`), "A")
+                  })
+                )
+              )
+            )
+            const client = side(clientEvents)
+            sim.run(client.beehive.addModule("X"))
+            const connection = sim.run(
+              quiet(
+                client.socket
+                  .connect({ module: "X", address, backoff: { initial: 10 * 60_000, max: 10 * 60_000, jitter: 0 } })
+                  .pipe(Scope.provide(scope))
+              )
+            )
+            expect(sim.run(connection.connected).heartbeat).toBe(heartbeatMs)
+            const unresponsive = () =>
+              [...serverEvents, ...clientEvents].some(
+                (e) => e._tag === "Disconnected" && e.cause === "PeerUnresponsive"
+              )
+            const disconnected = () => clientEvents.some((e) => e._tag === "Disconnected")
+
+            let n = 0
+            for (const phase of phases) {
+              if (disconnected()) break
+              if (phase.kind === "calls") {
+                const calls: Array<[string, Fiber.Fiber<Message.Message, unknown>]> = []
+                for (let i = 0; i < phase.count; i++) {
+                  const id = `q${n++}`
+                  calls.push([id, sim.fork(quiet(client.beehive.sendSync("A", msg(id, id), 10 * 60_000)))])
+                }
+                // Long enough for every answer, however slow A is: the connection must stay up meanwhile.
+                sim.advanceBy(phase.count * (receiverPauseMs + 1) + 10 * heartbeatMs)
+                expect(unresponsive(), "cut off while both peers were alive").toBe(false)
+                for (const [id, call] of calls) {
+                  const exit = call.pollUnsafe()
+                  expect(exit !== undefined && Exit.isSuccess(exit) ? exit.value.content : String(exit), id).toBe(
+                    `re ${id}`
+                  )
+                }
+              } else if (phase.kind === "idle") {
+                sim.advanceBy(phase.ms)
+                expect(unresponsive(), "cut off while idle").toBe(false)
+              } else {
+                const waiting = sim.fork(quiet(client.beehive.sendSync("B", msg(`p${n++}`, "across"), 10 * 60_000)))
+                sim.settle()
+                network.setStalled("server", true)
+                network.setStalled("client", true)
+                const started = sim.now
+                sim.advanceBy(phase.intervals * heartbeatMs)
+                if (phase.intervals <= 1) {
+                  expect(unresponsive(), `cut off by a partition of ${phase.intervals} intervals`).toBe(false)
+                } else {
+                  expect(unresponsive(), `a partition of ${phase.intervals} intervals went unnoticed`).toBe(true)
+                  // The call waiting across it failed when the connection ended, not at its deadline.
+                  const exit = waiting.pollUnsafe()
+                  expect(exit !== undefined && Exit.isFailure(exit) && String(exit.cause)).toContain("RequestDropped")
+                  expect(sim.now - started).toBeLessThan(10 * 60_000)
+                }
+                network.setStalled("server", false)
+                network.setStalled("client", false)
+                sim.advanceBy(heartbeatMs)
+              }
+            }
+            // Heartbeats are read as signs of life, never delivered (nor refused) as messages.
+            expect([...serverEvents, ...clientEvents].filter((e) => e._tag === "Undeliverable")).toEqual([])
+            sim.run(Scope.close(scope, Exit.void))
+          }
+        ),
+        fcParams(100)
+      ),
+    120_000
+  )
+})
