@@ -187,6 +187,76 @@ describe("node transport", () => {
   )
 })
 
+describe("node transport: module names bound to client certificates", () => {
+  it(
+    "R-SOCK-6 R-SOCK-15 with certificateNames, a client may claim only the modules its certificate names: an intruder cannot take a connected module over",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const dir = tempDir()
+          const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" })
+          const key = (name: string) =>
+            ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`)
+          key("ca")
+          ssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
+          // The server's name, and a client certificate whose subjectAltName names a second module.
+          const extensions = {
+            server: "IP:127.0.0.1,DNS:localhost",
+            edged: "DNS:edged,DNS:devicetwin",
+            intruder: "DNS:intruder"
+          }
+          for (const [name, alt] of Object.entries(extensions)) {
+            key(name)
+            writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=${alt}\n`)
+            ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
+            ssl(
+              ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
+              ...["-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.cnf`]
+            )
+          }
+          const pem = (name: string) => join(dir, name)
+          const identity = (name: string) => ({ ca: pem("ca.pem"), cert: pem(`${name}.pem`), key: pem(`${name}.key`) })
+          const s = yield* makeSide(nodeTransport)
+          const server = yield* s.socket.serve({
+            address: tcp("127.0.0.1", 0),
+            accept: ["edged", "devicetwin", "metamanager"],
+            tls: identity("server"),
+            certificateNames: { metamanager: ["intruder"] }
+          })
+          const claim = (module: string, name: string) =>
+            Effect.gen(function* () {
+              const c = yield* makeSide(nodeTransport)
+              yield* c.beehive.addModule(module)
+              const client = yield* c.socket.connect({
+                module,
+                address: server.address,
+                tls: identity(name),
+                backoff: { initial: 60_000 },
+                maxAttempts: 1
+              })
+              return { c, exit: yield* Effect.exit(client.connected) }
+            })
+          // Its subject (edged) and its subjectAltName (devicetwin) are the certificate's names.
+          const edged = yield* claim("edged", "edged")
+          expect(Exit.isSuccess(edged.exit)).toBe(true)
+          expect(Exit.isSuccess((yield* claim("devicetwin", "edged")).exit)).toBe(true)
+          // Another certificate claiming edged is refused, and edged stays connected.
+          const takeover = yield* claim("edged", "intruder")
+          expect(failure(takeover.exit)).toMatchObject({ _tag: "ConnectFailed" })
+          expect(JSON.stringify(takeover.c.events)).toContain(
+            `module \\"edged\\" is not bound to this client's certificate (intruder)`
+          )
+          expect(edged.c.events.some((e) => e._tag === "Disconnected")).toBe(false)
+          // The mapping lets the intruder certificate claim metamanager, and nothing else.
+          expect(Exit.isSuccess((yield* claim("metamanager", "intruder")).exit)).toBe(true)
+          const names = (yield* s.socket.connections).flatMap((c) => c.modules).sort()
+          expect(names).toEqual(["devicetwin", "edged", "metamanager"])
+        })
+      ),
+    30_000
+  )
+})
+
 describe("node transport: an interrupted close", () => {
   /** A scheduler that preempts the fiber at its `op`-th Effect operation only. */
   const preemptingAt = (op: number) =>

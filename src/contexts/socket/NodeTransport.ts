@@ -44,8 +44,25 @@ const errorCode = (error: unknown): string =>
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** The names a verified client certificate carries: its subject's CN and its subjectAltName DNS names. */
+const namesOf = (socket: net.Socket): ReadonlyArray<string> | undefined => {
+  if (!(socket instanceof tls.TLSSocket) || !socket.authorized) return undefined
+  const certificate = socket.getPeerCertificate()
+  if (certificate === null || typeof certificate !== "object" || Object.keys(certificate).length === 0) return undefined
+  const common = certificate.subject?.CN
+  const alternative = (certificate.subjectaltname ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.startsWith("DNS:"))
+    .map((entry) => entry.slice("DNS:".length))
+  return [
+    ...new Set([...(typeof common === "string" ? [common] : Array.isArray(common) ? common : []), ...alternative])
+  ]
+}
+
 class NodeConnection implements Connection {
   readonly peer: string
+  readonly certificateNames: ReadonlyArray<string> | undefined
   private readonly socket: net.Socket
   private chunks: Array<Uint8Array> = []
   private buffered = 0
@@ -56,6 +73,7 @@ class NodeConnection implements Connection {
   constructor(socket: net.Socket, peer: string) {
     this.socket = socket
     this.peer = peer
+    this.certificateNames = namesOf(socket)
     if (typeof socket.setNoDelay === "function") socket.setNoDelay(true)
     // A host that vanishes (powered off, cable pulled) is noticed by TCP itself (R-SOCK-20).
     if (typeof socket.setKeepAlive === "function") socket.setKeepAlive(true, keepAliveDelayMs)

@@ -55,6 +55,15 @@ export interface SocketServerOptions {
    * certificates says who a peer is (R-SOCK-6).
    */
   readonly takeover?: "newest" | "first" | undefined
+  /**
+   * Binds client module names to TLS client certificates (R-SOCK-6), for a server whose `tls` has a
+   * `ca` (so that clients present certificates it verifies). `"subject"`: a client may claim a module
+   * only if the name is one of its certificate's names (the subject's CN or a DNS subjectAltName). A
+   * record maps module names to the certificate names that may claim them (a module not listed: its
+   * own name). A claim the certificate does not cover, or a connection without a verified
+   * certificate, is answered with an error. Absent (the default): any accepted name may be claimed.
+   */
+  readonly certificateNames?: "subject" | Readonly<Record<string, ReadonlyArray<string>>> | undefined
   /** "auto" (default) detects each connection's framing from its first byte. */
   readonly framing?: FramingOption | undefined
   readonly tls?: TlsOptions | undefined
@@ -170,6 +179,18 @@ export const serve = (
             yield* refuse(connection, reason)
           })
         if (!accepted.has(module)) return yield* reject(`module "${module}" is not accepted by this server`)
+        const binding = options.certificateNames
+        if (binding !== undefined) {
+          const names = connection.certificateNames ?? []
+          const allowed = binding === "subject" ? [module] : (binding[module] ?? [module])
+          if (!names.some((name) => allowed.includes(name))) {
+            return yield* reject(
+              names.length === 0
+                ? `module "${module}" needs a verified client certificate`
+                : `module "${module}" is not bound to this client's certificate (${names.join(", ")})`
+            )
+          }
+        }
         const before = yield* beehive.snapshot
         const existing = before.modules.find((m) => m.name === module)
         if (existing !== undefined && existing.contextType !== ContextTypeSocket) {

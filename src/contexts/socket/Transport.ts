@@ -33,6 +33,12 @@ export interface Connection {
    * later reads and writes fail with `ConnectionClosed`. Idempotent, never fails.
    */
   readonly close: Effect.Effect<void>
+  /**
+   * The names of the peer's verified TLS client certificate (its subject's common name and the DNS
+   * names of its subjectAltName), for binding module names to certificates (R-SOCK-6); absent when the
+   * peer presented no verified certificate.
+   */
+  readonly certificateNames?: ReadonlyArray<string> | undefined
 }
 
 /**
