@@ -11,7 +11,7 @@
 import { Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { type Arm, all, type Cancel, done, first, mapExit } from "../../src/effects/Arm.ts"
+import { type Arm, all, armNow, type Cancel, done, first, mapExit, type Settle } from "../../src/effects/Arm.ts"
 import { fcParams } from "../support/fc.ts"
 
 type Tree =
@@ -203,5 +203,67 @@ describe("armed waits", () => {
         }
       ),
       fcParams(2000)
+    ))
+
+  it("armNow keeps an early outcome for its first waiter, hands a later one on in the mode it came in, and withdraws its wait only while no waiter has the outcome", () =>
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.shuffledSubarray(["fire", "wait", "withdraw"] as const, { minLength: 1 }),
+        fc.boolean(),
+        fc.boolean(),
+        (immediate, events, firesLater, waiterHasLater) => {
+          let settleSource: Settle<string, string> | undefined
+          let sourceWithdrawn = false
+          const source: Arm<string, string> = (settle) => {
+            if (immediate) return Exit.succeed("now")
+            settleSource = settle
+            return () => {
+              sourceWithdrawn = true
+            }
+          }
+          const [waiting, withdraw] = armNow(source)
+          const got: Array<string> = []
+          let withdrawn = false
+          let fired = immediate
+          let taken = false
+          let withdrewSource = false
+          for (const event of events) {
+            if (event === "fire" && !immediate && !withdrawn) {
+              fired = true
+              const exit = Exit.succeed("later")
+              if (firesLater && settleSource?.later !== undefined) settleSource.later(exit)
+              else settleSource?.(exit)
+            } else if (event === "wait" && !withdrawn) {
+              const waiter = Object.assign((exit: Exit.Exit<string, string>) => got.push(`now:${show(exit)}`), {
+                later: waiterHasLater ? (exit: Exit.Exit<string, string>) => got.push(`later:${show(exit)}`) : undefined
+              })
+              const armed = waiting(waiter)
+              if (typeof armed !== "function") got.push(`at once:${show(armed)}`)
+            } else if (event === "withdraw") {
+              withdrewSource = !immediate && !taken
+              withdrawn = true
+              withdraw()
+            }
+            taken = got.length > 0
+          }
+          // The oracle: the first waiter gets the outcome once, if it came and nobody withdrew first.
+          const waitAt = events.indexOf("wait")
+          const fireAt = immediate ? -1 : events.indexOf("fire")
+          const withdrawAt = events.includes("withdraw") ? events.indexOf("withdraw") : events.length
+          const value = immediate ? "ok:now" : "ok:later"
+          const expected =
+            waitAt < 0 || waitAt > withdrawAt || (!immediate && (fireAt < 0 || fireAt > withdrawAt))
+              ? []
+              : fireAt < waitAt
+                ? [`at once:${value}`]
+                : [`${firesLater && waiterHasLater ? "later" : "now"}:${value}`]
+          expect(got).toEqual(expected)
+          expect(fired || got.length === 0).toBe(true)
+          // Withdrawing undoes the wait only while no waiter has the outcome.
+          expect(sourceWithdrawn).toBe(withdrewSource)
+        }
+      ),
+      fcParams(500)
     ))
 })
