@@ -203,8 +203,8 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     name: "socket-conservation",
     scenario: "socket-ledger",
     title:
-      "conservation across processes: over the socket, under drops, crashes, stalled readers, split reads and reconnections, every accepted message is received once or lost only to a connection that ended; nothing is duplicated or invented; no response reaches a mailbox",
-    rules: ["R-SOCK-8", "R-SOCK-9", "R-SOCK-11", "R-SOCK-12", "R-SOCK-17", "R-SEND-3", "R-GROUP-5"],
+      "conservation across processes: over the socket, under drops, crashes, stalled readers, split reads and reconnections, every accepted message is received or reported once (unsent, or in doubt when its peer never said), lost only with a crashed process; nothing is duplicated or invented; no response reaches a mailbox",
+    rules: ["R-SOCK-8", "R-SOCK-9", "R-SOCK-11", "R-SOCK-12", "R-SOCK-17", "R-SOCK-21", "R-SEND-3", "R-GROUP-5"],
     input: socketLedgerInput,
     runs: 120,
     preemption: true

@@ -15,13 +15,12 @@
  *
  * - A copy whose send succeeded (or that a group send delivered, or whose call was answered) is
  *   received, reported `Undeliverable` by the receiving process, or reported `Unsent` by the sending
- *   process (never written when its connection ended), exactly once, with one exception
- *   (R-SOCK-11: delivery over a connection is at most once): it may be missing when, after its send
- *   began, the sending process closed one of its connections (a drop, a crash, a close, a takeover: the
- *   close is the last step of a link's end, after its modules' cleanups), or the destination process
- *   finished crashing. A copy to a module of the sender's own process is lost only to a crash of that
- *   process. (A copy never written is reported `Unsent`; the allowed loss is a copy written and lost on
- *   the wire, which only acknowledgements between peers could report.)
+ *   process (never written when its connection ended, or written and, by the peer's receipts, never
+ *   handled), exactly once; or reported `InDoubt` by the sending process, once (written to a peer that
+ *   never said: it was restarted, or the run ended first), and then received at most once (R-SOCK-11,
+ *   R-SOCK-21). It may be missing unreported only when the process of its module crashed after it was
+ *   sent (what a process holds dies with it). Checked once both processes have ended, when everything
+ *   in doubt has been reported.
  * - A copy whose send was refused appears nowhere; a copy whose sync call failed after it may have
  *   been written (RequestDropped, SyncTimeout in the response phase, shutdown, a failed group call)
  *   appears at most once. Nothing appears twice; nothing appears that was not sent; nothing appears in
@@ -105,8 +104,10 @@ export interface SocketLedgerSummary {
   readonly faults: ReadonlyArray<SocketFault>
   readonly copies: number
   readonly received: number
-  /** Copies reported `Unsent`: accepted for the other process and never written. */
+  /** Copies reported `Unsent`: accepted for the other process and never written, or never handled there. */
   readonly unsent: number
+  /** Copies reported `InDoubt`: written to a peer that never said whether it handled them (R-SOCK-21). */
+  readonly inDoubt: number
   readonly lost: number
   readonly sync: ReadonlyArray<string>
 }
@@ -188,6 +189,7 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       if (event._tag === "Undeliverable")
         seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "undeliverable" })
       if (event._tag === "Unsent") seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "unsent" })
+      if (event._tag === "InDoubt") seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "inDoubt" })
     }
     const socketOptions = (proc: Proc) => ({
       batchBytes: input.batchBytes,
@@ -459,57 +461,6 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
     yield* Effect.sleep(200)
     yield* ctx.quiesce
 
-    // Conservation across processes.
-    const count = (key: string) => seen.filter((x) => x.key === key && x.how !== "response").length
-    const closedAfter = (proc: Proc, t: number) =>
-      closes.some((x) => x.tick > t && x.end === (proc === "C" ? "client" : "server"))
-    const crashedAfter = (t: number) => crashes.some((x) => x > t)
-    let lost = 0
-    for (const copy of copies.values()) {
-      const n = count(copy.key)
-      if (copy.expect === "none") {
-        yield* ctx.check(n === 0, `copy ${copy.key} was refused and appears nowhere (${n})`)
-        continue
-      }
-      yield* ctx.check(n <= 1, `copy ${copy.key} appears at most once (${n})`)
-      if (copy.expect === "atMostOnce" || n === 1) continue
-      const mayBeLost =
-        (copy.to === "S" && crashedAfter(copy.tick)) ||
-        (copy.from === "S" && crashedAfter(copy.tick)) ||
-        (copy.from !== copy.to && closedAfter(copy.from, copy.tick))
-      lost++
-      yield* ctx.check(
-        mayBeLost,
-        `copy ${copy.key} was accepted: received or reported exactly once, unless a connection of its sender's process ended or its process crashed since (R-SOCK-11)`
-      )
-    }
-    for (const x of seen) {
-      yield* ctx.check(x.how !== "response", `no response reaches a mailbox (${x.key} at ${x.at})`)
-      const copy = copies.get(x.key)
-      yield* ctx.check(copy !== undefined, `copy ${x.key} was sent (nothing invented)`)
-      if (x.how === "unsent") {
-        yield* ctx.check(
-          copy === undefined || (copy.from === x.at && copy.to !== x.at),
-          `copy ${x.key} is reported unsent by its sender's process, for a module of the other`
-        )
-        const given = handed.filter((h) => h.key === x.key && h.at === x.at).length
-        yield* ctx.check(given === 1, `copy ${x.key} reported unsent was handed to onUndeliverable once (${given})`)
-      } else yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
-    }
-
-    // What the run reached, for coverage figures and for a reader of a counterexample.
-    const outcomes = syncOutcomes.map((call) => tagOf(call.exit))
-    const summary: SocketLedgerSummary = {
-      connections,
-      faults: applied,
-      copies: copies.size,
-      received: seen.filter((x) => x.how === "received").length,
-      unsent: seen.filter((x) => x.how === "unsent").length,
-      lost,
-      sync: outcomes
-    }
-    yield* ctx.note("main", `${summaryPrefix}${JSON.stringify(summary)}`)
-
     // Per-sender FIFO: the copies a module got from one sender come in the order sent.
     for (const module of Object.keys(home)) {
       const order = seen
@@ -603,6 +554,68 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
     for (const side of servers) yield* Scope.close(side.scope, Exit.void)
     yield* Fiber.awaitAll([...c.receivers, ...servers.flatMap((x) => x.receivers)])
     yield* ctx.quiesce
+
+    // Conservation across processes, once both have ended: what no peer will receipt is then in doubt.
+    const count = (key: string) =>
+      seen.filter((x) => x.key === key && x.how !== "response" && x.how !== "inDoubt").length
+    const inDoubt = (key: string) => seen.some((x) => x.key === key && x.how === "inDoubt")
+    const crashedAfter = (t: number) => crashes.some((x) => x > t)
+    let lost = 0
+    for (const copy of copies.values()) {
+      const n = count(copy.key)
+      if (copy.expect === "none") {
+        yield* ctx.check(n === 0, `copy ${copy.key} was refused and appears nowhere (${n})`)
+        continue
+      }
+      yield* ctx.check(n <= 1, `copy ${copy.key} appears at most once (${n})`)
+      if (copy.expect === "atMostOnce" || n === 1) continue
+      // Written before a connection ended and never receipted, with no word from the peer since: in doubt.
+      if (inDoubt(copy.key)) continue
+      const mayBeLost =
+        (copy.to === "S" && crashedAfter(copy.tick)) || (copy.from === copy.to && crashedAfter(copy.tick))
+      lost++
+      yield* ctx.check(
+        mayBeLost,
+        `copy ${copy.key} was accepted: received, reported (Undeliverable, Unsent) or in doubt, unless the process of its module crashed since (R-SOCK-11, R-SOCK-21)`
+      )
+    }
+    for (const x of seen) {
+      yield* ctx.check(x.how !== "response", `no response reaches a mailbox (${x.key} at ${x.at})`)
+      const copy = copies.get(x.key)
+      yield* ctx.check(copy !== undefined, `copy ${x.key} was sent (nothing invented)`)
+      if (x.how === "inDoubt") {
+        yield* ctx.check(
+          copy === undefined || (copy.from === x.at && copy.to !== x.at),
+          `copy ${x.key} is in doubt for its sender's process, for a module of the other`
+        )
+        yield* ctx.check(
+          seen.filter((y) => y.key === x.key && (y.how === "unsent" || y.how === "inDoubt")).length === 1,
+          `copy ${x.key} in doubt is reported once, and not also unsent`
+        )
+      } else if (x.how === "unsent") {
+        yield* ctx.check(
+          copy === undefined || (copy.from === x.at && copy.to !== x.at),
+          `copy ${x.key} is reported unsent by its sender's process, for a module of the other`
+        )
+        const given = handed.filter((h) => h.key === x.key && h.at === x.at).length
+        yield* ctx.check(given === 1, `copy ${x.key} reported unsent was handed to onUndeliverable once (${given})`)
+      } else yield* ctx.check(copy === undefined || copy.to === x.at, `copy ${x.key} reached the process of its module`)
+    }
+
+    // What the run reached, for coverage figures and for a reader of a counterexample.
+    const outcomes = syncOutcomes.map((call) => tagOf(call.exit))
+    const summary: SocketLedgerSummary = {
+      connections,
+      faults: applied,
+      copies: copies.size,
+      received: seen.filter((x) => x.how === "received").length,
+      unsent: seen.filter((x) => x.how === "unsent").length,
+      inDoubt: seen.filter((x) => x.how === "inDoubt").length,
+      lost,
+      sync: outcomes
+    }
+    yield* ctx.note("main", `${summaryPrefix}${JSON.stringify(summary)}`)
+
     yield* ctx.check(ctx.pendingTimers() === 0, `no timer remains (${ctx.pendingTimers()})`)
     yield* ctx.check(ctx.running().length === 0, `no fiber remains (${ctx.running().join(", ")})`)
     yield* ctx.check(network.openConnections === 0, `no connection is left open (${network.openConnections})`)

@@ -27,6 +27,12 @@ export const ResponseErrorOperation = "error"
  * @category constants
  */
 export const HeartbeatOperation = "beehive-effect/heartbeat"
+/**
+ * Operation of a receipt (R-SOCK-21): its content is the highest number of the one-way messages the
+ * sender of the receipt has handled; only between peers that agreed on receipts.
+ * @category constants
+ */
+export const ReceiptOperation = "beehive-effect/receipt"
 /** Operation "unhold-upgrade" (Go `UnholdUpgradeOperation`). @category constants */
 export const UnholdUpgradeOperation = "unhold-upgrade"
 

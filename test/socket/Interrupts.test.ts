@@ -233,7 +233,8 @@ describe("socket link: ended at any operation", () => {
           maxFrameBytes: 1 << 20,
           batchBytes: 1 << 16,
           heartbeatMs: 0,
-          frameTimeoutMs: 0
+          frameTimeoutMs: 0,
+          receipts: undefined
         })
         const runner = yield* spawn("link", link.run)
         yield* spawn(

@@ -19,6 +19,7 @@ import * as Message from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
 import { type ConnectionClosed, HandshakeRejected, SocketProtocolError } from "../../model/SocketErrors.ts"
 import { type MessageReader, parseIncoming } from "./MessageReader.ts"
+import { decodeOffer, type ReceiptOffer } from "./Receipts.ts"
 
 /**
  * What a server tells a client it serves: its module names and its groups with their members.
@@ -30,6 +31,14 @@ export interface ModuleExchange {
   readonly groups: Readonly<Record<string, ReadonlyArray<string>>>
   /** The heartbeat interval both peers agreed on, in milliseconds; absent: none. */
   readonly heartbeat?: number | undefined
+  /** The server's receipts answer (R-SOCK-21); absent: no receipts on this connection. */
+  readonly receipts?: ReceiptOffer | undefined
+}
+
+/** What a client offers in its handshake beyond Go's: nothing, for a handshake Go would send. @category models */
+export interface HandshakeOffers {
+  readonly heartbeatMs?: number | undefined
+  readonly receipts?: ReceiptOffer | undefined
 }
 
 /**
@@ -40,7 +49,8 @@ export interface ModuleExchange {
 export const ModuleExchangeSchema = Schema.Struct({
   modules: Schema.NullOr(Schema.Array(Schema.String)),
   groups: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.NullOr(Schema.Array(Schema.String))))),
-  heartbeat: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  heartbeat: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  receipts: Schema.optionalKey(Schema.Unknown)
 })
 
 const decodeExchangeWire = Schema.decodeUnknownResult(ModuleExchangeSchema)
@@ -59,29 +69,53 @@ export const decodeExchange = (peer: string, content: unknown): Result.Result<Mo
   const groups: Record<string, ReadonlyArray<string>> = {}
   for (const [group, members] of Object.entries(decoded.success.groups ?? {})) groups[group] = members ?? []
   const heartbeat = decoded.success.heartbeat
+  const receipts = decodeOffer(decoded.success.receipts)
   return Result.succeed({
     modules: decoded.success.modules ?? [],
     groups,
-    ...(heartbeat === undefined ? {} : { heartbeat })
+    ...(heartbeat === undefined ? {} : { heartbeat }),
+    ...(receipts === undefined ? {} : { receipts })
   })
 }
 
 /**
  * The handshake a client module sends (Go's `exchangeModuleInfo` message), offering a heartbeat
- * interval when `heartbeatMs` is positive. Never fails.
+ * interval and receipts when `offers` has them; with none it is Go's handshake. Never fails.
  *
  * @category constructors
  */
-export const makeHandshake = (module: string, socketType: string, heartbeatMs = 0): Effect.Effect<Message.Message> =>
-  Effect.map(Message.newMessage(), (m) =>
-    pipe(
+export const makeHandshake = (
+  module: string,
+  socketType: string,
+  offers: HandshakeOffers = {}
+): Effect.Effect<Message.Message> =>
+  Effect.map(Message.newMessage(), (m) => {
+    const heartbeat = offers.heartbeatMs !== undefined && offers.heartbeatMs > 0 ? offers.heartbeatMs : undefined
+    const content =
+      heartbeat === undefined && offers.receipts === undefined
+        ? ""
+        : {
+            ...(heartbeat === undefined ? {} : { heartbeat }),
+            ...(offers.receipts === undefined ? {} : { receipts: offers.receipts })
+          }
+    return pipe(
       m,
       Message.buildRouter(module, "", ResourceTypeModule, OperationTypeModule),
       Message.setType(socketType),
       Message.setSync(true),
-      Message.fillBody(heartbeatMs > 0 ? { heartbeat: heartbeatMs } : "")
+      Message.fillBody(content)
     )
-  )
+  })
+
+/**
+ * The receipts a handshake offers (R-SOCK-21), or undefined (Go's handshakes offer none).
+ *
+ * @category getters
+ */
+export const offeredReceipts = (handshake: Message.Message): ReceiptOffer | undefined => {
+  const content = handshake.content as { readonly receipts?: unknown } | null
+  return typeof content === "object" && content !== null ? decodeOffer(content.receipts) : undefined
+}
 
 /**
  * The heartbeat interval a handshake offers, in milliseconds, or 0 (Go's handshakes offer none).
@@ -162,11 +196,11 @@ export const clientHandshake = (
   encode: (json: string) => Uint8Array,
   module: string,
   socketType: string,
-  heartbeatMs = 0
+  offers: HandshakeOffers = {}
 ): Effect.Effect<ModuleExchange, HandshakeRejected | SocketProtocolError | ConnectionClosed> =>
   Effect.gen(function* () {
     const peer = reader.connection.peer
-    const handshake = yield* makeHandshake(module, socketType, heartbeatMs)
+    const handshake = yield* makeHandshake(module, socketType, offers)
     yield* reader.connection.write(encode(controlJson(handshake)))
     const texts = yield* reader.next
     const parsed = parseIncoming(peer, texts[0] as string)

@@ -27,7 +27,12 @@
 import { Cause, Deferred, Duration, Effect, Exit, MutableList } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
 import type { Wake } from "../../effects/Mailbox.ts"
-import { HeartbeatOperation, ResponseErrorOperation, ResponseOperation } from "../../model/Constants.ts"
+import {
+  HeartbeatOperation,
+  ReceiptOperation,
+  ResponseErrorOperation,
+  ResponseOperation
+} from "../../model/Constants.ts"
 import { quote } from "../../model/GoJson.ts"
 import * as Message from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
@@ -36,6 +41,7 @@ import { oversizeBytes } from "./FrameCodec.ts"
 import { encodeBatch, type Framing } from "./Framing.ts"
 import { controlJson } from "./Handshake.ts"
 import { type MessageReader, parseIncoming } from "./MessageReader.ts"
+import type { Written } from "./Receipts.ts"
 import type { EndpointLink, RemoteEndpoint } from "./RemoteEndpoint.ts"
 import type { SocketState } from "./SocketState.ts"
 
@@ -89,6 +95,8 @@ export interface LinkOptions {
   readonly heartbeatMs: number
   /** How long a frame may stay unfinished, in milliseconds; 0: for ever (R-SOCK-20). */
   readonly frameTimeoutMs: number
+  /** The peer's key in the receipt ledger when both agreed on receipts; undefined: none (R-SOCK-21). */
+  readonly receipts: string | undefined
 }
 
 const heartbeatJson = JSON.stringify({
@@ -96,6 +104,9 @@ const heartbeatJson = JSON.stringify({
   route: { operation: HeartbeatOperation },
   content: ""
 })
+
+const receiptJson = (seq: number): string =>
+  JSON.stringify({ header: { msg_id: "receipt", timestamp: 0 }, route: { operation: ReceiptOperation }, content: seq })
 
 /**
  * The module a response is attributed to when the peer names a responder that is not one of the
@@ -136,6 +147,10 @@ export class Link implements EndpointLink {
   /** Whether reading is paused here (backpressure): the peer's silence is then ours. */
   private paused = false
   private heartbeatDue = false
+  /** Receipts (R-SOCK-21): one-way messages written and not receipted, oldest first. */
+  private unreceipted: Array<Written> = []
+  private handledSeq = 0
+  private receiptedSeq = 0
 
   constructor(state: SocketState, reader: MessageReader, options: LinkOptions) {
     this.state = state
@@ -312,6 +327,8 @@ export class Link implements EndpointLink {
   readonly shutdown: Effect.Effect<void> = Effect.suspend(() => {
     if (this.closed) return Effect.void
     this.closed = true
+    if (this.options.receipts !== undefined) this.state.receipts.park(this.options.receipts, this.unreceipted)
+    this.unreceipted = []
     this.readyEndpoints.clear()
     this.responses = []
     this.responseBytes = 0
@@ -358,6 +375,7 @@ export class Link implements EndpointLink {
           // The rest of this read waits in the reader: the backlog stays bounded whatever a read holds.
           this.reader.unread(texts.slice(i + 1))
           yield* this.startDeliveries
+          this.askReceipt()
           this.paused = true
           yield* this.awaitRoom
           this.paused = false
@@ -365,8 +383,22 @@ export class Link implements EndpointLink {
         }
       }
       yield* this.startDeliveries
+      this.askReceipt()
     }
   })
+
+  /** Receipts what was handled since the last receipt, in the next write (R-SOCK-21). */
+  private askReceipt(): void {
+    if (this.handledSeq > this.receiptedSeq) this.wakeWriter?.("later")
+  }
+
+  /** The peer handled the one-way messages written here up to `seq`: they are no longer in doubt. */
+  private receipted(seq: unknown): void {
+    if (typeof seq !== "number") return
+    let done = 0
+    while (done < this.unreceipted.length && (this.unreceipted[done] as Written).seq <= seq) done++
+    if (done > 0) this.unreceipted.splice(0, done)
+  }
 
   private readonly writeLoop: Effect.Effect<never, ConnectionClosed> = Effect.gen({ self: this }, function* () {
     while (true) {
@@ -385,8 +417,20 @@ export class Link implements EndpointLink {
     if (parsed._tag === "Failure") return Effect.fail(parsed.failure)
     const { message, responder } = parsed.success
     const { header, route } = message
+    const key = this.options.receipts
+    // A newer connection of the same peer has settled the receipts: what this one still reads is
+    // dropped, as the peer was told it was never handled (R-SOCK-21).
+    if (key !== undefined && !this.state.receipts.isCurrent(key, this)) return undefined
     // A heartbeat only says the peer is alive (counted when read).
     if (route.operation === HeartbeatOperation && route.destination === "") return undefined
+    if (route.operation === ReceiptOperation && route.destination === "") {
+      this.receipted(message.content)
+      return undefined
+    }
+    if (key !== undefined && parsed.success.seq !== undefined && !header.sync) {
+      this.handledSeq = Math.max(this.handledSeq, parsed.success.seq)
+      this.state.receipts.noteHandled(key, parsed.success.seq)
+    }
     if (
       !header.sync &&
       header.parentId !== "" &&
@@ -517,7 +561,8 @@ export class Link implements EndpointLink {
   }
 
   private collectBatch(): Uint8Array | undefined {
-    if (this.responses.length === 0 && this.readyEndpoints.size === 0) {
+    const receipt = this.handledSeq > this.receiptedSeq
+    if (this.responses.length === 0 && this.readyEndpoints.size === 0 && !receipt) {
       if (!this.heartbeatDue) return undefined
       this.heartbeatDue = false
       return encodeBatch(this.options.framing, [heartbeatJson])
@@ -526,6 +571,10 @@ export class Link implements EndpointLink {
     const limit = this.options.batchBytes
     const jsons: Array<string> = []
     let bytes = 0
+    if (receipt) {
+      this.receiptedSeq = this.handledSeq
+      jsons.push(receiptJson(this.handledSeq))
+    }
     while (this.responses.length > 0 && bytes < limit) {
       const json = this.responses.shift() as string
       jsons.push(json)
@@ -540,13 +589,23 @@ export class Link implements EndpointLink {
         const outgoing = endpoint.takeOutgoing()
         if (outgoing === undefined) break
         if (outgoing.message.header.sync) this.noteMulticast(outgoing.message, endpoint)
-        jsons.push(outgoing.json)
-        bytes += outgoing.json.length
+        const json = this.numbered(outgoing.json, outgoing.message, endpoint.module)
+        jsons.push(json)
+        bytes += json.length
       }
       // Still has messages (or senders admitted meanwhile): back to the end of the round.
       if (endpoint.queued > 0) this.readyEndpoints.add(endpoint)
     }
     return jsons.length === 0 ? undefined : encodeBatch(this.options.framing, jsons)
+  }
+
+  /** A one-way message's JSON with its number, kept until receipted, when receipts are on (R-SOCK-21). */
+  private numbered(json: string, message: Message.Message, module: string): string {
+    const key = this.options.receipts
+    if (key === undefined || message.header.sync) return json
+    const seq = this.state.receipts.nextSeq(key)
+    this.unreceipted.push({ seq, peer: this.peer, module, message })
+    return `${json.slice(0, -1)},"seq":${seq}}`
   }
 
   private noteMulticast(message: Message.Message, endpoint: RemoteEndpoint): void {
@@ -575,7 +634,12 @@ export class Link implements EndpointLink {
    */
   private readonly awaitWork: Effect.Effect<void> = Effect.withFiber((fiber) =>
     Effect.callback<void>((resume) => {
-      if (this.responses.length > 0 || this.readyEndpoints.size > 0 || this.heartbeatDue) {
+      if (
+        this.responses.length > 0 ||
+        this.readyEndpoints.size > 0 ||
+        this.heartbeatDue ||
+        this.handledSeq > this.receiptedSeq
+      ) {
         resume(Effect.void)
         return
       }

@@ -26,6 +26,8 @@ import type { Connection } from "./Transport.ts"
 export interface Incoming {
   readonly message: Message
   readonly responder: string | undefined
+  /** The number the peer gave a one-way message, when the connection has receipts (R-SOCK-21). */
+  readonly seq: number | undefined
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -105,8 +107,12 @@ export const parseIncoming = (peer: string, text: string): Result.Result<Incomin
   if (Result.isFailure(decoded)) {
     return Result.fail(new SocketProtocolError({ peer, reason: "Message", detail: decoded.failure.message }))
   }
-  const responder = (parsed as { responder?: unknown }).responder
-  return Result.succeed({ message: decoded.success, responder: typeof responder === "string" ? responder : undefined })
+  const { responder, seq } = parsed as { responder?: unknown; seq?: unknown }
+  return Result.succeed({
+    message: decoded.success,
+    responder: typeof responder === "string" ? responder : undefined,
+    seq: typeof seq === "number" && Number.isSafeInteger(seq) && seq > 0 ? seq : undefined
+  })
 }
 
 /**

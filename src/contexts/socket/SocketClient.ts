@@ -128,13 +128,11 @@ export const connect = (
       (connection) =>
         Effect.gen(function* () {
           const reader = new MessageReader(connection, makeDecoder(framing, maxFrameBytes))
-          const exchange = yield* clientHandshake(
-            reader,
-            encoderFor(framing),
-            options.module,
-            socketType,
-            state.options.heartbeatMs
-          ).pipe(
+          const ledger = state.receipts
+          const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType, {
+            heartbeatMs: state.options.heartbeatMs,
+            receipts: state.options.receipts ? ledger.offer(options.module, ledger.peerOf(options.module)) : undefined
+          }).pipe(
             Effect.timeoutOrElse({
               duration: handshakeTimeout,
               orElse: () =>
@@ -143,6 +141,18 @@ export const connect = (
                 )
             })
           )
+          // What the last connection to this server wrote and never had receipted is settled by its
+          // word; what was written to a server since restarted can no longer be (R-SOCK-21).
+          const answer = state.options.receipts ? exchange.receipts : undefined
+          const key = answer === undefined ? undefined : ledger.key(answer.incarnation, options.module)
+          const unsent =
+            answer !== undefined && key !== undefined && ledger.peerOf(options.module) === answer.incarnation
+              ? ledger.settle(key, answer.read ?? 0)
+              : []
+          const inDoubt = ledger.abandon(options.module, key)
+          if (answer !== undefined) ledger.setPeerOf(options.module, answer.incarnation)
+          if (unsent.length > 0) yield* state.reportWritten(unsent, "Unsent")
+          if (inDoubt.length > 0) yield* state.reportWritten(inDoubt, "InDoubt")
           const link = new Link(state, reader, {
             framing,
             module: options.module,
@@ -150,8 +160,10 @@ export const connect = (
             maxFrameBytes,
             batchBytes,
             heartbeatMs: exchange.heartbeat ?? 0,
-            frameTimeoutMs: state.options.frameTimeoutMs
+            frameTimeoutMs: state.options.frameTimeoutMs,
+            receipts: key
           })
+          if (key !== undefined) ledger.claim(key, link)
           return yield* Effect.gen(function* () {
             // Added once the `ensuring` below is in place, so that no interruption leaves it listed.
             state.links.add(link)

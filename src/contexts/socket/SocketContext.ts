@@ -94,6 +94,8 @@ export const makeSocketContext = (
     const transport = yield* Transport
     const scope = yield* Effect.scope
     const state = new SocketState(resolveOptions(options), scope)
+    // Last, after every connection has ended: what no peer will ever receipt now is in doubt (R-SOCK-21).
+    yield* Effect.addFinalizer(() => Effect.suspend(() => state.reportWritten(state.receipts.abandonAll(), "InDoubt")))
     return {
       context: state.context,
       serve: (serverOptions) => serve(state, transport, serverOptions),

@@ -25,8 +25,11 @@ import { type LogLimiter, peerHost } from "./LogLimiter.ts"
  * - `Undeliverable`: a message from a peer could not be delivered (unknown destination, module closed);
  *   if it was a sync request, the peer was sent an error response.
  * - `UnclaimedResponse`: a response from a peer that no call waited for (its call had ended).
- * - `Unsent`: a one-way message accepted for a module of the peer was never written when the
- *   connection ended; it was handed to the context's `onUndeliverable` too (R-SOCK-11).
+ * - `Unsent`: a one-way message accepted for a module of the peer did not reach it: never written
+ *   when the connection ended, or written and, by the peer's receipts, never handled (R-SOCK-11,
+ *   R-SOCK-21); it was handed to the context's `onUndeliverable` too.
+ * - `InDoubt`: a one-way message written to a peer that never said whether it handled it (the peer was
+ *   restarted, or this context closed before it came back); it may or may not have arrived (R-SOCK-21).
  * - `RequestForgotten`: more sync requests from peers were waiting for answers than
  *   `maxPendingRequests`; the oldest was forgotten, and its answer will not be sent back.
  *
@@ -67,6 +70,7 @@ export type SocketEvent =
     }
   | { readonly _tag: "UnclaimedResponse"; readonly peer: string; readonly msgId: string; readonly parentId: string }
   | { readonly _tag: "Unsent"; readonly peer: string; readonly destination: string; readonly msgId: string }
+  | { readonly _tag: "InDoubt"; readonly peer: string; readonly destination: string; readonly msgId: string }
   | { readonly _tag: "RequestForgotten"; readonly peer: string; readonly msgId: string }
 
 /**
@@ -95,7 +99,9 @@ export const formatEvent = (event: SocketEvent): string => {
     case "UnclaimedResponse":
       return `${event.peer}: response ${event.msgId} to ${event.parentId} dropped: no call waits for it`
     case "Unsent":
-      return `${event.peer}: message ${event.msgId} to "${event.destination}" never written: the connection ended`
+      return `${event.peer}: message ${event.msgId} to "${event.destination}" did not reach the peer: the connection ended`
+    case "InDoubt":
+      return `${event.peer}: message ${event.msgId} to "${event.destination}" may not have arrived: the peer never said`
     case "RequestForgotten":
       return `${event.peer}: request ${event.msgId} forgotten (too many requests waiting): its answer will not be sent`
   }
@@ -107,6 +113,7 @@ const isLoss = (event: SocketEvent): boolean =>
   event._tag === "UnclaimedResponse" ||
   event._tag === "RequestForgotten" ||
   event._tag === "Unsent" ||
+  event._tag === "InDoubt" ||
   event._tag === "ModuleSkipped" ||
   event._tag === "Retrying" ||
   event._tag === "GaveUp"

@@ -12,7 +12,14 @@ import * as Message from "../../model/Message.ts"
 import { ListenFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import type { BeehiveSnapshot } from "../Beehive.ts"
 import { AutoDecoder, encoderFor, type Framing, type FramingOption, makeDecoder } from "./Framing.ts"
-import { agreedHeartbeat, controlJson, type ModuleExchange, offeredHeartbeat, readHandshake } from "./Handshake.ts"
+import {
+  agreedHeartbeat,
+  controlJson,
+  type ModuleExchange,
+  offeredHeartbeat,
+  offeredReceipts,
+  readHandshake
+} from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
 import { describeAddress, formatAddress, invalidAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
@@ -206,6 +213,18 @@ export const serve = (
         handshaking.delete(connection)
         identified.add(connection)
         const heartbeatMs = agreedHeartbeat(state.options.heartbeatMs, offeredHeartbeat(request))
+        // Receipts (R-SOCK-21): what was written to this client (the same run of it) and never
+        // receipted is settled by its word; what was written to an earlier run of it cannot be.
+        const ledger = state.receipts
+        const offer = state.options.receipts ? offeredReceipts(request) : undefined
+        const receiptsKey = offer === undefined ? undefined : ledger.key(offer.incarnation, module)
+        const unsent =
+          offer !== undefined && receiptsKey !== undefined && offer.peer === ledger.incarnation
+            ? ledger.settle(receiptsKey, offer.read ?? 0)
+            : []
+        const inDoubt = ledger.abandon(module, receiptsKey)
+        if (unsent.length > 0) yield* state.reportWritten(unsent, "Unsent")
+        if (inDoubt.length > 0) yield* state.reportWritten(inDoubt, "InDoubt")
         const link = new Link(state, reader, {
           framing,
           module,
@@ -213,8 +232,10 @@ export const serve = (
           maxFrameBytes,
           batchBytes,
           heartbeatMs,
-          frameTimeoutMs: state.options.frameTimeoutMs
+          frameTimeoutMs: state.options.frameTimeoutMs,
+          receipts: receiptsKey
         })
+        if (receiptsKey !== undefined) ledger.claim(receiptsKey, link)
         yield* Effect.gen(function* () {
           // Listed once the `ensuring` below is in place, so that no interruption leaves it listed.
           links.add(link)
@@ -226,7 +247,10 @@ export const serve = (
           yield* Effect.ignore(beehive.addModuleGroup(module, module))
           const exchange = {
             ...exchangeOf(yield* beehive.snapshot),
-            ...(heartbeatMs > 0 ? { heartbeat: heartbeatMs } : {})
+            ...(heartbeatMs > 0 ? { heartbeat: heartbeatMs } : {}),
+            ...(receiptsKey === undefined
+              ? {}
+              : { receipts: { incarnation: ledger.incarnation, read: ledger.handledFrom(receiptsKey) } })
           }
           const answer = Message.setDestination(yield* Message.newResponse(request, exchange), module)
           link.sendResponse(answer, undefined)

@@ -14,6 +14,7 @@ import type { BeehiveService } from "../Beehive.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
 import type { Delivery, Link } from "./Link.ts"
 import { LogLimiter } from "./LogLimiter.ts"
+import { newIncarnation, ReceiptLedger, type Written } from "./Receipts.ts"
 import { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
 
@@ -59,6 +60,12 @@ export interface SocketContextOptions {
    * (a peer that trickles bytes); off when left out or 0 (`SocketContext.layerNode` sets 30 s).
    */
   readonly frameTimeoutMs?: number | undefined
+  /**
+   * Whether to offer receipts in handshakes (R-SOCK-21); true by default. Between two peers that
+   * offer them, a one-way message written before a connection ended is known to have arrived or is
+   * reported (`Unsent`, `onUndeliverable`), instead of being lost unreported. Go peers never offer them.
+   */
+  readonly receipts?: boolean | undefined
   /** Receives every event (see `SocketEvent`); events are also logged. */
   readonly onEvent?: ((event: SocketEvent) => void) | undefined
 }
@@ -76,6 +83,7 @@ export interface ResolvedSocketOptions {
   readonly heartbeatMs: number
   /** 0: off. */
   readonly frameTimeoutMs: number
+  readonly receipts: boolean
   readonly onEvent: ((event: SocketEvent) => void) | undefined
 }
 
@@ -102,6 +110,7 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
   maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
   heartbeatMs: positiveOr(options.heartbeatMs, 0),
   frameTimeoutMs: positiveOr(options.frameTimeoutMs, 0),
+  receipts: options.receipts !== false,
   onEvent: options.onEvent
 })
 
@@ -129,6 +138,8 @@ export class SocketState {
    * holds: one sender's messages keep their order across a reconnection (R-SOCK-8, R-SEND-4).
    */
   readonly deliveries = new Map<string, Delivery>()
+  /** What this process wrote to and handled from each peer, for receipts (R-SOCK-21). */
+  readonly receipts = new ReceiptLedger(newIncarnation())
   private attached: BeehiveService | undefined = undefined
   /** The global context's `onUndeliverable`: told of each one-way message a connection never wrote. */
   onUndeliverable: (module: string, message: Message) => void = () => {}
@@ -148,6 +159,21 @@ export class SocketState {
     }
     return this.attached
   }
+
+  /**
+   * Reports written messages a peer never handled (`Unsent`, and `onUndeliverable` with the message)
+   * or never said about (`InDoubt`), once each (R-SOCK-21).
+   */
+  readonly reportWritten = (written: ReadonlyArray<Written>, kind: "Unsent" | "InDoubt"): Effect.Effect<void> =>
+    Effect.forEach(
+      written,
+      ({ peer, module, message }) =>
+        Effect.andThen(
+          kind === "Unsent" ? Effect.sync(() => this.onUndeliverable(module, message)) : Effect.void,
+          this.report({ _tag: kind, peer, destination: module, msgId: message.header.id })
+        ),
+      { discard: true }
+    )
 
   /** Reports an event. */
   // Bounds the warnings a peer can make this process write (R-SOCK-19); onEvent still sees every event.

@@ -1,0 +1,159 @@
+/**
+ * Receipts between two beehive-effect peers (R-SOCK-21): what this process knows of the one-way
+ * messages it wrote to each peer and of those it handled from each, so that a message written just
+ * before a connection ended is either known to have arrived or reported, never lost in silence.
+ *
+ * A peer is known by its incarnation (a random id per socket context, that is per process run) and
+ * the client module of the connection: `key`. Every one-way message written to it is numbered; the
+ * reader numbers the messages it handled (queued for delivery, or taken as a response) and tells the
+ * writer, as a receipt, the highest number so far. What was written and not receipted when the
+ * connection ends is parked here, in doubt. The next handshake with the same peer settles it: the
+ * peer says what it handled, and the rest is reported unsent. If that peer never comes back (it was
+ * restarted: another incarnation connects for the module; or this context closes), what is parked
+ * can no longer be settled and is reported in doubt.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+import { v4 as uuidv4 } from "uuid"
+import type { Message } from "../../model/Message.ts"
+
+/** A new incarnation id: one per socket context, so a restarted peer is told apart. @category constructors */
+export const newIncarnation = (): string => uuidv4()
+
+/** A one-way message written to a peer and not yet receipted. @category models */
+export interface Written {
+  readonly seq: number
+  /** The connection's peer, for the reports. */
+  readonly peer: string
+  readonly module: string
+  readonly message: Message
+}
+
+/** What a handshake says of receipts: the sender's incarnation, and what it handled from the other. @category models */
+export interface ReceiptOffer {
+  readonly incarnation: string
+  /** The incarnation of the peer this one last talked to for the module, if any. */
+  readonly peer?: string | undefined
+  /** The highest number it handled from that peer for the module. */
+  readonly read?: number | undefined
+}
+
+const separator = "\u0000"
+
+/** The per-process ledger of receipts. @category models */
+export class ReceiptLedger {
+  readonly incarnation: string
+  private readonly written = new Map<string, number>()
+  private readonly handled = new Map<string, number>()
+  private readonly parked = new Map<string, Array<Written>>()
+  /** Client side: the incarnation of the server each client module last talked to. */
+  private readonly lastPeer = new Map<string, string>()
+  /** The connection that now speaks for each key: what an earlier one still reads is not handled. */
+  private readonly current = new Map<string, object>()
+
+  constructor(incarnation: string) {
+    this.incarnation = incarnation
+  }
+
+  /** The key of a peer: its incarnation and the connection's client module. */
+  key(peerIncarnation: string, module: string): string {
+    return `${peerIncarnation}${separator}${module}`
+  }
+
+  /** The number of the next one-way message written to `key`. */
+  nextSeq(key: string): number {
+    const seq = (this.written.get(key) ?? 0) + 1
+    this.written.set(key, seq)
+    return seq
+  }
+
+  /** Notes a message numbered `seq` from `key` as handled. */
+  noteHandled(key: string, seq: number): void {
+    if (seq > (this.handled.get(key) ?? 0)) this.handled.set(key, seq)
+  }
+
+  /** The highest number handled from `key` (0: none). */
+  handledFrom(key: string): number {
+    return this.handled.get(key) ?? 0
+  }
+
+  /** Parks what a connection to `key` wrote and never had receipted. */
+  park(key: string, unreceipted: ReadonlyArray<Written>): void {
+    if (unreceipted.length === 0) return
+    this.parked.set(key, [...(this.parked.get(key) ?? []), ...unreceipted])
+  }
+
+  /** Settles what is parked for `key` with the peer's word: returns what it never handled. */
+  settle(key: string, read: number): ReadonlyArray<Written> {
+    const parked = this.parked.get(key) ?? []
+    this.parked.delete(key)
+    return parked.filter((w) => w.seq > read)
+  }
+
+  /** Takes what is parked for `module` under any key but `keep`: those peers will not say. */
+  abandon(module: string, keep: string | undefined): ReadonlyArray<Written> {
+    const out: Array<Written> = []
+    for (const [key, parked] of [...this.parked]) {
+      if (key !== keep && key.endsWith(`${separator}${module}`)) {
+        out.push(...parked)
+        this.parked.delete(key)
+      }
+    }
+    return out
+  }
+
+  /** Takes everything parked (the context closes). */
+  abandonAll(): ReadonlyArray<Written> {
+    const out = [...this.parked.values()].flat()
+    this.parked.clear()
+    return out
+  }
+
+  /**
+   * Makes `connection` the one that speaks for `key`, from the handshake whose answer settles what the
+   * earlier ones wrote: from then on what they read is dropped unhandled, so the count the handshake
+   * gave stays true.
+   */
+  claim(key: string, connection: object): void {
+    this.current.set(key, connection)
+  }
+
+  /** Whether `connection` speaks for `key`. */
+  isCurrent(key: string, connection: object): boolean {
+    return this.current.get(key) === connection
+  }
+
+  /** Client side: the server incarnation `module` last talked to. */
+  peerOf(module: string): string | undefined {
+    return this.lastPeer.get(module)
+  }
+
+  setPeerOf(module: string, incarnation: string): void {
+    this.lastPeer.set(module, incarnation)
+  }
+
+  /** What a handshake offers for the connection of `module` (client side) or answers (server side). */
+  offer(module: string, peer: string | undefined): ReceiptOffer {
+    return peer === undefined
+      ? { incarnation: this.incarnation }
+      : { incarnation: this.incarnation, peer, read: this.handledFrom(this.key(peer, module)) }
+  }
+}
+
+/**
+ * The receipts part of a handshake's content or exchange, or undefined when it has none (Go's, or
+ * malformed: then there are no receipts). Never throws.
+ *
+ * @category decoding
+ */
+export const decodeOffer = (value: unknown): ReceiptOffer | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  const { incarnation, peer, read } = value as { incarnation?: unknown; peer?: unknown; read?: unknown }
+  if (typeof incarnation !== "string" || incarnation === "") return undefined
+  return {
+    incarnation,
+    peer: typeof peer === "string" ? peer : undefined,
+    read: typeof read === "number" && Number.isSafeInteger(read) && read >= 0 ? read : undefined
+  }
+}

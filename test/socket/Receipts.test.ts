@@ -1,0 +1,109 @@
+/**
+ * R-SOCK-21 by example, over the in-memory network: one-way messages written just before a connection
+ * drops, never read by the peer, are reported `Unsent` (with the message, to `onUndeliverable`) when
+ * the client connects again and the server says what it handled; written to a server that was
+ * restarted meanwhile, they are reported `InDoubt`. A Go peer (no receipts offered) gets no numbers.
+ */
+import { Effect, Exit, Scope } from "effect"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { Message } from "../../src/model/Message.ts"
+import { msg } from "../support/messages.ts"
+import { makeSide, run, waitFor } from "./support.ts"
+
+const address = unix("/receipts/server.sock")
+
+const serverOn = (network: MemoryNetwork) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const side = yield* makeSide(network.transport).pipe(Scope.provide(scope))
+    yield* side.beehive.addModule("A")
+    yield* side.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
+    return { side, scope }
+  })
+
+const clientOn = (network: MemoryNetwork, undeliverable: Array<string>) =>
+  Effect.gen(function* () {
+    const side = yield* makeSide(
+      network.transport,
+      {},
+      { onUndeliverable: (module: string, m: Message) => undeliverable.push(`${module}:${m.header.id}`) }
+    )
+    yield* side.beehive.addModule("X")
+    const client = yield* side.socket.connect({ module: "X", address, backoff: { initial: 5, max: 5, jitter: 0 } })
+    yield* client.connected
+    return side
+  })
+
+const connectedTwice = (events: ReadonlyArray<{ _tag: string }>) =>
+  events.filter((e) => e._tag === "Connected").length >= 2
+
+describe("receipts", () => {
+  it("R-SOCK-21 R-SOCK-11 messages written and never handled are reported Unsent when the client is back", () =>
+    run(
+      Effect.gen(function* () {
+        const network = new MemoryNetwork()
+        const server = yield* serverOn(network)
+        const undeliverable: Array<string> = []
+        const c = yield* clientOn(network, undeliverable)
+        yield* c.beehive.send("A", msg("before", "handled"))
+        expect((yield* server.side.beehive.receive("A")).header.id).toBe("before")
+        // Written into the pipe while the server does not read, then lost with the connection.
+        network.setStalled("server", true)
+        for (const id of ["w1", "w2", "w3"]) yield* c.beehive.send("A", msg(id, "lost on the wire"))
+        yield* Effect.sleep("5 millis")
+        network.drop()
+        network.setStalled("server", false)
+        yield* waitFor(() => connectedTwice(c.events), "the reconnection", 5_000)
+        yield* waitFor(() => undeliverable.length === 3, "the reports", 5_000)
+        expect(undeliverable).toEqual(["A:w1", "A:w2", "A:w3"])
+        expect(c.events.filter((e) => e._tag === "Unsent").map((e) => (e as { msgId: string }).msgId)).toEqual([
+          "w1",
+          "w2",
+          "w3"
+        ])
+        // And none of them arrives: the old connection's bytes were dropped with it.
+        yield* c.beehive.send("A", msg("after", "handled"))
+        expect((yield* server.side.beehive.receive("A")).header.id).toBe("after")
+      })
+    ))
+
+  it("R-SOCK-21 messages written to a server that restarted before it could say are reported InDoubt", () =>
+    run(
+      Effect.gen(function* () {
+        const network = new MemoryNetwork()
+        const first = yield* serverOn(network)
+        const undeliverable: Array<string> = []
+        const c = yield* clientOn(network, undeliverable)
+        network.setStalled("server", true)
+        yield* c.beehive.send("A", msg("w1", "in flight when the server stopped"))
+        yield* Effect.sleep("5 millis")
+        yield* Scope.close(first.scope, Exit.void)
+        network.setStalled("server", false)
+        yield* serverOn(network)
+        yield* waitFor(() => connectedTwice(c.events), "the reconnection", 5_000)
+        yield* waitFor(() => c.events.some((e) => e._tag === "InDoubt"), "the report", 5_000)
+        expect(c.events.filter((e) => e._tag === "InDoubt")).toMatchObject([{ destination: "A", msgId: "w1" }])
+        // In doubt is not undeliverable: it may have arrived.
+        expect(undeliverable).toEqual([])
+      })
+    ))
+
+  it("R-SOCK-21 R-SOCK-5 a peer that offers no receipts (Go) gets Go's messages: no numbers, no receipts", () =>
+    run(
+      Effect.gen(function* () {
+        const network = new MemoryNetwork()
+        const server = yield* serverOn(network)
+        // A client that offers none, as Go's does: the server adds nothing to what it writes.
+        const plain = yield* makeSide(network.transport, { receipts: false })
+        yield* plain.beehive.addModule("X")
+        const client = yield* plain.socket.connect({ module: "X", address })
+        const exchange = yield* client.connected
+        expect(exchange.receipts).toBeUndefined()
+        yield* server.side.beehive.send("X", msg("to-go", "plain"))
+        const got = yield* plain.beehive.receive("X")
+        expect(got.header.id).toBe("to-go")
+      })
+    ))
+})
