@@ -106,4 +106,52 @@ describe("receipts", () => {
         expect(got.header.id).toBe("to-go")
       })
     ))
+
+  it("R-SOCK-21 R-SOCK-17 a peer that agrees to receipts and sends none holds at most maxUnreceipted messages: then senders wait", () =>
+    run(
+      Effect.gen(function* () {
+        const network = new MemoryNetwork()
+        const s = yield* makeSide(network.transport, { maxUnreceipted: 5 }, { capacity: 2 })
+        yield* s.socket.serve({ address, accept: ["X"] })
+        const peer = yield* network.transport.connect(address)
+        const decoder = new TextDecoder()
+        let received = ""
+        const readFor = (ms: number) =>
+          Effect.gen(function* () {
+            const chunks = yield* Effect.timeoutOption(peer.read, ms)
+            if (chunks._tag === "Some") for (const chunk of chunks.value) received += decoder.decode(chunk)
+          })
+        const line = (json: string) => new TextEncoder().encode(`${json}\n`)
+        yield* peer.write(
+          line(
+            '{"header":{"msg_id":"hs","timestamp":1,"sync":true,"type":"unix"},"route":{"source":"X","operation":"add","resource":"module"},"content":{"receipts":{"incarnation":"raw"}}}'
+          )
+        )
+        yield* readFor(1_000)
+        expect(JSON.parse(received.split("\n")[0] as string).content.receipts.incarnation).toBeTypeOf("string")
+        received = ""
+        const sender = yield* Effect.forkChild(
+          Effect.forEach(
+            Array.from({ length: 20 }, (_, i) => `m${i}`),
+            (id) => s.beehive.send("X", msg(id, id))
+          )
+        )
+        for (let i = 0; i < 5; i++) yield* readFor(20)
+        const seqs = () =>
+          received
+            .split("\n")
+            .filter((l) => l !== "")
+            .map((l) => JSON.parse(l).seq as number)
+        // Five written and numbered; the rest wait in X's outbox (2), and the sender waits for room.
+        expect(seqs()).toEqual([1, 2, 3, 4, 5])
+        expect(sender.pollUnsafe()).toBeUndefined()
+        // A receipt for them lets five more through.
+        yield* peer.write(
+          line('{"header":{"msg_id":"r","timestamp":0},"route":{"operation":"beehive-effect/receipt"},"content":5}')
+        )
+        for (let i = 0; i < 5; i++) yield* readFor(20)
+        expect(seqs()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        yield* peer.close
+      })
+    ))
 })

@@ -395,9 +395,16 @@ export class Link implements EndpointLink {
   /** The peer handled the one-way messages written here up to `seq`: they are no longer in doubt. */
   private receipted(seq: unknown): void {
     if (typeof seq !== "number") return
+    const blocked = this.awaitingReceipts()
     let done = 0
     while (done < this.unreceipted.length && (this.unreceipted[done] as Written).seq <= seq) done++
     if (done > 0) this.unreceipted.splice(0, done)
+    if (blocked && !this.awaitingReceipts()) this.wakeWriter?.("now")
+  }
+
+  /** Whether the modules' messages wait for receipts: `maxUnreceipted` are written and unreceipted. */
+  private awaitingReceipts(): boolean {
+    return this.unreceipted.length >= this.state.options.maxUnreceipted
   }
 
   private readonly writeLoop: Effect.Effect<never, ConnectionClosed> = Effect.gen({ self: this }, function* () {
@@ -562,7 +569,8 @@ export class Link implements EndpointLink {
 
   private collectBatch(): Uint8Array | undefined {
     const receipt = this.handledSeq > this.receiptedSeq
-    if (this.responses.length === 0 && this.readyEndpoints.size === 0 && !receipt) {
+    const endpointsReady = this.readyEndpoints.size > 0 && !this.awaitingReceipts()
+    if (this.responses.length === 0 && !endpointsReady && !receipt) {
       if (!this.heartbeatDue) return undefined
       this.heartbeatDue = false
       return encodeBatch(this.options.framing, [heartbeatJson])
@@ -582,10 +590,10 @@ export class Link implements EndpointLink {
     }
     this.responseBytes -= bytes
     if (jsons.length > 0 && this.mayResume()) this.wakeReader?.()
-    while (bytes < limit && this.readyEndpoints.size > 0) {
+    while (bytes < limit && this.readyEndpoints.size > 0 && !this.awaitingReceipts()) {
       const endpoint = this.readyEndpoints.values().next().value as RemoteEndpoint
       this.readyEndpoints.delete(endpoint)
-      for (let n = 0; n < fairShare && bytes < limit; n++) {
+      for (let n = 0; n < fairShare && bytes < limit && !this.awaitingReceipts(); n++) {
         const outgoing = endpoint.takeOutgoing()
         if (outgoing === undefined) break
         if (outgoing.message.header.sync) this.noteMulticast(outgoing.message, endpoint)
@@ -636,7 +644,7 @@ export class Link implements EndpointLink {
     Effect.callback<void>((resume) => {
       if (
         this.responses.length > 0 ||
-        this.readyEndpoints.size > 0 ||
+        (this.readyEndpoints.size > 0 && !this.awaitingReceipts()) ||
         this.heartbeatDue ||
         this.handledSeq > this.receiptedSeq
       ) {

@@ -66,6 +66,12 @@ export interface SocketContextOptions {
    * reported (`Unsent`, `onUndeliverable`), instead of being lost unreported. Go peers never offer them.
    */
   readonly receipts?: boolean | undefined
+  /**
+   * One-way messages written to one connection and not yet receipted (R-SOCK-21) before it stops
+   * writing its modules' messages (their senders then wait, R-SOCK-17); 4096 by default. A peer that
+   * agreed to receipts and never sends any cannot make this process keep messages without limit.
+   */
+  readonly maxUnreceipted?: number | undefined
   /** Receives every event (see `SocketEvent`); events are also logged. */
   readonly onEvent?: ((event: SocketEvent) => void) | undefined
 }
@@ -84,6 +90,7 @@ export interface ResolvedSocketOptions {
   /** 0: off. */
   readonly frameTimeoutMs: number
   readonly receipts: boolean
+  readonly maxUnreceipted: number
   readonly onEvent: ((event: SocketEvent) => void) | undefined
 }
 
@@ -111,6 +118,7 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
   heartbeatMs: positiveOr(options.heartbeatMs, 0),
   frameTimeoutMs: positiveOr(options.frameTimeoutMs, 0),
   receipts: options.receipts !== false,
+  maxUnreceipted: positiveOr(options.maxUnreceipted, 4096),
   onEvent: options.onEvent
 })
 
