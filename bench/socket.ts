@@ -31,7 +31,11 @@ const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 50_000)
 const CALLERS = 16
 
 /** BENCH_BATCH overrides the write batch size (bytes) on both sides, to compare. */
-const socketOptions = { batchBytes: Number(process.env.BENCH_BATCH) || undefined }
+// BENCH_RECEIPTS=0 measures without receipts (R-SOCK-21), as with a Go peer.
+const socketOptions = {
+  batchBytes: Number(process.env.BENCH_BATCH) || undefined,
+  receipts: process.env.BENCH_RECEIPTS !== "0"
+}
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`)
