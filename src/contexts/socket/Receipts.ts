@@ -91,13 +91,18 @@ export class ReceiptLedger {
     return parked.filter((w) => w.seq > read)
   }
 
-  /** Takes what is parked for `module` under any key but `keep`: those peers will not say. */
+  /**
+   * Takes what is parked for `module` under any key but `keep`, and forgets those keys: their peers
+   * (earlier runs of the other process) will never say, and are not kept track of any more.
+   */
   abandon(module: string, keep: string | undefined): ReadonlyArray<Written> {
     const out: Array<Written> = []
-    for (const [key, parked] of [...this.parked]) {
-      if (key !== keep && key.endsWith(`${separator}${module}`)) {
-        out.push(...parked)
-        this.parked.delete(key)
+    const suffix = `${separator}${module}`
+    for (const map of [this.parked, this.written, this.handled, this.current] as const) {
+      for (const key of [...map.keys()]) {
+        if (key === keep || !key.endsWith(suffix)) continue
+        if (map === this.parked) out.push(...(this.parked.get(key) ?? []))
+        map.delete(key)
       }
     }
     return out
