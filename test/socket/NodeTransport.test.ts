@@ -14,6 +14,28 @@ import { makeSide, run, waitFor } from "./support.ts"
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "bh-nt-"))
 
+/**
+ * A test CA and, for each name, a key and a certificate it signed with that name as CN and the given
+ * subjectAltName; returns their folder (`ca.pem`, `<name>.pem`, `<name>.key`).
+ */
+const certificates = (subjectAltNames: Readonly<Record<string, string>>): string => {
+  const dir = tempDir()
+  const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" })
+  const key = (name: string) => ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`)
+  key("ca")
+  ssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
+  for (const [name, alt] of Object.entries(subjectAltNames)) {
+    key(name)
+    writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=${alt}\n`)
+    ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
+    ssl(
+      ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
+      ...["-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.cnf`]
+    )
+  }
+  return dir
+}
+
 const failure = <A, E>(exit: Exit.Exit<A, E>): any => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")
   const error = exit.cause.reasons.find((r) => r._tag === "Fail")
@@ -123,21 +145,7 @@ describe("node transport", () => {
     () =>
       run(
         Effect.gen(function* () {
-          const dir = tempDir()
-          const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" })
-          const key = (name: string) =>
-            ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`)
-          key("ca")
-          ssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
-          writeFileSync(join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-          for (const name of ["server", "client"]) {
-            key(name)
-            ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
-            ssl(
-              ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
-              ...["-out", `${name}.pem`, "-days", "1", "-extfile", "ext.cnf"]
-            )
-          }
+          const dir = certificates({ server: "IP:127.0.0.1,DNS:localhost", client: "IP:127.0.0.1,DNS:localhost" })
           const pem = (name: string) => join(dir, name)
           const s = yield* makeSide(nodeTransport)
           yield* s.beehive.addModule("A")
@@ -193,27 +201,12 @@ describe("node transport: module names bound to client certificates", () => {
     () =>
       run(
         Effect.gen(function* () {
-          const dir = tempDir()
-          const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" })
-          const key = (name: string) =>
-            ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`)
-          key("ca")
-          ssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
           // The server's name, and a client certificate whose subjectAltName names a second module.
-          const extensions = {
+          const dir = certificates({
             server: "IP:127.0.0.1,DNS:localhost",
             edged: "DNS:edged,DNS:devicetwin",
             intruder: "DNS:intruder"
-          }
-          for (const [name, alt] of Object.entries(extensions)) {
-            key(name)
-            writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=${alt}\n`)
-            ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
-            ssl(
-              ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
-              ...["-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.cnf`]
-            )
-          }
+          })
           const pem = (name: string) => join(dir, name)
           const identity = (name: string) => ({ ca: pem("ca.pem"), cert: pem(`${name}.pem`), key: pem(`${name}.key`) })
           const s = yield* makeSide(nodeTransport)
