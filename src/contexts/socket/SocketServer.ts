@@ -218,13 +218,19 @@ export const serve = (
         const ledger = state.receipts
         const offer = state.options.receipts ? offeredReceipts(request) : undefined
         const receiptsKey = offer === undefined ? undefined : ledger.key(offer.incarnation, module)
-        const unsent =
-          offer !== undefined && receiptsKey !== undefined && offer.peer === ledger.incarnation
-            ? ledger.settle(receiptsKey, offer.read ?? 0)
-            : []
-        const inDoubt = ledger.abandon(module, receiptsKey)
-        if (unsent.length > 0) yield* state.reportWritten(unsent, "Unsent")
-        if (inDoubt.length > 0) yield* state.reportWritten(inDoubt, "InDoubt")
+        // Taken from the ledger and reported in one uninterruptible step: none is lost in between.
+        yield* Effect.uninterruptible(
+          Effect.suspend(() => {
+            const unsent =
+              offer !== undefined && receiptsKey !== undefined && offer.peer === ledger.incarnation
+                ? ledger.settle(receiptsKey, offer.read ?? 0)
+                : []
+            const inDoubt = ledger.abandon(module, receiptsKey)
+            return unsent.length === 0 && inDoubt.length === 0
+              ? Effect.void
+              : Effect.andThen(state.reportWritten(unsent, "Unsent"), state.reportWritten(inDoubt, "InDoubt"))
+          })
+        )
         const link = new Link(state, reader, {
           framing,
           module,
