@@ -4,7 +4,6 @@
  */
 
 import { mkdtempSync } from "node:fs"
-import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Fiber } from "effect"
@@ -14,7 +13,7 @@ import { type SocketAddress, tcp, unix } from "../../src/contexts/socket/SocketA
 import * as Message from "../../src/model/Message.ts"
 import { msg } from "../support/messages.ts"
 import { type ChildServer, ensureBuilt, kill, startServer } from "./child.ts"
-import { makeSide, run, type Side, waitFor, waitForEffect } from "./support.ts"
+import { makeSide, rawSocket, run, type Side, waitFor, waitForEffect } from "./support.ts"
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): any => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")
@@ -46,23 +45,6 @@ const clientSide = (module: string, address: SocketAddress, extra: Record<string
     yield* client.connected
     return { side, client }
   })
-
-/** A raw socket to the server, with what it received and whether it was closed. */
-const rawSocket = (address: SocketAddress) => {
-  const socket =
-    address._tag === "Unix"
-      ? net.connect({ path: address.path })
-      : net.connect({ host: address.host, port: address.port })
-  const state = { data: "", closed: false }
-  socket.on("data", (d) => {
-    state.data += d.toString("latin1")
-  })
-  socket.on("error", () => {})
-  socket.on("close", () => {
-    state.closed = true
-  })
-  return { socket, state }
-}
 
 const variants = [
   {

@@ -5,7 +5,6 @@
  * that offers no heartbeat (Go's) sends Go's handshake and gets none.
  */
 import { mkdtempSync } from "node:fs"
-import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Fiber } from "effect"
@@ -14,27 +13,19 @@ import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { msg } from "../support/messages.ts"
 import { ensureBuilt, kill, startServer } from "./child.ts"
-import { makeSide, run, waitFor } from "./support.ts"
+import { makeSide, rawSocket, run, waitFor } from "./support.ts"
 
 const socketPath = () => join(mkdtempSync(join(tmpdir(), "bh-live-")), "beehive.sock")
 const heartbeatMs = 100
 
-/** A raw NDJSON peer (as Go writes) that has done its handshake as `module`; `received` is what it read. */
+/** A raw NDJSON peer (as Go writes) that has done its handshake as `module`; `data` is what it read. */
 const rawPeer = (path: string, module: string, content: string) =>
   Effect.gen(function* () {
-    const socket = net.connect({ path })
-    const state = { received: "", closed: false }
-    socket.on("data", (d) => {
-      state.received += d.toString("latin1")
-    })
-    socket.on("error", () => {})
-    socket.on("close", () => {
-      state.closed = true
-    })
+    const { socket, state } = rawSocket(unix(path))
     socket.write(
       `{"header":{"msg_id":"hs","timestamp":1,"sync":true,"type":"unixpacket"},"route":{"source":"${module}","operation":"add","resource":"module"},"content":${content}}\n`
     )
-    yield* waitFor(() => state.received.includes("\n"), "the handshake answer", 10_000)
+    yield* waitFor(() => state.data.includes("\n"), "the handshake answer", 10_000)
     return { socket, state }
   })
 
@@ -121,16 +112,16 @@ describe("peers that stop, trickle or idle", () => {
           yield* Effect.addFinalizer(() => Effect.promise(() => kill(server)))
           const goPeer = yield* rawPeer(path, "Y", '""')
           const ours = yield* rawPeer(path, "X", `{"heartbeat":${heartbeatMs}}`)
-          const [answerToGo] = goPeer.state.received.split("\n")
+          const [answerToGo] = goPeer.state.data.split("\n")
           expect(JSON.parse(answerToGo as string).content.heartbeat).toBeUndefined()
-          const [answerToOurs] = ours.state.received.split("\n")
+          const [answerToOurs] = ours.state.data.split("\n")
           expect(JSON.parse(answerToOurs as string).content.heartbeat).toBe(heartbeatMs)
           yield* Effect.sleep(`${6 * heartbeatMs} millis`)
           // The Go peer got nothing more and is still connected; ours got heartbeats (and sent none:
           // a peer that agreed and then went silent is cut off after three intervals).
-          expect(goPeer.state.received.split("\n").filter((l) => l !== "").length).toBe(1)
+          expect(goPeer.state.data.split("\n").filter((l) => l !== "").length).toBe(1)
           expect(goPeer.state.closed).toBe(false)
-          expect(ours.state.received).toContain('"operation":"beehive-effect/heartbeat"')
+          expect(ours.state.data).toContain('"operation":"beehive-effect/heartbeat"')
           expect(ours.state.closed).toBe(true)
           goPeer.socket.destroy()
           ours.socket.destroy()

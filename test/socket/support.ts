@@ -1,3 +1,4 @@
+import * as net from "node:net"
 import { Duration, Effect, References, type Scope } from "effect"
 import { type BeehiveOptions, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -112,3 +113,20 @@ export const waitForEffect = <A, E = never>(
       yield* Effect.sleep(Duration.millis(1))
     }
   })
+
+/** A raw socket to the server, with what it received and whether it was closed. */
+export const rawSocket = (address: SocketAddress) => {
+  const socket =
+    address._tag === "Unix"
+      ? net.connect({ path: address.path })
+      : net.connect({ host: address.host, port: address.port })
+  const state = { data: "", closed: false }
+  socket.on("data", (d) => {
+    state.data += d.toString("latin1")
+  })
+  socket.on("error", () => {})
+  socket.on("close", () => {
+    state.closed = true
+  })
+  return { socket, state }
+}

@@ -6,10 +6,10 @@
  * response when it does not accept the module. Unlike Go, the client matches the answer by parent id
  * instead of taking whatever message comes next, and validates the exchange.
  *
- * Heartbeats (R-SOCK-20): a client that offers one sends `content: {"heartbeat": <ms>}` instead of
- * `""` (Go's server reads nothing of the content); a server that offers one too answers with the
- * interval both use, the longer of the two, as the exchange's `heartbeat`. Go's peers never offer one,
- * so with them the handshake is Go's, byte for byte.
+ * Heartbeats (R-SOCK-20) and receipts (R-SOCK-21): a client that offers them sends
+ * `content: {"heartbeat": <ms>, "receipts": {...}}` instead of `""` (Go's server reads nothing of the
+ * content); a server that offers them too answers with what both use, as the exchange's `heartbeat`
+ * and `receipts`. A Go client offers neither, and gets Go's answer byte for byte.
  *
  * @since 0.1.0
  */
@@ -112,9 +112,13 @@ export const makeHandshake = (
  *
  * @category getters
  */
-export const offeredReceipts = (handshake: Message.Message): ReceiptOffer | undefined => {
-  const content = handshake.content as { readonly receipts?: unknown } | null
-  return typeof content === "object" && content !== null ? decodeOffer(content.receipts) : undefined
+export const offeredReceipts = (handshake: Message.Message): ReceiptOffer | undefined =>
+  decodeOffer(offered(handshake, "receipts"))
+
+/** A field of a handshake's content, when the content is an object (Go's is `""`). */
+const offered = (handshake: Message.Message, field: "heartbeat" | "receipts"): unknown => {
+  const content = handshake.content as Record<string, unknown> | null
+  return typeof content === "object" && content !== null ? content[field] : undefined
 }
 
 /**
@@ -123,9 +127,8 @@ export const offeredReceipts = (handshake: Message.Message): ReceiptOffer | unde
  * @category getters
  */
 export const offeredHeartbeat = (handshake: Message.Message): number => {
-  const content = handshake.content as { readonly heartbeat?: unknown } | null
-  const offered = typeof content === "object" && content !== null ? content.heartbeat : undefined
-  return typeof offered === "number" && Number.isInteger(offered) && offered > 0 ? offered : 0
+  const heartbeat = offered(handshake, "heartbeat")
+  return typeof heartbeat === "number" && Number.isInteger(heartbeat) && heartbeat > 0 ? heartbeat : 0
 }
 
 /**

@@ -168,12 +168,12 @@ export class Link implements EndpointLink {
     return this.closed
   }
 
-  /** Names of the remote modules bound to this link. */
   /** Answers waiting to be written to this connection. */
   get queuedResponses(): number {
     return this.responses.length
   }
 
+  /** Names of the remote modules bound to this link. */
   get modules(): ReadonlyArray<string> {
     return [...this.endpoints.keys()]
   }
@@ -343,26 +343,20 @@ export class Link implements EndpointLink {
         modules,
         (module) =>
           Effect.flatMap(Effect.result(this.state.beehive.cleanup(module)), (cleaned) =>
-            cleaned._tag === "Success" ? this.reportUnsent(module, cleaned.success.undelivered) : Effect.void
+            cleaned._tag === "Success"
+              ? this.state.reportWritten(
+                  cleaned.success.undelivered
+                    .filter((message) => !message.header.sync)
+                    .map((message) => ({ peer: this.peer, module, message })),
+                  "Unsent"
+                )
+              : Effect.void
           ),
         { discard: true }
       ),
       this.reader.connection.close
     )
   })
-
-  private reportUnsent(module: string, undelivered: ReadonlyArray<Message.Message>): Effect.Effect<void> {
-    const unsent = undelivered.filter((message) => !message.header.sync)
-    return Effect.forEach(
-      unsent,
-      (message) =>
-        Effect.andThen(
-          Effect.sync(() => this.state.onUndeliverable(module, message)),
-          this.state.report({ _tag: "Unsent", peer: this.peer, destination: module, msgId: message.header.id })
-        ),
-      { discard: true }
-    )
-  }
 
   private readonly readLoop: Effect.Effect<never, LinkEnd> = Effect.gen({ self: this }, function* () {
     while (true) {
@@ -389,7 +383,17 @@ export class Link implements EndpointLink {
 
   /** Receipts what was handled since the last receipt, in the next write (R-SOCK-21). */
   private askReceipt(): void {
-    if (this.handledSeq > this.receiptedSeq) this.wakeWriter?.("later")
+    if (this.receiptDue()) this.wakeWriter?.("later")
+  }
+
+  /** Whether messages were handled since the last receipt written. */
+  private receiptDue(): boolean {
+    return this.handledSeq > this.receiptedSeq
+  }
+
+  /** Whether the bound modules have messages to write and may write them (no wait for receipts). */
+  private endpointsReady(): boolean {
+    return this.readyEndpoints.size > 0 && !this.awaitingReceipts()
   }
 
   /** The peer handled the one-way messages written here up to `seq`: they are no longer in doubt. */
@@ -568,9 +572,8 @@ export class Link implements EndpointLink {
   }
 
   private collectBatch(): Uint8Array | undefined {
-    const receipt = this.handledSeq > this.receiptedSeq
-    const endpointsReady = this.readyEndpoints.size > 0 && !this.awaitingReceipts()
-    if (this.responses.length === 0 && !endpointsReady && !receipt) {
+    const receipt = this.receiptDue()
+    if (this.responses.length === 0 && !this.endpointsReady() && !receipt) {
       if (!this.heartbeatDue) return undefined
       this.heartbeatDue = false
       return encodeBatch(this.options.framing, [heartbeatJson])
@@ -642,12 +645,7 @@ export class Link implements EndpointLink {
    */
   private readonly awaitWork: Effect.Effect<void> = Effect.withFiber((fiber) =>
     Effect.callback<void>((resume) => {
-      if (
-        this.responses.length > 0 ||
-        (this.readyEndpoints.size > 0 && !this.awaitingReceipts()) ||
-        this.heartbeatDue ||
-        this.handledSeq > this.receiptedSeq
-      ) {
+      if (this.responses.length > 0 || this.endpointsReady() || this.receiptDue() || this.heartbeatDue) {
         resume(Effect.void)
         return
       }

@@ -143,22 +143,11 @@ export const connect = (
           )
           // What the last connection to this server wrote and never had receipted is settled by its
           // word; what was written to a server since restarted can no longer be (R-SOCK-21).
-          // Taken from the ledger and reported in one uninterruptible step: none is lost in between.
           const answer = state.options.receipts ? exchange.receipts : undefined
           const key = answer === undefined ? undefined : ledger.key(answer.incarnation, options.module)
-          yield* Effect.uninterruptible(
-            Effect.suspend(() => {
-              const unsent =
-                answer !== undefined && key !== undefined && ledger.peerOf(options.module) === answer.incarnation
-                  ? ledger.settle(key, answer.read ?? 0)
-                  : []
-              const inDoubt = ledger.abandon(options.module, key)
-              if (answer !== undefined) ledger.setPeerOf(options.module, answer.incarnation)
-              return unsent.length === 0 && inDoubt.length === 0
-                ? Effect.void
-                : Effect.andThen(state.reportWritten(unsent, "Unsent"), state.reportWritten(inDoubt, "InDoubt"))
-            })
-          )
+          const sameRun = answer !== undefined && ledger.peerOf(options.module) === answer.incarnation
+          if (answer !== undefined) ledger.setPeerOf(options.module, answer.incarnation)
+          yield* state.settleReceipts(options.module, key, sameRun ? (answer.read ?? 0) : undefined)
           const link = new Link(state, reader, {
             framing,
             module: options.module,

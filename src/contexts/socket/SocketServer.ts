@@ -218,18 +218,10 @@ export const serve = (
         const ledger = state.receipts
         const offer = state.options.receipts ? offeredReceipts(request) : undefined
         const receiptsKey = offer === undefined ? undefined : ledger.key(offer.incarnation, module)
-        // Taken from the ledger and reported in one uninterruptible step: none is lost in between.
-        yield* Effect.uninterruptible(
-          Effect.suspend(() => {
-            const unsent =
-              offer !== undefined && receiptsKey !== undefined && offer.peer === ledger.incarnation
-                ? ledger.settle(receiptsKey, offer.read ?? 0)
-                : []
-            const inDoubt = ledger.abandon(module, receiptsKey)
-            return unsent.length === 0 && inDoubt.length === 0
-              ? Effect.void
-              : Effect.andThen(state.reportWritten(unsent, "Unsent"), state.reportWritten(inDoubt, "InDoubt"))
-          })
+        yield* state.settleReceipts(
+          module,
+          receiptsKey,
+          offer !== undefined && offer.peer === ledger.incarnation ? (offer.read ?? 0) : undefined
         )
         const link = new Link(state, reader, {
           framing,

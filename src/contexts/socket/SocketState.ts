@@ -171,10 +171,14 @@ export class SocketState {
   }
 
   /**
-   * Reports written messages a peer never handled (`Unsent`, and `onUndeliverable` with the message)
-   * or never said about (`InDoubt`), once each (R-SOCK-21).
+   * Reports one-way messages a peer never got (`Unsent`, and `onUndeliverable` with the message: never
+   * written, or written and by its word never handled) or never said about (`InDoubt`), once each
+   * (R-SOCK-11, R-SOCK-21).
    */
-  readonly reportWritten = (written: ReadonlyArray<Written>, kind: "Unsent" | "InDoubt"): Effect.Effect<void> =>
+  readonly reportWritten = (
+    written: ReadonlyArray<Pick<Written, "peer" | "module" | "message">>,
+    kind: "Unsent" | "InDoubt"
+  ): Effect.Effect<void> =>
     Effect.forEach(
       written,
       ({ peer, module, message }) =>
@@ -183,6 +187,28 @@ export class SocketState {
           this.report({ _tag: kind, peer, destination: module, msgId: message.header.id })
         ),
       { discard: true }
+    )
+
+  /**
+   * Settles, at a handshake for `module` whose peer key is `key` (undefined: no receipts), what earlier
+   * connections wrote and never had receipted: with the peer's word (`peerHandled`, the highest number
+   * it handled, when it is the same run as before) the rest is unsent; what was written to other runs
+   * of the peer is in doubt (R-SOCK-21). Taken from the ledger and reported in one uninterruptible
+   * step, so no report is lost in between.
+   */
+  readonly settleReceipts = (
+    module: string,
+    key: string | undefined,
+    peerHandled: number | undefined
+  ): Effect.Effect<void> =>
+    Effect.uninterruptible(
+      Effect.suspend(() => {
+        const unsent = key !== undefined && peerHandled !== undefined ? this.receipts.settle(key, peerHandled) : []
+        const inDoubt = this.receipts.abandon(module, key)
+        return unsent.length === 0 && inDoubt.length === 0
+          ? Effect.void
+          : Effect.andThen(this.reportWritten(unsent, "Unsent"), this.reportWritten(inDoubt, "InDoubt"))
+      })
     )
 
   /** Reports an event. */
