@@ -54,6 +54,8 @@ type Abstract =
   | { readonly tag: "Interrupt"; readonly pick: number }
   | { readonly tag: "Shutdown" }
   | { readonly tag: "Reconnect" }
+  | { readonly tag: "Crash" }
+  | { readonly tag: "CloseClient" }
   | { readonly tag: "Stall"; readonly end: "server" | "client" }
   | { readonly tag: "Resume" }
   | { readonly tag: "ReadSize"; readonly bytes: number }
@@ -149,6 +151,10 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
       return { _tag: "Shutdown", op }
     case "Reconnect":
       return { _tag: "Reconnect" }
+    case "Crash":
+      return { _tag: "Crash" }
+    case "CloseClient":
+      return { _tag: "CloseClient" }
     case "Stall":
       return { _tag: "Stall", end: a.end }
     case "Resume":
@@ -307,8 +313,18 @@ export const commandArbitraries = (
   const fault = (command: Abstract) => fc.constant<AbstractRound>({ commands: [command], early: false })
   const rounds = remote
     ? fc.oneof(
-        { arbitrary: round, weight: 20 },
+        { arbitrary: round, weight: 24 },
         { arbitrary: fault({ tag: "Reconnect" }), weight: 1 },
+        { arbitrary: fault({ tag: "Crash" }), weight: 1 },
+        { arbitrary: fault({ tag: "CloseClient" }), weight: 1 },
+        // A client closed while the server does not read: its close must not wait on the peer.
+        {
+          arbitrary: fc.constant<AbstractRound>({
+            commands: [{ tag: "Stall", end: "server" }, { tag: "CloseClient" }],
+            early: false
+          }),
+          weight: 1
+        },
         { arbitrary: fault({ tag: "Stall", end: "server" }), weight: 1 },
         { arbitrary: fault({ tag: "Stall", end: "client" }), weight: 1 },
         { arbitrary: fault({ tag: "Resume" }), weight: 2 },

@@ -60,6 +60,8 @@ export class RealSystem {
     // One process has no connection to drop or stall.
     if (
       command._tag === "Reconnect" ||
+      command._tag === "Crash" ||
+      command._tag === "CloseClient" ||
       command._tag === "Stall" ||
       command._tag === "Resume" ||
       command._tag === "ReadSize"
@@ -70,7 +72,10 @@ export class RealSystem {
   }
 
   private operation(
-    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" | "ReadSize" }>
+    command: Exclude<
+      Command,
+      { _tag: "Advance" | "Interrupt" | "Reconnect" | "Crash" | "CloseClient" | "Stall" | "Resume" | "ReadSize" }
+    >
   ): Effect.Effect<unknown, unknown> {
     const b = this.beehive
     switch (command._tag) {

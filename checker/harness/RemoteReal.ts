@@ -4,9 +4,11 @@
  * with socket contexts over one in-memory network, on one `SimRuntime`. Sends and sync calls start
  * in C, receives, responses, cleanups and group joins in S; a reconnect drops the network's
  * connections and lets the client wait its backoff and connect again; a stall makes one end stop
- * reading until a resume; a read size cuts every read into pieces of a few bytes or joins writes.
+ * reading until a resume; a read size cuts every read into pieces of a few bytes or joins writes; a
+ * crash breaks the connection, closes S's scope (its context and socket context) and starts a new S
+ * on the same address with the registrations S had before the first connection.
  */
-import { Effect, type Fiber, References, Scope } from "effect"
+import { Effect, Exit, type Fiber, References, Scope } from "effect"
 import { lateInterrupt } from "../../spec/model/Concurrent.ts"
 import {
   acrossDestinationsAll,
@@ -64,38 +66,53 @@ const withoutClient = (s: BeehiveSnapshot): BeehiveSnapshot => ({
 export class RemoteSystem implements SystemUnderTest {
   readonly sim: SimRuntime
   readonly client: BeehiveService
-  readonly server: BeehiveService
+  server: BeehiveService
   private readonly network = new MemoryNetwork()
   private readonly clientSocket: SocketContextService
-  private readonly serverSocket: SocketContextService
+  private serverSocket: SocketContextService
   private readonly scope: Scope.Closeable
+  private serverScope: Scope.Closeable
+  /** The registrations made in S before the first connection: what a restarted S registers. */
+  private readonly configuration: Array<Extract<Command, { _tag: "AddModule" | "AddModuleGroup" }>> = []
   private connection: SocketClient | undefined = undefined
   private connections = 0
+  private closes = { whileStalled: 0 }
+  private readonly stalled = { server: false, client: false }
   private readonly ops = new Map<string, { kind: OpKind; fiber: Fiber.Fiber<unknown, unknown> }>()
 
   constructor(strategy: Strategy) {
     this.sim = new SimRuntime({ strategy })
     this.scope = this.sim.run(Scope.make())
-    const side = (capacity: number, isClient: boolean) =>
-      this.quiet(
-        Effect.gen({ self: this }, function* () {
-          const socket = yield* makeSocketContext({
-            onEvent: (event) => {
-              if (event._tag === "Connected" && isClient) this.connections++
-            }
-          }).pipe(Effect.provideService(Transport, this.network.transport))
-          const beehive = yield* makeBeehive({ contexts: [socket.context], capacity })
-          return { socket, beehive }
-        }).pipe(Scope.provide(this.scope))
-      )
-    const server = this.sim.run(side(1, false))
+    const server = this.startServer()
     this.server = server.beehive
     this.serverSocket = server.socket
-    this.sim.run(server.socket.serve({ address, accept: [clientModule] }).pipe(Scope.provide(this.scope), this.quiet))
-    const client = this.sim.run(side(outboxCapacity, true))
+    this.serverScope = server.scope
+    const client = this.sim.run(this.side(outboxCapacity, true).pipe(Scope.provide(this.scope)))
     this.client = client.beehive
     this.clientSocket = client.socket
     this.sim.run(this.client.addModule(clientModule))
+  }
+
+  private side(capacity: number, isClient: boolean) {
+    return this.quiet(
+      Effect.gen({ self: this }, function* () {
+        const socket = yield* makeSocketContext({
+          onEvent: (event) => {
+            if (event._tag === "Connected" && isClient) this.connections++
+          }
+        }).pipe(Effect.provideService(Transport, this.network.transport))
+        const beehive = yield* makeBeehive({ contexts: [socket.context], capacity })
+        return { socket, beehive }
+      })
+    )
+  }
+
+  // S in a scope of its own, so that a crash can end it: its context, socket context and listener.
+  private startServer() {
+    const scope = this.sim.run(Scope.make())
+    const server = this.sim.run(this.side(1, false).pipe(Scope.provide(scope)))
+    this.sim.run(server.socket.serve({ address, accept: [clientModule] }).pipe(Scope.provide(scope), this.quiet))
+    return { ...server, scope }
   }
 
   private quiet<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
@@ -111,20 +128,28 @@ export class RemoteSystem implements SystemUnderTest {
     for (const command of commands) {
       if (command._tag === "Advance") advance += command.ms
       else if (command._tag === "Reconnect") this.reconnect()
-      else if (command._tag === "Stall") this.network.setStalled(command.end, true)
+      else if (command._tag === "Crash") this.crash()
+      else if (command._tag === "CloseClient") this.closeClient()
+      else if (command._tag === "Stall") this.setStalled(command.end, true)
       else if (command._tag === "Resume") this.resume()
       else if (command._tag === "ReadSize") this.network.setMaxReadBytes(command.bytes)
       else if (command._tag === "Interrupt") this.ops.get(command.target)?.fiber.interruptUnsafe()
-      else this.fork(command.op, command._tag, this.operation(command))
+      else {
+        if ((command._tag === "AddModule" || command._tag === "AddModuleGroup") && this.connections === 0)
+          this.configuration.push(command)
+        this.fork(command.op, command._tag, this.operation(command))
+      }
     }
     this.sim.settle()
     if (advance > 0) this.sim.advanceBy(advance)
   }
 
-  // The first connection, or a drop and the client's reconnection after its backoff.
+  // The first connection (or a closed client's next), or a drop and the client's reconnection after
+  // its backoff.
   private reconnect(): void {
     const before = this.connections
     if (this.connection === undefined) {
+      this.resume()
       this.connection = this.sim.run(
         this.clientSocket
           .connect({ module: clientModule, address, backoff: { initial: reconnectMs, max: reconnectMs, jitter: 0 } })
@@ -142,13 +167,59 @@ export class RemoteSystem implements SystemUnderTest {
       throw new Error(`the client did not connect (${this.connections - before} connections)`)
   }
 
+  // S dies: the network breaks its connection first (nothing S does on its way down reaches the
+  // client), then its scope closes; a new S listens on the same address with S's configuration, and
+  // the client connects to it after its backoff.
+  private crash(): void {
+    const before = this.connections
+    this.network.drop()
+    this.sim.settle()
+    this.sim.run(Scope.close(this.serverScope, Exit.void))
+    this.sim.settle()
+    const server = this.startServer()
+    this.server = server.beehive
+    this.serverSocket = server.socket
+    this.serverScope = server.scope
+    // As the first S did: a registration refused then is refused again (the model repeats it too).
+    for (const command of this.configuration) {
+      const registration: Effect.Effect<void, unknown> =
+        command._tag === "AddModule"
+          ? this.server.addModule(command.module, { capacity: command.capacity })
+          : this.server.addModuleGroup(command.module, command.group)
+      this.sim.run(this.quiet(Effect.exit(registration)))
+    }
+    this.resume()
+    this.sim.advanceBy(reconnectMs)
+    // A closed client does not connect again on its own.
+    if (this.connections !== before + (this.connection === undefined ? 0 : 1))
+      throw new Error(`the client did not connect to the restarted server (${this.connections - before} connections)`)
+  }
+
+  // The client closes its connection (the server may not be reading) and stays closed until a
+  // reconnection; its next connection's end reads.
+  private closeClient(): void {
+    if (this.connection === undefined) return
+    if (this.stalled.server) this.closes.whileStalled++
+    this.sim.run(this.connection.close)
+    this.connection = undefined
+    this.setStalled("client", false)
+  }
+
   private resume(): void {
-    this.network.setStalled("server", false)
-    this.network.setStalled("client", false)
+    this.setStalled("server", false)
+    this.setStalled("client", false)
+  }
+
+  private setStalled(end: "server" | "client", stalled: boolean): void {
+    this.stalled[end] = stalled
+    this.network.setStalled(end, stalled)
   }
 
   private operation(
-    command: Exclude<Command, { _tag: "Advance" | "Interrupt" | "Reconnect" | "Stall" | "Resume" | "ReadSize" }>
+    command: Exclude<
+      Command,
+      { _tag: "Advance" | "Interrupt" | "Reconnect" | "Crash" | "CloseClient" | "Stall" | "Resume" | "ReadSize" }
+    >
   ): Effect.Effect<unknown, unknown> {
     const c = this.client
     const s = this.server
@@ -189,6 +260,10 @@ export class RemoteSystem implements SystemUnderTest {
 
   get pendingTimers(): number {
     return this.sim.clock.pendingTimers
+  }
+
+  get closedWhileStalled(): number {
+    return this.closes.whileStalled
   }
 
   get cutReads(): number {

@@ -57,6 +57,10 @@ export const describeCommand = (c: Command): string => {
       return `interrupt ${c.target}`
     case "Reconnect":
       return "the network drops the connection; the client reconnects"
+    case "Crash":
+      return "the server process crashes and starts again; the client reconnects"
+    case "CloseClient":
+      return "the client closes its connection"
     case "Stall":
       return `the ${c.end} stops reading`
     case "Resume":
@@ -134,6 +138,8 @@ export interface SystemUnderTest {
   readonly pendingTimers: number
   /** Reads the network cut short (split and coalesced reads), where there is a network. */
   readonly cutReads?: number
+  /** Clients closed while the server did not read (the close that must not wait on its peer). */
+  readonly closedWhileStalled?: number
 }
 
 /** A model and the implementation it is checked against, as a run needs them. */

@@ -41,11 +41,13 @@ export interface StateMachineCoverage extends ScheduleCoverage {
   /** Rounds with more than one operation, and rounds in all. */
   readonly concurrentRounds: number
   readonly rounds: number
-  /** Fault rounds by kind (two processes): `Reconnect`, `Stall`, `Resume`, `ReadSize`. */
+  /** Fault rounds by kind (two processes): `Reconnect`, `Crash`, `CloseClient`, `Stall`, `Resume`, `ReadSize`. */
   readonly faults: Readonly<Record<string, number>>
   /** Reads the network cut short, and runs with at least one (split and coalesced reads that happened). */
   readonly cutReads: number
   readonly runsWithCutReads: number
+  /** Clients closed while the server did not read. */
+  readonly closedWhileStalled: number
 }
 
 /** Preemption points are drawn as a fraction of the run, in this many steps. */
@@ -63,7 +65,7 @@ type Preamble = readonly [number, number, number] | null
 
 const remoteCapacities = [2, 2, 2] as const
 
-const faultTags = new Set(["Reconnect", "Stall", "Resume", "ReadSize"])
+const faultTags = new Set(["Reconnect", "Crash", "CloseClient", "Stall", "Resume", "ReadSize"])
 
 /**
  * The machine a state-machine counterexample was found with, by its property's name: the
@@ -116,7 +118,8 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     rounds: 0,
     faults: {} as Record<string, number>,
     cutReads: 0,
-    runsWithCutReads: 0
+    runsWithCutReads: 0,
+    closedWhileStalled: 0
   }
   const schedules = new Set<string>()
   // Both runs of one input; `last` is the run that threw, if one did.
@@ -159,6 +162,7 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     const cut = run.real.cutReads ?? 0
     coverage.cutReads += cut
     if (cut > 0) coverage.runsWithCutReads++
+    coverage.closedWhileStalled += run.real.closedWhileStalled ?? 0
     schedules.add(JSON.stringify([run.steps.length, decisions.choices, decisions.preemptions]))
   })
   const params: fc.Parameters<Parameters<typeof property.run>[0]> = fcParams(options.runs)

@@ -25,6 +25,17 @@
  *   to one of them fails with RequestDropped (R-SOCK-11); S forgets what it owed over it, and still
  *   delivers what it had read; what was written and not read is lost; the client waits its first
  *   backoff and connects again.
+ * - A `Crash` ends S's process and starts it again: the connection breaks at once, so nothing S does
+ *   on its way down reaches C, and C meets it as a drop (R-SOCK-11); what waited in S ends as at a
+ *   shutdown (R-GLOBAL-3), what S had read and not delivered is gone with it; the new S registers
+ *   the modules and groups S was configured with (those registered before the first connection),
+ *   owes nothing, and the client connects to it after its backoff.
+ * - A `CloseClient` closes the client's connection (R-SOCK-11 in C, as at a drop); what C had not
+ *   written is gone, what it wrote S still reads while its end of that link lasts. S's end lasts
+ *   until S has read to the end (it stops with S's reading while S does not read), or less: it may
+ *   end at any moment after the close (S's own writes to the closed client fail: answers, receipts),
+ *   and then what S had not read is lost and what S owed over it is forgotten. The client stays
+ *   closed until a `Reconnect` connects it again (both ends then read).
  * - A `Stall` makes one end stop reading (a peer that hangs): what the other end writes waits
  *   unread (the pipe holds more than a run writes), and is read, in order, after a `Resume`.
  * - A `ReadSize` cuts the reads of both ends into pieces of a few bytes, or joins writes in one read
@@ -34,7 +45,7 @@ import { endCall, respond } from "./Calls.ts"
 import { offer } from "./Mailboxes.ts"
 import * as O from "./Outcomes.ts"
 import { type GroupEvent, initialState, membersOf, moduleOf, type State } from "./State.ts"
-import { applyInPlace, type Command, cleanupModule } from "./Step.ts"
+import { applyCommand, applyInPlace, type Command, cleanupModule } from "./Step.ts"
 
 /** The client process's module, local to C. */
 export const clientModule = "x"
@@ -84,6 +95,12 @@ export interface RemoteState {
   pipe: Array<[string, string]>
   /** Answers S wrote and C has not read (while C does not read), oldest first. */
   back: Array<{ readonly response: string; readonly parentId: string; readonly responder: string | undefined }>
+  /** What S registers when it starts: the registrations made in S before the first connection. */
+  configuration: Array<Command>
+  /** The client closed its connection (`CloseClient`) and has not connected again. */
+  clientClosed: boolean
+  /** The link whose client closed and whose end in S has not ended yet (S may still read from it). */
+  endingLink: number | undefined
 }
 
 export const initialRemote = (): RemoteState => {
@@ -99,7 +116,10 @@ export const initialRemote = (): RemoteState => {
     ready: [],
     stalled: { server: false, client: false },
     pipe: [],
-    back: []
+    back: [],
+    configuration: [],
+    clientClosed: false,
+    endingLink: undefined
   }
 }
 
@@ -144,6 +164,8 @@ const answer = (rs: RemoteState, response: string, parentId: string, from: strin
 
 // S writes an answer to C: C takes it now, unless it does not read or older answers wait to be read.
 const writeBack = (rs: RemoteState, response: string, parentId: string, responder: string | undefined): void => {
+  // To a client that closed, the write fails (and may end S's end of the link: `linkSteps`).
+  if (rs.clientClosed) return
   if (rs.stalled.client || rs.back.length > 0) rs.back.push({ response, parentId, responder })
   else claim(rs, response, parentId, responder)
 }
@@ -202,22 +224,39 @@ const transfer = (rs: RemoteState): void => {
     }
   }
   if (rs.stalled.server) return
-  for (const [module, entry] of rs.pipe.splice(0)) {
-    if (entry.endsWith("!")) {
-      const id = entry.slice(0, -1)
-      const owed = rs.owed.find((o) => o.id === id)
-      if (owed !== undefined && owed.link === rs.link) {
-        owed.to.push(module)
-        owed.owing.push(module)
-      } else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link: rs.link, to: [module], owing: [module] }]
-    }
-    let delivery = rs.deliveries.find((d) => d.destination === module)
-    if (delivery === undefined) {
-      delivery = { destination: module, queue: [], waiting: undefined }
-      rs.deliveries.push(delivery)
-    }
-    delivery.queue.push({ entry, link: rs.link })
+  for (const [module, entry] of rs.pipe.splice(0)) read(rs, module, entry, rs.link)
+}
+
+// S reads one message written to `module` over `link`: it owes a response to a sync copy, and
+// queues the message for its destination.
+const read = (rs: RemoteState, module: string, entry: string, link: number): void => {
+  if (entry.endsWith("!")) {
+    const id = entry.slice(0, -1)
+    const owed = rs.owed.find((o) => o.id === id)
+    if (owed !== undefined && owed.link === link) {
+      owed.to.push(module)
+      owed.owing.push(module)
+    } else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link, to: [module], owing: [module] }]
   }
+  let delivery = rs.deliveries.find((d) => d.destination === module)
+  if (delivery === undefined) {
+    delivery = { destination: module, queue: [], waiting: undefined }
+    rs.deliveries.push(delivery)
+  }
+  delivery.queue.push({ entry, link })
+}
+
+// S reads the next message a closed client wrote over the ending link.
+const readAfterClose = (rs: RemoteState): void => {
+  const [module, entry] = rs.pipe.shift() as [string, string]
+  read(rs, module, entry, rs.endingLink as number)
+}
+
+// S's end of the closed client's link ends: what it had not read is lost, what it owed is forgotten.
+const endLink = (rs: RemoteState): void => {
+  rs.owed = rs.owed.filter((o) => o.link !== rs.endingLink)
+  rs.pipe = []
+  rs.endingLink = undefined
 }
 
 // C reads the answers S wrote while it did not read, in order.
@@ -225,7 +264,8 @@ const readBack = (rs: RemoteState): void => {
   for (const { response, parentId, responder } of rs.back.splice(0)) claim(rs, response, parentId, responder)
 }
 
-const unwritten = (rs: RemoteState): boolean => rs.ready.length > 0 || (rs.pipe.length > 0 && !rs.stalled.server)
+const unwritten = (rs: RemoteState): boolean =>
+  rs.endingLink === undefined && (rs.ready.length > 0 || (rs.pipe.length > 0 && !rs.stalled.server))
 
 /**
  * What the connection may do next on its own, each a step that can fall between two operations: C's
@@ -235,6 +275,10 @@ const unwritten = (rs: RemoteState): boolean => rs.ready.length > 0 || (rs.pipe.
 const linkSteps = (rs: RemoteState): Array<(rs: RemoteState) => void> => {
   const steps: Array<(rs: RemoteState) => void> = []
   if (unwritten(rs)) steps.push(transfer)
+  if (rs.endingLink !== undefined) {
+    if (rs.pipe.length > 0 && !rs.stalled.server) steps.push(readAfterClose)
+    steps.push(endLink)
+  }
   if (rs.back.length > 0 && !rs.stalled.client) steps.push(readBack)
   for (const delivery of rs.deliveries) {
     if (delivery.waiting !== undefined || delivery.queue.length === 0) continue
@@ -260,24 +304,74 @@ const connect = (rs: RemoteState): void => {
   delete rs.client.outcomes.register
 }
 
-// The connection drops (R-SOCK-11), time passes while the client waits to reconnect, and it does.
+// The connection drops (R-SOCK-11): C loses S's modules and its calls to them; S forgets what it
+// owed over it; what was written and not read goes with it, and stalled ends read again.
+const drop = (rs: RemoteState): void => {
+  loseRemoteModules(rs)
+  rs.owed = rs.owed.filter((o) => o.link !== rs.link && o.link !== rs.endingLink)
+  rs.endingLink = undefined
+  rs.ready = []
+  rs.pipe = []
+  rs.back = []
+  rs.stalled = { server: false, client: false }
+}
+
+// C's side of a connection's end: every remote module is cleaned up, every sync call to one fails.
+const loseRemoteModules = (rs: RemoteState): void => {
+  for (const module of remoteModules(rs)) {
+    for (const call of [...rs.client.calls])
+      if (call.kind === "sync" && call.module === module) endCall(rs.client, call, O.requestDropped(call.id))
+    cleanupModule(rs.client, module)
+  }
+}
+
+// The client closes its connection: C loses S's modules and what it had not written; S may still
+// read what was written (`linkSteps`).
+const closeClient = (rs: RemoteState): void => {
+  if (rs.link === 0 || rs.clientClosed) return
+  loseRemoteModules(rs)
+  rs.ready = []
+  rs.back = []
+  rs.stalled.client = false
+  rs.clientClosed = true
+  rs.endingLink = rs.link
+}
+
+// The connection drops and the client connects again; or the first connection.
 const reconnect = (rs: RemoteState): void => {
-  if (rs.link > 0) {
-    for (const module of remoteModules(rs)) {
-      for (const call of [...rs.client.calls])
-        if (call.kind === "sync" && call.module === module) endCall(rs.client, call, O.requestDropped(call.id))
-      cleanupModule(rs.client, module)
-    }
-    rs.owed = rs.owed.filter((o) => o.link !== rs.link)
-    // What was written and not read goes with the connection; stalled ends read again.
-    rs.ready = []
-    rs.pipe = []
-    rs.back = []
+  if (rs.link > 0 && rs.clientClosed) {
+    // A closed client connects again at once (it waits no backoff), and both ends read.
     rs.stalled = { server: false, client: false }
+    rs.clientClosed = false
+  } else if (rs.link > 0) {
+    drop(rs)
     applyInPlace(rs.client, { _tag: "Advance", ms: reconnectMs })
     applyInPlace(rs.server, { _tag: "Advance", ms: reconnectMs })
   }
   connect(rs)
+}
+
+// S dies: first its connection (nothing it does on its way down reaches C), then what waited in it
+// ends as at a shutdown, keeping only the outcomes of operations (a delivery is S's own); a new S
+// starts with S's configuration, and the client connects to it.
+const crash = (rs: RemoteState): void => {
+  drop(rs)
+  rs.owed = []
+  rs.deliveries = []
+  applyCommand(rs.server, { _tag: "Shutdown", op: "crash" })
+  const ended = Object.entries(rs.server.outcomes).filter(([op]) => !op.startsWith("deliver:"))
+  const now = rs.server.now
+  rs.server = initialState()
+  rs.server.now = now
+  for (const command of rs.configuration) {
+    applyInPlace(rs.server, command)
+    if ("op" in command) delete rs.server.outcomes[command.op]
+  }
+  rs.server.outcomes = Object.fromEntries(ended)
+  applyInPlace(rs.client, { _tag: "Advance", ms: reconnectMs })
+  applyInPlace(rs.server, { _tag: "Advance", ms: reconnectMs })
+  // A closed client does not connect again on its own.
+  if (!rs.clientClosed) connect(rs)
 }
 
 // A call starting in C: the modules its request is written to are counted afresh.
@@ -291,6 +385,12 @@ const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
   switch (command._tag) {
     case "Reconnect":
       reconnect(rs)
+      return rs
+    case "Crash":
+      crash(rs)
+      return rs
+    case "CloseClient":
+      closeClient(rs)
       return rs
     case "Stall":
       rs.stalled[command.end] = true
@@ -338,6 +438,8 @@ const applyRemote = (rs: RemoteState, command: Command): RemoteState => {
       } else {
         applyInPlace(rs.server, command)
         settleDeliveries(rs)
+        if (rs.link === 0 && (command._tag === "AddModule" || command._tag === "AddModuleGroup"))
+          rs.configuration.push(command)
       }
       return rs
   }
@@ -443,11 +545,17 @@ export const stepRemoteRound = (
       // comparison already ignores (the order in which different members' answers arrive): one
       // order stands for all.
       const end = fresh()
-      for (let next = linkSteps(end); next.length > 0; next = linkSteps(end))
-        (next[0] as (rs: RemoteState) => void)(end)
-      const advanced = advance.reduce(applyRemote, end)
-      results.set(JSON.stringify(advanced), advanced)
-      return
+      // While a closed client's link is ending, S's end may last through the round only while S does
+      // not read (it ends once S has read to the end), and may end at any moment: those orders are
+      // explored one by one (below).
+      if (end.endingLink === undefined || end.stalled.server) {
+        const settling = (rs: RemoteState) => linkSteps(rs).filter((step) => step !== endLink)
+        for (let next = settling(end); next.length > 0; next = settling(end))
+          (next[0] as (rs: RemoteState) => void)(end)
+        const advanced = advance.reduce(applyRemote, end)
+        results.set(JSON.stringify(advanced), advanced)
+      }
+      if (s.endingLink === undefined) return
     }
     remaining.forEach((command, i) => {
       const rest = [...remaining.slice(0, i), ...remaining.slice(i + 1)]

@@ -67,6 +67,17 @@ export type Command =
   | { readonly _tag: "Stall"; readonly end: "server" | "client" }
   | { readonly _tag: "Resume" }
   /**
+   * The server process dies (its connection breaks at once) and starts again with the modules and
+   * groups it was configured with; the client connects to it after its backoff (spec/model/Remote.ts).
+   * One process has no peer to crash: the one-process model does nothing.
+   */
+  | { readonly _tag: "Crash" }
+  /**
+   * The client closes its connection, and stays closed until a `Reconnect` (spec/model/Remote.ts).
+   * Nothing here.
+   */
+  | { readonly _tag: "CloseClient" }
+  /**
    * Reads from now on hand out at most `bytes` (0: what was written, as written): frames split across
    * reads and joined in one (R-SOCK-1). Nothing a module sees changes, in either model.
    */
@@ -96,8 +107,11 @@ export const cleanupModule = (state: State, module: string): [Array<string>, Arr
   return [mod.groups, mod.queue]
 }
 
-// Applies a command and returns the outcome of the operation it names, if it ended at once.
-const applyCommand = (state: State, command: Command): string | undefined => {
+/**
+ * Applies `command` to `state` itself and returns the outcome of the operation it names, if it ended
+ * at once, without recording it (operations it ended on the way, such as waiting receivers, are).
+ */
+export const applyCommand = (state: State, command: Command): string | undefined => {
   const refused = state.shutdown
   switch (command._tag) {
     case "AddModule": {
@@ -206,6 +220,8 @@ const applyCommand = (state: State, command: Command): string | undefined => {
       return undefined
     }
     case "Reconnect":
+    case "Crash":
+    case "CloseClient":
     case "Stall":
     case "Resume":
     case "ReadSize":
