@@ -18,9 +18,14 @@
  *   process (never written when its connection ended, or written and, by the peer's receipts, never
  *   handled), exactly once; or reported `InDoubt` by the sending process, once (written to a peer that
  *   never said: it was restarted, or the run ended first), and then received at most once (R-SOCK-11,
- *   R-SOCK-21). It may be missing unreported only when the process of its module crashed after it was
- *   sent (what a process holds dies with it). Checked once both processes have ended, when everything
- *   in doubt has been reported.
+ *   R-SOCK-21). In doubt means no one can say: the reporting process is ending (a crash, or the end of
+ *   the run), or it is the client and the server restarted since the copy was sent; and never a copy
+ *   parked when its connection ended if the same peer connected again since (that handshake settles
+ *   it: arrived, or unsent). Without those two checks a peer that never settles (either side, or a
+ *   client that never names the server it talked to) passed as "in doubt at the end". A copy may be
+ *   missing unreported only when the process of its module crashed after it was sent (what a process
+ *   holds dies with it). Checked once both processes have ended, when everything in doubt has been
+ *   reported.
  * - A copy whose send was refused appears nowhere; a copy whose sync call failed after it may have
  *   been written (RequestDropped, SyncTimeout in the response phase, shutdown, a failed group call)
  *   appears at most once. Nothing appears twice; nothing appears that was not sent; nothing appears in
@@ -180,16 +185,37 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       const last = stalls[stalls.length - 1]
       if (was && !is && last !== undefined) last.to = ctx.now()
     }
-    const seen: Array<{ readonly key: string; readonly at: Proc; readonly how: string }> = []
+    const seen: Array<{
+      readonly key: string
+      readonly at: Proc
+      readonly how: string
+      /** For a report in doubt: when it came, and whether its process was then ending (crash or end of run). */
+      readonly tick?: number
+      readonly ending?: boolean
+    }> = []
+    // Processes whose scope is closing: a crash, or the end of the run.
+    const ending = new Set<Proc>()
     // What each process's onUndeliverable was handed: every Unsent report comes with its message there.
     const handed: Array<{ readonly key: string; readonly at: Proc }> = []
     let connections = 0
+    // When the client's handshakes completed: each settles what the same peer left parked.
+    const connectedAt: Array<number> = []
     const events = (proc: Proc) => (event: SocketEvent) => {
-      if (event._tag === "Connected" && proc === "C") connections++
+      if (event._tag === "Connected" && proc === "C") {
+        connections++
+        connectedAt.push(++tick)
+      }
       if (event._tag === "Undeliverable")
         seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "undeliverable" })
       if (event._tag === "Unsent") seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "unsent" })
-      if (event._tag === "InDoubt") seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "inDoubt" })
+      if (event._tag === "InDoubt")
+        seen.push({
+          key: `${event.destination}:${event.msgId}`,
+          at: proc,
+          how: "inDoubt",
+          tick: ++tick,
+          ending: ending.has(proc)
+        })
     }
     const socketOptions = (proc: Proc) => ({
       batchBytes: input.batchBytes,
@@ -412,7 +438,9 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
             if (s !== undefined) {
               const dying = s.side.scope
               s = undefined
+              ending.add("S")
               yield* Scope.close(dying, Exit.void)
+              ending.delete("S")
               // Marked when the process is gone: what it accepted while going down is lost with it.
               crashes.push(++tick)
             }
@@ -550,7 +578,9 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
         `no reply slot or collector remains in ${proc} (${snapshot.pendingCalls.join(", ")})`
       )
     }
+    ending.add("C")
     yield* Scope.close(c.scope, Exit.void)
+    ending.add("S")
     for (const side of servers) yield* Scope.close(side.scope, Exit.void)
     yield* Fiber.awaitAll([...c.receivers, ...servers.flatMap((x) => x.receivers)])
     yield* ctx.quiesce
@@ -591,6 +621,26 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
         yield* ctx.check(
           seen.filter((y) => y.key === x.key && (y.how === "unsent" || y.how === "inDoubt")).length === 1,
           `copy ${x.key} in doubt is reported once, and not also unsent`
+        )
+        // Only a peer that can no longer say leaves a copy in doubt: this process is ending (its parked
+        // copies can no longer be settled), or the server restarted since the copy was sent (the
+        // client then meets another incarnation). A peer that came back the same settles it instead.
+        const restartedSince = copy !== undefined && crashes.some((c) => c > copy.tick && c < (x.tick ?? 0))
+        yield* ctx.check(
+          x.ending === true || (x.at === "C" && restartedSince),
+          `copy ${x.key} is in doubt only when its sender's process ends or its peer restarted since (R-SOCK-21)`
+        )
+        // Written before its connection ended (else it was never written: unsent), it was parked then;
+        // a later handshake with the same peer (no crash since it was sent) settled it.
+        const settledSince =
+          copy !== undefined &&
+          closes.some(
+            (c) =>
+              c.tick > copy.tick && connectedAt.some((h) => h > c.tick && !crashes.some((k) => k > copy.tick && k < h))
+          )
+        yield* ctx.check(
+          !settledSince,
+          `copy ${x.key} in doubt was parked when its connection ended, and the same peer connected again since (which settles it, R-SOCK-21)`
         )
       } else if (x.how === "unsent") {
         yield* ctx.check(
