@@ -22,7 +22,8 @@
  *   the run), or it is the client and the server restarted since the copy was sent; and never a copy
  *   parked when its connection ended if the same peer connected again since (that handshake settles
  *   it: arrived, or unsent). Without those two checks a peer that never settles (either side, or a
- *   client that never names the server it talked to) passed as "in doubt at the end". A copy may be
+ *   client that never names the server it talked to) passed as "in doubt at the end". The client
+ *   reports it when it meets the restarted server, not later. A copy may be
  *   missing unreported only when the process of its module crashed after it was sent (what a process
  *   holds dies with it). Checked once both processes have ended, when everything in doubt has been
  *   reported.
@@ -641,6 +642,13 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
         yield* ctx.check(
           !settledSince,
           `copy ${x.key} in doubt was parked when its connection ended, and the same peer connected again since (which settles it, R-SOCK-21)`
+        )
+        // And it is said as soon as it is known: at the client's first connection to the restarted server.
+        const restart = copy === undefined ? undefined : crashes.find((k) => k > copy.tick)
+        const known = restart === undefined ? undefined : connectedAt.find((h) => h > restart)
+        yield* ctx.check(
+          x.at !== "C" || known === undefined || (x.tick ?? 0) < known,
+          `copy ${x.key} in doubt is reported when the client meets the restarted server, not later (R-SOCK-21)`
         )
       } else if (x.how === "unsent") {
         yield* ctx.check(
