@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// Mutation testing by sampling: a run over every mutant takes hours per suite on a 2-core machine, so
+// this draws a uniform random sample of the mutants (fixed seed), tests exactly those with StrykerJS
+// (scripts/mutation-sample-checker.mjs lets only them through) and estimates each suite's score with
+// a 95% confidence interval (docs/mutation-testing.md).
+//
+//   node scripts/mutation-sample.mjs draw [--fraction 0.1] [--seed 20261203]
+//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors]
+//   node scripts/mutation-sample.mjs report <whole|properties> [--survivors]
+//
+// `run --every n` tests every n-th mutant of the sample only (a smaller uniform sample, for a slow
+// suite); `run --only-survivors` tests again only the mutants that survived the last run of that suite (after
+// new properties: killed mutants stay killed when tests are added), and merges the results.
+import { spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { Instrumenter } from "@stryker-mutator/instrumenter"
+import { mutantKey, projectPath } from "./mutation-sample-checker.mjs"
+
+const bases = { whole: "stryker.config.json", properties: "stryker.properties.json" }
+const outDir = join("reports", "mutation-sample")
+const samplePath = join(outDir, "sample.json")
+const [command, ...rest] = process.argv.slice(2)
+const option = (name, fallback) => {
+  const index = rest.indexOf(`--${name}`)
+  return index === -1 ? fallback : rest[index + 1]
+}
+const sourceHash = (file) => createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16)
+const git = (...args) => spawnSync("git", args, { encoding: "utf8" }).stdout.trim()
+
+const mutatedFiles = (patterns) => {
+  const walk = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]
+    )
+  const excluded = new Set(patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1)))
+  const roots = patterns.filter((p) => !p.startsWith("!")).map((p) => p.replace(/\/\*\*\/\*\.ts$/, ""))
+  return roots
+    .flatMap((root) => walk(root))
+    .filter((file) => file.endsWith(".ts") && !excluded.has(file))
+    .sort()
+}
+
+// mulberry32: a small seeded generator, so that the same seed draws the same sample of the same code.
+const seeded = (seed) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+const silent = new Proxy({}, { get: (_, name) => (String(name).startsWith("is") ? () => false : () => {}) })
+
+const draw = async () => {
+  const fraction = Number(option("fraction", "0.1"))
+  const seed = Number(option("seed", "20261203"))
+  const files = mutatedFiles(JSON.parse(readFileSync(bases.whole, "utf8")).mutate)
+  const instrumented = await new Instrumenter(silent).instrument(
+    files.map((name) => ({ name, content: readFileSync(name, "utf8"), mutate: true })),
+    { plugins: null, excludedMutations: [], ignorers: [], noHeader: false }
+  )
+  const all = instrumented.mutants.map((mutant) => ({
+    key: mutantKey(projectPath(mutant.fileName), mutant),
+    file: projectPath(mutant.fileName),
+    location: mutant.location
+  }))
+  const random = seeded(seed)
+  // A partial Fisher-Yates shuffle: the first `size` entries are a uniform sample without replacement.
+  const size = Math.round(all.length * fraction)
+  const pool = [...all]
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(random() * (pool.length - i))
+    ;[pool[i], pool[j]] = [pool[j], pool[i]]
+  }
+  const mutants = pool.slice(0, size).sort((a, b) => a.key.localeCompare(b.key))
+  const hashes = Object.fromEntries(files.map((file) => [file, sourceHash(file)]))
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(
+    samplePath,
+    JSON.stringify({
+      seed,
+      fraction,
+      population: all.length,
+      commit: git("rev-parse", "--short", "HEAD"),
+      hashes,
+      mutants
+    })
+  )
+  console.log(`drew ${size} of ${all.length} mutants (seed ${seed}) into ${samplePath}`)
+}
+
+const readSample = () => {
+  const sample = JSON.parse(readFileSync(samplePath, "utf8"))
+  const changed = Object.entries(sample.hashes).filter(([file, hash]) => !existsSync(file) || sourceHash(file) !== hash)
+  return { sample, changed: changed.map(([file]) => file) }
+}
+
+// A report counts lines and columns from 1; the instrumenter (and so a sample's keys) from 0.
+const statusesOf = (report) => {
+  const statuses = new Map()
+  const fromZero = ({ line, column }) => ({ line: line - 1, column: column - 1 })
+  for (const [path, entry] of Object.entries(report.files))
+    for (const mutant of entry.mutants) {
+      const location = { start: fromZero(mutant.location.start), end: fromZero(mutant.location.end) }
+      statuses.set(mutantKey(projectPath(path), { ...mutant, location }), mutant)
+    }
+  return statuses
+}
+
+const run = (kind) => {
+  const { sample, changed } = readSample()
+  if (changed.length > 0) {
+    console.error(`the code changed since the sample was drawn (${changed.join(", ")}): draw again`)
+    process.exit(2)
+  }
+  const reportPath = join(outDir, `${kind}.json`)
+  const previous = existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, "utf8")) : undefined
+  let targets = sample.mutants
+  // A systematic part of the sample (every n-th), when the suite is too slow for all of it.
+  const every = Number(option("every", "1"))
+  targets = targets.filter((_, i) => i % every === 0)
+  if (rest.includes("--only-survivors")) {
+    if (previous === undefined) throw new Error(`no earlier ${kind} run to take survivors from`)
+    targets = targets.filter((m) => ["Survived", "NoCoverage"].includes(previous.results[m.key]?.status))
+  }
+  const targetPath = join(outDir, `targets-${kind}.json`)
+  writeFileSync(targetPath, JSON.stringify({ mutants: targets }))
+  const base = JSON.parse(readFileSync(bases[kind], "utf8"))
+  // The instrumenter counts lines and columns from 0; a `mutate` range counts lines from 1.
+  const range = (m) =>
+    `${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`
+  const config = {
+    ...base,
+    mutate: targets.map((m) => `${m.file}:${range(m)}`),
+    plugins: [...base.plugins, "./scripts/mutation-sample-checker.mjs"],
+    checkers: ["mutation-sample"],
+    reporters: ["json", "progress"],
+    jsonReporter: { fileName: join(outDir, `stryker-${kind}.json`) },
+    tempDirName: `.stryker-tmp-sample-${kind}`,
+    concurrency: Number(process.env.STRYKER_CONCURRENCY ?? base.concurrency),
+    thresholds: { ...base.thresholds, break: null }
+  }
+  const configPath = join(outDir, `stryker-${kind}.config.json`)
+  writeFileSync(configPath, JSON.stringify(config, null, 2))
+  const started = Date.now()
+  console.log(`testing ${targets.length} sampled mutants against the ${kind} suite`)
+  const result = spawnSync("npx", ["stryker", "run", configPath], {
+    stdio: "inherit",
+    env: { ...process.env, BEEHIVE_MUTATION_SAMPLE: resolve(targetPath) }
+  })
+  rmSync(configPath, { force: true })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+  const statuses = statusesOf(JSON.parse(readFileSync(config.jsonReporter.fileName, "utf8")))
+  const results = { ...(previous?.results ?? {}) }
+  for (const m of targets) {
+    const mutant = statuses.get(m.key)
+    if (mutant === undefined || mutant.status === "CompileError")
+      throw new Error(`StrykerJS did not test the sampled mutant ${m.key} (${mutant?.status ?? "not reported"})`)
+    results[m.key] = {
+      status: mutant.status,
+      file: m.file,
+      line: m.location.start.line,
+      replacement: mutant.replacement
+    }
+  }
+  const runs = [
+    ...(previous?.runs ?? []),
+    {
+      commit: git("rev-parse", "--short", "HEAD"),
+      tested: targets.length,
+      seconds: Math.round((Date.now() - started) / 1000)
+    }
+  ]
+  writeFileSync(reportPath, JSON.stringify({ kind, seed: sample.seed, runs, results }, null, 1))
+  console.log(`done in ${Math.round((Date.now() - started) / 1000)} s`)
+}
+
+// Wilson's interval: honest near 0% and 100%, where the normal approximation is not.
+const wilson = (detected, n) => {
+  if (n === 0) return [0, 0]
+  const z = 1.96
+  const p = detected / n
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n)
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n)
+  return [centre - half, centre + half]
+}
+
+const report = (kind) => {
+  const { sample, changed } = readSample()
+  const stored = JSON.parse(readFileSync(join(outDir, `${kind}.json`), "utf8"))
+  if (changed.length > 0) console.log(`STALE: code changed since the sample was drawn: ${changed.join(", ")}`)
+  const areas = new Map()
+  const survivors = []
+  for (const m of sample.mutants) {
+    const result = stored.results[m.key]
+    const status = result?.status ?? "untested"
+    const area = m.file.startsWith("src/contexts/socket/")
+      ? "src/contexts/socket"
+      : m.file.split("/").slice(0, 2).join("/")
+    for (const name of [area, "all"]) {
+      const counts = areas.get(name) ?? { detected: 0, survived: 0, untested: 0, other: 0 }
+      if (status === "Killed" || status === "Timeout") counts.detected += 1
+      else if (status === "Survived" || status === "NoCoverage") counts.survived += 1
+      else if (status === "untested") counts.untested += 1
+      else counts.other += 1
+      areas.set(name, counts)
+    }
+    if (status === "Survived" || status === "NoCoverage")
+      survivors.push(`${m.file}:${result.line} ${status} ${m.key.split("|")[2]}: ${result.replacement ?? ""}`)
+  }
+  console.log(
+    `${kind} suite, sample of ${sample.mutants.length} of ${sample.population} mutants (seed ${sample.seed}, code of ${sample.commit})`
+  )
+  for (const [name, c] of [...areas].sort()) {
+    const n = c.detected + c.survived
+    const [low, high] = wilson(c.detected, n)
+    const pct = (x) => `${(100 * x).toFixed(1)}%`
+    console.log(
+      `${name.padEnd(22)} ${n === 0 ? "n/a" : pct(c.detected / n)} (95% ${pct(low)}–${pct(high)}): ${c.detected} detected, ${c.survived} survived${c.untested ? `, ${c.untested} untested` : ""}${c.other ? `, ${c.other} other` : ""}`
+    )
+  }
+  if (rest.includes("--survivors")) for (const line of survivors.sort()) console.log(line)
+}
+
+if (command === "draw") await draw()
+else if (command === "run" && rest[0] in bases) run(rest[0])
+else if (command === "report" && rest[0] in bases) report(rest[0])
+else {
+  console.error(
+    "usage: mutation-sample.mjs draw [--fraction F] [--seed S] | run <whole|properties> [--only-survivors] | report <whole|properties> [--survivors]"
+  )
+  process.exit(2)
+}
