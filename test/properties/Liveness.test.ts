@@ -4,12 +4,14 @@
  * partitions (neither end reads). A partition of five intervals or more ends the connection with
  * `PeerUnresponsive` and fails the calls waiting across it at once; a connection never ends while
  * both peers are alive, however long it idles or waits for room; and every call made while the
- * connection is up is answered.
+ * connection is up is answered. And a peer that stops inside a frame is cut off by the frame timeout.
  */
 import { Effect, Exit, type Fiber, References, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { encodeBatch, type Framing } from "../../src/contexts/socket/Framing.ts"
+import { makeHandshake } from "../../src/contexts/socket/Handshake.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
@@ -17,6 +19,7 @@ import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import * as Message from "../../src/model/Message.ts"
+import { encodeJson } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
@@ -155,5 +158,79 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
         fcParams(100)
       ),
     120_000
+  )
+
+  it(
+    "R-SOCK-20 a peer that stops inside a frame after its handshake is cut off once the frame stays unfinished for the frame timeout, in either framing, wherever it stops; a whole frame followed by silence never is",
+    () =>
+      fc.assert(
+        fc.property(
+          fc.record({
+            frameTimeoutMs: fc.constantFrom(100, 300, 2_000),
+            framing: fc.constantFrom<Framing>("frame", "ndjson"),
+            // Where the peer stops, as a share of the frame (1: it sends the whole frame).
+            stopAt: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(1)),
+            // The bytes it sends come in pieces, each less than a quarter of the timeout after the last.
+            gaps: fc.array(fc.double({ min: 0, max: 0.25, noNaN: true }), { minLength: 0, maxLength: 4 })
+          }),
+          ({ frameTimeoutMs, framing, stopAt, gaps }) => {
+            const sim = new SimRuntime()
+            const network = new MemoryNetwork()
+            const scope = sim.run(Scope.make())
+            const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+              Effect.provideService(effect, References.MinimumLogLevel, "None")
+            const events: Array<{ readonly event: SocketEvent; readonly at: number }> = []
+            const server = sim.run(
+              quiet(
+                Effect.gen(function* () {
+                  const socket = yield* makeSocketContext({
+                    frameTimeoutMs,
+                    onEvent: (event) => events.push({ event, at: sim.now })
+                  }).pipe(Effect.provideService(Transport, network.transport))
+                  const beehive = yield* makeBeehive({ contexts: [socket.context] })
+                  yield* beehive.addModule("A")
+                  yield* socket.serve({ address, accept: ["Y"] })
+                  return beehive
+                }).pipe(Scope.provide(scope))
+              )
+            )
+            // A raw peer: Go's handshake for module Y, then one message to A, of which it sends a part.
+            const connection = sim.run(network.transport.connect(address))
+            const handshake = sim.run(Effect.flatMap(makeHandshake("Y", "unix"), encodeJson))
+            sim.run(connection.write(encodeBatch(framing, [handshake])))
+            sim.settle()
+            expect(events.map((e) => e.event._tag)).toContain("Connected")
+            const message = msg("t1", "slowly", { route: { source: "Y", destination: "A" } })
+            const bytes = encodeBatch(framing, [sim.run(encodeJson(message))])
+            const sent = Math.max(1, Math.round(stopAt * bytes.length))
+            const cuts = gaps.map((_, i) => Math.floor(((i + 1) * sent) / (gaps.length + 1)))
+            let from = 0
+            for (const [i, to] of [...cuts, sent].entries()) {
+              if (i > 0) sim.advanceBy(Math.floor((gaps[i - 1] as number) * frameTimeoutMs))
+              sim.run(connection.write(bytes.subarray(from, to)))
+              from = to
+            }
+            sim.settle()
+            const lastByte = sim.now
+            sim.advanceBy(10 * frameTimeoutMs)
+            const cutOff = events.find((e) => e.event._tag === "Disconnected")
+            if (sent < bytes.length) {
+              expect(cutOff?.event, "an unfinished frame ends the connection").toMatchObject({
+                cause: "PeerUnresponsive"
+              })
+              const after = (cutOff?.at ?? 0) - lastByte
+              // Not before the frame stayed unfinished for the timeout; noticed within two checks of it.
+              expect(after).toBeGreaterThanOrEqual(frameTimeoutMs)
+              expect(after).toBeLessThanOrEqual(2 * frameTimeoutMs)
+            } else {
+              expect(cutOff, "a whole frame followed by silence keeps the connection").toBeUndefined()
+              expect(sim.run(server.receive("A")).content).toBe("slowly")
+            }
+            sim.run(Scope.close(scope, Exit.void))
+          }
+        ),
+        fcParams(100)
+      ),
+    60_000
   )
 })
