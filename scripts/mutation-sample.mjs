@@ -12,10 +12,10 @@
 // suite); `run --only-survivors` tests again only the mutants that survived the last run of that suite (after
 // new properties: killed mutants stay killed when tests are added), and merges the results.
 import { spawnSync } from "node:child_process"
-import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Instrumenter } from "@stryker-mutator/instrumenter"
+import { git, mutatedFiles, sourceHash } from "./mutation-files.mjs"
 import { mutantKey, projectPath } from "./mutation-sample-checker.mjs"
 
 const bases = { whole: "stryker.config.json", properties: "stryker.properties.json" }
@@ -25,21 +25,6 @@ const [command, ...rest] = process.argv.slice(2)
 const option = (name, fallback) => {
   const index = rest.indexOf(`--${name}`)
   return index === -1 ? fallback : rest[index + 1]
-}
-const sourceHash = (file) => createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16)
-const git = (...args) => spawnSync("git", args, { encoding: "utf8" }).stdout.trim()
-
-const mutatedFiles = (patterns) => {
-  const walk = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]
-    )
-  const excluded = new Set(patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1)))
-  const roots = patterns.filter((p) => !p.startsWith("!")).map((p) => p.replace(/\/\*\*\/\*\.ts$/, ""))
-  return roots
-    .flatMap((root) => walk(root))
-    .filter((file) => file.endsWith(".ts") && !excluded.has(file))
-    .sort()
 }
 
 // mulberry32: a small seeded generator, so that the same seed draws the same sample of the same code.

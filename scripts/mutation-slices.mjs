@@ -9,9 +9,9 @@
 // `run` skips a file whose report exists (delete it, or pass --force, to measure it again).
 // STRYKER_CONCURRENCY sets the number of test runners (default: the base configuration's).
 import { spawnSync } from "node:child_process"
-import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
+import { git, mutatedFiles, sourceHash } from "./mutation-files.mjs"
 
 const bases = { whole: "stryker.config.json", properties: "stryker.properties.json" }
 const [command, kind, ...rest] = process.argv.slice(2)
@@ -23,24 +23,6 @@ const flags = new Set(rest.filter((arg) => arg.startsWith("--")))
 const files = rest.filter((arg) => !arg.startsWith("--"))
 const outDir = join("reports", "mutation-slices", kind)
 const slug = (file) => file.replaceAll("/", "__").replace(/\.ts$/, "")
-// A report is stamped with the hash of the file it mutated and the commit of the tests that ran, so
-// `report` can tell a measurement of other code (stale) from one of the code as it is.
-const sourceHash = (file) => createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16)
-const git = (...args) => spawnSync("git", args, { encoding: "utf8" }).stdout.trim()
-
-const mutatedFiles = (patterns) => {
-  const walk = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]
-    )
-  const excluded = new Set(patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1)))
-  const roots = patterns.filter((p) => !p.startsWith("!")).map((p) => p.replace(/\/\*\*\/\*\.ts$/, ""))
-  return roots
-    .flatMap((root) => walk(root))
-    .filter((file) => file.endsWith(".ts") && !excluded.has(file))
-    .sort()
-}
-
 if (command === "run") {
   const base = JSON.parse(readFileSync(bases[kind], "utf8"))
   mkdirSync(outDir, { recursive: true })
@@ -63,6 +45,8 @@ if (command === "run") {
     const configFile = join(outDir, `${slug(file)}.config.json`)
     writeFileSync(configFile, JSON.stringify(config, null, 2))
     const started = Date.now()
+    // Stamped with the hash of the file it mutated and the commit of the tests that ran, so `report`
+    // can tell a measurement of other code (stale) from one of the code as it is.
     const stamp = {
       file,
       sourceHash: sourceHash(file),
