@@ -2,7 +2,8 @@
  * R-SOCK-20 as a property, on the virtual clock: two processes that agreed on a heartbeat go through
  * random phases of calls, idleness, backpressure (small queues, a receiver that pauses) and network
  * partitions (neither end reads). A partition of five intervals or more ends the connection with
- * `PeerUnresponsive` and fails the calls waiting across it at once; a connection never ends while
+ * `PeerUnresponsive`, within three and a half intervals of its start, and fails the calls waiting
+ * across it at once; a connection never ends while
  * both peers are alive, however long it idles or waits for room; and every call made while the
  * connection is up is answered. And a peer that stops inside a frame is cut off by the frame timeout.
  */
@@ -58,6 +59,8 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
             const scope = sim.run(Scope.make())
             const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
               Effect.provideService(effect, References.MinimumLogLevel, "None")
+            // When each event came, on the virtual clock.
+            const when = new WeakMap<SocketEvent, number>()
             const side = (events: Array<SocketEvent>) =>
               sim.run(
                 quiet(
@@ -66,7 +69,10 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
                       heartbeatMs,
                       frameTimeoutMs,
                       maxInboundBacklog,
-                      onEvent: (e) => events.push(e)
+                      onEvent: (e) => {
+                        when.set(e, sim.now)
+                        events.push(e)
+                      }
                     }).pipe(Effect.provideService(Transport, network.transport))
                     const beehive = yield* makeBeehive({ contexts: [socket.context], capacity })
                     return { socket, beehive }
@@ -140,6 +146,13 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
                   expect(unresponsive(), `cut off by a partition of ${phase.intervals} intervals`).toBe(false)
                 } else {
                   expect(unresponsive(), `a partition of ${phase.intervals} intervals went unnoticed`).toBe(true)
+                  // Three intervals of silence, measured every half interval from the first check after
+                  // the last byte heard (at most half an interval before the partition): noticed within
+                  // three and a half intervals of its start.
+                  const noticed = [...serverEvents, ...clientEvents]
+                    .filter((e) => e._tag === "Disconnected" && e.cause === "PeerUnresponsive")
+                    .map((e) => (when.get(e) ?? Number.POSITIVE_INFINITY) - started)
+                  expect(Math.min(...noticed), "noticed within 3.5 intervals").toBeLessThanOrEqual(3.5 * heartbeatMs)
                   // The call waiting across it failed when the connection ended, not at its deadline.
                   const exit = waiting.pollUnsafe()
                   expect(exit !== undefined && Exit.isFailure(exit) && String(exit.cause)).toContain("RequestDropped")
