@@ -6,7 +6,8 @@
  * connections and lets the client wait its backoff and connect again; a stall makes one end stop
  * reading until a resume; a read size cuts every read into pieces of a few bytes or joins writes; a
  * crash breaks the connection, closes S's scope (its context and socket context) and starts a new S
- * on the same address with the registrations S had before the first connection.
+ * on the same address with the registrations S had before the first connection; a close closes the
+ * client's connection until the next reconnect.
  */
 import { Effect, Exit, type Fiber, References, Scope } from "effect"
 import { lateInterrupt } from "../../spec/model/Concurrent.ts"
@@ -76,7 +77,7 @@ export class RemoteSystem implements SystemUnderTest {
   private readonly configuration: Array<Extract<Command, { _tag: "AddModule" | "AddModuleGroup" }>> = []
   private connection: SocketClient | undefined = undefined
   private connections = 0
-  private closes = { whileStalled: 0 }
+  private closesWhileStalled = 0
   private readonly stalled = { server: false, client: false }
   private readonly ops = new Map<string, { kind: OpKind; fiber: Fiber.Fiber<unknown, unknown> }>()
 
@@ -199,7 +200,7 @@ export class RemoteSystem implements SystemUnderTest {
   // reconnection; its next connection's end reads.
   private closeClient(): void {
     if (this.connection === undefined) return
-    if (this.stalled.server) this.closes.whileStalled++
+    if (this.stalled.server) this.closesWhileStalled++
     this.sim.run(this.connection.close)
     this.connection = undefined
     this.setStalled("client", false)
@@ -263,7 +264,7 @@ export class RemoteSystem implements SystemUnderTest {
   }
 
   get closedWhileStalled(): number {
-    return this.closes.whileStalled
+    return this.closesWhileStalled
   }
 
   get cutReads(): number {
