@@ -5,7 +5,7 @@
 // a 95% confidence interval (docs/mutation-testing.md).
 //
 //   node scripts/mutation-sample.mjs draw [--fraction 0.1] [--seed 20261203]
-//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors]
+//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors] [--file f]
 //   node scripts/mutation-sample.mjs report <whole|properties> [--survivors]
 //
 // `run --every n` tests every n-th mutant of the sample only (a smaller uniform sample, for a slow
@@ -105,6 +105,9 @@ const run = (kind) => {
   // A systematic part of the sample (every n-th), when the suite is too slow for all of it.
   const every = Number(option("every", "1"))
   targets = targets.filter((_, i) => i % every === 0)
+  // Only the mutants of one file, when new tests are about that file.
+  const only = option("file", undefined)
+  if (only !== undefined) targets = targets.filter((m) => m.file === only)
   if (rest.includes("--only-survivors")) {
     if (previous === undefined) throw new Error(`no earlier ${kind} run to take survivors from`)
     targets = targets.filter((m) => ["Survived", "NoCoverage"].includes(previous.results[m.key]?.status))
