@@ -19,11 +19,10 @@
  *   handled), exactly once; or reported `InDoubt` by the sending process, once (written to a peer that
  *   never said: it was restarted, or the run ended first), and then received at most once (R-SOCK-11,
  *   R-SOCK-21). In doubt means no one can say: the reporting process is ending (a crash, or the end of
- *   the run), or it is the client and the server restarted since the copy was sent; and never a copy
- *   parked when its connection ended if the same peer connected again since (that handshake settles
- *   it: arrived, or unsent). Without those two checks a peer that never settles (either side, or a
- *   client that never names the server it talked to) passed as "in doubt at the end". The client
- *   reports it when it meets the restarted server, not later. A copy may be
+ *   the run), or it is the client and the server restarted since the copy was sent, and then the
+ *   client says so when it meets the restarted server. A copy parked when its connection ended is
+ *   never in doubt once the same peer has connected again: that handshake settles it (arrived, or
+ *   unsent), so a peer that never settles cannot hide behind "in doubt at the end". A copy may be
  *   missing unreported only when the process of its module crashed after it was sent (what a process
  *   holds dies with it). Checked once both processes have ended, when everything in doubt has been
  *   reported.
