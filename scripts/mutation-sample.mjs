@@ -9,8 +9,9 @@
 //   node scripts/mutation-sample.mjs report <whole|properties> [--survivors]
 //
 // `run --every n` tests every n-th mutant of the sample only (a smaller uniform sample, for a slow
-// suite); `run --only-survivors` tests again only the mutants that survived the last run of that suite (after
-// new properties: killed mutants stay killed when tests are added), and merges the results.
+// suite); `--file f` only those of one file; `--only-survivors` only those that survived the last run
+// of that suite (after new tests: killed mutants stay killed when tests are added). Results merge
+// into the suite's report.
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -101,10 +102,9 @@ const run = (kind) => {
   }
   const reportPath = join(outDir, `${kind}.json`)
   const previous = existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, "utf8")) : undefined
-  let targets = sample.mutants
   // A systematic part of the sample (every n-th), when the suite is too slow for all of it.
   const every = Number(option("every", "1"))
-  targets = targets.filter((_, i) => i % every === 0)
+  let targets = sample.mutants.filter((_, i) => i % every === 0)
   // Only the mutants of one file, when new tests are about that file.
   const only = option("file", undefined)
   if (only !== undefined) targets = targets.filter((m) => m.file === only)

@@ -337,7 +337,8 @@ const closeClient = (rs: RemoteState): void => {
   rs.endingLink = rs.link
 }
 
-// The connection drops and the client connects again; or the first connection.
+// The first connection; a closed client's next one (at once); or a drop and the client's reconnection
+// after its backoff.
 const reconnect = (rs: RemoteState): void => {
   if (rs.link > 0 && rs.clientClosed) {
     // A closed client connects again at once (it waits no backoff), and both ends read.
