@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
@@ -9,32 +9,11 @@ import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
 import { tcp, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { ControlledScheduler } from "../../src/effects/ControlledScheduler.ts"
 import * as Message from "../../src/model/Message.ts"
+import { certificates } from "../support/certificates.ts"
 import { msg } from "../support/messages.ts"
 import { makeSide, run, waitFor } from "./support.ts"
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "bh-nt-"))
-
-/**
- * A test CA and, for each name, a key and a certificate it signed with that name as CN and the given
- * subjectAltName; returns their folder (`ca.pem`, `<name>.pem`, `<name>.key`).
- */
-const certificates = (subjectAltNames: Readonly<Record<string, string>>): string => {
-  const dir = tempDir()
-  const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" })
-  const key = (name: string) => ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`)
-  key("ca")
-  ssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
-  for (const [name, alt] of Object.entries(subjectAltNames)) {
-    key(name)
-    writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=${alt}\n`)
-    ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
-    ssl(
-      ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
-      ...["-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.cnf`]
-    )
-  }
-  return dir
-}
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): any => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")

@@ -1,0 +1,329 @@
+/**
+ * Reconnection, bounds and addresses as properties (R-SOCK-12, R-SOCK-18, R-SOCK-16), on the virtual
+ * clock and the in-memory network: a server that comes and goes as a generated script says, a client
+ * with generated backoff options and bounds. The trace (every connection attempt, every event, each
+ * with its virtual time) must be what SPEC.md says: each retry waits `min(max, initial × factor^n)` of
+ * which the last `jitter` part is random, `n` counting from 0 again after a connection; the next
+ * attempt starts exactly that long after the failure; an attempt connects exactly when a server
+ * listens; the client gives up at its bound and not before, and then tries no more. Addresses are
+ * checked before anything is tried.
+ *
+ * The oracle restates SPEC.md and `BackoffOptions`' documented meaning; it never calls the code it checks.
+ */
+import { Duration, Effect, Exit, References, Result, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Beehive } from "../../src/contexts/Beehive.ts"
+import { backoffDelayMillis } from "../../src/contexts/socket/Backoff.ts"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import {
+  formatAddress,
+  MaxUnixPathBytes,
+  parseAddress,
+  type SocketAddress,
+  tcp,
+  unix
+} from "../../src/contexts/socket/SocketAddress.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { makeSide, type Side } from "../socket/support.ts"
+import { fcParams } from "../support/fc.ts"
+
+/** Backoff options as a user may write them, valid or not. */
+interface Backoff {
+  readonly initial?: number | undefined
+  readonly max?: number | undefined
+  readonly factor?: number | undefined
+  readonly jitter?: number | undefined
+}
+
+/**
+ * The documented delay before retry `n`, as bounds: `min(max, initial × factor^n)` (defaults 100 ms,
+ * 5 s, 2; a `max` below `initial` is `initial`; a factor below 1, or a non-positive duration, is the
+ * default), of which the last `jitter` fraction (0.5 unless in [0, 1)) is random.
+ */
+const delayBounds = (n: number, options: Backoff): { readonly low: number; readonly high: number } => {
+  const positive = (value: number | undefined, fallback: number) =>
+    value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
+  const initial = positive(options.initial, 100)
+  const max = Math.max(initial, positive(options.max, 5000))
+  const factor = options.factor !== undefined && options.factor >= 1 ? options.factor : 2
+  const jitter = options.jitter !== undefined && options.jitter >= 0 && options.jitter < 1 ? options.jitter : 0.5
+  const base = Math.min(max, initial * factor ** n)
+  return { low: Math.round(base * (1 - jitter)), high: Math.round(base) }
+}
+
+const arbBackoff: fc.Arbitrary<Backoff> = fc.record(
+  {
+    initial: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.constantFrom(0, -5)),
+    max: fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(0, -1)),
+    factor: fc.constantFrom(0.5, 1, 1.5, 2, 3),
+    jitter: fc.constantFrom(-0.5, 0, 0.25, 0.5, 0.9, 1, 1.5)
+  },
+  { requiredKeys: [] }
+)
+
+describe("R-SOCK-12 backoff", () => {
+  it("R-SOCK-12 the delay before retry n is min(max, initial × factor^n), of which the last jitter part is random, and never zero", () =>
+    fc.assert(
+      fc.property(
+        arbBackoff,
+        fc.integer({ min: 0, max: 80 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (options, n, random) => {
+          const delay = backoffDelayMillis(n, options, random)
+          const { low, high } = delayBounds(n, options)
+          expect(delay).toBeGreaterThanOrEqual(low)
+          expect(delay).toBeLessThanOrEqual(high)
+          expect(delay).toBeGreaterThan(0)
+          // The random part is spread over the whole range: the extremes of `random` give its ends.
+          expect(backoffDelayMillis(n, options, 0)).toBe(low)
+        }
+      ),
+      fcParams(500)
+    ))
+})
+
+interface Attempt {
+  readonly at: number
+  readonly connected: boolean
+}
+
+interface Seen {
+  readonly at: number
+  readonly event: SocketEvent
+}
+
+describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", () => {
+  it("R-SOCK-12 R-SOCK-18 every retry waits its backoff after the failure; attempts connect exactly when a server listens; the client gives up at its bound, then stops", () =>
+    fc.assert(
+      fc.property(
+        // The server is down, then up, in turns, for these many ms each.
+        fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 6 }),
+        fc.record({
+          backoff: arbBackoff,
+          bound: fc.oneof(
+            fc.constant(undefined),
+            fc.integer({ min: 1, max: 5 }).map((maxAttempts) => ({ maxAttempts })),
+            fc.integer({ min: 1, max: 900 }).map((giveUpAfter) => ({ giveUpAfter }))
+          )
+        }),
+        (script, { backoff, bound }) => {
+          const sim = new SimRuntime()
+          const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>, scope: Scope.Scope): A => {
+            const exit = sim.runSync(
+              Scope.provide(effect, scope).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+            )
+            if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
+            return exit.value
+          }
+          const network = new MemoryNetwork()
+          const attempts: Array<Attempt> = []
+          const recording: TransportShape = {
+            listen: network.transport.listen,
+            connect: (address, tls) =>
+              Effect.suspend(() => {
+                const at = sim.now
+                return Effect.tap(Effect.exit(network.transport.connect(address, tls)), (exit) =>
+                  Effect.sync(() => attempts.push({ at, connected: Exit.isSuccess(exit) }))
+                ).pipe(Effect.flatten)
+              })
+          }
+          const address = unix("server")
+          const root = sim.run(Scope.make())
+          const server: Side = run(makeSide(recording), root)
+          run(server.beehive.addModule("A"), root)
+          const seen: Array<Seen> = []
+          const client: Side = run(
+            makeSide(recording, { onEvent: (event) => void seen.push({ at: sim.now, event }) }),
+            root
+          )
+          run(client.beehive.addModule("X"), root)
+          const started = sim.now
+          const options = {
+            module: "X",
+            address,
+            backoff,
+            ...(bound === undefined
+              ? {}
+              : "maxAttempts" in bound
+                ? { maxAttempts: bound.maxAttempts }
+                : { giveUpAfter: Duration.millis(bound.giveUpAfter) })
+          }
+          const connected = sim.fork(
+            Effect.flatMap(Scope.provide(client.socket.connect(options), root), (c) => c.connected)
+          )
+          sim.settle()
+          // The server's turns: down, up, down, ... A server that goes down closes its connections.
+          const ups: Array<readonly [number, number]> = []
+          let serving: Scope.Closeable | undefined
+          for (const [i, ms] of script.entries()) {
+            if (i % 2 === 1) {
+              serving = sim.run(Scope.make())
+              run(server.socket.serve({ address, accept: ["X"] }), serving)
+              ups.push([sim.now, sim.now + ms])
+            }
+            sim.advanceBy(ms)
+            if (serving !== undefined) {
+              sim.run(Scope.close(serving, Exit.void))
+              serving = undefined
+              sim.settle()
+            }
+          }
+          sim.advanceBy(6000)
+          const end = sim.now
+          const at = (t: number) => ups.some(([from, to]) => from <= t && t < to)
+          const boundary = (t: number) => ups.some(([from, to]) => t === from || t === to)
+
+          // The trace: attempt k ends with a Retrying (or GaveUp) event; attempt k + 1 starts its delay later.
+          const retries = seen.filter((s) => s.event._tag === "Retrying")
+          const gaveUp = seen.filter((s) => s.event._tag === "GaveUp")
+          const connectedAt = seen.filter((s) => s.event._tag === "Connected").map((s) => s.at)
+          expect(gaveUp.length).toBeLessThanOrEqual(1)
+          expect(attempts.length).toBeGreaterThan(0)
+          expect(attempts[0]?.at).toBe(started)
+          expect(retries.length + gaveUp.length).toBeGreaterThanOrEqual(attempts.length - 1)
+          let failedInARow = 0
+          let sinceConnection = 0
+          let unconnectedSince = started
+          for (const [k, attempt] of attempts.entries()) {
+            // An attempt connects exactly when a server listens (at a turn's edge, either may happen).
+            if (!boundary(attempt.at)) expect(attempt.connected, `attempt ${k} at ${attempt.at}`).toBe(at(attempt.at))
+            const next = retries[k] ?? (k === retries.length ? gaveUp[0] : undefined)
+            if (next === undefined) break
+            const hadConnection = connectedAt.some((t) => t >= attempt.at && t <= next.at)
+            if (!boundary(attempt.at)) expect(hadConnection, `attempt ${k} connected`).toBe(at(attempt.at))
+            if (hadConnection) {
+              failedInARow = 0
+              sinceConnection = 0
+              unconnectedSince = next.at
+            } else failedInARow++
+            const outOfAttempts = bound !== undefined && "maxAttempts" in bound && failedInARow >= bound.maxAttempts
+            const outOfTime =
+              bound !== undefined &&
+              "giveUpAfter" in bound &&
+              failedInARow > 0 &&
+              next.at - unconnectedSince >= bound.giveUpAfter
+            if (next.event._tag === "GaveUp") {
+              expect(outOfAttempts || outOfTime, `gave up after attempt ${k}`).toBe(true)
+              expect(next.event.attempts).toBe(failedInARow)
+              // Gave up: no attempt after it.
+              expect(attempts.length).toBe(k + 1)
+              break
+            }
+            expect(outOfAttempts || outOfTime, `went on after attempt ${k}`).toBe(false)
+            if (next.event._tag !== "Retrying") throw new Error("unreachable")
+            // Retry n waits its backoff; n starts again at 0 after a connection.
+            expect(next.event.attempt).toBe(sinceConnection + 1)
+            const { low, high } = delayBounds(sinceConnection, backoff)
+            expect(next.event.delayMs).toBeGreaterThanOrEqual(low)
+            expect(next.event.delayMs).toBeLessThanOrEqual(high)
+            sinceConnection++
+            const following = attempts[k + 1]
+            if (following !== undefined) expect(following.at, `attempt ${k + 1}`).toBe(next.at + next.event.delayMs)
+            else expect(next.at + next.event.delayMs).toBeGreaterThan(end)
+          }
+          // A client that gave up fails `connected` with the last failure's code, unless it ever connected.
+          const exit = connected.pollUnsafe()
+          if (gaveUp.length === 1 && connectedAt.length === 0) {
+            expect(exit !== undefined && Exit.isFailure(exit)).toBe(true)
+            if (exit !== undefined && Exit.isFailure(exit)) {
+              const error = (exit.cause.reasons[0] as { error?: { _tag: string; code: string } }).error
+              expect(error).toMatchObject({ _tag: "ConnectFailed", code: "ECONNREFUSED" })
+            }
+          }
+          sim.run(Scope.close(root, Exit.void))
+        }
+      ),
+      fcParams(150)
+    ))
+})
+
+/** An address as a caller may pass it, valid or not, with SPEC's verdict (R-SOCK-18) for listening and connecting. */
+const arbAddress: fc.Arbitrary<{ readonly address: unknown; readonly listen: boolean; readonly connect: boolean }> =
+  fc.oneof(
+    fc.integer({ min: 1, max: MaxUnixPathBytes + 20 }).chain((bytes) =>
+      fc.boolean().map((wide) => {
+        // A path of `bytes` bytes, some of its characters two bytes long.
+        const path = wide ? `${"é".repeat(Math.floor(bytes / 2))}${bytes % 2 === 1 ? "s" : ""}` : "s".repeat(bytes)
+        const valid = bytes <= MaxUnixPathBytes
+        return { address: unix(path), listen: valid, connect: valid }
+      })
+    ),
+    fc.constant({ address: unix(""), listen: false, connect: false }),
+    fc.oneof(fc.integer({ min: -2, max: 65_537 }), fc.constantFrom(0, 1, 65_535, 1.5, Number.NaN)).chain((port) =>
+      fc.constantFrom("127.0.0.1", "::1", "").map((host) => {
+        const portOk = (lowest: number) => Number.isInteger(port) && port >= lowest && port <= 65_535
+        return { address: tcp(host, port), listen: host !== "" && portOk(0), connect: host !== "" && portOk(1) }
+      })
+    ),
+    fc
+      .constantFrom<unknown>(null, undefined, "127.0.0.1:80", 42, { _tag: "Udp" }, { _tag: "Tcp", host: 1, port: 80 })
+      .map((address) => ({ address, listen: false, connect: false }))
+  )
+
+describe("R-SOCK-18 addresses are checked before anything is tried", () => {
+  it("R-SOCK-18 serve fails with InvalidAddress and connect with EINVAL, at once and with no retry, exactly for the addresses SPEC refuses", () =>
+    fc.assert(
+      fc.property(arbAddress, ({ address, listen, connect }) => {
+        const sim = new SimRuntime()
+        const network = new MemoryNetwork()
+        let tried = 0
+        const count = Effect.sync(() => {
+          tried++
+        })
+        const counting: TransportShape = {
+          listen: (a, t) => Effect.andThen(count, network.transport.listen(a, t)),
+          connect: (a, t) => Effect.andThen(count, network.transport.connect(a, t))
+        }
+        const exit = sim.runSync(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const side = yield* makeSide(counting)
+              yield* side.beehive.addModule("X")
+              const served = yield* Effect.exit(side.socket.serve({ address: address as SocketAddress, accept: ["X"] }))
+              const triedToListen = tried
+              const client = yield* Effect.exit(
+                side.socket.connect({ module: "X", address: address as SocketAddress, maxAttempts: 1 })
+              )
+              return { served, triedToListen, client, triedToConnect: tried - triedToListen, events: side.events }
+            })
+          ).pipe(Effect.provideService(References.MinimumLogLevel, "None"), Effect.provide(Beehive.layer))
+        )
+        if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+        const { served, triedToListen, client, triedToConnect, events } = exit.value
+        const failure = (e: Exit.Exit<unknown, unknown>) =>
+          Exit.isFailure(e) ? (e.cause.reasons[0] as { error?: unknown }).error : undefined
+        if (listen) expect(Exit.isSuccess(served)).toBe(true)
+        else {
+          expect(failure(served)).toMatchObject({ _tag: "ListenFailed", reason: "InvalidAddress" })
+          expect(triedToListen).toBe(0)
+        }
+        if (connect) expect(Exit.isSuccess(client)).toBe(true)
+        else {
+          expect(failure(client)).toMatchObject({ _tag: "ConnectFailed", code: "EINVAL" })
+          expect(triedToConnect).toBe(0)
+          expect(events.filter((e) => e._tag === "Retrying")).toEqual([])
+        }
+      }),
+      fcParams(200)
+    ))
+
+  it("R-SOCK-16 a TCP or unix address written as text reads back as the same address", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc
+            .tuple(fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain()), fc.integer({ min: 0, max: 65_535 }))
+            .map(([host, port]): [string, SocketAddress] => ["tcp", tcp(host, port)]),
+          fc.stringMatching(/^\/[a-z0-9/._-]{1,40}$/).map((path): [string, SocketAddress] => ["unix", unix(path)])
+        ),
+        ([socketType, address]) => {
+          const parsed = parseAddress(socketType, formatAddress(address))
+          expect(Result.isSuccess(parsed) ? parsed.success : parsed).toEqual(address)
+        }
+      ),
+      fcParams(300)
+    ))
+})

@@ -1,0 +1,233 @@
+/**
+ * The registry as a property (R-REG-1, R-REG-2, R-REG-3, R-REG-6, R-REG-7, R-API-3), on the virtual
+ * clock: generated registrations (repeated names, disabled modules, invalid definitions), modules
+ * that serve until they are cleaned up, finish at once, ignore the shutdown, or take a while to end,
+ * and a generated grace period. The oracle is SPEC.md's wording: a name registers once; every enabled
+ * module and its group exist before any module starts, and each starts once as itself; a shutdown
+ * cleans up every enabled module, waits for the modules up to the grace period and no longer,
+ * interrupts the rest, and reports each as SPEC says; a second shutdown returns the first report;
+ * `run` ends on a shutdown called elsewhere, or by itself once every module has ended.
+ */
+import { Effect, Exit, type Fiber, References, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import {
+  type GracefulShutdownReport,
+  type ModuleDefinition,
+  Registry,
+  type RegistryService
+} from "../../src/contexts/Registry.ts"
+import { CurrentModule } from "../../src/effects/CurrentModule.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { fcParams } from "../support/fc.ts"
+
+/** How a module behaves: serves until cleaned up, ends at once, never ends, or ends `ms` after its cleanup. */
+type Behaviour =
+  | { readonly _tag: "serves" }
+  | { readonly _tag: "finishes" }
+  | { readonly _tag: "ignores shutdown" }
+  | { readonly _tag: "ends late"; readonly ms: number }
+
+type Registration =
+  | {
+      readonly _tag: "module"
+      readonly name: string
+      readonly group: string
+      readonly enabled: boolean
+      readonly behaviour: Behaviour
+    }
+  | { readonly _tag: "invalid"; readonly how: "not an object" | "empty name" | "empty group" | "start not an effect" }
+
+const arbBehaviour: fc.Arbitrary<Behaviour> = fc.oneof(
+  fc.constant({ _tag: "serves" as const }),
+  fc.constant({ _tag: "finishes" as const }),
+  fc.constant({ _tag: "ignores shutdown" as const }),
+  fc.integer({ min: 0, max: 120 }).map((ms) => ({ _tag: "ends late" as const, ms }))
+)
+
+const arbRegistration: fc.Arbitrary<Registration> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      _tag: fc.constant("module" as const),
+      name: fc.constantFrom("edged", "edgehub", "metamanager", "twin", "bus"),
+      group: fc.constantFrom("hub", "meta", "edged"),
+      enabled: fc.boolean(),
+      behaviour: arbBehaviour
+    })
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      _tag: fc.constant("invalid" as const),
+      how: fc.constantFrom(
+        "not an object" as const,
+        "empty name" as const,
+        "empty group" as const,
+        "start not an effect" as const
+      )
+    })
+  }
+)
+
+interface Start {
+  readonly name: string
+  readonly as: string | undefined
+  readonly at: number
+  /** What the module saw of the context when it started: each module's groups. */
+  readonly saw: Record<string, ReadonlyArray<string>>
+}
+
+describe("R-REG the registry on the virtual clock", () => {
+  it("R-REG-1 R-REG-2 R-REG-3 R-REG-6 R-REG-7 R-API-3 registrations, starts and the graceful shutdown are as SPEC says, whatever the modules do", () =>
+    fc.assert(
+      fc.property(
+        fc.array(arbRegistration, { maxLength: 8 }),
+        fc.integer({ min: 0, max: 120 }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.constantFrom("startModules", "run"),
+        (registrations, graceMs, shutdownAfterMs, driver) => {
+          const sim = new SimRuntime()
+          const run = <A, E>(effect: Effect.Effect<A, E>): A => {
+            const exit = sim.runSync(effect.pipe(Effect.provideService(References.MinimumLogLevel, "None")))
+            if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
+            return exit.value
+          }
+          const scope = run(Scope.make())
+          const beehive: BeehiveService = run(Scope.provide(makeBeehive({}), scope))
+          const registry: RegistryService = run(
+            Scope.provide(Registry.make({ graceMs }), scope).pipe(Effect.provideService(Beehive, beehive))
+          )
+          const starts: Array<Start> = []
+          const behaviourOf = (name: string, behaviour: Behaviour): Effect.Effect<unknown, unknown, Beehive> =>
+            Effect.gen(function* () {
+              const snapshot = yield* beehive.snapshot
+              starts.push({
+                name,
+                as: yield* CurrentModule,
+                at: sim.now,
+                saw: Object.fromEntries(snapshot.modules.map((m) => [m.name, [...m.groups]]))
+              })
+              switch (behaviour._tag) {
+                case "serves":
+                  return yield* Effect.forever(beehive.receive(name))
+                case "finishes":
+                  return
+                case "ignores shutdown":
+                  return yield* Effect.never
+                case "ends late":
+                  return yield* Effect.forever(beehive.receive(name)).pipe(
+                    Effect.catch(() => Effect.sleep(behaviour.ms))
+                  )
+              }
+            })
+
+          // R-REG-1, R-API-3: the first registration of a name is kept; a repeat and an invalid one fail.
+          const kept = new Map<string, Extract<Registration, { _tag: "module" }>>()
+          for (const registration of registrations) {
+            const definition: unknown =
+              registration._tag === "module"
+                ? ({
+                    name: registration.name,
+                    group: registration.group,
+                    enabled: registration.enabled,
+                    start: behaviourOf(registration.name, registration.behaviour)
+                  } satisfies ModuleDefinition)
+                : registration.how === "not an object"
+                  ? null
+                  : {
+                      name: registration.how === "empty name" ? "" : "valid",
+                      group: registration.how === "empty group" ? "" : "valid",
+                      start: registration.how === "start not an effect" ? () => undefined : Effect.void
+                    }
+            const exit = sim.runSync(registry.register(definition as ModuleDefinition))
+            const want =
+              registration._tag === "invalid"
+                ? "InvalidArgument"
+                : kept.has(registration.name)
+                  ? "ModuleAlreadyExists"
+                  : undefined
+            if (registration._tag === "module" && want === undefined) kept.set(registration.name, registration)
+            const got = Exit.isSuccess(exit)
+              ? undefined
+              : (exit.cause.reasons[0] as { error?: { _tag: string } })?.error?._tag
+            expect(got, `registering ${JSON.stringify(registration)}`).toBe(want)
+          }
+          expect(run(registry.modules).map((m) => m.name)).toEqual([...kept.keys()])
+          const enabled = [...kept.values()].filter((m) => m.enabled)
+
+          // R-REG-2, R-REG-3: every enabled module and its group exist before any starts; each starts once, as itself.
+          let running: Fiber.Fiber<GracefulShutdownReport, unknown> | undefined
+          if (driver === "run")
+            running = sim.fork(registry.run.pipe(Effect.provideService(References.MinimumLogLevel, "None")))
+          else run(registry.startModules)
+          sim.settle()
+          expect(starts.map((s) => s.name).sort()).toEqual(enabled.map((m) => m.name).sort())
+          const everyModule = Object.fromEntries(enabled.map((m) => [m.name, [m.group]]))
+          for (const start of starts) {
+            expect(start.as).toBe(start.name)
+            expect(start.saw).toEqual(everyModule)
+          }
+
+          // R-REG-7: `run` ends by itself once every started module has ended (at once when none is enabled).
+          const allEnd = enabled.every((m) => m.behaviour._tag === "finishes")
+          if (running !== undefined && allEnd) {
+            const report = running.pollUnsafe()
+            expect(report !== undefined && Exit.isSuccess(report) ? report.value.reason : report).toBe("modules ended")
+            if (report !== undefined && Exit.isSuccess(report)) {
+              expect(report.value.modules).toEqual(enabled.map((m) => ({ name: m.name, ended: "finished" })))
+            }
+            run(Scope.close(scope, Exit.void))
+            return
+          }
+          if (running !== undefined) expect(running.pollUnsafe()).toBeUndefined()
+
+          // R-REG-6: the shutdown cleans up every enabled module, waits up to the grace period, interrupts the rest.
+          sim.advanceBy(shutdownAfterMs)
+          const begun = sim.now
+          const shutdown = sim.fork(
+            registry.gracefulShutdown("the property").pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+          )
+          sim.settle()
+          for (let ms = 0; shutdown.pollUnsafe() === undefined && ms < 10_000; ms++) sim.advanceBy(1)
+          const exit = shutdown.pollUnsafe()
+          if (exit === undefined || Exit.isFailure(exit)) throw new Error("the shutdown did not end, or failed")
+          const report = exit.value
+          const ended = (behaviour: Behaviour): ReadonlyArray<"finished" | "interrupted"> =>
+            behaviour._tag === "ignores shutdown"
+              ? ["interrupted"]
+              : behaviour._tag !== "ends late" || behaviour.ms < graceMs
+                ? ["finished"]
+                : behaviour.ms > graceMs
+                  ? ["interrupted"]
+                  : ["finished", "interrupted"]
+          expect(report.reason).toBe("the property")
+          expect(report.modules.map((m) => m.name)).toEqual(enabled.map((m) => m.name))
+          for (const [i, m] of enabled.entries()) {
+            expect(ended(m.behaviour), `how ${m.name} ended`).toContain(report.modules[i]?.ended)
+          }
+          expect(report.cleanups.map((c) => c.module).sort()).toEqual(enabled.map((m) => m.name).sort())
+          // It took as long as the slowest module, and never longer than the grace period.
+          const waits = enabled.map((m) =>
+            m.behaviour._tag === "ignores shutdown"
+              ? Number.POSITIVE_INFINITY
+              : m.behaviour._tag === "ends late"
+                ? m.behaviour.ms
+                : 0
+          )
+          expect(sim.now - begun).toBe(Math.min(graceMs, Math.max(0, ...waits)))
+          // A second shutdown, and `run`, report the first one.
+          expect(run(registry.gracefulShutdown("again"))).toEqual(report)
+          if (running !== undefined) {
+            sim.settle()
+            const ran = running.pollUnsafe()
+            expect(ran !== undefined && Exit.isSuccess(ran) ? ran.value : ran).toEqual(report)
+          }
+          expect(starts).toHaveLength(enabled.length)
+          run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(150)
+    ))
+})

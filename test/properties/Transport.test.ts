@@ -1,0 +1,405 @@
+/**
+ * The transport contract as properties (R-SOCK-22, R-SOCK-14, R-SOCK-15), over real sockets (node:net
+ * on unix paths and TCP loopback, node:tls) and over the in-memory network the proofs use: every byte
+ * written arrives once and in order whatever the write sizes, read pace and backpressure; a close
+ * hands the peer what came before it, then the end; a listener hands connections over in order of
+ * arrival and closes the ones it never handed over; an existing unix path is replaced only when it is
+ * a stale socket; the names of a verified client certificate are its CN and its DNS names.
+ *
+ * The oracle is the bytes themselves (a pattern that any reordering, loss or duplication breaks) and
+ * SPEC.md's wording, never the transport's code.
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Fiber, References, type Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
+import { type SocketAddress, type TlsOptions, tcp, unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
+import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
+import { certificates } from "../support/certificates.ts"
+import { fcParams } from "../support/fc.ts"
+
+const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>): Promise<A> =>
+  Effect.runPromise(
+    Effect.scoped(body).pipe(Effect.provideService(References.MinimumLogLevel, "Error")) as Effect.Effect<A>
+  )
+
+const directory = mkdtempSync(join(tmpdir(), "bh-transport-property-"))
+let paths = 0
+const freshPath = () => join(directory, `s${++paths}.sock`)
+
+/** Byte `offset` of direction `direction`: any loss, duplication or reordering breaks the pattern. */
+const patternByte = (direction: number, offset: number) => (offset * 7 + (offset >>> 8) * 13 + direction * 101) & 255
+
+const pattern = (direction: number, from: number, size: number): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  for (let i = 0; i < size; i++) bytes[i] = patternByte(direction, from + i)
+  return bytes
+}
+
+const firstMismatch = (direction: number, received: Uint8Array): number => {
+  for (let i = 0; i < received.length; i++) if (received[i] !== patternByte(direction, i)) return i
+  return -1
+}
+
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of chunks) {
+    all.set(c, at)
+    at += c.length
+  }
+  return all
+}
+
+/** Writes `sizes` bytes of the pattern in that many writes. */
+const writeAll = (connection: Connection, direction: number, sizes: ReadonlyArray<number>, from = 0) =>
+  Effect.gen(function* () {
+    let offset = from
+    for (const size of sizes) {
+      yield* connection.write(pattern(direction, offset, size))
+      offset += size
+    }
+  })
+
+/**
+ * Reads until `total` bytes came (or, with `untilEnd`, until the end), checking that no read hands
+ * out nothing: a read waits while nothing came (R-SOCK-22).
+ */
+const readBytes = (connection: Connection, total: number, untilEnd: boolean) =>
+  Effect.gen(function* () {
+    const chunks: Array<Uint8Array> = []
+    let got = 0
+    let end: ConnectionClosed | undefined
+    while (untilEnd || got < total) {
+      const read = yield* Effect.result(connection.read)
+      if (read._tag === "Failure") {
+        end = read.failure
+        break
+      }
+      const bytes = read.success.reduce((n, c) => n + c.length, 0)
+      if (read.success.length === 0 || bytes === 0) throw new Error("a read handed out no bytes")
+      chunks.push(...read.success)
+      got += bytes
+    }
+    return { bytes: concat(chunks), end }
+  })
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+  return reason?._tag === "Fail" ? (reason.error as E) : undefined
+}
+
+type Kind = "unix" | "tcp" | "memory"
+
+const transportOf = (kind: Kind, memory: { capacity: number; maxRead: number | undefined }) =>
+  kind === "memory"
+    ? {
+        transport: new MemoryNetwork(memory.capacity, { maxReadBytes: memory.maxRead }).transport as TransportShape,
+        address: unix(`memory-${++paths}`)
+      }
+    : {
+        transport: nodeTransport,
+        address: kind === "unix" ? unix(freshPath()) : tcp("127.0.0.1", 0)
+      }
+
+const writeSizes = (big: boolean) =>
+  fc.array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 300 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 301, max: 70_000 }) },
+      // Past both high-water marks (1 MiB): the reader's pause and the writer's wait for `drain`.
+      { weight: big ? 1 : 0, arbitrary: fc.integer({ min: 1 << 20, max: (1 << 20) + 600_000 }) }
+    ),
+    { minLength: 1, maxLength: 8 }
+  )
+
+const total = (sizes: ReadonlyArray<number>) => sizes.reduce((n, s) => n + s, 0)
+
+describe("R-SOCK-22 the transport contract over real sockets and the in-memory network", () => {
+  it(
+    "R-SOCK-22 every byte arrives once and in order in both directions; a close hands the peer what came before it, then the end",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Kind>("unix", "tcp", "memory"),
+          fc.record({
+            toServer: writeSizes(true),
+            toClient: writeSizes(true),
+            tail: fc.array(fc.integer({ min: 1, max: 5000 }), { maxLength: 3 }),
+            readerDelayMs: fc.integer({ min: 0, max: 20 }),
+            closer: fc.constantFrom("client", "server"),
+            closeTwice: fc.boolean(),
+            memory: fc.record({
+              capacity: fc.integer({ min: 1, max: 1 << 17 }),
+              maxRead: fc.option(fc.integer({ min: 1, max: 9000 }), { nil: undefined })
+            })
+          }),
+          (kind, script) =>
+            run(
+              Effect.gen(function* () {
+                const { transport, address } = transportOf(kind, script.memory)
+                const listener = yield* transport.listen(address)
+                const client = yield* transport.connect(listener.address)
+                const server = yield* listener.accept
+                // Phase 1: both directions at once; a reader that starts late lets bytes pile up.
+                const lateRead = (connection: Connection, bytes: number) =>
+                  Effect.sleep(script.readerDelayMs).pipe(Effect.andThen(readBytes(connection, bytes, false)))
+                const [atServer, atClient] = yield* Effect.all(
+                  [
+                    lateRead(server, total(script.toServer)),
+                    lateRead(client, total(script.toClient)),
+                    writeAll(client, 0, script.toServer),
+                    writeAll(server, 1, script.toClient)
+                  ],
+                  { concurrency: "unbounded" }
+                )
+                expect(atServer.bytes.length).toBe(total(script.toServer))
+                expect(firstMismatch(0, atServer.bytes)).toBe(-1)
+                expect(atClient.bytes.length).toBe(total(script.toClient))
+                expect(firstMismatch(1, atClient.bytes)).toBe(-1)
+                // Phase 2: the closer writes a tail and closes; its peer reads the tail, then the end.
+                const [closing, peer, direction] =
+                  script.closer === "client" ? [client, server, 0] : ([server, client, 1] as const)
+                const from = direction === 0 ? total(script.toServer) : total(script.toClient)
+                const peerReads = yield* Effect.forkChild(readBytes(peer, 0, true))
+                yield* writeAll(closing, direction, script.tail, from)
+                yield* closing.close
+                if (script.closeTwice) yield* closing.close
+                const rest = yield* Fiber.join(peerReads)
+                expect(rest.bytes.length).toBe(total(script.tail))
+                const tail = concat([pattern(direction, from, total(script.tail))])
+                expect(Buffer.from(rest.bytes).equals(Buffer.from(tail))).toBe(true)
+                expect(rest.end?._tag).toBe("ConnectionClosed")
+                // After its close, the closed end's reads and writes fail.
+                expect(failureOf(yield* Effect.exit(closing.read))).toMatchObject({ _tag: "ConnectionClosed" })
+                expect(failureOf(yield* Effect.exit(closing.write(Uint8Array.of(1))))).toMatchObject({
+                  _tag: "ConnectionClosed"
+                })
+                yield* peer.close
+                yield* listener.close
+              })
+            )
+        ),
+        fcParams(30)
+      ),
+    120_000
+  )
+
+  it(
+    "R-SOCK-22 a listener hands connections over in order of arrival; closing it closes the ones not handed over and fails a waiting accept",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Kind>("unix", "tcp", "memory"),
+          fc
+            .integer({ min: 1, max: 4 })
+            .chain((clients) =>
+              fc.record({ clients: fc.constant(clients), accepted: fc.integer({ min: 0, max: clients }) })
+            ),
+          fc.boolean(),
+          (kind, { clients, accepted }, closeTwice) =>
+            run(
+              Effect.gen(function* () {
+                const { transport, address } = transportOf(kind, { capacity: 1 << 16, maxRead: undefined })
+                const listener = yield* transport.listen(address)
+                const ends: Array<Connection> = []
+                for (let i = 0; i < clients; i++) {
+                  const client = yield* transport.connect(listener.address)
+                  yield* client.write(Uint8Array.of(i))
+                  ends.push(client)
+                }
+                for (let i = 0; i < accepted; i++) {
+                  const server = yield* listener.accept
+                  const first = yield* readBytes(server, 1, false)
+                  expect(first.bytes[0]).toBe(i)
+                }
+                const waiting = accepted === clients ? yield* Effect.forkChild(Effect.exit(listener.accept)) : undefined
+                yield* listener.close
+                if (closeTwice) yield* listener.close
+                if (waiting !== undefined) {
+                  expect(failureOf(yield* Fiber.join(waiting))).toMatchObject({ _tag: "ConnectionClosed" })
+                }
+                expect(failureOf(yield* Effect.exit(listener.accept))).toMatchObject({ _tag: "ConnectionClosed" })
+                // The clients never handed over see their connection end, with nothing read.
+                for (const client of ends.slice(accepted)) {
+                  const rest = yield* readBytes(client, 0, true)
+                  expect(rest.bytes.length).toBe(0)
+                  expect(rest.end?._tag).toBe("ConnectionClosed")
+                }
+                // The listener's address is the one it was given, with the port the system chose for port 0.
+                if (address._tag === "Unix") expect(listener.address).toEqual(address)
+                else expect((listener.address as { port: number }).port).toBeGreaterThan(0)
+                for (const client of ends) yield* client.close
+              })
+            )
+        ),
+        fcParams(30)
+      ),
+    60_000
+  )
+
+  it("R-SOCK-22 an in-memory pipe makes a writer wait exactly while it holds its capacity or more; a cut read hands out one chunk of at most the cut", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 64 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
+        (capacity, sizes, maxRead) =>
+          run(
+            Effect.gen(function* () {
+              const network = new MemoryNetwork(capacity, { maxReadBytes: maxRead })
+              const listener = yield* network.transport.listen(unix("memory"))
+              const client = yield* network.transport.connect(listener.address)
+              const server = yield* listener.accept
+              let held = 0
+              for (const [i, size] of sizes.entries()) {
+                const write = yield* Effect.forkChild(client.write(pattern(0, held, size)))
+                for (let turn = 0; turn < 5; turn++) yield* Effect.yieldNow
+                held += size
+                const waits = held >= capacity
+                expect({ write: i, waits: write.pollUnsafe() === undefined }).toEqual({ write: i, waits })
+                if (!waits) continue
+                // A read takes what the pipe holds (or a cut of it) and lets the writer go once below capacity.
+                let received = 0
+                while (held >= capacity) {
+                  const chunks = yield* server.read
+                  const bytes = chunks.reduce((n, c) => n + c.length, 0)
+                  if (maxRead !== undefined) {
+                    expect(chunks.length).toBe(1)
+                    expect(bytes).toBeLessThanOrEqual(maxRead)
+                  }
+                  received += bytes
+                  held -= bytes
+                }
+                yield* Fiber.join(write)
+                expect(received).toBeGreaterThan(0)
+              }
+              yield* client.close
+              const rest = yield* readBytes(server, 0, true)
+              expect(rest.bytes.length).toBe(held)
+              yield* listener.close
+            })
+          )
+      ),
+      fcParams(60)
+    ))
+})
+
+/** What a unix path holds before a server listens on it. */
+type PathState = "absent" | "stale socket" | "live server" | "regular file" | "directory"
+
+/** A unix socket file nobody listens on: a server process killed without cleaning up. */
+const makeStaleSocket = (path: string) => {
+  spawnSync(process.execPath, [
+    "-e",
+    `require("net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`
+  ])
+  if (!statSync(path).isSocket()) throw new Error("no stale socket was made")
+}
+
+describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
+  it(
+    "R-SOCK-14 an existing path is replaced only when it is a stale socket: a live server's gives InUse, anything else NotSocket and stays; a lock left by a dead start is taken over",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<PathState>("absent", "stale socket", "live server", "regular file", "directory"),
+          fc.constantFrom("none", "left by a dead start"),
+          (state, lock) =>
+            run(
+              Effect.gen(function* () {
+                const path = freshPath()
+                if (lock !== "none") {
+                  writeFileSync(`${path}.lock`, "")
+                  const old = (Date.now() - 60_000) / 1000
+                  utimesSync(`${path}.lock`, old, old)
+                }
+                if (state === "stale socket") makeStaleSocket(path)
+                if (state === "regular file") writeFileSync(path, "precious")
+                if (state === "directory") mkdirSync(path)
+                const live = state === "live server" ? yield* nodeTransport.listen(unix(path)) : undefined
+                const exit = yield* Effect.exit(Effect.scoped(nodeTransport.listen(unix(path))))
+                const expected =
+                  state === "absent" || state === "stale socket"
+                    ? undefined
+                    : state === "live server"
+                      ? "InUse"
+                      : "NotSocket"
+                expect(failureOf(exit)?.reason).toBe(expected)
+                if (state === "regular file") expect(readFileSync(path, "utf8")).toBe("precious")
+                if (state === "directory") expect(statSync(path).isDirectory()).toBe(true)
+                // A server that listened removed its file when its scope closed; the live one still answers.
+                if (expected === undefined) expect(existsSync(path)).toBe(false)
+                if (live !== undefined) {
+                  // The failed start's probe was a connection that ended at once.
+                  const probed = yield* readBytes(yield* live.accept, 0, true)
+                  expect(probed.bytes.length).toBe(0)
+                  const probe = yield* nodeTransport.connect(unix(path))
+                  const accepted = yield* live.accept
+                  yield* probe.write(Uint8Array.of(7))
+                  expect((yield* readBytes(accepted, 1, false)).bytes[0]).toBe(7)
+                  yield* probe.close
+                  yield* live.close
+                }
+                expect(existsSync(`${path}.lock`)).toBe(false)
+              })
+            )
+        ),
+        fcParams(20)
+      ),
+    60_000
+  )
+})
+
+/** A subjectAltName entry: the DNS ones are names, the others are not. */
+const altName = fc.oneof(
+  fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/).map((name) => ({ entry: `DNS:${name}`, name })),
+  fc.integer({ min: 1, max: 254 }).map((n) => ({ entry: `IP:127.0.0.${n}`, name: undefined })),
+  fc.stringMatching(/^[a-z]{1,6}$/).map((user) => ({ entry: `email:${user}@example.org`, name: undefined }))
+)
+
+describe("R-SOCK-15 the names of a verified client certificate", () => {
+  it(
+    "R-SOCK-15 R-SOCK-6 a client certificate's names are its CN and its subjectAltName's DNS names, once each; a connection without TLS has none",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(altName, { maxLength: 4 }),
+          fc.constantFrom<Kind>("unix", "tcp"),
+          (alternatives, kind) =>
+            run(
+              Effect.gen(function* () {
+                const alt = alternatives.map((a) => a.entry).join(",")
+                const dir = certificates({ server: "IP:127.0.0.1,DNS:localhost", client: alt })
+                const pem = (name: string) => join(dir, name)
+                const serverTls: TlsOptions = { ca: pem("ca.pem"), cert: pem("server.pem"), key: pem("server.key") }
+                const clientTls: TlsOptions = { ca: pem("ca.pem"), cert: pem("client.pem"), key: pem("client.key") }
+                const address: SocketAddress = kind === "unix" ? unix(freshPath()) : tcp("127.0.0.1", 0)
+                const secure = yield* nodeTransport.listen(address, serverTls)
+                const client = yield* nodeTransport.connect(secure.address, clientTls)
+                const server = yield* secure.accept
+                const dns = alternatives.flatMap((a) => (a.name === undefined ? [] : [a.name]))
+                expect([...(server.certificateNames ?? [])].sort()).toEqual([...new Set(["client", ...dns])].sort())
+                yield* client.write(Uint8Array.of(42))
+                expect((yield* readBytes(server, 1, false)).bytes[0]).toBe(42)
+                yield* client.close
+                yield* secure.close
+                const plain = yield* nodeTransport.listen(tcp("127.0.0.1", 0))
+                const bare = yield* nodeTransport.connect(plain.address)
+                expect((yield* plain.accept).certificateNames).toBeUndefined()
+                yield* bare.close
+              })
+            )
+        ),
+        fcParams(8)
+      ),
+    60_000
+  )
+})
