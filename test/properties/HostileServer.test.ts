@@ -1,0 +1,248 @@
+/**
+ * A client meets any server (R-SOCK-5, R-SOCK-7) as a property: a raw server, written here from
+ * SPEC.md's wire description (NDJSON lines, Go's JSON keys), answers the client's handshake with a
+ * generated answer: a module exchange of any shape, an error response, another message first, a
+ * content that is no exchange, a line that is no JSON, or nothing. The client process has modules of
+ * its own, and modules declared as socket modules with messages already sent to them.
+ *
+ * SPEC's verdict: only an exchange that answers the handshake connects; an error response is a
+ * rejection; anything else fails the attempt. After an exchange, every module it lists except the
+ * client's own is a socket module here, joined to the groups the exchange puts it in, except names
+ * taken here by a module of another context (skipped, event `ModuleSkipped`); a declared module the
+ * exchange lists is adopted, and what was sent to it meanwhile is written to the server, in order;
+ * a declared module it does not list keeps waiting.
+ */
+import { Effect, Exit, Fiber, References } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { Connection } from "../../src/contexts/socket/Transport.ts"
+import * as Message from "../../src/model/Message.ts"
+import { makeSide } from "../socket/support.ts"
+import { fcParams } from "../support/fc.ts"
+
+const names = ["edged", "twin", "hub", "bus"] as const
+type Name = (typeof names)[number]
+/** What a name is in the client process before it connects. */
+type Role = "local" | "declared" | "unknown"
+
+type Answer =
+  | {
+      readonly _tag: "exchange"
+      /** Absent (undefined), Go's null for none, or the names. */
+      readonly modules: ReadonlyArray<string> | null | undefined
+      readonly groups: Readonly<Record<string, ReadonlyArray<string> | null>> | null | undefined
+    }
+  | { readonly _tag: "error response"; readonly content: unknown }
+  | { readonly _tag: "another message first" }
+  | { readonly _tag: "not an exchange"; readonly content: unknown }
+  | { readonly _tag: "not JSON" }
+  | { readonly _tag: "no answer" }
+
+const someNames = fc.subarray([...names, "X"] as Array<string>)
+
+const arbAnswer: fc.Arbitrary<Answer> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      _tag: fc.constant("exchange" as const),
+      modules: fc.oneof({ weight: 6, arbitrary: someNames }, fc.constant(null), fc.constant(undefined)),
+      groups: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.dictionary(fc.constantFrom("g", "h", "edged"), fc.option(someNames, { nil: null }), {
+            maxKeys: 3
+          })
+        },
+        fc.constant(null),
+        fc.constant(undefined)
+      )
+    })
+  },
+  // An error response, even one shaped as an exchange, is a rejection.
+  fc.record({ _tag: fc.constant("error response" as const), content: fc.constantFrom<unknown>("no", { modules: [] }) }),
+  fc.constant({ _tag: "another message first" as const }),
+  fc.record({
+    _tag: fc.constant("not an exchange" as const),
+    content: fc.constantFrom<unknown>("modules", 42, [], { modules: "edged" }, { modules: [1] }, { groups: [] })
+  }),
+  fc.constant({ _tag: "not JSON" as const }),
+  fc.constant({ _tag: "no answer" as const })
+)
+
+/** Reads NDJSON lines from a connection as they come. */
+const lineReader = (connection: Connection) => {
+  let pending = ""
+  const lines: Array<string> = []
+  const decoder = new TextDecoder()
+  const next: Effect.Effect<string, unknown> = Effect.gen(function* () {
+    while (lines.length === 0) {
+      for (const chunk of yield* connection.read) pending += decoder.decode(chunk, { stream: true })
+      const parts = pending.split("\n")
+      pending = parts.pop() as string
+      lines.push(...parts.filter((line) => line !== ""))
+    }
+    return lines.shift() as string
+  })
+  return next
+}
+
+const line = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`)
+
+describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
+  it("R-SOCK-5 R-SOCK-7 only an exchange answering the handshake connects; its modules are registered, skipped or adopted as SPEC says, and what waited for an adopted module is written", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.tuple(...names.map(() => fc.constantFrom<Role>("local", "declared", "unknown"))),
+        fc.tuple(...names.map(() => fc.integer({ min: 0, max: 2 }))),
+        arbAnswer,
+        (roles, waiting, answer) =>
+          Effect.runPromise(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const roleOf = (name: string): Role => roles[names.indexOf(name as Name)] ?? "unknown"
+                const network = new MemoryNetwork()
+                const address = unix("hostile")
+                const listener = yield* network.transport.listen(address)
+                const written: Array<{ readonly to: string; readonly id: string }> = []
+                const server = yield* Effect.forkChild(
+                  Effect.gen(function* () {
+                    const connection = yield* listener.accept
+                    const next = lineReader(connection)
+                    const handshake = JSON.parse(yield* next)
+                    const id = handshake.header.msg_id as string
+                    const header = (parentId: string) => ({
+                      msg_id: `server-${parentId}`,
+                      parent_msg_id: parentId,
+                      timestamp: 1,
+                      sync: false
+                    })
+                    const route = (operation: string) => ({
+                      source: "server",
+                      destination: "X",
+                      operation,
+                      resource: "module"
+                    })
+                    switch (answer._tag) {
+                      case "exchange":
+                        yield* connection.write(
+                          line({
+                            header: header(id),
+                            route: route("response"),
+                            content: {
+                              ...(answer.modules === undefined ? {} : { modules: answer.modules }),
+                              ...(answer.groups === undefined ? {} : { groups: answer.groups })
+                            }
+                          })
+                        )
+                        break
+                      case "error response":
+                        yield* connection.write(
+                          line({ header: header(id), route: route("error"), content: answer.content })
+                        )
+                        break
+                      case "another message first":
+                        yield* connection.write(
+                          line({ header: header("another"), route: route("response"), content: { modules: [] } })
+                        )
+                        break
+                      case "not an exchange":
+                        yield* connection.write(
+                          line({ header: header(id), route: route("response"), content: answer.content })
+                        )
+                        break
+                      case "not JSON":
+                        yield* connection.write(new TextEncoder().encode("{not json\n"))
+                        break
+                      case "no answer":
+                        yield* connection.close
+                        return
+                    }
+                    while (true) {
+                      const message = JSON.parse(yield* next)
+                      const to = message.route?.destination
+                      if (typeof to === "string" && to !== "") written.push({ to, id: message.header.msg_id })
+                    }
+                  }).pipe(Effect.ignore)
+                )
+
+                const client = yield* makeSide(network.transport)
+                const b = client.beehive
+                yield* b.addModule("X")
+                const sent = new Map<string, Array<string>>()
+                for (const [i, name] of names.entries()) {
+                  if (roles[i] === "local") yield* b.addModule(name)
+                  if (roles[i] !== "declared") continue
+                  yield* b.addModule(name, { contextType: "socket" })
+                  const ids = Array.from({ length: waiting[i] ?? 0 }, (_, k) => `${name}-${k}`)
+                  for (const id of ids) yield* b.send(name, Message.make({ header: { id } }))
+                  sent.set(name, ids)
+                }
+                const socket = yield* client.socket.connect({
+                  module: "X",
+                  address,
+                  framing: "ndjson",
+                  maxAttempts: 1
+                })
+                const connected = yield* Effect.exit(socket.connected)
+                const connects = answer._tag === "exchange" && answer.modules !== undefined
+                expect(Exit.isSuccess(connected), `connected after ${JSON.stringify(answer)}`).toBe(connects)
+                expect(client.events.some((e) => e._tag === "Connected")).toBe(connects)
+                const snapshot = yield* b.snapshot
+                const module = (name: string) => snapshot.modules.find((m) => m.name === name)
+                if (!connects || answer._tag !== "exchange") {
+                  // Nothing of a failed attempt is registered; declared modules still wait.
+                  for (const name of names) {
+                    expect(module(name)?.contextType, name).toBe(
+                      roleOf(name) === "unknown" ? undefined : roleOf(name) === "local" ? "channel" : "socket"
+                    )
+                  }
+                  expect(written).toEqual([])
+                  yield* Fiber.interrupt(server)
+                  return
+                }
+                const listed = new Set(answer.modules ?? [])
+                for (const name of names) {
+                  const role = roleOf(name)
+                  const want =
+                    role === "local" ? "channel" : role === "declared" || listed.has(name) ? "socket" : undefined
+                  expect(module(name)?.contextType, name).toBe(want)
+                  expect(
+                    client.events.some((e) => e._tag === "ModuleSkipped" && e.module === name),
+                    `${name} skipped`
+                  ).toBe(role === "local" && listed.has(name))
+                  // A module registered from the exchange is in the groups the exchange puts it in.
+                  if (role === "unknown" && listed.has(name)) {
+                    const groups = Object.entries(answer.groups ?? {})
+                      .filter(([, members]) => (members ?? []).includes(name))
+                      .map(([group]) => group)
+                      .sort()
+                    expect([...(module(name)?.groups ?? [])].sort(), `${name}'s groups`).toEqual(groups)
+                  }
+                }
+                // The client's own module is not the exchange's to register: not even tried (no ModuleSkipped).
+                expect(module("X")?.contextType).toBe("channel")
+                expect(client.events.some((e) => e._tag === "ModuleSkipped" && e.module === "X")).toBe(false)
+                // What waited for an adopted module reaches the server, in order; the others keep waiting.
+                const adopted = [...sent.entries()].filter(([name]) => listed.has(name))
+                const expected = adopted.flatMap(([name, ids]) => ids.map((id) => ({ to: name, id })))
+                for (let turn = 0; turn < 200 && written.length < expected.length; turn++) yield* Effect.yieldNow
+                for (const [name, ids] of adopted) {
+                  expect(
+                    written.filter((w) => w.to === name).map((w) => w.id),
+                    `written for ${name}`
+                  ).toEqual(ids)
+                }
+                for (const [name, ids] of sent) {
+                  if (!listed.has(name)) expect(module(name)?.queued ?? 0, `${name} still waits`).toBe(ids.length)
+                }
+                expect(written.length).toBe(expected.length)
+                yield* Fiber.interrupt(server)
+              })
+            ).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+          )
+      ),
+      fcParams(150)
+    ))
+})

@@ -1,0 +1,187 @@
+/**
+ * Observability as a property (R-OBS-1, R-OBS-2): a generated sequence of operations (valid and
+ * not: unknown modules, empty names, groups with and without members, calls nobody answers) runs with
+ * a recording tracer and metrics on. Each operation must make exactly one span, named after it, with
+ * the attributes SPEC.md lists for its arguments (and no attribute without a value), ending with the
+ * operation's own exit; the counters must add up to what the operations reported: copies accepted,
+ * messages taken, messages a cleanup found unreceived; no call is left pending.
+ */
+import { Effect, Exit, Fiber, Layer, Metric, Tracer } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Beehive } from "../../src/contexts/Beehive.ts"
+import { MetricNames } from "../../src/effects/Observability.ts"
+import * as Message from "../../src/model/Message.ts"
+import { fcParams } from "../support/fc.ts"
+
+type Operation =
+  | { readonly _tag: "addModule"; readonly module: string }
+  | { readonly _tag: "addModuleGroup"; readonly module: string; readonly group: string }
+  | { readonly _tag: "send"; readonly module: string }
+  | { readonly _tag: "receive"; readonly module: string }
+  | { readonly _tag: "sendSync"; readonly module: string; readonly timeoutMs: number }
+  | { readonly _tag: "sendResp"; readonly from: string | undefined }
+  | { readonly _tag: "sendToGroup"; readonly group: string }
+  | { readonly _tag: "sendToGroupSync"; readonly group: string; readonly timeoutMs: number }
+  | { readonly _tag: "cleanup"; readonly module: string }
+
+const module = fc.constantFrom("edged", "edgehub", "twin", "")
+const group = fc.constantFrom("hub", "meta", "")
+const timeoutMs = fc.integer({ min: 1, max: 50 })
+
+const arbOperation: fc.Arbitrary<Operation> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("addModule" as const), module }) },
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("addModuleGroup" as const), module, group }) },
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("send" as const), module }) },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("receive" as const), module }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("sendSync" as const), module, timeoutMs }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("sendResp" as const), from: fc.option(module, { nil: undefined }) })
+  },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("sendToGroup" as const), group }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("sendToGroupSync" as const), group, timeoutMs }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("cleanup" as const), module }) }
+)
+
+const spanName = (operation: Operation) => `beehive.${operation._tag}`
+
+/** The attributes SPEC.md names for an operation's arguments (R-OBS-1). */
+const attributesOf = (operation: Operation, id: string): Record<string, string> => {
+  switch (operation._tag) {
+    case "addModule":
+    case "receive":
+    case "cleanup":
+      return { "beehive.module": operation.module }
+    case "addModuleGroup":
+      return { "beehive.module": operation.module, "beehive.group": operation.group }
+    case "send":
+    case "sendSync":
+      return { "beehive.module": operation.module, "beehive.message.id": id }
+    case "sendResp":
+      return {
+        ...(operation.from === undefined ? {} : { "beehive.module": operation.from }),
+        "beehive.message.id": id,
+        "beehive.parent.id": `parent-of-${id}`
+      }
+    case "sendToGroup":
+    case "sendToGroupSync":
+      return { "beehive.group": operation.group, "beehive.message.id": id }
+  }
+}
+
+describe("R-OBS observability over generated operations", () => {
+  it("R-OBS-1 R-OBS-2 every operation is one span named after it, with its arguments as attributes and its exit; the counters add up to what the operations reported", () =>
+    fc.assert(
+      fc.asyncProperty(fc.array(arbOperation, { minLength: 1, maxLength: 25 }), async (operations) => {
+        const spans: Array<Tracer.NativeSpan> = []
+        const tracer = Tracer.make({
+          span: (options) => {
+            const span = new Tracer.NativeSpan(options)
+            spans.push(span)
+            return span
+          }
+        })
+        const program = Effect.gen(function* () {
+          const b = yield* Beehive
+          let sent = 0
+          let received = 0
+          let undeliverable = 0
+          for (const [i, operation] of operations.entries()) {
+            const id = `op${i}`
+            const message = Message.make({ header: { id } })
+            const before = spans.length
+            const queued = (yield* b.snapshot).modules.find(
+              (m) => m.name === ("module" in operation ? operation.module : "")
+            )
+            if (operation._tag === "receive" && (queued === undefined || queued.queued === 0)) continue
+            const members =
+              "group" in operation && operation._tag !== "addModuleGroup"
+                ? ((yield* b.snapshot).groups.get(operation.group) ?? []).length
+                : 0
+            const run = (): Effect.Effect<unknown, unknown> => {
+              switch (operation._tag) {
+                case "addModule":
+                  return b.addModule(operation.module)
+                case "addModuleGroup":
+                  return b.addModuleGroup(operation.module, operation.group)
+                case "send":
+                  return Effect.tap(b.send(operation.module, message), () =>
+                    Effect.sync(() => {
+                      sent++
+                    })
+                  )
+                case "receive":
+                  return Effect.tap(b.receive(operation.module), () =>
+                    Effect.sync(() => {
+                      received++
+                    })
+                  )
+                case "sendSync":
+                  return b.sendSync(operation.module, message, operation.timeoutMs)
+                case "sendResp":
+                  return b.sendResp(Message.make({ header: { id, parentId: `parent-of-${id}` } }), operation.from)
+                case "sendToGroup":
+                  return Effect.tap(b.sendToGroup(operation.group, message), (result) =>
+                    Effect.sync(() => {
+                      sent += result.delivered.length
+                    })
+                  )
+                case "sendToGroupSync":
+                  return b.sendToGroupSync(operation.group, message, operation.timeoutMs)
+                case "cleanup":
+                  return Effect.tap(b.cleanup(operation.module), (report) =>
+                    Effect.sync(() => {
+                      undeliverable += report.undelivered.length
+                    })
+                  )
+              }
+            }
+            // Calls nobody answers end at their deadline: time moves past it.
+            const fiber = yield* Effect.forkChild(Effect.exit(run()))
+            yield* Effect.yieldNow
+            if (operation._tag === "sendSync" || operation._tag === "sendToGroupSync") {
+              yield* TestClock.adjust(operation.timeoutMs)
+            }
+            const exit = yield* Fiber.join(fiber)
+            // A sync call that was not refused put its request (one copy per member) into mailboxes.
+            if (operation._tag === "sendSync" && Exit.isFailure(exit)) {
+              const error = (exit.cause.reasons[0] as { error?: { _tag: string } }).error?._tag
+              if (error === "SyncTimeout") sent++
+            }
+            if (operation._tag === "sendToGroupSync" && Exit.isFailure(exit)) {
+              const error = (exit.cause.reasons[0] as { error?: { _tag: string } }).error?._tag
+              if (error === "SyncTimeout") sent += members
+            }
+            const made = spans.slice(before)
+            expect(
+              made.map((s) => s.name),
+              `${i}: ${JSON.stringify(operation)}`
+            ).toEqual([spanName(operation)])
+            const span = made[0] as Tracer.NativeSpan
+            const attributes = Object.fromEntries(span.attributes)
+            expect(attributes).toMatchObject(attributesOf(operation, id))
+            expect(Object.values(attributes).every((v) => v !== undefined)).toBe(true)
+            expect(span.status._tag).toBe("Ended")
+            if (span.status._tag === "Ended") expect(Exit.isFailure(span.status.exit)).toBe(Exit.isFailure(exit))
+          }
+          const snapshot = yield* Metric.snapshot
+          const state = (name: string) =>
+            snapshot.find((m) => m.id === name)?.state as Record<string, unknown> | undefined
+          expect(state(MetricNames.sent)?.count ?? 0).toBe(sent)
+          expect(state(MetricNames.received)?.count ?? 0).toBe(received)
+          expect(state(MetricNames.undeliverable)?.count ?? 0).toBe(undeliverable)
+          expect(state(MetricNames.pendingCalls)?.value ?? 0).toBe(0)
+        })
+        await Effect.runPromise(
+          program.pipe(
+            Effect.withTracer(tracer),
+            Effect.provideService(Metric.MetricRegistry, new Map()),
+            Effect.provide(Layer.merge(Beehive.layerWith({ metrics: true }), TestClock.layer()))
+          ) as Effect.Effect<void>
+        )
+      }),
+      fcParams(150)
+    ))
+})
