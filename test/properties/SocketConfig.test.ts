@@ -235,6 +235,59 @@ const toYaml = (entries: ReadonlyArray<Record<string, unknown>>, spelling: numbe
     .join("\n")
 }
 
+/** The keys of an entry, by SPEC.md (R-SOCK-16). */
+const specKeys = [
+  "module",
+  "server",
+  "address",
+  "sockettype",
+  "connmax",
+  "buffersize",
+  "ca",
+  "cert",
+  "key",
+  "framing",
+  "maxframesize"
+]
+
+/** Levenshtein distance, by recursion over suffixes with a memo (the oracle's own way of counting edits). */
+const edits = (a: string, b: string): number => {
+  const memo = new Map<string, number>()
+  const go = (i: number, j: number): number => {
+    if (i === a.length) return b.length - j
+    if (j === b.length) return a.length - i
+    const key = `${i},${j}`
+    const known = memo.get(key)
+    if (known !== undefined) return known
+    const value = a[i] === b[j] ? go(i + 1, j + 1) : 1 + Math.min(go(i + 1, j), go(i, j + 1), go(i + 1, j + 1))
+    memo.set(key, value)
+    return value
+  }
+  return go(0, 0)
+}
+
+/** A misspelling of a known key: up to three edits (insert, delete, replace), in any case. */
+const arbMisspelt = fc
+  .tuple(
+    fc.constantFrom(...specKeys),
+    fc.array(fc.tuple(fc.constantFrom("insert", "delete", "replace"), fc.nat(), fc.constantFrom(..."abcdekmnrx_")), {
+      minLength: 1,
+      maxLength: 3
+    }),
+    fc.boolean()
+  )
+  .map(([key, changes, upper]) => {
+    let word = key
+    for (const [change, at, letter] of changes) {
+      const i = at % (word.length + 1)
+      if (change === "insert") word = word.slice(0, i) + letter + word.slice(i)
+      else if (change === "delete" && word.length > 1) word = word.slice(0, i) + word.slice(i + 1)
+      else if (change === "replace") word = word.slice(0, i) + letter + word.slice(i + 1)
+    }
+    return upper ? word.toUpperCase() : word
+  })
+  .filter((word) => !specKeys.includes(word))
+
 const decodedAs = (result: Result.Result<unknown, unknown>) =>
   Result.isSuccess(result) ? { ok: result.success } : { error: result.failure }
 
@@ -299,6 +352,26 @@ describe("the socket configuration, generated from SPEC.md", () => {
         }
       ),
       fcParams(200)
+    ))
+
+  it("R-SOCK-16 an unknown key fails naming the key it probably meant (within two edits, case aside), or none when no key is that near", () =>
+    fc.assert(
+      fc.property(
+        arbValid.filter((entries) => entries.length > 0),
+        arbMisspelt,
+        (entries, misspelt) => {
+          const wires = entries.map((e) => ({ ...e.wire }))
+          ;(wires[0] as Record<string, unknown>)[misspelt] = 1
+          const result = decodeSocketConfig(wires)
+          if (!Result.isFailure(result)) throw new Error(`${misspelt} was accepted`)
+          expect(result.failure.path).toBe(`[0].${misspelt}`)
+          const near = specKeys.filter((key) => edits(misspelt.toLowerCase(), key) <= 2)
+          const named = /did you mean "([^"]+)"/.exec(result.failure.reason)?.[1]
+          if (near.length === 0) expect(named, misspelt).toBeUndefined()
+          else expect(near, misspelt).toContain(named)
+        }
+      ),
+      fcParams(500)
     ))
 
   it("R-SOCK-16 what is not a list of entries fails with SocketConfigError, never throws", () =>
