@@ -149,7 +149,7 @@ const run = (kind) => {
       status: mutant.status,
       ...(results[m.key] === undefined ? {} : { before: results[m.key].status }),
       file: m.file,
-      line: m.location.start.line,
+      line: m.location.start.line + 1,
       replacement: mutant.replacement
     }
   }
@@ -201,7 +201,7 @@ const report = (kind) => {
     }
     if (status === "Survived" || status === "NoCoverage")
       survivors.push(
-        `${m.file}:${result.line} ${status}${suspect ? " (timed out on a re-run: run it alone)" : ""} ${m.key.split("|")[2]}: ${result.replacement ?? ""}`
+        `${m.file}:${m.location.start.line + 1} ${status}${suspect ? " (timed out on a re-run: run it alone)" : ""} ${m.key.split("|")[2]}: ${result.replacement ?? ""}`
       )
   }
   console.log(

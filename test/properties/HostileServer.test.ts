@@ -10,7 +10,11 @@
  * client's own is a socket module here, joined to the groups the exchange puts it in, except names
  * taken here by a module of another context (skipped, event `ModuleSkipped`); a declared module the
  * exchange lists is adopted, and what was sent to it meanwhile is written to the server, in order;
- * a declared module it does not list keeps waiting.
+ * a declared module it does not list keeps waiting. The handshake offers a heartbeat exactly when one
+ * is configured (a whole number above 0) and receipts unless they are turned off (R-SOCK-20,
+ * R-SOCK-21). What the server sends afterwards is a response exactly when it is not a sync request,
+ * has a parent id and has operation "response" or "error" (no call waits: each is reported
+ * unclaimed, never delivered); anything else reaches the module, in order (R-SOCK-9).
  */
 import { Effect, Exit, Fiber, References } from "effect"
 import fc from "fast-check"
@@ -39,6 +43,22 @@ type Answer =
   | { readonly _tag: "not an exchange"; readonly content: unknown }
   | { readonly _tag: "not JSON" }
   | { readonly _tag: "no answer" }
+
+/** A message the server sends the client's module X after its exchange (R-SOCK-9, R-SOCK-10). */
+interface Later {
+  readonly sync: boolean
+  readonly parent: boolean
+  readonly operation: "response" | "error" | "update"
+}
+
+const arbLater: fc.Arbitrary<Later> = fc.record({
+  sync: fc.boolean(),
+  parent: fc.boolean(),
+  operation: fc.constantFrom("response" as const, "error" as const, "update" as const)
+})
+
+/** What SPEC says becomes of a message from the peer: a response (never delivered), or a delivery. */
+const isResponse = (later: Later) => !later.sync && later.parent && later.operation !== "update"
 
 const someNames = fc.subarray([...names, "X"] as Array<string>)
 
@@ -91,13 +111,18 @@ const lineReader = (connection: Connection) => {
 const line = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`)
 
 describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
-  it("R-SOCK-5 R-SOCK-7 only an exchange answering the handshake connects; its modules are registered, skipped or adopted as SPEC says, and what waited for an adopted module is written", () =>
+  it("R-SOCK-5 R-SOCK-7 R-SOCK-9 R-SOCK-20 R-SOCK-21 only an exchange answering the handshake connects; its modules are registered, skipped or adopted as SPEC says, and what waited for an adopted module is written", () =>
     fc.assert(
       fc.asyncProperty(
         fc.tuple(...names.map(() => fc.constantFrom<Role>("local", "declared", "unknown"))),
         fc.tuple(...names.map(() => fc.integer({ min: 0, max: 2 }))),
         arbAnswer,
-        (roles, waiting, answer) =>
+        fc.record({
+          receipts: fc.constantFrom(undefined, true, false),
+          heartbeatMs: fc.constantFrom(undefined, 0, -5, 1.5, 200, 10_000)
+        }),
+        fc.array(arbLater, { maxLength: 6 }),
+        (roles, waiting, answer, offers, later) =>
           Effect.runPromise(
             Effect.scoped(
               Effect.gen(function* () {
@@ -106,11 +131,12 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                 const address = unix("hostile")
                 const listener = yield* network.transport.listen(address)
                 const written: Array<{ readonly to: string; readonly id: string }> = []
+                let handshake: any
                 const server = yield* Effect.forkChild(
                   Effect.gen(function* () {
                     const connection = yield* listener.accept
                     const next = lineReader(connection)
-                    const handshake = JSON.parse(yield* next)
+                    handshake = JSON.parse(yield* next)
                     const id = handshake.header.msg_id as string
                     const header = (parentId: string) => ({
                       msg_id: `server-${parentId}`,
@@ -159,6 +185,22 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                         yield* connection.close
                         return
                     }
+                    if (answer._tag === "exchange") {
+                      for (const [k, m] of later.entries()) {
+                        yield* connection.write(
+                          line({
+                            header: {
+                              msg_id: `later-${k}`,
+                              ...(m.parent ? { parent_msg_id: `nobody-asked-${k}` } : {}),
+                              timestamp: 2,
+                              sync: m.sync
+                            },
+                            route: { source: "server", destination: "X", operation: m.operation, resource: "r" },
+                            content: k
+                          })
+                        )
+                      }
+                    }
                     while (true) {
                       const message = JSON.parse(yield* next)
                       const to = message.route?.destination
@@ -167,10 +209,10 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                   }).pipe(Effect.ignore)
                 )
 
-                const client = yield* makeSide(network.transport)
+                const sent = new Map<string, Array<string>>()
+                const client = yield* makeSide(network.transport, offers)
                 const b = client.beehive
                 yield* b.addModule("X")
-                const sent = new Map<string, Array<string>>()
                 for (const [i, name] of names.entries()) {
                   if (roles[i] === "local") yield* b.addModule(name)
                   if (roles[i] !== "declared") continue
@@ -187,6 +229,19 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                 })
                 const connected = yield* Effect.exit(socket.connected)
                 const connects = answer._tag === "exchange" && answer.modules !== undefined
+                // The handshake is Go's, stamped with the address's socket type, offering what SPEC says.
+                expect(handshake?.header?.type).toBe("unix")
+                expect(handshake?.header?.sync).toBe(true)
+                expect(handshake?.route).toMatchObject({ source: "X", operation: "add", resource: "module" })
+                const heartbeat =
+                  offers.heartbeatMs !== undefined && Number.isInteger(offers.heartbeatMs) && offers.heartbeatMs > 0
+                    ? offers.heartbeatMs
+                    : undefined
+                const content = handshake?.content
+                expect(typeof content === "object" && content !== null ? content.heartbeat : undefined).toBe(heartbeat)
+                expect(typeof content === "object" && content !== null && content.receipts !== undefined).toBe(
+                  offers.receipts !== false
+                )
                 expect(Exit.isSuccess(connected), `connected after ${JSON.stringify(answer)}`).toBe(connects)
                 expect(client.events.some((e) => e._tag === "Connected")).toBe(connects)
                 const snapshot = yield* b.snapshot
@@ -238,6 +293,21 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                   if (!listed.has(name)) expect(module(name)?.queued ?? 0, `${name} still waits`).toBe(ids.length)
                 }
                 expect(written.length).toBe(expected.length)
+                // What the server sent X after the exchange: responses are never delivered, and none is
+                // claimed (no call waits), so each is reported; everything else reaches X's mailbox, in order.
+                const responses = later.flatMap((m, k) => (isResponse(m) ? [`later-${k}`] : []))
+                const deliveries = later.flatMap((m, k) => (isResponse(m) ? [] : [`later-${k}`]))
+                const unclaimed = () => client.events.flatMap((e) => (e._tag === "UnclaimedResponse" ? [e.msgId] : []))
+                for (let turn = 0; turn < 200; turn++) {
+                  const queued = (yield* b.snapshot).modules.find((m) => m.name === "X")?.queued ?? 0
+                  if (queued >= deliveries.length && unclaimed().length >= responses.length) break
+                  yield* Effect.yieldNow
+                }
+                const received: Array<string> = []
+                for (const _ of deliveries) received.push((yield* b.receive("X")).header.id)
+                expect(received).toEqual(deliveries)
+                expect((yield* b.snapshot).modules.find((m) => m.name === "X")?.queued).toBe(0)
+                expect(unclaimed()).toEqual(responses)
                 yield* Fiber.interrupt(server)
               })
             ).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
