@@ -94,11 +94,28 @@ const statusesOf = (report) => {
   return statuses
 }
 
-const run = (kind) => {
+// The keys of every mutant of `files` in their current code.
+const currentKeys = async (files) => {
+  const instrumented = await new Instrumenter(silent).instrument(
+    files.map((name) => ({ name, content: readFileSync(name, "utf8"), mutate: true })),
+    { plugins: null, excludedMutations: [], ignorers: [], noHeader: false }
+  )
+  return new Set(instrumented.mutants.map((mutant) => mutantKey(projectPath(mutant.fileName), mutant)))
+}
+
+const run = async (kind) => {
   const { sample, changed } = readSample()
   if (changed.length > 0) {
-    console.error(`the code changed since the sample was drawn (${changed.join(", ")}): draw again`)
-    process.exit(2)
+    // A change that leaves every sampled mutant of a file as it was (same place, same replacement)
+    // keeps the sample: the mutants it adds or removes were not drawn. Any other change needs a new draw.
+    const keys = await currentKeys(changed.filter((file) => existsSync(file)))
+    const gone = sample.mutants.filter((m) => changed.includes(m.file) && !keys.has(m.key))
+    if (gone.length > 0) {
+      console.error(`the code changed since the sample was drawn (${changed.join(", ")}), and with it`)
+      console.error(`${gone.length} sampled mutant(s), ${gone[0].key} first: draw again`)
+      process.exit(2)
+    }
+    console.log(`changed since the sample was drawn, every sampled mutant unchanged: ${changed.join(", ")}`)
   }
   const reportPath = join(outDir, `${kind}.json`)
   const previous = existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, "utf8")) : undefined
@@ -111,6 +128,10 @@ const run = (kind) => {
   if (rest.includes("--only-survivors")) {
     if (previous === undefined) throw new Error(`no earlier ${kind} run to take survivors from`)
     targets = targets.filter((m) => ["Survived", "NoCoverage"].includes(previous.results[m.key]?.status))
+  }
+  if (targets.length === 0) {
+    console.log(`no sampled mutant to test against the ${kind} suite`)
+    return
   }
   const targetPath = join(outDir, `targets-${kind}.json`)
   writeFileSync(targetPath, JSON.stringify({ mutants: targets }))
@@ -219,7 +240,7 @@ const report = (kind) => {
 }
 
 if (command === "draw") await draw()
-else if (command === "run" && rest[0] in bases) run(rest[0])
+else if (command === "run" && rest[0] in bases) await run(rest[0])
 else if (command === "report" && rest[0] in bases) report(rest[0])
 else {
   console.error(

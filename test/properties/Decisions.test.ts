@@ -1,0 +1,103 @@
+/**
+ * The deterministic runtime's record (R-DET-1, R-DET-5) as properties: whatever a strategy answers
+ * (a hand-edited counterexample can hold any number: negative, too large, fractional, NaN), a run
+ * ends, every recorded choice is the index of a task that was ready, and replaying the recorded
+ * decisions gives the same trace. And any failure is described in one line that names it: an
+ * error's message, a tagged value's tag, a plain value's text.
+ */
+import { Cause, Data, Effect, Fiber } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { describeCause } from "../../src/effects/DeterministicRuntime.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { replay, type Strategy } from "../../src/effects/Strategy.ts"
+import { fcParams } from "../support/fc.ts"
+
+/** Fibers that each log `steps` entries, yielding in between: every choice point orders them. */
+const program = (fibers: number, steps: number, trace: Array<string>) =>
+  Effect.gen(function* () {
+    const running = []
+    for (let f = 0; f < fibers; f++) {
+      running.push(
+        yield* Effect.forkChild(
+          Effect.gen(function* () {
+            for (let s = 0; s < steps; s++) {
+              trace.push(`${f}.${s}`)
+              yield* Effect.yieldNow
+            }
+          })
+        )
+      )
+    }
+    yield* Fiber.joinAll(running)
+  })
+
+const anyNumber = fc.oneof(
+  fc.integer({ min: -5, max: 8 }),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 0.5, 2 ** 40)
+)
+
+describe("R-DET-1 the record of a run", () => {
+  it("R-DET-1 R-DET-5 whatever a strategy answers, the run ends, each recorded choice is a ready task's index, and replaying the record gives the same trace", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(anyNumber, { maxLength: 30 }),
+        (fibers, steps, answers) => {
+          let at = 0
+          const erratic: Strategy = {
+            name: "erratic",
+            choose: () => answers[at++ % Math.max(1, answers.length)] ?? 0,
+            preempt: () => false
+          }
+          const first: Array<string> = []
+          const sim = new SimRuntime({ strategy: erratic })
+          sim.run(program(fibers, steps, first))
+          expect(first).toHaveLength(fibers * steps)
+          const { choices, arities } = sim.decisions()
+          expect(choices).toHaveLength(arities.length)
+          for (const [i, choice] of choices.entries()) {
+            expect(Number.isInteger(choice), `choice ${i}: ${choice}`).toBe(true)
+            expect(choice).toBeGreaterThanOrEqual(0)
+            expect(choice).toBeLessThan(arities[i] as number)
+          }
+          const again: Array<string> = []
+          const replayed = new SimRuntime({ strategy: replay(choices) })
+          replayed.run(program(fibers, steps, again))
+          expect(again).toEqual(first)
+          expect(replayed.decisions().choices).toEqual(choices)
+        }
+      ),
+      fcParams(200)
+    ))
+})
+
+class Refused extends Data.TaggedError("Refused")<{ readonly module: string }> {}
+
+describe("R-DET-5 a failure's description", () => {
+  it("R-DET-5 any failure is described in one line naming it: an error's message, a tagged value's tag, a plain value's text", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.stringMatching(/^[a-z ]{1,20}$/).map((text) => ({ cause: Cause.fail(new Error(text)), names: text })),
+          fc
+            .stringMatching(/^[a-z]{1,10}$/)
+            .map((module) => ({ cause: Cause.fail(new Refused({ module })), names: "Refused" })),
+          fc
+            .stringMatching(/^[a-z]{1,10}$/)
+            .map((module) => ({ cause: Cause.fail({ _tag: "PlainTagged", module }), names: "PlainTagged" })),
+          fc.stringMatching(/^[a-z]{1,10}$/).map((text) => ({ cause: Cause.fail(text), names: text })),
+          fc.integer().map((n) => ({ cause: Cause.fail(n), names: String(n) })),
+          fc.constant({ cause: Cause.fail(null), names: "null" }),
+          fc.stringMatching(/^[a-z]{1,10}$/).map((text) => ({ cause: Cause.die(text), names: text }))
+        ),
+        ({ cause, names }) => {
+          const description = describeCause(cause as Cause.Cause<unknown>)
+          expect(description).toContain(names)
+          expect(description).not.toContain("\n")
+        }
+      ),
+      fcParams(200)
+    ))
+})
