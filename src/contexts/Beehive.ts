@@ -293,10 +293,7 @@ export const makeBeehive = (
   Effect.gen(function* () {
     const given = checkOptions("Beehive.make", options as BeehiveOptions | undefined)
     if (Result.isFailure(given)) return yield* Effect.fail(given.failure)
-    const capacity = checkCapacity(
-      "Beehive.make",
-      options.capacity === undefined ? ChannelSizeDefault : options.capacity
-    )
+    const capacity = checkCapacity("Beehive.make", options.capacity, ChannelSizeDefault)
     if (Result.isFailure(capacity)) return yield* Effect.fail(capacity.failure)
     if (options.contexts !== undefined && !Array.isArray(options.contexts))
       return yield* Effect.fail(

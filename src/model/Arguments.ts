@@ -134,9 +134,18 @@ const checkCount = (
         })
       )
 
-/** A mailbox capacity: an integer from 1 to `MaxCapacity`. @category validation */
-export const checkCapacity = (operation: string, value: unknown): Result.Result<number, InvalidArgument> =>
-  checkCount(operation, "capacity", value, MaxCapacity)
+/**
+ * A mailbox capacity: an integer from 1 to `MaxCapacity`. With a `fallback`, a capacity left out
+ * (`undefined`, never `null`) is the fallback.
+ *
+ * @category validation
+ */
+export const checkCapacity = (
+  operation: string,
+  value: unknown,
+  fallback?: number
+): Result.Result<number, InvalidArgument> =>
+  checkCount(operation, "capacity", value === undefined && fallback !== undefined ? fallback : value, MaxCapacity)
 
 /** A count that must be a positive integer (a bound of attempts, say). @category validation */
 export const checkPositiveInteger = (
