@@ -322,8 +322,11 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
           (state, lock) =>
             run(
               Effect.gen(function* () {
-                const path = freshPath()
-                if (lock !== "none") {
+                const parent = freshPath()
+                // A path whose folder is a regular file cannot even be looked at: listening fails, naming why.
+                if (state === "under a regular file") writeFileSync(parent, "not a folder")
+                const path = state === "under a regular file" ? join(parent, "s.sock") : parent
+                if (lock !== "none" && state !== "under a regular file") {
                   writeFileSync(`${path}.lock`, "")
                   const old = (Date.now() - 60_000) / 1000
                   utimesSync(`${path}.lock`, old, old)
@@ -333,12 +336,14 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
                 if (state === "directory") mkdirSync(path)
                 const live = state === "live server" ? yield* nodeTransport.listen(unix(path)) : undefined
                 const exit = yield* Effect.exit(Effect.scoped(nodeTransport.listen(unix(path))))
-                const expected =
+                const expected: "InUse" | "NotSocket" | "Failed" | undefined =
                   state === "absent" || state === "stale socket"
                     ? undefined
                     : state === "live server"
                       ? "InUse"
-                      : "NotSocket"
+                      : state === "under a regular file"
+                        ? "Failed"
+                        : "NotSocket"
                 expect(failureOf(exit)?.reason).toBe(expected)
                 if (state === "regular file") expect(readFileSync(path, "utf8")).toBe("precious")
                 if (state === "directory") expect(statSync(path).isDirectory()).toBe(true)
@@ -359,7 +364,7 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
               })
             )
         ),
-        fcParams(20)
+        fcParams(36)
       ),
     60_000
   )
