@@ -246,4 +246,81 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
       ),
     60_000
   )
+  it(
+    "R-SOCK-20 an end writes a heartbeat when it has written nothing for the agreed interval, checked every half interval: never sooner, never more than half an interval later",
+    () =>
+      fc.assert(
+        fc.property(
+          fc.record({
+            serverMs: fc.constantFrom(40, 100, 250),
+            clientMs: fc.constantFrom(40, 100, 250),
+            intervals: fc.integer({ min: 2, max: 10 }),
+            // How often the peer writes its own heartbeats, as a share of the agreed interval.
+            peerEvery: fc.constantFrom(0.3, 0.9, 2)
+          }),
+          ({ serverMs, clientMs, intervals, peerEvery }) => {
+            const sim = new SimRuntime()
+            const network = new MemoryNetwork()
+            const scope = sim.run(Scope.make())
+            const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+              Effect.provideService(effect, References.MinimumLogLevel, "None")
+            sim.run(
+              quiet(
+                Effect.gen(function* () {
+                  const socket = yield* makeSocketContext({ heartbeatMs: serverMs }).pipe(
+                    Effect.provideService(Transport, network.transport)
+                  )
+                  const beehive = yield* makeBeehive({ contexts: [socket.context] })
+                  yield* beehive.addModule("A")
+                  yield* socket.serve({ address, accept: ["Y"] })
+                }).pipe(Scope.provide(scope))
+              )
+            )
+            // A raw peer offering a heartbeat, in NDJSON; it notes when each line of the server's came.
+            const connection = sim.run(network.transport.connect(address))
+            const handshake = sim.run(Effect.flatMap(makeHandshake("Y", "unix", { heartbeatMs: clientMs }), encodeJson))
+            sim.run(connection.write(encodeBatch("ndjson", [handshake])))
+            const lines: Array<{ readonly at: number; readonly operation: string }> = []
+            let pending = ""
+            sim.fork(
+              Effect.forever(
+                Effect.map(connection.read, (chunks) => {
+                  for (const chunk of chunks) pending += new TextDecoder().decode(chunk)
+                  const parts = pending.split("\n")
+                  pending = parts.pop() as string
+                  for (const part of parts) lines.push({ at: sim.now, operation: JSON.parse(part).route.operation })
+                })
+              ).pipe(Effect.ignore)
+            )
+            sim.settle()
+            const agreed = Math.max(serverMs, clientMs)
+            const started = sim.now
+            expect(lines.map((l) => l.operation)).toEqual(["response"])
+            const heartbeat = sim.run(
+              encodeJson(Message.make({ header: { id: "beat" }, route: { operation: "beehive-effect/heartbeat" } }))
+            )
+            const step = Math.max(1, Math.round(peerEvery * agreed))
+            for (let at = step; at <= intervals * agreed; at += step) {
+              sim.advanceBy(step)
+              sim.run(connection.write(encodeBatch("ndjson", [heartbeat])))
+            }
+            sim.advanceBy(intervals * agreed - Math.floor((intervals * agreed) / step) * step)
+            const beats = lines.slice(1)
+            expect(beats.every((l) => l.operation === "beehive-effect/heartbeat")).toBe(true)
+            // Each heartbeat came an interval (and at most half an interval more) after the last write.
+            const times = [started, ...beats.map((l) => l.at)]
+            for (let i = 1; i < times.length; i++) {
+              const gap = (times[i] as number) - (times[i - 1] as number)
+              expect(gap, `heartbeat ${i}`).toBeGreaterThanOrEqual(agreed)
+              expect(gap, `heartbeat ${i}`).toBeLessThanOrEqual(1.5 * agreed)
+            }
+            // And none is missing: nothing was written for more than an interval and a half.
+            expect(sim.now - (times[times.length - 1] as number)).toBeLessThanOrEqual(1.5 * agreed)
+            sim.run(Scope.close(scope, Exit.void))
+          }
+        ),
+        fcParams(60)
+      ),
+    60_000
+  )
 })
