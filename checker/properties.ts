@@ -32,7 +32,8 @@ const ledger = fc.record({
   }),
   receivers: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
   interrupt: fc.option(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 5 }))),
-  settleYields: fc.nat({ max: 8 })
+  settleYields: fc.nat({ max: 8 }),
+  interruptReceiver: fc.option(fc.nat({ max: 2 }))
 })
 
 const seqModule = fc.constantFrom("a", "b")
@@ -155,7 +156,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     scenario: "message-ledger",
     title: "per-sender FIFO: each sender's messages reach each module in the order sent",
     rules: ["R-SEND-4", "R-GROUP-4"],
-    input: ledger.map((l) => ({ ...l, interrupt: null })),
+    input: ledger.map((l) => ({ ...l, interrupt: null, interruptReceiver: null })),
     runs: 200,
     preemption: true
   },

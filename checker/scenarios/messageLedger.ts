@@ -1,8 +1,8 @@
 /**
  * Conservation, per-sender FIFO and no leaks under a mixed workload (R-SEND-2, R-SEND-3, R-SEND-4,
  * R-RECV-3, R-RECV-4, R-GROUP-2..5, R-CLEAN-4, R-SYNC-6): senders send to modules and broadcast to
- * the group; receivers consume; some operations are interrupted; finally every module is cleaned
- * up. Every copy whose send succeeded must be received, undelivered or (interrupted hand-off after
+ * the group; receivers consume; some operations are interrupted (a sender, and a receiver while the
+ * modules are cleaned up); finally every module is cleaned up. Every copy whose send succeeded must be received, undelivered or (interrupted hand-off after
  * close) reported as undeliverable, exactly once; a copy whose send failed appears nowhere; an
  * interrupted send's copy appears at most once (R-SEND-3 allows both); nothing that was never sent
  * appears; each sender's messages reach each module in the order sent; nothing is left waiting.
@@ -19,6 +19,11 @@ export interface LedgerInput {
   readonly receivers: ReadonlyArray<boolean>
   /** Interrupt sender i after k yields (index, yields), or none. */
   readonly interrupt: readonly [number, number] | null
+  /**
+   * Interrupt the receiver of module i, concurrently with the final cleanups (so a message handed to
+   * it may come back to a mailbox that is closing), or none.
+   */
+  readonly interruptReceiver?: number | null | undefined
   /** Yields before the final cleanups start. */
   readonly settleYields: number
 }
@@ -83,9 +88,15 @@ export const messageLedger = (input: LedgerInput): Scenario => {
               `receiver-${m}`,
               Effect.gen(function* () {
                 while (true) {
-                  const exit = yield* Effect.exit(ctx.op(`receiver-${m}`, `receive(${m})`, b.receive(m)))
+                  // What `receive` returned is noted before anything else can happen (R-RECV-4 is about an
+                  // interruption while it waits; one that comes after it returned is the caller's to handle).
+                  const taking = Effect.uninterruptibleMask((restore) =>
+                    Effect.tap(restore(b.receive(m)), (message) =>
+                      Effect.sync(() => received.push(`${m}:${message.header.id}`))
+                    )
+                  )
+                  const exit = yield* Effect.exit(ctx.op(`receiver-${m}`, `receive(${m})`, taking))
                   if (Exit.isFailure(exit)) return
-                  received.push(`${m}:${exit.value.header.id}`)
                 }
               })
             )
@@ -101,6 +112,14 @@ export const messageLedger = (input: LedgerInput): Scenario => {
           }
         }
         for (let k = 0; k < input.settleYields; k++) yield* Effect.yieldNow
+        const receiverVictim =
+          input.interruptReceiver === null || input.interruptReceiver === undefined
+            ? undefined
+            : receivers[input.interruptReceiver % Math.max(1, receivers.length)]
+        if (receiverVictim !== undefined) {
+          yield* ctx.note("main", "interrupt a receiver while the modules are cleaned up")
+          yield* Effect.forkChild(Fiber.interrupt(receiverVictim))
+        }
         // Senders blocked on full mailboxes end when the modules are cleaned up.
         for (const m of modules) {
           const report = yield* ctx.op("main", `cleanup(${m})`, b.cleanup(m))

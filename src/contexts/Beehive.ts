@@ -23,6 +23,7 @@ import { type Arm, all, armNow, type Cancel, first, mapExit } from "../effects/A
 import { CurrentModule } from "../effects/CurrentModule.ts"
 import { awaitArm, awaitArmUntil } from "../effects/Deadline.ts"
 import { GroupCollector } from "../effects/GroupCollector.ts"
+import { handOff } from "../effects/HandOff.ts"
 import { makeMetrics, observe, recordUnsafe } from "../effects/Observability.ts"
 import { ReplySlot } from "../effects/ReplySlot.ts"
 import { type PendingCall, ReplyTable } from "../effects/ReplyTable.ts"
@@ -502,6 +503,8 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
       }
     )
 
+  // A message taken for the caller goes back to its mailbox if the caller is stopped before it
+  // leaves `receive` (R-RECV-4): see `handOff`.
   const receive: BeehiveService["receive"] = (module) =>
     observe(
       "beehive.receive",
@@ -511,19 +514,21 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         const endpoint = isShutdown ? undefined : modules.get(module)
         if (endpoint === undefined) return Effect.fail(unavailable(module, "receive"))
         const message = endpoint.takeNow()
-        if (message !== undefined) {
-          recordUnsafe(fiber, metrics?.received, 1)
-          return Effect.succeed(message)
-        }
-        const waited = awaitArm(armed(module, "receive", (e) => e.armTake()))
-        return metrics === undefined
-          ? waited
-          : Effect.map(waited, (received) => {
-              recordUnsafe(fiber, metrics.received, 1)
-              return received
-            })
+        if (message === undefined) return awaitReceive(fiber, module)
+        recordUnsafe(fiber, metrics?.received, 1)
+        return handOff(fiber, message, (back) => endpoint.giveBack?.(back))
       }
     )
+
+  const awaitReceive = (fiber: Fiber.Fiber<unknown, unknown>, module: string) => {
+    const waited = awaitArm(armed(module, "receive", (e) => e.armTake()))
+    return metrics === undefined
+      ? waited
+      : Effect.map(waited, (received) => {
+          recordUnsafe(fiber, metrics.received, 1)
+          return received
+        })
+  }
 
   // The finalizer is in place before the call is registered: a fiber preempted or interrupted just
   // after registering still unregisters (found by the sync-workload property). `register` returns

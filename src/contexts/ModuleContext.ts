@@ -43,6 +43,12 @@ export interface Endpoint {
   /** Receives the oldest message; waits while there is none. See `Arm`. */
   readonly armTake: () => Arm<Message, ModuleClosed>
   /**
+   * Takes back a message `takeNow` handed out that its receiver could not keep (it was stopped before
+   * the message reached it): to the head of the line, or to `onOrphan` once closed (R-RECV-4).
+   * Absent for endpoints that never hand messages out.
+   */
+  readonly giveBack?: ((message: Message) => void) | undefined
+  /**
    * Closes the endpoint: returns what was never received and fails its waiters with `ModuleClosed`,
    * at once or, given `wakeups`, when the caller flushes them (after it has finished its own step).
    */

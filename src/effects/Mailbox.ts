@@ -173,7 +173,12 @@ export class Mailbox<A, E> {
     return true
   }
 
-  private giveBack(message: A): void {
+  /**
+   * Takes back a message a receiver took and could not keep (it was stopped before the message reached
+   * it): to a waiting receiver, else to the head of the mailbox (which may then briefly hold one message
+   * more than its capacity), or to `onOrphan` once the mailbox is closed. Never blocks.
+   */
+  giveBack(message: A): void {
     if (!this.open) {
       this.onOrphan(message)
       return

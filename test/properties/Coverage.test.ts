@@ -35,7 +35,10 @@ const check = (name: string, coverage: ScheduleCoverage, preemption: boolean, fa
   const { choicePointsPerRun, fired } = coverageRates(coverage)
   expect(choicePointsPerRun, `${name}: choice points per run`).toBeGreaterThanOrEqual(choicePointFloor[family] ?? 1)
   if (!preemption) return
-  expect(coverage.preemptionsDrawn, `${name}: preemptions drawn`).toBeGreaterThanOrEqual(coverage.runs)
+  // Half of the runs draw no preemption by design, and a sample of 12 can hold a streak of them (the
+  // conservation property's did, once its input grew a field): each property must draw some, and the
+  // properties together at least one per run (below).
+  expect(coverage.preemptionsDrawn, `${name}: preemptions drawn`).toBeGreaterThan(0)
   expect(fired, `${name}: fraction of drawn preemptions that fired`).toBeGreaterThanOrEqual(0.8)
   expect(coverage.distinctInterleavings, `${name}: distinct interleavings`).toBeGreaterThanOrEqual(0.8 * coverage.runs)
 }
@@ -55,6 +58,11 @@ describe("schedule coverage of the suite's properties", () => {
     }
     const total = rows.reduce((sum, [, c]) => addCoverage(sum, c), emptyCoverage)
     expect(coverageRates(total).fired).toBeGreaterThanOrEqual(0.9)
+    const preempting = rows.filter((_, i) => properties[i]?.preemption ?? true)
+    const drawn = preempting.reduce((n, [, c]) => n + c.preemptionsDrawn, 0)
+    expect(drawn, "preemptions drawn over the preempting properties").toBeGreaterThanOrEqual(
+      preempting.length * sampleRuns
+    )
   }, 60_000)
 
   it("R-DET-4 the campaign's random strategy fits its preemptions to the run: at least 90% fire", () => {
@@ -70,6 +78,11 @@ describe("schedule coverage of the suite's properties", () => {
     report("schedule coverage of `beehive check` (one input per property):", rows)
     const total = rows.reduce((sum, [, c]) => addCoverage(sum, c), emptyCoverage)
     expect(coverageRates(total).fired).toBeGreaterThanOrEqual(0.9)
+    const preempting = rows.filter((_, i) => properties[i]?.preemption ?? true)
+    const drawn = preempting.reduce((n, [, c]) => n + c.preemptionsDrawn, 0)
+    expect(drawn, "preemptions drawn over the preempting properties").toBeGreaterThanOrEqual(
+      preempting.length * sampleRuns
+    )
     expect(total.preemptionsFired).toBeGreaterThanOrEqual((3 / 4) * total.runs)
   }, 60_000)
 })

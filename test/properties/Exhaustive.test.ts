@@ -42,6 +42,30 @@ describe("bounded exhaustive and PCT exploration of the suite's scenarios", () =
     }
   })
 
+  it("R-RECV-4 R-SEND-3 R-CLEAN-4 a receiver interrupted while its module is cleaned up loses no message: every schedule with 1 preemption (and 1 deviation), or 2 preemptions, passes", () => {
+    // Found by this exploration at once (about 25 schedules) while receive took its message in one
+    // step and returned it in the next: an interruption between them dropped the message.
+    for (const senders of [[[0, 0]], [[-1, 0]]]) {
+      const scenario = scenarios["message-ledger"]!({
+        capacities: [2],
+        senders,
+        receivers: [true, false, false],
+        interrupt: null,
+        settleYields: 1,
+        interruptReceiver: 0
+      })
+      for (const bounds of [
+        { bound: 0, preemptionBound: 1 },
+        { bound: 1, preemptionBound: 1 },
+        { bound: 0, preemptionBound: 2 }
+      ]) {
+        const result = explore(scenario, { strategy: "dfs", ...bounds, runs: 5_000 })
+        expect(result.failure, JSON.stringify(result.failure?.outcome)).toBeUndefined()
+        expect(result.exhausted).toBe(true)
+      }
+    }
+  })
+
   it("R-SEND-4 R-GROUP-4 R-RECV-4 the message ledger under PCT (depth 3) and fitted random preemption", () => {
     const scenario = scenarios["message-ledger"]!({
       capacities: [1, 2],

@@ -1,0 +1,73 @@
+/**
+ * Handing a value taken from a buffer to the caller without losing it to an interruption.
+ *
+ * Effect may stop a fiber between two of its operations: a scheduler's yield can land there (Effect's
+ * own scheduler yields every 2,048 operations; the deterministic runtime preempts where its strategy
+ * says), and an interruption that comes during the yield ends the fiber. A receive that took its
+ * message in one operation and returned it in the next lost it then (found by bounded exhaustive
+ * exploration once a receiver was interrupted while its module was cleaned up, R-RECV-4).
+ *
+ * `handOff` keeps the taken value in a slot of the fiber and returns an effect that empties the slot
+ * in the operation that passes the value on (Effect's `sync` hands its result straight to the
+ * caller's continuation). A value still in the slot when the fiber ends, or when it takes again (it
+ * can only do so in a finalizer after an interruption), never reached the caller: it is given back.
+ * One slot and one observer per fiber, made on its first hand-off: nothing is allocated per value.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import { Effect, type Fiber } from "effect"
+
+interface Slot {
+  value: unknown
+  giveBack: ((value: never) => void) | undefined
+  readonly deliver: Effect.Effect<unknown>
+}
+
+const slots = new WeakMap<Fiber.Fiber<unknown, unknown>, Slot>()
+
+const returnUndelivered = (slot: Slot): void => {
+  const giveBack = slot.giveBack
+  if (giveBack === undefined) return
+  const value = slot.value
+  slot.value = undefined
+  slot.giveBack = undefined
+  giveBack(value as never)
+}
+
+const slotOf = (fiber: Fiber.Fiber<unknown, unknown>): Slot => {
+  const known = slots.get(fiber)
+  if (known !== undefined) return known
+  const slot: Slot = {
+    value: undefined,
+    giveBack: undefined,
+    deliver: Effect.sync(() => {
+      const value = slot.value
+      slot.value = undefined
+      slot.giveBack = undefined
+      return value
+    })
+  }
+  fiber.addObserver(() => returnUndelivered(slot))
+  slots.set(fiber, slot)
+  return slot
+}
+
+/**
+ * Returns an effect that hands `value`, just taken by `fiber`, to the caller; if `fiber` is stopped
+ * before that effect runs, `giveBack(value)` is called when it ends. Call it in the operation that took
+ * the value, and return its effect as the last one of the operation. Never blocks, never fails.
+ *
+ * @category combinators
+ */
+export const handOff = <A>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  value: A,
+  giveBack: (value: A) => void
+): Effect.Effect<A> => {
+  const slot = slotOf(fiber)
+  returnUndelivered(slot)
+  slot.value = value
+  slot.giveBack = giveBack as (value: never) => void
+  return slot.deliver as Effect.Effect<A>
+}
