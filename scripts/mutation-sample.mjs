@@ -5,8 +5,9 @@
 // a 95% confidence interval (docs/mutation-testing.md).
 //
 //   node scripts/mutation-sample.mjs draw [--fraction 0.1] [--seed 20261203]
-//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors] [--file f]
+//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors | --only-suspects] [--file f]
 //   node scripts/mutation-sample.mjs report <whole|properties> [--survivors]
+//   node scripts/mutation-sample.mjs rebase
 //
 // `run --every n` tests every n-th mutant of the sample only (a smaller uniform sample, for a slow
 // suite); `--file f` only those of one file; `--only-survivors` only those that survived the last run
@@ -129,6 +130,15 @@ const run = async (kind) => {
     if (previous === undefined) throw new Error(`no earlier ${kind} run to take survivors from`)
     targets = targets.filter((m) => ["Survived", "NoCoverage"].includes(previous.results[m.key]?.status))
   }
+  // A mutant that survived and then timed out on a re-run (two runs sharing the machine): run alone,
+  // a timeout again is a hang the tests detect, a survival is a survival.
+  if (rest.includes("--only-suspects")) {
+    if (previous === undefined) throw new Error(`no earlier ${kind} run to take suspects from`)
+    targets = targets.filter((m) => {
+      const result = previous.results[m.key]
+      return result?.status === "Timeout" && result.before === "Survived"
+    })
+  }
   if (targets.length === 0) {
     console.log(`no sampled mutant to test against the ${kind} suite`)
     return
@@ -239,7 +249,84 @@ const report = (kind) => {
   if (rest.includes("--survivors")) for (const line of survivors.sort()) console.log(line)
 }
 
+// Moves a sample onto changed code: each sampled mutant of a changed file is found again by what it is
+// (its mutator, its replacement, the code it replaces, and which occurrence of those it is in the file),
+// wherever the change moved it; a mutant whose code changed is dropped from the sample, with a note.
+// Earlier results follow their mutants.
+const rebase = async () => {
+  const { sample, changed } = readSample()
+  const files = changed.filter((file) => existsSync(file))
+  if (files.length === 0) return console.log("the sample matches the code: nothing to rebase")
+  const instrument = async (entries) =>
+    (
+      await new Instrumenter(silent).instrument(
+        entries.map(([name, content]) => ({ name, content, mutate: true })),
+        { plugins: null, excludedMutations: [], ignorers: [], noHeader: false }
+      )
+    ).mutants
+  const span = (source, { start, end }) => {
+    const lines = source.split("\n")
+    if (start.line === end.line) return lines[start.line].slice(start.column, end.column)
+    return [
+      lines[start.line].slice(start.column),
+      ...lines.slice(start.line + 1, end.line),
+      lines[end.line].slice(0, end.column)
+    ].join("\n")
+  }
+  // Signature and occurrence of every mutant of one version of a file.
+  const identities = (file, source, mutants) => {
+    const seen = new Map()
+    const byKey = new Map()
+    const byIdentity = new Map()
+    for (const mutant of mutants) {
+      const signature = [mutant.mutatorName, mutant.replacement ?? "", span(source, mutant.location)].join("\u0000")
+      const n = seen.get(signature) ?? 0
+      seen.set(signature, n + 1)
+      const identity = `${signature}\u0000${n}`
+      const entry = { key: mutantKey(file, mutant), file, location: mutant.location }
+      byKey.set(entry.key, identity)
+      byIdentity.set(identity, entry)
+    }
+    return { byKey, byIdentity }
+  }
+  const moved = new Map()
+  const dropped = []
+  for (const file of files) {
+    const before = git("show", `${sample.commit}:${file}`)
+    const now = readFileSync(file, "utf8")
+    const old = identities(file, before, await instrument([[file, before]]))
+    const fresh = identities(file, now, await instrument([[file, now]]))
+    for (const m of sample.mutants.filter((x) => x.file === file)) {
+      const found = fresh.byIdentity.get(old.byKey.get(m.key))
+      if (found === undefined) dropped.push(m.key)
+      else moved.set(m.key, found)
+    }
+  }
+  sample.mutants = sample.mutants.flatMap((m) => (dropped.includes(m.key) ? [] : [moved.get(m.key) ?? m]))
+  for (const file of files) sample.hashes[file] = sourceHash(file)
+  sample.rebased = [...(sample.rebased ?? []), { commit: git("rev-parse", "--short", "HEAD"), files, dropped }]
+  writeFileSync(samplePath, JSON.stringify(sample, null, 2))
+  for (const kind of Object.keys(bases)) {
+    const reportPath = join(outDir, `${kind}.json`)
+    if (!existsSync(reportPath)) continue
+    const report = JSON.parse(readFileSync(reportPath, "utf8"))
+    const results = {}
+    for (const [key, result] of Object.entries(report.results)) {
+      if (dropped.includes(key)) continue
+      const to = moved.get(key)
+      results[to?.key ?? key] = to === undefined ? result : { ...result, line: to.location.start.line + 1 }
+    }
+    report.results = results
+    writeFileSync(reportPath, JSON.stringify(report, null, 2))
+  }
+  console.log(
+    `rebased ${moved.size} sampled mutants of ${files.join(", ")}; dropped ${dropped.length} whose code changed`
+  )
+  for (const key of dropped) console.log(`  dropped ${key}`)
+}
+
 if (command === "draw") await draw()
+else if (command === "rebase") await rebase()
 else if (command === "run" && rest[0] in bases) await run(rest[0])
 else if (command === "report" && rest[0] in bases) report(rest[0])
 else {

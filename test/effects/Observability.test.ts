@@ -5,19 +5,7 @@ import { Beehive, type BeehiveOptions } from "../../src/contexts/Beehive.ts"
 import { MetricNames } from "../../src/effects/Observability.ts"
 import * as Message from "../../src/model/Message.ts"
 import { msg, settle } from "../support/messages.ts"
-
-/** A tracer that keeps every span it makes, as an exporter would receive them. */
-const recordingTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { tracer, spans }
-}
+import { recordingTracer } from "../support/tracer.ts"
 
 const run = <A, E>(body: Effect.Effect<A, E, Beehive>, options: BeehiveOptions = {}) =>
   Effect.runPromise(

@@ -7,7 +7,7 @@
  * messages taken, messages a cleanup found unreceived; no call is left pending. A refused argument
  * names its operation (R-API-3).
  */
-import { Effect, Exit, Fiber, Layer, Metric, Tracer } from "effect"
+import { Effect, Exit, Fiber, Layer, Metric, type Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -15,6 +15,7 @@ import { Beehive } from "../../src/contexts/Beehive.ts"
 import { MetricNames } from "../../src/effects/Observability.ts"
 import * as Message from "../../src/model/Message.ts"
 import { fcParams } from "../support/fc.ts"
+import { recordingTracer } from "../support/tracer.ts"
 
 type Operation =
   | { readonly _tag: "addModule"; readonly module: string }
@@ -76,14 +77,7 @@ describe("R-OBS observability over generated operations", () => {
   it("R-OBS-1 R-OBS-2 R-API-3 every operation is one span named after it, with its arguments as attributes and its exit; the counters add up to what the operations reported", () =>
     fc.assert(
       fc.asyncProperty(fc.array(arbOperation, { minLength: 1, maxLength: 25 }), async (operations) => {
-        const spans: Array<Tracer.NativeSpan> = []
-        const tracer = Tracer.make({
-          span: (options) => {
-            const span = new Tracer.NativeSpan(options)
-            spans.push(span)
-            return span
-          }
-        })
+        const { tracer, spans } = recordingTracer()
         const program = Effect.gen(function* () {
           const b = yield* Beehive
           let sent = 0

@@ -47,15 +47,7 @@ const firstMismatch = (direction: number, received: Uint8Array): number => {
   return -1
 }
 
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const c of chunks) {
-    all.set(c, at)
-    at += c.length
-  }
-  return all
-}
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => Buffer.concat(chunks)
 
 /** Writes `sizes` bytes of the pattern in that many writes. */
 const writeAll = (connection: Connection, direction: number, sizes: ReadonlyArray<number>, from = 0) =>
