@@ -11,7 +11,7 @@
  * in the operation that passes the value on (Effect's `sync` hands its result straight to the
  * caller's continuation). A value still in the slot when the fiber ends, or when it takes again (it
  * can only do so in a finalizer after an interruption), never reached the caller: it is given back.
- * One slot and one observer per fiber, made on its first hand-off: nothing is allocated per value.
+ * One slot and one observer per fiber, made on its first hand-off.
  *
  * @since 0.1.0
  * @internal
