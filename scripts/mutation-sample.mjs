@@ -5,7 +5,7 @@
 // a 95% confidence interval (docs/mutation-testing.md).
 //
 //   node scripts/mutation-sample.mjs draw [--fraction 0.1] [--seed 20261203]
-//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors | --only-suspects] [--file f]
+//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors | --only-suspects | --only-untested] [--file f]
 //   node scripts/mutation-sample.mjs report <whole|properties> [--survivors]
 //   node scripts/mutation-sample.mjs rebase
 //
@@ -130,6 +130,8 @@ const run = async (kind) => {
     if (previous === undefined) throw new Error(`no earlier ${kind} run to take survivors from`)
     targets = targets.filter((m) => ["Survived", "NoCoverage"].includes(previous.results[m.key]?.status))
   }
+  // Only mutants with no result yet, when a run widens the part of the sample tested (`--every`).
+  if (rest.includes("--only-untested")) targets = targets.filter((m) => previous?.results[m.key] === undefined)
   // A mutant that survived and then timed out on a re-run (two runs sharing the machine): run alone,
   // a timeout again is a hang the tests detect, a survival is a survival.
   if (rest.includes("--only-suspects")) {
