@@ -2,10 +2,11 @@
  * Conservation, per-sender FIFO and no leaks under a mixed workload (R-SEND-2, R-SEND-3, R-SEND-4,
  * R-RECV-3, R-RECV-4, R-GROUP-2..5, R-CLEAN-4, R-SYNC-6): senders send to modules and broadcast to
  * the group; receivers consume; some operations are interrupted (a sender, and a receiver while the
- * modules are cleaned up); finally every module is cleaned up. Every copy whose send succeeded must be received, undelivered or (interrupted hand-off after
- * close) reported as undeliverable, exactly once; a copy whose send failed appears nowhere; an
- * interrupted send's copy appears at most once (R-SEND-3 allows both); nothing that was never sent
- * appears; each sender's messages reach each module in the order sent; nothing is left waiting.
+ * modules are cleaned up); finally every module is cleaned up. Every copy whose send succeeded must
+ * be received, undelivered or (interrupted hand-off after close) reported as undeliverable, exactly
+ * once; a copy whose send failed appears nowhere; an interrupted send's copy appears at most once
+ * (R-SEND-3 allows both); nothing that was never sent appears; each sender's messages reach each
+ * module in the order sent; nothing is left waiting.
  */
 import { Effect, Exit, Fiber } from "effect"
 import * as Message from "../../src/model/Message.ts"

@@ -516,7 +516,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): BeehiveSe
         const message = endpoint.takeNow()
         if (message === undefined) return awaitReceive(fiber, module)
         recordUnsafe(fiber, metrics?.received, 1)
-        return handOff(fiber, message, (back) => endpoint.giveBack?.(back))
+        return handOff(fiber, message, endpoint.giveBack ?? ignore)
       }
     )
 

@@ -176,9 +176,10 @@ export class Mailbox<A, E> {
   /**
    * Takes back a message a receiver took and could not keep (it was stopped before the message reached
    * it): to a waiting receiver, else to the head of the mailbox (which may then briefly hold one message
-   * more than its capacity), or to `onOrphan` once the mailbox is closed. Never blocks.
+   * more than its capacity), or to `onOrphan` once the mailbox is closed. Never blocks. A bound
+   * function, so that a receive can pass it on without making one.
    */
-  giveBack(message: A): void {
+  readonly giveBack = (message: A): void => {
     if (!this.open) {
       this.onOrphan(message)
       return

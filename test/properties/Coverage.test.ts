@@ -78,11 +78,6 @@ describe("schedule coverage of the suite's properties", () => {
     report("schedule coverage of `beehive check` (one input per property):", rows)
     const total = rows.reduce((sum, [, c]) => addCoverage(sum, c), emptyCoverage)
     expect(coverageRates(total).fired).toBeGreaterThanOrEqual(0.9)
-    const preempting = rows.filter((_, i) => properties[i]?.preemption ?? true)
-    const drawn = preempting.reduce((n, [, c]) => n + c.preemptionsDrawn, 0)
-    expect(drawn, "preemptions drawn over the preempting properties").toBeGreaterThanOrEqual(
-      preempting.length * sampleRuns
-    )
     expect(total.preemptionsFired).toBeGreaterThanOrEqual((3 / 4) * total.runs)
   }, 60_000)
 })

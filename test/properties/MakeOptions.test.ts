@@ -10,6 +10,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeBeehive } from "../../src/contexts/Beehive.ts"
 import * as Message from "../../src/model/Message.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
 type Verdict = { readonly ok: true } | { readonly ok: false; readonly argument: string | undefined }
@@ -66,7 +67,7 @@ describe("R-API-3 Beehive.make's options", () => {
             expect(exit).toEqual(Exit.succeed("one"))
             return
           }
-          const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: unknown }).error : undefined
+          const error = errorOf(exit)
           expect(error, JSON.stringify(options)).toMatchObject({ _tag: "InvalidArgument", operation: "Beehive.make" })
           if (verdict.argument !== undefined) expect(error).toMatchObject({ argument: verdict.argument })
         }

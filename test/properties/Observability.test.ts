@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest"
 import { Beehive } from "../../src/contexts/Beehive.ts"
 import { MetricNames } from "../../src/effects/Observability.ts"
 import * as Message from "../../src/model/Message.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { recordingTracer } from "../support/tracer.ts"
 
@@ -141,20 +142,11 @@ describe("R-OBS observability over generated operations", () => {
               yield* TestClock.adjust(operation.timeoutMs)
             }
             const exit = yield* Fiber.join(fiber)
+            const error = errorOf(exit) as { readonly _tag?: string } | undefined
             // A sync call that was not refused put its request (one copy per member) into mailboxes.
-            if (operation._tag === "sendSync" && Exit.isFailure(exit)) {
-              const error = (exit.cause.reasons[0] as { error?: { _tag: string } }).error?._tag
-              if (error === "SyncTimeout") sent++
-            }
-            if (operation._tag === "sendToGroupSync" && Exit.isFailure(exit)) {
-              const error = (exit.cause.reasons[0] as { error?: { _tag: string } }).error?._tag
-              if (error === "SyncTimeout") sent += members
-            }
+            if (error?._tag === "SyncTimeout") sent += operation._tag === "sendToGroupSync" ? members : 1
             // A refused argument names the operation (R-API-3).
-            const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: unknown }).error : undefined
-            if ((error as { _tag?: string } | undefined)?._tag === "InvalidArgument") {
-              expect(error).toMatchObject({ operation: operation._tag })
-            }
+            if (error?._tag === "InvalidArgument") expect(error).toMatchObject({ operation: operation._tag })
             const made = spans.slice(before)
             expect(
               made.map((s) => s.name),

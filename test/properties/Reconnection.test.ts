@@ -28,6 +28,7 @@ import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { makeSide, type Side } from "../socket/support.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
 /** Backoff options as a user may write them, valid or not. */
@@ -125,9 +126,9 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             connect: (address, tls) =>
               Effect.suspend(() => {
                 const at = sim.now
-                return Effect.tap(Effect.exit(network.transport.connect(address, tls)), (exit) =>
+                return Effect.onExit(network.transport.connect(address, tls), (exit) =>
                   Effect.sync(() => attempts.push({ at, connected: Exit.isSuccess(exit) }))
-                ).pipe(Effect.flatten)
+                )
               })
           }
           const address = unix("server")
@@ -228,10 +229,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           const exit = connected.pollUnsafe()
           if (gaveUp.length === 1 && connectedAt.length === 0) {
             expect(exit !== undefined && Exit.isFailure(exit)).toBe(true)
-            if (exit !== undefined && Exit.isFailure(exit)) {
-              const error = (exit.cause.reasons[0] as { error?: { _tag: string; code: string } }).error
-              expect(error).toMatchObject({ _tag: "ConnectFailed", code: "ECONNREFUSED" })
-            }
+            if (exit !== undefined) expect(errorOf(exit)).toMatchObject({ _tag: "ConnectFailed", code: "ECONNREFUSED" })
           }
           sim.run(Scope.close(root, Exit.void))
         }
@@ -293,16 +291,14 @@ describe("R-SOCK-18 addresses are checked before anything is tried", () => {
         )
         if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
         const { served, triedToListen, client, triedToConnect, events } = exit.value
-        const failure = (e: Exit.Exit<unknown, unknown>) =>
-          Exit.isFailure(e) ? (e.cause.reasons[0] as { error?: unknown }).error : undefined
         if (listen) expect(Exit.isSuccess(served)).toBe(true)
         else {
-          expect(failure(served)).toMatchObject({ _tag: "ListenFailed", reason: "InvalidAddress" })
+          expect(errorOf(served)).toMatchObject({ _tag: "ListenFailed", reason: "InvalidAddress" })
           expect(triedToListen).toBe(0)
         }
         if (connect) expect(Exit.isSuccess(client)).toBe(true)
         else {
-          expect(failure(client)).toMatchObject({ _tag: "ConnectFailed", code: "EINVAL" })
+          expect(errorOf(client)).toMatchObject({ _tag: "ConnectFailed", code: "EINVAL" })
           expect(triedToConnect).toBe(0)
           expect(events.filter((e) => e._tag === "Retrying")).toEqual([])
         }

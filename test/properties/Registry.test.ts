@@ -20,6 +20,7 @@ import {
 } from "../../src/contexts/Registry.ts"
 import { CurrentModule } from "../../src/effects/CurrentModule.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
 /** How a module behaves: serves until cleaned up, ends at once, never ends, or ends `ms` after its cleanup. */
@@ -149,9 +150,7 @@ describe("R-REG the registry on the virtual clock", () => {
                   ? "ModuleAlreadyExists"
                   : undefined
             if (registration._tag === "module" && want === undefined) kept.set(registration.name, registration)
-            const got = Exit.isSuccess(exit)
-              ? undefined
-              : (exit.cause.reasons[0] as { error?: { _tag: string } })?.error?._tag
+            const got = (errorOf(exit) as { readonly _tag: string } | undefined)?._tag
             expect(got, `registering ${JSON.stringify(registration)}`).toBe(want)
           }
           expect(run(registry.modules).map((m) => m.name)).toEqual([...kept.keys()])

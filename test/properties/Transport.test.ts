@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Fiber, References, type Scope } from "effect"
+import { Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -21,13 +21,10 @@ import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
 import { type SocketAddress, type TlsOptions, tcp, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
 import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
+import { run } from "../socket/support.ts"
 import { certificates } from "../support/certificates.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-
-const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>): Promise<A> =>
-  Effect.runPromise(
-    Effect.scoped(body).pipe(Effect.provideService(References.MinimumLogLevel, "Error")) as Effect.Effect<A>
-  )
 
 const directory = mkdtempSync(join(tmpdir(), "bh-transport-property-"))
 let paths = 0
@@ -46,8 +43,6 @@ const firstMismatch = (direction: number, received: Uint8Array): number => {
   for (let i = 0; i < received.length; i++) if (received[i] !== patternByte(direction, i)) return i
   return -1
 }
-
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => Buffer.concat(chunks)
 
 /** Writes `sizes` bytes of the pattern in that many writes. */
 const writeAll = (connection: Connection, direction: number, sizes: ReadonlyArray<number>, from = 0) =>
@@ -79,14 +74,8 @@ const readBytes = (connection: Connection, total: number, untilEnd: boolean) =>
       chunks.push(...read.success)
       got += bytes
     }
-    return { bytes: concat(chunks), end }
+    return { bytes: Buffer.concat(chunks), end }
   })
-
-const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined => {
-  if (Exit.isSuccess(exit)) return undefined
-  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
-  return reason?._tag === "Fail" ? (reason.error as E) : undefined
-}
 
 type Kind = "unix" | "tcp" | "memory"
 
@@ -166,12 +155,12 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                 if (script.closeTwice) yield* closing.close
                 const rest = yield* Fiber.join(peerReads)
                 expect(rest.bytes.length).toBe(total(script.tail))
-                const tail = concat([pattern(direction, from, total(script.tail))])
+                const tail = pattern(direction, from, total(script.tail))
                 expect(Buffer.from(rest.bytes).equals(Buffer.from(tail))).toBe(true)
                 expect(rest.end?._tag).toBe("ConnectionClosed")
                 // After its close, the closed end's reads and writes fail.
-                expect(failureOf(yield* Effect.exit(closing.read))).toMatchObject({ _tag: "ConnectionClosed" })
-                expect(failureOf(yield* Effect.exit(closing.write(Uint8Array.of(1))))).toMatchObject({
+                expect(errorOf(yield* Effect.exit(closing.read))).toMatchObject({ _tag: "ConnectionClosed" })
+                expect(errorOf(yield* Effect.exit(closing.write(Uint8Array.of(1))))).toMatchObject({
                   _tag: "ConnectionClosed"
                 })
                 yield* peer.close
@@ -229,9 +218,9 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                 yield* listener.close
                 if (closeTwice) yield* listener.close
                 if (waiting !== undefined) {
-                  expect(failureOf(yield* Fiber.join(waiting))).toMatchObject({ _tag: "ConnectionClosed" })
+                  expect(errorOf(yield* Fiber.join(waiting))).toMatchObject({ _tag: "ConnectionClosed" })
                 }
-                expect(failureOf(yield* Effect.exit(listener.accept))).toMatchObject({ _tag: "ConnectionClosed" })
+                expect(errorOf(yield* Effect.exit(listener.accept))).toMatchObject({ _tag: "ConnectionClosed" })
                 // The clients never handed over see their connection end, with nothing read.
                 for (const client of ends.slice(accepted)) {
                   const rest = yield* readBytes(client, 0, true)
@@ -349,7 +338,7 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
                       : state === "under a regular file"
                         ? "Failed"
                         : "NotSocket"
-                expect(failureOf(exit)?.reason).toBe(expected)
+                expect(errorOf(exit)?.reason).toBe(expected)
                 if (state === "regular file") expect(readFileSync(path, "utf8")).toBe("precious")
                 if (state === "directory") expect(statSync(path).isDirectory()).toBe(true)
                 // A server that listened removed its file when its scope closed; the live one still answers.
