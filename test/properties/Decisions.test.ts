@@ -2,15 +2,17 @@
  * The deterministic runtime's record (R-DET-1, R-DET-5) as properties: whatever a strategy answers
  * (a hand-edited counterexample can hold any number: negative, too large, fractional, NaN), a run
  * ends, every recorded choice is the index of a task that was ready, and replaying the recorded
- * decisions gives the same trace. And any failure is described in one line that names it: an
+ * decisions gives the same trace. A program that never stops running (fibers yielding to each other
+ * forever, with a timer or without) ends at the step limit, reported as "StepLimit" with the steps it
+ * took, under any strategy (R-DET-3). And any failure is described in one line that names it: an
  * error's message, a tagged value's tag, a plain value's text.
  */
 import { Cause, Data, Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { describeCause } from "../../src/effects/DeterministicRuntime.ts"
+import { describeCause, runDeterministic } from "../../src/effects/DeterministicRuntime.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
-import { replay, type Strategy } from "../../src/effects/Strategy.ts"
+import { fifo, pct, random, replay, type Strategy } from "../../src/effects/Strategy.ts"
 import { fcParams } from "../support/fc.ts"
 
 /** Fibers that each log `steps` entries, yielding in between: every choice point orders them. */
@@ -70,6 +72,35 @@ describe("R-DET-1 the record of a run", () => {
         }
       ),
       fcParams(200)
+    ))
+})
+
+describe("R-DET-3 a runaway program", () => {
+  it("R-DET-3 fibers that never stop running end the run at the step limit, reported as StepLimit with exactly that many steps, under any strategy", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.boolean(),
+        fc.oneof(
+          fc.constant(fifo),
+          fc.nat().map((seed) => random(seed)),
+          fc.nat().map((seed) => pct(seed, 2, 20))
+        ),
+        (spinners, maxSteps, withTimer, strategy) => {
+          // Each spinner yields forever: the run never goes idle, so only the step limit can end it.
+          const spin = Effect.forever(Effect.yieldNow)
+          const program = Effect.gen(function* () {
+            for (let i = 1; i < spinners; i++) yield* Effect.forkChild(spin)
+            if (withTimer) yield* Effect.forkChild(Effect.forever(Effect.sleep(5)))
+            return yield* spin
+          })
+          const result = runDeterministic(program, { strategy, maxSteps })
+          expect(result.outcome).toEqual({ _tag: "StepLimit", steps: maxSteps })
+          expect(result.steps).toBe(maxSteps)
+        }
+      ),
+      fcParams(60)
     ))
 })
 

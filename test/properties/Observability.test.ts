@@ -5,9 +5,12 @@
  * the attributes SPEC.md lists for its arguments (and no attribute without a value), ending with the
  * operation's own exit; the counters must add up to what the operations reported: copies accepted,
  * messages taken, messages a cleanup found unreceived; no call is left pending. A refused argument
- * names its operation (R-API-3).
+ * names its operation (R-API-3). The latency histogram's buckets are the exponential ones SPEC.md
+ * gives, and each call's duration is counted in every bucket whose bound it does not exceed (R-OBS-3).
+ * A traced operation's failure names its span without a source location: spans capture no stack
+ * trace (R-OBS-4).
  */
-import { Effect, Exit, Fiber, Layer, Metric, type Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Metric, type Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -143,8 +146,10 @@ describe("R-OBS observability over generated operations", () => {
             }
             const exit = yield* Fiber.join(fiber)
             const error = errorOf(exit) as { readonly _tag?: string } | undefined
-            // A sync call that was not refused put its request (one copy per member) into mailboxes.
-            if (error?._tag === "SyncTimeout") sent += operation._tag === "sendToGroupSync" ? members : 1
+            // A sync call that was not refused put its request (one copy per member) into mailboxes:
+            // nobody answers, so it ends at its deadline (a group call with GroupSyncError "Timeout").
+            if (error?._tag === "SyncTimeout") sent += 1
+            if (error?._tag === "GroupSyncError") sent += members
             // A refused argument names the operation (R-API-3).
             if (error?._tag === "InvalidArgument") expect(error).toMatchObject({ operation: operation._tag })
             const made = spans.slice(before)
@@ -176,5 +181,114 @@ describe("R-OBS observability over generated operations", () => {
         )
       }),
       fcParams(150)
+    ))
+})
+
+/** The histogram's upper bounds (R-OBS-3): 0.05 ms doubling, 19 of them, then +∞. */
+const latencyBounds = [...Array.from({ length: 19 }, (_, i) => 0.05 * 2 ** i), Number.POSITIVE_INFINITY]
+
+describe("R-OBS-3 the latency histogram", () => {
+  it("R-OBS-3 R-OBS-2 every sync call's duration is counted in each exponential bucket whose bound it does not exceed", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            operation: fc.constantFrom("sendSync" as const, "sendToGroupSync" as const),
+            // Durations across the buckets, beyond the last finite bound (13107.2 ms) too.
+            timeoutMs: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 30_000 }))
+          }),
+          { minLength: 1, maxLength: 8 }
+        ),
+        async (calls) => {
+          const program = Effect.gen(function* () {
+            const b = yield* Beehive
+            yield* b.addModule("edged")
+            yield* b.addModuleGroup("edged", "hub")
+            // Nobody answers: each call lasts exactly its timeout, on the test clock.
+            for (const [i, call] of calls.entries()) {
+              const message = Message.make({ header: { id: `call${i}` } })
+              const fiber = yield* Effect.forkChild(
+                Effect.exit<unknown, unknown, never>(
+                  call.operation === "sendSync"
+                    ? b.sendSync("edged", message, call.timeoutMs)
+                    : b.sendToGroupSync("hub", message, call.timeoutMs)
+                )
+              )
+              yield* Effect.yieldNow
+              yield* TestClock.adjust(call.timeoutMs)
+              yield* Fiber.join(fiber)
+            }
+            const snapshot = yield* Metric.snapshot
+            const state = snapshot.find((m) => m.id === MetricNames.sendSyncLatency)?.state as
+              | {
+                  readonly buckets: ReadonlyArray<readonly [number, number]>
+                  readonly count: number
+                  readonly sum: number
+                }
+              | undefined
+            const durations = calls.map((c) => c.timeoutMs)
+            expect(state?.buckets.map(([bound]) => bound)).toEqual(
+              latencyBounds.map((bound) => expect.closeTo(bound, 9))
+            )
+            for (const [bound, count] of state?.buckets ?? []) {
+              expect(count, `calls of at most ${bound} ms`).toBe(durations.filter((d) => d <= bound).length)
+            }
+            expect(state?.count).toBe(calls.length)
+            expect(state?.sum).toBe(durations.reduce((a, d) => a + d, 0))
+          })
+          await Effect.runPromise(
+            program.pipe(
+              Effect.provideService(Metric.MetricRegistry, new Map()),
+              Effect.provide(Layer.merge(Beehive.layerWith({ metrics: true }), TestClock.layer()))
+            ) as Effect.Effect<void>
+          )
+        }
+      ),
+      fcParams(40)
+    ))
+})
+
+describe("R-OBS-4 spans capture no stack trace", () => {
+  it("R-OBS-4 a traced operation's failure names its span, without a source location", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          "send" as const,
+          "receive" as const,
+          "sendSync" as const,
+          "cleanup" as const,
+          "addModuleGroup" as const
+        ),
+        fc.stringMatching(/^[a-z]{1,12}$/),
+        async (operation, module) => {
+          const { tracer } = recordingTracer()
+          // The module is not registered: each operation fails at once with ModuleNotFound.
+          const exit = await Effect.runPromise(
+            Effect.exit(
+              Effect.gen(function* () {
+                const b = yield* Beehive
+                const message = Message.make({ header: { id: "m" } })
+                switch (operation) {
+                  case "send":
+                    return yield* b.send(module, message)
+                  case "receive":
+                    return yield* b.receive(module)
+                  case "sendSync":
+                    return yield* b.sendSync(module, message, 10)
+                  case "cleanup":
+                    return yield* b.cleanup(module)
+                  case "addModuleGroup":
+                    return yield* b.addModuleGroup(module, "hub")
+                }
+              }).pipe(Effect.withTracer(tracer), Effect.provide(Beehive.layer))
+            )
+          )
+          expect(errorOf(exit)).toMatchObject({ _tag: "ModuleNotFound", module })
+          const rendered = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+          const frame = rendered.split("\n").find((line) => line.includes(`at beehive.${operation}`))
+          expect(frame?.trim(), rendered).toBe(`at beehive.${operation}`)
+        }
+      ),
+      fcParams(40)
     ))
 })

@@ -6,9 +6,11 @@
  * module and its group exist before any module starts, and each starts once as itself; a shutdown
  * cleans up every enabled module, waits for the modules up to the grace period and no longer,
  * interrupts the rest, and reports each as SPEC says; a second shutdown returns the first report;
- * `run` ends on a shutdown called elsewhere, or by itself once every module has ended.
+ * `run` ends on a shutdown called elsewhere, or by itself once every module has ended. A `run`
+ * interrupted instead still shuts down gracefully and logs the report in one line at level Info,
+ * naming the reason and every module with how it ended (R-REG-7).
  */
-import { Effect, Exit, type Fiber, References, Scope } from "effect"
+import { Effect, Exit, Fiber, Logger, References, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
@@ -228,5 +230,67 @@ describe("R-REG the registry on the virtual clock", () => {
         }
       ),
       fcParams(150)
+    ))
+
+  it("R-REG-7 an interrupted run shuts down gracefully and logs the report in one Info line naming the reason and every module with how it ended", () =>
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.record({
+            name: fc.constantFrom("edged", "edgehub", "metamanager", "twin", "bus"),
+            enabled: fc.boolean(),
+            ignoresShutdown: fc.boolean()
+          }),
+          { selector: (m) => m.name, minLength: 1, maxLength: 5 }
+        ),
+        fc.integer({ min: 1, max: 50 }),
+        (modules, graceMs) => {
+          const sim = new SimRuntime()
+          const logged: Array<{ readonly level: string; readonly message: string }> = []
+          const logger = Logger.make(({ logLevel, message }) => {
+            logged.push({ level: logLevel, message: [message].flat().map(String).join(" ") })
+          })
+          const run = <A, E>(effect: Effect.Effect<A, E>): A => {
+            const exit = sim.runSync(effect)
+            if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
+            return exit.value
+          }
+          const scope = run(Scope.make())
+          const beehive: BeehiveService = run(Scope.provide(makeBeehive({}), scope))
+          const registry: RegistryService = run(
+            Scope.provide(Registry.make({ graceMs }), scope).pipe(Effect.provideService(Beehive, beehive))
+          )
+          for (const m of modules) {
+            const start = m.ignoresShutdown ? Effect.never : Effect.forever(beehive.receive(m.name))
+            run(registry.register({ name: m.name, group: "hub", enabled: m.enabled, start }))
+          }
+          const enabled = modules.filter((m) => m.enabled)
+          const running = sim.fork(
+            registry.run.pipe(Effect.provide(Logger.layer([logger], { mergeWithExisting: false })))
+          )
+          sim.settle()
+          // With no module enabled, run has ended by itself: there is nothing to interrupt.
+          if (enabled.length > 0) {
+            const interrupting = sim.fork(Fiber.interrupt(running))
+            for (let ms = 0; interrupting.pollUnsafe() === undefined && ms <= graceMs + 1; ms++) sim.advanceBy(1)
+            expect(interrupting.pollUnsafe(), "the interruption completed within the grace period").toBeDefined()
+            const report = run(registry.gracefulShutdown("later"))
+            expect(report.reason).toBe("interrupted")
+            expect(report.modules).toEqual(
+              enabled.map((m) => ({ name: m.name, ended: m.ignoresShutdown ? "interrupted" : "finished" }))
+            )
+            const lines = logged.filter((l) => l.message.includes("shut down"))
+            expect(lines).toHaveLength(1)
+            const line = lines[0] as (typeof lines)[number]
+            expect(line.level).toBe("Info")
+            expect(line.message).toContain("interrupted;")
+            // Each module named with how it ended, in the report's order.
+            expect(line.message).toContain(report.modules.map((m) => `${m.name} ${m.ended}`).join(", "))
+            expect(line.message).not.toContain("no modules")
+          }
+          run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(60)
     ))
 })
