@@ -3,15 +3,24 @@
  * SPEC.md's rules, not from the parser. A configuration written only of valid values decodes to
  * exactly the entries those values mean, whether given as data or as YAML text (YAML 1.1 booleans
  * included); one broken value anywhere makes it fail with `SocketConfigError` naming that entry and
- * key, and never throws.
+ * key, and never throws. An empty address, an unknown socket type or an address that is not host:port
+ * is refused with a reason that says so (the type given and the types taken; the address given). The
+ * file `SOCKET_MODULE_CONFIG` names is read; one that cannot be read fails naming the file and the
+ * system's reason.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Result } from "effect"
+import { Effect, Exit, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { decodeSocketConfig, parseSocketConfig } from "../../src/contexts/socket/SocketConfig.ts"
+import { SocketTypes } from "../../src/contexts/socket/SocketAddress.ts"
+import {
+  decodeSocketConfig,
+  loadSocketConfig,
+  parseSocketConfig,
+  SocketConfigEnv
+} from "../../src/contexts/socket/SocketConfig.ts"
 import { fcParams } from "../support/fc.ts"
 
 const files = mkdtempSync(join(tmpdir(), "bh-config-property-"))
@@ -22,6 +31,7 @@ const readable = (name: string) => {
 }
 const pem = { ca: readable("ca.pem"), cert: readable("cert.pem"), key: readable("key.pem") }
 const directory = join(files, "a-directory")
+let configFiles = 0
 mkdirSync(directory)
 
 /** What an entry means, by SPEC.md: the oracle's own reading of each key. */
@@ -159,7 +169,7 @@ const faults = (wire: Record<string, unknown>): ReadonlyArray<Fault> => {
     { name: "an empty module", set: { module: "" }, keys: ["module"] },
     { name: "no module", remove: ["module"], keys: ["module"] },
     { name: "no address", remove: ["address"], keys: ["address"] },
-    { name: "an empty address", set: { address: "" }, keys: ["address", "sockettype"] },
+    { name: "an empty address", set: { address: "" }, keys: ["address"] },
     { name: "an unknown socket type", set: { sockettype: "udp" }, keys: ["address", "sockettype"] },
     { name: "a number as module", set: { module: 7 }, keys: ["module"] },
     { name: "server neither true nor false", set: { server: "maybe" }, keys: ["server"] },
@@ -386,5 +396,87 @@ describe("the socket configuration, generated from SPEC.md", () => {
         }
       ),
       fcParams(500)
+    ))
+
+  it("R-SOCK-16 R-SOCK-18 an empty address, an unknown socket type or a TCP address that is not host:port fails with a reason saying what is wrong", () =>
+    fc.assert(
+      fc.property(
+        arbValid.filter((entries) => entries.length > 0),
+        fc.nat(),
+        fc.oneof(
+          fc.constant({ _tag: "empty" as const }),
+          fc
+            .stringMatching(/^[a-z][a-z0-9]{0,7}$/)
+            .filter((type) => !SocketTypes.includes(type))
+            .map((type) => ({ _tag: "unknown type" as const, type })),
+          fc
+            .tuple(fc.constantFrom("tcp", "tcp4", "tcp6", undefined), fc.stringMatching(/^[a-z][a-z0-9.]{0,9}$/))
+            .map(([type, address]) => ({ _tag: "no port" as const, type, address }))
+        ),
+        (entries, which, fault) => {
+          const wires = entries.map((e) => ({ ...e.wire }))
+          const wire = wires[which % wires.length] as Record<string, unknown>
+          if (fault._tag === "empty") wire.address = ""
+          else if (fault._tag === "unknown type") wire.sockettype = fault.type
+          else {
+            wire.address = fault.address
+            if (fault.type === undefined) delete wire.sockettype
+            else wire.sockettype = fault.type
+          }
+          const result = decodeSocketConfig(wires)
+          if (!Result.isFailure(result)) throw new Error(`${JSON.stringify(fault)} was accepted`)
+          const { path, reason } = result.failure
+          const at = `[${which % wires.length}]`
+          if (fault._tag === "empty") {
+            // An empty address is the address's fault, whatever the socket type says.
+            expect(path).toBe(`${at}.address`)
+            expect(reason).toMatch(/empty/)
+          } else if (fault._tag === "unknown type") {
+            // It names the type given and every type it takes.
+            expect(path).toBe(`${at}.sockettype`)
+            expect(reason).toContain(`"${fault.type}"`)
+            for (const type of SocketTypes) expect(reason).toContain(type)
+          } else {
+            // An address that does not fit the type given: either key may be the one mistaken.
+            expect([`${at}.address`, `${at}.sockettype`]).toContain(path)
+            expect(reason).toContain(`"${fault.address}"`)
+          }
+        }
+      ),
+      fcParams(300)
+    ))
+
+  it("R-SOCK-16 the file SOCKET_MODULE_CONFIG names is read and parsed; one that cannot be read fails with SocketConfigError naming the file and the system's reason", () =>
+    fc.assert(
+      fc.asyncProperty(
+        arbValid,
+        fc.nat(9),
+        fc.constantFrom("readable", "missing", "a directory"),
+        async (entries, spelling, state) => {
+          const file = join(files, `config-${++configFiles}.yaml`)
+          if (state === "readable")
+            writeFileSync(
+              file,
+              toYaml(
+                entries.map((e) => e.wire),
+                spelling
+              )
+            )
+          if (state === "a directory") mkdirSync(file)
+          const env = { [SocketConfigEnv]: file }
+          const exit = await Effect.runPromiseExit(loadSocketConfig(env, join(files, "no-default.yaml")))
+          if (state === "readable") {
+            expect(exit).toEqual(Exit.succeed(entries.map((e) => e.meaning)))
+            return
+          }
+          if (!Exit.isFailure(exit)) throw new Error(`${state} ${file} was read`)
+          const error = exit.cause.reasons.find((r) => r._tag === "Fail")?.error
+          expect(error?._tag).toBe("SocketConfigError")
+          expect(error?.source).toBe(file)
+          // The system's reason: no such file, or a directory where a file was named.
+          expect(error?.reason).toContain(state === "missing" ? "ENOENT" : "EISDIR")
+        }
+      ),
+      fcParams(60)
     ))
 })

@@ -170,8 +170,10 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
     seen.add(role)
     const socketType = wire.sockettype ?? (wire.address.includes("/") ? "unix" : "tcp")
     const address = parseAddress(socketType, wire.address)
+    // An empty address is the address's fault whatever the type; one that does not fit a type given may
+    // be either's, and the type is named.
     if (Result.isFailure(address))
-      return fail(wire.sockettype === undefined ? "address" : "sockettype", address.failure)
+      return fail(wire.sockettype === undefined || wire.address === "" ? "address" : "sockettype", address.failure)
     const badAddress = invalidAddress(address.success, server ? "listen" : "connect")
     if (badAddress !== undefined) return fail("address", badAddress)
     if (wire.connmax !== undefined && wire.connmax !== null && wire.connmax <= 0)

@@ -1,0 +1,103 @@
+/**
+ * Beehive frames as properties (R-SOCK-1, R-SOCK-2), the codec taken alone: payloads of any UTF-8
+ * text are framed, the byte stream is cut into reads anywhere, and SPEC.md's wording is the oracle. A
+ * stream that ends inside a frame (in its header or its payload) delivers the frames before it and then
+ * fails with `Truncated`, saying how many of the frame's bytes came and how many it needed; the decoder
+ * is poisoned from then on. On the sending side, a text is over a peer's maximum exactly when its UTF-8
+ * bytes exceed it, whatever its mix of one- to four-byte characters.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { encodeFrame, FrameDecoder, FrameHeaderBytes, oversizeBytes } from "../../src/contexts/socket/FrameCodec.ts"
+import type { FrameDecodeError } from "../../src/model/SocketErrors.ts"
+import { fcParams } from "../support/fc.ts"
+
+/** Texts mixing one- to four-byte UTF-8 characters, so byte counts and string lengths differ. */
+const arbText = (minLength: number, maxLength: number) =>
+  fc
+    .array(fc.constantFrom("a", "{", '"', "\n", "é", "€", "😀", "z"), { minLength, maxLength })
+    .map((chars) => chars.join(""))
+
+const concat = (parts: ReadonlyArray<Uint8Array>) => Buffer.concat(parts.map((p) => Buffer.from(p)))
+
+/** The stream cut at the given offsets (sorted, deduplicated, inside it), as the reads that carry it. */
+const cut = (stream: Uint8Array, at: ReadonlyArray<number>): Array<Uint8Array> => {
+  const offsets = [...new Set(at.map((n) => n % (stream.length + 1)))].sort((a, b) => a - b)
+  const reads: Array<Uint8Array> = []
+  let from = 0
+  for (const to of [...offsets, stream.length]) {
+    reads.push(stream.subarray(from, to))
+    from = to
+  }
+  return reads
+}
+
+/** Feeds every read, then ends the stream; what was delivered and the first error. */
+const decodeAll = (decoder: FrameDecoder, reads: ReadonlyArray<Uint8Array>) => {
+  const texts: Array<string> = []
+  const onText = (text: string) => texts.push(text)
+  let error: FrameDecodeError | undefined
+  for (const read of reads) {
+    error = decoder.feed(read, onText)
+    if (error !== undefined) return { texts, error }
+  }
+  return { texts, error: decoder.end(onText) }
+}
+
+describe("R-SOCK-1 frames, the codec alone", () => {
+  it("R-SOCK-1 a stream that ends inside a frame delivers the frames before it, then fails with Truncated saying how many bytes came of how many; the decoder stays poisoned", () =>
+    fc.assert(
+      fc.property(
+        fc.array(arbText(1, 40), { minLength: 1, maxLength: 5 }),
+        fc.nat(),
+        fc.nat(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (texts, whichFrame, within, cuts) => {
+          const frames = texts.map(encodeFrame)
+          const k = whichFrame % frames.length
+          const last = frames[k] as Uint8Array
+          // At least one byte of frame k came, and not all of it.
+          const have = 1 + (within % (last.length - 1))
+          const stream = concat([...frames.slice(0, k), last.subarray(0, have)])
+          const decoder = new FrameDecoder()
+          const { texts: delivered, error } = decodeAll(decoder, cut(stream, cuts))
+          expect(delivered).toEqual(texts.slice(0, k))
+          expect(error?.reason).toBe("Truncated")
+          // What came of the frame, and what it needed: its header, or its header and payload.
+          const want = have < FrameHeaderBytes ? FrameHeaderBytes : last.length
+          expect(error?.detail).toContain(`${have} of ${want} bytes`)
+          // Poisoned: the same error again, and nothing more is delivered.
+          const later: Array<string> = []
+          expect(decoder.end((t) => later.push(t))).toBe(error)
+          expect(decoder.feed(concat(frames), (t) => later.push(t))).toBe(error)
+          expect(later).toEqual([])
+        }
+      ),
+      fcParams(300)
+    ))
+
+  it("R-SOCK-1 a stream that ends between frames delivers every frame and ends cleanly, whatever the cuts", () =>
+    fc.assert(
+      fc.property(fc.array(arbText(1, 40), { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 8 }), (texts, cuts) => {
+        const decoder = new FrameDecoder()
+        const { texts: delivered, error } = decodeAll(decoder, cut(concat(texts.map(encodeFrame)), cuts))
+        expect(error).toBeUndefined()
+        expect(delivered).toEqual(texts)
+        expect(decoder.hasPartial).toBe(false)
+      }),
+      fcParams(300)
+    ))
+})
+
+describe("R-SOCK-2 the sending side's size check", () => {
+  it("R-SOCK-2 a text is over a peer's maximum exactly when its UTF-8 bytes exceed it, and the size given is its UTF-8 size", () =>
+    fc.assert(
+      fc.property(arbText(0, 120), fc.integer({ min: -8, max: 8 }), (text, delta) => {
+        const bytes = Buffer.byteLength(text)
+        // Maxima around the text's size, where a count of UTF-16 units instead of bytes would be wrong.
+        const max = Math.max(1, bytes + delta)
+        expect(oversizeBytes(text, max)).toBe(bytes > max ? bytes : undefined)
+      }),
+      fcParams(500)
+    ))
+})
