@@ -1,12 +1,13 @@
 /**
- * Reconnection, bounds and addresses as properties (R-SOCK-12, R-SOCK-18, R-SOCK-16), on the virtual
- * clock and the in-memory network: a server that comes and goes as a generated script says, a client
+ * Reconnection, bounds and addresses as properties (R-SOCK-12, R-SOCK-18, R-SOCK-23, R-SOCK-16), on the
+ * virtual clock and the in-memory network: a server that comes and goes as a generated script says, a client
  * with generated backoff options and bounds. The trace (every connection attempt, every event, each
  * with its virtual time) must be what SPEC.md says: each retry waits `min(max, initial × factor^n)` of
  * which the last `jitter` part is random, `n` counting from 0 again after a connection; the next
  * attempt starts exactly that long after the failure; an attempt connects exactly when a server
- * listens; the client gives up at its bound and not before, and then tries no more. Addresses are
- * checked before anything is tried.
+ * listens; the client gives up at its bound and not before, and then tries no more; its
+ * `isConnected` and `connections` follow its connections' events (R-SOCK-23). Addresses are checked
+ * before anything is tried.
  *
  * The oracle restates SPEC.md and `BackoffOptions`' documented meaning; it never calls the code it checks.
  */
@@ -24,6 +25,7 @@ import {
   tcp,
   unix
 } from "../../src/contexts/socket/SocketAddress.ts"
+import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
@@ -97,7 +99,7 @@ interface Seen {
 }
 
 describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", () => {
-  it("R-SOCK-12 R-SOCK-18 every retry waits its backoff after the failure; attempts connect exactly when a server listens; the client gives up at its bound, then stops", () =>
+  it("R-SOCK-12 R-SOCK-18 R-SOCK-23 every retry waits its backoff after the failure; attempts connect exactly when a server listens; the client gives up at its bound, then stops; isConnected and connections follow its connections", () =>
     fc.assert(
       fc.property(
         // The server is down, then up, in turns, for these many ms each.
@@ -152,10 +154,27 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
                 ? { maxAttempts: bound.maxAttempts }
                 : { giveUpAfter: Duration.millis(bound.giveUpAfter) })
           }
+          let handle: SocketClient | undefined
           const connected = sim.fork(
-            Effect.flatMap(Scope.provide(client.socket.connect(options), root), (c) => c.connected)
+            Effect.flatMap(Scope.provide(client.socket.connect(options), root), (c) => {
+              handle = c
+              return c.connected
+            }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
           )
           sim.settle()
+          /**
+           * R-SOCK-23: `isConnected` is true exactly between a connection's `Connected` and its
+           * `Disconnected` (never after giving up), and `connections` counts the `Connected`; checked
+           * whenever the run has settled, with the server up or down.
+           */
+          const checkConnectedness = (when: string) => {
+            if (handle === undefined) throw new Error("the client did not start")
+            const count = (tag: SocketEvent["_tag"]) => seen.filter((s) => s.event._tag === tag).length
+            const up = count("Connected") > count("Disconnected")
+            expect(sim.run(handle.isConnected), `isConnected ${when}`).toBe(up && count("GaveUp") === 0)
+            expect(sim.run(handle.connections), `connections ${when}`).toBe(count("Connected"))
+          }
+          checkConnectedness("at the start")
           // The server's turns: down, up, down, ... A server that goes down closes its connections.
           const ups: Array<readonly [number, number]> = []
           let serving: Scope.Closeable | undefined
@@ -166,13 +185,16 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
               ups.push([sim.now, sim.now + ms])
             }
             sim.advanceBy(ms)
+            checkConnectedness(`at the end of turn ${i}`)
             if (serving !== undefined) {
               sim.run(Scope.close(serving, Exit.void))
               serving = undefined
               sim.settle()
+              checkConnectedness(`after the server of turn ${i} closed`)
             }
           }
           sim.advanceBy(6000)
+          checkConnectedness("at the end")
           const end = sim.now
           const at = (t: number) => ups.some(([from, to]) => from <= t && t < to)
           const boundary = (t: number) => ups.some(([from, to]) => t === from || t === to)

@@ -4,13 +4,15 @@
  * written arrives once and in order whatever the write sizes, read pace and backpressure; a close
  * hands the peer what came before it, then the end; a listener hands connections over in order of
  * arrival and closes the ones it never handed over; an existing unix path is replaced only when it is
- * a stale socket; the names of a verified client certificate are its CN and its DNS names.
+ * a stale socket (not when its server is stopped and cannot take a connection), and a failure names
+ * the path; the names of a verified client certificate are its CN and its DNS names.
  *
  * The oracle is the bytes themselves (a pattern that any reordering, loss or duplication breaks) and
  * SPEC.md's wording, never the transport's code.
  */
-import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber } from "effect"
@@ -287,7 +289,14 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
 })
 
 /** What a unix path holds before a server listens on it. */
-type PathState = "absent" | "stale socket" | "live server" | "regular file" | "directory" | "under a regular file"
+type PathState =
+  | "absent"
+  | "stale socket"
+  | "live server"
+  | "stopped server"
+  | "regular file"
+  | "directory"
+  | "under a regular file"
 
 /** A unix socket file nobody listens on: a server process killed without cleaning up. */
 const makeStaleSocket = (path: string) => {
@@ -298,9 +307,90 @@ const makeStaleSocket = (path: string) => {
   if (!statSync(path).isSocket()) throw new Error("no stale socket was made")
 }
 
+const isStopped = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("T") === true
+  } catch {
+    return false
+  }
+}
+
+const connectRaw = (path: string) =>
+  new Promise<net.Socket | string>((resolve) => {
+    const socket = net.connect({ path })
+    socket.once("connect", () => resolve(socket))
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "EUNKNOWN"))
+  })
+
+/**
+ * A server that listens and then stops (a hung process, SIGSTOP) with its backlog full: a connection
+ * to it fails at once with EAGAIN, neither answered nor refused. Its file must be left alone all the
+ * same: a server listens on it. Killed when the scope closes, whatever happened.
+ */
+const stoppedServer = (path: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const child = spawn(
+        process.execPath,
+        [
+          "-e",
+          `require("net").createServer().listen({ path: ${JSON.stringify(path)}, backlog: 1 }, () => process.kill(process.pid, "SIGSTOP"))`
+        ],
+        { stdio: "ignore" }
+      )
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+      const server = { child, exited, queued: [] as Array<net.Socket> }
+      const pid = child.pid
+      // A bound for failures, not a delay: the child stops itself as soon as it listens.
+      const deadline = Date.now() + 20_000
+      while (pid !== undefined && !isStopped(pid) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      if (pid === undefined || !isStopped(pid)) return { ...server, ready: "the server process never stopped" }
+      for (;;) {
+        const outcome = await connectRaw(path)
+        if (typeof outcome !== "string") server.queued.push(outcome)
+        else if (outcome === "EAGAIN") return { ...server, ready: undefined }
+        else return { ...server, ready: `filling the backlog failed with ${outcome}` }
+        if (server.queued.length > 64) return { ...server, ready: "the backlog never filled" }
+      }
+    }),
+    (server) =>
+      Effect.promise(async () => {
+        for (const socket of server.queued) socket.destroy()
+        if (server.child.exitCode === null && server.child.signalCode === null) {
+          server.child.kill("SIGKILL")
+          await server.exited
+        }
+        rmSync(path, { force: true })
+      })
+  ).pipe(
+    Effect.tap((server) =>
+      server.ready === undefined ? Effect.void : Effect.die(new Error(`no stopped server: ${server.ready}`))
+    )
+  )
+
+/** Whether the stopped server, let go on, still serves its path. */
+const stillServes = (server: { child: ChildProcess }, path: string) =>
+  Effect.promise(async () => {
+    server.child.kill("SIGCONT")
+    // Until it has taken its backlog, a connection may still find it full (EAGAIN); a bound for
+    // failures, not a delay.
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const again = await connectRaw(path)
+      if (typeof again !== "string") {
+        again.destroy()
+        return true
+      }
+      if (again !== "EAGAIN" || Date.now() > deadline) return again
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  })
+
 describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
   it(
-    "R-SOCK-14 an existing path is replaced only when it is a stale socket: a live server's gives InUse, anything else NotSocket and stays, a path that cannot be looked at Failed; a lock left by a dead start is taken over",
+    "R-SOCK-14 an existing path is replaced only when it is a stale socket: a live server's gives InUse naming the path, a stopped server's stays, anything else NotSocket and stays, a path that cannot be looked at Failed; a lock left by a dead start is taken over",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -308,6 +398,7 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
             "absent",
             "stale socket",
             "live server",
+            "stopped server",
             "regular file",
             "directory",
             "under a regular file"
@@ -329,16 +420,26 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
                 if (state === "regular file") writeFileSync(path, "precious")
                 if (state === "directory") mkdirSync(path)
                 const live = state === "live server" ? yield* nodeTransport.listen(unix(path)) : undefined
+                const stopped = state === "stopped server" ? yield* stoppedServer(path) : undefined
                 const exit = yield* Effect.exit(Effect.scoped(nodeTransport.listen(unix(path))))
-                const expected: "InUse" | "NotSocket" | "Failed" | undefined =
+                const expected: "InUse" | "NotSocket" | "Failed" | "InUse or Failed" | undefined =
                   state === "absent" || state === "stale socket"
                     ? undefined
                     : state === "live server"
                       ? "InUse"
                       : state === "under a regular file"
                         ? "Failed"
-                        : "NotSocket"
-                expect(errorOf(exit)?.reason).toBe(expected)
+                        : // A stopped server neither answers nor refuses: which failure it is, SPEC leaves open.
+                          state === "stopped server"
+                          ? "InUse or Failed"
+                          : "NotSocket"
+                const failure = errorOf(exit)
+                if (expected === "InUse or Failed") expect(["InUse", "Failed"]).toContain(failure?.reason)
+                else expect(failure?.reason).toBe(expected)
+                // What the user reads says where, and for a path in use, that a server answers there.
+                if (failure !== undefined) expect(failure.message).toContain(path)
+                if (expected === "InUse") expect(failure?.detail).toMatch(/server/)
+                if (stopped !== undefined) expect(yield* stillServes(stopped, path)).toBe(true)
                 if (state === "regular file") expect(readFileSync(path, "utf8")).toBe("precious")
                 if (state === "directory") expect(statSync(path).isDirectory()).toBe(true)
                 // A server that listened removed its file when its scope closed; the live one still answers.
