@@ -1,5 +1,5 @@
 /**
- * Listening on a unix path when the file system fails a step (R-SOCK-25), as a property over real
+ * Listening on a unix path when the file system fails a step (R-SOCK-26), as a property over real
  * unix sockets: one generated step fails with a generated system error (looking at the path, taking
  * its lock, removing a stale socket file, setting the new socket's mode), as a read-only, full or
  * failing file system, a permission or a concurrent removal would make it. Listening must fail with
@@ -78,9 +78,9 @@ const systemError = fc
   })
   .map(({ code, words }) => Object.assign(new Error(`${code}: ${words}`), { code }))
 
-describe("R-SOCK-25 listening on a unix path when the file system fails", () => {
+describe("R-SOCK-26 listening on a unix path when the file system fails", () => {
   it(
-    "R-SOCK-25 R-SOCK-14 a failing file-system step fails listening with Failed, naming the path and the system's reason; nothing listens, the lock is released, and the path serves once the fault is gone",
+    "R-SOCK-26 R-SOCK-14 a failing file-system step fails listening with Failed, naming the path and the system's reason; nothing listens, the lock is released, and the path serves once the fault is gone",
     () =>
       fc.assert(
         fc.asyncProperty(

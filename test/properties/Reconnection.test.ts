@@ -1,12 +1,12 @@
 /**
- * Reconnection, bounds and addresses as properties (R-SOCK-12, R-SOCK-18, R-SOCK-23, R-SOCK-16), on the
+ * Reconnection, bounds and addresses as properties (R-SOCK-12, R-SOCK-18, R-SOCK-24, R-SOCK-16), on the
  * virtual clock and the in-memory network: a server that comes and goes as a generated script says, a client
  * with generated backoff options and bounds. The trace (every connection attempt, every event, each
  * with its virtual time) must be what SPEC.md says: each retry waits `min(max, initial × factor^n)` of
  * which the last `jitter` part is random, `n` counting from 0 again after a connection; the next
  * attempt starts exactly that long after the failure; an attempt connects exactly when a server
  * listens; the client gives up at its bound and not before, and then tries no more; its
- * `isConnected` and `connections` follow its connections' events (R-SOCK-23). Addresses are checked
+ * `isConnected` and `connections` follow its connections' events (R-SOCK-24). Addresses are checked
  * before anything is tried.
  *
  * The oracle restates SPEC.md and `BackoffOptions`' documented meaning; it never calls the code it checks.
@@ -99,7 +99,7 @@ interface Seen {
 }
 
 describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", () => {
-  it("R-SOCK-12 R-SOCK-18 R-SOCK-23 every retry waits its backoff after the failure; attempts connect exactly when a server listens; the client gives up at its bound, then stops; isConnected and connections follow its connections", () =>
+  it("R-SOCK-12 R-SOCK-18 R-SOCK-24 every retry waits its backoff after the failure; attempts connect exactly when a server listens; the client gives up at its bound, then stops; isConnected and connections follow its connections", () =>
     fc.assert(
       fc.property(
         // The server is down, then up, in turns, for these many ms each.
@@ -163,7 +163,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           )
           sim.settle()
           /**
-           * R-SOCK-23: `isConnected` is true exactly between a connection's `Connected` and its
+           * R-SOCK-24: `isConnected` is true exactly between a connection's `Connected` and its
            * `Disconnected` (never after giving up), and `connections` counts the `Connected`; checked
            * whenever the run has settled, with the server up or down.
            */

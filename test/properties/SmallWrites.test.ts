@@ -1,5 +1,5 @@
 /**
- * Small writes go out at once (R-SOCK-27), as a property over real TCP and unix sockets: the two
+ * Small writes go out at once (R-SOCK-28), as a property over real TCP and unix sockets: the two
  * ends of a Node transport connection play ping-pong with messages written in several small writes
  * (generated pieces), each end waiting for the whole message before it answers: the pattern of a
  * frame's pieces, or of pipelined messages, waiting for an answer. With Nagle's algorithm a piece
@@ -43,9 +43,9 @@ const writePieces = (connection: Connection, pieces: ReadonlyArray<number>) =>
 
 const total = (pieces: ReadonlyArray<number>) => pieces.reduce((n, s) => n + s, 0)
 
-describe("R-SOCK-27 small writes go out at once", () => {
+describe("R-SOCK-28 small writes go out at once", () => {
   it(
-    "R-SOCK-27 an exchange of messages written in several small writes takes a loopback round trip, not a delayed acknowledgement",
+    "R-SOCK-28 an exchange of messages written in several small writes takes a loopback round trip, not a delayed acknowledgement",
     () =>
       fc.assert(
         fc.asyncProperty(

@@ -1,5 +1,5 @@
 /**
- * The in-memory network's stalled reader (R-SOCK-24), the fault the proofs use for a peer that does
+ * The in-memory network's stalled reader (R-SOCK-25), the fault the proofs use for a peer that does
  * not read, as a property: a generated script writes, reads, stalls and unstalls one end, and closes
  * the writing end. While an end is stalled its reads hand out nothing, neither data nor the end of
  * the stream, whatever was written before or during the stall; once it reads again, a waiting read
@@ -43,8 +43,8 @@ const settle = Effect.gen(function* () {
   for (let turn = 0; turn < 10; turn++) yield* Effect.yieldNow
 })
 
-describe("R-SOCK-24 a stalled reader of the in-memory network", () => {
-  it("R-SOCK-24 a stalled end's reads hand out neither data nor the end until it reads again, then everything that came, once and in order; a closed end's read fails at once", () =>
+describe("R-SOCK-25 a stalled reader of the in-memory network", () => {
+  it("R-SOCK-25 a stalled end's reads hand out neither data nor the end until it reads again, then everything that came, once and in order; a closed end's read fails at once", () =>
     fc.assert(
       fc.asyncProperty(
         fc.constantFrom<ConnectionEnd>("client", "server"),

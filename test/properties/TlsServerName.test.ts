@@ -1,5 +1,5 @@
 /**
- * How a TLS client names and checks the server (R-SOCK-26), as a property over real sockets: the
+ * How a TLS client names and checks the server (R-SOCK-27), as a property over real sockets: the
  * Node transport connects with TLS to a plain node:tls server that records the name each hello
  * carries (SNI), at a host name (`localhost`), an IP address (`127.0.0.1`) or a unix path, with a
  * server certificate whose subjectAltName covers the host or not (generated; its CN names neither).
@@ -71,9 +71,9 @@ const recordingServer = (address: SocketAddress, folder: string) =>
     ({ server }) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
   )
 
-describe("R-SOCK-26 a TLS client names and checks the server it dialled", () => {
+describe("R-SOCK-27 a TLS client names and checks the server it dialled", () => {
   it(
-    "R-SOCK-26 R-SOCK-15 over TCP a TLS client connects exactly when the server's certificate covers the host it dialled and names a host name, never an IP address, in its hello; over a unix path it names none and the CA alone vouches",
+    "R-SOCK-27 R-SOCK-15 over TCP a TLS client connects exactly when the server's certificate covers the host it dialled and names a host name, never an IP address, in its hello; over a unix path it names none and the CA alone vouches",
     () =>
       fc.assert(
         fc.asyncProperty(
