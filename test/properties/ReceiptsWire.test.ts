@@ -7,7 +7,10 @@
  * - what the server says it handled (its receipts, and `read` in its next handshake answer to the same
  *   peer) is the highest number among the messages it handled, in whatever order they came;
  * - a control operation names a control message only without a destination: a message to a module is
- *   delivered whatever its operation, even the receipt's or the heartbeat's (R-SOCK-8).
+ *   delivered whatever its operation, even the receipt's or the heartbeat's (R-SOCK-8);
+ * - from the handshake that gives a peer its count on, what an earlier connection of that peer still
+ *   reads is dropped, so the count stays true: played by a raw server that a client process connects
+ *   its module to twice, and that writes on the first connection while the second handshakes and after.
  */
 import { Effect, References } from "effect"
 import fc from "fast-check"
@@ -18,7 +21,7 @@ import { HeartbeatOperation, ReceiptOperation } from "../../src/model/Constants.
 import { makeSide, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg, settle } from "../support/messages.ts"
-import { connectRaw, handshakeLine, type RawPeer } from "../support/rawPeer.ts"
+import { acceptRaw, connectRaw, handshakeLine, type RawPeer } from "../support/rawPeer.ts"
 
 const address = unix("/receipts/wire.sock")
 
@@ -159,6 +162,98 @@ describe("R-SOCK-21 receipts on the wire", () => {
             )
         ),
         fcParams(40)
+      ),
+    60_000
+  )
+
+  it(
+    "R-SOCK-21 from a newer connection's handshake offer on, what an earlier connection of the same peer still reads is dropped: it reaches no mailbox and no receipt",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 3 }),
+          fc.integer({ min: 0, max: 2 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 0, max: 3 }),
+          (before, between, stale, fresh) =>
+            run(
+              Effect.scoped(
+                Effect.gen(function* () {
+                  // A raw server of incarnation "S"; the client process connects its module X to it twice
+                  // (two clients of one module), so the first connection lives on after the second's handshake.
+                  const network = new MemoryNetwork()
+                  const listener = yield* network.transport.listen(address)
+                  const c = yield* makeSide(network.transport)
+                  yield* c.beehive.addModule("X")
+                  const delivered: Array<string> = []
+                  yield* Effect.forkScoped(
+                    Effect.forever(Effect.map(c.beehive.receive("X"), (m) => delivered.push(m.header.id)))
+                  )
+                  // `meanwhile` runs when the handshake has come and is not yet answered.
+                  const connectX = (meanwhile: Effect.Effect<void, unknown> = Effect.void) =>
+                    Effect.gen(function* () {
+                      const client = yield* c.socket.connect({
+                        module: "X",
+                        address,
+                        framing: "ndjson",
+                        maxAttempts: 1
+                      })
+                      const raw = yield* acceptRaw(listener)
+                      yield* waitFor(() => raw.received.length > 0, "the handshake")
+                      const handshake = raw.received[0]
+                      yield* meanwhile
+                      yield* raw.send({
+                        header: {
+                          msg_id: `answer-${handshake.header.msg_id}`,
+                          parent_msg_id: handshake.header.msg_id,
+                          timestamp: 1
+                        },
+                        route: { source: "server", destination: "X", operation: "response", resource: "module" },
+                        content: { modules: [], receipts: { incarnation: "S", read: 0 } }
+                      })
+                      yield* client.connected
+                      return { raw, offer: handshake.content.receipts }
+                    })
+                  const line = (seq: number) => ({
+                    header: { msg_id: `w-${seq}`, timestamp: 1 },
+                    route: { source: "server", destination: "X", operation: "update", resource: "r" },
+                    content: seq,
+                    seq
+                  })
+                  const receipts = (raw: RawPeer) =>
+                    raw.received.filter((l) => l.route?.operation === ReceiptOperation).map((l) => l.content as number)
+                  const first = yield* connectX()
+                  for (let seq = 1; seq <= before; seq++) yield* first.raw.send(line(seq))
+                  yield* waitFor(() => delivered.length === before, "the first connection's messages")
+                  // The peer writes on the first connection while the second's handshake waits for its
+                  // answer (`between`), and after it (`stale`): all of it after the count the handshake gave.
+                  const second = yield* connectX(
+                    Effect.gen(function* () {
+                      for (let seq = before + 1; seq <= before + between; seq++) yield* first.raw.send(line(seq))
+                      yield* quiesce
+                    })
+                  )
+                  // The same process, and it says what it handled from S for X.
+                  expect(second.offer).toEqual({ incarnation: first.offer.incarnation, peer: "S", read: before })
+                  for (let seq = before + between + 1; seq <= before + between + stale; seq++) {
+                    yield* first.raw.send(line(seq))
+                  }
+                  const freshSeqs = Array.from({ length: fresh }, (_, i) => before + between + stale + 1 + i)
+                  for (const seq of freshSeqs) yield* second.raw.send(line(seq))
+                  yield* waitFor(() => delivered.length >= before + fresh, "the second connection's messages")
+                  yield* quiesce
+                  expect(delivered).toEqual([
+                    ...Array.from({ length: before }, (_, i) => `w-${i + 1}`),
+                    ...freshSeqs.map((seq) => `w-${seq}`)
+                  ])
+                  // Receipted: on the first, never past what it handled before the second's handshake.
+                  expect(Math.max(0, ...receipts(first.raw))).toBe(before)
+                  if (fresh > 0) expect(Math.max(...receipts(second.raw))).toBe(before + between + stale + fresh)
+                })
+              )
+            )
+        ),
+        fcParams(30)
       ),
     60_000
   )

@@ -1,13 +1,14 @@
 /**
- * A raw NDJSON peer for socket properties: a connection over a transport that writes JSON values as
- * lines and collects, in a background fiber, every line it reads, parsed. It speaks the wire as SPEC.md
- * describes it (Go's JSON keys), so a property can play a peer that the socket context must meet.
+ * Raw NDJSON peers for socket properties: a connection over a transport that writes JSON values as
+ * lines and collects, in a background fiber, every line it reads, parsed. They speak the wire as SPEC.md
+ * describes it (Go's JSON keys), so a property can play a client or a server that the socket context
+ * must meet.
  */
 import { Effect, type Scope } from "effect"
 import type { SocketAddress } from "../../src/contexts/socket/SocketAddress.ts"
-import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
+import type { Connection, Listener, TransportShape } from "../../src/contexts/socket/Transport.ts"
 
-/** A connected raw peer: `received` grows as lines come, until the connection ends. */
+/** A raw peer on a connection: `received` grows as lines come, until the connection ends. */
 export interface RawPeer {
   readonly connection: Connection
   /** Every line read so far, parsed, in order. */
@@ -16,13 +17,9 @@ export interface RawPeer {
   readonly send: (value: unknown) => Effect.Effect<void, unknown>
 }
 
-/** Connects a raw peer to `address`; its reading fiber ends with the scope or the connection. */
-export const connectRaw = (
-  transport: TransportShape,
-  address: SocketAddress
-): Effect.Effect<RawPeer, unknown, Scope.Scope> =>
+/** A raw peer on `connection`; its reading fiber ends with the scope or the connection. */
+export const rawPeer = (connection: Connection): Effect.Effect<RawPeer, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const connection = yield* transport.connect(address)
     yield* Effect.addFinalizer(() => connection.close)
     const received: Array<any> = []
     const decoder = new TextDecoder()
@@ -42,6 +39,16 @@ export const connectRaw = (
     const send = (value: unknown) => connection.write(new TextEncoder().encode(`${JSON.stringify(value)}\n`))
     return { connection, received, send }
   })
+
+/** Connects a raw client to `address`. */
+export const connectRaw = (
+  transport: TransportShape,
+  address: SocketAddress
+): Effect.Effect<RawPeer, unknown, Scope.Scope> => Effect.flatMap(transport.connect(address), rawPeer)
+
+/** Accepts the next connection on `listener` as a raw server's end. */
+export const acceptRaw = (listener: Listener): Effect.Effect<RawPeer, unknown, Scope.Scope> =>
+  Effect.flatMap(listener.accept, rawPeer)
 
 /**
  * Go's handshake for client module `module` (R-SOCK-5), offering receipts as `receipts` says
