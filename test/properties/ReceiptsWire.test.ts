@@ -91,7 +91,7 @@ describe("R-SOCK-21 receipts on the wire", () => {
                       `message ${allowed} after receipt ${receipted}`,
                       2000
                     )
-                    // Nothing past the window, however long the writer is given.
+                    // Nothing past the window, once every fiber has had its turns and the writer its wake-ups.
                     yield* quiesce
                     const lines = written(raw)
                     expect(lines.length).toBe(allowed)
