@@ -4,14 +4,19 @@
  * client whose end stops reading pipelines many requests; the server's answers waiting to be written
  * stay within what the limits allow (the answers queued before reading paused, and one for each
  * request already read), and once the client reads again every call gets its own answer.
+ *
+ * And R-SOCK-29: what the server says it holds (`pendingRequests`, `queuedResponses`) is what it
+ * holds, summed over several clients that stop reading, each with a pipe that takes one answer.
  */
 import { Effect, Exit, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import * as Message from "../../src/model/Message.ts"
-import { makePair, run } from "../socket/support.ts"
+import { makePair, makeSide, run, waitForEffect } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-import { msg } from "../support/messages.ts"
+import { msg, settle } from "../support/messages.ts"
 
 /** Scheduler turns with nothing changing after which the run is taken to be still. */
 const stillTurns = 200
@@ -87,5 +92,71 @@ describe("R-SOCK-17 answers a peer does not read", () => {
         fcParams(60)
       ),
     120_000
+  )
+
+  it(
+    "R-SOCK-29 R-SOCK-17 R-SOCK-9 pendingRequests counts the requests owed an answer and queuedResponses the answers waiting to be written, over every connection",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 1, maxLength: 3 }), (perClient) =>
+          run(
+            Effect.gen(function* () {
+              // A pipe smaller than any answer: the first answer's write fills it and the writer waits.
+              const network = new MemoryNetwork(64)
+              const address = unix("/memory/gauges.sock")
+              const s = yield* makeSide(network.transport)
+              yield* s.beehive.addModule("A")
+              const modules = perClient.map((_, i) => `X${i}`)
+              // One answer per write (R-SOCK-16's buffersize), so what waits is everything but the first.
+              yield* s.socket.serve({ address, accept: modules, batchBytes: 1 })
+              const clients = yield* Effect.forEach(modules, (module) =>
+                Effect.gen(function* () {
+                  const c = yield* makeSide(network.transport)
+                  yield* c.beehive.addModule(module)
+                  yield* (yield* c.socket.connect({ module, address })).connected
+                  return c
+                })
+              )
+              network.setStalled("client", true)
+              const calls = yield* Effect.forEach(perClient, (n, i) =>
+                Effect.forEach(
+                  Array.from({ length: n }, (_, k) => `X${i}-q${k}`),
+                  (id) =>
+                    Effect.forkChild((clients[i] as (typeof clients)[number]).beehive.sendSync("A", msg(id), 600_000))
+                )
+              )
+              const total = perClient.reduce((a, b) => a + b, 0)
+              // Read and delivered, not yet answered: all owed, nothing to write.
+              yield* waitForEffect(s.socket.pendingRequests, (n) => n === total, `${total} requests owed`)
+              yield* settle
+              expect(yield* s.socket.pendingRequests).toBe(total)
+              expect(yield* s.socket.queuedResponses).toBe(0)
+              for (let k = 0; k < total; k++) {
+                const request = yield* s.beehive.receive("A")
+                yield* s.beehive.sendResp(yield* Message.newResponse(request, `answer to ${request.header.id}`), "A")
+              }
+              // Answered: none owed; each connection wrote its first answer and holds the rest.
+              const waiting = perClient.reduce((a, n) => a + Math.max(0, n - 1), 0)
+              yield* waitForEffect(s.socket.queuedResponses, (n) => n === waiting, `${waiting} answers queued`, 2000)
+              for (let turn = 0; turn < 3; turn++) {
+                yield* settle
+                yield* Effect.sleep("2 millis")
+              }
+              expect(yield* s.socket.queuedResponses).toBe(waiting)
+              expect(yield* s.socket.pendingRequests).toBe(0)
+              network.setStalled("client", false)
+              for (const [i, own] of calls.entries()) {
+                for (const [k, call] of own.entries()) {
+                  const exit = yield* Fiber.await(call)
+                  expect(Exit.isSuccess(exit) ? exit.value.content : String(exit)).toBe(`answer to X${i}-q${k}`)
+                }
+              }
+              expect(yield* s.socket.queuedResponses).toBe(0)
+            })
+          )
+        ),
+        fcParams(30)
+      ),
+    60_000
   )
 })

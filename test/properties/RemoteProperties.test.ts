@@ -1,14 +1,19 @@
 /**
  * SPEC properties with one module remote: random workloads from a client process against modules of
- * a server process, over an in-process socket pair (the in-memory transport).
+ * a server process, over an in-process socket pair (the in-memory transport); and the same calls made
+ * to modules declared as socket modules before any connection serves them (R-SOCK-7), which are
+ * written once a connection adopts them.
  */
 import { Effect, Exit, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import type { BeehiveService } from "../../src/contexts/Beehive.ts"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import * as Message from "../../src/model/Message.ts"
-import { makePair, run, waitForEffect } from "../socket/support.ts"
+import { makePair, makeSide, run, waitForEffect } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-import { msg } from "../support/messages.ts"
+import { msg, settle } from "../support/messages.ts"
 
 type Op =
   | { readonly kind: "send" }
@@ -171,4 +176,115 @@ describe("SPEC properties with a remote module", () => {
       ),
     60_000
   )
+
+  it(
+    "R-SOCK-7 R-SOCK-8 R-SOCK-9 every call made to declared socket modules before any connection serves them is written once one adopts them: one-way messages in order, every call answered",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(arbOp, fc.constantFrom("A", "B")), { minLength: 1, maxLength: 12 }), (ops) =>
+          run(
+            Effect.gen(function* () {
+              const network = new MemoryNetwork()
+              const address = unix("/memory/declared.sock")
+              const s = yield* makeSide(network.transport)
+              for (const module of ["A", "B"]) {
+                yield* s.beehive.addModule(module)
+                yield* s.beehive.addModuleGroup(module, "g")
+              }
+              const received = new Map<string, Array<string>>([
+                ["A", []],
+                ["B", []]
+              ])
+              for (const module of ["A", "B"]) yield* Effect.forkChild(answering(s.beehive, module, received))
+              yield* s.socket.serve({ address, accept: ["X"] })
+              // The client process knows A and B only as declared socket modules, in its own group g.
+              const c = yield* makeSide(network.transport)
+              yield* c.beehive.addModule("X")
+              for (const module of ["A", "B"]) {
+                yield* c.beehive.addModule(module, { contextType: "socket" })
+                yield* c.beehive.addModuleGroup(module, "g")
+              }
+              // One-way calls in this fiber, in order; each synchronous call in a fiber of its own,
+              // started here (so it offers its request) before anything serves A and B.
+              const expected = new Map<string, Array<string>>([
+                ["A", []],
+                ["B", []]
+              ])
+              const oneWay = new Map<string, Array<string>>([
+                ["A", []],
+                ["B", []]
+              ])
+              const calls: Array<Fiber.Fiber<void, unknown>> = []
+              for (const [i, [op, target]] of ops.entries()) {
+                const id = `d${i}`
+                const to = op.kind === "send" || op.kind === "sync" ? [target] : ["A", "B"]
+                for (const m of to) expected.get(m)?.push(id)
+                if (op.kind === "send") yield* c.beehive.send(target, msg(id))
+                else if (op.kind === "group") {
+                  expect(yield* c.beehive.sendToGroup("g", msg(id))).toEqual({ delivered: ["A", "B"], gone: [] })
+                } else if (op.kind === "sync") {
+                  calls.push(
+                    yield* Effect.forkChild(
+                      Effect.map(c.beehive.sendSync(target, msg(id), 60_000), (answer) =>
+                        expect(answer.content).toBe(`${target}:${id}`)
+                      )
+                    )
+                  )
+                } else {
+                  calls.push(
+                    yield* Effect.forkChild(
+                      Effect.map(c.beehive.sendToGroupSync("g", msg(id), 60_000), (result) =>
+                        expect([...result.responses].map(([m, r]) => [m, r.content]).sort()).toEqual([
+                          ["A", `A:${id}`],
+                          ["B", `B:${id}`]
+                        ])
+                      )
+                    )
+                  )
+                }
+                if (op.kind === "send" || op.kind === "group") for (const m of to) oneWay.get(m)?.push(id)
+              }
+              yield* settle
+              expect(received).toEqual(
+                new Map([
+                  ["A", []],
+                  ["B", []]
+                ])
+              )
+              const client = yield* c.socket.connect({ module: "X", address })
+              yield* client.connected
+              for (const call of calls) {
+                const exit = yield* Fiber.await(call)
+                expect(Exit.isSuccess(exit), String(exit)).toBe(true)
+              }
+              const total = (map: Map<string, Array<string>>) => [...map.values()].reduce((n, l) => n + l.length, 0)
+              yield* waitForEffect(
+                Effect.sync(() => total(received)),
+                (n) => n === total(expected),
+                "every message to be received"
+              )
+              for (const module of ["A", "B"]) {
+                const got = received.get(module) ?? []
+                expect([...got].sort()).toEqual([...(expected.get(module) ?? [])].sort())
+                const sentOneWay = oneWay.get(module) ?? []
+                expect(got.filter((id) => sentOneWay.includes(id))).toEqual(sentOneWay)
+              }
+              expect((yield* c.beehive.snapshot).pendingCalls).toEqual([])
+            })
+          )
+        ),
+        fcParams(30)
+      ),
+    60_000
+  )
 })
+
+/** Receives every message of `module` (noting its id) and answers each sync request with `module:id`. */
+const answering = (beehive: BeehiveService, module: string, received: Map<string, Array<string>>) =>
+  Effect.forever(
+    Effect.gen(function* () {
+      const m = yield* beehive.receive(module)
+      received.get(module)?.push(m.header.id)
+      if (m.header.sync) yield* beehive.sendResp(yield* Message.newResponse(m, `${module}:${m.header.id}`), module)
+    })
+  )

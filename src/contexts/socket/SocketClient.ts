@@ -129,9 +129,16 @@ export const connect = (
         Effect.gen(function* () {
           const reader = new MessageReader(connection, makeDecoder(framing, maxFrameBytes))
           const ledger = state.receipts
+          const lastPeer = ledger.peerOf(options.module)
+          // The offer tells the server what was handled from it: from here on, what an earlier
+          // connection to it for the module still reads is not handled, so that count stays true
+          // (R-SOCK-21; two clients of one module would otherwise race it).
+          if (state.options.receipts && lastPeer !== undefined) {
+            ledger.claim(ledger.key(lastPeer, options.module), connection)
+          }
           const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType, {
             heartbeatMs: state.options.heartbeatMs,
-            receipts: state.options.receipts ? ledger.offer(options.module, ledger.peerOf(options.module)) : undefined
+            receipts: state.options.receipts ? ledger.offer(options.module, lastPeer) : undefined
           }).pipe(
             Effect.timeoutOrElse({
               duration: handshakeTimeout,
