@@ -122,7 +122,9 @@ const run = async (kind) => {
   const previous = existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, "utf8")) : undefined
   // A systematic part of the sample (every n-th), when the suite is too slow for all of it.
   const every = Number(option("every", "1"))
-  let targets = sample.mutants.filter((_, i) => i % every === 0)
+  // `--skip-every a,b`: leave out the parts an earlier `--every a`, `--every b` tested (a part never aimed at).
+  const skip = option("skip-every", "").split(",").filter(Boolean).map(Number)
+  let targets = sample.mutants.filter((_, i) => i % every === 0 && !skip.some((n) => i % n === 0))
   // Only the mutants of one file, when new tests are about that file.
   const only = option("file", undefined)
   if (only !== undefined) targets = targets.filter((m) => m.file === only)
@@ -259,6 +261,12 @@ const rebase = async () => {
   const { sample, changed } = readSample()
   const files = changed.filter((file) => existsSync(file))
   if (files.length === 0) return console.log("the sample matches the code: nothing to rebase")
+  // A rebase names the commit its keys belong to, so the code must be that commit's.
+  const uncommitted = git("status", "--porcelain", "--", ...files).trim()
+  if (uncommitted !== "") {
+    console.error(`commit the changes first: the rebased keys must belong to a commit\n${uncommitted}`)
+    process.exit(2)
+  }
   const instrument = async (entries) =>
     (
       await new Instrumenter(silent).instrument(
@@ -294,7 +302,8 @@ const rebase = async () => {
   const moved = new Map()
   const dropped = []
   for (const file of files) {
-    const before = git("show", `${sample.commit}:${file}`)
+    // The code the sample's keys of this file belong to: the commit of its last rebase, else the draw's.
+    const before = git("show", `${sample.bases?.[file] ?? sample.commit}:${file}`)
     const now = readFileSync(file, "utf8")
     const old = identities(file, before, await instrument([[file, before]]))
     const fresh = identities(file, now, await instrument([[file, now]]))
@@ -305,6 +314,8 @@ const rebase = async () => {
     }
   }
   sample.mutants = sample.mutants.flatMap((m) => (dropped.includes(m.key) ? [] : [moved.get(m.key) ?? m]))
+  const head = git("rev-parse", "--short", "HEAD").trim()
+  sample.bases = { ...(sample.bases ?? {}), ...Object.fromEntries(files.map((file) => [file, head])) }
   for (const file of files) sample.hashes[file] = sourceHash(file)
   sample.rebased = [...(sample.rebased ?? []), { commit: git("rev-parse", "--short", "HEAD"), files, dropped }]
   writeFileSync(samplePath, JSON.stringify(sample, null, 2))
