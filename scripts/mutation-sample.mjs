@@ -60,7 +60,10 @@ const draw = async () => {
     const j = i + Math.floor(random() * (pool.length - i))
     ;[pool[i], pool[j]] = [pool[j], pool[i]]
   }
-  const mutants = pool.slice(0, size).sort((a, b) => a.key.localeCompare(b.key))
+  const mutants = pool
+    .slice(0, size)
+    .sort((a, b) => a.key.localeCompare(b.key))
+    .map((mutant, drawIndex) => ({ ...mutant, drawIndex }))
   const hashes = Object.fromEntries(files.map((file) => [file, sourceHash(file)]))
   mkdirSync(outDir, { recursive: true })
   writeFileSync(
@@ -124,7 +127,9 @@ const run = async (kind) => {
   const every = Number(option("every", "1"))
   // `--skip-every a,b`: leave out the parts an earlier `--every a`, `--every b` tested (a part never aimed at).
   const skip = option("skip-every", "").split(",").filter(Boolean).map(Number)
-  let targets = sample.mutants.filter((_, i) => i % every === 0 && !skip.some((n) => i % n === 0))
+  // Parts are counted in the order of the draw, which a mutant dropped by a rebase does not shift.
+  const at = (m, i) => m.drawIndex ?? i
+  let targets = sample.mutants.filter((m, i) => at(m, i) % every === 0 && !skip.some((n) => at(m, i) % n === 0))
   // Only the mutants of one file, when new tests are about that file.
   const only = option("file", undefined)
   if (only !== undefined) targets = targets.filter((m) => m.file === only)
@@ -313,7 +318,9 @@ const rebase = async () => {
       else moved.set(m.key, found)
     }
   }
-  sample.mutants = sample.mutants.flatMap((m) => (dropped.includes(m.key) ? [] : [moved.get(m.key) ?? m]))
+  sample.mutants = sample.mutants.flatMap((m) =>
+    dropped.includes(m.key) ? [] : [{ ...(moved.get(m.key) ?? m), drawIndex: m.drawIndex }]
+  )
   const head = git("rev-parse", "--short", "HEAD").trim()
   sample.bases = { ...(sample.bases ?? {}), ...Object.fromEntries(files.map((file) => [file, head])) }
   for (const file of files) sample.hashes[file] = sourceHash(file)
