@@ -257,4 +257,68 @@ describe("R-SOCK-21 receipts on the wire", () => {
       ),
     60_000
   )
+
+  it(
+    "R-SOCK-21 a second connection whose handshake fails speaks for nobody: the earlier connection of the same peer goes on delivering and receipting what it reads",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 }), (before, after) =>
+          run(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork()
+                const listener = yield* network.transport.listen(address)
+                const c = yield* makeSide(network.transport)
+                yield* c.beehive.addModule("X")
+                const delivered: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => delivered.push(m.header.id)))
+                )
+                const line = (seq: number) => ({
+                  header: { msg_id: `w-${seq}`, timestamp: 1 },
+                  route: { source: "server", destination: "X", operation: "update", resource: "r" },
+                  content: seq,
+                  seq
+                })
+                const first = yield* c.socket.connect({ module: "X", address, framing: "ndjson", maxAttempts: 1 })
+                const raw = yield* acceptRaw(listener)
+                yield* waitFor(() => raw.received.length > 0, "the first handshake")
+                const handshake = raw.received[0]
+                yield* raw.send({
+                  header: { msg_id: "answer", parent_msg_id: handshake.header.msg_id, timestamp: 1 },
+                  route: { source: "server", destination: "X", operation: "response", resource: "module" },
+                  content: { modules: [], receipts: { incarnation: "S", read: 0 } }
+                })
+                yield* first.connected
+                for (let seq = 1; seq <= before; seq++) yield* raw.send(line(seq))
+                yield* waitFor(() => delivered.length === before, "the first connection's messages")
+                // A second client of X offers its count, and the server hangs up instead of answering.
+                yield* Effect.forkScoped(
+                  Effect.ignore(
+                    Effect.flatMap(
+                      c.socket.connect({ module: "X", address, framing: "ndjson", maxAttempts: 1 }),
+                      (second) => second.connected
+                    )
+                  )
+                )
+                const refused = yield* acceptRaw(listener)
+                yield* waitFor(() => refused.received.length > 0, "the second handshake")
+                yield* refused.connection.close
+                yield* quiesce
+                for (let seq = before + 1; seq <= before + after; seq++) yield* raw.send(line(seq))
+                yield* waitFor(() => delivered.length === before + after, "the first connection's later messages")
+                yield* quiesce
+                expect(delivered).toEqual(Array.from({ length: before + after }, (_, i) => `w-${i + 1}`))
+                const receipts = raw.received
+                  .filter((l) => l.route?.operation === ReceiptOperation)
+                  .map((l) => l.content as number)
+                expect(Math.max(0, ...receipts)).toBe(before + after)
+              })
+            )
+          )
+        ),
+        fcParams(15)
+      ),
+    60_000
+  )
 })

@@ -120,8 +120,17 @@ export class ReceiptLedger {
    * earlier ones wrote: from then on what they read is dropped unhandled, so the count the handshake
    * gave stays true.
    */
-  claim(key: string, connection: object): void {
+  claim(key: string, connection: object): object | undefined {
+    const previous = this.current.get(key)
     this.current.set(key, connection)
+    return previous
+  }
+
+  /** Gives `key` back to `previous` when `connection`'s claim came to nothing (its handshake failed). */
+  unclaim(key: string, connection: object, previous: object | undefined): void {
+    if (this.current.get(key) !== connection) return
+    if (previous === undefined) this.current.delete(key)
+    else this.current.set(key, previous)
   }
 
   /** Whether `connection` speaks for `key`. */

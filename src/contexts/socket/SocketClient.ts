@@ -133,9 +133,9 @@ export const connect = (
           // The offer tells the server what was handled from it: from here on, what an earlier
           // connection to it for the module still reads is not handled, so that count stays true
           // (R-SOCK-21; two clients of one module would otherwise race it).
-          if (state.options.receipts && lastPeer !== undefined) {
-            ledger.claim(ledger.key(lastPeer, options.module), connection)
-          }
+          const offered =
+            state.options.receipts && lastPeer !== undefined ? ledger.key(lastPeer, options.module) : undefined
+          const previous = offered === undefined ? undefined : ledger.claim(offered, connection)
           const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType, {
             heartbeatMs: state.options.heartbeatMs,
             receipts: state.options.receipts ? ledger.offer(options.module, lastPeer) : undefined
@@ -146,7 +146,13 @@ export const connect = (
                 Effect.fail(
                   new SocketProtocolError({ peer: address, reason: "Timeout", detail: "no handshake answer in time" })
                 )
-            })
+            }),
+            // A refused or failed handshake speaks for nobody: the connection that did goes on doing so.
+            Effect.onError(() =>
+              Effect.sync(() => {
+                if (offered !== undefined) ledger.unclaim(offered, connection, previous)
+              })
+            )
           )
           // What the last connection to this server wrote and never had receipted is settled by its
           // word; what was written to a server since restarted can no longer be (R-SOCK-21).
