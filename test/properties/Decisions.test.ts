@@ -7,7 +7,7 @@
  * took, under any strategy (R-DET-3). And any failure is described in one line that names it: an
  * error's message, a tagged value's tag, a plain value's text.
  */
-import { Cause, Data, Effect, Fiber } from "effect"
+import { Cause, Clock, Data, Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { describeCause, runDeterministic } from "../../src/effects/DeterministicRuntime.ts"
@@ -72,6 +72,40 @@ describe("R-DET-1 the record of a run", () => {
         }
       ),
       fcParams(200)
+    ))
+})
+
+describe("R-DET-2 virtual time", () => {
+  it("R-DET-2 a run's clock starts at its start time and moves only by what its fibers sleep, each waking at its deadline", () =>
+    fc.assert(
+      fc.property(
+        fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 5 }),
+        (startTime, sleeps) => {
+          const woke: Array<number> = []
+          const result = runDeterministic(
+            Effect.gen(function* () {
+              const start = yield* Clock.currentTimeMillis
+              const fibers = yield* Effect.forEach(sleeps, (ms) =>
+                Effect.forkChild(
+                  Effect.andThen(
+                    Effect.sleep(ms),
+                    Effect.map(Clock.currentTimeMillis, (t) => woke.push(t - start))
+                  )
+                )
+              )
+              yield* Fiber.joinAll(fibers)
+              return start
+            }),
+            startTime === undefined ? {} : { startTime }
+          )
+          const origin = startTime ?? 0
+          expect(result.exit).toMatchObject({ _tag: "Success", value: origin })
+          expect([...woke].sort((a, b) => a - b)).toEqual([...sleeps].sort((a, b) => a - b))
+          expect(result.time).toBe(origin + Math.max(0, ...sleeps))
+        }
+      ),
+      fcParams(100)
     ))
 })
 

@@ -8,7 +8,13 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { encodeFrame, FrameDecoder, FrameHeaderBytes, oversizeBytes } from "../../src/contexts/socket/FrameCodec.ts"
+import {
+  decodeUtf8,
+  encodeFrame,
+  FrameDecoder,
+  FrameHeaderBytes,
+  oversizeBytes
+} from "../../src/contexts/socket/FrameCodec.ts"
 import type { FrameDecodeError } from "../../src/model/SocketErrors.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -99,5 +105,31 @@ describe("R-SOCK-2 the sending side's size check", () => {
         expect(oversizeBytes(text, max)).toBe(bytes > max ? bytes : undefined)
       }),
       fcParams(500)
+    ))
+})
+
+describe("R-SOCK-4 payload text", () => {
+  // The oracle: bytes are UTF-8 exactly when Node's lenient decoding, encoded again, gives them back
+  // (an invalid sequence decodes to U+FFFD, whose encoding differs from it).
+  const isUtf8 = (bytes: Uint8Array): boolean =>
+    Buffer.compare(Buffer.from(Buffer.from(bytes).toString("utf8"), "utf8"), Buffer.from(bytes)) === 0
+  const withBom = (bytes: Uint8Array) => Uint8Array.from([0xef, 0xbb, 0xbf, ...bytes])
+
+  it("R-SOCK-4 a payload is its exact text when it is UTF-8 (a byte order mark kept, for JSON to refuse as Go does) and an InvalidUtf8 error otherwise, wherever the bad bytes are", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 20 }).map((text) => new TextEncoder().encode(text)),
+          fc.uint8Array({ maxLength: 20 })
+        ),
+        fc.boolean(),
+        (payload, bom) => {
+          const bytes = bom ? withBom(payload) : payload
+          const decoded = decodeUtf8(bytes)
+          if (isUtf8(bytes)) expect(decoded).toBe(Buffer.from(bytes).toString("utf8"))
+          else expect(decoded).toMatchObject({ _tag: "FrameDecodeError", reason: "InvalidUtf8" })
+        }
+      ),
+      fcParams(300)
     ))
 })

@@ -91,4 +91,48 @@ describe("R-SOCK-2 all or nothing for group sends", () => {
       ),
       fcParams(150)
     ))
+
+  it("R-SOCK-2 a module that cannot carry the message fails send and sendSync with its error, before or while they wait for room, and gets nothing", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.boolean(),
+        fc.constantFrom("send" as const, "sendSync" as const),
+        (limit, size, full, operation) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const beehive = sim.run(Scope.provide(makeBeehive({ contexts: [limited(limit)] }), scope))
+          sim.run(beehive.addModule("m", { contextType: `limited-${limit}`, capacity: 1 }))
+          // A full mailbox makes the call wait for room: the refusal is checked again when it waits.
+          if (full) sim.run(beehive.send("m", msg("filler", "")))
+          const message = msg("request", "x".repeat(size))
+          const call = sim.fork<unknown, unknown>(
+            operation === "send" ? beehive.send("m", message) : beehive.sendSync("m", message, 60_000)
+          )
+          sim.settle()
+          const snapshot = sim.run(beehive.snapshot)
+          const module = snapshot.modules.find((s) => s.name === "m")
+          if (size > limit) {
+            const exit = call.pollUnsafe()
+            expect(exit, "the call ended at once").toBeDefined()
+            const error = errorOf(exit as Exit.Exit<unknown, unknown>) as MessageEncodeError | undefined
+            expect(error).toBeInstanceOf(MessageEncodeError)
+            expect(error?.path).toBe("m.content")
+            expect(module?.queued).toBe(full ? 1 : 0)
+            expect(module?.waitingSenders).toBe(0)
+            expect(snapshot.pendingCalls).toEqual([])
+          } else if (full) {
+            expect(call.pollUnsafe(), "the call waits for room").toBeUndefined()
+            expect(module?.waitingSenders).toBe(1)
+          } else {
+            expect(module?.queued).toBe(1)
+            if (operation === "send") expect(call.pollUnsafe()).toMatchObject({ _tag: "Success" })
+            else expect(snapshot.pendingCalls).toEqual(["request"])
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(150)
+    ))
 })

@@ -1,0 +1,208 @@
+/**
+ * Argument checks of every operation (R-API-3) as a property: calls written from untyped code, with
+ * any mix of good and bad arguments, fail with `InvalidArgument` naming the operation and the first
+ * bad argument in the order of the parameters, and change nothing; calls whose arguments are all good
+ * never fail with `InvalidArgument`. And a shutdown ends every pending call with `BeehiveShutdown`
+ * naming the call's operation (R-GLOBAL-4).
+ */
+import { Effect, Exit, References, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { BeehiveShutdown, InvalidArgument } from "../../src/model/Errors.ts"
+import { makeSide } from "../socket/support.ts"
+import { errorOf } from "../support/exits.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+
+type Kind = "name" | "message" | "timeout" | "optionalName"
+
+/** One parameter: its kind and the name the error gives it. */
+interface Parameter {
+  readonly kind: Kind
+  readonly argument: string
+}
+
+const name = (argument: string): Parameter => ({ kind: "name", argument })
+const message = (argument: string): Parameter => ({ kind: "message", argument })
+const timeout: Parameter = { kind: "timeout", argument: "timeout" }
+
+/** Every operation taking arguments, with its parameters in order (`addModule`'s options are R-API-3's other property). */
+const operations = {
+  addModule: [name("module name")],
+  addModuleGroup: [name("module name"), name("group name")],
+  cleanup: [name("module name")],
+  send: [name("module name"), message("message")],
+  receive: [name("module name")],
+  sendSync: [name("module name"), message("message"), timeout],
+  sendResp: [message("response"), { kind: "optionalName", argument: "responder" }],
+  sendToGroup: [name("group name"), message("message")],
+  sendToGroupSync: [name("group name"), message("message"), timeout]
+} satisfies Record<string, ReadonlyArray<Parameter>>
+
+type Operation = keyof typeof operations
+
+const call = (beehive: BeehiveService, operation: Operation, args: ReadonlyArray<unknown>) =>
+  (beehive[operation] as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args)
+
+// Good values lead nowhere that waits: the names are of no module or group, so that a good call ends
+// at once (ModuleNotFound, GroupNotFound, false) and only the checks are under test.
+const good: Record<Kind, fc.Arbitrary<unknown>> = {
+  name: fc.constantFrom("nobody", "m-1", "组"),
+  optionalName: fc.constantFrom(undefined, "nobody"),
+  message: fc.constantFrom(msg("a"), msg("b", { nested: [1] }, { route: { operation: "response" } })),
+  timeout: fc.constantFrom(undefined, 0, -5, 1, 250, "2 seconds")
+}
+
+const bad: Record<Kind, fc.Arbitrary<unknown>> = {
+  name: fc.constantFrom("", 0, null, undefined, {}, [], true),
+  optionalName: fc.constantFrom("", 0, null, {}, false),
+  message: fc.constantFrom(
+    null,
+    undefined,
+    3,
+    "message",
+    {},
+    { header: null, route: {} },
+    { header: { id: 1 }, route: {} },
+    { header: { id: "x" } }
+  ),
+  timeout: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, "soon", {}, null, true)
+}
+
+/** An operation with each argument good or bad, and the argument the error must name (the first bad one). */
+const arbCall = fc.constantFrom(...(Object.keys(operations) as Array<Operation>)).chain((operation) =>
+  fc
+    .tuple(
+      ...operations[operation].map((parameter) =>
+        fc.oneof(
+          good[parameter.kind].map((value) => ({ value, bad: false })),
+          bad[parameter.kind].map((value) => ({ value, bad: true }))
+        )
+      )
+    )
+    .map((args) => {
+      const first = args.findIndex((a) => a.bad)
+      return {
+        operation,
+        args: args.map((a) => a.value),
+        invalid: first < 0 ? undefined : operations[operation][first]?.argument
+      }
+    })
+)
+
+describe("R-API-3 every operation checks its arguments", () => {
+  it("R-API-3 a call with bad arguments fails with InvalidArgument naming the operation and its first bad argument, and changes nothing; a call with good ones is never refused", () =>
+    fc.assert(
+      fc.property(arbCall, ({ operation, args, invalid }) => {
+        const sim = new SimRuntime()
+        const scope = sim.run(Scope.make())
+        const beehive = sim.run(Scope.provide(makeBeehive(), scope))
+        sim.run(
+          Effect.gen(function* () {
+            yield* beehive.addModule("m")
+            yield* beehive.addModuleGroup("m", "g")
+            yield* beehive.send("m", msg("queued"))
+          })
+        )
+        const before = sim.run(beehive.snapshot)
+        const fiber = sim.fork<unknown, unknown>(call(beehive, operation, args))
+        sim.settle()
+        const exit = fiber.pollUnsafe()
+        expect(exit, "the call ended at once").toBeDefined()
+        const error = errorOf(exit as Exit.Exit<unknown, unknown>)
+        if (invalid === undefined) {
+          expect(error).not.toBeInstanceOf(InvalidArgument)
+        } else {
+          expect(error).toBeInstanceOf(InvalidArgument)
+          expect(error).toMatchObject({ operation, argument: invalid })
+          expect(sim.run(beehive.snapshot)).toEqual(before)
+        }
+        sim.run(Scope.close(scope, Exit.void))
+      }),
+      fcParams(300)
+    ))
+})
+
+describe("R-GLOBAL-4 a shutdown ends the pending calls", () => {
+  it("R-GLOBAL-4 every sync call pending at shutdown fails with BeehiveShutdown naming its operation, and the report counts them", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom("sendSync" as const, "sendToGroupSync" as const), { maxLength: 6 }),
+        (kinds) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const beehive = sim.run(Scope.provide(makeBeehive(), scope))
+          sim.run(Effect.andThen(beehive.addModule("m"), beehive.addModuleGroup("m", "g")))
+          const calls = kinds.map((kind, i) =>
+            sim.fork<unknown, unknown>(
+              kind === "sendSync"
+                ? beehive.sendSync("m", msg(`call${i}`), 60_000)
+                : beehive.sendToGroupSync("g", msg(`call${i}`), 60_000)
+            )
+          )
+          sim.settle()
+          const report = sim.run(beehive.shutdown)
+          sim.settle()
+          expect(report.cancelledCalls).toBe(kinds.length)
+          for (const [i, kind] of kinds.entries()) {
+            const error = errorOf(calls[i]?.pollUnsafe() as Exit.Exit<unknown, unknown>)
+            expect(error).toBeInstanceOf(BeehiveShutdown)
+            expect(error).toMatchObject({ operation: kind })
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(100)
+    ))
+})
+
+describe("R-SOCK-12 a client's bounds", () => {
+  it("R-SOCK-12 R-API-3 connect refuses a maxAttempts or giveUpAfter that is not positive with InvalidArgument naming connect and the bound (maxAttempts checked first), before trying anything", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.option(fc.constantFrom<unknown>(0, -1, 1.5, Number.NaN, "3", null, 1, 7), { nil: undefined }),
+        fc.option(fc.constantFrom<unknown>(0, -10, Number.POSITIVE_INFINITY, "soon", null, 5, "1 second"), {
+          nil: undefined
+        }),
+        (maxAttempts, giveUpAfter) =>
+          Effect.runPromise(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork()
+                const side = yield* makeSide(network.transport)
+                const exit = yield* Effect.exit(
+                  side.socket.connect({
+                    module: "X",
+                    address: unix("/nobody"),
+                    maxAttempts: maxAttempts as number,
+                    giveUpAfter: giveUpAfter as number
+                  })
+                )
+                const attemptsBad =
+                  maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && (maxAttempts as number) > 0)
+                const giveUpBad =
+                  giveUpAfter !== undefined &&
+                  !(
+                    (typeof giveUpAfter === "number" && giveUpAfter > 0 && Number.isFinite(giveUpAfter)) ||
+                    giveUpAfter === "1 second"
+                  )
+                const bad = attemptsBad ? "maxAttempts" : giveUpBad ? "giveUpAfter" : undefined
+                const error = errorOf(exit)
+                if (bad === undefined) {
+                  expect(error).toBeUndefined()
+                } else {
+                  expect(error).toBeInstanceOf(InvalidArgument)
+                  expect(error).toMatchObject({ operation: "connect", argument: bad })
+                  expect(side.events.filter((e) => e._tag === "Retrying" || e._tag === "GaveUp")).toEqual([])
+                }
+              })
+            ).pipe(Effect.provideService(References.MinimumLogLevel, "Error"))
+          )
+      ),
+      fcParams(60)
+    ))
+})
