@@ -9,12 +9,14 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
+  DefaultMaxFrameBytes,
   decodeUtf8,
   encodeFrame,
   FrameDecoder,
   FrameHeaderBytes,
   oversizeBytes
 } from "../../src/contexts/socket/FrameCodec.ts"
+import { encoderFor, type Framing, makeDecoder } from "../../src/contexts/socket/Framing.ts"
 import type { FrameDecodeError } from "../../src/model/SocketErrors.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -131,5 +133,33 @@ describe("R-SOCK-4 payload text", () => {
         }
       ),
       fcParams(300)
+    ))
+})
+
+describe("R-SOCK-3 a configured framing", () => {
+  const jsonTexts = fc.array(
+    fc
+      .dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 6 }), { maxKeys: 3 })
+      .map((o) => JSON.stringify(o)),
+    { minLength: 1, maxLength: 4 }
+  )
+  const framings = fc.constantFrom<Framing>("frame", "ndjson")
+
+  it("R-SOCK-3 a decoder made for one framing reads exactly the texts written in it, and never the texts written in the other", () =>
+    fc.assert(
+      fc.property(framings, framings, jsonTexts, (configured, written, texts) => {
+        const decoder = makeDecoder(configured, DefaultMaxFrameBytes)
+        const read: Array<string> = []
+        const failed =
+          decoder.feed(Buffer.concat(texts.map(encoderFor(written))), (text) => read.push(text)) ??
+          decoder.end((text) => read.push(text))
+        if (configured === written) {
+          expect(failed).toBeUndefined()
+          expect(read).toEqual(texts)
+        } else {
+          expect(read).not.toEqual(texts)
+        }
+      }),
+      fcParams(200)
     ))
 })

@@ -6,9 +6,10 @@
  * restated here: no policy, one start; "OnFailure" stops at the first success; `retries = N > 0`
  * allows N restarts; before each restart the keeper sleeps the interval (1 s when ≤ 0), which then
  * grows by R-REG-4 (`rate ≤ 1`: unchanged; limit 0: 30 s; at the limit: unchanged; else
- * `min(interval × rate, limit)`). The registry's stop (`stopping`) ends the restarts too.
+ * `min(interval × rate, limit)`). The registry's stop (`stopping`) ends the restarts too. Every start
+ * that fails or dies is logged as a warning naming the module, and so is the limit (R-REG-5).
  */
-import { Effect, Exit, References } from "effect"
+import { Effect, Exit, Logger } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { keepModule, type RestartPolicy } from "../../src/contexts/RestartPolicy.ts"
@@ -83,9 +84,13 @@ describe("R-REG restart policies on the virtual clock", () => {
             policy === undefined
               ? undefined
               : { ...policy, errorHandler: (error: unknown) => Effect.sync(() => void handled.push(error)) }
+          const logged: Array<{ readonly level: string; readonly message: string }> = []
+          const logger = Logger.make(({ logLevel, message }) => {
+            logged.push({ level: logLevel, message: [message].flat().map(String).join(" ") })
+          })
           const keeper = sim.fork(
             keepModule("m", start, withHandler, () => starts.length >= cap).pipe(
-              Effect.provideService(References.MinimumLogLevel, "None")
+              Effect.provide(Logger.layer([logger], { mergeWithExisting: false }))
             )
           )
           // Time moves a millisecond at a time, so that every start is seen at its instant.
@@ -100,6 +105,15 @@ describe("R-REG restart policies on the virtual clock", () => {
             "every start runs as the module"
           ).toBe(true)
           expect(handled).toEqual(want.handled === undefined ? [] : [want.handled.error])
+          // Every start that failed or died is logged as a warning naming the module; the only other
+          // warning is the restart limit's.
+          const failedStarts = starts.filter((_, i) => script[i % script.length] !== "success").length
+          expect(logged.filter((l) => l.level === "Warn" && l.message.includes("module m start failed"))).toHaveLength(
+            failedStarts
+          )
+          expect(logged.filter((l) => l.level === "Warn" || l.level === "Error")).toHaveLength(
+            failedStarts + (want.handled === undefined ? 0 : 1)
+          )
         }
       ),
       fcParams(300)

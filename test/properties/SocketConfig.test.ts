@@ -16,9 +16,11 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { SocketTypes } from "../../src/contexts/socket/SocketAddress.ts"
 import {
+  clientEntry,
   decodeSocketConfig,
   loadSocketConfig,
   parseSocketConfig,
+  type SocketConfig,
   SocketConfigEnv
 } from "../../src/contexts/socket/SocketConfig.ts"
 import { fcParams } from "../support/fc.ts"
@@ -478,5 +480,40 @@ describe("the socket configuration, generated from SPEC.md", () => {
         }
       ),
       fcParams(60)
+    ))
+})
+
+describe("R-SOCK-16 a module's client entry", () => {
+  it("R-SOCK-16 the client entry of a module is the entry with its name that is not a server; the servers and the other modules' entries are never taken, and a module without one fails naming it", () =>
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ module: fc.constantFrom("edged", "twin", "hub", "meta"), server: fc.boolean() }), {
+          selector: (e) => `${e.module}/${e.server}`,
+          maxLength: 8
+        }),
+        fc.constantFrom("edged", "twin", "hub", "meta"),
+        (shapes, module) => {
+          const config: SocketConfig = shapes.map((shape, i) => ({
+            ...shape,
+            address: { _tag: "Unix", path: `/run/${i}.sock` },
+            socketType: "unix",
+            connMax: undefined,
+            bufferSize: undefined,
+            tls: undefined,
+            framing: undefined,
+            maxFrameBytes: undefined
+          }))
+          const clients = new Map(config.flatMap((e) => (e.server ? [] : [[e.module, e] as const])))
+          const found = clientEntry(config, module)
+          const expected = clients.get(module)
+          if (expected === undefined) {
+            expect(Result.isFailure(found)).toBe(true)
+            if (Result.isFailure(found)) expect(found.failure.reason).toContain(`"${module}"`)
+          } else {
+            expect(found).toEqual(Result.succeed(expected))
+          }
+        }
+      ),
+      fcParams(200)
     ))
 })
