@@ -82,8 +82,11 @@ const states = (reason: string, cause: Cause, claim: Claim): boolean => {
     case "no certificate":
       return /needs a verified client certificate/.test(reason)
     case "certificate does not cover it":
-      // The certificate's names, so that an operator sees who tried.
-      return /certificate/.test(reason) && (claim.certificate ?? []).every((name) => reason.includes(name))
+      // The certificate's names, each a word of its own, so that an operator sees who tried.
+      return (
+        /certificate/.test(reason) &&
+        (claim.certificate ?? []).every((name) => new RegExp(`(^|[^a-z])${name}([^a-z]|$)`).test(reason))
+      )
   }
 }
 

@@ -171,6 +171,11 @@ describe("R-OBS observability over generated operations", () => {
           expect(state(MetricNames.received)?.count ?? 0).toBe(received)
           expect(state(MetricNames.undeliverable)?.count ?? 0).toBe(undeliverable)
           expect(state(MetricNames.pendingCalls)?.value ?? 0).toBe(0)
+          // Every metric recorded says what it counts, and the counters only grow.
+          for (const metric of snapshot) {
+            expect(metric.description, metric.id).toMatch(/\w+ \w+/)
+            if (metric.type === "Counter") expect(metric.state, metric.id).toMatchObject({ incremental: true })
+          }
         })
         await Effect.runPromise(
           program.pipe(

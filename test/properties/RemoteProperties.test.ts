@@ -10,8 +10,10 @@ import { describe, expect, it } from "vitest"
 import type { BeehiveService } from "../../src/contexts/Beehive.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { ModuleClosed } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { makePair, makeSide, run, waitForEffect } from "../socket/support.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg, settle } from "../support/messages.ts"
 
@@ -277,6 +279,27 @@ describe("SPEC properties with a remote module", () => {
       ),
     60_000
   )
+
+  it("R-SOCK-8 a receive on a remote module waits, whatever is sent to the module meanwhile (it goes to the peer), until the module is cleaned up here or its connection ends: then it fails with ModuleClosed", () =>
+    fc.assert(
+      fc.asyncProperty(fc.nat(4), fc.constantFrom("cleanup" as const, "disconnect" as const), (sends, end) =>
+        run(
+          Effect.gen(function* () {
+            const { s, c, client } = yield* makePair()
+            const waiting = yield* Effect.forkChild(c.beehive.receive("A"))
+            for (let i = 0; i < sends; i++) yield* c.beehive.send("A", msg(`r${i}`))
+            for (let i = 0; i < sends; i++) expect((yield* s.beehive.receive("A")).header.id).toBe(`r${i}`)
+            yield* settle
+            expect(waiting.pollUnsafe(), "the receive still waits").toBeUndefined()
+            if (end === "cleanup") yield* c.beehive.cleanup("A")
+            else yield* client.close
+            const exit = yield* Fiber.await(waiting)
+            expect(errorOf(exit)).toBeInstanceOf(ModuleClosed)
+          })
+        )
+      ),
+      fcParams(30)
+    ))
 })
 
 /** Receives every message of `module` (noting its id) and answers each sync request with `module:id`. */
