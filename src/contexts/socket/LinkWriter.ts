@@ -5,9 +5,10 @@
  * (backpressure).
  *
  * - A batch opens with the receipt due, if any (R-SOCK-21), then the answers owed to the peer, then
- *   the modules' messages, at most `fairShare` from one endpoint before the next one's turn; while
+ *   the modules' messages, at most 256 (`fairShare`) from one endpoint before the next one's turn; while
  *   `maxUnreceipted` one-way messages wait for their receipt, the modules' messages wait.
- * - With nothing else to write, a heartbeat goes out when the liveness check asks for one (R-SOCK-20).
+ * - When the liveness check asks for a heartbeat (R-SOCK-20), the next write stands for it; with nothing
+ *   else to write, a heartbeat goes out alone.
  * - An endpoint with messages to write wakes the writer at the next scheduler task, so that the sends
  *   of one turn are written together; an answer (a caller in the peer waits for it) wakes it at once.
  *
