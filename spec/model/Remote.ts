@@ -210,7 +210,7 @@ const settleDeliveries = (rs: RemoteState): void => {
 }
 
 // C's writer writes everything in C's outboxes, module by module in the order they became ready
-// (Link's round robin), each in order; unless S does not read, S reads all that
+// (LinkWriter's round robin), each in order; unless S does not read, S reads all that
 // was written (owing a response for each sync copy) before it delivers any of it.
 const transfer = (rs: RemoteState): void => {
   for (const module of rs.ready.splice(0)) {

@@ -1,0 +1,154 @@
+/**
+ * The delivery in this process of what one connection reads (R-SOCK-8, R-SOCK-10): every message that
+ * is not a response goes to its `route.destination` with `send`.
+ *
+ * - Messages are delivered in arrival order per destination, by a delivery fiber per destination, so a
+ *   full mailbox holds up neither the responses behind it nor the other destinations.
+ * - The queues are kept per peer module and destination across that peer module's connections
+ *   (`SocketState.deliveries`), so what an ended connection still holds is delivered before what the
+ *   next one brings. Each message stays counted in the backlog of the connection it came on until a
+ *   delivery fiber takes it.
+ * - A message that cannot be delivered (no destination, a module of the sender, no such module, module
+ *   closed) is reported; if it was a sync request, the peer gets an error response at once instead of
+ *   waiting for its deadline.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+import { Cause, Effect, Exit, MutableList } from "effect"
+import * as Message from "../../model/Message.ts"
+import type { Backlog } from "./Backlog.ts"
+import type { Link } from "./Link.ts"
+import type { RemoteEndpoint } from "./RemoteEndpoint.ts"
+import type { SocketState } from "./SocketState.ts"
+
+/**
+ * The messages from one peer module waiting for delivery to one destination, in arrival order, with
+ * the deliveries of the connection each came on (for its backlog and its error response). Shared by
+ * that peer module's successive connections (`SocketState.deliveries`).
+ *
+ * @category models
+ */
+export interface Delivery {
+  readonly key: string
+  readonly destination: string
+  readonly queue: MutableList.MutableList<{
+    readonly message: Message.Message
+    readonly from: Deliveries
+    readonly bytes: number
+  }>
+  /** Whether a fiber drains it (or is about to start). */
+  running: boolean
+}
+
+/**
+ * The deliveries of one connection; see the module documentation.
+ *
+ * @category models
+ */
+export class Deliveries {
+  private readonly state: SocketState
+  /** The connection the messages come on: sync requests are registered with it, and answered over it. */
+  private readonly link: Link
+  /** The remote modules bound to the connection: the sender's own, never a destination. */
+  private readonly endpoints: ReadonlyMap<string, RemoteEndpoint>
+  private readonly backlog: Backlog
+  /** Deliveries that got messages in the current read and have no delivery fiber yet. */
+  private idleDeliveries: Array<Delivery> = []
+
+  constructor(state: SocketState, link: Link, endpoints: ReadonlyMap<string, RemoteEndpoint>, backlog: Backlog) {
+    this.state = state
+    this.link = link
+    this.endpoints = endpoints
+    this.backlog = backlog
+  }
+
+  /**
+   * Queues a message for delivery in this process (its fiber started by `start`), or refuses it.
+   * Returns the effect still to run, if any: the refusal, or the report of a request forgotten.
+   */
+  deliver(message: Message.Message, bytes: number): Effect.Effect<void> | undefined {
+    const destination = message.route.destination
+    if (destination === "") return this.undeliverable(message, destination, "the message has no destination")
+    if (this.endpoints.has(destination)) {
+      return this.undeliverable(message, destination, "the destination is a module of the sender")
+    }
+    const forgotten = message.header.sync
+      ? this.state.registerInbound(message.header.id, this.link, destination)
+      : undefined
+    // Keyed by peer module, not by connection: a sender's messages that an ended connection still holds
+    // go before those its process sends over the next one (R-SEND-4 across a reconnection).
+    const key = `${this.link.options.module}\u0000${destination}`
+    let delivery = this.state.deliveries.get(key)
+    if (delivery === undefined) {
+      delivery = { key, destination, queue: MutableList.make(), running: false }
+      this.state.deliveries.set(key, delivery)
+    }
+    MutableList.append(delivery.queue, { message, from: this, bytes })
+    this.backlog.queued(bytes)
+    if (!delivery.running) {
+      delivery.running = true
+      this.idleDeliveries.push(delivery)
+    }
+    return forgotten === undefined
+      ? undefined
+      : this.state.report({ _tag: "RequestForgotten", peer: forgotten.link.peer, msgId: forgotten.id })
+  }
+
+  /**
+   * Starts a delivery fiber for each destination that got messages in this read and had none running:
+   * one fiber per destination and read, started at once (no scheduler hop between a request and its
+   * delivery). Uninterruptible: once taken from `idleDeliveries`, every one gets its fiber.
+   */
+  readonly start: Effect.Effect<void> = Effect.uninterruptible(
+    Effect.suspend(() => {
+      if (this.idleDeliveries.length === 0) return Effect.void
+      const starting = this.idleDeliveries
+      this.idleDeliveries = []
+      return Effect.forEach(
+        starting,
+        (delivery) => Effect.forkIn(this.drain(delivery), this.state.scope, { startImmediately: true }),
+        { discard: true }
+      )
+    })
+  )
+
+  // It may deliver messages of other (older or newer) connections of the same peer module: each is
+  // accounted to, and refused on behalf of, the connection it came on.
+  private drain(delivery: Delivery): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const destination = delivery.destination
+      while (delivery.queue.length > 0) {
+        const { message, from, bytes } = MutableList.take(delivery.queue) as {
+          message: Message.Message
+          from: Deliveries
+          bytes: number
+        }
+        from.backlog.taken(bytes)
+        const exit = yield* Effect.exit(this.state.beehive.send(destination, message))
+        if (Exit.isFailure(exit)) {
+          // `send` fails only with typed errors (ModuleNotFound, ModuleClosed, BeehiveShutdown).
+          yield* from.undeliverable(message, destination, (Cause.squash(exit.cause) as Error).message)
+        }
+      }
+      delivery.running = false
+      if (this.state.deliveries.get(delivery.key) === delivery) this.state.deliveries.delete(delivery.key)
+    })
+  }
+
+  /** Reports a message that could not be delivered; a sync request gets an error response. */
+  private undeliverable(message: Message.Message, destination: string, reason: string): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.state.report({
+        _tag: "Undeliverable",
+        peer: this.link.peer,
+        msgId: message.header.id,
+        destination,
+        reason
+      })
+      if (!message.header.sync) return
+      const error = yield* Message.newErrorResponse(message, reason)
+      if (!this.state.forwardResponse(error, destination)) this.link.sendResponse(error, destination)
+    })
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The writing side of one connection (R-SOCK-17): one writer fiber drains the bound endpoints'
+ * outboxes round robin, responses first, and writes them in batches (up to `batchBytes` per write); a
+ * write that waits for the socket to drain leaves the outboxes to fill up, and then their senders wait
+ * (backpressure).
+ *
+ * - A batch opens with the receipt due, if any (R-SOCK-21), then the answers owed to the peer, then
+ *   the modules' messages, at most 256 (`fairShare`) from one endpoint before the next one's turn; while
+ *   `maxUnreceipted` one-way messages wait for their receipt, the modules' messages wait.
+ * - When the liveness check asks for a heartbeat (R-SOCK-20), the next write stands for it; with nothing
+ *   else to write, a heartbeat goes out alone.
+ * - An endpoint with messages to write wakes the writer at the next scheduler task, so that the sends
+ *   of one turn are written together; an answer (a caller in the peer waits for it) wakes it at once.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+import { Effect } from "effect"
+import type { Wake } from "../../effects/Mailbox.ts"
+import { HeartbeatOperation } from "../../model/Constants.ts"
+import type { ConnectionClosed } from "../../model/SocketErrors.ts"
+import { encodeBatch, type Framing } from "./Framing.ts"
+import type { LinkReceipts } from "./LinkReceipts.ts"
+import type { RemoteEndpoint } from "./RemoteEndpoint.ts"
+import type { ResponseAttribution } from "./ResponseAttribution.ts"
+import type { Connection } from "./Transport.ts"
+
+/** Messages taken from one endpoint before the writer turns to the next. */
+const fairShare = 256
+
+const heartbeatJson = JSON.stringify({
+  header: { msg_id: "heartbeat", timestamp: 0 },
+  route: { operation: HeartbeatOperation },
+  content: ""
+})
+
+/**
+ * What the writer needs of the connection's other parts.
+ *
+ * @category models
+ */
+export interface LinkWriterParts {
+  /** The receipt due, and the numbering and the bound of one-way messages (R-SOCK-21). */
+  readonly receipts: LinkReceipts
+  /** Told of each sync request written, to tell a group call's copies from a single request. */
+  readonly attribution: ResponseAttribution
+  /** Called when a batch took answers (or a receipt): the paused reading may go on if there is room now. */
+  readonly onResponsesTaken: () => void
+}
+
+/**
+ * The writer of one connection; see the module documentation.
+ *
+ * @category models
+ */
+export class LinkWriter {
+  private readonly connection: Connection
+  private readonly options: { readonly framing: Framing; readonly batchBytes: number }
+  private readonly parts: LinkWriterParts
+  /** Bound endpoints with messages to write, in the order of their turns. */
+  private readonly readyEndpoints = new Set<RemoteEndpoint>()
+  /** Answers waiting to be written, as JSON, and their size. */
+  private responses: Array<string> = []
+  private responseBytes = 0
+  private wakeWriter: ((wake: Wake) => void) | undefined = undefined
+  private heartbeatDue = false
+  private writes = 0
+
+  constructor(
+    connection: Connection,
+    options: { readonly framing: Framing; readonly batchBytes: number },
+    parts: LinkWriterParts
+  ) {
+    this.connection = connection
+    this.options = options
+    this.parts = parts
+  }
+
+  /** Answers waiting to be written. */
+  get queuedResponses(): number {
+    return this.responses.length
+  }
+
+  /** The size of the answers waiting to be written: the length of their JSON. */
+  get queuedResponseBytes(): number {
+    return this.responseBytes
+  }
+
+  /** Writes made: what the liveness check sees change (R-SOCK-20). */
+  get written(): number {
+    return this.writes
+  }
+
+  /** An endpoint has messages to write: its turn comes, with whatever else is offered in this turn. */
+  ready(endpoint: RemoteEndpoint): void {
+    this.readyEndpoints.add(endpoint)
+    this.wakeWriter?.("later")
+  }
+
+  /** An endpoint is no longer bound here: it has no more turns. */
+  unready(endpoint: RemoteEndpoint): void {
+    this.readyEndpoints.delete(endpoint)
+  }
+
+  /** Queues an answer's JSON, written before the modules' messages. */
+  queueResponse(json: string): void {
+    this.responses.push(json)
+    this.responseBytes += json.length
+    // A caller in the peer waits for it: write it at once rather than after this turn.
+    this.wakeWriter?.("now")
+  }
+
+  /** Asks for a heartbeat: nothing was written for an interval (R-SOCK-20). */
+  requestHeartbeat(): void {
+    this.heartbeatDue = true
+    this.wakeWriter?.("now")
+  }
+
+  /** Wakes the writer if it waits for work: "later" at the next scheduler task, "now" at once. */
+  wake(wake: Wake): void {
+    this.wakeWriter?.(wake)
+  }
+
+  /** The connection ended: nothing more is written, and the answers owed are forgotten. */
+  clear(): void {
+    this.readyEndpoints.clear()
+    this.responses = []
+    this.responseBytes = 0
+  }
+
+  /** Writes batches until a write fails (the connection is closed). */
+  readonly loop: Effect.Effect<never, ConnectionClosed> = Effect.gen({ self: this }, function* () {
+    while (true) {
+      const batch = this.collectBatch()
+      if (batch === undefined) yield* this.awaitWork
+      else {
+        yield* this.connection.write(batch)
+        this.writes++
+      }
+    }
+  })
+
+  /** Whether the bound modules have messages to write and may write them (no wait for receipts). */
+  private endpointsReady(): boolean {
+    return this.readyEndpoints.size > 0 && !this.parts.receipts.awaitingReceipts()
+  }
+
+  private collectBatch(): Uint8Array | undefined {
+    const { receipts, attribution } = this.parts
+    const receipt = receipts.receiptDue()
+    if (this.responses.length === 0 && !this.endpointsReady() && !receipt) {
+      if (!this.heartbeatDue) return undefined
+      this.heartbeatDue = false
+      return encodeBatch(this.options.framing, [heartbeatJson])
+    }
+    this.heartbeatDue = false
+    const limit = this.options.batchBytes
+    const jsons: Array<string> = []
+    let bytes = 0
+    if (receipt) jsons.push(receipts.takeReceipt())
+    while (this.responses.length > 0 && bytes < limit) {
+      const json = this.responses.shift() as string
+      jsons.push(json)
+      bytes += json.length
+    }
+    this.responseBytes -= bytes
+    if (jsons.length > 0) this.parts.onResponsesTaken()
+    while (bytes < limit && this.readyEndpoints.size > 0 && !receipts.awaitingReceipts()) {
+      const endpoint = this.readyEndpoints.values().next().value as RemoteEndpoint
+      this.readyEndpoints.delete(endpoint)
+      for (let n = 0; n < fairShare && bytes < limit && !receipts.awaitingReceipts(); n++) {
+        const outgoing = endpoint.takeOutgoing()
+        if (outgoing === undefined) break
+        if (outgoing.message.header.sync) attribution.requestWritten(outgoing.message, endpoint)
+        const json = receipts.numbered(outgoing.json, outgoing.message, endpoint.module)
+        jsons.push(json)
+        bytes += json.length
+      }
+      // Still has messages (or senders admitted meanwhile): back to the end of the round.
+      if (endpoint.queued > 0) this.readyEndpoints.add(endpoint)
+    }
+    return jsons.length === 0 ? undefined : encodeBatch(this.options.framing, jsons)
+  }
+
+  /**
+   * Waits until there is something to write. A "later" wake-up is a scheduler task, so that the sends
+   * of one turn are written together; a "now" wake-up (a waiting caller) resumes the writer at once.
+   */
+  private readonly awaitWork: Effect.Effect<void> = Effect.withFiber((fiber) =>
+    Effect.callback<void>((resume) => {
+      if (this.responses.length > 0 || this.endpointsReady() || this.parts.receipts.receiptDue() || this.heartbeatDue) {
+        resume(Effect.void)
+        return
+      }
+      this.wakeWriter = (wake) => {
+        this.wakeWriter = undefined
+        if (wake === "now") resume(Effect.void)
+        else fiber.currentDispatcher.scheduleTask(() => resume(Effect.void), 0)
+      }
+      return Effect.sync(() => {
+        this.wakeWriter = undefined
+      })
+    })
+  )
+}
