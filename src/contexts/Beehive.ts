@@ -30,6 +30,7 @@ import { makeSendToGroupSync } from "./beehive/SendToGroupSync.ts"
 import { ChannelContext } from "./ChannelContext.ts"
 import { ContextHost, type ContextHostService } from "./ContextHost.ts"
 
+/** The service's public types, defined in `BeehiveService.ts`. */
 export type {
   AddModuleOptions,
   BeehiveService,

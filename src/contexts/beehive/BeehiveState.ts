@@ -45,6 +45,7 @@ export class BeehiveState {
   readonly calls = new ReplyTable<CallError>()
   /** Completed by the first `shutdown`. */
   readonly shutdownReport = Deferred.makeUnsafe<ShutdownReport>()
+  /** Set by the first `shutdown`, in its first step. */
   isShutdown = false
 
   constructor(
