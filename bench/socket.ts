@@ -18,7 +18,8 @@ import * as net from "node:net"
 import os, { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber, Layer, References } from "effect"
-import { Beehive, type BeehiveService, makeBeehive } from "../src/contexts/Beehive.ts"
+import { Beehive, type BeehiveService, makeHost } from "../src/contexts/Beehive.ts"
+import { ContextHost } from "../src/contexts/ContextHost.ts"
 import { nodeTransport } from "../src/contexts/socket/NodeTransport.ts"
 import { type SocketAddress, tcp, unix } from "../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext, SocketContext } from "../src/contexts/socket/SocketContext.ts"
@@ -129,10 +130,7 @@ const serve = (address: SocketAddress) =>
     const server = yield* socket.serve({ address, accept: ["bench"] })
     console.log(`READY ${JSON.stringify(server.address)}`)
     return yield* Effect.never
-  }).pipe(
-    Effect.scoped,
-    Effect.provide(SocketContext.beehiveLayer().pipe(Layer.provideMerge(SocketContext.layerNode(socketOptions))))
-  )
+  }).pipe(Effect.scoped, Effect.provide(SocketContext.layerNode(socketOptions).pipe(Layer.provideMerge(Beehive.layer))))
 
 /** A bare node:net echo server: the machine's floor for a round trip between two processes. */
 const echo = (address: SocketAddress) => {
@@ -215,8 +213,12 @@ const overSocket = (address: SocketAddress) =>
         server.child.kill("SIGTERM")
       })
     )
-    const socket = yield* makeSocketContext(socketOptions).pipe(Effect.provideService(Transport, nodeTransport))
-    const beehive = yield* makeBeehive({ contexts: [socket.context] })
+    const host = yield* makeHost()
+    const socket = yield* makeSocketContext(socketOptions).pipe(
+      Effect.provideService(Transport, nodeTransport),
+      Effect.provideService(ContextHost, host)
+    )
+    const beehive = host.beehive
     yield* beehive.addModule("bench")
     const client = yield* socket.connect({ module: "bench", address: server.address })
     yield* client.connected
@@ -224,7 +226,7 @@ const overSocket = (address: SocketAddress) =>
   }).pipe(Effect.scoped)
 
 const inProcess = Effect.gen(function* () {
-  const beehive = yield* makeBeehive()
+  const beehive = yield* Beehive.make()
   yield* serveModules(beehive)
   return yield* measure(beehive)
 }).pipe(Effect.scoped)

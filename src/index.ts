@@ -17,7 +17,7 @@ export {
   timeoutMillis
 } from "./contexts/Beehive.ts"
 export { ChannelContext } from "./contexts/ChannelContext.ts"
-export type { Endpoint, EndpointOptions, ModuleContext } from "./contexts/ModuleContext.ts"
+export { ContextHost, type ContextHostService, type ContextType } from "./contexts/ContextHost.ts"
 export {
   type GracefulShutdownReport,
   type ModuleDefinition,
@@ -108,6 +108,7 @@ export {
   serveConfig
 } from "./contexts/socket/SocketContext.ts"
 export { formatEvent, type SocketEvent } from "./contexts/socket/SocketEvents.ts"
+export type { SocketContextOptions } from "./contexts/socket/SocketOptions.ts"
 export {
   DefaultHandshakeTimeout,
   DefaultMaxConnections,
@@ -115,7 +116,6 @@ export {
   type SocketServer,
   type SocketServerOptions
 } from "./contexts/socket/SocketServer.ts"
-export type { SocketContextOptions } from "./contexts/socket/SocketState.ts"
 export { type Connection, type Listener, Transport, type TransportShape } from "./contexts/socket/Transport.ts"
 export * from "./model/SocketErrors.ts"
 

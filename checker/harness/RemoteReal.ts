@@ -24,7 +24,8 @@ import {
   stepRemoteRound
 } from "../../spec/model/Remote.ts"
 import type { Command } from "../../spec/model/Step.ts"
-import { type BeehiveService, type BeehiveSnapshot, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { type BeehiveService, type BeehiveSnapshot, makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
@@ -97,12 +98,13 @@ export class RemoteSystem implements SystemUnderTest {
   private side(capacity: number, isClient: boolean) {
     return this.quiet(
       Effect.gen({ self: this }, function* () {
+        const host = yield* makeHost({ capacity })
         const socket = yield* makeSocketContext({
           onEvent: (event) => {
             if (event._tag === "Connected" && isClient) this.connections++
           }
-        }).pipe(Effect.provideService(Transport, this.network.transport))
-        const beehive = yield* makeBeehive({ contexts: [socket.context], capacity })
+        }).pipe(Effect.provideService(Transport, this.network.transport), Effect.provideService(ContextHost, host))
+        const beehive = host.beehive
         return { socket, beehive }
       })
     )

@@ -43,7 +43,8 @@
  *   scenario fiber is left, and no connection is open.
  */
 import { Cause, Effect, Exit, Fiber, References, Scope } from "effect"
-import { type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { type BeehiveService, makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { type ConnectionEnd, MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
@@ -256,15 +257,15 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       Effect.gen(function* () {
         const scope = yield* Scope.make()
         const built = yield* Effect.gen(function* () {
-          const socket = yield* makeSocketContext(socketOptions(proc)).pipe(
-            Effect.provideService(Transport, network.transport)
-          )
-          const beehive = yield* makeBeehive({
-            contexts: [socket.context],
+          const host = yield* makeHost({
             capacity: input.capacity,
             onUndeliverable: (module, message) => handed.push({ key: `${module}:${message.header.id}`, at: proc })
           })
-          return { socket, beehive }
+          const socket = yield* makeSocketContext(socketOptions(proc)).pipe(
+            Effect.provideService(Transport, network.transport),
+            Effect.provideService(ContextHost, host)
+          )
+          return { socket, beehive: host.beehive }
         }).pipe(Scope.provide(scope))
         for (const m of modules) {
           yield* built.beehive.addModule(m)

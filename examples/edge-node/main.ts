@@ -174,10 +174,7 @@ const program = Effect.gen(function* () {
   yield* say("edgecore", `cleaned up ${report.cleanups.length} modules`)
 })
 
-const layer = Registry.layer.pipe(
-  Layer.provideMerge(SocketContext.beehiveLayer()),
-  Layer.provideMerge(SocketContext.layerNode())
-)
+const layer = Registry.layer.pipe(Layer.provideMerge(SocketContext.layerNode()), Layer.provideMerge(Beehive.layer))
 
 // The demo prints its own events, one line each; the library's warnings (a peer going away during the
 // shutdown) would only be noise here.

@@ -41,7 +41,7 @@ const program = Effect.gen(function* () {
   yield* serve
 })
 
-const layer = SocketContext.beehiveLayer().pipe(Layer.provideMerge(SocketContext.layerNode()))
+const layer = SocketContext.layerNode().pipe(Layer.provideMerge(Beehive.layer))
 // Signals end it at any point, even before it is connected.
 Effect.runPromise(
   Effect.raceFirst(program, awaitSignal(["SIGTERM", "SIGINT"])).pipe(

@@ -39,8 +39,8 @@ const program = Effect.gen(function* () {
   }
 })
 
-const layer = SocketContext.beehiveLayer().pipe(
-  Layer.provideMerge(SocketContext.layerNode({ onEvent: (e) => console.log(`  (socket) ${formatEvent(e)}`) }))
+const layer = SocketContext.layerNode({ onEvent: (e) => console.log(`  (socket) ${formatEvent(e)}`) }).pipe(
+  Layer.provideMerge(Beehive.layer)
 )
 
 Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(layer))).then(

@@ -1,54 +1,30 @@
 /**
  * The channel context: modules in this process, each with a bounded FIFO mailbox (Go's
- * `pkg/core/channel/context_channel.go`, with its races fixed).
+ * `pkg/core/channel/context_channel.go`, with its races fixed). Every global context has it plugged
+ * in from the start (`Beehive.make`, `Beehive.makeHost`).
  *
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import { Mailbox } from "../effects/Mailbox.ts"
 import { ContextTypeChannel } from "../model/Constants.ts"
-import { ModuleClosed } from "../model/Errors.ts"
-import type { Message } from "../model/Message.ts"
-import type { Endpoint, EndpointOptions, ModuleContext } from "./ModuleContext.ts"
+import type { ContextType } from "./ContextHost.ts"
+import { openMailbox } from "./MailboxEndpoint.ts"
+import type { ModuleContext } from "./ModuleContext.ts"
 
-/**
- * A module's mailbox as an endpoint of the channel context.
- *
- * @category models
- */
-export class MailboxEndpoint extends Mailbox<Message, ModuleClosed> implements Endpoint {
-  readonly module: string
-  readonly contextType = ContextTypeChannel
-
-  constructor(module: string, options: EndpointOptions) {
-    super(options.capacity, () => new ModuleClosed({ module }), options.onOrphan)
-    this.module = module
-  }
-
-  get queued(): number {
-    return this.size
-  }
+/** The "channel" context type: opens mailboxes. */
+const channelContext: ModuleContext = {
+  type: ContextTypeChannel,
+  open: (module, options) => Effect.sync(() => openMailbox(module, options))
 }
 
 /**
- * Opens a mailbox endpoint for `module`. Throws a `RangeError` (a defect inside Effect) if the
- * capacity is not a positive integer.
- *
- * @category constructors
- */
-export const openMailbox = (module: string, options: EndpointOptions): Endpoint => new MailboxEndpoint(module, options)
-
-/**
- * The channel context as a service, for composing a `Beehive` with other context types.
+ * The channel context as a service.
  *
  * @category services
  */
-export class ChannelContext extends Context.Service<ChannelContext, ModuleContext>()("beehive-effect/ChannelContext") {
-  /** The service value: opens mailboxes. */
-  static readonly make: ModuleContext = {
-    type: ContextTypeChannel,
-    open: (module, options) => Effect.sync(() => openMailbox(module, options))
-  }
+export class ChannelContext extends Context.Service<ChannelContext, ContextType>()("beehive-effect/ChannelContext") {
+  /** The service value: the "channel" context type (it opens mailboxes), as `ContextHost`'s `plug` takes it. */
+  static readonly make: ContextType = channelContext
 
   /** A layer providing the channel context. */
   static readonly layer: Layer.Layer<ChannelContext> = Layer.succeed(ChannelContext, ChannelContext.make)

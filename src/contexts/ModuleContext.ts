@@ -4,7 +4,13 @@
  * process for "channel", a connection for "socket"). The global context (`Beehive`) does all the
  * routing, group and reply bookkeeping on top of endpoints, so groups can mix context types.
  *
+ * Internal: endpoints are built on the wake-up machinery (`Arm`, `Wake`, `Wakeups`) that the global
+ * context's one-step guarantees rest on (R-GLOBAL-6), which is no part of the public API. A context
+ * type implements `ModuleContext` and plugs itself in through the `ContextHost` service
+ * (`ContextHost.ts`), which is public and mentions none of it.
+ *
  * @since 0.1.0
+ * @internal
  */
 import type { Effect } from "effect"
 import type { Arm } from "../effects/Arm.ts"
@@ -12,7 +18,7 @@ import type { Wake } from "../effects/Mailbox.ts"
 import type { Wakeups } from "../effects/Wakeups.ts"
 import type { MessageEncodeError, ModuleClosed } from "../model/Errors.ts"
 import type { Message } from "../model/Message.ts"
-import type { BeehiveService } from "./Beehive.ts"
+import type { ContextType } from "./ContextHost.ts"
 
 /**
  * One module's way in and out.
@@ -68,31 +74,19 @@ export interface EndpointOptions {
 }
 
 /**
- * A context type: opens endpoints for modules of that type.
+ * A context type: opens endpoints for modules of that type. It is plugged into a global context with
+ * `ContextHost`'s `plug`, once; what it needs of the global context (delivering what arrives from
+ * elsewhere, asking whether a call still waits) it gets from the same `ContextHostService`.
  *
  * @category models
  */
-export interface ModuleContext {
-  readonly type: string
+export interface ModuleContext extends ContextType {
   /**
    * Opens the endpoint of `module`. It may suspend (and be interrupted) while it waits; its last step,
    * the one that creates the endpoint, must be a single step, so that an endpoint that exists is
    * returned to the caller, who registers or closes it.
    */
   readonly open: (module: string, options: EndpointOptions) => Effect.Effect<Endpoint>
-  /**
-   * Called once when a `Beehive` is built with this context, with the global context itself, so that
-   * a context carrying messages from elsewhere (sockets) can deliver what arrives (`send`,
-   * `sendResp`) and register the modules it serves; and with `isPending`, which tells without
-   * blocking whether a synchronous call with that request id still waits.
-   */
-  readonly attach?:
-    | ((
-        beehive: BeehiveService,
-        isPending: (requestId: string) => boolean,
-        onUndeliverable: (module: string, message: Message) => void
-      ) => void)
-    | undefined
   /**
    * Offered a response no local call waits for (its request came from elsewhere); true if this
    * context took it to send back. Never blocks.

@@ -8,6 +8,7 @@
  */
 import { Effect, Exit, type Fiber, type Scope } from "effect"
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../contexts/Beehive.ts"
+import type { ContextHostService } from "../contexts/ContextHost.ts"
 import {
   describeCause,
   type RunEnvironment,
@@ -45,6 +46,8 @@ export interface TraceEvent {
 export interface ScenarioContext {
   /** The fresh context of this run. */
   readonly beehive: BeehiveService
+  /** Its host, to plug other context types into it (R-API-5). */
+  readonly host: ContextHostService
   /** Runs `effect` as a named fiber; its start and end are traced. */
   readonly spawn: <A, E>(name: string, effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.Fiber<A, E>>
   /**
@@ -154,10 +157,12 @@ export const runScenario = (
     clockRead = () => environment.clock.currentTimeMillisUnsafe()
     return Effect.scoped(
       Effect.gen(function* () {
-        const beehive = yield* Beehive.make(scenario.beehive)
+        const host = yield* Beehive.makeHost(scenario.beehive)
+        const beehive = host.beehive
         const yieldHere = scenario.preemptAtOperations ? Effect.yieldNow : Effect.void
         const context: ScenarioContext = {
           beehive,
+          host,
           now: clockRead,
           pendingTimers: () => environment.clock.pendingTimers,
           running: () => [...open.keys()].filter((name) => name !== "main"),

@@ -2,7 +2,8 @@ import { Cause, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { describe, expect, it } from "vitest"
 import { Beehive } from "../../src/contexts/Beehive.ts"
-import { ChannelContext, openMailbox } from "../../src/contexts/ChannelContext.ts"
+import { ChannelContext } from "../../src/contexts/ChannelContext.ts"
+import { openMailbox } from "../../src/contexts/MailboxEndpoint.ts"
 import type { Endpoint, ModuleContext } from "../../src/contexts/ModuleContext.ts"
 import { Registry } from "../../src/contexts/Registry.ts"
 import { CurrentModule } from "../../src/effects/CurrentModule.ts"
@@ -12,6 +13,7 @@ import { MessageEncodeError } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { explore } from "../../src/testing/Explore.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
+import { makeBeehiveWith } from "../support/contexts.ts"
 import { itEffect } from "../support/itEffect.ts"
 import { msg, settle } from "../support/messages.ts"
 
@@ -102,7 +104,7 @@ describe("Beehive: error details and refusals", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const b = yield* Beehive.make({ contexts: [context] })
+          const b = yield* makeBeehiveWith([context])
           yield* b.addModule("a", { contextType: "rec" })
           expect(opened.map((o) => o.module)).toEqual(["a"])
           expect((yield* Effect.flip(b.addModule("a", { contextType: "rec" })))._tag).toBe("ModuleAlreadyExists")
@@ -119,7 +121,7 @@ describe("Beehive: error details and refusals", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const b = yield* Beehive.make({ contexts: [context] })
+          const b = yield* makeBeehiveWith([context])
           // The slow addModule has passed its checks and is opening when the name is taken.
           const first = yield* Effect.forkChild(Effect.exit(b.addModule("x", { contextType: "slow" })))
           yield* settle
@@ -149,9 +151,9 @@ describe("Beehive: an interrupted addModule", () => {
     const { context, opened } = recordingContext("rec")
     const scenario: Scenario = {
       name: "interrupted-add-module",
-      beehive: { contexts: [context] },
       run: (ctx) =>
         Effect.gen(function* () {
+          yield* ctx.host.plug(context)
           opened.length = 0
           const adder = yield* ctx.spawn(
             "adder",
@@ -330,7 +332,7 @@ describe("Beehive: delivery steps", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const b = yield* Beehive.make({ contexts: [remote] })
+          const b = yield* makeBeehiveWith([remote])
           yield* b.addModule("a")
           yield* b.addModuleGroup("a", "g")
           const call = yield* Effect.forkChild(Effect.exit(b.sendToGroupSync("g", msg("req"), 1000)))
@@ -419,6 +421,6 @@ describe("Beehive: a copy that cannot be sent at all", () => {
         expect(Exit.isFailure(sync) && Cause.squash(sync.cause)).toBeInstanceOf(MessageEncodeError)
         expect((yield* b.snapshot).pendingCalls).toEqual([])
       }),
-    { beehive: { contexts: [refusing] } }
+    { contexts: [refusing] }
   )
 })

@@ -2,7 +2,7 @@ import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { describe, expect, it } from "vitest"
 import { Beehive, timeoutMillis } from "../../src/contexts/Beehive.ts"
-import { openMailbox } from "../../src/contexts/ChannelContext.ts"
+import { openMailbox } from "../../src/contexts/MailboxEndpoint.ts"
 import type { ModuleContext } from "../../src/contexts/ModuleContext.ts"
 import { asModule } from "../../src/effects/CurrentModule.ts"
 import * as Message from "../../src/model/Message.ts"
@@ -195,20 +195,14 @@ describe("Beehive (Effect API, virtual time)", () => {
         for (const m of ["local", "other"]) yield* b.sendResp(respond(yield* b.receive(m), m, `r-${m}`), m)
         expect([...(yield* Fiber.join(call)).responses.keys()]).toEqual(["local", "other"])
       }),
-    { beehive: { contexts: [fakeContext] } }
+    { contexts: [fakeContext] }
   )
 
-  it("R-GLOBAL-1 a context is attached to the global context and gets the responses no local call waits for", async () => {
+  it("R-GLOBAL-1 R-API-5 a context plugged into the global context gets it and the responses no local call waits for", async () => {
     const forwarded: Array<string> = []
-    let attached: unknown
-    let isPending: ((requestId: string) => boolean) | undefined
     const remote: ModuleContext = {
       type: "remote",
       open: (module, options) => Effect.sync(() => openMailbox(module, options)),
-      attach: (beehive, pending) => {
-        attached = beehive
-        isPending = pending
-      },
       forwardResponse: (response, from) => {
         forwarded.push(`${response.header.parentId} from ${from}`)
         return response.header.parentId === "theirs"
@@ -217,17 +211,19 @@ describe("Beehive (Effect API, virtual time)", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const b = yield* Beehive.make({ contexts: [remote] })
-          expect(attached).toBe(b)
+          const host = yield* Beehive.makeHost()
+          yield* host.plug(remote)
+          const b = host.beehive
+          const isPending = host.isPending
           expect(yield* b.sendResp(respond(msg("theirs"), 1), "m")).toBe(true)
           expect(yield* b.sendResp(respond(msg("unknown"), 2))).toBe(false)
           yield* b.addModule("m")
           const call = yield* Effect.forkChild(b.sendSync("m", msg("mine"), 1000))
           yield* settle
           // It can also ask, without blocking, whether a call still waits.
-          expect([isPending?.("mine"), isPending?.("theirs")]).toEqual([true, false])
+          expect([isPending("mine"), isPending("theirs")]).toEqual([true, false])
           expect(yield* b.sendResp(respond(msg("mine"), 3, "first"))).toBe(true)
-          expect(isPending?.("mine")).toBe(false)
+          expect(isPending("mine")).toBe(false)
           expect(yield* b.sendResp(respond(msg("mine"), 4, "second"))).toBe(false)
           yield* Fiber.join(call)
           yield* b.shutdown
@@ -294,14 +290,12 @@ describe("Beehive (Effect API, virtual time)", () => {
         expect((yield* Fiber.join(late))._tag).toBe("BeehiveShutdown")
       }),
     {
-      beehive: {
-        contexts: [
-          {
-            type: "slow",
-            open: (module, options) => Effect.as(Effect.sleep(10), openMailbox(module, options))
-          }
-        ]
-      }
+      contexts: [
+        {
+          type: "slow",
+          open: (module, options) => Effect.as(Effect.sleep(10), openMailbox(module, options))
+        }
+      ]
     }
   )
 

@@ -9,12 +9,12 @@
 import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { makeBeehive } from "../../src/contexts/Beehive.ts"
-import { MailboxEndpoint } from "../../src/contexts/ChannelContext.ts"
+import { MailboxEndpoint } from "../../src/contexts/MailboxEndpoint.ts"
 import type { EndpointOptions, ModuleContext } from "../../src/contexts/ModuleContext.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { MessageEncodeError } from "../../src/model/Errors.ts"
 import type { Message } from "../../src/model/Message.ts"
+import { makeBeehiveWith } from "../support/contexts.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -50,7 +50,7 @@ describe("R-SOCK-2 all or nothing for group sends", () => {
           const sim = new SimRuntime()
           const scope = sim.run(Scope.make())
           const contexts = [...new Set(limits.filter((l) => l !== undefined))].map(limited)
-          const beehive = sim.run(Scope.provide(makeBeehive({ contexts }), scope))
+          const beehive = sim.run(Scope.provide(makeBeehiveWith(contexts), scope))
           const members = limits.map((_, i) => `member${i}`)
           sim.run(
             Effect.gen(function* () {
@@ -102,7 +102,7 @@ describe("R-SOCK-2 all or nothing for group sends", () => {
         (limit, size, full, operation) => {
           const sim = new SimRuntime()
           const scope = sim.run(Scope.make())
-          const beehive = sim.run(Scope.provide(makeBeehive({ contexts: [limited(limit)] }), scope))
+          const beehive = sim.run(Scope.provide(makeBeehiveWith([limited(limit)]), scope))
           sim.run(beehive.addModule("m", { contextType: `limited-${limit}`, capacity: 1 }))
           // A full mailbox makes the call wait for room: the refusal is checked again when it waits.
           if (full) sim.run(beehive.send("m", msg("filler", "")))

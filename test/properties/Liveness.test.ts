@@ -10,7 +10,8 @@
 import { Effect, Exit, type Fiber, References, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { encodeBatch, type Framing } from "../../src/contexts/socket/Framing.ts"
 import { makeHandshake } from "../../src/contexts/socket/Handshake.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -65,6 +66,7 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
               sim.run(
                 quiet(
                   Effect.gen(function* () {
+                    const host = yield* makeHost({ capacity })
                     const socket = yield* makeSocketContext({
                       heartbeatMs,
                       frameTimeoutMs,
@@ -73,8 +75,11 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
                         when.set(e, sim.now)
                         events.push(e)
                       }
-                    }).pipe(Effect.provideService(Transport, network.transport))
-                    const beehive = yield* makeBeehive({ contexts: [socket.context], capacity })
+                    }).pipe(
+                      Effect.provideService(Transport, network.transport),
+                      Effect.provideService(ContextHost, host)
+                    )
+                    const beehive = host.beehive
                     return { socket, beehive }
                   }).pipe(Scope.provide(scope))
                 )
@@ -196,11 +201,12 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
             const server = sim.run(
               quiet(
                 Effect.gen(function* () {
+                  const host = yield* makeHost()
                   const socket = yield* makeSocketContext({
                     frameTimeoutMs,
                     onEvent: (event) => events.push({ event, at: sim.now })
-                  }).pipe(Effect.provideService(Transport, network.transport))
-                  const beehive = yield* makeBeehive({ contexts: [socket.context] })
+                  }).pipe(Effect.provideService(Transport, network.transport), Effect.provideService(ContextHost, host))
+                  const beehive = host.beehive
                   yield* beehive.addModule("A")
                   yield* socket.serve({ address, accept: ["Y"] })
                   return beehive
@@ -267,10 +273,12 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
             sim.run(
               quiet(
                 Effect.gen(function* () {
+                  const host = yield* makeHost()
                   const socket = yield* makeSocketContext({ heartbeatMs: serverMs }).pipe(
-                    Effect.provideService(Transport, network.transport)
+                    Effect.provideService(Transport, network.transport),
+                    Effect.provideService(ContextHost, host)
                   )
-                  const beehive = yield* makeBeehive({ contexts: [socket.context] })
+                  const beehive = host.beehive
                   yield* beehive.addModule("A")
                   yield* socket.serve({ address, accept: ["Y"] })
                 }).pipe(Scope.provide(scope))

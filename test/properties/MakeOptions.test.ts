@@ -2,8 +2,7 @@
  * `Beehive.make`'s options (R-API-3) as a property: options written from untyped code, valid or with
  * one bad value anywhere, fail with `InvalidArgument` naming `Beehive.make` and the bad option, and
  * build a working context otherwise. SPEC's list: options that are not an object, a capacity that is
- * not an integer from 1 to 2^24, `contexts` that are not an array, an `onUndeliverable` that is not a
- * function.
+ * not an integer from 1 to 2^24, an `onUndeliverable` that is not a function.
  */
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
@@ -18,7 +17,6 @@ type Verdict = { readonly ok: true } | { readonly ok: false; readonly argument: 
 const arbValid = fc.record(
   {
     capacity: fc.integer({ min: 1, max: 2 ** 24 }),
-    contexts: fc.constant([]),
     onUndeliverable: fc.constant(() => {}),
     metrics: fc.boolean()
   },
@@ -29,7 +27,6 @@ const arbBad: fc.Arbitrary<{ readonly change: Record<string, unknown>; readonly 
   fc
     .constantFrom<unknown>(0, -1, 1.5, 2 ** 24 + 1, "10", Number.NaN, null)
     .map((capacity) => ({ change: { capacity }, argument: "capacity" })),
-  fc.constantFrom<unknown>({}, "channel", 3, null).map((contexts) => ({ change: { contexts }, argument: "contexts" })),
   fc
     .constantFrom<unknown>("log", 1, {}, true, null)
     .map((onUndeliverable) => ({ change: { onUndeliverable }, argument: "onUndeliverable" }))

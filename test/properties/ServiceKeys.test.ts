@@ -1,6 +1,6 @@
 /**
- * The public services' keys (R-API-4): every service a program must provide (`Beehive`, `Registry`,
- * `ChannelContext`, `SocketContext`, `Transport`) has its own key, `beehive-effect/` and its name, so
+ * The public services' keys (R-API-4): every service a program must provide (`Beehive`, `ContextHost`,
+ * `Registry`, `ChannelContext`, `SocketContext`, `Transport`) has its own key, `beehive-effect/` and its name, so
  * a program that forgets one fails with a defect that names it, whichever of the others it provides.
  */
 import { Cause, Context, Effect, Exit } from "effect"
@@ -8,6 +8,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Beehive } from "../../src/contexts/Beehive.ts"
 import { ChannelContext } from "../../src/contexts/ChannelContext.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { Registry } from "../../src/contexts/Registry.ts"
 import { SocketContext } from "../../src/contexts/socket/SocketContext.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
@@ -15,6 +16,7 @@ import { fcParams } from "../support/fc.ts"
 
 const services = [
   ["Beehive", Beehive],
+  ["ContextHost", ContextHost],
   ["Registry", Registry],
   ["ChannelContext", ChannelContext],
   ["SocketContext", SocketContext],

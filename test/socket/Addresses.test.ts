@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Layer, type Scope } from "effect"
 import { describe, expect, it } from "vitest"
-import type { Beehive } from "../../src/contexts/Beehive.ts"
+import { Beehive } from "../../src/contexts/Beehive.ts"
 import { type SocketAddress, tcp, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { SocketContext } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
@@ -21,9 +21,7 @@ const withSocket = <A, E>(
     Effect.exit(
       Effect.scoped(body).pipe(
         Effect.provide(
-          SocketContext.beehiveLayer().pipe(
-            Layer.provideMerge(SocketContext.layerNode({ onEvent: (e) => events.push(e) }))
-          )
+          SocketContext.layerNode({ onEvent: (e) => events.push(e) }).pipe(Layer.provideMerge(Beehive.layer))
         )
       )
     )

@@ -5,7 +5,8 @@
  */
 import { Effect, Exit, Fiber, References } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
@@ -26,8 +27,12 @@ const remotePair: Scenario = {
       const network = new MemoryNetwork(4096)
       const side = () =>
         Effect.gen(function* () {
-          const socket = yield* makeSocketContext().pipe(Effect.provideService(Transport, network.transport))
-          return { socket, beehive: yield* makeBeehive({ contexts: [socket.context], capacity: 2 }) }
+          const host = yield* makeHost({ capacity: 2 })
+          const socket = yield* makeSocketContext().pipe(
+            Effect.provideService(Transport, network.transport),
+            Effect.provideService(ContextHost, host)
+          )
+          return { socket, beehive: host.beehive }
         })
       const s = yield* side()
       const c = yield* side()
@@ -78,8 +83,12 @@ const disconnect: Scenario = {
       const network = new MemoryNetwork(4096)
       const side = () =>
         Effect.gen(function* () {
-          const socket = yield* makeSocketContext().pipe(Effect.provideService(Transport, network.transport))
-          return { socket, beehive: yield* makeBeehive({ contexts: [socket.context] }) }
+          const host = yield* makeHost()
+          const socket = yield* makeSocketContext().pipe(
+            Effect.provideService(Transport, network.transport),
+            Effect.provideService(ContextHost, host)
+          )
+          return { socket, beehive: host.beehive }
         })
       const s = yield* side()
       const c = yield* side()

@@ -4,7 +4,8 @@
  */
 import { Cause, Effect, Exit, Fiber, Layer, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { Beehive, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { Beehive, makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { encodeFrame, FrameDecoder } from "../../src/contexts/socket/FrameCodec.ts"
 import { controlJson } from "../../src/contexts/socket/Handshake.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -289,7 +290,7 @@ describe("socket context edge cases", () => {
     expect(endpoint.isOpen).toBe(false)
   })
 
-  it("R-SOCK-16 configs drive servers and clients; the layers build a socket Beehive; a context not attached is a defect", () =>
+  it("R-SOCK-16 R-API-5 configs drive servers and clients; the layers build a socket Beehive; a socket context exists only plugged in, once per global context", () =>
     run(
       Effect.gen(function* () {
         const network = new MemoryNetwork()
@@ -314,16 +315,26 @@ describe("socket context edge cases", () => {
         })
         yield* program.pipe(
           Effect.provide(
-            SocketContext.beehiveLayer({ contexts: [] }).pipe(
-              Layer.provideMerge(SocketContext.layer().pipe(Layer.provide(Layer.succeed(Transport, network.transport))))
+            SocketContext.layer().pipe(
+              Layer.provide(Layer.succeed(Transport, network.transport)),
+              Layer.provideMerge(Beehive.layer)
             )
           )
         )
-        const detached = yield* makeSocketContext().pipe(Effect.provideService(Transport, network.transport))
-        const exit = yield* Effect.exit(detached.serve({ address: unix("/x"), accept: [] }))
-        expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
-        yield* makeBeehive({ contexts: [detached.context] })
-        expect(Exit.isSuccess(yield* Effect.exit(detached.serve({ address: unix("/x"), accept: [] })))).toBe(true)
+        // A socket context is built over the host of a global context and plugged into it at once: it
+        // serves from the start. A second "socket" context type for the same global context is refused.
+        const host = yield* makeHost()
+        const overHost = Effect.provideService(ContextHost, host)
+        const socket = yield* makeSocketContext().pipe(Effect.provideService(Transport, network.transport), overHost)
+        expect(Exit.isSuccess(yield* Effect.exit(socket.serve({ address: unix("/x"), accept: [] })))).toBe(true)
+        const second = makeSocketContext().pipe(Effect.provideService(Transport, network.transport), overHost)
+        expect(yield* Effect.flip(second)).toMatchObject({
+          _tag: "InvalidArgument",
+          operation: "plug",
+          argument: "context type"
+        })
+        yield* host.beehive.shutdown
+        expect(yield* Effect.flip(second)).toMatchObject({ _tag: "BeehiveShutdown", operation: "plug" })
         expect(typeof SocketContext.layerNode()).toBe("object")
       })
     ))

@@ -5,7 +5,8 @@
  */
 import { Effect, Exit, Fiber, References, Scope } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeBeehive } from "../../src/contexts/Beehive.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { encodeFrame, FrameDecoder } from "../../src/contexts/socket/FrameCodec.ts"
 import { controlJson } from "../../src/contexts/socket/Handshake.ts"
 import { Link } from "../../src/contexts/socket/Link.ts"
@@ -14,7 +15,8 @@ import { MessageReader } from "../../src/contexts/socket/MessageReader.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
-import { resolveOptions, SocketState } from "../../src/contexts/socket/SocketState.ts"
+import { resolveOptions } from "../../src/contexts/socket/SocketOptions.ts"
+import { SocketState } from "../../src/contexts/socket/SocketState.ts"
 import { type Connection, Transport } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
 import { explore, formatTimeline } from "../../src/testing/Explore.ts"
@@ -30,10 +32,12 @@ const address = unix("/interrupts")
 const side = (network: MemoryNetwork) =>
   Effect.gen(function* () {
     const events: Array<SocketEvent> = []
+    const host = yield* makeHost()
     const socket = yield* makeSocketContext({ onEvent: (e) => events.push(e) }).pipe(
-      Effect.provideService(Transport, network.transport)
+      Effect.provideService(Transport, network.transport),
+      Effect.provideService(ContextHost, host)
     )
-    return { socket, events, beehive: yield* makeBeehive({ contexts: [socket.context] }) }
+    return { socket, events, beehive: host.beehive }
   })
 
 /** A server process offering modules A and B to client X, and the client process with X added. */
@@ -219,8 +223,10 @@ describe("socket link: ended at any operation", () => {
     run: ({ spawn, check, note, quiesce }) =>
       Effect.gen(function* () {
         const network = new MemoryNetwork(1 << 20)
-        const state = new SocketState(resolveOptions(), yield* Effect.scope)
-        const beehive = yield* makeBeehive({ contexts: [state.context] })
+        const host = yield* makeHost()
+        const state = new SocketState(resolveOptions(), yield* Effect.scope, host)
+        yield* host.plug(state.context)
+        const beehive = host.beehive
         yield* beehive.addModule("A")
         yield* beehive.addModule("B")
         const listener = yield* network.transport.listen(address)

@@ -1,13 +1,14 @@
 import * as net from "node:net"
 import { Duration, Effect, References, type Scope } from "effect"
-import { type BeehiveOptions, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { type BeehiveOptions, type BeehiveService, makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { type SocketAddress, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient, SocketClientOptions } from "../../src/contexts/socket/SocketClient.ts"
 import { makeSocketContext, type SocketContextService } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import type { SocketContextOptions } from "../../src/contexts/socket/SocketOptions.ts"
 import type { SocketServer, SocketServerOptions } from "../../src/contexts/socket/SocketServer.ts"
-import type { SocketContextOptions } from "../../src/contexts/socket/SocketState.ts"
 import { Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
 
 /** A process: a Beehive with a socket context, and the events it reported. */
@@ -25,15 +26,15 @@ export const makeSide = (
 ): Effect.Effect<Side, never, Scope.Scope> =>
   Effect.gen(function* () {
     const events: Array<SocketEvent> = []
+    const host = yield* Effect.orDie(makeHost(beehiveOptions))
     const socket = yield* makeSocketContext({
       ...options,
       onEvent: (e) => {
         events.push(e)
         options.onEvent?.(e)
       }
-    }).pipe(Effect.provideService(Transport, transport))
-    const beehive = yield* Effect.orDie(makeBeehive({ ...beehiveOptions, contexts: [socket.context] }))
-    return { beehive, socket, events }
+    }).pipe(Effect.provideService(Transport, transport), Effect.provideService(ContextHost, host), Effect.orDie)
+    return { beehive: host.beehive, socket, events }
   })
 
 /** A server process S with modules A and B (groups g: [A, B], ga: [A]) and a client process C with module X, connected. */

@@ -13,7 +13,7 @@
  * @internal
  */
 import { Effect } from "effect"
-import type { ResolvedSocketOptions } from "./SocketState.ts"
+import type { ResolvedSocketOptions } from "./SocketOptions.ts"
 
 /**
  * The answers waiting to be written to the connection, as the pause rule sees them.

@@ -4,28 +4,36 @@
  * every operation works on a remote module as on a local one (spec/SPEC.md, R-SOCK), and it runs the
  * server and client roles of Go's socket mode.
  *
- * Build it before the `Beehive` and give it to it:
+ It plugs itself into the global context of the `ContextHost` it is built with (R-API-5), so a socket
+ * context exists only plugged in:
  *
  * ```ts
- * const socket = yield* SocketContext.make()
- * const beehive = yield* Beehive.make({ contexts: [socket.context] })
+ * const host = yield* Beehive.makeHost()
+ * const socket = yield* SocketContext.make().pipe(
+ *   Effect.provideService(ContextHost, host),
+ *   Effect.provideService(Transport, nodeTransport)
+ * )
+ * yield* host.beehive.addModule("edged")
  * yield* socket.serve({ address: unix("/run/beehive.sock"), accept: ["edged"] })
  * ```
  *
- * or use `SocketContext.layer` and `SocketContext.beehiveLayer`.
+ * or with layers, `SocketContext.layerNode().pipe(Layer.provideMerge(Beehive.layer))`, which provides
+ * `SocketContext`, `Beehive` and `ContextHost`.
  *
  * @since 0.1.0
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import type { InvalidArgument } from "../../model/Errors.ts"
+import type { BeehiveShutdown, InvalidArgument } from "../../model/Errors.ts"
 import type { ConnectFailed, ListenFailed, SocketConfigError } from "../../model/SocketErrors.ts"
-import { Beehive, type BeehiveOptions, makeBeehive } from "../Beehive.ts"
-import type { ModuleContext } from "../ModuleContext.ts"
+import { ContextHost } from "../ContextHost.ts"
+import { connect } from "./Connect.ts"
 import { NodeTransport } from "./NodeTransport.ts"
-import { connect, type SocketClient, type SocketClientOptions } from "./SocketClient.ts"
+import { serve } from "./Serve.ts"
+import type { SocketClient, SocketClientOptions } from "./SocketClient.ts"
 import { clientEntry, clientModules, type SocketConfig, serverEntries } from "./SocketConfig.ts"
-import { type SocketServer, type SocketServerOptions, serve } from "./SocketServer.ts"
-import { resolveOptions, type SocketContextOptions, SocketState } from "./SocketState.ts"
+import { resolveOptions, type SocketContextOptions } from "./SocketOptions.ts"
+import type { SocketServer, SocketServerOptions } from "./SocketServer.ts"
+import { SocketState } from "./SocketState.ts"
 import { Transport } from "./Transport.ts"
 
 /**
@@ -45,19 +53,13 @@ export interface ConnectionInfo {
  * @category models
  */
 export interface SocketContextService {
-  /** The "socket" context type, to give to `Beehive.make({ contexts: [...] })`. */
-  readonly context: ModuleContext
-  /**
-   * Starts a server (it stops with the scope). Fails with `ListenFailed`; dies if the context is not
-   * attached to a `Beehive` yet.
-   */
+  /** Starts a server (it stops with the scope). Fails with `ListenFailed`. */
   readonly serve: (options: SocketServerOptions) => Effect.Effect<SocketServer, ListenFailed, Scope.Scope>
   /**
    * Starts a client that connects, and reconnects, as `options.module` (it stops with the scope, or
    * at its bound: `maxAttempts`, `giveUpAfter`). Connection failures are retried with backoff and
    * reported as events. Fails at once with `ConnectFailed` (code `EINVAL`) for an address nothing can
-   * connect to, and `InvalidArgument` for a bad bound. Dies if the context is not attached to a
-   * `Beehive` yet.
+   * connect to, and `InvalidArgument` for a bad bound.
    */
   readonly connect: (
     options: SocketClientOptions
@@ -83,21 +85,25 @@ export const DefaultHeartbeatMs = 10_000
 export const DefaultFrameTimeoutMs = 30_000
 
 /**
- * Builds a socket context over the `Transport` in context. Connections and deliveries end with the scope.
+ * Builds a socket context over the `Transport` in context and plugs its "socket" context type into
+ * the global context of the `ContextHost` in context. Connections and deliveries end with the scope.
+ * Never blocks. Fails with `InvalidArgument` if a "socket" context type is plugged into that global
+ * context already (R-API-5), with `BeehiveShutdown` if it is shut down.
  *
  * @category constructors
  */
 export const makeSocketContext = (
   options: SocketContextOptions = {}
-): Effect.Effect<SocketContextService, never, Scope.Scope | Transport> =>
+): Effect.Effect<SocketContextService, InvalidArgument | BeehiveShutdown, Scope.Scope | Transport | ContextHost> =>
   Effect.gen(function* () {
     const transport = yield* Transport
+    const host = yield* ContextHost
     const scope = yield* Effect.scope
-    const state = new SocketState(resolveOptions(options), scope)
+    const state = new SocketState(resolveOptions(options), scope, host)
+    yield* host.plug(state.context)
     // Last, after every connection has ended: what no peer will ever receipt now is in doubt (R-SOCK-21).
     yield* Effect.addFinalizer(() => Effect.suspend(() => state.reportWritten(state.receipts.abandonAll(), "InDoubt")))
     return {
-      context: state.context,
       serve: (serverOptions) => serve(state, transport, serverOptions),
       connect: (clientOptions) => connect(state, transport, clientOptions),
       connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules }))),
@@ -158,19 +164,28 @@ export const connectConfig = (
 export class SocketContext extends Context.Service<SocketContext, SocketContextService>()(
   "beehive-effect/SocketContext"
 ) {
-  /** Builds the service in the current scope, over the `Transport` in context. */
+  /** Builds the service in the current scope, over the `Transport` and the `ContextHost` in context. */
   static readonly make = makeSocketContext
 
-  /** A layer over the `Transport` in context. */
-  static readonly layer = (options?: SocketContextOptions): Layer.Layer<SocketContext, never, Transport> =>
+  /**
+   * A layer over the `Transport` and the `ContextHost` in context (`Beehive.layer` provides one);
+   * fails as `makeSocketContext` does.
+   */
+  static readonly layer = (
+    options?: SocketContextOptions
+  ): Layer.Layer<SocketContext, InvalidArgument | BeehiveShutdown, Transport | ContextHost> =>
     Layer.effect(SocketContext, makeSocketContext(options))
 
   /**
    * A layer over node:net and node:tls. Peers that stop are detected (R-SOCK-20): a heartbeat of 10 s
    * is offered and a frame may stay unfinished 30 s, unless `heartbeatMs` or `frameTimeoutMs` say
-   * otherwise (0 turns either off).
+   * otherwise (0 turns either off). Requires the `ContextHost` of the global context it plugs into:
+   * `SocketContext.layerNode().pipe(Layer.provideMerge(Beehive.layer))` gives a program `Beehive`,
+   * `ContextHost` and `SocketContext`.
    */
-  static readonly layerNode = (options?: SocketContextOptions): Layer.Layer<SocketContext> =>
+  static readonly layerNode = (
+    options?: SocketContextOptions
+  ): Layer.Layer<SocketContext, InvalidArgument | BeehiveShutdown, ContextHost> =>
     Layer.provide(
       SocketContext.layer({
         ...options,
@@ -178,17 +193,5 @@ export class SocketContext extends Context.Service<SocketContext, SocketContextS
         frameTimeoutMs: options?.frameTimeoutMs ?? DefaultFrameTimeoutMs
       }),
       NodeTransport
-    )
-
-  /**
-   * A `Beehive` with the socket context type (and the given options' other contexts). Fails with
-   * `InvalidArgument` for a capacity that is not a positive integer.
-   */
-  static readonly beehiveLayer = (options: BeehiveOptions = {}): Layer.Layer<Beehive, InvalidArgument, SocketContext> =>
-    Layer.effect(
-      Beehive,
-      Effect.flatMap(SocketContext, (socket) =>
-        makeBeehive({ ...options, contexts: [socket.context, ...(options.contexts ?? [])] })
-      )
     )
 }

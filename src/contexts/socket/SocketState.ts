@@ -1,6 +1,6 @@
 /**
- * The state one socket context shares between its servers, clients and connections: the global
- * context it is attached to, the remote endpoints it opened, the connections, and the sync requests
+ * The state one socket context shares between its servers, clients and connections: the host of the
+ * global context it is plugged into, the remote endpoints it opened, the connections, and the sync requests
  * received from peers whose responses must go back to them. It also is the `ModuleContext` of type
  * "socket" that the global context routes remote modules to.
  *
@@ -10,7 +10,8 @@
 import { Effect, type Scope } from "effect"
 import { ContextTypeSocket } from "../../model/Constants.ts"
 import type { Message } from "../../model/Message.ts"
-import type { BeehiveService } from "../Beehive.ts"
+import type { BeehiveService } from "../BeehiveService.ts"
+import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
 import type { Delivery } from "./Deliveries.ts"
 import type { Link } from "./Link.ts"
@@ -18,112 +19,7 @@ import { LogLimiter } from "./LogLimiter.ts"
 import { newIncarnation, ReceiptLedger, type Written } from "./Receipts.ts"
 import { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
-
-/**
- * Options of a socket context.
- *
- * @category models
- */
-export interface SocketContextOptions {
-  /** Largest frame (or NDJSON line) accepted and sent, in bytes; 16 MiB by default. */
-  readonly maxFrameBytes?: number | undefined
-  /** Bytes gathered into one write before it is issued; 256 KiB by default. */
-  readonly batchBytes?: number | undefined
-  /** Messages read from one connection and not yet delivered before reading pauses; 4096 by default. */
-  readonly maxInboundBacklog?: number | undefined
-  /**
-   * Responses waiting to be written to one connection before its reading pauses; 1024 by default. A
-   * peer that sends requests and does not read their answers stops having its requests read, instead
-   * of making this process buffer its answers without limit.
-   */
-  readonly maxQueuedResponses?: number | undefined
-  /**
-   * The same two limits in size (the length of the messages' JSON): messages waiting for delivery,
-   * 8 MiB by default, and answers waiting to be written, 8 MiB by default. With the counts above they
-   * bound what one connection holds, whatever its peer sends.
-   */
-  readonly maxInboundBacklogBytes?: number | undefined
-  readonly maxQueuedResponseBytes?: number | undefined
-  /**
-   * Sync requests from peers remembered for their responses; past it the oldest is forgotten (event
-   * `RequestForgotten`); 65536 by default.
-   */
-  readonly maxPendingRequests?: number | undefined
-  /**
-   * The heartbeat interval offered in the handshake, in milliseconds (R-SOCK-20); off when left out
-   * or 0 (`SocketContext.layerNode` offers 10 s). When both peers offer one, each writes a heartbeat
-   * after an interval without writing, and a peer heard from for three intervals is unresponsive: its
-   * connection ends with `PeerUnresponsive`. A Go peer never offers one and never gets one.
-   */
-  readonly heartbeatMs?: number | undefined
-  /**
-   * How long a frame (or line) may stay unfinished, in milliseconds, before its peer is unresponsive
-   * (a peer that trickles bytes); off when left out or 0 (`SocketContext.layerNode` sets 30 s).
-   */
-  readonly frameTimeoutMs?: number | undefined
-  /**
-   * Whether to offer receipts in handshakes (R-SOCK-21); true by default. Between two peers that
-   * offer them, a one-way message written before a connection ended is known to have arrived or is
-   * reported (`Unsent`, `onUndeliverable`), instead of being lost unreported. Go peers never offer them.
-   */
-  readonly receipts?: boolean | undefined
-  /**
-   * One-way messages written to one connection and not yet receipted (R-SOCK-21) before it stops
-   * writing its modules' messages (their senders then wait, R-SOCK-17); 16,384 by default (at 4,096,
-   * waiting for receipts cut one-way throughput across processes by a third on this project's
-   * machine). A peer that agreed to receipts and never sends any cannot make this process keep
-   * messages without limit.
-   */
-  readonly maxUnreceipted?: number | undefined
-  /** Receives every event (see `SocketEvent`); events are also logged. */
-  readonly onEvent?: ((event: SocketEvent) => void) | undefined
-}
-
-/** Options with their defaults applied. @category models */
-export interface ResolvedSocketOptions {
-  readonly maxFrameBytes: number
-  readonly batchBytes: number
-  readonly maxInboundBacklog: number
-  readonly maxQueuedResponses: number
-  readonly maxInboundBacklogBytes: number
-  readonly maxQueuedResponseBytes: number
-  readonly maxPendingRequests: number
-  /** 0: off. */
-  readonly heartbeatMs: number
-  /** 0: off. */
-  readonly frameTimeoutMs: number
-  readonly receipts: boolean
-  readonly maxUnreceipted: number
-  readonly onEvent: ((event: SocketEvent) => void) | undefined
-}
-
-/**
- * `value` if it is a positive integer, else `fallback`.
- *
- * @category getters
- */
-export const positiveOr = (value: number | undefined, fallback: number): number =>
-  value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback
-
-/**
- * Applies the defaults.
- *
- * @category constructors
- */
-export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSocketOptions => ({
-  maxFrameBytes: positiveOr(options.maxFrameBytes, 16 * 1024 * 1024),
-  batchBytes: positiveOr(options.batchBytes, 256 * 1024),
-  maxInboundBacklog: positiveOr(options.maxInboundBacklog, 4096),
-  maxQueuedResponses: positiveOr(options.maxQueuedResponses, 1024),
-  maxInboundBacklogBytes: positiveOr(options.maxInboundBacklogBytes, 8 * 1024 * 1024),
-  maxQueuedResponseBytes: positiveOr(options.maxQueuedResponseBytes, 8 * 1024 * 1024),
-  maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
-  heartbeatMs: positiveOr(options.heartbeatMs, 0),
-  frameTimeoutMs: positiveOr(options.frameTimeoutMs, 0),
-  receipts: options.receipts !== false,
-  maxUnreceipted: positiveOr(options.maxUnreceipted, 16_384),
-  onEvent: options.onEvent
-})
+import type { ResolvedSocketOptions } from "./SocketOptions.ts"
 
 interface InboundCall {
   readonly link: Link
@@ -151,24 +47,26 @@ export class SocketState {
   readonly deliveries = new Map<string, Delivery>()
   /** What this process wrote to and handled from each peer, for receipts (R-SOCK-21). */
   readonly receipts = new ReceiptLedger(newIncarnation())
-  private attached: BeehiveService | undefined = undefined
+  /** The global context: what arrives from peers is delivered through it. */
+  readonly beehive: BeehiveService
   /** The global context's `onUndeliverable`: told of each one-way message a connection never wrote. */
-  onUndeliverable: (module: string, message: Message) => void = () => {}
+  readonly onUndeliverable: (module: string, message: Message) => void
+  /** Whether a synchronous call with that request id waits in the global context. */
+  private readonly isPending: (requestId: string) => boolean
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
   private readonly inbound = new Map<string, InboundCall>()
 
-  constructor(options: ResolvedSocketOptions, scope: Scope.Scope) {
+  /**
+   * The state of a socket context over the global context of `host`; `context` is still to be
+   * plugged into it (`makeSocketContext` does).
+   */
+  constructor(options: ResolvedSocketOptions, scope: Scope.Scope, host: ContextHostService) {
     this.options = options
     this.scope = scope
-  }
-
-  /** The global context; a defect if the socket context was not given to a `Beehive`. */
-  get beehive(): BeehiveService {
-    if (this.attached === undefined) {
-      throw new Error("the socket context is not attached: build a Beehive with it (contexts: [socket.context]) first")
-    }
-    return this.attached
+    this.beehive = host.beehive
+    this.isPending = host.isPending
+    this.onUndeliverable = host.onUndeliverable
   }
 
   /**
@@ -218,9 +116,6 @@ export class SocketState {
   readonly report = (event: SocketEvent): Effect.Effect<void> =>
     reportEvent(this.options.onEvent, event, this.logLimiter)
 
-  /** Whether a synchronous call with that request id waits in the global context. */
-  private isPending: (requestId: string) => boolean = () => false
-
   /** The "socket" context type. */
   readonly context: ModuleContext = {
     type: ContextTypeSocket,
@@ -240,11 +135,6 @@ export class SocketState {
         link?.bindEndpoint(endpoint)
         return endpoint
       }),
-    attach: (beehive, isPending, onUndeliverable) => {
-      this.attached = beehive
-      this.isPending = isPending
-      this.onUndeliverable = onUndeliverable
-    },
     forwardResponse: (response, from) => this.forwardResponse(response, from)
   }
 

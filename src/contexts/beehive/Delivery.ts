@@ -1,0 +1,161 @@
+/**
+ * Delivery in the global context: `send`, `receive` and `sendToGroup`. Each completes without
+ * suspending when it can; a wait finds its module again and takes its place in line in one step
+ * (R-GLOBAL-6).
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import { Cause, Effect, Exit, type Fiber } from "effect"
+import { type Arm, all, armNow, type Cancel } from "../../effects/Arm.ts"
+import { awaitArm } from "../../effects/Deadline.ts"
+import { handOff } from "../../effects/HandOff.ts"
+import { observe, recordUnsafe } from "../../effects/Observability.ts"
+import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
+import {
+  type BeehiveShutdown,
+  GroupNotFound,
+  type InvalidArgument,
+  type MessageEncodeError,
+  type ModuleClosed,
+  type ModuleNotFound
+} from "../../model/Errors.ts"
+import type { Message } from "../../model/Message.ts"
+import type { GroupSendResult } from "../../model/Reports.ts"
+import type { BeehiveService } from "../BeehiveService.ts"
+import type { Endpoint } from "../ModuleContext.ts"
+import type { BeehiveState } from "./BeehiveState.ts"
+import { firstInvalid, ignore, invalidOf, refusal } from "./Checks.ts"
+
+/**
+ * `send` (R-SEND-*).
+ *
+ * @category constructors
+ */
+export const makeSend =
+  (state: BeehiveState): BeehiveService["send"] =>
+  (module, message) =>
+    observe(
+      "beehive.send",
+      () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
+      (
+        fiber
+      ): Effect.Effect<
+        void,
+        InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown
+      > => {
+        // The checks allocate only to describe a refusal: send and receive are the hot path.
+        if (!(isName(module) && isMessage(message)))
+          return invalidOf(checkName("send", "module name", module), checkMessage("send", "message", message))
+        const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+        if (endpoint === undefined) return Effect.fail(state.unavailable(module, "send"))
+        const refused = endpoint.refuse?.(message)
+        if (refused !== undefined) return Effect.fail(refused)
+        if (endpoint.offerNow(message, "later")) {
+          recordUnsafe(fiber, state.metrics?.sent, 1)
+          return Effect.void
+        }
+        // The module found when the wait starts may be another one of that name (cleaned up and added again).
+        const waited = awaitArm(
+          state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
+            const refusedThere = e.refuse?.(message)
+            return refusedThere !== undefined ? () => Exit.fail(refusedThere) : e.armOffer(message, "later")
+          })
+        )
+        const metrics = state.metrics
+        return metrics === undefined ? waited : Effect.map(waited, () => recordUnsafe(fiber, metrics.sent, 1))
+      }
+    )
+
+/**
+ * `receive` (R-RECV-*).
+ *
+ * @category constructors
+ */
+// A message taken for the caller goes back to its mailbox if the caller is stopped before it
+// leaves `receive` (R-RECV-4): see `handOff`.
+export const makeReceive =
+  (state: BeehiveState): BeehiveService["receive"] =>
+  (module) =>
+    observe(
+      "beehive.receive",
+      () => ({ "beehive.module": String(module) }),
+      (fiber): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+        if (!isName(module)) return invalidOf(checkName("receive", "module name", module))
+        const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+        if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receive"))
+        const message = endpoint.takeNow()
+        if (message === undefined) return awaitReceive(state, fiber, module)
+        recordUnsafe(fiber, state.metrics?.received, 1)
+        return handOff(fiber, message, endpoint.giveBack ?? ignore)
+      }
+    )
+
+const awaitReceive = (state: BeehiveState, fiber: Fiber.Fiber<unknown, unknown>, module: string) => {
+  const waited = awaitArm(state.armed(module, "receive", (e) => e.armTake()))
+  const metrics = state.metrics
+  return metrics === undefined
+    ? waited
+    : Effect.map(waited, (received) => {
+        recordUnsafe(fiber, metrics.received, 1)
+        return received
+      })
+}
+
+/**
+ * `sendToGroup` (R-GROUP-*).
+ *
+ * @category constructors
+ */
+export const makeSendToGroup =
+  (state: BeehiveState): BeehiveService["sendToGroup"] =>
+  (group, message) =>
+    observe(
+      "beehive.sendToGroup",
+      () => ({ "beehive.group": String(group), "beehive.message.id": message?.header?.id }),
+      (fiber) => {
+        // The finalizer is in place before any copy is offered: copies are withdrawn on every exit.
+        let withdraw: Cancel | undefined
+        return Effect.onExit(
+          Effect.suspend(
+            (): Effect.Effect<
+              GroupSendResult,
+              InvalidArgument | MessageEncodeError | GroupNotFound | BeehiveShutdown
+            > => {
+              const invalid = firstInvalid(
+                checkName("sendToGroup", "group name", group),
+                checkMessage("sendToGroup", "message", message)
+              )
+              if (invalid !== undefined) return invalid
+              if (state.isShutdown) return state.refused("sendToGroup")
+              const endpoints = state.membersOf(group)
+              if (endpoints === undefined) return Effect.fail(new GroupNotFound({ group }))
+              // All or nothing: no copy is offered if one member cannot carry the message (R-SOCK-2).
+              const refusedByOne = refusal(endpoints, message)
+              if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
+              // Every copy is offered in the step that read the group: members with room take it (a
+              // member cleaned up later has it in its report), full members hold it in line from this
+              // step; only a copy that waits can find its member gone (R-GLOBAL-6).
+              const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
+              withdraw = withdrawCopies
+              return Effect.flatMap(awaitArm(offered), (outcomes) => {
+                const delivered: Array<string> = []
+                const gone: Array<string> = []
+                for (let i = 0; i < outcomes.length; i++) {
+                  const outcome = outcomes[i] as Exit.Exit<void, ModuleClosed>
+                  // Only a member that closed is gone; a copy its context could not take at all (after
+                  // `refuse` let it through) is a defect of the call.
+                  const module = (endpoints[i] as Endpoint).module
+                  if (Exit.isSuccess(outcome)) delivered.push(module)
+                  else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
+                  else gone.push(module)
+                }
+                recordUnsafe(fiber, state.metrics?.sent, delivered.length)
+                return Effect.succeed({ delivered, gone })
+              })
+            }
+          ),
+          () => Effect.sync(() => withdraw?.())
+        )
+      }
+    )

@@ -1,0 +1,96 @@
+/**
+ * `sendSync`: a request and its response within one deadline (R-SYNC-*).
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import { Clock, type Duration, Effect, Exit, type Fiber, Result } from "effect"
+import { armNow, type Cancel, first, mapExit } from "../../effects/Arm.ts"
+import { awaitArmUntil } from "../../effects/Deadline.ts"
+import { observe, recordUnsafe } from "../../effects/Observability.ts"
+import { ReplySlot } from "../../effects/ReplySlot.ts"
+import { DuplicateRequestId, type SyncPhase, SyncTimeout } from "../../model/Errors.ts"
+import { type Message, setSync } from "../../model/Message.ts"
+import type { BeehiveService, SendSyncError } from "../BeehiveService.ts"
+import type { BeehiveState, CallError } from "./BeehiveState.ts"
+import { checkCall } from "./Checks.ts"
+import { releaseSlot, timedCall, withPendingCall } from "./PendingCalls.ts"
+
+/**
+ * `sendSync` (R-SYNC-*).
+ *
+ * @category constructors
+ */
+export const makeSendSync =
+  (state: BeehiveState): BeehiveService["sendSync"] =>
+  (module, message, timeout) =>
+    observe(
+      "beehive.sendSync",
+      () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
+      (caller) => timedCall(state, caller, sendSyncCall(state, caller, module, message, timeout))
+    )
+
+const sendSyncCall = (
+  state: BeehiveState,
+  caller: Fiber.Fiber<unknown, unknown>,
+  module: string,
+  message: Message,
+  timeout: Duration.Input | undefined
+) =>
+  withPendingCall(
+    state,
+    caller,
+    (
+      fiber,
+      register: (slot: ReplySlot<CallError>) => (withdraw: Cancel) => void
+    ): Effect.Effect<Message, SendSyncError> => {
+      const checked = checkCall("sendSync", "module name", module, message, timeout)
+      if (Result.isFailure(checked)) return Effect.fail(checked.failure)
+      const timeoutMs = checked.success
+      const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+      if (endpoint === undefined) return Effect.fail(state.unavailable(module, "sendSync"))
+      const id = message.header.id
+      if (state.calls.get(id) !== undefined) return Effect.fail(new DuplicateRequestId({ msgId: id }))
+      const request = setSync(message, true)
+      const refused = endpoint.refuse?.(request)
+      if (refused !== undefined) return Effect.fail(refused)
+      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
+      const slot = new ReplySlot<CallError>(id, module)
+      const timedOut = (phase: SyncPhase) => () => {
+        slot.close()
+        return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
+      }
+      const closeOnFailure = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> => {
+        if (Exit.isFailure(exit)) slot.close()
+        return exit
+      }
+      // Enqueue and a response race: a response that arrives while the request still waits for
+      // room ends the call and withdraws the request (R-SYNC-8). The slot goes first: an outcome it
+      // already holds (a response accepted while this fiber waited to run) decides the call,
+      // whatever the enqueue would say (R-SYNC-4). The request is offered in the step that found
+      // the module and registered the slot, so a cleanup cannot come in between (`ModuleClosed`
+      // means it waited for room), and a request that waits holds its place in line from the step
+      // its call was registered (R-GLOBAL-6).
+      const holdOffer = register(slot)
+      const [enqueued, withdraw] = armNow(
+        first<Message | undefined, SendSyncError>(
+          slot.arm,
+          mapExit(endpoint.armOffer(request, "now"), (exit) => {
+            if (Exit.isSuccess(exit)) recordUnsafe(fiber, state.metrics?.sent, 1)
+            return closeOnFailure(Exit.map(exit, () => undefined))
+          })
+        )
+      )
+      holdOffer(withdraw)
+      // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
+      const interrupted = () => slot.close()
+      return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted).pipe(
+        Effect.flatMap((response) =>
+          response !== undefined
+            ? Effect.succeed(response)
+            : awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted)
+        )
+      )
+    },
+    releaseSlot
+  )
