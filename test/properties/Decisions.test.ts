@@ -11,7 +11,7 @@ import { Cause, Clock, Data, Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { describeCause, runDeterministic } from "../../src/effects/DeterministicRuntime.ts"
-import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { Livelock, SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { fifo, pct, random, replay, type Strategy } from "../../src/effects/Strategy.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -76,7 +76,7 @@ describe("R-DET-1 the record of a run", () => {
 })
 
 describe("R-DET-2 virtual time", () => {
-  it("R-DET-2 a run's clock starts at its start time and moves only by what its fibers sleep, each waking at its deadline", () =>
+  it("R-DET-2 a run's clock starts at its start time and moves only by what its fibers sleep, each waking at its deadline; its nanoseconds are its milliseconds", () =>
     fc.assert(
       fc.property(
         fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
@@ -90,7 +90,10 @@ describe("R-DET-2 virtual time", () => {
                 Effect.forkChild(
                   Effect.andThen(
                     Effect.sleep(ms),
-                    Effect.map(Clock.currentTimeMillis, (t) => woke.push(t - start))
+                    Effect.map(Effect.all([Clock.currentTimeMillis, Clock.currentTimeNanos]), ([t, nanos]) => {
+                      expect(nanos).toBe(BigInt(t) * 1_000_000n)
+                      woke.push(t - start)
+                    })
                   )
                 )
               )
@@ -164,5 +167,24 @@ describe("R-DET-5 a failure's description", () => {
         }
       ),
       fcParams(200)
+    ))
+})
+
+describe("R-DET-3 a driven runtime that never settles", () => {
+  it("R-DET-3 settle reports Livelock once its step limit is spent while fibers are still ready, and never for a program that ends within it", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 10, max: 400 }), fc.integer({ min: 1, max: 600 }), (limit, yields) => {
+        const sim = new SimRuntime({ maxSettleSteps: limit })
+        sim.fork(
+          Effect.gen(function* () {
+            for (let i = 0; i < yields; i++) yield* Effect.yieldNow
+          })
+        )
+        const settle = () => sim.settle()
+        // A fiber that yields n times takes n + 1 scheduler steps.
+        if (yields + 1 > limit) expect(settle).toThrow(Livelock)
+        else expect(settle).not.toThrow()
+      }),
+      fcParams(100)
     ))
 })

@@ -12,7 +12,9 @@ import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
-type Verdict = { readonly ok: true } | { readonly ok: false; readonly argument: string | undefined }
+type Verdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly argument: string | undefined; readonly says?: RegExp | undefined }
 
 const arbValid = fc.record(
   {
@@ -23,13 +25,18 @@ const arbValid = fc.record(
   { requiredKeys: [] }
 )
 
-const arbBad: fc.Arbitrary<{ readonly change: Record<string, unknown>; readonly argument: string }> = fc.oneof(
+/** A bad option, the argument the error names, and the words its reason must hold (what was expected). */
+const arbBad: fc.Arbitrary<{
+  readonly change: Record<string, unknown>
+  readonly argument: string
+  readonly says: RegExp
+}> = fc.oneof(
   fc
     .constantFrom<unknown>(0, -1, 1.5, 2 ** 24 + 1, "10", Number.NaN, null)
-    .map((capacity) => ({ change: { capacity }, argument: "capacity" })),
+    .map((capacity) => ({ change: { capacity }, argument: "capacity", says: /integer/ })),
   fc
     .constantFrom<unknown>("log", 1, {}, true, null)
-    .map((onUndeliverable) => ({ change: { onUndeliverable }, argument: "onUndeliverable" }))
+    .map((onUndeliverable) => ({ change: { onUndeliverable }, argument: "onUndeliverable", says: /function/ }))
 )
 
 describe("R-API-3 Beehive.make's options", () => {
@@ -41,7 +48,7 @@ describe("R-API-3 Beehive.make's options", () => {
           fc.tuple(arbValid, arbBad).map(([options, bad]) => ({
             options: { ...options, ...bad.change } as unknown,
             // null is the key left out only where SPEC says so; here it is a bad value.
-            verdict: { ok: false, argument: bad.argument } as Verdict
+            verdict: { ok: false, argument: bad.argument, says: bad.says } as Verdict
           })),
           fc
             .constantFrom<unknown>(null, 5, "options", [])
@@ -67,6 +74,7 @@ describe("R-API-3 Beehive.make's options", () => {
           const error = errorOf(exit)
           expect(error, JSON.stringify(options)).toMatchObject({ _tag: "InvalidArgument", operation: "Beehive.make" })
           if (verdict.argument !== undefined) expect(error).toMatchObject({ argument: verdict.argument })
+          if (verdict.says !== undefined) expect((error as { reason?: string }).reason).toMatch(verdict.says)
         }
       ),
       fcParams(300)
