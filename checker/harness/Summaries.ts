@@ -77,7 +77,7 @@ const error = (e: Record<string, any>): string => {
     case "GroupSyncError":
       return O.groupSyncError(e.reason, e.missing, e.responded, e.uninvited)
     case "BeehiveShutdown":
-      return O.shutdownError
+      return O.shutdownError(e.operation)
     default:
       return O.err(`Unexpected(${JSON.stringify(e)})`)
   }

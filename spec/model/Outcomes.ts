@@ -37,7 +37,8 @@ export const syncTimeout = (id: string, phase: string, timeoutMs: number) =>
   err(`SyncTimeout(${id},${phase},${timeoutMs})`)
 export const requestDropped = (id: string) => err(`RequestDropped(${id})`)
 export const duplicateRequestId = (id: string) => err(`DuplicateRequestId(${id})`)
-export const shutdownError = err("BeehiveShutdown")
+/** R-GLOBAL-3, R-GLOBAL-4: the operation refused, or the call cancelled, after a shutdown, by its name. */
+export const shutdownError = (operation: string) => err(`BeehiveShutdown(${operation})`)
 export const interrupted = err("Interrupted")
 export const voidOk = ok("void")
 export const bool = (b: boolean) => ok(String(b))

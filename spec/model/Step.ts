@@ -115,7 +115,7 @@ export const applyCommand = (state: State, command: Command): string | undefined
   const refused = state.shutdown
   switch (command._tag) {
     case "AddModule": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("addModule")
       if (moduleOf(state, command.module)) return O.moduleAlreadyExists(command.module)
       state.modules.push([
         command.module,
@@ -124,7 +124,7 @@ export const applyCommand = (state: State, command: Command): string | undefined
       return O.voidOk
     }
     case "AddModuleGroup": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("addModuleGroup")
       const mod = moduleOf(state, command.module)
       if (mod === undefined) return O.moduleNotFound(command.module)
       if (!mod.groups.includes(command.group)) mod.groups.push(command.group)
@@ -139,18 +139,18 @@ export const applyCommand = (state: State, command: Command): string | undefined
       return O.cleanupReport(groups, undelivered)
     }
     case "Send": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("send")
       if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
       return offer(state, command.module, { op: command.op, entry: command.id, kind: "send" }) ? O.voidOk : undefined
     }
     case "Receive": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("receive")
       if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
       take(state, command.module, command.op)
       return undefined
     }
     case "SendSync": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("sendSync")
       if (moduleOf(state, command.module) === undefined) return O.moduleNotFound(command.module)
       if (callOf(state, command.id)) return O.duplicateRequestId(command.id)
       const timeoutMs = command.timeoutMs !== undefined && command.timeoutMs > 0 ? command.timeoutMs : DefaultTimeout
@@ -172,7 +172,7 @@ export const applyCommand = (state: State, command: Command): string | undefined
     case "SendResp":
       return O.bool(!refused && respond(state, command.id, command.parentId, command.from))
     case "SendToGroup": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("sendToGroup")
       const members = membersOf(state, command.group)
       if (members === undefined) return O.groupNotFound(command.group)
       const send = { op: command.op, members: [...members], waiting: [] as Array<string>, gone: [] as Array<string> }
@@ -186,7 +186,7 @@ export const applyCommand = (state: State, command: Command): string | undefined
       return O.groupSendResult(send.members, [])
     }
     case "SendToGroupSync": {
-      if (refused) return O.shutdownError
+      if (refused) return O.shutdownError("sendToGroupSync")
       const members = membersOf(state, command.group)
       if (members === undefined) return O.groupNotFound(command.group)
       if (callOf(state, command.id)) return O.duplicateRequestId(command.id)
@@ -230,7 +230,8 @@ export const applyCommand = (state: State, command: Command): string | undefined
       if (state.shutdownReport !== undefined) return state.shutdownReport
       // R-GLOBAL-3: calls are cancelled before the modules are cleaned up.
       const cancelled = state.calls.length
-      for (const call of [...state.calls]) endCall(state, call, O.shutdownError)
+      for (const call of [...state.calls])
+        endCall(state, call, O.shutdownError(call.kind === "sync" ? "sendSync" : "sendToGroupSync"))
       const cleanups: Array<[string, number]> = []
       for (const [name] of [...state.modules]) cleanups.push([name, cleanupModule(state, name)[1].length])
       state.shutdown = true
