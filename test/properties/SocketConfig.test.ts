@@ -123,9 +123,9 @@ const arbEntry = (module: string): fc.Arbitrary<Written> =>
         put(wire, "sockettype", address.socketType)
         // A key written as null means the same as a key left out.
         put(wire, "connmax", connmax ?? (nulls ? null : undefined))
-        put(wire, "buffersize", buffersize)
+        put(wire, "buffersize", buffersize ?? (nulls ? null : undefined))
         put(wire, "framing", framing ?? (nulls ? null : undefined))
-        put(wire, "maxframesize", maxframesize)
+        put(wire, "maxframesize", maxframesize ?? (nulls ? null : undefined))
         for (const key of tls) wire[key] = pem[key]
         if (nulls && tls.length === 0) wire.ca = ""
         const meaning: Meaning = {
