@@ -44,7 +44,10 @@ const shutdownRace: Scenario = {
         const failure = exit !== undefined && Exit.isSuccess(exit) ? failureOf(exit.value) : undefined
         const allowed =
           failure?._tag === "ModuleClosed" || (failure?._tag === "BeehiveShutdown" && failure.operation === operation)
-        yield* ctx.check(allowed, `${operation} ended with ${JSON.stringify(failure)} ${exit !== undefined && Exit.isSuccess(exit) ? String(exit.value) : ""}`)
+        yield* ctx.check(
+          allowed,
+          `${operation} ended with ${JSON.stringify(failure)} ${exit !== undefined && Exit.isSuccess(exit) ? String(exit.value) : ""}`
+        )
       }
     })
 }
