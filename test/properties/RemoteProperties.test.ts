@@ -300,6 +300,35 @@ describe("SPEC properties with a remote module", () => {
       ),
       fcParams(30)
     ))
+
+  it("R-SOCK-10 R-CLEAN-5 sync requests from a peer that a cleanup takes from the module's mailbox are answered at once with an error response saying the module was cleaned up; one-way messages taken with them are in the report", () =>
+    fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), (syncs) =>
+        run(
+          Effect.gen(function* () {
+            const { s, c } = yield* makePair()
+            const calls: Array<Fiber.Fiber<Message.Message, unknown>> = []
+            for (const [i, sync] of syncs.entries()) {
+              if (sync) calls.push(yield* Effect.forkChild(c.beehive.sendSync("A", msg(`q${i}`), 60_000)))
+              else yield* c.beehive.send("A", msg(`q${i}`))
+            }
+            yield* waitForEffect(
+              s.beehive.snapshot,
+              (x) => x.modules.find((m) => m.name === "A")?.queued === syncs.length,
+              "every message in A's mailbox"
+            )
+            const report = yield* s.beehive.cleanup("A")
+            // The calls run in fibers of their own, so the mailbox's order is not the index order.
+            expect(report.undelivered.map((m) => m.header.id).sort()).toEqual(syncs.map((_, i) => `q${i}`).sort())
+            for (const call of calls) {
+              const answer = yield* Fiber.join(call)
+              expect([answer.route.operation, answer.content]).toEqual(["error", 'module "A" was cleaned up'])
+            }
+          })
+        )
+      ),
+      fcParams(20)
+    ))
 })
 
 /** Receives every message of `module` (noting its id) and answers each sync request with `module:id`. */
