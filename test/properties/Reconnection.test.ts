@@ -321,6 +321,11 @@ describe("R-SOCK-18 addresses are checked before anything is tried", () => {
         if (connect) expect(Exit.isSuccess(client)).toBe(true)
         else {
           expect(errorOf(client)).toMatchObject({ _tag: "ConnectFailed", code: "EINVAL" })
+          // The error names the address as it was given: a unix path as itself, TCP as host:port.
+          const given = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown } | null
+          if (given?._tag === "Unix") expect(errorOf(client)).toMatchObject({ address: String(given.path) })
+          if (given?._tag === "Tcp")
+            expect(errorOf(client)).toMatchObject({ address: `${String(given.host)}:${String(given.port)}` })
           expect(triedToConnect).toBe(0)
           expect(events.filter((e) => e._tag === "Retrying")).toEqual([])
         }
