@@ -517,3 +517,22 @@ describe("R-SOCK-16 a module's client entry", () => {
       fcParams(200)
     ))
 })
+
+describe("R-SOCK-16 hostile YAML", () => {
+  it("R-SOCK-16 a document whose aliases would expand past what a configuration needs (a 'billion laughs') is refused as invalid YAML, at once, whatever its depth and width", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 6, max: 12 }), fc.integer({ min: 6, max: 10 }), (depth, width) => {
+        const lines = [`l0: &l0 [${Array(width).fill('"laugh"').join(", ")}]`]
+        for (let level = 1; level <= depth; level++)
+          lines.push(
+            `l${level}: &l${level} [${Array(width)
+              .fill(`*l${level - 1}`)
+              .join(", ")}]`
+          )
+        const parsed = parseSocketConfig(lines.join("\n"))
+        expect(Result.isFailure(parsed)).toBe(true)
+        if (Result.isFailure(parsed)) expect(parsed.failure.reason).toMatch(/^invalid YAML: \w+/)
+      }),
+      fcParams(20)
+    ))
+})
