@@ -153,6 +153,33 @@ describe("NATS context", () => {
   )
 
   it(
+    "R-NATS-4 awaitModule waits for the announcement (the README's example); ModuleNotFound at its timeout",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const server = yield* startNatsServer
+          const A = yield* proc(server.url, "site1")
+          yield* A.beehive.addModule("edged")
+          yield* A.nats.serve("edged")
+          const responding = yield* Effect.forkChild(responder(A, "edged", 1))
+          const B = yield* proc(server.url, "site1")
+          yield* B.nats.awaitModule("edged", "5 seconds")
+          const pong = yield* B.beehive.sendSync("edged", msg("ping"), 5000)
+          expect(pong.content).toBe("edged:ping")
+          yield* Fiber.join(responding)
+          yield* B.nats.awaitModule("edged", 10)
+          const exit = yield* Effect.exit(B.nats.awaitModule("nobody", 100))
+          expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ModuleNotFound")
+          // Another prefix sees none of it (R-NATS-1).
+          const C = yield* proc(server.url, "other")
+          const none = yield* Effect.exit(C.nats.awaitModule("edged", 400))
+          expect(Exit.isFailure(none)).toBe(true)
+        })
+      ),
+    20_000
+  )
+
+  it(
     "R-NATS-6 sendSync/sendResp both ways; the response is the call's result",
     () =>
       run(
@@ -327,8 +354,10 @@ describe("NATS context", () => {
           // At most 2 in the mailbox, 1 in the delivering fiber's hands, 4 in the inbound queue.
           expect(dropped.length).toBeGreaterThanOrEqual(200 - 2 - 1 - 4)
           expect(new Set(dropped).size).toBe(dropped.length)
-          const snapshot = yield* A.beehive.snapshot
-          expect(snapshot.modules.find((m) => m.name === "slow")?.queued).toBe(2)
+          // The mailbox fills up to its capacity, and no further.
+          const queued = Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "slow")?.queued)
+          for (let i = 0; i < 100 && (yield* queued) !== 2; i++) yield* Effect.sleep(10)
+          expect(yield* queued).toBe(2)
           // A sync request meeting a full inbound queue gets Go's error response, not a wait to the deadline.
           for (let i = 0; i < 20; i++) yield* B.beehive.send("slow", msg(`h${i}`, i))
           const answer = yield* B.beehive.sendSync("slow", msg("sq"), 5000)

@@ -23,7 +23,7 @@
  * @since 0.3.0
  */
 import { connect, type Msg, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
-import { Cause, Clock, Context, Effect, Exit, Layer, Queue, Result, type Scope } from "effect"
+import { Cause, Clock, Context, Deferred, type Duration, Effect, Exit, Layer, Queue, Result, type Scope } from "effect"
 import type { BeehiveShutdown, InvalidArgument } from "../../model/Errors.ts"
 import { ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
@@ -89,6 +89,13 @@ export interface NatsContextService {
   readonly remoteModules: Effect.Effect<ReadonlyArray<RemoteModuleInfo>>
   /** Sync requests from other processes this process still owes an answer to. Never blocks. */
   readonly pendingRequests: Effect.Effect<number>
+  /**
+   * Waits until `module` is registered here as a remote module (some process announced it), at most
+   * `timeout` (a `Duration` input; a number is milliseconds). Registration is eventually consistent
+   * (R-NATS-4): a program that starts next to the one serving a module waits with this before its first
+   * call. Succeeds at once if it is registered already; fails with `ModuleNotFound` at the timeout.
+   */
+  readonly awaitModule: (module: string, timeout: Duration.Input) => Effect.Effect<void, ModuleNotFound>
   /** Announces this process's served modules now (the heartbeat does every `heartbeatMs`). */
   readonly announce: Effect.Effect<void>
 }
@@ -146,6 +153,8 @@ class NatsState {
   readonly control: Queue.Queue<Msg>
   readonly served = new Map<string, Served>()
   readonly peers = new Map<string, Peer>()
+  /** Callers of `awaitModule`, by module. */
+  readonly waiters = new Map<string, Set<Deferred.Deferred<void>>>()
   readonly owners = new Map<string, Set<string>>()
   /** Sync requests from other processes, by request id: one entry per copy delivered here. */
   readonly inbound = new Map<string, Array<Inbound>>()
@@ -374,13 +383,19 @@ class NatsState {
       }
       owners.add(process)
       if (this.endpoints.has(module) || this.served.has(module)) return Effect.void
-      return this.beehive
-        .addModule(module, { contextType: ContextTypeNats })
-        .pipe(
-          Effect.catch((error) =>
-            Effect.sync(() => this.report({ _tag: "ModuleSkipped", module, reason: error.message }))
-          )
+      return this.beehive.addModule(module, { contextType: ContextTypeNats }).pipe(
+        // Once registered (not at the endpoint's opening, which comes first): `awaitModule` callers go on.
+        Effect.tap(() =>
+          Effect.sync(() => {
+            const waiting = this.waiters.get(module)
+            this.waiters.delete(module)
+            for (const d of waiting ?? []) Deferred.doneUnsafe(d, Effect.void)
+          })
+        ),
+        Effect.catch((error) =>
+          Effect.sync(() => this.report({ _tag: "ModuleSkipped", module, reason: error.message }))
         )
+      )
     })
   }
 
@@ -410,6 +425,29 @@ class NatsState {
       for (const m of peer.modules) yield* this.removeOwner(m, process)
     })
   }
+
+  readonly awaitModule = (module: string, timeout: Duration.Input): Effect.Effect<void, ModuleNotFound> =>
+    Effect.gen({ self: this }, function* () {
+      const snapshot = yield* this.beehive.snapshot
+      if (snapshot.modules.some((m) => m.name === module && m.contextType === ContextTypeNats)) return
+      const deferred = Deferred.makeUnsafe<void>()
+      let waiting = this.waiters.get(module)
+      if (waiting === undefined) {
+        waiting = new Set()
+        this.waiters.set(module, waiting)
+      }
+      waiting.add(deferred)
+      return yield* Deferred.await(deferred).pipe(
+        Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new ModuleNotFound({ module })) }),
+        Effect.ensuring(
+          Effect.sync(() => {
+            const set = this.waiters.get(module)
+            set?.delete(deferred)
+            if (set?.size === 0) this.waiters.delete(module)
+          })
+        )
+      )
+    })
 
   /** Handles one message of the reply inbox or the registry. */
   handleControl(msg: Msg): Effect.Effect<void> {
@@ -596,8 +634,9 @@ export const makeNatsContext = (
       Effect.gen(function* () {
         for (const module of [...state.served.keys()]) yield* state.unserve(module)
         yield* state.announce("bye")
-        yield* state.flush
+        // Nothing is announced after the goodbye (a heartbeat would bring this process back).
         state.closed = true
+        yield* state.flush
       })
     )
     yield* state.announce("hello")
@@ -639,6 +678,7 @@ export const makeNatsContext = (
       remoteModules: Effect.sync(() =>
         [...state.owners].map(([module, owners]) => ({ module, processes: [...owners] }))
       ),
+      awaitModule: state.awaitModule,
       pendingRequests: Effect.sync(() => [...state.inbound.values()].reduce((n, e) => n + e.length, 0)),
       announce: state.announce("beat")
     } satisfies NatsContextService
