@@ -14,7 +14,7 @@ import {
   subjectToken
 } from "../../src/contexts/nats/NatsOptions.ts"
 import * as Message from "../../src/model/Message.ts"
-import { startNatsServer } from "../support/natsServer.ts"
+import { startNatsServer, startNatsServerOn } from "../support/natsServer.ts"
 
 interface Proc {
   readonly beehive: BeehiveService
@@ -24,7 +24,12 @@ interface Proc {
 
 const HeartbeatMs = 150
 
-const proc = (url: string, prefix = "t", maxInbound?: number): Effect.Effect<Proc, unknown, Scope.Scope> =>
+const proc = (
+  url: string,
+  prefix = "t",
+  maxInbound?: number,
+  reconnect = false
+): Effect.Effect<Proc, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const host = yield* makeHost()
     const events: Array<NatsEvent> = []
@@ -33,7 +38,8 @@ const proc = (url: string, prefix = "t", maxInbound?: number): Effect.Effect<Pro
       prefix,
       heartbeatMs: HeartbeatMs,
       missedHeartbeats: 3,
-      maxReconnectAttempts: 0,
+      maxReconnectAttempts: reconnect ? -1 : 0,
+      reconnectTimeWaitMs: 100,
       maxInbound,
       onEvent: (e) => events.push(e)
     }).pipe(Effect.provideService(ContextHost, host))
@@ -331,6 +337,57 @@ describe("NATS context", () => {
           expect(elapsed).toBeLessThan(3500)
           expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toMatch(/RequestDropped|SyncTimeout/)
           yield* awaitModule(B, "a1", false)
+        })
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-9 R-NATS-4 the server restarts: modules go when their processes fall silent and come back after the reconnection",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const first = yield* Scope.make()
+          const server = yield* startNatsServer.pipe(Scope.provide(first))
+          const A = yield* proc(server.url, "t", undefined, true)
+          const B = yield* proc(server.url, "t", undefined, true)
+          yield* A.beehive.addModule("a1")
+          yield* A.nats.serve("a1")
+          yield* B.nats.awaitModule("a1", "5 seconds")
+          yield* Scope.close(first, Exit.void)
+          yield* awaitModule(B, "a1", false)
+          expect(B.events.some((e) => e._tag === "PeerGone" && e.reason === "Silent")).toBe(true)
+          const exit = yield* Effect.exit(B.beehive.send("a1", msg("while-down")))
+          expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ModuleNotFound")
+          yield* startNatsServerOn(server.port)
+          yield* B.nats.awaitModule("a1", "10 seconds")
+          const responding = yield* Effect.forkChild(responder(A, "a1", 1))
+          const answer = yield* B.beehive.sendSync("a1", msg("after"), 5000)
+          expect(answer.content).toBe("a1:after")
+          yield* Fiber.join(responding)
+        })
+      ),
+    30_000
+  )
+
+  it(
+    "R-NATS-6 a request owed to a process that has left is forgotten",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { B, server } = yield* pair
+          const scopeC = yield* Scope.make()
+          const C = yield* proc(server.url).pipe(Scope.provide(scopeC))
+          yield* C.nats.awaitModule("b1", "5 seconds")
+          yield* Effect.forkChild(Effect.exit(C.beehive.sendSync("b1", msg("owed"), 5000)))
+          const request = yield* B.beehive.receive("b1")
+          expect(request.header.id).toBe("owed")
+          expect(yield* B.nats.pendingRequests).toBe(1)
+          yield* Scope.close(scopeC, Exit.void)
+          for (let i = 0; i < 300 && (yield* B.nats.pendingRequests) > 0; i++) yield* Effect.sleep(10)
+          expect(yield* B.nats.pendingRequests).toBe(0)
+          // Its answer now goes nowhere: sendResp says no call took it here.
+          expect(yield* B.beehive.sendResp(yield* Message.newResponse(request, "late"), "b1")).toBe(false)
         })
       ),
     20_000

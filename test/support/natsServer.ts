@@ -56,28 +56,34 @@ const stop = (child: ChildProcess): Promise<void> =>
  * connections. Killed when the scope closes. Dies (a test failure) if the binary is missing or the
  * server does not come up.
  */
-export const startNatsServer: Effect.Effect<NatsServer, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const binary = natsServerBinary()
-    const port = await freePort()
-    const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] })
-    let stderr = ""
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (stderr.length < 8192) stderr += chunk.toString()
-    })
-    for (let i = 0; i < 200; i++) {
-      if (child.exitCode !== null) throw new Error(`nats-server exited at once: ${stderr}`)
-      if (await accepts(port)) return { child, port }
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    await stop(child)
-    throw new Error(`nats-server did not accept connections on ${port}: ${stderr}`)
-  }),
-  ({ child }) => Effect.promise(() => stop(child))
-).pipe(
-  Effect.map(({ child, port }) => ({
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    kill: Effect.promise(() => stop(child))
-  }))
+export const startNatsServer: Effect.Effect<NatsServer, never, Scope.Scope> = Effect.suspend(() =>
+  startNatsServerOn(undefined)
 )
+
+/** `startNatsServer` on a given port (a server restarted where its clients reconnect), or a free one. */
+export const startNatsServerOn = (fixedPort: number | undefined): Effect.Effect<NatsServer, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const binary = natsServerBinary()
+      const port = fixedPort ?? (await freePort())
+      const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      child.stderr?.on("data", (chunk: Buffer) => {
+        if (stderr.length < 8192) stderr += chunk.toString()
+      })
+      for (let i = 0; i < 200; i++) {
+        if (child.exitCode !== null) throw new Error(`nats-server exited at once: ${stderr}`)
+        if (await accepts(port)) return { child, port }
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await stop(child)
+      throw new Error(`nats-server did not accept connections on ${port}: ${stderr}`)
+    }),
+    ({ child }) => Effect.promise(() => stop(child))
+  ).pipe(
+    Effect.map(({ child, port }) => ({
+      url: `nats://127.0.0.1:${port}`,
+      port,
+      kill: Effect.promise(() => stop(child))
+    }))
+  )

@@ -422,6 +422,14 @@ class NatsState {
       if (peer === undefined) return
       this.peers.delete(process)
       this.report({ _tag: "PeerGone", process, reason })
+      // Its requests are owed to nobody now: the reply subjects name the process that sent them.
+      const inbox = this.subjects.replyInbox(process).slice(0, -1)
+      for (const [id, entries] of [...this.inbound]) {
+        const kept = entries.filter((e) => !e.reply.startsWith(inbox))
+        this.inboundCount -= entries.length - kept.length
+        if (kept.length === 0) this.inbound.delete(id)
+        else if (kept.length < entries.length) this.inbound.set(id, kept)
+      }
       for (const m of peer.modules) yield* this.removeOwner(m, process)
     })
   }
@@ -613,7 +621,12 @@ export const makeNatsContext = (
     nc.subscribe(state.subjects.registry, { callback: onControl })
     yield* state.flush
     yield* host.plug(state.context)
-    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(control), (m) => state.handleControl(m))), scope)
+    // One message's defect is reported and the loop goes on: responses behind it are not stranded.
+    const handleReported = (m: Msg) =>
+      Effect.catchCause(state.handleControl(m), (cause) =>
+        Effect.sync(() => state.report({ _tag: "BadPayload", subject: m.subject, reason: String(Cause.squash(cause)) }))
+      )
+    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(control), handleReported)), scope)
     yield* Effect.forkIn(state.publisher, scope)
     yield* Effect.forkIn(state.heartbeat, scope)
     // The connection closed for good (reconnection gave up): every remote module is gone (R-NATS-9).
