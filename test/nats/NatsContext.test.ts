@@ -14,6 +14,7 @@ import {
   subjectToken
 } from "../../src/contexts/nats/NatsOptions.ts"
 import * as Message from "../../src/model/Message.ts"
+import { fcParams } from "../support/fc.ts"
 import { startNatsServer, startNatsServerOn } from "../support/natsServer.ts"
 
 interface Proc {
@@ -139,6 +140,31 @@ describe("NATS context", () => {
         expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("NatsConnectFailed")
       })
     ))
+
+  it(
+    "R-NATS-10 credentials: a user and password the server accepts connect, wrong ones fail with NatsConnectFailed",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const server = yield* startNatsServerOn(undefined, ["--user", "edge", "--pass", "s3cret"])
+          const connectWith = (pass: string) =>
+            Effect.gen(function* () {
+              const host = yield* makeHost()
+              return yield* makeNatsContext({
+                servers: server.url,
+                user: "edge",
+                pass,
+                maxReconnectAttempts: 0
+              }).pipe(Effect.provideService(ContextHost, host))
+            })
+          const ok = yield* connectWith("s3cret")
+          expect(ok.processId).toMatch(/^[0-9a-f-]{36}$/)
+          const refused = yield* Effect.exit(connectWith("wrong"))
+          expect(Exit.isFailure(refused) && JSON.stringify(refused.cause)).toContain("NatsConnectFailed")
+        })
+      ),
+    20_000
+  )
 
   it(
     "R-NATS-2 R-NATS-3 send/receive both ways, in order; registration is visible across processes",
@@ -483,7 +509,7 @@ describe("NATS context", () => {
                   )
                 }
               ),
-              { numRuns: 15 }
+              fcParams(15)
             )
           )
         })
@@ -533,7 +559,7 @@ describe("NATS context", () => {
                   )
                 )
               }),
-              { numRuns: 8 }
+              fcParams(8)
             )
           )
         })

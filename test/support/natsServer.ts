@@ -61,12 +61,17 @@ export const startNatsServer: Effect.Effect<NatsServer, never, Scope.Scope> = Ef
 )
 
 /** `startNatsServer` on a given port (a server restarted where its clients reconnect), or a free one. */
-export const startNatsServerOn = (fixedPort: number | undefined): Effect.Effect<NatsServer, never, Scope.Scope> =>
+export const startNatsServerOn = (
+  fixedPort: number | undefined,
+  extraArgs: ReadonlyArray<string> = []
+): Effect.Effect<NatsServer, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const binary = natsServerBinary()
       const port = fixedPort ?? (await freePort())
-      const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] })
+      const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], {
+        stdio: ["ignore", "ignore", "pipe"]
+      })
       let stderr = ""
       child.stderr?.on("data", (chunk: Buffer) => {
         if (stderr.length < 8192) stderr += chunk.toString()
