@@ -15,7 +15,7 @@ import {
 } from "../../src/contexts/nats/NatsOptions.ts"
 import * as Message from "../../src/model/Message.ts"
 import { fcParams } from "../support/fc.ts"
-import { startNatsServer, startNatsServerOn } from "../support/natsServer.ts"
+import { freePort, startNatsServer, startNatsServerOn } from "../support/natsServer.ts"
 
 interface Proc {
   readonly beehive: BeehiveService
@@ -26,7 +26,7 @@ interface Proc {
 const HeartbeatMs = 150
 
 const proc = (
-  url: string,
+  url: string | ReadonlyArray<string>,
   prefix = "t",
   maxInbound?: number,
   reconnect = false
@@ -417,6 +417,56 @@ describe("NATS context", () => {
         })
       ),
     20_000
+  )
+
+  it(
+    "R-NATS-9 a 3-server cluster: processes on different servers talk, and a process fails over when its server dies",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const ports = yield* Effect.promise(() => Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort())))
+          const routes = [3, 4, 5].map((i) => `nats://127.0.0.1:${ports[i]}`).join(",")
+          const scopes = yield* Effect.forEach([0, 1, 2], () => Scope.make())
+          const servers = yield* Effect.forEach([0, 1, 2], (i) =>
+            startNatsServerOn(ports[i], [
+              "--cluster_name",
+              "bh",
+              "--cluster",
+              `nats://127.0.0.1:${ports[i + 3]}`,
+              "--routes",
+              routes
+            ]).pipe(Scope.provide(scopes[i] as Scope.Closeable))
+          )
+          const [s1, s2] = servers as [(typeof servers)[0], (typeof servers)[0], (typeof servers)[0]]
+          const A = yield* proc([s1.url], "t", undefined, true)
+          // B is given s2 alone: the others it learns from the cluster (the servers' gossip of client URLs).
+          const B = yield* proc([s2.url], "t", undefined, true)
+          yield* A.beehive.addModule("a1")
+          yield* A.nats.serve("a1")
+          yield* B.beehive.addModule("b1")
+          yield* B.nats.serve("b1")
+          yield* B.nats.awaitModule("a1", "10 seconds")
+          yield* A.nats.awaitModule("b1", "10 seconds")
+          const ask = (tag: string) =>
+            Effect.gen(function* () {
+              const responding = yield* Effect.forkChild(responder(A, "a1", 1))
+              const answer = yield* B.beehive.sendSync("a1", msg(tag), 5000)
+              expect(answer.content).toBe(`a1:${tag}`)
+              yield* Fiber.join(responding)
+            })
+          yield* ask("before")
+          // B's server dies: B reconnects to a server it learnt of, and A and B find each other again.
+          yield* Scope.close(scopes[1] as Scope.Closeable, Exit.void)
+          yield* Effect.sleep(HeartbeatMs * 6)
+          yield* B.nats.awaitModule("a1", "10 seconds")
+          yield* A.nats.awaitModule("b1", "10 seconds")
+          yield* ask("after")
+          yield* A.beehive.send("b1", msg("to-b"))
+          expect((yield* B.beehive.receive("b1")).content).toBe("to-b")
+          for (const scope of [scopes[0], scopes[2]]) yield* Scope.close(scope as Scope.Closeable, Exit.void)
+        })
+      ),
+    40_000
   )
 
   it(

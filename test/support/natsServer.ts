@@ -23,7 +23,8 @@ export const natsServerBinary = (): string => {
   throw new Error("nats-server is not installed: run scripts/ensure-tools.sh (apt-get install nats-server)")
 }
 
-const freePort = (): Promise<number> =>
+/** A free loopback TCP port (free when asked; a race with other programs is possible). */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
