@@ -1,3 +1,4 @@
+import { connect } from "@nats-io/transport-node"
 import { Effect, Exit, Fiber, Result, Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -29,7 +30,8 @@ const proc = (
   url: string | ReadonlyArray<string>,
   prefix = "t",
   maxInbound?: number,
-  reconnect = false
+  reconnect = false,
+  sendWindow?: number
 ): Effect.Effect<Proc, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const host = yield* makeHost()
@@ -42,6 +44,7 @@ const proc = (
       maxReconnectAttempts: reconnect ? -1 : 0,
       reconnectTimeWaitMs: 100,
       maxInbound,
+      sendWindow,
       onEvent: (e) => events.push(e)
     }).pipe(Effect.provideService(ContextHost, host))
     return { beehive: host.beehive, nats, events }
@@ -342,7 +345,10 @@ describe("NATS context", () => {
           const exit = yield* Fiber.join(call)
           expect(Date.now() - start).toBeLessThan(3000)
           expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toMatch(/MemberGone/)
-          expect(B.events.some((e) => e._tag === "PeerGone" && e.reason === "Bye")).toBe(true)
+          // Its last beat (without c1) may decide the call before its goodbye arrives.
+          const byeSeen = () => B.events.some((e) => e._tag === "PeerGone" && e.reason === "Bye")
+          for (let i = 0; i < 100 && !byeSeen(); i++) yield* Effect.sleep(10)
+          expect(byeSeen()).toBe(true)
         })
       ),
     20_000
@@ -500,6 +506,62 @@ describe("NATS context", () => {
           const first = yield* A.beehive.receive("slow")
           const second = yield* A.beehive.receive("slow")
           expect(first.content as number).toBeLessThan(second.content as number)
+        })
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-8 the sender's window: a slow module behind NATS loses nothing when the window fits its inbound queue",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const server = yield* startNatsServer
+          const A = yield* proc(server.url, "t", 32)
+          const B = yield* proc(server.url, "t", undefined, false, 16)
+          yield* A.beehive.addModule("slow", { capacity: 2 })
+          yield* A.nats.serve("slow")
+          yield* B.nats.awaitModule("slow", "5 seconds")
+          const sending = yield* Effect.forkChild(
+            Effect.gen(function* () {
+              for (let i = 0; i < 300; i++) yield* B.beehive.send("slow", msg(`w${i}`, i))
+            })
+          )
+          const got: Array<unknown> = []
+          for (let i = 0; i < 300; i++) {
+            got.push((yield* A.beehive.receive("slow")).content)
+            if (i % 50 === 0) yield* Effect.sleep(5)
+          }
+          yield* Fiber.join(sending)
+          expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i))
+          expect(A.events.filter((e) => e._tag === "Undeliverable")).toEqual([])
+        })
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-8 a window no acknowledgement opens (a subscriber that is no beehive) is opened again after the silence limit, reported",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const server = yield* startNatsServer
+          const B = yield* proc(server.url, "t", undefined, false, 4)
+          // A plain subscriber on the module's subject: it takes messages and never acknowledges them.
+          let swallowed = 0
+          const plain = yield* Effect.promise(() => connect({ servers: server.url }))
+          yield* Effect.addFinalizer(() => Effect.promise(() => plain.close()))
+          plain.subscribe(subjects("t").module("mute"), {
+            callback: () => {
+              swallowed++
+            }
+          })
+          yield* Effect.promise(() => plain.flush())
+          yield* B.beehive.addModule("mute", { contextType: "nats" })
+          for (let i = 0; i < 10; i++) yield* B.beehive.send("mute", msg(`m${i}`))
+          for (let i = 0; i < 100 && swallowed < 10; i++) yield* Effect.sleep(20)
+          expect(swallowed).toBe(10)
+          expect(B.events.filter((e) => e._tag === "WindowReset").length).toBeGreaterThanOrEqual(2)
         })
       ),
     20_000

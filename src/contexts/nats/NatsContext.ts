@@ -48,6 +48,22 @@ import {
 /** The header a serving process puts on a reply when it could not deliver a sync request. */
 const UndeliverableHeader = "Beehive-Undeliverable"
 
+/** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). */
+const AckHeader = "Beehive-Ack"
+
+/** A sender's credit for one remote module: messages published and not yet acknowledged. */
+interface Credit {
+  unacked: number
+  /** When the last acknowledgement came (or the window last opened), ms. */
+  since: number
+}
+
+/** What a serving process owes one sender module in acknowledgements. */
+interface Owed {
+  count: number
+  reply: string
+}
+
 /** Registry announcements carry at most this many module names; larger ones are refused. */
 const MaxAnnounced = 10_000
 
@@ -159,6 +175,10 @@ class NatsState {
   /** Sync requests from other processes, by request id: one entry per copy delivered here. */
   readonly inbound = new Map<string, Array<Inbound>>()
   private inboundCount = 0
+  /** Sending side: the credit of each remote module (R-NATS-8). */
+  readonly credits = new Map<RemoteEndpoint, Credit>()
+  /** Serving side: acknowledgements owed, by served module and sender's reply prefix. */
+  readonly owed = new Map<string, Owed>()
   closed = false
 
   constructor(
@@ -199,6 +219,7 @@ class NatsState {
           (closed) => {
             if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
             this.ready.delete(closed)
+            this.credits.delete(closed)
           },
           ContextTypeNats
         )
@@ -323,6 +344,7 @@ class NatsState {
           self.registerInbound(message.header.id, { destination: served.module, reply: msg.reply })
         }
         const exit = yield* Effect.exit(self.beehive.send(served.module, message))
+        if (msg.reply !== undefined) self.acknowledge(served, msg.reply)
         if (Exit.isFailure(exit)) {
           const error = Cause.squash(exit.cause) as Error
           self.undeliverable(served.module, message, msg.reply, error.message)
@@ -335,6 +357,40 @@ class NatsState {
         }
       })
     )
+  }
+
+  /**
+   * Counts a message of the sender whose reply subject is `reply` as handled, and sends the count back
+   * once it is a quarter of the window, or the module's queue is empty (R-NATS-8).
+   */
+  acknowledge(served: Served, reply: string): void {
+    const prefix = reply.slice(0, reply.lastIndexOf(".") + 1)
+    const key = `${served.module}\u0000${prefix}`
+    let owed = this.owed.get(key)
+    if (owed === undefined) {
+      if (this.owed.size >= this.options.maxPendingRequests) this.owed.clear()
+      owed = { count: 0, reply }
+      this.owed.set(key, owed)
+    }
+    owed.count++
+    owed.reply = reply
+    const quarter = Math.max(1, Math.floor(this.options.sendWindow / 4))
+    if (owed.count < quarter && Queue.sizeUnsafe(served.queue) > 0) return
+    this.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
+    this.owed.delete(key)
+  }
+
+  /** Sending side: `n` of the messages published to `module` were handled there. */
+  credited(module: string, n: number, now: number): void {
+    const endpoint = this.endpoints.get(module)
+    const credit = endpoint === undefined ? undefined : this.credits.get(endpoint)
+    if (endpoint === undefined || credit === undefined) return
+    credit.unacked = Math.max(0, credit.unacked - n)
+    credit.since = now
+    if (endpoint.queued > 0 && endpoint.isOpen && credit.unacked < this.options.sendWindow) {
+      this.ready.add(endpoint)
+      Queue.offerUnsafe(this.wake, undefined)
+    }
   }
 
   readonly unserve = (module: string): Effect.Effect<void> =>
@@ -473,6 +529,12 @@ class NatsState {
       if (module === undefined || msgId === undefined) {
         return this.report({ _tag: "BadPayload", subject: msg.subject, reason: "bad reply subject" })
       }
+      const ack = msg.headers?.get(AckHeader)
+      if (ack !== undefined && ack !== "") {
+        const n = Number(ack)
+        if (Number.isSafeInteger(n) && n > 0) this.credited(module, n, yield* Clock.currentTimeMillis)
+        return
+      }
       if (msg.headers?.code === 503) {
         // No subscriber for the module's subject: nobody serves it (R-NATS-5).
         this.report({ _tag: "NoResponders", module, msgId })
@@ -506,10 +568,16 @@ class NatsState {
     Effect.gen({ self: this }, function* () {
       yield* Queue.take(this.wake)
       let sinceFlush = 0
+      const now = yield* Clock.currentTimeMillis
       while (this.ready.size > 0) {
         for (const endpoint of [...this.ready]) {
           this.ready.delete(endpoint)
-          for (let k = 0; k < 64; k++) {
+          let credit = this.credits.get(endpoint)
+          if (credit === undefined) {
+            credit = { unacked: 0, since: now }
+            this.credits.set(endpoint, credit)
+          }
+          for (let k = 0; k < 64 && credit.unacked < this.options.sendWindow; k++) {
             const outgoing = endpoint.takeOutgoing()
             if (outgoing === undefined) break
             const { message, json } = outgoing
@@ -518,10 +586,15 @@ class NatsState {
             if (failed !== undefined) {
               this.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })
               if (!message.header.sync) this.host.onUndeliverable(endpoint.module, message)
+            } else {
+              if (credit.unacked === 0) credit.since = now
+              credit.unacked++
             }
             sinceFlush++
           }
-          if (endpoint.queued > 0 && endpoint.isOpen) this.ready.add(endpoint)
+          // Past the window the endpoint waits for an acknowledgement (`credited`) before it is ready again.
+          if (endpoint.queued > 0 && endpoint.isOpen && credit.unacked < this.options.sendWindow)
+            this.ready.add(endpoint)
         }
         if (sinceFlush >= this.options.flushEvery) {
           sinceFlush = 0
@@ -537,6 +610,14 @@ class NatsState {
     Effect.tryPromise(() => (this.nc.isClosed() ? Promise.resolve() : this.nc.flush()))
   )
 
+  /**
+   * `flush`, waiting at most 2 s: for the steps that must not hang while the connection is down (the
+   * start, `serve`, the goodbye), where the flush only makes an announcement or subscription prompt.
+   */
+  readonly flushBriefly: Effect.Effect<void> = this.flush.pipe(
+    Effect.timeoutOrElse({ duration: 2000, orElse: () => Effect.void })
+  )
+
   /** Every `heartbeatMs`: forget served modules cleaned up here, announce, and find silent peers. */
   readonly heartbeat: Effect.Effect<never> = Effect.forever(
     Effect.gen({ self: this }, function* () {
@@ -548,6 +629,22 @@ class NatsState {
       }
       yield* this.announce("beat")
       const now = yield* Clock.currentTimeMillis
+      // A window that no acknowledgement opened for the silence limit is opened again: the messages it
+      // waited for are lost (at most once), and the sender must not stall for ever (R-NATS-8).
+      for (const [endpoint, credit] of this.credits) {
+        if (
+          credit.unacked >= this.options.sendWindow &&
+          now - credit.since > this.options.heartbeatMs * this.options.missedHeartbeats
+        ) {
+          this.report({ _tag: "WindowReset", module: endpoint.module, unacked: credit.unacked })
+          credit.unacked = 0
+          credit.since = now
+          if (endpoint.queued > 0 && endpoint.isOpen) {
+            this.ready.add(endpoint)
+            Queue.offerUnsafe(this.wake, undefined)
+          }
+        }
+      }
       const limit = this.options.heartbeatMs * this.options.missedHeartbeats
       for (const [process, peer] of [...this.peers]) {
         if (now - peer.lastSeen > limit) yield* this.peerGone(process, "Silent")
@@ -619,7 +716,7 @@ export const makeNatsContext = (
     // The reply inbox exists before anything is published (R-NATS-6).
     nc.subscribe(state.subjects.replyInbox(state.processId), { callback: onControl })
     nc.subscribe(state.subjects.registry, { callback: onControl })
-    yield* state.flush
+    yield* state.flushBriefly
     yield* host.plug(state.context)
     // One message's defect is reported and the loop goes on: responses behind it are not stranded.
     const handleReported = (m: Msg) =>
@@ -649,11 +746,11 @@ export const makeNatsContext = (
         yield* state.announce("bye")
         // Nothing is announced after the goodbye (a heartbeat would bring this process back).
         state.closed = true
-        yield* state.flush
+        yield* state.flushBriefly
       })
     )
     yield* state.announce("hello")
-    yield* state.flush
+    yield* state.flushBriefly
 
     const serve = (module: string): Effect.Effect<void, ModuleNotFound> =>
       Effect.gen(function* () {
@@ -679,7 +776,7 @@ export const makeNatsContext = (
         const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
         state.served.set(module, served)
         yield* Effect.forkIn(state.deliverLoop(served).pipe(Effect.ignore), scope)
-        yield* state.flush
+        yield* state.flushBriefly
         yield* state.announce("beat")
       })
 

@@ -42,6 +42,7 @@ export type NatsEvent =
   | { readonly _tag: "BadPayload"; readonly subject: string; readonly reason: string }
   | { readonly _tag: "PublishFailed"; readonly module: string; readonly msgId: string; readonly reason: string }
   | { readonly _tag: "ConnectionClosed"; readonly reason: string }
+  | { readonly _tag: "WindowReset"; readonly module: string; readonly unacked: number }
 
 /**
  * Options of `NatsContext.make`. Only `servers` is required.
@@ -77,6 +78,12 @@ export interface NatsContextOptions {
   readonly maxInbound?: number | undefined
   /** Sync requests from other processes still owed an answer, remembered at most (default 65536). */
   readonly maxPendingRequests?: number | undefined
+  /**
+   * Messages this process publishes to one remote module before the serving process acknowledges
+   * handling them (R-NATS-8): the sender's window (default 256). Keep the number of sending processes
+   * times this within the serving side's `maxInbound`, or the serving side drops what exceeds it.
+   */
+  readonly sendWindow?: number | undefined
   /** Messages the publisher writes before it waits for the server's flush acknowledgement (default 256). */
   readonly flushEvery?: number | undefined
   /** Reconnection attempts before the connection closes for good (default 10; -1: forever). */
@@ -105,6 +112,7 @@ export interface ResolvedNatsOptions {
   readonly maxInbound: number
   readonly maxPendingRequests: number
   readonly flushEvery: number
+  readonly sendWindow: number
   readonly maxReconnectAttempts: number
   readonly reconnectTimeWaitMs: number
   readonly onEvent: (event: NatsEvent) => void
@@ -192,6 +200,7 @@ export const resolveNatsOptions = (
     ["maxInbound", 1024, 1 << 24],
     ["maxPendingRequests", 65_536, 1 << 24],
     ["flushEvery", 256, 1 << 20],
+    ["sendWindow", 256, 1 << 20],
     ["reconnectTimeWaitMs", 2000, 3_600_000]
   ] as const) {
     const value = positiveInt(key, options[key], fallback, max)
@@ -218,6 +227,7 @@ export const resolveNatsOptions = (
     maxInbound: numbers.maxInbound as number,
     maxPendingRequests: numbers.maxPendingRequests as number,
     flushEvery: numbers.flushEvery as number,
+    sendWindow: numbers.sendWindow as number,
     maxReconnectAttempts: attempts,
     reconnectTimeWaitMs: numbers.reconnectTimeWaitMs as number,
     onEvent: options.onEvent ?? (() => {})
@@ -237,6 +247,7 @@ const yamlKeys: Record<string, keyof NatsContextOptions> = {
   maxinbound: "maxInbound",
   maxpendingrequests: "maxPendingRequests",
   flushevery: "flushEvery",
+  sendwindow: "sendWindow",
   maxreconnectattempts: "maxReconnectAttempts",
   reconnecttimewaitms: "reconnectTimeWaitMs"
 }
