@@ -15,6 +15,7 @@ import {
   subjectToken
 } from "../../src/contexts/nats/NatsOptions.ts"
 import * as Message from "../../src/model/Message.ts"
+import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { fcParams } from "../support/fc.ts"
 import { freePort, startNatsServer, startNatsServerOn } from "../support/natsServer.ts"
 
@@ -129,6 +130,16 @@ describe("NATS context", () => {
     expect(Result.isFailure(badTls) && badTls.failure.key).toBe("tls.ca")
     const notYaml = parseNatsConfig("servers: [\n")
     expect(Result.isFailure(notYaml) && notYaml.failure.key).toBe("")
+  })
+
+  it("R-NATS-10 the errors say what failed and where", () => {
+    expect(new NatsConfigError({ key: "tls.key", reason: "cert and key go together" }).message).toBe(
+      "nats config at tls.key: cert and key go together"
+    )
+    expect(new NatsConfigError({ key: "", reason: "must be a mapping" }).message).toBe("nats config: must be a mapping")
+    expect(new NatsConnectFailed({ servers: ["nats://a:1", "nats://b:2"], detail: "refused" }).message).toBe(
+      "cannot connect to NATS nats://a:1,nats://b:2: refused"
+    )
   })
 
   it("R-NATS-10 nobody listening: NatsConnectFailed", () =>
