@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite needs, when they are missing:
-#   spin  - the SPIN model checker (Debian package "spin"), for spec/promela
+#   spin        - the SPIN model checker (Debian package "spin"), for spec/promela
+#   nats-server - the NATS server (Debian package "nats-server"), started by the NATS context's tests
 set -euo pipefail
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+UPDATED=""
+install() {
+  if [ -z "$UPDATED" ]; then $SUDO apt-get update -qq; UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
 if ! command -v spin >/dev/null 2>&1; then
   echo "ensure-tools: installing spin from Debian" >&2
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq spin gcc >/dev/null
+  install spin gcc
+fi
+# Debian installs it in /usr/sbin, which is not on every user's PATH.
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  echo "ensure-tools: installing nats-server from Debian" >&2
+  install nats-server
 fi
 spin -V | head -n 1 >&2
+(command -v nats-server >/dev/null 2>&1 && nats-server --version || /usr/sbin/nats-server --version) >&2

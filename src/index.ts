@@ -120,3 +120,26 @@ export { type Connection, type Listener, Transport, type TransportShape } from "
 export * from "./model/SocketErrors.ts"
 
 // --- end socket context ---
+
+// --- NATS context (spec/SPEC.md, R-NATS) ---
+export {
+  makeNatsContext,
+  NatsContext,
+  type NatsContextService,
+  type RemoteModuleInfo
+} from "./contexts/nats/NatsContext.ts"
+export {
+  ContextTypeNats,
+  DefaultNatsPrefix,
+  fromSubjectToken,
+  type NatsContextOptions,
+  type NatsEvent,
+  type NatsTlsOptions,
+  parseNatsConfig,
+  type ResolvedNatsOptions,
+  resolveNatsOptions,
+  type Subjects,
+  subjects,
+  subjectToken
+} from "./contexts/nats/NatsOptions.ts"
+export * from "./model/NatsErrors.ts"

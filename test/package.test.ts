@@ -29,6 +29,7 @@ const readmePrograms = {
   registry: "registry.run",
   "promise-tour": "createBeehive",
   socket: "socket.serve",
+  nats: "nats.serve",
   testing: "who-arrives-first",
   observability: "class PrintedSpan"
 } as const

@@ -55,7 +55,7 @@ const firstPrune = 1024
  */
 export class RemoteEndpoint implements Endpoint {
   readonly module: string
-  readonly contextType = ContextTypeSocket
+  readonly contextType: string
   /** Sync requests written and not answered, by id. */
   readonly inflight = new Map<string, Message>()
   private readonly outbox: Mailbox<Outgoing, ModuleClosed>
@@ -74,15 +74,18 @@ export class RemoteEndpoint implements Endpoint {
    * @param isPending whether a synchronous call with that request id still waits in the global
    *   context, to tell in-flight requests whose calls still wait from those whose calls ended.
    * @param onClose called once when the endpoint closes.
+   * @param contextType the context type it reports (the NATS context reuses this endpoint).
    */
   constructor(
     module: string,
     capacity: number,
     maxFrameBytes: number,
     isPending: (requestId: string) => boolean,
-    onClose: (endpoint: RemoteEndpoint) => void
+    onClose: (endpoint: RemoteEndpoint) => void,
+    contextType: string = ContextTypeSocket
   ) {
     this.module = module
+    this.contextType = contextType
     this.maxFrameBytes = maxFrameBytes
     this.isPending = isPending
     this.onClose = onClose

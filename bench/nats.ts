@@ -1,0 +1,193 @@
+/**
+ * Benchmarks of the NATS context next to plain nats.js on the same server, in the same run. Run with
+ * `npm run bench:nats` (a build, then `node dist/bench/nats.js`). It starts a `nats-server` on a free
+ * loopback port (scripts/ensure-tools.sh installs it), and two "processes" in this one: two global
+ * contexts with a connection each.
+ *
+ * - one-way: N `send`s to a module served by the other process, timed until its receiver has taken
+ *   the N-th; next to it, N `publish`es of the same JSON from one plain connection to a subscription of
+ *   another, timed until the subscription has counted N. Messages the serving side dropped (R-NATS-8)
+ *   are counted and printed;
+ * - sendSync: sequential round trips to a module that answers every request; next to it, sequential
+ *   `nc.request`s to a plain responder.
+ *
+ * Each figure is the median of BENCH_RUNS (5) measured runs after one warm-up run.
+ */
+import { spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { createConnection, createServer } from "node:net"
+import { connect } from "@nats-io/transport-node"
+import { Effect } from "effect"
+import { makeHost } from "../src/contexts/Beehive.ts"
+import { ContextHost } from "../src/contexts/ContextHost.ts"
+import { makeNatsContext } from "../src/contexts/nats/NatsContext.ts"
+import type { NatsEvent } from "../src/contexts/nats/NatsOptions.ts"
+import * as Message from "../src/model/Message.ts"
+import { encodeJsonResult } from "../src/model/MessageJson.ts"
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+const ONE_WAY = Number(process.env.BENCH_ONE_WAY ?? 100_000)
+const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 10_000)
+
+const binary = (): string => {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/bin"])) {
+    if (dir !== "" && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`
+  }
+  throw new Error("nats-server is not installed: run scripts/ensure-tools.sh")
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+  })
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] as number
+}
+
+const timed = <E>(effect: Effect.Effect<void, E>): Effect.Effect<number, E> =>
+  Effect.gen(function* () {
+    const start = performance.now()
+    yield* effect
+    return performance.now() - start
+  })
+
+const measure = <E>(label: string, count: number, run: Effect.Effect<void, E>) =>
+  Effect.gen(function* () {
+    yield* run
+    const times: Array<number> = []
+    for (let i = 0; i < RUNS; i++) times.push(yield* timed(run))
+    const perSecond = Math.round(count / (median(times) / 1000))
+    console.log(`${label.padEnd(44)} ${String(perSecond).padStart(9)} /s`)
+    return perSecond
+  })
+
+const program = Effect.gen(function* () {
+  const port = yield* Effect.promise(() => freePort())
+  const server = spawn(binary(), ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
+  yield* Effect.addFinalizer(() => Effect.sync(() => server.kill("SIGKILL")))
+  for (let i = 0; i < 200 && !(yield* Effect.promise(() => accepts(port))); i++) yield* Effect.sleep(50)
+  const url = `nats://127.0.0.1:${port}`
+
+  const dropped: Array<NatsEvent> = []
+  const hostA = yield* makeHost()
+  const natsA = yield* makeNatsContext({
+    servers: url,
+    onEvent: (e) => {
+      if (e._tag === "Undeliverable") dropped.push(e)
+    }
+  }).pipe(Effect.provideService(ContextHost, hostA))
+  const hostB = yield* makeHost()
+  const natsB = yield* makeNatsContext({ servers: url }).pipe(Effect.provideService(ContextHost, hostB))
+  const A = hostA.beehive
+  const B = hostB.beehive
+  yield* A.addModule("sink")
+  yield* A.addModule("echo")
+  yield* natsA.serve("sink")
+  yield* natsA.serve("echo")
+  yield* natsB.awaitModule("sink", "10 seconds")
+  yield* natsB.awaitModule("echo", "10 seconds")
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.gen(function* () {
+        const request = yield* A.receive("echo")
+        yield* A.sendResp(yield* Message.newResponse(request, "pong"), "echo")
+      })
+    )
+  )
+
+  console.log(`NATS context vs plain nats.js, one nats-server on loopback; median of ${RUNS} runs`)
+  let received = 0
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.gen(function* () {
+        yield* A.receive("sink")
+        received++
+      })
+    )
+  )
+  const beehiveOneWay = yield* measure(
+    `beehive send over NATS (${ONE_WAY} msgs)`,
+    ONE_WAY,
+    Effect.gen(function* () {
+      const base = received
+      const droppedBase = dropped.length
+      for (let i = 0; i < ONE_WAY; i++) yield* B.send("sink", yield* Message.newMessage())
+      // What the serving side dropped never comes (R-NATS-8): it counts as arrived, and is printed.
+      while (received - base + (dropped.length - droppedBase) < ONE_WAY) yield* Effect.sleep(1)
+    })
+  )
+
+  const pub = yield* Effect.promise(() => connect({ servers: url }))
+  const sub = yield* Effect.promise(() => connect({ servers: url }))
+  yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([pub.close(), sub.close()])))
+  const json = encodeJsonResult(yield* Message.newMessage(), "sink")
+  const payload = json._tag === "Success" ? json.success : ""
+  let counted = 0
+  let target = 0
+  let reached: (() => void) | undefined
+  sub.subscribe("plain.sink", {
+    callback: () => {
+      counted++
+      if (counted === target) reached?.()
+    }
+  })
+  sub.subscribe("plain.echo", {
+    callback: (_error, msg) => {
+      msg.respond("pong")
+    }
+  })
+  yield* Effect.promise(() => sub.flush())
+  const plainOneWay = yield* measure(
+    `plain nats.js publish (${ONE_WAY} msgs)`,
+    ONE_WAY,
+    Effect.promise(
+      () =>
+        new Promise<void>((resolve) => {
+          counted = 0
+          target = ONE_WAY
+          reached = resolve
+          for (let i = 0; i < ONE_WAY; i++) pub.publish("plain.sink", payload)
+        })
+    )
+  )
+
+  const beehiveSync = yield* measure(
+    `beehive sendSync over NATS (${ROUND_TRIPS} calls)`,
+    ROUND_TRIPS,
+    Effect.gen(function* () {
+      for (let i = 0; i < ROUND_TRIPS; i++) yield* B.sendSync("echo", yield* Message.newMessage(), 5000)
+    })
+  )
+  const plainSync = yield* measure(
+    `plain nats.js request (${ROUND_TRIPS} calls)`,
+    ROUND_TRIPS,
+    Effect.promise(async () => {
+      for (let i = 0; i < ROUND_TRIPS; i++) await pub.request("plain.echo", payload, { timeout: 5000 })
+    })
+  )
+  console.log(
+    `ratios: send ${(beehiveOneWay / plainOneWay).toFixed(2)} of plain publish, sendSync ${(beehiveSync / plainSync).toFixed(2)} of plain request; dropped by the serving side: ${dropped.length}`
+  )
+})
+
+Effect.runPromise(Effect.scoped(program)).catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})

@@ -1,0 +1,337 @@
+/**
+ * The NATS context's options, their validation, the YAML configuration (in the socket context's
+ * style) and the subject scheme (R-NATS-1).
+ *
+ * @since 0.3.0
+ */
+import { Result } from "effect"
+import { parse as parseYaml } from "yaml"
+import { NatsConfigError } from "../../model/NatsErrors.ts"
+
+/** The context type name of modules served over NATS. @category constants */
+export const ContextTypeNats = "nats"
+
+/** The subject prefix used when none is configured. @category constants */
+export const DefaultNatsPrefix = "beehive"
+
+/**
+ * TLS files for the connection (paths, read by the client when it connects).
+ *
+ * @category models
+ */
+export interface NatsTlsOptions {
+  readonly ca?: string | undefined
+  readonly cert?: string | undefined
+  readonly key?: string | undefined
+}
+
+/**
+ * Events the NATS context reports (to `onEvent`): what it dropped or refused and why, and what it
+ * learnt of the cluster.
+ *
+ * @category models
+ */
+export type NatsEvent =
+  | { readonly _tag: "PeerUp"; readonly process: string; readonly modules: ReadonlyArray<string> }
+  | { readonly _tag: "PeerGone"; readonly process: string; readonly reason: "Bye" | "Silent" | "Disconnected" }
+  | { readonly _tag: "ModuleSkipped"; readonly module: string; readonly reason: string }
+  | { readonly _tag: "NoResponders"; readonly module: string; readonly msgId: string }
+  | { readonly _tag: "Undeliverable"; readonly module: string; readonly msgId: string; readonly reason: string }
+  | { readonly _tag: "LateResponse"; readonly module: string; readonly parentId: string }
+  | { readonly _tag: "RequestForgotten"; readonly msgId: string }
+  | { readonly _tag: "BadPayload"; readonly subject: string; readonly reason: string }
+  | { readonly _tag: "PublishFailed"; readonly module: string; readonly msgId: string; readonly reason: string }
+  | { readonly _tag: "ConnectionClosed"; readonly reason: string }
+  | { readonly _tag: "WindowReset"; readonly module: string; readonly unacked: number }
+
+/**
+ * Options of `NatsContext.make`. Only `servers` is required.
+ *
+ * @category models
+ */
+export interface NatsContextOptions {
+  /** NATS server URLs (`nats://127.0.0.1:4222`, or `host:port`); at least one. */
+  readonly servers: string | ReadonlyArray<string>
+  /**
+   * The first token(s) of every subject (R-NATS-1), so several beehives can share one cluster:
+   * dot-separated tokens of letters, digits, `_` and `-`. Default "beehive".
+   */
+  readonly prefix?: string | undefined
+  /** Credentials: a user and password, or a token. */
+  readonly user?: string | undefined
+  readonly pass?: string | undefined
+  readonly token?: string | undefined
+  readonly tls?: NatsTlsOptions | undefined
+  /** The connection's name as the server shows it. */
+  readonly name?: string | undefined
+  /**
+   * How often this process announces the modules it serves, in ms (default 1000). A process not
+   * heard for `missedHeartbeats` periods is gone: its modules are cleaned up here (R-NATS-4).
+   */
+  readonly heartbeatMs?: number | undefined
+  /** Default 3. */
+  readonly missedHeartbeats?: number | undefined
+  /**
+   * Messages received for one served module and not yet delivered to its mailbox; past it a message
+   * is dropped and reported (R-NATS-8). Default 1024.
+   */
+  readonly maxInbound?: number | undefined
+  /** Sync requests from other processes still owed an answer, remembered at most (default 65536). */
+  readonly maxPendingRequests?: number | undefined
+  /**
+   * Messages this process publishes to one remote module before the serving process acknowledges
+   * handling them (R-NATS-8): the sender's window (default 256). Keep the number of sending processes
+   * times this within the serving side's `maxInbound`, or the serving side drops what exceeds it.
+   */
+  readonly sendWindow?: number | undefined
+  /** Messages the publisher writes before it waits for the server's flush acknowledgement (default 256). */
+  readonly flushEvery?: number | undefined
+  /** Reconnection attempts before the connection closes for good (default 10; -1: forever). */
+  readonly maxReconnectAttempts?: number | undefined
+  /** Wait between reconnection attempts, ms (default 2000). */
+  readonly reconnectTimeWaitMs?: number | undefined
+  /** Receives every event; default none. */
+  readonly onEvent?: ((event: NatsEvent) => void) | undefined
+}
+
+/**
+ * Options after validation, with defaults.
+ *
+ * @category models
+ */
+export interface ResolvedNatsOptions {
+  readonly servers: ReadonlyArray<string>
+  readonly prefix: string
+  readonly user: string | undefined
+  readonly pass: string | undefined
+  readonly token: string | undefined
+  readonly tls: NatsTlsOptions | undefined
+  readonly name: string | undefined
+  readonly heartbeatMs: number
+  readonly missedHeartbeats: number
+  readonly maxInbound: number
+  readonly maxPendingRequests: number
+  readonly flushEvery: number
+  readonly sendWindow: number
+  readonly maxReconnectAttempts: number
+  readonly reconnectTimeWaitMs: number
+  readonly onEvent: (event: NatsEvent) => void
+}
+
+const prefixPattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
+
+const positiveInt = (key: string, value: unknown, fallback: number, max: number): number | NatsConfigError => {
+  if (value === undefined) return fallback
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || value > max) {
+    return new NatsConfigError({ key, reason: `must be an integer from 1 to ${max}, got ${String(value)}` })
+  }
+  return value
+}
+
+const optionalString = (key: string, value: unknown): string | undefined | NatsConfigError => {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== "string") return new NatsConfigError({ key, reason: "must be a string" })
+  return value
+}
+
+/**
+ * Validates options and applies the defaults. Fails with `NatsConfigError` naming the first bad key.
+ * Never throws.
+ *
+ * @category constructors
+ */
+export const resolveNatsOptions = (
+  options: NatsContextOptions
+): Result.Result<ResolvedNatsOptions, NatsConfigError> => {
+  const fail = (error: NatsConfigError) => Result.fail(error)
+  const raw = options?.servers
+  const servers = typeof raw === "string" ? [raw] : Array.isArray(raw) ? (raw as ReadonlyArray<unknown>) : undefined
+  if (servers === undefined || servers.length === 0) {
+    return fail(new NatsConfigError({ key: "servers", reason: "at least one server URL is required" }))
+  }
+  if (servers.length > 64) return fail(new NatsConfigError({ key: "servers", reason: "at most 64 servers" }))
+  for (let i = 0; i < servers.length; i++) {
+    const s = servers[i]
+    if (typeof s !== "string" || s.trim() === "" || /\s/.test(s) || s.length > 1024) {
+      return fail(new NatsConfigError({ key: `servers[${i}]`, reason: "must be a URL like nats://host:port" }))
+    }
+  }
+  const prefix = options.prefix ?? DefaultNatsPrefix
+  if (typeof prefix !== "string" || prefix.length > 128 || !prefixPattern.test(prefix)) {
+    return fail(
+      new NatsConfigError({
+        key: "prefix",
+        reason: "must be dot-separated tokens of letters, digits, '_' and '-' (at most 128 characters)"
+      })
+    )
+  }
+  const strings: Record<string, string | undefined> = {}
+  for (const key of ["user", "pass", "token", "name"] as const) {
+    const value = optionalString(key, options[key])
+    if (value instanceof NatsConfigError) return fail(value)
+    strings[key] = value
+  }
+  if (strings.pass !== undefined && strings.user === undefined) {
+    return fail(new NatsConfigError({ key: "pass", reason: "a password needs a user" }))
+  }
+  if (strings.token !== undefined && strings.user !== undefined) {
+    return fail(new NatsConfigError({ key: "token", reason: "give either a token or a user, not both" }))
+  }
+  let tls: NatsTlsOptions | undefined
+  if (options.tls !== undefined && options.tls !== null) {
+    if (typeof options.tls !== "object") return fail(new NatsConfigError({ key: "tls", reason: "must be a mapping" }))
+    const t: Record<string, string | undefined> = {}
+    for (const key of ["ca", "cert", "key"] as const) {
+      const value = optionalString(`tls.${key}`, (options.tls as Record<string, unknown>)[key])
+      if (value instanceof NatsConfigError) return fail(value)
+      t[key] = value === "" ? undefined : value
+    }
+    if ((t.cert === undefined) !== (t.key === undefined)) {
+      return fail(
+        new NatsConfigError({ key: t.cert === undefined ? "tls.cert" : "tls.key", reason: "cert and key go together" })
+      )
+    }
+    tls = { ca: t.ca, cert: t.cert, key: t.key }
+  }
+  const numbers: Record<string, number> = {}
+  for (const [key, fallback, max] of [
+    ["heartbeatMs", 1000, 3_600_000],
+    ["missedHeartbeats", 3, 1000],
+    ["maxInbound", 1024, 1 << 24],
+    ["maxPendingRequests", 65_536, 1 << 24],
+    ["flushEvery", 256, 1 << 20],
+    ["sendWindow", 256, 1 << 20],
+    ["reconnectTimeWaitMs", 2000, 3_600_000]
+  ] as const) {
+    const value = positiveInt(key, options[key], fallback, max)
+    if (value instanceof NatsConfigError) return fail(value)
+    numbers[key] = value
+  }
+  const attempts = options.maxReconnectAttempts ?? 10
+  if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < -1 || attempts > 1_000_000) {
+    return fail(new NatsConfigError({ key: "maxReconnectAttempts", reason: "must be an integer ≥ -1" }))
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    return fail(new NatsConfigError({ key: "onEvent", reason: "must be a function" }))
+  }
+  return Result.succeed({
+    servers: servers as ReadonlyArray<string>,
+    prefix,
+    user: strings.user,
+    pass: strings.pass,
+    token: strings.token,
+    tls,
+    name: strings.name,
+    heartbeatMs: numbers.heartbeatMs as number,
+    missedHeartbeats: numbers.missedHeartbeats as number,
+    maxInbound: numbers.maxInbound as number,
+    maxPendingRequests: numbers.maxPendingRequests as number,
+    flushEvery: numbers.flushEvery as number,
+    sendWindow: numbers.sendWindow as number,
+    maxReconnectAttempts: attempts,
+    reconnectTimeWaitMs: numbers.reconnectTimeWaitMs as number,
+    onEvent: options.onEvent ?? (() => {})
+  })
+}
+
+const yamlKeys: Record<string, keyof NatsContextOptions> = {
+  servers: "servers",
+  prefix: "prefix",
+  user: "user",
+  pass: "pass",
+  token: "token",
+  tls: "tls",
+  name: "name",
+  heartbeatms: "heartbeatMs",
+  missedheartbeats: "missedHeartbeats",
+  maxinbound: "maxInbound",
+  maxpendingrequests: "maxPendingRequests",
+  flushevery: "flushEvery",
+  sendwindow: "sendWindow",
+  maxreconnectattempts: "maxReconnectAttempts",
+  reconnecttimewaitms: "reconnectTimeWaitMs"
+}
+
+/**
+ * Reads a NATS configuration in YAML (lower-case keys, as the socket context's file):
+ *
+ * ```yaml
+ * servers: [nats://10.0.0.1:4222, nats://10.0.0.2:4222]
+ * prefix: site1.beehive
+ * user: edge
+ * pass: secret
+ * tls: { ca: /etc/beehive/ca.pem, cert: /etc/beehive/cert.pem, key: /etc/beehive/key.pem }
+ * heartbeatms: 1000
+ * ```
+ *
+ * and validates it as `resolveNatsOptions` does. Fails with `NatsConfigError` naming the key (an unknown
+ * key is refused). The text is bounded to 1 MiB.
+ *
+ * @category constructors
+ */
+export const parseNatsConfig = (text: string): Result.Result<NatsContextOptions, NatsConfigError> => {
+  if (typeof text !== "string" || text.length > 1 << 20) {
+    return Result.fail(new NatsConfigError({ key: "", reason: "the configuration must be a string of at most 1 MiB" }))
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (error) {
+    return Result.fail(new NatsConfigError({ key: "", reason: `not YAML: ${(error as Error).message}` }))
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return Result.fail(new NatsConfigError({ key: "", reason: "must be a mapping" }))
+  }
+  const options: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(doc)) {
+    const name = yamlKeys[key]
+    if (name === undefined) return Result.fail(new NatsConfigError({ key, reason: "unknown key" }))
+    options[name] = value
+  }
+  const checked = resolveNatsOptions(options as unknown as NatsContextOptions)
+  return Result.isFailure(checked)
+    ? Result.fail(checked.failure)
+    : Result.succeed(options as unknown as NatsContextOptions)
+}
+
+/**
+ * A module name as one subject token: percent-encoded (`encodeURIComponent`, and `.` and `*` too), so
+ * any name is one token without wildcards.
+ *
+ * @category encoding
+ */
+export const subjectToken = (name: string): string =>
+  encodeURIComponent(name).replace(/\./g, "%2E").replace(/\*/g, "%2A")
+
+/** The inverse of `subjectToken`; undefined for a token it cannot have produced. @category encoding */
+export const fromSubjectToken = (token: string): string | undefined => {
+  try {
+    return decodeURIComponent(token)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The subjects of one prefix (R-NATS-1).
+ *
+ * @category models
+ */
+export interface Subjects {
+  /** Messages to `module` (one-way and sync requests). */
+  readonly module: (module: string) => string
+  /** Registration announcements (every process subscribes). */
+  readonly registry: string
+  /** This process's reply inbox: responses to requests it sent (and no-responders statuses). */
+  readonly replyInbox: (processId: string) => string
+  /** The reply subject of one message sent to `module`. */
+  readonly replyTo: (processId: string, module: string, msgId: string) => string
+}
+
+/** @category constructors */
+export const subjects = (prefix: string): Subjects => ({
+  module: (module) => `${prefix}.mod.${subjectToken(module)}`,
+  registry: `${prefix}.reg`,
+  replyInbox: (processId) => `${prefix}.resp.${processId}.>`,
+  replyTo: (processId, module, msgId) => `${prefix}.resp.${processId}.${subjectToken(module)}.${subjectToken(msgId)}`
+})
