@@ -131,15 +131,12 @@ export {
 export {
   ContextTypeNats,
   DefaultNatsPrefix,
-  fromSubjectToken,
   type NatsContextOptions,
   type NatsEvent,
   type NatsTlsOptions,
   parseNatsConfig,
   type ResolvedNatsOptions,
-  resolveNatsOptions,
-  type Subjects,
-  subjects,
-  subjectToken
+  resolveNatsOptions
 } from "./contexts/nats/NatsOptions.ts"
+export { fromSubjectToken, type Subjects, subjects, subjectToken } from "./contexts/nats/Subjects.ts"
 export * from "./model/NatsErrors.ts"

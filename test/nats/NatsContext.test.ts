@@ -6,14 +6,8 @@ import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
-import {
-  fromSubjectToken,
-  type NatsEvent,
-  parseNatsConfig,
-  resolveNatsOptions,
-  subjects,
-  subjectToken
-} from "../../src/contexts/nats/NatsOptions.ts"
+import { type NatsEvent, parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
+import { fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { fcParams } from "../support/fc.ts"

@@ -1,6 +1,6 @@
 /**
- * The NATS context's options, their validation, the YAML configuration (in the socket context's
- * style) and the subject scheme (R-NATS-1).
+ * The NATS context's options, their validation and the YAML configuration (in the socket context's
+ * style). The subject scheme is in `Subjects`.
  *
  * @since 0.3.0
  */
@@ -293,45 +293,3 @@ export const parseNatsConfig = (text: string): Result.Result<NatsContextOptions,
     ? Result.fail(checked.failure)
     : Result.succeed(options as unknown as NatsContextOptions)
 }
-
-/**
- * A module name as one subject token: percent-encoded (`encodeURIComponent`, and `.` and `*` too), so
- * any name is one token without wildcards.
- *
- * @category encoding
- */
-export const subjectToken = (name: string): string =>
-  encodeURIComponent(name).replace(/\./g, "%2E").replace(/\*/g, "%2A")
-
-/** The inverse of `subjectToken`; undefined for a token it cannot have produced. @category encoding */
-export const fromSubjectToken = (token: string): string | undefined => {
-  try {
-    return decodeURIComponent(token)
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * The subjects of one prefix (R-NATS-1).
- *
- * @category models
- */
-export interface Subjects {
-  /** Messages to `module` (one-way and sync requests). */
-  readonly module: (module: string) => string
-  /** Registration announcements (every process subscribes). */
-  readonly registry: string
-  /** This process's reply inbox: responses to requests it sent (and no-responders statuses). */
-  readonly replyInbox: (processId: string) => string
-  /** The reply subject of one message sent to `module`. */
-  readonly replyTo: (processId: string, module: string, msgId: string) => string
-}
-
-/** @category constructors */
-export const subjects = (prefix: string): Subjects => ({
-  module: (module) => `${prefix}.mod.${subjectToken(module)}`,
-  registry: `${prefix}.reg`,
-  replyInbox: (processId) => `${prefix}.resp.${processId}.>`,
-  replyTo: (processId, module, msgId) => `${prefix}.resp.${processId}.${subjectToken(module)}.${subjectToken(msgId)}`
-})

@@ -1,0 +1,44 @@
+/**
+ * The registry's announcements (R-NATS-3): what a process publishes on `<prefix>.reg` when it starts
+ * (hello), on each heartbeat or change (beat) and when it ends (bye), and their validation.
+ *
+ * @since 0.3.0
+ * @internal
+ */
+
+/** Registry announcements carry at most this many module names; larger ones are refused. */
+const MaxAnnounced = 10_000
+
+/**
+ * One announcement: the modules `process` serves now.
+ *
+ * @category models
+ */
+export interface Announcement {
+  readonly v: 1
+  readonly process: string
+  readonly kind: "hello" | "beat" | "bye"
+  readonly modules: ReadonlyArray<string>
+}
+
+/**
+ * Reads an announcement from a registry message's payload; the reason, if it is not one. Never throws.
+ *
+ * @category constructors
+ */
+export const parseAnnouncement = (data: Uint8Array): Announcement | string => {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder().decode(data))
+  } catch {
+    return "not JSON"
+  }
+  if (typeof value !== "object" || value === null) return "not an object"
+  const a = value as Record<string, unknown>
+  if (a.v !== 1) return "unknown version"
+  if (typeof a.process !== "string" || a.process === "") return "no process"
+  if (a.kind !== "hello" && a.kind !== "beat" && a.kind !== "bye") return "unknown kind"
+  if (!Array.isArray(a.modules) || a.modules.length > MaxAnnounced) return "bad module list"
+  if (!a.modules.every((m) => typeof m === "string" && m !== "")) return "bad module name"
+  return a as unknown as Announcement
+}

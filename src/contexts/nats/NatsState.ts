@@ -1,0 +1,135 @@
+/**
+ * The state one NATS context shares between its parts: the connection, the options and subjects,
+ * this process's id, the global context it is plugged into, and the parts, each owning its own state:
+ * the registry (`Registry`), the modules served here (`Serving`), the publisher (`Publisher`) and the
+ * replies (`Replies`). It also is the `ModuleContext` of type "nats" that the global context routes
+ * remote modules to.
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
+import { Effect, type Queue, type Scope } from "effect"
+import type { BeehiveService } from "../BeehiveService.ts"
+import type { ContextHostService } from "../ContextHost.ts"
+import type { ModuleContext } from "../ModuleContext.ts"
+import { ContextTypeNats, type NatsEvent, type ResolvedNatsOptions } from "./NatsOptions.ts"
+import { Publisher } from "./Publisher.ts"
+import { Registry } from "./Registry.ts"
+import { Replies } from "./Replies.ts"
+import { Serving } from "./Serving.ts"
+import { type Subjects, subjects } from "./Subjects.ts"
+
+/** The header a serving process puts on a reply when it could not deliver a sync request. @category constants */
+export const UndeliverableHeader = "Beehive-Undeliverable"
+
+/** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
+export const AckHeader = "Beehive-Ack"
+
+/**
+ * A NATS context's shared state; see the module documentation.
+ *
+ * @category models
+ */
+export class NatsState {
+  readonly options: ResolvedNatsOptions
+  readonly subjects: Subjects
+  /** This process's id in the cluster. */
+  readonly processId: string
+  readonly nc: NatsConnection
+  /** The global context: what arrives is delivered through it. */
+  readonly beehive: BeehiveService
+  readonly host: ContextHostService
+  /** The scope of the context: the delivery fibers of served modules run in it. */
+  readonly scope: Scope.Scope
+  /** The modules other processes serve, and those processes. */
+  readonly registry: Registry
+  /** The modules this process serves. */
+  readonly serving: Serving
+  /** The remote modules' outboxes and their send windows. */
+  readonly publisher: Publisher
+  /** The reply inbox, and the sync requests this process owes answers to. */
+  readonly replies: Replies
+  /** Set after the goodbye: nothing is announced any more. */
+  closed = false
+
+  /** The state of a NATS context over `nc` and the global context of `host`; `context` is still to be plugged. */
+  constructor(
+    options: ResolvedNatsOptions,
+    processId: string,
+    nc: NatsConnection,
+    host: ContextHostService,
+    scope: Scope.Scope,
+    wake: Queue.Queue<void>
+  ) {
+    this.options = options
+    this.subjects = subjects(options.prefix)
+    this.processId = processId
+    this.nc = nc
+    this.host = host
+    this.beehive = host.beehive
+    this.scope = scope
+    this.registry = new Registry(this)
+    this.serving = new Serving(this)
+    this.publisher = new Publisher(this, wake)
+    this.replies = new Replies(this)
+  }
+
+  /** Reports an event to `onEvent`; a throwing listener changes nothing. */
+  readonly report = (event: NatsEvent): void => {
+    try {
+      this.options.onEvent(event)
+    } catch {
+      // A throwing listener changes nothing here.
+    }
+  }
+
+  /** The "nats" context type. */
+  readonly context: ModuleContext = {
+    type: ContextTypeNats,
+    open: (module, options) => this.publisher.open(module, options),
+    forwardResponse: (response, from) => this.replies.forwardResponse(response, from)
+  }
+
+  /** The server's payload limit, less room for headers. */
+  maxPayload(): number {
+    const max = this.nc.info?.max_payload ?? 1024 * 1024
+    return Math.max(1024, max - 1024)
+  }
+
+  /** Publishes one message; the client's reason if it refused it, else undefined. Never throws. */
+  publish(
+    subject: string,
+    data: string | Uint8Array,
+    reply?: string,
+    headers?: Record<string, string>
+  ): string | undefined {
+    try {
+      let h: ReturnType<typeof natsHeaders> | undefined
+      if (headers !== undefined) {
+        h = natsHeaders()
+        for (const [k, v] of Object.entries(headers)) h.set(k, v)
+      }
+      this.nc.publish(subject, data, {
+        ...(reply === undefined ? {} : { reply }),
+        ...(h === undefined ? {} : { headers: h })
+      })
+      return undefined
+    } catch (error) {
+      return (error as Error).message ?? String(error)
+    }
+  }
+
+  /** Waits until the server has what was published (bounds the client's buffer), or the connection ends. */
+  readonly flush: Effect.Effect<void> = Effect.ignore(
+    Effect.tryPromise(() => (this.nc.isClosed() ? Promise.resolve() : this.nc.flush()))
+  )
+
+  /**
+   * `flush`, waiting at most 2 s: for the steps that must not hang while the connection is down (the
+   * start, `serve`, the goodbye), where the flush only makes an announcement or subscription prompt.
+   */
+  readonly flushBriefly: Effect.Effect<void> = this.flush.pipe(
+    Effect.timeoutOrElse({ duration: 2000, orElse: () => Effect.void })
+  )
+}

@@ -1,0 +1,148 @@
+/**
+ * The publisher (R-NATS-8): each remote module's endpoint is a bounded outbox (`RemoteEndpoint`), and
+ * one fiber drains the outboxes that have messages, flushing every `flushEvery` messages. Each remote
+ * module has a send window: at most `sendWindow` of its messages published and not yet acknowledged by
+ * the serving process (`credited`); a window no acknowledgement opened for the silence limit is opened
+ * again (`reopenStalled`).
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import { Clock, Effect, Queue } from "effect"
+import type { ModuleContext } from "../ModuleContext.ts"
+import { RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
+import { ContextTypeNats } from "./NatsOptions.ts"
+import type { NatsState } from "./NatsState.ts"
+
+/** A sender's credit for one remote module: messages published and not yet acknowledged. */
+interface Credit {
+  unacked: number
+  /** When the last acknowledgement came (or the window last opened), ms. */
+  since: number
+}
+
+/**
+ * The publisher of one NATS context; see the module documentation.
+ *
+ * @category models
+ */
+export class Publisher {
+  private readonly state: NatsState
+  /** Wakes the publishing fiber: some outbox is ready. */
+  private readonly wake: Queue.Queue<void>
+  /** The endpoints of the remote modules, by module. */
+  readonly endpoints = new Map<string, RemoteEndpoint>()
+  /** The endpoints with messages to publish, and room in their window. */
+  private readonly ready = new Set<RemoteEndpoint>()
+  /** The credit of each remote module. */
+  private readonly credits = new Map<RemoteEndpoint, Credit>()
+
+  /** The publisher of the context whose state is `state`, woken through `wake`. */
+  constructor(state: NatsState, wake: Queue.Queue<void>) {
+    this.state = state
+    this.wake = wake
+  }
+
+  /** Opens the endpoint of a remote module (the "nats" context type's `open`). */
+  readonly open: ModuleContext["open"] = (module, options) =>
+    Effect.sync(() => {
+      const endpoint = new RemoteEndpoint(
+        module,
+        options.capacity,
+        this.state.maxPayload(),
+        (requestId) => this.state.host.isPending(requestId),
+        (closed) => {
+          if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
+          this.ready.delete(closed)
+          this.credits.delete(closed)
+        },
+        ContextTypeNats
+      )
+      endpoint.bind({
+        ready: (e) => {
+          this.ready.add(e)
+          Queue.offerUnsafe(this.wake, undefined)
+        },
+        detach: (e) => {
+          this.ready.delete(e)
+        }
+      })
+      this.endpoints.set(module, endpoint)
+      return endpoint
+    })
+
+  /** The publishing fiber's loop: waits to be woken, then drains the ready outboxes within their windows. */
+  readonly run: Effect.Effect<never> = Effect.forever(
+    Effect.gen({ self: this }, function* () {
+      const state = this.state
+      yield* Queue.take(this.wake)
+      let sinceFlush = 0
+      const now = yield* Clock.currentTimeMillis
+      while (this.ready.size > 0) {
+        for (const endpoint of [...this.ready]) {
+          this.ready.delete(endpoint)
+          let credit = this.credits.get(endpoint)
+          if (credit === undefined) {
+            credit = { unacked: 0, since: now }
+            this.credits.set(endpoint, credit)
+          }
+          for (let k = 0; k < 64 && credit.unacked < state.options.sendWindow; k++) {
+            const outgoing = endpoint.takeOutgoing()
+            if (outgoing === undefined) break
+            const { message, json } = outgoing
+            const reply = state.subjects.replyTo(state.processId, endpoint.module, message.header.id)
+            const failed = state.publish(state.subjects.module(endpoint.module), json, reply)
+            if (failed !== undefined) {
+              state.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })
+              if (!message.header.sync) state.host.onUndeliverable(endpoint.module, message)
+            } else {
+              if (credit.unacked === 0) credit.since = now
+              credit.unacked++
+            }
+            sinceFlush++
+          }
+          // Past the window the endpoint waits for an acknowledgement (`credited`) before it is ready again.
+          if (endpoint.queued > 0 && endpoint.isOpen && credit.unacked < state.options.sendWindow)
+            this.ready.add(endpoint)
+        }
+        if (sinceFlush >= state.options.flushEvery) {
+          sinceFlush = 0
+          yield* state.flush
+        }
+      }
+      if (sinceFlush > 0) yield* state.flush
+    })
+  )
+
+  /** `n` of the messages published to `module` were handled there (an acknowledgement came at `now`). */
+  credited(module: string, n: number, now: number): void {
+    const endpoint = this.endpoints.get(module)
+    const credit = endpoint === undefined ? undefined : this.credits.get(endpoint)
+    if (endpoint === undefined || credit === undefined) return
+    credit.unacked = Math.max(0, credit.unacked - n)
+    credit.since = now
+    if (endpoint.queued > 0 && endpoint.isOpen && credit.unacked < this.state.options.sendWindow) {
+      this.ready.add(endpoint)
+      Queue.offerUnsafe(this.wake, undefined)
+    }
+  }
+
+  /**
+   * A window that no acknowledgement opened for the silence limit is opened again at `now`: the
+   * messages it waited for are lost (at most once), and the sender must not stall for ever (R-NATS-8).
+   */
+  reopenStalled(now: number): void {
+    const options = this.state.options
+    for (const [endpoint, credit] of this.credits) {
+      if (credit.unacked >= options.sendWindow && now - credit.since > options.heartbeatMs * options.missedHeartbeats) {
+        this.state.report({ _tag: "WindowReset", module: endpoint.module, unacked: credit.unacked })
+        credit.unacked = 0
+        credit.since = now
+        if (endpoint.queued > 0 && endpoint.isOpen) {
+          this.ready.add(endpoint)
+          Queue.offerUnsafe(this.wake, undefined)
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The registry (R-NATS-3, R-NATS-4): this process announces the modules it serves on `<prefix>.reg`,
+ * and learns from the other processes' announcements which modules they serve. A module some process
+ * serves is added to the global context as a "nats" module; once no process serves it (a goodbye, a
+ * process silent for `missedHeartbeats` heartbeats, the connection lost) it is cleaned up. Callers of
+ * `awaitModule` wait here for a module to be registered.
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import type { Msg } from "@nats-io/transport-node"
+import { Clock, Deferred, type Duration, Effect } from "effect"
+import { ModuleNotFound } from "../../model/Errors.ts"
+import { type Announcement, parseAnnouncement } from "./Announcement.ts"
+import { ContextTypeNats } from "./NatsOptions.ts"
+import type { NatsState } from "./NatsState.ts"
+
+/** Another process, as its announcements made it known. */
+interface Peer {
+  lastSeen: number
+  modules: ReadonlySet<string>
+}
+
+/**
+ * The registry of one NATS context; see the module documentation.
+ *
+ * @category models
+ */
+export class Registry {
+  private readonly state: NatsState
+  /** The other processes heard from, by process id. */
+  readonly peers = new Map<string, Peer>()
+  /** The processes serving each remote module. */
+  readonly owners = new Map<string, Set<string>>()
+  /** Callers of `awaitModule`, by module. */
+  private readonly waiters = new Map<string, Set<Deferred.Deferred<void>>>()
+
+  /** The registry of the context whose state is `state`. */
+  constructor(state: NatsState) {
+    this.state = state
+  }
+
+  /** Announces the modules this process serves; nothing after the goodbye or once the connection is closed. */
+  announce(kind: Announcement["kind"]): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const state = this.state
+      if (state.closed || state.nc.isClosed()) return
+      const body: Announcement = { v: 1, process: state.processId, kind, modules: state.serving.modules() }
+      state.publish(state.subjects.registry, JSON.stringify(body))
+    })
+  }
+
+  /** Handles one message of the registry subject. */
+  handle(msg: Msg): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const a = parseAnnouncement(msg.data)
+      if (typeof a === "string") return this.state.report({ _tag: "BadPayload", subject: msg.subject, reason: a })
+      const now = yield* Clock.currentTimeMillis
+      return yield* this.applyAnnouncement(a, now)
+    })
+  }
+
+  /** Learns what another process's announcement says, heard at `now`. */
+  applyAnnouncement(a: Announcement, now: number): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      if (a.process === this.state.processId) return
+      const known = this.peers.get(a.process)
+      if (a.kind === "bye") {
+        if (known !== undefined) yield* this.peerGone(a.process, "Bye")
+        return
+      }
+      if (a.kind === "hello") yield* this.announce("beat")
+      const modules = new Set(a.modules)
+      const before = known?.modules ?? new Set<string>()
+      this.peers.set(a.process, { lastSeen: now, modules })
+      if (known === undefined) this.state.report({ _tag: "PeerUp", process: a.process, modules: a.modules })
+      for (const m of modules) if (!before.has(m)) yield* this.addOwner(m, a.process)
+      for (const m of before) if (!modules.has(m)) yield* this.removeOwner(m, a.process)
+    })
+  }
+
+  /** `process` serves `module`: it is registered here as a "nats" module unless it is known already. */
+  addOwner(module: string, process: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      let owners = this.owners.get(module)
+      if (owners === undefined) {
+        owners = new Set()
+        this.owners.set(module, owners)
+      }
+      owners.add(process)
+      if (this.state.publisher.endpoints.has(module) || this.state.serving.has(module)) return Effect.void
+      return this.state.beehive.addModule(module, { contextType: ContextTypeNats }).pipe(
+        // Once registered (not at the endpoint's opening, which comes first): `awaitModule` callers go on.
+        Effect.tap(() =>
+          Effect.sync(() => {
+            const waiting = this.waiters.get(module)
+            this.waiters.delete(module)
+            for (const d of waiting ?? []) Deferred.doneUnsafe(d, Effect.void)
+          })
+        ),
+        Effect.catch((error) =>
+          Effect.sync(() => this.state.report({ _tag: "ModuleSkipped", module, reason: error.message }))
+        )
+      )
+    })
+  }
+
+  /** `process` no longer serves `module`: it is cleaned up here once nobody does. */
+  removeOwner(module: string, process: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const owners = this.owners.get(module)
+      owners?.delete(process)
+      if (owners !== undefined && owners.size > 0) return Effect.void
+      this.owners.delete(module)
+      return this.dropRemote(module)
+    })
+  }
+
+  /** Nobody serves `module` (a no-responders status, R-NATS-5): forgets its owners and cleans it up. */
+  nobodyServes(module: string): Effect.Effect<void> {
+    this.owners.delete(module)
+    return this.dropRemote(module)
+  }
+
+  /** Cleans up the "nats" registration of a module nobody serves any longer. */
+  dropRemote(module: string): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.state.publisher.endpoints.has(module) ? Effect.ignore(this.state.beehive.cleanup(module)) : Effect.void
+    )
+  }
+
+  /** Another process is gone: the requests it sent are owed to nobody, and its modules lose an owner. */
+  peerGone(process: string, reason: "Bye" | "Silent" | "Disconnected"): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const peer = this.peers.get(process)
+      if (peer === undefined) return
+      this.peers.delete(process)
+      this.state.report({ _tag: "PeerGone", process, reason })
+      // Its requests are owed to nobody now: the reply subjects name the process that sent them.
+      this.state.replies.forgetProcess(process)
+      for (const m of peer.modules) yield* this.removeOwner(m, process)
+    })
+  }
+
+  /** The processes not heard from for `missedHeartbeats` heartbeats by `now` are gone (R-NATS-4). */
+  dropSilent(now: number): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const limit = this.state.options.heartbeatMs * this.state.options.missedHeartbeats
+      for (const [process, peer] of [...this.peers]) {
+        if (now - peer.lastSeen > limit) yield* this.peerGone(process, "Silent")
+      }
+    })
+  }
+
+  /** `NatsContextService.awaitModule`. */
+  readonly awaitModule = (module: string, timeout: Duration.Input): Effect.Effect<void, ModuleNotFound> =>
+    Effect.gen({ self: this }, function* () {
+      const snapshot = yield* this.state.beehive.snapshot
+      if (snapshot.modules.some((m) => m.name === module && m.contextType === ContextTypeNats)) return
+      const deferred = Deferred.makeUnsafe<void>()
+      let waiting = this.waiters.get(module)
+      if (waiting === undefined) {
+        waiting = new Set()
+        this.waiters.set(module, waiting)
+      }
+      waiting.add(deferred)
+      return yield* Deferred.await(deferred).pipe(
+        Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new ModuleNotFound({ module })) }),
+        Effect.ensuring(
+          Effect.sync(() => {
+            const set = this.waiters.get(module)
+            set?.delete(deferred)
+            if (set?.size === 0) this.waiters.delete(module)
+          })
+        )
+      )
+    })
+
+  /** `NatsContextService.remoteModules`. */
+  readonly remoteModules = Effect.sync(() =>
+    [...this.owners].map(([module, owners]) => ({ module, processes: [...owners] }))
+  )
+}

@@ -1,0 +1,156 @@
+/**
+ * Replies, both ways (R-NATS-5, R-NATS-6, R-NATS-7). This process's reply inbox
+ * (`<prefix>.resp.<process>.<module>.<msgId>`) receives the responses to what it sent, which go to
+ * `beehive.sendResp`, the serving processes' acknowledgements (credits of the send window) and
+ * refusals, and the no-responders statuses that say nobody serves a module. The other way, it
+ * remembers the sync requests other processes sent here, one entry per copy delivered, until a module
+ * answers: `forwardResponse` publishes the answer to the request's reply subject.
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import type { Msg } from "@nats-io/transport-node"
+import { Clock, Effect, Result } from "effect"
+import type { Message } from "../../model/Message.ts"
+import * as Msgs from "../../model/Message.ts"
+import { decodeJsonResult, encodeJsonResult } from "../../model/MessageJson.ts"
+import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
+import { fromSubjectToken } from "./Subjects.ts"
+
+/**
+ * One copy of a sync request from another process: the module it was delivered to, and where its
+ * answer goes.
+ *
+ * @category models
+ */
+export interface Inbound {
+  readonly destination: string
+  readonly reply: string
+}
+
+/**
+ * The replies of one NATS context; see the module documentation.
+ *
+ * @category models
+ */
+export class Replies {
+  private readonly state: NatsState
+  /** Sync requests from other processes, by request id: one entry per copy delivered here. */
+  private readonly inbound = new Map<string, Array<Inbound>>()
+  private inboundCount = 0
+
+  /** The replies of the context whose state is `state`. */
+  constructor(state: NatsState) {
+    this.state = state
+  }
+
+  /** Remembers a copy of request `id`; past `maxPendingRequests` the oldest request is forgotten. */
+  registerInbound(id: string, entry: Inbound): void {
+    const known = this.inbound.get(id)
+    if (known !== undefined) known.push(entry)
+    else {
+      if (this.inboundCount >= this.state.options.maxPendingRequests) {
+        const oldest = this.inbound.keys().next().value as string
+        this.inboundCount -= (this.inbound.get(oldest) as Array<Inbound>).length
+        this.inbound.delete(oldest)
+        this.state.report({ _tag: "RequestForgotten", msgId: oldest })
+      }
+      this.inbound.set(id, [entry])
+    }
+    this.inboundCount++
+  }
+
+  /**
+   * Takes the copy of request `id` that `from` answers: the one delivered to `from`, else (an
+   * unattributed answer, or one from elsewhere) the oldest, unless `exact`.
+   */
+  takeInbound(id: string, from: string | undefined, exact = false): Inbound | undefined {
+    const entries = this.inbound.get(id)
+    if (entries === undefined) return undefined
+    let i = from === undefined ? 0 : entries.findIndex((e) => e.destination === from)
+    if (i < 0 && exact) return undefined
+    if (i < 0) i = 0
+    const [entry] = entries.splice(i, 1)
+    this.inboundCount--
+    if (entries.length === 0) this.inbound.delete(id)
+    return entry
+  }
+
+  /** Publishes a response to the process whose request it answers (the context type's `forwardResponse`). */
+  forwardResponse(response: Message, from: string | undefined): boolean {
+    const entry = this.takeInbound(response.header.parentId, from)
+    if (entry === undefined) return false
+    const json = encodeJsonResult(response)
+    if (Result.isFailure(json)) {
+      this.state.publish(entry.reply, "", undefined, {
+        [UndeliverableHeader]: `response not encodable: ${json.failure.message}`
+      })
+      return true
+    }
+    const failed = this.state.publish(entry.reply, json.success)
+    if (failed !== undefined) {
+      this.state.report({ _tag: "PublishFailed", module: entry.destination, msgId: response.header.id, reason: failed })
+    }
+    return true
+  }
+
+  /** Forgets the requests `process` sent: they are owed to nobody now (the process is gone). */
+  forgetProcess(process: string): void {
+    // The reply subjects name the process that sent them.
+    const inbox = this.state.subjects.replyInbox(process).slice(0, -1)
+    for (const [id, entries] of [...this.inbound]) {
+      const kept = entries.filter((e) => !e.reply.startsWith(inbox))
+      this.inboundCount -= entries.length - kept.length
+      if (kept.length === 0) this.inbound.delete(id)
+      else if (kept.length < entries.length) this.inbound.set(id, kept)
+    }
+  }
+
+  /** `NatsContextService.pendingRequests`. */
+  readonly pendingRequests: Effect.Effect<number> = Effect.sync(() =>
+    [...this.inbound.values()].reduce((n, e) => n + e.length, 0)
+  )
+
+  /** Handles one message of the reply inbox. */
+  handle(msg: Msg): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const state = this.state
+      // <prefix>.resp.<process>.<module>.<msgId>
+      const tokens = msg.subject.split(".")
+      const module = fromSubjectToken(tokens[tokens.length - 2] ?? "")
+      const msgId = fromSubjectToken(tokens[tokens.length - 1] ?? "")
+      if (module === undefined || msgId === undefined) {
+        return state.report({ _tag: "BadPayload", subject: msg.subject, reason: "bad reply subject" })
+      }
+      const ack = msg.headers?.get(AckHeader)
+      if (ack !== undefined && ack !== "") {
+        const n = Number(ack)
+        if (Number.isSafeInteger(n) && n > 0) state.publisher.credited(module, n, yield* Clock.currentTimeMillis)
+        return
+      }
+      if (msg.headers?.code === 503) {
+        // No subscriber for the module's subject: nobody serves it (R-NATS-5).
+        state.report({ _tag: "NoResponders", module, msgId })
+        return yield* state.registry.nobodyServes(module)
+      }
+      const refused = msg.headers?.get(UndeliverableHeader)
+      if (refused !== undefined && refused !== "") {
+        const request = state.publisher.endpoints.get(module)?.inflight.get(msgId)
+        state.publisher.endpoints.get(module)?.answered(msgId)
+        if (request === undefined || !state.host.isPending(msgId)) return
+        const response = yield* Msgs.newErrorResponse(request, refused)
+        yield* Effect.ignore(state.beehive.sendResp(response, module))
+        return
+      }
+      const decoded = decodeJsonResult(new TextDecoder().decode(msg.data))
+      if (Result.isFailure(decoded)) {
+        return state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+      }
+      const response = decoded.success
+      state.publisher.endpoints.get(module)?.answered(response.header.parentId)
+      const taken = yield* state.beehive.sendResp(response, module).pipe(Effect.catch(() => Effect.succeed(false)))
+      // A late or uninvited response is reported, never delivered to a mailbox (R-NATS-6).
+      if (!taken) state.report({ _tag: "LateResponse", module, parentId: response.header.parentId })
+    })
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Serving local modules over NATS (R-NATS-2, R-NATS-8): each module served subscribes
+ * `<prefix>.mod.<module>` (queue group `<prefix>`) into a bounded inbound queue, and one delivery
+ * fiber hands what arrives to the module with `beehive.send`. How many of a sender's messages were
+ * handled is acknowledged to it (the credit of its send window), and a message that cannot be
+ * delivered is reported, and answered when it is a sync request.
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import type { Msg } from "@nats-io/transport-node"
+import { Cause, Effect, Exit, Queue, Result } from "effect"
+import { ModuleNotFound } from "../../model/Errors.ts"
+import type { Message } from "../../model/Message.ts"
+import { decodeJsonResult } from "../../model/MessageJson.ts"
+import { ContextTypeNats } from "./NatsOptions.ts"
+import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
+
+/**
+ * A module served here: its inbound queue and its subscription.
+ *
+ * @category models
+ */
+export interface Served {
+  readonly module: string
+  readonly queue: Queue.Queue<Msg>
+  readonly unsubscribe: () => void
+}
+
+/** What a serving process owes one sender module in acknowledgements. */
+interface Owed {
+  count: number
+  reply: string
+}
+
+/**
+ * The modules one NATS context serves; see the module documentation.
+ *
+ * @category models
+ */
+export class Serving {
+  private readonly state: NatsState
+  private readonly served = new Map<string, Served>()
+  /** Acknowledgements owed, by served module and sender's reply prefix. */
+  private readonly owed = new Map<string, Owed>()
+
+  /** The served modules of the context whose state is `state`. */
+  constructor(state: NatsState) {
+    this.state = state
+  }
+
+  /** Whether `module` is served here. */
+  has(module: string): boolean {
+    return this.served.has(module)
+  }
+
+  /** The modules served here now. */
+  modules(): Array<string> {
+    return [...this.served.keys()]
+  }
+
+  /** `NatsContextService.serve`. */
+  readonly serve = (module: string): Effect.Effect<void, ModuleNotFound> =>
+    Effect.gen({ self: this }, function* () {
+      const state = this.state
+      if (this.served.has(module)) return
+      const snapshot = yield* state.beehive.snapshot
+      const entry = snapshot.modules.find((m) => m.name === module)
+      if (entry === undefined || entry.contextType === ContextTypeNats) return yield* new ModuleNotFound({ module })
+      const queue = yield* Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" })
+      const sub = state.nc.subscribe(state.subjects.module(module), {
+        queue: state.options.prefix,
+        callback: (error, msg) => {
+          if (error !== null) return
+          if (!Queue.offerUnsafe(queue, msg)) {
+            // The module is slower than its senders: dropped and reported, never buffered without bound
+            // (R-NATS-8). A sync request is answered at once, so its caller does not wait for its deadline.
+            const decoded = decodeJsonResult(new TextDecoder().decode(msg.data))
+            if (Result.isFailure(decoded)) {
+              state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+            } else this.undeliverable(module, decoded.success, msg.reply, "inbound queue full")
+          }
+        }
+      })
+      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
+      this.served.set(module, served)
+      yield* Effect.forkIn(this.deliverLoop(served).pipe(Effect.ignore), state.scope)
+      yield* state.flushBriefly
+      yield* state.registry.announce("beat")
+    })
+
+  /** `NatsContextService.unserve`. */
+  readonly unserve = (module: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const served = this.served.get(module)
+      if (served === undefined) return Effect.void
+      this.served.delete(module)
+      served.unsubscribe()
+      return Effect.andThen(Queue.shutdown(served.queue), this.state.registry.announce("beat"))
+    })
+
+  /** Stops serving the modules cleaned up in the global context since (the heartbeat does this). */
+  readonly forgetCleanedUp: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
+    if (this.served.size > 0) {
+      const snapshot = yield* this.state.beehive.snapshot
+      const local = new Set(snapshot.modules.filter((m) => m.contextType !== ContextTypeNats).map((m) => m.name))
+      for (const module of [...this.served.keys()]) if (!local.has(module)) yield* this.unserve(module)
+    }
+  })
+
+  /** A served module's message could not be delivered: reported, and a sync request is answered so. */
+  undeliverable(module: string, message: Message, reply: string | undefined, reason: string): void {
+    this.state.report({ _tag: "Undeliverable", module, msgId: message.header.id, reason })
+    if (message.header.sync && reply !== undefined) {
+      this.state.replies.takeInbound(message.header.id, module, true)
+      this.state.publish(reply, "", undefined, { [UndeliverableHeader]: reason })
+    } else this.state.host.onUndeliverable(module, message)
+  }
+
+  /** Delivers what arrives for one served module, one message at a time, until its queue is shut down. */
+  deliverLoop(served: Served): Effect.Effect<never> {
+    const self = this
+    const state = this.state
+    return Effect.forever(
+      Effect.gen(function* () {
+        const msg = yield* Queue.take(served.queue)
+        const decoded = decodeJsonResult(new TextDecoder().decode(msg.data))
+        if (Result.isFailure(decoded)) {
+          state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+          if (msg.reply !== undefined)
+            state.publish(msg.reply, "", undefined, { [UndeliverableHeader]: "bad message JSON" })
+          return
+        }
+        const message = decoded.success
+        if (message.header.sync && msg.reply !== undefined) {
+          state.replies.registerInbound(message.header.id, { destination: served.module, reply: msg.reply })
+        }
+        const exit = yield* Effect.exit(state.beehive.send(served.module, message))
+        if (msg.reply !== undefined) self.acknowledge(served, msg.reply)
+        if (Exit.isFailure(exit)) {
+          const error = Cause.squash(exit.cause) as Error
+          self.undeliverable(served.module, message, msg.reply, error.message)
+          if (
+            (error as { _tag?: string })._tag === "ModuleNotFound" ||
+            (error as { _tag?: string })._tag === "ModuleClosed"
+          ) {
+            yield* self.unserve(served.module)
+          }
+        }
+      })
+    )
+  }
+
+  /**
+   * Counts a message of the sender whose reply subject is `reply` as handled, and sends the count back
+   * once it is a quarter of the window, or the module's queue is empty (R-NATS-8).
+   */
+  acknowledge(served: Served, reply: string): void {
+    const prefix = reply.slice(0, reply.lastIndexOf(".") + 1)
+    const key = `${served.module}\u0000${prefix}`
+    let owed = this.owed.get(key)
+    if (owed === undefined) {
+      if (this.owed.size >= this.state.options.maxPendingRequests) this.owed.clear()
+      owed = { count: 0, reply }
+      this.owed.set(key, owed)
+    }
+    owed.count++
+    owed.reply = reply
+    const quarter = Math.max(1, Math.floor(this.state.options.sendWindow / 4))
+    if (owed.count < quarter && Queue.sizeUnsafe(served.queue) > 0) return
+    this.state.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
+    this.owed.delete(key)
+  }
+}
