@@ -206,3 +206,32 @@ describe("R-SOCK-12 a client's bounds", () => {
       fcParams(60)
     ))
 })
+
+describe("R-SOCK-12 a bounded client that is refused", () => {
+  it("R-SOCK-12 a client bounded by maxAttempts whose handshakes are all refused gives up after that many, reports GaveUp, and its connected fails with ConnectFailed EGAVEUP", () =>
+    fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), (maxAttempts) =>
+        Effect.runPromise(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const network = new MemoryNetwork()
+              const server = yield* makeSide(network.transport)
+              yield* server.socket.serve({ address: unix("/refusing"), accept: ["someone-else"] })
+              const side = yield* makeSide(network.transport)
+              yield* side.beehive.addModule("X")
+              const client = yield* side.socket.connect({
+                module: "X",
+                address: unix("/refusing"),
+                maxAttempts,
+                backoff: { initial: 1, max: 2 }
+              })
+              const exit = yield* Effect.exit(client.connected)
+              expect(errorOf(exit)).toMatchObject({ _tag: "ConnectFailed", code: "EGAVEUP" })
+              expect(side.events.filter((e) => e._tag === "GaveUp")).toMatchObject([{ attempts: maxAttempts }])
+            })
+          ).pipe(Effect.provideService(References.MinimumLogLevel, "Error"))
+        )
+      ),
+      fcParams(10)
+    ))
+})
