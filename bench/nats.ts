@@ -13,11 +13,9 @@
  *
  * Each figure is the median of BENCH_RUNS (5) measured runs after one warm-up run.
  */
-import { spawn } from "node:child_process"
-import { existsSync } from "node:fs"
-import { createConnection, createServer } from "node:net"
 import { connect } from "@nats-io/transport-node"
 import { Effect } from "effect"
+import { startNatsServer } from "../scripts/natsServer.ts"
 import { makeHost } from "../src/contexts/Beehive.ts"
 import { ContextHost } from "../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../src/contexts/nats/NatsContext.ts"
@@ -28,33 +26,6 @@ import { encodeJsonResult } from "../src/model/MessageJson.ts"
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const ONE_WAY = Number(process.env.BENCH_ONE_WAY ?? 100_000)
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 10_000)
-
-const binary = (): string => {
-  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/bin"])) {
-    if (dir !== "" && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`
-  }
-  throw new Error("nats-server is not installed: run scripts/ensure-tools.sh")
-}
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
-const accepts = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -79,11 +50,7 @@ const measure = <E>(label: string, count: number, run: Effect.Effect<void, E>) =
   })
 
 const program = Effect.gen(function* () {
-  const port = yield* Effect.promise(() => freePort())
-  const server = spawn(binary(), ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
-  yield* Effect.addFinalizer(() => Effect.sync(() => server.kill("SIGKILL")))
-  for (let i = 0; i < 200 && !(yield* Effect.promise(() => accepts(port))); i++) yield* Effect.sleep(50)
-  const url = `nats://127.0.0.1:${port}`
+  const { url } = yield* startNatsServer
 
   const dropped: Array<NatsEvent> = []
   const hostA = yield* makeHost()

@@ -2,6 +2,7 @@ import { connect } from "@nats-io/transport-node"
 import { Effect, Exit, Fiber, Result, Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { freePort, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
@@ -11,7 +12,6 @@ import { fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nat
 import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { fcParams } from "../support/fc.ts"
-import { freePort, startNatsServer, startNatsServerOn } from "../support/natsServer.ts"
 
 interface Proc {
   readonly beehive: BeehiveService

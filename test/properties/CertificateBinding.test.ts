@@ -17,8 +17,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
 import { makeSide } from "../socket/support.ts"
+import { certifiedTransport } from "../support/certifiedTransport.ts"
 import { fcParams } from "../support/fc.ts"
 
 const modules = ["edged", "twin", "hub"] as const
@@ -65,21 +65,10 @@ describe("R-SOCK-6 module names bound to client certificates", () => {
               Effect.gen(function* () {
                 const network = new MemoryNetwork()
                 // The server's connections carry, in order of arrival, the certificate names the claims give.
-                const certificates = claims.map((claim) => claim.names)
-                const verified: TransportShape = {
-                  listen: (address, tls) =>
-                    Effect.map(network.transport.listen(address, tls), (listener) => ({
-                      ...listener,
-                      accept: Effect.map(listener.accept, (connection) => ({
-                        peer: connection.peer,
-                        read: connection.read,
-                        write: connection.write,
-                        close: connection.close,
-                        certificateNames: certificates.shift()
-                      }))
-                    })),
-                  connect: network.transport.connect
-                }
+                const verified = certifiedTransport(
+                  network.transport,
+                  claims.map((claim) => claim.names)
+                )
                 const server = yield* makeSide(verified)
                 const address = unix("bound")
                 yield* server.socket.serve({ address, accept, certificateNames: binding })

@@ -20,8 +20,8 @@ import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
-import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
 import { makeSide } from "../socket/support.ts"
+import { certifiedTransport } from "../support/certifiedTransport.ts"
 import { fcParams } from "../support/fc.ts"
 
 const names = ["edged", "twin", "hub", "meta"] as const
@@ -107,21 +107,10 @@ describe("R-SOCK-6 a refused handshake is answered with its reason", () => {
               Effect.gen(function* () {
                 const network = new MemoryNetwork()
                 // The server's connections carry, in order of arrival, the certificate names the claims give.
-                const certificates = claims.map((claim) => claim.certificate)
-                const verified: TransportShape = {
-                  listen: (address, tls) =>
-                    Effect.map(network.transport.listen(address, tls), (listener) => ({
-                      ...listener,
-                      accept: Effect.map(listener.accept, (connection) => ({
-                        peer: connection.peer,
-                        read: connection.read,
-                        write: connection.write,
-                        close: connection.close,
-                        certificateNames: certificates.shift()
-                      }))
-                    })),
-                  connect: network.transport.connect
-                }
+                const verified = certifiedTransport(
+                  network.transport,
+                  claims.map((claim) => claim.certificate)
+                )
                 const serving = yield* makeSide(verified)
                 for (const module of server.local) yield* serving.beehive.addModule(module)
                 const address = unix("refusals")

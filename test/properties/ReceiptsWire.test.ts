@@ -63,6 +63,20 @@ const written = (raw: RawPeer) => raw.received.filter((line) => String(line.head
 const run = (body: Effect.Effect<void, unknown, never>): Promise<void> =>
   Effect.runPromise(body.pipe(Effect.provideService(References.MinimumLogLevel, "None")) as Effect.Effect<void>)
 
+/**
+ * A raw server listening at `address` on a fresh in-memory network, and a client process with
+ * module X whose every delivered message id is recorded, in order.
+ */
+const clientOfRawServer = Effect.gen(function* () {
+  const network = new MemoryNetwork()
+  const listener = yield* network.transport.listen(address)
+  const c = yield* makeSide(network.transport)
+  yield* c.beehive.addModule("X")
+  const delivered: Array<string> = []
+  yield* Effect.forkScoped(Effect.forever(Effect.map(c.beehive.receive("X"), (m) => delivered.push(m.header.id))))
+  return { listener, c, delivered }
+})
+
 describe("R-SOCK-21 receipts on the wire", () => {
   it(
     "R-SOCK-21 R-SOCK-17 a connection writes at most maxUnreceipted one-way messages ahead of the peer's receipts, and each receipt lets as many more through",
@@ -181,14 +195,7 @@ describe("R-SOCK-21 receipts on the wire", () => {
                 Effect.gen(function* () {
                   // A raw server of incarnation "S"; the client process connects its module X to it twice
                   // (two clients of one module), so the first connection lives on after the second's handshake.
-                  const network = new MemoryNetwork()
-                  const listener = yield* network.transport.listen(address)
-                  const c = yield* makeSide(network.transport)
-                  yield* c.beehive.addModule("X")
-                  const delivered: Array<string> = []
-                  yield* Effect.forkScoped(
-                    Effect.forever(Effect.map(c.beehive.receive("X"), (m) => delivered.push(m.header.id)))
-                  )
+                  const { listener, c, delivered } = yield* clientOfRawServer
                   // `meanwhile` runs when the handshake has come and is not yet answered.
                   const connectX = (meanwhile: Effect.Effect<void, unknown> = Effect.void) =>
                     Effect.gen(function* () {
@@ -266,14 +273,7 @@ describe("R-SOCK-21 receipts on the wire", () => {
           run(
             Effect.scoped(
               Effect.gen(function* () {
-                const network = new MemoryNetwork()
-                const listener = yield* network.transport.listen(address)
-                const c = yield* makeSide(network.transport)
-                yield* c.beehive.addModule("X")
-                const delivered: Array<string> = []
-                yield* Effect.forkScoped(
-                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => delivered.push(m.header.id)))
-                )
+                const { listener, c, delivered } = yield* clientOfRawServer
                 const line = (seq: number) => ({
                   header: { msg_id: `w-${seq}`, timestamp: 1 },
                   route: { source: "server", destination: "X", operation: "update", resource: "r" },

@@ -82,6 +82,28 @@ interface Start {
   readonly saw: Record<string, ReadonlyArray<string>>
 }
 
+/**
+ * A global context and a registry on a simulated runtime (`sim`, or a new one), and `run`, which runs
+ * an effect there (through `around`) to its end and throws on any failure.
+ */
+const simulatedRegistry = (
+  graceMs: number,
+  around: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>,
+  sim: SimRuntime = new SimRuntime()
+) => {
+  const run = <A, E>(effect: Effect.Effect<A, E>): A => {
+    const exit = sim.runSync(around(effect))
+    if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
+    return exit.value
+  }
+  const scope = run(Scope.make())
+  const beehive: BeehiveService = run(Scope.provide(makeBeehive({}), scope))
+  const registry: RegistryService = run(
+    Scope.provide(Registry.make({ graceMs }), scope).pipe(Effect.provideService(Beehive, beehive))
+  )
+  return { sim, run, scope, beehive, registry }
+}
+
 describe("R-REG the registry on the virtual clock", () => {
   it("R-REG-1 R-REG-2 R-REG-3 R-REG-6 R-REG-7 R-API-3 registrations, starts and the graceful shutdown are as SPEC says, whatever the modules do", () =>
     fc.assert(
@@ -91,16 +113,8 @@ describe("R-REG the registry on the virtual clock", () => {
         fc.integer({ min: 0, max: 50 }),
         fc.constantFrom("startModules", "run"),
         (registrations, graceMs, shutdownAfterMs, driver) => {
-          const sim = new SimRuntime()
-          const run = <A, E>(effect: Effect.Effect<A, E>): A => {
-            const exit = sim.runSync(effect.pipe(Effect.provideService(References.MinimumLogLevel, "None")))
-            if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
-            return exit.value
-          }
-          const scope = run(Scope.make())
-          const beehive: BeehiveService = run(Scope.provide(makeBeehive({}), scope))
-          const registry: RegistryService = run(
-            Scope.provide(Registry.make({ graceMs }), scope).pipe(Effect.provideService(Beehive, beehive))
+          const { sim, run, scope, beehive, registry } = simulatedRegistry(graceMs, (effect) =>
+            effect.pipe(Effect.provideService(References.MinimumLogLevel, "None"))
           )
           const starts: Array<Start> = []
           const behaviourOf = (name: string, behaviour: Behaviour): Effect.Effect<unknown, unknown, Beehive> =>
@@ -250,16 +264,7 @@ describe("R-REG the registry on the virtual clock", () => {
           const logger = Logger.make(({ logLevel, message }) => {
             logged.push({ level: logLevel, message: [message].flat().map(String).join(" ") })
           })
-          const run = <A, E>(effect: Effect.Effect<A, E>): A => {
-            const exit = sim.runSync(effect)
-            if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
-            return exit.value
-          }
-          const scope = run(Scope.make())
-          const beehive: BeehiveService = run(Scope.provide(makeBeehive({}), scope))
-          const registry: RegistryService = run(
-            Scope.provide(Registry.make({ graceMs }), scope).pipe(Effect.provideService(Beehive, beehive))
-          )
+          const { run, scope, beehive, registry } = simulatedRegistry(graceMs, (effect) => effect, sim)
           for (const m of modules) {
             const start = m.ignoresShutdown ? Effect.never : Effect.forever(beehive.receive(m.name))
             run(registry.register({ name: m.name, group: "hub", enabled: m.enabled, start }))

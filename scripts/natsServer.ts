@@ -1,6 +1,6 @@
 /**
- * Starts a `nats-server` (installed by scripts/ensure-tools.sh) on a free loopback port for a test,
- * and stops it with the test's scope.
+ * Starts a `nats-server` (installed by scripts/ensure-tools.sh) on a free loopback port for a test or
+ * a benchmark, and stops it with the scope.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
