@@ -162,7 +162,6 @@ export class Mailbox<A, E> {
   }
 
   private handToTaker(message: A, wake: Wake): boolean {
-    if (this.takers.length === 0) return false
     const taker = this.takers.shift()
     if (taker === undefined) return false
     taker.handed = true

@@ -97,6 +97,31 @@ describe("R-SOCK-1 frames, the codec alone", () => {
     ))
 })
 
+describe("R-SOCK-1 large frames", () => {
+  it("R-SOCK-1 frames past the decoder's first buffer (64 KiB) arrive whole and exact, whatever the cuts, as the buffer grows with the bytes received", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ unit: arbText(1, 8), bytes: fc.integer({ min: 1, max: 300_000 }) }).map(({ unit, bytes }) => {
+            // A text of about `bytes` UTF-8 bytes: `unit` repeated, a distinct last character.
+            const unitBytes = Buffer.byteLength(unit)
+            return `${unit.repeat(Math.max(1, Math.floor(bytes / unitBytes)))}$`
+          }),
+          { minLength: 1, maxLength: 3 }
+        ),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (texts, cuts) => {
+          const decoder = new FrameDecoder()
+          const { texts: delivered, error } = decodeAll(decoder, cut(concat(texts.map(encodeFrame)), cuts))
+          expect(error).toBeUndefined()
+          expect(delivered.length).toBe(texts.length)
+          for (const [i, text] of texts.entries()) expect(delivered[i] === text, `frame ${i} exact`).toBe(true)
+        }
+      ),
+      fcParams(60)
+    ))
+})
+
 describe("R-SOCK-2 the sending side's size check", () => {
   it("R-SOCK-2 a text is over a peer's maximum exactly when its UTF-8 bytes exceed it, and the size given is its UTF-8 size", () =>
     fc.assert(

@@ -241,7 +241,65 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
     60_000
   )
 
-  it("R-SOCK-22 an in-memory pipe makes a writer wait exactly while it holds its capacity or more; a cut read hands out one chunk of at most the cut", () =>
+  it(
+    "R-SOCK-22 accepts waiting at once are served in the order they began, one connection each, those given up taking nothing; closing fails every one still waiting",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Kind>("unix", "tcp", "memory"),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+          fc.integer({ min: 0, max: 4 }),
+          (kind, givenUp, clients) =>
+            run(
+              Effect.gen(function* () {
+                const { transport, address } = transportOf(kind, { capacity: 1 << 16, maxRead: undefined })
+                const listener = yield* transport.listen(address)
+                const accepts = []
+                for (const _ of givenUp) {
+                  accepts.push(yield* Effect.forkChild(Effect.exit(listener.accept), { startImmediately: true }))
+                }
+                for (const [i, gone] of givenUp.entries())
+                  if (gone) yield* Fiber.interrupt(accepts[i] as Fiber.Fiber<unknown>)
+                const waiting = accepts.filter((_, i) => !givenUp[i])
+                const ends: Array<Connection> = []
+                for (let i = 0; i < clients; i++) {
+                  const client = yield* transport.connect(listener.address)
+                  yield* client.write(Uint8Array.of(i))
+                  ends.push(client)
+                }
+                // The first `clients` accepts still waiting get the connections, in order.
+                for (const [i, accepting] of waiting.slice(0, clients).entries()) {
+                  // A bound for failures, not a speed target: the connection arrived already.
+                  const exit = yield* Fiber.join(accepting).pipe(
+                    Effect.timeoutOrElse({
+                      duration: 5000,
+                      orElse: () => Effect.die(new Error(`accept ${i} waited for a connection that had arrived`))
+                    })
+                  )
+                  if (exit._tag !== "Success") throw new Error(`accept ${i} failed: ${String(exit.cause)}`)
+                  const first = yield* readBytes(exit.value, 1, false)
+                  expect(first.bytes[0], `accept ${i} of those waiting gets connection ${i}`).toBe(i)
+                }
+                yield* listener.close
+                for (const accepting of waiting.slice(clients)) {
+                  const exit = yield* Fiber.join(accepting).pipe(
+                    Effect.timeoutOrElse({
+                      duration: 5000,
+                      orElse: () => Effect.die(new Error("an accept still waits after the listener closed"))
+                    })
+                  )
+                  expect(errorOf(exit)).toMatchObject({ _tag: "ConnectionClosed" })
+                }
+                for (const client of ends) yield* client.close
+              })
+            )
+        ),
+        fcParams(30)
+      ),
+    60_000
+  )
+
+  it("R-SOCK-22 an in-memory pipe makes a writer wait exactly while it holds its capacity or more; a cut read hands out one chunk of at most the cut, an uncut one the writes as written", () =>
     fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 64 }),
@@ -255,10 +313,13 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
               const client = yield* network.transport.connect(listener.address)
               const server = yield* listener.accept
               let held = 0
+              // The sizes of the writes since the last read: an uncut read hands them out as written.
+              let unread: Array<number> = []
               for (const [i, size] of sizes.entries()) {
                 const write = yield* Effect.forkChild(client.write(pattern(0, held, size)))
                 for (let turn = 0; turn < 5; turn++) yield* Effect.yieldNow
                 held += size
+                unread.push(size)
                 const waits = held >= capacity
                 expect({ write: i, waits: write.pollUnsafe() === undefined }).toEqual({ write: i, waits })
                 if (!waits) continue
@@ -270,7 +331,10 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                   if (maxRead !== undefined) {
                     expect(chunks.length).toBe(1)
                     expect(bytes).toBeLessThanOrEqual(maxRead)
+                  } else {
+                    expect(chunks.map((chunk) => chunk.length)).toEqual(unread)
                   }
+                  unread = []
                   received += bytes
                   held -= bytes
                 }

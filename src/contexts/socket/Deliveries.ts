@@ -131,8 +131,8 @@ export class Deliveries {
           yield* from.undeliverable(message, destination, (Cause.squash(exit.cause) as Error).message)
         }
       }
-      delivery.running = false
-      if (this.state.deliveries.get(delivery.key) === delivery) this.state.deliveries.delete(delivery.key)
+      // Only this fiber removes the key, and only here: it still maps to this delivery.
+      this.state.deliveries.delete(delivery.key)
     })
   }
 

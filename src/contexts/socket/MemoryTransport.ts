@@ -14,6 +14,7 @@
  */
 import { Effect, Layer } from "effect"
 import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/SocketErrors.ts"
+import { AcceptQueue } from "./AcceptQueue.ts"
 import { formatAddress } from "./SocketAddress.ts"
 import { type Connection, type Listener, Transport, type TransportShape } from "./Transport.ts"
 
@@ -208,18 +209,13 @@ const endOf = (peer: string, inbound: Pipe, outbound: Pipe, onClose: () => void)
 const positive = (n: number | undefined): number | undefined =>
   n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined
 
-interface MemoryListener {
-  readonly pending: Array<Connection>
-  acceptor: Resume<Connection, ConnectionClosed> | undefined
-}
-
 /**
  * A set of in-memory addresses: listeners registered by address text, and connections between them.
  *
  * @category models
  */
 export class MemoryNetwork {
-  private readonly listeners = new Map<string, MemoryListener>()
+  private readonly listeners = new Map<string, AcceptQueue>()
   private connections = 0
   /** Both directions of every connection with an end still open, for the faults below. */
   private readonly pipes = new Set<{ readonly toServer: Pipe; readonly toClient: Pipe }>()
@@ -284,33 +280,17 @@ export class MemoryNetwork {
           if (this.listeners.has(text)) {
             return Effect.fail(new ListenFailed({ address: text, reason: "InUse", detail: "a server answers on it" }))
           }
-          const state: MemoryListener = { pending: [], acceptor: undefined }
-          this.listeners.set(text, state)
-          let closed: ConnectionClosed | undefined
-          const accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
-            if (state.pending.length > 0) return resume(takeWaiting)
-            if (closed !== undefined) return resume(Effect.fail(closed))
-            state.acceptor = resume
-            return Effect.sync(() => {
-              if (state.acceptor === resume) state.acceptor = undefined
-            })
-          })
-          // A waiting connection is taken by the `sync` that hands it to the caller, with no operation
-          // in between where an interruption could drop it: until then it waits here (`close` closes it).
-          const takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
-            state.pending.length > 0 ? Effect.sync(() => state.pending.shift() as Connection) : accept
-          )
+          const queue = new AcceptQueue()
+          this.listeners.set(text, queue)
           const listener: Listener = {
             address,
-            accept,
+            accept: queue.accept,
             close: Effect.suspend(() => {
-              if (closed !== undefined) return Effect.void
-              closed = new ConnectionClosed({ peer: text, detail: "the listener is closed" })
-              if (this.listeners.get(text) === state) this.listeners.delete(text)
-              const acceptor = state.acceptor
-              state.acceptor = undefined
-              acceptor?.(Effect.fail(closed))
-              return Effect.forEach(state.pending.splice(0), (c) => c.close, { discard: true })
+              if (queue.isClosed) return Effect.void
+              // `listen` refuses the address while this listener holds it, so it still maps to this one.
+              this.listeners.delete(text)
+              const never = queue.close(new ConnectionClosed({ peer: text, detail: "the listener is closed" }))
+              return Effect.forEach(never, (c) => c.close, { discard: true })
             })
           }
           return Effect.succeed(listener)
@@ -320,8 +300,8 @@ export class MemoryNetwork {
     connect: (address) =>
       Effect.suspend(() => {
         const text = formatAddress(address)
-        const state = this.listeners.get(text)
-        if (state === undefined) {
+        const queue = this.listeners.get(text)
+        if (queue === undefined) {
           return Effect.fail(new ConnectFailed({ address: text, code: "ECONNREFUSED", detail: "nobody listens" }))
         }
         const n = ++this.connections
@@ -340,10 +320,7 @@ export class MemoryNetwork {
         }
         const serverEnd = endOf(`memory client #${n}`, toServer, toClient, closed("server"))
         const clientEnd = endOf(text, toClient, toServer, closed("client"))
-        const acceptor = state.acceptor
-        state.acceptor = undefined
-        if (acceptor === undefined) state.pending.push(serverEnd)
-        else acceptor(Effect.succeed(serverEnd))
+        queue.arrived(serverEnd)
         return Effect.succeed(clientEnd)
       })
   }

@@ -15,6 +15,7 @@ import * as net from "node:net"
 import * as tls from "node:tls"
 import { Clock, Duration, Effect, Layer, Result, type Scope } from "effect"
 import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/SocketErrors.ts"
+import { AcceptQueue } from "./AcceptQueue.ts"
 import { formatAddress, hasTls, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 import { type Connection, type Listener, Transport, type TransportShape } from "./Transport.ts"
 
@@ -312,24 +313,11 @@ const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined
       const server: net.Server = secure
         ? tls.createServer({ ...(options.success as tls.TlsOptions), highWaterMark: writeHighWaterMark })
         : net.createServer({ highWaterMark: writeHighWaterMark })
-      const pending: Array<Connection> = []
-      let acceptor: Resume<Connection, ConnectionClosed> | undefined
-      let closed: ConnectionClosed | undefined
+      const queue = new AcceptQueue()
       server.on(secure ? "secureConnection" : "connection", (socket: net.Socket) => {
         const peer =
           socket.remoteAddress === undefined ? `${text} (client)` : `${socket.remoteAddress}:${socket.remotePort}`
-        const connection = new NodeConnection(socket, peer)
-        if (closed !== undefined) {
-          socket.destroy()
-          return
-        }
-        if (acceptor === undefined) {
-          pending.push(connection)
-          return
-        }
-        const resume = acceptor
-        acceptor = undefined
-        resume(Effect.succeed(connection))
+        if (!queue.arrived(new NodeConnection(socket, peer))) socket.destroy()
       })
       // A failed TLS handshake destroys its socket; the listener keeps serving.
       server.on("tlsClientError", () => {})
@@ -364,28 +352,12 @@ const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined
         }
       }
       const close = Effect.sync(() => {
-        if (closed !== undefined) return
-        closed = new ConnectionClosed({ peer: text, detail: "the listener is closed" })
+        if (queue.isClosed) return
         server.close()
-        for (const connection of pending.splice(0)) Effect.runFork(connection.close)
-        const resume = acceptor
-        acceptor = undefined
-        resume?.(Effect.fail(closed))
+        const never = queue.close(new ConnectionClosed({ peer: text, detail: "the listener is closed" }))
+        for (const connection of never) Effect.runFork(connection.close)
       })
-      const accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
-        if (pending.length > 0) return resume(takeWaiting)
-        if (closed !== undefined) return resume(Effect.fail(closed))
-        acceptor = resume
-        return Effect.sync(() => {
-          if (acceptor === resume) acceptor = undefined
-        })
-      })
-      // A waiting connection is taken by the `sync` that hands it to the caller, with no operation in
-      // between where an interruption could drop it: until then it waits here (`close` closes it).
-      const takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
-        pending.length > 0 ? Effect.sync(() => pending.shift() as Connection) : accept
-      )
-      const listener: Listener = { address: boundAddress(server, address), accept, close }
+      const listener: Listener = { address: boundAddress(server, address), accept: queue.accept, close }
       return listener
     })
   )

@@ -1,0 +1,70 @@
+/**
+ * The connections a listener has and the accepts waiting for one (R-SOCK-22), shared by the
+ * transports: connections are handed over in the order they arrived, one to each accept, to the
+ * accepts in the order they began; an accept given up takes nothing with it; closing closes the
+ * connections never handed over and fails every accept waiting and to come.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+import { Effect } from "effect"
+import type { ConnectionClosed } from "../../model/SocketErrors.ts"
+import type { Connection } from "./Transport.ts"
+
+type Resume = (effect: Effect.Effect<Connection, ConnectionClosed>) => void
+
+/**
+ * A listener's queue of connections and accepts; see the module documentation.
+ *
+ * @category models
+ */
+export class AcceptQueue {
+  private readonly pending: Array<Connection> = []
+  /** The accepts waiting, in the order they began (a `Set` keeps insertion order). */
+  private readonly acceptors = new Set<Resume>()
+  private closed: ConnectionClosed | undefined = undefined
+
+  /** Whether `close` was called. */
+  get isClosed(): boolean {
+    return this.closed !== undefined
+  }
+
+  /** A connection arrived: to the oldest waiting accept, else it waits. False once closed (not kept). */
+  arrived(connection: Connection): boolean {
+    if (this.closed !== undefined) return false
+    const acceptor = this.acceptors.values().next().value
+    if (acceptor === undefined) {
+      this.pending.push(connection)
+      return true
+    }
+    this.acceptors.delete(acceptor)
+    acceptor(Effect.succeed(connection))
+    return true
+  }
+
+  /** The oldest connection not handed over; waits while there is none. Fails once closed. */
+  readonly accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
+    if (this.pending.length > 0) return resume(this.takeWaiting)
+    if (this.closed !== undefined) return resume(Effect.fail(this.closed))
+    this.acceptors.add(resume)
+    return Effect.sync(() => {
+      this.acceptors.delete(resume)
+    })
+  })
+
+  // A waiting connection is taken by the `sync` that hands it to the caller, with no operation in
+  // between where an interruption could drop it: until then it waits here (`close` closes it).
+  private readonly takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
+    this.pending.length > 0 ? Effect.sync(() => this.pending.shift() as Connection) : this.accept
+  )
+
+  /** Fails the waiting accepts and every later one with `closed`; returns the connections never handed over. */
+  close(closed: ConnectionClosed): ReadonlyArray<Connection> {
+    if (this.closed !== undefined) return []
+    this.closed = closed
+    const acceptors = [...this.acceptors]
+    this.acceptors.clear()
+    for (const acceptor of acceptors) acceptor(Effect.fail(closed))
+    return this.pending.splice(0)
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * R-SOCK-11's memory bound on the sync requests a remote module has written, as a property: a module
+ * behind a connection keeps each request it wrote until the peer answers it, so that a disconnection
+ * fails the calls still waiting at once; the requests whose calls ended otherwise (deadline,
+ * interruption) are forgotten, so that what it keeps is at most max(1024, twice the most calls that
+ * ever waited at once), however many requests it writes. A generated script writes requests in bursts
+ * (thousands in a run), answers some, ends the calls of others, and closes the endpoint.
+ *
+ * The oracle is the set of calls that still wait, kept by the test, and the rule's bound.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { RemoteEndpoint } from "../../src/contexts/socket/RemoteEndpoint.ts"
+import * as Message from "../../src/model/Message.ts"
+import { fcParams } from "../support/fc.ts"
+
+type Step =
+  | { readonly _tag: "write"; readonly count: number; readonly timedOut: boolean }
+  | { readonly _tag: "answer"; readonly pick: number }
+  | { readonly _tag: "end"; readonly fraction: number }
+
+const arbStep: fc.Arbitrary<Step> = fc.oneof(
+  // Calls that time out soon after their request is written are the common case the bound is for.
+  fc
+    .record({ count: fc.integer({ min: 1, max: 700 }), timedOut: fc.boolean() })
+    .map(({ count, timedOut }) => ({ _tag: "write" as const, count, timedOut })),
+  fc.nat().map((pick) => ({ _tag: "answer" as const, pick })),
+  fc.double({ min: 0, max: 1, noNaN: true }).map((fraction) => ({ _tag: "end" as const, fraction }))
+)
+
+const request = (id: string) =>
+  Message.make({ header: { id, sync: true }, route: { source: "caller", destination: "remote" } })
+
+describe("R-SOCK-11 the sync requests a remote module remembers", () => {
+  it("R-SOCK-11 R-CLEAN-5 a remote module keeps every written request whose call waits, and at most max(1024, twice the most calls that waited at once)", () =>
+    fc.assert(
+      fc.property(fc.array(arbStep, { minLength: 1, maxLength: 24 }), (steps) => {
+        // Calls that wait, by request id, in the order their requests were written.
+        const waiting = new Set<string>()
+        let written = 0
+        let mostWaiting = 0
+        const endpoint = new RemoteEndpoint(
+          "remote",
+          1,
+          1 << 20,
+          (id) => waiting.has(id),
+          () => {}
+        )
+        for (const step of steps) {
+          switch (step._tag) {
+            case "write":
+              for (let i = 0; i < step.count; i++) {
+                const id = `r${++written}`
+                waiting.add(id)
+                expect(endpoint.offerNow(request(id))).toBe(true)
+                expect(endpoint.takeOutgoing()?.message.header.id).toBe(id)
+                mostWaiting = Math.max(mostWaiting, waiting.size)
+                expect(endpoint.inflight.size).toBeLessThanOrEqual(Math.max(1024, 2 * mostWaiting))
+                if (step.timedOut) waiting.delete(id)
+              }
+              break
+            case "answer": {
+              const ids = [...waiting]
+              const id = ids[step.pick % Math.max(1, ids.length)]
+              if (id === undefined) break
+              expect(endpoint.answered(id), "an answer to a request in flight").toBe(true)
+              waiting.delete(id)
+              break
+            }
+            case "end": {
+              // Deadlines or interruptions: the oldest calls stop waiting, unanswered.
+              const ending = Math.floor(waiting.size * step.fraction)
+              for (const id of [...waiting].slice(0, ending)) waiting.delete(id)
+              break
+            }
+          }
+        }
+        // A disconnection hands back exactly the written requests whose calls still wait.
+        const dropped = endpoint.close().map((m) => m.header.id)
+        expect(new Set(dropped)).toEqual(waiting)
+        expect(dropped.length).toBe(waiting.size)
+      }),
+      fcParams(150)
+    ))
+})
