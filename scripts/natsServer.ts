@@ -61,17 +61,23 @@ export const startNatsServer: Effect.Effect<NatsServer, never, Scope.Scope> = Ef
   startNatsServerOn(undefined)
 )
 
-/** `startNatsServer` on a given port (a server restarted where its clients reconnect), or a free one. */
+/**
+ * `startNatsServer` on a given port (a server restarted where its clients reconnect), or a free one.
+ * `ownProcessGroup` keeps the server out of the terminal's Ctrl-C, for a program that still talks to it
+ * while it shuts down (a test's server dies with the test run instead).
+ */
 export const startNatsServerOn = (
   fixedPort: number | undefined,
-  extraArgs: ReadonlyArray<string> = []
+  extraArgs: ReadonlyArray<string> = [],
+  { ownProcessGroup = false }: { readonly ownProcessGroup?: boolean } = {}
 ): Effect.Effect<NatsServer, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const binary = natsServerBinary()
       const port = fixedPort ?? (await freePort())
       const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], {
-        stdio: ["ignore", "ignore", "pipe"]
+        stdio: ["ignore", "ignore", "pipe"],
+        detached: ownProcessGroup
       })
       let stderr = ""
       child.stderr?.on("data", (chunk: Buffer) => {

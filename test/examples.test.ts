@@ -1,10 +1,41 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
+import { createConnection } from "node:net"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const example = (name: string) => join(root, "dist/examples", name)
+
+/** Whether anything accepts TCP connections on a loopback port. */
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+  })
+
+/** Whether a process still exists (signal 0 only checks). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The processes the NATS demo says it started: its nats-server's port and metamanager's pid. */
+const startedByDemo = (out: string) => {
+  const port = Number(/nats-server started on nats:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1])
+  const child = Number(/metamanager started as process (\d+)/.exec(out)?.[1])
+  expect(port, out).toBeGreaterThan(0)
+  expect(child, out).toBeGreaterThan(0)
+  return { port, child }
+}
 
 describe("examples", () => {
   beforeAll(() => {
@@ -68,6 +99,89 @@ describe("examples", () => {
     expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: "" })
     expect(out).toMatch(/edgecore\s+SIGINT: shutting down/)
     expect(out).toMatch(/edgecore\s+cleaned up \d modules/)
+  }, 60_000)
+
+  it("R-NATS-2 R-NATS-4 R-NATS-6 R-NATS-7 R-GLOBAL-2 R-REG-6 npm start -- --nats runs the same exchange through a nats-server it starts, and stops it", async () => {
+    const run = spawnSync(process.execPath, [example("edge-node/main.js"), "--nats"], {
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    expect(run.status, run.stderr).toBe(0)
+    const out = run.stdout
+    for (const line of [
+      /edgecore\s+starting; metamanager will run in a child process over NATS/,
+      /\(child\) metamanager\s+serving on NATS nats:\/\/127\.0\.0\.1:\d+ \(prefix edge-node\)/,
+      /edgecore\s+metamanager connected \(nats module, group meta\)/,
+      /\(child\) metamanager\s+<- edgehub: insert pod/,
+      /\(child\) metamanager\s+<- edged: query pod "nginx" \(sync\)/,
+      /edged\s+<- metamanager: \{"image":"nginx:1.27","name":"nginx"\}/,
+      /edged\s+=> group bus \[eventbus, devicetwin\]/,
+      /edgehub\s+<= metamanager: \{"pods":1\}/,
+      /edgehub\s+<= devicetwin: \{"twins":2\}/,
+      /edgecore\s+exchange complete: shutting down/,
+      /\(child\) metamanager\s+SIGTERM: stopped/,
+      /edgecore\s+metamanager process exited with 0/,
+      /edgecore\s+cleaned up 5 modules/
+    ]) {
+      expect(out).toMatch(line)
+    }
+    for (const line of out.trim().split("\n")) expect(line).toMatch(/^\s*\+\d+ms {2}\S/)
+    const { port, child } = startedByDemo(out)
+    expect(alive(child)).toBe(false)
+    expect(await accepts(port)).toBe(false)
+  }, 60_000)
+
+  it("R-NATS-4 R-REG-6 Ctrl-C under --nats shuts down at once, and the child and the nats-server are gone", async () => {
+    // In a process group of its own, so that the signal goes to the whole group as a terminal's Ctrl-C does.
+    const demo = spawn(process.execPath, [example("edge-node/main.js"), "--nats"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true
+    })
+    let out = ""
+    let signalledAt: number | undefined
+    demo.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+      // While metamanager is still starting, so that the exchange cannot finish first.
+      if (signalledAt === undefined && out.includes("metamanager started as process")) {
+        signalledAt = performance.now()
+        process.kill(-(demo.pid as number), "SIGINT")
+      }
+    })
+    let stderr = ""
+    demo.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      demo.on("exit", (c, s) => resolve([c, s]))
+    )
+    const shutdownMs = performance.now() - (signalledAt ?? Number.NaN)
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: "" })
+    expect(out).toMatch(/edgecore\s+SIGINT: shutting down/)
+    expect(out).toMatch(/edgecore\s+metamanager process exited with/)
+    expect(out).not.toMatch(/exchange complete/)
+    // A server that dies with the group leaves the NATS client draining into nothing for seconds.
+    expect(shutdownMs).toBeLessThan(2000)
+    const { port, child } = startedByDemo(out)
+    expect(alive(child)).toBe(false)
+    expect(await accepts(port)).toBe(false)
+  }, 60_000)
+
+  it("the edge-node demo refuses a flag it does not know, or a half without --nats-url, with its usage and exit 2", () => {
+    for (const [args, why] of [
+      [["--no-such-flag"], "error: unknown option '--no-such-flag'"],
+      [["--role", "edge"], "error: --role edge needs --nats-url <url>"],
+      [["--nats", "surplus"], "error: too many arguments"]
+    ] as const) {
+      const run = spawnSync(process.execPath, [example("edge-node/main.js"), ...args], {
+        encoding: "utf8",
+        timeout: 60_000
+      })
+      expect(run.status, args.join(" ")).toBe(2)
+      expect(run.stdout).toBe("")
+      expect(run.stderr.startsWith(why), run.stderr).toBe(true)
+      expect(run.stderr).toContain("Usage: npm start -- [options]")
+      expect(run.stderr).toContain("--nats-url <url>")
+    }
   }, 60_000)
 
   it("R-API-1 the test/cmd example of Go beehive runs and exits 0", () => {
