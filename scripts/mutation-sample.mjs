@@ -5,7 +5,7 @@
 // a 95% confidence interval (docs/mutation-testing.md).
 //
 //   node scripts/mutation-sample.mjs draw [--fraction 0.1] [--seed 20261203]
-//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors | --only-suspects | --only-untested] [--file f]
+//   node scripts/mutation-sample.mjs run <whole|properties> [--every n] [--only-survivors | --only-suspects | --only-timeouts | --only-untested] [--file f]
 //   node scripts/mutation-sample.mjs report <whole|properties> [--survivors]
 //   node scripts/mutation-sample.mjs rebase
 //
@@ -147,6 +147,12 @@ const run = async (kind) => {
       const result = previous.results[m.key]
       return result?.status === "Timeout" && result.before === "Survived"
     })
+  }
+  // Every mutant that timed out, again on a quiet machine: a run that shared the machine with other
+  // work times out more often, and a timeout counts as detected.
+  if (rest.includes("--only-timeouts")) {
+    if (previous === undefined) throw new Error(`no earlier ${kind} run to take timeouts from`)
+    targets = targets.filter((m) => previous.results[m.key]?.status === "Timeout")
   }
   if (targets.length === 0) {
     console.log(`no sampled mutant to test against the ${kind} suite`)
