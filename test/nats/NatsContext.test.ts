@@ -4,59 +4,14 @@ import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { freePort, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
-import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
-import { makeNatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
-import { type NatsEvent, parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
+import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
+import { parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
 import { fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { fcParams } from "../support/fc.ts"
-
-interface Proc {
-  readonly beehive: BeehiveService
-  readonly nats: NatsContextService
-  readonly events: Array<NatsEvent>
-}
-
-const HeartbeatMs = 150
-
-const proc = (
-  url: string | ReadonlyArray<string>,
-  prefix = "t",
-  maxInbound?: number,
-  reconnect = false,
-  sendWindow?: number
-): Effect.Effect<Proc, unknown, Scope.Scope> =>
-  Effect.gen(function* () {
-    const host = yield* makeHost()
-    const events: Array<NatsEvent> = []
-    const nats = yield* makeNatsContext({
-      servers: url,
-      prefix,
-      heartbeatMs: HeartbeatMs,
-      missedHeartbeats: 3,
-      maxReconnectAttempts: reconnect ? -1 : 0,
-      reconnectTimeWaitMs: 100,
-      maxInbound,
-      sendWindow,
-      onEvent: (e) => events.push(e)
-    }).pipe(Effect.provideService(ContextHost, host))
-    return { beehive: host.beehive, nats, events }
-  })
-
-const hasModule = (p: Proc, module: string) =>
-  Effect.map(p.beehive.snapshot, (s) => s.modules.some((m) => m.name === module))
-
-/** Waits (up to 5 s) until `module` is registered in `p` (present) or not (absent). */
-const awaitModule = (p: Proc, module: string, present = true) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 500; i++) {
-      if ((yield* hasModule(p, module)) === present) return
-      yield* Effect.sleep(10)
-    }
-    throw new Error(`${module} never became ${present ? "present" : "absent"}`)
-  })
+import { awaitModule, HeartbeatMs, type Proc, proc } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
