@@ -1,5 +1,6 @@
 /** NATS contexts ("processes") for the tests, on a nats-server started by scripts/natsServer.ts. */
-import { Effect, type Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
+import { freePort, type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
@@ -51,3 +52,34 @@ export const awaitModule = (p: Proc, module: string, present = true) =>
 /** Waits (up to `timeoutMs`) until `condition` holds; fails naming `what` otherwise. */
 export const waitUntil = (condition: () => boolean, what: string, timeoutMs = 5000) =>
   waitForEffect(Effect.sync(condition), (ok) => ok, what, timeoutMs)
+
+/** A server of a cluster, which a test can stop (closing its scope) while the others go on. */
+export interface ClusterNode {
+  readonly server: NatsServer
+  readonly scope: Scope.Closeable
+}
+
+/**
+ * Three nats-servers routed into one cluster on loopback ports, each in a scope of its own (closed
+ * with the test's scope at the latest).
+ */
+export const startCluster: Effect.Effect<readonly [ClusterNode, ClusterNode, ClusterNode], never, Scope.Scope> =
+  Effect.gen(function* () {
+    const ports = yield* Effect.promise(() => Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort())))
+    const routes = [3, 4, 5].map((i) => `nats://127.0.0.1:${ports[i]}`).join(",")
+    const node = (i: number) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+        const server = yield* startNatsServerOn(ports[i], [
+          "--cluster_name",
+          "bh",
+          "--cluster",
+          `nats://127.0.0.1:${ports[i + 3]}`,
+          "--routes",
+          routes
+        ]).pipe(Scope.provide(scope))
+        return { server, scope }
+      })
+    return [yield* node(0), yield* node(1), yield* node(2)] as const
+  })
