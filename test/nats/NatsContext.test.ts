@@ -479,7 +479,7 @@ describe("NATS context", () => {
           const after = yield* B.beehive.sendSync("a1", msg("after"), FailoverDeadlineMs)
           expect(after.content).toBe("late but in time")
           expect(B.events.filter((e) => e._tag === "ConnectionClosed")).toEqual([])
-          // Reconnected, registered again and answered: well within a few heartbeats of the reconnection.
+          // Reconnected and answered within a bound (not a speed target): the answer itself takes AnswerDelayMs.
           const working = (yield* Clock.currentTimeMillis) - killed
           expect(working).toBeLessThan(5000)
         })
