@@ -1,62 +1,18 @@
 import { connect } from "@nats-io/transport-node"
-import { Effect, Exit, Fiber, Result, Scope } from "effect"
+import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { freePort, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
+import { startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
-import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
-import { makeNatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
-import { type NatsEvent, parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
+import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
+import { parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
 import { fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-
-interface Proc {
-  readonly beehive: BeehiveService
-  readonly nats: NatsContextService
-  readonly events: Array<NatsEvent>
-}
-
-const HeartbeatMs = 150
-
-const proc = (
-  url: string | ReadonlyArray<string>,
-  prefix = "t",
-  maxInbound?: number,
-  reconnect = false,
-  sendWindow?: number
-): Effect.Effect<Proc, unknown, Scope.Scope> =>
-  Effect.gen(function* () {
-    const host = yield* makeHost()
-    const events: Array<NatsEvent> = []
-    const nats = yield* makeNatsContext({
-      servers: url,
-      prefix,
-      heartbeatMs: HeartbeatMs,
-      missedHeartbeats: 3,
-      maxReconnectAttempts: reconnect ? -1 : 0,
-      reconnectTimeWaitMs: 100,
-      maxInbound,
-      sendWindow,
-      onEvent: (e) => events.push(e)
-    }).pipe(Effect.provideService(ContextHost, host))
-    return { beehive: host.beehive, nats, events }
-  })
-
-const hasModule = (p: Proc, module: string) =>
-  Effect.map(p.beehive.snapshot, (s) => s.modules.some((m) => m.name === module))
-
-/** Waits (up to 5 s) until `module` is registered in `p` (present) or not (absent). */
-const awaitModule = (p: Proc, module: string, present = true) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 500; i++) {
-      if ((yield* hasModule(p, module)) === present) return
-      yield* Effect.sleep(10)
-    }
-    throw new Error(`${module} never became ${present ? "present" : "absent"}`)
-  })
+import { awaitModule, HeartbeatMs, type Proc, proc, startCluster } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
@@ -71,6 +27,11 @@ const pair = Effect.gen(function* () {
   yield* awaitModule(A, "b1")
   return { server, A, B }
 })
+
+/** The failover test: calls pending when the caller's server dies, their deadline and the answers' delay. */
+const PendingCalls = 5
+const FailoverDeadlineMs = 3000
+const AnswerDelayMs = 600
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)
@@ -435,20 +396,8 @@ describe("NATS context", () => {
     () =>
       run(
         Effect.gen(function* () {
-          const ports = yield* Effect.promise(() => Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort())))
-          const routes = [3, 4, 5].map((i) => `nats://127.0.0.1:${ports[i]}`).join(",")
-          const scopes = yield* Effect.forEach([0, 1, 2], () => Scope.make())
-          const servers = yield* Effect.forEach([0, 1, 2], (i) =>
-            startNatsServerOn(ports[i], [
-              "--cluster_name",
-              "bh",
-              "--cluster",
-              `nats://127.0.0.1:${ports[i + 3]}`,
-              "--routes",
-              routes
-            ]).pipe(Scope.provide(scopes[i] as Scope.Closeable))
-          )
-          const [s1, s2] = servers as [(typeof servers)[0], (typeof servers)[0], (typeof servers)[0]]
+          const [n1, n2] = yield* startCluster
+          const [s1, s2] = [n1.server, n2.server]
           const A = yield* proc([s1.url], "t", undefined, true)
           // B is given s2 alone: the others it learns from the cluster (the servers' gossip of client URLs).
           const B = yield* proc([s2.url], "t", undefined, true)
@@ -467,17 +416,75 @@ describe("NATS context", () => {
             })
           yield* ask("before")
           // B's server dies: B reconnects to a server it learnt of, and A and B find each other again.
-          yield* Scope.close(scopes[1] as Scope.Closeable, Exit.void)
+          yield* Scope.close(n2.scope, Exit.void)
           yield* Effect.sleep(HeartbeatMs * 6)
           yield* B.nats.awaitModule("a1", "10 seconds")
           yield* A.nats.awaitModule("b1", "10 seconds")
           yield* ask("after")
           yield* A.beehive.send("b1", msg("to-b"))
           expect((yield* B.beehive.receive("b1")).content).toBe("to-b")
-          for (const scope of [scopes[0], scopes[2]]) yield* Scope.close(scope as Scope.Closeable, Exit.void)
         })
       ),
     40_000
+  )
+
+  it(
+    "R-NATS-9 R-NATS-6 R-SYNC-5 a 3-server cluster: the caller's server dies while its sendSync calls wait for delayed answers; each ends with its answer or a typed error by its deadline, the caller reconnects to another server and later calls work",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const [n1, n2] = yield* startCluster
+          const A = yield* proc([n1.server.url], "t", undefined, true)
+          // B is given its server alone: the others it learns from the cluster's gossip of client URLs.
+          const B = yield* proc([n2.server.url], "t", undefined, true)
+          yield* A.beehive.addModule("a1")
+          yield* A.nats.serve("a1")
+          yield* B.nats.awaitModule("a1", "10 seconds")
+          // A answers each request AnswerDelayMs after it arrives, so the calls are pending when B's server dies.
+          yield* Effect.forkChild(
+            Effect.forever(
+              Effect.flatMap(A.beehive.receive("a1"), (request) =>
+                Effect.forkChild(
+                  Effect.andThen(
+                    Effect.sleep(AnswerDelayMs),
+                    Effect.flatMap(Message.newResponse(request, "late but in time"), (x) => A.beehive.sendResp(x, "a1"))
+                  )
+                )
+              )
+            )
+          )
+          const started = yield* Clock.currentTimeMillis
+          const calls = yield* Effect.forEach(
+            Array.from({ length: PendingCalls }, (_, i) => `p${i}`),
+            (id) =>
+              Effect.forkChild(
+                Effect.gen(function* () {
+                  const exit = yield* Effect.exit(B.beehive.sendSync("a1", msg(id), FailoverDeadlineMs))
+                  return { id, exit, ended: yield* Clock.currentTimeMillis }
+                })
+              )
+          )
+          for (let i = 0; i < 200 && (yield* A.nats.pendingRequests) < PendingCalls; i++) yield* Effect.sleep(5)
+          expect(yield* A.nats.pendingRequests).toBe(PendingCalls)
+          const killed = yield* Clock.currentTimeMillis
+          yield* Scope.close(n2.scope, Exit.void)
+          for (const { id, exit, ended } of yield* Effect.forEach(calls, Fiber.join)) {
+            expect(ended - started).toBeLessThan(FailoverDeadlineMs + 500)
+            if (Exit.isSuccess(exit))
+              expect([exit.value.header.parentId, exit.value.content]).toEqual([id, "late but in time"])
+            else expect(["RequestDropped", "SyncTimeout"]).toContain((errorOf(exit) as { _tag: string })._tag)
+          }
+          // The caller's only configured server is dead: a call that succeeds went through another one.
+          yield* B.nats.awaitModule("a1", "10 seconds")
+          const after = yield* B.beehive.sendSync("a1", msg("after"), FailoverDeadlineMs)
+          expect(after.content).toBe("late but in time")
+          expect(B.events.filter((e) => e._tag === "ConnectionClosed")).toEqual([])
+          // Reconnected and answered within a bound (not a speed target): the answer itself takes AnswerDelayMs.
+          const working = (yield* Clock.currentTimeMillis) - killed
+          expect(working).toBeLessThan(5000)
+        })
+      ),
+    30_000
   )
 
   it(

@@ -15,7 +15,14 @@ import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult, encodeJsonResult } from "../../model/MessageJson.ts"
 import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
-import { fromSubjectToken } from "./Subjects.ts"
+import { fromSubjectToken, subjectToken } from "./Subjects.ts"
+
+/** The reply subject `<prefix>.resp.<process>.<module>.<msgId>` with `module` in place of the one it names. */
+const replyFrom = (reply: string, module: string): string => {
+  const tokens = reply.split(".")
+  tokens[tokens.length - 2] = subjectToken(module)
+  return tokens.join(".")
+}
 
 /**
  * One copy of a sync request from another process: the module it was delivered to, and where its
@@ -60,36 +67,46 @@ export class Replies {
     this.inboundCount++
   }
 
-  /**
-   * Takes the copy of request `id` that `from` answers: the one delivered to `from`, else (an
-   * unattributed answer, or one from elsewhere) the oldest, unless `exact`.
-   */
-  takeInbound(id: string, from: string | undefined, exact = false): Inbound | undefined {
+  /** Takes the copy of request `id` delivered to `from` (unattributed: the oldest), if one is owed. */
+  takeInbound(id: string, from: string | undefined): Inbound | undefined {
     const entries = this.inbound.get(id)
     if (entries === undefined) return undefined
-    let i = from === undefined ? 0 : entries.findIndex((e) => e.destination === from)
-    if (i < 0 && exact) return undefined
-    if (i < 0) i = 0
+    const i = from === undefined ? 0 : entries.findIndex((e) => e.destination === from)
+    if (i < 0) return undefined
     const [entry] = entries.splice(i, 1)
     this.inboundCount--
     if (entries.length === 0) this.inbound.delete(id)
     return entry
   }
 
-  /** Publishes a response to the process whose request it answers (the context type's `forwardResponse`). */
+  /**
+   * Publishes a response to the process whose request it answers (the context type's `forwardResponse`),
+   * while the request is owed an answer. It answers the copy delivered to `from` (unattributed: the
+   * oldest copy). A response from a module owed no copy (a second answer, or a module the request did
+   * not reach) answers none: it is published attributed to `from`, so that the caller's process counts
+   * it as uninvited (R-GSYNC-3) instead of as another member's answer.
+   */
   forwardResponse(response: Message, from: string | undefined): boolean {
-    const entry = this.takeInbound(response.header.parentId, from)
-    if (entry === undefined) return false
+    const id = response.header.parentId
+    const owed = this.inbound.get(id)?.[0]
+    if (owed === undefined) return false
+    const entry = this.takeInbound(id, from)
+    const reply = entry?.reply ?? replyFrom(owed.reply, from as string)
     const json = encodeJsonResult(response)
     if (Result.isFailure(json)) {
-      this.state.publish(entry.reply, "", undefined, {
+      this.state.publish(reply, "", undefined, {
         [UndeliverableHeader]: `response not encodable: ${json.failure.message}`
       })
       return true
     }
-    const failed = this.state.publish(entry.reply, json.success)
+    const failed = this.state.publish(reply, json.success)
     if (failed !== undefined) {
-      this.state.report({ _tag: "PublishFailed", module: entry.destination, msgId: response.header.id, reason: failed })
+      this.state.report({
+        _tag: "PublishFailed",
+        module: from ?? owed.destination,
+        msgId: response.header.id,
+        reason: failed
+      })
     }
     return true
   }

@@ -112,7 +112,7 @@ export class Serving {
   undeliverable(module: string, message: Message, reply: string | undefined, reason: string): void {
     this.state.report({ _tag: "Undeliverable", module, msgId: message.header.id, reason })
     if (message.header.sync && reply !== undefined) {
-      this.state.replies.takeInbound(message.header.id, module, true)
+      this.state.replies.takeInbound(message.header.id, module)
       this.state.publish(reply, "", undefined, { [UndeliverableHeader]: reason })
     } else this.state.host.onUndeliverable(module, message)
   }

@@ -1,0 +1,475 @@
+/**
+ * The proof harness's named properties with modules behind a real nats-server, as
+ * test/properties/RemoteProperties.test.ts runs them for the socket context: two NATS contexts
+ * ("processes") in this test process on one server, S serving modules that C reaches as "nats"
+ * modules, with a local module of C in the same groups.
+ */
+import { Clock, Effect, Exit, Fiber, Scope } from "effect"
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startNatsServer } from "../../scripts/natsServer.ts"
+import * as Message from "../../src/model/Message.ts"
+import { waitForEffect } from "../socket/support.ts"
+import { errorOf } from "../support/exits.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+import { type Proc, proc, waitUntil } from "./support.ts"
+
+let scope: Scope.Closeable
+/** S serves A and B (and has N, which is in no group of C); C has the local modules L and X. */
+let S: Proc
+let C: Proc
+
+const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
+  Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)
+
+beforeAll(async () => {
+  scope = Effect.runSync(Scope.make())
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const server = yield* startNatsServer
+      S = yield* proc(server.url)
+      C = yield* proc(server.url)
+      for (const m of ["A", "B", "N"]) yield* S.beehive.addModule(m)
+      for (const m of ["A", "B"]) yield* S.nats.serve(m)
+      for (const m of ["L", "X"]) yield* C.beehive.addModule(m)
+      for (const m of ["A", "B"]) yield* C.nats.awaitModule(m, "5 seconds")
+      // The group of the conservation property: a local member between two members behind NATS.
+      for (const m of ["A", "L", "B"]) yield* C.beehive.addModuleGroup(m, "g")
+    }).pipe(Scope.provide(scope))
+  )
+}, 30_000)
+
+afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+/** The responses to `id` that `p` reported as taken by no call (R-NATS-6). */
+const lateResponses = (p: Proc, id: string) => p.events.filter((e) => e._tag === "LateResponse" && e.parentId === id)
+
+/** Every mailbox of `p` is empty and no call is pending. */
+const quiet = (p: Proc) =>
+  Effect.gen(function* () {
+    const snapshot = yield* p.beehive.snapshot
+    expect(snapshot.pendingCalls).toEqual([])
+    for (const m of snapshot.modules) expect([m.name, m.queued]).toEqual([m.name, 0])
+  })
+
+type Answer =
+  | { readonly kind: "prompt" }
+  | { readonly kind: "late"; readonly afterDeadline: number }
+  | { readonly kind: "never" }
+
+type Op =
+  | { readonly kind: "send"; readonly to: string }
+  | { readonly kind: "sync"; readonly to: string; readonly duplicate: boolean }
+  | { readonly kind: "group" }
+  | { readonly kind: "groupSync" }
+
+const arbOp: fc.Arbitrary<Op> = fc.oneof(
+  fc.constantFrom("A", "B", "L").map<Op>((to) => ({ kind: "send", to })),
+  fc
+    .tuple(fc.constantFrom("A", "B", "L"), fc.boolean())
+    .map<Op>(([to, duplicate]) => ({ kind: "sync", to, duplicate })),
+  fc.constant<Op>({ kind: "group" }),
+  fc.constant<Op>({ kind: "groupSync" })
+)
+
+const Members = ["A", "L", "B"]
+
+const GroupDeadline = 800
+
+/** Far beyond anything the cleanup property waits for: a call ending near it has hung. */
+const CallDeadline = 20_000
+
+/**
+ * What R-GSYNC-2..4 say of a group call with `members` and no member gone, given the attributed
+ * responses in the order they arrive: whether each is taken (`sendResp`'s result), and the outcome.
+ */
+const groupOracle = (members: ReadonlyArray<string>, arriving: ReadonlyArray<string>) => {
+  const responded: Array<string> = []
+  const taken: Array<boolean> = []
+  let uninvited = 0
+  let decided: "success" | "Uninvited" | undefined
+  for (const from of arriving) {
+    if (decided !== undefined) taken.push(false)
+    else if (!members.includes(from) || responded.includes(from)) {
+      uninvited++
+      taken.push(false)
+    } else {
+      responded.push(from)
+      taken.push(true)
+      if (responded.length === members.length) decided = uninvited > 0 ? "Uninvited" : "success"
+    }
+  }
+  const outcome = decided ?? ("Timeout" as const)
+  return { outcome, taken, responded, uninvited, missing: members.filter((m) => !responded.includes(m)) }
+}
+
+/** Receives every message of `module`, noting it, and answers each sync request (twice when asked to). */
+const answering = (p: Proc, module: string, received: Array<Message.Message>) =>
+  Effect.forever(
+    Effect.gen(function* () {
+      const m = yield* p.beehive.receive(module)
+      received.push(m)
+      if (!m.header.sync) return
+      yield* p.beehive.sendResp(yield* Message.newResponse(m, `${module}:${m.header.id}`), module)
+      if (m.content === "duplicate") yield* p.beehive.sendResp(yield* Message.newResponse(m, "again"), module)
+    })
+  )
+
+describe("SPEC properties with modules behind a nats-server", () => {
+  let conservationRun = 0
+  it(
+    "R-NATS-3 R-NATS-6 R-NATS-7 R-SEND-4 R-SYNC-4 R-RESP-2 R-GSYNC-2 concurrent senders to modules behind NATS and a mixed group: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.array(arbOp, { maxLength: 12 }), { minLength: 1, maxLength: 3 }), (workloads) =>
+          run(
+            Effect.gen(function* () {
+              const r = ++conservationRun
+              const received = new Map<string, Array<Message.Message>>(Members.map((m) => [m, []]))
+              for (const m of Members)
+                yield* Effect.forkScoped(answering(m === "L" ? C : S, m, received.get(m) as Array<Message.Message>))
+              const fibers = yield* Effect.forEach(workloads, (ops, w) =>
+                Effect.forkChild(
+                  Effect.forEach(ops, (op, i) =>
+                    Effect.gen(function* () {
+                      const id = `c${r}-w${w}-${i}`
+                      if (op.kind === "send") {
+                        yield* C.beehive.send(op.to, msg(id))
+                        return [id, [op.to]] as const
+                      }
+                      if (op.kind === "sync") {
+                        const answer = yield* C.beehive.sendSync(
+                          op.to,
+                          msg(id, op.duplicate ? "duplicate" : id),
+                          10_000
+                        )
+                        expect([answer.header.parentId, answer.content]).toEqual([id, `${op.to}:${id}`])
+                        return [id, [op.to]] as const
+                      }
+                      if (op.kind === "group") {
+                        expect(yield* C.beehive.sendToGroup("g", msg(id))).toEqual({ delivered: Members, gone: [] })
+                        return [id, Members] as const
+                      }
+                      const result = yield* C.beehive.sendToGroupSync("g", msg(id), 10_000)
+                      expect([...result.responses].map(([m, a]) => [m, a.header.parentId, a.content]).sort()).toEqual(
+                        Members.map((m) => [m, id, `${m}:${id}`]).sort()
+                      )
+                      expect(result.anonymous).toEqual([])
+                      return [id, Members] as const
+                    })
+                  )
+                )
+              )
+              const expected = new Map<string, Array<string>>(Members.map((m) => [m, []]))
+              for (const results of yield* Effect.forEach(fibers, Fiber.join))
+                for (const [id, modules] of results) for (const m of modules) expected.get(m)?.push(id)
+              const total = (lists: Iterable<ReadonlyArray<unknown>>) => [...lists].reduce((n, l) => n + l.length, 0)
+              yield* waitUntil(() => total(received.values()) >= total(expected.values()), "every message to arrive")
+              for (const m of Members) {
+                const got = received.get(m) ?? []
+                // Requests only: no response was ever delivered to a mailbox.
+                for (const x of got) expect([x.header.parentId, x.route.operation]).toEqual(["", ""])
+                const ids = got.map((x) => x.header.id)
+                expect([...ids].sort()).toEqual([...(expected.get(m) ?? [])].sort())
+                workloads.forEach((_, w) => {
+                  const mine = (list: ReadonlyArray<string>) => list.filter((id) => id.startsWith(`c${r}-w${w}-`))
+                  expect(mine(ids)).toEqual(mine(expected.get(m) ?? []))
+                })
+              }
+              yield* quiet(C)
+              yield* quiet(S)
+            })
+          )
+        ),
+        fcParams(25)
+      ),
+    60_000
+  )
+
+  let deadlineRun = 0
+  it(
+    "R-NATS-6 R-SYNC-1 R-SYNC-5 R-RESP-1 calls answered late or never fail with SyncTimeout at their deadline, not before; a late response is reported, never delivered",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              timeoutMs: fc.integer({ min: 200, max: 600 }),
+              answer: fc.oneof(
+                fc.constant<Answer>({ kind: "prompt" }),
+                fc.integer({ min: 50, max: 300 }).map<Answer>((afterDeadline) => ({ kind: "late", afterDeadline })),
+                fc.constant<Answer>({ kind: "never" })
+              )
+            }),
+            { minLength: 1, maxLength: 5 }
+          ),
+          (calls) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++deadlineRun
+                const plan = new Map(calls.map((call, i) => [`d${r}-${i}`, call]))
+                // A answers each request as planned: at once, some time after the call's deadline
+                // (measured from the request's arrival, which is after the call started), or never.
+                yield* Effect.forkScoped(
+                  Effect.forever(
+                    Effect.gen(function* () {
+                      const request = yield* S.beehive.receive("A")
+                      const call = plan.get(request.header.id)
+                      if (call === undefined || call.answer.kind === "never") return
+                      const delay = call.answer.kind === "late" ? call.timeoutMs + call.answer.afterDeadline : 0
+                      yield* Effect.forkScoped(
+                        Effect.andThen(
+                          Effect.sleep(delay),
+                          Effect.flatMap(Message.newResponse(request, "answer"), (response) =>
+                            S.beehive.sendResp(response, "A")
+                          )
+                        )
+                      )
+                    })
+                  )
+                )
+                const outcomes = yield* Effect.forEach(
+                  [...plan],
+                  ([id, call]) =>
+                    Effect.gen(function* () {
+                      const start = yield* Clock.currentTimeMillis
+                      const exit = yield* Effect.exit(C.beehive.sendSync("A", msg(id), call.timeoutMs))
+                      return { id, call, exit, elapsed: (yield* Clock.currentTimeMillis) - start }
+                    }),
+                  { concurrency: "unbounded" }
+                )
+                for (const { id, call, exit, elapsed } of outcomes) {
+                  if (call.answer.kind === "prompt") {
+                    expect(Exit.isSuccess(exit) && exit.value.header.parentId).toBe(id)
+                    continue
+                  }
+                  expect(errorOf(exit)).toMatchObject({
+                    _tag: "SyncTimeout",
+                    msgId: id,
+                    module: "A",
+                    timeoutMs: call.timeoutMs,
+                    phase: "response"
+                  })
+                  // Never before the deadline; bounded lateness, not a speed target.
+                  expect(elapsed).toBeGreaterThanOrEqual(call.timeoutMs)
+                  expect(elapsed).toBeLessThan(call.timeoutMs + 1000)
+                }
+                const late = outcomes.filter((o) => o.call.answer.kind === "late").map((o) => o.id)
+                yield* waitUntil(
+                  () => late.every((id) => lateResponses(C, id).length > 0),
+                  "the late responses to be reported"
+                )
+                for (const { id, call } of outcomes)
+                  expect(lateResponses(C, id)).toEqual(
+                    call.answer.kind === "late" ? [{ _tag: "LateResponse", module: "A", parentId: id }] : []
+                  )
+                yield* quiet(C)
+              })
+            )
+        ),
+        fcParams(12)
+      ),
+    60_000
+  )
+
+  let groupRun = 0
+  it(
+    "R-NATS-6 R-NATS-7 R-GSYNC-2 R-GSYNC-3 R-GSYNC-4 R-RESP-1 group counting with members behind NATS and local: members answering once, twice or never, and non-members answering, decide the call as R-GSYNC says",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.constantFrom("L", "X"), { maxLength: 3 }),
+          fc.array(fc.constantFrom("A", "B", "N"), { maxLength: 5 }),
+          (local, remote) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++groupRun
+                const group = `gc${r}`
+                const id = `gc${r}`
+                for (const m of Members) yield* C.beehive.addModuleGroup(m, group)
+                const start = yield* Clock.currentTimeMillis
+                const call = yield* Effect.forkChild(
+                  Effect.exit(C.beehive.sendToGroupSync(group, msg(id), GroupDeadline))
+                )
+                const copies = {
+                  A: yield* S.beehive.receive("A"),
+                  B: yield* S.beehive.receive("B"),
+                  L: yield* C.beehive.receive("L")
+                }
+                for (const copy of Object.values(copies)) expect([copy.header.id, copy.header.sync]).toEqual([id, true])
+                // Local responses first, each taken or refused at once; then the responses of S's modules,
+                // which S publishes in this order and C handles in this order (one connection each).
+                const localTaken: Array<boolean> = []
+                for (const from of local)
+                  localTaken.push(yield* C.beehive.sendResp(yield* Message.newResponse(copies.L, from), from))
+                const forwarded: Array<boolean> = []
+                for (const from of remote)
+                  forwarded.push(yield* S.beehive.sendResp(yield* Message.newResponse(copies.A, from), from))
+                const exit = yield* Fiber.join(call)
+                const elapsed = (yield* Clock.currentTimeMillis) - start
+                // S forwards every response while it owes the request an answer (one per copy it delivered).
+                const owed = new Set(["A", "B"])
+                const expectedForwarded = remote.map((from) => {
+                  const forwarding = owed.size > 0
+                  owed.delete(from)
+                  return forwarding
+                })
+                expect(forwarded).toEqual(expectedForwarded)
+                const arriving = [...local, ...remote.filter((_, i) => expectedForwarded[i])]
+                const oracle = groupOracle(Members, arriving)
+                expect(localTaken).toEqual(oracle.taken.slice(0, local.length))
+                if (oracle.outcome === "success") {
+                  expect(Exit.isSuccess(exit)).toBe(true)
+                  if (Exit.isSuccess(exit)) {
+                    expect([...exit.value.responses.keys()]).toEqual(oracle.responded)
+                    expect(exit.value.anonymous).toEqual([])
+                  }
+                } else {
+                  expect(errorOf(exit)).toMatchObject({
+                    _tag: "GroupSyncError",
+                    reason: oracle.outcome,
+                    msgId: id,
+                    responded: oracle.responded,
+                    missing: oracle.missing,
+                    uninvited: oracle.uninvited
+                  })
+                }
+                if (oracle.outcome === "Timeout") {
+                  expect(elapsed).toBeGreaterThanOrEqual(GroupDeadline)
+                  expect(elapsed).toBeLessThan(GroupDeadline + 1000)
+                }
+                // What C did not take of S's responses it reported, attributed to the module that sent it.
+                const reported = arriving.slice(local.length).filter((_, i) => !oracle.taken[local.length + i])
+                yield* waitUntil(
+                  () => lateResponses(C, id).length >= reported.length,
+                  "the refused responses to be reported"
+                )
+                expect(lateResponses(C, id).map((e) => (e._tag === "LateResponse" ? e.module : ""))).toEqual(reported)
+                yield* quiet(C)
+                yield* quiet(S)
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    60_000
+  )
+
+  let cleanupRun = 0
+  it(
+    "R-NATS-4 R-NATS-6 R-CLEAN-5 R-CLEAN-7 R-SYNC-7 R-GSYNC-5 cleanup of a module served over NATS, by its process or the caller's, while calls wait: each ends with its answer, an error response or RequestDropped, a group sync with MemberGone, long before its deadline",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }),
+          fc.nat(5),
+          fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+          fc.constantFrom("serving" as const, "caller" as const),
+          fc.boolean(),
+          (syncs, receivedCount, answers, by, localFirst) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++cleanupRun
+                const m = `m${r}`
+                const group = `gm${r}`
+                yield* S.beehive.addModule(m)
+                yield* S.nats.serve(m)
+                yield* C.nats.awaitModule(m, "5 seconds")
+                yield* C.beehive.addModuleGroup(m, group)
+                yield* C.beehive.addModuleGroup("L", group)
+                const ended = new Map<string, number>()
+                const timed = <A, E>(id: string, call: Effect.Effect<A, E>) =>
+                  Effect.forkChild(
+                    Effect.exit(call).pipe(
+                      Effect.tap(() => Effect.map(Clock.currentTimeMillis, (now) => ended.set(id, now)))
+                    )
+                  )
+                const calls = new Map<string, Fiber.Fiber<Exit.Exit<unknown, unknown>>>()
+                for (let i = 0; i < syncs; i++) {
+                  const id = `cl${r}-${i}`
+                  calls.set(id, yield* timed(id, C.beehive.sendSync(m, msg(id), CallDeadline)))
+                }
+                const groupId = `cl${r}-g`
+                calls.set(groupId, yield* timed(groupId, C.beehive.sendToGroupSync(group, msg(groupId), CallDeadline)))
+                yield* waitForEffect(
+                  S.beehive.snapshot,
+                  (x) => x.modules.find((e) => e.name === m)?.queued === syncs + 1,
+                  "every request in the module's mailbox"
+                )
+                // The module receives the first requests (answering some of them); the rest stay queued.
+                const received = new Map<string, boolean>()
+                for (let i = 0; i < Math.min(receivedCount, syncs + 1); i++) {
+                  const request = yield* S.beehive.receive(m)
+                  received.set(request.header.id, answers[i] as boolean)
+                  if (answers[i]) yield* S.beehive.sendResp(yield* Message.newResponse(request, "answer"), m)
+                }
+                // A call to A answered by S after those answers: C, which handles what S publishes in order,
+                // has taken them when it returns, so they come before the cleanup.
+                const probe = yield* Effect.forkChild(
+                  Effect.flatMap(S.beehive.receive("A"), (q) =>
+                    Effect.flatMap(Message.newResponse(q, "probe"), (x) => S.beehive.sendResp(x, "A"))
+                  )
+                )
+                yield* C.beehive.sendSync("A", msg(`cl${r}-probe`), 5000)
+                yield* Fiber.join(probe)
+                const copyL = yield* C.beehive.receive("L")
+                const answerL = Effect.flatMap(Message.newResponse(copyL, "L"), (x) => C.beehive.sendResp(x, "L"))
+                if (localFirst) yield* answerL
+                const cleanedAt = yield* Clock.currentTimeMillis
+                const report = yield* (by === "serving" ? S : C).beehive.cleanup(m)
+                if (!localFirst) yield* answerL
+                // The caller's own cleanup ends them at once; the serving process's at its next heartbeat.
+                const bound = by === "caller" ? 500 : 2000
+                for (const [id, fiber] of calls) {
+                  const exit = yield* Fiber.join(fiber).pipe(
+                    Effect.timeoutOrElse({
+                      duration: bound,
+                      orElse: () => Effect.fail(new Error(`${id} still waits after the ${by} process's cleanup`))
+                    })
+                  )
+                  const error = errorOf(exit)
+                  expect((ended.get(id) ?? Number.POSITIVE_INFINITY) - cleanedAt).toBeLessThan(bound)
+                  const outcome = !received.has(id)
+                    ? by === "serving"
+                      ? "refused"
+                      : "dropped"
+                    : received.get(id)
+                      ? "answered"
+                      : "dropped"
+                  if (id === groupId) {
+                    // An answer, or the serving process's error response, is the member's response.
+                    if (outcome === "dropped")
+                      expect(error).toMatchObject({ _tag: "GroupSyncError", reason: "MemberGone", missing: [m] })
+                    else {
+                      expect(Exit.isSuccess(exit)).toBe(true)
+                      const responses = Exit.isSuccess(exit)
+                        ? (exit.value as { responses: Map<string, Message.Message> }).responses
+                        : new Map()
+                      expect(responses.get(m)?.route.operation).toBe(outcome === "answered" ? "response" : "error")
+                    }
+                  } else if (outcome === "dropped") expect(error).toMatchObject({ _tag: "RequestDropped", msgId: id })
+                  else {
+                    expect(Exit.isSuccess(exit)).toBe(true)
+                    const answer = Exit.isSuccess(exit) ? (exit.value as Message.Message) : undefined
+                    expect([answer?.header.parentId, answer?.route.operation, answer?.content]).toEqual(
+                      outcome === "answered"
+                        ? [id, "response", "answer"]
+                        : [id, "error", `module "${m}" was cleaned up`]
+                    )
+                  }
+                }
+                if (by === "serving")
+                  expect(report.undelivered.map((x) => x.header.id).sort()).toEqual(
+                    [...calls.keys()].filter((id) => !received.has(id)).sort()
+                  )
+                else yield* S.beehive.cleanup(m)
+                yield* quiet(C)
+              })
+            )
+        ),
+        fcParams(20)
+      ),
+    60_000
+  )
+})

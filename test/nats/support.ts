@@ -1,0 +1,85 @@
+/** NATS contexts ("processes") for the tests, on a nats-server started by scripts/natsServer.ts. */
+import { Effect, Exit, Scope } from "effect"
+import { freePort, type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { makeNatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
+import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
+import { waitForEffect } from "../socket/support.ts"
+
+export interface Proc {
+  readonly beehive: BeehiveService
+  readonly nats: NatsContextService
+  readonly events: Array<NatsEvent>
+}
+
+/** Short, so that a silent process is found out in well under a second (R-NATS-4). */
+export const HeartbeatMs = 150
+
+/** A global context with a NATS context on `url`, whose events are collected in `events`. */
+export const proc = (
+  url: string | ReadonlyArray<string>,
+  prefix = "t",
+  maxInbound?: number,
+  reconnect = false,
+  sendWindow?: number
+): Effect.Effect<Proc, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const host = yield* makeHost()
+    const events: Array<NatsEvent> = []
+    const nats = yield* makeNatsContext({
+      servers: url,
+      prefix,
+      heartbeatMs: HeartbeatMs,
+      missedHeartbeats: 3,
+      maxReconnectAttempts: reconnect ? -1 : 0,
+      reconnectTimeWaitMs: 100,
+      maxInbound,
+      sendWindow,
+      onEvent: (e) => events.push(e)
+    }).pipe(Effect.provideService(ContextHost, host))
+    return { beehive: host.beehive, nats, events }
+  })
+
+const hasModule = (p: Proc, module: string) =>
+  Effect.map(p.beehive.snapshot, (s) => s.modules.some((m) => m.name === module))
+
+/** Waits (up to 5 s) until `module` is registered in `p` (present) or not (absent). */
+export const awaitModule = (p: Proc, module: string, present = true) =>
+  waitForEffect(hasModule(p, module), (has) => has === present, `${module} to become ${present ? "present" : "absent"}`)
+
+/** Waits (up to `timeoutMs`) until `condition` holds; fails naming `what` otherwise. */
+export const waitUntil = (condition: () => boolean, what: string, timeoutMs = 5000) =>
+  waitForEffect(Effect.sync(condition), (ok) => ok, what, timeoutMs)
+
+/** A server of a cluster, which a test can stop (closing its scope) while the others go on. */
+export interface ClusterNode {
+  readonly server: NatsServer
+  readonly scope: Scope.Closeable
+}
+
+/**
+ * Three nats-servers routed into one cluster on loopback ports, each in a scope of its own (closed
+ * with the test's scope at the latest).
+ */
+export const startCluster: Effect.Effect<readonly [ClusterNode, ClusterNode, ClusterNode], never, Scope.Scope> =
+  Effect.gen(function* () {
+    const ports = yield* Effect.promise(() => Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort())))
+    const routes = [3, 4, 5].map((i) => `nats://127.0.0.1:${ports[i]}`).join(",")
+    const node = (i: number) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+        const server = yield* startNatsServerOn(ports[i], [
+          "--cluster_name",
+          "bh",
+          "--cluster",
+          `nats://127.0.0.1:${ports[i + 3]}`,
+          "--routes",
+          routes
+        ]).pipe(Scope.provide(scope))
+        return { server, scope }
+      })
+    return [yield* node(0), yield* node(1), yield* node(2)] as const
+  })
