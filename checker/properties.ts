@@ -36,6 +36,20 @@ const ledger = fc.record({
   interruptReceiver: fc.option(fc.nat({ max: 2 }))
 })
 
+// Batched senders and receivers mixed with single ones (R-SEND-5, R-RECV-5).
+const batchLedger = ledger.chain((l) =>
+  fc
+    .record({
+      receiverMax: fc.array(fc.nat({ max: 3 }), { minLength: 3, maxLength: 3 }),
+      sendAll: fc.array(fc.boolean(), { minLength: l.senders.length, maxLength: l.senders.length }),
+      // Runs of sends to one module, so that sendAll has several messages to send.
+      senders: fc.constant(
+        l.senders.map((plan) => plan.flatMap((target) => (target < 0 ? [target] : [target, target])))
+      )
+    })
+    .map((batch) => ({ ...l, ...batch }))
+)
+
 const seqModule = fc.constantFrom("a", "b")
 const seqOp: fc.Arbitrary<SeqOp> = fc.oneof(
   {
@@ -157,6 +171,25 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
     title: "per-sender FIFO: each sender's messages reach each module in the order sent",
     rules: ["R-SEND-4", "R-GROUP-4"],
     input: ledger.map((l) => ({ ...l, interrupt: null, interruptReceiver: null })),
+    runs: 200,
+    preemption: true
+  },
+  {
+    name: "batch-conservation",
+    scenario: "message-ledger",
+    title:
+      "conservation with batches: sendAll and receiveAll mixed with single sends and receives, interrupted and cleaned up mid-batch, lose, duplicate or invent no message; a failed sendAll's accepted count is exact; no batch exceeds its max",
+    rules: ["R-SEND-5", "R-RECV-5", "R-RECV-4", "R-CLEAN-3", "R-CLEAN-4"],
+    input: batchLedger,
+    runs: 300,
+    preemption: true
+  },
+  {
+    name: "batch-fifo",
+    scenario: "message-ledger",
+    title: "per-sender FIFO with batches: sendAll and receiveAll keep each sender's order at each module",
+    rules: ["R-SEND-4", "R-SEND-5", "R-RECV-5"],
+    input: batchLedger.map((l) => ({ ...l, interrupt: null, interruptReceiver: null })),
     runs: 200,
     preemption: true
   },

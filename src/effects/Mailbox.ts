@@ -187,6 +187,23 @@ export class Mailbox<A, E> {
     if (!this.handToTaker(message, "now")) MutableList.prepend(this.buffer, message)
   }
 
+  /**
+   * Takes back messages a receiver took together (`takeNow` in a row) and could not keep: back to the
+   * head of the line in their order, the oldest to the waiting receivers (oldest receiver first), the
+   * rest to the head of the mailbox (which may then hold more than its capacity), or each to
+   * `onOrphan` once the mailbox is closed. Never blocks. Receivers are woken from scheduler tasks, so
+   * none runs (and sends or receives) before every message is back.
+   */
+  readonly giveBackAll = (messages: ReadonlyArray<A>): void => {
+    if (!this.open) {
+      for (const message of messages) this.onOrphan(message)
+      return
+    }
+    let i = 0
+    while (i < messages.length && this.handToTaker(messages[i] as A, "later")) i++
+    for (let j = messages.length - 1; j >= i; j--) MutableList.prepend(this.buffer, messages[j] as A)
+  }
+
   private admitOfferer(): void {
     if (this.offerers.length === 0 || this.buffer.length >= this.capacity) return
     const offerer = this.offerers.shift()
