@@ -9,6 +9,7 @@
  */
 import { Cause, Effect, Exit, Fiber, Stream } from "effect"
 import { describe, expect, it } from "vitest"
+import { makeBeehive } from "../../src/contexts/Beehive.ts"
 import { ModuleNotFound, SendAllClosed } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { explore } from "../../src/testing/Explore.ts"
@@ -184,7 +185,6 @@ describe("R-RECV-5 batched receives", () => {
     const exit = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const { makeBeehive } = yield* Effect.promise(() => import("../../src/contexts/Beehive.ts"))
           const b = yield* makeBeehive({ capacity: 8 })
           yield* b.addModule("m")
           const single = yield* Effect.forkChild(b.receive("m"))
@@ -201,6 +201,26 @@ describe("R-RECV-5 batched receives", () => {
       )
     )
     expect(exit).toEqual({ single: "1", batch: ["2", "3"], left: ["4"] })
+  })
+})
+
+describe("R-SEND-2 an admitted sender resumes after the receiver that made room", () => {
+  it("R-SEND-2 R-RECV-5 a batch that admits a waiting sender's message takes it, and the sender's next send comes after the batch", async () => {
+    const result = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const b = yield* makeBeehive({ capacity: 2 })
+          yield* b.addModule("m")
+          yield* b.sendAll("m", [make("1"), make("2")])
+          const sender = yield* Effect.forkChild(b.sendAll("m", [make("3"), make("4")]))
+          yield* Effect.yieldNow
+          const batch = ids(yield* b.receiveAll("m"))
+          yield* Fiber.join(sender)
+          return { batch, left: ids((yield* b.cleanup("m")).undelivered) }
+        })
+      )
+    )
+    expect(result).toEqual({ batch: ["1", "2", "3"], left: ["4"] })
   })
 })
 

@@ -40,6 +40,8 @@ const offerFrom = (
   // The module found at the start, closed or full: a closed one fails the wait at once (R-SEND-5).
   return Effect.matchEffect(awaitArm(endpoint.armOffer(messages[accepted] as Message, "later")), {
     onFailure: () => Effect.fail(new SendAllClosed({ module: endpoint.module, accepted, total: messages.length })),
+    // Admitted "later", this fiber resumes after the receiver that made room has taken what it could:
+    // it finds that room and fills it in one step, instead of one message, and one wait, at a time.
     onSuccess: () => {
       recordUnsafe(fiber, state.metrics?.sent, 1)
       return offerFrom(state, fiber, endpoint, messages, accepted + 1)
