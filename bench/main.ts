@@ -1,6 +1,7 @@
 /**
  * Benchmarks of the channel context, each next to its baseline in the same process, with the targets
- * of issue #2. Run with `npm run bench` (a build, then `node --expose-gc dist/bench/main.js`).
+ * of issues #2 and #13 (send→receive next to a raw Effect `Queue` and to a plain ring buffer, the
+ * ceiling; the batched operations next to both). Run with `npm run bench` (a build, then `node --expose-gc dist/bench/main.js`).
  * Each figure is the median of 5 measured runs after one warm-up run.
  */
 
@@ -48,6 +49,36 @@ const rawQueue = (n: number) =>
   )
 
 /**
+ * A plain JavaScript ring buffer of 1024 slots, no fibers: the producer fills it, the consumer empties
+ * it, in turns. What moving a message costs at all in this process: the ceiling.
+ */
+const ring = (n: number): number => {
+  const size = 1024
+  const slots: Array<Message.Message | undefined> = new Array(size).fill(undefined)
+  const m = Message.make({ header: { id: "x" } })
+  let head = 0
+  let tail = 0
+  let sent = 0
+  let received = 0
+  let last: Message.Message | undefined
+  const start = performance.now()
+  while (received < n) {
+    while (sent < n && tail - head < size) {
+      slots[tail++ & (size - 1)] = m
+      sent++
+    }
+    while (head < tail) {
+      const i = head++ & (size - 1)
+      last = slots[i]
+      slots[i] = undefined
+      received++
+    }
+  }
+  if (last !== m) throw new Error("the ring lost its message")
+  return performance.now() - start
+}
+
+/**
  * The same with beehive send/receive on a module with the default mailbox (1024); optionally with a
  * tracer installed (every operation a span) or metrics on.
  */
@@ -71,6 +102,32 @@ const sendReceive = (n: number, observed: "off" | "tracer" | "metrics" = "off") 
         Effect.provideService(Metric.MetricRegistry, new Map())
       ),
     { metrics: observed === "metrics" }
+  )
+
+/**
+ * Batched: the producer sends one message at a time (`send`) or 256 at a time (`sendAll`); the
+ * consumer takes every waiting message at once (`receiveAll`).
+ */
+const sendReceiveAll = (n: number, sender: "send" | "sendAll") =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      yield* b.addModule("m")
+      const m = Message.make({ header: { id: "x" } })
+      const chunk: Array<Message.Message> = new Array(256).fill(m)
+      const start = performance.now()
+      const consumer = yield* Effect.forkChild(
+        Effect.gen(function* () {
+          let received = 0
+          while (received < n) received += (yield* b.receiveAll("m")).length
+        })
+      )
+      if (sender === "send") for (let i = 0; i < n; i++) yield* b.send("m", m)
+      else
+        for (let i = 0; i < n; i += chunk.length)
+          yield* b.sendAll("m", n - i >= chunk.length ? chunk : chunk.slice(0, n - i))
+      yield* Fiber.join(consumer)
+      return performance.now() - start
+    })
   )
 
 /** A module answering every request, written as beehive modules are: a receive loop. */
@@ -152,7 +209,8 @@ const leakCheck = (n: number) =>
  */
 const references: ReadonlyArray<string> = [
   "Go beehive SendSync round trips, 1 caller: 36k-46k/s, losing 0.03-0.04% of responses",
-  "Go beehive SendToGroupSync latency, 4 members: 20.7 ms (its 20 ms polling tick)"
+  "Go beehive SendToGroupSync latency, 4 members: 20.7 ms (its 20 ms polling tick)",
+  "Go beehive Send→Receive, 1 sender, 1 receiver: 2.61 M msgs/s (as quoted by issue 13, its target)"
 ]
 const referenceSource =
   "from issue 2 of this project (2026-11-25), measured on a machine of this project's kind; not measured in this run"
@@ -196,6 +254,40 @@ export const runBenchmarks = async (): Promise<number> => {
     "ratio >= 0.80",
     ours / raw >= 0.8
   )
+  // The batched paths and the ceiling, in the same alternation.
+  const rings: Array<number> = []
+  const batched: Array<number> = []
+  const batchedBoth: Array<number> = []
+  ring(N)
+  await sendReceiveAll(N, "send")
+  for (let i = 0; i < 7; i++) {
+    rings.push(perSecond(N, ring(N)))
+    batched.push(perSecond(N, await sendReceiveAll(N, "send")))
+    batchedBoth.push(perSecond(N, await sendReceiveAll(N, "sendAll")))
+  }
+  const ceiling = median(rings)
+  const withReceiveAll = median(batched)
+  const withBoth = median(batchedBoth)
+  line(
+    "  send→receive, ring buffer ratio",
+    `${fmt(ours)}/s`,
+    `ring ${fmt(ceiling)}/s`,
+    (ours / ceiling).toFixed(3),
+    "(the ceiling)"
+  )
+  for (const [name, value] of [
+    ["send→receiveAll msgs/s", withReceiveAll],
+    ["sendAll(256)→receiveAll msgs/s", withBoth]
+  ] as const) {
+    line(name, `${fmt(value)}/s`, `Queue ${fmt(raw)}/s`, (value / raw).toFixed(2), ">= 2.61 M/s", value >= 2.61e6)
+    line(
+      "  same, ring buffer ratio",
+      `${fmt(value)}/s`,
+      `ring ${fmt(ceiling)}/s`,
+      (value / ceiling).toFixed(3),
+      "(the ceiling)"
+    )
+  }
   // What observability costs when on: in-memory spans for every operation, or metrics (R-OBS).
   const traced = perSecond(N, await measure(3, () => sendReceive(N, "tracer")))
   line(

@@ -60,7 +60,9 @@ export interface PromiseBeehive {
   addModuleGroup(module: string, group: string): Promise<void>
   cleanup(module: string): Promise<CleanupReport>
   send(module: string, message: Message.Message, options?: CallOptions): Promise<void>
+  sendAll(module: string, messages: ReadonlyArray<Message.Message>, options?: CallOptions): Promise<number>
   receive(module: string, options?: CallOptions): Promise<Message.Message>
+  receiveAll(module: string, max?: number, options?: CallOptions): Promise<Array<Message.Message>>
   sendSync(
     module: string,
     message: Message.Message,
@@ -131,7 +133,9 @@ export const createBeehive = (options: BeehiveOptions = {}): PromiseBeehive => {
         () => Promise.reject(new ModuleNotFound({ module }))
       ),
     send: (module, message, o) => run("send", (b) => b.send(module, message), o),
+    sendAll: (module, messages, o) => run("sendAll", (b) => b.sendAll(module, messages), o),
     receive: (module, o) => run("receive", (b) => b.receive(module), o),
+    receiveAll: (module, max, o) => run("receiveAll", (b) => b.receiveAll(module, max), o),
     sendSync: (module, message, timeoutMs, o) => run("sendSync", (b) => b.sendSync(module, message, timeoutMs), o),
     sendResp: (response, from) =>
       run(

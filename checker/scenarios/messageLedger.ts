@@ -1,14 +1,16 @@
 /**
  * Conservation, per-sender FIFO and no leaks under a mixed workload (R-SEND-2, R-SEND-3, R-SEND-4,
- * R-RECV-3, R-RECV-4, R-GROUP-2..5, R-CLEAN-4, R-SYNC-6): senders send to modules and broadcast to
- * the group; receivers consume; some operations are interrupted (a sender, and a receiver while the
+ * R-SEND-5, R-RECV-3, R-RECV-4, R-RECV-5, R-GROUP-2..5, R-CLEAN-4, R-SYNC-6): senders send to modules
+ * (one message at a time, or runs of them with `sendAll`) and broadcast to the group; receivers
+ * consume (one at a time, or in batches with `receiveAll`); some operations are interrupted (a sender, and a receiver while the
  * modules are cleaned up); finally every module is cleaned up. Every copy whose send succeeded must
  * be received, undelivered or (interrupted hand-off after close) reported as undeliverable, exactly
  * once; a copy whose send failed appears nowhere; an interrupted send's copy appears at most once
  * (R-SEND-3 allows both); nothing that was never sent appears; each sender's messages reach each
  * module in the order sent; nothing is left waiting.
  */
-import { Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { SendAllClosed } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
 
@@ -27,6 +29,19 @@ export interface LedgerInput {
   readonly interruptReceiver?: number | null | undefined
   /** Yields before the final cleanups start. */
   readonly settleYields: number
+  /**
+   * Per module, how its receiver takes (R-RECV-5): 0 one message at a time (`receive`), 1 or 2
+   * `receiveAll` with that `max`, 3 `receiveAll` without a bound. Absent: `receive` everywhere.
+   */
+  readonly receiverMax?: ReadonlyArray<number> | undefined
+  /** Per sender, whether its consecutive sends to one module go as one `sendAll` (R-SEND-5). */
+  readonly sendAll?: ReadonlyArray<boolean> | undefined
+}
+
+/** The `max` of module `i`'s receiver: undefined for `receive`, else `receiveAll`'s (Infinity: none). */
+const receiverMaxOf = (input: LedgerInput, i: number): number | undefined => {
+  const kind = input.receiverMax?.[i] ?? 0
+  return kind === 0 ? undefined : kind === 3 ? Number.POSITIVE_INFINITY : kind
 }
 
 export const messageLedger = (input: LedgerInput): Scenario => {
@@ -49,6 +64,7 @@ export const messageLedger = (input: LedgerInput): Scenario => {
         const refused: Array<string> = []
         const received: Array<string> = []
         const returned: Array<string> = []
+        const tooMany: Array<string> = []
         const senders = []
         for (const [s, plan] of input.senders.entries()) {
           const name = `sender${s}`
@@ -56,10 +72,30 @@ export const messageLedger = (input: LedgerInput): Scenario => {
             yield* ctx.spawn(
               name,
               Effect.gen(function* () {
-                for (const [k, target] of plan.entries()) {
+                for (let k = 0; k < plan.length; k++) {
+                  const target = plan[k] as number
                   const id = `${s}.${k}`
                   const message = Message.make({ header: { id } })
-                  if (target < 0) {
+                  if (target >= 0 && input.sendAll?.[s] === true) {
+                    // The run of sends to this module, from k on, as one sendAll.
+                    let end = k + 1
+                    while (end < plan.length && plan[end] === target) end++
+                    const m = modules[target % modules.length] as string
+                    const copies = plan.slice(k, end).map((_, j) => `${m}:${s}.${k + j}`)
+                    attempted.push(...copies)
+                    const messages = copies.map((_, j) => Message.make({ header: { id: `${s}.${k + j}` } }))
+                    const exit = yield* Effect.exit(
+                      ctx.op(name, `sendAll(${m}, #${s}.${k}..${end - 1})`, b.sendAll(m, messages))
+                    )
+                    if (Exit.isSuccess(exit)) accepted.push(...copies)
+                    else if (!Exit.hasInterrupts(exit)) {
+                      const error = Cause.squash(exit.cause)
+                      const kept = error instanceof SendAllClosed ? error.accepted : 0
+                      accepted.push(...copies.slice(0, kept))
+                      refused.push(...copies.slice(kept))
+                    }
+                    k = end - 1
+                  } else if (target < 0) {
                     const members = (yield* b.snapshot).groups.get("all") ?? []
                     attempted.push(...members.map((m) => `${m}:${id}`))
                     const exit = yield* Effect.exit(
@@ -84,6 +120,11 @@ export const messageLedger = (input: LedgerInput): Scenario => {
         const receivers = []
         for (const [i, m] of modules.entries()) {
           if (!input.receivers[i]) continue
+          const max = receiverMaxOf(input, i)
+          const receive: Effect.Effect<ReadonlyArray<Message.Message>, unknown> = max === undefined
+            ? Effect.map(b.receive(m), (message) => [message])
+            : b.receiveAll(m, max === Number.POSITIVE_INFINITY ? undefined : max)
+          const label = max === undefined ? `receive(${m})` : `receiveAll(${m}, ${max})`
           receivers.push(
             yield* ctx.spawn(
               `receiver-${m}`,
@@ -92,11 +133,14 @@ export const messageLedger = (input: LedgerInput): Scenario => {
                   // What `receive` returned is noted before anything else can happen (R-RECV-4 is about an
                   // interruption while it waits; one that comes after it returned is the caller's to handle).
                   const taking = Effect.uninterruptibleMask((restore) =>
-                    Effect.tap(restore(b.receive(m)), (message) =>
-                      Effect.sync(() => received.push(`${m}:${message.header.id}`))
+                    Effect.tap(restore(receive), (messages) =>
+                      Effect.sync(() => {
+                        for (const message of messages) received.push(`${m}:${message.header.id}`)
+                        if (max !== undefined && messages.length > max) tooMany.push(`${m}:${messages.length}`)
+                      })
                     )
                   )
-                  const exit = yield* Effect.exit(ctx.op(`receiver-${m}`, `receive(${m})`, taking))
+                  const exit = yield* Effect.exit(ctx.op(`receiver-${m}`, label, taking))
                   if (Exit.isFailure(exit)) return
                 }
               })
@@ -127,6 +171,7 @@ export const messageLedger = (input: LedgerInput): Scenario => {
           for (const message of report.undelivered) returned.push(`${m}:${message.header.id}`)
         }
         yield* Fiber.awaitAll([...senders, ...receivers])
+        yield* ctx.check(tooMany.length === 0, `no batch exceeds its max (R-RECV-5): ${tooMany.join(", ")}`)
         const all = [...received, ...returned, ...undeliverable]
         for (const copy of accepted) {
           const n = all.filter((x) => x === copy).length

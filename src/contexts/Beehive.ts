@@ -24,7 +24,9 @@ import { makeCleanup, makeShutdown } from "./beehive/Cleanup.ts"
 import { makeReceive, makeSend, makeSendToGroup } from "./beehive/Delivery.ts"
 import { makeAddModule, makeAddModuleGroup, makeSnapshot } from "./beehive/ModuleTable.ts"
 import { makePlug, plugNow } from "./beehive/Plug.ts"
+import { makeReceiveAll, makeReceiveStream } from "./beehive/ReceiveAll.ts"
 import { makeSendResp } from "./beehive/Responses.ts"
+import { makeSendAll } from "./beehive/SendAll.ts"
 import { makeSendSync } from "./beehive/SendSync.ts"
 import { makeSendToGroupSync } from "./beehive/SendToGroupSync.ts"
 import { ChannelContext } from "./ChannelContext.ts"
@@ -128,7 +130,10 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): ContextHo
     addModuleGroup: makeAddModuleGroup(state),
     cleanup: makeCleanup(state),
     send: makeSend(state),
+    sendAll: makeSendAll(state),
     receive: makeReceive(state),
+    receiveAll: makeReceiveAll(state),
+    receiveStream: makeReceiveStream(state),
     sendSync: makeSendSync(state),
     sendResp: makeSendResp(state),
     sendToGroup: makeSendToGroup(state),

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect } from "effect"
+import type { Duration, Effect, Stream } from "effect"
 import type {
   BeehiveShutdown,
   DuplicateRequestId,
@@ -16,6 +16,7 @@ import type {
   ModuleClosed,
   ModuleNotFound,
   RequestDropped,
+  SendAllClosed,
   SyncTimeout,
   UnknownContextType
 } from "../model/Errors.ts"
@@ -120,12 +121,43 @@ export interface BeehiveService {
     message: Message
   ) => Effect.Effect<void, InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown>
   /**
+   * Delivers messages to a module, in order, as that many `send`s from one fiber would (R-SEND-5), and
+   * returns how many (all). Every message accepted at once is offered in one step; a full mailbox
+   * makes it suspend, one message at a time. Fails before offering any with `ModuleNotFound`, or
+   * `MessageEncodeError` if the module cannot carry one of them; with `SendAllClosed` (how many were
+   * accepted) if the module is cleaned up before it accepted every message: nothing after those was
+   * sent. Interruptible: the message waiting is withdrawn, those accepted before stay delivered.
+   */
+  readonly sendAll: (
+    module: string,
+    messages: ReadonlyArray<Message>
+  ) => Effect.Effect<number, InvalidArgument | MessageEncodeError | ModuleNotFound | SendAllClosed | BeehiveShutdown>
+  /**
    * Receives the oldest message of a module's mailbox (R-RECV-*). Suspends while it is empty, behind
    * receivers that started waiting earlier; fails with `ModuleClosed` if the module is cleaned up.
    */
   readonly receive: (
     module: string
   ) => Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  /**
+   * Receives every message of a module's mailbox that can be received at once, oldest first, at most
+   * `max` (a positive integer; no bound when absent), in one step (R-RECV-5). Suspends while the
+   * mailbox is empty, in line with `receive`s; fails with `ModuleClosed` if the module is cleaned up
+   * meanwhile. Interrupted, it takes nothing: what it held goes back to the head of the mailbox.
+   */
+  readonly receiveAll: (
+    module: string,
+    max?: number | undefined
+  ) => Effect.Effect<Array<Message>, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown>
+  /**
+   * The module's messages as a `Stream`, pulled in chunks of `receiveAll(module, max)` (R-RECV-6). It
+   * reads the module registered when it starts (failing as `receiveAll` does if there is none) and ends
+   * normally when that module is cleaned up; it waits while the mailbox is empty.
+   */
+  readonly receiveStream: (
+    module: string,
+    max?: number | undefined
+  ) => Stream.Stream<Message, InvalidArgument | ModuleNotFound | BeehiveShutdown>
   /**
    * Sends a request with `sync = true` and waits for the response, all within one deadline
    * (R-SYNC-*). A response delivered before the deadline is always returned.

@@ -55,6 +55,11 @@ export interface Endpoint {
    */
   readonly giveBack?: ((message: Message) => void) | undefined
   /**
+   * Takes back messages `takeNow` handed out in a row that their receiver could not keep, to the head
+   * of the line in their order (R-RECV-5). Absent for endpoints that never hand messages out.
+   */
+  readonly giveBackAll?: ((messages: ReadonlyArray<Message>) => void) | undefined
+  /**
    * Closes the endpoint: returns what was never received and fails its waiters with `ModuleClosed`,
    * at once or, given `wakeups`, when the caller flushes them (after it has finished its own step).
    */

@@ -14,8 +14,9 @@
  * @since 0.1.0
  * @internal
  */
-import { Exit, MutableList } from "effect"
+import { Exit } from "effect"
 import type { Arm, Settle } from "./Arm.ts"
+import { Ring } from "./Ring.ts"
 import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
 import { type Wakeups, wakeNowOr } from "./Wakeups.ts"
 
@@ -28,13 +29,18 @@ interface Taker<A, E> {
 interface Offerer<A, E> {
   readonly message: A
   readonly settle: Settle<void, E>
+  readonly wake: Wake
 }
 
 const exitVoid: Exit.Exit<void> = Exit.void
 
 /**
- * How a receiver handed a message is woken: "now" runs it before the offer returns (a request whose
- * sender will wait for the answer), "later" from a scheduler task, so a stream of sends is batched.
+ * How an offer wakes the fibers it completes: "now" runs them inline (a request whose sender will wait
+ * for the answer), "later" from a scheduler task, so a stream of sends is batched. It is how a
+ * receiver handed the message is woken, and how the offering fiber itself resumes when it waited for
+ * room: admitted "later", it lets the receiver that made room go on taking (the mailbox empties in
+ * one run of the receiver), instead of refilling the one free place and waiting again, a wait per
+ * message. The message is admitted the moment room frees up either way (R-SEND-2).
  *
  * @category models
  */
@@ -49,7 +55,7 @@ export class Mailbox<A, E> {
   readonly capacity: number
   private readonly closedError: () => E
   private readonly onOrphan: (message: A) => void
-  private readonly buffer = MutableList.make<A>()
+  private readonly buffer = new Ring<A>()
   private readonly takers = new WaitQueue<Taker<A, E>>()
   private readonly offerers = new WaitQueue<Offerer<A, E>>()
   private open = true
@@ -92,14 +98,14 @@ export class Mailbox<A, E> {
     if (!this.open) return false
     if (this.handToTaker(message, wake)) return true
     if (this.buffer.length >= this.capacity) return false
-    MutableList.append(this.buffer, message)
+    this.buffer.push(message)
     return true
   }
 
   /** Takes the oldest message at once, if there is one. */
   takeNow(): A | undefined {
     if (this.buffer.length === 0) return undefined
-    const message = MutableList.take(this.buffer) as A
+    const message = this.buffer.shift() as A
     this.admitOfferer()
     return message
   }
@@ -114,10 +120,10 @@ export class Mailbox<A, E> {
       if (!this.open) return Exit.fail(this.closedError())
       if (this.handToTaker(message, wake)) return exitVoid
       if (this.buffer.length < this.capacity) {
-        MutableList.append(this.buffer, message)
+        this.buffer.push(message)
         return exitVoid
       }
-      const node = this.offerers.push({ message, settle })
+      const node = this.offerers.push({ message, settle, wake })
       return () => this.offerers.remove(node)
     }
   }
@@ -155,7 +161,7 @@ export class Mailbox<A, E> {
   close(wakeups?: Wakeups): Array<A> {
     if (!this.open) return []
     this.open = false
-    const undelivered = MutableList.takeAll(this.buffer)
+    const undelivered = this.buffer.takeAll()
     const waiting = [...this.takers.drain(), ...this.offerers.drain()]
     for (const w of waiting) wakeNowOr(wakeups, () => w.settle(Exit.fail(this.closedError())))
     return undelivered
@@ -183,14 +189,32 @@ export class Mailbox<A, E> {
       this.onOrphan(message)
       return
     }
-    if (!this.handToTaker(message, "now")) MutableList.prepend(this.buffer, message)
+    if (!this.handToTaker(message, "now")) this.buffer.unshift(message)
+  }
+
+  /**
+   * Takes back messages a receiver took together (`takeNow` in a row) and could not keep: back to the
+   * head of the line in their order, the oldest to the waiting receivers (oldest receiver first), the
+   * rest to the head of the mailbox (which may then hold more than its capacity), or each to
+   * `onOrphan` once the mailbox is closed. Never blocks. Receivers are woken from scheduler tasks, so
+   * none runs (and sends or receives) before every message is back.
+   */
+  readonly giveBackAll = (messages: ReadonlyArray<A>): void => {
+    if (!this.open) {
+      for (const message of messages) this.onOrphan(message)
+      return
+    }
+    let i = 0
+    while (i < messages.length && this.handToTaker(messages[i] as A, "later")) i++
+    for (let j = messages.length - 1; j >= i; j--) this.buffer.unshift(messages[j] as A)
   }
 
   private admitOfferer(): void {
     if (this.offerers.length === 0 || this.buffer.length >= this.capacity) return
     const offerer = this.offerers.shift()
     if (offerer === undefined) return
-    MutableList.append(this.buffer, offerer.message)
-    offerer.settle(exitVoid)
+    this.buffer.push(offerer.message)
+    if (offerer.wake === "later" && offerer.settle.later !== undefined) offerer.settle.later(exitVoid)
+    else offerer.settle(exitVoid)
   }
 }

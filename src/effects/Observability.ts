@@ -65,20 +65,38 @@ export const observe = <A, E, R>(
   attributes: () => Record<string, string | number | undefined>,
   body: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
-  Effect.withFiber((fiber) => {
-    if (!isTracing(fiber)) return body(fiber)
-    const defined: Record<string, string | number> = {}
-    const given = attributes()
-    for (const key in given) {
-      const value = given[key]
-      if (value !== undefined) defined[key] = value
-    }
-    return Effect.withSpan(
-      Effect.suspend(() => body(fiber)),
-      name,
-      { attributes: defined, captureStackTrace: false }
-    )
-  })
+  Effect.withFiber((fiber) => (isTracing(fiber) ? inSpan(name, attributes(), () => body(fiber)) : body(fiber)))
+
+/**
+ * `observe` for the hot paths (send, receive): `attributes` and `body` are made once, not per call,
+ * and get the call's arguments, so that a call allocates only the effect it returns (and its
+ * closure); the attributes are computed only when a tracer is installed.
+ *
+ * @category combinators
+ */
+export const observeWith = <X, Y, A, E, R>(
+  name: string,
+  attributes: (x: X, y: Y) => Record<string, string | number | undefined>,
+  body: (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y) => Effect.Effect<A, E, R>,
+  x: X,
+  y: Y
+): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) =>
+    isTracing(fiber) ? inSpan(name, attributes(x, y), () => body(fiber, x, y)) : body(fiber, x, y)
+  )
+
+const inSpan = <A, E, R>(
+  name: string,
+  given: Record<string, string | number | undefined>,
+  body: () => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  const defined: Record<string, string | number> = {}
+  for (const key in given) {
+    const value = given[key]
+    if (value !== undefined) defined[key] = value
+  }
+  return Effect.withSpan(Effect.suspend(body), name, { attributes: defined, captureStackTrace: false })
+}
 
 /** Adds `amount` to a counter, or sets a gauge, or records in a histogram, in the fiber's registry. @category combinators */
 export const recordUnsafe = <I>(

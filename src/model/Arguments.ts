@@ -36,6 +36,17 @@ export const isMessage = (value: unknown): value is Message => {
   )
 }
 
+/** Whether `value` is an array of messages (no allocation: the fast path of `sendAll`). @category validation */
+export const isMessages = (value: unknown): value is ReadonlyArray<Message> => {
+  if (!Array.isArray(value)) return false
+  for (let i = 0; i < value.length; i++) if (!isMessage(value[i])) return false
+  return true
+}
+
+/** Whether `value` is absent or a positive safe integer: a bound such as `receiveAll`'s `max`. @category validation */
+export const isBound = (value: unknown): value is number | undefined =>
+  value === undefined || (typeof value === "number" && Number.isSafeInteger(value) && value >= 1)
+
 /** An options argument: absent, or an object (not null, not an array). @category validation */
 export const checkOptions = <A extends object>(
   operation: string,
@@ -80,6 +91,23 @@ export const checkMessage = (
           ? "expected a message whose header.id is a string"
           : "expected a message with a route"
   return Result.fail(new InvalidArgument({ operation, argument, reason }))
+}
+
+/** An array of messages, each checked as `checkMessage` does, named by its index. @category validation */
+export const checkMessages = (
+  operation: string,
+  argument: string,
+  value: unknown
+): Result.Result<ReadonlyArray<Message>, InvalidArgument> => {
+  if (!Array.isArray(value))
+    return Result.fail(
+      new InvalidArgument({ operation, argument, reason: `expected an array of messages, got ${describe(value)}` })
+    )
+  for (let i = 0; i < value.length; i++) {
+    const checked = checkMessage(operation, `${argument}[${i}]`, value[i])
+    if (Result.isFailure(checked)) return Result.fail(checked.failure)
+  }
+  return Result.succeed(value)
 }
 
 /** The milliseconds a `Duration` input stands for; undefined for anything that is not one (NaN too). */
@@ -146,6 +174,19 @@ export const checkCapacity = (
   fallback?: number
 ): Result.Result<number, InvalidArgument> =>
   checkCount(operation, "capacity", value === undefined && fallback !== undefined ? fallback : value, MaxCapacity)
+
+/**
+ * A bound that may be left out (`undefined`: no bound, given as `Infinity`) or is a positive integer
+ * (`receiveAll`'s `max`).
+ *
+ * @category validation
+ */
+export const checkBound = (
+  operation: string,
+  argument: string,
+  value: unknown
+): Result.Result<number, InvalidArgument> =>
+  value === undefined ? Result.succeed(Number.POSITIVE_INFINITY) : checkPositiveInteger(operation, argument, value)
 
 /** A count that must be a positive integer (a bound of attempts, say). @category validation */
 export const checkPositiveInteger = (

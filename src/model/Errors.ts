@@ -44,6 +44,23 @@ export class ModuleClosed extends Data.TaggedError("ModuleClosed")<{ readonly mo
 }
 
 /**
+ * `sendAll`'s module was cleaned up before it accepted every message (R-SEND-5). The first `accepted`
+ * of the `total` messages were accepted (each is received or in the cleanup's report); none after
+ * them was sent.
+ *
+ * @category errors
+ */
+export class SendAllClosed extends Data.TaggedError("SendAllClosed")<{
+  readonly module: string
+  readonly accepted: number
+  readonly total: number
+}> {
+  override get message(): string {
+    return `module "${this.module}" was cleaned up after ${this.accepted} of ${this.total} messages were accepted`
+  }
+}
+
+/**
  * `sendToGroup` or `sendToGroupSync` to a group without members.
  *
  * @category errors

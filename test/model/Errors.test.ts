@@ -7,6 +7,11 @@ describe("Errors", () => {
       [new E.ModuleNotFound({ module: "m" }), "ModuleNotFound", 'module "m" is not registered'],
       [new E.ModuleAlreadyExists({ module: "m" }), "ModuleAlreadyExists", 'module "m" already exists'],
       [new E.ModuleClosed({ module: "m" }), "ModuleClosed", 'module "m" was cleaned up'],
+      [
+        new E.SendAllClosed({ module: "m", accepted: 2, total: 5 }),
+        "SendAllClosed",
+        'module "m" was cleaned up after 2 of 5 messages were accepted'
+      ],
       [new E.GroupNotFound({ group: "g" }), "GroupNotFound", 'group "g" has no members'],
       [
         new E.SyncTimeout({ msgId: "1", module: "m", timeoutMs: 5, phase: "enqueue" }),

@@ -5,7 +5,7 @@
  * never fail with `InvalidArgument`. And a shutdown ends every pending call with `BeehiveShutdown`
  * naming the call's operation (R-GLOBAL-4).
  */
-import { Effect, Exit, References, Scope } from "effect"
+import { Effect, Exit, References, Scope, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
@@ -18,7 +18,7 @@ import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
-type Kind = "name" | "message" | "timeout" | "optionalName"
+type Kind = "name" | "message" | "messages" | "bound" | "timeout" | "optionalName"
 
 /** One parameter: its kind and the name the error gives it. */
 interface Parameter {
@@ -36,7 +36,10 @@ const operations = {
   addModuleGroup: [name("module name"), name("group name")],
   cleanup: [name("module name")],
   send: [name("module name"), message("message")],
+  sendAll: [name("module name"), { kind: "messages", argument: "messages" }],
   receive: [name("module name")],
+  receiveAll: [name("module name"), { kind: "bound", argument: "max" }],
+  receiveStream: [name("module name"), { kind: "bound", argument: "max" }],
   sendSync: [name("module name"), message("message"), timeout],
   sendResp: [message("response"), { kind: "optionalName", argument: "responder" }],
   sendToGroup: [name("group name"), message("message")],
@@ -45,8 +48,13 @@ const operations = {
 
 type Operation = keyof typeof operations
 
+// A stream is called by running it.
 const call = (beehive: BeehiveService, operation: Operation, args: ReadonlyArray<unknown>) =>
-  (beehive[operation] as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args)
+  operation === "receiveStream"
+    ? Stream.runCollect(
+        (beehive.receiveStream as (...a: ReadonlyArray<unknown>) => Stream.Stream<unknown, unknown>)(...args)
+      )
+    : (beehive[operation] as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args)
 
 // Good values lead nowhere that waits: the names are of no module or group, so that a good call ends
 // at once (ModuleNotFound, GroupNotFound, false) and only the checks are under test.
@@ -54,6 +62,8 @@ const good: Record<Kind, fc.Arbitrary<unknown>> = {
   name: fc.constantFrom("nobody", "m-1", "组"),
   optionalName: fc.constantFrom(undefined, "nobody"),
   message: fc.constantFrom(msg("a"), msg("b", { nested: [1] }, { route: { operation: "response" } })),
+  messages: fc.constantFrom([], [msg("a")], [msg("a"), msg("b")]),
+  bound: fc.constantFrom(undefined, 1, 3, Number.MAX_SAFE_INTEGER),
   timeout: fc.constantFrom(undefined, 0, -5, 1, 250, "2 seconds")
 }
 
@@ -70,6 +80,9 @@ const bad: Record<Kind, fc.Arbitrary<unknown>> = {
     { header: { id: 1 }, route: {} },
     { header: { id: "x" } }
   ),
+  // An array with a bad message is refused naming the element (`messages[1]`).
+  messages: fc.constantFrom(null, undefined, msg("a"), "messages", [null], [msg("a"), { header: { id: "x" } }]),
+  bound: fc.constantFrom(0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, "3", null),
   timeout: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, "soon", {}, null, true)
 }
 
@@ -118,7 +131,9 @@ describe("R-API-3 every operation checks its arguments", () => {
           expect(error).not.toBeInstanceOf(InvalidArgument)
         } else {
           expect(error).toBeInstanceOf(InvalidArgument)
-          expect(error).toMatchObject({ operation, argument: invalid })
+          expect(error).toMatchObject({ operation })
+          const argument = (error as InvalidArgument).argument
+          expect(argument === invalid || argument.startsWith(`${invalid}[`), argument).toBe(true)
           expect(sim.run(beehive.snapshot)).toEqual(before)
         }
         sim.run(Scope.close(scope, Exit.void))

@@ -227,6 +227,54 @@ export const conformance = (label: string, makeDriver: (options?: BeehiveOptions
         expect(await consumer).toEqual(ids)
       })
 
+      it("R-SEND-5 sendAll sends in order, waits for room one message at a time, and reports how many a cleanup let in", async () => {
+        const b = await make()
+        expect(await rejection(b.sendAll("ghost", [msg("a")]))).toMatchObject({ _tag: "ModuleNotFound" })
+        await b.addModule("m", { capacity: 2 })
+        expect(await b.sendAll("m", [])).toBe(0)
+        const sending = b.sendAll(
+          "m",
+          ["1", "2", "3", "4"].map((id) => msg(id))
+        )
+        expect(await peek(sending)).toBe("pending")
+        // Each message taken admits the waiting sender's next one, which the batch takes too (R-RECV-5):
+        // 3 at least; 4 as well if the sender offered it before the batch ended.
+        const batch = (await b.receiveAll("m")).map((m) => m.header.id)
+        expect(batch.slice(0, 3)).toEqual(["1", "2", "3"])
+        expect(await sending).toBe(4)
+        const rest = batch.length === 4 ? [] : [(await b.receive("m")).header.id]
+        expect([...batch, ...rest]).toEqual(["1", "2", "3", "4"])
+        await b.sendAll(
+          "m",
+          ["5", "6"].map((id) => msg(id))
+        )
+        const stopped = b.sendAll(
+          "m",
+          ["7", "8"].map((id) => msg(id))
+        )
+        await tick()
+        expect((await b.cleanup("m")).undelivered.map((m) => m.header.id)).toEqual(["5", "6"])
+        expect(await rejection(stopped)).toMatchObject({ _tag: "SendAllClosed", module: "m", accepted: 0, total: 2 })
+      })
+
+      it("R-RECV-5 receiveAll takes every waiting message up to max in order, or waits for the first", async () => {
+        const b = await make(["m"])
+        const waiting = b.receiveAll("m", 2)
+        expect(await peek(waiting)).toBe("pending")
+        await b.send("m", msg("1"))
+        expect((await waiting).map((m) => m.header.id)).toEqual(["1"])
+        await b.sendAll(
+          "m",
+          ["2", "3", "4"].map((id) => msg(id))
+        )
+        expect((await b.receiveAll("m", 2)).map((m) => m.header.id)).toEqual(["2", "3"])
+        expect((await b.receiveAll("m")).map((m) => m.header.id)).toEqual(["4"])
+        const closing = b.receiveAll("m")
+        await tick()
+        await b.cleanup("m")
+        expect(await rejection(closing)).toMatchObject({ _tag: "ModuleClosed" })
+      })
+
       it("R-RECV-1 receive on an unknown module fails with ModuleNotFound", async () => {
         const b = await make()
         expect(await rejection(b.receive("ghost"))).toMatchObject({ _tag: "ModuleNotFound" })

@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Arm, all, armNow, type Cancel } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { handOff } from "../../effects/HandOff.ts"
-import { observe, recordUnsafe } from "../../effects/Observability.ts"
+import { observe, observeWith, recordUnsafe } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import {
   type BeehiveShutdown,
@@ -32,40 +32,41 @@ import { firstInvalid, ignore, invalidOf, refusal } from "./Checks.ts"
  *
  * @category constructors
  */
-export const makeSend =
-  (state: BeehiveState): BeehiveService["send"] =>
-  (module, message) =>
-    observe(
-      "beehive.send",
-      () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
-      (
-        fiber
-      ): Effect.Effect<
-        void,
-        InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown
-      > => {
-        // The checks allocate only to describe a refusal: send and receive are the hot path.
-        if (!(isName(module) && isMessage(message)))
-          return invalidOf(checkName("send", "module name", module), checkMessage("send", "message", message))
-        const endpoint = state.isShutdown ? undefined : state.modules.get(module)
-        if (endpoint === undefined) return Effect.fail(state.unavailable(module, "send"))
-        const refused = endpoint.refuse?.(message)
-        if (refused !== undefined) return Effect.fail(refused)
-        if (endpoint.offerNow(message, "later")) {
-          recordUnsafe(fiber, state.metrics?.sent, 1)
-          return Effect.void
-        }
-        // The module found when the wait starts may be another one of that name (cleaned up and added again).
-        const waited = awaitArm(
-          state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
-            const refusedThere = e.refuse?.(message)
-            return refusedThere !== undefined ? () => Exit.fail(refusedThere) : e.armOffer(message, "later")
-          })
-        )
-        const metrics = state.metrics
-        return metrics === undefined ? waited : Effect.map(waited, () => recordUnsafe(fiber, metrics.sent, 1))
-      }
+export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
+  // Made once: a send allocates only the effect it returns, and a wake or a wait if it needs one.
+  const body = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    module: string,
+    message: Message
+  ): Effect.Effect<void, InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+    // The checks allocate only to describe a refusal: send and receive are the hot path.
+    if (!(isName(module) && isMessage(message)))
+      return invalidOf(checkName("send", "module name", module), checkMessage("send", "message", message))
+    const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+    if (endpoint === undefined) return Effect.fail(state.unavailable(module, "send"))
+    const refused = endpoint.refuse?.(message)
+    if (refused !== undefined) return Effect.fail(refused)
+    if (endpoint.offerNow(message, "later")) {
+      recordUnsafe(fiber, state.metrics?.sent, 1)
+      return Effect.void
+    }
+    // The module found when the wait starts may be another one of that name (cleaned up and added again).
+    const waited = awaitArm(
+      state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
+        const refusedThere = e.refuse?.(message)
+        return refusedThere !== undefined ? () => Exit.fail(refusedThere) : e.armOffer(message, "later")
+      })
     )
+    const metrics = state.metrics
+    return metrics === undefined ? waited : Effect.map(waited, () => recordUnsafe(fiber, metrics.sent, 1))
+  }
+  return (module, message) => observeWith("beehive.send", sendAttributes, body, module, message)
+}
+
+const sendAttributes = (module: unknown, message: Message | undefined) => ({
+  "beehive.module": String(module),
+  "beehive.message.id": message?.header?.id
+})
 
 /**
  * `receive` (R-RECV-*).
@@ -74,22 +75,24 @@ export const makeSend =
  */
 // A message taken for the caller goes back to its mailbox if the caller is stopped before it
 // leaves `receive` (R-RECV-4): see `handOff`.
-export const makeReceive =
-  (state: BeehiveState): BeehiveService["receive"] =>
-  (module) =>
-    observe(
-      "beehive.receive",
-      () => ({ "beehive.module": String(module) }),
-      (fiber): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-        if (!isName(module)) return invalidOf(checkName("receive", "module name", module))
-        const endpoint = state.isShutdown ? undefined : state.modules.get(module)
-        if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receive"))
-        const message = endpoint.takeNow()
-        if (message === undefined) return awaitReceive(state, fiber, module)
-        recordUnsafe(fiber, state.metrics?.received, 1)
-        return handOff(fiber, message, endpoint.giveBack ?? ignore)
-      }
-    )
+export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
+  const body = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    module: string,
+    _: undefined
+  ): Effect.Effect<Message, InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+    if (!isName(module)) return invalidOf(checkName("receive", "module name", module))
+    const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+    if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receive"))
+    const message = endpoint.takeNow()
+    if (message === undefined) return awaitReceive(state, fiber, module)
+    recordUnsafe(fiber, state.metrics?.received, 1)
+    return handOff(fiber, message, endpoint.giveBack ?? ignore)
+  }
+  return (module) => observeWith("beehive.receive", receiveAttributes, body, module, undefined)
+}
+
+const receiveAttributes = (module: unknown) => ({ "beehive.module": String(module) })
 
 const awaitReceive = (state: BeehiveState, fiber: Fiber.Fiber<unknown, unknown>, module: string) => {
   const waited = awaitArm(state.armed(module, "receive", (e) => e.armTake()))

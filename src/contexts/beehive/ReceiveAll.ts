@@ -1,0 +1,118 @@
+/**
+ * Batched receiving in the global context: `receiveAll` and `receiveStream` (R-RECV-5, R-RECV-6).
+ * Built on the endpoint's `takeNow` and `armTake`, so they work for every context type; a batch is
+ * handed to the caller as one value, so an interruption gives all of it back, in order (`handOff`).
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
+import { done } from "../../effects/Arm.ts"
+import { awaitArm } from "../../effects/Deadline.ts"
+import { handOff } from "../../effects/HandOff.ts"
+import { observe, recordUnsafe } from "../../effects/Observability.ts"
+import { checkBound, checkName, isBound, isName } from "../../model/Arguments.ts"
+import { type BeehiveShutdown, type InvalidArgument, ModuleClosed, type ModuleNotFound } from "../../model/Errors.ts"
+import type { Message } from "../../model/Message.ts"
+import type { BeehiveService } from "../BeehiveService.ts"
+import type { Endpoint } from "../ModuleContext.ts"
+import type { BeehiveState } from "./BeehiveState.ts"
+import { ignore, invalidOf } from "./Checks.ts"
+
+/** A stream's pull: a non-empty batch, or the end (`Cause.Done`) once its module is gone. */
+type Pull = Effect.Effect<[Message, ...Array<Message>], Cause.Done>
+
+type ReceiveAllError = InvalidArgument | ModuleNotFound | ModuleClosed | BeehiveShutdown
+
+/** `first`, then what `endpoint` hands out at once, up to `max` in all, handed to the caller. */
+const takeBatch = (
+  state: BeehiveState,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  endpoint: Endpoint,
+  first: Message,
+  max: number
+): Effect.Effect<Array<Message>> => {
+  const batch = [first]
+  while (batch.length < max) {
+    const next = endpoint.takeNow()
+    if (next === undefined) break
+    batch.push(next)
+  }
+  recordUnsafe(fiber, state.metrics?.received, batch.length)
+  return handOff(fiber, batch, endpoint.giveBackAll ?? ignore)
+}
+
+/**
+ * A batch from the module's endpoint, waiting for its first message if none is there. With `only`, the
+ * endpoint must be that one (a stream's): another one of the name, or none, is its module closed.
+ */
+const receiveBatch = (
+  state: BeehiveState,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  module: string,
+  max: number,
+  only: Endpoint | undefined
+): Effect.Effect<Array<Message>, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+  const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+  if (only !== undefined && endpoint !== only) return Effect.fail(new ModuleClosed({ module }))
+  if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receiveAll"))
+  const first = endpoint.takeNow()
+  if (first !== undefined) return takeBatch(state, fiber, endpoint, first, max)
+  // The endpoint the wait joins is found again in the wait's own step (R-GLOBAL-6); the rest of the
+  // batch comes from that one.
+  let waitedOn = endpoint
+  const waited = awaitArm(
+    state.armed(module, "receiveAll", (e) => {
+      waitedOn = e
+      return only !== undefined && e !== only ? done(Exit.fail(new ModuleClosed({ module }))) : e.armTake()
+    })
+  )
+  return Effect.flatMap(waited, (message) => takeBatch(state, fiber, waitedOn, message, max))
+}
+
+/**
+ * `receiveAll` (R-RECV-5).
+ *
+ * @category constructors
+ */
+export const makeReceiveAll =
+  (state: BeehiveState): BeehiveService["receiveAll"] =>
+  (module, max) =>
+    observe(
+      "beehive.receiveAll",
+      () => ({ "beehive.module": String(module) }),
+      (fiber): Effect.Effect<Array<Message>, ReceiveAllError> =>
+        isName(module) && isBound(max)
+          ? receiveBatch(state, fiber, module, max ?? Number.POSITIVE_INFINITY, undefined)
+          : invalidOf(checkName("receiveAll", "module name", module), checkBound("receiveAll", "max", max))
+    )
+
+/**
+ * `receiveStream` (R-RECV-6): the endpoint is found when the stream starts, and each pull is a
+ * `receiveAll` on that endpoint; the module gone (closed, unregistered, shut down) ends the stream.
+ *
+ * @category constructors
+ */
+export const makeReceiveStream =
+  (state: BeehiveState): BeehiveService["receiveStream"] =>
+  (module, max) =>
+    Stream.fromPull(
+      Effect.suspend((): Effect.Effect<Pull, InvalidArgument | ModuleNotFound | BeehiveShutdown> => {
+        if (!(isName(module) && isBound(max)))
+          return invalidOf(checkName("receiveStream", "module name", module), checkBound("receiveStream", "max", max))
+        const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+        if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receiveStream"))
+        const bound = max ?? Number.POSITIVE_INFINITY
+        const pull = observe(
+          "beehive.receiveAll",
+          () => ({ "beehive.module": module }),
+          (fiber) => receiveBatch(state, fiber, module, bound, endpoint)
+        )
+        return Effect.succeed(
+          Effect.catch(
+            pull as Effect.Effect<[Message, ...Array<Message>], ModuleNotFound | ModuleClosed | BeehiveShutdown>,
+            () => Cause.done()
+          )
+        )
+      })
+    )
