@@ -27,6 +27,7 @@ import { ConnectionClosed, type PeerUnresponsive, type SocketProtocolError } fro
 import { Backlog } from "./Backlog.ts"
 import { Deliveries } from "./Deliveries.ts"
 import type { Framing } from "./Framing.ts"
+import { stampForGo } from "./GoStamping.ts"
 import { Inbound } from "./Inbound.ts"
 import { LinkReceipts } from "./LinkReceipts.ts"
 import { LinkWriter } from "./LinkWriter.ts"
@@ -55,6 +56,11 @@ export interface LinkOptions {
   readonly module: string
   /** On a server, the client module: cleaning it up closes the connection. */
   readonly owner: string | undefined
+  /**
+   * On a server, its own module (Go's server entry `module`): over Go's packets, what a Go client
+   * addresses to its own module is delivered to it (R-SOCK-32).
+   */
+  readonly serverModule?: string | undefined
   readonly maxFrameBytes: number
   readonly batchBytes: number
   /** The heartbeat interval agreed in the handshake, in milliseconds; 0: none (R-SOCK-20). */
@@ -100,11 +106,15 @@ export class Link implements EndpointLink {
       this.writer.wake(wake)
     )
     this.attribution = new ResponseAttribution(state, this.peer, this.endpoints)
-    this.writer = new LinkWriter(reader.connection, options, {
-      receipts: this.receipts,
-      attribution: this.attribution,
-      onResponsesTaken: () => this.backpressure.resumeIfRoom()
-    })
+    this.writer = new LinkWriter(
+      reader.connection,
+      { ...options, goClientModule: this.goClientModule },
+      {
+        receipts: this.receipts,
+        attribution: this.attribution,
+        onResponsesTaken: () => this.backpressure.resumeIfRoom()
+      }
+    )
     this.backpressure = new Backlog(state.options, this.writer)
     this.deliveries = new Deliveries(state, this, this.endpoints, this.backpressure)
     this.inbound = new Inbound(reader, {
@@ -118,6 +128,14 @@ export class Link implements EndpointLink {
       this.inbound,
       this.writer
     )
+  }
+
+  /**
+   * The client module when the peer is a Go beehive process (packets, and no receipts agreed: Go
+   * offers none): what is written is stamped as Go needs it (R-SOCK-32); undefined otherwise.
+   */
+  get goClientModule(): string | undefined {
+    return this.options.framing === "packet" && this.options.receipts === undefined ? this.options.module : undefined
   }
 
   /** The largest frame written on this connection, in bytes: larger messages are refused when sent. */
@@ -178,7 +196,10 @@ export class Link implements EndpointLink {
    */
   sendResponse(response: Message.Message, responder: string | undefined): boolean {
     if (this.closed) return false
-    this.writer.queueResponse(responseJson(response, responder, this.maxFrameBytes))
+    const go = this.goClientModule
+    this.writer.queueResponse(
+      responseJson(go === undefined ? response : stampForGo(response, go), responder, this.maxFrameBytes)
+    )
     return true
   }
 
