@@ -11,10 +11,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber, type Scope } from "effect"
 import { describe, expect, it } from "vitest"
+import { stampForGo } from "../../src/contexts/socket/GoStamping.ts"
 import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
+import { MaxPacketBytes, MaxUnreadPackets } from "../../src/contexts/socket/SeqpacketTransport.ts"
 import { unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
 import { parseSocketConfig } from "../../src/contexts/socket/SocketConfig.ts"
 import * as Message from "../../src/model/Message.ts"
+import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { msg } from "../support/messages.ts"
 import { makeSide, run, type Side, waitFor } from "./support.ts"
 
@@ -108,9 +111,9 @@ const goResponse = (id: string, request: any, content: string) =>
   `{"header":{"msg_id":"${id}","parent_msg_id":"${request.header.msg_id}","timestamp":1795338145514,"type":"unixpacket"},"route":{"source":"${request.route.source}","destination":"${request.route.source}","operation":"response","resource":"${request.route.resource}"},"content":"${content}"}\n`
 
 /** Our server: modules srv and sink (group sinkgroup), serving the Go client module "cli". */
-const ourServer = (path: string) =>
+const ourServer = (path: string, options: Parameters<typeof makeSide>[1] = {}, capacity?: number) =>
   Effect.gen(function* () {
-    const side = yield* makeSide(nodeTransport)
+    const side = yield* makeSide(nodeTransport, options, { capacity })
     yield* side.beehive.addModule("srv")
     yield* side.beehive.addModule("sink")
     yield* side.beehive.addModuleGroup("sink", "sinkgroup")
@@ -218,6 +221,65 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
         yield* waitFor(() => go.packets.length === 8, "the group request")
         go.write(goResponse("r-2", parsed(go)[7], "ok"))
         yield* Fiber.join(group)
+      })
+    ))
+
+  it("ends the connection of a Go client that floods a module whose reading is paused, saying why", () =>
+    run(
+      Effect.gen(function* () {
+        const path = socketPath()
+        // srv's mailbox holds 1 and 2 more wait for it: then reading pauses (R-SOCK-17), and what the
+        // Go client writes meanwhile is held unread, up to the bound (R-SOCK-30).
+        const side = yield* ourServer(path, { maxInboundBacklog: 2 }, 1)
+        const go = yield* goClient(path)
+        go.write(goHandshake)
+        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        for (let i = 0; i < MaxUnreadPackets + 100; i++) go.write(goSend(`f-${i}`, "cli", "flood"))
+        yield* waitFor(() => side.events.some((e) => e._tag === "Disconnected"), "the connection's end")
+        yield* waitFor(() => go.closed, "the Go end's close")
+        expect(side.events).toContainEqual(
+          expect.objectContaining({
+            _tag: "Disconnected",
+            reason: `the peer wrote more than ${MaxUnreadPackets} packets that this process had not read`
+          })
+        )
+        // What was accepted before the pause is still delivered.
+        expect((yield* side.beehive.receive("srv")).header.id).toBe("f-0")
+      })
+    ))
+
+  it("refuses at send a message whose packet, stamped for Go, would exceed the limit (R-SOCK-2)", () =>
+    run(
+      Effect.gen(function* () {
+        const path = socketPath()
+        const side = yield* ourServer(path)
+        const go = yield* goClient(path)
+        go.write(goHandshake)
+        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
+        // The packet is the JSON and a newline; stamping adds the type "unixpacket" to the header.
+        const sized = (id: string, packetBytes: number) => {
+          const base = msg(id, "", { route: { source: "srv", resource: "res" } })
+          const bytes = (m: Message.Message) => (encodeJsonResult(m, "cli") as { success: string }).success.length + 1
+          return msg(id, "x".repeat(packetBytes - bytes(base)), { route: { source: "srv", resource: "res" } })
+        }
+        const stampedBytes = (m: Message.Message) =>
+          (encodeJsonResult(stampForGo(m, "cli", "cli")) as { success: string }).success.length + 1
+        const tooLarge = sized("big", MaxPacketBytes - 4)
+        expect(stampedBytes(tooLarge)).toBeGreaterThan(MaxPacketBytes)
+        const refused = yield* Effect.flip(side.beehive.send("cli", tooLarge))
+        expect(refused._tag).toBe("MessageEncodeError")
+        const growth = stampedBytes(tooLarge) - (MaxPacketBytes - 4)
+        // The newline counts: a stamped JSON of exactly the limit would be a packet one byte over it.
+        const oneOver = sized("over", MaxPacketBytes + 1 - growth)
+        expect(stampedBytes(oneOver)).toBe(MaxPacketBytes + 1)
+        expect((yield* Effect.flip(side.beehive.send("cli", oneOver)))._tag).toBe("MessageEncodeError")
+        const fits = sized("fits", MaxPacketBytes - growth)
+        expect(stampedBytes(fits)).toBe(MaxPacketBytes)
+        yield* side.beehive.send("cli", fits)
+        yield* waitFor(() => go.packets.length === 2, "the message that fits")
+        expect(Buffer.byteLength(go.packets[1] as string)).toBe(MaxPacketBytes)
+        expect(parsed(go)[1].header.msg_id).toBe("fits")
       })
     ))
 

@@ -20,9 +20,11 @@
  * @since 0.1.0
  * @internal
  */
-import { Deferred, Effect, Exit } from "effect"
+import { Deferred, Effect, Exit, type Result } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
+import type { MessageEncodeError } from "../../model/Errors.ts"
 import type * as Message from "../../model/Message.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
 import { ConnectionClosed, type PeerUnresponsive, type SocketProtocolError } from "../../model/SocketErrors.ts"
 import { Backlog } from "./Backlog.ts"
 import { Deliveries } from "./Deliveries.ts"
@@ -138,6 +140,17 @@ export class Link implements EndpointLink {
     return this.options.framing === "packet" && this.options.receipts === undefined ? this.options.module : undefined
   }
 
+  /** A module's message as written to a Go peer: stamped (R-SOCK-32), so its size is checked stamped. */
+  readonly wireJson = (message: Message.Message, module: string): Result.Result<string, MessageEncodeError> => {
+    const go = this.goClientModule
+    return go === undefined ? encodeJsonResult(message, module) : encodeJsonResult(stampForGo(message, go, module))
+  }
+
+  /** Over packets the newline is part of the packet, and the packet is what is limited (R-SOCK-30). */
+  get maxJsonBytes(): number {
+    return this.options.framing === "packet" ? this.options.maxFrameBytes - 1 : this.options.maxFrameBytes
+  }
+
   /** The largest frame written on this connection, in bytes: larger messages are refused when sent. */
   get maxFrameBytes(): number {
     return this.options.maxFrameBytes
@@ -198,7 +211,7 @@ export class Link implements EndpointLink {
     if (this.closed) return false
     const go = this.goClientModule
     this.writer.queueResponse(
-      responseJson(go === undefined ? response : stampForGo(response, go), responder, this.maxFrameBytes)
+      responseJson(go === undefined ? response : stampForGo(response, go), responder, this.maxJsonBytes)
     )
     return true
   }
@@ -208,16 +221,22 @@ export class Link implements EndpointLink {
    * closes the connection, cleans up the remote modules bound to it and forgets the requests owed to
    * the peer. Returns why it ended. Interrupting it tears it down the same way.
    */
-  readonly run: Effect.Effect<LinkEnd> = Effect.suspend(() =>
-    Effect.raceFirst(
+  readonly run: Effect.Effect<LinkEnd> = Effect.suspend(() => {
+    const { overrun } = this.reader.connection
+    // An overrun is seen even while reading is paused (R-SOCK-30).
+    const ended =
+      overrun === undefined
+        ? Deferred.await(this.closeRequest)
+        : Effect.raceFirst(Deferred.await(this.closeRequest), overrun)
+    return Effect.raceFirst(
       // Messages read before the end (even a protocol error later in the same read) are still delivered.
       Effect.raceFirst(
         Effect.flip(Effect.ensuring(this.inbound.loop, this.deliveries.start)),
         Effect.flip(this.writer.loop)
       ),
       this.options.heartbeatMs > 0 || this.options.frameTimeoutMs > 0
-        ? Effect.raceFirst(Deferred.await(this.closeRequest), Effect.flip(this.liveness))
-        : Deferred.await(this.closeRequest)
+        ? Effect.raceFirst(ended, Effect.flip(this.liveness))
+        : ended
     ).pipe(
       Effect.tap((end) => this.report(end)),
       Effect.onExit(() => this.shutdown),
@@ -225,7 +244,7 @@ export class Link implements EndpointLink {
       // happens to run for (R-RESP-3).
       Effect.provideService(CurrentModule, undefined)
     )
-  )
+  })
 
   /** Reports the end of the link (`Disconnected`, with its cause). */
   private report(end: LinkEnd): Effect.Effect<void> {

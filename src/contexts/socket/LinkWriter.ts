@@ -199,10 +199,13 @@ export class LinkWriter {
     return jsons.length === 0 ? undefined : jsons
   }
 
-  /** A module's message as written: as sent, or stamped for a Go peer (re-encoding what encoded once). */
+  /**
+   * A module's message as written: as the endpoint encoded it for this connection, or stamped for a Go
+   * peer when it was queued before the module was bound here.
+   */
   private wireJson(outgoing: Outgoing, destination: string): string {
     const go = this.options.goClientModule
-    if (go === undefined) return outgoing.json
+    if (go === undefined || outgoing.link !== undefined) return outgoing.json
     const stamped = encodeJsonResult(stampForGo(outgoing.message, go, destination))
     return stamped._tag === "Success" ? stamped.success : outgoing.json
   }

@@ -1,7 +1,8 @@
 /**
  * The transport over node:net (unix-domain sockets, TCP) and node:tls, and over SOCK_SEQPACKET unix
- * sockets (`unixPacket` addresses) through `SeqpacketTransport`. This file is the one place where
- * Node's callback and event APIs are wrapped (with `Effect.callback`); everything above it is Effect.
+ * sockets (`unixPacket` addresses) through `SeqpacketTransport`. This file and `SeqpacketTransport`
+ * (for node-unix-socket's events) are the places where callback and event APIs are wrapped (with
+ * `Effect.callback`); everything above the transport is Effect.
  *
  * - Reads: incoming chunks are buffered and handed over in batches; past `readHighWaterMark` buffered
  *   bytes the socket is paused, so a slow reader pushes back on the sender (TCP flow control).

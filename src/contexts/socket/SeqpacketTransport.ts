@@ -7,15 +7,18 @@
  *
  * - Each read hands over the packets that arrived, one chunk per packet; a packet larger than
  *   `MaxPacketBytes` arrives cut to `MaxPacketBytes + 1` bytes, so the decoder refuses it whole.
- * - Each write is one packet; it completes once the system took it. The package has no way to pause
- *   reading, so a peer that writes faster than this process handles is not pushed back by the socket.
+ * - Each write is one packet; it completes once the system took it.
+ * - The package has no way to pause reading, so a peer that writes faster than this process reads is
+ *   not pushed back by the socket: a connection holds at most `MaxUnreadPacketBytes` bytes and
+ *   `MaxUnreadPackets` packets that were not read, and past either it ends with `ConnectionClosed`,
+ *   dropping what it held (R-SOCK-30), instead of growing with what the peer writes.
  *
  * @since 0.3.0
  * @internal
  */
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import { Duration, Effect, Result } from "effect"
+import { Deferred, Duration, Effect, Exit, Result } from "effect"
 import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/SocketErrors.ts"
 import { AcceptQueue } from "./AcceptQueue.ts"
 import type { Connection, Listener } from "./Transport.ts"
@@ -32,6 +35,22 @@ export const SeqpacketPackage = "node-unix-socket"
  * @category constants
  */
 export const MaxPacketBytes = 192 * 1024
+
+/**
+ * The most bytes of packets a connection holds unread (the inbound backlog's default byte bound,
+ * R-SOCK-17): past it the connection ends.
+ *
+ * @category constants
+ */
+export const MaxUnreadPacketBytes = 8 * 1024 * 1024
+
+/**
+ * The most packets a connection holds unread (the inbound backlog's default message bound, R-SOCK-17):
+ * past it the connection ends.
+ *
+ * @category constants
+ */
+export const MaxUnreadPackets = 4096
 
 /** How long `close` waits for written packets to be flushed before it destroys the socket. */
 const closeFlushTimeout = Duration.seconds(2)
@@ -80,17 +99,22 @@ class SeqpacketConnection implements Connection {
   readonly peer: string
   private readonly socket: SeqpacketSocketApi
   private packets: Array<Uint8Array> = []
+  private unreadBytes = 0
   private ended: ConnectionClosed | undefined = undefined
   private reader: Resume<ReadonlyArray<Uint8Array>, ConnectionClosed> | undefined = undefined
   private readonly writers = new Set<Resume<void, ConnectionClosed>>()
   private destroyed = false
+  private readonly overran = Deferred.makeUnsafe<ConnectionClosed>()
 
   constructor(socket: SeqpacketSocketApi, peer: string) {
     this.socket = socket
     this.peer = peer
     socket.setInternalReadBufferSize(MaxPacketBytes + 1)
     socket.on("data", (packet) => {
+      if (this.ended !== undefined) return
       this.packets.push(packet)
+      this.unreadBytes += packet.length
+      if (this.unreadBytes > MaxUnreadPacketBytes || this.packets.length > MaxUnreadPackets) return this.overflow()
       const reader = this.reader
       if (reader !== undefined) {
         this.reader = undefined
@@ -104,6 +128,8 @@ class SeqpacketConnection implements Connection {
       this.end("closed")
     })
   }
+
+  readonly overrun: Effect.Effect<ConnectionClosed> = Deferred.await(this.overran)
 
   readonly read: Effect.Effect<ReadonlyArray<Uint8Array>, ConnectionClosed> = Effect.callback((resume) => {
     if (this.packets.length > 0) return resume(Effect.succeed(this.takePackets()))
@@ -157,7 +183,25 @@ class SeqpacketConnection implements Connection {
   private takePackets(): ReadonlyArray<Uint8Array> {
     const packets = this.packets
     this.packets = []
+    this.unreadBytes = 0
     return packets
+  }
+
+  // What was held is dropped as a connection ended from this side drops what it read (R-SOCK-11), and
+  // the socket is destroyed: nothing more is read into memory. Not from inside its `data` event: the
+  // package's receive loop emits the next packet on the destroyed socket and aborts the process.
+  private overflow(): void {
+    const bound =
+      this.packets.length > MaxUnreadPackets ? `${MaxUnreadPackets} packets` : `${MaxUnreadPacketBytes} bytes`
+    const detail = `the peer wrote more than ${bound} that this process had not read`
+    this.packets = []
+    this.unreadBytes = 0
+    Deferred.doneUnsafe(this.overran, Exit.succeed(this.end(detail)))
+    setImmediate(() => {
+      if (this.destroyed) return
+      this.destroyed = true
+      this.socket.destroy()
+    })
   }
 
   /** Ends the connection (once; the first reason stays) and fails what waits; returns why it ended. */
