@@ -145,14 +145,14 @@ const echo = (address: SocketAddress) => {
       address._tag === "Tcp" && typeof bound === "object" && bound !== null ? tcp(address.host, bound.port) : address
     console.log(`READY ${JSON.stringify(actual)}`)
   }
-  if (address._tag === "Unix") server.listen(address.path, ready)
+  if (address._tag !== "Tcp") server.listen(address.path, ready)
   else server.listen(address.port, address.host, ready)
 }
 
 /** Round trips per second of one byte against a bare echo server in another process. */
 const rawPingPong = (address: SocketAddress, n: number): Promise<number> =>
   new Promise((resolve) => {
-    const socket = address._tag === "Unix" ? net.connect(address.path) : net.connect(address.port, address.host)
+    const socket = address._tag !== "Tcp" ? net.connect(address.path) : net.connect(address.port, address.host)
     socket.setNoDelay(true)
     let count = 0
     let start = 0

@@ -65,7 +65,8 @@ export {
   type Framing,
   type FramingOption,
   type MessageDecoder,
-  makeDecoder
+  makeDecoder,
+  type StreamFraming
 } from "./contexts/socket/Framing.ts"
 export {
   decodeExchange,
@@ -77,6 +78,7 @@ export {
 export { encodeLine, LineDecoder } from "./contexts/socket/LineCodec.ts"
 export { MemoryNetwork, MemoryTransport } from "./contexts/socket/MemoryTransport.ts"
 export { NodeTransport, nodeTransport } from "./contexts/socket/NodeTransport.ts"
+export { PacketDecoder } from "./contexts/socket/PacketCodec.ts"
 export {
   formatAddress,
   parseAddress,
@@ -84,7 +86,8 @@ export {
   SocketTypes,
   type TlsOptions,
   tcp,
-  unix
+  unix,
+  unixPacket
 } from "./contexts/socket/SocketAddress.ts"
 export type { SocketClient, SocketClientOptions } from "./contexts/socket/SocketClient.ts"
 export {

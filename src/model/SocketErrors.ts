@@ -117,7 +117,7 @@ export class ConnectFailed extends Data.TaggedError("ConnectFailed")<{
  *
  * @category models
  */
-export type ListenFailure = "InUse" | "NotSocket" | "InvalidAddress" | "Failed"
+export type ListenFailure = "InUse" | "NotSocket" | "InvalidAddress" | "Unavailable" | "Failed"
 
 /**
  * A socket server could not listen on its address.

@@ -41,7 +41,7 @@ interface Meaning {
   readonly module: string
   readonly server: boolean
   readonly address:
-    | { readonly _tag: "Unix"; readonly path: string }
+    | { readonly _tag: "Unix" | "UnixPacket"; readonly path: string }
     | { readonly _tag: "Tcp"; readonly host: string; readonly port: number }
   readonly socketType: string
   readonly connMax: number | undefined
@@ -81,7 +81,11 @@ const arbAddress = (server: boolean) =>
       .map(({ bytes, wide, explicit }) => ({
         text: unixPath(bytes, wide),
         socketType: explicit,
-        means: { _tag: "Unix" as const, path: unixPath(bytes, wide) },
+        // unixpacket is a SOCK_SEQPACKET socket (R-SOCK-30).
+        means: {
+          _tag: explicit === "unixpacket" ? ("UnixPacket" as const) : ("Unix" as const),
+          path: unixPath(bytes, wide)
+        },
         inferred: "unix"
       })),
     fc

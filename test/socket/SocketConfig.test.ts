@@ -48,7 +48,7 @@ describe("socket config", () => {
       {
         module: "srv",
         server: true,
-        address: { _tag: "Unix", path: "/tmp/beehive.sock" },
+        address: { _tag: "UnixPacket", path: "/tmp/beehive.sock" },
         socketType: "unixpacket",
         connMax: 2,
         bufferSize: 65536,

@@ -118,7 +118,7 @@ export const waitForEffect = <A, E = never>(
 /** A raw socket to the server, with what it received and whether it was closed. */
 export const rawSocket = (address: SocketAddress) => {
   const socket =
-    address._tag === "Unix"
+    address._tag !== "Tcp"
       ? net.connect({ path: address.path })
       : net.connect({ host: address.host, port: address.port })
   const state = { data: "", closed: false }

@@ -12,10 +12,12 @@ import { checkPositiveDuration, checkPositiveInteger } from "../../model/Argumen
 import type { InvalidArgument } from "../../model/Errors.ts"
 import { ConnectFailed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import { backoffDelayMillis } from "./Backoff.ts"
-import { encoderFor, makeDecoder } from "./Framing.ts"
+import { encoderFor, type Framing, makeDecoder } from "./Framing.ts"
+import { GoSocketType } from "./GoStamping.ts"
 import { clientHandshake, type ModuleExchange } from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
+import { MaxPacketBytes } from "./SeqpacketTransport.ts"
 import { describeAddress, formatAddress, invalidAddress } from "./SocketAddress.ts"
 import type { SocketClient, SocketClientOptions } from "./SocketClient.ts"
 import { positiveOr } from "./SocketOptions.ts"
@@ -52,9 +54,13 @@ export const connect = (
         : yield* Effect.fromResult(checkPositiveDuration("connect", "giveUpAfter", options.giveUpAfter))
     const beehive = state.beehive
     const address = formatAddress(options.address)
-    const framing = options.framing ?? "frame"
-    const socketType = options.socketType ?? (options.address._tag === "Unix" ? "unix" : "tcp")
-    const maxFrameBytes = positiveOr(options.maxFrameBytes, state.options.maxFrameBytes)
+    const packets = options.address._tag === "UnixPacket"
+    const framing: Framing = packets ? "packet" : (options.framing ?? "frame")
+    const socketType = options.socketType ?? (packets ? GoSocketType : options.address._tag === "Unix" ? "unix" : "tcp")
+    const maxFrameBytes = Math.min(
+      positiveOr(options.maxFrameBytes, state.options.maxFrameBytes),
+      packets ? MaxPacketBytes : Number.POSITIVE_INFINITY
+    )
     const batchBytes = positiveOr(options.batchBytes, state.options.batchBytes)
     const connectTimeout = options.connectTimeout ?? Duration.seconds(10)
     const handshakeTimeout = options.handshakeTimeout ?? Duration.seconds(10)
@@ -112,6 +118,7 @@ export const connect = (
             framing,
             module: options.module,
             owner: undefined,
+            serverModule: undefined,
             maxFrameBytes,
             batchBytes,
             heartbeatMs: exchange.heartbeat ?? 0,

@@ -8,6 +8,7 @@
  *   (`SocketState.deliveries`), so what an ended connection still holds is delivered before what the
  *   next one brings. Each message stays counted in the backlog of the connection it came on until a
  *   delivery fiber takes it.
+ * - From a Go client, a message addressed to the client's own module goes to the server's own module.
  * - A message that cannot be delivered (no destination, a module of the sender, no such module, module
  *   closed) is reported; if it was a sync request, the peer gets an error response at once instead of
  *   waiting for its deadline.
@@ -68,7 +69,7 @@ export class Deliveries {
    * Returns the effect still to run, if any: the refusal, or the report of a request forgotten.
    */
   deliver(message: Message.Message, bytes: number): Effect.Effect<void> | undefined {
-    const destination = message.route.destination
+    const destination = this.destinationOf(message)
     if (destination === "") return this.undeliverable(message, destination, "the message has no destination")
     if (this.endpoints.has(destination)) {
       return this.undeliverable(message, destination, "the destination is a module of the sender")
@@ -134,6 +135,20 @@ export class Deliveries {
       // Only this fiber removes the key, and only here: it still maps to this delivery.
       this.state.deliveries.delete(delivery.key)
     })
+  }
+
+  /**
+   * Where a message goes: its destination; from a Go client, what it addressed to its own module (as
+   * Go's `Send` and `SendSync` stamp every message) goes to the server's own module (R-SOCK-32).
+   */
+  private destinationOf(message: Message.Message): string {
+    const destination = message.route.destination
+    const { serverModule } = this.link.options
+    return this.link.goClientModule !== undefined &&
+      serverModule !== undefined &&
+      destination === this.link.options.module
+      ? serverModule
+      : destination
   }
 
   /** Reports a message that could not be delivered; a sync request gets an error response. */

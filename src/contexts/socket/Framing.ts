@@ -2,19 +2,24 @@
  * How messages are cut out of a byte stream: beehive frames (`"frame"`, the default), newline-delimited
  * JSON (`"ndjson"`, what Go's raw writer produces), or, on a server, `"auto"`: the first byte of the
  * connection decides (`b` starts a frame header, anything else a JSON line), and replies use the same
- * framing.
+ * framing. Over SOCK_SEQPACKET (`"packet"`, Go's `unixpacket`) each packet is one message, the JSON and
+ * a newline, as Go's raw writer sends it (R-SOCK-30).
  *
  * @since 0.1.0
  */
 import type { FrameDecodeError } from "../../model/SocketErrors.ts"
 import { encodeFrame, FrameDecoder, FrameHeaderBytes, FrameHeaderPrefix } from "./FrameCodec.ts"
 import { encodeLine, LineDecoder } from "./LineCodec.ts"
+import { PacketDecoder } from "./PacketCodec.ts"
 
-/** A framing a connection speaks. @category models */
-export type Framing = "frame" | "ndjson"
+/** A framing a stream connection speaks, as configured. @category models */
+export type StreamFraming = "frame" | "ndjson"
 
-/** A framing, or detection from the first byte (servers). @category models */
-export type FramingOption = Framing | "auto"
+/** A framing a connection speaks: a stream's, or a SOCK_SEQPACKET socket's packets. @category models */
+export type Framing = StreamFraming | "packet"
+
+/** A stream framing, or detection from the first byte (servers). @category models */
+export type FramingOption = StreamFraming | "auto"
 
 /**
  * An incremental decoder of one connection's byte stream. It never throws; after an error it is poisoned.
@@ -33,7 +38,7 @@ export interface MessageDecoder {
 }
 
 /**
- * The encoder of a framing: a JSON text to the bytes that carry it.
+ * The encoder of a framing: a JSON text to the bytes that carry it (for `"packet"`, one packet's bytes).
  *
  * @category encoding
  */
@@ -85,19 +90,22 @@ export class AutoDecoder implements MessageDecoder {
 }
 
 /**
- * A fresh decoder for a framing option.
+ * A fresh decoder for a framing, or one that detects a stream's framing (`"auto"`).
  *
  * @category constructors
  */
-export const makeDecoder = (framing: FramingOption, maxFrameBytes: number): MessageDecoder =>
+export const makeDecoder = (framing: Framing | "auto", maxFrameBytes: number): MessageDecoder =>
   framing === "frame"
     ? new FrameDecoder(maxFrameBytes)
     : framing === "ndjson"
       ? new LineDecoder(maxFrameBytes)
-      : new AutoDecoder(maxFrameBytes)
+      : framing === "packet"
+        ? new PacketDecoder(maxFrameBytes)
+        : new AutoDecoder(maxFrameBytes)
 
 /**
- * Many JSON texts framed into one buffer, for one write: one allocation, no intermediate copies.
+ * Many JSON texts framed into one buffer, for one write: one allocation, no intermediate copies. Not
+ * for `"packet"`, where each message is a write of its own (`encoderFor`).
  *
  * @category encoding
  */

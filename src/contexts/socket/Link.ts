@@ -20,13 +20,16 @@
  * @since 0.1.0
  * @internal
  */
-import { Deferred, Effect, Exit } from "effect"
+import { Deferred, Effect, Exit, type Result } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
+import type { MessageEncodeError } from "../../model/Errors.ts"
 import type * as Message from "../../model/Message.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
 import { ConnectionClosed, type PeerUnresponsive, type SocketProtocolError } from "../../model/SocketErrors.ts"
 import { Backlog } from "./Backlog.ts"
 import { Deliveries } from "./Deliveries.ts"
 import type { Framing } from "./Framing.ts"
+import { stampForGo } from "./GoStamping.ts"
 import { Inbound } from "./Inbound.ts"
 import { LinkReceipts } from "./LinkReceipts.ts"
 import { LinkWriter } from "./LinkWriter.ts"
@@ -55,6 +58,11 @@ export interface LinkOptions {
   readonly module: string
   /** On a server, the client module: cleaning it up closes the connection. */
   readonly owner: string | undefined
+  /**
+   * On a server, its own module (Go's server entry `module`): over Go's packets, what a Go client
+   * addresses to its own module is delivered to it (R-SOCK-32).
+   */
+  readonly serverModule?: string | undefined
   readonly maxFrameBytes: number
   readonly batchBytes: number
   /** The heartbeat interval agreed in the handshake, in milliseconds; 0: none (R-SOCK-20). */
@@ -100,11 +108,15 @@ export class Link implements EndpointLink {
       this.writer.wake(wake)
     )
     this.attribution = new ResponseAttribution(state, this.peer, this.endpoints)
-    this.writer = new LinkWriter(reader.connection, options, {
-      receipts: this.receipts,
-      attribution: this.attribution,
-      onResponsesTaken: () => this.backpressure.resumeIfRoom()
-    })
+    this.writer = new LinkWriter(
+      reader.connection,
+      { ...options, goClientModule: this.goClientModule },
+      {
+        receipts: this.receipts,
+        attribution: this.attribution,
+        onResponsesTaken: () => this.backpressure.resumeIfRoom()
+      }
+    )
     this.backpressure = new Backlog(state.options, this.writer)
     this.deliveries = new Deliveries(state, this, this.endpoints, this.backpressure)
     this.inbound = new Inbound(reader, {
@@ -118,6 +130,25 @@ export class Link implements EndpointLink {
       this.inbound,
       this.writer
     )
+  }
+
+  /**
+   * The client module when the peer is a Go beehive process (packets, and no receipts agreed: Go
+   * offers none): what is written is stamped as Go needs it (R-SOCK-32); undefined otherwise.
+   */
+  get goClientModule(): string | undefined {
+    return this.options.framing === "packet" && this.options.receipts === undefined ? this.options.module : undefined
+  }
+
+  /** A module's message as written to a Go peer: stamped (R-SOCK-32), so its size is checked stamped. */
+  readonly wireJson = (message: Message.Message, module: string): Result.Result<string, MessageEncodeError> => {
+    const go = this.goClientModule
+    return go === undefined ? encodeJsonResult(message, module) : encodeJsonResult(stampForGo(message, go, module))
+  }
+
+  /** Over packets the newline is part of the packet, and the packet is what is limited (R-SOCK-30). */
+  get maxJsonBytes(): number {
+    return this.options.framing === "packet" ? this.options.maxFrameBytes - 1 : this.options.maxFrameBytes
   }
 
   /** The largest frame written on this connection, in bytes: larger messages are refused when sent. */
@@ -178,7 +209,10 @@ export class Link implements EndpointLink {
    */
   sendResponse(response: Message.Message, responder: string | undefined): boolean {
     if (this.closed) return false
-    this.writer.queueResponse(responseJson(response, responder, this.maxFrameBytes))
+    const go = this.goClientModule
+    this.writer.queueResponse(
+      responseJson(go === undefined ? response : stampForGo(response, go), responder, this.maxJsonBytes)
+    )
     return true
   }
 
@@ -187,16 +221,22 @@ export class Link implements EndpointLink {
    * closes the connection, cleans up the remote modules bound to it and forgets the requests owed to
    * the peer. Returns why it ended. Interrupting it tears it down the same way.
    */
-  readonly run: Effect.Effect<LinkEnd> = Effect.suspend(() =>
-    Effect.raceFirst(
+  readonly run: Effect.Effect<LinkEnd> = Effect.suspend(() => {
+    const { overrun } = this.reader.connection
+    // An overrun is seen even while reading is paused (R-SOCK-30).
+    const ended =
+      overrun === undefined
+        ? Deferred.await(this.closeRequest)
+        : Effect.raceFirst(Deferred.await(this.closeRequest), overrun)
+    return Effect.raceFirst(
       // Messages read before the end (even a protocol error later in the same read) are still delivered.
       Effect.raceFirst(
         Effect.flip(Effect.ensuring(this.inbound.loop, this.deliveries.start)),
         Effect.flip(this.writer.loop)
       ),
       this.options.heartbeatMs > 0 || this.options.frameTimeoutMs > 0
-        ? Effect.raceFirst(Deferred.await(this.closeRequest), Effect.flip(this.liveness))
-        : Deferred.await(this.closeRequest)
+        ? Effect.raceFirst(ended, Effect.flip(this.liveness))
+        : ended
     ).pipe(
       Effect.tap((end) => this.report(end)),
       Effect.onExit(() => this.shutdown),
@@ -204,7 +244,7 @@ export class Link implements EndpointLink {
       // happens to run for (R-RESP-3).
       Effect.provideService(CurrentModule, undefined)
     )
-  )
+  })
 
   /** Reports the end of the link (`Disconnected`, with its cause). */
   private report(end: LinkEnd): Effect.Effect<void> {

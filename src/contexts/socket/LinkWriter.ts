@@ -11,6 +11,8 @@
  *   else to write, a heartbeat goes out alone.
  * - An endpoint with messages to write wakes the writer at the next scheduler task, so that the sends
  *   of one turn are written together; an answer (a caller in the peer waits for it) wakes it at once.
+ * - Over packets (R-SOCK-30) each message of a batch is a write, and a packet, of its own: a Go peer
+ *   reads one message per read. To a Go peer the modules' messages are stamped as it needs (R-SOCK-32).
  *
  * @since 0.2.0
  * @internal
@@ -18,10 +20,12 @@
 import { Effect } from "effect"
 import type { Wake } from "../../effects/Mailbox.ts"
 import { HeartbeatOperation } from "../../model/Constants.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
 import type { ConnectionClosed } from "../../model/SocketErrors.ts"
-import { encodeBatch, type Framing } from "./Framing.ts"
+import { encodeBatch, encoderFor, type Framing } from "./Framing.ts"
+import { stampForGo } from "./GoStamping.ts"
 import type { LinkReceipts } from "./LinkReceipts.ts"
-import type { RemoteEndpoint } from "./RemoteEndpoint.ts"
+import type { Outgoing, RemoteEndpoint } from "./RemoteEndpoint.ts"
 import type { ResponseAttribution } from "./ResponseAttribution.ts"
 import type { Connection } from "./Transport.ts"
 
@@ -49,13 +53,25 @@ export interface LinkWriterParts {
 }
 
 /**
+ * How the writer writes: the framing, the bytes of a batch, and the Go peer's client module (undefined:
+ * the peer is not Go).
+ *
+ * @category models
+ */
+export interface LinkWriterOptions {
+  readonly framing: Framing
+  readonly batchBytes: number
+  readonly goClientModule: string | undefined
+}
+
+/**
  * The writer of one connection; see the module documentation.
  *
  * @category models
  */
 export class LinkWriter {
   private readonly connection: Connection
-  private readonly options: { readonly framing: Framing; readonly batchBytes: number }
+  private readonly options: LinkWriterOptions
   private readonly parts: LinkWriterParts
   /** Bound endpoints with messages to write, in the order of their turns. */
   private readonly readyEndpoints = new Set<RemoteEndpoint>()
@@ -66,11 +82,7 @@ export class LinkWriter {
   private heartbeatDue = false
   private writes = 0
 
-  constructor(
-    connection: Connection,
-    options: { readonly framing: Framing; readonly batchBytes: number },
-    parts: LinkWriterParts
-  ) {
+  constructor(connection: Connection, options: LinkWriterOptions, parts: LinkWriterParts) {
     this.connection = connection
     this.options = options
     this.parts = parts
@@ -133,8 +145,12 @@ export class LinkWriter {
     while (true) {
       const batch = this.collectBatch()
       if (batch === undefined) yield* this.awaitWork
-      else {
-        yield* this.connection.write(batch)
+      else if (this.options.framing === "packet") {
+        const encode = encoderFor("packet")
+        for (const json of batch) yield* this.connection.write(encode(json))
+        this.writes++
+      } else {
+        yield* this.connection.write(encodeBatch(this.options.framing, batch))
         this.writes++
       }
     }
@@ -145,13 +161,14 @@ export class LinkWriter {
     return this.readyEndpoints.size > 0 && !this.parts.receipts.awaitingReceipts()
   }
 
-  private collectBatch(): Uint8Array | undefined {
+  /** The JSON texts of the next batch, in order; undefined when there is nothing to write. */
+  private collectBatch(): ReadonlyArray<string> | undefined {
     const { receipts, attribution } = this.parts
     const receipt = receipts.receiptDue()
     if (this.responses.length === 0 && !this.endpointsReady() && !receipt) {
       if (!this.heartbeatDue) return undefined
       this.heartbeatDue = false
-      return encodeBatch(this.options.framing, [heartbeatJson])
+      return [heartbeatJson]
     }
     this.heartbeatDue = false
     const limit = this.options.batchBytes
@@ -172,14 +189,25 @@ export class LinkWriter {
         const outgoing = endpoint.takeOutgoing()
         if (outgoing === undefined) break
         if (outgoing.message.header.sync) attribution.requestWritten(outgoing.message, endpoint)
-        const json = receipts.numbered(outgoing.json, outgoing.message, endpoint.module)
+        const json = receipts.numbered(this.wireJson(outgoing, endpoint.module), outgoing.message, endpoint.module)
         jsons.push(json)
         bytes += json.length
       }
       // Still has messages (or senders admitted meanwhile): back to the end of the round.
       if (endpoint.queued > 0) this.readyEndpoints.add(endpoint)
     }
-    return jsons.length === 0 ? undefined : encodeBatch(this.options.framing, jsons)
+    return jsons.length === 0 ? undefined : jsons
+  }
+
+  /**
+   * A module's message as written: as the endpoint encoded it for this connection, or stamped for a Go
+   * peer when it was queued before the module was bound here.
+   */
+  private wireJson(outgoing: Outgoing, destination: string): string {
+    const go = this.options.goClientModule
+    if (go === undefined || outgoing.link !== undefined) return outgoing.json
+    const stamped = encodeJsonResult(stampForGo(outgoing.message, go, destination))
+    return stamped._tag === "Success" ? stamped.success : outgoing.json
   }
 
   /**

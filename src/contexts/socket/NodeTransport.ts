@@ -1,6 +1,8 @@
 /**
- * The transport over node:net (unix-domain sockets, TCP) and node:tls. This file is the one place where
- * Node's callback and event APIs are wrapped (with `Effect.callback`); everything above it is Effect.
+ * The transport over node:net (unix-domain sockets, TCP) and node:tls, and over SOCK_SEQPACKET unix
+ * sockets (`unixPacket` addresses) through `SeqpacketTransport`. This file and `SeqpacketTransport`
+ * (for node-unix-socket's events) are the places where callback and event APIs are wrapped (with
+ * `Effect.callback`); everything above the transport is Effect.
  *
  * - Reads: incoming chunks are buffered and handed over in batches; past `readHighWaterMark` buffered
  *   bytes the socket is paused, so a slow reader pushes back on the sender (TCP flow control).
@@ -13,11 +15,13 @@
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as tls from "node:tls"
-import { Clock, Duration, Effect, Layer, Result, type Scope } from "effect"
+import { Duration, Effect, Layer, Result } from "effect"
 import { ConnectFailed, ConnectionClosed, ListenFailed } from "../../model/SocketErrors.ts"
 import { AcceptQueue } from "./AcceptQueue.ts"
+import { connectSeqpacket, listenSeqpacket } from "./SeqpacketTransport.ts"
 import { formatAddress, hasTls, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 import { type Connection, type Listener, Transport, type TransportShape } from "./Transport.ts"
+import { errorCode, errorText, lockUnixPath, prepareUnixPath, withPrivateUmask } from "./UnixPath.ts"
 
 /** Idle time before TCP keepalive probes start. @category constants */
 export const keepAliveDelayMs = 10_000
@@ -37,13 +41,6 @@ export const writeHighWaterMark = 1 << 20
 export const closeFlushTimeout = Duration.seconds(2)
 
 type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
-
-const errorCode = (error: unknown): string =>
-  typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string"
-    ? (error as { code: string }).code
-    : "EUNKNOWN"
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** The names a verified client certificate carries: its subject's CN and its subjectAltName DNS names. */
 const namesOf = (socket: net.Socket): ReadonlyArray<string> | undefined => {
@@ -180,112 +177,6 @@ const clientTls = (address: SocketAddress, options: TlsOptions): tls.ConnectionO
       { checkServerIdentity: () => undefined })
 })
 
-/**
- * Whether a server answers on a unix socket path: "answers", "stale" (a socket file nobody listens
- * on), or an error text.
- */
-const probeUnix = (path: string): Effect.Effect<"answers" | "stale" | string> =>
-  Effect.callback<"answers" | "stale" | string>((resume) => {
-    const probe = net.connect({ path })
-    probe.once("connect", () => {
-      probe.destroy()
-      resume(Effect.succeed("answers"))
-    })
-    probe.once("error", (error) => {
-      probe.destroy()
-      const code = errorCode(error)
-      resume(Effect.succeed(code === "ECONNREFUSED" || code === "ENOENT" ? "stale" : `${code}: ${errorText(error)}`))
-    })
-    return Effect.sync(() => probe.destroy())
-  })
-
-/** Makes a unix socket path free to listen on, removing a stale socket file, never anything else. */
-const prepareUnixPath = (path: string): Effect.Effect<void, ListenFailed> =>
-  Effect.gen(function* () {
-    const stat = Result.try(() => fs.lstatSync(path, { throwIfNoEntry: false }))
-    if (Result.isFailure(stat)) {
-      return yield* new ListenFailed({ address: path, reason: "Failed", detail: errorText(stat.failure) })
-    }
-    if (stat.success === undefined) return
-    if (!stat.success.isSocket()) {
-      return yield* new ListenFailed({
-        address: path,
-        reason: "NotSocket",
-        detail: "the path exists and is not a socket"
-      })
-    }
-    const probe = yield* probeUnix(path)
-    if (probe === "answers") {
-      return yield* new ListenFailed({ address: path, reason: "InUse", detail: "a server answers on this socket" })
-    }
-    if (probe !== "stale") return yield* new ListenFailed({ address: path, reason: "Failed", detail: probe })
-    const removed = Result.try(() => fs.unlinkSync(path))
-    if (Result.isFailure(removed) && errorCode(removed.failure) !== "ENOENT") {
-      return yield* new ListenFailed({ address: path, reason: "Failed", detail: errorText(removed.failure) })
-    }
-  })
-
-/** How long a start holds the path's lock at most: an older lock was left by a process that died. */
-const lockLifetimeMs = 10_000
-
-/**
- * Takes the lock of a unix socket path (`<path>.lock`, created exclusively), so that of several
- * servers starting at once on one stale path only one at a time probes, removes the stale file and
- * binds: the others then find it answering (R-SOCK-14). Waits for a lock held by another start (a few
- * ms); a lock older than `lockLifetimeMs` is taken over. Released when the scope closes.
- */
-const lockUnixPath = (path: string): Effect.Effect<void, ListenFailed, Scope.Scope> => {
-  const lockPath = `${path}.lock`
-  const tryLock = (now: number): "locked" | "busy" | ListenFailed => {
-    try {
-      fs.closeSync(fs.openSync(lockPath, "wx", 0o600))
-      return "locked"
-    } catch (error) {
-      if (errorCode(error as Error) !== "EEXIST")
-        return new ListenFailed({
-          address: path,
-          reason: "Failed",
-          detail: `lock ${lockPath}: ${errorText(error as Error)}`
-        })
-      const held = Result.try(() => fs.statSync(lockPath))
-      if (Result.isSuccess(held) && now - held.success.mtimeMs > lockLifetimeMs) {
-        Result.try(() => fs.unlinkSync(lockPath))
-      }
-      return "busy"
-    }
-  }
-  const acquire = Effect.gen(function* () {
-    for (let attempt = 0; ; attempt++) {
-      const outcome = tryLock(yield* Clock.currentTimeMillis)
-      if (outcome === "locked") return
-      if (outcome !== "busy") return yield* outcome
-      if (attempt * 5 > lockLifetimeMs)
-        return yield* new ListenFailed({
-          address: path,
-          reason: "InUse",
-          detail: "another server is starting on this path"
-        })
-      yield* Effect.sleep(5)
-    }
-  })
-  return Effect.acquireRelease(acquire, () => Effect.sync(() => Result.try(() => fs.unlinkSync(lockPath))))
-}
-
-/** Creates the socket file with mode 0600 from the start (umask), then makes sure with chmod. */
-const withPrivateUmask = <A>(f: () => A): A => {
-  let previous: number | undefined
-  try {
-    previous = process.umask(0o177)
-  } catch {
-    // Worker threads cannot change the umask; the chmod below still applies.
-  }
-  try {
-    return f()
-  } finally {
-    if (previous !== undefined) process.umask(previous)
-  }
-}
-
 const boundAddress = (server: net.Server, requested: SocketAddress): SocketAddress => {
   const bound = server.address()
   return requested._tag === "Tcp" && bound !== null && typeof bound === "object"
@@ -294,7 +185,7 @@ const boundAddress = (server: net.Server, requested: SocketAddress): SocketAddre
 }
 
 // Scoped for the lock of a unix path only: the listener itself lives until its `close`.
-const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined) =>
+const openListener = (address: Exclude<SocketAddress, { _tag: "UnixPacket" }>, tlsOptions: TlsOptions | undefined) =>
   Effect.scoped(
     Effect.gen(function* () {
       const text = formatAddress(address)
@@ -362,7 +253,10 @@ const openListener = (address: SocketAddress, tlsOptions: TlsOptions | undefined
     })
   )
 
-const connect = (address: SocketAddress, tlsOptions?: TlsOptions): Effect.Effect<Connection, ConnectFailed> =>
+const connect = (
+  address: Exclude<SocketAddress, { _tag: "UnixPacket" }>,
+  tlsOptions?: TlsOptions
+): Effect.Effect<Connection, ConnectFailed> =>
   Effect.callback<Connection, ConnectFailed>((resume) => {
     const text = formatAddress(address)
     const target =
@@ -395,8 +289,11 @@ const connect = (address: SocketAddress, tlsOptions?: TlsOptions): Effect.Effect
  */
 export const nodeTransport: TransportShape = {
   listen: (address, tlsOptions) =>
-    Effect.acquireRelease(openListener(address, tlsOptions), (listener) => listener.close),
-  connect
+    address._tag === "UnixPacket"
+      ? listenSeqpacket(address.path)
+      : Effect.acquireRelease(openListener(address, tlsOptions), (listener) => listener.close),
+  connect: (address, tlsOptions) =>
+    address._tag === "UnixPacket" ? connectSeqpacket(address.path) : connect(address, tlsOptions)
 }
 
 /**

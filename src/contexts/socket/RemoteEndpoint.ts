@@ -16,7 +16,7 @@
  * @since 0.1.0
  * @internal
  */
-import { Exit } from "effect"
+import { Exit, type Result } from "effect"
 import type { Arm, Settle } from "../../effects/Arm.ts"
 import { Mailbox } from "../../effects/Mailbox.ts"
 import { type Wakeups, wakeNowOr } from "../../effects/Wakeups.ts"
@@ -31,6 +31,8 @@ import { oversizeBytes } from "./FrameCodec.ts"
 export interface Outgoing {
   readonly message: Message
   readonly json: string
+  /** The connection the JSON was made for (undefined: none was bound yet). */
+  readonly link: EndpointLink | undefined
 }
 
 /**
@@ -43,6 +45,13 @@ export interface EndpointLink {
   readonly ready: (endpoint: RemoteEndpoint) => void
   /** The endpoint was closed (its module cleaned up). */
   readonly detach: (endpoint: RemoteEndpoint) => void
+  /**
+   * A message's JSON as the connection writes it, when it is not the message as sent (a Go peer's is
+   * stamped, R-SOCK-32): the size checked is the size written.
+   */
+  readonly wireJson?: ((message: Message, module: string) => Result.Result<string, MessageEncodeError>) | undefined
+  /** The largest JSON the connection writes, when smaller than the endpoint's own limit (R-SOCK-30). */
+  readonly maxJsonBytes?: number | undefined
 }
 
 /** In-flight requests kept before the first pruning of requests whose calls have ended. */
@@ -68,6 +77,7 @@ export class RemoteEndpoint implements Endpoint {
   private open = true
   private lastMessage: Message | undefined = undefined
   private lastOutgoing: Outgoing | undefined = undefined
+  private lastLink: EndpointLink | undefined = undefined
 
   /**
    * @param capacity the outbox capacity, a positive integer (a `RangeError` otherwise).
@@ -212,18 +222,22 @@ export class RemoteEndpoint implements Endpoint {
 
   // The last message is kept encoded: `refuse` and the offer that follows it encode it once.
   private prepare(message: Message): Outgoing | MessageEncodeError {
-    if (message === this.lastMessage && this.lastOutgoing !== undefined) return this.lastOutgoing
-    const json = encodeJsonResult(message, this.module)
+    const link = this.link
+    if (message === this.lastMessage && link === this.lastLink && this.lastOutgoing !== undefined)
+      return this.lastOutgoing
+    const json = link?.wireJson?.(message, this.module) ?? encodeJsonResult(message, this.module)
     if (json._tag === "Failure") return json.failure
-    const oversize = oversizeBytes(json.success, this.maxFrameBytes)
+    const limit = Math.min(this.maxFrameBytes, link?.maxJsonBytes ?? this.maxFrameBytes)
+    const oversize = oversizeBytes(json.success, limit)
     if (oversize !== undefined) {
       return new MessageEncodeError({
         path: "",
-        reason: `message of ${oversize} bytes exceeds the frame limit of ${this.maxFrameBytes}`
+        reason: `message of ${oversize} bytes exceeds the frame limit of ${limit}`
       })
     }
     this.lastMessage = message
-    this.lastOutgoing = { message, json: json.success }
+    this.lastLink = link
+    this.lastOutgoing = { message, json: json.success, link }
     return this.lastOutgoing
   }
 }

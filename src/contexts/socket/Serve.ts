@@ -15,6 +15,7 @@ import { AutoDecoder, encoderFor, type Framing, makeDecoder } from "./Framing.ts
 import { agreedHeartbeat, controlJson, offeredHeartbeat, offeredReceipts, readHandshake } from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
+import { MaxPacketBytes } from "./SeqpacketTransport.ts"
 import { describeAddress, formatAddress, invalidAddress } from "./SocketAddress.ts"
 import { positiveOr } from "./SocketOptions.ts"
 import {
@@ -51,7 +52,11 @@ export const serve = (
     const listener = yield* transport.listen(options.address, options.tls)
     const scope = yield* Effect.scope
     const maxConnections = positiveOr(options.maxConnections, DefaultMaxConnections)
-    const maxFrameBytes = positiveOr(options.maxFrameBytes, state.options.maxFrameBytes)
+    const packets = options.address._tag === "UnixPacket"
+    const maxFrameBytes = Math.min(
+      positiveOr(options.maxFrameBytes, state.options.maxFrameBytes),
+      packets ? MaxPacketBytes : Number.POSITIVE_INFINITY
+    )
     const batchBytes = positiveOr(options.batchBytes, state.options.batchBytes)
     const handshakeTimeout = options.handshakeTimeout ?? DefaultHandshakeTimeout
     const accepted = new Set(options.accept)
@@ -73,7 +78,10 @@ export const serve = (
     const handle = (connection: Connection) =>
       Effect.gen(function* () {
         // Until a peer has identified itself, its frames may hold a handshake and no more (R-SOCK-2).
-        const decoder = makeDecoder(options.framing ?? "auto", Math.min(maxFrameBytes, HandshakeMaxFrameBytes))
+        const decoder = makeDecoder(
+          packets ? "packet" : (options.framing ?? "auto"),
+          Math.min(maxFrameBytes, HandshakeMaxFrameBytes)
+        )
         const reader = new MessageReader(connection, decoder)
         const handshake = yield* readHandshake(reader).pipe(
           Effect.timeoutOrElse({
@@ -87,8 +95,11 @@ export const serve = (
         )
         if (Result.isFailure(handshake)) return yield* refuse(connection, handshake.failure.message)
         const request = handshake.success
-        const framing: Framing =
-          decoder instanceof AutoDecoder ? (decoder.framing ?? "frame") : (options.framing as Framing)
+        const framing: Framing = packets
+          ? "packet"
+          : decoder instanceof AutoDecoder
+            ? (decoder.framing ?? "frame")
+            : (options.framing as Framing)
         const encode = encoderFor(framing)
         const module = request.route.source
         const reject = (reason: string) =>
@@ -139,6 +150,7 @@ export const serve = (
           framing,
           module,
           owner: module,
+          serverModule: options.module,
           maxFrameBytes,
           batchBytes,
           heartbeatMs,

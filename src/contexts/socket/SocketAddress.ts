@@ -7,12 +7,14 @@
 import { Result } from "effect"
 
 /**
- * A unix-domain socket path or a TCP host and port (port 0 asks the system for a free one).
+ * A unix-domain socket path (a stream socket, or `UnixPacket`: a SOCK_SEQPACKET socket, Go beehive's
+ * `unixpacket`, one message per packet) or a TCP host and port (port 0 asks the system for a free one).
  *
  * @category models
  */
 export type SocketAddress =
   | { readonly _tag: "Unix"; readonly path: string }
+  | { readonly _tag: "UnixPacket"; readonly path: string }
   | { readonly _tag: "Tcp"; readonly host: string; readonly port: number }
 
 /**
@@ -44,6 +46,14 @@ export const hasTls = (tls: TlsOptions | undefined): tls is TlsOptions =>
 export const unix = (path: string): SocketAddress => ({ _tag: "Unix", path })
 
 /**
+ * A unix-domain SOCK_SEQPACKET socket address: Go beehive's `unixpacket`, spoken in its raw mode (one
+ * message per packet, R-SOCK-30). Needs the optional package `node-unix-socket` (R-SOCK-31).
+ *
+ * @category constructors
+ */
+export const unixPacket = (path: string): SocketAddress => ({ _tag: "UnixPacket", path })
+
+/**
  * A TCP address.
  *
  * @category constructors
@@ -63,7 +73,7 @@ export const MaxUnixPathBytes = 107
 export const invalidAddress = (address: unknown, use: "listen" | "connect"): string | undefined => {
   if (typeof address !== "object" || address === null) return "not an address (use unix(path) or tcp(host, port))"
   const a = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown }
-  if (a._tag === "Unix") {
+  if (a._tag === "Unix" || a._tag === "UnixPacket") {
     if (typeof a.path !== "string" || a.path === "") return "the unix socket path is empty"
     const bytes = Buffer.byteLength(a.path)
     if (bytes > MaxUnixPathBytes)
@@ -87,7 +97,7 @@ export const invalidAddress = (address: unknown, use: "listen" | "connect"): str
  */
 export const describeAddress = (address: unknown): string => {
   const a = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown } | null | undefined
-  if (a?._tag === "Unix") return String(a.path)
+  if (a?._tag === "Unix" || a?._tag === "UnixPacket") return String(a.path)
   if (a?._tag === "Tcp") return `${String(a.host)}:${String(a.port)}`
   return String(JSON.stringify(address) ?? address)
 }
@@ -98,7 +108,7 @@ export const describeAddress = (address: unknown): string => {
  * @category getters
  */
 export const formatAddress = (address: SocketAddress): string =>
-  address._tag === "Unix"
+  address._tag !== "Tcp"
     ? address.path
     : address.host.includes(":")
       ? `[${address.host}]:${address.port}`
@@ -108,15 +118,16 @@ export const formatAddress = (address: SocketAddress): string =>
 export const SocketTypes: ReadonlyArray<string> = ["unix", "unixpacket", "tcp", "tcp4", "tcp6"]
 
 /**
- * Parses Go's `sockettype` and `address` config values. `unix` and `unixpacket` take a path (Node has
- * no SOCK_SEQPACKET: `unixpacket` is served as a stream socket, and the framing keeps message
- * boundaries); `tcp`, `tcp4`, `tcp6` take `host:port` or `[v6]:port`. Fails with the reason as text.
+ * Parses Go's `sockettype` and `address` config values. `unix` takes a path (a stream socket),
+ * `unixpacket` a path (a SOCK_SEQPACKET socket, as Go's); `tcp`, `tcp4`, `tcp6` take `host:port` or
+ * `[v6]:port`. Fails with the reason as text.
  *
  * @category constructors
  */
 export const parseAddress = (socketType: string, address: string): Result.Result<SocketAddress, string> => {
   if (address === "") return Result.fail("address is empty")
-  if (socketType === "unix" || socketType === "unixpacket") return Result.succeed(unix(address))
+  if (socketType === "unix") return Result.succeed(unix(address))
+  if (socketType === "unixpacket") return Result.succeed(unixPacket(address))
   if (!socketType.startsWith("tcp") || !SocketTypes.includes(socketType)) {
     return Result.fail(`unsupported socket type "${socketType}" (expected one of ${SocketTypes.join(", ")})`)
   }

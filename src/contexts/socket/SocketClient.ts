@@ -7,7 +7,7 @@
 import type { Duration, Effect } from "effect"
 import type { ConnectFailed } from "../../model/SocketErrors.ts"
 import type { BackoffOptions } from "./Backoff.ts"
-import type { Framing } from "./Framing.ts"
+import type { StreamFraming } from "./Framing.ts"
 import type { ModuleExchange } from "./Handshake.ts"
 import type { SocketAddress, TlsOptions } from "./SocketAddress.ts"
 
@@ -20,10 +20,13 @@ export interface SocketClientOptions {
   /** The client module this process connects as (a module the server accepts). */
   readonly module: string
   readonly address: SocketAddress
-  /** The handshake's `type` (Go sends its `sockettype`); "unix" or "tcp" from the address by default. */
+  /**
+   * The handshake's `type` (Go sends its `sockettype`); "unix", "unixpacket" or "tcp" from the address
+   * by default.
+   */
   readonly socketType?: string | undefined
-  /** "frame" (default) or "ndjson". */
-  readonly framing?: Framing | undefined
+  /** "frame" (default) or "ndjson"; a `unixPacket` address always speaks Go's packets (R-SOCK-30). */
+  readonly framing?: StreamFraming | undefined
   readonly tls?: TlsOptions | undefined
   /** Time allowed to connect; 10 s by default. */
   readonly connectTimeout?: Duration.Input | undefined

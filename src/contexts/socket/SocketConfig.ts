@@ -16,7 +16,7 @@ import * as fs from "node:fs"
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { parseDocument } from "yaml"
 import { SocketConfigError } from "../../model/SocketErrors.ts"
-import type { Framing } from "./Framing.ts"
+import type { StreamFraming } from "./Framing.ts"
 import { invalidAddress, parseAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 
 /** The environment variable naming the config file (Go's). @category constants */
@@ -67,7 +67,7 @@ export interface SocketConfigEntry {
   readonly connMax: number | undefined
   readonly bufferSize: number | undefined
   readonly tls: TlsOptions | undefined
-  readonly framing: Framing | undefined
+  readonly framing: StreamFraming | undefined
   readonly maxFrameBytes: number | undefined
 }
 

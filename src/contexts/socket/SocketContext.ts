@@ -125,6 +125,7 @@ export const serveConfig = (
   Effect.forEach(serverEntries(config), (entry) =>
     socket.serve({
       address: entry.address,
+      module: entry.module,
       accept: clientModules(config),
       maxConnections: entry.connMax,
       tls: entry.tls,

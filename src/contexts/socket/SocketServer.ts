@@ -58,6 +58,12 @@ export interface SocketServerOptions {
    */
   readonly certificateNames?: "subject" | Readonly<Record<string, ReadonlyArray<string>>> | undefined
   /** "auto" (default) detects each connection's framing from its first byte. */
+  /**
+   * The server's own module (Go's server entry `module`). Over `unixPacket`, a Go client addresses
+   * what it sends to its own module (Go's context stamps it so): such messages are delivered to this
+   * module (R-SOCK-32). Left out, they are refused (R-SOCK-10).
+   */
+  readonly module?: string | undefined
   readonly framing?: FramingOption | undefined
   readonly tls?: TlsOptions | undefined
   readonly handshakeTimeout?: Duration.Input | undefined

@@ -29,6 +29,12 @@ export interface Connection {
    */
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, ConnectionClosed>
   /**
+   * Completes, with why, when the transport itself ends the connection because the peer overran what
+   * it holds unread (R-SOCK-30): reading may be paused then, and must not have to resume to see it.
+   * Absent when the transport never does (a stream transport pushes back on the peer instead).
+   */
+  readonly overrun?: Effect.Effect<ConnectionClosed> | undefined
+  /**
    * Closes the stream after what was written is flushed (bounded wait), then releases it. Pending and
    * later reads and writes fail with `ConnectionClosed`. Idempotent, never fails.
    */
