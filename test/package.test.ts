@@ -55,6 +55,20 @@ const main = Effect.gen(function* () {
 Effect.runPromise(main.pipe(Effect.provide(Registry.layer.pipe(Layer.provideMerge(Beehive.layer)))))
 `
 
+/** unixpacket where the optional package is not installed: typed errors, and the import works (R-SOCK-31). */
+const unixpacketWithoutPackage = `import { Effect } from "effect"
+import { nodeTransport, unixPacket } from "beehive-effect"
+
+const path = process.argv[2] ?? "/tmp/none.sock"
+const program = Effect.gen(function* () {
+  const listened = yield* Effect.flip(Effect.scoped(nodeTransport.listen(unixPacket(path))))
+  console.log(\`listen: \${listened._tag} \${"reason" in listened ? listened.reason : ""} \${listened.message}\`)
+  const connected = yield* Effect.flip(nodeTransport.connect(unixPacket(path)))
+  console.log(\`connect: \${connected._tag} \${"code" in connected ? connected.code : ""} \${connected.message}\`)
+})
+Effect.runPromise(program)
+`
+
 let project = ""
 let tarball = ""
 let compiled: Pick<SpawnSyncReturns<string>, "stdout" | "stderr" | "status"> = {
@@ -123,6 +137,7 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the packed package, insta
     }
     if (Object.keys(readmePrograms).length !== blocks.length) throw new Error("a README block is not compiled here")
     writeFileSync(join(project, "src", "plain-registry.ts"), plainRegistry)
+    writeFileSync(join(project, "src", "unixpacket-without-package.ts"), unixpacketWithoutPackage)
     writeFileSync(
       join(project, "tsconfig.json"),
       JSON.stringify({
@@ -181,6 +196,17 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the packed package, insta
   it("R-API-1 R-API-2 the README's code compiles as a strict nodenext TypeScript project", () => {
     expect(compiled.stdout + compiled.stderr).toBe("")
     expect(compiled.status).toBe(0)
+  })
+
+  it("R-SOCK-31 without the optional node-unix-socket the library imports, and unixpacket fails with typed errors naming the package", () => {
+    expect(existsSync(join(project, "node_modules/node-unix-socket"))).toBe(false)
+    const result = run("unixpacket-without-package", [join(project, "none.sock")])
+    expect(result.stderr).toBe("")
+    // One line each: a reason is a sentence, not a stack.
+    const [listen, connect, ...more] = result.stdout.trim().split("\n")
+    expect(more).toEqual([])
+    expect(listen).toMatch(/^listen: ListenFailed Unavailable .*node-unix-socket/)
+    expect(connect).toMatch(/^connect: ConnectFailed ENOTSUP .*node-unix-socket/)
   })
 
   it("R-API-1 the Effect tour runs as written", () => {

@@ -12,7 +12,7 @@ import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, HeartbeatMs, type Proc, proc, startCluster } from "./support.ts"
+import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, startCluster } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
@@ -284,6 +284,26 @@ describe("NATS context", () => {
           expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ModuleNotFound")
           yield* A.nats.unserve("nothing")
           expect(yield* A.nats.served).toEqual([])
+        })
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-4 a nats module cleaned up by the caller's process stays gone there while its server announces it, and comes back when announced anew",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { A, B } = yield* pair
+          yield* B.beehive.cleanup("a1")
+          // Several heartbeats of A's that list a1: none brings it back.
+          yield* Effect.sleep(HeartbeatMs * 4)
+          expect(yield* hasModule(B, "a1")).toBe(false)
+          yield* A.nats.unserve("a1")
+          yield* A.nats.serve("a1")
+          yield* awaitModule(B, "a1")
+          expect(yield* B.beehive.send("a1", msg("back"))).toBeUndefined()
+          expect((yield* A.beehive.receive("a1")).header.id).toBe("back")
         })
       ),
     20_000

@@ -42,7 +42,8 @@ export const proc = (
     return { beehive: host.beehive, nats, events }
   })
 
-const hasModule = (p: Proc, module: string) =>
+/** Whether `module` is registered in `p`. */
+export const hasModule = (p: Proc, module: string) =>
   Effect.map(p.beehive.snapshot, (s) => s.modules.some((m) => m.name === module))
 
 /** Waits (up to 5 s) until `module` is registered in `p` (present) or not (absent). */

@@ -86,8 +86,9 @@ const load = (): Result.Result<SeqpacketModule, string> => {
   if (loaded === undefined) {
     loaded = Result.try({
       try: () => createRequire(import.meta.url)(SeqpacketPackage) as SeqpacketModule,
+      // Node's "Cannot find module" goes on with its require stack: its first line says what failed.
       catch: (error) =>
-        `unixpacket needs the optional package ${SeqpacketPackage} (npm install ${SeqpacketPackage}): ${errorText(error)}`
+        `unixpacket needs the optional package ${SeqpacketPackage} (npm install ${SeqpacketPackage}): ${errorText(error).split("\n")[0]}`
     })
   }
   return loaded
