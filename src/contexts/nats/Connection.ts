@@ -12,7 +12,8 @@ import type { ResolvedNatsOptions } from "./NatsOptions.ts"
 
 /**
  * Connects to the servers of `resolved`; the connection is drained (at most 2 s) and closed when the
- * scope ends. Fails with `NatsConnectFailed` when no server can be reached.
+ * scope ends. Fails with `NatsConnectFailed` when no server can be reached or one refuses the
+ * connection (credentials, TLS).
  *
  * @category constructors
  */
@@ -36,8 +37,16 @@ export const connectNats = (
                   ...(resolved.tls.key === undefined ? {} : { keyFile: resolved.tls.key })
                 }
               }),
+          // With reconnection on, nats.js waits out its 20 s connect timeout ("timeout") when a server
+          // closes the first connection before answering, as one refusing the client's certificate
+          // after a TLS 1.3 handshake does; without it, the connect fails at once with the TLS alert.
+          reconnect: false,
           maxReconnectAttempts: resolved.maxReconnectAttempts,
           reconnectTimeWait: resolved.reconnectTimeWaitMs
+        }).then((nc) => {
+          // The client reads this option when a connection is lost, so reconnection holds from here on.
+          ;(nc as unknown as { options: { reconnect: boolean } }).options.reconnect = true
+          return nc
         }),
       catch: (error) =>
         new NatsConnectFailed({ servers: resolved.servers, detail: String((error as Error)?.message ?? error) })
