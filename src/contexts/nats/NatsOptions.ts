@@ -85,7 +85,10 @@ export interface NatsContextOptions {
    * times this within the serving side's `maxInbound`, or the serving side drops what exceeds it.
    */
   readonly sendWindow?: number | undefined
-  /** Messages the publisher writes before it waits for the server's flush acknowledgement (default 256). */
+  /**
+   * Messages the publisher writes that the server has not confirmed, at most (default 256): it asks for
+   * a flush every half this, and waits for the previous one first (R-NATS-8).
+   */
   readonly flushEvery?: number | undefined
   /** Reconnection attempts before the connection closes for good (default 10; -1: forever). */
   readonly maxReconnectAttempts?: number | undefined

@@ -105,15 +105,12 @@ export class NatsState {
     headers?: Record<string, string>
   ): string | undefined {
     try {
-      let h: ReturnType<typeof natsHeaders> | undefined
-      if (headers !== undefined) {
-        h = natsHeaders()
+      if (headers === undefined) this.nc.publish(subject, data, reply === undefined ? undefined : { reply })
+      else {
+        const h = natsHeaders()
         for (const [k, v] of Object.entries(headers)) h.set(k, v)
+        this.nc.publish(subject, data, reply === undefined ? { headers: h } : { reply, headers: h })
       }
-      this.nc.publish(subject, data, {
-        ...(reply === undefined ? {} : { reply }),
-        ...(h === undefined ? {} : { headers: h })
-      })
       return undefined
     } catch (error) {
       return (error as Error).message ?? String(error)

@@ -1,6 +1,8 @@
 /**
  * The publisher (R-NATS-8): each remote module's endpoint is a bounded outbox (`RemoteEndpoint`), and
- * one fiber drains the outboxes that have messages, flushing every `flushEvery` messages. Each remote
+ * one fiber drains the outboxes that have messages. It asks the server for a flush every half
+ * `flushEvery` messages and waits for the previous one first, so it never stops for a round trip while
+ * the server keeps up, and at most `flushEvery` messages are published and unconfirmed. Each remote
  * module has a send window: at most `sendWindow` of its messages published and not yet acknowledged by
  * the serving process (`credited`); a window no acknowledgement opened for the silence limit is opened
  * again (`reopenStalled`).
@@ -8,14 +10,21 @@
  * @since 0.3.0
  * @internal
  */
-import { Clock, Effect, Queue } from "effect"
+import { Clock, Effect, Fiber, Queue } from "effect"
 import type { ModuleContext } from "../ModuleContext.ts"
 import { RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import type { NatsState } from "./NatsState.ts"
+import { subjectToken } from "./Subjects.ts"
 
-/** A sender's credit for one remote module: messages published and not yet acknowledged. */
+/**
+ * What the publisher keeps for one remote module: its subjects (worked out once, not per message), and
+ * the sender's credit: messages published and not yet acknowledged.
+ */
 interface Credit {
+  readonly subject: string
+  /** The reply subject of its messages, less the message id's token. */
+  readonly replyPrefix: string
   unacked: number
   /** When the last acknowledgement came (or the window last opened), ms. */
   since: number
@@ -36,6 +45,10 @@ export class Publisher {
   private readonly ready = new Set<RemoteEndpoint>()
   /** The credit of each remote module. */
   private readonly credits = new Map<RemoteEndpoint, Credit>()
+  /** The last flush asked for, until it is waited for. */
+  private flushing: Fiber.Fiber<void> | undefined = undefined
+  /** Messages published since the last flush asked for. */
+  private sinceFlush = 0
 
   /** The publisher of the context whose state is `state`, woken through `wake`. */
   constructor(state: NatsState, wake: Queue.Queue<void>) {
@@ -76,22 +89,26 @@ export class Publisher {
     Effect.gen({ self: this }, function* () {
       const state = this.state
       yield* Queue.take(this.wake)
-      let sinceFlush = 0
+      const half = Math.max(1, Math.floor(state.options.flushEvery / 2))
       const now = yield* Clock.currentTimeMillis
       while (this.ready.size > 0) {
         for (const endpoint of [...this.ready]) {
           this.ready.delete(endpoint)
           let credit = this.credits.get(endpoint)
           if (credit === undefined) {
-            credit = { unacked: 0, since: now }
+            credit = {
+              subject: state.subjects.module(endpoint.module),
+              replyPrefix: state.subjects.replyPrefix(state.processId, endpoint.module),
+              unacked: 0,
+              since: now
+            }
             this.credits.set(endpoint, credit)
           }
           for (let k = 0; k < 64 && credit.unacked < state.options.sendWindow; k++) {
             const outgoing = endpoint.takeOutgoing()
             if (outgoing === undefined) break
             const { message, json } = outgoing
-            const reply = state.subjects.replyTo(state.processId, endpoint.module, message.header.id)
-            const failed = state.publish(state.subjects.module(endpoint.module), json, reply)
+            const failed = state.publish(credit.subject, json, credit.replyPrefix + subjectToken(message.header.id))
             if (failed !== undefined) {
               state.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })
               if (!message.header.sync) state.host.onUndeliverable(endpoint.module, message)
@@ -99,20 +116,27 @@ export class Publisher {
               if (credit.unacked === 0) credit.since = now
               credit.unacked++
             }
-            sinceFlush++
+            if (++this.sinceFlush >= half) yield* this.flushAhead
           }
           // Past the window the endpoint waits for an acknowledgement (`credited`) before it is ready again.
           if (endpoint.queued > 0 && endpoint.isOpen && credit.unacked < state.options.sendWindow)
             this.ready.add(endpoint)
         }
-        if (sinceFlush >= state.options.flushEvery) {
-          sinceFlush = 0
-          yield* state.flush
-        }
       }
-      if (sinceFlush > 0) yield* state.flush
+      // What the batch left unflushed is flushed without waiting: the next batch waits for it if need be.
+      if (this.sinceFlush > 0) yield* this.flushAhead
     })
   )
+
+  /**
+   * Asks the server for a flush of what was published, once the previous flush is confirmed (or the
+   * connection ended): the previous one covers all but the last half `flushEvery` messages at most.
+   */
+  private readonly flushAhead: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
+    if (this.flushing !== undefined) yield* Fiber.join(this.flushing)
+    this.sinceFlush = 0
+    this.flushing = yield* Effect.forkChild(this.state.flush)
+  })
 
   /** `n` of the messages published to `module` were handled there (an acknowledgement came at `now`). */
   credited(module: string, n: number, now: number): void {

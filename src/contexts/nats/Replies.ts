@@ -92,14 +92,17 @@ export class Replies {
     if (owed === undefined) return false
     const entry = this.takeInbound(id, from)
     const reply = entry?.reply ?? replyFrom(owed.reply, from as string)
+    // The serving side's count for the sender rides on the answer of the copy it answers (R-NATS-8).
+    const ack = entry === undefined ? undefined : this.state.serving.ackHeaders(entry.destination, entry.reply)
     const json = encodeJsonResult(response)
     if (Result.isFailure(json)) {
       this.state.publish(reply, "", undefined, {
+        ...ack,
         [UndeliverableHeader]: `response not encodable: ${json.failure.message}`
       })
       return true
     }
-    const failed = this.state.publish(reply, json.success)
+    const failed = this.state.publish(reply, json.success, undefined, ack)
     if (failed !== undefined) {
       this.state.report({
         _tag: "PublishFailed",
@@ -143,7 +146,8 @@ export class Replies {
       if (ack !== undefined && ack !== "") {
         const n = Number(ack)
         if (Number.isSafeInteger(n) && n > 0) state.publisher.credited(module, n, yield* Clock.currentTimeMillis)
-        return
+        // An acknowledgement alone, or the one an answer carries (R-NATS-8), which is handled next.
+        if (msg.data.length === 0 && !msg.headers?.has(UndeliverableHeader)) return
       }
       if (msg.headers?.code === 503) {
         // No subscriber for the module's subject: nobody serves it (R-NATS-5).
@@ -159,7 +163,7 @@ export class Replies {
         yield* Effect.ignore(state.beehive.sendResp(response, module))
         return
       }
-      const decoded = decodeJsonResult(new TextDecoder().decode(msg.data))
+      const decoded = decodeJsonResult(msg.string())
       if (Result.isFailure(decoded)) {
         return state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
       }

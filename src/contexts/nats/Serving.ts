@@ -75,7 +75,7 @@ export class Serving {
           if (!Queue.offerUnsafe(queue, msg)) {
             // The module is slower than its senders: dropped and reported, never buffered without bound
             // (R-NATS-8). A sync request is answered at once, so its caller does not wait for its deadline.
-            const decoded = decodeJsonResult(new TextDecoder().decode(msg.data))
+            const decoded = decodeJsonResult(msg.string())
             if (Result.isFailure(decoded)) {
               state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
             } else this.undeliverable(module, decoded.success, msg.reply, "inbound queue full")
@@ -113,7 +113,7 @@ export class Serving {
     this.state.report({ _tag: "Undeliverable", module, msgId: message.header.id, reason })
     if (message.header.sync && reply !== undefined) {
       this.state.replies.takeInbound(message.header.id, module)
-      this.state.publish(reply, "", undefined, { [UndeliverableHeader]: reason })
+      this.state.publish(reply, "", undefined, { ...this.ackHeaders(module, reply), [UndeliverableHeader]: reason })
     } else this.state.host.onUndeliverable(module, message)
   }
 
@@ -124,7 +124,7 @@ export class Serving {
     return Effect.forever(
       Effect.gen(function* () {
         const msg = yield* Queue.take(served.queue)
-        const decoded = decodeJsonResult(new TextDecoder().decode(msg.data))
+        const decoded = decodeJsonResult(msg.string())
         if (Result.isFailure(decoded)) {
           state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
           if (msg.reply !== undefined)
@@ -136,7 +136,7 @@ export class Serving {
           state.replies.registerInbound(message.header.id, { destination: served.module, reply: msg.reply })
         }
         const exit = yield* Effect.exit(state.beehive.send(served.module, message))
-        if (msg.reply !== undefined) self.acknowledge(served, msg.reply)
+        if (msg.reply !== undefined) self.acknowledge(served, msg.reply, message.header.sync)
         if (Exit.isFailure(exit)) {
           const error = Cause.squash(exit.cause) as Error
           self.undeliverable(served.module, message, msg.reply, error.message)
@@ -153,11 +153,12 @@ export class Serving {
 
   /**
    * Counts a message of the sender whose reply subject is `reply` as handled, and sends the count back
-   * once it is a quarter of the window, or the module's queue is empty (R-NATS-8).
+   * once it is a quarter of the window, or the module's queue is empty; after a sync request, the
+   * count waits for its answer instead, which carries it (`ackHeaders`): one message less per round
+   * trip. What no answer took is sent at the next heartbeat (`sendOwedAcks`) (R-NATS-8).
    */
-  acknowledge(served: Served, reply: string): void {
-    const prefix = reply.slice(0, reply.lastIndexOf(".") + 1)
-    const key = `${served.module}\u0000${prefix}`
+  acknowledge(served: Served, reply: string, sync: boolean): void {
+    const key = ackKey(served.module, reply)
     let owed = this.owed.get(key)
     if (owed === undefined) {
       if (this.owed.size >= this.state.options.maxPendingRequests) this.owed.clear()
@@ -167,8 +168,27 @@ export class Serving {
     owed.count++
     owed.reply = reply
     const quarter = Math.max(1, Math.floor(this.state.options.sendWindow / 4))
-    if (owed.count < quarter && Queue.sizeUnsafe(served.queue) > 0) return
+    if (owed.count < quarter && (sync || Queue.sizeUnsafe(served.queue) > 0)) return
     this.state.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
     this.owed.delete(key)
   }
+
+  /** The headers that hand `module`'s count owed to the sender of `reply` to a reply published to it. */
+  ackHeaders(module: string, reply: string): Record<string, string> | undefined {
+    const key = ackKey(module, reply)
+    const owed = this.owed.get(key)
+    if (owed === undefined) return undefined
+    this.owed.delete(key)
+    return { [AckHeader]: String(owed.count) }
+  }
+
+  /** Sends every count owed (the heartbeat does): a sender waits at most a heartbeat for its credit. */
+  sendOwedAcks(): void {
+    for (const owed of this.owed.values())
+      this.state.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
+    this.owed.clear()
+  }
 }
+
+/** The key of what `module` owes the sender of `reply`: the reply subject less the message id names the sender. */
+const ackKey = (module: string, reply: string): string => `${module}\u0000${reply.slice(0, reply.lastIndexOf(".") + 1)}`

@@ -12,8 +12,8 @@
  */
 import { Effect, Result } from "effect"
 import { jsonDepthExceeds, MaxJsonDepth, mayOverflow, nonFiniteNumberPath } from "../../model/JsonDepth.ts"
-import { type Message, make } from "../../model/Message.ts"
-import { decodeUnknownResult } from "../../model/MessageJson.ts"
+import type { Message } from "../../model/Message.ts"
+import { decodeUnknownResult, decodeWirePlain } from "../../model/MessageJson.ts"
 import { type ConnectionClosed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import type { MessageDecoder } from "./Framing.ts"
 import type { Connection } from "./Transport.ts"
@@ -28,56 +28,6 @@ export interface Incoming {
   readonly responder: string | undefined
   /** The number the peer gave a one-way message, when the connection has receipts (R-SOCK-21). */
   readonly seq: number | undefined
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const optionalString = (value: unknown): value is string | null | undefined =>
-  value === undefined || value === null || typeof value === "string"
-
-/**
- * The message for a parsed payload that has the wire shape in its plainest form (every field of the
- * right type), or `undefined` to let the Schema (`decodeUnknownResult`) decide and explain. It accepts
- * nothing the Schema rejects, and builds the same message; it exists because the Schema's generic
- * walk costs more than the rest of a message's way through a connection.
- *
- * @category decoding
- */
-export const decodeWirePlain = (parsed: unknown): Message | undefined => {
-  if (!isObject(parsed) || !isObject(parsed.header)) return undefined
-  const h = parsed.header
-  const route = parsed.route
-  if (typeof h.msg_id !== "string" || typeof h.timestamp !== "number" || !Number.isSafeInteger(h.timestamp)) {
-    return undefined
-  }
-  if (!optionalString(h.parent_msg_id) || !optionalString(h.resourceversion) || !optionalString(h.type))
-    return undefined
-  if (!(h.sync === undefined || h.sync === null || typeof h.sync === "boolean")) return undefined
-  if (route !== undefined && route !== null) {
-    if (!isObject(route)) return undefined
-    const { source, destination, group, operation, resource } = route
-    if (![source, destination, group, operation, resource].every(optionalString)) return undefined
-  }
-  const r = isObject(route) ? route : {}
-  return make({
-    header: {
-      id: h.msg_id,
-      parentId: (h.parent_msg_id as string | null | undefined) ?? "",
-      timestamp: h.timestamp,
-      resourceVersion: (h.resourceversion as string | null | undefined) ?? "",
-      sync: (h.sync as boolean | null | undefined) ?? false,
-      type: (h.type as string | null | undefined) ?? ""
-    },
-    route: {
-      source: (r.source as string | null | undefined) ?? "",
-      destination: (r.destination as string | null | undefined) ?? "",
-      group: (r.group as string | null | undefined) ?? "",
-      operation: (r.operation as string | null | undefined) ?? "",
-      resource: (r.resource as string | null | undefined) ?? ""
-    },
-    content: parsed.content
-  })
 }
 
 /**
