@@ -6,7 +6,7 @@
  * @since 0.1.0
  * @internal
  */
-import { Clock, Effect, type Exit, type Fiber } from "effect"
+import { Clock, Context, Effect, type Exit, type Fiber } from "effect"
 import type { Arm } from "./Arm.ts"
 
 /**
@@ -66,10 +66,34 @@ const awaitWith = <A, E>(
     })
   })
 
-const timerOn =
-  (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer =>
-  (expire) =>
-    Effect.runForkWith(fiber.context)(Effect.andThen(sleepUntil(deadline), Effect.sync(expire)))
+/** Effect's own clock, the one a fiber reads unless a test clock or the virtual clock is provided. */
+let liveClock: Clock.Clock | undefined
+
+/** The longest delay `setTimeout` takes; a longer one fires at once. */
+const maxTimerMillis = 2 ** 31 - 1
+
+// On Effect's own clock, whose sleep is a `setTimeout` anyway, the timer is a `setTimeout`: a timer
+// fiber per wait (started, then interrupted when the wait ends first, as most do) cost about half of
+// a `sendSync` whose caller waits. Any other clock (test clocks, the deterministic runtime's virtual
+// clock) drives the timer through a fiber that sleeps on it.
+const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer => {
+  const clock = fiber.getRef(Clock.Clock)
+  liveClock ??= Context.get(Context.empty(), Clock.Clock)
+  if (clock !== liveClock || clock.currentTimeMillisUnsafe() >= deadline) {
+    return (expire) => Effect.runForkWith(fiber.context)(Effect.andThen(sleepUntil(deadline), Effect.sync(expire)))
+  }
+  return (expire) => {
+    let handle: ReturnType<typeof setTimeout>
+    // A live timer may fire early: it sleeps again until the clock reads the deadline.
+    const fire = () => {
+      const left = deadline - clock.currentTimeMillisUnsafe()
+      if (left > 0) handle = setTimeout(fire, Math.min(left, maxTimerMillis))
+      else expire()
+    }
+    handle = setTimeout(fire, Math.min(deadline - clock.currentTimeMillisUnsafe(), maxTimerMillis))
+    return { interruptUnsafe: () => clearTimeout(handle) }
+  }
+}
 
 /**
  * Waits for an armed wait; interrupting the waiting fiber withdraws the arm.
