@@ -35,7 +35,8 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-const accepts = (port: number): Promise<boolean> =>
+/** Whether anything accepts TCP connections on a loopback port. */
+export const accepts = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port })
     socket.once("connect", () => {

@@ -1,22 +1,11 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
-import { createConnection } from "node:net"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { accepts } from "../scripts/natsServer.ts"
 
 const root = join(import.meta.dirname, "..")
 const example = (name: string) => join(root, "dist/examples", name)
-
-/** Whether anything accepts TCP connections on a loopback port. */
-const accepts = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
 
 /** Whether a process still exists (signal 0 only checks). */
 const alive = (pid: number): boolean => {

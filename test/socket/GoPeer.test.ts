@@ -111,6 +111,15 @@ const goResponse = (id: string, request: any, content: string) =>
   `{"header":{"msg_id":"${id}","parent_msg_id":"${request.header.msg_id}","timestamp":1795338145514,"type":"unixpacket"},"route":{"source":"${request.route.source}","destination":"${request.route.source}","operation":"response","resource":"${request.route.resource}"},"content":"${content}"}\n`
 
 /** Our server: modules srv and sink (group sinkgroup), serving the Go client module "cli". */
+/** A Go client connected to `path` that has sent Go's handshake and read its answer. */
+const handshakenGoClient = (path: string) =>
+  Effect.gen(function* () {
+    const go = yield* goClient(path)
+    go.write(goHandshake)
+    yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+    return go
+  })
+
 const ourServer = (path: string, options: Parameters<typeof makeSide>[1] = {}, capacity?: number) =>
   Effect.gen(function* () {
     const side = yield* makeSide(nodeTransport, options, { capacity })
@@ -134,9 +143,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       Effect.gen(function* () {
         const path = socketPath()
         yield* ourServer(path)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         // Go's header and route, byte for byte; the exchange's keys may come in any order for Go's
         // json.Unmarshal into its ModuleExchange struct.
         expect(go.packets[0]).toMatch(
@@ -153,9 +160,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       Effect.gen(function* () {
         const path = socketPath()
         const side = yield* ourServer(path)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         go.write(goSend("m-1", "cli", "hello"))
         const received = yield* side.beehive.receive("srv")
         expect(received.content).toBe("hello")
@@ -172,9 +177,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       Effect.gen(function* () {
         const path = socketPath()
         const side = yield* ourServer(path)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         go.write(goSend("s-1", "cli", "ping", true))
         yield* answerOne(side, "srv", "pong")
         yield* waitFor(() => go.packets.length === 2, "the response")
@@ -191,9 +194,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       Effect.gen(function* () {
         const path = socketPath()
         const side = yield* ourServer(path)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
         for (let i = 0; i < 5; i++) {
           yield* side.beehive.send("cli", msg(`one-${i}`, i, { route: { source: "srv", resource: "res" } }))
@@ -231,9 +232,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
         // srv's mailbox holds 1 and 2 more wait for it: then reading pauses (R-SOCK-17), and what the
         // Go client writes meanwhile is held unread, up to the bound (R-SOCK-30).
         const side = yield* ourServer(path, { maxInboundBacklog: 2 }, 1)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         for (let i = 0; i < MaxUnreadPackets + 100; i++) go.write(goSend(`f-${i}`, "cli", "flood"))
         yield* waitFor(() => side.events.some((e) => e._tag === "Disconnected"), "the connection's end")
         yield* waitFor(() => go.closed, "the Go end's close")
@@ -253,9 +252,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       Effect.gen(function* () {
         const path = socketPath()
         const side = yield* ourServer(path)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
         // The packet is the JSON and a newline; stamping adds the type "unixpacket" to the header.
         const sized = (id: string, packetBytes: number) => {
@@ -288,9 +285,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       Effect.gen(function* () {
         const path = socketPath()
         yield* ourServer(path)
-        const go = yield* goClient(path)
-        go.write(goHandshake)
-        yield* waitFor(() => go.packets.length === 1, "the handshake answer")
+        const go = yield* handshakenGoClient(path)
         go.write(goSend("a", "cli", "a") + goSend("b", "cli", "b"))
         yield* waitFor(() => go.closed, "the connection's end")
       })

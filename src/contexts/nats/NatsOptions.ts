@@ -4,10 +4,10 @@
  *
  * @since 0.3.0
  */
-import * as fs from "node:fs"
 import { Result } from "effect"
 import { parse as parseYaml } from "yaml"
 import { NatsConfigError } from "../../model/NatsErrors.ts"
+import { unreadableFile } from "../UnreadableFile.ts"
 
 /** The context type name of modules served over NATS. @category constants */
 export const ContextTypeNats = "nats"
@@ -138,16 +138,6 @@ const optionalString = (key: string, value: unknown): string | undefined | NatsC
   return value
 }
 
-/** Why a TLS file cannot be used, or undefined if it can be read (as the socket configuration checks). */
-const unreadable = (file: string): string | undefined => {
-  try {
-    fs.accessSync(file, fs.constants.R_OK)
-    return fs.statSync(file).isFile() ? undefined : `${file} is not a file`
-  } catch (e) {
-    return `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`
-  }
-}
-
 /**
  * Validates options and applies the defaults. Fails with `NatsConfigError` naming the first bad key,
  * among them a TLS file that cannot be read. Never throws.
@@ -208,7 +198,7 @@ export const resolveNatsOptions = (
     // Found here rather than by the client, which reads the files only once a server offers TLS.
     for (const key of ["ca", "cert", "key"] as const) {
       const file = t[key]
-      const problem = file === undefined ? undefined : unreadable(file)
+      const problem = file === undefined ? undefined : unreadableFile(file)
       if (problem !== undefined) return fail(new NatsConfigError({ key: `tls.${key}`, reason: problem }))
     }
     tls = { ca: t.ca, cert: t.cert, key: t.key }

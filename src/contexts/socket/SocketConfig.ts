@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { parseDocument } from "yaml"
 import { SocketConfigError } from "../../model/SocketErrors.ts"
+import { unreadableFile } from "../UnreadableFile.ts"
 import type { StreamFraming } from "./Framing.ts"
 import { invalidAddress, parseAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
 
@@ -120,16 +121,6 @@ const unknownKey = (key: string): string => {
   return `unknown key${near === undefined ? "" : ` (did you mean "${near}"?)`}; the keys are ${SocketConfigKeys.join(", ")}`
 }
 
-/** Why a TLS file cannot be used, or undefined if it can be read. */
-const unreadable = (file: string): string | undefined => {
-  try {
-    fs.accessSync(file, fs.constants.R_OK)
-    return fs.statSync(file).isFile() ? undefined : `${file} is not a file`
-  } catch (e) {
-    return `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`
-  }
-}
-
 /**
  * Validates a configuration given as data (the YAML's value, or objects with Go's keys written in
  * code). Fails with `SocketConfigError`. Never throws.
@@ -189,7 +180,7 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
     if (Boolean(wire.cert) !== Boolean(wire.key)) return fail(wire.cert ? "key" : "cert", "cert and key go together")
     for (const key of ["ca", "cert", "key"] as const) {
       const file = wire[key]
-      const problem = file ? unreadable(file) : undefined
+      const problem = file ? unreadableFile(file) : undefined
       if (problem !== undefined) return fail(key, problem)
     }
     const tls =
