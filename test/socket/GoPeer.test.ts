@@ -225,6 +225,38 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
       })
     ))
 
+  it("R-SOCK-30 a burst of messages to a Go client goes out as one packet each, all of them, in order", () =>
+    run(
+      Effect.gen(function* () {
+        const path = socketPath()
+        const side = yield* ourServer(path)
+        const go = yield* handshakenGoClient(path)
+        yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
+        const burst = 3000
+        // Sent from several fibers at once, so that the writer has many packets to write back to back.
+        yield* Effect.forEach(
+          [0, 1, 2],
+          (sender) =>
+            Effect.forEach(
+              Array.from({ length: burst / 3 }, (_, i) => i),
+              (i) =>
+                side.beehive.send("cli", msg(`b-${sender}-${i}`, i, { route: { source: "srv", resource: "res" } })),
+              { discard: true }
+            ),
+          { concurrency: "unbounded", discard: true }
+        )
+        yield* waitFor(() => go.packets.length === burst + 1, `${burst} packets`, 20_000)
+        expect(side.events.filter((e) => e._tag === "Disconnected")).toEqual([])
+        const bySender = [0, 1, 2].map((sender) =>
+          parsed(go)
+            .slice(1)
+            .filter((m) => String(m.header.msg_id).startsWith(`b-${sender}-`))
+            .map((m) => m.content)
+        )
+        for (const contents of bySender) expect(contents).toEqual(Array.from({ length: burst / 3 }, (_, i) => i))
+      })
+    ))
+
   it("ends the connection of a Go client that floods a module whose reading is paused, saying why", () =>
     run(
       Effect.gen(function* () {
