@@ -21,15 +21,19 @@ import { makeSide } from "../socket/support.ts"
 import { certifiedTransport } from "../support/certifiedTransport.ts"
 import { fcParams } from "../support/fc.ts"
 
-const modules = ["edged", "twin", "hub"] as const
-const certificateName = fc.constantFrom("edged", "twin", "hub", "node-7", "ops")
+// Names an object or a string already has as keys ("toString", "0", "length") are module names like any
+// other: a binding is looked up by the record's own keys only.
+const modules = ["edged", "twin", "hub", "toString", "constructor", "0", "length"] as const
+const certificateName = fc.constantFrom("edged", "twin", "hub", "node-7", "ops", "toString", "0", "s")
 
 type Binding = undefined | "subject" | Readonly<Record<string, ReadonlyArray<string>>>
 
 const arbBinding: fc.Arbitrary<Binding> = fc.oneof(
   fc.constant(undefined),
   fc.constant("subject" as const),
-  fc.dictionary(fc.constantFrom(...modules), fc.array(certificateName, { maxLength: 2 }), { maxKeys: 3 })
+  fc.dictionary(fc.constantFrom(...modules), fc.array(certificateName, { maxLength: 2 }), { maxKeys: 3 }).map(
+    (record) => ({ ...record })
+  )
 )
 
 interface Claim {
@@ -47,9 +51,10 @@ const arbClaim: fc.Arbitrary<Claim> = fc.record({
 const allowed = (claim: Claim, accept: ReadonlyArray<string>, binding: Binding): boolean => {
   if (!accept.includes(claim.module)) return false
   if (binding === undefined) return true
-  const names = claim.names ?? []
-  const may = binding === "subject" ? [claim.module] : (binding[claim.module] ?? [claim.module])
-  return names.some((name) => may.includes(name))
+  const names = new Set(claim.names ?? [])
+  if (binding === "subject") return names.has(claim.module)
+  const listed = Object.entries(binding).find(([module]) => module === claim.module)
+  return listed === undefined ? names.has(claim.module) : listed[1].some((name) => names.has(name))
 }
 
 describe("R-SOCK-6 module names bound to client certificates", () => {

@@ -112,7 +112,9 @@ export const serve = (
         const binding = options.certificateNames
         if (binding !== undefined) {
           const names = connection.certificateNames ?? []
-          const allowed = binding === "subject" ? [module] : (binding[module] ?? [module])
+          // The record's own keys only: a module named "toString" is not bound by Object's prototype.
+          const listed = binding !== "subject" && Object.hasOwn(binding, module) ? binding[module] : undefined
+          const allowed = listed ?? [module]
           if (!names.some((name) => allowed.includes(name))) {
             return yield* reject(
               names.length === 0
