@@ -250,7 +250,7 @@ describe("frame fuzzing", () => {
   )
 
   it(
-    "R-SOCK-2 lengths over the limit fail from the header alone",
+    "R-SOCK-2 lengths over the limit fail from the header alone, naming the length claimed",
     () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 1 << 20 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (max, length) => {
@@ -261,6 +261,9 @@ describe("frame fuzzing", () => {
           if (length === 0) expect(error).toMatchObject({ reason: "Empty" })
           else if (length > max) expect(error).toMatchObject({ reason: "TooLarge" })
           else expect(error).toBeUndefined()
+          // A refusal says what the header claimed (and the maximum it exceeds).
+          if (error !== undefined) expect(error.detail).toContain(`${length}`)
+          if (length > max) expect(error?.detail).toContain(`${max}`)
         }),
         fuzzParams(1500)
       )

@@ -188,3 +188,43 @@ describe("R-SOCK-3 a configured framing", () => {
       fcParams(200)
     ))
 })
+
+describe("R-SOCK-2 a decoder's maximum changed on the way (a server raises it after the handshake)", () => {
+  type Stream = "frame" | "ndjson"
+  const arbCase = fc.record({
+    configured: fc.constantFrom<"auto" | Stream>("auto", "frame", "ndjson"),
+    sent: fc.constantFrom<Stream>("frame", "ndjson"),
+    before: fc.integer({ min: 8, max: 6000 }),
+    after: fc.integer({ min: 8, max: 6000 }),
+    // How many texts come before the maximum changes (0: before the first byte, so before an
+    // "auto" decoder knows its framing).
+    changeAt: fc.nat({ max: 3 }),
+    sizes: fc.array(fc.integer({ min: 1, max: 6200 }), { minLength: 1, maxLength: 6 })
+  })
+
+  it("R-SOCK-2 each text is held to the maximum in force when it is read, in every framing and before or after an auto decoder picked one; a refusal names the size and the maximum", () =>
+    fc.assert(
+      fc.property(arbCase, ({ configured, sent, before, after, changeAt, sizes }) => {
+        const framing = configured === "auto" ? sent : configured
+        const decoder = makeDecoder(configured, before)
+        const encode = encoderFor(framing)
+        const delivered: Array<string> = []
+        for (const [i, size] of sizes.entries()) {
+          if (i === changeAt) decoder.setLimit(after)
+          const max = i < changeAt ? before : after
+          const text = "a".repeat(size)
+          const error = decoder.feed(encode(text), (t) => delivered.push(t))
+          if (size > max) {
+            expect(error?.reason, `text ${i} of ${size} bytes against ${max}`).toBe("TooLarge")
+            expect(error?.detail).toContain(`exceeds ${max}`)
+            if (framing === "frame") expect(error?.detail).toContain(`${size} bytes`)
+            expect(delivered.length).toBe(i)
+            return
+          }
+          expect(error, `text ${i} of ${size} bytes against ${max}`).toBeUndefined()
+          expect(delivered.length).toBe(i + 1)
+        }
+      }),
+      fcParams(300)
+    ))
+})

@@ -126,10 +126,10 @@ export const encodeBatch = (framing: Framing, jsons: ReadonlyArray<string>): Uin
       out.set(FrameHeaderPrefix, offset)
       out.writeUInt32BE(length, offset + 8)
       offset += FrameHeaderBytes
-      out.write(jsons[i] as string, offset, length, "utf8")
+      out.write(jsons[i] as string, offset, length)
       offset += length
     } else {
-      out.write(jsons[i] as string, offset, length, "utf8")
+      out.write(jsons[i] as string, offset, length)
       offset += length
       out[offset++] = 0x0a
     }
