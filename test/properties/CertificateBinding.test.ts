@@ -31,9 +31,9 @@ type Binding = undefined | "subject" | Readonly<Record<string, ReadonlyArray<str
 const arbBinding: fc.Arbitrary<Binding> = fc.oneof(
   fc.constant(undefined),
   fc.constant("subject" as const),
-  fc.dictionary(fc.constantFrom(...modules), fc.array(certificateName, { maxLength: 2 }), { maxKeys: 3 }).map(
-    (record) => ({ ...record })
-  )
+  fc
+    .dictionary(fc.constantFrom(...modules), fc.array(certificateName, { maxLength: 2 }), { maxKeys: 3 })
+    .map((record) => ({ ...record }))
 )
 
 interface Claim {

@@ -299,6 +299,65 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
     60_000
   )
 
+  it(
+    "R-SOCK-22 a read given up (interrupted) takes nothing: what it had not handed out goes to the next read, in order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Kind>("unix", "tcp", "memory"),
+          fc.array(
+            fc.oneof(
+              fc.record({ giveUpAfterMs: fc.integer({ min: 0, max: 3 }) }),
+              // Bytes may arrive while no read waits, right after one was given up.
+              fc.record({ write: fc.integer({ min: 1, max: 5000 }), thenWaitMs: fc.integer({ min: 0, max: 3 }) })
+            ),
+            { minLength: 1, maxLength: 10 }
+          ),
+          (kind, steps) =>
+            run(
+              Effect.gen(function* () {
+                const { transport, address } = transportOf(kind, { capacity: 1 << 16, maxRead: undefined })
+                const listener = yield* transport.listen(address)
+                const client = yield* transport.connect(listener.address)
+                const server = yield* listener.accept
+                const received: Array<Uint8Array> = []
+                let written = 0
+                for (const step of steps) {
+                  if ("write" in step) {
+                    yield* client.write(pattern(0, written, step.write))
+                    written += step.write
+                    yield* Effect.sleep(step.thenWaitMs)
+                    continue
+                  }
+                  const reading = yield* Effect.forkChild(server.read, { startImmediately: true })
+                  yield* Effect.sleep(step.giveUpAfterMs)
+                  // A read that finished before it was given up keeps what it handed out.
+                  yield* Fiber.interrupt(reading)
+                  const exit = yield* Fiber.await(reading)
+                  if (exit._tag === "Success") received.push(...exit.value)
+                }
+                const got = received.reduce((n, c) => n + c.length, 0)
+                // A bound for failures, not a speed target: every byte was written already.
+                const rest = yield* readBytes(server, written - got, false).pipe(
+                  Effect.timeoutOrElse({
+                    duration: 5000,
+                    orElse: () => Effect.die(new Error("bytes written never reached a read: a given-up read took them"))
+                  })
+                )
+                const all = Buffer.concat([...received, rest.bytes])
+                expect(all.length).toBe(written)
+                expect(firstMismatch(0, all)).toBe(-1)
+                yield* client.close
+                yield* server.close
+                yield* listener.close
+              })
+            )
+        ),
+        fcParams(30)
+      ),
+    60_000
+  )
+
   it("R-SOCK-22 an in-memory pipe makes a writer wait exactly while it holds its capacity or more; a cut read hands out one chunk of at most the cut, an uncut one the writes as written", () =>
     fc.assert(
       fc.asyncProperty(

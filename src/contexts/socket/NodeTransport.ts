@@ -45,8 +45,8 @@ type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
 /** The names a verified client certificate carries: its subject's CN and its subjectAltName DNS names. */
 const namesOf = (socket: net.Socket): ReadonlyArray<string> | undefined => {
   if (!(socket instanceof tls.TLSSocket) || !socket.authorized) return undefined
+  // An authorized socket has its peer's certificate (Node gives `{}` only when there is none).
   const certificate = socket.getPeerCertificate()
-  if (certificate === null || typeof certificate !== "object" || Object.keys(certificate).length === 0) return undefined
   const common = certificate.subject?.CN
   const alternative = (certificate.subjectaltname ?? "")
     .split(",")
@@ -102,17 +102,14 @@ class NodeConnection implements Connection {
     })
   })
 
+  // The write and the wait for `drain` are one step: no `drain` can come between them unseen.
   readonly write = (bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> =>
-    Effect.suspend(() => {
-      if (this.ended !== undefined) return Effect.fail(this.ended)
-      if (this.socket.write(bytes)) return Effect.void
-      return Effect.callback<void, ConnectionClosed>((resume) => {
-        if (this.ended !== undefined) return resume(Effect.fail(this.ended))
-        if (!this.socket.writableNeedDrain) return resume(Effect.void)
-        this.writers.add(resume)
-        return Effect.sync(() => {
-          this.writers.delete(resume)
-        })
+    Effect.callback<void, ConnectionClosed>((resume) => {
+      if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+      if (this.socket.write(bytes)) return resume(Effect.void)
+      this.writers.add(resume)
+      return Effect.sync(() => {
+        this.writers.delete(resume)
       })
     })
 
