@@ -154,9 +154,14 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
                   // Three intervals of silence, measured every half interval from the first check after
                   // the last byte heard (at most half an interval before the partition): noticed within
                   // three and a half intervals of its start.
-                  const noticed = [...serverEvents, ...clientEvents]
-                    .filter((e) => e._tag === "Disconnected" && e.cause === "PeerUnresponsive")
-                    .map((e) => (when.get(e) ?? Number.POSITIVE_INFINITY) - started)
+                  const cutOffs = [...serverEvents, ...clientEvents].filter(
+                    (e) => e._tag === "Disconnected" && e.cause === "PeerUnresponsive"
+                  )
+                  // The event's reason says what ended it, and why (R-SOCK-23).
+                  for (const e of cutOffs) {
+                    if (e._tag === "Disconnected") expect(e.reason).toMatch(/is unresponsive: nothing came for \d+ ms/)
+                  }
+                  const noticed = cutOffs.map((e) => (when.get(e) ?? Number.POSITIVE_INFINITY) - started)
                   expect(Math.min(...noticed), "noticed within 3.5 intervals").toBeLessThanOrEqual(3.5 * heartbeatMs)
                   // The call waiting across it failed when the connection ended, not at its deadline.
                   const exit = waiting.pollUnsafe()
@@ -237,6 +242,9 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
               expect(cutOff?.event, "an unfinished frame ends the connection").toMatchObject({
                 cause: "PeerUnresponsive"
               })
+              // The event's reason says what ended it, and why (R-SOCK-23).
+              const reason = cutOff?.event._tag === "Disconnected" ? cutOff.event.reason : ""
+              expect(reason).toMatch(/is unresponsive: a frame stayed unfinished for \d+ ms \(limit \d+ ms\)/)
               const after = (cutOff?.at ?? 0) - lastByte
               // Not before the frame stayed unfinished for the timeout; noticed within two checks of it.
               expect(after).toBeGreaterThanOrEqual(frameTimeoutMs)
