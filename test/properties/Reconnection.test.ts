@@ -57,6 +57,13 @@ const delayBounds = (n: number, options: Backoff): { readonly low: number; reado
   return { low: Math.round(base * (1 - jitter)), high: Math.round(base) }
 }
 
+/** The time retry k's attempt begins after a first failed one, with every delay at its highest. */
+const giveUpAfterOf = (k: number, options: Backoff): number => {
+  let sum = 0
+  for (let n = 0; n < k; n++) sum += delayBounds(n, options).high
+  return sum
+}
+
 const arbBackoff: fc.Arbitrary<Backoff> = fc.record(
   {
     initial: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.constantFrom(0, -5)),
@@ -109,7 +116,10 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           bound: fc.oneof(
             fc.constant(undefined),
             fc.integer({ min: 1, max: 5 }).map((maxAttempts) => ({ maxAttempts })),
-            fc.integer({ min: 1, max: 900 }).map((giveUpAfter) => ({ giveUpAfter }))
+            fc.integer({ min: 1, max: 900 }).map((giveUpAfter) => ({ giveUpAfter })),
+            // The bound the k-th retry's attempt reaches exactly, while the server stays down, when the
+            // backoff has no random part: where `>` and `>=` differ.
+            fc.integer({ min: 1, max: 4 }).map((giveUpAtRetry) => ({ giveUpAtRetry }))
           )
         }),
         (script, { backoff, bound }) => {
@@ -152,7 +162,9 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
               ? {}
               : "maxAttempts" in bound
                 ? { maxAttempts: bound.maxAttempts }
-                : { giveUpAfter: Duration.millis(bound.giveUpAfter) })
+                : "giveUpAfter" in bound
+                  ? { giveUpAfter: Duration.millis(bound.giveUpAfter) }
+                  : { giveUpAfter: Duration.millis(giveUpAfterOf(bound.giveUpAtRetry, backoff)) })
           }
           let handle: SocketClient | undefined
           const connected = sim.fork(
@@ -225,9 +237,10 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             const outOfAttempts = bound !== undefined && "maxAttempts" in bound && failedInARow >= bound.maxAttempts
             const outOfTime =
               bound !== undefined &&
-              "giveUpAfter" in bound &&
+              !("maxAttempts" in bound) &&
               failedInARow > 0 &&
-              next.at - unconnectedSince >= bound.giveUpAfter
+              next.at - unconnectedSince >=
+                ("giveUpAfter" in bound ? bound.giveUpAfter : giveUpAfterOf(bound.giveUpAtRetry, backoff))
             if (next.event._tag === "GaveUp") {
               expect(outOfAttempts || outOfTime, `gave up after attempt ${k}`).toBe(true)
               expect(next.event.attempts).toBe(failedInARow)

@@ -181,7 +181,7 @@ export class LinkWriter {
       bytes += json.length
     }
     this.responseBytes -= bytes
-    if (jsons.length > 0) this.parts.onResponsesTaken()
+    this.parts.onResponsesTaken()
     while (bytes < limit && this.readyEndpoints.size > 0 && !receipts.awaitingReceipts()) {
       const endpoint = this.readyEndpoints.values().next().value as RemoteEndpoint
       this.readyEndpoints.delete(endpoint)

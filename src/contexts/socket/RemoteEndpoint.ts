@@ -127,7 +127,7 @@ export class RemoteEndpoint implements Endpoint {
   /** Binds the endpoint to a connection; what is queued is written from now on. */
   bind(link: EndpointLink): void {
     this.link = link
-    if (this.outbox.size > 0) link.ready(this)
+    link.ready(this)
   }
 
   refuse(message: Message): MessageEncodeError | undefined {
