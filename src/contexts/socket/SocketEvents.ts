@@ -119,8 +119,7 @@ const isLoss = (event: SocketEvent): boolean =>
   event._tag === "GaveUp"
 
 /** Who an event is about, for the log's bound: the peer's host, or the address a client connects to. */
-const sourceOf = (event: SocketEvent): string =>
-  "peer" in event ? peerHost(event.peer) : "address" in event ? event.address : ""
+const sourceOf = (event: SocketEvent): string => ("peer" in event ? peerHost(event.peer) : event.address)
 
 /**
  * Reports an event: to `onEvent` if given (every event), and to Effect's logger, warnings bounded per
