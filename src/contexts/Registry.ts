@@ -200,9 +200,10 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
       )
       const waitAndShutdown = Effect.gen(function* () {
         yield* startModules
+        // A shutdown requested elsewhere gave its own reason: `gracefulShutdown` returns that report.
         const reason = yield* Effect.raceAll([
           awaitSignal(),
-          Effect.as(Deferred.await(report), "requested"),
+          Effect.as(Deferred.await(report), undefined),
           Effect.as(everyModuleEnded, "modules ended")
         ])
         return yield* gracefulShutdown(reason)
