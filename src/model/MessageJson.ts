@@ -92,9 +92,8 @@ export const decodeWirePlain = (parsed: unknown): Message | undefined => {
   if (!isObject(parsed) || !isObject(parsed.header)) return undefined
   const h = parsed.header
   const route = parsed.route
-  if (typeof h.msg_id !== "string" || typeof h.timestamp !== "number" || !Number.isSafeInteger(h.timestamp)) {
-    return undefined
-  }
+  // Number.isSafeInteger is false for anything that is not a number.
+  if (typeof h.msg_id !== "string" || !Number.isSafeInteger(h.timestamp)) return undefined
   if (!optionalString(h.parent_msg_id) || !optionalString(h.resourceversion) || !optionalString(h.type))
     return undefined
   if (!(h.sync === undefined || h.sync === null || typeof h.sync === "boolean")) return undefined
@@ -108,7 +107,7 @@ export const decodeWirePlain = (parsed: unknown): Message | undefined => {
     header: {
       id: h.msg_id,
       parentId: (h.parent_msg_id as string | null | undefined) ?? "",
-      timestamp: h.timestamp,
+      timestamp: h.timestamp as number,
       resourceVersion: (h.resourceversion as string | null | undefined) ?? "",
       sync: (h.sync as boolean | null | undefined) ?? false,
       type: (h.type as string | null | undefined) ?? ""

@@ -61,7 +61,7 @@ export const parseIncoming = (peer: string, text: string): Result.Result<Incomin
   return Result.succeed({
     message: decoded.success,
     responder: typeof responder === "string" ? responder : undefined,
-    seq: typeof seq === "number" && Number.isSafeInteger(seq) && seq > 0 ? seq : undefined
+    seq: Number.isSafeInteger(seq) && (seq as number) > 0 ? (seq as number) : undefined
   })
 }
 
