@@ -22,8 +22,10 @@ import {
   MaxUnixPathBytes,
   parseAddress,
   type SocketAddress,
+  type TlsOptions,
   tcp,
-  unix
+  unix,
+  unixPacket
 } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
@@ -274,32 +276,48 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
 })
 
 /** An address as a caller may pass it, valid or not, with SPEC's verdict (R-SOCK-18) for listening and connecting. */
-const arbAddress: fc.Arbitrary<{ readonly address: unknown; readonly listen: boolean; readonly connect: boolean }> =
-  fc.oneof(
-    fc.integer({ min: 1, max: MaxUnixPathBytes + 20 }).chain((bytes) =>
-      fc.boolean().map((wide) => {
-        // A path of `bytes` bytes, some of its characters two bytes long.
-        const path = wide ? `${"é".repeat(Math.floor(bytes / 2))}${bytes % 2 === 1 ? "s" : ""}` : "s".repeat(bytes)
-        const valid = bytes <= MaxUnixPathBytes
-        return { address: unix(path), listen: valid, connect: valid }
+const arbAddress: fc.Arbitrary<{
+  readonly address: unknown
+  readonly tls?: TlsOptions | undefined
+  readonly listen: boolean
+  readonly connect: boolean
+}> = fc.oneof(
+  // Packets carry no TLS (R-SOCK-30): an address with TLS options is refused as one nothing can use.
+  fc
+    .record({
+      bytes: fc.integer({ min: 1, max: MaxUnixPathBytes + 3 }),
+      tls: fc.option(fc.constantFrom<TlsOptions>({ ca: "ca.pem" }, { cert: "c.pem", key: "k.pem" }, {}), {
+        nil: undefined
       })
-    ),
-    fc.constant({ address: unix(""), listen: false, connect: false }),
-    fc.oneof(fc.integer({ min: -2, max: 65_537 }), fc.constantFrom(0, 1, 65_535, 1.5, Number.NaN)).chain((port) =>
-      fc.constantFrom("127.0.0.1", "::1", "").map((host) => {
-        const portOk = (lowest: number) => Number.isInteger(port) && port >= lowest && port <= 65_535
-        return { address: tcp(host, port), listen: host !== "" && portOk(0), connect: host !== "" && portOk(1) }
-      })
-    ),
-    fc
-      .constantFrom<unknown>(null, undefined, "127.0.0.1:80", 42, { _tag: "Udp" }, { _tag: "Tcp", host: 1, port: 80 })
-      .map((address) => ({ address, listen: false, connect: false }))
-  )
+    })
+    .map(({ bytes, tls }) => {
+      const valid = bytes <= MaxUnixPathBytes && (tls === undefined || (!tls.ca && !tls.cert))
+      return { address: unixPacket("p".repeat(bytes)), tls, listen: valid, connect: valid }
+    }),
+  fc.integer({ min: 1, max: MaxUnixPathBytes + 20 }).chain((bytes) =>
+    fc.boolean().map((wide) => {
+      // A path of `bytes` bytes, some of its characters two bytes long.
+      const path = wide ? `${"é".repeat(Math.floor(bytes / 2))}${bytes % 2 === 1 ? "s" : ""}` : "s".repeat(bytes)
+      const valid = bytes <= MaxUnixPathBytes
+      return { address: unix(path), listen: valid, connect: valid }
+    })
+  ),
+  fc.constant({ address: unix(""), listen: false, connect: false }),
+  fc.oneof(fc.integer({ min: -2, max: 65_537 }), fc.constantFrom(0, 1, 65_535, 1.5, Number.NaN)).chain((port) =>
+    fc.constantFrom("127.0.0.1", "::1", "").map((host) => {
+      const portOk = (lowest: number) => Number.isInteger(port) && port >= lowest && port <= 65_535
+      return { address: tcp(host, port), listen: host !== "" && portOk(0), connect: host !== "" && portOk(1) }
+    })
+  ),
+  fc
+    .constantFrom<unknown>(null, undefined, "127.0.0.1:80", 42, { _tag: "Udp" }, { _tag: "Tcp", host: 1, port: 80 })
+    .map((address) => ({ address, listen: false, connect: false }))
+)
 
 describe("R-SOCK-18 addresses are checked before anything is tried", () => {
   it("R-SOCK-18 serve fails with InvalidAddress and connect with EINVAL, at once and with no retry, exactly for the addresses SPEC refuses", () =>
     fc.assert(
-      fc.property(arbAddress, ({ address, listen, connect }) => {
+      fc.property(arbAddress, ({ address, tls, listen, connect }) => {
         const sim = new SimRuntime()
         const network = new MemoryNetwork()
         let tried = 0
@@ -315,10 +333,12 @@ describe("R-SOCK-18 addresses are checked before anything is tried", () => {
             Effect.gen(function* () {
               const side = yield* makeSide(counting)
               yield* side.beehive.addModule("X")
-              const served = yield* Effect.exit(side.socket.serve({ address: address as SocketAddress, accept: ["X"] }))
+              const served = yield* Effect.exit(
+                side.socket.serve({ address: address as SocketAddress, accept: ["X"], tls })
+              )
               const triedToListen = tried
               const client = yield* Effect.exit(
-                side.socket.connect({ module: "X", address: address as SocketAddress, maxAttempts: 1 })
+                side.socket.connect({ module: "X", address: address as SocketAddress, maxAttempts: 1, tls })
               )
               return { served, triedToListen, client, triedToConnect: tried - triedToListen, events: side.events }
             })

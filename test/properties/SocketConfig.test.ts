@@ -120,7 +120,9 @@ const arbEntry = (module: string): fc.Arbitrary<Written> =>
         tls: arbTls,
         nulls: fc.boolean()
       })
-      .map(({ serverKey, address, connmax, buffersize, framing, maxframesize, tls, nulls }) => {
+      .map(({ serverKey, address, connmax, buffersize, framing, maxframesize, tls: wanted, nulls }) => {
+        // No TLS over packets (R-SOCK-30): such an entry is a fault, below.
+        const tls = address.means._tag === "UnixPacket" ? [] : wanted
         const wire: Record<string, unknown> = { module, address: address.text }
         // A client may leave `server` out; a server must say so.
         if (server || serverKey === "written") wire.server = server
@@ -211,6 +213,11 @@ const faults = (wire: Record<string, unknown>): ReadonlyArray<Fault> => {
       keys: ["cert"]
     },
     { name: "a ca that does not exist", set: { ca: join(files, "missing.pem") }, keys: ["ca"] },
+    {
+      name: "TLS over unixpacket",
+      set: { address: unixPath(40, false), sockettype: "unixpacket", ca: pem.ca },
+      keys: ["ca", "cert", "key"]
+    },
     { name: "a ca that is a directory", set: { ca: directory }, keys: ["ca"] },
     tcp
       ? {

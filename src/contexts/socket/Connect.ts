@@ -18,7 +18,7 @@ import { clientHandshake, type ModuleExchange } from "./Handshake.ts"
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
 import { MaxPacketBytes } from "./SeqpacketTransport.ts"
-import { describeAddress, formatAddress, invalidAddress } from "./SocketAddress.ts"
+import { describeAddress, formatAddress, hasTls, invalidAddress, tlsOverPackets } from "./SocketAddress.ts"
 import type { SocketClient, SocketClientOptions } from "./SocketClient.ts"
 import { positiveOr } from "./SocketOptions.ts"
 import type { SocketState } from "./SocketState.ts"
@@ -38,7 +38,9 @@ export const connect = (
   options: SocketClientOptions
 ): Effect.Effect<SocketClient, ConnectFailed | InvalidArgument, Scope.Scope> =>
   Effect.gen(function* () {
-    const invalid = invalidAddress(options.address, "connect")
+    const invalid =
+      invalidAddress(options.address, "connect") ??
+      (options.address._tag === "UnixPacket" && hasTls(options.tls) ? tlsOverPackets : undefined)
     if (invalid !== undefined) {
       return yield* Effect.fail(
         new ConnectFailed({ address: describeAddress(options.address), code: "EINVAL", detail: invalid })

@@ -16,7 +16,7 @@ import { agreedHeartbeat, controlJson, offeredHeartbeat, offeredReceipts, readHa
 import { Link } from "./Link.ts"
 import { MessageReader } from "./MessageReader.ts"
 import { MaxPacketBytes } from "./SeqpacketTransport.ts"
-import { describeAddress, formatAddress, invalidAddress } from "./SocketAddress.ts"
+import { describeAddress, formatAddress, hasTls, invalidAddress, tlsOverPackets } from "./SocketAddress.ts"
 import { positiveOr } from "./SocketOptions.ts"
 import {
   DefaultHandshakeTimeout,
@@ -43,7 +43,9 @@ export const serve = (
 ): Effect.Effect<SocketServer, ListenFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const beehive = state.beehive
-    const invalid = invalidAddress(options.address, "listen")
+    const invalid =
+      invalidAddress(options.address, "listen") ??
+      (options.address._tag === "UnixPacket" && hasTls(options.tls) ? tlsOverPackets : undefined)
     if (invalid !== undefined) {
       return yield* Effect.fail(
         new ListenFailed({ address: describeAddress(options.address), reason: "InvalidAddress", detail: invalid })

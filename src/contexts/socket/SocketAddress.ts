@@ -39,6 +39,13 @@ export const hasTls = (tls: TlsOptions | undefined): tls is TlsOptions =>
   tls !== undefined && Boolean(tls.ca || tls.cert || tls.key)
 
 /**
+ * Why TLS cannot be used over packets (R-SOCK-30): Node's TLS runs over streams only.
+ *
+ * @category constants
+ */
+export const tlsOverPackets = "TLS is not available over unixpacket (SOCK_SEQPACKET) sockets"
+
+/**
  * A unix-domain socket address.
  *
  * @category constructors

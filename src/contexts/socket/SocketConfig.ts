@@ -18,7 +18,7 @@ import { parseDocument } from "yaml"
 import { SocketConfigError } from "../../model/SocketErrors.ts"
 import { unreadableFile } from "../UnreadableFile.ts"
 import type { StreamFraming } from "./Framing.ts"
-import { invalidAddress, parseAddress, type SocketAddress, type TlsOptions } from "./SocketAddress.ts"
+import { invalidAddress, parseAddress, type SocketAddress, type TlsOptions, tlsOverPackets } from "./SocketAddress.ts"
 
 /** The environment variable naming the config file (Go's). @category constants */
 export const SocketConfigEnv = "SOCKET_MODULE_CONFIG"
@@ -183,6 +183,8 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
       const problem = file ? unreadableFile(file) : undefined
       if (problem !== undefined) return fail(key, problem)
     }
+    const tlsKey = wire.ca ? "ca" : wire.cert ? "cert" : wire.key ? "key" : undefined
+    if (address.success._tag === "UnixPacket" && tlsKey !== undefined) return fail(tlsKey, tlsOverPackets)
     const tls =
       wire.ca || wire.cert
         ? { ca: wire.ca ?? undefined, cert: wire.cert ?? undefined, key: wire.key ?? undefined }
