@@ -176,6 +176,33 @@ const streamCleanup: Scenario = {
     })
 }
 
+/** A caller that changes its array while its sendAll waits for room: what was sent is what was given. */
+const sendAllOwnArray: Scenario = {
+  name: "sendAll sends the messages it was given, whatever its caller does with the array",
+  beehive: { capacity: 1 },
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const b = ctx.beehive
+      yield* b.addModule("m")
+      const given = ["1", "2", "3", "4"].map(make)
+      const sender = yield* ctx.spawn("sender", Effect.exit(b.sendAll("m", given)))
+      // The sendAll has begun, filled the mailbox and waits for room.
+      yield* ctx.quiesce
+      const read: Array<string> = []
+      const receiver = yield* ctx.spawn(
+        "receiver",
+        Effect.gen(function* () {
+          for (let i = 0; i < 4; i++) read.push((yield* b.receive("m")).header.id)
+        })
+      )
+      given.splice(1, 2, make("x"))
+      yield* Fiber.join(receiver)
+      const sent = yield* Fiber.join(sender)
+      yield* ctx.check(Exit.isSuccess(sent) && sent.value === 4, `sendAll ended: ${String(sent)}`)
+      yield* ctx.check(read.join() === "1,2,3,4", `received ${read}`)
+    })
+}
+
 describe("R-RECV-5 batched receives", () => {
   it("R-RECV-5 R-RECV-4 every schedule with up to 2 preemptions: a receiveAll interrupted while it holds its batch gives it back to the head of the mailbox in order, the oldest to a waiting receiver", () => {
     for (const withReceiver of [true, false]) exhaust(giveBack(withReceiver))
@@ -227,6 +254,9 @@ describe("R-SEND-2 an admitted sender resumes after the receiver that made room"
 describe("R-SEND-5 sendAll", () => {
   it("R-SEND-5 R-CLEAN-3 every schedule with up to 2 preemptions: a sendAll racing a cleanup succeeds with every message accepted, or fails with SendAllClosed whose count is exactly the prefix accepted", () =>
     exhaust(sendAllCleanup))
+
+  it("R-SEND-5 every schedule with up to 2 preemptions: a sendAll sends the messages it was given, in order, even when its caller changes the array while it waits", () =>
+    exhaust(sendAllOwnArray))
 })
 
 describe("R-RECV-6 receiveStream", () => {

@@ -24,18 +24,24 @@ import type { Endpoint } from "../ModuleContext.ts"
 import type { BeehiveState } from "./BeehiveState.ts"
 import { invalidOf } from "./Checks.ts"
 
-/** Offers `messages` from index `from` on: at once while they are accepted, then waiting for room. */
+/**
+ * Offers `messages` from index `from` on: at once while they are accepted, then waiting for room.
+ * `owned`: the array is a copy of the caller's, made at the first wait, so that what the caller does
+ * with its array meanwhile changes nothing.
+ */
 const offerFrom = (
   state: BeehiveState,
   fiber: Fiber.Fiber<unknown, unknown>,
   endpoint: Endpoint,
-  messages: ReadonlyArray<Message>,
-  from: number
+  given: ReadonlyArray<Message>,
+  from: number,
+  owned: boolean
 ): Effect.Effect<number, SendAllClosed> => {
   let next = from
-  while (next < messages.length && endpoint.offerNow(messages[next] as Message, "later")) next++
+  while (next < given.length && endpoint.offerNow(given[next] as Message, "later")) next++
   recordUnsafe(fiber, state.metrics?.sent, next - from)
-  if (next === messages.length) return Effect.succeed(next)
+  if (next === given.length) return Effect.succeed(next)
+  const messages = owned ? given : given.slice()
   const accepted = next
   // The module found at the start, closed or full: a closed one fails the wait at once (R-SEND-5).
   return Effect.matchEffect(awaitArm(endpoint.armOffer(messages[accepted] as Message, "later")), {
@@ -44,7 +50,7 @@ const offerFrom = (
     // it finds that room and fills it in one step, instead of one message, and one wait, at a time.
     onSuccess: () => {
       recordUnsafe(fiber, state.metrics?.sent, 1)
-      return offerFrom(state, fiber, endpoint, messages, accepted + 1)
+      return offerFrom(state, fiber, endpoint, messages, accepted + 1, true)
     }
   })
 }
@@ -77,6 +83,6 @@ export const makeSendAll =
             const refused = refuse(message)
             if (refused !== undefined) return Effect.fail(refused)
           }
-        return offerFrom(state, fiber, endpoint, messages, 0)
+        return offerFrom(state, fiber, endpoint, messages, 0, false)
       }
     )
