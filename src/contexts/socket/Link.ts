@@ -31,7 +31,7 @@ import { Deliveries } from "./Deliveries.ts"
 import type { Framing } from "./Framing.ts"
 import { stampForGo } from "./GoStamping.ts"
 import { Inbound } from "./Inbound.ts"
-import { LinkReceipts } from "./LinkReceipts.ts"
+import { LinkReceipts, ReceiptNumberBytes } from "./LinkReceipts.ts"
 import { LinkWriter } from "./LinkWriter.ts"
 import { liveness } from "./Liveness.ts"
 import type { MessageReader } from "./MessageReader.ts"
@@ -146,9 +146,15 @@ export class Link implements EndpointLink {
     return go === undefined ? encodeJsonResult(message, module) : encodeJsonResult(stampForGo(message, go, module))
   }
 
-  /** Over packets the newline is part of the packet, and the packet is what is limited (R-SOCK-30). */
+  /**
+   * The largest JSON a module's message may have here: over packets the newline is part of the packet,
+   * which is what is limited (R-SOCK-30); with receipts a one-way message is written with its number
+   * (R-SOCK-21), which must fit too.
+   */
   get maxJsonBytes(): number {
-    return this.options.framing === "packet" ? this.options.maxFrameBytes - 1 : this.options.maxFrameBytes
+    const newline = this.options.framing === "packet" ? 1 : 0
+    const number = this.options.receipts === undefined ? 0 : ReceiptNumberBytes
+    return this.options.maxFrameBytes - newline - number
   }
 
   /** The largest frame written on this connection, in bytes: larger messages are refused when sent. */

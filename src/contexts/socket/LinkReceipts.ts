@@ -22,6 +22,13 @@ const receiptJson = (seq: number): string =>
   JSON.stringify({ header: { msg_id: "receipt", timestamp: 0 }, route: { operation: ReceiptOperation }, content: seq })
 
 /**
+ * The most bytes a receipt number adds to a message's JSON: `,"seq":` and up to 2^53 − 1 (R-SOCK-21).
+ *
+ * @category constants
+ */
+export const ReceiptNumberBytes = ',"seq":'.length + String(Number.MAX_SAFE_INTEGER).length
+
+/**
  * One connection's side of the receipts; see the module documentation. Without receipts (a Go peer,
  * or either side declined) it numbers nothing and never asks for a receipt.
  *
