@@ -7,8 +7,10 @@
 import { Effect, Exit, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import * as Message from "../../src/model/Message.ts"
-import { makePair, run } from "../socket/support.ts"
+import { makePair, makeSide, run, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 
 describe("R-SOCK-2 what is written fits the peer's maximum", () => {
@@ -81,5 +83,83 @@ describe("R-SOCK-2 what is written fits the peer's maximum", () => {
         fcParams(100)
       ),
     600_000
+  )
+})
+
+describe("R-SOCK-2 messages queued before their connection is known", () => {
+  it(
+    "R-SOCK-2 R-SOCK-11 a message queued for a declared module and too large for the connection it is then bound to is reported (one-way: Unsent; sync: an error response), never written over the peer's maximum",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            maxFrameBytes: fc.integer({ min: 1024, max: 4096 }),
+            receipts: fc.boolean(),
+            queued: fc.array(fc.record({ fromLimit: fc.integer({ min: -600, max: 600 }), sync: fc.boolean() }), {
+              minLength: 1,
+              maxLength: 5
+            })
+          }),
+          ({ maxFrameBytes, receipts, queued }) =>
+            run(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork()
+                const address = unix("/memory/limits.sock")
+                const server = yield* makeSide(network.transport, { maxFrameBytes, receipts })
+                yield* server.beehive.addModule("A")
+                yield* server.socket.serve({ address, accept: ["X"] })
+                // The client's own maximum is the default (16 MiB): its declared module "A" takes any of these.
+                const client = yield* makeSide(network.transport, { receipts })
+                yield* client.beehive.addModule("X")
+                yield* client.beehive.addModule("A", { contextType: "socket" })
+                const calls: Array<Fiber.Fiber<Message.Message, unknown>> = []
+                const oneWay: Array<string> = []
+                for (const [i, q] of queued.entries()) {
+                  const message = Message.make({
+                    header: { id: `q${i}` },
+                    content: "c".repeat(Math.max(0, maxFrameBytes + q.fromLimit))
+                  })
+                  if (q.sync) calls.push(yield* Effect.forkChild(client.beehive.sendSync("A", message, 3000)))
+                  else {
+                    yield* client.beehive.send("A", message)
+                    oneWay.push(`q${i}`)
+                  }
+                }
+                const answering = yield* Effect.forkChild(
+                  Effect.forever(
+                    Effect.flatMap(server.beehive.receive("A"), (m) =>
+                      m.header.sync
+                        ? Effect.flatMap(Message.newResponse(m, "ok"), (r) => server.beehive.sendResp(r, "A"))
+                        : Effect.sync(() => {
+                            received.push(m.header.id)
+                          })
+                    )
+                  )
+                )
+                const received: Array<string> = []
+                const connection = yield* client.socket.connect({ module: "X", address, maxFrameBytes, maxAttempts: 1 })
+                yield* connection.connected
+                for (const [i, call] of calls.entries()) {
+                  const answer = yield* Fiber.join(call)
+                  expect(["ok", "error"], `call ${i}: ${JSON.stringify(answer.content)}`).toContain(
+                    answer.content === "ok" ? "ok" : answer.route.operation
+                  )
+                }
+                const unsent = () => client.events.filter((e) => e._tag === "Unsent").map((e) => e.msgId)
+                // Each one-way message arrives or is reported unsent, once.
+                yield* waitFor(
+                  () => received.length + unsent().length >= oneWay.length,
+                  `every one-way message settled: ${JSON.stringify([...server.events, ...client.events])}`
+                )
+                expect([...received, ...unsent()].sort()).toEqual([...oneWay].sort())
+                const ended = [...server.events, ...client.events].filter((e) => e._tag === "Disconnected")
+                expect(ended).toEqual([])
+                yield* Fiber.interrupt(answering)
+              })
+            )
+        ),
+        fcParams(60)
+      ),
+    120_000
   )
 })

@@ -23,11 +23,12 @@
 import { Deferred, Effect, Exit, type Result } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
 import type { MessageEncodeError } from "../../model/Errors.ts"
-import type * as Message from "../../model/Message.ts"
+import * as Message from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
 import { ConnectionClosed, type PeerUnresponsive, type SocketProtocolError } from "../../model/SocketErrors.ts"
 import { Backlog } from "./Backlog.ts"
 import { Deliveries } from "./Deliveries.ts"
+import { oversizeBytes } from "./FrameCodec.ts"
 import type { Framing } from "./Framing.ts"
 import { stampForGo } from "./GoStamping.ts"
 import { Inbound } from "./Inbound.ts"
@@ -35,7 +36,7 @@ import { LinkReceipts, ReceiptNumberBytes } from "./LinkReceipts.ts"
 import { LinkWriter } from "./LinkWriter.ts"
 import { liveness } from "./Liveness.ts"
 import type { MessageReader } from "./MessageReader.ts"
-import type { EndpointLink, RemoteEndpoint } from "./RemoteEndpoint.ts"
+import type { EndpointLink, Outgoing, RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { ResponseAttribution, responseJson } from "./ResponseAttribution.ts"
 import type { SocketState } from "./SocketState.ts"
 
@@ -89,6 +90,12 @@ export class Link implements EndpointLink {
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly closeRequest = Deferred.makeUnsafe<LinkEnd>()
   private closed = false
+  /** Messages the writer could not write here, until they are reported. */
+  private readonly unwritable: Array<{
+    readonly message: Message.Message
+    readonly module: string
+    readonly reason: string
+  }> = []
   private readonly receipts: LinkReceipts
   private readonly attribution: ResponseAttribution
   private readonly writer: LinkWriter
@@ -108,15 +115,13 @@ export class Link implements EndpointLink {
       this.writer.wake(wake)
     )
     this.attribution = new ResponseAttribution(state, this.peer, this.endpoints)
-    this.writer = new LinkWriter(
-      reader.connection,
-      { ...options, goClientModule: this.goClientModule },
-      {
-        receipts: this.receipts,
-        attribution: this.attribution,
-        onResponsesTaken: () => this.backpressure.resumeIfRoom()
-      }
-    )
+    this.writer = new LinkWriter(reader.connection, options, {
+      receipts: this.receipts,
+      attribution: this.attribution,
+      onResponsesTaken: () => this.backpressure.resumeIfRoom(),
+      jsonFor: this.jsonFor,
+      reportUnwritable: this.reportUnwritable
+    })
     this.backpressure = new Backlog(state.options, this.writer)
     this.deliveries = new Deliveries(state, this, this.endpoints, this.backpressure)
     this.inbound = new Inbound(reader, {
@@ -146,15 +151,55 @@ export class Link implements EndpointLink {
     return go === undefined ? encodeJsonResult(message, module) : encodeJsonResult(stampForGo(message, go, module))
   }
 
-  /**
-   * The largest JSON a module's message may have here: over packets the newline is part of the packet,
-   * which is what is limited (R-SOCK-30); with receipts a one-way message is written with its number
-   * (R-SOCK-21), which must fit too.
-   */
+  /** Over packets the newline is part of the packet, and the packet is what is limited (R-SOCK-30). */
   get maxJsonBytes(): number {
-    const newline = this.options.framing === "packet" ? 1 : 0
-    const number = this.options.receipts === undefined ? 0 : ReceiptNumberBytes
-    return this.options.maxFrameBytes - newline - number
+    return this.options.framing === "packet" ? this.options.maxFrameBytes - 1 : this.options.maxFrameBytes
+  }
+
+  /** With receipts a one-way message is written with its number (R-SOCK-21), which must fit too. */
+  get numberBytes(): number {
+    return this.options.receipts === undefined ? 0 : ReceiptNumberBytes
+  }
+
+  /**
+   * A module's message as written here: as its endpoint encoded it for this connection, else encoded
+   * (stamped for a Go peer) and checked now: one queued before its module was bound here, or offered
+   * after a wait that saw the module bound to another connection. One too large for this connection is
+   * kept for `reportUnwritable` and not written (R-SOCK-2).
+   */
+  private readonly jsonFor = (outgoing: Outgoing, module: string): string | undefined => {
+    if (outgoing.link === this) return outgoing.json
+    const encoded = this.wireJson(outgoing.message, module)
+    if (encoded._tag === "Success") {
+      const limit = this.maxJsonBytes - (outgoing.message.header.sync ? 0 : this.numberBytes)
+      const oversize = oversizeBytes(encoded.success, limit)
+      if (oversize === undefined) return encoded.success
+      this.unwritable.push({
+        message: outgoing.message,
+        module,
+        reason: `message of ${oversize} bytes exceeds the frame limit of ${limit} of the connection it was bound to`
+      })
+    } else this.unwritable.push({ message: outgoing.message, module, reason: encoded.failure.message })
+    return undefined
+  }
+
+  /**
+   * Reports what `jsonFor` refused: a one-way message as never written (`Unsent`, R-SOCK-11); a sync
+   * request by an error response to its call, so that it does not wait for its deadline.
+   */
+  private readonly reportUnwritable = (): Effect.Effect<void> | undefined => {
+    if (this.unwritable.length === 0) return undefined
+    const refused = this.unwritable.splice(0)
+    return Effect.forEach(
+      refused,
+      ({ message, module, reason }) =>
+        message.header.sync
+          ? Effect.flatMap(Message.newErrorResponse(message, reason), (error) =>
+              Effect.ignore(this.state.beehive.sendResp(error))
+            )
+          : this.state.reportWritten([{ peer: this.peer, module, message }], "Unsent"),
+      { discard: true }
+    )
   }
 
   /** The largest frame written on this connection, in bytes: larger messages are refused when sent. */

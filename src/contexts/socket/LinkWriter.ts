@@ -20,10 +20,8 @@
 import { Effect } from "effect"
 import type { Wake } from "../../effects/Mailbox.ts"
 import { HeartbeatOperation } from "../../model/Constants.ts"
-import { encodeJsonResult } from "../../model/MessageJson.ts"
 import type { ConnectionClosed } from "../../model/SocketErrors.ts"
 import { encodeBatch, encoderFor, type Framing } from "./Framing.ts"
-import { stampForGo } from "./GoStamping.ts"
 import type { LinkReceipts } from "./LinkReceipts.ts"
 import type { Outgoing, RemoteEndpoint } from "./RemoteEndpoint.ts"
 import type { ResponseAttribution } from "./ResponseAttribution.ts"
@@ -50,18 +48,23 @@ export interface LinkWriterParts {
   readonly attribution: ResponseAttribution
   /** Called when a batch took answers (or a receipt): the paused reading may go on if there is room now. */
   readonly onResponsesTaken: () => void
+  /**
+   * A module's message as written on this connection; undefined when it cannot be written here (made
+   * for no connection or another one, and too large for this one): then it is reported instead.
+   */
+  readonly jsonFor: (outgoing: Outgoing, module: string) => string | undefined
+  /** Reports the messages `jsonFor` refused since the last call; undefined when there are none. */
+  readonly reportUnwritable: () => Effect.Effect<void> | undefined
 }
 
 /**
- * How the writer writes: the framing, the bytes of a batch, and the Go peer's client module (undefined:
- * the peer is not Go).
+ * How the writer writes: the framing and the bytes of a batch.
  *
  * @category models
  */
 export interface LinkWriterOptions {
   readonly framing: Framing
   readonly batchBytes: number
-  readonly goClientModule: string | undefined
 }
 
 /**
@@ -144,8 +147,11 @@ export class LinkWriter {
   readonly loop: Effect.Effect<never, ConnectionClosed> = Effect.gen({ self: this }, function* () {
     while (true) {
       const batch = this.collectBatch()
-      if (batch === undefined) yield* this.awaitWork
-      else if (this.options.framing === "packet") {
+      const unwritable = this.parts.reportUnwritable()
+      if (unwritable !== undefined) yield* unwritable
+      if (batch === undefined) {
+        if (unwritable === undefined) yield* this.awaitWork
+      } else if (this.options.framing === "packet") {
         const encode = encoderFor("packet")
         for (const json of batch) yield* this.connection.write(encode(json))
         this.writes++
@@ -188,8 +194,10 @@ export class LinkWriter {
       for (let n = 0; n < fairShare && bytes < limit && !receipts.awaitingReceipts(); n++) {
         const outgoing = endpoint.takeOutgoing()
         if (outgoing === undefined) break
+        const wire = this.parts.jsonFor(outgoing, endpoint.module)
+        if (wire === undefined) continue
         if (outgoing.message.header.sync) attribution.requestWritten(outgoing.message, endpoint)
-        const json = receipts.numbered(this.wireJson(outgoing, endpoint.module), outgoing.message, endpoint.module)
+        const json = receipts.numbered(wire, outgoing.message, endpoint.module)
         jsons.push(json)
         bytes += json.length
       }
@@ -197,17 +205,6 @@ export class LinkWriter {
       if (endpoint.queued > 0) this.readyEndpoints.add(endpoint)
     }
     return jsons.length === 0 ? undefined : jsons
-  }
-
-  /**
-   * A module's message as written: as the endpoint encoded it for this connection, or stamped for a Go
-   * peer when it was queued before the module was bound here.
-   */
-  private wireJson(outgoing: Outgoing, destination: string): string {
-    const go = this.options.goClientModule
-    if (go === undefined || outgoing.link !== undefined) return outgoing.json
-    const stamped = encodeJsonResult(stampForGo(outgoing.message, go, destination))
-    return stamped._tag === "Success" ? stamped.success : outgoing.json
   }
 
   /**

@@ -18,7 +18,7 @@
  */
 import { Exit, type Result } from "effect"
 import type { Arm, Settle } from "../../effects/Arm.ts"
-import { Mailbox } from "../../effects/Mailbox.ts"
+import { Mailbox, type Wake } from "../../effects/Mailbox.ts"
 import { type Wakeups, wakeNowOr } from "../../effects/Wakeups.ts"
 import { ContextTypeSocket } from "../../model/Constants.ts"
 import { MessageEncodeError, ModuleClosed } from "../../model/Errors.ts"
@@ -52,6 +52,8 @@ export interface EndpointLink {
   readonly wireJson?: ((message: Message, module: string) => Result.Result<string, MessageEncodeError>) | undefined
   /** The largest JSON the connection writes, when smaller than the endpoint's own limit (R-SOCK-30). */
   readonly maxJsonBytes?: number | undefined
+  /** The bytes a one-way message's receipt number may add to its JSON (R-SOCK-21). */
+  readonly numberBytes?: number | undefined
 }
 
 /** In-flight requests kept before the first pruning of requests whose calls have ended. */
@@ -137,21 +139,15 @@ export class RemoteEndpoint implements Endpoint {
 
   // The wake-up mode of `Endpoint` concerns receivers in this process; a remote module has none here.
   // The caller asked `refuse` first (R-SOCK-2): a message that cannot be encoded is a defect here.
-  offerNow(message: Message): boolean {
-    if (!this.outbox.offerNow(this.prepareOrThrow(message))) return false
+  offerNow(message: Message, wake: Wake = "now"): boolean {
+    if (!this.outbox.offerNow(this.prepareOrDefer(message), wake)) return false
     this.link?.ready(this)
     return true
   }
 
-  armOffer(message: Message): Arm<void, ModuleClosed> {
+  armOffer(message: Message, wake: Wake = "now"): Arm<void, ModuleClosed> {
     return (settle) => {
-      let outgoing: Outgoing
-      try {
-        outgoing = this.prepareOrThrow(message)
-      } catch (defect) {
-        return Exit.die(defect)
-      }
-      const armed = this.outbox.armOffer(outgoing)(settle)
+      const armed = this.outbox.armOffer(this.prepareOrDefer(message), wake)(settle)
       if (typeof armed !== "function" && Exit.isSuccess(armed)) this.link?.ready(this)
       return armed
     }
@@ -214,10 +210,12 @@ export class RemoteEndpoint implements Endpoint {
     this.pruneAt = Math.max(firstPrune, this.inflight.size * 2)
   }
 
-  private prepareOrThrow(message: Message): Outgoing {
+  // A message checked against one connection and offered once the endpoint is bound to another (a
+  // sendAll that waited meanwhile) is taken as it is: the writer checks it against the connection it
+  // goes to, and reports it if it cannot be written there (R-SOCK-2).
+  private prepareOrDefer(message: Message): Outgoing {
     const prepared = this.prepare(message)
-    if (prepared instanceof MessageEncodeError) throw prepared
-    return prepared
+    return prepared instanceof MessageEncodeError ? { message, json: "", link: undefined } : prepared
   }
 
   // The last message is kept encoded: `refuse` and the offer that follows it encode it once.
@@ -227,7 +225,9 @@ export class RemoteEndpoint implements Endpoint {
       return this.lastOutgoing
     const json = link?.wireJson?.(message, this.module) ?? encodeJsonResult(message, this.module)
     if (json._tag === "Failure") return json.failure
-    const limit = Math.min(this.maxFrameBytes, link?.maxJsonBytes ?? this.maxFrameBytes)
+    const limit =
+      Math.min(this.maxFrameBytes, link?.maxJsonBytes ?? this.maxFrameBytes) -
+      (message.header.sync ? 0 : (link?.numberBytes ?? 0))
     const oversize = oversizeBytes(json.success, limit)
     if (oversize !== undefined) {
       return new MessageEncodeError({
