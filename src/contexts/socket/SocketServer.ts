@@ -57,14 +57,15 @@ export interface SocketServerOptions {
    * certificate, is answered with an error. Absent (the default): any accepted name may be claimed.
    */
   readonly certificateNames?: "subject" | Readonly<Record<string, ReadonlyArray<string>>> | undefined
-  /** "auto" (default) detects each connection's framing from its first byte. */
   /**
    * The server's own module (Go's server entry `module`). Over `unixPacket`, a Go client addresses
    * what it sends to its own module (Go's context stamps it so): such messages are delivered to this
    * module (R-SOCK-32). Left out, they are refused (R-SOCK-10).
    */
   readonly module?: string | undefined
+  /** "auto" (default) detects each connection's framing from its first byte. */
   readonly framing?: FramingOption | undefined
+  /** TLS over a stream address (R-SOCK-15); refused with a `unixPacket` address (R-SOCK-30). */
   readonly tls?: TlsOptions | undefined
   readonly handshakeTimeout?: Duration.Input | undefined
   readonly maxFrameBytes?: number | undefined
