@@ -174,6 +174,9 @@ const faults = (wire: Record<string, unknown>): ReadonlyArray<Fault> => {
   const all: Array<Fault | undefined> = [
     { name: "a typo of connmax", set: { conmax: 10 }, keys: ["conmax"] },
     { name: "a key of another program", set: { retries: 3 }, keys: ["retries"] },
+    // Keys every object or string has are keys like any other here: unknown.
+    { name: "a key named toString", set: { toString: 3 }, keys: ["toString"] },
+    { name: "a key named constructor", set: { constructor: "x" }, keys: ["constructor"] },
     { name: "an empty module", set: { module: "" }, keys: ["module"] },
     { name: "no module", remove: ["module"], keys: ["module"] },
     { name: "no address", remove: ["address"], keys: ["address"] },

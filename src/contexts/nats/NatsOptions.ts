@@ -294,7 +294,8 @@ export const parseNatsConfig = (text: string): Result.Result<NatsContextOptions,
   }
   const options: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(doc)) {
-    const name = yamlKeys[key]
+    // Own keys only: a key named "toString" is unknown, not Object's.
+    const name = Object.hasOwn(yamlKeys, key) ? yamlKeys[key] : undefined
     if (name === undefined) return Result.fail(new NatsConfigError({ key, reason: "unknown key" }))
     options[name] = value
   }

@@ -1,0 +1,188 @@
+/**
+ * The NATS configuration as a property (R-NATS-10): configurations are generated from SPEC.md's list
+ * of keys and their ranges, not from the parser. A YAML configuration of valid values reads back as
+ * the options those values mean, with SPEC's defaults for the keys left out; one broken value (a key
+ * of another program or one named like an object's own properties, a value out of its range or of
+ * the wrong type, a pairing SPEC forbids) fails with `NatsConfigError` naming that key and saying
+ * why, and never throws. A document that is no mapping, no YAML, or over 1 MiB fails naming no key.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Result } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { stringify } from "yaml"
+import { parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
+import { fcParams } from "../support/fc.ts"
+
+const files = mkdtempSync(join(tmpdir(), "bh-nats-config-"))
+const readable = (name: string) => {
+  const file = join(files, name)
+  writeFileSync(file, "only its being readable is checked")
+  return file
+}
+const pem = { ca: readable("ca.pem"), cert: readable("cert.pem"), key: readable("key.pem") }
+
+/** SPEC's numeric keys: YAML name, option name, default, largest value. */
+const numeric = [
+  ["heartbeatms", "heartbeatMs", 1000, 3_600_000],
+  ["missedheartbeats", "missedHeartbeats", 3, 1000],
+  ["maxinbound", "maxInbound", 1024, 1 << 24],
+  ["maxpendingrequests", "maxPendingRequests", 65_536, 1 << 24],
+  ["flushevery", "flushEvery", 256, 1 << 20],
+  ["sendwindow", "sendWindow", 256, 1 << 20],
+  ["reconnecttimewaitms", "reconnectTimeWaitMs", 2000, 3_600_000]
+] as const
+
+const arbToken = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
+const arbServer = fc
+  .tuple(fc.constantFrom("nats://", "tls://", ""), fc.constantFrom("127.0.0.1", "nats-1", "[::1]"), fc.nat(65535))
+  .map(([scheme, host, port]) => `${scheme}${host}:${port}`)
+
+/** A valid configuration, as YAML data, and the options it means. */
+const arbValid = fc
+  .record(
+    {
+      servers: fc.oneof(arbServer, fc.array(arbServer, { minLength: 1, maxLength: 3 })),
+      prefix: fc.array(arbToken, { minLength: 1, maxLength: 4 }).map((tokens) => tokens.join(".")),
+      credentials: fc.oneof(
+        fc.record({ user: arbToken }),
+        fc.record({ user: arbToken, pass: arbToken }),
+        fc.record({ token: arbToken })
+      ),
+      tls: fc.constantFrom<ReadonlyArray<keyof typeof pem>>(["ca"], ["cert", "key"], ["ca", "cert", "key"]),
+      name: arbToken,
+      numbers: fc.record(
+        Object.fromEntries(numeric.map(([yaml, , , max]) => [yaml, fc.integer({ min: 1, max })])) as Record<
+          string,
+          fc.Arbitrary<number>
+        >,
+        { requiredKeys: [] }
+      ),
+      maxreconnectattempts: fc.integer({ min: -1, max: 1_000_000 })
+    },
+    { requiredKeys: ["servers"] }
+  )
+  .map((drawn) => {
+    const doc: Record<string, unknown> = { servers: drawn.servers }
+    if (drawn.prefix !== undefined) doc.prefix = drawn.prefix
+    if (drawn.credentials !== undefined) Object.assign(doc, drawn.credentials)
+    if (drawn.tls !== undefined) doc.tls = Object.fromEntries(drawn.tls.map((key) => [key, pem[key]]))
+    if (drawn.name !== undefined) doc.name = drawn.name
+    Object.assign(doc, drawn.numbers ?? {})
+    if (drawn.maxreconnectattempts !== undefined) doc.maxreconnectattempts = drawn.maxreconnectattempts
+    const credentials = (drawn.credentials ?? {}) as { user?: string; pass?: string; token?: string }
+    const means = {
+      servers: typeof drawn.servers === "string" ? [drawn.servers] : drawn.servers,
+      prefix: drawn.prefix ?? "beehive",
+      user: credentials.user,
+      pass: credentials.pass,
+      token: credentials.token,
+      tls:
+        drawn.tls === undefined
+          ? undefined
+          : {
+              ca: drawn.tls.includes("ca") ? pem.ca : undefined,
+              cert: drawn.tls.includes("cert") ? pem.cert : undefined,
+              key: drawn.tls.includes("key") ? pem.key : undefined
+            },
+      name: drawn.name,
+      ...Object.fromEntries(numeric.map(([yaml, option, fallback]) => [option, drawn.numbers?.[yaml] ?? fallback])),
+      maxReconnectAttempts: drawn.maxreconnectattempts ?? 10
+    }
+    return { doc, means }
+  })
+
+/** One broken value: the change it makes, and the keys it may be reported under. */
+interface Fault {
+  readonly name: string
+  readonly set?: Record<string, unknown>
+  readonly remove?: ReadonlyArray<string>
+  readonly keys: ReadonlyArray<string>
+}
+
+const faults: ReadonlyArray<Fault> = [
+  ...["colour", "retries", "toString", "constructor", "hasOwnProperty", "valueOf", "heartbeatMs"].map((key) => ({
+    name: `an unknown key ${key}`,
+    set: { [key]: 1 },
+    keys: [key]
+  })),
+  { name: "no servers", remove: ["servers"], keys: ["servers"] },
+  { name: "an empty server list", set: { servers: [] }, keys: ["servers"] },
+  { name: "65 servers", set: { servers: Array.from({ length: 65 }, (_, i) => `nats://h:${i}`) }, keys: ["servers"] },
+  { name: "a server with a space", set: { servers: ["nats://h:1", "nats://a b:2"] }, keys: ["servers[1]"] },
+  { name: "an empty server", set: { servers: [""] }, keys: ["servers[0]"] },
+  { name: "a server that is a number", set: { servers: 4222 }, keys: ["servers"] },
+  ...["", "a..b", "a b", ".a", "a.", "x".repeat(129), "a*", ">"].map((prefix) => ({
+    name: `prefix ${JSON.stringify(prefix)}`,
+    set: { prefix },
+    keys: ["prefix"]
+  })),
+  { name: "a user that is a number", set: { user: 7 }, keys: ["user"] },
+  { name: "a password without a user", set: { pass: "p" }, remove: ["user", "token"], keys: ["pass"] },
+  { name: "a token with a user", set: { token: "t", user: "u" }, remove: ["pass"], keys: ["token"] },
+  { name: "tls that is no mapping", set: { tls: 3 }, keys: ["tls"] },
+  { name: "a tls ca that is a number", set: { tls: { ca: 3 } }, keys: ["tls.ca"] },
+  { name: "a cert without its key", set: { tls: { cert: pem.cert } }, keys: ["tls.key"] },
+  { name: "a key without its cert", set: { tls: { key: pem.key } }, keys: ["tls.cert"] },
+  { name: "a ca that does not exist", set: { tls: { ca: join(files, "missing.pem") } }, keys: ["tls.ca"] },
+  { name: "a ca that is a directory", set: { tls: { ca: files } }, keys: ["tls.ca"] },
+  ...numeric.flatMap(([yaml, option, , max]) =>
+    [0, -1, 1.5, max + 1, "ten"].map((value) => ({
+      name: `${yaml} ${String(value)}`,
+      set: { [yaml]: value },
+      keys: [option]
+    }))
+  ),
+  ...[-2, 1.5, 1_000_001, "many"].map((value) => ({
+    name: `maxreconnectattempts ${String(value)}`,
+    set: { maxreconnectattempts: value },
+    keys: ["maxReconnectAttempts"]
+  }))
+]
+
+const apply = (doc: Record<string, unknown>, fault: Fault): Record<string, unknown> => {
+  const broken = { ...doc }
+  for (const key of fault.remove ?? []) delete broken[key]
+  return { ...broken, ...fault.set }
+}
+
+describe("R-NATS-10 the NATS configuration", () => {
+  it("R-NATS-10 a YAML configuration of valid values reads back as the options it means, SPEC's defaults for the keys left out", () =>
+    fc.assert(
+      fc.property(arbValid, ({ doc, means }) => {
+        const parsed = parseNatsConfig(stringify(doc))
+        if (Result.isFailure(parsed)) throw new Error(`refused: ${parsed.failure.key}: ${parsed.failure.reason}`)
+        const resolved = resolveNatsOptions(parsed.success)
+        if (Result.isFailure(resolved)) throw new Error(`refused: ${resolved.failure.key}`)
+        const { onEvent: _, ...options } = resolved.success
+        expect(options).toEqual(means)
+      }),
+      fcParams(300)
+    ))
+
+  it("R-NATS-10 one broken value fails with NatsConfigError naming its key and saying why; nothing throws", () =>
+    fc.assert(
+      fc.property(arbValid, fc.nat(), ({ doc }, pick) => {
+        const fault = faults[pick % faults.length] as Fault
+        const parsed = parseNatsConfig(stringify(apply(doc, fault)))
+        if (Result.isSuccess(parsed)) throw new Error(`${fault.name} was accepted`)
+        expect(parsed.failure._tag).toBe("NatsConfigError")
+        expect(fault.keys, fault.name).toContain(parsed.failure.key)
+        expect(parsed.failure.reason.length, fault.name).toBeGreaterThan(0)
+      }),
+      fcParams(500)
+    ))
+
+  it("R-NATS-10 a document that is no mapping, no YAML, or over 1 MiB fails naming no key, saying why", () => {
+    const texts = ["- a\n- b\n", "3\n", "", "servers: [\n", `servers: nats://h:1\nname: ${"n".repeat(1 << 20)}\n`]
+    for (const text of texts) {
+      const parsed = parseNatsConfig(text)
+      if (Result.isSuccess(parsed)) throw new Error(`${JSON.stringify(text.slice(0, 40))} was accepted`)
+      expect(parsed.failure.key).toBe("")
+      expect(parsed.failure.reason.length).toBeGreaterThan(0)
+    }
+    expect(Result.isFailure(parseNatsConfig(42 as unknown as string))).toBe(true)
+  })
+})
