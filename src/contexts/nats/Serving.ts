@@ -2,8 +2,9 @@
  * Serving local modules over NATS (R-NATS-2, R-NATS-8): each module served subscribes
  * `<prefix>.mod.<module>` (queue group `<prefix>`) into a bounded inbound queue, and one delivery
  * fiber hands what arrives to the module with `beehive.send`. How many of a sender's messages were
- * handled is acknowledged to it (the credit of its send window), and a message that cannot be
- * delivered is reported, and answered when it is a sync request.
+ * handled (delivered, refused, or dropped with the inbound queue full) is acknowledged to it (the
+ * credit of its send window), and a message that cannot be delivered is reported, and answered when
+ * it is a sync request.
  *
  * @since 0.3.0
  * @internal
@@ -68,6 +69,7 @@ export class Serving {
       const entry = snapshot.modules.find((m) => m.name === module)
       if (entry === undefined || entry.contextType === ContextTypeNats) return yield* new ModuleNotFound({ module })
       const queue = yield* Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" })
+      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
         callback: (error, msg) => {
@@ -75,14 +77,17 @@ export class Serving {
           if (!Queue.offerUnsafe(queue, msg)) {
             // The module is slower than its senders: dropped and reported, never buffered without bound
             // (R-NATS-8). A sync request is answered at once, so its caller does not wait for its deadline.
+            // A dropped message is handled: it counts in its sender's acknowledgement (the count rides on
+            // a sync request's error response), or the sender's window would stay short of it for good.
             const decoded = decodeJsonResult(msg.string())
+            const sync = Result.isSuccess(decoded) && decoded.success.header.sync
+            if (msg.reply !== undefined) this.acknowledge(served, msg.reply, sync)
             if (Result.isFailure(decoded)) {
               state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
             } else this.undeliverable(module, decoded.success, msg.reply, "inbound queue full")
           }
         }
       })
-      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       this.served.set(module, served)
       yield* Effect.forkIn(this.deliverLoop(served).pipe(Effect.ignore), state.scope)
       yield* state.flushBriefly
@@ -127,8 +132,14 @@ export class Serving {
         const decoded = decodeJsonResult(msg.string())
         if (Result.isFailure(decoded)) {
           state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-          if (msg.reply !== undefined)
-            state.publish(msg.reply, "", undefined, { [UndeliverableHeader]: "bad message JSON" })
+          if (msg.reply !== undefined) {
+            // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
+            self.acknowledge(served, msg.reply, true)
+            state.publish(msg.reply, "", undefined, {
+              ...self.ackHeaders(served.module, msg.reply),
+              [UndeliverableHeader]: "bad message JSON"
+            })
+          }
           return
         }
         const message = decoded.success
