@@ -13,7 +13,10 @@ import type { Msg } from "@nats-io/transport-node"
 import { Cause, Effect, Exit, Queue, Result } from "effect"
 import { ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
+import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
+import { DurableEndpoint } from "./DurableEndpoint.ts"
+import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
 
@@ -26,6 +29,8 @@ export interface Served {
   readonly module: string
   readonly queue: Queue.Queue<Msg>
   readonly unsubscribe: () => void
+  /** A durable module's endpoint and its fetching from the stream (R-NATS-12). */
+  durable?: { readonly endpoint: DurableEndpoint; readonly fetch: DurableFetch } | undefined
 }
 
 /** What a serving process owes one sender module in acknowledgements. */
@@ -67,7 +72,11 @@ export class Serving {
       if (this.served.has(module)) return
       const snapshot = yield* state.beehive.snapshot
       const entry = snapshot.modules.find((m) => m.name === module)
-      if (entry === undefined || entry.contextType === ContextTypeNats) return yield* new ModuleNotFound({ module })
+      // A durable module is the NATS context's own, and served here as any other (R-NATS-12).
+      const durable = state.publisher.endpoints.get(module)
+      const isDurable = durable instanceof DurableEndpoint && durable.isOpen
+      if (entry === undefined || (entry.contextType === ContextTypeNats && !isDurable))
+        return yield* new ModuleNotFound({ module })
       const queue = yield* Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" })
       const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       const sub = state.nc.subscribe(state.subjects.module(module), {
@@ -89,26 +98,46 @@ export class Serving {
         }
       })
       this.served.set(module, served)
+      if (isDurable) {
+        durable.served = true
+        served.durable = { endpoint: durable, fetch: new DurableFetch(state, durable) }
+        yield* served.durable.fetch.start
+      }
       yield* Effect.forkIn(this.deliverLoop(served).pipe(Effect.ignore), state.scope)
       yield* state.flushBriefly
       yield* state.registry.announce("beat")
     })
 
-  /** `NatsContextService.unserve`. */
+  /**
+   * `NatsContextService.unserve`. A durable module's fetched messages not yet received go back to
+   * JetStream, its sync requests waiting in the mailbox are answered with an error response, and the
+   * current fetch runs out first (R-NATS-12).
+   */
   readonly unserve = (module: string): Effect.Effect<void> =>
-    Effect.suspend(() => {
+    Effect.gen({ self: this }, function* () {
       const served = this.served.get(module)
-      if (served === undefined) return Effect.void
+      if (served === undefined) return
       this.served.delete(module)
       served.unsubscribe()
-      return Effect.andThen(Queue.shutdown(served.queue), this.state.registry.announce("beat"))
+      yield* Queue.shutdown(served.queue)
+      if (served.durable !== undefined) {
+        for (const request of yield* served.durable.fetch.stop) {
+          const answer = yield* Msgs.newErrorResponse(request, `module "${module}" is no longer served here`)
+          yield* Effect.ignore(this.state.beehive.sendResp(answer, module))
+        }
+      }
+      yield* this.state.registry.announce("beat")
     })
 
   /** Stops serving the modules cleaned up in the global context since (the heartbeat does this). */
   readonly forgetCleanedUp: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
     if (this.served.size > 0) {
       const snapshot = yield* this.state.beehive.snapshot
-      const local = new Set(snapshot.modules.filter((m) => m.contextType !== ContextTypeNats).map((m) => m.name))
+      const local = new Set(
+        snapshot.modules
+          .filter((m) => m.contextType !== ContextTypeNats || this.state.durable.has(m.name))
+          .map((m) => m.name)
+      )
       for (const module of [...this.served.keys()]) if (!local.has(module)) yield* this.unserve(module)
     }
   })
@@ -191,6 +220,12 @@ export class Serving {
     if (owed === undefined) return undefined
     this.owed.delete(key)
     return { [AckHeader]: String(owed.count) }
+  }
+
+  /** Tells JetStream the fetched messages waiting in durable modules' mailboxes are in progress (R-NATS-12). */
+  keepFetched(): void {
+    for (const served of this.served.values())
+      if (served.durable !== undefined) for (const js of served.durable.endpoint.heldMessages) js.working()
   }
 
   /** Sends every count owed (the heartbeat does): a sender waits at most a heartbeat for its credit. */
