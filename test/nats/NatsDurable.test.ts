@@ -3,6 +3,8 @@
  * in a temporary directory): conservation across restarts of the serving process, the typed errors of
  * the configuration and of a full stream, sync calls over core NATS, deleting a durable mailbox.
  */
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
 import { Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -13,6 +15,7 @@ import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import { type NatsEvent, parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
 import { durableStreamName } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
+import { ensureBuilt, root } from "../socket/child.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -333,4 +336,117 @@ describe("NATS durable mailboxes (JetStream)", () => {
       ),
     20_000
   )
+
+  let killRun = 0
+  it(
+    "R-NATS-12 property: the serving process killed (SIGKILL) at random points and started again: every message sent is received at least once, no process receives one twice, nothing is received that was not sent",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ counts: fc.tuple(fc.nat(20), fc.nat(20)), afterMs: fc.nat(80) }), {
+            minLength: 1,
+            maxLength: 3
+          }),
+          fc.record({ maxInbound: fc.constantFrom(2, 8, 64), delayMs: fc.nat(5) }),
+          (rounds, how) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++killRun
+                const prefix = `kill${r}`
+                const module = "box"
+                const options = { prefix, durable: [module], durableAckWaitMs: AckWaitMs }
+                const senders = [yield* procWith(server.url, options), yield* procWith(server.url, options)]
+                const config = { url: server.url, prefix, module, ackWaitMs: AckWaitMs, ...how }
+                const processes: Array<Array<string>> = []
+                const start = Effect.acquireRelease(
+                  Effect.promise(() => startDurableChild(config)),
+                  (c) => Effect.promise(() => killChild(c))
+                ).pipe(Effect.tap((c) => Effect.sync(() => processes.push(c.received))))
+                let child = yield* start
+                const sent: Array<Array<string>> = [[], []]
+                for (const round of rounds) {
+                  yield* Effect.forEach(
+                    [0, 1],
+                    (b) =>
+                      Effect.gen(function* () {
+                        for (let i = 0; i < round.counts[b as 0 | 1]; i++) {
+                          const id = `s${b}-${sent[b]?.length}`
+                          sent[b]?.push(id)
+                          yield* (senders[b] as Proc).beehive.send(module, msg(id))
+                        }
+                      }),
+                    { concurrency: "unbounded" }
+                  )
+                  yield* Effect.sleep(round.afterMs)
+                  yield* Effect.promise(() => killChild(child))
+                  child = yield* start
+                }
+                const all = sent.flat()
+                const seen = () => new Set(processes.flat())
+                // What a killed process held comes back after the ack wait.
+                yield* waitUntil(() => all.every((id) => seen().has(id)), "every message received", 20_000)
+                expect([...seen()].sort()).toEqual([...all].sort())
+
+                for (const received of processes) expect(new Set(received).size).toBe(received.length)
+                for (const s of senders) expect(s.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        fcParams(4)
+      ),
+    180_000
+  )
 })
+
+/** A child process serving a durable module (test/nats/fixtures/durable-server.mjs). */
+interface DurableChild {
+  readonly child: ChildProcess
+  /** The ids it printed as received, in order. */
+  readonly received: Array<string>
+  readonly exited: Promise<void>
+}
+
+/** Starts the fixture and waits for its READY line (a failure bound, not a delay). */
+const startDurableChild = (config: Record<string, unknown>): Promise<DurableChild> =>
+  new Promise((resolve, reject) => {
+    ensureBuilt()
+    const fixture = join(root, "test/nats/fixtures/durable-server.mjs")
+    const child = spawn(process.execPath, [fixture, JSON.stringify(config)], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    const received: Array<string> = []
+    let buffer = ""
+    let stderr = ""
+    const exited = new Promise<void>((done) => child.once("exit", () => done()))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`durable server did not start: ${stderr}`))
+    }, 20_000)
+    child.stderr?.on("data", (d) => {
+      stderr += d
+    })
+    child.stdout?.on("data", (d) => {
+      buffer += d
+      let nl = buffer.indexOf("\n")
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        if (line === "READY") {
+          clearTimeout(timer)
+          resolve({ child, received, exited })
+        } else if (line.startsWith("R ")) received.push(line.slice(2))
+        nl = buffer.indexOf("\n")
+      }
+    })
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`durable server exited with ${code}: ${stderr}`))
+    })
+  })
+
+/** Kills the child with SIGKILL (no finalizer runs) and waits for it to exit. */
+const killChild = async (c: DurableChild): Promise<void> => {
+  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
+  await c.exited
+}
