@@ -337,6 +337,32 @@ describe("NATS durable mailboxes (JetStream)", () => {
     20_000
   )
 
+  it(
+    "R-NATS-12 a module that does not receive for longer than the ack wait: what its process fetched is kept in progress at heartbeats, not redelivered, and received once",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const options = { prefix: "slow", durable: ["box"], durableAckWaitMs: AckWaitMs }
+          const B = yield* procWith(server.url, options)
+          const A = yield* procWith(server.url, { ...options, maxInbound: 4 })
+          yield* A.nats.serve("box")
+          for (let i = 0; i < 3; i++) yield* B.nats.sendDurable("box", msg(`w${i}`))
+          // Nobody receives for 2.5 ack waits: 3 fetched in the mailbox, a fetch for 1 more outstanding,
+          // which JetStream would fill with a redelivery of what A holds if A did not keep it in progress.
+          yield* Effect.sleep(2.5 * AckWaitMs)
+          const received: Array<string> = []
+          for (let i = 0; i < 3; i++) received.push((yield* A.beehive.receive("box")).header.id)
+          expect(received).toEqual(["w0", "w1", "w2"])
+          // Nothing more comes: no redelivery of what was held.
+          const more = yield* Effect.exit(
+            A.beehive.receive("box").pipe(Effect.timeoutOrElse({ duration: 300, orElse: () => Effect.fail("none") }))
+          )
+          expect(errorOf(more)).toBe("none")
+        })
+      ),
+    20_000
+  )
+
   let killRun = 0
   it(
     "R-NATS-12 property: the serving process killed (SIGKILL) at random points and started again: every message sent is received at least once, no process receives one twice, nothing is received that was not sent",

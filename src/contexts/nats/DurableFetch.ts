@@ -96,6 +96,11 @@ export class DurableFetch {
     return requests
   })
 
+  /** Fetched messages waiting for room in the mailbox (the heartbeat tells JetStream they are in progress). */
+  get waiting(): Iterable<JsMsg> {
+    return this.pending.map((p) => p.js)
+  }
+
   /** The mailbox has room: what waits for it goes in, and the fetching goes on. */
   private room(): void {
     // Taken off the line before it is offered: handing it to a receiver comes back here (re-entrantly).
