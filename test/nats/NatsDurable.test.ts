@@ -159,6 +159,33 @@ describe("NATS durable mailboxes (JetStream)", () => {
     20_000
   )
 
+  it(
+    "R-NATS-12 processes starting together with different limits make the stream once, and both start",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const [A, B] = yield* Effect.all(
+            [3, 5].map((limit) =>
+              procWith(server.url, { prefix: "race", durable: ["box"], durableMaxMessages: limit })
+            ),
+            { concurrency: "unbounded" }
+          )
+          let stored = 0
+          for (let i = 0; i < 6; i++) {
+            const exit = yield* Effect.exit((A as Proc).nats.sendDurable("box", msg(`r${i}`)))
+            if (Exit.isSuccess(exit)) stored++
+            else expect(errorOf(exit)).toMatchObject({ _tag: "DurableMailboxFull" })
+          }
+          // One of the two limits, whichever process made the stream.
+          expect([3, 5]).toContain(stored)
+          expect(errorOf(yield* Effect.exit((B as Proc).nats.sendDurable("box", msg("r6"))))).toMatchObject({
+            _tag: "DurableMailboxFull"
+          })
+        })
+      ),
+    20_000
+  )
+
   let restartRun = 0
   it(
     "R-NATS-12 property: messages sent to a durable module while its serving process is stopped and started again at random points are each received exactly once, in each sender's order",
@@ -209,7 +236,8 @@ describe("NATS durable mailboxes (JetStream)", () => {
               })
             )
         ),
-        fcParams(8)
+        // A lost message fails at its wait; shrinking such runs stops in time to report the counterexample.
+        { ...fcParams(8), interruptAfterTimeLimit: 90_000, markInterruptAsFailure: true }
       ),
     120_000
   )
@@ -418,7 +446,7 @@ describe("NATS durable mailboxes (JetStream)", () => {
               })
             )
         ),
-        fcParams(4)
+        { ...fcParams(4), interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true }
       ),
     180_000
   )

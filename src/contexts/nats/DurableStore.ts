@@ -51,8 +51,11 @@ export class DurableStore {
   private jsm: JetStreamManager | undefined = undefined
   /** The modules listed `durable`. */
   private readonly modules: ReadonlySet<string>
-  /** `sendDurable` calls waiting for storage, by module and message id, oldest first. */
-  private readonly waiting = new Map<string, Array<Storage>>()
+  /**
+   * `sendDurable` calls waiting for storage, by the message sent (the object the outbox holds: another
+   * message with the same id is not it), oldest first, with the module.
+   */
+  private readonly waiting = new Map<Message, { readonly module: string; readonly calls: Array<Storage> }>()
 
   /** The durable modules of the context whose state is `state`. */
   constructor(state: NatsState) {
@@ -99,7 +102,8 @@ export class DurableStore {
         try: () =>
           jsm.streams.info(name).catch((error: unknown) => {
             if ((error as Error)?.name !== "StreamNotFoundError") throw error
-            return jsm.streams.add({
+            // Made by another process meanwhile (with other limits): used as it is.
+            const made = jsm.streams.add({
               name,
               subjects: [state.subjects.durable(module)],
               retention: RetentionPolicy.Workqueue,
@@ -109,6 +113,11 @@ export class DurableStore {
               max_bytes: state.options.durableMaxBytes,
               num_replicas: 1
             })
+            return made.catch((error: unknown) =>
+              jsm.streams.info(name).catch(() => {
+                throw error
+              })
+            )
           }),
         catch: (error) => new JetStreamFailed({ operation: "stream", module, detail: reasonOf(error) })
       })
@@ -135,7 +144,7 @@ export class DurableStore {
         Effect.gen({ self: this }, function* () {
           const exit = yield* Effect.exit(Effect.tryPromise({ try: () => answer, catch: (error) => error }))
           state.publisher.credited(module, 1, yield* Clock.currentTimeMillis)
-          const waiter = this.takeWaiter(module, message.header.id)
+          const waiter = this.takeWaiter(message)
           if (Exit.isSuccess(exit)) {
             if (waiter !== undefined) Deferred.doneUnsafe(waiter, Exit.void)
             return
@@ -180,15 +189,13 @@ export class DurableStore {
       if (!this.modules.has(module) || !this.state.publisher.endpoints.has(module))
         return yield* new ModuleNotFound({ module })
       const storage: Storage = Deferred.makeUnsafe()
-      const key = `${module}\u0000${message.header.id}`
-      const list = this.waiting.get(key) ?? []
-      list.push(storage)
-      this.waiting.set(key, list)
+      const entry = this.waiting.get(message) ?? { module, calls: [] }
+      entry.calls.push(storage)
+      this.waiting.set(message, entry)
       const forget = Effect.sync(() => {
-        const l = this.waiting.get(key)
-        const i = l?.indexOf(storage) ?? -1
-        if (l !== undefined && i >= 0) l.splice(i, 1)
-        if (l?.length === 0) this.waiting.delete(key)
+        const i = entry.calls.indexOf(storage)
+        if (i >= 0) entry.calls.splice(i, 1)
+        if (entry.calls.length === 0 && this.waiting.get(message) === entry) this.waiting.delete(message)
       })
       return yield* Effect.andThen(this.state.beehive.send(module, message), Deferred.await(storage)).pipe(
         Effect.ensuring(forget)
@@ -197,10 +204,10 @@ export class DurableStore {
 
   /** The endpoint of `module` closed: the `sendDurable` calls waiting on it fail with `ModuleClosed`. */
   closed(module: string): void {
-    for (const [key, list] of [...this.waiting]) {
-      if (!key.startsWith(`${module}\u0000`)) continue
-      this.waiting.delete(key)
-      for (const d of list) Deferred.doneUnsafe(d, Exit.fail(new ModuleClosed({ module })))
+    for (const [message, entry] of [...this.waiting]) {
+      if (entry.module !== module) continue
+      this.waiting.delete(message)
+      for (const d of entry.calls) Deferred.doneUnsafe(d, Exit.fail(new ModuleClosed({ module })))
     }
   }
 
@@ -218,11 +225,10 @@ export class DurableStore {
       if (this.state.publisher.endpoints.has(module)) yield* Effect.ignore(this.state.beehive.cleanup(module))
     })
 
-  private takeWaiter(module: string, msgId: string): Storage | undefined {
-    const key = `${module}\u0000${msgId}`
-    const list = this.waiting.get(key)
-    const first = list?.shift()
-    if (list?.length === 0) this.waiting.delete(key)
+  private takeWaiter(message: Message): Storage | undefined {
+    const entry = this.waiting.get(message)
+    const first = entry?.calls.shift()
+    if (entry?.calls.length === 0) this.waiting.delete(message)
     return first
   }
 }
