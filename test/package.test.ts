@@ -30,6 +30,7 @@ const readmePrograms = {
   "promise-tour": "createBeehive",
   socket: "socket.serve",
   nats: "nats.serve",
+  "nats-durable": "durablePrograms",
   testing: "who-arrives-first",
   observability: "class PrintedSpan"
 } as const

@@ -34,3 +34,36 @@ export class NatsConfigError extends Data.TaggedError("NatsConfigError")<{
     return this.key === "" ? `nats config: ${this.reason}` : `nats config at ${this.key}: ${this.reason}`
   }
 }
+
+/**
+ * A durable module's stream refused a message because it is at a limit (`durableMaxMessages` or
+ * `durableMaxBytes`, R-NATS-12): nothing was stored. `reason` is JetStream's.
+ *
+ * @category errors
+ */
+export class DurableMailboxFull extends Data.TaggedError("DurableMailboxFull")<{
+  readonly module: string
+  readonly msgId: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `durable mailbox of "${this.module}" is full, message ${this.msgId} not stored: ${this.reason}`
+  }
+}
+
+/**
+ * A JetStream operation of a durable module failed (R-NATS-12): `operation` names it (`store` for a
+ * message, `stream`, `delete`), `detail` is the client's or server's reason. For `store`, a message
+ * whose answer was lost (a timeout) may still have been stored.
+ *
+ * @category errors
+ */
+export class JetStreamFailed extends Data.TaggedError("JetStreamFailed")<{
+  readonly operation: string
+  readonly module: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `JetStream ${this.operation} for "${this.module}" failed: ${this.detail}`
+  }
+}

@@ -7,7 +7,7 @@
 import { Clock, Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startNatsServer } from "../../scripts/natsServer.ts"
+import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
 import * as Message from "../../src/model/Message.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
@@ -19,6 +19,8 @@ let scope: Scope.Closeable
 /** S serves A and B (and has N, which is in no group of C); C has the local modules L and X. */
 let S: Proc
 let C: Proc
+/** The server, for the properties that start processes of their own. */
+let server: NatsServer
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)
@@ -27,7 +29,7 @@ beforeAll(async () => {
   scope = Effect.runSync(Scope.make())
   await Effect.runPromise(
     Effect.gen(function* () {
-      const server = yield* startNatsServer
+      server = yield* startNatsServer
       S = yield* proc(server.url)
       C = yield* proc(server.url)
       for (const m of ["A", "B", "N"]) yield* S.beehive.addModule(m)
@@ -471,5 +473,72 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(20)
       ),
     60_000
+  )
+
+  let dropRun = 0
+  it(
+    "R-NATS-8 senders whose messages are partly dropped (the served module's inbound queue full) get their windows back from the acknowledgements, never from a WindowReset; every message is delivered or reported dropped, once, in each sender's order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ window: fc.integer({ min: 1, max: 12 }), count: fc.integer({ min: 10, max: 50 }) }), {
+            minLength: 1,
+            maxLength: 3
+          }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.nat(3),
+          (senders, maxInbound, capacity, pauseMs) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++dropRun
+                // Processes of their own (their options are the property's), under a prefix of their own.
+                const prefix = `drop${r}`
+                const A = yield* proc(server.url, prefix, maxInbound)
+                yield* A.beehive.addModule("m", { capacity })
+                yield* A.nats.serve("m")
+                const Bs = yield* Effect.forEach(senders, (s) => proc(server.url, prefix, undefined, false, s.window))
+                for (const B of Bs) yield* B.nats.awaitModule("m", "5 seconds")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(
+                    Effect.gen(function* () {
+                      received.push((yield* A.beehive.receive("m")).header.id)
+                      if (pauseMs > 0 && received.length % 8 === 0) yield* Effect.sleep(pauseMs)
+                    })
+                  )
+                )
+                const total = senders.reduce((n, s) => n + s.count, 0)
+                yield* Effect.forEach(
+                  senders,
+                  (s, b) =>
+                    Effect.forEach(
+                      Array.from({ length: s.count }, (_, i) => i),
+                      (i) => (Bs[b] as Proc).beehive.send("m", msg(`s${b}-${i}`))
+                    ),
+                  { concurrency: "unbounded" }
+                )
+                const dropped = () =>
+                  A.events.flatMap((e) => (e._tag === "Undeliverable" && e.module === "m" ? [e.msgId] : []))
+                yield* waitUntil(
+                  () => received.length + dropped().length >= total,
+                  "every message delivered or dropped"
+                )
+                // Conservation: each message is received or reported dropped, once; each sender's in its order.
+                expect([...received, ...dropped()].sort()).toEqual(
+                  senders.flatMap((s, b) => Array.from({ length: s.count }, (_, i) => `s${b}-${i}`)).sort()
+                )
+                senders.forEach((_, b) => {
+                  const mine = received.filter((id) => id.startsWith(`s${b}-`)).map((id) => Number(id.split("-")[1]))
+                  expect(mine).toEqual([...mine].sort((x, y) => x - y))
+                })
+                // The dropped messages were acknowledged as handled: no window had to be reset.
+                for (const B of Bs) expect(B.events.filter((e) => e._tag === "WindowReset")).toEqual([])
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    90_000
   )
 })

@@ -1,11 +1,14 @@
 /** NATS contexts ("processes") for the tests, on a nats-server started by scripts/natsServer.ts. */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import { freePort, type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
-import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
+import type { NatsContextOptions, NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { waitForEffect } from "../socket/support.ts"
 
 export interface Proc {
@@ -41,6 +44,42 @@ export const proc = (
     }).pipe(Effect.provideService(ContextHost, host))
     return { beehive: host.beehive, nats, events }
   })
+
+/**
+ * A process as `proc` makes it, with more options (`durable` and the rest, R-NATS-12): heartbeats of
+ * `HeartbeatMs`, no reconnection, events collected.
+ */
+export const procWith = (
+  url: string | ReadonlyArray<string>,
+  options: Omit<NatsContextOptions, "servers" | "onEvent">
+): Effect.Effect<Proc, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const host = yield* makeHost()
+    const events: Array<NatsEvent> = []
+    const nats = yield* makeNatsContext({
+      servers: url,
+      prefix: "t",
+      heartbeatMs: HeartbeatMs,
+      missedHeartbeats: 3,
+      maxReconnectAttempts: 0,
+      reconnectTimeWaitMs: 100,
+      ...options,
+      onEvent: (e) => events.push(e)
+    }).pipe(Effect.provideService(ContextHost, host))
+    return { beehive: host.beehive, nats, events }
+  })
+
+/**
+ * A nats-server with JetStream (`-js`), its store in a temporary directory removed with the scope
+ * (R-NATS-12).
+ */
+export const startJetStreamServer: Effect.Effect<NatsServer, never, Scope.Scope> = Effect.gen(function* () {
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "beehive-js-"))),
+    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+  )
+  return yield* startNatsServerOn(undefined, ["-js", "-sd", dir])
+})
 
 /** Whether `module` is registered in `p`. */
 export const hasModule = (p: Proc, module: string) =>

@@ -1,6 +1,7 @@
 /**
  * The heartbeat (R-NATS-4, R-NATS-8): every `heartbeatMs` it stops serving the modules cleaned up
- * here, announces the modules served, sends the acknowledgements no answer carried, reopens the send windows no acknowledgement opened for the
+ * here, announces the modules served, sends the acknowledgements no answer carried, tells JetStream
+ * the durable modules' fetched messages are in progress (R-NATS-12), reopens the send windows no acknowledgement opened for the
  * silence limit, and finds the processes gone silent.
  *
  * @since 0.3.0
@@ -21,6 +22,7 @@ export const heartbeat = (state: NatsState): Effect.Effect<never> =>
       yield* state.serving.forgetCleanedUp
       yield* state.registry.announce("beat")
       state.serving.sendOwedAcks()
+      state.serving.keepFetched()
       const now = yield* Clock.currentTimeMillis
       state.publisher.reopenStalled(now)
       yield* state.registry.dropSilent(now)

@@ -27,9 +27,16 @@
  * @since 0.3.0
  */
 import type { Msg } from "@nats-io/transport-node"
-import { Cause, Context, type Duration, Effect, Layer, Queue, type Scope } from "effect"
-import type { BeehiveShutdown, InvalidArgument, ModuleNotFound } from "../../model/Errors.ts"
-import type { NatsConfigError, NatsConnectFailed } from "../../model/NatsErrors.ts"
+import { Cause, Context, type Duration, Effect, Layer, Queue, Scope } from "effect"
+import type {
+  BeehiveShutdown,
+  InvalidArgument,
+  MessageEncodeError,
+  ModuleClosed,
+  ModuleNotFound
+} from "../../model/Errors.ts"
+import type { Message } from "../../model/Message.ts"
+import type { DurableMailboxFull, JetStreamFailed, NatsConfigError, NatsConnectFailed } from "../../model/NatsErrors.ts"
 import { ContextHost } from "../ContextHost.ts"
 import { connectNats } from "./Connection.ts"
 import { heartbeat } from "./Heartbeat.ts"
@@ -83,6 +90,33 @@ export interface NatsContextService {
   readonly awaitModule: (module: string, timeout: Duration.Input) => Effect.Effect<void, ModuleNotFound>
   /** Announces this process's served modules now (the heartbeat does every `heartbeatMs`). */
   readonly announce: Effect.Effect<void>
+  /**
+   * `send` to a durable module (R-NATS-12) that completes only once its stream has stored the message:
+   * it waits for room in the module's outbox here, then for JetStream's answer (at most 5 s). Fails with
+   * `DurableMailboxFull` (the stream at its message or byte limit: nothing stored), `JetStreamFailed`
+   * (no stream, or no answer: the message may then have been stored), `ModuleNotFound` for a module
+   * not durable here, and otherwise as `send` (`ModuleClosed` if the module is cleaned up first).
+   */
+  readonly sendDurable: (
+    module: string,
+    message: Message
+  ) => Effect.Effect<
+    void,
+    | DurableMailboxFull
+    | JetStreamFailed
+    | ModuleNotFound
+    | ModuleClosed
+    | InvalidArgument
+    | MessageEncodeError
+    | BeehiveShutdown
+  >
+  /**
+   * Deletes a durable module's stream, with the messages it keeps and its consumer, and cleans the
+   * module up here (R-NATS-12): nothing else does, a durable mailbox outlives its processes. Waits for
+   * JetStream. Fails with `ModuleNotFound` for a module not durable here, `JetStreamFailed` if JetStream
+   * refuses (no such stream), `NatsConfigError` if the server runs no JetStream.
+   */
+  readonly deleteDurable: (module: string) => Effect.Effect<void, ModuleNotFound | JetStreamFailed | NatsConfigError>
 }
 
 /**
@@ -90,7 +124,9 @@ export interface NatsContextService {
  * context type into the global context of the `ContextHost` in context (R-API-5). Waits for the
  * connection and the server's acknowledgement of the subscriptions. Everything ends with the scope:
  * served modules are unsubscribed, a goodbye is announced, the connection is drained and closed.
- * Fails with `NatsConfigError` for invalid options (naming the key), `NatsConnectFailed` when no server
+ * Makes sure the durable modules' streams exist and registers those modules (R-NATS-12).
+ * Fails with `NatsConfigError` for invalid options (naming the key) or durable modules on a server
+ * without JetStream, `JetStreamFailed` when a stream cannot be made, `NatsConnectFailed` when no server
  * can be reached, `InvalidArgument` if a "nats" context type is plugged in already, `BeehiveShutdown`
  * if the global context is shut down.
  *
@@ -100,7 +136,7 @@ export const makeNatsContext = (
   options: NatsContextOptions
 ): Effect.Effect<
   NatsContextService,
-  NatsConfigError | NatsConnectFailed | InvalidArgument | BeehiveShutdown,
+  NatsConfigError | NatsConnectFailed | JetStreamFailed | InvalidArgument | BeehiveShutdown,
   Scope.Scope | ContextHost
 > =>
   Effect.gen(function* () {
@@ -110,7 +146,9 @@ export const makeNatsContext = (
     const nc = yield* connectNats(resolved)
     const wake = yield* Queue.sliding<void>(1)
     const control = yield* Queue.dropping<Msg>(MaxControl)
-    const state = new NatsState(resolved, globalThis.crypto.randomUUID(), nc, host, scope, wake)
+    // Durable modules' fetching ends after the finalizer below has stopped serving them (R-NATS-12).
+    const fetchScope = yield* Scope.fork(scope)
+    const state = new NatsState(resolved, globalThis.crypto.randomUUID(), nc, host, scope, wake, fetchScope)
     const onControl = (error: Error | null, msg: Msg) => {
       if (error !== null) return
       if (!Queue.offerUnsafe(control, msg))
@@ -121,6 +159,7 @@ export const makeNatsContext = (
     nc.subscribe(state.subjects.registry, { callback: onControl })
     yield* state.flushBriefly
     yield* host.plug(state.context)
+    yield* state.durable.start
     // Each message of the reply inbox or the registry goes to the part that handles it.
     const handleControl = (m: Msg): Effect.Effect<void> =>
       m.subject === state.subjects.registry ? state.registry.handle(m) : state.replies.handle(m)
@@ -142,7 +181,7 @@ export const makeNatsContext = (
             state.report({ _tag: "ConnectionClosed", reason: reason instanceof Error ? reason.message : "closed" })
             for (const process of [...state.registry.peers.keys()])
               yield* state.registry.peerGone(process, "Disconnected")
-            for (const module of [...state.publisher.endpoints.keys()]) yield* state.registry.dropRemote(module)
+            for (const module of [...state.publisher.endpoints.keys()]) yield* state.registry.dropRemote(module, true)
           })
       ),
       scope
@@ -167,7 +206,9 @@ export const makeNatsContext = (
       remoteModules: state.registry.remoteModules,
       awaitModule: state.registry.awaitModule,
       pendingRequests: state.replies.pendingRequests,
-      announce: state.registry.announce("beat")
+      announce: state.registry.announce("beat"),
+      sendDurable: state.durable.sendDurable,
+      deleteDurable: state.durable.deleteDurable
     } satisfies NatsContextService
   })
 
@@ -186,6 +227,9 @@ export class NatsContext extends Context.Service<NatsContext, NatsContextService
    */
   static readonly layer = (
     options: NatsContextOptions
-  ): Layer.Layer<NatsContext, NatsConfigError | NatsConnectFailed | InvalidArgument | BeehiveShutdown, ContextHost> =>
-    Layer.effect(NatsContext, makeNatsContext(options))
+  ): Layer.Layer<
+    NatsContext,
+    NatsConfigError | NatsConnectFailed | JetStreamFailed | InvalidArgument | BeehiveShutdown,
+    ContextHost
+  > => Layer.effect(NatsContext, makeNatsContext(options))
 }

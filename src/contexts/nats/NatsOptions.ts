@@ -8,6 +8,7 @@ import { Result } from "effect"
 import { parse as parseYaml } from "yaml"
 import { NatsConfigError } from "../../model/NatsErrors.ts"
 import { unreadableFile } from "../UnreadableFile.ts"
+import { durableStreamName } from "./Subjects.ts"
 
 /** The context type name of modules served over NATS. @category constants */
 export const ContextTypeNats = "nats"
@@ -44,6 +45,7 @@ export type NatsEvent =
   | { readonly _tag: "PublishFailed"; readonly module: string; readonly msgId: string; readonly reason: string }
   | { readonly _tag: "ConnectionClosed"; readonly reason: string }
   | { readonly _tag: "WindowReset"; readonly module: string; readonly unacked: number }
+  | { readonly _tag: "DurableRefused"; readonly module: string; readonly msgId: string; readonly reason: string }
 
 /**
  * Options of `NatsContext.make`. Only `servers` is required.
@@ -94,6 +96,21 @@ export interface NatsContextOptions {
   readonly maxReconnectAttempts?: number | undefined
   /** Wait between reconnection attempts, ms (default 2000). */
   readonly reconnectTimeWaitMs?: number | undefined
+  /**
+   * Modules whose one-way messages are kept in JetStream (R-NATS-12): every process of the prefix that
+   * sends to or serves one lists it. The server must run JetStream. Default none.
+   */
+  readonly durable?: ReadonlyArray<string> | undefined
+  /** The message limit of a durable module's stream this process creates (default 100000). */
+  readonly durableMaxMessages?: number | undefined
+  /** The byte limit of a durable module's stream this process creates (default 64 MiB). */
+  readonly durableMaxBytes?: number | undefined
+  /**
+   * How long JetStream waits for the acknowledgement of a message handed to a serving process before
+   * it redelivers it, ms (default 30000, at least 2 × `heartbeatMs`): how long the messages a killed
+   * process held wait for the next one.
+   */
+  readonly durableAckWaitMs?: number | undefined
   /** Receives every event; default none. */
   readonly onEvent?: ((event: NatsEvent) => void) | undefined
 }
@@ -119,6 +136,10 @@ export interface ResolvedNatsOptions {
   readonly sendWindow: number
   readonly maxReconnectAttempts: number
   readonly reconnectTimeWaitMs: number
+  readonly durable: ReadonlyArray<string>
+  readonly durableMaxMessages: number
+  readonly durableMaxBytes: number
+  readonly durableAckWaitMs: number
   readonly onEvent: (event: NatsEvent) => void
 }
 
@@ -211,7 +232,10 @@ export const resolveNatsOptions = (
     ["maxPendingRequests", 65_536, 1 << 24],
     ["flushEvery", 256, 1 << 20],
     ["sendWindow", 256, 1 << 20],
-    ["reconnectTimeWaitMs", 2000, 3_600_000]
+    ["reconnectTimeWaitMs", 2000, 3_600_000],
+    ["durableMaxMessages", 100_000, 1_000_000_000],
+    ["durableMaxBytes", 64 * 1024 * 1024, 2 ** 50],
+    ["durableAckWaitMs", 30_000, 3_600_000]
   ] as const) {
     const value = positiveInt(key, options[key], fallback, max)
     if (value instanceof NatsConfigError) return fail(value)
@@ -221,6 +245,11 @@ export const resolveNatsOptions = (
   if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < -1 || attempts > 1_000_000) {
     return fail(new NatsConfigError({ key: "maxReconnectAttempts", reason: "must be an integer ≥ -1" }))
   }
+  if ((numbers.durableAckWaitMs as number) < 2 * (numbers.heartbeatMs as number)) {
+    return fail(new NatsConfigError({ key: "durableAckWaitMs", reason: "must be at least 2 × heartbeatMs" }))
+  }
+  const durable = durableModules(options.durable, prefix)
+  if (durable instanceof NatsConfigError) return fail(durable)
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     return fail(new NatsConfigError({ key: "onEvent", reason: "must be a function" }))
   }
@@ -240,8 +269,30 @@ export const resolveNatsOptions = (
     sendWindow: numbers.sendWindow as number,
     maxReconnectAttempts: attempts,
     reconnectTimeWaitMs: numbers.reconnectTimeWaitMs as number,
+    durable,
+    durableMaxMessages: numbers.durableMaxMessages as number,
+    durableMaxBytes: numbers.durableMaxBytes as number,
+    durableAckWaitMs: numbers.durableAckWaitMs as number,
     onEvent: options.onEvent ?? (() => {})
   })
+}
+
+/** The durable modules of `raw` (R-NATS-12), or the error naming the first bad one. */
+const durableModules = (raw: unknown, prefix: string): ReadonlyArray<string> | NatsConfigError => {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) return new NatsConfigError({ key: "durable", reason: "must be a list of module names" })
+  if (raw.length > 10_000) return new NatsConfigError({ key: "durable", reason: "at most 10000 modules" })
+  const seen = new Set<string>()
+  for (let i = 0; i < raw.length; i++) {
+    const m: unknown = raw[i]
+    const key = `durable[${i}]`
+    if (typeof m !== "string" || m === "") return new NatsConfigError({ key, reason: "must be a module name" })
+    if (seen.has(m)) return new NatsConfigError({ key, reason: `"${m}" is listed twice` })
+    if (durableStreamName(prefix, m).length > 255)
+      return new NatsConfigError({ key, reason: "its stream name would exceed 255 characters" })
+    seen.add(m)
+  }
+  return [...seen]
 }
 
 const yamlKeys: Record<string, keyof NatsContextOptions> = {
@@ -259,7 +310,11 @@ const yamlKeys: Record<string, keyof NatsContextOptions> = {
   flushevery: "flushEvery",
   sendwindow: "sendWindow",
   maxreconnectattempts: "maxReconnectAttempts",
-  reconnecttimewaitms: "reconnectTimeWaitMs"
+  reconnecttimewaitms: "reconnectTimeWaitMs",
+  durable: "durable",
+  durablemaxmessages: "durableMaxMessages",
+  durablemaxbytes: "durableMaxBytes",
+  durableackwaitms: "durableAckWaitMs"
 }
 
 /**
@@ -272,6 +327,8 @@ const yamlKeys: Record<string, keyof NatsContextOptions> = {
  * pass: secret
  * tls: { ca: /etc/beehive/ca.pem, cert: /etc/beehive/cert.pem, key: /etc/beehive/key.pem }
  * heartbeatms: 1000
+ * durable: [edged]          # R-NATS-12: kept in JetStream
+ * durablemaxmessages: 10000
  * ```
  *
  * and validates it as `resolveNatsOptions` does. Fails with `NatsConfigError` naming the key (an unknown

@@ -1,8 +1,8 @@
 /**
  * The state one NATS context shares between its parts: the connection, the options and subjects,
  * this process's id, the global context it is plugged into, and the parts, each owning its own state:
- * the registry (`Registry`), the modules served here (`Serving`), the publisher (`Publisher`) and the
- * replies (`Replies`). It also is the `ModuleContext` of type "nats" that the global context routes
+ * the registry (`Registry`), the modules served here (`Serving`), the publisher (`Publisher`), the
+ * replies (`Replies`) and the durable modules' streams (`DurableStore`). It also is the `ModuleContext` of type "nats" that the global context routes
  * remote modules to.
  *
  * @since 0.3.0
@@ -13,6 +13,7 @@ import { Effect, type Queue, type Scope } from "effect"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
+import { DurableStore } from "./DurableStore.ts"
 import { ContextTypeNats, type NatsEvent, type ResolvedNatsOptions } from "./NatsOptions.ts"
 import { Publisher } from "./Publisher.ts"
 import { Registry } from "./Registry.ts"
@@ -50,6 +51,10 @@ export class NatsState {
   readonly publisher: Publisher
   /** The reply inbox, and the sync requests this process owes answers to. */
   readonly replies: Replies
+  /** The durable modules' streams (R-NATS-12). */
+  readonly durable: DurableStore
+  /** The scope of the durable modules' fetching: closed after the served modules stopped (R-NATS-12). */
+  readonly fetchScope: Scope.Scope
   /** Set after the goodbye: nothing is announced any more. */
   closed = false
 
@@ -60,7 +65,8 @@ export class NatsState {
     nc: NatsConnection,
     host: ContextHostService,
     scope: Scope.Scope,
-    wake: Queue.Queue<void>
+    wake: Queue.Queue<void>,
+    fetchScope: Scope.Scope
   ) {
     this.options = options
     this.subjects = subjects(options.prefix)
@@ -73,6 +79,8 @@ export class NatsState {
     this.serving = new Serving(this)
     this.publisher = new Publisher(this, wake)
     this.replies = new Replies(this)
+    this.durable = new DurableStore(this)
+    this.fetchScope = fetchScope
   }
 
   /** Reports an event to `onEvent`; a throwing listener changes nothing. */

@@ -13,6 +13,7 @@
 import { Clock, Effect, Fiber, Queue } from "effect"
 import type { ModuleContext } from "../ModuleContext.ts"
 import { RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
+import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import type { NatsState } from "./NatsState.ts"
 import { subjectToken } from "./Subjects.ts"
@@ -59,18 +60,19 @@ export class Publisher {
   /** Opens the endpoint of a remote module (the "nats" context type's `open`). */
   readonly open: ModuleContext["open"] = (module, options) =>
     Effect.sync(() => {
-      const endpoint = new RemoteEndpoint(
-        module,
-        options.capacity,
-        this.state.maxPayload(),
-        (requestId) => this.state.host.isPending(requestId),
-        (closed) => {
-          if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
-          this.ready.delete(closed)
-          this.credits.delete(closed)
-        },
-        ContextTypeNats
-      )
+      const isPending = (requestId: string) => this.state.host.isPending(requestId)
+      const onClose = (closed: RemoteEndpoint) => {
+        if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
+        this.ready.delete(closed)
+        this.credits.delete(closed)
+        if (closed instanceof DurableEndpoint) this.state.durable.closed(closed.module)
+      }
+      // A durable module's endpoint also has its mailbox here, for when this process serves it (R-NATS-12).
+      const endpoint = this.state.durable.has(module)
+        ? new DurableEndpoint(module, options.capacity, this.state.maxPayload(), isPending, onClose, (m) =>
+            this.state.host.onUndeliverable(module, m)
+          )
+        : new RemoteEndpoint(module, options.capacity, this.state.maxPayload(), isPending, onClose, ContextTypeNats)
       endpoint.bind({
         ready: (e) => {
           this.ready.add(e)
@@ -108,6 +110,14 @@ export class Publisher {
             const outgoing = endpoint.takeOutgoing()
             if (outgoing === undefined) break
             const { message, json } = outgoing
+            if (endpoint instanceof DurableEndpoint && !message.header.sync) {
+              // A durable module's one-way message goes to its stream; its answer credits the window.
+              yield* state.durable.store(endpoint, message, json)
+              if (credit.unacked === 0) credit.since = now
+              credit.unacked++
+              if (++this.sinceFlush >= half) yield* this.flushAhead
+              continue
+            }
             const failed = state.publish(credit.subject, json, credit.replyPrefix + subjectToken(message.header.id))
             if (failed !== undefined) {
               state.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })

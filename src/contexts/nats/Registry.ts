@@ -122,10 +122,15 @@ export class Registry {
     return this.dropRemote(module)
   }
 
-  /** Cleans up the "nats" registration of a module nobody serves any longer. */
-  dropRemote(module: string): Effect.Effect<void> {
+  /**
+   * Cleans up the "nats" registration of a module nobody serves any longer; a durable module stays
+   * registered (R-NATS-12) unless `always` (the connection closed for good, R-NATS-9).
+   */
+  dropRemote(module: string, always = false): Effect.Effect<void> {
     return Effect.suspend(() =>
-      this.state.publisher.endpoints.has(module) ? Effect.ignore(this.state.beehive.cleanup(module)) : Effect.void
+      this.state.publisher.endpoints.has(module) && (always || !this.state.durable.has(module))
+        ? Effect.ignore(this.state.beehive.cleanup(module))
+        : Effect.void
     )
   }
 

@@ -152,9 +152,11 @@ export class Replies {
       if (msg.headers?.code === 503) {
         // No subscriber for the module's subject: nobody serves it (R-NATS-5).
         state.report({ _tag: "NoResponders", module, msgId })
-        return yield* state.registry.nobodyServes(module)
+        // A durable module stays; the sync request nobody took is answered so (R-NATS-12).
+        if (!state.durable.has(module)) return yield* state.registry.nobodyServes(module)
       }
-      const refused = msg.headers?.get(UndeliverableHeader)
+      const refused =
+        msg.headers?.code === 503 ? `no process serves module "${module}"` : msg.headers?.get(UndeliverableHeader)
       if (refused !== undefined && refused !== "") {
         const request = state.publisher.endpoints.get(module)?.inflight.get(msgId)
         state.publisher.endpoints.get(module)?.answered(msgId)

@@ -2,8 +2,9 @@
  * Serving local modules over NATS (R-NATS-2, R-NATS-8): each module served subscribes
  * `<prefix>.mod.<module>` (queue group `<prefix>`) into a bounded inbound queue, and one delivery
  * fiber hands what arrives to the module with `beehive.send`. How many of a sender's messages were
- * handled is acknowledged to it (the credit of its send window), and a message that cannot be
- * delivered is reported, and answered when it is a sync request.
+ * handled (delivered, refused, or dropped with the inbound queue full) is acknowledged to it (the
+ * credit of its send window), and a message that cannot be delivered is reported, and answered when
+ * it is a sync request.
  *
  * @since 0.3.0
  * @internal
@@ -12,7 +13,10 @@ import type { Msg } from "@nats-io/transport-node"
 import { Cause, Effect, Exit, Queue, Result } from "effect"
 import { ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
+import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
+import { DurableEndpoint } from "./DurableEndpoint.ts"
+import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
 
@@ -25,6 +29,8 @@ export interface Served {
   readonly module: string
   readonly queue: Queue.Queue<Msg>
   readonly unsubscribe: () => void
+  /** A durable module's endpoint and its fetching from the stream (R-NATS-12). */
+  durable?: { readonly endpoint: DurableEndpoint; readonly fetch: DurableFetch } | undefined
 }
 
 /** What a serving process owes one sender module in acknowledgements. */
@@ -66,8 +72,13 @@ export class Serving {
       if (this.served.has(module)) return
       const snapshot = yield* state.beehive.snapshot
       const entry = snapshot.modules.find((m) => m.name === module)
-      if (entry === undefined || entry.contextType === ContextTypeNats) return yield* new ModuleNotFound({ module })
+      // A durable module is the NATS context's own, and served here as any other (R-NATS-12).
+      const durable = state.publisher.endpoints.get(module)
+      const isDurable = durable instanceof DurableEndpoint && durable.isOpen
+      if (entry === undefined || (entry.contextType === ContextTypeNats && !isDurable))
+        return yield* new ModuleNotFound({ module })
       const queue = yield* Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" })
+      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
         callback: (error, msg) => {
@@ -75,35 +86,58 @@ export class Serving {
           if (!Queue.offerUnsafe(queue, msg)) {
             // The module is slower than its senders: dropped and reported, never buffered without bound
             // (R-NATS-8). A sync request is answered at once, so its caller does not wait for its deadline.
+            // A dropped message is handled: it counts in its sender's acknowledgement (the count rides on
+            // a sync request's error response), or the sender's window would stay short of it for good.
             const decoded = decodeJsonResult(msg.string())
+            const sync = Result.isSuccess(decoded) && decoded.success.header.sync
+            if (msg.reply !== undefined) this.acknowledge(served, msg.reply, sync)
             if (Result.isFailure(decoded)) {
               state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
             } else this.undeliverable(module, decoded.success, msg.reply, "inbound queue full")
           }
         }
       })
-      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       this.served.set(module, served)
+      if (isDurable) {
+        durable.served = true
+        served.durable = { endpoint: durable, fetch: new DurableFetch(state, durable) }
+        yield* served.durable.fetch.start
+      }
       yield* Effect.forkIn(this.deliverLoop(served).pipe(Effect.ignore), state.scope)
       yield* state.flushBriefly
       yield* state.registry.announce("beat")
     })
 
-  /** `NatsContextService.unserve`. */
+  /**
+   * `NatsContextService.unserve`. A durable module's fetched messages not yet received go back to
+   * JetStream, its sync requests waiting in the mailbox are answered with an error response, and the
+   * current fetch runs out first (R-NATS-12).
+   */
   readonly unserve = (module: string): Effect.Effect<void> =>
-    Effect.suspend(() => {
+    Effect.gen({ self: this }, function* () {
       const served = this.served.get(module)
-      if (served === undefined) return Effect.void
+      if (served === undefined) return
       this.served.delete(module)
       served.unsubscribe()
-      return Effect.andThen(Queue.shutdown(served.queue), this.state.registry.announce("beat"))
+      yield* Queue.shutdown(served.queue)
+      if (served.durable !== undefined) {
+        for (const request of yield* served.durable.fetch.stop) {
+          const answer = yield* Msgs.newErrorResponse(request, `module "${module}" is no longer served here`)
+          yield* Effect.ignore(this.state.beehive.sendResp(answer, module))
+        }
+      }
+      yield* this.state.registry.announce("beat")
     })
 
   /** Stops serving the modules cleaned up in the global context since (the heartbeat does this). */
   readonly forgetCleanedUp: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
     if (this.served.size > 0) {
       const snapshot = yield* this.state.beehive.snapshot
-      const local = new Set(snapshot.modules.filter((m) => m.contextType !== ContextTypeNats).map((m) => m.name))
+      const local = new Set(
+        snapshot.modules
+          .filter((m) => m.contextType !== ContextTypeNats || this.state.durable.has(m.name))
+          .map((m) => m.name)
+      )
       for (const module of [...this.served.keys()]) if (!local.has(module)) yield* this.unserve(module)
     }
   })
@@ -127,8 +161,14 @@ export class Serving {
         const decoded = decodeJsonResult(msg.string())
         if (Result.isFailure(decoded)) {
           state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-          if (msg.reply !== undefined)
-            state.publish(msg.reply, "", undefined, { [UndeliverableHeader]: "bad message JSON" })
+          if (msg.reply !== undefined) {
+            // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
+            self.acknowledge(served, msg.reply, true)
+            state.publish(msg.reply, "", undefined, {
+              ...self.ackHeaders(served.module, msg.reply),
+              [UndeliverableHeader]: "bad message JSON"
+            })
+          }
           return
         }
         const message = decoded.success
@@ -180,6 +220,15 @@ export class Serving {
     if (owed === undefined) return undefined
     this.owed.delete(key)
     return { [AckHeader]: String(owed.count) }
+  }
+
+  /** Tells JetStream the fetched messages waiting in durable modules' mailboxes are in progress (R-NATS-12). */
+  keepFetched(): void {
+    for (const served of this.served.values())
+      if (served.durable !== undefined) {
+        for (const js of served.durable.endpoint.heldMessages) js.working()
+        for (const js of served.durable.fetch.waiting) js.working()
+      }
   }
 
   /** Sends every count owed (the heartbeat does): a sender waits at most a heartbeat for its credit. */

@@ -42,6 +42,8 @@ export interface Subjects {
   readonly replyTo: (processId: string, module: string, msgId: string) => string
   /** The reply subjects of the messages sent to `module`, less the message id's token. */
   readonly replyPrefix: (processId: string, module: string) => string
+  /** The subject of a durable module's stream (R-NATS-12). */
+  readonly durable: (module: string) => string
 }
 
 /** The subjects of `prefix`. @category constructors */
@@ -52,6 +54,20 @@ export const subjects = (prefix: string): Subjects => {
     registry: `${prefix}.reg`,
     replyInbox: (processId) => `${prefix}.resp.${processId}.>`,
     replyTo: (processId, module, msgId) => replyPrefix(processId, module) + subjectToken(msgId),
-    replyPrefix
+    replyPrefix,
+    durable: (module) => `${prefix}.dur.${subjectToken(module)}`
   }
 }
+
+/**
+ * The JetStream stream of durable module `module` under `prefix` (R-NATS-12): the prefix with its dots
+ * as `~`, then `~`, then the module's token with its `~` as `%7E`. Neither part has a character a
+ * stream name refuses, and the last `~` separates them, so no two prefixes and modules share a stream.
+ *
+ * @category encoding
+ */
+export const durableStreamName = (prefix: string, module: string): string =>
+  `${prefix.replace(/\./g, "~")}~${subjectToken(module).replace(/~/g, "%7E")}`
+
+/** The durable consumer of every durable module's stream (R-NATS-12). @category constants */
+export const DurableConsumerName = "mailbox"

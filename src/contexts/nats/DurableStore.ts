@@ -1,0 +1,234 @@
+/**
+ * The JetStream side of durable modules (R-NATS-12): their streams (made sure of at the start), the
+ * storing of their one-way messages (the publisher hands them here), `sendDurable`'s waits for a
+ * message's storage, and `deleteDurable`.
+ *
+ * @since 0.3.0
+ * @internal
+ */
+import {
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType
+} from "@nats-io/jetstream"
+import { Cause, Clock, Deferred, Effect, Exit } from "effect"
+import {
+  type BeehiveShutdown,
+  type InvalidArgument,
+  type MessageEncodeError,
+  ModuleClosed,
+  ModuleNotFound
+} from "../../model/Errors.ts"
+import type { Message } from "../../model/Message.ts"
+import { DurableMailboxFull, JetStreamFailed, NatsConfigError } from "../../model/NatsErrors.ts"
+import type { DurableEndpoint } from "./DurableEndpoint.ts"
+import { ContextTypeNats } from "./NatsOptions.ts"
+import type { NatsState } from "./NatsState.ts"
+import { durableStreamName } from "./Subjects.ts"
+
+/** What a `sendDurable` waits for: its message's storage. */
+type Storage = Deferred.Deferred<void, DurableMailboxFull | JetStreamFailed | ModuleClosed>
+
+/** A refusal is a full stream when JetStream says a limit was exceeded. */
+const limitExceeded = /maximum (messages|bytes|messages per subject) exceeded/i
+
+/** A client's error as text. */
+const reasonOf = (error: unknown): string => String((error as Error)?.message ?? error)
+
+/**
+ * The durable modules of one NATS context; see the module documentation.
+ *
+ * @category models
+ */
+export class DurableStore {
+  private readonly state: NatsState
+  /** The JetStream client. */
+  readonly client: JetStreamClient
+  private jsm: JetStreamManager | undefined = undefined
+  /** The modules listed `durable`. */
+  private readonly modules: ReadonlySet<string>
+  /**
+   * `sendDurable` calls waiting for storage, by the message sent (the object the outbox holds: another
+   * message with the same id is not it), oldest first, with the module.
+   */
+  private readonly waiting = new Map<Message, { readonly module: string; readonly calls: Array<Storage> }>()
+
+  /** The durable modules of the context whose state is `state`. */
+  constructor(state: NatsState) {
+    this.state = state
+    this.client = jetstream(state.nc)
+    this.modules = new Set(state.options.durable)
+  }
+
+  /** Whether `module` is listed durable here. */
+  has(module: string): boolean {
+    return this.modules.has(module)
+  }
+
+  /** The JetStream manager; fails with `NatsConfigError` (key `durable`) if the server has no JetStream. */
+  manager(): Effect.Effect<JetStreamManager, NatsConfigError | JetStreamFailed> {
+    return Effect.suspend(() => {
+      if (this.jsm !== undefined) return Effect.succeed(this.jsm)
+      return Effect.tryPromise({
+        try: () => jetstreamManager(this.state.nc),
+        catch: (error) =>
+          /not enabled|no responders|503/i.test(reasonOf(error))
+            ? new NatsConfigError({
+                key: "durable",
+                reason: "the server runs no JetStream (start nats-server with -js)"
+              })
+            : new JetStreamFailed({ operation: "stream", module: "", detail: reasonOf(error) })
+      }).pipe(Effect.tap((jsm) => Effect.sync(() => (this.jsm = jsm))))
+    })
+  }
+
+  /**
+   * Makes sure each durable module's stream exists (creating it with the configured limits) and
+   * registers the module here (R-NATS-12). Waits for JetStream's answers. Fails with
+   * `NatsConfigError` (no JetStream; a name taken here, key `durable[i]`) or `JetStreamFailed`.
+   */
+  readonly start: Effect.Effect<void, NatsConfigError | JetStreamFailed> = Effect.gen({ self: this }, function* () {
+    const state = this.state
+    if (this.modules.size === 0) return
+    const jsm = yield* this.manager()
+    let i = 0
+    for (const module of state.options.durable) {
+      const name = durableStreamName(state.options.prefix, module)
+      yield* Effect.tryPromise({
+        try: () =>
+          jsm.streams.info(name).catch((error: unknown) => {
+            if ((error as Error)?.name !== "StreamNotFoundError") throw error
+            // Made by another process meanwhile (with other limits): used as it is.
+            const made = jsm.streams.add({
+              name,
+              subjects: [state.subjects.durable(module)],
+              retention: RetentionPolicy.Workqueue,
+              storage: StorageType.File,
+              discard: DiscardPolicy.New,
+              max_msgs: state.options.durableMaxMessages,
+              max_bytes: state.options.durableMaxBytes,
+              num_replicas: 1
+            })
+            return made.catch((error: unknown) =>
+              jsm.streams.info(name).catch(() => {
+                throw error
+              })
+            )
+          }),
+        catch: (error) => new JetStreamFailed({ operation: "stream", module, detail: reasonOf(error) })
+      })
+      const key = `durable[${i++}]`
+      yield* state.beehive
+        .addModule(module, { contextType: ContextTypeNats, capacity: state.options.maxInbound })
+        .pipe(Effect.mapError((error) => new NatsConfigError({ key, reason: error.message })))
+    }
+  })
+
+  /**
+   * Stores a one-way message of `endpoint` in its stream: published now (in the publisher's order),
+   * and its answer handled by a fiber of its own: the window credited, a `sendDurable` waiting for it
+   * told, a refusal reported (`DurableRefused`) and passed to `onUndeliverable` (R-NATS-12).
+   */
+  store(endpoint: DurableEndpoint, message: Message, json: string): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const state = this.state
+      const module = endpoint.module
+      const answer = this.client.publish(state.subjects.durable(module), json)
+      // Handled by the fiber below, which may start after the answer: not an unhandled rejection meanwhile.
+      answer.catch(() => {})
+      yield* Effect.forkIn(
+        Effect.gen({ self: this }, function* () {
+          const exit = yield* Effect.exit(Effect.tryPromise({ try: () => answer, catch: (error) => error }))
+          state.publisher.credited(module, 1, yield* Clock.currentTimeMillis)
+          const waiter = this.takeWaiter(message)
+          if (Exit.isSuccess(exit)) {
+            if (waiter !== undefined) Deferred.doneUnsafe(waiter, Exit.void)
+            return
+          }
+          const error = Cause.squash(exit.cause) as { cause?: unknown }
+          // The client names a stream that is missing "JetStream not enabled": the server's reason is under it.
+          const detail = /not enabled/i.test(reasonOf(error))
+            ? `no stream for the module (deleted?) or no JetStream: ${reasonOf(error.cause ?? error)}`
+            : reasonOf(error)
+          state.report({ _tag: "DurableRefused", module, msgId: message.header.id, reason: detail })
+          state.host.onUndeliverable(module, message)
+          if (waiter !== undefined)
+            Deferred.doneUnsafe(
+              waiter,
+              Exit.fail(
+                limitExceeded.test(detail)
+                  ? new DurableMailboxFull({ module, msgId: message.header.id, reason: detail })
+                  : new JetStreamFailed({ operation: "store", module, detail })
+              )
+            )
+        }),
+        state.scope
+      )
+    })
+  }
+
+  /** `NatsContextService.sendDurable`. */
+  readonly sendDurable = (
+    module: string,
+    message: Message
+  ): Effect.Effect<
+    void,
+    | DurableMailboxFull
+    | JetStreamFailed
+    | ModuleNotFound
+    | ModuleClosed
+    | InvalidArgument
+    | MessageEncodeError
+    | BeehiveShutdown
+  > =>
+    Effect.gen({ self: this }, function* () {
+      if (!this.modules.has(module) || !this.state.publisher.endpoints.has(module))
+        return yield* new ModuleNotFound({ module })
+      const storage: Storage = Deferred.makeUnsafe()
+      const entry = this.waiting.get(message) ?? { module, calls: [] }
+      entry.calls.push(storage)
+      this.waiting.set(message, entry)
+      const forget = Effect.sync(() => {
+        const i = entry.calls.indexOf(storage)
+        if (i >= 0) entry.calls.splice(i, 1)
+        if (entry.calls.length === 0 && this.waiting.get(message) === entry) this.waiting.delete(message)
+      })
+      return yield* Effect.andThen(this.state.beehive.send(module, message), Deferred.await(storage)).pipe(
+        Effect.ensuring(forget)
+      )
+    })
+
+  /** The endpoint of `module` closed: the `sendDurable` calls waiting on it fail with `ModuleClosed`. */
+  closed(module: string): void {
+    for (const [message, entry] of [...this.waiting]) {
+      if (entry.module !== module) continue
+      this.waiting.delete(message)
+      for (const d of entry.calls) Deferred.doneUnsafe(d, Exit.fail(new ModuleClosed({ module })))
+    }
+  }
+
+  /** `NatsContextService.deleteDurable`. */
+  readonly deleteDurable = (module: string): Effect.Effect<void, ModuleNotFound | JetStreamFailed | NatsConfigError> =>
+    Effect.gen({ self: this }, function* () {
+      if (!this.modules.has(module)) return yield* new ModuleNotFound({ module })
+      const jsm = yield* this.manager()
+      const name = durableStreamName(this.state.options.prefix, module)
+      yield* this.state.serving.unserve(module)
+      yield* Effect.tryPromise({
+        try: () => jsm.streams.delete(name),
+        catch: (error) => new JetStreamFailed({ operation: "delete", module, detail: reasonOf(error) })
+      })
+      if (this.state.publisher.endpoints.has(module)) yield* Effect.ignore(this.state.beehive.cleanup(module))
+    })
+
+  private takeWaiter(message: Message): Storage | undefined {
+    const entry = this.waiting.get(message)
+    const first = entry?.calls.shift()
+    if (entry?.calls.length === 0) this.waiting.delete(message)
+    return first
+  }
+}
