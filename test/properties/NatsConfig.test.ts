@@ -32,7 +32,10 @@ const numeric = [
   ["maxpendingrequests", "maxPendingRequests", 65_536, 1 << 24],
   ["flushevery", "flushEvery", 256, 1 << 20],
   ["sendwindow", "sendWindow", 256, 1 << 20],
-  ["reconnecttimewaitms", "reconnectTimeWaitMs", 2000, 3_600_000]
+  ["reconnecttimewaitms", "reconnectTimeWaitMs", 2000, 3_600_000],
+  ["durablemaxmessages", "durableMaxMessages", 100_000, 1_000_000_000],
+  ["durablemaxbytes", "durableMaxBytes", 64 * 1024 * 1024, 2 ** 50],
+  ["durableackwaitms", "durableAckWaitMs", 30_000, 3_600_000]
 ] as const
 
 const arbToken = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
@@ -60,7 +63,8 @@ const arbValid = fc
         >,
         { requiredKeys: [] }
       ),
-      maxreconnectattempts: fc.integer({ min: -1, max: 1_000_000 })
+      maxreconnectattempts: fc.integer({ min: -1, max: 1_000_000 }),
+      durable: fc.uniqueArray(arbToken, { minLength: 1, maxLength: 3 })
     },
     { requiredKeys: ["servers"] }
   )
@@ -72,6 +76,11 @@ const arbValid = fc
     if (drawn.name !== undefined) doc.name = drawn.name
     Object.assign(doc, drawn.numbers ?? {})
     if (drawn.maxreconnectattempts !== undefined) doc.maxreconnectattempts = drawn.maxreconnectattempts
+    // A durable module asks for an ack wait of at least two heartbeats (R-NATS-12); without one, none.
+    const heartbeat = drawn.numbers?.heartbeatms ?? 1000
+    const ackWait = drawn.numbers?.durableackwaitms ?? 30_000
+    const durable = drawn.durable !== undefined && ackWait >= 2 * heartbeat ? drawn.durable : undefined
+    if (durable !== undefined) doc.durable = durable
     const credentials = (drawn.credentials ?? {}) as { user?: string; pass?: string; token?: string }
     const means = {
       servers: typeof drawn.servers === "string" ? [drawn.servers] : drawn.servers,
@@ -89,7 +98,8 @@ const arbValid = fc
             },
       name: drawn.name,
       ...Object.fromEntries(numeric.map(([yaml, option, fallback]) => [option, drawn.numbers?.[yaml] ?? fallback])),
-      maxReconnectAttempts: drawn.maxreconnectattempts ?? 10
+      maxReconnectAttempts: drawn.maxreconnectattempts ?? 10,
+      durable: durable ?? []
     }
     return { doc, means }
   })
@@ -135,6 +145,14 @@ const faults: ReadonlyArray<Fault> = [
       keys: [option]
     }))
   ),
+  { name: "durable that is no list", set: { durable: "m" }, keys: ["durable"] },
+  { name: "an empty durable module", set: { durable: ["m", ""] }, keys: ["durable[1]"] },
+  { name: "a durable module twice", set: { durable: ["m", "m"] }, keys: ["durable[1]"] },
+  {
+    name: "an ack wait under two heartbeats with a durable module",
+    set: { durable: ["m"], heartbeatms: 1000, durableackwaitms: 1999 },
+    keys: ["durableAckWaitMs"]
+  },
   ...[-2, 1.5, 1_000_001, "many"].map((value) => ({
     name: `maxreconnectattempts ${String(value)}`,
     set: { maxreconnectattempts: value },

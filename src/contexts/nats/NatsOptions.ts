@@ -245,11 +245,12 @@ export const resolveNatsOptions = (
   if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < -1 || attempts > 1_000_000) {
     return fail(new NatsConfigError({ key: "maxReconnectAttempts", reason: "must be an integer ≥ -1" }))
   }
-  if ((numbers.durableAckWaitMs as number) < 2 * (numbers.heartbeatMs as number)) {
-    return fail(new NatsConfigError({ key: "durableAckWaitMs", reason: "must be at least 2 × heartbeatMs" }))
-  }
   const durable = durableModules(options.durable, prefix)
   if (durable instanceof NatsConfigError) return fail(durable)
+  // Only a durable module is acknowledged late: without one a long heartbeat is as valid as before.
+  if (durable.length > 0 && (numbers.durableAckWaitMs as number) < 2 * (numbers.heartbeatMs as number)) {
+    return fail(new NatsConfigError({ key: "durableAckWaitMs", reason: "must be at least 2 × heartbeatMs" }))
+  }
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     return fail(new NatsConfigError({ key: "onEvent", reason: "must be a function" }))
   }
