@@ -29,6 +29,11 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).not.toContain("Go ")
     expect(references).toMatch(/^from issue 2 of this project \(2026-11-25\).*not measured in this run/)
     expect(references).toContain("Go beehive SendSync round trips")
+    // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
+    expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
+    expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
+    expect(measured).toMatch(/then interrupted: pending before, after +100, 0 +all, 0 +met/)
+    expect(measured).toContain("after 1e+3 sendSync: pending, heap")
     const without = node(["dist/cli/main.js", "bench"], { BENCH_SCALE: "0.001" })
     expect(without.status).toBe(0)
   }, 120_000)
