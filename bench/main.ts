@@ -7,8 +7,11 @@
 
 import os from "node:os"
 import { Deferred, Effect, Fiber, Metric, Queue, Tracer } from "effect"
+import { syncTrio } from "../checker/scenarios/syncTrio.ts"
+import { exploredPerSecond, plainRunsPerSecond } from "../checker/schedulesPerSecond.ts"
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
 import * as Message from "../src/model/Message.ts"
+import type { ExploreOptions } from "../src/testing/Explore.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const measure = async (runs: number, once: () => Promise<number>): Promise<number> => {
@@ -445,6 +448,29 @@ export const runBenchmarks = async (): Promise<number> => {
     "all, 0",
     callsPending && callsLeft === 0
   )
+  // The checker's speed on a three-fiber sendSync scenario, next to the same scenario run on Effect's
+  // own runtime, alternately, median of 3; the strategies as `beehive check` runs them.
+  const trio = syncTrio()
+  const schedules = scaled(20_000)
+  const strategies: ReadonlyArray<readonly [string, ExploreOptions]> = [
+    ["random", { strategy: "random" }],
+    ["random, <= 8 fitted preemptions", { strategy: "random", preemptions: 8 }],
+    ["dfs(bound=2, preemptionBound=2)", { strategy: "dfs", bound: 2, preemptionBound: 2 }]
+  ]
+  const plainRuns: Array<number> = []
+  const explored: Array<Array<number>> = strategies.map(() => [])
+  exploredPerSecond(trio, { strategy: "random" }, Math.ceil(schedules / 10))
+  await plainRunsPerSecond(trio, Math.ceil(schedules / 10))
+  for (let i = 0; i < 3; i++) {
+    plainRuns.push(await plainRunsPerSecond(trio, schedules))
+    for (const [k, [, options]] of strategies.entries()) explored[k]?.push(exploredPerSecond(trio, options, schedules))
+  }
+  const plain = median(plainRuns)
+  console.log("checker schedules/s, 3 fibers (2 sendSync callers, 1 sendResp responder):")
+  for (const [k, [name]] of strategies.entries()) {
+    const rate = median(explored[k] ?? [])
+    line(`  ${name}`, `${fmt(rate)}/s`, `plain ${fmt(plain)}/s`, (rate / plain).toFixed(2), ">= 5k/s", rate >= 5_000)
+  }
   console.log(`\nreference figures (${referenceSource}):`)
   for (const reference of references) console.log(`  ${reference}`)
   console.log(`\n${missed === 0 ? "every target met" : `${missed} target(s) MISSED`}`)

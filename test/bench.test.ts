@@ -34,6 +34,14 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/then interrupted: pending before, after +100, 0 +all, 0 +met/)
     expect(measured).toContain("after 1e+3 sendSync: pending, heap")
+    // The checker's schedules per second, each strategy next to the scenario run on Effect's runtime.
+    expect(measured).toContain("checker schedules/s, 3 fibers (2 sendSync callers, 1 sendResp responder):")
+    for (const strategy of ["random", "random, <= 8 fitted preemptions", "dfs(bound=2, preemptionBound=2)"])
+      expect(measured).toMatch(
+        new RegExp(
+          `\\n  ${strategy.replace(/[(),=<]/g, "\\$&")} +[\\d.]+ [kM]/s +plain [\\d.]+ [kM]/s +[\\d.]+ +>= 5k/s +(met|MISSED)`
+        )
+      )
     const without = node(["dist/cli/main.js", "bench"], { BENCH_SCALE: "0.001" })
     expect(without.status).toBe(0)
   }, 120_000)
