@@ -292,6 +292,9 @@ const children = function* (
   }
 }
 
+/** Schedules whose decisions the bounded search keeps, so as not to run them again at the next level. */
+const knownTapes = 200_000
+
 /**
  * How many runs under fitted preemptions follow each measuring run of `explore`'s random strategy
  * with `preemptions`: the measurement is itself a schedule (checked, counted), and reusing it for
@@ -351,16 +354,21 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
     const preemptionBound = options.preemptionBound ?? 2
     // The default preemption bound goes unnamed, so that names from before it existed still read the same.
     const name = `dfs(bound=${bound}${preemptionBound === 2 ? "" : `, preemptionBound=${preemptionBound}`})`
+    // The decisions each schedule met, by tape: a run is a pure function of its decisions (R-DET-1),
+    // so a schedule of a lower level that the next level passes through is not run again. At most
+    // `knownTapes` are kept; past that, such schedules are re-run (the search is the same either way).
+    const known = new Map<string, ReadonlyArray<Decision>>()
     const runTape = (tape: ReadonlyArray<number>, record: boolean) => {
       const { strategy, met } = tapeStrategy(tape, preemptionBound > 0)
       const result = record ? run(strategy) : runScenario(scenario, strategy, { maxSteps: options.maxSteps })
+      if (known.size < knownTapes) known.set(tape.join(","), met)
       return { result, met }
     }
     // Iterative bounding, as CHESS does: every schedule without preemption before any with one, and
     // within each number of preemptions, fewer choice deviations first. A bug is found with the
     // fewest preemptions, then deviations, that show it, and a budget too small to exhaust the bounds
-    // is spent on the simplest schedules. Each level re-runs the schedules of lower levels to learn
-    // which decisions they meet, without counting them again: they are few next to the level's own.
+    // is spent on the simplest schedules. Each level passes through the schedules of lower levels to
+    // learn which decisions they meet (kept from their runs, or run again), without counting them again.
     let schedules = 0
     let failure: ExploreResult | undefined
     let cut = false
@@ -375,12 +383,13 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
         cut = true
         return
       }
-      const { result, met } = runTape(node.tape, leaf)
+      const ran = leaf ? undefined : known.get(node.tape.join(","))
+      const { result, met } = ran === undefined ? runTape(node.tape, leaf) : { result: undefined, met: ran }
       const later = met.slice(node.tape.length)
       if (node.deviations === deviations && later.some((m) => !m.preemption)) moreDeviations = true
       if (node.preemptions === preemptions && later.some((m) => m.preemption)) morePreemptions = true
       if (leaf) {
-        if (failed(result)) failure = fail(name, schedules, result)
+        if (result !== undefined && failed(result)) failure = fail(name, schedules, result)
         schedules++
         return
       }
