@@ -18,7 +18,7 @@
  */
 import { Exit, type Result } from "effect"
 import type { Arm, Settle } from "../../effects/Arm.ts"
-import { Mailbox } from "../../effects/Mailbox.ts"
+import { Mailbox, type Wake } from "../../effects/Mailbox.ts"
 import { type Wakeups, wakeNowOr } from "../../effects/Wakeups.ts"
 import { ContextTypeSocket } from "../../model/Constants.ts"
 import { MessageEncodeError, ModuleClosed } from "../../model/Errors.ts"
@@ -135,7 +135,7 @@ export class RemoteEndpoint implements Endpoint {
     return prepared instanceof MessageEncodeError ? prepared : undefined
   }
 
-  // The wake-up mode of `Endpoint` concerns receivers in this process; a remote module has none here.
+  // The wake-up mode of `offerNow` concerns receivers in this process; a remote module has none here.
   // The caller asked `refuse` first (R-SOCK-2): a message that cannot be encoded is a defect here.
   offerNow(message: Message): boolean {
     if (!this.outbox.offerNow(this.prepareOrThrow(message))) return false
@@ -143,7 +143,13 @@ export class RemoteEndpoint implements Endpoint {
     return true
   }
 
-  armOffer(message: Message): Arm<void, ModuleClosed> {
+  /**
+   * Offers a message to the outbox, waiting while it is full. `wake` is how a sender admitted after
+   * waiting resumes (see `Wake`): "later" (a send) lets the writer that made room go on taking (a
+   * whole batch in one run) instead of running the sender inline at every message it takes, to fill
+   * the one free place and wait again, a wait per message; "now" (a sync request) resumes it at once.
+   */
+  armOffer(message: Message, wake: Wake = "now"): Arm<void, ModuleClosed> {
     return (settle) => {
       let outgoing: Outgoing
       try {
@@ -151,7 +157,7 @@ export class RemoteEndpoint implements Endpoint {
       } catch (defect) {
         return Exit.die(defect)
       }
-      const armed = this.outbox.armOffer(outgoing)(settle)
+      const armed = this.outbox.armOffer(outgoing, wake)(settle)
       if (typeof armed !== "function" && Exit.isSuccess(armed)) this.link?.ready(this)
       return armed
     }
