@@ -266,6 +266,28 @@ const tapeStrategy = (tape: ReadonlyArray<number>, preemptions: boolean) => {
   return { strategy, met }
 }
 
+// The decisions a run met, kept by the bounded search as numbers rather than objects (tens of them per
+// run, for up to `knownTapes` runs: as objects they cost the garbage collector more than the runs they
+// save): each decision is its value and its arity, negated for a preemption.
+const packDecisions = (met: ReadonlyArray<Decision>): Int32Array => {
+  const packed = new Int32Array(met.length * 2)
+  for (let i = 0; i < met.length; i++) {
+    const decision = met[i] as Decision
+    packed[2 * i] = decision.value
+    packed[2 * i + 1] = decision.preemption ? -decision.arity : decision.arity
+  }
+  return packed
+}
+
+const unpackDecisions = (packed: Int32Array): Array<Decision> => {
+  const met: Array<Decision> = []
+  for (let i = 0; i < packed.length; i += 2) {
+    const arity = packed[i + 1] as number
+    met.push({ value: packed[i] as number, arity: Math.abs(arity), preemption: arity < 0 })
+  }
+  return met
+}
+
 // A schedule of the bounded search that deviates from FIFO (or preempts) at its tape's last entry:
 // its children deviate once more, at a decision after that one, within both bounds, the latest
 // decision first (the order a depth-first search backtracks in). Every schedule with k deviations has
@@ -357,11 +379,11 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
     // The decisions each schedule met, by tape: a run is a pure function of its decisions (R-DET-1),
     // so a schedule of a lower level that the next level passes through is not run again. At most
     // `knownTapes` are kept; past that, such schedules are re-run (the search is the same either way).
-    const known = new Map<string, ReadonlyArray<Decision>>()
+    const known = new Map<string, Int32Array>()
     const runTape = (tape: ReadonlyArray<number>, record: boolean) => {
       const { strategy, met } = tapeStrategy(tape, preemptionBound > 0)
       const result = record ? run(strategy) : runScenario(scenario, strategy, { maxSteps: options.maxSteps })
-      if (known.size < knownTapes) known.set(tape.join(","), met)
+      if (known.size < knownTapes) known.set(tape.join(","), packDecisions(met))
       return { result, met }
     }
     // Iterative bounding, as CHESS does: every schedule without preemption before any with one, and
@@ -384,7 +406,8 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
         return
       }
       const ran = leaf ? undefined : known.get(node.tape.join(","))
-      const { result, met } = ran === undefined ? runTape(node.tape, leaf) : { result: undefined, met: ran }
+      const { result, met } =
+        ran === undefined ? runTape(node.tape, leaf) : { result: undefined, met: unpackDecisions(ran) }
       const later = met.slice(node.tape.length)
       if (node.deviations === deviations && later.some((m) => !m.preemption)) moreDeviations = true
       if (node.preemptions === preemptions && later.some((m) => m.preemption)) morePreemptions = true
