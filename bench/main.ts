@@ -6,9 +6,12 @@
  */
 
 import os from "node:os"
-import { Effect, Fiber, Metric, Queue, Tracer } from "effect"
+import { Deferred, Effect, Fiber, Metric, Queue, Tracer } from "effect"
+import { syncTrio } from "../checker/scenarios/syncTrio.ts"
+import { exploredPerSecond, plainRunsPerSecond } from "../checker/schedulesPerSecond.ts"
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
 import * as Message from "../src/model/Message.ts"
+import type { ExploreOptions } from "../src/testing/Explore.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const measure = async (runs: number, once: () => Promise<number>): Promise<number> => {
@@ -203,6 +206,89 @@ const leakCheck = (n: number) =>
     })
   )
 
+/** Heap in use after two full collections (exact only with --expose-gc). */
+const settledHeap = (): number => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+/** Bytes per idle module: `n` modules added to one context, heap delta / n. */
+const bytesPerModule = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      const before = settledHeap()
+      for (let i = 0; i < n; i++) yield* b.addModule(`m${i}`)
+      const after = settledHeap()
+      if ((yield* b.snapshot).modules.length !== n) throw new Error("a module is missing")
+      return (after - before) / n
+    })
+  )
+
+/** Baseline: bytes per empty `Queue.bounded(1024)` (what a module's mailbox is at least), kept alive. */
+const bytesPerQueue = (n: number) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const queues: Array<Queue.Queue<Message.Message>> = []
+      const before = settledHeap()
+      for (let i = 0; i < n; i++) queues.push(yield* Queue.bounded<Message.Message>(1024))
+      const after = settledHeap()
+      if (queues.length !== n) throw new Error("a queue is missing")
+      return (after - before) / n
+    })
+  )
+
+/**
+ * Bytes per pending sendSync: `n` callers (each its own fiber) wait on a module that receives every
+ * request and answers none; heap delta / n with every request received. Then the callers are
+ * interrupted, and the reply table must be empty.
+ */
+const bytesPerPendingCall = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      yield* b.addModule("silent")
+      let received = 0
+      yield* Effect.forkChild(
+        Effect.forever(
+          Effect.gen(function* () {
+            yield* b.receive("silent")
+            received++
+          })
+        )
+      )
+      const messages: Array<Message.Message> = []
+      for (let i = 0; i < n; i++) messages.push(yield* Message.newMessage())
+      const before = settledHeap()
+      const callers: Array<Fiber.Fiber<unknown, unknown>> = []
+      for (const m of messages) callers.push(yield* Effect.forkChild(b.sendSync("silent", m, 600_000)))
+      while (received < n) yield* Effect.yieldNow
+      const after = settledHeap()
+      const pending = (yield* b.snapshot).pendingCalls.length
+      yield* Fiber.interruptAll(callers)
+      return { bytes: (after - before) / n, pending, left: (yield* b.snapshot).pendingCalls.length }
+    })
+  )
+
+/**
+ * Baseline ("Deferred"): bytes per fiber waiting on its own bare `Deferred`, the least a waiting call
+ * is (a caller fiber and something to wake it).
+ */
+const bytesPerDeferredWait = (n: number) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const deferreds: Array<Deferred.Deferred<Message.Message>> = []
+      for (let i = 0; i < n; i++) deferreds.push(yield* Deferred.make<Message.Message>())
+      const before = settledHeap()
+      const waiters: Array<Fiber.Fiber<unknown, unknown>> = []
+      for (const d of deferreds) waiters.push(yield* Effect.forkChild(Deferred.await(d)))
+      yield* Effect.yieldNow
+      const after = settledHeap()
+      yield* Fiber.interruptAll(waiters)
+      return (after - before) / n
+    })
+  )
+
 /**
  * Figures not measured by this program, shown apart from the measured baselines, each with where and
  * when it was measured. Go beehive cannot run here (no Go toolchain on this machine).
@@ -321,6 +407,70 @@ export const runBenchmarks = async (): Promise<number> => {
     "0, < 5 MB",
     leak.pending === 0 && leak.growthMb < 5
   )
+  // Memory: the median of 3 runs, each next to its baseline measured right before it.
+  const memN = scaled(100_000)
+  const moduleBytes: Array<number> = []
+  const queueBytes: Array<number> = []
+  const callBytes: Array<number> = []
+  const deferredBytes: Array<number> = []
+  let callsLeft = 0
+  let callsPending = true
+  for (let i = 0; i < 3; i++) {
+    queueBytes.push(await bytesPerQueue(memN))
+    moduleBytes.push(await bytesPerModule(memN))
+    deferredBytes.push(await bytesPerDeferredWait(memN))
+    const calls = await bytesPerPendingCall(memN)
+    callBytes.push(calls.bytes)
+    callsLeft += calls.left
+    callsPending &&= calls.pending === memN
+  }
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`
+  const gcNote = leak.gc ? "" : " (no gc)"
+  line(
+    `bytes per idle module (${memN.toExponential(0)})`,
+    kb(median(moduleBytes)),
+    `Queue(1024) ${kb(median(queueBytes))}${gcNote}`,
+    (median(moduleBytes) / median(queueBytes)).toFixed(2),
+    "(no target)"
+  )
+  line(
+    `bytes per pending sendSync (${memN.toExponential(0)})`,
+    kb(median(callBytes)),
+    `Deferred ${kb(median(deferredBytes))}${gcNote}`,
+    (median(callBytes) / median(deferredBytes)).toFixed(2),
+    "(no target)"
+  )
+  line(
+    "  then interrupted: pending before, after",
+    `${callsPending ? memN : "not all"}, ${callsLeft}`,
+    "",
+    "",
+    "all, 0",
+    callsPending && callsLeft === 0
+  )
+  // The checker's speed on a three-fiber sendSync scenario, next to the same scenario run on Effect's
+  // own runtime, alternately, median of 3; the strategies as `beehive check` runs them.
+  const trio = syncTrio()
+  const schedules = scaled(20_000)
+  const strategies: ReadonlyArray<readonly [string, ExploreOptions]> = [
+    ["random", { strategy: "random" }],
+    ["random, <= 8 fitted preemptions", { strategy: "random", preemptions: 8 }],
+    ["dfs(bound=2, preemptionBound=2)", { strategy: "dfs", bound: 2, preemptionBound: 2 }]
+  ]
+  const plainRuns: Array<number> = []
+  const explored: Array<Array<number>> = strategies.map(() => [])
+  exploredPerSecond(trio, { strategy: "random" }, Math.ceil(schedules / 10))
+  await plainRunsPerSecond(trio, Math.ceil(schedules / 10))
+  for (let i = 0; i < 3; i++) {
+    plainRuns.push(await plainRunsPerSecond(trio, schedules))
+    for (const [k, [, options]] of strategies.entries()) explored[k]?.push(exploredPerSecond(trio, options, schedules))
+  }
+  const plain = median(plainRuns)
+  console.log("checker schedules/s, 3 fibers (2 sendSync callers, 1 sendResp responder):")
+  for (const [k, [name]] of strategies.entries()) {
+    const rate = median(explored[k] ?? [])
+    line(`  ${name}`, `${fmt(rate)}/s`, `plain ${fmt(plain)}/s`, (rate / plain).toFixed(2), ">= 5k/s", rate >= 5_000)
+  }
   console.log(`\nreference figures (${referenceSource}):`)
   for (const reference of references) console.log(`  ${reference}`)
   console.log(`\n${missed === 0 ? "every target met" : `${missed} target(s) MISSED`}`)

@@ -8,7 +8,11 @@
  *   (the server delivers per destination in order, so every message was received by then);
  * - sendSync: round trips to a module that answers every request, with 1 caller and with 16;
  * - next to them, one-byte round trips against a bare node:net echo server in another process: the
- *   machine's floor for a round trip at the time of the run (all figures move with the machine's load).
+ *   machine's floor for a round trip at the time of the run (all figures move with the machine's load);
+ *   and one-way messages of the same shape through a bare node:net messenger (JSON.stringify, a length
+ *   prefix, JSON.parse at the other end), the floor for one-way messages;
+ * - issue 13's targets over a unix socket: >= 300 k one-way msgs/s, >= 50 k sendSync/s with 1 caller,
+ *   each next to its bare baseline.
  *
  * Each figure is the median of 5 measured runs after one warm-up run.
  */
@@ -149,6 +153,87 @@ const echo = (address: SocketAddress) => {
   else server.listen(address.port, address.host, ready)
 }
 
+/**
+ * A bare node:net messenger's receiving end: cuts the stream into 4-byte length-prefixed frames,
+ * `JSON.parse`s each, and answers one byte once it has parsed as many as the first frame says.
+ */
+const jsonSink = (address: SocketAddress) => {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true)
+    let pending: Buffer = Buffer.alloc(0)
+    let expected = -1
+    let parsed = 0
+    socket.on("data", (chunk: Buffer) => {
+      let buffer = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      let offset = 0
+      while (buffer.length - offset >= 4) {
+        const length = buffer.readUInt32BE(offset)
+        if (buffer.length - offset - 4 < length) break
+        const value = JSON.parse(buffer.toString("utf8", offset + 4, offset + 4 + length)) as { n?: number }
+        offset += 4 + length
+        if (expected < 0) expected = value.n ?? 0
+        else if (++parsed === expected) {
+          socket.write("x")
+          expected = -1
+          parsed = 0
+        }
+      }
+      buffer = buffer.subarray(offset)
+      pending = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer)
+    })
+    socket.on("error", () => {})
+  })
+  server.listen((address as { path: string }).path, () => console.log(`READY ${JSON.stringify(address)}`))
+}
+
+/**
+ * One-way messages per second through a bare node:net messenger in another process: `n` messages of
+ * the benchmark's shape, each built, `JSON.stringify`d and framed one by one, written in 256 KiB
+ * batches that wait for `drain`, parsed one by one at the other end; timed until it says it has all.
+ */
+const rawOneWay = (address: SocketAddress, n: number, run: number): Promise<number> =>
+  new Promise((resolve) => {
+    const socket = net.connect((address as { path: string }).path)
+    socket.setNoDelay(true)
+    let start = 0
+    const frame = (value: unknown) => {
+      const json = JSON.stringify(value)
+      const bytes = Buffer.allocUnsafe(4 + Buffer.byteLength(json))
+      bytes.writeUInt32BE(bytes.length - 4, 0)
+      bytes.write(json, 4, "utf8")
+      return bytes
+    }
+    let i = 0
+    const writeSome = () => {
+      while (i < n) {
+        const batch: Array<Buffer> = []
+        let bytes = 0
+        for (; i < n && bytes < 256 * 1024; i++) {
+          const m = frame({
+            header: { msg_id: `o${run}-${i}`, parent_msg_id: "", timestamp: 1, sync: false },
+            route: { source: "bench", group: "", operation: "", resource: "" },
+            content: "payload"
+          })
+          batch.push(m)
+          bytes += m.length
+        }
+        if (!socket.write(Buffer.concat(batch, bytes))) {
+          socket.once("drain", writeSome)
+          return
+        }
+      }
+    }
+    socket.on("connect", () => {
+      start = performance.now()
+      socket.write(frame({ n }))
+      writeSome()
+    })
+    socket.on("data", () => {
+      socket.destroy()
+      resolve((n / (performance.now() - start)) * 1000)
+    })
+  })
+
 /** Round trips per second of one byte against a bare echo server in another process. */
 const rawPingPong = (address: SocketAddress, n: number): Promise<number> =>
   new Promise((resolve) => {
@@ -171,7 +256,7 @@ const rawPingPong = (address: SocketAddress, n: number): Promise<number> =>
 
 const startServer = (
   address: SocketAddress,
-  mode: "--serve" | "--echo" = "--serve"
+  mode: "--serve" | "--echo" | "--json-sink" = "--serve"
 ): Promise<{ child: ChildProcess; address: SocketAddress }> =>
   new Promise((resolve, reject) => {
     const child = spawn(
@@ -198,6 +283,19 @@ const rawRoundTrips = (address: SocketAddress) =>
     const results: Array<number> = []
     for (let run = 0; run <= RUNS; run++) {
       const r = yield* Effect.promise(() => rawPingPong(server.address, Math.floor(ROUND_TRIPS / 2)))
+      if (run > 0) results.push(r)
+    }
+    return median(results)
+  }).pipe(Effect.scoped)
+
+/** Bare one-way messages over a unix socket: the median of RUNS runs of ONE_WAY messages. */
+const rawOneWays = (address: SocketAddress) =>
+  Effect.gen(function* () {
+    const server = yield* Effect.promise(() => startServer(address, "--json-sink"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
+    const results: Array<number> = []
+    for (let run = 0; run <= RUNS; run++) {
+      const r = yield* Effect.promise(() => rawOneWay(server.address, ONE_WAY, run))
       if (run > 0) results.push(r)
     }
     return median(results)
@@ -267,8 +365,22 @@ const main = Effect.gen(function* () {
   console.log(
     `${"bare node:net echo, 1 byte (unix / TCP)".padEnd(38)}${"".padStart(16)}${`${fmt(raw.unix)} / ${fmt(raw.tcp)}`.padStart(20)}`
   )
-  const met = overUnix.oneWay >= 200_000
-  console.log(`\ntarget: >= 200 k msgs/s one-way over a unix socket: ${met ? "met" : "MISSED"}`)
+  yield* step("bare node:net JSON messages one-way, unix")
+  const rawOneWayRate = yield* rawOneWays(unix(join(dir, "sink.sock")))
+  console.log(`${"bare node:net JSON one-way (unix)".padEnd(38)}${fmt(rawOneWayRate).padStart(16)}`)
+  // Issue 13's targets, each next to its bare node:net baseline of this run.
+  const targets = [
+    ["one-way over a unix socket", ">= 300 k msgs/s", overUnix.oneWay, 300_000, rawOneWayRate, "bare JSON one-way"],
+    ["sendSync, 1 caller, over a unix socket", ">= 50 k/s", overUnix.sync1, 50_000, raw.unix, "bare echo"]
+  ] as const
+  console.log("")
+  let met = true
+  for (const [name, target, value, bound, baseline, baselineName] of targets) {
+    met &&= value >= bound
+    console.log(
+      `target: ${target} ${name}: ${fmt(value)} (${baselineName} ${fmt(baseline)}, ratio ${(value / baseline).toFixed(2)}): ${value >= bound ? "met" : "MISSED"}`
+    )
+  }
   return met
 }).pipe(Effect.scoped)
 
@@ -278,6 +390,9 @@ const quiet = <A, E>(effect: Effect.Effect<A, E>) =>
 if (process.argv[2] === "--echo") {
   process.once("SIGTERM", () => process.exit(0))
   echo(JSON.parse(process.argv[3] as string))
+} else if (process.argv[2] === "--json-sink") {
+  process.once("SIGTERM", () => process.exit(0))
+  jsonSink(JSON.parse(process.argv[3] as string))
 } else if (process.argv[2] === "--serve") {
   // A clean exit, so that profilers (--cpu-prof) write their output.
   process.once("SIGTERM", () => process.exit(0))

@@ -29,6 +29,19 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).not.toContain("Go ")
     expect(references).toMatch(/^from issue 2 of this project \(2026-11-25\).*not measured in this run/)
     expect(references).toContain("Go beehive SendSync round trips")
+    // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
+    expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
+    expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
+    expect(measured).toMatch(/then interrupted: pending before, after +100, 0 +all, 0 +met/)
+    expect(measured).toContain("after 1e+3 sendSync: pending, heap")
+    // The checker's schedules per second, each strategy next to the scenario run on Effect's runtime.
+    expect(measured).toContain("checker schedules/s, 3 fibers (2 sendSync callers, 1 sendResp responder):")
+    for (const strategy of ["random", "random, <= 8 fitted preemptions", "dfs(bound=2, preemptionBound=2)"])
+      expect(measured).toMatch(
+        new RegExp(
+          `\\n  ${strategy.replace(/[(),=<]/g, "\\$&")} +[\\d.]+ [kM]/s +plain [\\d.]+ [kM]/s +[\\d.]+ +>= 5k/s +(met|MISSED)`
+        )
+      )
     const without = node(["dist/cli/main.js", "bench"], { BENCH_SCALE: "0.001" })
     expect(without.status).toBe(0)
   }, 120_000)
@@ -41,7 +54,14 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
       BENCH_ROUND_TRIPS: "200"
     })
     expect(result.stderr).toContain("measuring: socket context over a unix socket, 2 processes…")
-    expect(result.stdout).toContain("target: >= 200 k msgs/s one-way over a unix socket:")
+    // Issue 13's targets, each next to its bare node:net baseline measured in the same run.
+    expect(result.stdout).toMatch(/\nbare node:net JSON one-way \(unix\) +[\d.]+ [kM]\/s\n/)
+    expect(result.stdout).toMatch(
+      /\ntarget: >= 300 k msgs\/s one-way over a unix socket: [\d.]+ [kM]\/s \(bare JSON one-way [\d.]+ [kM]\/s, ratio [\d.]+\): (met|MISSED)\n/
+    )
+    expect(result.stdout).toMatch(
+      /\ntarget: >= 50 k\/s sendSync, 1 caller, over a unix socket: [\d.]+ [kM]\/s \(bare echo [\d.]+ [kM]\/s, ratio [\d.]+\): (met|MISSED)\n/
+    )
     expect(result.status).toBe(result.stdout.includes("MISSED") ? 1 : 0)
     const left = readdirSync(tmpdir()).filter((f) => f.startsWith("bh-bench-") && !before.has(f))
     expect(left).toEqual([])

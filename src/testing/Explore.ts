@@ -266,6 +266,28 @@ const tapeStrategy = (tape: ReadonlyArray<number>, preemptions: boolean) => {
   return { strategy, met }
 }
 
+// The decisions a run met, kept by the bounded search as numbers rather than objects (tens of them per
+// run, for up to `knownTapes` runs: as objects they cost the garbage collector more than the runs they
+// save): each decision is its value and its arity, negated for a preemption.
+const packDecisions = (met: ReadonlyArray<Decision>): Int32Array => {
+  const packed = new Int32Array(met.length * 2)
+  for (let i = 0; i < met.length; i++) {
+    const decision = met[i] as Decision
+    packed[2 * i] = decision.value
+    packed[2 * i + 1] = decision.preemption ? -decision.arity : decision.arity
+  }
+  return packed
+}
+
+const unpackDecisions = (packed: Int32Array): Array<Decision> => {
+  const met: Array<Decision> = []
+  for (let i = 0; i < packed.length; i += 2) {
+    const arity = packed[i + 1] as number
+    met.push({ value: packed[i] as number, arity: Math.abs(arity), preemption: arity < 0 })
+  }
+  return met
+}
+
 // A schedule of the bounded search that deviates from FIFO (or preempts) at its tape's last entry:
 // its children deviate once more, at a decision after that one, within both bounds, the latest
 // decision first (the order a depth-first search backtracks in). Every schedule with k deviations has
@@ -291,6 +313,9 @@ const children = function* (
     for (let value = 1; value < decision.arity; value++) yield { tape: [...prefix, value], deviations, preemptions }
   }
 }
+
+/** Schedules whose decisions the bounded search keeps, so as not to run them again at the next level. */
+const knownTapes = 200_000
 
 /**
  * How many runs under fitted preemptions follow each measuring run of `explore`'s random strategy
@@ -351,16 +376,21 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
     const preemptionBound = options.preemptionBound ?? 2
     // The default preemption bound goes unnamed, so that names from before it existed still read the same.
     const name = `dfs(bound=${bound}${preemptionBound === 2 ? "" : `, preemptionBound=${preemptionBound}`})`
+    // The decisions each schedule met, by tape: a run is a pure function of its decisions (R-DET-1),
+    // so a schedule of a lower level that the next level passes through is not run again. At most
+    // `knownTapes` are kept; past that, such schedules are re-run (the search is the same either way).
+    const known = new Map<string, Int32Array>()
     const runTape = (tape: ReadonlyArray<number>, record: boolean) => {
       const { strategy, met } = tapeStrategy(tape, preemptionBound > 0)
       const result = record ? run(strategy) : runScenario(scenario, strategy, { maxSteps: options.maxSteps })
+      if (known.size < knownTapes) known.set(tape.join(","), packDecisions(met))
       return { result, met }
     }
     // Iterative bounding, as CHESS does: every schedule without preemption before any with one, and
     // within each number of preemptions, fewer choice deviations first. A bug is found with the
     // fewest preemptions, then deviations, that show it, and a budget too small to exhaust the bounds
-    // is spent on the simplest schedules. Each level re-runs the schedules of lower levels to learn
-    // which decisions they meet, without counting them again: they are few next to the level's own.
+    // is spent on the simplest schedules. Each level passes through the schedules of lower levels to
+    // learn which decisions they meet (kept from their runs, or run again), without counting them again.
     let schedules = 0
     let failure: ExploreResult | undefined
     let cut = false
@@ -375,12 +405,14 @@ export const explore = (scenario: Scenario, options: ExploreOptions = {}): Explo
         cut = true
         return
       }
-      const { result, met } = runTape(node.tape, leaf)
+      const ran = leaf ? undefined : known.get(node.tape.join(","))
+      const { result, met } =
+        ran === undefined ? runTape(node.tape, leaf) : { result: undefined, met: unpackDecisions(ran) }
       const later = met.slice(node.tape.length)
       if (node.deviations === deviations && later.some((m) => !m.preemption)) moreDeviations = true
       if (node.preemptions === preemptions && later.some((m) => m.preemption)) morePreemptions = true
       if (leaf) {
-        if (failed(result)) failure = fail(name, schedules, result)
+        if (result !== undefined && failed(result)) failure = fail(name, schedules, result)
         schedules++
         return
       }

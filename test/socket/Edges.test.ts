@@ -272,6 +272,31 @@ describe("socket context edge cases", () => {
       })
     ))
 
+  it("R-SOCK-17 R-SEND-2 a sender waiting for room in a remote outbox is admitted the moment the writer takes, and resumes later for a send, at once for a sync request", () => {
+    const endpoint = new RemoteEndpoint(
+      "R",
+      1,
+      1000,
+      () => false,
+      () => {}
+    )
+    const now: Array<unknown> = []
+    const later: Array<unknown> = []
+    const settle = Object.assign((e: Exit.Exit<void, unknown>) => now.push(e), {
+      later: (e: Exit.Exit<void, unknown>) => later.push(e)
+    })
+    expect(endpoint.offerNow(msg("1"))).toBe(true)
+    expect(typeof endpoint.armOffer(msg("2"), "later")(settle)).toBe("function")
+    expect(endpoint.takeOutgoing()?.message.header.id).toBe("1")
+    // Admitted at once (it holds its place), woken from a scheduler task: the writer goes on taking.
+    expect(endpoint.queued).toBe(1)
+    expect([now, later]).toEqual([[], [Exit.void]])
+    expect(typeof endpoint.armOffer(msg("3"), "now")(settle)).toBe("function")
+    expect(endpoint.takeOutgoing()?.message.header.id).toBe("2")
+    expect([now, later]).toEqual([[Exit.void], [Exit.void]])
+    expect(endpoint.takeOutgoing()?.message.header.id).toBe("3")
+  })
+
   it("R-SOCK-8 a remote endpoint closed twice, and receive on a closed one", () => {
     const endpoint = new RemoteEndpoint(
       "R",

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { encodeFrame, FrameDecoder, FrameHeaderBytes, FrameHeaderPrefix } from "../../src/contexts/socket/FrameCodec.ts"
 import { parseIncoming } from "../../src/contexts/socket/MessageReader.ts"
 import { HandshakeMaxFrameBytes } from "../../src/contexts/socket/SocketServer.ts"
-import { jsonDepthExceeds, MaxJsonDepth, mayOverflow } from "../../src/model/JsonDepth.ts"
+import { hasNonFiniteNumber, jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "../../src/model/JsonDepth.ts"
 import { decodeJsonResult } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
 import { makePair, run, waitFor } from "./support.ts"
@@ -70,7 +70,17 @@ describe("R-SOCK-2 R-JSON-6 what an unidentified or hostile peer can cost", () =
     expect(decodeJsonResult(deep)).toMatchObject({ failure: { _tag: "MessageDecodeError" } })
     // Overflow by many digits and a small exponent is caught as well as by a large exponent.
     const digits = `{"header":{"msg_id":"x","timestamp":1},"route":{},"content":${"9".repeat(250)}e60}`
-    expect(mayOverflow(digits)).toBe(true)
+    expect(hasNonFiniteNumber(JSON.parse(digits))).toBe(true)
+    // The quick question and the path agree on any JSON, nested past the recursion's depth or not.
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.nat({ max: 80 }), fc.boolean(), (value, depth, overflow) => {
+        const text = `${"[".repeat(depth)}${JSON.stringify(value)}${overflow ? ",1e999" : ""}${"]".repeat(depth)}`
+        const parsed = JSON.parse(depth === 0 && overflow ? `[${text}]` : text)
+        expect(hasNonFiniteNumber(parsed)).toBe(nonFiniteNumberPath(parsed) !== undefined)
+        expect(hasNonFiniteNumber(parsed)).toBe(overflow)
+      }),
+      fcParams(300)
+    )
     expect(decodeJsonResult(digits)).toMatchObject({ failure: { path: "content" } })
     fc.assert(
       fc.property(fc.nat({ max: 40 }), fc.nat({ max: 40 }), fc.string({ maxLength: 20 }), (depth, limit, text) => {

@@ -79,6 +79,23 @@ describe("explore and replay", () => {
     expect(budget.elapsedMs).toBeLessThan(5000)
   })
 
+  it("R-DET-4 the bounded search runs each schedule once: a level passes through the lower levels' schedules without running them again", () => {
+    let runs = 0
+    const counted: Scenario = {
+      ...raceScenario,
+      run: (ctx) => {
+        runs++
+        return raceScenario.run({ ...ctx, check: () => Effect.void })
+      }
+    }
+    const result = explore(counted, { strategy: "dfs", bound: 2, preemptionBound: 2, runs: 10_000 })
+    expect(result.exhausted).toBe(true)
+    expect(result.schedules).toBeGreaterThan(10)
+    expect(runs).toBe(result.schedules)
+    // Every schedule is a distinct interleaving: none is counted twice.
+    expect(result.coverage.distinctInterleavings).toBe(result.schedules)
+  })
+
   it("R-DET-3 a deadlock is reported with the fibers still waiting and what they wait in", () => {
     const stuck: Scenario = {
       name: "stuck",

@@ -11,7 +11,7 @@
  * @internal
  */
 import { Effect, Result } from "effect"
-import { jsonDepthExceeds, MaxJsonDepth, mayOverflow, nonFiniteNumberPath } from "../../model/JsonDepth.ts"
+import { hasNonFiniteNumber, jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "../../model/JsonDepth.ts"
 import type { Message } from "../../model/Message.ts"
 import { decodeUnknownResult, decodeWirePlain } from "../../model/MessageJson.ts"
 import { type ConnectionClosed, SocketProtocolError } from "../../model/SocketErrors.ts"
@@ -47,7 +47,7 @@ export const parseIncoming = (peer: string, text: string): Result.Result<Incomin
   } catch (e) {
     return Result.fail(new SocketProtocolError({ peer, reason: "Json", detail: (e as Error).message }))
   }
-  const outOfRange = mayOverflow(text) ? nonFiniteNumberPath(parsed) : undefined
+  const outOfRange = hasNonFiniteNumber(parsed) ? nonFiniteNumberPath(parsed) : undefined
   if (outOfRange !== undefined)
     return Result.fail(
       new SocketProtocolError({ peer, reason: "Message", detail: `number out of float64's range at ${outOfRange}` })

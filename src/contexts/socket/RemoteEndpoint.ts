@@ -137,7 +137,7 @@ export class RemoteEndpoint implements Endpoint {
     return prepared instanceof MessageEncodeError ? prepared : undefined
   }
 
-  // The wake-up mode of `Endpoint` concerns receivers in this process; a remote module has none here.
+  // The wake-up mode of `offerNow` concerns receivers in this process; a remote module has none here.
   // The caller asked `refuse` first (R-SOCK-2): a message that cannot be encoded is a defect here.
   offerNow(message: Message, wake: Wake = "now"): boolean {
     if (!this.outbox.offerNow(this.prepareOrDefer(message), wake)) return false
@@ -145,6 +145,12 @@ export class RemoteEndpoint implements Endpoint {
     return true
   }
 
+  /**
+   * Offers a message to the outbox, waiting while it is full. `wake` is how a sender admitted after
+   * waiting resumes (see `Wake`): "later" (a send) lets the writer that made room go on taking (a
+   * whole batch in one run) instead of running the sender inline at every message it takes, to fill
+   * the one free place and wait again, a wait per message; "now" (a sync request) resumes it at once.
+   */
   armOffer(message: Message, wake: Wake = "now"): Arm<void, ModuleClosed> {
     return (settle) => {
       const armed = this.outbox.armOffer(this.prepareOrDefer(message), wake)(settle)
