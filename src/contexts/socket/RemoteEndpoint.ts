@@ -137,8 +137,6 @@ export class RemoteEndpoint implements Endpoint {
     return prepared instanceof MessageEncodeError ? prepared : undefined
   }
 
-  // The wake-up mode of `offerNow` concerns receivers in this process; a remote module has none here.
-  // The caller asked `refuse` first (R-SOCK-2): a message that cannot be encoded is a defect here.
   offerNow(message: Message, wake: Wake = "now"): boolean {
     if (!this.outbox.offerNow(this.prepareOrDefer(message), wake)) return false
     this.link?.ready(this)
