@@ -104,7 +104,9 @@ describe("NATS durable mailboxes (JetStream)", () => {
     expect(key({ durable: ["x".repeat(300)] })).toBe("durable[0]")
     expect(key({ durableMaxMessages: 0 })).toBe("durableMaxMessages")
     expect(key({ durableMaxBytes: 1.5 })).toBe("durableMaxBytes")
-    expect(key({ heartbeatMs: 1000, durableAckWaitMs: 1500 })).toBe("durableAckWaitMs")
+    expect(key({ durable: ["a"], heartbeatMs: 1000, durableAckWaitMs: 1500 })).toBe("durableAckWaitMs")
+    // Without a durable module the ack wait is not used: any heartbeat stays valid.
+    expect(key({ heartbeatMs: 60_000 })).toBeUndefined()
     expect(key({ durable: ["a", "b"], durableMaxMessages: 10, durableAckWaitMs: 2000 })).toBeUndefined()
     const yaml = parseNatsConfig("servers: [nats://h:4222]\ndurable: [edged, meta]\ndurablemaxmessages: 5\n")
     expect(Result.isSuccess(yaml) && yaml.success).toMatchObject({ durable: ["edged", "meta"], durableMaxMessages: 5 })
