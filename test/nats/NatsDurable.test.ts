@@ -86,6 +86,26 @@ interface Round {
   readonly next: "restart" | "stop"
 }
 
+/** Both senders send their round's count at once (their messages interleave in the stream), named s<b>-<n>. */
+const sendBursts = (
+  senders: ReadonlyArray<Proc>,
+  sent: Array<Array<string>>,
+  counts: Round["counts"],
+  module: string
+) =>
+  Effect.forEach(
+    [0, 1] as const,
+    (b) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < counts[b]; i++) {
+          const id = `s${b}-${sent[b]?.length}`
+          sent[b]?.push(id)
+          yield* (senders[b] as Proc).beehive.send(module, msg(id))
+        }
+      }),
+    { concurrency: "unbounded" }
+  )
+
 const arbRound: fc.Arbitrary<Round> = fc.record({
   counts: fc.tuple(fc.nat(30), fc.nat(30)),
   afterMs: fc.nat(60),
@@ -209,18 +229,7 @@ describe("NATS durable mailboxes (JetStream)", () => {
                 let serving: Serving | undefined = yield* startServing(prefix, module, received, how)
                 for (const round of rounds) {
                   // Both senders at once: their messages interleave in the stream.
-                  yield* Effect.forEach(
-                    [0, 1],
-                    (b) =>
-                      Effect.gen(function* () {
-                        for (let i = 0; i < round.counts[b as 0 | 1]; i++) {
-                          const id = `s${b}-${sent[b]?.length}`
-                          sent[b]?.push(id)
-                          yield* (senders[b] as Proc).beehive.send(module, msg(id))
-                        }
-                      }),
-                    { concurrency: "unbounded" }
-                  )
+                  yield* sendBursts(senders, sent, round.counts, module)
                   yield* Effect.sleep(round.afterMs)
                   if (serving !== undefined) yield* stopServing(serving)
                   serving = round.next === "restart" ? yield* startServing(prefix, module, received, how) : undefined
@@ -421,18 +430,7 @@ describe("NATS durable mailboxes (JetStream)", () => {
                 let child = yield* start
                 const sent: Array<Array<string>> = [[], []]
                 for (const round of rounds) {
-                  yield* Effect.forEach(
-                    [0, 1],
-                    (b) =>
-                      Effect.gen(function* () {
-                        for (let i = 0; i < round.counts[b as 0 | 1]; i++) {
-                          const id = `s${b}-${sent[b]?.length}`
-                          sent[b]?.push(id)
-                          yield* (senders[b] as Proc).beehive.send(module, msg(id))
-                        }
-                      }),
-                    { concurrency: "unbounded" }
-                  )
+                  yield* sendBursts(senders, sent, round.counts, module)
                   yield* Effect.sleep(round.afterMs)
                   yield* Effect.promise(() => killChild(child))
                   child = yield* start

@@ -28,22 +28,7 @@ export const proc = (
   reconnect = false,
   sendWindow?: number
 ): Effect.Effect<Proc, unknown, Scope.Scope> =>
-  Effect.gen(function* () {
-    const host = yield* makeHost()
-    const events: Array<NatsEvent> = []
-    const nats = yield* makeNatsContext({
-      servers: url,
-      prefix,
-      heartbeatMs: HeartbeatMs,
-      missedHeartbeats: 3,
-      maxReconnectAttempts: reconnect ? -1 : 0,
-      reconnectTimeWaitMs: 100,
-      maxInbound,
-      sendWindow,
-      onEvent: (e) => events.push(e)
-    }).pipe(Effect.provideService(ContextHost, host))
-    return { beehive: host.beehive, nats, events }
-  })
+  procWith(url, { prefix, maxInbound, sendWindow, maxReconnectAttempts: reconnect ? -1 : 0 })
 
 /**
  * A process as `proc` makes it, with more options (`durable` and the rest, R-NATS-12): heartbeats of

@@ -31,6 +31,20 @@ import type { NatsState } from "./NatsState.ts"
 import { durableStreamName } from "./Subjects.ts"
 
 /** What a `sendDurable` waits for: its message's storage. */
+/**
+ * How `sendDurable` fails (R-NATS-12).
+ *
+ * @category errors
+ */
+export type SendDurableError =
+  | DurableMailboxFull
+  | JetStreamFailed
+  | ModuleNotFound
+  | ModuleClosed
+  | InvalidArgument
+  | MessageEncodeError
+  | BeehiveShutdown
+
 type Storage = Deferred.Deferred<void, DurableMailboxFull | JetStreamFailed | ModuleClosed>
 
 /** A refusal is a full stream when JetStream says a limit was exceeded. */
@@ -172,19 +186,7 @@ export class DurableStore {
   }
 
   /** `NatsContextService.sendDurable`. */
-  readonly sendDurable = (
-    module: string,
-    message: Message
-  ): Effect.Effect<
-    void,
-    | DurableMailboxFull
-    | JetStreamFailed
-    | ModuleNotFound
-    | ModuleClosed
-    | InvalidArgument
-    | MessageEncodeError
-    | BeehiveShutdown
-  > =>
+  readonly sendDurable = (module: string, message: Message): Effect.Effect<void, SendDurableError> =>
     Effect.gen({ self: this }, function* () {
       if (!this.modules.has(module) || !this.state.publisher.endpoints.has(module))
         return yield* new ModuleNotFound({ module })

@@ -28,17 +28,12 @@
  */
 import type { Msg } from "@nats-io/transport-node"
 import { Cause, Context, type Duration, Effect, Layer, Queue, Scope } from "effect"
-import type {
-  BeehiveShutdown,
-  InvalidArgument,
-  MessageEncodeError,
-  ModuleClosed,
-  ModuleNotFound
-} from "../../model/Errors.ts"
+import type { BeehiveShutdown, InvalidArgument, ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
-import type { DurableMailboxFull, JetStreamFailed, NatsConfigError, NatsConnectFailed } from "../../model/NatsErrors.ts"
+import type { JetStreamFailed, NatsConfigError, NatsConnectFailed } from "../../model/NatsErrors.ts"
 import { ContextHost } from "../ContextHost.ts"
 import { connectNats } from "./Connection.ts"
+import type { SendDurableError } from "./DurableStore.ts"
 import { heartbeat } from "./Heartbeat.ts"
 import { type NatsContextOptions, resolveNatsOptions } from "./NatsOptions.ts"
 import { NatsState } from "./NatsState.ts"
@@ -97,19 +92,7 @@ export interface NatsContextService {
    * (no stream, or no answer: the message may then have been stored), `ModuleNotFound` for a module
    * not durable here, and otherwise as `send` (`ModuleClosed` if the module is cleaned up first).
    */
-  readonly sendDurable: (
-    module: string,
-    message: Message
-  ) => Effect.Effect<
-    void,
-    | DurableMailboxFull
-    | JetStreamFailed
-    | ModuleNotFound
-    | ModuleClosed
-    | InvalidArgument
-    | MessageEncodeError
-    | BeehiveShutdown
-  >
+  readonly sendDurable: (module: string, message: Message) => Effect.Effect<void, SendDurableError>
   /**
    * Deletes a durable module's stream, with the messages it keeps and its consumer, and cleans the
    * module up here (R-NATS-12): nothing else does, a durable mailbox outlives its processes. Waits for
