@@ -4,6 +4,7 @@
  * @since 0.3.0
  */
 import { Data } from "effect"
+import type { BeehiveShutdown, InvalidArgument, MessageEncodeError, ModuleClosed, ModuleNotFound } from "./Errors.ts"
 
 /**
  * Connecting to the NATS servers failed (nobody listens, authentication or TLS refused, timeout).
@@ -67,3 +68,17 @@ export class JetStreamFailed extends Data.TaggedError("JetStreamFailed")<{
     return `JetStream ${this.operation} for "${this.module}" failed: ${this.detail}`
   }
 }
+
+/**
+ * How `sendDurable` fails (R-NATS-12): the stream's errors above, or as `send` fails.
+ *
+ * @category errors
+ */
+export type SendDurableError =
+  | DurableMailboxFull
+  | JetStreamFailed
+  | ModuleNotFound
+  | ModuleClosed
+  | InvalidArgument
+  | MessageEncodeError
+  | BeehiveShutdown

@@ -16,35 +16,15 @@ import {
   StorageType
 } from "@nats-io/jetstream"
 import { Cause, Clock, Deferred, Effect, Exit } from "effect"
-import {
-  type BeehiveShutdown,
-  type InvalidArgument,
-  type MessageEncodeError,
-  ModuleClosed,
-  ModuleNotFound
-} from "../../model/Errors.ts"
+import { ModuleClosed, ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
-import { DurableMailboxFull, JetStreamFailed, NatsConfigError } from "../../model/NatsErrors.ts"
+import { DurableMailboxFull, JetStreamFailed, NatsConfigError, type SendDurableError } from "../../model/NatsErrors.ts"
 import type { DurableEndpoint } from "./DurableEndpoint.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import type { NatsState } from "./NatsState.ts"
 import { durableStreamName } from "./Subjects.ts"
 
 /** What a `sendDurable` waits for: its message's storage. */
-/**
- * How `sendDurable` fails (R-NATS-12).
- *
- * @category errors
- */
-export type SendDurableError =
-  | DurableMailboxFull
-  | JetStreamFailed
-  | ModuleNotFound
-  | ModuleClosed
-  | InvalidArgument
-  | MessageEncodeError
-  | BeehiveShutdown
-
 type Storage = Deferred.Deferred<void, DurableMailboxFull | JetStreamFailed | ModuleClosed>
 
 /** A refusal is a full stream when JetStream says a limit was exceeded. */
