@@ -110,7 +110,6 @@ const goSend = (id: string, destination: string, content: string, sync = false) 
 const goResponse = (id: string, request: any, content: string) =>
   `{"header":{"msg_id":"${id}","parent_msg_id":"${request.header.msg_id}","timestamp":1795338145514,"type":"unixpacket"},"route":{"source":"${request.route.source}","destination":"${request.route.source}","operation":"response","resource":"${request.route.resource}"},"content":"${content}"}\n`
 
-/** Our server: modules srv and sink (group sinkgroup), serving the Go client module "cli". */
 /** A Go client connected to `path` that has sent Go's handshake and read its answer. */
 const handshakenGoClient = (path: string) =>
   Effect.gen(function* () {
@@ -120,6 +119,7 @@ const handshakenGoClient = (path: string) =>
     return go
   })
 
+/** Our server: modules srv and sink (group sinkgroup), serving the Go client module "cli". */
 const ourServer = (path: string, options: Parameters<typeof makeSide>[1] = {}, capacity?: number) =>
   Effect.gen(function* () {
     const side = yield* makeSide(nodeTransport, options, { capacity })
@@ -129,6 +129,15 @@ const ourServer = (path: string, options: Parameters<typeof makeSide>[1] = {}, c
     yield* side.socket.serve({ address: unixPacket(path), accept: ["cli"], module: "srv" })
     return side
   })
+
+/** Our server and a Go client whose connection the server has registered. */
+const connectedGoClient = Effect.gen(function* () {
+  const path = socketPath()
+  const side = yield* ourServer(path)
+  const go = yield* handshakenGoClient(path)
+  yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
+  return { side, go }
+})
 
 const answerOne = (side: Side, module: string, content: string) =>
   Effect.gen(function* () {
@@ -192,10 +201,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
   it("sends, sendSyncs and sendToGroupSyncs to a Go client: typed unixpacket, from its module, one message per packet", () =>
     run(
       Effect.gen(function* () {
-        const path = socketPath()
-        const side = yield* ourServer(path)
-        const go = yield* handshakenGoClient(path)
-        yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
+        const { side, go } = yield* connectedGoClient
         for (let i = 0; i < 5; i++) {
           yield* side.beehive.send("cli", msg(`one-${i}`, i, { route: { source: "srv", resource: "res" } }))
         }
@@ -228,10 +234,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
   it("R-SOCK-30 a burst of messages to a Go client goes out as one packet each, all of them, in order", () =>
     run(
       Effect.gen(function* () {
-        const path = socketPath()
-        const side = yield* ourServer(path)
-        const go = yield* handshakenGoClient(path)
-        yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
+        const { side, go } = yield* connectedGoClient
         const burst = 3000
         // Sent from several fibers at once, so that the writer has many packets to write back to back.
         yield* Effect.forEach(
@@ -282,10 +285,7 @@ describe("a Go beehive client over unixpacket (R-SOCK-30, R-SOCK-31, R-SOCK-32)"
   it("refuses at send a message whose packet, stamped for Go, would exceed the limit (R-SOCK-2)", () =>
     run(
       Effect.gen(function* () {
-        const path = socketPath()
-        const side = yield* ourServer(path)
-        const go = yield* handshakenGoClient(path)
-        yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
+        const { side, go } = yield* connectedGoClient
         // The packet is the JSON and a newline; stamping adds the type "unixpacket" to the header.
         const sized = (id: string, packetBytes: number) => {
           const base = msg(id, "", { route: { source: "srv", resource: "res" } })

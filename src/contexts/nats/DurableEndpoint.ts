@@ -84,12 +84,12 @@ export class DurableEndpoint extends RemoteEndpoint {
   // A sync request to a module served here goes to its mailbox (R-NATS-12); the rest to the outbox.
   override offerNow(message: Message, wake?: Wake): boolean {
     if (this.served && message.header.sync && this.isOpen) return this.inbox.offerNow(message, wake)
-    return super.offerNow(message)
+    return super.offerNow(message, wake)
   }
 
   override armOffer(message: Message, wake?: Wake): Arm<void, ModuleClosed> {
     if (this.served && message.header.sync && this.isOpen) return this.inbox.armOffer(message, wake)
-    return super.armOffer(message)
+    return super.armOffer(message, wake)
   }
 
   /** Puts a message the consumer fetched in the mailbox; false if it has no room (or is closed). */
