@@ -8,7 +8,7 @@
 import { Effect, Exit, References, Scope, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
@@ -134,11 +134,60 @@ describe("R-API-3 every operation checks its arguments", () => {
           expect(error).toMatchObject({ operation })
           const argument = (error as InvalidArgument).argument
           expect(argument === invalid || argument.startsWith(`${invalid}[`), argument).toBe(true)
+          // The refusal says why, beyond naming what it refused.
+          expect((error as InvalidArgument).reason.trim()).not.toBe("")
           expect(sim.run(beehive.snapshot)).toEqual(before)
         }
         sim.run(Scope.close(scope, Exit.void))
       }),
       fcParams(300)
+    ))
+})
+
+/** What is not a context type of this package: not an object, no `open`, or a `forwardResponse` that is no function. */
+const notAContextType = fc.oneof(
+  fc.constantFrom<unknown>(null, undefined, 0, "socket", true, [], () => Effect.void),
+  fc.record({ type: fc.string(), open: fc.constantFrom<unknown>(undefined, null, "open", 1, {}) }),
+  fc.record({
+    type: fc.constantFrom("t", "other"),
+    open: fc.constant(() => Effect.void),
+    forwardResponse: fc.constantFrom<unknown>(null, "forward", 1, {})
+  })
+)
+
+/** Context types of this package whose name is bad: R-API-3's names. */
+const badlyNamed = fc.constantFrom<unknown>("", 0, null, undefined, {}).map((type) => ({
+  type,
+  open: () => Effect.void
+}))
+
+describe("R-API-3 plug checks its argument", () => {
+  it("R-API-3 R-API-5 plug refuses what is not a context type of this package, or one with a bad name, with InvalidArgument naming plug and what it refused, saying why, and plugs nothing", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          notAContextType.map((context) => ({ context, argument: "context" })),
+          badlyNamed.map((context) => ({ context, argument: "context type" }))
+        ),
+        ({ context, argument }) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(Beehive.makeHost(), scope))
+          const exit = sim.runSync(host.plug(context as never))
+          const error = errorOf(exit)
+          expect(error).toBeInstanceOf(InvalidArgument)
+          expect(error).toMatchObject({ operation: "plug", argument })
+          expect((error as InvalidArgument).reason.trim()).not.toBe("")
+          // Nothing was plugged under the name it gave.
+          const type = (context as { type?: unknown } | null)?.type
+          if (typeof type === "string" && type !== "") {
+            const added = sim.runSync(host.beehive.addModule("m", { contextType: type }))
+            expect(errorOf(added)).toMatchObject({ _tag: "UnknownContextType" })
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(100)
     ))
 })
 

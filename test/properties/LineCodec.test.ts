@@ -3,7 +3,8 @@
  * UTF-8 text whose longest is exactly the maximum in bytes are all delivered, in order, wherever the
  * stream is cut (every single cut is tried, so a read that ends just before a newline, with a whole
  * line of the maximum waiting, is among them); a line one byte longer fails with `TooLarge` naming the
- * maximum, after the lines before it, wherever the stream is cut.
+ * maximum, after the lines before it, wherever the stream is cut. Ending the stream twice delivers
+ * its last line once.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -25,7 +26,13 @@ const decodeAll = (max: number, reads: ReadonlyArray<Uint8Array>) => {
     const error = decoder.feed(read, onText)
     if (error !== undefined) return { texts, error }
   }
-  return { texts, error: decoder.end(onText) as FrameDecodeError | undefined }
+  const error = decoder.end(onText) as FrameDecodeError | undefined
+  // Ending again delivers nothing more and fails as the first end did (the decoder's contract).
+  const delivered = texts.length
+  const again = decoder.end(onText)
+  if (texts.length !== delivered || again !== error || decoder.hasPartial)
+    throw new Error(`a second end delivered ${texts.length - delivered} more, or failed otherwise`)
+  return { texts, error }
 }
 
 /** Every way to cut the stream in two, and the stream whole. */

@@ -4,11 +4,15 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 /**
- * A test CA and, for each name, a key and a certificate it signed with that name as CN and the given
- * subjectAltName (OpenSSL's syntax: `DNS:a,IP:127.0.0.1`); returns their folder (`ca.pem`,
- * `<name>.pem`, `<name>.key`). Certificates are valid for one day.
+ * A test CA and, for each name, a key and a certificate it signed with that name as CN (then the
+ * name's `moreCommonNames`, each a CN of its own in the subject) and the given subjectAltName
+ * (OpenSSL's syntax: `DNS:a,IP:127.0.0.1`); returns their folder (`ca.pem`, `<name>.pem`,
+ * `<name>.key`). Certificates are valid for one day.
  */
-export const certificates = (subjectAltNames: Readonly<Record<string, string>>): string => {
+export const certificates = (
+  subjectAltNames: Readonly<Record<string, string>>,
+  moreCommonNames: Readonly<Record<string, ReadonlyArray<string>>> = {}
+): string => {
   const dir = mkdtempSync(join(tmpdir(), "bh-certs-"))
   const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" })
   const key = (name: string) => ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`)
@@ -17,7 +21,8 @@ export const certificates = (subjectAltNames: Readonly<Record<string, string>>):
   for (const [name, alt] of Object.entries(subjectAltNames)) {
     key(name)
     writeFileSync(join(dir, `${name}.cnf`), alt === "" ? "" : `subjectAltName=${alt}\n`)
-    ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
+    const subject = [name, ...(moreCommonNames[name] ?? [])].map((common) => `/CN=${common}`).join("")
+    ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", subject)
     ssl(
       ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
       ...["-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.cnf`]

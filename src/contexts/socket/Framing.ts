@@ -29,7 +29,10 @@ export type FramingOption = StreamFraming | "auto"
 export interface MessageDecoder {
   /** Takes the next bytes and calls `onText` for every complete payload, in order. */
   feed(chunk: Uint8Array, onText: (text: string) => void): FrameDecodeError | undefined
-  /** The stream ended: delivers what a complete trailing unit holds, or fails if it ended inside one. */
+  /**
+   * The stream ended: delivers what a complete trailing unit holds, or fails if it ended inside one.
+   * Ending again delivers nothing more, and fails as the first end did.
+   */
   end(onText: (text: string) => void): FrameDecodeError | undefined
   /** Sets the largest unit (frame, line) accepted from now on. */
   setLimit(bytes: number): void

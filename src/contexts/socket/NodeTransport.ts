@@ -187,8 +187,10 @@ const openListener = (address: Exclude<SocketAddress, { _tag: "UnixPacket" }>, t
     Effect.gen(function* () {
       const text = formatAddress(address)
       // The lock is held from the probe to the bind (its scope ends when the listener is up).
-      if (address._tag === "Unix") yield* lockUnixPath(address.path)
-      if (address._tag === "Unix") yield* prepareUnixPath(address.path)
+      if (address._tag === "Unix") {
+        yield* lockUnixPath(address.path)
+        yield* prepareUnixPath(address.path)
+      }
       const secure = hasTls(tlsOptions)
       const options = secure ? Result.try(() => serverTls(tlsOptions)) : Result.succeed(undefined)
       if (Result.isFailure(options)) {

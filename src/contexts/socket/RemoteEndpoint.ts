@@ -193,10 +193,8 @@ export class RemoteEndpoint implements Endpoint {
     if (!this.open) return []
     this.open = false
     const undelivered = this.outbox.close(wakeups).map((o) => o.message)
-    if (this.inflight.size > 0) {
-      for (const [id, request] of this.inflight) if (this.isPending(id)) undelivered.push(request)
-      this.inflight.clear()
-    }
+    for (const [id, request] of this.inflight) if (this.isPending(id)) undelivered.push(request)
+    this.inflight.clear()
     const receivers = [...this.receivers]
     this.receivers.clear()
     for (const settle of receivers)

@@ -122,7 +122,12 @@ class SeqpacketConnection implements Connection {
         reader(Effect.succeed(this.takePackets()))
       }
     })
-    socket.on("end", () => this.end("the peer closed the connection"))
+    // The peer's end is this end's too (as a stream socket that does not allow half-open connections):
+    // nothing more is written, and the close on both sides completes without waiting for this side's.
+    socket.on("end", () => {
+      this.end("the peer closed the connection")
+      Result.try(() => socket.end())
+    })
     socket.on("error", (error) => this.end(errorText(error)))
     socket.on("close", () => {
       this.destroyed = true

@@ -1,0 +1,264 @@
+/**
+ * The transport over SOCK_SEQPACKET unix sockets (R-SOCK-30, R-SOCK-22, R-SOCK-14) as properties,
+ * over real sockets of the optional package: each write arrives as one packet of its own, intact and
+ * in order, both ways, whatever the sizes (up to `MaxPacketBytes`) and the read pace; a close hands
+ * the peer the packets written before it, then the end; the closed end's reads and writes fail. A
+ * unix path where a server of either socket type answers is `InUse` for a listener of either type,
+ * naming the path, and that server goes on serving; a stale file of either type is replaced; a bind
+ * the system refuses fails naming the path and the system's reason.
+ *
+ * The oracle is the packets themselves (sizes and a byte pattern that any reordering, loss, merging or
+ * cutting breaks) and SPEC.md's wording, never the transport's code.
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Fiber } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
+import {
+  connectSeqpacket,
+  listenSeqpacket,
+  MaxPacketBytes,
+  SeqpacketPackage
+} from "../../src/contexts/socket/SeqpacketTransport.ts"
+import { MaxUnixPathBytes, unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { Connection } from "../../src/contexts/socket/Transport.ts"
+import type { ConnectionClosed, ListenFailed } from "../../src/model/SocketErrors.ts"
+import { run } from "../socket/support.ts"
+import { errorOf } from "../support/exits.ts"
+import { fcParams } from "../support/fc.ts"
+
+const root = join(import.meta.dirname, "../..")
+const directory = mkdtempSync(join(tmpdir(), "bh-packets-"))
+let paths = 0
+const freshPath = () => join(directory, `p${++paths}.sock`)
+
+/** Byte `offset` of direction `direction`'s stream of packets: any loss, merging or reordering breaks it. */
+const patternByte = (direction: number, offset: number) => (offset * 7 + (offset >>> 8) * 13 + direction * 101) & 255
+
+const pattern = (direction: number, from: number, size: number): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  for (let i = 0; i < size; i++) bytes[i] = patternByte(direction, from + i)
+  return bytes
+}
+
+/** Writes one packet per size, the pattern going on from `from`; returns where it stopped. */
+const writePackets = (connection: Connection, direction: number, sizes: ReadonlyArray<number>, from = 0) =>
+  Effect.gen(function* () {
+    let offset = from
+    for (const size of sizes) {
+      yield* connection.write(pattern(direction, offset, size))
+      offset += size
+    }
+    return offset
+  })
+
+/** Reads until `count` packets came (or, with `untilEnd`, until the end); no read hands out nothing. */
+const readPackets = (connection: Connection, count: number, untilEnd: boolean) =>
+  Effect.gen(function* () {
+    const packets: Array<Uint8Array> = []
+    let end: ConnectionClosed | undefined
+    while (untilEnd || packets.length < count) {
+      const read = yield* Effect.result(connection.read)
+      if (read._tag === "Failure") {
+        end = read.failure
+        break
+      }
+      if (read.success.length === 0) throw new Error("a read handed out no packet")
+      packets.push(...read.success)
+    }
+    return { packets, end }
+  })
+
+/** Checks that `packets` are the ones of `sizes`, whole and in order, the pattern going on from `from`. */
+const expectPackets = (
+  packets: ReadonlyArray<Uint8Array>,
+  direction: number,
+  sizes: ReadonlyArray<number>,
+  from = 0
+) => {
+  expect(packets.map((p) => p.length)).toEqual(sizes)
+  let offset = from
+  for (const packet of packets) {
+    expect(Buffer.from(packet).equals(Buffer.from(pattern(direction, offset, packet.length)))).toBe(true)
+    offset += packet.length
+  }
+}
+
+const packetSizes = fc.array(
+  fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1, max: 300 }) },
+    { weight: 2, arbitrary: fc.integer({ min: 301, max: 70_000 }) },
+    { weight: 1, arbitrary: fc.integer({ min: MaxPacketBytes - 16, max: MaxPacketBytes }) }
+  ),
+  { minLength: 1, maxLength: 8 }
+)
+
+describe("R-SOCK-30 the transport over packets", () => {
+  it(
+    "R-SOCK-30 R-SOCK-22 each write arrives as one packet of its own, whole and in order, both ways; a close hands the peer the packets before it, then the end; the closed end's reads and writes fail",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            toServer: packetSizes,
+            toClient: packetSizes,
+            tail: fc.array(fc.integer({ min: 1, max: 5000 }), { maxLength: 3 }),
+            readerDelayMs: fc.integer({ min: 0, max: 20 }),
+            closer: fc.constantFrom("client", "server"),
+            closeTwice: fc.boolean()
+          }),
+          (script) =>
+            run(
+              Effect.gen(function* () {
+                const listener = yield* listenSeqpacket(freshPath())
+                const client = yield* connectSeqpacket((listener.address as { path: string }).path)
+                const server = yield* listener.accept
+                const lateRead = (connection: Connection, count: number) =>
+                  Effect.sleep(script.readerDelayMs).pipe(Effect.andThen(readPackets(connection, count, false)))
+                const [atServer, atClient, toServerEnd, toClientEnd] = yield* Effect.all(
+                  [
+                    lateRead(server, script.toServer.length),
+                    lateRead(client, script.toClient.length),
+                    writePackets(client, 0, script.toServer),
+                    writePackets(server, 1, script.toClient)
+                  ],
+                  { concurrency: "unbounded" }
+                )
+                expectPackets(atServer.packets, 0, script.toServer)
+                expectPackets(atClient.packets, 1, script.toClient)
+                const [closing, peer, direction, from] =
+                  script.closer === "client"
+                    ? [client, server, 0, toServerEnd]
+                    : ([server, client, 1, toClientEnd] as const)
+                const peerReads = yield* Effect.forkChild(readPackets(peer, 0, true))
+                yield* writePackets(closing, direction, script.tail, from)
+                yield* closing.close
+                if (script.closeTwice) yield* closing.close
+                const rest = yield* Fiber.join(peerReads)
+                expectPackets(rest.packets, direction, script.tail, from)
+                expect(rest.end?._tag).toBe("ConnectionClosed")
+                expect(errorOf(yield* Effect.exit(closing.read))).toMatchObject({ _tag: "ConnectionClosed" })
+                expect(errorOf(yield* Effect.exit(closing.write(Uint8Array.of(1))))).toMatchObject({
+                  _tag: "ConnectionClosed"
+                })
+                yield* peer.close
+                yield* listener.close
+              })
+            )
+        ),
+        fcParams(20)
+      ),
+    120_000
+  )
+})
+
+type SocketType = "stream" | "packet"
+type PathState = "absent" | "stale stream socket" | "stale packet socket" | "live stream server" | "live packet server"
+
+/** A socket file of `type` nobody listens on: a server process killed without cleaning up. */
+const makeStaleSocket = (path: string, type: SocketType) => {
+  const listen =
+    type === "stream"
+      ? `require("net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`
+      : `const s = new (require(${JSON.stringify(SeqpacketPackage)}).SeqpacketServer)(); s.listen(${JSON.stringify(path)}); process.kill(process.pid, "SIGKILL")`
+  spawnSync(process.execPath, ["-e", listen], { cwd: root })
+  if (!statSync(path).isSocket()) throw new Error(`no stale ${type} socket was made`)
+}
+
+const listenOn = (type: SocketType, path: string) =>
+  type === "stream" ? nodeTransport.listen(unix(path)) : listenSeqpacket(path)
+
+const connectTo = (type: SocketType, path: string) =>
+  type === "stream" ? nodeTransport.connect(unix(path)) : connectSeqpacket(path)
+
+/** Whether a listener of `type` on `path` serves: a client connects and what it writes arrives. */
+const serves = (type: SocketType, path: string, listener: { accept: Effect.Effect<Connection, unknown> }) =>
+  Effect.gen(function* () {
+    const client = yield* connectTo(type, path)
+    const accepted = yield* listener.accept
+    yield* client.write(Uint8Array.of(7))
+    const [first] = yield* accepted.read
+    expect(first?.[0]).toBe(7)
+    yield* client.close
+    yield* accepted.close
+  })
+
+describe("R-SOCK-30 R-SOCK-14 a unix path for either socket type", () => {
+  it(
+    "R-SOCK-30 R-SOCK-14 a path where a server of either socket type answers is InUse for a listener of either type, naming the path, and that server goes on serving; a stale file of either type is replaced",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<SocketType>("stream", "packet"),
+          fc.constantFrom<PathState>(
+            "absent",
+            "stale stream socket",
+            "stale packet socket",
+            "live stream server",
+            "live packet server"
+          ),
+          (type, state) =>
+            run(
+              Effect.gen(function* () {
+                const path = freshPath()
+                if (state === "stale stream socket") makeStaleSocket(path, "stream")
+                if (state === "stale packet socket") makeStaleSocket(path, "packet")
+                const liveType: SocketType | undefined =
+                  state === "live stream server" ? "stream" : state === "live packet server" ? "packet" : undefined
+                const live = liveType === undefined ? undefined : yield* listenOn(liveType, path)
+                const exit = yield* Effect.exit(
+                  Effect.scoped(listenOn(type, path).pipe(Effect.tap((l) => serves(type, path, l))))
+                )
+                const failure = errorOf(exit) as ListenFailed | undefined
+                if (live === undefined) {
+                  expect(failure, `${type} on ${state}`).toBeUndefined()
+                  // The listener removed its file when its scope closed.
+                  expect(existsSync(path)).toBe(false)
+                } else {
+                  expect(failure?._tag, `${type} on ${state}`).toBe("ListenFailed")
+                  expect(failure?.reason, `${type} on ${state}`).toBe("InUse")
+                  expect(failure?.message).toContain(path)
+                  expect(failure?.detail).toMatch(/server/)
+                  if (liveType === "stream") {
+                    // The failed start's probe (a stream connection) reached the live server and ended at once.
+                    const probed = yield* readPackets(yield* live.accept, 0, true)
+                    expect(probed.packets).toEqual([])
+                  }
+                  yield* serves(liveType as SocketType, path, live)
+                  yield* live.close
+                }
+                expect(existsSync(`${path}.lock`)).toBe(false)
+              })
+            )
+        ),
+        fcParams(30)
+      ),
+    60_000
+  )
+
+  it("R-SOCK-30 R-SOCK-26 a bind the system refuses fails with ListenFailed Failed naming the path and the system's reason, leaving nothing behind", () =>
+    fc.assert(
+      fc.asyncProperty(fc.integer({ min: MaxUnixPathBytes + 1, max: 200 }), (length) =>
+        run(
+          Effect.gen(function* () {
+            const prefix = `${directory}/long-`
+            const path = prefix + "x".repeat(Math.max(1, length - prefix.length))
+            const failure = errorOf(yield* Effect.exit(Effect.scoped(listenSeqpacket(path)))) as
+              | ListenFailed
+              | undefined
+            expect(failure?._tag).toBe("ListenFailed")
+            expect(failure?.reason).toBe("Failed")
+            expect(failure?.message).toContain(path)
+            expect(failure?.detail).toMatch(/too long/)
+            expect(existsSync(path)).toBe(false)
+            expect(existsSync(`${path}.lock`)).toBe(false)
+          })
+        )
+      ),
+      fcParams(10)
+    ))
+})
