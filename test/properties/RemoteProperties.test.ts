@@ -32,20 +32,27 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
 
 describe("SPEC properties with a remote module", () => {
   it(
-    "R-SOCK-8 R-SOCK-9 R-SEND-4 R-SYNC-4 R-GSYNC-2 concurrent senders: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
+    "R-SOCK-8 R-SOCK-9 R-SOCK-30 R-SOCK-32 R-SEND-4 R-SYNC-4 R-GSYNC-2 concurrent senders, over streams and packets: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox; to a peer without receipts over packets (Go's way) messages are written stamped with the socket type",
     () =>
       fc.assert(
         fc.asyncProperty(
           fc.array(fc.array(arbOp, { maxLength: 25 }), { minLength: 1, maxLength: 3 }),
           fc.integer({ min: 1, max: 8 }),
-          (workloads, capacity) =>
+          // Over packets too, with receipts or without them as Go beehive's peers speak (R-SOCK-30, R-SOCK-32).
+          fc.constantFrom("stream", "packets", "packets without receipts"),
+          (workloads, capacity, wire) =>
             run(
               Effect.gen(function* () {
-                const { s, c } = yield* makePair({ capacity })
+                const { s, c } = yield* makePair({
+                  capacity,
+                  packets: wire !== "stream",
+                  socket: { receipts: wire !== "packets without receipts" }
+                })
                 const received = new Map<string, Array<string>>([
                   ["A", []],
                   ["B", []]
                 ])
+                const types = new Set<string>()
                 // A and B answer sync requests (A twice when asked to): the duplicate must be reported, not received.
                 for (const module of ["A", "B"]) {
                   yield* Effect.forkChild(
@@ -53,6 +60,7 @@ describe("SPEC properties with a remote module", () => {
                       Effect.gen(function* () {
                         const m = yield* s.beehive.receive(module)
                         received.get(module)?.push(m.header.id)
+                        types.add(m.header.type)
                         if (!m.header.sync) return
                         yield* s.beehive.sendResp(yield* Message.newResponse(m, `${module}:${m.header.id}`), module)
                         if (m.content === "duplicate") {
@@ -122,6 +130,9 @@ describe("SPEC properties with a remote module", () => {
                     expect(mine(got)).toEqual(mine(expected.get(module) ?? []))
                   })
                 }
+                // To a Go peer a message is written stamped: its type is the socket type (R-SOCK-32).
+                if (total(received) > 0)
+                  expect([...types]).toEqual([wire === "packets without receipts" ? "unixpacket" : ""])
                 const snap = yield* c.beehive.snapshot
                 expect(snap.pendingCalls).toEqual([])
                 expect(snap.modules.find((m) => m.name === "X")?.queued).toBe(0)

@@ -3,7 +3,7 @@ import { Duration, Effect, References, type Scope } from "effect"
 import { type BeehiveOptions, type BeehiveService, makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
-import { type SocketAddress, unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { type SocketAddress, unix, unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient, SocketClientOptions } from "../../src/contexts/socket/SocketClient.ts"
 import { makeSocketContext, type SocketContextService } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
@@ -55,11 +55,13 @@ export const makePair = (
     readonly serverModules?: ReadonlyArray<string>
     readonly capacity?: number
     readonly pipeCapacityBytes?: number
+    /** Over packets (R-SOCK-30): one message per write, the memory network carrying each as it was written. */
+    readonly packets?: boolean
   } = {}
 ): Effect.Effect<Pair, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const network = new MemoryNetwork(options.pipeCapacityBytes)
-    const address = unix("/memory/beehive.sock")
+    const address = options.packets === true ? unixPacket("/memory/beehive.sock") : unix("/memory/beehive.sock")
     const s = yield* makeSide(network.transport, options.socket, { capacity: options.capacity })
     for (const m of options.serverModules ?? ["A", "B"]) yield* s.beehive.addModule(m)
     if (options.serverModules === undefined) {
