@@ -86,10 +86,11 @@ const exploreOptions = (options: CampaignOptions, preemption: boolean, seed: num
 /** Runs the campaign synchronously (a long one blocks the event loop; progress is reported by callback). */
 const stateMachineRules = ["R-MOD", "R-SEND", "R-RECV", "R-CLEAN", "R-SYNC", "R-RESP", "R-GROUP", "R-GSYNC", "R-GLOBAL"]
 
-/** The state machines a campaign runs: one process, and modules behind the socket context. */
+/** The state machines a campaign runs: one process, and modules behind the socket context, over streams and packets. */
 const stateMachines: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["state-machine", stateMachineRules],
-  ["remote-state-machine", [...stateMachineRules, "R-SOCK"]]
+  ["remote-state-machine", [...stateMachineRules, "R-SOCK"]],
+  ["remote-packets-state-machine", [...stateMachineRules, "R-SOCK"]]
 ]
 
 export const runCampaign = (options: CampaignOptions): CampaignReport => {

@@ -217,6 +217,11 @@ export interface CommandOptions {
    * cleanups and group joins in the server's, rounds that never start early, and reconnections.
    */
   readonly remote?: boolean | undefined
+  /**
+   * The two processes speak over packets (R-SOCK-30): one message per packet, so reads are never cut
+   * or joined (no `ReadSize` faults: a packet transport hands over whole packets).
+   */
+  readonly packets?: boolean | undefined
 }
 
 /** Operations the two-process machine starts: the server's modules are fixed, and nothing shuts down. */
@@ -329,7 +334,9 @@ export const commandArbitraries = (
         { arbitrary: fault({ tag: "Stall", end: "client" }), weight: 1 },
         { arbitrary: fault({ tag: "Resume" }), weight: 2 },
         // 1 and 7 bytes split every frame; 250 cuts frames and joins the next ones; 0 restores.
-        ...[1, 7, 250, 0].map((bytes) => ({ arbitrary: fault({ tag: "ReadSize", bytes }), weight: 1 }))
+        ...(options.packets === true
+          ? []
+          : [1, 7, 250, 0].map((bytes) => ({ arbitrary: fault({ tag: "ReadSize", bytes }), weight: 1 })))
       )
     : round
   return [rounds.map((r) => new StateMachineCommand(r))]

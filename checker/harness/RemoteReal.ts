@@ -27,7 +27,7 @@ import type { Command } from "../../spec/model/Step.ts"
 import { type BeehiveService, type BeehiveSnapshot, makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
-import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { type SocketAddress, unix, unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
 import { makeSocketContext, type SocketContextService } from "../../src/contexts/socket/SocketContext.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
@@ -39,7 +39,8 @@ import { endedOutcomes, request, response } from "./Operations.ts"
 import { compareWith, type Machine, type SystemUnderTest } from "./Runner.ts"
 import { describeModel, describeSnapshot, type OpKind } from "./Summaries.ts"
 
-const address = unix("/state-machine/server.sock")
+const streamAddress = unix("/state-machine/server.sock")
+const packetAddress = unixPacket("/state-machine/server.sock")
 
 // An error response carries a fresh id and a reason; the model names it after its request.
 const named = (m: Message.Message): Message.Message =>
@@ -82,7 +83,10 @@ export class RemoteSystem implements SystemUnderTest {
   private readonly stalled = { server: false, client: false }
   private readonly ops = new Map<string, { kind: OpKind; fiber: Fiber.Fiber<unknown, unknown> }>()
 
-  constructor(strategy: Strategy) {
+  private readonly address: SocketAddress
+
+  constructor(strategy: Strategy, packets = false) {
+    this.address = packets ? packetAddress : streamAddress
     this.sim = new SimRuntime({ strategy })
     this.scope = this.sim.run(Scope.make())
     const server = this.startServer()
@@ -114,7 +118,9 @@ export class RemoteSystem implements SystemUnderTest {
   private startServer() {
     const scope = this.sim.run(Scope.make())
     const server = this.sim.run(this.side(1, false).pipe(Scope.provide(scope)))
-    this.sim.run(server.socket.serve({ address, accept: [clientModule] }).pipe(Scope.provide(scope), this.quiet))
+    this.sim.run(
+      server.socket.serve({ address: this.address, accept: [clientModule] }).pipe(Scope.provide(scope), this.quiet)
+    )
     return { ...server, scope }
   }
 
@@ -155,7 +161,11 @@ export class RemoteSystem implements SystemUnderTest {
       this.resume()
       this.connection = this.sim.run(
         this.clientSocket
-          .connect({ module: clientModule, address, backoff: { initial: reconnectMs, max: reconnectMs, jitter: 0 } })
+          .connect({
+            module: clientModule,
+            address: this.address,
+            backoff: { initial: reconnectMs, max: reconnectMs, jitter: 0 }
+          })
           .pipe(Scope.provide(this.scope), this.quiet)
       )
       this.sim.run(this.connection.connected)
@@ -290,4 +300,10 @@ export const remoteMachine: Machine<RemoteState> = {
     ),
   forget: forgetOutcomes,
   view: (state) => state.client
+}
+
+/** The two-process machine over packets (R-SOCK-30): the same model, the processes speaking one message per packet. */
+export const remotePacketMachine: Machine<RemoteState> = {
+  ...remoteMachine,
+  real: (strategy) => new RemoteSystem(strategy, true)
 }

@@ -14,7 +14,7 @@ import type { Counterexample, ScheduleCoverage } from "../../src/testing/Explore
 import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
 import { commandArbitraries, type Names, preambleArbitrary, preambleCommands } from "./Commands.ts"
-import { remoteMachine } from "./RemoteReal.ts"
+import { remoteMachine, remotePacketMachine } from "./RemoteReal.ts"
 import { type Machine, Run } from "./Runner.ts"
 
 export interface StateMachineOptions {
@@ -69,10 +69,15 @@ const faultTags = new Set(["Reconnect", "Crash", "CloseClient", "Stall", "Resume
 
 /**
  * The machine a state-machine counterexample was found with, by its property's name: the
- * two-process machine for the `remote-` ones, else the one-process machine (undefined).
+ * two-process machine over packets for the `remote-packets-` ones, over streams for the other
+ * `remote-` ones, else the one-process machine (undefined).
  */
 export const machineFor = (scenario: string): Machine<unknown> | undefined =>
-  scenario.startsWith("remote-") ? (remoteMachine as Machine<unknown>) : undefined
+  scenario.startsWith("remote-packets-")
+    ? (remotePacketMachine as Machine<unknown>)
+    : scenario.startsWith("remote-")
+      ? (remoteMachine as Machine<unknown>)
+      : undefined
 
 const execute = (
   machine: Machine<unknown> | undefined,
@@ -104,10 +109,14 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
   // A `remote-` name runs the modules behind the socket context (spec/model/Remote.ts).
   const machine = machineFor(name)
   const remote = machine !== undefined
-  const commands = fc.commands(commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound, remote }), {
-    maxCommands: options.maxCommands ?? 40,
-    size: "+1"
-  })
+  const packets = name.startsWith("remote-packets-")
+  const commands = fc.commands(
+    commandArbitraries({ shutdown: options.shutdown, maxRound: options.maxRound, remote, packets }),
+    {
+      maxCommands: options.maxCommands ?? 40,
+      size: "+1"
+    }
+  )
   const coverage = {
     runs: 0,
     choicePoints: 0,

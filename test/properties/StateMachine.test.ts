@@ -68,4 +68,19 @@ describe("state machine: the implementation follows the reference model", () => 
     expect(coverage.closedWhileStalled, "clients closed while the server did not read").toBeGreaterThan(0)
     expect(coverage.runsWithCutReads / coverage.runs, "runs with reads cut short").toBeGreaterThan(0.2)
   }, 180_000)
+
+  it(`${rules} R-SOCK-8 R-SOCK-9 R-SOCK-11 R-SOCK-12 R-SOCK-30: with the modules behind the socket context over packets ` +
+    "(one message per packet; reconnections, crashes, closes and stalled ends as commands), the implementation stays within the states the same two-process model allows", () => {
+    const coverage = checkStateMachine("remote-packets-state-machine", { runs: 60 })
+    console.log(
+      `remote state machine over packets: ${coverage.runs} runs, ${(coverage.choicePoints / coverage.runs).toFixed(1)} choice points/run, ` +
+        `${coverage.preemptionsFired} of ${coverage.preemptionsDrawn} drawn preemptions fired, ` +
+        `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent; faults ${JSON.stringify(coverage.faults)}`
+    )
+    expect(coverage.choicePoints / coverage.runs, "choice points per run").toBeGreaterThan(15)
+    expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.7)
+    expect(coverage.runsPreempted / coverage.runs, "runs with a preemption").toBeGreaterThan(0.8)
+    expect(Object.keys(coverage.faults).sort()).toEqual(["CloseClient", "Crash", "Reconnect", "Resume", "Stall"])
+    expect(coverage.cutReads, "a packet is never cut").toBe(0)
+  }, 180_000)
 })
