@@ -53,6 +53,35 @@ const decodeAll = (decoder: FrameDecoder, reads: ReadonlyArray<Uint8Array>) => {
 }
 
 describe("R-SOCK-1 frames, the codec alone", () => {
+  it("R-SOCK-1 a header whose magic or version differs fails with BadMagic or BadVersion after the frames before it, one whose length is 0 with Empty, and the reserved bytes are not checked, wherever the stream is cut", () =>
+    fc.assert(
+      fc.property(
+        fc.array(arbText(1, 20), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 11 }),
+        fc.integer({ min: 1, max: 255 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (texts, which, byte, delta, cuts) => {
+          const k = which % texts.length
+          const frames = texts.map((text) => Buffer.from(encodeFrame(text)))
+          const frame = frames[k] as Buffer
+          // Bytes 8..11 are the length: the change makes it 0, the case SPEC names; the others change by `delta`.
+          if (byte >= 8) frame.fill(0, 8, 12)
+          else frame[byte] = ((frame[byte] as number) + delta) & 255
+          const expected = byte < 4 ? "BadMagic" : byte < 6 ? "BadVersion" : byte < 8 ? undefined : "Empty"
+          const { texts: delivered, error } = decodeAll(new FrameDecoder(), cut(concat(frames), cuts))
+          if (expected === undefined) {
+            expect(error).toBeUndefined()
+            expect(delivered).toEqual(texts)
+          } else {
+            expect(error?.reason, `byte ${byte} of frame ${k}`).toBe(expected)
+            expect(delivered).toEqual(texts.slice(0, k))
+          }
+        }
+      ),
+      fcParams(300)
+    ))
+
   it("R-SOCK-1 a stream that ends inside a frame delivers the frames before it, then fails with Truncated saying how many bytes came of how many; the decoder stays poisoned", () =>
     fc.assert(
       fc.property(
