@@ -26,7 +26,7 @@ import {
 } from "../../src/contexts/socket/SeqpacketTransport.ts"
 import { MaxUnixPathBytes, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Connection } from "../../src/contexts/socket/Transport.ts"
-import type { ConnectionClosed, ListenFailed } from "../../src/model/SocketErrors.ts"
+import type { ConnectFailed, ConnectionClosed, ListenFailed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -153,6 +153,70 @@ describe("R-SOCK-30 the transport over packets", () => {
         fcParams(20)
       ),
     120_000
+  )
+})
+
+describe("R-SOCK-30 R-SOCK-22 connections over packets", () => {
+  it(
+    "R-SOCK-30 R-SOCK-22 a packet listener hands connections over in order of arrival; closing it closes the ones never handed over and fails waiting and later accepts; a read given up takes no packet with it; connecting where no packet server listens fails with ConnectFailed",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc
+            .integer({ min: 1, max: 4 })
+            .chain((clients) =>
+              fc.record({ clients: fc.constant(clients), accepted: fc.integer({ min: 0, max: clients }) })
+            ),
+          fc.integer({ min: 0, max: 2 }),
+          fc.constantFrom("nothing", "a stale file", "a stream server"),
+          ({ clients, accepted }, readsGivenUp, elsewhere) =>
+            run(
+              Effect.gen(function* () {
+                const path = freshPath()
+                const listener = yield* listenSeqpacket(path)
+                const ends: Array<Connection> = []
+                for (let i = 0; i < clients; i++) ends.push(yield* connectSeqpacket(path))
+                for (let i = 0; i < accepted; i++) {
+                  const server = yield* listener.accept
+                  // Reads given up while nothing came take nothing with them.
+                  for (let r = 0; r < readsGivenUp; r++) {
+                    const reading = yield* Effect.forkChild(server.read, { startImmediately: true })
+                    yield* Fiber.interrupt(reading)
+                  }
+                  // The i-th accept hands over the i-th client.
+                  yield* (ends[i] as Connection).write(Uint8Array.of(i, i))
+                  const { packets } = yield* readPackets(server, 1, false)
+                  expect(packets.map((p) => [...p])).toEqual([[i, i]])
+                }
+                for (const [i, client] of ends.entries()) if (i >= accepted) yield* client.write(Uint8Array.of(i, i))
+                const waiting = accepted === clients ? yield* Effect.forkChild(Effect.exit(listener.accept)) : undefined
+                yield* listener.close
+                if (waiting !== undefined) {
+                  expect(errorOf(yield* Fiber.join(waiting))).toMatchObject({ _tag: "ConnectionClosed" })
+                }
+                expect(errorOf(yield* Effect.exit(listener.accept))).toMatchObject({ _tag: "ConnectionClosed" })
+                // The clients never handed over see their connection end, with nothing read.
+                for (const client of ends.slice(accepted)) {
+                  const rest = yield* readPackets(client, 0, true)
+                  expect(rest.packets).toEqual([])
+                  expect(rest.end?._tag).toBe("ConnectionClosed")
+                }
+                for (const client of ends) yield* client.close
+                // Where no packet server listens, connecting fails at once, naming the path.
+                const other = freshPath()
+                if (elsewhere === "a stale file") makeStaleSocket(other, "packet")
+                const stream = elsewhere === "a stream server" ? yield* nodeTransport.listen(unix(other)) : undefined
+                const refused = errorOf(yield* Effect.exit(connectSeqpacket(other))) as ConnectFailed | undefined
+                expect(refused?._tag).toBe("ConnectFailed")
+                expect(refused?.code).toBe("ECONNREFUSED")
+                expect(refused?.message).toContain(other)
+                if (stream !== undefined) yield* stream.close
+              })
+            )
+        ),
+        fcParams(20)
+      ),
+    60_000
   )
 })
 
