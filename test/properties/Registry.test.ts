@@ -8,7 +8,9 @@
  * interrupts the rest, and reports each as SPEC says; a second shutdown returns the first report;
  * `run` ends on a shutdown called elsewhere, or by itself once every module has ended. A `run`
  * interrupted instead still shuts down gracefully and logs the report in one line at level Info,
- * naming the reason and every module with how it ended (R-REG-7).
+ * naming the reason and every module with how it ended (R-REG-7), wherever the interruption lands
+ * (explored exhaustively with a preemption: while the modules are added, their keepers forked, or the
+ * run waits), and every module added is cleaned up.
  */
 import { Effect, Exit, Fiber, Logger, References, Scope } from "effect"
 import fc from "fast-check"
@@ -22,6 +24,8 @@ import {
 } from "../../src/contexts/Registry.ts"
 import { CurrentModule } from "../../src/effects/CurrentModule.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { explore } from "../../src/testing/Explore.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -298,4 +302,60 @@ describe("R-REG the registry on the virtual clock", () => {
       ),
       fcParams(60)
     ))
+})
+
+// `run` interrupted by another fiber, at every point the schedule allows: while it adds the modules,
+// forks their keepers, or waits. The log line written then must match the report it logs.
+const reached = { noModules: 0, someModules: 0 }
+const interruptedRun: Scenario = {
+  name: "registry-interrupted-run",
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => {
+        logged.push([message].flat().map(String).join(" "))
+      })
+      const registry = yield* Registry.make({ graceMs: 5 }).pipe(Effect.provideService(Beehive, ctx.beehive))
+      for (const name of ["edged", "edgehub"]) {
+        yield* registry.register({ name, group: "hub", start: Effect.forever(ctx.beehive.receive(name)) })
+      }
+      const running = yield* ctx.spawn(
+        "run",
+        registry.run.pipe(Effect.provide(Logger.layer([logger], { mergeWithExisting: false })))
+      )
+      yield* ctx.spawn("interrupter", Fiber.interrupt(running))
+      yield* ctx.quiesce
+      const report = yield* registry.gracefulShutdown("later")
+      const lines = logged.filter((line) => line.startsWith("beehive-effect: shut down"))
+      yield* ctx.check(lines.length <= 1, `one log line at most: ${JSON.stringify(lines)}`)
+      const line = lines[0]
+      if (line !== undefined) {
+        const modules = report.modules.map((m) => `${m.name} ${m.ended}`).join(", ")
+        if (modules === "") reached.noModules++
+        else reached.someModules++
+        yield* ctx.check(
+          line.includes(`${report.reason}; ${modules === "" ? "no modules" : modules}`),
+          `the log line ${JSON.stringify(line)} says the report ${JSON.stringify(report)}`
+        )
+      }
+      // Whatever the interruption hit, the shutdown cleaned up every module that was added.
+      const snapshot = yield* ctx.beehive.snapshot
+      yield* ctx.check(snapshot.modules.length === 0, `modules left: ${snapshot.modules.map((m) => m.name)}`)
+    })
+}
+
+describe("R-REG-7 a run interrupted at any point", () => {
+  it('R-REG-7 R-REG-6 every schedule with a preemption: an interrupted run logs one line that says its report ("no modules" when it had started none) and cleans up every module it added', () => {
+    for (const bounds of [
+      { bound: 1, preemptionBound: 0 },
+      { bound: 0, preemptionBound: 1 }
+    ]) {
+      const result = explore(interruptedRun, { strategy: "dfs", ...bounds, runs: 20_000 })
+      expect(result.failure, JSON.stringify(result.failure?.outcome)).toBeUndefined()
+      expect(result.exhausted).toBe(true)
+    }
+    // The search reaches both kinds of report: an interruption before any keeper, and after.
+    expect(reached.noModules).toBeGreaterThan(0)
+    expect(reached.someModules).toBeGreaterThan(0)
+  })
 })
