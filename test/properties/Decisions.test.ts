@@ -4,7 +4,8 @@
  * ends, every recorded choice is the index of a task that was ready, and replaying the recorded
  * decisions gives the same trace. A program that never stops running (fibers yielding to each other
  * forever, with a timer or without) ends at the step limit, reported as "StepLimit" with the steps it
- * took, under any strategy (R-DET-3). And any failure is described in one line that names it: an
+ * took, under any strategy (R-DET-3); one in which nothing can run, no timer is set and the program has
+ * not finished ends as "Deadlock", naming exactly the fibers still waiting (R-DET-3). And any failure is described in one line that names it: an
  * error's message, a tagged value's tag, a plain value's text.
  */
 import { Cause, Clock, Data, Effect, Fiber } from "effect"
@@ -13,7 +14,9 @@ import { describe, expect, it } from "vitest"
 import { describeCause, runDeterministic } from "../../src/effects/DeterministicRuntime.ts"
 import { Livelock, SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { fifo, pct, random, replay, type Strategy } from "../../src/effects/Strategy.ts"
+import { runScenario, type Scenario } from "../../src/testing/Scenario.ts"
 import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
 
 /** Fibers that each log `steps` entries, yielding in between: every choice point orders them. */
 const program = (fibers: number, steps: number, trace: Array<string>) =>
@@ -144,6 +147,64 @@ describe("R-DET-3 a runaway program", () => {
 class Refused extends Data.TaggedError("Refused")<{ readonly module: string }> {}
 
 describe("R-DET-5 a failure's description", () => {
+  it("R-DET-3 a run in which nothing can run, no timer is set and the program has not finished ends as Deadlock, naming exactly the fibers still waiting and the operation each waits in; a run whose waits are all met ends normally", () =>
+    fc.assert(
+      fc.property(
+        // Per consumer: how many messages it receives, how many are sent to it, and after how long.
+        fc.array(
+          fc.record({
+            wants: fc.integer({ min: 1, max: 3 }),
+            sent: fc.integer({ min: 0, max: 3 }),
+            delayMs: fc.nat(20)
+          }),
+          { minLength: 1, maxLength: 4 }
+        ),
+        fc.nat(),
+        (consumers, seed) => {
+          const scenario: Scenario = {
+            name: "maybe-stuck",
+            run: (ctx) =>
+              Effect.gen(function* () {
+                const fibers = []
+                for (const [i, c] of consumers.entries()) {
+                  yield* ctx.beehive.addModule(`m${i}`, { capacity: 4 })
+                  fibers.push(
+                    yield* ctx.spawn(
+                      `c${i}`,
+                      Effect.gen(function* () {
+                        for (let k = 0; k < c.wants; k++)
+                          yield* ctx.op(`c${i}`, `receive(m${i})`, ctx.beehive.receive(`m${i}`))
+                      })
+                    )
+                  )
+                  yield* ctx.spawn(
+                    `s${i}`,
+                    Effect.gen(function* () {
+                      // A sender still sleeping keeps a timer set: the run is not stuck until it wakes.
+                      yield* Effect.sleep(c.delayMs)
+                      for (let k = 0; k < c.sent; k++) yield* ctx.beehive.send(`m${i}`, msg(`to${i}-${k}`))
+                    })
+                  )
+                }
+                for (const fiber of fibers) yield* Fiber.join(fiber)
+              })
+          }
+          const run = runScenario(scenario, random(seed))
+          const stuck = consumers.flatMap((c, i) => (c.sent < c.wants ? [`c${i} in receive(m${i})`] : []))
+          if (stuck.length === 0) {
+            expect(run.outcome._tag).toBe("Success")
+            expect(run.waiting).toEqual([])
+          } else {
+            expect(run.outcome).toEqual({ _tag: "Deadlock" })
+            // The program waits in its join of the first consumer still waiting, which the list names too.
+            expect(run.waiting.filter((w) => !w.startsWith("main")).sort()).toEqual(stuck)
+            expect(run.waiting.filter((w) => w.startsWith("main"))).toHaveLength(1)
+          }
+        }
+      ),
+      fcParams(150)
+    ))
+
   it("R-DET-5 any failure is described in one line naming it: an error's message, a tagged value's tag, a plain value's text", () =>
     fc.assert(
       fc.property(
