@@ -8,7 +8,7 @@
  * @since 0.3.0
  * @internal
  */
-import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
+import { type MsgHdrs, type NatsConnection, headers as natsHeaders, type PublishOptions } from "@nats-io/transport-node"
 import { Effect, type Queue, type Scope } from "effect"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
@@ -113,12 +113,13 @@ export class NatsState {
     headers?: Record<string, string>
   ): string | undefined {
     try {
-      if (headers === undefined) this.nc.publish(subject, data, reply === undefined ? undefined : { reply })
-      else {
-        const h = natsHeaders()
+      let h: MsgHdrs | undefined
+      if (headers !== undefined) {
+        h = natsHeaders()
         for (const [k, v] of Object.entries(headers)) h.set(k, v)
-        this.nc.publish(subject, data, reply === undefined ? { headers: h } : { reply, headers: h })
       }
+      // The client takes an undefined reply or headers as none.
+      this.nc.publish(subject, data, { reply, headers: h } as PublishOptions)
       return undefined
     } catch (error) {
       return (error as Error).message ?? String(error)
