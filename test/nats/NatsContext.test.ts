@@ -12,7 +12,7 @@ import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, startCluster } from "./support.ts"
+import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, startCluster, waitUntil } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
@@ -188,6 +188,8 @@ describe("NATS context", () => {
                     yield* B.beehive.send("a1", msg(`after${k}`))
                     expect((yield* A.beehive.receive("a1")).header.id).toBe(`before${k}`)
                     expect((yield* A.beehive.receive("a1")).header.id).toBe(`after${k}`)
+                    // The raw client's payload and B's messages come from two publishers: no order between them.
+                    yield* waitUntil(() => reported() > before, "the payload reported")
                     expect(reported()).toBe(before + 1)
                   })
                 )

@@ -12,7 +12,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
-import type { NatsState } from "../../src/contexts/nats/NatsState.ts"
+import { controlCallback, type NatsState } from "../../src/contexts/nats/NatsState.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
 import { fcParams } from "../support/fc.ts"
@@ -146,6 +146,29 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           }
         }
       ),
+      fcParams(200)
+    ))
+
+  it("R-NATS-8 responses and registry messages wait in a bounded queue: one that finds it full is dropped and reported BadPayload (control queue full); a subscription error offers nothing", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.boolean(), { maxLength: 12 }), (capacity, errors) => {
+        const control = Effect.runSync(Queue.dropping<Msg>(capacity))
+        const events: Array<NatsEvent> = []
+        const callback = controlCallback(control, (e) => events.push(e))
+        const offered: Array<string> = []
+        errors.forEach((isError, i) => {
+          const subject = `t.resp.p.m.${i}`
+          if (isError) callback(new Error("subscription"), { subject } as Msg)
+          else {
+            offered.push(subject)
+            callback(null, { subject } as Msg)
+          }
+        })
+        expect(Effect.runSync(Queue.clear(control)).map((m) => m.subject)).toEqual(offered.slice(0, capacity))
+        expect(events).toEqual(
+          offered.slice(capacity).map((subject) => ({ _tag: "BadPayload", subject, reason: "control queue full" }))
+        )
+      }),
       fcParams(200)
     ))
 

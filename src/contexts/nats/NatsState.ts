@@ -8,8 +8,14 @@
  * @since 0.3.0
  * @internal
  */
-import { type MsgHdrs, type NatsConnection, headers as natsHeaders, type PublishOptions } from "@nats-io/transport-node"
-import { Effect, type Queue, type Scope } from "effect"
+import {
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  headers as natsHeaders,
+  type PublishOptions
+} from "@nats-io/transport-node"
+import { Effect, Queue, type Scope } from "effect"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
@@ -26,6 +32,21 @@ export const UndeliverableHeader = "Beehive-Undeliverable"
 
 /** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
 export const AckHeader = "Beehive-Ack"
+
+/**
+ * The subscription callback of the reply inbox and the registry: each message goes to the bounded
+ * `control` queue, the control fiber's; one that finds it full is dropped and reported (`BadPayload`,
+ * reason "control queue full", R-NATS-8). A subscription's error is the connection's, handled there.
+ *
+ * @category constructors
+ */
+export const controlCallback =
+  (control: Queue.Queue<Msg>, report: (event: NatsEvent) => void) =>
+  (error: Error | null, msg: Msg): void => {
+    if (error !== null) return
+    if (!Queue.offerUnsafe(control, msg))
+      report({ _tag: "BadPayload", subject: msg.subject, reason: "control queue full" })
+  }
 
 /**
  * A NATS context's shared state; see the module documentation.
