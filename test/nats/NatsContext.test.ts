@@ -12,7 +12,7 @@ import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, startCluster } from "./support.ts"
+import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, startCluster, waitUntil } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
@@ -111,25 +111,92 @@ describe("NATS context", () => {
     ))
 
   it(
-    "R-NATS-10 credentials: a user and password the server accepts connect, wrong ones fail with NatsConnectFailed",
+    "R-NATS-10 property: credentials (a user and password, or a token) the server accepts connect, wrong ones fail with NatsConnectFailed",
     () =>
       run(
         Effect.gen(function* () {
-          const server = yield* startNatsServerOn(undefined, ["--user", "edge", "--pass", "s3cret"])
-          const connectWith = (pass: string) =>
-            Effect.gen(function* () {
-              const host = yield* makeHost()
-              return yield* makeNatsContext({
-                servers: server.url,
-                user: "edge",
-                pass,
-                maxReconnectAttempts: 0
-              }).pipe(Effect.provideService(ContextHost, host))
-            })
-          const ok = yield* connectWith("s3cret")
-          expect(ok.processId).toMatch(/^[0-9a-f-]{36}$/)
-          const refused = yield* Effect.exit(connectWith("wrong"))
-          expect(Exit.isFailure(refused) && JSON.stringify(refused.cause)).toContain("NatsConnectFailed")
+          const secret = "s3cret-Tok"
+          const servers = {
+            user: yield* startNatsServerOn(undefined, ["--user", "edge", "--pass", secret]),
+            token: yield* startNatsServerOn(undefined, ["--auth", secret])
+          }
+          const connectWith = (kind: "user" | "token", given: string) =>
+            Effect.scoped(
+              Effect.gen(function* () {
+                const host = yield* makeHost()
+                const nats = yield* makeNatsContext({
+                  servers: servers[kind].url,
+                  ...(kind === "user" ? { user: "edge", pass: given } : { token: given }),
+                  maxReconnectAttempts: 0
+                }).pipe(Effect.provideService(ContextHost, host))
+                return nats.processId
+              })
+            )
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.oneof(fc.constant(secret), fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/)), (given) =>
+                Effect.runPromise(
+                  Effect.forEach(["user", "token"] as const, (kind) =>
+                    Effect.gen(function* () {
+                      const exit = yield* Effect.exit(connectWith(kind, given))
+                      if (given === secret) expect(Exit.isSuccess(exit) && exit.value, kind).toMatch(/^[0-9a-f-]{36}$/)
+                      else expect(errorOf(exit), kind).toMatchObject({ _tag: "NatsConnectFailed" })
+                    })
+                  ).pipe(Effect.asVoid)
+                )
+              ),
+              // The right secret always among the inputs.
+              { ...fcParams(5), examples: [[secret]] }
+            )
+          )
+        })
+      ),
+    20_000
+  )
+
+  it(
+    'R-NATS-2 property: a payload that is no message (from a client that is no beehive) is reported BadPayload and, with a reply subject, answered at once with Beehive-Undeliverable "bad message JSON"; the module\'s messages around it arrive in order',
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { server, A, B } = yield* pair
+          const raw = yield* Effect.acquireRelease(
+            Effect.promise(() => connect({ servers: server.url })),
+            (nc) => Effect.promise(() => nc.close())
+          )
+          const subject = subjects("t").module("a1")
+          let i = 0
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.string({ maxLength: 16 }), fc.boolean(), (text, withReply) =>
+                Effect.runPromise(
+                  Effect.gen(function* () {
+                    const k = ++i
+                    const reported = () =>
+                      A.events.filter((e) => e._tag === "BadPayload" && e.subject === subject).length
+                    const before = reported()
+                    yield* B.beehive.send("a1", msg(`before${k}`))
+                    // Never JSON: it starts with "<".
+                    const payload = `<${text}`
+                    if (withReply) {
+                      const answer = yield* Effect.promise(() => raw.request(subject, payload, { timeout: 2000 }))
+                      expect([answer.headers?.get("Beehive-Undeliverable"), answer.data.length]).toEqual([
+                        "bad message JSON",
+                        0
+                      ])
+                    } else raw.publish(subject, payload)
+                    yield* B.beehive.send("a1", msg(`after${k}`))
+                    expect((yield* A.beehive.receive("a1")).header.id).toBe(`before${k}`)
+                    expect((yield* A.beehive.receive("a1")).header.id).toBe(`after${k}`)
+                    // The raw client's payload and B's messages come from two publishers: no order between them.
+                    yield* waitUntil(() => reported() > before, "the payload reported")
+                    expect(reported()).toBe(before + 1)
+                  })
+                )
+              ),
+              fcParams(10)
+            )
+          )
         })
       ),
     20_000

@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -13,9 +15,10 @@ import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import { type NatsEvent, parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
-import { durableStreamName } from "../../src/contexts/nats/Subjects.ts"
+import { durableStreamName, subjects } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { ensureBuilt, root } from "../socket/child.ts"
+import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -30,6 +33,12 @@ beforeAll(async () => {
 }, 30_000)
 
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+/** A plain NATS client of the server (no beehive), closed with the scope. */
+const rawClient = Effect.acquireRelease(
+  Effect.promise(() => connect({ servers: server.url })),
+  (nc) => Effect.promise(() => nc.close())
+)
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)
@@ -400,6 +409,175 @@ describe("NATS durable mailboxes (JetStream)", () => {
         })
       ),
     20_000
+  )
+
+  let foreignRun = 0
+  it(
+    "R-NATS-12 property: a durable module whose subject another stream already takes: make fails with JetStreamFailed naming the module and the operation",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.string({ minLength: 1, maxLength: 10 }), (module) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `foreign${++foreignRun}`
+              const raw = yield* rawClient
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              yield* Effect.promise(() =>
+                jsm.streams.add({ name: `other${foreignRun}`, subjects: [subjects(prefix).durable(module)] })
+              )
+              const host = yield* makeHost()
+              const exit = yield* Effect.exit(
+                makeNatsContext({ servers: server.url, prefix, durable: [module] }).pipe(
+                  Effect.provideService(ContextHost, host)
+                )
+              )
+              expect(errorOf(exit)).toMatchObject({ _tag: "JetStreamFailed", operation: "stream", module })
+              yield* Effect.promise(() => jsm.streams.delete(`other${foreignRun}`))
+            })
+          )
+        ),
+        fcParams(3)
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-12 property: payloads in a durable module's stream that are no message (stored by a client that is no beehive) are reported BadPayload and removed, never delivered; the messages around them are received once, in order",
+    () =>
+      run(
+        Effect.gen(function* () {
+          // One serving process for every run: a stop waits for its pending fetch to run out.
+          const options = { prefix: "bad", durable: ["box"], durableAckWaitMs: AckWaitMs }
+          const B = yield* procWith(server.url, options)
+          const A = yield* procWith(server.url, options)
+          yield* A.nats.serve("box")
+          const raw = yield* rawClient
+          const js = jetstream(raw)
+          const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+          const subject = subjects("bad").durable("box")
+          const reported = () => A.events.filter((e) => e._tag === "BadPayload")
+          let r = 0
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (goods) =>
+                Effect.runPromise(
+                  Effect.gen(function* () {
+                    r++
+                    const before = reported().length
+                    const expected: Array<string> = []
+                    for (const [i, good] of goods.entries()) {
+                      if (good) {
+                        yield* B.nats.sendDurable("box", msg(`g${r}-${i}`))
+                        expected.push(`g${r}-${i}`)
+                      } else yield* Effect.promise(() => js.publish(subject, `<not a message ${i}`))
+                    }
+                    const received: Array<string> = []
+                    for (const _ of expected) received.push((yield* A.beehive.receive("box")).header.id)
+                    expect(received).toEqual(expected)
+                    const bad = goods.filter((g) => !g).length
+                    yield* waitUntil(() => reported().length >= before + bad, "the bad payloads reported")
+                    expect(reported().slice(before)).toEqual(
+                      Array.from({ length: bad }, () => expect.objectContaining({ subject }))
+                    )
+                    // Acknowledged or terminated, every one leaves the work queue: nothing comes again.
+                    yield* waitForEffect(
+                      Effect.promise(() => jsm.streams.info(durableStreamName("bad", "box"))),
+                      (info) => info.state.messages === 0,
+                      "the stream to be empty"
+                    )
+                  })
+                )
+              ),
+              fcParams(8)
+            )
+          )
+        })
+      ),
+    30_000
+  )
+
+  let deleteRun = 0
+  it(
+    "R-NATS-12 property: deleteDurable deletes the stream and cleans up the module's durable registration here, if it has one; a module of that name added here since its cleanup, of another context type, stays",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.constantFrom("registered" as const, "cleaned up" as const, "re-added" as const), (before) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `delete${++deleteRun}`
+              const B = yield* procWith(server.url, { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs })
+              yield* B.nats.sendDurable("box", msg("kept"))
+              if (before !== "registered") yield* B.beehive.cleanup("box")
+              if (before === "re-added") yield* B.beehive.addModule("box")
+              yield* B.nats.deleteDurable("box")
+              const box = (yield* B.beehive.snapshot).modules.find((m) => m.name === "box")
+              expect(box?.contextType).toBe(before === "re-added" ? "channel" : undefined)
+              const raw = yield* rawClient
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              const info = yield* Effect.exit(
+                Effect.tryPromise(() => jsm.streams.info(durableStreamName(prefix, "box")))
+              )
+              expect(Exit.isFailure(info)).toBe(true)
+            })
+          )
+        ),
+        fcParams(5)
+      ),
+    20_000
+  )
+
+  let groupRun = 0
+  it(
+    "R-NATS-12 R-NATS-7 R-GROUP-1 property: sendToGroup's copy to a durable member is kept in its stream, while nobody serves it too, and received once, in order, by the process serving it (the sender itself or another); the local member gets its copies as before",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.nat(3),
+          fc.nat(3),
+          fc.constantFrom("sender" as const, "other" as const),
+          (before, after, servedBy) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `group${++groupRun}`
+                const options = { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs }
+                const B = yield* procWith(server.url, options)
+                yield* B.beehive.addModule("L")
+                yield* B.beehive.addModuleGroup("box", "g")
+                yield* B.beehive.addModuleGroup("L", "g")
+                const sent: Array<string> = []
+                const sendCopies = (n: number) =>
+                  Effect.gen(function* () {
+                    for (let i = 0; i < n; i++) {
+                      const id = `c${sent.length}`
+                      sent.push(id)
+                      expect(yield* B.beehive.sendToGroup("g", msg(id))).toEqual({ delivered: ["box", "L"], gone: [] })
+                    }
+                  })
+                // Nobody serves box yet: its copies wait in the stream.
+                yield* sendCopies(before)
+                const A = servedBy === "sender" ? B : yield* procWith(server.url, options)
+                yield* A.nats.serve("box")
+                yield* sendCopies(after)
+                const received: Array<string> = []
+                for (const _ of sent) received.push((yield* A.beehive.receive("box")).header.id)
+                expect(received).toEqual(sent)
+                const local: Array<string> = []
+                for (const _ of sent) local.push((yield* B.beehive.receive("L")).header.id)
+                expect(local).toEqual(sent)
+                // Nothing more: each copy was received once.
+                const more = yield* Effect.exit(
+                  A.beehive
+                    .receive("box")
+                    .pipe(Effect.timeoutOrElse({ duration: 100, orElse: () => Effect.fail("none") }))
+                )
+                expect(errorOf(more)).toBe("none")
+                expect(B.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        fcParams(3)
+      ),
+    30_000
   )
 
   let killRun = 0

@@ -110,6 +110,8 @@ interface Fault {
   readonly set?: Record<string, unknown>
   readonly remove?: ReadonlyArray<string>
   readonly keys: ReadonlyArray<string>
+  /** What the reason says, for a value of the wrong type: what it must be (R-NATS-10). */
+  readonly why?: RegExp
 }
 
 const faults: ReadonlyArray<Fault> = [
@@ -129,11 +131,23 @@ const faults: ReadonlyArray<Fault> = [
     set: { prefix },
     keys: ["prefix"]
   })),
-  { name: "a user that is a number", set: { user: 7 }, keys: ["user"] },
+  { name: "a user that is a number", set: { user: 7 }, keys: ["user"], why: /^must be a string$/ },
   { name: "a password without a user", set: { pass: "p" }, remove: ["user", "token"], keys: ["pass"] },
   { name: "a token with a user", set: { token: "t", user: "u" }, remove: ["pass"], keys: ["token"] },
-  { name: "tls that is no mapping", set: { tls: 3 }, keys: ["tls"] },
-  { name: "a tls ca that is a number", set: { tls: { ca: 3 } }, keys: ["tls.ca"] },
+  { name: "tls that is no mapping", set: { tls: 3 }, keys: ["tls"], why: /^must be a mapping$/ },
+  { name: "a tls ca that is a number", set: { tls: { ca: 3 } }, keys: ["tls.ca"], why: /^must be a string$/ },
+  {
+    name: "a tls cert that is a number, with its key",
+    set: { tls: { cert: 3, key: pem.key } },
+    keys: ["tls.cert"],
+    why: /^must be a string$/
+  },
+  {
+    name: "a tls key that is a list",
+    set: { tls: { cert: pem.cert, key: [] } },
+    keys: ["tls.key"],
+    why: /^must be a string$/
+  },
   { name: "a cert without its key", set: { tls: { cert: pem.cert } }, keys: ["tls.key"] },
   { name: "a key without its cert", set: { tls: { key: pem.key } }, keys: ["tls.cert"] },
   { name: "a ca that does not exist", set: { tls: { ca: join(files, "missing.pem") } }, keys: ["tls.ca"] },
@@ -142,7 +156,8 @@ const faults: ReadonlyArray<Fault> = [
     [0, -1, 1.5, max + 1, "ten"].map((value) => ({
       name: `${yaml} ${String(value)}`,
       set: { [yaml]: value },
-      keys: [option]
+      keys: [option],
+      why: new RegExp(`^must be an integer from 1 to ${max}, got `)
     }))
   ),
   { name: "durable that is no list", set: { durable: "m" }, keys: ["durable"] },
@@ -189,6 +204,7 @@ describe("R-NATS-10 the NATS configuration", () => {
         expect(parsed.failure._tag).toBe("NatsConfigError")
         expect(fault.keys, fault.name).toContain(parsed.failure.key)
         expect(parsed.failure.reason.length, fault.name).toBeGreaterThan(0)
+        if (fault.why !== undefined) expect(parsed.failure.reason, fault.name).toMatch(fault.why)
       }),
       fcParams(500)
     ))

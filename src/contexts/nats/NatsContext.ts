@@ -35,7 +35,7 @@ import { ContextHost } from "../ContextHost.ts"
 import { connectNats } from "./Connection.ts"
 import { heartbeat } from "./Heartbeat.ts"
 import { type NatsContextOptions, resolveNatsOptions } from "./NatsOptions.ts"
-import { NatsState } from "./NatsState.ts"
+import { controlCallback, NatsState } from "./NatsState.ts"
 
 /** Responses and registry messages waiting for the control fiber, at most. */
 const MaxControl = 65_536
@@ -131,11 +131,7 @@ export const makeNatsContext = (
     // Durable modules' fetching ends after the finalizer below has stopped serving them (R-NATS-12).
     const fetchScope = yield* Scope.fork(scope)
     const state = new NatsState(resolved, globalThis.crypto.randomUUID(), nc, host, scope, wake, fetchScope)
-    const onControl = (error: Error | null, msg: Msg) => {
-      if (error !== null) return
-      if (!Queue.offerUnsafe(control, msg))
-        state.report({ _tag: "BadPayload", subject: msg.subject, reason: "control queue full" })
-    }
+    const onControl = controlCallback(control, state.report)
     // The reply inbox exists before anything is published (R-NATS-6).
     nc.subscribe(state.subjects.replyInbox(state.processId), { callback: onControl })
     nc.subscribe(state.subjects.registry, { callback: onControl })

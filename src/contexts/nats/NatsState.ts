@@ -8,8 +8,14 @@
  * @since 0.3.0
  * @internal
  */
-import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
-import { Effect, type Queue, type Scope } from "effect"
+import {
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  headers as natsHeaders,
+  type PublishOptions
+} from "@nats-io/transport-node"
+import { Effect, Queue, type Scope } from "effect"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
@@ -26,6 +32,21 @@ export const UndeliverableHeader = "Beehive-Undeliverable"
 
 /** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
 export const AckHeader = "Beehive-Ack"
+
+/**
+ * The subscription callback of the reply inbox and the registry: each message goes to the bounded
+ * `control` queue, the control fiber's; one that finds it full is dropped and reported (`BadPayload`,
+ * reason "control queue full", R-NATS-8). A subscription's error is the connection's, handled there.
+ *
+ * @category constructors
+ */
+export const controlCallback =
+  (control: Queue.Queue<Msg>, report: (event: NatsEvent) => void) =>
+  (error: Error | null, msg: Msg): void => {
+    if (error !== null) return
+    if (!Queue.offerUnsafe(control, msg))
+      report({ _tag: "BadPayload", subject: msg.subject, reason: "control queue full" })
+  }
 
 /**
  * A NATS context's shared state; see the module documentation.
@@ -113,12 +134,13 @@ export class NatsState {
     headers?: Record<string, string>
   ): string | undefined {
     try {
-      if (headers === undefined) this.nc.publish(subject, data, reply === undefined ? undefined : { reply })
-      else {
-        const h = natsHeaders()
+      let h: MsgHdrs | undefined
+      if (headers !== undefined) {
+        h = natsHeaders()
         for (const [k, v] of Object.entries(headers)) h.set(k, v)
-        this.nc.publish(subject, data, reply === undefined ? { headers: h } : { reply, headers: h })
       }
+      // The client takes an undefined reply or headers as none.
+      this.nc.publish(subject, data, { reply, headers: h } as PublishOptions)
       return undefined
     } catch (error) {
       return (error as Error).message ?? String(error)

@@ -201,7 +201,9 @@ export class Serving {
     const key = ackKey(served.module, reply)
     let owed = this.owed.get(key)
     if (owed === undefined) {
-      if (this.owed.size >= this.state.options.maxPendingRequests) this.owed.clear()
+      // Counts are owed to at most `maxPendingRequests` senders: the oldest is sent now, never forgotten.
+      if (this.owed.size >= this.state.options.maxPendingRequests)
+        this.sendOwed(this.owed.keys().next().value as string)
       owed = { count: 0, reply }
       this.owed.set(key, owed)
     }
@@ -209,8 +211,14 @@ export class Serving {
     owed.reply = reply
     const quarter = Math.max(1, Math.floor(this.state.options.sendWindow / 4))
     if (owed.count < quarter && (sync || Queue.sizeUnsafe(served.queue) > 0)) return
-    this.state.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
+    this.sendOwed(key)
+  }
+
+  /** Sends the count owed under `key` now, on its own. */
+  private sendOwed(key: string): void {
+    const owed = this.owed.get(key) as Owed
     this.owed.delete(key)
+    this.state.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
   }
 
   /** The headers that hand `module`'s count owed to the sender of `reply` to a reply published to it. */
@@ -233,9 +241,7 @@ export class Serving {
 
   /** Sends every count owed (the heartbeat does): a sender waits at most a heartbeat for its credit. */
   sendOwedAcks(): void {
-    for (const owed of this.owed.values())
-      this.state.publish(owed.reply, "", undefined, { [AckHeader]: String(owed.count) })
-    this.owed.clear()
+    for (const key of [...this.owed.keys()]) this.sendOwed(key)
   }
 }
 
