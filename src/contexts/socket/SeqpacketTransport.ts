@@ -8,6 +8,8 @@
  * - Each read hands over the packets that arrived, one chunk per packet; a packet larger than
  *   `MaxPacketBytes` arrives cut to `MaxPacketBytes + 1` bytes, so the decoder refuses it whole.
  * - Each write is one packet; it completes once the system took it.
+ * - The peer's end ends this side too (the package keeps a connection half open otherwise), so a
+ *   close at either end completes once the other has taken the end.
  * - The package has no way to pause reading, so a peer that writes faster than this process reads is
  *   not pushed back by the socket: a connection holds at most `MaxUnreadPacketBytes` bytes and
  *   `MaxUnreadPackets` packets that were not read, and past either it ends with `ConnectionClosed`,
