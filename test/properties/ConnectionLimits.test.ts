@@ -4,7 +4,9 @@
  * rule, kept as a model: a connection that comes while `maxConnections` identified ones are held is
  * refused at once; one more than `maxHandshaking` connections still handshaking closes the oldest of
  * them; a connection that ends, silent or identified, frees its place. After every step the server
- * holds exactly the model's connections, and it has refused exactly the model's, each for its reason.
+ * holds exactly the model's connections, and it has refused exactly the model's, each for its reason
+ * and once (a connection closed for the budget is not reported again when its handshake ends, nor
+ * are the connections a server's close ends).
  */
 import { Duration, Effect, References, type Scope } from "effect"
 import fc from "fast-check"
@@ -41,6 +43,8 @@ interface Model {
   readonly clients: Array<number>
   refusedFull: number
   evicted: number
+  /** Silent peers that left before identifying: each a failed handshake, reported once. */
+  leftSilent: number
 }
 
 const connectTo = (model: Model, maxConnections: number, maxHandshaking: number): boolean => {
@@ -77,7 +81,7 @@ describe("R-SOCK-13 connection limits", () => {
                   maxHandshaking,
                   handshakeTimeout: Duration.minutes(5)
                 })
-                const model: Model = { silent: [], clients: [], refusedFull: 0, evicted: 0 }
+                const model: Model = { silent: [], clients: [], refusedFull: 0, evicted: 0, leftSilent: 0 }
                 const silent = new Map<number, Connection>()
                 const clients = new Map<number, RawPeer>()
                 const refusals = (reason: string) =>
@@ -88,7 +92,9 @@ describe("R-SOCK-13 connection limits", () => {
                     (n) =>
                       n === model.silent.length + model.clients.length &&
                       refusals("connection limit") === model.refusedFull &&
-                      refusals("handshake budget") === model.evicted,
+                      refusals("handshake budget") === model.evicted &&
+                      // Each refusal is reported once, whatever it leads to afterwards.
+                      refusals("") === model.refusedFull + model.evicted + model.leftSilent,
                     "the model's connections",
                     2000
                   )
@@ -116,6 +122,7 @@ describe("R-SOCK-13 connection limits", () => {
                     }
                   } else if (step.kind === "leaveSilent" && model.silent.length > 0) {
                     const [gone] = model.silent.splice(step.index % model.silent.length, 1)
+                    model.leftSilent++
                     yield* (silent.get(gone as number) as Connection).close
                   } else if (step.kind === "leaveClient" && model.clients.length > 0) {
                     const [gone] = model.clients.splice(step.index % model.clients.length, 1)
@@ -123,6 +130,12 @@ describe("R-SOCK-13 connection limits", () => {
                   }
                   yield* held()
                 }
+                // Closing the server closes what it holds: no refusal, none reported.
+                const before = refusals("")
+                yield* server.close
+                yield* Effect.sleep(5)
+                if (refusals("") !== before)
+                  throw new Error(`closing the server reported ${refusals("") - before} refusals`)
               }) as Effect.Effect<void, unknown, Scope.Scope>
             ).pipe(Effect.provideService(References.MinimumLogLevel, "Error"))
           )

@@ -95,7 +95,12 @@ export const serve = (
           }),
           Effect.result
         )
-        if (Result.isFailure(handshake)) return yield* refuse(connection, handshake.failure.message)
+        if (Result.isFailure(handshake)) {
+          // A connection closed here (for the handshake budget, or with the server) was reported, or
+          // needs no report: its handshake ends because of that close, not because of its peer.
+          if (closed || !handshaking.has(connection)) return
+          return yield* refuse(connection, handshake.failure.message)
+        }
         const request = handshake.success
         const framing: Framing = packets
           ? "packet"
