@@ -9,7 +9,7 @@
  * @internal
  */
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node"
-import { Effect, type Queue, type Scope } from "effect"
+import { Effect, type Queue, Scheduler, type Scope } from "effect"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
@@ -26,6 +26,27 @@ export const UndeliverableHeader = "Beehive-Undeliverable"
 
 /** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
 export const AckHeader = "Beehive-Ack"
+
+/** The scheduler of the context's own fibers under Effect's default one: wake-ups as microtasks. */
+const microtaskScheduler = new Scheduler.MixedScheduler("sync")
+
+/**
+ * Runs one of the context's own loops (the publisher, the control loop, a served module's delivery)
+ * with its wake-ups as microtasks instead of `setImmediate`s, when the scheduler in context is
+ * Effect's default: a loop woken by a NATS callback then runs in the same turn of the event loop, and
+ * one woken by another fiber does not cost a turn of its own (a poll of the sockets, a system call).
+ * Each of these loops suspends as soon as its queue is empty, and nothing fills the queue while it
+ * runs but itself, so it never keeps the event loop from I/O for long. Under another scheduler (the
+ * deterministic runtime's), the loop runs as it is.
+ *
+ * @category combinators
+ */
+export const promptly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.service(Scheduler.Scheduler), (current) =>
+    current instanceof Scheduler.MixedScheduler && current.executionMode === "async"
+      ? Effect.provideService(effect, Scheduler.Scheduler, microtaskScheduler)
+      : effect
+  )
 
 /**
  * A NATS context's shared state; see the module documentation.
