@@ -4,18 +4,20 @@
  * loopback port (scripts/ensure-tools.sh installs it), and two "processes" in this one: two global
  * contexts with a connection each.
  *
- * - one-way: N `send`s to a module served by the other process, timed until its receiver has taken
- *   the N-th; next to it, N `publish`es of the same JSON from one plain connection to a subscription of
- *   another, timed until the subscription has counted N. Messages the serving side dropped (R-NATS-8)
- *   are counted and printed;
- * - sendSync: sequential round trips to a module that answers every request; next to it, sequential
- *   `nc.request`s to a plain responder.
+ * - one-way: N `send`s of new messages to a module served by the other process, timed until its
+ *   receiver has taken the N-th. Two baselines from one plain connection to a subscription of another:
+ *   doing the same work (a new message as JSON per publish; a consumer that takes each from the
+ *   subscription's queue and decodes it), and raw (the same bytes N times, a callback counting them).
+ *   Messages the serving side dropped (R-NATS-8) are counted and printed;
+ * - sendSync: sequential round trips to a module that answers every request with a new message; next
+ *   to it, sequential `nc.request`s: of a new JSON message to a consumer that decodes it and answers
+ *   with one, the answer decoded; and raw (the same bytes, a callback answering "pong").
  *
- * Each figure is the median of BENCH_RUNS (5) measured runs after one warm-up run. Only ratios within
- * one run count (the machine is shared). 2026-12-05, before issue 12's speed-up: send 0.12 of plain
- * publish (40.7 k/s), sendSync 0.45 of plain request (2.15 k/s); after: 0.13 (40.4 k/s) and 0.35
- * (2.47 k/s, plain request at 7.06 k/s in that run). The one-way path is CPU-bound in the one process
- * both ends share: message creation, Go JSON encoding, decoding and three fiber hops per message.
+ * Each figure is the median of BENCH_RUNS (5) measured runs after one warm-up run, with the median CPU
+ * time this process spent per operation (both ends; the server's not counted): on a shared machine
+ * the rates vary from run to run, so only ratios within one run count. BENCH_ONLY=send|sync runs one
+ * path, BENCH_SIDE=beehive|plain one side (to profile it: `node --cpu-prof dist/bench/nats.js`).
+ * Figures and profiles: README.md, the `bench:nats` row.
  */
 import { connect } from "@nats-io/transport-node"
 import { Effect } from "effect"
@@ -30,26 +32,46 @@ import { encodeJsonResult } from "../src/model/MessageJson.ts"
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const ONE_WAY = Number(process.env.BENCH_ONE_WAY ?? 100_000)
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 10_000)
+/** `send` or `sync`: only that path, both sides (for a profile of one path); both when unset. */
+const ONLY = process.env.BENCH_ONLY
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] as number
 }
 
-const timed = <E>(effect: Effect.Effect<void, E>): Effect.Effect<number, E> =>
+/** The wall time (ms) and this process's CPU time (µs, user and system) of one run. */
+const timed = <E>(effect: Effect.Effect<void, E>): Effect.Effect<{ ms: number; cpu: number }, E> =>
   Effect.gen(function* () {
     const start = performance.now()
+    const cpu = process.cpuUsage()
     yield* effect
-    return performance.now() - start
+    const used = process.cpuUsage(cpu)
+    return { ms: performance.now() - start, cpu: used.user + used.system }
   })
 
+/** `beehive` or `plain`: only that side's figures (for a profile of one side); both when unset. */
+const SIDE = process.env.BENCH_SIDE
+
+/**
+ * Runs `run` once to warm up, then RUNS times: the median rate (per second), printed with the median
+ * CPU time this process spent per operation (both ends are in it; the server's is not counted), which
+ * the machine's load disturbs less than the rate.
+ */
 const measure = <E>(label: string, count: number, run: Effect.Effect<void, E>) =>
   Effect.gen(function* () {
+    if (SIDE !== undefined && !label.startsWith(SIDE)) return Number.NaN
     yield* run
     const times: Array<number> = []
-    for (let i = 0; i < RUNS; i++) times.push(yield* timed(run))
+    const cpus: Array<number> = []
+    for (let i = 0; i < RUNS; i++) {
+      const { ms, cpu } = yield* timed(run)
+      times.push(ms)
+      cpus.push(cpu)
+    }
     const perSecond = Math.round(count / (median(times) / 1000))
-    console.log(`${label.padEnd(44)} ${String(perSecond).padStart(9)} /s`)
+    const cpuPerOp = (median(cpus) / count).toFixed(1)
+    console.log(`${label.padEnd(52)} ${String(perSecond).padStart(9)} /s  ${cpuPerOp.padStart(6)} µs CPU each`)
     return perSecond
   })
 
@@ -74,88 +96,155 @@ const program = Effect.gen(function* () {
   yield* natsA.serve("echo")
   yield* natsB.awaitModule("sink", "10 seconds")
   yield* natsB.awaitModule("echo", "10 seconds")
-  yield* Effect.forkScoped(
-    Effect.forever(
-      Effect.gen(function* () {
-        const request = yield* A.receive("echo")
-        yield* A.sendResp(yield* Message.newResponse(request, "pong"), "echo")
-      })
-    )
-  )
-
   console.log(`NATS context vs plain nats.js, one nats-server on loopback; median of ${RUNS} runs`)
-  let received = 0
-  yield* Effect.forkScoped(
-    Effect.forever(
-      Effect.gen(function* () {
-        yield* A.receive("sink")
-        received++
-      })
-    )
-  )
-  const beehiveOneWay = yield* measure(
-    `beehive send over NATS (${ONE_WAY} msgs)`,
-    ONE_WAY,
-    Effect.gen(function* () {
-      const base = received
-      const droppedBase = dropped.length
-      for (let i = 0; i < ONE_WAY; i++) yield* B.send("sink", yield* Message.newMessage())
-      // What the serving side dropped never comes (R-NATS-8): it counts as arrived, and is printed.
-      while (received - base + (dropped.length - droppedBase) < ONE_WAY) yield* Effect.sleep(1)
-    })
-  )
-
   const pub = yield* Effect.promise(() => connect({ servers: url }))
   const sub = yield* Effect.promise(() => connect({ servers: url }))
   yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([pub.close(), sub.close()])))
   const json = encodeJsonResult(yield* Message.newMessage(), "sink")
   const payload = json._tag === "Success" ? json.success : ""
-  let counted = 0
-  let target = 0
-  let reached: (() => void) | undefined
-  sub.subscribe("plain.sink", {
-    callback: () => {
-      counted++
-      if (counted === target) reached?.()
-    }
-  })
-  sub.subscribe("plain.echo", {
-    callback: (_error, msg) => {
-      msg.respond("pong")
-    }
-  })
-  yield* Effect.promise(() => sub.flush())
-  const plainOneWay = yield* measure(
-    `plain nats.js publish (${ONE_WAY} msgs)`,
-    ONE_WAY,
-    Effect.promise(
-      () =>
-        new Promise<void>((resolve) => {
-          counted = 0
-          target = ONE_WAY
-          reached = resolve
-          for (let i = 0; i < ONE_WAY; i++) pub.publish("plain.sink", payload)
-        })
-    )
-  )
+  const ratio = (a: number, b: number) => (a / b).toFixed(2)
 
-  const beehiveSync = yield* measure(
-    `beehive sendSync over NATS (${ROUND_TRIPS} calls)`,
-    ROUND_TRIPS,
-    Effect.gen(function* () {
-      for (let i = 0; i < ROUND_TRIPS; i++) yield* B.sendSync("echo", yield* Message.newMessage(), 5000)
+  if (ONLY !== "sync") {
+    let received = 0
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          yield* A.receive("sink")
+          received++
+        })
+      )
+    )
+    const beehiveOneWay = yield* measure(
+      `beehive send over NATS (${ONE_WAY} msgs)`,
+      ONE_WAY,
+      Effect.gen(function* () {
+        const base = received
+        const droppedBase = dropped.length
+        for (let i = 0; i < ONE_WAY; i++) yield* B.send("sink", yield* Message.newMessage())
+        // What the serving side dropped never comes (R-NATS-8): it counts as arrived, and is printed.
+        while (received - base + (dropped.length - droppedBase) < ONE_WAY) yield* Effect.sleep(1)
+      })
+    )
+
+    // The plain side doing what the beehive side does: a new message (id, timestamp) as JSON per
+    // publish, and a consumer that takes each from the subscription's queue and decodes it.
+    let consumed = 0
+    let consumedTarget = 0
+    let consumedReached: (() => void) | undefined
+    const consumer = sub.subscribe("plain.consumer")
+    void (async () => {
+      for await (const m of consumer) {
+        JSON.parse(m.string())
+        consumed++
+        if (consumed === consumedTarget) consumedReached?.()
+      }
+    })()
+    // The raw baseline: the same JSON published N times, a callback counting.
+    let counted = 0
+    let target = 0
+    let reached: (() => void) | undefined
+    sub.subscribe("plain.sink", {
+      callback: () => {
+        counted++
+        if (counted === target) reached?.()
+      }
     })
-  )
-  const plainSync = yield* measure(
-    `plain nats.js request (${ROUND_TRIPS} calls)`,
-    ROUND_TRIPS,
-    Effect.promise(async () => {
-      for (let i = 0; i < ROUND_TRIPS; i++) await pub.request("plain.echo", payload, { timeout: 5000 })
+    yield* Effect.promise(() => sub.flush())
+    const plainConsumed = yield* measure(
+      `plain publish, JSON + consumer (${ONE_WAY} msgs)`,
+      ONE_WAY,
+      Effect.promise(
+        () =>
+          new Promise<void>((resolve) => {
+            consumed = 0
+            consumedTarget = ONE_WAY
+            consumedReached = resolve
+            for (let i = 0; i < ONE_WAY; i++) pub.publish("plain.consumer", JSON.stringify(plainMessage()))
+          })
+      )
+    )
+    const plainOneWay = yield* measure(
+      `plain publish, same bytes, callback (${ONE_WAY} msgs)`,
+      ONE_WAY,
+      Effect.promise(
+        () =>
+          new Promise<void>((resolve) => {
+            counted = 0
+            target = ONE_WAY
+            reached = resolve
+            for (let i = 0; i < ONE_WAY; i++) pub.publish("plain.sink", payload)
+          })
+      )
+    )
+    console.log(
+      `send: ${beehiveOneWay} /s = ${ratio(beehiveOneWay, plainConsumed)} of plain with JSON + consumer (${plainConsumed} /s), ${ratio(beehiveOneWay, plainOneWay)} of raw plain publish (${plainOneWay} /s); dropped by the serving side: ${dropped.length}`
+    )
+  }
+
+  if (ONLY !== "send") {
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const request = yield* A.receive("echo")
+          yield* A.sendResp(yield* Message.newResponse(request, "pong"), "echo")
+        })
+      )
+    )
+    // The plain responder doing what the echo module does: decode the request, answer with a new
+    // JSON message, from a consumer of the subscription's queue; the raw one answers "pong" at once.
+    const responder = sub.subscribe("plain.responder")
+    void (async () => {
+      for await (const m of responder) {
+        const request = JSON.parse(m.string()) as { header: { msg_id: string } }
+        m.respond(JSON.stringify(plainMessage(request.header.msg_id, "pong")))
+      }
+    })()
+    sub.subscribe("plain.echo", {
+      callback: (_error, msg) => {
+        msg.respond("pong")
+      }
     })
-  )
-  console.log(
-    `ratios: send ${(beehiveOneWay / plainOneWay).toFixed(2)} of plain publish, sendSync ${(beehiveSync / plainSync).toFixed(2)} of plain request; dropped by the serving side: ${dropped.length}`
-  )
+    yield* Effect.promise(() => sub.flush())
+    const beehiveSync = yield* measure(
+      `beehive sendSync over NATS (${ROUND_TRIPS} calls)`,
+      ROUND_TRIPS,
+      Effect.gen(function* () {
+        for (let i = 0; i < ROUND_TRIPS; i++) yield* B.sendSync("echo", yield* Message.newMessage(), 5000)
+      })
+    )
+    const plainJsonSync = yield* measure(
+      `plain request, JSON + consumer (${ROUND_TRIPS} calls)`,
+      ROUND_TRIPS,
+      Effect.promise(async () => {
+        for (let i = 0; i < ROUND_TRIPS; i++) {
+          const reply = await pub.request("plain.responder", JSON.stringify(plainMessage()), { timeout: 5000 })
+          JSON.parse(reply.string())
+        }
+      })
+    )
+    const plainSync = yield* measure(
+      `plain request, same bytes, callback (${ROUND_TRIPS} calls)`,
+      ROUND_TRIPS,
+      Effect.promise(async () => {
+        for (let i = 0; i < ROUND_TRIPS; i++) await pub.request("plain.echo", payload, { timeout: 5000 })
+      })
+    )
+    console.log(
+      `sendSync: ${beehiveSync} /s = ${ratio(beehiveSync, plainJsonSync)} of plain with JSON + consumer (${plainJsonSync} /s), ${ratio(beehiveSync, plainSync)} of raw plain request (${plainSync} /s)`
+    )
+  }
+})
+
+/** A message as Go beehive's JSON has it, made anew (id, timestamp) for each plain publish. */
+const plainMessage = (parentId = "", content: unknown = null) => ({
+  header: {
+    msg_id: globalThis.crypto.randomUUID(),
+    parent_msg_id: parentId,
+    timestamp: Math.round(performance.timeOrigin + performance.now()),
+    sync: false
+  },
+  router: { source: "", destination: "sink", group: "", operation: "", resource: "" },
+  content
 })
 
 Effect.runPromise(Effect.scoped(program)).catch((error) => {

@@ -35,7 +35,7 @@ import { ContextHost } from "../ContextHost.ts"
 import { connectNats } from "./Connection.ts"
 import { heartbeat } from "./Heartbeat.ts"
 import { type NatsContextOptions, resolveNatsOptions } from "./NatsOptions.ts"
-import { controlCallback, NatsState } from "./NatsState.ts"
+import { controlCallback, NatsState, promptly } from "./NatsState.ts"
 
 /** Responses and registry messages waiting for the control fiber, at most. */
 const MaxControl = 65_536
@@ -146,8 +146,8 @@ export const makeNatsContext = (
       Effect.catchCause(handleControl(m), (cause) =>
         Effect.sync(() => state.report({ _tag: "BadPayload", subject: m.subject, reason: String(Cause.squash(cause)) }))
       )
-    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(control), handleReported)), scope)
-    yield* Effect.forkIn(state.publisher.run, scope)
+    yield* Effect.forkIn(promptly(Effect.forever(Effect.flatMap(Queue.take(control), handleReported))), scope)
+    yield* Effect.forkIn(promptly(state.publisher.run), scope)
     yield* Effect.forkIn(heartbeat(state), scope)
     // The connection closed for good (reconnection gave up): every remote module is gone (R-NATS-9).
     yield* Effect.forkIn(

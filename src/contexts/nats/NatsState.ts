@@ -15,7 +15,7 @@ import {
   headers as natsHeaders,
   type PublishOptions
 } from "@nats-io/transport-node"
-import { Effect, Queue, type Scope } from "effect"
+import { Effect, Queue, Scheduler, type Scope } from "effect"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
@@ -32,6 +32,58 @@ export const UndeliverableHeader = "Beehive-Undeliverable"
 
 /** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
 export const AckHeader = "Beehive-Ack"
+
+/** Runs of the context's loops by microtask in a row, at most: then one waits for a turn of the event loop. */
+const MaxPromptRuns = 64
+
+/** The runs by microtask since the last one that waited for a turn of the event loop. */
+let promptRuns = 0
+
+/**
+ * How the context's loops are woken under Effect's default scheduler: by a microtask, except every
+ * `MaxPromptRuns`-th run, which waits for a turn of the event loop (`setImmediate`), so that the
+ * loops together never keep I/O and timers waiting longer than that many runs (each at most Effect's
+ * operation budget). Returns the canceller, as Effect's scheduler expects.
+ */
+const soon = (run: () => void): (() => void) => {
+  if (promptRuns >= MaxPromptRuns) {
+    const immediate = setImmediate(() => {
+      promptRuns = 0
+      run()
+    })
+    return () => clearImmediate(immediate)
+  }
+  promptRuns++
+  let cancelled = false
+  queueMicrotask(() => {
+    if (!cancelled) run()
+  })
+  return () => {
+    cancelled = true
+  }
+}
+
+/** The scheduler of the context's own loops under Effect's default one: wake-ups as microtasks (`soon`). */
+const promptScheduler = new Scheduler.MixedScheduler("async", soon)
+
+/**
+ * Runs one of the context's own loops (the publisher, the control loop, a served module's delivery)
+ * with its wake-ups as microtasks instead of `setImmediate`s, when the scheduler in context is
+ * Effect's default: a loop woken by a NATS callback then runs in the same turn of the event loop, and
+ * one woken by another fiber does not cost a turn of its own (a poll of the sockets, a system call).
+ * What fills these loops' queues (I/O callbacks, other fibers) does not run while they run, and each
+ * suspends once its queue is empty; every `MaxPromptRuns`-th wake-up still waits for a turn of the
+ * event loop, so a long backlog (the control queue holds 65536) does not hold I/O and timers (calls'
+ * deadlines) back. Under another scheduler (the deterministic runtime's), the loop runs as it is.
+ *
+ * @category combinators
+ */
+export const promptly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.service(Scheduler.Scheduler), (current) =>
+    current instanceof Scheduler.MixedScheduler && current.executionMode === "async"
+      ? Effect.provideService(effect, Scheduler.Scheduler, promptScheduler)
+      : effect
+  )
 
 /**
  * The subscription callback of the reply inbox and the registry: each message goes to the bounded

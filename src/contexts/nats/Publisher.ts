@@ -1,8 +1,9 @@
 /**
  * The publisher (R-NATS-8): each remote module's endpoint is a bounded outbox (`RemoteEndpoint`), and
  * one fiber drains the outboxes that have messages. It asks the server for a flush every half
- * `flushEvery` messages and waits for the previous one first, so it never stops for a round trip while
- * the server keeps up, and at most `flushEvery` messages are published and unconfirmed. Each remote
+ * `flushEvery` messages (counted across batches) and waits for the previous one first, so it never
+ * stops for a round trip while the server keeps up, and at most `flushEvery` messages are published
+ * and unconfirmed. Each remote
  * module has a send window: at most `sendWindow` of its messages published and not yet acknowledged by
  * the serving process (`credited`); a window no acknowledgement opened for the silence limit is opened
  * again (`reopenStalled`).
@@ -133,19 +134,19 @@ export class Publisher {
             this.ready.add(endpoint)
         }
       }
-      // What the batch left unflushed is flushed without waiting: the next batch waits for it if need be.
-      if (this.sinceFlush > 0) yield* this.flushAhead
+      // What a batch leaves unflushed counts towards the next flush: no flush, no PING and PONG, per batch.
     })
   )
 
   /**
    * Asks the server for a flush of what was published, once the previous flush is confirmed (or the
    * connection ended): the previous one covers all but the last half `flushEvery` messages at most.
+   * The flush starts at once, so its PING goes out in the same write as the publications before it.
    */
   private readonly flushAhead: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
     if (this.flushing !== undefined) yield* Fiber.join(this.flushing)
     this.sinceFlush = 0
-    this.flushing = yield* Effect.forkChild(this.state.flush)
+    this.flushing = yield* Effect.forkChild(this.state.flush, { startImmediately: true })
   })
 
   /** `n` of the messages published to `module` were handled there (an acknowledgement came at `now`). */

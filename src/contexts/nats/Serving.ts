@@ -18,7 +18,7 @@ import { decodeJsonResult } from "../../model/MessageJson.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
-import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
+import { AckHeader, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
 
 /**
  * A module served here: its inbound queue and its subscription.
@@ -103,7 +103,7 @@ export class Serving {
         served.durable = { endpoint: durable, fetch: new DurableFetch(state, durable) }
         yield* served.durable.fetch.start
       }
-      yield* Effect.forkIn(this.deliverLoop(served).pipe(Effect.ignore), state.scope)
+      yield* Effect.forkIn(promptly(this.deliverLoop(served)).pipe(Effect.ignore), state.scope)
       yield* state.flushBriefly
       yield* state.registry.announce("beat")
     })
