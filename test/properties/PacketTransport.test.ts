@@ -28,6 +28,7 @@ import { MaxUnixPathBytes, unix } from "../../src/contexts/socket/SocketAddress.
 import type { Connection } from "../../src/contexts/socket/Transport.ts"
 import type { ConnectFailed, ConnectionClosed, ListenFailed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
+import { pattern } from "../support/bytePattern.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -35,15 +36,6 @@ const root = join(import.meta.dirname, "../..")
 const directory = mkdtempSync(join(tmpdir(), "bh-packets-"))
 let paths = 0
 const freshPath = () => join(directory, `p${++paths}.sock`)
-
-/** Byte `offset` of direction `direction`'s stream of packets: any loss, merging or reordering breaks it. */
-const patternByte = (direction: number, offset: number) => (offset * 7 + (offset >>> 8) * 13 + direction * 101) & 255
-
-const pattern = (direction: number, from: number, size: number): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  for (let i = 0; i < size; i++) bytes[i] = patternByte(direction, from + i)
-  return bytes
-}
 
 /** Writes one packet per size, the pattern going on from `from`; returns where it stopped. */
 const writePackets = (connection: Connection, direction: number, sizes: ReadonlyArray<number>, from = 0) =>

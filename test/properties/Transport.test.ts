@@ -24,6 +24,7 @@ import { type SocketAddress, type TlsOptions, tcp, unix } from "../../src/contex
 import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
 import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
+import { pattern, patternByte } from "../support/bytePattern.ts"
 import { certificates } from "../support/certificates.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -31,15 +32,6 @@ import { fcParams } from "../support/fc.ts"
 const directory = mkdtempSync(join(tmpdir(), "bh-transport-property-"))
 let paths = 0
 const freshPath = () => join(directory, `s${++paths}.sock`)
-
-/** Byte `offset` of direction `direction`: any loss, duplication or reordering breaks the pattern. */
-const patternByte = (direction: number, offset: number) => (offset * 7 + (offset >>> 8) * 13 + direction * 101) & 255
-
-const pattern = (direction: number, from: number, size: number): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  for (let i = 0; i < size; i++) bytes[i] = patternByte(direction, from + i)
-  return bytes
-}
 
 const firstMismatch = (direction: number, received: Uint8Array): number => {
   for (let i = 0; i < received.length; i++) if (received[i] !== patternByte(direction, i)) return i
