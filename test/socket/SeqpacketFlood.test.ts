@@ -88,9 +88,11 @@ describe("a connection over packets that nobody reads (R-SOCK-30, R-SOCK-11)", (
           expect(ended.detail).toBe(
             `the peer wrote more than ${MaxUnreadPacketBytes} bytes that this process had not read`
           )
-          // Cut off near the bound (what the system buffers besides), far below the 64 MiB it would write.
+          // Cut off past the bound, before the 64 MiB it would write. How far past depends on how soon
+          // the peer's writes are stopped, which a loaded machine delays (17 MiB were seen under a
+          // mutation run); what this process holds is bounded all the same (below).
           expect(wrote).toBeGreaterThan(MaxUnreadPacketBytes)
-          expect(wrote).toBeLessThan(MaxUnreadPacketBytes + 4 * 1024 * 1024)
+          expect(wrote).toBeLessThan(count * size)
           const grew = peak - before
           console.log(`flood: the peer wrote ${wrote} bytes; external memory grew by ${grew} bytes at the peak`)
           expect(grew).toBeLessThan(MaxUnreadPacketBytes + 8 * 1024 * 1024)
