@@ -2,7 +2,7 @@
  * The transport over SOCK_SEQPACKET unix sockets (R-SOCK-30, R-SOCK-22, R-SOCK-14) as properties,
  * over real sockets of the optional package: each write arrives as one packet of its own, intact and
  * in order, both ways, whatever the sizes (up to `MaxPacketBytes`) and the read pace; a close hands
- * the peer the packets written before it, then the end; the closed end's reads and writes fail. A
+ * the peer the packets written before it, then the end, and completes once the peer has taken it; the closed end's reads and writes fail. A
  * unix path where a server of either socket type answers is `InUse` for a listener of either type,
  * naming the path, and that server goes on serving; a stale file of either type is replaced; a bind
  * the system refuses fails naming the path and the system's reason.
@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber } from "effect"
+import { Clock, Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
@@ -26,6 +26,7 @@ import {
 } from "../../src/contexts/socket/SeqpacketTransport.ts"
 import { MaxUnixPathBytes, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Connection } from "../../src/contexts/socket/Transport.ts"
+import { VirtualClock } from "../../src/effects/VirtualClock.ts"
 import type { ConnectFailed, ConnectionClosed, ListenFailed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
 import { pattern } from "../support/bytePattern.ts"
@@ -128,7 +129,15 @@ describe("R-SOCK-30 the transport over packets", () => {
                     : ([server, client, 1, toClientEnd] as const)
                 const peerReads = yield* Effect.forkChild(readPackets(peer, 0, true))
                 yield* writePackets(closing, direction, script.tail, from)
-                yield* closing.close
+                // The close completes once the peer has taken the end, not at its flush bound: on a clock
+                // that never moves, a close waiting for that bound would never complete.
+                yield* Effect.provideService(closing.close, Clock.Clock, new VirtualClock(() => {})).pipe(
+                  // A bound for failures, not a speed target (on the live clock).
+                  Effect.timeoutOrElse({
+                    duration: 10_000,
+                    orElse: () => Effect.die(new Error("the close waited for its flush bound"))
+                  })
+                )
                 if (script.closeTwice) yield* closing.close
                 const rest = yield* Fiber.join(peerReads)
                 expectPackets(rest.packets, direction, script.tail, from)
