@@ -495,6 +495,47 @@ describe("the socket configuration, generated from SPEC.md", () => {
       ),
       fcParams(60)
     ))
+
+  it("R-SOCK-16 the file is the one SOCKET_MODULE_CONFIG names when it is set and not empty, else the default path when it exists; with neither, SocketConfigError names the variable", () =>
+    fc.assert(
+      fc.asyncProperty(
+        arbValid,
+        arbValid,
+        fc.constantFrom<string | undefined>(undefined, "", "a file"),
+        fc.boolean(),
+        async (named, fallback, variable, defaultExists) => {
+          const file = join(files, `named-${++configFiles}.yaml`)
+          const defaultPath = join(files, `default-${configFiles}.yaml`)
+          writeFileSync(
+            file,
+            toYaml(
+              named.map((e) => e.wire),
+              0
+            )
+          )
+          if (defaultExists)
+            writeFileSync(
+              defaultPath,
+              toYaml(
+                fallback.map((e) => e.wire),
+                0
+              )
+            )
+          const env = { [SocketConfigEnv]: variable === "a file" ? file : variable }
+          const exit = await Effect.runPromiseExit(loadSocketConfig(env, defaultPath))
+          if (variable === "a file") expect(exit).toEqual(Exit.succeed(named.map((e) => e.meaning)))
+          else if (defaultExists) expect(exit).toEqual(Exit.succeed(fallback.map((e) => e.meaning)))
+          else {
+            if (!Exit.isFailure(exit))
+              throw new Error(`read with ${SocketConfigEnv}=${String(variable)} and no default`)
+            const error = exit.cause.reasons.find((r) => r._tag === "Fail")?.error
+            expect(error).toMatchObject({ _tag: "SocketConfigError", source: SocketConfigEnv })
+            expect(error?.reason).toContain(defaultPath)
+          }
+        }
+      ),
+      fcParams(40)
+    ))
 })
 
 describe("R-SOCK-16 a module's client entry", () => {

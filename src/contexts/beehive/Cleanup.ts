@@ -34,7 +34,8 @@ export const cleanupNow = (
   endpoint: Endpoint,
   wakeups: Wakeups
 ): CleanupReport => {
-  const joined = state.memberships.get(module) ?? new Set<string>()
+  // Every module in the table has its memberships: both are set and deleted in one step.
+  const joined = state.memberships.get(module) as ReadonlySet<string>
   state.modules.delete(module)
   state.memberships.delete(module)
   for (const group of joined) {

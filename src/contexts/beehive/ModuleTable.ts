@@ -117,7 +117,8 @@ export const makeSnapshot = (state: BeehiveState): BeehiveService["snapshot"] =>
     modules: [...state.modules].map(([name, endpoint]) => ({
       name,
       contextType: endpoint.contextType,
-      groups: [...(state.memberships.get(name) ?? [])],
+      // Every module in the table has its memberships: both are set and deleted in one step.
+      groups: [...(state.memberships.get(name) as ReadonlySet<string>)],
       queued: endpoint.queued,
       waitingReceivers: endpoint.waitingReceivers,
       waitingSenders: endpoint.waitingSenders

@@ -175,7 +175,9 @@ export const connect = (
         } else failedInARow++
         const reason = outcome._tag === "Success" ? outcome.success.message : outcome.failure.message
         const outOfAttempts = maxAttempts !== undefined && failedInARow >= maxAttempts
-        const outOfTime = giveUpAfterMs !== undefined && failedInARow > 0 && now - unconnectedSince >= giveUpAfterMs
+        // After a session that connected, no time has passed since `unconnectedSince`, and both bounds
+        // are positive: a client that just lost its connection always tries again.
+        const outOfTime = giveUpAfterMs !== undefined && now - unconnectedSince >= giveUpAfterMs
         if (outOfAttempts || outOfTime) {
           gaveUp = true
           yield* state.report({ _tag: "GaveUp", address, attempts: failedInARow, reason })

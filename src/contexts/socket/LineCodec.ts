@@ -84,7 +84,7 @@ export class LineDecoder implements MessageDecoder {
   /** A last line without a newline is a message like the others. */
   end(onText: (text: string) => void): FrameDecodeError | undefined {
     if (this.failure !== undefined) return this.failure
-    if (this.pending.length === 0) return undefined
+    // Nothing pending is a line of no bytes: blank, so nothing is handed on.
     const line = Buffer.concat(this.pending, this.pendingBytes)
     this.pending = []
     this.pendingBytes = 0
