@@ -43,6 +43,7 @@ type Answer =
   | { readonly _tag: "not an exchange"; readonly content: unknown }
   | { readonly _tag: "not JSON" }
   | { readonly _tag: "no answer" }
+  | { readonly _tag: "silence" }
 
 /** A message the server sends the client's module X after its exchange (R-SOCK-9, R-SOCK-10). */
 interface Later {
@@ -88,7 +89,9 @@ const arbAnswer: fc.Arbitrary<Answer> = fc.oneof(
     content: fc.constantFrom<unknown>("modules", 42, [], { modules: "edged" }, { modules: [1] }, { groups: [] })
   }),
   fc.constant({ _tag: "not JSON" as const }),
-  fc.constant({ _tag: "no answer" as const })
+  fc.constant({ _tag: "no answer" as const }),
+  // The connection stays open and nothing comes: the client's handshake bound ends the attempt.
+  fc.constant({ _tag: "silence" as const })
 )
 
 /** Reads NDJSON lines from a connection as they come. */
@@ -184,6 +187,8 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                       case "no answer":
                         yield* connection.close
                         return
+                      case "silence":
+                        return yield* Effect.never
                     }
                     if (answer._tag === "exchange") {
                       for (const [k, m] of later.entries()) {
@@ -225,7 +230,9 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                   module: "X",
                   address,
                   framing: "ndjson",
-                  maxAttempts: 1
+                  maxAttempts: 1,
+                  // Only a silent server meets the bound: the others answer (or close) at once.
+                  ...(answer._tag === "silence" ? { handshakeTimeout: "20 millis" } : {})
                 })
                 const connected = yield* Effect.exit(socket.connected)
                 const connects = answer._tag === "exchange" && answer.modules !== undefined
@@ -246,6 +253,10 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                 expect(client.events.some((e) => e._tag === "Connected")).toBe(connects)
                 const snapshot = yield* b.snapshot
                 const module = (name: string) => snapshot.modules.find((m) => m.name === name)
+                if (answer._tag === "silence") {
+                  const gaveUp = client.events.find((e) => e._tag === "GaveUp")
+                  expect(gaveUp?._tag === "GaveUp" ? gaveUp.reason : undefined).toContain("no handshake answer in time")
+                }
                 if (!connects || answer._tag !== "exchange") {
                   // Nothing of a failed attempt is registered; declared modules still wait.
                   for (const name of names) {

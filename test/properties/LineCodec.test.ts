@@ -17,6 +17,15 @@ const arbLine = fc
   .array(fc.constantFrom("a", "{", " ", "é", "€", "😀"), { minLength: 1, maxLength: 30 })
   .map((chars) => `x${chars.join("")}`)
 
+/** A blank line: nothing, or only spaces and tabs; accepted and skipped. */
+const arbBlank = fc.array(fc.constantFrom(" ", "\t"), { maxLength: 3 }).map((chars) => chars.join(""))
+
+/** A line as written: a text or a blank, ended by `\n` or by `\r\n`. */
+const arbWritten = fc.record({
+  text: fc.oneof({ weight: 3, arbitrary: arbLine }, { weight: 1, arbitrary: arbBlank }),
+  crlf: fc.boolean()
+})
+
 /** Feeds the reads, then ends the stream; what was delivered and the first error. */
 const decodeAll = (max: number, reads: ReadonlyArray<Uint8Array>) => {
   const decoder = new LineDecoder(max)
@@ -42,16 +51,18 @@ const everySingleCut = (stream: Uint8Array): Array<Array<Uint8Array>> => [
 ]
 
 describe("R-SOCK-3 NDJSON lines at the maximum", () => {
-  it("R-SOCK-3 lines up to the maximum in bytes are delivered in order wherever the stream is cut, the last one with or without its newline", () =>
+  it("R-SOCK-3 lines up to the maximum in bytes are delivered in order wherever the stream is cut, the last one with or without its newline; `\\r\\n` endings are accepted and blank lines skipped", () =>
     fc.assert(
-      fc.property(fc.array(arbLine, { minLength: 1, maxLength: 4 }), fc.boolean(), (lines, finalNewline) => {
-        // The longest line is exactly at the maximum.
-        const max = Math.max(...lines.map((line) => Buffer.byteLength(line)))
+      fc.property(fc.array(arbWritten, { minLength: 1, maxLength: 4 }), fc.boolean(), (written, finalNewline) => {
+        const lines = written.map(({ text, crlf }) => (crlf ? `${text}\r` : text))
+        // The longest line is exactly at the maximum (its `\r` counted).
+        const max = Math.max(1, ...lines.map((line) => Buffer.byteLength(line)))
         const stream = Buffer.from(lines.join("\n") + (finalNewline ? "\n" : ""))
+        const expected = written.map(({ text }) => text).filter((text) => text.trim() !== "")
         for (const reads of everySingleCut(stream)) {
           const { texts, error } = decodeAll(max, reads)
           expect(error, `cut after ${reads[0]?.length} bytes`).toBeUndefined()
-          expect(texts).toEqual(lines)
+          expect(texts).toEqual(expected)
         }
       }),
       fcParams(200)

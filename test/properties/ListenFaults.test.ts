@@ -11,16 +11,18 @@
  * and removed whatever happens: the transport is exercised as it runs, with no seam added for tests.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
+import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
-import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { tcp, unix, unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
 import { run } from "../socket/support.ts"
+import { certificates } from "../support/certificates.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -86,10 +88,13 @@ describe("R-SOCK-26 listening on a unix path when the file system fails", () => 
         fc.asyncProperty(
           fc.constantFrom<Step>("look at the path", "take the lock", "remove the stale file", "set the mode"),
           systemError,
-          (step, error) =>
+          // Both socket types: a SOCK_SEQPACKET listener takes the same steps (R-SOCK-30).
+          fc.constantFrom("stream", "packets"),
+          (step, error, socketType) =>
             run(
               Effect.gen(function* () {
                 const path = freshPath()
+                const address = socketType === "stream" ? unix(path) : unixPacket(path)
                 // A stale file is there to be removed only for the step that removes it.
                 const stale = step === "remove the stale file"
                 if (stale) makeStaleSocket(path)
@@ -97,11 +102,11 @@ describe("R-SOCK-26 listening on a unix path when the file system fails", () => 
                 const exit = yield* Effect.scoped(
                   Effect.andThen(
                     injectFault(call.name, call.on, error),
-                    Effect.exit(Effect.scoped(nodeTransport.listen(unix(path))))
+                    Effect.exit(Effect.scoped(nodeTransport.listen(address)))
                   )
                 )
                 const failure = errorOf(exit)
-                expect(failure?._tag, step).toBe("ListenFailed")
+                expect(failure?._tag, `${socketType}: ${step}`).toBe("ListenFailed")
                 expect(failure?.reason, step).toBe("Failed")
                 expect(failure?.address, step).toBe(path)
                 // What the user reads says where and why: the path and the system's words.
@@ -111,8 +116,8 @@ describe("R-SOCK-26 listening on a unix path when the file system fails", () => 
                 expect(existsSync(`${path}.lock`), step).toBe(false)
                 expect(existsSync(path), step).toBe(stale)
                 // Once the fault is gone, the path serves.
-                const listener = yield* nodeTransport.listen(unix(path))
-                const client = yield* nodeTransport.connect(unix(path))
+                const listener = yield* nodeTransport.listen(address)
+                const client = yield* nodeTransport.connect(address)
                 yield* listener.accept
                 yield* client.close
                 yield* listener.close
@@ -120,8 +125,117 @@ describe("R-SOCK-26 listening on a unix path when the file system fails", () => 
               })
             )
         ),
-        fcParams(24)
+        fcParams(40)
       ),
     60_000
+  )
+})
+
+type Holder = "nobody" | "our listener" | "a plain server"
+/** What one TLS option names: nothing, its right file, a file of the right kind that does not fit, or no PEM. */
+type Material = "absent" | "right" | "not fitting" | "missing" | "no PEM" | "a directory"
+
+// Weighted so that material that fits comes often: only then is the port tried.
+const material = fc.oneof(
+  { weight: 2, arbitrary: fc.constant<Material>("absent") },
+  { weight: 5, arbitrary: fc.constant<Material>("right") },
+  { weight: 2, arbitrary: fc.constantFrom<Material>("not fitting", "missing", "no PEM", "a directory") }
+)
+
+const absent = { cert: "absent", key: "absent", ca: "absent" } as const
+
+/** The test CA's folder: `ca.pem`, `ca.key`, and `server.pem` and `server.key` signed by it. */
+let pems: string | undefined
+
+describe("R-SOCK-14 R-SOCK-15 listening on TCP", () => {
+  it(
+    "R-SOCK-14 R-SOCK-15 a TCP port in use fails with InUse naming the address, whoever holds it; TLS material short of a readable cert and its key (and a ca holding a certificate, when set) fails with Failed saying TLS, before the port is tried; the port serves once free",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Holder>("nobody", "our listener", "a plain server"),
+          fc.oneof(fc.constant(absent), fc.record({ cert: material, key: material, ca: material })),
+          fc.string({ maxLength: 40 }),
+          (holder, materials, garbage) =>
+            run(
+              Effect.gen(function* () {
+                pems ??= certificates({ server: "IP:127.0.0.1" })
+                const folder = pems
+                // The port is held, or chosen by the system when nobody holds one.
+                const held =
+                  holder === "our listener"
+                    ? yield* nodeTransport.listen(tcp("127.0.0.1", 0))
+                    : holder === "a plain server"
+                      ? yield* Effect.promise(
+                          () =>
+                            new Promise<net.Server>((resolve) => {
+                              const server = net.createServer()
+                              server.listen(0, "127.0.0.1", () => resolve(server))
+                            })
+                        )
+                      : undefined
+                const port =
+                  held === undefined
+                    ? 0
+                    : "accept" in held
+                      ? (held.address as { port: number }).port
+                      : (held.address() as net.AddressInfo).port
+                const fileOf = (option: "cert" | "key" | "ca", kind: Material): string | undefined => {
+                  if (kind === "absent") return undefined
+                  if (kind === "right")
+                    return join(folder, { cert: "server.pem", key: "server.key", ca: "ca.pem" }[option])
+                  // A certificate that is not the key's, a key that is not the certificate's, a key as a CA.
+                  if (kind === "not fitting")
+                    return join(folder, { cert: "ca.pem", key: "ca.key", ca: "server.key" }[option])
+                  const file = freshPath()
+                  if (kind === "no PEM") writeFileSync(file, garbage)
+                  if (kind === "a directory") mkdirSync(file)
+                  return file
+                }
+                const tlsOptions = {
+                  cert: fileOf("cert", materials.cert),
+                  key: fileOf("key", materials.key),
+                  ca: fileOf("ca", materials.ca)
+                }
+                const secure = Object.values(materials).some((kind) => kind !== "absent")
+                const tlsFits =
+                  materials.cert === "right" &&
+                  materials.key === "right" &&
+                  (materials.ca === "absent" || materials.ca === "right")
+                const address = tcp("127.0.0.1", port)
+                const exit = yield* Effect.exit(Effect.scoped(nodeTransport.listen(address, tlsOptions)))
+                const failure = errorOf(exit)
+                const described = JSON.stringify({ holder, materials })
+                if (secure && !tlsFits) {
+                  expect(failure, described).toMatchObject({
+                    _tag: "ListenFailed",
+                    reason: "Failed",
+                    address: `127.0.0.1:${port}`
+                  })
+                  expect(failure?.detail, described).toMatch(/^TLS: ./)
+                } else if (holder !== "nobody") {
+                  expect(failure, described).toMatchObject({
+                    _tag: "ListenFailed",
+                    reason: "InUse",
+                    address: `127.0.0.1:${port}`
+                  })
+                  expect(failure?.detail, described).toContain("EADDRINUSE")
+                } else expect(exit._tag, described).toBe("Success")
+                if (held !== undefined) {
+                  if ("accept" in held) yield* held.close
+                  else yield* Effect.promise(() => new Promise<void>((resolve) => held.close(() => resolve())))
+                }
+                // Once free, the port serves.
+                const listener = yield* nodeTransport.listen(address)
+                const client = yield* nodeTransport.connect(listener.address)
+                yield* listener.accept
+                yield* client.close
+                yield* listener.close
+              })
+            )
+        ),
+        fcParams(60)
+      ),
+    120_000
   )
 })

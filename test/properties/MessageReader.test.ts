@@ -8,6 +8,8 @@
  * - A payload whose header or route field has a type the wire format does not allow is a
  *   `SocketProtocolError` (`Message`) naming that field's path; written as `null` it is Go's zero value.
  * - A number beyond float64's range anywhere in the content is a `SocketProtocolError` naming its path.
+ * - A payload nested deeper than `MaxJsonDepth` is a `SocketProtocolError` (`Json`) naming the limit,
+ *   refused before it is parsed; brackets inside strings do not count.
  */
 import { Effect, Result } from "effect"
 import fc from "fast-check"
@@ -17,6 +19,7 @@ import { makeDecoder } from "../../src/contexts/socket/Framing.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { MessageReader, parseIncoming } from "../../src/contexts/socket/MessageReader.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { MaxJsonDepth } from "../../src/model/JsonDepth.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { run } from "../socket/support.ts"
 import { arbMessage } from "../support/arbitraries.ts"
@@ -178,5 +181,33 @@ describe("R-JSON-6 R-SOCK-4 numbers beyond float64's range", () => {
         expect(parsed.failure.detail).toContain(`at ${expected}`)
       }),
       fcParams(300)
+    ))
+})
+
+describe("R-JSON-6 R-SOCK-4 nesting", () => {
+  it("R-JSON-6 R-SOCK-4 a payload nested deeper than MaxJsonDepth is a SocketProtocolError Json naming the peer and the limit, brackets inside strings not counted; one at the limit is a message", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -3, max: 3 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+        fc.constantFrom("", "[[{{", '}]\\"[{'),
+        (overLimit, kinds, inString) => {
+          // The payload's object is one level; the content's brackets are the others.
+          const levels = MaxJsonDepth - 1 + overLimit
+          const kindAt = (i: number) => kinds[i % kinds.length] as boolean
+          const opens = Array.from({ length: levels }, (_, i) => (kindAt(i) ? "[" : '{"k":')).join("")
+          const closes = Array.from({ length: levels }, (_, i) => (kindAt(levels - 1 - i) ? "]" : "}")).join("")
+          const text = `{"header":{"msg_id":"deep","timestamp":1},"route":{},"content":${opens}"${inString}"${closes}}`
+          const parsed = parseIncoming("peer-3", text)
+          if (overLimit <= 0) {
+            expect(Result.isSuccess(parsed), `${1 + levels} levels refused`).toBe(true)
+            return
+          }
+          if (!Result.isFailure(parsed)) throw new Error(`${1 + levels} levels accepted`)
+          expect(parsed.failure).toMatchObject({ _tag: "SocketProtocolError", peer: "peer-3", reason: "Json" })
+          expect(parsed.failure.detail).toContain(String(MaxJsonDepth))
+        }
+      ),
+      fcParams(20)
     ))
 })

@@ -388,6 +388,13 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                   unread = []
                   received += bytes
                   held -= bytes
+                  if (held < capacity) continue
+                  // A cut read that leaves the pipe at its capacity or more lets no writer go.
+                  for (let turn = 0; turn < 5; turn++) yield* Effect.yieldNow
+                  expect({ write: i, waitsAfterCut: write.pollUnsafe() === undefined }).toEqual({
+                    write: i,
+                    waitsAfterCut: true
+                  })
                 }
                 yield* Fiber.join(write)
                 expect(received).toBeGreaterThan(0)

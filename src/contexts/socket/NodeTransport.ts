@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as tls from "node:tls"
@@ -152,13 +153,20 @@ class NodeConnection implements Connection {
 
 const readPem = (path: string | undefined): Buffer | undefined => (path ? fs.readFileSync(path) : undefined)
 
+// Everything a server's TLS needs is checked before it listens (R-SOCK-15): Node would take a CA that
+// holds no certificate, and serve handshakes that all fail.
 const serverTls = (options: TlsOptions): tls.TlsOptions => {
+  if (!options.cert || !options.key) throw new Error("a server needs both cert and key")
   const ca = readPem(options.ca)
-  return {
+  if (ca !== undefined) new crypto.X509Certificate(ca)
+  const secure = {
     cert: readPem(options.cert),
     key: readPem(options.key),
     ...(ca === undefined ? {} : { ca, requestCert: true, rejectUnauthorized: true })
   }
+  // Throws on material that is no PEM and on a key that is not the certificate's.
+  tls.createSecureContext(secure)
+  return secure
 }
 
 const clientTls = (address: SocketAddress, options: TlsOptions): tls.ConnectionOptions => ({

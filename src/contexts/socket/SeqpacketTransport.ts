@@ -251,7 +251,9 @@ const openListener = (path: string): Effect.Effect<Listener, ListenFailed> =>
       }
       const chmod = Result.try(() => fs.chmodSync(path, 0o600))
       if (Result.isFailure(chmod)) {
+        // The package's close leaves the file: the path is left as it was before the listen.
         server.close()
+        Result.try(() => fs.unlinkSync(path))
         return yield* new ListenFailed({ address: path, reason: "Failed", detail: errorText(chmod.failure) })
       }
       const close = Effect.sync(() => {
