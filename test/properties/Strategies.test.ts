@@ -54,10 +54,20 @@ describe("R-DET-4 R-DET-6 the strategies", () => {
         fc.integer({ min: 1, max: 5 }),
         fc.array(fc.nat({ max: 7 }), { maxLength: 10 }),
         fc.array(fc.nat({ max: 200 }), { maxLength: 6 }),
-        (s, depth, choices, points) => {
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (s, depth, choices, points, preemption) => {
           const bases: ReadonlyArray<readonly [Strategy, RegExp]> = [
             [fifo, /^fifo$/],
             [random(s), new RegExp(`^random\\(seed=${s}\\)$`)],
+            // A preemption probability is part of the name when there is one: it changes every run.
+            [
+              random(s, preemption),
+              new RegExp(
+                preemption > 0
+                  ? `^random\\(seed=${s}, preemption=${String(preemption).replace(".", "\\.")}\\)$`
+                  : `^random\\(seed=${s}\\)$`
+              )
+            ],
             [pct(s, depth, 10), new RegExp(`^pct\\(seed=${s}, depth=${depth}, steps=10\\)$`)],
             [replay(choices, points), /^replay$/]
           ]
