@@ -219,62 +219,6 @@ describe("R-SOCK-30 R-SOCK-22 connections over packets", () => {
       ),
     60_000
   )
-
-  it(
-    "R-SOCK-30 R-SOCK-22 a read given up (interrupted) takes no packet: what it had not handed out goes to the next read, whole and in order",
-    () =>
-      fc.assert(
-        fc.asyncProperty(
-          fc.array(
-            fc.oneof(
-              fc.record({ giveUpAfterMs: fc.integer({ min: 0, max: 3 }) }),
-              // Packets may arrive while no read waits, right after one was given up.
-              fc.record({ write: fc.integer({ min: 1, max: 5000 }), thenWaitMs: fc.integer({ min: 0, max: 3 }) })
-            ),
-            { minLength: 1, maxLength: 10 }
-          ),
-          (steps) =>
-            run(
-              Effect.gen(function* () {
-                const listener = yield* listenSeqpacket(freshPath())
-                const client = yield* connectSeqpacket((listener.address as { path: string }).path)
-                const server = yield* listener.accept
-                const sizes: Array<number> = []
-                const received: Array<Uint8Array> = []
-                let written = 0
-                for (const step of steps) {
-                  if ("write" in step) {
-                    written = yield* writePackets(client, 0, [step.write], written)
-                    sizes.push(step.write)
-                    yield* Effect.sleep(step.thenWaitMs)
-                    continue
-                  }
-                  const reading = yield* Effect.forkChild(server.read, { startImmediately: true })
-                  yield* Effect.sleep(step.giveUpAfterMs)
-                  // A read that finished before it was given up keeps what it handed out.
-                  yield* Fiber.interrupt(reading)
-                  const exit = yield* Fiber.await(reading)
-                  if (exit._tag === "Success") received.push(...exit.value)
-                }
-                // A bound for failures, not a speed target: every packet was written already.
-                const rest = yield* readPackets(server, sizes.length - received.length, false).pipe(
-                  Effect.timeoutOrElse({
-                    duration: 5000,
-                    orElse: () =>
-                      Effect.die(new Error("packets written never reached a read: a given-up read took them"))
-                  })
-                )
-                expectPackets([...received, ...rest.packets], 0, sizes)
-                yield* client.close
-                yield* server.close
-                yield* listener.close
-              })
-            )
-        ),
-        fcParams(30)
-      ),
-    60_000
-  )
 })
 
 type SocketType = "stream" | "packet"

@@ -20,7 +20,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { nodeTransport, readHighWaterMark } from "../../src/contexts/socket/NodeTransport.ts"
-import { type SocketAddress, type TlsOptions, tcp, unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { type SocketAddress, type TlsOptions, tcp, unix, unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
 import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
@@ -73,7 +73,10 @@ const readBytes = (connection: Connection, total: number, untilEnd: boolean) =>
 
 type Kind = "unix" | "tcp" | "memory"
 
-const transportOf = (kind: Kind, memory: { capacity: number; maxRead: number | undefined }) =>
+/** The kinds, and unix sockets of packets (R-SOCK-30) where a property holds for them too. */
+type AnyKind = Kind | "packets"
+
+const transportOf = (kind: AnyKind, memory: { capacity: number; maxRead: number | undefined }) =>
   kind === "memory"
     ? {
         transport: new MemoryNetwork(memory.capacity, { maxReadBytes: memory.maxRead }).transport as TransportShape,
@@ -81,7 +84,8 @@ const transportOf = (kind: Kind, memory: { capacity: number; maxRead: number | u
       }
     : {
         transport: nodeTransport,
-        address: kind === "unix" ? unix(freshPath()) : tcp("127.0.0.1", 0)
+        address:
+          kind === "unix" ? unix(freshPath()) : kind === "packets" ? unixPacket(freshPath()) : tcp("127.0.0.1", 0)
       }
 
 const writeSizes = (big: boolean) =>
@@ -292,11 +296,11 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
   )
 
   it(
-    "R-SOCK-22 a read given up (interrupted) takes nothing: what it had not handed out goes to the next read, in order",
+    "R-SOCK-22 R-SOCK-30 a read given up (interrupted) takes nothing: what it had not handed out goes to the next read, in order, over bytes and packets",
     () =>
       fc.assert(
         fc.asyncProperty(
-          fc.constantFrom<Kind>("unix", "tcp", "memory"),
+          fc.constantFrom<AnyKind>("unix", "tcp", "memory", "packets"),
           fc.array(
             fc.oneof(
               fc.record({ giveUpAfterMs: fc.integer({ min: 0, max: 3 }) }),
