@@ -108,12 +108,16 @@ type Answer =
 
 type Op =
   | { readonly kind: "send"; readonly to: string }
+  | { readonly kind: "sendAll"; readonly to: string; readonly count: number }
   | { readonly kind: "sync"; readonly to: string; readonly duplicate: boolean }
   | { readonly kind: "group" }
   | { readonly kind: "groupSync" }
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   fc.constantFrom("A", "B", "L").map<Op>((to) => ({ kind: "send", to })),
+  fc
+    .tuple(fc.constantFrom("A", "B", "L"), fc.integer({ min: 1, max: 4 }))
+    .map<Op>(([to, count]) => ({ kind: "sendAll", to, count })),
   fc
     .tuple(fc.constantFrom("A", "B", "L"), fc.boolean())
     .map<Op>(([to, duplicate]) => ({ kind: "sync", to, duplicate })),
@@ -167,7 +171,7 @@ const answering = (p: Proc, module: string, received: Array<Message.Message>) =>
 describe("SPEC properties with modules behind a nats-server", () => {
   let conservationRun = 0
   it(
-    "R-NATS-3 R-NATS-6 R-NATS-7 R-SEND-4 R-SYNC-4 R-RESP-2 R-GSYNC-2 concurrent senders to modules behind NATS and a mixed group: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
+    "R-NATS-3 R-NATS-6 R-NATS-7 R-SEND-4 R-SEND-5 R-SYNC-4 R-RESP-2 R-GSYNC-2 concurrent senders (send, sendAll, calls, group operations) to modules behind NATS and a mixed group: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
     () =>
       fc.assert(
         fc.asyncProperty(fc.array(fc.array(arbOp, { maxLength: 12 }), { minLength: 1, maxLength: 3 }), (workloads) =>
@@ -184,7 +188,17 @@ describe("SPEC properties with modules behind a nats-server", () => {
                       const id = `c${r}-w${w}-${i}`
                       if (op.kind === "send") {
                         yield* C.beehive.send(op.to, msg(id))
-                        return [id, [op.to]] as const
+                        return [[id, [op.to]]] as const
+                      }
+                      if (op.kind === "sendAll") {
+                        const ids = Array.from({ length: op.count }, (_, k) => `${id}.${k}`)
+                        expect(
+                          yield* C.beehive.sendAll(
+                            op.to,
+                            ids.map((x) => msg(x))
+                          )
+                        ).toBe(op.count)
+                        return ids.map((x) => [x, [op.to]] as const)
                       }
                       if (op.kind === "sync") {
                         const answer = yield* C.beehive.sendSync(
@@ -193,25 +207,25 @@ describe("SPEC properties with modules behind a nats-server", () => {
                           10_000
                         )
                         expect([answer.header.parentId, answer.content]).toEqual([id, `${op.to}:${id}`])
-                        return [id, [op.to]] as const
+                        return [[id, [op.to]]] as const
                       }
                       if (op.kind === "group") {
                         expect(yield* C.beehive.sendToGroup("g", msg(id))).toEqual({ delivered: Members, gone: [] })
-                        return [id, Members] as const
+                        return [[id, Members]] as const
                       }
                       const result = yield* C.beehive.sendToGroupSync("g", msg(id), 10_000)
                       expect([...result.responses].map(([m, a]) => [m, a.header.parentId, a.content]).sort()).toEqual(
                         Members.map((m) => [m, id, `${m}:${id}`]).sort()
                       )
                       expect(result.anonymous).toEqual([])
-                      return [id, Members] as const
+                      return [[id, Members]] as const
                     })
                   )
                 )
               )
               const expected = new Map<string, Array<string>>(Members.map((m) => [m, []]))
               for (const results of yield* Effect.forEach(fibers, Fiber.join))
-                for (const [id, modules] of results) for (const m of modules) expected.get(m)?.push(id)
+                for (const [id, modules] of results.flat()) for (const m of modules) expected.get(m)?.push(id)
               const total = (lists: Iterable<ReadonlyArray<unknown>>) => [...lists].reduce((n, l) => n + l.length, 0)
               yield* waitUntil(() => total(received.values()) >= total(expected.values()), "every message to arrive")
               for (const m of Members) {
