@@ -4,16 +4,20 @@
  * ("processes") in this test process on one server, S serving modules that C reaches as "nats"
  * modules, with a local module of C in the same groups.
  */
-import { Clock, Effect, Exit, Fiber, Scope } from "effect"
+import { connect, headers } from "@nats-io/transport-node"
+import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
+import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
 import * as Message from "../../src/model/Message.ts"
+import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
-import { type Proc, proc, waitUntil } from "./support.ts"
+import { awaitModule, type Proc, proc, procWith, waitUntil } from "./support.ts"
 
 let scope: Scope.Closeable
 /** S serves A and B (and has N, which is in no group of C); C has the local modules L and X. */
@@ -24,6 +28,48 @@ let server: NatsServer
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)
+
+/** A plain NATS client of the server (no beehive), closed with the scope. */
+const rawClient = Effect.acquireRelease(
+  Effect.promise(() => connect({ servers: server.url })),
+  (nc) => Effect.promise(() => nc.close())
+)
+
+/** Heartbeats an hour apart: whatever a process learns within a property, no heartbeat told it. */
+const NoHeartbeatMs = 3_600_000
+
+/** One message a client that is no beehive publishes to a process's reply inbox. */
+interface Forged {
+  /** The module's token: a module the process sends to, one it does not know, no percent-encoding. */
+  readonly module: "A" | "Z" | "%E0%A4%A"
+  /** The message id's token, or one that is no percent-encoding. */
+  readonly msgId: "id" | "%"
+  readonly ack: string | undefined
+  readonly refusal: boolean
+  readonly body: "" | "not json" | "response"
+}
+
+const arbForged: fc.Arbitrary<Forged> = fc.record({
+  module: fc.constantFrom("A" as const, "A" as const, "Z" as const, "%E0%A4%A" as const),
+  msgId: fc.constantFrom("id" as const, "id" as const, "%" as const),
+  ack: fc.constantFrom(undefined, "", "1", "3", "0", "-2", "1.5", "x", "1e400"),
+  refusal: fc.boolean(),
+  body: fc.constantFrom("" as const, "not json" as const, "response" as const)
+})
+
+/** The events R-NATS-6 says a process reports for a forged message `f` (its `i`th, on `subject`). */
+const forgedReport = (f: Forged, subject: string, parentId: string): ReadonlyArray<unknown> => {
+  if (f.module === "%E0%A4%A" || f.msgId === "%") return [{ _tag: "BadPayload", subject, reason: "bad reply subject" }]
+  // An acknowledgement alone (its count taken or ignored), or a refusal of no call: nothing to tell.
+  if (f.ack !== undefined && f.ack !== "" && f.body === "" && !f.refusal) return []
+  if (f.refusal) return []
+  if (f.body !== "response") return [{ _tag: "BadPayload", subject, reason: expect.any(String) }]
+  return [{ _tag: "LateResponse", module: f.module, parentId }]
+}
+
+/** The events of `p` that tell of what arrived in its reply inbox. */
+const inboxReports = (p: Proc) =>
+  p.events.filter((e: NatsEvent) => e._tag === "BadPayload" || e._tag === "LateResponse")
 
 beforeAll(async () => {
   scope = Effect.runSync(Scope.make())
@@ -62,12 +108,16 @@ type Answer =
 
 type Op =
   | { readonly kind: "send"; readonly to: string }
+  | { readonly kind: "sendAll"; readonly to: string; readonly count: number }
   | { readonly kind: "sync"; readonly to: string; readonly duplicate: boolean }
   | { readonly kind: "group" }
   | { readonly kind: "groupSync" }
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   fc.constantFrom("A", "B", "L").map<Op>((to) => ({ kind: "send", to })),
+  fc
+    .tuple(fc.constantFrom("A", "B", "L"), fc.integer({ min: 1, max: 4 }))
+    .map<Op>(([to, count]) => ({ kind: "sendAll", to, count })),
   fc
     .tuple(fc.constantFrom("A", "B", "L"), fc.boolean())
     .map<Op>(([to, duplicate]) => ({ kind: "sync", to, duplicate })),
@@ -121,7 +171,7 @@ const answering = (p: Proc, module: string, received: Array<Message.Message>) =>
 describe("SPEC properties with modules behind a nats-server", () => {
   let conservationRun = 0
   it(
-    "R-NATS-3 R-NATS-6 R-NATS-7 R-SEND-4 R-SYNC-4 R-RESP-2 R-GSYNC-2 concurrent senders to modules behind NATS and a mixed group: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
+    "R-NATS-3 R-NATS-6 R-NATS-7 R-SEND-4 R-SEND-5 R-SYNC-4 R-RESP-2 R-GSYNC-2 concurrent senders (send, sendAll, calls, group operations) to modules behind NATS and a mixed group: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox",
     () =>
       fc.assert(
         fc.asyncProperty(fc.array(fc.array(arbOp, { maxLength: 12 }), { minLength: 1, maxLength: 3 }), (workloads) =>
@@ -138,7 +188,17 @@ describe("SPEC properties with modules behind a nats-server", () => {
                       const id = `c${r}-w${w}-${i}`
                       if (op.kind === "send") {
                         yield* C.beehive.send(op.to, msg(id))
-                        return [id, [op.to]] as const
+                        return [[id, [op.to]]] as const
+                      }
+                      if (op.kind === "sendAll") {
+                        const ids = Array.from({ length: op.count }, (_, k) => `${id}.${k}`)
+                        expect(
+                          yield* C.beehive.sendAll(
+                            op.to,
+                            ids.map((x) => msg(x))
+                          )
+                        ).toBe(op.count)
+                        return ids.map((x) => [x, [op.to]] as const)
                       }
                       if (op.kind === "sync") {
                         const answer = yield* C.beehive.sendSync(
@@ -147,25 +207,25 @@ describe("SPEC properties with modules behind a nats-server", () => {
                           10_000
                         )
                         expect([answer.header.parentId, answer.content]).toEqual([id, `${op.to}:${id}`])
-                        return [id, [op.to]] as const
+                        return [[id, [op.to]]] as const
                       }
                       if (op.kind === "group") {
                         expect(yield* C.beehive.sendToGroup("g", msg(id))).toEqual({ delivered: Members, gone: [] })
-                        return [id, Members] as const
+                        return [[id, Members]] as const
                       }
                       const result = yield* C.beehive.sendToGroupSync("g", msg(id), 10_000)
                       expect([...result.responses].map(([m, a]) => [m, a.header.parentId, a.content]).sort()).toEqual(
                         Members.map((m) => [m, id, `${m}:${id}`]).sort()
                       )
                       expect(result.anonymous).toEqual([])
-                      return [id, Members] as const
+                      return [[id, Members]] as const
                     })
                   )
                 )
               )
               const expected = new Map<string, Array<string>>(Members.map((m) => [m, []]))
               for (const results of yield* Effect.forEach(fibers, Fiber.join))
-                for (const [id, modules] of results) for (const m of modules) expected.get(m)?.push(id)
+                for (const [id, modules] of results.flat()) for (const m of modules) expected.get(m)?.push(id)
               const total = (lists: Iterable<ReadonlyArray<unknown>>) => [...lists].reduce((n, l) => n + l.length, 0)
               yield* waitUntil(() => total(received.values()) >= total(expected.values()), "every message to arrive")
               for (const m of Members) {
@@ -558,5 +618,115 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(15)
       ),
     90_000
+  )
+  let forgedRun = 0
+  it(
+    "R-NATS-6 R-NATS-8 what a client that is no beehive publishes to a process's reply inbox never stops it: a subject naming no module and message id is reported (bad reply subject), a count that is no positive integer or for a module it does not send to is ignored, a refusal of no call is ignored, a payload that is no message is reported, a response no call takes is reported late; its windows go on opening",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(arbForged, { minLength: 1, maxLength: 12 }),
+          fc.integer({ min: 1, max: 4 }),
+          (forged, sendWindow) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++forgedRun
+                const prefix = `forged${r}`
+                const S = yield* proc(server.url, prefix)
+                yield* S.beehive.addModule("A")
+                yield* S.nats.serve("A")
+                const C = yield* proc(server.url, prefix, undefined, false, sendWindow)
+                yield* C.nats.awaitModule("A", "5 seconds")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(
+                    Effect.gen(function* () {
+                      const m = yield* S.beehive.receive("A")
+                      received.push(m.header.id)
+                      if (m.header.sync) yield* S.beehive.sendResp(yield* Message.newResponse(m, "answer"), "A")
+                    })
+                  )
+                )
+                // C has sent to A: A's window is open, with a credit to take or refuse counts.
+                yield* C.beehive.sendSync("A", msg(`fr${r}-first`), 5000)
+                const raw = yield* rawClient
+                const inbox = `${prefix}.resp.${C.nats.processId}`
+                const expected: Array<unknown> = []
+                forged.forEach((f, i) => {
+                  const msgId = f.msgId === "id" ? `f${i}` : f.msgId
+                  const subject = `${inbox}.${f.module}.${msgId}`
+                  const h = headers()
+                  if (f.ack !== undefined) h.set(AckHeader, f.ack)
+                  if (f.refusal) h.set(UndeliverableHeader, "refused")
+                  const response = encodeJsonResult(msg(`fx${i}`, "forged", { header: { parentId: `fp${r}-${i}` } }))
+                  const body = f.body === "response" && Result.isSuccess(response) ? response.success : f.body
+                  raw.publish(subject, body, { headers: h })
+                  expected.push(...forgedReport(f, subject, `fp${r}-${i}`))
+                })
+                // Last, a response no call takes: C handles what one client publishes in order.
+                const end = encodeJsonResult(msg(`fx${r}-end`, "end", { header: { parentId: `fp${r}-end` } }))
+                raw.publish(`${inbox}.A.end`, Result.isSuccess(end) ? end.success : "")
+                expected.push({ _tag: "LateResponse", module: "A", parentId: `fp${r}-end` })
+                yield* waitUntil(
+                  () => C.events.some((e) => e._tag === "LateResponse" && e.parentId === `fp${r}-end`),
+                  "the forged messages to be handled"
+                )
+                expect(inboxReports(C)).toEqual(expected)
+                // C goes on: more messages than its window holds, then a call, all arrive (no window stalled).
+                const ids = Array.from({ length: 3 * sendWindow }, (_, i) => `fr${r}-${i}`)
+                for (const id of ids) yield* C.beehive.send("A", msg(id))
+                const answer = yield* C.beehive.sendSync("A", msg(`fr${r}-last`), 5000)
+                expect(answer.header.parentId).toBe(`fr${r}-last`)
+                expect(received).toEqual([`fr${r}-first`, ...ids, `fr${r}-last`])
+                expect(C.events.filter((e) => e._tag === "WindowReset")).toEqual([])
+              })
+            )
+        ),
+        fcParams(10)
+      ),
+    60_000
+  )
+
+  let cleanedRun = 0
+  it(
+    "R-NATS-2 R-NATS-4 a served module cleaned up here stops being served at its next delivery, with heartbeats an hour apart: that message is reported Undeliverable (a sync request answered with an error response), the process announces it no longer serves the module, and the sender's process, which learnt it from the answer to its hello, drops it",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.nat(3), fc.boolean(), (before, sync) =>
+          run(
+            Effect.gen(function* () {
+              const r = ++cleanedRun
+              const prefix = `cleaned${r}`
+              const S = yield* procWith(server.url, { prefix, heartbeatMs: NoHeartbeatMs })
+              yield* S.beehive.addModule("m")
+              yield* S.nats.serve("m")
+              // C starts after S: only S's answer to C's hello can tell it of m.
+              const C = yield* procWith(server.url, { prefix, heartbeatMs: NoHeartbeatMs })
+              yield* C.nats.awaitModule("m", "5 seconds")
+              for (let i = 0; i < before; i++) {
+                yield* C.beehive.send("m", msg(`cd${r}-${i}`))
+                expect((yield* S.beehive.receive("m")).header.id).toBe(`cd${r}-${i}`)
+              }
+              yield* S.beehive.cleanup("m")
+              const id = `cd${r}-after`
+              if (sync) {
+                const answer = yield* C.beehive.sendSync("m", msg(id), 5000)
+                expect([answer.header.parentId, answer.route.operation]).toEqual([id, "error"])
+              } else yield* C.beehive.send("m", msg(id))
+              yield* waitUntil(
+                () => S.events.some((e) => e._tag === "Undeliverable" && e.module === "m" && e.msgId === id),
+                "the message after the cleanup to be reported"
+              )
+              yield* awaitModule(C, "m", false)
+              expect(yield* S.nats.served).toEqual([])
+              expect(errorOf(yield* Effect.exit(C.beehive.send("m", msg(`${id}-2`))))).toMatchObject({
+                _tag: "ModuleNotFound"
+              })
+            })
+          )
+        ),
+        fcParams(8)
+      ),
+    60_000
   )
 })

@@ -219,4 +219,26 @@ describe("R-NATS-10 the NATS configuration", () => {
     }
     expect(Result.isFailure(parseNatsConfig(42 as unknown as string))).toBe(true)
   })
+
+  it("R-NATS-10 anything but a string (null, undefined, a number, an object with a length, a list) fails naming no key, saying it must be a string; nothing throws", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          // Things with a length, as a string has: a list of lines, an object claiming one.
+          fc.array(fc.string(), { maxLength: 3 }),
+          fc.record({ length: fc.integer({ min: 0, max: 1 << 21 }) })
+        ),
+        (value) => {
+          fc.pre(typeof value !== "string")
+          const parsed = parseNatsConfig(value as string)
+          if (Result.isSuccess(parsed)) throw new Error(`${String(value)} was accepted`)
+          expect([parsed.failure.key, parsed.failure.reason]).toEqual([
+            "",
+            "the configuration must be a string of at most 1 MiB"
+          ])
+        }
+      ),
+      fcParams(200)
+    ))
 })

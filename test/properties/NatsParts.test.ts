@@ -1,21 +1,28 @@
 /**
  * The NATS context's parts that need no server, as properties of their rules: the registry's
  * announcements read back or refused with the reason of their defect, and a process found silent
- * exactly when the silence limit is exceeded (R-NATS-4); a serving process's acknowledgements, each
- * handled message counted once in its sender's counts, sent when R-NATS-8 says, to at most
- * `maxPendingRequests` senders owed a count at a time. Each part runs over a stand-in for the state
- * it shares with the others (only what it reads), never a connection.
+ * exactly when the silence limit is exceeded, and another process's hello answered at once
+ * (R-NATS-4); a serving process's acknowledgements, each handled message counted once in its sender's
+ * counts, sent when R-NATS-8 says, to at most `maxPendingRequests` senders owed a count at a time; the
+ * sync requests a serving process owes answers to, each answered once, at most `maxPendingRequests`
+ * of them remembered, the oldest forgotten, and a response JSON cannot carry answered with a refusal
+ * (R-NATS-6). Each part runs over a stand-in for the state it shares with the others (only what it
+ * reads), never a connection.
  */
 import type { Msg } from "@nats-io/transport-node"
-import { Effect, Queue } from "effect"
+import { Effect, Queue, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
-import { controlCallback, type NatsState } from "../../src/contexts/nats/NatsState.ts"
+import { controlCallback, type NatsState, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
+import { Replies } from "../../src/contexts/nats/Replies.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
+import { subjects } from "../../src/contexts/nats/Subjects.ts"
+import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
 
 const encode = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value))
 
@@ -87,6 +94,79 @@ const arbAckStep = (senders: number): fc.Arbitrary<AckStep> =>
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("answer" as const), sender: fc.nat(senders - 1) }) },
     { weight: 1, arbitrary: fc.constant({ kind: "heartbeat" as const }) }
   )
+
+/** A stand-in for the state the registry reads when it announces: a connection open, what it publishes. */
+const announcingState = (served: ReadonlyArray<string>, published: Array<readonly [string, string]>) =>
+  ({
+    processId: "self",
+    closed: false,
+    nc: { isClosed: () => false },
+    options: { heartbeatMs: 1000, missedHeartbeats: 3 },
+    subjects: subjects("t"),
+    report: () => {},
+    replies: { forgetProcess: () => {} },
+    publisher: { endpoints: new Map() },
+    serving: { has: () => false, modules: () => [...served] },
+    publish: (subject: string, data: string) => {
+      published.push([subject, data])
+      return undefined
+    }
+  }) as unknown as NatsState
+
+/** What a stand-in state saw published: subject, payload, headers. */
+interface Published {
+  readonly subject: string
+  readonly data: string
+  readonly headers: Record<string, string> | undefined
+}
+
+/** A stand-in for the state the replies read: their bound, the subjects, what they report and publish. */
+const repliesState = (maxPendingRequests: number, events: Array<NatsEvent>, published: Array<Published>) =>
+  ({
+    options: { maxPendingRequests },
+    subjects: subjects("t"),
+    report: (e: NatsEvent) => events.push(e),
+    // No count owed to any sender: the acknowledgements ride elsewhere (the property above).
+    serving: { ackHeaders: () => undefined },
+    publish: (subject: string, data: string, _reply: string | undefined, headers?: Record<string, string>) => {
+      published.push({ subject, data, headers })
+      return undefined
+    }
+  }) as unknown as NatsState
+
+type ReplyStep =
+  | { readonly kind: "deliver"; readonly request: number; readonly destination: string }
+  | {
+      readonly kind: "answer"
+      readonly request: number
+      readonly from: string | undefined
+      readonly encodable: boolean
+    }
+  | { readonly kind: "forget"; readonly process: number }
+
+const Destinations = ["A", "B", "C"]
+
+const arbReplyStep: fc.Arbitrary<ReplyStep> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("deliver" as const),
+      request: fc.nat(3),
+      destination: fc.constantFrom(...Destinations)
+    })
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("answer" as const),
+      request: fc.nat(3),
+      from: fc.option(fc.constantFrom(...Destinations), { nil: undefined }),
+      // Mostly a response JSON carries; sometimes one with a bigint (R-JSON-3).
+      encodable: fc.constantFrom(true, true, true, false)
+    })
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("forget" as const), process: fc.nat(1) }) }
+)
 
 /** The reply subject of sender `s`'s `n`th message to the module: the reply prefix names the sender. */
 const replyOf = (s: number, n: number) => `t.resp.p${s}.m.${n}`
@@ -243,5 +323,117 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         }
       ),
       fcParams(200)
+    ))
+  it("R-NATS-4 another process's hello is answered at once with this process's list (a beat); a beat, a bye or this process's own hello is not answered", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            process: fc.constantFrom("self", "p1", "p2"),
+            kind: fc.constantFrom("hello" as const, "beat" as const, "bye" as const)
+          }),
+          { minLength: 1, maxLength: 12 }
+        ),
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 3 }),
+        (heard, served) => {
+          const published: Array<readonly [string, string]> = []
+          const registry = new Registry(announcingState(served, published))
+          let now = 1_000_000
+          for (const { process, kind } of heard) {
+            const before = published.length
+            Effect.runSync(registry.applyAnnouncement({ v: 1, process, kind, modules: [] }, now++))
+            expect(published.slice(before).map(([subject, data]) => [subject, JSON.parse(data)])).toEqual(
+              kind === "hello" && process !== "self"
+                ? [["t.reg", { v: 1, process: "self", kind: "beat", modules: served }]]
+                : []
+            )
+          }
+        }
+      ),
+      fcParams(200)
+    ))
+
+  it("R-NATS-6 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies a new request makes the oldest forgotten (RequestForgotten); a response JSON cannot carry is answered with an empty refusal", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.array(arbReplyStep, { maxLength: 40 }), (maxPending, steps) => {
+        const events: Array<NatsEvent> = []
+        const published: Array<Published> = []
+        const replies = new Replies(repliesState(maxPending, events, published))
+        const s = subjects("t")
+        // Request r comes from process p<r mod 2>.
+        const idOf = (r: number) => `r${r}`
+        const processOf = (r: number) => `p${r % 2}`
+        // The model: the copies owed, by request, in the order the requests came to be owed.
+        const owed = new Map<string, Array<{ readonly destination: string; readonly reply: string }>>()
+        let copies = 0
+        for (const step of steps) {
+          const before = { events: events.length, published: published.length }
+          const expectedEvents: Array<NatsEvent> = []
+          const expectedPublished: Array<Published | { readonly subject: string; readonly refused: true }> = []
+          if (step.kind === "deliver") {
+            const id = idOf(step.request)
+            const copy = {
+              destination: step.destination,
+              reply: s.replyTo(processOf(step.request), step.destination, id)
+            }
+            const known = owed.get(id)
+            if (known !== undefined) known.push(copy)
+            else {
+              if (copies >= maxPending) {
+                const [oldest, forgotten] = owed.entries().next().value as [string, Array<unknown>]
+                owed.delete(oldest)
+                copies -= forgotten.length
+                expectedEvents.push({ _tag: "RequestForgotten", msgId: oldest })
+              }
+              owed.set(id, [copy])
+            }
+            copies++
+            replies.registerInbound(id, copy)
+          } else if (step.kind === "answer") {
+            const id = idOf(step.request)
+            const response = msg(`x${before.published}`, step.encodable ? "answer" : 10n, { header: { parentId: id } })
+            const copiesOwed = owed.get(id)
+            const oldest = copiesOwed?.[0]
+            let subject: string | undefined
+            if (copiesOwed !== undefined && oldest !== undefined) {
+              const i = step.from === undefined ? 0 : copiesOwed.findIndex((c) => c.destination === step.from)
+              if (i >= 0) {
+                subject = (copiesOwed.splice(i, 1)[0] as { reply: string }).reply
+                copies--
+                if (copiesOwed.length === 0) owed.delete(id)
+              } else subject = s.replyTo(processOf(step.request), step.from as string, id)
+              const json = encodeJsonResult(response)
+              expectedPublished.push(
+                Result.isSuccess(json)
+                  ? { subject, data: json.success, headers: undefined }
+                  : { subject, refused: true as const }
+              )
+            }
+            expect(replies.forwardResponse(response, step.from)).toBe(subject !== undefined)
+          } else {
+            const prefix = s.replyInbox(`p${step.process}`).slice(0, -1)
+            for (const [id, list] of [...owed]) {
+              const kept = list.filter((c) => !c.reply.startsWith(prefix))
+              copies -= list.length - kept.length
+              if (kept.length === 0) owed.delete(id)
+              else owed.set(id, kept)
+            }
+            replies.forgetProcess(`p${step.process}`)
+          }
+          expect(events.slice(before.events)).toEqual(expectedEvents)
+          const got = published.slice(before.published)
+          expect(got.length).toBe(expectedPublished.length)
+          got.forEach((p, i) => {
+            const e = expectedPublished[i] as Published | { readonly subject: string; readonly refused: true }
+            if ("refused" in e) {
+              // An empty message whose header says why (R-NATS-6): the caller's process makes it an error response.
+              expect([p.subject, p.data]).toEqual([e.subject, ""])
+              expect(p.headers?.[UndeliverableHeader]).toMatch(/^response not encodable: /)
+            } else expect(p).toEqual(e)
+          })
+          expect(Effect.runSync(replies.pendingRequests)).toBe(copies)
+        }
+      }),
+      fcParams(300)
     ))
 })

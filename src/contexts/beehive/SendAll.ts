@@ -77,10 +77,11 @@ export const makeSendAll =
         const endpoint = state.isShutdown ? undefined : state.modules.get(module)
         if (endpoint === undefined) return Effect.fail(state.unavailable(module, "sendAll"))
         // All or nothing: no message is offered if the module cannot carry one of them (R-SOCK-2).
-        const refuse = endpoint.refuse
-        if (refuse !== undefined)
+        // Called on the endpoint: a remote module's `refuse` is a method (detached, it threw a TypeError,
+        // so sendAll to any remote module failed with a defect until a NATS property sent with it).
+        if (endpoint.refuse !== undefined)
           for (const message of messages) {
-            const refused = refuse(message)
+            const refused = endpoint.refuse(message)
             if (refused !== undefined) return Effect.fail(refused)
           }
         return offerFrom(state, fiber, endpoint, messages, 0, false)

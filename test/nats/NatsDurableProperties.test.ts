@@ -1,0 +1,412 @@
+/**
+ * Durable mailboxes on JetStream (R-NATS-12) as properties, against a real nats-server started with
+ * `-js` (its store in a temporary directory), every process in this test process: conservation across
+ * restarts of the serving process; what the serving process sends to its own module; a consumer that
+ * cannot be bound, and bound later; `sendDurable` calls cut by a cleanup; a stream taken, payloads that
+ * are no message, `deleteDurable`, group copies. A file made only of fast-check properties, so that the
+ * properties-only mutation run (vitest.mutation.properties.config.ts) takes it; the examples, and the
+ * property whose serving processes are child processes built from dist/, are in NatsDurable.test.ts.
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { Effect, Exit, Fiber, Scope } from "effect"
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { NatsServer } from "../../scripts/natsServer.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
+import { durableStreamName, subjects } from "../../src/contexts/nats/Subjects.ts"
+import { waitForEffect } from "../socket/support.ts"
+import { errorOf } from "../support/exits.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+import {
+  AckWaitMs,
+  arbRound,
+  rawClient,
+  run,
+  type ServingProcess,
+  sendBursts,
+  startServing,
+  stopServing
+} from "./durableSupport.ts"
+import { procWith, startJetStreamServer, waitUntil } from "./support.ts"
+
+let scope: Scope.Closeable
+let server: NatsServer
+
+beforeAll(async () => {
+  scope = Effect.runSync(Scope.make())
+  server = await Effect.runPromise(startJetStreamServer.pipe(Scope.provide(scope)))
+}, 30_000)
+
+afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+/** Fails naming `what` when `effect` has not ended within `ms`: a failure bound, never a speed target. */
+const within = <A, E>(effect: Effect.Effect<A, E>, what: string, ms = 5000) =>
+  effect.pipe(Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.fail(new Error(`${what} never ended`)) }))
+
+describe("NATS durable mailboxes (JetStream), properties", () => {
+  let restartRun = 0
+  it(
+    "R-NATS-12 property: messages sent to a durable module while its serving process is stopped and started again at random points are each received exactly once, in each sender's order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(arbRound, { minLength: 1, maxLength: 4 }),
+          fc.record({ maxInbound: fc.constantFrom(2, 8, 64), delayMs: fc.nat(5) }),
+          (rounds, how) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++restartRun
+                const prefix = `restart${r}`
+                const module = "box"
+                const options = { prefix, durable: [module], durableAckWaitMs: AckWaitMs }
+                const senders = [yield* procWith(server.url, options), yield* procWith(server.url, options)]
+                const received: Array<string> = []
+                const sent: Array<Array<string>> = [[], []]
+                let serving: ServingProcess | undefined = yield* startServing(server.url, prefix, module, received, how)
+                for (const round of rounds) {
+                  // Both senders at once: their messages interleave in the stream.
+                  yield* sendBursts(senders, sent, round.counts, module)
+                  yield* Effect.sleep(round.afterMs)
+                  if (serving !== undefined) yield* stopServing(serving)
+                  serving =
+                    round.next === "restart"
+                      ? yield* startServing(server.url, prefix, module, received, how)
+                      : undefined
+                }
+                if (serving === undefined) serving = yield* startServing(server.url, prefix, module, received, how)
+                const total = sent.reduce((n, l) => n + l.length, 0)
+                yield* waitUntil(() => received.length >= total, `all ${total} messages received`, 10_000)
+                // A duplicate would come within a fetch: wait for one, then close the last server.
+                yield* Effect.sleep(50)
+                yield* stopServing(serving)
+                expect([...received].sort()).toEqual(sent.flat().sort())
+                for (const [b, ids] of sent.entries())
+                  expect(received.filter((id) => id.startsWith(`s${b}-`))).toEqual(ids)
+                for (const s of senders) expect(s.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        // A lost message fails at its wait; shrinking such runs stops in time to report the counterexample.
+        { ...fcParams(8), interruptAfterTimeLimit: 90_000, markInterruptAsFailure: true }
+      ),
+    120_000
+  )
+
+  let foreignRun = 0
+  it(
+    "R-NATS-12 property: a durable module whose subject another stream already takes: make fails with JetStreamFailed naming the module and the operation",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.string({ minLength: 1, maxLength: 10 }), (module) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `foreign${++foreignRun}`
+              const raw = yield* rawClient(server.url)
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              yield* Effect.promise(() =>
+                jsm.streams.add({ name: `other${foreignRun}`, subjects: [subjects(prefix).durable(module)] })
+              )
+              const host = yield* makeHost()
+              const exit = yield* Effect.exit(
+                makeNatsContext({ servers: server.url, prefix, durable: [module] }).pipe(
+                  Effect.provideService(ContextHost, host)
+                )
+              )
+              expect(errorOf(exit)).toMatchObject({ _tag: "JetStreamFailed", operation: "stream", module })
+              yield* Effect.promise(() => jsm.streams.delete(`other${foreignRun}`))
+            })
+          )
+        ),
+        fcParams(3)
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-12 property: payloads in a durable module's stream that are no message (stored by a client that is no beehive) are reported BadPayload and removed, never delivered; the messages around them are received once, in order",
+    () =>
+      run(
+        Effect.gen(function* () {
+          // One serving process for every run: a stop waits for its pending fetch to run out.
+          const options = { prefix: "bad", durable: ["box"], durableAckWaitMs: AckWaitMs }
+          const B = yield* procWith(server.url, options)
+          const A = yield* procWith(server.url, options)
+          yield* A.nats.serve("box")
+          const raw = yield* rawClient(server.url)
+          const js = jetstream(raw)
+          const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+          const subject = subjects("bad").durable("box")
+          const reported = () => A.events.filter((e) => e._tag === "BadPayload")
+          let r = 0
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (goods) =>
+                Effect.runPromise(
+                  Effect.gen(function* () {
+                    r++
+                    const before = reported().length
+                    const expected: Array<string> = []
+                    for (const [i, good] of goods.entries()) {
+                      if (good) {
+                        yield* B.nats.sendDurable("box", msg(`g${r}-${i}`))
+                        expected.push(`g${r}-${i}`)
+                      } else yield* Effect.promise(() => js.publish(subject, `<not a message ${i}`))
+                    }
+                    const received: Array<string> = []
+                    for (const _ of expected) received.push((yield* A.beehive.receive("box")).header.id)
+                    expect(received).toEqual(expected)
+                    const bad = goods.filter((g) => !g).length
+                    yield* waitUntil(() => reported().length >= before + bad, "the bad payloads reported")
+                    expect(reported().slice(before)).toEqual(
+                      Array.from({ length: bad }, () => expect.objectContaining({ subject }))
+                    )
+                    // Acknowledged or terminated, every one leaves the work queue: nothing comes again.
+                    yield* waitForEffect(
+                      Effect.promise(() => jsm.streams.info(durableStreamName("bad", "box"))),
+                      (info) => info.state.messages === 0,
+                      "the stream to be empty"
+                    )
+                  })
+                )
+              ),
+              fcParams(8)
+            )
+          )
+        })
+      ),
+    30_000
+  )
+
+  let deleteRun = 0
+  it(
+    "R-NATS-12 property: deleteDurable deletes the stream and cleans up the module's durable registration here, if it has one; a module of that name added here since its cleanup, of another context type, stays",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.constantFrom("registered" as const, "cleaned up" as const, "re-added" as const), (before) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `delete${++deleteRun}`
+              const B = yield* procWith(server.url, { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs })
+              yield* B.nats.sendDurable("box", msg("kept"))
+              if (before !== "registered") yield* B.beehive.cleanup("box")
+              if (before === "re-added") yield* B.beehive.addModule("box")
+              yield* B.nats.deleteDurable("box")
+              const box = (yield* B.beehive.snapshot).modules.find((m) => m.name === "box")
+              expect(box?.contextType).toBe(before === "re-added" ? "channel" : undefined)
+              const raw = yield* rawClient(server.url)
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              const info = yield* Effect.exit(
+                Effect.tryPromise(() => jsm.streams.info(durableStreamName(prefix, "box")))
+              )
+              expect(Exit.isFailure(info)).toBe(true)
+            })
+          )
+        ),
+        fcParams(5)
+      ),
+    20_000
+  )
+
+  let groupRun = 0
+  it(
+    "R-NATS-12 R-NATS-7 R-GROUP-1 property: sendToGroup's copy to a durable member is kept in its stream, while nobody serves it too, and received once, in order, by the process serving it (the sender itself or another); the local member gets its copies as before",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.nat(3),
+          fc.nat(3),
+          fc.constantFrom("sender" as const, "other" as const),
+          (before, after, servedBy) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `group${++groupRun}`
+                const options = { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs }
+                const B = yield* procWith(server.url, options)
+                yield* B.beehive.addModule("L")
+                yield* B.beehive.addModuleGroup("box", "g")
+                yield* B.beehive.addModuleGroup("L", "g")
+                const sent: Array<string> = []
+                const sendCopies = (n: number) =>
+                  Effect.gen(function* () {
+                    for (let i = 0; i < n; i++) {
+                      const id = `c${sent.length}`
+                      sent.push(id)
+                      expect(yield* B.beehive.sendToGroup("g", msg(id))).toEqual({ delivered: ["box", "L"], gone: [] })
+                    }
+                  })
+                // Nobody serves box yet: its copies wait in the stream.
+                yield* sendCopies(before)
+                const A = servedBy === "sender" ? B : yield* procWith(server.url, options)
+                yield* A.nats.serve("box")
+                yield* sendCopies(after)
+                const received: Array<string> = []
+                for (const _ of sent) received.push((yield* A.beehive.receive("box")).header.id)
+                expect(received).toEqual(sent)
+                const local: Array<string> = []
+                for (const _ of sent) local.push((yield* B.beehive.receive("L")).header.id)
+                expect(local).toEqual(sent)
+                // Nothing more: each copy was received once.
+                const more = yield* Effect.exit(
+                  A.beehive
+                    .receive("box")
+                    .pipe(Effect.timeoutOrElse({ duration: 100, orElse: () => Effect.fail("none") }))
+                )
+                expect(errorOf(more)).toBe("none")
+                expect(B.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        fcParams(3)
+      ),
+    30_000
+  )
+
+  let ownRun = 0
+  it(
+    "R-NATS-12 R-SEND-4 property: what the serving process sends to its own durable module (send, sendAll, sendDurable) goes through the stream: sendDurable completes once it is stored, and every message is received once, in order, by it or, after it stops serving, by the next process serving the module",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.oneof(
+              fc.constant({ kind: "send" as const, count: 1 }),
+              fc.record({ kind: fc.constant("sendAll" as const), count: fc.integer({ min: 1, max: 3 }) }),
+              fc.constant({ kind: "sendDurable" as const, count: 1 })
+            ),
+            { minLength: 1, maxLength: 6 }
+          ),
+          fc.nat(12),
+          (ops, receivedFirst) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `own${++ownRun}`
+                const options = { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs }
+                const A = yield* procWith(server.url, options)
+                yield* A.nats.serve("box")
+                const sent: Array<string> = []
+                for (const op of ops) {
+                  const ids = Array.from({ length: op.count }, () => `o${sent.length}`).map(
+                    (_, i) => `o${sent.length + i}`
+                  )
+                  sent.push(...ids)
+                  if (op.kind === "send") yield* A.beehive.send("box", msg(ids[0] as string))
+                  else if (op.kind === "sendAll")
+                    yield* A.beehive.sendAll(
+                      "box",
+                      ids.map((id) => msg(id))
+                    )
+                  else yield* within(A.nats.sendDurable("box", msg(ids[0] as string)), "sendDurable")
+                }
+                const first: Array<string> = []
+                for (let i = 0; i < Math.min(receivedFirst, sent.length); i++)
+                  first.push((yield* A.beehive.receive("box")).header.id)
+                yield* A.nats.unserve("box")
+                const rest: Array<string> = []
+                const B = yield* startServing(server.url, prefix, "box", rest, { maxInbound: 8, delayMs: 0 })
+                yield* waitUntil(() => first.length + rest.length >= sent.length, "every message received")
+                // A duplicate would come within a fetch: wait for one, then stop.
+                yield* Effect.sleep(50)
+                yield* stopServing(B)
+                expect([...first, ...rest]).toEqual(sent)
+                expect(A.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        fcParams(6)
+      ),
+    60_000
+  )
+
+  let unboundRun = 0
+  it(
+    "R-NATS-12 property: a process serving a durable module whose stream is gone (deleted by another process) reports DurableRefused with an empty message id and tries again every heartbeat, its sendDurable failing with JetStreamFailed; once a process makes the stream again, the messages sent are received, once, in order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.nat(2),
+          fc.integer({ min: 1, max: 4 }),
+          (tries, lost, count) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `unbound${++unboundRun}`
+                const options = { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs }
+                const A = yield* procWith(server.url, options)
+                const D = yield* procWith(server.url, options)
+                yield* D.nats.deleteDurable("box")
+                yield* A.nats.serve("box")
+                const refusals = () => A.events.filter((e) => e._tag === "DurableRefused" && e.msgId === "")
+                yield* waitUntil(() => refusals().length >= tries, `${tries} refusals to bind the consumer`)
+                expect(refusals()).toEqual(
+                  Array.from({ length: refusals().length }, () =>
+                    expect.objectContaining({ _tag: "DurableRefused", module: "box", msgId: "" })
+                  )
+                )
+                for (let i = 0; i < lost; i++)
+                  expect(errorOf(yield* Effect.exit(A.nats.sendDurable("box", msg(`lost${i}`))))).toMatchObject({
+                    _tag: "JetStreamFailed",
+                    module: "box"
+                  })
+                // Another process starting makes the stream anew; A binds its consumer at a next try.
+                const E = yield* procWith(server.url, options)
+                const sent = Array.from({ length: count }, (_, i) => `u${i}`)
+                for (const id of sent) yield* E.nats.sendDurable("box", msg(id))
+                const received: Array<string> = []
+                for (const _ of sent) received.push((yield* within(A.beehive.receive("box"), "a receive")).header.id)
+                expect(received).toEqual(sent)
+              })
+            )
+        ),
+        fcParams(4)
+      ),
+    60_000
+  )
+
+  let cutRun = 0
+  it(
+    "R-NATS-12 R-CLEAN-3 property: sendDurable calls waiting for the stream when their module is cleaned up here end at once, each stored (it succeeds) or failing with ModuleClosed naming the module; a process serving the module then receives every message whose call succeeded, none twice, in the order sent",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 3 }), (calls, sendWindow) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `cut${++cutRun}`
+              const options = { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs }
+              const B = yield* procWith(server.url, { ...options, sendWindow })
+              const ids = Array.from({ length: calls }, (_, i) => `k${i}`)
+              const fibers = yield* Effect.forEach(ids, (id) =>
+                Effect.forkChild(Effect.exit(B.nats.sendDurable("box", msg(id))))
+              )
+              // The calls have offered their messages: the outbox holds those past the window.
+              yield* Effect.yieldNow
+              yield* B.beehive.cleanup("box")
+              const exits = yield* within(Effect.forEach(fibers, Fiber.join), "the calls")
+              const stored: Array<string> = []
+              exits.forEach((exit, i) => {
+                if (Exit.isSuccess(exit)) stored.push(ids[i] as string)
+                else expect(errorOf(exit)).toMatchObject({ _tag: "ModuleClosed", module: "box" })
+              })
+              const received: Array<string> = []
+              const A = yield* startServing(server.url, prefix, "box", received, { maxInbound: 8, delayMs: 0 })
+              // The last call's message, stored or not: after it nothing more comes.
+              const probe = yield* procWith(server.url, options)
+              yield* probe.nats.sendDurable("box", msg("probe"))
+              yield* waitUntil(() => received.includes("probe"), "the probe")
+              yield* stopServing(A)
+              expect(received.slice(0, -1).filter((id) => !ids.includes(id))).toEqual([])
+              for (const id of stored) expect(received).toContain(id)
+              expect(new Set(received).size).toBe(received.length)
+              expect(received.slice(0, -1)).toEqual(
+                [...received.slice(0, -1)].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1)))
+              )
+            })
+          )
+        ),
+        fcParams(8)
+      ),
+    60_000
+  )
+})
