@@ -19,12 +19,14 @@ import { msg, settle } from "../support/messages.ts"
 
 type Op =
   | { readonly kind: "send" }
+  | { readonly kind: "sendAll"; readonly count: number }
   | { readonly kind: "sync"; readonly duplicate: boolean }
   | { readonly kind: "group" }
   | { readonly kind: "groupSync" }
 
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   fc.constant<Op>({ kind: "send" }),
+  fc.integer({ min: 1, max: 4 }).map<Op>((count) => ({ kind: "sendAll", count })),
   fc.boolean().map<Op>((duplicate) => ({ kind: "sync", duplicate })),
   fc.constant<Op>({ kind: "group" }),
   fc.constant<Op>({ kind: "groupSync" })
@@ -32,7 +34,7 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
 
 describe("SPEC properties with a remote module", () => {
   it(
-    "R-SOCK-8 R-SOCK-9 R-SOCK-30 R-SOCK-32 R-SEND-4 R-SYNC-4 R-GSYNC-2 concurrent senders, over streams and packets: every message arrives once and in order, every call gets its own answer, no response reaches a mailbox; to a peer without receipts over packets (Go's way) messages are written stamped with the socket type",
+    "R-SOCK-8 R-SOCK-9 R-SOCK-30 R-SOCK-32 R-SEND-4 R-SEND-5 R-SYNC-4 R-GSYNC-2 concurrent senders, over streams and packets: every message arrives once and in order, batches included, every call gets its own answer, no response reaches a mailbox; to a peer without receipts over packets (Go's way) messages are written stamped with the socket type",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -81,7 +83,18 @@ describe("SPEC properties with a remote module", () => {
                         const id = `w${w}-${i}`
                         if (op.kind === "send") {
                           yield* c.beehive.send("A", msg(id))
-                          return [id, ["A"]] as const
+                          return [[id, ["A"]] as const]
+                        }
+                        if (op.kind === "sendAll") {
+                          // A batch to a remote module, all or nothing (R-SEND-5).
+                          const ids = Array.from({ length: op.count }, (_, k) => `${id}-${k}`)
+                          expect(
+                            yield* c.beehive.sendAll(
+                              "A",
+                              ids.map((one) => msg(one))
+                            )
+                          ).toBe(op.count)
+                          return ids.map((one) => [one, ["A"]] as const)
                         }
                         if (op.kind === "sync") {
                           const answer = yield* c.beehive.sendSync(
@@ -90,14 +103,14 @@ describe("SPEC properties with a remote module", () => {
                             10_000
                           )
                           expect(answer.content).toBe(`A:${id}`)
-                          return [id, ["A"]] as const
+                          return [[id, ["A"]] as const]
                         }
                         if (op.kind === "group") {
                           expect(yield* c.beehive.sendToGroup("g", msg(id))).toEqual({
                             delivered: ["A", "B"],
                             gone: []
                           })
-                          return [id, ["A", "B"]] as const
+                          return [[id, ["A", "B"]] as const]
                         }
                         const result = yield* c.beehive.sendToGroupSync("g", msg(id), 10_000)
                         expect([...result.responses].map(([m, r]) => [m, r.content])).toEqual(
@@ -106,14 +119,14 @@ describe("SPEC properties with a remote module", () => {
                             ["B", `B:${id}`]
                           ])
                         )
-                        return [id, ["A", "B"]] as const
+                        return [[id, ["A", "B"]] as const]
                       })
                     )
                   )
                 )
                 const perWorkload = yield* Effect.forEach(fibers, Fiber.join)
                 for (const results of perWorkload) {
-                  for (const [id, modules] of results) for (const m of modules) expected.get(m)?.push(id)
+                  for (const [id, modules] of results.flat()) for (const m of modules) expected.get(m)?.push(id)
                 }
                 const total = (map: Map<string, Array<string>>) => [...map.values()].reduce((n, l) => n + l.length, 0)
                 yield* waitForEffect(
