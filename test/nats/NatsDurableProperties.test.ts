@@ -10,7 +10,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { NatsServer } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
@@ -35,10 +35,21 @@ import { procWith, startJetStreamServer, waitUntil } from "./support.ts"
 let scope: Scope.Closeable
 let server: NatsServer
 
+// A setup that the code under test breaks fails every test (which StrykerJS counts), instead of
+// leaving them skipped.
+let setupFailure: unknown
 beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  server = await Effect.runPromise(startJetStreamServer.pipe(Scope.provide(scope)))
+  try {
+    scope = Effect.runSync(Scope.make())
+    server = await Effect.runPromise(startJetStreamServer.pipe(Scope.provide(scope)))
+  } catch (failure) {
+    setupFailure = failure ?? new Error("the setup failed")
+  }
 }, 30_000)
+
+beforeEach(() => {
+  if (setupFailure !== undefined) throw setupFailure
+})
 
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
 

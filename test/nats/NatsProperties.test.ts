@@ -7,7 +7,7 @@
 import { connect, headers } from "@nats-io/transport-node"
 import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
@@ -71,22 +71,33 @@ const forgedReport = (f: Forged, subject: string, parentId: string): ReadonlyArr
 const inboxReports = (p: Proc) =>
   p.events.filter((e: NatsEvent) => e._tag === "BadPayload" || e._tag === "LateResponse")
 
+// A setup that the code under test breaks fails every test (which StrykerJS counts), instead of
+// leaving them skipped.
+let setupFailure: unknown
 beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  await Effect.runPromise(
-    Effect.gen(function* () {
-      server = yield* startNatsServer
-      S = yield* proc(server.url)
-      C = yield* proc(server.url)
-      for (const m of ["A", "B", "N"]) yield* S.beehive.addModule(m)
-      for (const m of ["A", "B"]) yield* S.nats.serve(m)
-      for (const m of ["L", "X"]) yield* C.beehive.addModule(m)
-      for (const m of ["A", "B"]) yield* C.nats.awaitModule(m, "5 seconds")
-      // The group of the conservation property: a local member between two members behind NATS.
-      for (const m of ["A", "L", "B"]) yield* C.beehive.addModuleGroup(m, "g")
-    }).pipe(Scope.provide(scope))
-  )
+  try {
+    scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        server = yield* startNatsServer
+        S = yield* proc(server.url)
+        C = yield* proc(server.url)
+        for (const m of ["A", "B", "N"]) yield* S.beehive.addModule(m)
+        for (const m of ["A", "B"]) yield* S.nats.serve(m)
+        for (const m of ["L", "X"]) yield* C.beehive.addModule(m)
+        for (const m of ["A", "B"]) yield* C.nats.awaitModule(m, "5 seconds")
+        // The group of the conservation property: a local member between two members behind NATS.
+        for (const m of ["A", "L", "B"]) yield* C.beehive.addModuleGroup(m, "g")
+      }).pipe(Scope.provide(scope))
+    )
+  } catch (failure) {
+    setupFailure = failure ?? new Error("the setup failed")
+  }
 }, 30_000)
+
+beforeEach(() => {
+  if (setupFailure !== undefined) throw setupFailure
+})
 
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
 
