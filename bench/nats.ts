@@ -106,13 +106,15 @@ const program = Effect.gen(function* () {
 
   if (ONLY !== "sync") {
     let received = 0
+    // Receive loops as beehive modules are written, as in bench/socket.ts: `Effect.forever` would yield
+    // to the event loop (a `setImmediate`) after every message, where the plain consumer does not.
     yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.gen(function* () {
+      Effect.gen(function* () {
+        while (true) {
           yield* A.receive("sink")
           received++
-        })
-      )
+        }
+      })
     )
     const beehiveOneWay = yield* measure(
       `beehive send over NATS (${ONE_WAY} msgs)`,
@@ -183,12 +185,12 @@ const program = Effect.gen(function* () {
 
   if (ONLY !== "send") {
     yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.gen(function* () {
+      Effect.gen(function* () {
+        while (true) {
           const request = yield* A.receive("echo")
           yield* A.sendResp(yield* Message.newResponse(request, "pong"), "echo")
-        })
-      )
+        }
+      })
     )
     // The plain responder doing what the echo module does: decode the request, answer with a new
     // JSON message, from a consumer of the subscription's queue; the raw one answers "pong" at once.
