@@ -151,44 +151,58 @@ export class Serving {
     } else this.state.host.onUndeliverable(module, message)
   }
 
-  /** Delivers what arrives for one served module, one message at a time, until its queue is shut down. */
+  /**
+   * Delivers what arrives for one served module, one message at a time, until its queue is shut down.
+   * A message already queued is taken without an effect and without a yield to the scheduler: the
+   * loop waits (`Queue.take`) only once the queue is empty. Nothing is starved by it: the queue is
+   * filled by the connection's callbacks, which do not run while the loop runs, so it ends its run
+   * after at most `maxInbound` messages, and Effect's operation budget still yields within a run (a
+   * yield per message, `Effect.forever`'s, cost a wake-up and a scheduler task each).
+   */
   deliverLoop(served: Served): Effect.Effect<never> {
     const self = this
+    return Effect.gen(function* () {
+      while (true) {
+        // A shut-down queue's `takeUnsafe` is its failure: the `take` after it fails too, ending the loop.
+        const polled = Queue.takeUnsafe(served.queue)
+        const msg = polled !== undefined && Exit.isSuccess(polled) ? polled.value : yield* Queue.take(served.queue)
+        yield* self.deliver(served, msg)
+      }
+    })
+  }
+
+  /**
+   * Delivers one message that arrived for `served`. A module cleaned up here stops being served: its
+   * queue is shut down, so the loop's next take ends it.
+   */
+  private deliver(served: Served, msg: Msg): Effect.Effect<void> {
     const state = this.state
-    return Effect.forever(
-      Effect.gen(function* () {
-        const msg = yield* Queue.take(served.queue)
-        const decoded = decodeJsonResult(msg.string())
-        if (Result.isFailure(decoded)) {
-          state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-          if (msg.reply !== undefined) {
-            // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
-            self.acknowledge(served, msg.reply, true)
-            state.publish(msg.reply, "", undefined, {
-              ...self.ackHeaders(served.module, msg.reply),
-              [UndeliverableHeader]: "bad message JSON"
-            })
-          }
-          return
-        }
-        const message = decoded.success
-        if (message.header.sync && msg.reply !== undefined) {
-          state.replies.registerInbound(message.header.id, { destination: served.module, reply: msg.reply })
-        }
-        const exit = yield* Effect.exit(state.beehive.send(served.module, message))
-        if (msg.reply !== undefined) self.acknowledge(served, msg.reply, message.header.sync)
-        if (Exit.isFailure(exit)) {
-          const error = Cause.squash(exit.cause) as Error
-          self.undeliverable(served.module, message, msg.reply, error.message)
-          if (
-            (error as { _tag?: string })._tag === "ModuleNotFound" ||
-            (error as { _tag?: string })._tag === "ModuleClosed"
-          ) {
-            yield* self.unserve(served.module)
-          }
-        }
-      })
-    )
+    const decoded = decodeJsonResult(msg.string())
+    if (Result.isFailure(decoded)) {
+      state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+      if (msg.reply !== undefined) {
+        // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
+        this.acknowledge(served, msg.reply, true)
+        state.publish(msg.reply, "", undefined, {
+          ...this.ackHeaders(served.module, msg.reply),
+          [UndeliverableHeader]: "bad message JSON"
+        })
+      }
+      return Effect.void
+    }
+    const message = decoded.success
+    const reply = msg.reply
+    if (message.header.sync && reply !== undefined) {
+      state.replies.registerInbound(message.header.id, { destination: served.module, reply })
+    }
+    return Effect.flatMap(Effect.exit(state.beehive.send(served.module, message)), (exit) => {
+      if (reply !== undefined) this.acknowledge(served, reply, message.header.sync)
+      if (Exit.isSuccess(exit)) return Effect.void
+      const error = Cause.squash(exit.cause) as Error
+      this.undeliverable(served.module, message, reply, error.message)
+      const tag = (error as { _tag?: string })._tag
+      return tag === "ModuleNotFound" || tag === "ModuleClosed" ? this.unserve(served.module) : Effect.void
+    })
   }
 
   /**
