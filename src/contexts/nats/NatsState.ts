@@ -33,6 +33,8 @@ export const UndeliverableHeader = "Beehive-Undeliverable"
 /** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
 export const AckHeader = "Beehive-Ack"
 
+const ignored = (): void => {}
+
 /** Runs of the context's loops by microtask in a row, at most: then one waits for a turn of the event loop. */
 const MaxPromptRuns = 64
 
@@ -191,18 +193,32 @@ export class NatsState {
         h = natsHeaders()
         for (const [k, v] of Object.entries(headers)) h.set(k, v)
       }
-      // The client takes an undefined reply or headers as none.
-      this.nc.publish(subject, data, { reply, headers: h } as PublishOptions)
+      // The client takes an undefined reply or headers as none. A string is encoded here: the client's
+      // `TextEncoder` costs several times `Buffer.from` on a message's JSON (a fifth of a publish).
+      this.nc.publish(subject, typeof data === "string" ? Buffer.from(data) : data, {
+        reply,
+        headers: h
+      } as PublishOptions)
       return undefined
     } catch (error) {
       return (error as Error).message ?? String(error)
     }
   }
 
+  /**
+   * Asks the server for a flush now (its PING goes out with what was published before it); the promise
+   * settles once the server has all of it, or the connection ended. Never rejects, never throws.
+   */
+  flushNow(): Promise<void> {
+    try {
+      return this.nc.isClosed() ? Promise.resolve() : this.nc.flush().then(ignored, ignored)
+    } catch {
+      return Promise.resolve()
+    }
+  }
+
   /** Waits until the server has what was published (bounds the client's buffer), or the connection ends. */
-  readonly flush: Effect.Effect<void> = Effect.ignore(
-    Effect.tryPromise(() => (this.nc.isClosed() ? Promise.resolve() : this.nc.flush()))
-  )
+  readonly flush: Effect.Effect<void> = Effect.promise(() => this.flushNow())
 
   /**
    * `flush`, waiting at most 2 s: for the steps that must not hang while the connection is down (the
