@@ -18,7 +18,7 @@ import { decodeJsonResult } from "../../model/MessageJson.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
-import { AckHeader, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
+import { AckHeader, drain, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
 
 /**
  * A module served here: its inbound queue and its subscription.
@@ -77,7 +77,8 @@ export class Serving {
       const isDurable = durable instanceof DurableEndpoint && durable.isOpen
       if (entry === undefined || (entry.contextType === ContextTypeNats && !isDurable))
         return yield* new ModuleNotFound({ module })
-      const queue = yield* Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" })
+      // Made `promptly`, so that what arrives wakes the delivery loop by microtask (see NatsContext).
+      const queue = yield* promptly(Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" }))
       const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
@@ -151,24 +152,9 @@ export class Serving {
     } else this.state.host.onUndeliverable(module, message)
   }
 
-  /**
-   * Delivers what arrives for one served module, one message at a time, until its queue is shut down.
-   * A message already queued is taken without an effect and without a yield to the scheduler: the
-   * loop waits (`Queue.take`) only once the queue is empty. Nothing is starved by it: the queue is
-   * filled by the connection's callbacks, which do not run while the loop runs, so it ends its run
-   * after at most `maxInbound` messages, and Effect's operation budget still yields within a run (a
-   * yield per message, `Effect.forever`'s, cost a wake-up and a scheduler task each).
-   */
+  /** Delivers what arrives for one served module, one message at a time, until its queue is shut down. */
   deliverLoop(served: Served): Effect.Effect<never> {
-    const self = this
-    return Effect.gen(function* () {
-      while (true) {
-        // A shut-down queue's `takeUnsafe` is its failure: the `take` after it fails too, ending the loop.
-        const polled = Queue.takeUnsafe(served.queue)
-        const msg = polled !== undefined && Exit.isSuccess(polled) ? polled.value : yield* Queue.take(served.queue)
-        yield* self.deliver(served, msg)
-      }
-    })
+    return drain(served.queue, (msg) => this.deliver(served, msg))
   }
 
   /**
