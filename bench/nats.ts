@@ -5,9 +5,10 @@
  * contexts with a connection each.
  *
  * - one-way: N `send`s of new messages to a module served by the other process, timed until its
- *   receiver has taken the N-th. Two baselines from one plain connection to a subscription of another:
+ *   receiver has taken the N-th. Baselines from one plain connection to a subscription of another:
  *   doing the same work (a new message as JSON per publish; a consumer that takes each from the
- *   subscription's queue and decodes it), and raw (the same bytes N times, a callback counting them).
+ *   subscription's queue and decodes it), the same with a reply subject per message as long as the
+ *   beehive side's (R-NATS-1), and raw (the same bytes N times, a callback counting them).
  *   Messages the serving side dropped (R-NATS-8) are counted and printed;
  * - sendSync: sequential round trips to a module that answers every request with a new message; next
  *   to it, sequential `nc.request`s: of a new JSON message to a consumer that decodes it and answers
@@ -165,6 +166,26 @@ const program = Effect.gen(function* () {
           })
       )
     )
+    // The same, each message with a reply subject as long as the beehive side's (R-NATS-1: every
+    // message names where its acknowledgement, answer or no-responders status goes): what that costs
+    // nats.js and the server, apart from the rest of the beehive side's work.
+    const replyPrefix = `beehive.resp.${globalThis.crypto.randomUUID()}.sink.`
+    const plainReplied = yield* measure(
+      `plain publish, JSON + reply subject + consumer (${ONE_WAY} msgs)`,
+      ONE_WAY,
+      Effect.promise(
+        () =>
+          new Promise<void>((resolve) => {
+            consumed = 0
+            consumedTarget = ONE_WAY
+            consumedReached = resolve
+            for (let i = 0; i < ONE_WAY; i++) {
+              const m = plainMessage()
+              pub.publish("plain.consumer", JSON.stringify(m), { reply: replyPrefix + m.header.msg_id })
+            }
+          })
+      )
+    )
     const plainOneWay = yield* measure(
       `plain publish, same bytes, callback (${ONE_WAY} msgs)`,
       ONE_WAY,
@@ -179,7 +200,7 @@ const program = Effect.gen(function* () {
       )
     )
     console.log(
-      `send: ${beehiveOneWay} /s = ${ratio(beehiveOneWay, plainConsumed)} of plain with JSON + consumer (${plainConsumed} /s), ${ratio(beehiveOneWay, plainOneWay)} of raw plain publish (${plainOneWay} /s); dropped by the serving side: ${dropped.length}`
+      `send: ${beehiveOneWay} /s = ${ratio(beehiveOneWay, plainConsumed)} of plain with JSON + consumer (${plainConsumed} /s), ${ratio(beehiveOneWay, plainReplied)} of it with a reply subject (${plainReplied} /s), ${ratio(beehiveOneWay, plainOneWay)} of raw plain publish (${plainOneWay} /s); dropped by the serving side: ${dropped.length}`
     )
   }
 
