@@ -18,6 +18,8 @@
  * time this process spent per operation (both ends; the server's not counted): on a shared machine
  * the rates vary from run to run, so only ratios within one run count. BENCH_ONLY=send|sync runs one
  * path, BENCH_SIDE=beehive|plain one side (to profile it: `node --cpu-prof dist/bench/nats.js`).
+ * BENCH_SEND_WINDOW=n runs the beehive side with `sendWindow` n and `maxInbound` 4n (defaults 256 and
+ * 1024, R-NATS-8), to see what the window costs.
  * Figures and profiles: README.md, the `bench:nats` row.
  */
 import { connect } from "@nats-io/transport-node"
@@ -35,6 +37,11 @@ const ONE_WAY = Number(process.env.BENCH_ONE_WAY ?? 100_000)
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 10_000)
 /** `send` or `sync`: only that path, both sides (for a profile of one path); both when unset. */
 const ONLY = process.env.BENCH_ONLY
+/** The beehive side's `sendWindow` (and four times it as `maxInbound`) when set; the defaults when unset. */
+const WINDOW =
+  process.env.BENCH_SEND_WINDOW === undefined
+    ? {}
+    : { sendWindow: Number(process.env.BENCH_SEND_WINDOW), maxInbound: 4 * Number(process.env.BENCH_SEND_WINDOW) }
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -83,12 +90,13 @@ const program = Effect.gen(function* () {
   const hostA = yield* makeHost()
   const natsA = yield* makeNatsContext({
     servers: url,
+    ...WINDOW,
     onEvent: (e) => {
       if (e._tag === "Undeliverable") dropped.push(e)
     }
   }).pipe(Effect.provideService(ContextHost, hostA))
   const hostB = yield* makeHost()
-  const natsB = yield* makeNatsContext({ servers: url }).pipe(Effect.provideService(ContextHost, hostB))
+  const natsB = yield* makeNatsContext({ servers: url, ...WINDOW }).pipe(Effect.provideService(ContextHost, hostB))
   const A = hostA.beehive
   const B = hostB.beehive
   yield* A.addModule("sink")
