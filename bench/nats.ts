@@ -5,9 +5,10 @@
  * contexts with a connection each.
  *
  * - one-way: N `send`s of new messages to a module served by the other process, timed until its
- *   receiver has taken the N-th. Two baselines from one plain connection to a subscription of another:
+ *   receiver has taken the N-th. Baselines from one plain connection to a subscription of another:
  *   doing the same work (a new message as JSON per publish; a consumer that takes each from the
- *   subscription's queue and decodes it), and raw (the same bytes N times, a callback counting them).
+ *   subscription's queue and decodes it), the same with a reply subject per message as long as the
+ *   beehive side's (R-NATS-1), and raw (the same bytes N times, a callback counting them).
  *   Messages the serving side dropped (R-NATS-8) are counted and printed;
  * - sendSync: sequential round trips to a module that answers every request with a new message; next
  *   to it, sequential `nc.request`s: of a new JSON message to a consumer that decodes it and answers
@@ -17,6 +18,8 @@
  * time this process spent per operation (both ends; the server's not counted): on a shared machine
  * the rates vary from run to run, so only ratios within one run count. BENCH_ONLY=send|sync runs one
  * path, BENCH_SIDE=beehive|plain one side (to profile it: `node --cpu-prof dist/bench/nats.js`).
+ * BENCH_SEND_WINDOW=n runs the beehive side with `sendWindow` n and `maxInbound` 4n (defaults 256 and
+ * 1024, R-NATS-8), to see what the window costs.
  * Figures and profiles: README.md, the `bench:nats` row.
  */
 import { connect } from "@nats-io/transport-node"
@@ -34,6 +37,11 @@ const ONE_WAY = Number(process.env.BENCH_ONE_WAY ?? 100_000)
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 10_000)
 /** `send` or `sync`: only that path, both sides (for a profile of one path); both when unset. */
 const ONLY = process.env.BENCH_ONLY
+/** The beehive side's `sendWindow` (and four times it as `maxInbound`) when set; the defaults when unset. */
+const WINDOW =
+  process.env.BENCH_SEND_WINDOW === undefined
+    ? {}
+    : { sendWindow: Number(process.env.BENCH_SEND_WINDOW), maxInbound: 4 * Number(process.env.BENCH_SEND_WINDOW) }
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -82,12 +90,13 @@ const program = Effect.gen(function* () {
   const hostA = yield* makeHost()
   const natsA = yield* makeNatsContext({
     servers: url,
+    ...WINDOW,
     onEvent: (e) => {
       if (e._tag === "Undeliverable") dropped.push(e)
     }
   }).pipe(Effect.provideService(ContextHost, hostA))
   const hostB = yield* makeHost()
-  const natsB = yield* makeNatsContext({ servers: url }).pipe(Effect.provideService(ContextHost, hostB))
+  const natsB = yield* makeNatsContext({ servers: url, ...WINDOW }).pipe(Effect.provideService(ContextHost, hostB))
   const A = hostA.beehive
   const B = hostB.beehive
   yield* A.addModule("sink")
@@ -106,13 +115,15 @@ const program = Effect.gen(function* () {
 
   if (ONLY !== "sync") {
     let received = 0
+    // Receive loops as beehive modules are written, as in bench/socket.ts: `Effect.forever` would yield
+    // to the event loop (a `setImmediate`) after every message, where the plain consumer does not.
     yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.gen(function* () {
+      Effect.gen(function* () {
+        while (true) {
           yield* A.receive("sink")
           received++
-        })
-      )
+        }
+      })
     )
     const beehiveOneWay = yield* measure(
       `beehive send over NATS (${ONE_WAY} msgs)`,
@@ -163,6 +174,26 @@ const program = Effect.gen(function* () {
           })
       )
     )
+    // The same, each message with a reply subject as long as the beehive side's (R-NATS-1: every
+    // message names where its acknowledgement, answer or no-responders status goes): what that costs
+    // nats.js and the server, apart from the rest of the beehive side's work.
+    const replyPrefix = `beehive.resp.${globalThis.crypto.randomUUID()}.sink.`
+    const plainReplied = yield* measure(
+      `plain publish, JSON + reply subject + consumer (${ONE_WAY} msgs)`,
+      ONE_WAY,
+      Effect.promise(
+        () =>
+          new Promise<void>((resolve) => {
+            consumed = 0
+            consumedTarget = ONE_WAY
+            consumedReached = resolve
+            for (let i = 0; i < ONE_WAY; i++) {
+              const m = plainMessage()
+              pub.publish("plain.consumer", JSON.stringify(m), { reply: replyPrefix + m.header.msg_id })
+            }
+          })
+      )
+    )
     const plainOneWay = yield* measure(
       `plain publish, same bytes, callback (${ONE_WAY} msgs)`,
       ONE_WAY,
@@ -177,18 +208,18 @@ const program = Effect.gen(function* () {
       )
     )
     console.log(
-      `send: ${beehiveOneWay} /s = ${ratio(beehiveOneWay, plainConsumed)} of plain with JSON + consumer (${plainConsumed} /s), ${ratio(beehiveOneWay, plainOneWay)} of raw plain publish (${plainOneWay} /s); dropped by the serving side: ${dropped.length}`
+      `send: ${beehiveOneWay} /s = ${ratio(beehiveOneWay, plainConsumed)} of plain with JSON + consumer (${plainConsumed} /s), ${ratio(beehiveOneWay, plainReplied)} of it with a reply subject (${plainReplied} /s), ${ratio(beehiveOneWay, plainOneWay)} of raw plain publish (${plainOneWay} /s); dropped by the serving side: ${dropped.length}`
     )
   }
 
   if (ONLY !== "send") {
     yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.gen(function* () {
+      Effect.gen(function* () {
+        while (true) {
           const request = yield* A.receive("echo")
           yield* A.sendResp(yield* Message.newResponse(request, "pong"), "echo")
-        })
-      )
+        }
+      })
     )
     // The plain responder doing what the echo module does: decode the request, answer with a new
     // JSON message, from a consumer of the subscription's queue; the raw one answers "pong" at once.

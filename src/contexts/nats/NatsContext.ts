@@ -35,7 +35,7 @@ import { ContextHost } from "../ContextHost.ts"
 import { connectNats } from "./Connection.ts"
 import { heartbeat } from "./Heartbeat.ts"
 import { type NatsContextOptions, resolveNatsOptions } from "./NatsOptions.ts"
-import { controlCallback, NatsState, promptly } from "./NatsState.ts"
+import { controlCallback, drain, NatsState, promptly } from "./NatsState.ts"
 
 /** Responses and registry messages waiting for the control fiber, at most. */
 const MaxControl = 65_536
@@ -126,8 +126,10 @@ export const makeNatsContext = (
     const host = yield* ContextHost
     const scope = yield* Effect.scope
     const nc = yield* connectNats(resolved)
-    const wake = yield* Queue.sliding<void>(1)
-    const control = yield* Queue.dropping<Msg>(MaxControl)
+    // Made `promptly`: a queue wakes its taker through the scheduler it was made under, so the
+    // publisher and the control fiber are woken by microtask (`promptly`'s), not by `setImmediate`.
+    const wake = yield* promptly(Queue.sliding<void>(1))
+    const control = yield* promptly(Queue.dropping<Msg>(MaxControl))
     // Durable modules' fetching ends after the finalizer below has stopped serving them (R-NATS-12).
     const fetchScope = yield* Scope.fork(scope)
     const state = new NatsState(resolved, globalThis.crypto.randomUUID(), nc, host, scope, wake, fetchScope)
@@ -146,7 +148,7 @@ export const makeNatsContext = (
       Effect.catchCause(handleControl(m), (cause) =>
         Effect.sync(() => state.report({ _tag: "BadPayload", subject: m.subject, reason: String(Cause.squash(cause)) }))
       )
-    yield* Effect.forkIn(promptly(Effect.forever(Effect.flatMap(Queue.take(control), handleReported))), scope)
+    yield* Effect.forkIn(promptly(drain(control, handleReported)), scope)
     yield* Effect.forkIn(promptly(state.publisher.run), scope)
     yield* Effect.forkIn(heartbeat(state), scope)
     // The connection closed for good (reconnection gave up): every remote module is gone (R-NATS-9).

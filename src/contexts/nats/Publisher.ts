@@ -11,7 +11,7 @@
  * @since 0.3.0
  * @internal
  */
-import { Clock, Effect, Fiber, Queue } from "effect"
+import { Clock, Effect, Queue } from "effect"
 import type { ModuleContext } from "../ModuleContext.ts"
 import { RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
@@ -47,8 +47,8 @@ export class Publisher {
   private readonly ready = new Set<RemoteEndpoint>()
   /** The credit of each remote module. */
   private readonly credits = new Map<RemoteEndpoint, Credit>()
-  /** The last flush asked for, until it is waited for. */
-  private flushing: Fiber.Fiber<void> | undefined = undefined
+  /** The last flush asked for, until it is waited for; undefined once it completed. */
+  private flushing: Promise<void> | undefined = undefined
   /** Messages published since the last flush asked for. */
   private sinceFlush = 0
 
@@ -143,10 +143,26 @@ export class Publisher {
    * connection ended): the previous one covers all but the last half `flushEvery` messages at most.
    * The flush starts at once, so its PING goes out in the same write as the publications before it.
    */
-  private readonly flushAhead: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
-    if (this.flushing !== undefined) yield* Fiber.join(this.flushing)
+  private readonly flushAhead: Effect.Effect<void> = Effect.suspend(() => {
+    // A promise, not a fiber: one flush per half `flushEvery` messages costs a fork and a join as a
+    // fiber, and the previous flush has almost always completed when the next is due (no wait at all).
+    const previous = this.flushing
+    return previous === undefined
+      ? this.startFlush
+      : Effect.andThen(
+          Effect.promise(() => previous),
+          this.startFlush
+        )
+  })
+
+  /** Asks for a flush of what was published so far; `flushing` until it completes. */
+  private readonly startFlush: Effect.Effect<void> = Effect.sync(() => {
     this.sinceFlush = 0
-    this.flushing = yield* Effect.forkChild(this.state.flush, { startImmediately: true })
+    const flushing = this.state.flushNow()
+    this.flushing = flushing
+    void flushing.then(() => {
+      if (this.flushing === flushing) this.flushing = undefined
+    })
   })
 
   /** `n` of the messages published to `module` were handled there (an acknowledgement came at `now`). */

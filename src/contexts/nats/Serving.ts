@@ -18,7 +18,7 @@ import { decodeJsonResult } from "../../model/MessageJson.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
-import { AckHeader, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
+import { AckHeader, drain, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
 
 /**
  * A module served here: its inbound queue and its subscription.
@@ -77,7 +77,8 @@ export class Serving {
       const isDurable = durable instanceof DurableEndpoint && durable.isOpen
       if (entry === undefined || (entry.contextType === ContextTypeNats && !isDurable))
         return yield* new ModuleNotFound({ module })
-      const queue = yield* Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" })
+      // Made `promptly`, so that what arrives wakes the delivery loop by microtask (see NatsContext).
+      const queue = yield* promptly(Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" }))
       const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
@@ -153,42 +154,41 @@ export class Serving {
 
   /** Delivers what arrives for one served module, one message at a time, until its queue is shut down. */
   deliverLoop(served: Served): Effect.Effect<never> {
-    const self = this
+    return drain(served.queue, (msg) => this.deliver(served, msg))
+  }
+
+  /**
+   * Delivers one message that arrived for `served`. A module cleaned up here stops being served: its
+   * queue is shut down, so the loop's next take ends it.
+   */
+  private deliver(served: Served, msg: Msg): Effect.Effect<void> {
     const state = this.state
-    return Effect.forever(
-      Effect.gen(function* () {
-        const msg = yield* Queue.take(served.queue)
-        const decoded = decodeJsonResult(msg.string())
-        if (Result.isFailure(decoded)) {
-          state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-          if (msg.reply !== undefined) {
-            // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
-            self.acknowledge(served, msg.reply, true)
-            state.publish(msg.reply, "", undefined, {
-              ...self.ackHeaders(served.module, msg.reply),
-              [UndeliverableHeader]: "bad message JSON"
-            })
-          }
-          return
-        }
-        const message = decoded.success
-        if (message.header.sync && msg.reply !== undefined) {
-          state.replies.registerInbound(message.header.id, { destination: served.module, reply: msg.reply })
-        }
-        const exit = yield* Effect.exit(state.beehive.send(served.module, message))
-        if (msg.reply !== undefined) self.acknowledge(served, msg.reply, message.header.sync)
-        if (Exit.isFailure(exit)) {
-          const error = Cause.squash(exit.cause) as Error
-          self.undeliverable(served.module, message, msg.reply, error.message)
-          if (
-            (error as { _tag?: string })._tag === "ModuleNotFound" ||
-            (error as { _tag?: string })._tag === "ModuleClosed"
-          ) {
-            yield* self.unserve(served.module)
-          }
-        }
-      })
-    )
+    const decoded = decodeJsonResult(msg.string())
+    if (Result.isFailure(decoded)) {
+      state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+      if (msg.reply !== undefined) {
+        // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
+        this.acknowledge(served, msg.reply, true)
+        state.publish(msg.reply, "", undefined, {
+          ...this.ackHeaders(served.module, msg.reply),
+          [UndeliverableHeader]: "bad message JSON"
+        })
+      }
+      return Effect.void
+    }
+    const message = decoded.success
+    const reply = msg.reply
+    if (message.header.sync && reply !== undefined) {
+      state.replies.registerInbound(message.header.id, { destination: served.module, reply })
+    }
+    return Effect.flatMap(Effect.exit(state.beehive.send(served.module, message)), (exit) => {
+      if (reply !== undefined) this.acknowledge(served, reply, message.header.sync)
+      if (Exit.isSuccess(exit)) return Effect.void
+      const error = Cause.squash(exit.cause) as Error
+      this.undeliverable(served.module, message, reply, error.message)
+      const tag = (error as { _tag?: string })._tag
+      return tag === "ModuleNotFound" || tag === "ModuleClosed" ? this.unserve(served.module) : Effect.void
+    })
   }
 
   /**
