@@ -118,7 +118,9 @@ describe("R-SOCK-26 listening on a unix path when the file system fails", () => 
                 // Once the fault is gone, the path serves.
                 const listener = yield* nodeTransport.listen(address)
                 const client = yield* nodeTransport.connect(address)
-                yield* listener.accept
+                const accepted = yield* listener.accept
+                // Every connection is closed: a packet socket left open keeps a native handle alive.
+                yield* accepted.close
                 yield* client.close
                 yield* listener.close
                 expect(existsSync(path)).toBe(false)
@@ -228,7 +230,9 @@ describe("R-SOCK-14 R-SOCK-15 listening on TCP", () => {
                 // Once free, the port serves.
                 const listener = yield* nodeTransport.listen(address)
                 const client = yield* nodeTransport.connect(listener.address)
-                yield* listener.accept
+                const accepted = yield* listener.accept
+                // Every connection is closed: a packet socket left open keeps a native handle alive.
+                yield* accepted.close
                 yield* client.close
                 yield* listener.close
               })

@@ -176,9 +176,11 @@ describe("R-SOCK-30 R-SOCK-22 connections over packets", () => {
                 const path = freshPath()
                 const listener = yield* listenSeqpacket(path)
                 const ends: Array<Connection> = []
+                const servers: Array<Connection> = []
                 for (let i = 0; i < clients; i++) ends.push(yield* connectSeqpacket(path))
                 for (let i = 0; i < accepted; i++) {
                   const server = yield* listener.accept
+                  servers.push(server)
                   // Reads given up while nothing came take nothing with them.
                   for (let r = 0; r < readsGivenUp; r++) {
                     const reading = yield* Effect.forkChild(server.read, { startImmediately: true })
@@ -202,7 +204,9 @@ describe("R-SOCK-30 R-SOCK-22 connections over packets", () => {
                   expect(rest.packets).toEqual([])
                   expect(rest.end?._tag).toBe("ConnectionClosed")
                 }
-                for (const client of ends) yield* client.close
+                // Every connection is closed: a packet socket left open keeps a native handle alive, and a
+                // worker thread that exits with one aborts the process.
+                for (const connection of [...ends, ...servers]) yield* connection.close
                 // Where no packet server listens, connecting fails at once, naming the path.
                 const other = freshPath()
                 if (elsewhere === "a stale file") makeStaleSocket(other, "packet")
