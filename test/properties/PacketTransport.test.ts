@@ -158,6 +158,46 @@ describe("R-SOCK-30 the transport over packets", () => {
 })
 
 describe("R-SOCK-30 R-SOCK-22 connections over packets", () => {
+  it("R-SOCK-30 R-SOCK-22 connections closed from either end, or from both at once, never disturb another: each new connection, and one open throughout, carry packets both ways", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ closer: fc.constantFrom("client", "server", "both"), reply: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 12
+        }),
+        fc.boolean(),
+        (steps, withSteady) =>
+          run(
+            Effect.gen(function* () {
+              const listener = yield* listenSeqpacket(freshPath())
+              const path = (listener.address as { path: string }).path
+              const exchange = (a: Connection, b: Connection, i: number, reply = true) =>
+                Effect.gen(function* () {
+                  yield* a.write(Uint8Array.of(i, 1))
+                  expect((yield* readPackets(b, 1, false)).packets.map((p) => [...p])).toEqual([[i, 1]])
+                  if (!reply) return
+                  yield* b.write(Uint8Array.of(i, 2))
+                  expect((yield* readPackets(a, 1, false)).packets.map((p) => [...p])).toEqual([[i, 2]])
+                })
+              // A connection open throughout, in some runs: it also changes which descriptors are reused.
+              const steady = withSteady ? [yield* connectSeqpacket(path), yield* listener.accept] : []
+              for (const [i, { closer, reply }] of steps.entries()) {
+                const client = yield* connectSeqpacket(path)
+                const server = yield* listener.accept
+                yield* exchange(client, server, i, reply)
+                if (closer === "both") yield* Effect.all([client.close, server.close], { concurrency: "unbounded" })
+                else if (closer === "client") yield* Effect.andThen(client.close, server.close)
+                else yield* Effect.andThen(server.close, client.close)
+                if (steady.length === 2) yield* exchange(steady[0] as Connection, steady[1] as Connection, i)
+              }
+              for (const connection of steady) yield* connection.close
+              yield* listener.close
+            })
+          )
+      ),
+      fcParams(20)
+    ))
+
   it(
     "R-SOCK-30 R-SOCK-22 a packet listener hands connections over in order of arrival; closing it closes the ones never handed over and fails waiting and later accepts; a read given up takes no packet with it; connecting where no packet server listens fails with ConnectFailed",
     () =>

@@ -66,6 +66,8 @@ interface SeqpacketSocketApi {
   write(buffer: Buffer, offset?: number, length?: number, cb?: () => void): void
   end(cb?: () => void): void
   destroy(): void
+  /** Set by the package once it has closed the descriptor (its own `destroy`, or both ends done). */
+  readonly destroyed: boolean
   setInternalReadBufferSize(size: number): void
 }
 
@@ -128,7 +130,9 @@ class SeqpacketConnection implements Connection {
     // nothing more is written, and the close on both sides completes without waiting for this side's.
     socket.on("end", () => {
       this.end("the peer closed the connection")
-      Result.try(() => socket.end())
+      // The package closes the descriptor itself once both ends are done; its `end` after that would shut
+      // down whatever socket now has that descriptor number (another connection's: "Broken pipe").
+      if (!socket.destroyed) Result.try(() => socket.end())
     })
     socket.on("error", (error) => this.end(errorText(error)))
     socket.on("close", () => {
@@ -169,7 +173,7 @@ class SeqpacketConnection implements Connection {
   // The `ensuring` is in place before anything is done: an interrupted close still destroys the socket.
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     this.end("closed here")
-    if (this.destroyed) return Effect.void
+    if (this.destroyed || this.socket.destroyed) return Effect.void
     return Effect.callback<void>((resume) => {
       this.socket.once("close", () => resume(Effect.void))
       try {
