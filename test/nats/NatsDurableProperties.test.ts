@@ -26,6 +26,7 @@ import {
   rawClient,
   run,
   type ServingProcess,
+  SteadyAckWaitMs,
   sendBursts,
   startServing,
   stopServing
@@ -294,7 +295,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
             run(
               Effect.gen(function* () {
                 const prefix = `own${++ownRun}`
-                const options = { prefix, durable: ["box"], durableAckWaitMs: AckWaitMs }
+                const options = { prefix, durable: ["box"], durableAckWaitMs: SteadyAckWaitMs }
                 const A = yield* procWith(server.url, options)
                 yield* A.nats.serve("box")
                 const sent: Array<string> = []
@@ -316,7 +317,11 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                   first.push((yield* A.beehive.receive("box")).header.id)
                 yield* A.nats.unserve("box")
                 const rest: Array<string> = []
-                const B = yield* startServing(server.url, prefix, "box", rest, { maxInbound: 8, delayMs: 0 })
+                const B = yield* startServing(server.url, prefix, "box", rest, {
+                  maxInbound: 8,
+                  delayMs: 0,
+                  ackWaitMs: SteadyAckWaitMs
+                })
                 yield* waitUntil(() => first.length + rest.length >= sent.length, "every message received")
                 // A duplicate would come within a fetch: wait for one, then stop.
                 yield* Effect.sleep(50)

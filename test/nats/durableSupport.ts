@@ -11,6 +11,13 @@ import { type Proc, procWith } from "./support.ts"
 /** Short, so that a killed process's messages come back soon (R-NATS-12); twice the heartbeat at least. */
 export const AckWaitMs = 1000
 
+/**
+ * Long, for properties where no process is killed: a redelivery then means a message was lost or
+ * held, and the property fails waiting for it, instead of passing or failing with the machine's load
+ * (a loaded 2-core machine can stall a process past a one-second ack wait, which R-NATS-12 allows).
+ */
+export const SteadyAckWaitMs = 60_000
+
 /** A plain NATS client of the server at `url` (no beehive), closed with the scope. */
 export const rawClient = (url: string): Effect.Effect<NatsConnection, never, Scope.Scope> =>
   Effect.acquireRelease(
@@ -26,6 +33,8 @@ export const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
 export interface Receiving {
   readonly maxInbound: number
   readonly delayMs: number
+  /** The process's `durableAckWaitMs`; `AckWaitMs` unless given. */
+  readonly ackWaitMs?: number
 }
 
 /** A serving process, and the fiber receiving its module's messages. */
@@ -41,7 +50,7 @@ export const startServing = (url: string, prefix: string, module: string, receiv
     const P = yield* procWith(url, {
       prefix,
       durable: [module],
-      durableAckWaitMs: AckWaitMs,
+      durableAckWaitMs: how.ackWaitMs ?? AckWaitMs,
       maxInbound: how.maxInbound
     }).pipe(Scope.provide(scope))
     yield* P.nats.serve(module)
