@@ -161,18 +161,21 @@ const program = Effect.gen(function* () {
       }
     })
     yield* Effect.promise(() => sub.flush())
-    const plainConsumed = yield* measure(
-      `plain publish, JSON + consumer (${ONE_WAY} msgs)`,
-      ONE_WAY,
+    /** Publishes `ONE_WAY` messages with `publish` and waits until the consumer has decoded them all. */
+    const consumedAll = (publish: () => void) =>
       Effect.promise(
         () =>
           new Promise<void>((resolve) => {
             consumed = 0
             consumedTarget = ONE_WAY
             consumedReached = resolve
-            for (let i = 0; i < ONE_WAY; i++) pub.publish("plain.consumer", JSON.stringify(plainMessage()))
+            for (let i = 0; i < ONE_WAY; i++) publish()
           })
       )
+    const plainConsumed = yield* measure(
+      `plain publish, JSON + consumer (${ONE_WAY} msgs)`,
+      ONE_WAY,
+      consumedAll(() => pub.publish("plain.consumer", JSON.stringify(plainMessage())))
     )
     // The same, each message with a reply subject as long as the beehive side's (R-NATS-1: every
     // message names where its acknowledgement, answer or no-responders status goes): what that costs
@@ -181,18 +184,10 @@ const program = Effect.gen(function* () {
     const plainReplied = yield* measure(
       `plain publish, JSON + reply subject + consumer (${ONE_WAY} msgs)`,
       ONE_WAY,
-      Effect.promise(
-        () =>
-          new Promise<void>((resolve) => {
-            consumed = 0
-            consumedTarget = ONE_WAY
-            consumedReached = resolve
-            for (let i = 0; i < ONE_WAY; i++) {
-              const m = plainMessage()
-              pub.publish("plain.consumer", JSON.stringify(m), { reply: replyPrefix + m.header.msg_id })
-            }
-          })
-      )
+      consumedAll(() => {
+        const m = plainMessage()
+        pub.publish("plain.consumer", JSON.stringify(m), { reply: replyPrefix + m.header.msg_id })
+      })
     )
     const plainOneWay = yield* measure(
       `plain publish, same bytes, callback (${ONE_WAY} msgs)`,
