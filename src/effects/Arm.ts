@@ -33,14 +33,22 @@ export type Cancel = () => void
 export type Arm<A, E> = (settle: Settle<A, E>) => Exit.Exit<A, E> | Cancel
 
 /**
- * An arm whose outcome is transformed by `f` (applied to successes and failures alike).
+ * An arm whose outcome is transformed by `f` (applied to successes and failures alike). A waiter that
+ * can be completed `later` still is: the transformed arm wakes it the way `arm` would have.
  *
  * @category combinators
  */
 export const mapExit =
   <A, E, B, E2>(arm: Arm<A, E>, f: (exit: Exit.Exit<A, E>) => Exit.Exit<B, E2>): Arm<B, E2> =>
   (settle) => {
-    const armed = arm((exit) => settle(f(exit)))
+    const later = settle.later
+    const mapped: Settle<A, E> =
+      later === undefined
+        ? (exit) => settle(f(exit))
+        : Object.assign((exit: Exit.Exit<A, E>) => settle(f(exit)), {
+            later: (exit: Exit.Exit<A, E>) => later(f(exit))
+          })
+    const armed = arm(mapped)
     return typeof armed === "function" ? armed : f(armed)
   }
 

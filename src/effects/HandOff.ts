@@ -21,6 +21,7 @@ import { Effect, type Fiber } from "effect"
 interface Slot {
   value: unknown
   giveBack: ((value: never) => void) | undefined
+  delivered: ((value: never) => void) | undefined
   readonly deliver: Effect.Effect<unknown>
 }
 
@@ -32,6 +33,7 @@ const returnUndelivered = (slot: Slot): void => {
   const value = slot.value
   slot.value = undefined
   slot.giveBack = undefined
+  slot.delivered = undefined
   giveBack(value as never)
 }
 
@@ -41,10 +43,14 @@ const slotOf = (fiber: Fiber.Fiber<unknown, unknown>): Slot => {
   const slot: Slot = {
     value: undefined,
     giveBack: undefined,
+    delivered: undefined,
     deliver: Effect.sync(() => {
       const value = slot.value
+      const delivered = slot.delivered
       slot.value = undefined
       slot.giveBack = undefined
+      slot.delivered = undefined
+      delivered?.(value as never)
       return value
     })
   }
@@ -55,19 +61,24 @@ const slotOf = (fiber: Fiber.Fiber<unknown, unknown>): Slot => {
 
 /**
  * Returns an effect that hands `value`, just taken by `fiber`, to the caller; if `fiber` is stopped
- * before that effect runs, `giveBack(value)` is called when it ends. Call it in the operation that took
- * the value, and return its effect as the last one of the operation. Never blocks, never fails.
+ * before that effect runs, `giveBack(value)` is called when it ends. `delivered(value)`, if given, is
+ * called in the operation that hands the value over, and only then: what is counted as handed over
+ * was (an operation after the hand-over would be a step in which the fiber can be stopped with the
+ * value in flight). Call it in the operation that took the value, and return its effect as the last
+ * one of the operation. Never blocks, never fails.
  *
  * @category combinators
  */
 export const handOff = <A>(
   fiber: Fiber.Fiber<unknown, unknown>,
   value: A,
-  giveBack: (value: A) => void
+  giveBack: (value: A) => void,
+  delivered?: (value: A) => void
 ): Effect.Effect<A> => {
   const slot = slotOf(fiber)
   returnUndelivered(slot)
   slot.value = value
   slot.giveBack = giveBack as (value: never) => void
+  slot.delivered = delivered as ((value: never) => void) | undefined
   return slot.deliver as Effect.Effect<A>
 }

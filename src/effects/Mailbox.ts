@@ -15,7 +15,7 @@
  * @internal
  */
 import { Exit } from "effect"
-import type { Arm, Settle } from "./Arm.ts"
+import type { Arm, Cancel, Settle } from "./Arm.ts"
 import { Ring } from "./Ring.ts"
 import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
 import { type Wakeups, wakeNowOr } from "./Wakeups.ts"
@@ -136,20 +136,31 @@ export class Mailbox<A, E> {
   armTake(): Arm<A, E> {
     return (settle) => {
       const message = this.takeNow()
-      if (message !== undefined) return Exit.succeed(message)
+      if (message !== undefined) {
+        if (settle.later === undefined) return Exit.succeed(message)
+        // Completed at once, the wait would hand the message over in an operation after this one, and
+        // a fiber stopped in between would lose it (R-RECV-4). Handed over as to a woken receiver, it
+        // reaches the receiver in the first operation it runs, and a withdrawal before that gives it back.
+        const taker: Taker<A, E> = { settle, handed: true, message }
+        settle.later(Exit.succeed(message))
+        return this.withdrawTake(taker, undefined)
+      }
       if (!this.open) return Exit.fail(this.closedError())
       const taker: Taker<A, E> = { settle, handed: false, message: undefined }
-      const node: WaitNode<Taker<A, E>> = this.takers.push(taker)
-      return () => {
-        if (!taker.handed) {
-          this.takers.remove(node)
-          return
-        }
-        const message = taker.message as A
-        taker.message = undefined
-        taker.handed = false
-        if (message !== undefined) this.giveBack(message)
+      return this.withdrawTake(taker, this.takers.push(taker))
+    }
+  }
+
+  private withdrawTake(taker: Taker<A, E>, node: WaitNode<Taker<A, E>> | undefined): Cancel {
+    return () => {
+      if (!taker.handed) {
+        if (node !== undefined) this.takers.remove(node)
+        return
       }
+      const message = taker.message as A
+      taker.message = undefined
+      taker.handed = false
+      if (message !== undefined) this.giveBack(message)
     }
   }
 

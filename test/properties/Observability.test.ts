@@ -10,15 +10,18 @@
  * A traced operation's failure names its span without a source location: spans capture no stack
  * trace (R-OBS-4).
  */
-import { Cause, Effect, Exit, Fiber, Layer, Metric, type Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Metric, Scope, type Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Beehive } from "../../src/contexts/Beehive.ts"
+import { Beehive, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MetricNames } from "../../src/effects/Observability.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import { fitPoints, metered, preemptingAt, random, type Strategy } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
 import { recordingTracer } from "../support/tracer.ts"
 
 type Operation =
@@ -186,6 +189,210 @@ describe("R-OBS observability over generated operations", () => {
         )
       }),
       fcParams(150)
+    ))
+})
+
+type Concurrent =
+  | { readonly _tag: "send" | "receive" | "receiveAll" | "cleanup"; readonly module: string; readonly after: number }
+  | { readonly _tag: "sendSync"; readonly module: string; readonly timeoutMs: number; readonly after: number }
+  | { readonly _tag: "sendToGroup"; readonly after: number }
+  | { readonly _tag: "sendToGroupSync"; readonly timeoutMs: number; readonly after: number }
+  | { readonly _tag: "interrupt"; readonly target: number; readonly after: number }
+
+const concurrentModule = fc.constantFrom("edged", "edgehub")
+const after = fc.nat({ max: 6 })
+const arbConcurrent: fc.Arbitrary<Concurrent> = fc.oneof(
+  fc.record({
+    _tag: fc.constantFrom("send" as const, "receive" as const, "receiveAll" as const),
+    module: concurrentModule,
+    after
+  }),
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("cleanup" as const), module: concurrentModule, after }) },
+  fc.record({ _tag: fc.constant("sendSync" as const), module: concurrentModule, timeoutMs, after }),
+  fc.record({ _tag: fc.constant("sendToGroup" as const), after }),
+  fc.record({ _tag: fc.constant("sendToGroupSync" as const), timeoutMs, after }),
+  fc.record({ _tag: fc.constant("interrupt" as const), target: fc.nat(), after })
+)
+
+describe("R-OBS-2 the counters under concurrency", () => {
+  it("R-OBS-2 R-CLEAN-4 R-SEND-3 the sent counter is what conservation accounts for: every copy it counts was received, reported undelivered by a cleanup, or is still queued; the received and undeliverable counters match what the operations returned", () =>
+    fc.assert(
+      fc.property(
+        fc.array(arbConcurrent, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.nat(),
+        // Preemptions drawn at random, or one fitted to the run (measured first, then placed), which
+        // reaches windows of one operation, such as the one between taking a message and handing it over.
+        fc.oneof(
+          fc.constantFrom(0, 0.2, 0.5).map((probability) => ({ probability })),
+          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((fraction) => ({ fraction }))
+        ),
+        (operations, capacity, seed, preemption) => {
+          const scenario = (strategy: Strategy): void => {
+            // Small mailboxes and no answers: senders wait for room, requests and copies wait in line
+            // while cleanups and deadlines end them, receivers wait for messages.
+            const registry = new Map()
+            const sim = new SimRuntime({ strategy })
+            const withRegistry = <A, E>(effect: Effect.Effect<A, E>) =>
+              Effect.provideService(effect, Metric.MetricRegistry, registry)
+            const scope = sim.run(Scope.make())
+            // A message given back by a receiver stopped after its module was cleaned up is passed on here.
+            let passedOn = 0
+            const onUndeliverable = () => {
+              passedOn++
+            }
+            const beehive = sim.run(
+              withRegistry(Scope.provide(makeBeehive({ capacity, metrics: true, onUndeliverable }), scope))
+            )
+            sim.run(
+              Effect.gen(function* () {
+                for (const m of ["edged", "edgehub"]) {
+                  yield* beehive.addModule(m)
+                  yield* beehive.addModuleGroup(m, "g")
+                }
+              })
+            )
+            let received = 0
+            let undelivered = 0
+            const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
+            operations.forEach((operation, i) => {
+              const message = Message.make({ header: { id: `op${i}` } })
+              const run = (): Effect.Effect<unknown, unknown> => {
+                switch (operation._tag) {
+                  case "send":
+                    return beehive.send(operation.module, message)
+                  // Counted in the continuation the message is handed to, in the operation that hands
+                  // it over: no step comes in between where an interruption could drop it (R-RECV-4).
+                  case "receive":
+                    return Effect.flatMap(beehive.receive(operation.module), () => {
+                      received++
+                      return Effect.void
+                    })
+                  case "receiveAll":
+                    return Effect.flatMap(beehive.receiveAll(operation.module), (batch) => {
+                      received += batch.length
+                      return Effect.void
+                    })
+                  case "cleanup":
+                    // Its report must reach the count: an interruption lands before it or after the tap.
+                    return Effect.uninterruptible(
+                      Effect.tap(beehive.cleanup(operation.module), (report) =>
+                        Effect.sync(() => {
+                          undelivered += report.undelivered.length
+                        })
+                      )
+                    )
+                  case "sendSync":
+                    return beehive.sendSync(operation.module, message, operation.timeoutMs)
+                  case "sendToGroup":
+                    return beehive.sendToGroup("g", message)
+                  case "sendToGroupSync":
+                    return beehive.sendToGroupSync("g", message, operation.timeoutMs)
+                  case "interrupt":
+                    return Fiber.interrupt(fibers[operation.target % fibers.length] as Fiber.Fiber<unknown, unknown>)
+                }
+              }
+              fibers[i] = sim.fork(
+                withRegistry(
+                  Effect.gen(function* () {
+                    for (let k = 0; k < operation.after; k++) yield* Effect.yieldNow
+                    return yield* Effect.exit(run())
+                  })
+                )
+              )
+            })
+            sim.settle()
+            // Every deadline passes; what still waits (receivers of empty mailboxes, senders to full ones
+            // nobody reads) is interrupted.
+            sim.advanceBy(100)
+            for (const fiber of fibers) fiber.interruptUnsafe()
+            sim.settle()
+            const queued = sim.run(beehive.snapshot).modules.reduce((total, module) => total + module.queued, 0)
+            const counters = sim.run(withRegistry(Metric.snapshot))
+            const count = (name: string) =>
+              (counters.find((m) => m.id === name)?.state as { readonly count?: number } | undefined)?.count ?? 0
+            expect(count(MetricNames.received), "received").toBe(received)
+            expect(count(MetricNames.undeliverable), "undeliverable").toBe(undelivered)
+            expect(count(MetricNames.sent), "sent").toBe(received + undelivered + passedOn + queued)
+            sim.run(Scope.close(scope, Exit.void))
+          }
+          if ("probability" in preemption) return scenario(random(seed, preemption.probability))
+          const measured = metered(random(seed))
+          scenario(measured.strategy)
+          scenario(preemptingAt(random(seed), fitPoints([preemption.fraction], measured.contended())))
+        }
+      ),
+      fcParams(300)
+    ))
+})
+
+describe("R-OBS-2 a receive interrupted at any point", () => {
+  it("R-OBS-2 R-RECV-4 R-RECV-5 a receive or receiveAll interrupted at any point of any schedule is counted received only for what reached its caller; what it gave back stays queued", () =>
+    fc.assert(
+      fc.property(
+        fc.constantFrom("receive" as const, "receiveAll" as const),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.nat(),
+        fc.oneof(
+          fc.constantFrom(0.2, 0.5).map((probability) => ({ probability })),
+          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((fraction) => ({ fraction }))
+        ),
+        (operation, metrics, queued, yieldsBeforeInterrupt, seed, preemption) => {
+          const scenario = (strategy: Strategy): void => {
+            const registry = new Map()
+            const withRegistry = <A, E>(effect: Effect.Effect<A, E>) =>
+              Effect.provideService(effect, Metric.MetricRegistry, registry)
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const beehive = sim.run(withRegistry(Scope.provide(makeBeehive({ metrics }), scope)))
+            sim.run(
+              Effect.gen(function* () {
+                yield* beehive.addModule("edged")
+                for (let i = 0; i < queued; i++) yield* beehive.send("edged", msg(`m${i}`))
+              })
+            )
+            let received = 0
+            sim.run(
+              withRegistry(
+                Effect.gen(function* () {
+                  const receiver = yield* Effect.forkChild(
+                    // Counted in the continuation the message is handed to, in the operation that hands
+                    // it over: no step comes in between where an interruption could drop it.
+                    operation === "receive"
+                      ? Effect.flatMap(beehive.receive("edged"), () => {
+                          received++
+                          return Effect.void
+                        })
+                      : Effect.flatMap(beehive.receiveAll("edged"), (batch) => {
+                          received += batch.length
+                          return Effect.void
+                        })
+                  )
+                  // A sender comes too, so that a receiver that waits gets a message.
+                  yield* Effect.forkDetach(beehive.send("edged", msg("late")))
+                  for (let i = 0; i < yieldsBeforeInterrupt; i++) yield* Effect.yieldNow
+                  yield* Fiber.interrupt(receiver)
+                })
+              )
+            )
+            sim.settle()
+            const left = sim.run(beehive.snapshot).modules[0]?.queued ?? 0
+            const counters = sim.run(withRegistry(Metric.snapshot))
+            const count = (name: string) =>
+              (counters.find((m) => m.id === name)?.state as { readonly count?: number } | undefined)?.count ?? 0
+            if (metrics) expect(count(MetricNames.received), "received").toBe(received)
+            expect(received + left, "received and left").toBe(queued + 1)
+            sim.run(Scope.close(scope, Exit.void))
+          }
+          if ("probability" in preemption) return scenario(random(seed, preemption.probability))
+          const measured = metered(random(seed))
+          scenario(measured.strategy)
+          scenario(preemptingAt(random(seed), fitPoints([preemption.fraction], measured.contended())))
+        }
+      ),
+      fcParams(1000)
     ))
 })
 

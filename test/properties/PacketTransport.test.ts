@@ -32,6 +32,7 @@ import { run } from "../socket/support.ts"
 import { pattern } from "../support/bytePattern.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
+import { openSockets } from "../support/openSockets.ts"
 
 const root = join(import.meta.dirname, "../..")
 const directory = mkdtempSync(join(tmpdir(), "bh-packets-"))
@@ -349,13 +350,14 @@ describe("R-SOCK-30 R-SOCK-14 a unix path for either socket type", () => {
     60_000
   )
 
-  it("R-SOCK-30 R-SOCK-26 a bind the system refuses fails with ListenFailed Failed naming the path and the system's reason, leaving nothing behind", () =>
+  it("R-SOCK-30 R-SOCK-26 a bind the system refuses fails with ListenFailed Failed naming the path and the system's reason, leaving nothing behind, not even a descriptor", () =>
     fc.assert(
       fc.asyncProperty(fc.integer({ min: MaxUnixPathBytes + 1, max: 200 }), (length) =>
         run(
           Effect.gen(function* () {
             const prefix = `${directory}/long-`
             const path = prefix + "x".repeat(Math.max(1, length - prefix.length))
+            const sockets = openSockets()
             const failure = errorOf(yield* Effect.exit(Effect.scoped(listenSeqpacket(path)))) as
               | ListenFailed
               | undefined
@@ -365,6 +367,7 @@ describe("R-SOCK-30 R-SOCK-14 a unix path for either socket type", () => {
             expect(failure?.detail).toMatch(/too long/)
             expect(existsSync(path)).toBe(false)
             expect(existsSync(`${path}.lock`)).toBe(false)
+            expect(openSockets(), "socket descriptors left open").toBe(sockets)
           })
         )
       ),

@@ -13,7 +13,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
-import { random } from "../../src/effects/Strategy.ts"
+import { fitPoints, metered, preemptingAt, random, type Strategy } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -147,66 +147,82 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
       fcParams(60)
     ))
 
-  it("R-GSYNC-7 R-SYNC-6 R-GLOBAL-6 a call interrupted at any point of any schedule leaves no request or copy waiting for room", () =>
+  it("R-GSYNC-7 R-SYNC-6 R-GROUP-5 R-SEND-3 R-GLOBAL-6 a call interrupted at any point of any schedule leaves no request or copy waiting for room", () =>
     fc.assert(
       fc.property(
-        fc.constantFrom("sendSync" as const, "sendToGroupSync" as const),
+        fc.constantFrom("sendSync" as const, "sendToGroupSync" as const, "sendToGroup" as const, "send" as const),
         // Whether each member's mailbox (capacity 1) is full when the call starts.
         fc.array(fc.boolean(), { minLength: 1, maxLength: 3 }),
         fc.integer({ min: 0, max: 12 }),
         fc.nat(),
-        fc.constantFrom(0, 0.2, 0.5),
+        // Preemptions drawn at random, or one fitted to the run (measured first, then placed): a
+        // window of one operation, such as the one between offering a broadcast's copies and waiting
+        // for them, is reached only by the second.
+        fc.oneof(
+          fc.constantFrom(0, 0.2, 0.5).map((probability) => ({ probability })),
+          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((fraction) => ({ fraction }))
+        ),
         (operation, full, yieldsBeforeInterrupt, seed, preemption) => {
           const group = members.slice(0, full.length)
-          const sim = new SimRuntime({ strategy: random(seed, preemption) })
-          const scope = sim.run(Scope.make())
-          const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
-          sim.run(
-            Effect.gen(function* () {
-              for (const [i, m] of group.entries()) {
-                yield* beehive.addModule(m)
-                yield* beehive.addModuleGroup(m, "g")
-                if (full[i]) yield* beehive.send(m, msg(`filler of ${m}`))
-              }
-            })
-          )
-          // The call and its interrupter start together: the interruption lands anywhere from before
-          // the call has registered to while it waits.
-          sim.run(
-            Effect.gen(function* () {
-              const call = yield* Effect.forkChild(
-                operation === "sendSync"
-                  ? beehive.sendSync(group[0] as string, msg("request"), 60_000)
-                  : beehive.sendToGroupSync("g", msg("request"), 60_000)
-              )
-              for (let i = 0; i < yieldsBeforeInterrupt; i++) yield* Effect.yieldNow
-              yield* Fiber.interrupt(call)
-            })
-          )
-          sim.settle()
-          const snapshot = sim.run(beehive.snapshot)
-          expect(snapshot.pendingCalls).toEqual([])
-          const targets = operation === "sendSync" ? group.slice(0, 1) : group
-          for (const m of targets) {
-            const module = snapshot.modules.find((s) => s.name === m)
-            expect(module?.waitingSenders, `requests waiting for room at ${m}`).toBe(0)
-            // Whatever the module holds now, draining it never yields a request after the filler.
-            const held = sim.run(
+          const interruptedCall = (strategy: Strategy): void => {
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
+            sim.run(
               Effect.gen(function* () {
-                const ids: Array<string> = []
-                while (((yield* beehive.snapshot).modules.find((s) => s.name === m)?.queued ?? 0) > 0)
-                  ids.push((yield* beehive.receive(m)).header.id)
-                return ids
+                for (const [i, m] of group.entries()) {
+                  yield* beehive.addModule(m)
+                  yield* beehive.addModuleGroup(m, "g")
+                  if (full[i]) yield* beehive.send(m, msg(`filler of ${m}`))
+                }
               })
             )
-            const i = group.indexOf(m)
-            if (full[i]) expect(held, `what ${m} held`).toEqual([`filler of ${m}`])
-            expect(sim.run(beehive.snapshot).modules.find((s) => s.name === m)?.waitingSenders).toBe(0)
+            // The call and its interrupter start together: the interruption lands anywhere from before
+            // the call has registered to while it waits.
+            sim.run(
+              Effect.gen(function* () {
+                const call = yield* Effect.forkChild(
+                  operation === "sendSync"
+                    ? beehive.sendSync(group[0] as string, msg("request"), 60_000)
+                    : operation === "send"
+                      ? beehive.send(group[0] as string, msg("request"))
+                      : operation === "sendToGroup"
+                        ? beehive.sendToGroup("g", msg("request"))
+                        : beehive.sendToGroupSync("g", msg("request"), 60_000)
+                )
+                for (let i = 0; i < yieldsBeforeInterrupt; i++) yield* Effect.yieldNow
+                yield* Fiber.interrupt(call)
+              })
+            )
+            sim.settle()
+            const snapshot = sim.run(beehive.snapshot)
+            expect(snapshot.pendingCalls).toEqual([])
+            const targets = operation === "sendSync" || operation === "send" ? group.slice(0, 1) : group
+            for (const m of targets) {
+              const module = snapshot.modules.find((s) => s.name === m)
+              expect(module?.waitingSenders, `requests waiting for room at ${m}`).toBe(0)
+              // Whatever the module holds now, draining it never yields a request after the filler.
+              const held = sim.run(
+                Effect.gen(function* () {
+                  const ids: Array<string> = []
+                  while (((yield* beehive.snapshot).modules.find((s) => s.name === m)?.queued ?? 0) > 0)
+                    ids.push((yield* beehive.receive(m)).header.id)
+                  return ids
+                })
+              )
+              const i = group.indexOf(m)
+              if (full[i]) expect(held, `what ${m} held`).toEqual([`filler of ${m}`])
+              expect(sim.run(beehive.snapshot).modules.find((s) => s.name === m)?.waitingSenders).toBe(0)
+            }
+            sim.run(Scope.close(scope, Exit.void))
           }
-          sim.run(Scope.close(scope, Exit.void))
+          if ("probability" in preemption) return interruptedCall(random(seed, preemption.probability))
+          const measured = metered(random(seed))
+          interruptedCall(measured.strategy)
+          interruptedCall(preemptingAt(random(seed), fitPoints([preemption.fraction], measured.contended())))
         }
       ),
-      fcParams(150)
+      fcParams(600)
     ))
 
   it("R-GLOBAL-6 R-SYNC-6 once an interruption has withdrawn a sendSync's request from the line, a response to it gets false", () =>

@@ -7,7 +7,7 @@
  * @internal
  */
 import { Cause, Effect, Exit, type Fiber } from "effect"
-import { type Arm, all, armNow, type Cancel } from "../../effects/Arm.ts"
+import { type Arm, all, armNow, type Cancel, mapExit } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { handOff } from "../../effects/HandOff.ts"
 import { observe, observeWith, recordUnsafe } from "../../effects/Observability.ts"
@@ -51,14 +51,14 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
       return Effect.void
     }
     // The module found when the wait starts may be another one of that name (cleaned up and added again).
-    const waited = awaitArm(
+    return awaitArm(
       state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
         const refusedThere = e.refuse?.(message)
-        return refusedThere !== undefined ? () => Exit.fail(refusedThere) : e.armOffer(message, "later")
+        return refusedThere !== undefined
+          ? () => Exit.fail(refusedThere)
+          : countAccepted(state, fiber, e.armOffer(message, "later"))
       })
     )
-    const metrics = state.metrics
-    return metrics === undefined ? waited : Effect.map(waited, () => recordUnsafe(fiber, metrics.sent, 1))
   }
   return (module, message) => observeWith("beehive.send", sendAttributes, body, module, message)
 }
@@ -86,23 +86,55 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
     if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receive"))
     const message = endpoint.takeNow()
     if (message === undefined) return awaitReceive(state, fiber, module)
-    recordUnsafe(fiber, state.metrics?.received, 1)
-    return handOff(fiber, message, endpoint.giveBack ?? ignore)
+    const metrics = state.metrics
+    // Counted as it reaches the caller: a message given back was not received (R-OBS-2, R-RECV-4).
+    return handOff(
+      fiber,
+      message,
+      endpoint.giveBack ?? ignore,
+      metrics === undefined ? undefined : () => recordUnsafe(fiber, metrics.received, 1)
+    )
   }
   return (module) => observeWith("beehive.receive", receiveAttributes, body, module, undefined)
 }
 
 const receiveAttributes = (module: unknown) => ({ "beehive.module": String(module) })
 
+// The message a wait is handed reaches the caller in the operation after the wait: no step comes in
+// between where the fiber could be stopped with it. Counting it takes a step of its own, so with
+// metrics on it is handed over as a taken message is, and counted there.
 const awaitReceive = (state: BeehiveState, fiber: Fiber.Fiber<unknown, unknown>, module: string) => {
-  const waited = awaitArm(state.armed(module, "receive", (e) => e.armTake()))
   const metrics = state.metrics
-  return metrics === undefined
-    ? waited
-    : Effect.map(waited, (received) => {
-        recordUnsafe(fiber, metrics.received, 1)
-        return received
-      })
+  if (metrics === undefined) return awaitArm(state.armed(module, "receive", (e) => e.armTake()))
+  let waitedOn: Endpoint | undefined
+  const waited = awaitArm(
+    state.armed(module, "receive", (e) => {
+      waitedOn = e
+      return e.armTake()
+    })
+  )
+  return Effect.flatMap(waited, (message) =>
+    handOff(fiber, message, waitedOn?.giveBack ?? ignore, () => recordUnsafe(fiber, metrics.received, 1))
+  )
+}
+
+/**
+ * `arm`, counting its message as sent the moment it is accepted (R-OBS-2): a copy accepted stays
+ * delivered even when the operation that offered it ends interrupted (R-SEND-3, R-GROUP-5).
+ *
+ * @category combinators
+ */
+export const countAccepted = <E>(
+  state: BeehiveState,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  arm: Arm<void, E>
+): Arm<void, E> => {
+  const metrics = state.metrics
+  if (metrics === undefined) return arm
+  return mapExit(arm, (exit) => {
+    if (Exit.isSuccess(exit)) recordUnsafe(fiber, metrics.sent, 1)
+    return exit
+  })
 }
 
 /**
@@ -139,7 +171,9 @@ export const makeSendToGroup =
               // Every copy is offered in the step that read the group: members with room take it (a
               // member cleaned up later has it in its report), full members hold it in line from this
               // step; only a copy that waits can find its member gone (R-GLOBAL-6).
-              const [offered, withdrawCopies] = armNow(all(endpoints.map((e) => e.armOffer(message, "later"))))
+              const [offered, withdrawCopies] = armNow(
+                all(endpoints.map((e) => countAccepted(state, fiber, e.armOffer(message, "later"))))
+              )
               withdraw = withdrawCopies
               return Effect.flatMap(awaitArm(offered), (outcomes) => {
                 const delivered: Array<string> = []
@@ -153,7 +187,6 @@ export const makeSendToGroup =
                   else if (Cause.hasDies(outcome.cause)) return Effect.die(Cause.squash(outcome.cause))
                   else gone.push(module)
                 }
-                recordUnsafe(fiber, state.metrics?.sent, delivered.length)
                 return Effect.succeed({ delivered, gone })
               })
             }

@@ -38,8 +38,14 @@ const takeBatch = (
     if (next === undefined) break
     batch.push(next)
   }
-  recordUnsafe(fiber, state.metrics?.received, batch.length)
-  return handOff(fiber, batch, endpoint.giveBackAll ?? ignore)
+  const metrics = state.metrics
+  // Counted as it reaches the caller: a batch given back was not received (R-OBS-2, R-RECV-5).
+  return handOff(
+    fiber,
+    batch,
+    endpoint.giveBackAll ?? ignore,
+    metrics === undefined ? undefined : () => recordUnsafe(fiber, metrics.received, batch.length)
+  )
 }
 
 /**

@@ -251,6 +251,8 @@ const openListener = (path: string): Effect.Effect<Listener, ListenFailed> =>
       })
       const bound = Result.try(() => withPrivateUmask(() => server.listen(path)))
       if (Result.isFailure(bound)) {
+        // The package opened the descriptor when the server was made; nothing else would close it.
+        Result.try(() => server.close())
         return yield* new ListenFailed({ address: path, reason: "Failed", detail: errorText(bound.failure) })
       }
       const chmod = Result.try(() => fs.chmodSync(path, 0o600))
