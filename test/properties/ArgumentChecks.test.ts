@@ -9,6 +9,8 @@ import { Effect, Exit, References, Scope, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { openMailbox } from "../../src/contexts/MailboxEndpoint.ts"
+import type { EndpointOptions } from "../../src/contexts/ModuleContext.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
@@ -188,6 +190,48 @@ describe("R-API-3 plug checks its argument", () => {
         }
       ),
       fcParams(100)
+    ))
+})
+
+describe("R-API-5 a type name is plugged in once", () => {
+  it("R-API-5 R-API-3 plugging a type name that is plugged in already fails with InvalidArgument naming plug and the context type, saying why; the type plugged first goes on opening the endpoints", () =>
+    fc.assert(
+      fc.property(fc.constantFrom("channel", "t", "other"), fc.boolean(), (type, pluggedHere) => {
+        const sim = new SimRuntime()
+        const scope = sim.run(Scope.make())
+        const host = sim.run(Scope.provide(Beehive.makeHost(), scope))
+        const opened: Array<string> = []
+        const first = {
+          type,
+          open: (module: string, options: EndpointOptions) =>
+            Effect.sync(() => {
+              opened.push(`first:${module}`)
+              return openMailbox(module, options)
+            })
+        }
+        // "channel" is plugged in from the start; another name is plugged here first.
+        if (type !== "channel" || pluggedHere) {
+          const exit = sim.runSync(host.plug(first as never))
+          if (type === "channel") expect(errorOf(exit)).toMatchObject({ argument: "context type" })
+          else expect(Exit.isSuccess(exit)).toBe(true)
+        }
+        const second = {
+          type,
+          open: (module: string, options: EndpointOptions) =>
+            Effect.sync(() => {
+              opened.push(`second:${module}`)
+              return openMailbox(module, options)
+            })
+        }
+        const error = errorOf(sim.runSync(host.plug(second as never)))
+        expect(error).toBeInstanceOf(InvalidArgument)
+        expect(error).toMatchObject({ operation: "plug", argument: "context type" })
+        expect((error as InvalidArgument).reason).toContain(type)
+        expect(Exit.isSuccess(sim.runSync(host.beehive.addModule("m", { contextType: type })))).toBe(true)
+        expect(opened).toEqual(type === "channel" ? [] : ["first:m"])
+        sim.run(Scope.close(scope, Exit.void))
+      }),
+      fcParams(30)
     ))
 })
 
