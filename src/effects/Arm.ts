@@ -33,23 +33,43 @@ export type Cancel = () => void
 export type Arm<A, E> = (settle: Settle<A, E>) => Exit.Exit<A, E> | Cancel
 
 /**
- * An arm whose outcome is transformed by `f` (applied to successes and failures alike). A waiter that
- * can be completed `later` still is: the transformed arm wakes it the way `arm` would have.
+ * An arm whose outcome is transformed by `f` (applied to successes and failures alike). The waiter is
+ * completed at once, never `later`: `f` runs as the outcome is handed over, and the waiter has it in
+ * the same step, so nothing `f` did (a message counted handed out, acknowledged) can be undone by a
+ * withdrawal in between.
  *
  * @category combinators
  */
 export const mapExit =
   <A, E, B, E2>(arm: Arm<A, E>, f: (exit: Exit.Exit<A, E>) => Exit.Exit<B, E2>): Arm<B, E2> =>
   (settle) => {
-    const later = settle.later
-    const mapped: Settle<A, E> =
-      later === undefined
-        ? (exit) => settle(f(exit))
-        : Object.assign((exit: Exit.Exit<A, E>) => settle(f(exit)), {
-            later: (exit: Exit.Exit<A, E>) => later(f(exit))
-          })
-    const armed = arm(mapped)
+    const armed = arm((exit) => settle(f(exit)))
     return typeof armed === "function" ? armed : f(armed)
+  }
+
+/**
+ * An arm that calls `accepted` when `arm` succeeds, as its outcome is handed over, and wakes its
+ * waiter as `arm` would have (`later` included). For an outcome that stays done when the waiter is
+ * withdrawn before it runs: an offer accepted (R-SEND-3).
+ *
+ * @category combinators
+ */
+export const onSuccess =
+  <A, E>(arm: Arm<A, E>, accepted: () => void): Arm<A, E> =>
+  (settle) => {
+    const later = settle.later
+    const counted = (exit: Exit.Exit<A, E>) => {
+      if (Exit.isSuccess(exit)) accepted()
+      return exit
+    }
+    const observed: Settle<A, E> =
+      later === undefined
+        ? (exit) => settle(counted(exit))
+        : Object.assign((exit: Exit.Exit<A, E>) => settle(counted(exit)), {
+            later: (exit: Exit.Exit<A, E>) => later(counted(exit))
+          })
+    const armed = arm(observed)
+    return typeof armed === "function" ? armed : counted(armed)
   }
 
 /**

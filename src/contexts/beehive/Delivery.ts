@@ -7,7 +7,7 @@
  * @internal
  */
 import { Cause, Effect, Exit, type Fiber } from "effect"
-import { type Arm, all, armNow, type Cancel, mapExit } from "../../effects/Arm.ts"
+import { type Arm, all, armNow, type Cancel, onSuccess } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { handOff } from "../../effects/HandOff.ts"
 import { observe, observeWith, recordUnsafe } from "../../effects/Observability.ts"
@@ -118,23 +118,16 @@ const awaitReceive = (state: BeehiveState, fiber: Fiber.Fiber<unknown, unknown>,
   )
 }
 
-/**
- * `arm`, counting its message as sent the moment it is accepted (R-OBS-2): a copy accepted stays
- * delivered even when the operation that offered it ends interrupted (R-SEND-3, R-GROUP-5).
- *
- * @category combinators
- */
-export const countAccepted = <E>(
+// `arm`, counting its message as sent the moment it is accepted (R-OBS-2): a copy accepted stays
+// delivered even when the operation that offered it ends interrupted (R-SEND-3, R-GROUP-5).
+const countAccepted = <E>(
   state: BeehiveState,
   fiber: Fiber.Fiber<unknown, unknown>,
   arm: Arm<void, E>
 ): Arm<void, E> => {
   const metrics = state.metrics
   if (metrics === undefined) return arm
-  return mapExit(arm, (exit) => {
-    if (Exit.isSuccess(exit)) recordUnsafe(fiber, metrics.sent, 1)
-    return exit
-  })
+  return onSuccess(arm, () => recordUnsafe(fiber, metrics.sent, 1))
 }
 
 /**
