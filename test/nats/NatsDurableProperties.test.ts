@@ -336,6 +336,49 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
     60_000
   )
 
+  let heldRun = 0
+  it(
+    "R-NATS-12 R-NATS-8 property: a process serving a durable module goes on sending to it (send, sendDurable) while its mailbox holds messages it has not received yet: every message is stored and received once, in the order sent",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              kind: fc.constantFrom("send" as const, "sendDurable" as const),
+              count: fc.integer({ min: 1, max: 3 })
+            }),
+            { minLength: 1, maxLength: 3 }
+          ),
+          (rounds) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `held${++heldRun}`
+                const A = yield* procWith(server.url, { prefix, durable: ["box"], durableAckWaitMs: SteadyAckWaitMs })
+                yield* A.nats.serve("box")
+                const queued = Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "box")?.queued)
+                const sent: Array<string> = []
+                for (const round of rounds) {
+                  // What was sent before is in the mailbox, not received: sending to it must not wait for a receive.
+                  yield* waitForEffect(queued, (n) => n === sent.length, "the mailbox to hold what was sent")
+                  for (let i = 0; i < round.count; i++) {
+                    const id = `h${sent.length}`
+                    sent.push(id)
+                    if (round.kind === "send") yield* within(A.beehive.send("box", msg(id)), "send")
+                    else yield* within(A.nats.sendDurable("box", msg(id)), "sendDurable")
+                  }
+                }
+                const received: Array<string> = []
+                for (const _ of sent) received.push((yield* within(A.beehive.receive("box"), "a receive")).header.id)
+                expect(received).toEqual(sent)
+                expect(A.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        fcParams(3)
+      ),
+    30_000
+  )
+
   let unboundRun = 0
   it(
     "R-NATS-12 property: a process serving a durable module whose stream is gone (deleted by another process) reports DurableRefused with an empty message id and tries again every heartbeat, its sendDurable failing with JetStreamFailed; once a process makes the stream again, the messages sent are received, once, in order",
