@@ -31,7 +31,7 @@ import {
   startServing,
   stopServing
 } from "./durableSupport.ts"
-import { procWith, startJetStreamServer, waitUntil } from "./support.ts"
+import { HeartbeatMs, procWith, startJetStreamServer, waitUntil } from "./support.ts"
 
 let scope: Scope.Closeable
 let server: NatsServer
@@ -375,6 +375,45 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
             )
         ),
         fcParams(3)
+      ),
+    30_000
+  )
+
+  let handRun = 0
+  it(
+    "R-NATS-12 property: a process that stops serving a durable module while its mailbox holds fetched messages keeps them in progress until it gives them back, with the shortest ack wait: another process serving the module receives each once, in the order sent",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 6 }), (count) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `hand${++handRun}`
+              // The shortest ack wait R-NATS-12 allows: twice the heartbeat.
+              const ackWaitMs = 2 * HeartbeatMs
+              const options = { prefix, durable: ["box"], durableAckWaitMs: ackWaitMs }
+              const A = yield* procWith(server.url, options)
+              yield* A.nats.serve("box")
+              const sent = Array.from({ length: count }, (_, i) => `p${i}`)
+              for (const id of sent) yield* A.nats.sendDurable("box", msg(id))
+              const queued = Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "box")?.queued)
+              yield* waitForEffect(queued, (n) => n === count, "the mailbox to hold every message")
+              const received: Array<string> = []
+              const C = yield* startServing(server.url, prefix, "box", received, {
+                maxInbound: 8,
+                delayMs: 0,
+                ackWaitMs
+              })
+              // The stop waits for A's pending fetch to run out (up to a second), longer than the ack wait.
+              yield* A.nats.unserve("box")
+              yield* waitUntil(() => received.length >= count, "every message received")
+              // A message handed out twice comes again within an ack wait.
+              yield* Effect.sleep(ackWaitMs)
+              yield* stopServing(C)
+              expect(received).toEqual(sent)
+            })
+          )
+        ),
+        fcParams(2)
       ),
     30_000
   )

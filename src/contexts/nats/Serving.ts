@@ -232,11 +232,7 @@ export class Serving {
 
   /** Tells JetStream the fetched messages waiting in durable modules' mailboxes are in progress (R-NATS-12). */
   keepFetched(): void {
-    for (const served of this.served.values())
-      if (served.durable !== undefined) {
-        for (const js of served.durable.endpoint.heldMessages) js.working()
-        for (const js of served.durable.fetch.waiting) js.working()
-      }
+    for (const served of this.served.values()) served.durable?.fetch.keepInProgress()
   }
 
   /** Sends every count owed (the heartbeat does): a sender waits at most a heartbeat for its credit. */
