@@ -19,7 +19,7 @@ import { controlCallback, type NatsState, UndeliverableHeader } from "../../src/
 import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { Replies } from "../../src/contexts/nats/Replies.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
-import { subjects } from "../../src/contexts/nats/Subjects.ts"
+import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -435,5 +435,34 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         }
       }),
       fcParams(300)
+    ))
+
+  it("R-NATS-1 R-NATS-12 any module name or message id is one subject token without wildcards, read back as it was: two names never share a subject, nor two modules a stream", () =>
+    fc.assert(
+      fc.property(
+        // Names made of the characters that need encoding, and of any others.
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: fc.constantFrom(".", "*", ">", "~", "%", " ", "a", "2", "E") }),
+            fc.string({ unit: "binary" })
+          ),
+          {
+            minLength: 2,
+            maxLength: 6
+          }
+        ),
+        (names) => {
+          const distinct = [...new Set(names.filter((n) => n !== ""))]
+          for (const name of distinct) {
+            const token = subjectToken(name)
+            expect(token).not.toMatch(/[.*>\s]/)
+            expect(fromSubjectToken(token)).toBe(name)
+          }
+          const s = subjects("p")
+          expect(new Set(distinct.map((n) => s.module(n))).size).toBe(distinct.length)
+          expect(new Set(distinct.map((n) => durableStreamName("p", n))).size).toBe(distinct.length)
+        }
+      ),
+      fcParams(100)
     ))
 })
