@@ -338,7 +338,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
 
   let heldRun = 0
   it(
-    "R-NATS-12 R-NATS-8 property: a process serving a durable module goes on sending to it (send, sendDurable) while its mailbox holds messages it has not received yet: every message is stored and received once, in the order sent",
+    "R-NATS-12 R-NATS-8 R-RECV-5 property: a process serving a durable module goes on sending to it (send, sendDurable) while its mailbox holds messages it has not received yet: every message is stored, and one batch receive takes them all, in the order sent",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -355,11 +355,28 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                 const prefix = `held${++heldRun}`
                 const A = yield* procWith(server.url, { prefix, durable: ["box"], durableAckWaitMs: SteadyAckWaitMs })
                 yield* A.nats.serve("box")
-                const queued = Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "box")?.queued)
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const stream = durableStreamName(prefix, "box")
+                // The messages sent are in the mailbox: JetStream handed them all to A (none waits in the
+                // stream or unacknowledged elsewhere), and A's module holds them (its outbox is empty then).
+                const inMailbox = (n: number) =>
+                  Effect.andThen(
+                    waitForEffect(
+                      Effect.promise(() => jsm.consumers.info(stream, "mailbox")),
+                      (info) => info.num_pending === 0 && info.num_ack_pending === n,
+                      "JetStream to hand every message to A"
+                    ),
+                    waitForEffect(
+                      Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "box")?.queued),
+                      (queued) => queued === n,
+                      "the mailbox to hold every message"
+                    )
+                  )
                 const sent: Array<string> = []
                 for (const round of rounds) {
                   // What was sent before is in the mailbox, not received: sending to it must not wait for a receive.
-                  yield* waitForEffect(queued, (n) => n === sent.length, "the mailbox to hold what was sent")
+                  yield* inMailbox(sent.length)
                   for (let i = 0; i < round.count; i++) {
                     const id = `h${sent.length}`
                     sent.push(id)
@@ -367,9 +384,10 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                     else yield* within(A.nats.sendDurable("box", msg(id)), "sendDurable")
                   }
                 }
-                const received: Array<string> = []
-                for (const _ of sent) received.push((yield* within(A.beehive.receive("box"), "a receive")).header.id)
-                expect(received).toEqual(sent)
+                // All in the mailbox: one batch receive (R-RECV-5) takes them all.
+                yield* inMailbox(sent.length)
+                const received = yield* within(A.beehive.receiveAll("box"), "receiveAll")
+                expect(received.map((m) => m.header.id)).toEqual(sent)
                 expect(A.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
               })
             )

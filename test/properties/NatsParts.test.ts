@@ -9,11 +9,13 @@
  * (R-NATS-6). Each part runs over a stand-in for the state it shares with the others (only what it
  * reads), never a connection.
  */
+import type { JsMsg } from "@nats-io/jetstream"
 import type { Msg } from "@nats-io/transport-node"
 import { Effect, Queue, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
+import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { controlCallback, type NatsState, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
@@ -464,5 +466,82 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         }
       ),
       fcParams(100)
+    ))
+
+  it("R-NATS-12 R-RECV-4 R-RECV-5 a durable mailbox acknowledges each fetched message once, when a receive (one or a batch) keeps it; what an interrupted receive gives back is at the head of the line again, in order, acknowledged only when handed out anew; a stop gives the rest back to JetStream, oldest first", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant("fetch" as const), n: fc.integer({ min: 1, max: 4 }) }),
+            fc.record({
+              op: fc.constant("take" as const),
+              n: fc.integer({ min: 1, max: 4 }),
+              batch: fc.boolean(),
+              keep: fc.boolean()
+            })
+          ),
+          { maxLength: 12 }
+        ),
+        async (capacity, steps) => {
+          // A stand-in for what the consumer fetched: only what JetStream is told is recorded.
+          const told: Array<string> = []
+          const jsOf = (id: string) =>
+            ({
+              ack: () => told.push(`ack ${id}`),
+              nak: () => told.push(`nak ${id}`),
+              working: () => {}
+            }) as unknown as JsMsg
+          const endpoint = new DurableEndpoint(
+            "box",
+            capacity,
+            1 << 20,
+            () => false,
+            () => {},
+            () => {}
+          )
+          endpoint.served = true
+          const line: Array<string> = []
+          const expected: Array<string> = []
+          let next = 0
+          for (const step of steps) {
+            if (step.op === "fetch") {
+              for (let i = 0; i < step.n; i++) {
+                const id = `f${next}`
+                const fits = line.length < capacity
+                expect(endpoint.offerFetched(msg(id), jsOf(id))).toBe(fits)
+                if (fits) {
+                  line.push(id)
+                  next++
+                }
+              }
+            } else {
+              // A receive takes one, a batch receive (receiveAll) up to n, in one step.
+              const taken: Array<ReturnType<typeof msg>> = []
+              for (let i = 0; i < (step.batch ? step.n : 1); i++) {
+                const m = endpoint.takeNow()
+                if (m === undefined) break
+                taken.push(m)
+              }
+              // Everything in the mailbox is there to be taken at once, up to the batch's bound.
+              const ids = line.splice(0, step.batch ? step.n : 1)
+              expect(taken.map((m) => m.header.id)).toEqual(ids)
+              if (!step.keep) {
+                // Interrupted before the receive returned (R-RECV-4): handed back in the same step.
+                if (step.batch) endpoint.giveBackAll(taken)
+                else for (const m of [...taken].reverse()) endpoint.giveBack(m)
+                line.unshift(...ids)
+              } else expected.push(...ids.map((id) => `ack ${id}`))
+            }
+            // The acknowledgements go once the step is over.
+            await null
+            expect(told).toEqual(expected)
+          }
+          expect(endpoint.unserve()).toEqual([])
+          expect(told).toEqual([...expected, ...line.map((id) => `nak ${id}`)])
+        }
+      ),
+      fcParams(200)
     ))
 })

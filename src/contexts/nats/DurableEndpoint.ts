@@ -39,7 +39,9 @@ export class DurableEndpoint extends RemoteEndpoint {
 
   /**
    * @param capacity the outbox's and the mailbox's capacity.
-   * @param onOrphan receives a sync request handed to an interrupted receiver after the endpoint closed.
+   * @param onOrphan receives a message handed to a receiver that was interrupted after the endpoint
+   *   closed: a sync request, or a fetched message, acknowledged by the close (`unserve` acknowledges what
+   *   was handed out, and gives back and forgets what the mailbox holds, before the mailbox closes).
    */
   constructor(
     module: string,
@@ -50,17 +52,7 @@ export class DurableEndpoint extends RemoteEndpoint {
     onOrphan: (message: Message) => void
   ) {
     super(module, capacity, maxPayload, isPending, onClose, ContextTypeNats)
-    this.inbox = new Mailbox<Message, ModuleClosed>(
-      capacity,
-      () => new ModuleClosed({ module }),
-      (message) => {
-        const js = this.held.get(message) ?? this.handed.get(message)
-        this.held.delete(message)
-        this.handed.delete(message)
-        if (js === undefined) onOrphan(message)
-        else js.nak()
-      }
-    )
+    this.inbox = new Mailbox<Message, ModuleClosed>(capacity, () => new ModuleClosed({ module }), onOrphan)
   }
 
   override get queued(): number {
