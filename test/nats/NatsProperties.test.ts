@@ -9,6 +9,9 @@ import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
 import * as Message from "../../src/model/Message.ts"
@@ -629,6 +632,67 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(15)
       ),
     90_000
+  )
+  let noReplyRun = 0
+  it(
+    "R-NATS-8 R-NATS-2 messages without a reply subject (from a client that is no beehive) that find the served module's inbound queue full are dropped, reported Undeliverable and passed to onUndeliverable, sync requests too (no answer can reach their sender); the others are delivered in the order published, and the module is served on",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.boolean(), { minLength: 3, maxLength: 12 }),
+          (maxInbound, extraSync) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `noreply${++noReplyRun}`
+                const undeliverable: Array<string> = []
+                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+                const events: Array<NatsEvent> = []
+                const nats = yield* makeNatsContext({
+                  servers: server.url,
+                  prefix,
+                  maxInbound,
+                  onEvent: (e) => events.push(e)
+                }).pipe(Effect.provideService(ContextHost, host))
+                const A = host.beehive
+                yield* A.addModule("m", { capacity: 1 })
+                yield* nats.serve("m")
+                const raw = yield* rawClient
+                // What the module's mailbox, the delivery in progress and the inbound queue hold, and more.
+                const syncs = [...Array.from({ length: maxInbound }, () => false), ...extraSync]
+                const ids = syncs.map((_, i) => `nr${i}`)
+                syncs.forEach((sync, i) => {
+                  const json = encodeJsonResult(msg(`nr${i}`, i, { header: { sync } }))
+                  raw.publish(`${prefix}.mod.m`, Result.isSuccess(json) ? json.success : "")
+                })
+                yield* Effect.promise(() => raw.flush())
+                const dropped = () =>
+                  events.flatMap((e) => (e._tag === "Undeliverable" && e.module === "m" ? [e.msgId] : []))
+                // Nothing is received yet: at most 2 + maxInbound are kept, the others dropped.
+                yield* waitUntil(
+                  () => dropped().length >= extraSync.length - 2,
+                  "the messages beyond the queue dropped"
+                )
+                const received: Array<string> = []
+                yield* Effect.forkScoped(Effect.forever(Effect.map(A.receive("m"), (m) => received.push(m.header.id))))
+                yield* waitUntil(() => received.length + dropped().length >= ids.length, "every message handled")
+                expect([...received, ...dropped()].sort()).toEqual([...ids].sort())
+                expect(received).toEqual(ids.filter((id) => received.includes(id)))
+                expect(undeliverable).toEqual(dropped())
+                expect(
+                  events.filter((e) => e._tag === "Undeliverable").every((e) => e.reason === "inbound queue full")
+                ).toBe(true)
+                // Served on: a beehive's message arrives.
+                const B = yield* proc(server.url, prefix)
+                yield* B.nats.awaitModule("m", "5 seconds")
+                yield* B.beehive.send("m", msg("after"))
+                yield* waitUntil(() => received.includes("after"), "a message after them")
+              })
+            )
+        ),
+        fcParams(5)
+      ),
+    30_000
   )
   let forgedRun = 0
   it(
