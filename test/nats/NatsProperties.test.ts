@@ -633,6 +633,49 @@ describe("SPEC properties with modules behind a nats-server", () => {
       ),
     90_000
   )
+  let closedRun = 0
+  it(
+    "R-NATS-9 R-NATS-4 R-NATS-5 the connection closed for good (its server gone, no reconnection): ConnectionClosed, every peer gone at once (PeerGone, reason Disconnected), and the modules they served cleaned up here (ModuleNotFound)",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 1, maxLength: 2 }), (peers) =>
+          run(
+            Effect.gen(function* () {
+              // A server of its own, killed by the property.
+              const own = yield* startNatsServer
+              const prefix = `closed${++closedRun}`
+              const modules: Array<string> = []
+              const ids: Array<string> = []
+              for (const [i, count] of peers.entries()) {
+                const P = yield* proc(own.url, prefix)
+                ids.push(P.nats.processId)
+                for (let j = 0; j < count; j++) {
+                  const module = `p${i}m${j}`
+                  modules.push(module)
+                  yield* P.beehive.addModule(module)
+                  yield* P.nats.serve(module)
+                }
+              }
+              const B = yield* proc(own.url, prefix)
+              for (const module of modules) yield* B.nats.awaitModule(module, "5 seconds")
+              yield* own.kill
+              yield* waitUntil(() => B.events.some((e) => e._tag === "ConnectionClosed"), "the connection closed")
+              const gone = B.events.flatMap((e) => (e._tag === "PeerGone" ? [e] : []))
+              expect([...gone].sort((x, y) => x.process.localeCompare(y.process))).toEqual(
+                [...ids].sort().map((process) => ({ _tag: "PeerGone", process, reason: "Disconnected" }))
+              )
+              for (const module of modules)
+                expect(errorOf(yield* Effect.exit(B.beehive.send(module, msg("late"))))).toMatchObject({
+                  _tag: "ModuleNotFound",
+                  module
+                })
+            })
+          )
+        ),
+        fcParams(3)
+      ),
+    30_000
+  )
   let noReplyRun = 0
   it(
     "R-NATS-8 R-NATS-2 messages without a reply subject (from a client that is no beehive) that find the served module's inbound queue full are dropped, reported Undeliverable and passed to onUndeliverable, sync requests too (no answer can reach their sender); the others are delivered in the order published, and the module is served on",
