@@ -15,7 +15,9 @@ import type { NatsServer } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
+import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { durableStreamName, subjects } from "../../src/contexts/nats/Subjects.ts"
+import { DurableMailboxFull } from "../../src/model/NatsErrors.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -53,6 +55,9 @@ beforeEach(() => {
 })
 
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+/** JetStream's reason for a message beyond a stream's durableMaxMessages, as it gives it. */
+const FullReason = "maximum messages exceeded"
 
 /** Fails naming `what` when `effect` has not ended within `ms`: a failure bound, never a speed target. */
 const within = <A, E>(effect: Effect.Effect<A, E>, what: string, ms = 5000) =>
@@ -432,6 +437,98 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
           )
         ),
         fcParams(2)
+      ),
+    30_000
+  )
+
+  let fullRun = 0
+  it(
+    "R-NATS-12 property: a stream at its durableMaxMessages limit stores nothing more: sendDurable fails with DurableMailboxFull, send's message is reported DurableRefused and passed to onUndeliverable, each with JetStream's reason as it gave it",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+          (max, beyond) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `full${++fullRun}`
+                const undeliverable: Array<string> = []
+                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+                const events: Array<NatsEvent> = []
+                const B = yield* makeNatsContext({
+                  servers: server.url,
+                  prefix,
+                  durable: ["box"],
+                  durableMaxMessages: max,
+                  onEvent: (e) => events.push(e)
+                }).pipe(Effect.provideService(ContextHost, host))
+                for (let i = 0; i < max; i++) yield* B.sendDurable("box", msg(`k${i}`))
+                const refused: Array<string> = []
+                for (const [i, durable] of beyond.entries()) {
+                  const id = `x${i}`
+                  refused.push(id)
+                  if (durable)
+                    expect(errorOf(yield* Effect.exit(B.sendDurable("box", msg(id))))).toEqual(
+                      new DurableMailboxFull({ module: "box", msgId: id, reason: FullReason })
+                    )
+                  else yield* host.beehive.send("box", msg(id))
+                }
+                yield* waitUntil(() => undeliverable.length >= refused.length, "the refusals to be reported")
+                expect(undeliverable).toEqual(refused)
+                expect(events.filter((e) => e._tag === "DurableRefused")).toEqual(
+                  refused.map((msgId) => ({ _tag: "DurableRefused", module: "box", msgId, reason: FullReason }))
+                )
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const info = yield* Effect.promise(() => jsm.streams.info(durableStreamName(prefix, "box")))
+                expect(info.state.messages).toBe(max)
+              })
+            )
+        ),
+        fcParams(4)
+      ),
+    20_000
+  )
+
+  let sameRun = 0
+  it(
+    "R-NATS-12 R-SEND-3 property: sendDurable calls of one message object, some interrupted (waiting for room in the outbox, or for the stream): every call not interrupted completes once the stream stored its copy, an interrupted one stores its copy only if it was offered, and the message sent again completes once stored",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.boolean(), { minLength: 2, maxLength: 5 }), (interrupted) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `same${++sameRun}`
+              // An outbox of one, a window of one: the calls after the first two wait for room.
+              const B = yield* procWith(server.url, { prefix, durable: ["box"], maxInbound: 1, sendWindow: 1 })
+              const ahead = yield* Effect.forEach(["a", "b"], (id) =>
+                Effect.forkChild(B.nats.sendDurable("box", msg(id)))
+              )
+              const m = msg("same")
+              const calls = yield* Effect.forEach(interrupted, () => Effect.forkChild(B.nats.sendDurable("box", m)))
+              yield* Effect.yieldNow
+              yield* Effect.forEach(
+                calls.filter((_, i) => interrupted[i]),
+                (f) => Fiber.interrupt(f)
+              )
+              yield* within(
+                Effect.forEach([...ahead, ...calls.filter((_, i) => !interrupted[i])], Fiber.join),
+                "the calls not interrupted"
+              )
+              yield* within(B.nats.sendDurable("box", m), "the message sent again")
+              const raw = yield* rawClient(server.url)
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              const stream = durableStreamName(prefix, "box")
+              const kept = interrupted.filter((i) => !i).length
+              const stored = (yield* Effect.promise(() => jsm.streams.info(stream))).state.messages
+              expect(stored).toBeGreaterThanOrEqual(2 + kept + 1)
+              expect(stored).toBeLessThanOrEqual(2 + interrupted.length + 1)
+              expect(B.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+            })
+          )
+        ),
+        fcParams(6)
       ),
     30_000
   )
