@@ -4,11 +4,13 @@
  * ("processes") in this test process on one server, S serving modules that C reaches as "nats"
  * modules, with a local module of C in the same groups.
  */
+
+import { join } from "node:path"
 import { connect, headers } from "@nats-io/transport-node"
 import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
@@ -17,6 +19,7 @@ import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsStat
 import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { waitForEffect } from "../socket/support.ts"
+import { certificates } from "../support/certificates.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -633,6 +636,60 @@ describe("SPEC properties with modules behind a nats-server", () => {
       ),
     90_000
   )
+  it(
+    "R-NATS-10 a process configured with tls talks to a server requiring TLS exactly when it trusts the server's CA and, for a server verifying clients, presents a certificate its CA signed; otherwise make fails with NatsConnectFailed",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const signed = certificates({ server: "IP:127.0.0.1,DNS:localhost", client: "DNS:client" })
+          const stranger = certificates({ client: "DNS:client" })
+          const servers = {
+            plain: yield* startNatsServerOn(undefined, [
+              ...["--tls", "--tlscert", join(signed, "server.pem"), "--tlskey", join(signed, "server.key")]
+            ]),
+            verifying: yield* startNatsServerOn(undefined, [
+              ...["--tls", "--tlscert", join(signed, "server.pem"), "--tlskey", join(signed, "server.key")],
+              ...["--tlsverify", "--tlscacert", join(signed, "ca.pem")]
+            ])
+          }
+          const dirs = { signed, stranger }
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(
+                fc.boolean(),
+                fc.constantFrom("signed" as const, "stranger" as const, undefined),
+                fc.constantFrom("signed" as const, "stranger" as const, undefined),
+                (verify, ca, cert) =>
+                  run(
+                    Effect.gen(function* () {
+                      const tls = {
+                        ...(ca === undefined ? {} : { ca: join(dirs[ca], "ca.pem") }),
+                        ...(cert === undefined
+                          ? {}
+                          : { cert: join(dirs[cert], "client.pem"), key: join(dirs[cert], "client.key") })
+                      }
+                      const server = verify ? servers.verifying : servers.plain
+                      const host = yield* makeHost()
+                      const exit = yield* Effect.exit(
+                        makeNatsContext({
+                          servers: server.url,
+                          prefix: "tls",
+                          ...(ca === undefined && cert === undefined ? {} : { tls })
+                        }).pipe(Effect.provideService(ContextHost, host))
+                      )
+                      if (ca === "signed" && (!verify || cert === "signed")) expect(Exit.isSuccess(exit)).toBe(true)
+                      else expect(errorOf(exit)).toMatchObject({ _tag: "NatsConnectFailed" })
+                    })
+                  )
+              ),
+              fcParams(8)
+            )
+          )
+        })
+      ),
+    30_000
+  )
+
   let closedRun = 0
   it(
     "R-NATS-9 R-NATS-4 R-NATS-5 the connection closed for good (its server gone, no reconnection): ConnectionClosed, every peer gone at once (PeerGone, reason Disconnected), and the modules they served cleaned up here (ModuleNotFound)",
