@@ -7,11 +7,15 @@
  * properties-only mutation run (vitest.mutation.properties.config.ts) takes it; the examples, and the
  * property whose serving processes are child processes built from dist/, are in NatsDurable.test.ts.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import type { NatsServer } from "../../scripts/natsServer.ts"
+import { type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
@@ -529,6 +533,63 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
           )
         ),
         fcParams(6)
+      ),
+    30_000
+  )
+
+  let deniedRun = 0
+  it(
+    "R-NATS-12 property: a JetStream failure of the stream's lookup other than 'not found' (here: a user denied it) fails make with JetStreamFailed naming the module and the operation stream; no stream is made",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const dir = mkdtempSync(join(tmpdir(), "beehive-denied-"))
+          yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+          const config = join(dir, "server.conf")
+          writeFileSync(
+            config,
+            [
+              `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }`,
+              "authorization { users = [",
+              '  { user: "all", password: "p" }',
+              '  { user: "noinfo", password: "p", permissions: { publish: { deny: ["$JS.API.STREAM.INFO.>"] } } }',
+              "] }"
+            ].join("\n")
+          )
+          const denying = yield* startNatsServerOn(undefined, ["-c", config])
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.string({ minLength: 1, maxLength: 10 }), (module) =>
+                run(
+                  Effect.gen(function* () {
+                    const prefix = `denied${++deniedRun}`
+                    const host = yield* makeHost()
+                    const exit = yield* Effect.exit(
+                      makeNatsContext({
+                        servers: denying.url,
+                        user: "noinfo",
+                        pass: "p",
+                        prefix,
+                        durable: [module]
+                      }).pipe(Effect.provideService(ContextHost, host))
+                    )
+                    expect(errorOf(exit)).toMatchObject({ _tag: "JetStreamFailed", operation: "stream", module })
+                    const raw = yield* Effect.acquireRelease(
+                      Effect.promise(() => connect({ servers: denying.url, user: "all", pass: "p" })),
+                      (nc) => Effect.promise(() => nc.close())
+                    )
+                    const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                    const found = yield* Effect.exit(
+                      Effect.tryPromise(() => jsm.streams.info(durableStreamName(prefix, module)))
+                    )
+                    expect(Exit.isFailure(found)).toBe(true)
+                  })
+                )
+              ),
+              fcParams(3)
+            )
+          )
+        })
       ),
     30_000
   )
