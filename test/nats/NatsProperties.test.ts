@@ -703,8 +703,10 @@ describe("SPEC properties with modules behind a nats-server", () => {
               const prefix = `closed${++closedRun}`
               const modules: Array<string> = []
               const ids: Array<string> = []
+              const Ps: Array<Proc> = []
               for (const [i, count] of peers.entries()) {
                 const P = yield* proc(own.url, prefix)
+                Ps.push(P)
                 ids.push(P.nats.processId)
                 for (let j = 0; j < count; j++) {
                   const module = `p${i}m${j}`
@@ -716,7 +718,11 @@ describe("SPEC properties with modules behind a nats-server", () => {
               const B = yield* proc(own.url, prefix)
               for (const module of modules) yield* B.nats.awaitModule(module, "5 seconds")
               yield* own.kill
-              yield* waitUntil(() => B.events.some((e) => e._tag === "ConnectionClosed"), "the connection closed")
+              // Every process sees it (and ends at once then: its goodbye finds the connection closed).
+              yield* waitUntil(
+                () => [B, ...Ps].every((p) => p.events.some((e) => e._tag === "ConnectionClosed")),
+                "the connections closed"
+              )
               const gone = B.events.flatMap((e) => (e._tag === "PeerGone" ? [e] : []))
               expect([...gone].sort((x, y) => x.process.localeCompare(y.process))).toEqual(
                 [...ids].sort().map((process) => ({ _tag: "PeerGone", process, reason: "Disconnected" }))
