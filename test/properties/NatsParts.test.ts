@@ -11,7 +11,7 @@
  */
 import type { JsMsg } from "@nats-io/jetstream"
 import type { Msg } from "@nats-io/transport-node"
-import { Effect, Queue, Result } from "effect"
+import { Effect, Exit, Queue, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
@@ -468,7 +468,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(100)
     ))
 
-  it("R-NATS-12 R-RECV-4 R-RECV-5 a durable mailbox acknowledges each fetched message once, when a receive (one or a batch) keeps it; what an interrupted receive gives back is at the head of the line again, in order, acknowledged only when handed out anew; a stop gives the rest back to JetStream, oldest first", () =>
+  it("R-NATS-12 R-RECV-4 R-RECV-5 a durable mailbox acknowledges each fetched message once, when a receive (one or a batch, taking it at once or handed it while waiting) keeps it; what an interrupted receive gives back is at the head of the line again, in order, acknowledged only when handed out anew; a stop gives the rest back to JetStream, oldest first", () =>
     fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 6 }),
@@ -480,7 +480,8 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               n: fc.integer({ min: 1, max: 4 }),
               batch: fc.boolean(),
               keep: fc.boolean()
-            })
+            }),
+            fc.record({ op: fc.constant("wait" as const), keep: fc.boolean() })
           ),
           { maxLength: 12 }
         ),
@@ -515,6 +516,23 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                   line.push(id)
                   next++
                 }
+              }
+            } else if (step.op === "wait") {
+              // A receive waiting on the empty mailbox is handed the next message fetched; interrupted
+              // then (before it resumed), it gives the message back (R-RECV-4).
+              if (line.length > 0) continue
+              const handed: Array<string> = []
+              const armed = endpoint.armTake()((exit) => {
+                if (Exit.isSuccess(exit)) handed.push(exit.value.header.id)
+              })
+              expect(typeof armed).toBe("function")
+              const id = `f${next++}`
+              expect(endpoint.offerFetched(msg(id), jsOf(id))).toBe(true)
+              expect(handed).toEqual([id])
+              if (step.keep) expected.push(`ack ${id}`)
+              else {
+                ;(armed as () => void)()
+                line.push(id)
               }
             } else {
               // A receive takes one, a batch receive (receiveAll) up to n, in one step.

@@ -11,7 +11,7 @@
  */
 import type { JsMsg } from "@nats-io/jetstream"
 import { Exit } from "effect"
-import { type Arm, mapExit } from "../../effects/Arm.ts"
+import type { Arm } from "../../effects/Arm.ts"
 import { Mailbox, type Wake } from "../../effects/Mailbox.ts"
 import type { Wakeups } from "../../effects/Wakeups.ts"
 import { ModuleClosed } from "../../model/Errors.ts"
@@ -104,10 +104,29 @@ export class DurableEndpoint extends RemoteEndpoint {
   }
 
   override armTake(): Arm<Message, ModuleClosed> {
-    return mapExit(this.inbox.armTake(), (exit) => {
-      if (Exit.isSuccess(exit)) this.handOut(exit.value)
-      return exit
-    })
+    return (settle) => {
+      // A waiting receiver handed a message and withdrawn before it resumed (interrupted) gives it back
+      // through the mailbox's own canceller: taken back here first, it stays unacknowledged (R-RECV-4).
+      // Withdrawn so, it was acknowledged at the end of the step while back in the mailbox (and then
+      // taken for a sync request at a stop, or lost by a kill), until a property found it.
+      let handed: Message | undefined
+      const armed = this.inbox.armTake()((exit) => {
+        if (Exit.isSuccess(exit)) {
+          handed = exit.value
+          this.handOut(exit.value)
+        }
+        settle(exit)
+      })
+      if (typeof armed !== "function") {
+        if (Exit.isSuccess(armed)) this.handOut(armed.value)
+        return armed
+      }
+      return () => {
+        if (handed !== undefined) this.takeBack(handed)
+        handed = undefined
+        armed()
+      }
+    }
   }
 
   readonly giveBack = (message: Message): void => {
