@@ -7,15 +7,21 @@
  * properties-only mutation run (vitest.mutation.properties.config.ts) takes it; the examples, and the
  * property whose serving processes are child processes built from dist/, are in NatsDurable.test.ts.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import type { NatsServer } from "../../scripts/natsServer.ts"
+import { type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
+import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { durableStreamName, subjects } from "../../src/contexts/nats/Subjects.ts"
+import { DurableMailboxFull } from "../../src/model/NatsErrors.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -31,7 +37,7 @@ import {
   startServing,
   stopServing
 } from "./durableSupport.ts"
-import { procWith, startJetStreamServer, waitUntil } from "./support.ts"
+import { HeartbeatMs, procWith, startJetStreamServer, waitUntil } from "./support.ts"
 
 let scope: Scope.Closeable
 let server: NatsServer
@@ -53,6 +59,9 @@ beforeEach(() => {
 })
 
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+/** JetStream's reason for a message beyond a stream's durableMaxMessages, as it gives it. */
+const FullReason = "maximum messages exceeded"
 
 /** Fails naming `what` when `effect` has not ended within `ms`: a failure bound, never a speed target. */
 const within = <A, E>(effect: Effect.Effect<A, E>, what: string, ms = 5000) =>
@@ -334,6 +343,255 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
         fcParams(6)
       ),
     60_000
+  )
+
+  let heldRun = 0
+  it(
+    "R-NATS-12 R-NATS-8 R-RECV-5 property: a process serving a durable module goes on sending to it (send, sendDurable) while its mailbox holds messages it has not received yet: every message is stored, and one batch receive takes them all, in the order sent",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              kind: fc.constantFrom("send" as const, "sendDurable" as const),
+              count: fc.integer({ min: 1, max: 3 })
+            }),
+            { minLength: 1, maxLength: 3 }
+          ),
+          (rounds) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `held${++heldRun}`
+                const A = yield* procWith(server.url, { prefix, durable: ["box"], durableAckWaitMs: SteadyAckWaitMs })
+                yield* A.nats.serve("box")
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const stream = durableStreamName(prefix, "box")
+                // The messages sent are in the mailbox: JetStream handed them all to A (none waits in the
+                // stream or unacknowledged elsewhere), and A's module holds them (its outbox is empty then).
+                const inMailbox = (n: number) =>
+                  Effect.andThen(
+                    waitForEffect(
+                      Effect.promise(() => jsm.consumers.info(stream, "mailbox")),
+                      (info) => info.num_pending === 0 && info.num_ack_pending === n,
+                      "JetStream to hand every message to A"
+                    ),
+                    waitForEffect(
+                      Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "box")?.queued),
+                      (queued) => queued === n,
+                      "the mailbox to hold every message"
+                    )
+                  )
+                const sent: Array<string> = []
+                for (const round of rounds) {
+                  // What was sent before is in the mailbox, not received: sending to it must not wait for a receive.
+                  yield* inMailbox(sent.length)
+                  for (let i = 0; i < round.count; i++) {
+                    const id = `h${sent.length}`
+                    sent.push(id)
+                    if (round.kind === "send") yield* within(A.beehive.send("box", msg(id)), "send")
+                    else yield* within(A.nats.sendDurable("box", msg(id)), "sendDurable")
+                  }
+                }
+                // All in the mailbox: one batch receive (R-RECV-5) takes them all.
+                yield* inMailbox(sent.length)
+                const received = yield* within(A.beehive.receiveAll("box"), "receiveAll")
+                expect(received.map((m) => m.header.id)).toEqual(sent)
+                expect(A.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              })
+            )
+        ),
+        fcParams(3)
+      ),
+    30_000
+  )
+
+  let handRun = 0
+  it(
+    "R-NATS-12 property: a process that stops serving a durable module while its mailbox holds fetched messages keeps them in progress until it gives them back, with the shortest ack wait: another process serving the module receives each once, in the order sent",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 6 }), (count) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `hand${++handRun}`
+              // The shortest ack wait R-NATS-12 allows: twice the heartbeat.
+              const ackWaitMs = 2 * HeartbeatMs
+              const options = { prefix, durable: ["box"], durableAckWaitMs: ackWaitMs }
+              const A = yield* procWith(server.url, options)
+              yield* A.nats.serve("box")
+              const sent = Array.from({ length: count }, (_, i) => `p${i}`)
+              for (const id of sent) yield* A.nats.sendDurable("box", msg(id))
+              const queued = Effect.map(A.beehive.snapshot, (s) => s.modules.find((m) => m.name === "box")?.queued)
+              yield* waitForEffect(queued, (n) => n === count, "the mailbox to hold every message")
+              const received: Array<string> = []
+              const C = yield* startServing(server.url, prefix, "box", received, {
+                maxInbound: 8,
+                delayMs: 0,
+                ackWaitMs
+              })
+              // The stop waits for A's pending fetch to run out (up to a second), longer than the ack wait.
+              yield* A.nats.unserve("box")
+              yield* waitUntil(() => received.length >= count, "every message received")
+              // A message handed out twice comes again within an ack wait.
+              yield* Effect.sleep(ackWaitMs)
+              yield* stopServing(C)
+              expect(received).toEqual(sent)
+            })
+          )
+        ),
+        fcParams(2)
+      ),
+    30_000
+  )
+
+  let fullRun = 0
+  it(
+    "R-NATS-12 property: a stream at its durableMaxMessages limit stores nothing more: sendDurable fails with DurableMailboxFull, send's message is reported DurableRefused and passed to onUndeliverable, each with JetStream's reason as it gave it",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+          (max, beyond) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `full${++fullRun}`
+                const undeliverable: Array<string> = []
+                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+                const events: Array<NatsEvent> = []
+                const B = yield* makeNatsContext({
+                  servers: server.url,
+                  prefix,
+                  durable: ["box"],
+                  durableMaxMessages: max,
+                  onEvent: (e) => events.push(e)
+                }).pipe(Effect.provideService(ContextHost, host))
+                for (let i = 0; i < max; i++) yield* B.sendDurable("box", msg(`k${i}`))
+                const refused: Array<string> = []
+                for (const [i, durable] of beyond.entries()) {
+                  const id = `x${i}`
+                  refused.push(id)
+                  if (durable)
+                    expect(errorOf(yield* Effect.exit(B.sendDurable("box", msg(id))))).toEqual(
+                      new DurableMailboxFull({ module: "box", msgId: id, reason: FullReason })
+                    )
+                  else yield* host.beehive.send("box", msg(id))
+                }
+                yield* waitUntil(() => undeliverable.length >= refused.length, "the refusals to be reported")
+                expect(undeliverable).toEqual(refused)
+                expect(events.filter((e) => e._tag === "DurableRefused")).toEqual(
+                  refused.map((msgId) => ({ _tag: "DurableRefused", module: "box", msgId, reason: FullReason }))
+                )
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const info = yield* Effect.promise(() => jsm.streams.info(durableStreamName(prefix, "box")))
+                expect(info.state.messages).toBe(max)
+              })
+            )
+        ),
+        fcParams(4)
+      ),
+    20_000
+  )
+
+  let sameRun = 0
+  it(
+    "R-NATS-12 R-SEND-3 property: sendDurable calls of one message object, some interrupted (waiting for room in the outbox, or for the stream): every call not interrupted completes once the stream stored its copy, an interrupted one stores its copy only if it was offered, and the message sent again completes once stored",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.boolean(), { minLength: 2, maxLength: 5 }), (interrupted) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `same${++sameRun}`
+              // An outbox of one, a window of one: the calls after the first two wait for room.
+              const B = yield* procWith(server.url, { prefix, durable: ["box"], maxInbound: 1, sendWindow: 1 })
+              const ahead = yield* Effect.forEach(["a", "b"], (id) =>
+                Effect.forkChild(B.nats.sendDurable("box", msg(id)))
+              )
+              const m = msg("same")
+              const calls = yield* Effect.forEach(interrupted, () => Effect.forkChild(B.nats.sendDurable("box", m)))
+              yield* Effect.yieldNow
+              yield* Effect.forEach(
+                calls.filter((_, i) => interrupted[i]),
+                (f) => Fiber.interrupt(f)
+              )
+              yield* within(
+                Effect.forEach([...ahead, ...calls.filter((_, i) => !interrupted[i])], Fiber.join),
+                "the calls not interrupted"
+              )
+              yield* within(B.nats.sendDurable("box", m), "the message sent again")
+              const raw = yield* rawClient(server.url)
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              const stream = durableStreamName(prefix, "box")
+              const kept = interrupted.filter((i) => !i).length
+              const stored = (yield* Effect.promise(() => jsm.streams.info(stream))).state.messages
+              expect(stored).toBeGreaterThanOrEqual(2 + kept + 1)
+              expect(stored).toBeLessThanOrEqual(2 + interrupted.length + 1)
+              expect(B.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+            })
+          )
+        ),
+        fcParams(6)
+      ),
+    30_000
+  )
+
+  let deniedRun = 0
+  it(
+    "R-NATS-12 property: a JetStream failure of the stream's lookup other than 'not found' (here: a user denied it) fails make with JetStreamFailed naming the module and the operation stream; no stream is made",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const dir = mkdtempSync(join(tmpdir(), "beehive-denied-"))
+          yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+          const config = join(dir, "server.conf")
+          writeFileSync(
+            config,
+            [
+              `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }`,
+              "authorization { users = [",
+              '  { user: "all", password: "p" }',
+              '  { user: "noinfo", password: "p", permissions: { publish: { deny: ["$JS.API.STREAM.INFO.>"] } } }',
+              "] }"
+            ].join("\n")
+          )
+          const denying = yield* startNatsServerOn(undefined, ["-c", config])
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.string({ minLength: 1, maxLength: 10 }), (module) =>
+                run(
+                  Effect.gen(function* () {
+                    const prefix = `denied${++deniedRun}`
+                    const host = yield* makeHost()
+                    const exit = yield* Effect.exit(
+                      makeNatsContext({
+                        servers: denying.url,
+                        user: "noinfo",
+                        pass: "p",
+                        prefix,
+                        durable: [module]
+                      }).pipe(Effect.provideService(ContextHost, host))
+                    )
+                    expect(errorOf(exit)).toMatchObject({ _tag: "JetStreamFailed", operation: "stream", module })
+                    const raw = yield* Effect.acquireRelease(
+                      Effect.promise(() => connect({ servers: denying.url, user: "all", pass: "p" })),
+                      (nc) => Effect.promise(() => nc.close())
+                    )
+                    const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                    const found = yield* Effect.exit(
+                      Effect.tryPromise(() => jsm.streams.info(durableStreamName(prefix, module)))
+                    )
+                    expect(Exit.isFailure(found)).toBe(true)
+                  })
+                )
+              ),
+              fcParams(3)
+            )
+          )
+        })
+      ),
+    30_000
   )
 
   let unboundRun = 0

@@ -4,16 +4,22 @@
  * ("processes") in this test process on one server, S serving modules that C reaches as "nats"
  * modules, with a local module of C in the same groups.
  */
+
+import { join } from "node:path"
 import { connect, headers } from "@nats-io/transport-node"
 import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
 import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { waitForEffect } from "../socket/support.ts"
+import { certificates } from "../support/certificates.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -629,6 +635,170 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(15)
       ),
     90_000
+  )
+  it(
+    "R-NATS-10 a process configured with tls talks to a server requiring TLS exactly when it trusts the server's CA and, for a server verifying clients, presents a certificate its CA signed; otherwise make fails with NatsConnectFailed",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const signed = certificates({ server: "IP:127.0.0.1,DNS:localhost", client: "DNS:client" })
+          const stranger = certificates({ client: "DNS:client" })
+          const servers = {
+            plain: yield* startNatsServerOn(undefined, [
+              ...["--tls", "--tlscert", join(signed, "server.pem"), "--tlskey", join(signed, "server.key")]
+            ]),
+            verifying: yield* startNatsServerOn(undefined, [
+              ...["--tls", "--tlscert", join(signed, "server.pem"), "--tlskey", join(signed, "server.key")],
+              ...["--tlsverify", "--tlscacert", join(signed, "ca.pem")]
+            ])
+          }
+          const dirs = { signed, stranger }
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(
+                fc.boolean(),
+                fc.constantFrom("signed" as const, "stranger" as const, undefined),
+                fc.constantFrom("signed" as const, "stranger" as const, undefined),
+                (verify, ca, cert) =>
+                  run(
+                    Effect.gen(function* () {
+                      const tls = {
+                        ...(ca === undefined ? {} : { ca: join(dirs[ca], "ca.pem") }),
+                        ...(cert === undefined
+                          ? {}
+                          : { cert: join(dirs[cert], "client.pem"), key: join(dirs[cert], "client.key") })
+                      }
+                      const server = verify ? servers.verifying : servers.plain
+                      const host = yield* makeHost()
+                      const exit = yield* Effect.exit(
+                        makeNatsContext({
+                          servers: server.url,
+                          prefix: "tls",
+                          ...(ca === undefined && cert === undefined ? {} : { tls })
+                        }).pipe(Effect.provideService(ContextHost, host))
+                      )
+                      if (ca === "signed" && (!verify || cert === "signed")) expect(Exit.isSuccess(exit)).toBe(true)
+                      else expect(errorOf(exit)).toMatchObject({ _tag: "NatsConnectFailed" })
+                    })
+                  )
+              ),
+              fcParams(8)
+            )
+          )
+        })
+      ),
+    30_000
+  )
+
+  let closedRun = 0
+  it(
+    "R-NATS-9 R-NATS-4 R-NATS-5 the connection closed for good (its server gone, no reconnection): ConnectionClosed, every peer gone at once (PeerGone, reason Disconnected), and the modules they served cleaned up here (ModuleNotFound)",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 1, maxLength: 2 }), (peers) =>
+          run(
+            Effect.gen(function* () {
+              // A server of its own, killed by the property.
+              const own = yield* startNatsServer
+              const prefix = `closed${++closedRun}`
+              const modules: Array<string> = []
+              const ids: Array<string> = []
+              const Ps: Array<Proc> = []
+              for (const [i, count] of peers.entries()) {
+                const P = yield* proc(own.url, prefix)
+                Ps.push(P)
+                ids.push(P.nats.processId)
+                for (let j = 0; j < count; j++) {
+                  const module = `p${i}m${j}`
+                  modules.push(module)
+                  yield* P.beehive.addModule(module)
+                  yield* P.nats.serve(module)
+                }
+              }
+              const B = yield* proc(own.url, prefix)
+              for (const module of modules) yield* B.nats.awaitModule(module, "5 seconds")
+              yield* own.kill
+              // Every process sees it (and ends at once then: its goodbye finds the connection closed).
+              yield* waitUntil(
+                () => [B, ...Ps].every((p) => p.events.some((e) => e._tag === "ConnectionClosed")),
+                "the connections closed"
+              )
+              const gone = B.events.flatMap((e) => (e._tag === "PeerGone" ? [e] : []))
+              expect([...gone].sort((x, y) => x.process.localeCompare(y.process))).toEqual(
+                [...ids].sort().map((process) => ({ _tag: "PeerGone", process, reason: "Disconnected" }))
+              )
+              for (const module of modules)
+                expect(errorOf(yield* Effect.exit(B.beehive.send(module, msg("late"))))).toMatchObject({
+                  _tag: "ModuleNotFound",
+                  module
+                })
+            })
+          )
+        ),
+        fcParams(3)
+      ),
+    30_000
+  )
+  let noReplyRun = 0
+  it(
+    "R-NATS-8 R-NATS-2 messages without a reply subject (from a client that is no beehive) that find the served module's inbound queue full are dropped, reported Undeliverable and passed to onUndeliverable, sync requests too (no answer can reach their sender); the others are delivered in the order published, and the module is served on",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.boolean(), { minLength: 3, maxLength: 12 }),
+          (maxInbound, extraSync) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `noreply${++noReplyRun}`
+                const undeliverable: Array<string> = []
+                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+                const events: Array<NatsEvent> = []
+                const nats = yield* makeNatsContext({
+                  servers: server.url,
+                  prefix,
+                  maxInbound,
+                  onEvent: (e) => events.push(e)
+                }).pipe(Effect.provideService(ContextHost, host))
+                const A = host.beehive
+                yield* A.addModule("m", { capacity: 1 })
+                yield* nats.serve("m")
+                const raw = yield* rawClient
+                // What the module's mailbox, the delivery in progress and the inbound queue hold, and more.
+                const syncs = [...Array.from({ length: maxInbound }, () => false), ...extraSync]
+                const ids = syncs.map((_, i) => `nr${i}`)
+                syncs.forEach((sync, i) => {
+                  const json = encodeJsonResult(msg(`nr${i}`, i, { header: { sync } }))
+                  raw.publish(`${prefix}.mod.m`, Result.isSuccess(json) ? json.success : "")
+                })
+                yield* Effect.promise(() => raw.flush())
+                const dropped = () =>
+                  events.flatMap((e) => (e._tag === "Undeliverable" && e.module === "m" ? [e.msgId] : []))
+                // Nothing is received yet: at most 2 + maxInbound are kept, the others dropped.
+                yield* waitUntil(
+                  () => dropped().length >= extraSync.length - 2,
+                  "the messages beyond the queue dropped"
+                )
+                const received: Array<string> = []
+                yield* Effect.forkScoped(Effect.forever(Effect.map(A.receive("m"), (m) => received.push(m.header.id))))
+                yield* waitUntil(() => received.length + dropped().length >= ids.length, "every message handled")
+                expect([...received, ...dropped()].sort()).toEqual([...ids].sort())
+                expect(received).toEqual(ids.filter((id) => received.includes(id)))
+                expect(undeliverable).toEqual(dropped())
+                expect(
+                  events.filter((e) => e._tag === "Undeliverable").every((e) => e.reason === "inbound queue full")
+                ).toBe(true)
+                // Served on: a beehive's message arrives.
+                const B = yield* proc(server.url, prefix)
+                yield* B.nats.awaitModule("m", "5 seconds")
+                yield* B.beehive.send("m", msg("after"))
+                yield* waitUntil(() => received.includes("after"), "a message after them")
+              })
+            )
+        ),
+        fcParams(5)
+      ),
+    30_000
   )
   let forgedRun = 0
   it(

@@ -161,6 +161,11 @@ const faults: ReadonlyArray<Fault> = [
     }))
   ),
   { name: "durable that is no list", set: { durable: "m" }, keys: ["durable"] },
+  {
+    name: "10001 durable modules",
+    set: { durable: Array.from({ length: 10_001 }, (_, i) => `m${i}`) },
+    keys: ["durable"]
+  },
   { name: "an empty durable module", set: { durable: ["m", ""] }, keys: ["durable[1]"] },
   { name: "a durable module twice", set: { durable: ["m", "m"] }, keys: ["durable[1]"] },
   {
@@ -240,5 +245,20 @@ describe("R-NATS-10 the NATS configuration", () => {
         }
       ),
       fcParams(200)
+    ))
+
+  it("R-NATS-10 an onEvent option that is no function fails with NatsConfigError naming onEvent, saying it must be a function; nothing throws", () =>
+    fc.assert(
+      fc.property(arbValid, fc.anything(), ({ means }, onEvent) => {
+        fc.pre(onEvent !== undefined && typeof onEvent !== "function")
+        const resolved = resolveNatsOptions({ ...means, onEvent } as never)
+        if (Result.isSuccess(resolved)) throw new Error(`onEvent ${String(onEvent)} was accepted`)
+        expect([resolved.failure._tag, resolved.failure.key, resolved.failure.reason]).toEqual([
+          "NatsConfigError",
+          "onEvent",
+          "must be a function"
+        ])
+      }),
+      fcParams(100)
     ))
 })

@@ -9,17 +9,19 @@
  * (R-NATS-6). Each part runs over a stand-in for the state it shares with the others (only what it
  * reads), never a connection.
  */
+import type { JsMsg } from "@nats-io/jetstream"
 import type { Msg } from "@nats-io/transport-node"
-import { Effect, Queue, Result } from "effect"
+import { Effect, Exit, Queue, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
+import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { controlCallback, type NatsState, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { Replies } from "../../src/contexts/nats/Replies.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
-import { subjects } from "../../src/contexts/nats/Subjects.ts"
+import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -435,5 +437,129 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         }
       }),
       fcParams(300)
+    ))
+
+  it("R-NATS-1 R-NATS-12 any module name or message id is one subject token without wildcards, read back as it was: two names never share a subject, nor two modules a stream", () =>
+    fc.assert(
+      fc.property(
+        // Names made of the characters that need encoding, and of any others.
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: fc.constantFrom(".", "*", ">", "~", "%", " ", "a", "2", "E") }),
+            fc.string({ unit: "binary" })
+          ),
+          {
+            minLength: 2,
+            maxLength: 6
+          }
+        ),
+        (names) => {
+          const distinct = [...new Set(names.filter((n) => n !== ""))]
+          for (const name of distinct) {
+            const token = subjectToken(name)
+            expect(token).not.toMatch(/[.*>\s]/)
+            expect(fromSubjectToken(token)).toBe(name)
+          }
+          const s = subjects("p")
+          expect(new Set(distinct.map((n) => s.module(n))).size).toBe(distinct.length)
+          expect(new Set(distinct.map((n) => durableStreamName("p", n))).size).toBe(distinct.length)
+        }
+      ),
+      fcParams(100)
+    ))
+
+  it("R-NATS-12 R-RECV-4 R-RECV-5 a durable mailbox acknowledges each fetched message once, when a receive (one or a batch, taking it at once or handed it while waiting) keeps it; what an interrupted receive gives back is at the head of the line again, in order, acknowledged only when handed out anew; a stop gives the rest back to JetStream, oldest first", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant("fetch" as const), n: fc.integer({ min: 1, max: 4 }) }),
+            fc.record({
+              op: fc.constant("take" as const),
+              n: fc.integer({ min: 1, max: 4 }),
+              batch: fc.boolean(),
+              keep: fc.boolean()
+            }),
+            fc.record({ op: fc.constant("wait" as const), keep: fc.boolean() })
+          ),
+          { maxLength: 12 }
+        ),
+        async (capacity, steps) => {
+          // A stand-in for what the consumer fetched: only what JetStream is told is recorded.
+          const told: Array<string> = []
+          const jsOf = (id: string) =>
+            ({
+              ack: () => told.push(`ack ${id}`),
+              nak: () => told.push(`nak ${id}`),
+              working: () => {}
+            }) as unknown as JsMsg
+          const endpoint = new DurableEndpoint(
+            "box",
+            capacity,
+            1 << 20,
+            () => false,
+            () => {},
+            () => {}
+          )
+          endpoint.served = true
+          const line: Array<string> = []
+          const expected: Array<string> = []
+          let next = 0
+          for (const step of steps) {
+            if (step.op === "fetch") {
+              for (let i = 0; i < step.n; i++) {
+                const id = `f${next}`
+                const fits = line.length < capacity
+                expect(endpoint.offerFetched(msg(id), jsOf(id))).toBe(fits)
+                if (fits) {
+                  line.push(id)
+                  next++
+                }
+              }
+            } else if (step.op === "wait") {
+              // A receive waiting on the empty mailbox is handed the next message fetched; interrupted
+              // then (before it resumed), it gives the message back (R-RECV-4).
+              if (line.length > 0) continue
+              const handed: Array<string> = []
+              const armed = endpoint.armTake()((exit) => {
+                if (Exit.isSuccess(exit)) handed.push(exit.value.header.id)
+              })
+              expect(typeof armed).toBe("function")
+              const id = `f${next++}`
+              expect(endpoint.offerFetched(msg(id), jsOf(id))).toBe(true)
+              expect(handed).toEqual([id])
+              if (step.keep) expected.push(`ack ${id}`)
+              else {
+                ;(armed as () => void)()
+                line.push(id)
+              }
+            } else {
+              // A receive takes one, a batch receive (receiveAll) up to n, in one step.
+              const taken: Array<ReturnType<typeof msg>> = []
+              for (let i = 0; i < (step.batch ? step.n : 1); i++) {
+                const m = endpoint.takeNow()
+                if (m === undefined) break
+                taken.push(m)
+              }
+              // Everything in the mailbox is there to be taken at once, up to the batch's bound.
+              const ids = line.splice(0, step.batch ? step.n : 1)
+              expect(taken.map((m) => m.header.id)).toEqual(ids)
+              if (!step.keep) {
+                // Interrupted before the receive returned (R-RECV-4): handed back in the same step.
+                if (step.batch) endpoint.giveBackAll(taken)
+                else for (const m of [...taken].reverse()) endpoint.giveBack(m)
+                line.unshift(...ids)
+              } else expected.push(...ids.map((id) => `ack ${id}`))
+            }
+            // The acknowledgements go once the step is over.
+            await null
+            expect(told).toEqual(expected)
+          }
+          expect(endpoint.unserve()).toEqual([])
+          expect(told).toEqual([...expected, ...line.map((id) => `nak ${id}`)])
+        }
+      ),
+      fcParams(200)
     ))
 })

@@ -11,7 +11,7 @@
  */
 import type { JsMsg } from "@nats-io/jetstream"
 import { Exit } from "effect"
-import { type Arm, mapExit } from "../../effects/Arm.ts"
+import type { Arm } from "../../effects/Arm.ts"
 import { Mailbox, type Wake } from "../../effects/Mailbox.ts"
 import type { Wakeups } from "../../effects/Wakeups.ts"
 import { ModuleClosed } from "../../model/Errors.ts"
@@ -39,7 +39,9 @@ export class DurableEndpoint extends RemoteEndpoint {
 
   /**
    * @param capacity the outbox's and the mailbox's capacity.
-   * @param onOrphan receives a sync request handed to an interrupted receiver after the endpoint closed.
+   * @param onOrphan receives a message handed to a receiver that was interrupted after the endpoint
+   *   closed: a sync request, or a fetched message, acknowledged by the close (`unserve` acknowledges what
+   *   was handed out, and gives back and forgets what the mailbox holds, before the mailbox closes).
    */
   constructor(
     module: string,
@@ -50,21 +52,16 @@ export class DurableEndpoint extends RemoteEndpoint {
     onOrphan: (message: Message) => void
   ) {
     super(module, capacity, maxPayload, isPending, onClose, ContextTypeNats)
-    this.inbox = new Mailbox<Message, ModuleClosed>(
-      capacity,
-      () => new ModuleClosed({ module }),
-      (message) => {
-        const js = this.held.get(message) ?? this.handed.get(message)
-        this.held.delete(message)
-        this.handed.delete(message)
-        if (js === undefined) onOrphan(message)
-        else js.nak()
-      }
-    )
+    this.inbox = new Mailbox<Message, ModuleClosed>(capacity, () => new ModuleClosed({ module }), onOrphan)
   }
 
   override get queued(): number {
     return super.queued + this.inbox.size
+  }
+
+  /** The messages in the outbox, to publish (`queued` also counts the mailbox). */
+  get outgoing(): number {
+    return super.queued
   }
 
   override get waitingReceivers(): number {
@@ -107,10 +104,29 @@ export class DurableEndpoint extends RemoteEndpoint {
   }
 
   override armTake(): Arm<Message, ModuleClosed> {
-    return mapExit(this.inbox.armTake(), (exit) => {
-      if (Exit.isSuccess(exit)) this.handOut(exit.value)
-      return exit
-    })
+    return (settle) => {
+      // A waiting receiver handed a message and withdrawn before it resumed (interrupted) gives it back
+      // through the mailbox's own canceller: taken back here first, it stays unacknowledged (R-RECV-4).
+      // Withdrawn so, it was acknowledged at the end of the step while back in the mailbox (and then
+      // taken for a sync request at a stop, or lost by a kill), until a property found it.
+      let handed: Message | undefined
+      const armed = this.inbox.armTake()((exit) => {
+        if (Exit.isSuccess(exit)) {
+          handed = exit.value
+          this.handOut(exit.value)
+        }
+        settle(exit)
+      })
+      if (typeof armed !== "function") {
+        if (Exit.isSuccess(armed)) this.handOut(armed.value)
+        return armed
+      }
+      return () => {
+        if (handed !== undefined) this.takeBack(handed)
+        handed = undefined
+        armed()
+      }
+    }
   }
 
   readonly giveBack = (message: Message): void => {

@@ -87,18 +87,37 @@ export class DurableFetch {
     this.stopping = true
     this.room()
     const fiber = this.fiber
-    if (fiber !== undefined)
+    if (fiber !== undefined) {
+      // The module is no longer served, so the heartbeat no longer keeps what it fetched in progress:
+      // the wait does, from its start, or the ack wait (twice the heartbeat at least) runs out before
+      // the fetch does, and JetStream hands the messages out again while they are still here.
+      this.keepInProgress()
+      const keeping = yield* Effect.forkChild(
+        Effect.forever(
+          Effect.andThen(
+            Effect.sleep(this.state.options.heartbeatMs),
+            Effect.sync(() => this.keepInProgress())
+          )
+        )
+      )
       yield* Fiber.await(fiber).pipe(
         Effect.timeoutOrElse({ duration: 2 * FetchExpiresMs, orElse: () => Fiber.interrupt(fiber) })
       )
+      yield* Fiber.interrupt(keeping)
+    }
     const requests = this.endpoint.unserve()
     for (const { js } of this.pending.splice(0)) js.nak()
     return requests
   })
 
-  /** Fetched messages waiting for room in the mailbox (the heartbeat tells JetStream they are in progress). */
-  get waiting(): Iterable<JsMsg> {
-    return this.pending.map((p) => p.js)
+  /**
+   * Tells JetStream that the fetched messages not yet received here are in progress: those in the
+   * mailbox and those waiting for room in it (at every heartbeat while the module is served, and while
+   * a stop waits for the fetch to run out).
+   */
+  keepInProgress(): void {
+    for (const js of this.endpoint.heldMessages) js.working()
+    for (const { js } of this.pending) js.working()
   }
 
   /** The mailbox has room: what waits for it goes in, and the fetching goes on. */

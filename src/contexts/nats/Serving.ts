@@ -91,10 +91,11 @@ export class Serving {
             // a sync request's error response), or the sender's window would stay short of it for good.
             const decoded = decodeJsonResult(msg.string())
             const sync = Result.isSuccess(decoded) && decoded.success.header.sync
-            if (msg.reply !== undefined) this.acknowledge(served, msg.reply, sync)
+            const reply = replyOf(msg)
+            if (reply !== undefined) this.acknowledge(served, reply, sync)
             if (Result.isFailure(decoded)) {
               state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-            } else this.undeliverable(module, decoded.success, msg.reply, "inbound queue full")
+            } else this.undeliverable(module, decoded.success, reply, "inbound queue full")
           }
         }
       })
@@ -164,20 +165,20 @@ export class Serving {
   private deliver(served: Served, msg: Msg): Effect.Effect<void> {
     const state = this.state
     const decoded = decodeJsonResult(msg.string())
+    const reply = replyOf(msg)
     if (Result.isFailure(decoded)) {
       state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-      if (msg.reply !== undefined) {
+      if (reply !== undefined) {
         // Refused is handled: the count owed, this one included, rides on the refusal (R-NATS-8).
-        this.acknowledge(served, msg.reply, true)
-        state.publish(msg.reply, "", undefined, {
-          ...this.ackHeaders(served.module, msg.reply),
+        this.acknowledge(served, reply, true)
+        state.publish(reply, "", undefined, {
+          ...this.ackHeaders(served.module, reply),
           [UndeliverableHeader]: "bad message JSON"
         })
       }
       return Effect.void
     }
     const message = decoded.success
-    const reply = msg.reply
     if (message.header.sync && reply !== undefined) {
       state.replies.registerInbound(message.header.id, { destination: served.module, reply })
     }
@@ -232,11 +233,7 @@ export class Serving {
 
   /** Tells JetStream the fetched messages waiting in durable modules' mailboxes are in progress (R-NATS-12). */
   keepFetched(): void {
-    for (const served of this.served.values())
-      if (served.durable !== undefined) {
-        for (const js of served.durable.endpoint.heldMessages) js.working()
-        for (const js of served.durable.fetch.waiting) js.working()
-      }
+    for (const served of this.served.values()) served.durable?.fetch.keepInProgress()
   }
 
   /** Sends every count owed (the heartbeat does): a sender waits at most a heartbeat for its credit. */
@@ -244,6 +241,14 @@ export class Serving {
     for (const key of [...this.owed.keys()]) this.sendOwed(key)
   }
 }
+
+/**
+ * The reply subject of a message that arrived, if it has one: the client gives a message published
+ * without one the reply subject "" (so every message without one, from a client that is no beehive, was
+ * counted for a sender "" whose counts were published to no subject, and a sync request without one
+ * that could not be delivered was answered to no subject instead of passed to `onUndeliverable`).
+ */
+const replyOf = (msg: Msg): string | undefined => (msg.reply === undefined || msg.reply === "" ? undefined : msg.reply)
 
 /** The key of what `module` owes the sender of `reply`: the reply subject less the message id names the sender. */
 const ackKey = (module: string, reply: string): string => `${module}\u0000${reply.slice(0, reply.lastIndexOf(".") + 1)}`
