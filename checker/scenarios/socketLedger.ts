@@ -19,8 +19,9 @@
  *   handled), exactly once; or reported `InDoubt` by the sending process, once (written to a peer that
  *   never said: it was restarted, or the run ended first), and then received at most once (R-SOCK-11,
  *   R-SOCK-21). In doubt means no one can say: the reporting process is ending (a crash, or the end of
- *   the run), or it is the client and the server restarted since the copy was sent, and then the
- *   client says so when it meets the restarted server. A copy parked when its connection ended is
+ *   the run), or it is the client and the server its copy was written to (the one its connection
+ *   met, which may have crashed before the send, while the client had not yet noticed) restarted, and
+ *   then the client says so when it meets the restarted server. A copy parked when its connection ended is
  *   never in doubt once the same peer has connected again: that handshake settles it (arrived, or
  *   unsent), so a peer that never settles cannot hide behind "in doubt at the end". A copy may be
  *   missing unreported only when the process of its module crashed after it was sent (what a process
@@ -201,11 +202,16 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
     let connections = 0
     // When the client's handshakes completed: each settles what the same peer left parked.
     const connectedAt: Array<number> = []
+    // When a server accepted a handshake: the last one before a copy's send made the connection the copy
+    // went on (the server accepts it before the client learns of its modules, and a client reconnects
+    // only once the connection before has ended, so no copy goes on a connection made after its send).
+    const servedAt: Array<number> = []
     const events = (proc: Proc) => (event: SocketEvent) => {
       if (event._tag === "Connected" && proc === "C") {
         connections++
         connectedAt.push(++tick)
       }
+      if (event._tag === "Connected" && proc === "S") servedAt.push(++tick)
       if (event._tag === "Undeliverable")
         seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "undeliverable" })
       if (event._tag === "Unsent") seen.push({ key: `${event.destination}:${event.msgId}`, at: proc, how: "unsent" })
@@ -591,6 +597,8 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
       seen.filter((x) => x.key === key && x.how !== "response" && x.how !== "inDoubt").length
     const inDoubt = (key: string) => seen.some((x) => x.key === key && x.how === "inDoubt")
     const crashedAfter = (t: number) => crashes.some((x) => x > t)
+    // When the connection a copy sent at tick `t` went on was made (its server's handshake).
+    const madeBefore = (t: number) => servedAt.filter((h) => h < t).at(-1)
     let lost = 0
     for (const copy of copies.values()) {
       const n = count(copy.key)
@@ -624,27 +632,36 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
           `copy ${x.key} in doubt is reported once, and not also unsent`
         )
         // Only a peer that can no longer say leaves a copy in doubt: this process is ending (its parked
-        // copies can no longer be settled), or the server restarted since the copy was sent (the
+        // copies can no longer be settled), or the server the copy was written to restarted (the
         // client then meets another incarnation). A peer that came back the same settles it instead.
-        const restartedSince = copy !== undefined && crashes.some((c) => c > copy.tick && c < (x.tick ?? 0))
+        // The server the copy was written to is the one its connection met, not the one running when
+        // it was sent: R-SOCK-21 parks a copy for the peer it was written to, and a server may crash
+        // between the client's handshake and the send, before the client notices its connection
+        // ended. The copy is then accepted for the remote module, written to the dead connection and
+        // parked for the crashed incarnation, which can no longer say (found by the campaign,
+        // test/regressions/socket-fifo-in-doubt-written-after-crash.json: S crashes and restarts, then
+        // C sends to B on its old connection, whose write fails; C meets the new S and reports it in
+        // doubt, as R-SOCK-21 says).
+        const made = copy === undefined ? undefined : madeBefore(copy.tick)
+        const restartedSince = made !== undefined && crashes.some((c) => c > made && c < (x.tick ?? 0))
         yield* ctx.check(
           x.ending === true || (x.at === "C" && restartedSince),
           `copy ${x.key} is in doubt only when its sender's process ends or its peer restarted since (R-SOCK-21)`
         )
         // Written before its connection ended (else it was never written: unsent), it was parked then;
-        // a later handshake with the same peer (no crash since it was sent) settled it.
+        // a later handshake with the same peer (no crash since its connection was made) settled it.
         const settledSince =
           copy !== undefined &&
+          made !== undefined &&
           closes.some(
-            (c) =>
-              c.tick > copy.tick && connectedAt.some((h) => h > c.tick && !crashes.some((k) => k > copy.tick && k < h))
+            (c) => c.tick > copy.tick && connectedAt.some((h) => h > c.tick && !crashes.some((k) => k > made && k < h))
           )
         yield* ctx.check(
           !settledSince,
           `copy ${x.key} in doubt was parked when its connection ended, and the same peer connected again since (which settles it, R-SOCK-21)`
         )
         // And it is said as soon as it is known: at the client's first connection to the restarted server.
-        const restart = copy === undefined ? undefined : crashes.find((k) => k > copy.tick)
+        const restart = made === undefined ? undefined : crashes.find((k) => k > made)
         const known = restart === undefined ? undefined : connectedAt.find((h) => h > restart)
         yield* ctx.check(
           x.at !== "C" || known === undefined || (x.tick ?? 0) < known,

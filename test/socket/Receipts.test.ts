@@ -6,11 +6,12 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { describe, expect, it } from "vitest"
+import { encodeFrame } from "../../src/contexts/socket/FrameCodec.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Message } from "../../src/model/Message.ts"
 import { msg } from "../support/messages.ts"
-import { makeSide, run, waitFor } from "./support.ts"
+import { makePair, makeSide, run, waitFor } from "./support.ts"
 
 const address = unix("/receipts/server.sock")
 
@@ -87,6 +88,43 @@ describe("receipts", () => {
         expect(c.events.filter((e) => e._tag === "InDoubt")).toMatchObject([{ destination: "A", msgId: "w1" }])
         // In doubt is not undeliverable: it may have arrived.
         expect(undeliverable).toEqual([])
+      })
+    ))
+
+  it("R-SOCK-6 R-SOCK-11 R-SOCK-21 a connection taken over ends as its own end would: what it never wrote is Unsent, what it wrote is settled by the new handshake", () =>
+    run(
+      Effect.gen(function* () {
+        // The client does not read: the server's writer waits on a full pipe, and X's outbox holds the rest.
+        const { network, address, s } = yield* makePair({
+          pipeCapacityBytes: 200,
+          capacity: 4,
+          socket: { batchBytes: 1 }
+        })
+        network.setStalled("client", true)
+        const ids = ["t1", "t2", "t3", "t4", "t5"]
+        for (const id of ids) yield* s.beehive.send("X", msg(id, "x".repeat(150)))
+        // Another run of X claims the name (Go's handshake: no receipts): the old connection is taken over.
+        const raw = yield* network.transport.connect(address)
+        yield* raw.write(
+          encodeFrame(
+            '{"header":{"msg_id":"hs-1","timestamp":1,"sync":true,"type":"unixpacket"},"route":{"source":"X","operation":"add","resource":"module"},"content":""}'
+          )
+        )
+        const reported = () =>
+          s.events.flatMap((e) => (e._tag === "Unsent" || e._tag === "InDoubt" ? [`${e._tag} ${e.msgId}`] : []))
+        // Every message is reported at the takeover, not when the process ends: those the old connection
+        // never wrote as Unsent (they were silently dropped with the module), those it wrote and the old
+        // run of X never receipted as InDoubt (the new handshake is another run: it cannot say).
+        yield* waitFor(() => reported().length === ids.length, "a report of every message", 5_000)
+        expect(
+          reported()
+            .map((r) => r.split(" ")[1])
+            .sort()
+        ).toEqual(ids)
+        expect(reported().filter((r) => r.startsWith("Unsent")).length).toBeGreaterThan(0)
+        expect(reported().filter((r) => r.startsWith("InDoubt")).length).toBeGreaterThan(0)
+        network.setStalled("client", false)
+        yield* raw.close
       })
     ))
 

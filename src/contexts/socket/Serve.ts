@@ -140,7 +140,23 @@ export const serve = (
         if (existing !== undefined && options.takeover === "first") {
           return yield* reject(`module "${module}" is connected already`)
         }
-        if (existing !== undefined) yield* Effect.ignore(beehive.cleanup(module))
+        // The connections still serving the module end first, as their own end would (R-SOCK-11): what
+        // they wrote and was never receipted is parked before this handshake settles it (R-SOCK-21), and
+        // what they were given and never wrote is reported Unsent, not dropped with the module.
+        const old = [...state.links].filter((link) => link.options.owner === module)
+        for (const link of old) yield* Effect.uninterruptible(link.shutdown)
+        if (existing !== undefined) {
+          // What the old links' own cleanups did not take (one was ending already) is reported here.
+          const cleaned = yield* Effect.result(beehive.cleanup(module))
+          if (cleaned._tag === "Success") {
+            yield* state.reportWritten(
+              cleaned.success.undelivered
+                .filter((message) => !message.header.sync)
+                .map((message) => ({ peer: old[0]?.peer ?? connection.peer, module, message })),
+              "Unsent"
+            )
+          }
+        }
         decoder.setLimit(maxFrameBytes)
         handshaking.delete(connection)
         identified.add(connection)
