@@ -53,7 +53,7 @@ export class SocketState {
   /** The global context's `onUndeliverable`: told of each one-way message a connection never wrote. */
   readonly onUndeliverable: (module: string, message: Message) => void
   /** Whether a synchronous call with that request id waits in the global context. */
-  private readonly isPending: (requestId: string) => boolean
+  readonly isPending: (requestId: string) => boolean
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
   private readonly inbound = new Map<string, InboundCall>()
