@@ -13,11 +13,14 @@
  *   (R-CLEAN-5 across processes: the caller is not left waiting for its deadline).
  * - A sync request from C is owed one response by each module it was delivered to (a multiset: a
  *   module written to twice owes two). A `sendResp` in S for an owed request writes the response
- *   back and returns true, counted for its responder (or, unattributed, for one module still owing);
- *   once nothing is owed, a response to it returns false (R-SOCK-9).
+ *   back and returns true, counted for its responder (or, unattributed, for the first copy still
+ *   owed); once nothing is owed, a response to it returns false (R-SOCK-9). It names its responder
+ *   only when it has one (`from`): an unattributed response is written without one, whatever S knows
+ *   of where the request went.
  * - C attributes a response to the responder S names: a module of the connection, or else no member
  *   of any call (its answer uninvited); without one, to the one module the call's request was
- *   written to, else to nobody (R-SOCK-9, R-RESP-3).
+ *   written to over the connection (every copy written counts, answered or not), else to nobody
+ *   (R-SOCK-9, R-RESP-3).
  * - Writing (C's writer, and S reading what it wrote) and delivering (per destination) are steps of
  *   their own, which may fall between any two operations of a round; S delivers to different
  *   destinations in no set order, so group results are compared with their members sorted.
@@ -69,9 +72,7 @@ export interface Delivery {
 export interface Owed {
   readonly id: string
   readonly link: number
-  /** Every module it was written to over that link, one per copy. */
-  to: Array<string>
-  /** Those still owing a response. */
+  /** The modules it was delivered to over that link still owing a response, one per copy. */
   owing: Array<string>
 }
 
@@ -151,14 +152,12 @@ const claim = (rs: RemoteState, response: string, parentId: string, responder: s
 const answer = (rs: RemoteState, response: string, parentId: string, from: string | undefined): boolean => {
   const owed = rs.owed.find((o) => o.id === parentId)
   if (owed === undefined) return false
-  // Named on the wire: the module that answered, or the one module the request went to.
-  const to = [...new Set(owed.to)]
-  const responder = from ?? (to.length === 1 ? to[0] : undefined)
   // Counted for the responder when it owes one; unattributed, for the first module still owing.
-  const counted = responder === undefined ? 0 : owed.owing.indexOf(responder)
+  const counted = from === undefined ? 0 : owed.owing.indexOf(from)
   if (counted >= 0) owed.owing.splice(counted, 1)
   if (owed.owing.length === 0) rs.owed = rs.owed.filter((o) => o !== owed)
-  writeBack(rs, response, parentId, responder)
+  // Named on the wire only when it has a responder: C attributes an unattributed one itself.
+  writeBack(rs, response, parentId, from)
   return true
 }
 
@@ -233,10 +232,8 @@ const read = (rs: RemoteState, module: string, entry: string, link: number): voi
   if (entry.endsWith("!")) {
     const id = entry.slice(0, -1)
     const owed = rs.owed.find((o) => o.id === id)
-    if (owed !== undefined && owed.link === link) {
-      owed.to.push(module)
-      owed.owing.push(module)
-    } else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link, to: [module], owing: [module] }]
+    if (owed !== undefined && owed.link === link) owed.owing.push(module)
+    else rs.owed = [...rs.owed.filter((o) => o !== owed), { id, link, owing: [module] }]
   }
   let delivery = rs.deliveries.find((d) => d.destination === module)
   if (delivery === undefined) {

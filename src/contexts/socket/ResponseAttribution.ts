@@ -6,9 +6,11 @@
  *   is "response" or "error", is a response (unless it is itself a sync request): it goes to `sendResp`
  *   (attributed to the module that answered), never to a mailbox.
  * - The module that answered is the `responder` the peer names when that is a module of this
- *   connection; a name that is not is no member of any call here. Without a responder (a Go peer), it
- *   is the one module the call's request was written to over this connection, if it went to one: the
- *   copies of a group call written to several stay unattributed.
+ *   connection; a name that is not is no member of any call here. Without a responder (a Go peer, or a
+ *   response unattributed in the peer), it is the one module the call's request was written to over
+ *   this connection, if it went to one: the answers to a group call whose copies were written to
+ *   several stay unattributed, counted from every copy written, answered or not (a copy may be
+ *   answered before the next is written).
  * - A response written to the peer names the module that answered, so that the peer can count it for
  *   that module; one whose content cannot be written (or is too large) is replaced by an error response.
  *
@@ -25,8 +27,8 @@ import { controlJson } from "./Handshake.ts"
 import type { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import type { SocketState } from "./SocketState.ts"
 
-/** Multicast request ids remembered before those no longer in flight are first forgotten. */
-const firstMulticastPrune = 1024
+/** Sync requests remembered as written before those whose calls ended are first forgotten. */
+const firstWrittenPrune = 1024
 
 /**
  * The module a response is attributed to when the peer names a responder that is not one of the
@@ -80,9 +82,16 @@ export class ResponseAttribution {
   private readonly peer: string
   /** The remote modules bound to the connection, by name: the requests in flight are theirs. */
   private readonly endpoints: ReadonlyMap<string, RemoteEndpoint>
-  /** Sync requests written to several modules over this connection (group copies), while in flight. */
-  private readonly multicast = new Set<string>()
-  private multicastPruneAt = firstMulticastPrune
+  /**
+   * Per request id, the request of the latest call with that id written over this connection, the
+   * module its first copy was written to, and whether copies went to several modules (a group call),
+   * answered or not: kept while the call may wait.
+   */
+  private readonly written = new Map<
+    string,
+    { readonly request: Message.Message; readonly module: string; several: boolean }
+  >()
+  private writtenPruneAt = firstWrittenPrune
 
   constructor(state: SocketState, peer: string, endpoints: ReadonlyMap<string, RemoteEndpoint>) {
     this.state = state
@@ -113,12 +122,12 @@ export class ResponseAttribution {
       // uninvited, as a non-member's is in one process, and it cannot pass for another module.
       from = named?.module ?? foreignResponder(responder, this.peer)
     } else {
-      // Without a responder (a Go peer), the answer is attributed only when the call's request went
-      // to one module over this connection; copies to several stay unattributed, however many are left.
+      // Without a responder, the answer is attributed only when the call's request went to one module
+      // over this connection; copies to several stay unattributed, however many are left.
       const waiting = [...this.endpoints.values()].find((e) => e.inflight.has(id))
       waiting?.answered(id)
-      if (!this.multicast.has(id)) from = waiting?.module
-      else if (!this.isInflight(id)) this.multicast.delete(id)
+      const call = this.written.get(id)
+      from = call === undefined ? waiting?.module : call.several ? undefined : call.module
     }
     // A decoded response is a message and `from` a module's name: the arguments cannot be invalid.
     return Effect.flatMap(Effect.orDie(this.state.beehive.sendResp(response, from)), (taken) =>
@@ -134,21 +143,23 @@ export class ResponseAttribution {
    */
   requestWritten(message: Message.Message, endpoint: RemoteEndpoint): void {
     const id = message.header.id
-    let shared = false
+    // Pending calls have distinct ids: another request with this id belongs to a call that ended,
+    // and must not make this call's answers look like answers to several modules.
     for (const other of this.endpoints.values()) {
       const copy = other === endpoint ? undefined : other.inflight.get(id)
-      if (copy === undefined) continue
-      // Pending calls have distinct ids: another request with this id belongs to a call that ended,
-      // and must not make this call's answers look like answers to several modules.
-      if (copy === message) shared = true
-      else other.inflight.delete(id)
+      if (copy !== undefined && copy !== message) other.inflight.delete(id)
     }
-    if (shared) this.multicast.add(id)
-    else this.multicast.delete(id)
-    // Requests never answered leave their ids here; forget those no endpoint keeps in flight any more.
-    if (this.multicast.size > this.multicastPruneAt) {
-      for (const known of this.multicast) if (!this.isInflight(known)) this.multicast.delete(known)
-      this.multicastPruneAt = Math.max(firstMulticastPrune, this.multicast.size * 2)
+    const known = this.written.get(id)
+    if (known?.request === message) {
+      if (known.module !== endpoint.module) known.several = true
+    } else {
+      this.written.delete(id)
+      this.written.set(id, { request: message, module: endpoint.module, several: false })
+    }
+    // Calls that ended leave their requests here; forget those, amortized by doubling the threshold.
+    if (this.written.size > this.writtenPruneAt) {
+      for (const known of this.written.keys()) if (!this.state.isPending(known)) this.written.delete(known)
+      this.writtenPruneAt = Math.max(firstWrittenPrune, this.written.size * 2)
     }
   }
 

@@ -23,9 +23,10 @@ import type { ResolvedSocketOptions } from "./SocketOptions.ts"
 
 interface InboundCall {
   readonly link: Link
-  /** The modules it was delivered to, one per copy (a module sent two copies owes two answers). */
-  readonly destinations: Array<string>
-  /** Those still owing an answer: a response counts for its responder, an unattributed one for the first. */
+  /**
+   * The modules its copies were delivered to that still owe an answer, one per copy (a module sent two
+   * copies owes two): a response counts for its responder, an unattributed one for the first.
+   */
   readonly owing: Array<string>
 }
 
@@ -52,7 +53,7 @@ export class SocketState {
   /** The global context's `onUndeliverable`: told of each one-way message a connection never wrote. */
   readonly onUndeliverable: (module: string, message: Message) => void
   /** Whether a synchronous call with that request id waits in the global context. */
-  private readonly isPending: (requestId: string) => boolean
+  readonly isPending: (requestId: string) => boolean
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
   private readonly inbound = new Map<string, InboundCall>()
@@ -177,7 +178,6 @@ export class SocketState {
   ): { readonly id: string; readonly link: Link } | undefined {
     const known = this.inbound.get(id)
     if (known !== undefined && known.link === link) {
-      known.destinations.push(destination)
       known.owing.push(destination)
       return undefined
     }
@@ -188,7 +188,7 @@ export class SocketState {
       call.link.inboundIds.delete(oldest)
       forgotten = { id: oldest, link: call.link }
     }
-    this.inbound.set(id, { link, destinations: [destination], owing: [destination] })
+    this.inbound.set(id, { link, owing: [destination] })
     link.inboundIds.add(id)
     return forgotten
   }
@@ -205,23 +205,24 @@ export class SocketState {
   }
 
   /**
-   * Sends a response back to the peer its request came from; true if it was queued for writing. The
-   * responder is `from`, or the request's destination when it went to one module. Every response is
-   * forwarded (the caller's process decides which are uninvited); the request is forgotten once every
-   * copy delivered has been answered.
+   * Sends a response back to the peer its request came from; true if it was queued for writing. It
+   * names its responder `from` only: an unattributed response is written without one, and the caller's
+   * process, which knows where it wrote the request's copies, attributes it (R-SOCK-9). This process
+   * cannot: the copies of one group call may be read one at a time, each answered (and forgotten) before
+   * the next arrives, so those it still knows of need not be all it was sent. Every response is forwarded
+   * (the caller's process decides which are uninvited); the request is forgotten once every copy
+   * delivered has been answered.
    */
   forwardResponse(response: Message, from: string | undefined): boolean {
     const id = response.header.parentId
     const call = this.inbound.get(id)
     if (call === undefined) return false
-    const only = call.destinations[0] as string
-    const responder = from ?? (call.destinations.every((d) => d === only) ? only : undefined)
-    const counted = responder === undefined ? 0 : call.owing.indexOf(responder)
+    const counted = from === undefined ? 0 : call.owing.indexOf(from)
     if (counted >= 0) call.owing.splice(counted, 1)
     if (call.owing.length === 0) {
       this.inbound.delete(id)
       call.link.inboundIds.delete(id)
     }
-    return call.link.sendResponse(response, responder)
+    return call.link.sendResponse(response, from)
   }
 }
