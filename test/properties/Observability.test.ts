@@ -17,11 +17,12 @@ import { describe, expect, it } from "vitest"
 import { Beehive, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MetricNames } from "../../src/effects/Observability.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
-import { fitPoints, metered, preemptingAt, random, type Strategy } from "../../src/effects/Strategy.ts"
+import type { Strategy } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
+import { arbPreemption, underPreemption } from "../support/preemption.ts"
 import { recordingTracer } from "../support/tracer.ts"
 
 type Operation =
@@ -223,10 +224,7 @@ describe("R-OBS-2 the counters under concurrency", () => {
         fc.nat(),
         // Preemptions drawn at random, or one fitted to the run (measured first, then placed), which
         // reaches windows of one operation, such as the one between taking a message and handing it over.
-        fc.oneof(
-          fc.constantFrom(0, 0.2, 0.5).map((probability) => ({ probability })),
-          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((fraction) => ({ fraction }))
-        ),
+        arbPreemption([0, 0.2, 0.5]),
         (operations, capacity, seed, preemption) => {
           const scenario = (strategy: Strategy): void => {
             // Small mailboxes and no answers: senders wait for room, requests and copies wait in line
@@ -316,10 +314,7 @@ describe("R-OBS-2 the counters under concurrency", () => {
             expect(count(MetricNames.sent), "sent").toBe(received + undelivered + passedOn + queued)
             sim.run(Scope.close(scope, Exit.void))
           }
-          if ("probability" in preemption) return scenario(random(seed, preemption.probability))
-          const measured = metered(random(seed))
-          scenario(measured.strategy)
-          scenario(preemptingAt(random(seed), fitPoints([preemption.fraction], measured.contended())))
+          underPreemption(seed, preemption, scenario)
         }
       ),
       fcParams(300)
@@ -335,10 +330,7 @@ describe("R-OBS-2 a receive interrupted at any point", () => {
         fc.integer({ min: 0, max: 3 }),
         fc.integer({ min: 0, max: 8 }),
         fc.nat(),
-        fc.oneof(
-          fc.constantFrom(0.2, 0.5).map((probability) => ({ probability })),
-          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((fraction) => ({ fraction }))
-        ),
+        arbPreemption([0.2, 0.5]),
         (operation, metrics, queued, yieldsBeforeInterrupt, seed, preemption) => {
           const scenario = (strategy: Strategy): void => {
             const registry = new Map()
@@ -386,10 +378,7 @@ describe("R-OBS-2 a receive interrupted at any point", () => {
             expect(received + left, "received and left").toBe(queued + 1)
             sim.run(Scope.close(scope, Exit.void))
           }
-          if ("probability" in preemption) return scenario(random(seed, preemption.probability))
-          const measured = metered(random(seed))
-          scenario(measured.strategy)
-          scenario(preemptingAt(random(seed), fitPoints([preemption.fraction], measured.contended())))
+          underPreemption(seed, preemption, scenario)
         }
       ),
       fcParams(1000)

@@ -13,11 +13,12 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
-import { fitPoints, metered, preemptingAt, random, type Strategy } from "../../src/effects/Strategy.ts"
+import { random, type Strategy } from "../../src/effects/Strategy.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg, settle } from "../support/messages.ts"
+import { arbPreemption, underPreemption } from "../support/preemption.ts"
 
 const members = ["edged", "edgehub", "twin", "bus"] as const
 
@@ -158,10 +159,7 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
         // Preemptions drawn at random, or one fitted to the run (measured first, then placed): a
         // window of one operation, such as the one between offering a broadcast's copies and waiting
         // for them, is reached only by the second.
-        fc.oneof(
-          fc.constantFrom(0, 0.2, 0.5).map((probability) => ({ probability })),
-          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((fraction) => ({ fraction }))
-        ),
+        arbPreemption([0, 0.2, 0.5]),
         (operation, full, yieldsBeforeInterrupt, seed, preemption) => {
           const group = members.slice(0, full.length)
           const interruptedCall = (strategy: Strategy): void => {
@@ -216,10 +214,7 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
             }
             sim.run(Scope.close(scope, Exit.void))
           }
-          if ("probability" in preemption) return interruptedCall(random(seed, preemption.probability))
-          const measured = metered(random(seed))
-          interruptedCall(measured.strategy)
-          interruptedCall(preemptingAt(random(seed), fitPoints([preemption.fraction], measured.contended())))
+          underPreemption(seed, preemption, interruptedCall)
         }
       ),
       fcParams(600)
