@@ -9,6 +9,12 @@
  * gives, and each call's duration is counted in every bucket whose bound it does not exceed (R-OBS-3).
  * A traced operation's failure names its span without a source location: spans capture no stack
  * trace (R-OBS-4).
+ *
+ * Under concurrency (the deterministic runtime, preemptions at random or fitted to the run,
+ * interruptions as operations): the sent counter is what conservation accounts for, received,
+ * reported by cleanups, passed to `onUndeliverable` or still queued, so a copy counts once it is
+ * accepted, whatever becomes of its operation; and a receive interrupted at any point is counted only
+ * for what reached its caller, what it gave back staying queued (R-RECV-4: no message is lost).
  */
 import { Cause, Effect, Exit, Fiber, Layer, Metric, Scope, type Tracer } from "effect"
 import { TestClock } from "effect/testing"
