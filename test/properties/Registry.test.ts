@@ -46,6 +46,14 @@ type Registration =
     }
   | { readonly _tag: "invalid"; readonly how: "not an object" | "empty name" | "empty group" | "start not an effect" }
 
+/** The argument a registry names when it refuses each kind of invalid definition (R-REG-1, R-API-3). */
+const refusedArgument = {
+  "not an object": "module",
+  "empty name": "module name",
+  "empty group": "group name",
+  "start not an effect": "start"
+} as const
+
 const arbBehaviour: fc.Arbitrary<Behaviour> = fc.oneof(
   fc.constant({ _tag: "serves" as const }),
   fc.constant({ _tag: "finishes" as const }),
@@ -172,6 +180,12 @@ describe("R-REG the registry on the virtual clock", () => {
             if (registration._tag === "module" && want === undefined) kept.set(registration.name, registration)
             const got = (errorOf(exit) as { readonly _tag: string } | undefined)?._tag
             expect(got, `registering ${JSON.stringify(registration)}`).toBe(want)
+            // A refusal names what it refused and says why (R-API-3).
+            if (registration._tag === "invalid") {
+              const refusal = errorOf(exit) as { readonly argument?: string; readonly reason?: string }
+              expect(refusal.argument).toBe(refusedArgument[registration.how])
+              expect(refusal.reason?.trim()).not.toBe("")
+            }
           }
           expect(run(registry.modules).map((m) => m.name)).toEqual([...kept.keys()])
           const enabled = [...kept.values()].filter((m) => m.enabled)
