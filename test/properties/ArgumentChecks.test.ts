@@ -201,29 +201,23 @@ describe("R-API-5 a type name is plugged in once", () => {
         const scope = sim.run(Scope.make())
         const host = sim.run(Scope.provide(Beehive.makeHost(), scope))
         const opened: Array<string> = []
-        const first = {
+        // A context type named `type` that opens mailboxes and notes which of the two opened one.
+        const contextType = (which: string) => ({
           type,
           open: (module: string, options: EndpointOptions) =>
             Effect.sync(() => {
-              opened.push(`first:${module}`)
+              opened.push(`${which}:${module}`)
               return openMailbox(module, options)
             })
-        }
+        })
+        const first = contextType("first")
         // "channel" is plugged in from the start; another name is plugged here first.
         if (type !== "channel" || pluggedHere) {
           const exit = sim.runSync(host.plug(first as never))
           if (type === "channel") expect(errorOf(exit)).toMatchObject({ argument: "context type" })
           else expect(Exit.isSuccess(exit)).toBe(true)
         }
-        const second = {
-          type,
-          open: (module: string, options: EndpointOptions) =>
-            Effect.sync(() => {
-              opened.push(`second:${module}`)
-              return openMailbox(module, options)
-            })
-        }
-        const error = errorOf(sim.runSync(host.plug(second as never)))
+        const error = errorOf(sim.runSync(host.plug(contextType("second") as never)))
         expect(error).toBeInstanceOf(InvalidArgument)
         expect(error).toMatchObject({ operation: "plug", argument: "context type" })
         expect((error as InvalidArgument).reason).toContain(type)

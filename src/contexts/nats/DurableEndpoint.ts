@@ -59,11 +59,6 @@ export class DurableEndpoint extends RemoteEndpoint {
     return super.queued + this.inbox.size
   }
 
-  /** The messages in the outbox, to publish (`queued` also counts the mailbox). */
-  get outgoing(): number {
-    return super.queued
-  }
-
   override get waitingReceivers(): number {
     return this.inbox.waitingReceivers
   }

@@ -33,14 +33,6 @@ interface Credit {
 }
 
 /**
- * The messages `endpoint` has to publish: its outbox. A durable module's `queued` also counts its
- * mailbox here, which the publisher never empties: taken for the outbox, a process serving the module
- * with messages in its mailbox spun in the publishing loop for ever (R-NATS-12).
- */
-const toPublish = (endpoint: RemoteEndpoint): number =>
-  endpoint instanceof DurableEndpoint ? endpoint.outgoing : endpoint.queued
-
-/**
  * The publisher of one NATS context; see the module documentation.
  *
  * @category models
@@ -138,7 +130,9 @@ export class Publisher {
             if (++this.sinceFlush >= half) yield* this.flushAhead
           }
           // Past the window the endpoint waits for an acknowledgement (`credited`) before it is ready again.
-          if (toPublish(endpoint) > 0 && endpoint.isOpen && credit.unacked < state.options.sendWindow)
+          // The outbox alone: a durable module's mailbox is never published, and taken for the outbox it
+          // made the endpoint ready again and again without a yield (R-NATS-12).
+          if (endpoint.outgoing > 0 && endpoint.isOpen && credit.unacked < state.options.sendWindow)
             this.ready.add(endpoint)
         }
       }
@@ -180,7 +174,7 @@ export class Publisher {
     if (endpoint === undefined || credit === undefined) return
     credit.unacked = Math.max(0, credit.unacked - n)
     credit.since = now
-    if (toPublish(endpoint) > 0 && endpoint.isOpen && credit.unacked < this.state.options.sendWindow) {
+    if (endpoint.outgoing > 0 && endpoint.isOpen && credit.unacked < this.state.options.sendWindow) {
       this.ready.add(endpoint)
       Queue.offerUnsafe(this.wake, undefined)
     }
@@ -197,7 +191,7 @@ export class Publisher {
         this.state.report({ _tag: "WindowReset", module: endpoint.module, unacked: credit.unacked })
         credit.unacked = 0
         credit.since = now
-        if (toPublish(endpoint) > 0 && endpoint.isOpen) {
+        if (endpoint.outgoing > 0 && endpoint.isOpen) {
           this.ready.add(endpoint)
           Queue.offerUnsafe(this.wake, undefined)
         }

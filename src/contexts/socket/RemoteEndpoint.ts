@@ -108,6 +108,11 @@ export class RemoteEndpoint implements Endpoint {
     return this.outbox.size
   }
 
+  /** The messages in the outbox, still to write or publish (a durable module's `queued` also counts its mailbox). */
+  get outgoing(): number {
+    return this.outbox.size
+  }
+
   get waitingReceivers(): number {
     return this.receivers.size
   }
