@@ -64,6 +64,12 @@ export interface Endpoint {
    * at once or, given `wakeups`, when the caller flushes them (after it has finished its own step).
    */
   readonly close: (wakeups?: Wakeups) => ReadonlyArray<Message>
+  /**
+   * Told, in the step that registers it, that the endpoint is now its module's. An endpoint opened for
+   * a name another caller registered meanwhile is closed instead, never told (R-MOD-2). Absent when
+   * the context type needs no telling.
+   */
+  readonly registered?: (() => void) | undefined
 }
 
 /**

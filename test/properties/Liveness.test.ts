@@ -5,7 +5,8 @@
  * `PeerUnresponsive`, within three and a half intervals of its start, and fails the calls waiting
  * across it at once; a connection never ends while
  * both peers are alive, however long it idles or waits for room; and every call made while the
- * connection is up is answered. And a peer that stops inside a frame is cut off by the frame timeout.
+ * connection is up is answered. And a peer that stops inside a frame is cut off by the frame timeout
+ * (with a heartbeat and no frame timeout, by its silence).
  */
 import { Effect, Exit, type Fiber, References, Scope } from "effect"
 import fc from "fast-check"
@@ -184,19 +185,23 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
   )
 
   it(
-    "R-SOCK-20 a peer that stops inside a frame after its handshake is cut off once the frame stays unfinished for the frame timeout, in either framing, wherever it stops; a whole frame followed by silence never is",
+    "R-SOCK-20 a peer that stops inside a frame after its handshake is cut off once the frame stays unfinished for the frame timeout, in either framing, wherever it stops; a whole frame followed by silence never is; with a heartbeat and no frame timeout, silence is what cuts it off, never the unfinished frame",
     () =>
       fc.assert(
         fc.property(
           fc.record({
-            frameTimeoutMs: fc.constantFrom(100, 300, 2_000),
+            // The limit the peer meets: the frame timeout, or (frame timeout 0) the heartbeat it offered.
+            limit: fc.constantFrom(100, 300, 2_000),
+            heartbeatOnly: fc.boolean(),
             framing: fc.constantFrom<Framing>("frame", "ndjson"),
             // Where the peer stops, as a share of the frame (1: it sends the whole frame).
             stopAt: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(1)),
             // The bytes it sends come in pieces, each less than a quarter of the timeout after the last.
             gaps: fc.array(fc.double({ min: 0, max: 0.25, noNaN: true }), { minLength: 0, maxLength: 4 })
           }),
-          ({ frameTimeoutMs, framing, stopAt, gaps }) => {
+          ({ limit, heartbeatOnly, framing, stopAt, gaps }) => {
+            const frameTimeoutMs = heartbeatOnly ? 0 : limit
+            const heartbeatMs = heartbeatOnly ? limit : 0
             const sim = new SimRuntime()
             const network = new MemoryNetwork()
             const scope = sim.run(Scope.make())
@@ -209,6 +214,7 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
                   const host = yield* makeHost()
                   const socket = yield* makeSocketContext({
                     frameTimeoutMs,
+                    heartbeatMs,
                     onEvent: (event) => events.push({ event, at: sim.now })
                   }).pipe(Effect.provideService(Transport, network.transport), Effect.provideService(ContextHost, host))
                   const beehive = host.beehive
@@ -220,7 +226,7 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
             )
             // A raw peer: Go's handshake for module Y, then one message to A, of which it sends a part.
             const connection = sim.run(network.transport.connect(address))
-            const handshake = sim.run(Effect.flatMap(makeHandshake("Y", "unix"), encodeJson))
+            const handshake = sim.run(Effect.flatMap(makeHandshake("Y", "unix", { heartbeatMs }), encodeJson))
             sim.run(connection.write(encodeBatch(framing, [handshake])))
             sim.settle()
             expect(events.map((e) => e.event._tag)).toContain("Connected")
@@ -229,16 +235,25 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
             const sent = Math.max(1, Math.round(stopAt * bytes.length))
             const cuts = gaps.map((_, i) => Math.floor(((i + 1) * sent) / (gaps.length + 1)))
             let from = 0
+            const handshaken = sim.now
             for (const [i, to] of [...cuts, sent].entries()) {
-              if (i > 0) sim.advanceBy(Math.floor((gaps[i - 1] as number) * frameTimeoutMs))
+              if (i > 0) sim.advanceBy(Math.floor((gaps[i - 1] as number) * limit))
               sim.run(connection.write(bytes.subarray(from, to)))
               from = to
             }
             sim.settle()
             const lastByte = sim.now
-            sim.advanceBy(10 * frameTimeoutMs)
+            sim.advanceBy(10 * limit)
             const cutOff = events.find((e) => e.event._tag === "Disconnected")
-            if (sent < bytes.length) {
+            if (heartbeatOnly) {
+              // The raw peer writes no heartbeat: three silent intervals after the last whole payload
+              // it wrote cut it off, whether a frame is unfinished or not (R-SOCK-20).
+              expect(cutOff?.event, "silence ends the connection").toMatchObject({ cause: "PeerUnresponsive" })
+              const reason = cutOff?.event._tag === "Disconnected" ? cutOff.event.reason : ""
+              expect(reason).toMatch(/is unresponsive: nothing came for \d+ ms \(heartbeat every \d+ ms\)/)
+              const lastPayload = sent < bytes.length ? handshaken : lastByte
+              expect((cutOff?.at ?? 0) - lastPayload).toBeGreaterThanOrEqual(3 * limit)
+            } else if (sent < bytes.length) {
               expect(cutOff?.event, "an unfinished frame ends the connection").toMatchObject({
                 cause: "PeerUnresponsive"
               })

@@ -20,7 +20,14 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { nodeTransport, readHighWaterMark } from "../../src/contexts/socket/NodeTransport.ts"
-import { type SocketAddress, type TlsOptions, tcp, unix, unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
+import {
+  formatAddress,
+  type SocketAddress,
+  type TlsOptions,
+  tcp,
+  unix,
+  unixPacket
+} from "../../src/contexts/socket/SocketAddress.ts"
 import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
 import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
@@ -172,7 +179,7 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
   )
 
   it(
-    "R-SOCK-22 a listener hands connections over in order of arrival, whatever accepts were given up before; closing it closes the ones not handed over and fails a waiting accept",
+    "R-SOCK-22 a listener hands connections over in order of arrival, whatever accepts were given up before, each naming its peer; closing it closes the ones not handed over and fails a waiting accept",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -201,6 +208,7 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                   yield* client.write(Uint8Array.of(i))
                   ends.push(client)
                 }
+                const peers: Array<string> = []
                 for (let i = 0; i < accepted; i++) {
                   // A bound for failures, not a speed target: the connection arrived already.
                   const server = yield* listener.accept.pipe(
@@ -211,7 +219,15 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                   )
                   const first = yield* readBytes(server, 1, false)
                   expect(first.bytes[0]).toBe(i)
+                  peers.push(server.peer)
                 }
+                // Each accepted connection names its peer: over TCP its own address and port, over a
+                // unix path the listener's path as a client's.
+                if (kind === "tcp") {
+                  for (const peer of peers) expect(peer).toMatch(/^127\.0\.0\.1:\d+$/)
+                  expect(new Set(peers).size).toBe(peers.length)
+                }
+                if (kind === "unix") for (const peer of peers) expect(peer).toBe(`${formatAddress(address)} (client)`)
                 const waiting = accepted === clients ? yield* Effect.forkChild(Effect.exit(listener.accept)) : undefined
                 yield* listener.close
                 if (closeTwice) yield* listener.close

@@ -69,6 +69,7 @@ export const makeAddModule =
                 }
                 state.modules.set(name, endpoint)
                 state.memberships.set(name, new Set())
+                endpoint.registered?.()
                 return Effect.void
               })
           )

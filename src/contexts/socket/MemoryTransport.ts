@@ -109,9 +109,8 @@ class Pipe {
     })
   }
 
-  /** The writing end closed. */
+  /** The writing end closed: called once, by that end's `close`, which runs once. */
   end(closed: ConnectionClosed): void {
-    if (this.ended !== undefined) return
     this.ended = closed
     this.failWriters(closed)
     const reader = this.reader

@@ -73,6 +73,7 @@ export class RemoteEndpoint implements Endpoint {
   private readonly maxFrameBytes: number
   private readonly isPending: (requestId: string) => boolean
   private readonly onClose: (endpoint: RemoteEndpoint) => void
+  private readonly onRegistered: (endpoint: RemoteEndpoint) => void
   private readonly receivers = new Set<Settle<Message, ModuleClosed>>()
   private link: EndpointLink | undefined = undefined
   private pruneAt = firstPrune
@@ -87,6 +88,7 @@ export class RemoteEndpoint implements Endpoint {
    *   context, to tell in-flight requests whose calls still wait from those whose calls ended.
    * @param onClose called once when the endpoint closes.
    * @param contextType the context type it reports (the NATS context reuses this endpoint).
+   * @param onRegistered called when the global context registers the endpoint as its module's.
    */
   constructor(
     module: string,
@@ -94,13 +96,15 @@ export class RemoteEndpoint implements Endpoint {
     maxFrameBytes: number,
     isPending: (requestId: string) => boolean,
     onClose: (endpoint: RemoteEndpoint) => void,
-    contextType: string = ContextTypeSocket
+    contextType: string = ContextTypeSocket,
+    onRegistered: (endpoint: RemoteEndpoint) => void = () => {}
   ) {
     this.module = module
     this.contextType = contextType
     this.maxFrameBytes = maxFrameBytes
     this.isPending = isPending
     this.onClose = onClose
+    this.onRegistered = onRegistered
     this.outbox = new Mailbox<Outgoing, ModuleClosed>(capacity, () => new ModuleClosed({ module }))
   }
 
@@ -119,6 +123,10 @@ export class RemoteEndpoint implements Endpoint {
 
   get waitingSenders(): number {
     return this.outbox.waitingSenders
+  }
+
+  registered(): void {
+    this.onRegistered(this)
   }
 
   /** False once closed. */

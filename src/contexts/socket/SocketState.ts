@@ -123,18 +123,22 @@ export class SocketState {
     open: (module, options) =>
       Effect.sync(() => {
         const link = this.bindings.get(module)
-        const endpoint = new RemoteEndpoint(
+        return new RemoteEndpoint(
           module,
           options.capacity,
           link?.maxFrameBytes ?? this.options.maxFrameBytes,
           (requestId) => this.isPending(requestId),
           (closed) => {
             if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
+          },
+          ContextTypeSocket,
+          // Known and bound once registered: racing callers may open several endpoints for one name,
+          // and only the one registered is the module's (R-SOCK-7).
+          (registered) => {
+            this.endpoints.set(module, registered)
+            this.bindings.get(module)?.bindEndpoint(registered)
           }
         )
-        this.endpoints.set(module, endpoint)
-        link?.bindEndpoint(endpoint)
-        return endpoint
       }),
     forwardResponse: (response, from) => this.forwardResponse(response, from)
   }
