@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, type Fiber } from "effect"
 import { dual } from "effect/Function"
 import { ResponseErrorOperation, ResponseOperation } from "./Constants.ts"
 import { MessageIds } from "./MessageIds.ts"
@@ -107,15 +107,15 @@ const withRoute = (self: Message, patch: Partial<MessageRoute>): Message =>
  * @category constructors
  */
 export const newMessage = (parentId = ""): Effect.Effect<Message> =>
-  Effect.withFiberSucceed((fiber) =>
-    make({
-      header: {
-        id: fiber.getRef(MessageIds).next(),
-        parentId,
-        timestamp: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-      }
-    })
-  )
+  Effect.withFiberSucceed((fiber) => make({ header: freshHeader(fiber, parentId) }))
+
+/** A fresh id, `parentId` and the current time: what `newMessage` and the responses start from. */
+const freshHeader = (fiber: Fiber.Fiber<unknown, unknown>, parentId: string, type = ""): Partial<MessageHeader> => ({
+  id: fiber.getRef(MessageIds).next(),
+  parentId,
+  timestamp: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(),
+  type
+})
 
 const nextId: Effect.Effect<string> = Effect.withFiberSucceed((fiber) => fiber.getRef(MessageIds).next())
 
@@ -236,10 +236,11 @@ export const updateId = (self: Message): Effect.Effect<Message> => Effect.map(ne
  *
  * @category constructors
  */
+// Built once, straight from a fresh header: a sync round trip builds a request and a response.
 export const newResponse = (request: Message, content: unknown): Effect.Effect<Message> =>
-  Effect.map(newMessage(request.header.id), (m) =>
+  Effect.withFiberSucceed((fiber) =>
     make({
-      header: { ...m.header, type: request.header.type },
+      header: freshHeader(fiber, request.header.id, request.header.type),
       route: {
         source: request.route.source,
         group: request.route.group,
@@ -258,9 +259,9 @@ export const newResponse = (request: Message, content: unknown): Effect.Effect<M
  * @category constructors
  */
 export const newErrorResponse = (request: Message, text: string): Effect.Effect<Message> =>
-  Effect.map(newMessage(request.header.id), (m) =>
+  Effect.withFiberSucceed((fiber) =>
     make({
-      header: m.header,
+      header: freshHeader(fiber, request.header.id),
       route: { resource: request.route.resource, operation: ResponseErrorOperation },
       content: text
     })
