@@ -8,6 +8,7 @@ import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import { parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
 import { fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
+import { asModule } from "../../src/effects/CurrentModule.ts"
 import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { errorOf } from "../support/exits.ts"
@@ -453,6 +454,38 @@ describe("NATS context", () => {
         })
       ),
     30_000
+  )
+
+  it(
+    "R-NATS-6 R-RESP-3 R-GSYNC-6 an answer a serving process hands on unattributed stays so in a caller's process made by a module's fiber: with two members behind NATS it stands for no member, and a member's own answer after it counts",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { A, server } = yield* pair
+          yield* A.beehive.addModule("a2")
+          yield* A.nats.serve("a2")
+          // The caller's context is made by a fiber that runs for its module c1 (R-RESP-3's CurrentModule).
+          const C = yield* proc(server.url).pipe(asModule("c1"))
+          yield* C.beehive.addModule("c1")
+          for (const m of ["a1", "a2"]) {
+            yield* C.nats.awaitModule(m, "5 seconds")
+            yield* C.beehive.addModuleGroup(m, "g")
+          }
+          const call = yield* Effect.forkChild(Effect.exit(C.beehive.sendToGroupSync("g", msg("u"), 5000)))
+          const copy = yield* A.beehive.receive("a1")
+          yield* A.beehive.receive("a2")
+          // From this fiber, which runs for no module: unattributed; then a1's own answer.
+          expect(yield* A.beehive.sendResp(yield* Message.newResponse(copy, "someone"))).toBe(true)
+          expect(yield* A.beehive.sendResp(yield* Message.newResponse(copy, "a1's"), "a1")).toBe(true)
+          const exit = yield* Fiber.join(call)
+          expect(Exit.isSuccess(exit)).toBe(true)
+          if (Exit.isSuccess(exit)) {
+            expect([...exit.value.responses].map(([m, r]) => [m, r.content])).toEqual([["a1", "a1's"]])
+            expect(exit.value.anonymous.map((r) => r.content)).toEqual(["someone"])
+          }
+        })
+      ),
+    20_000
   )
 
   it(

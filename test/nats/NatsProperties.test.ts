@@ -16,6 +16,7 @@ import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
+import type { GroupSyncError } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { waitForEffect } from "../socket/support.ts"
@@ -171,6 +172,93 @@ const groupOracle = (members: ReadonlyArray<string>, arriving: ReadonlyArray<str
   }
   const outcome = decided ?? ("Timeout" as const)
   return { outcome, taken, responded, uninvited, missing: members.filter((m) => !responded.includes(m)) }
+}
+
+/** What one outcome of a group call looks like, for comparing it with `unattributedOracle`'s. */
+type GroupOutcome =
+  | { readonly responses: ReadonlyArray<readonly [string, unknown]>; readonly anonymous: ReadonlyArray<unknown> }
+  | {
+      readonly reason: string
+      readonly responded: ReadonlyArray<string>
+      readonly missing: ReadonlyArray<string>
+      readonly uninvited: number
+    }
+
+/** What the unattributed-answers property observes of one call. */
+interface UnattributedRun {
+  readonly forwarded: ReadonlyArray<boolean>
+  readonly localTaken: ReadonlyArray<boolean>
+  readonly outcome: GroupOutcome
+  /** The modules C's `LateResponse` reports name: that of the reply subject each answer came on. */
+  readonly late: ReadonlyArray<string>
+}
+
+/**
+ * What R-NATS-6 and R-GSYNC-2..6 say of a group call with `members` (join order, none gone) whose
+ * members behind NATS are `nats`, in the order S got their copies: first C's local answers `local`
+ * (`undefined`: unattributed, R-RESP-3; each answer's content is `l<i>`), then S's answers `remote`
+ * (content `r<i>`). S forwards an answer while it owes the request one (one per copy it delivered):
+ * an attributed one answers its responder's copy (or none, a second answer or a non-member's, still
+ * published attributed to it), an unattributed one the oldest copy owed, on that copy's reply subject.
+ * C counts an unattributed answer for the member whose copy it answered only when the call published
+ * one copy over NATS; else it stands for no member in particular (R-GSYNC-6), as an unattributed
+ * answer does in one process.
+ */
+const unattributedOracle = (
+  members: ReadonlyArray<string>,
+  nats: ReadonlyArray<string>,
+  local: ReadonlyArray<string | undefined>,
+  remote: ReadonlyArray<string | undefined>
+): UnattributedRun => {
+  const owed = [...nats]
+  const forwarded: Array<boolean> = []
+  const arriving: Array<{ from: string | undefined; content: string; subject: string }> = local.map((from, i) => ({
+    from,
+    content: `l${i}`,
+    subject: ""
+  }))
+  remote.forEach((from, i) => {
+    const oldest = owed[0]
+    forwarded.push(oldest !== undefined)
+    if (oldest === undefined) return
+    const k = from === undefined ? 0 : owed.indexOf(from)
+    if (k >= 0) owed.splice(k, 1)
+    const attributed = from ?? (nats.length === 1 ? oldest : undefined)
+    arriving.push({ from: attributed, content: `r${i}`, subject: from ?? oldest })
+  })
+  const responded: Array<readonly [string, string]> = []
+  const anonymous: Array<string> = []
+  const taken: Array<boolean> = []
+  let uninvited = 0
+  let decided: "success" | "Uninvited" | undefined
+  for (const { from, content } of arriving) {
+    let counted = false
+    if (decided === undefined) {
+      if (from === undefined) {
+        counted = true
+        anonymous.push(content)
+      } else if (members.includes(from) && !responded.some(([m]) => m === from)) {
+        counted = true
+        responded.push([from, content])
+      } else uninvited++
+      if (responded.length + anonymous.length >= members.length) decided = uninvited > 0 ? "Uninvited" : "success"
+    }
+    taken.push(counted)
+  }
+  const outcome: GroupOutcome =
+    decided === "success"
+      ? { responses: responded, anonymous }
+      : {
+          reason: decided ?? "Timeout",
+          responded: responded.map(([m]) => m),
+          missing: members.filter((m) => !responded.some(([r]) => r === m)),
+          uninvited
+        }
+  const late = arriving
+    .slice(local.length)
+    .filter((_, i) => !taken[local.length + i])
+    .map((a) => a.subject)
+  return { forwarded, localTaken: taken.slice(0, local.length), outcome, late }
 }
 
 /** Receives every message of `module`, noting it, and answers each sync request (twice when asked to). */
@@ -435,6 +523,71 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(15)
       ),
     60_000
+  )
+
+  let unattributedRun = 0
+  it(
+    "R-NATS-6 R-GSYNC-6 R-GSYNC-2 R-GSYNC-3 R-RESP-3 unattributed answers to group calls with members behind NATS: the serving process answers a copy it owes, and the caller counts the answer for that member only when the call published one copy over NATS, else for no member in particular, as in one process",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.subarray(Members, { minLength: 1 }),
+          fc.array(fc.constantFrom(undefined, "L", "X"), { maxLength: 2 }),
+          fc.array(fc.constantFrom(undefined, undefined, "A", "B", "N"), { maxLength: 4 }),
+          (members, local, remote) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++unattributedRun
+                const group = `gu${r}`
+                const id = `gu${r}`
+                for (const m of members) yield* C.beehive.addModuleGroup(m, group)
+                const call = yield* Effect.forkChild(
+                  Effect.exit(C.beehive.sendToGroupSync(group, msg(id), GroupDeadline))
+                )
+                const copies: Array<Message.Message> = []
+                for (const m of members) copies.push(yield* (m === "L" ? C : S).beehive.receive(m))
+                const request = copies[0] as Message.Message
+                // C's answers first, from this fiber (no module's: unattributed without `from`), each
+                // taken or refused at once; then S's, which S publishes and C handles in this order.
+                const localTaken: Array<boolean> = []
+                for (const [i, from] of local.entries())
+                  localTaken.push(yield* C.beehive.sendResp(yield* Message.newResponse(request, `l${i}`), from))
+                const forwarded: Array<boolean> = []
+                for (const [i, from] of remote.entries())
+                  forwarded.push(yield* S.beehive.sendResp(yield* Message.newResponse(request, `r${i}`), from))
+                const exit = yield* Fiber.join(call)
+                // S may have got the copies of A and B in either order: the oldest one is S's to say.
+                const nats = members.filter((m) => m !== "L")
+                const orders = nats.length === 2 ? [nats, [...nats].reverse()] : [nats]
+                const expected = orders.map((order) => unattributedOracle(members, order, local, remote))
+                const lateCount = (expected[0] as UnattributedRun).late.length
+                yield* waitUntil(() => lateResponses(C, id).length >= lateCount, "the refused responses to be reported")
+                const error = Exit.isFailure(exit) ? (errorOf(exit) as GroupSyncError) : undefined
+                const observed: UnattributedRun = {
+                  forwarded,
+                  localTaken,
+                  outcome: Exit.isSuccess(exit)
+                    ? {
+                        responses: [...exit.value.responses].map(([m, response]) => [m, response.content] as const),
+                        anonymous: exit.value.anonymous.map((response) => response.content)
+                      }
+                    : {
+                        reason: error?.reason ?? String(error),
+                        responded: error?.responded ?? [],
+                        missing: error?.missing ?? [],
+                        uninvited: error?.uninvited ?? -1
+                      },
+                  late: lateResponses(C, id).map((e) => (e._tag === "LateResponse" ? e.module : ""))
+                }
+                expect(expected).toContainEqual(observed)
+                yield* quiet(C)
+                yield* quiet(S)
+              })
+            )
+        ),
+        fcParams(20)
+      ),
+    90_000
   )
 
   let cleanupRun = 0

@@ -17,7 +17,12 @@ import { describe, expect, it } from "vitest"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
-import { controlCallback, type NatsState, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
+import {
+  controlCallback,
+  type NatsState,
+  UnattributedHeader,
+  UndeliverableHeader
+} from "../../src/contexts/nats/NatsState.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { Replies } from "../../src/contexts/nats/Replies.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
@@ -135,6 +140,13 @@ const repliesState = (maxPendingRequests: number, events: Array<NatsEvent>, publ
       return undefined
     }
   }) as unknown as NatsState
+
+/** A refusal that replaces a response JSON cannot carry, marked when the response was unattributed. */
+interface Refused {
+  readonly subject: string
+  readonly refused: true
+  readonly marked: boolean
+}
 
 type ReplyStep =
   | { readonly kind: "deliver"; readonly request: number; readonly destination: string }
@@ -355,7 +367,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
-  it("R-NATS-6 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies a new request makes the oldest forgotten (RequestForgotten); a response JSON cannot carry is answered with an empty refusal", () =>
+  it("R-NATS-6 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies a new request makes the oldest forgotten (RequestForgotten); a response JSON cannot carry is answered with an empty refusal", () =>
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3 }), fc.array(arbReplyStep, { maxLength: 40 }), (maxPending, steps) => {
         const events: Array<NatsEvent> = []
@@ -371,7 +383,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         for (const step of steps) {
           const before = { events: events.length, published: published.length }
           const expectedEvents: Array<NatsEvent> = []
-          const expectedPublished: Array<Published | { readonly subject: string; readonly refused: true }> = []
+          const expectedPublished: Array<Published | Refused> = []
           if (step.kind === "deliver") {
             const id = idOf(step.request)
             const copy = {
@@ -405,10 +417,12 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                 if (copiesOwed.length === 0) owed.delete(id)
               } else subject = s.replyTo(processOf(step.request), step.from as string, id)
               const json = encodeJsonResult(response)
+              // Unattributed, it is marked so: the caller's process attributes it, never to this copy's module on S's word.
+              const marked = step.from === undefined ? { [UnattributedHeader]: "1" } : undefined
               expectedPublished.push(
                 Result.isSuccess(json)
-                  ? { subject, data: json.success, headers: undefined }
-                  : { subject, refused: true as const }
+                  ? { subject, data: json.success, headers: marked }
+                  : { subject, refused: true as const, marked: marked !== undefined }
               )
             }
             expect(replies.forwardResponse(response, step.from)).toBe(subject !== undefined)
@@ -426,16 +440,64 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           const got = published.slice(before.published)
           expect(got.length).toBe(expectedPublished.length)
           got.forEach((p, i) => {
-            const e = expectedPublished[i] as Published | { readonly subject: string; readonly refused: true }
+            const e = expectedPublished[i] as Published | Refused
             if ("refused" in e) {
               // An empty message whose header says why (R-NATS-6): the caller's process makes it an error response.
               expect([p.subject, p.data]).toEqual([e.subject, ""])
               expect(p.headers?.[UndeliverableHeader]).toMatch(/^response not encodable: /)
+              expect(p.headers?.[UnattributedHeader]).toBe(e.marked ? "1" : undefined)
             } else expect(p).toEqual(e)
           })
           expect(Effect.runSync(replies.pendingRequests)).toBe(copies)
         }
       }),
+      fcParams(300)
+    ))
+
+  it("R-NATS-6 R-GSYNC-6 a caller's process attributes an answer marked unattributed to the one module the call's request was published to, every copy published counting (answered or not), else to no member; an unmarked answer to the module its reply subject names; a request of an ended call with the same id counts nothing", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({
+              kind: fc.constant("publish" as const),
+              id: fc.nat(2),
+              // A new call with that id (a new request), or another copy of the latest call's request.
+              fresh: fc.boolean(),
+              module: fc.constantFrom(...Destinations)
+            }),
+            fc.record({
+              kind: fc.constant("answer" as const),
+              id: fc.nat(3),
+              module: fc.constantFrom(...Destinations),
+              marked: fc.boolean()
+            })
+          ),
+          { maxLength: 30 }
+        ),
+        (steps) => {
+          const replies = new Replies(repliesState(4, [], []))
+          // The model: per id, the latest call's request and the modules its copies were published to.
+          const calls = new Map<string, { readonly request: ReturnType<typeof msg>; readonly modules: Set<string> }>()
+          for (const step of steps) {
+            const id = `r${step.id}`
+            if (step.kind === "publish") {
+              let call = calls.get(id)
+              if (call === undefined || step.fresh) {
+                call = { request: msg(id, "q", { header: { sync: true } }), modules: new Set() }
+                calls.set(id, call)
+              }
+              call.modules.add(step.module)
+              replies.requestPublished(call.request, step.module)
+            } else {
+              const modules = [...(calls.get(id)?.modules ?? [])]
+              const expected =
+                !step.marked || modules.length === 0 ? step.module : modules.length === 1 ? modules[0] : undefined
+              expect(replies.responder(id, step.module, step.marked)).toBe(expected)
+            }
+          }
+        }
+      ),
       fcParams(300)
     ))
 

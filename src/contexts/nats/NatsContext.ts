@@ -28,6 +28,7 @@
  */
 import type { Msg } from "@nats-io/transport-node"
 import { Cause, Context, type Duration, Effect, Layer, Queue, Scope } from "effect"
+import { CurrentModule } from "../../effects/CurrentModule.ts"
 import type { BeehiveShutdown, InvalidArgument, ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import type { JetStreamFailed, NatsConfigError, NatsConnectFailed, SendDurableError } from "../../model/NatsErrors.ts"
@@ -148,7 +149,12 @@ export const makeNatsContext = (
       Effect.catchCause(handleControl(m), (cause) =>
         Effect.sync(() => state.report({ _tag: "BadPayload", subject: m.subject, reason: String(Cause.squash(cause)) }))
       )
-    yield* Effect.forkIn(promptly(drain(control, handleReported)), scope)
+    // Responses handed on unattributed (R-NATS-6) must not be attributed to a module the fiber that made
+    // the context happens to run for (R-RESP-3).
+    yield* Effect.forkIn(
+      promptly(drain(control, handleReported)).pipe(Effect.provideService(CurrentModule, undefined)),
+      scope
+    )
     yield* Effect.forkIn(promptly(state.publisher.run), scope)
     yield* Effect.forkIn(heartbeat(state), scope)
     // The connection closed for good (reconnection gave up): every remote module is gone (R-NATS-9).

@@ -33,6 +33,12 @@ export const UndeliverableHeader = "Beehive-Undeliverable"
 /** The header of a credit: how many of the sender's messages the serving process has handled (R-NATS-8). @category constants */
 export const AckHeader = "Beehive-Ack"
 
+/**
+ * The header a serving process puts on an unattributed answer (R-RESP-3): it answers the copy whose
+ * reply subject it is published to, and stands for no module in particular (R-NATS-6). @category constants
+ */
+export const UnattributedHeader = "Beehive-Unattributed"
+
 const ignored = (): void => {}
 
 /** Runs of the context's loops by microtask in a row, at most: then one waits for a turn of the event loop. */

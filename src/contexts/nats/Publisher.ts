@@ -119,6 +119,8 @@ export class Publisher {
               if (++this.sinceFlush >= half) yield* this.flushAhead
               continue
             }
+            // Noted before it can be answered: the copies published tell who an unattributed answer is from (R-NATS-6).
+            if (message.header.sync) state.replies.requestPublished(message, endpoint.module)
             const failed = state.publish(credit.subject, json, credit.replyPrefix + subjectToken(message.header.id))
             if (failed !== undefined) {
               state.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })

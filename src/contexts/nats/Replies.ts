@@ -6,6 +6,12 @@
  * remembers the sync requests other processes sent here, one entry per copy delivered, until a module
  * answers: `forwardResponse` publishes the answer to the request's reply subject.
  *
+ * An unattributed answer (R-RESP-3) answers the oldest copy owed, and is published to its reply subject
+ * marked `Beehive-Unattributed`: the serving process cannot tell which copies of a group call it will
+ * get. The caller's process attributes it to the one module the call's request was published to, if it
+ * was published to one (every copy published counts, answered or not); otherwise it stays unattributed
+ * and stands for no member in particular (R-GSYNC-6), as over a socket connection (R-SOCK-9).
+ *
  * @since 0.3.0
  * @internal
  */
@@ -14,7 +20,7 @@ import { Clock, Effect, Result } from "effect"
 import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult, encodeJsonResult } from "../../model/MessageJson.ts"
-import { AckHeader, type NatsState, UndeliverableHeader } from "./NatsState.ts"
+import { AckHeader, type NatsState, UnattributedHeader, UndeliverableHeader } from "./NatsState.ts"
 import { fromSubjectToken, subjectToken } from "./Subjects.ts"
 
 /** The reply subject `<prefix>.resp.<process>.<module>.<msgId>` with `module` in place of the one it names. */
@@ -23,6 +29,9 @@ const replyFrom = (reply: string, module: string): string => {
   tokens[tokens.length - 2] = subjectToken(module)
   return tokens.join(".")
 }
+
+/** Sync requests remembered as published before those whose calls ended are first forgotten. */
+const firstPublishedPrune = 1024
 
 /**
  * One copy of a sync request from another process: the module it was delivered to, and where its
@@ -45,6 +54,16 @@ export class Replies {
   /** Sync requests from other processes, by request id: one entry per copy delivered here. */
   private readonly inbound = new Map<string, Array<Inbound>>()
   private inboundCount = 0
+  /**
+   * Per request id, the request of the latest call with that id this process published, the module its
+   * first copy was published to, and whether copies went to several modules (a group call), answered or
+   * not: kept while the call may wait.
+   */
+  private readonly published = new Map<
+    string,
+    { readonly request: Message; readonly module: string; several: boolean }
+  >()
+  private publishedPruneAt = firstPublishedPrune
 
   /** The replies of the context whose state is `state`. */
   constructor(state: NatsState) {
@@ -80,11 +99,47 @@ export class Replies {
   }
 
   /**
+   * Notes a sync request as this process publishes it to `module` (the publisher does, before the
+   * publication): whether copies of it went to several modules, whose unattributed answers then stay
+   * unattributed (R-NATS-6).
+   */
+  requestPublished(request: Message, module: string): void {
+    const id = request.header.id
+    const known = this.published.get(id)
+    if (known?.request === request) {
+      if (known.module !== module) known.several = true
+    } else {
+      // Pending calls have distinct ids: another request with this id belongs to a call that ended.
+      this.published.delete(id)
+      this.published.set(id, { request, module, several: false })
+    }
+    // Calls that ended leave their requests here; forget those, amortized by doubling the threshold.
+    if (this.published.size > this.publishedPruneAt) {
+      for (const known of this.published.keys()) if (!this.state.host.isPending(known)) this.published.delete(known)
+      this.publishedPruneAt = Math.max(firstPublishedPrune, this.published.size * 2)
+    }
+  }
+
+  /**
+   * Whom an answer to request `id` that came on the reply subject of `module`'s copy is from: `module`,
+   * unless it is marked unattributed; then the one module the request was published to, if it went to
+   * one, else nobody (undefined), whichever copy it answered (R-NATS-6). A request this process published
+   * nothing of (no call here waits for it) leaves it to the module the subject names.
+   */
+  responder(id: string, module: string, marked: boolean): string | undefined {
+    if (!marked) return module
+    const call = this.published.get(id)
+    return call === undefined ? module : call.several ? undefined : call.module
+  }
+
+  /**
    * Publishes a response to the process whose request it answers (the context type's `forwardResponse`),
-   * while the request is owed an answer. It answers the copy delivered to `from` (unattributed: the
-   * oldest copy). A response from a module owed no copy (a second answer, or a module the request did
-   * not reach) answers none: it is published attributed to `from`, so that the caller's process counts
-   * it as uninvited (R-GSYNC-3) instead of as another member's answer.
+   * while the request is owed an answer. It answers the copy delivered to `from`; unattributed, the
+   * oldest copy, marked unattributed (`Beehive-Unattributed`) so that the caller's process attributes it
+   * from the copies it published, never to that copy's module on this process's word (R-NATS-6). A
+   * response from a module owed no copy (a second answer, or a module the request did not reach)
+   * answers none: it is published attributed to `from`, so that the caller's process counts it as
+   * uninvited (R-GSYNC-3) instead of as another member's answer.
    */
   forwardResponse(response: Message, from: string | undefined): boolean {
     const id = response.header.parentId
@@ -94,15 +149,17 @@ export class Replies {
     const reply = entry?.reply ?? replyFrom(owed.reply, from as string)
     // The serving side's count for the sender rides on the answer of the copy it answers (R-NATS-8).
     const ack = entry === undefined ? undefined : this.state.serving.ackHeaders(entry.destination, entry.reply)
+    // Marked, not named: the caller's process attributes it from the copies it published (R-NATS-6).
+    const headers = from === undefined ? { ...ack, [UnattributedHeader]: "1" } : ack
     const json = encodeJsonResult(response)
     if (Result.isFailure(json)) {
       this.state.publish(reply, "", undefined, {
-        ...ack,
+        ...headers,
         [UndeliverableHeader]: `response not encodable: ${json.failure.message}`
       })
       return true
     }
-    const failed = this.state.publish(reply, json.success, undefined, ack)
+    const failed = this.state.publish(reply, json.success, undefined, headers)
     if (failed !== undefined) {
       this.state.report({
         _tag: "PublishFailed",
@@ -155,6 +212,8 @@ export class Replies {
         // A durable module stays; the sync request nobody took is answered so (R-NATS-12).
         if (!state.durable.has(module)) return yield* state.registry.nobodyServes(module)
       }
+      // An unattributed answer is attributed here, from the copies this process published (R-NATS-6).
+      const marked = msg.headers?.has(UnattributedHeader) === true
       const refused =
         msg.headers?.code === 503 ? `no process serves module "${module}"` : msg.headers?.get(UndeliverableHeader)
       if (refused !== undefined && refused !== "") {
@@ -162,7 +221,7 @@ export class Replies {
         state.publisher.endpoints.get(module)?.answered(msgId)
         if (request === undefined || !state.host.isPending(msgId)) return
         const response = yield* Msgs.newErrorResponse(request, refused)
-        yield* Effect.ignore(state.beehive.sendResp(response, module))
+        yield* Effect.ignore(state.beehive.sendResp(response, this.responder(msgId, module, marked)))
         return
       }
       const decoded = decodeJsonResult(msg.string())
@@ -171,7 +230,8 @@ export class Replies {
       }
       const response = decoded.success
       state.publisher.endpoints.get(module)?.answered(response.header.parentId)
-      const taken = yield* state.beehive.sendResp(response, module).pipe(Effect.catch(() => Effect.succeed(false)))
+      const from = this.responder(response.header.parentId, module, marked)
+      const taken = yield* state.beehive.sendResp(response, from).pipe(Effect.catch(() => Effect.succeed(false)))
       // A late or uninvited response is reported, never delivered to a mailbox (R-NATS-6).
       if (!taken) state.report({ _tag: "LateResponse", module, parentId: response.header.parentId })
     })
