@@ -184,7 +184,10 @@ export class DurableStore {
       )
     })
 
-  /** The endpoint of `module` closed: the `sendDurable` calls waiting on it fail with `ModuleClosed`. */
+  /**
+   * The endpoint of `module` closed: the `sendDurable` calls waiting on it fail with `ModuleClosed`
+   * (none for a module not durable here: `sendDurable` refuses one).
+   */
   closed(module: string): void {
     for (const [message, entry] of [...this.waiting]) {
       if (entry.module !== module) continue
