@@ -746,4 +746,48 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
       ),
     30_000
   )
+
+  let twoRun = 0
+  it(
+    "R-NATS-12 R-CLEAN-3 property: sendDurable calls of one message object to two durable modules (or several to one), one module cleaned up while they wait: each call to the other completes once its stream stored its copy, each to the one cleaned up is stored or fails with ModuleClosed naming it, and none waits for ever",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.constantFrom("x" as const, "y" as const), { minLength: 2, maxLength: 5 }),
+          fc.constantFrom("x" as const, "y" as const),
+          (targets, cleaned) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `two${++twoRun}`
+                const B = yield* procWith(server.url, {
+                  prefix,
+                  durable: ["x", "y"],
+                  durableAckWaitMs: SteadyAckWaitMs
+                })
+                const m = msg("same")
+                const calls = yield* Effect.forEach(targets, (module) =>
+                  Effect.forkChild(Effect.exit(B.nats.sendDurable(module, m)))
+                )
+                // The calls have offered their copies; the streams have answered none yet.
+                yield* Effect.yieldNow
+                yield* B.beehive.cleanup(cleaned)
+                const exits = yield* within(Effect.forEach(calls, Fiber.join), "the calls")
+                exits.forEach((exit, i) => {
+                  if (targets[i] !== cleaned) expect(Exit.isSuccess(exit) ? "stored" : errorOf(exit)).toBe("stored")
+                  else if (Exit.isFailure(exit))
+                    expect(errorOf(exit)).toMatchObject({ _tag: "ModuleClosed", module: cleaned })
+                })
+                // The other module's stream holds a copy per call to it: none completed on another stream's.
+                const kept = cleaned === "x" ? "y" : "x"
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const stored = yield* Effect.promise(() => jsm.streams.info(durableStreamName(prefix, kept)))
+                expect(stored.state.messages).toBe(targets.filter((t) => t === kept).length)
+              })
+            )
+        ),
+        fcParams(6)
+      ),
+    30_000
+  )
 })
