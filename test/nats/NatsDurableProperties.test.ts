@@ -3,7 +3,8 @@
  * `-js` (its store in a temporary directory), every process in this test process: conservation across
  * restarts of the serving process; what the serving process sends to its own module; a consumer that
  * cannot be bound, and bound later; `sendDurable` calls cut by a cleanup; a stream taken, payloads that
- * are no message, `deleteDurable`, group copies. A file made only of fast-check properties, so that the
+ * are no message, `deleteDurable`, group copies; the sync requests a serving process sends to its own
+ * module. A file made only of fast-check properties, so that the
  * properties-only mutation run (vitest.mutation.properties.config.ts) takes it; the examples, and the
  * property whose serving processes are child processes built from dist/, are in NatsDurable.test.ts.
  */
@@ -21,6 +22,7 @@ import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { durableStreamName, subjects } from "../../src/contexts/nats/Subjects.ts"
+import * as Message from "../../src/model/Message.ts"
 import { DurableMailboxFull } from "../../src/model/NatsErrors.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
@@ -682,5 +684,110 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
         fcParams(8)
       ),
     60_000
+  )
+
+  let selfSyncRun = 0
+  it(
+    "R-NATS-12 R-NATS-6 R-SEND-2 property: the sync requests a process serving a durable module sends to it (sendSync, sendToGroupSync's copies) go to its own mailbox directly, waiting there for room when it is full, never over NATS: another process serving the module gets none of them, each call gets its own process's answer, and no answer is owed to a reply subject afterwards",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(1, 2, 4),
+          fc.array(fc.constantFrom("sendSync" as const, "groupSync" as const), { minLength: 1, maxLength: 6 }),
+          (maxInbound, calls) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `selfsync${++selfSyncRun}`
+                const options = { prefix, durable: ["box"], durableAckWaitMs: SteadyAckWaitMs, maxInbound }
+                const A = yield* procWith(server.url, options)
+                yield* A.nats.serve("box")
+                yield* A.beehive.addModuleGroup("box", "g")
+                // Another process serving the module: in the queue group of its core subject.
+                const B = yield* procWith(server.url, options)
+                yield* B.nats.serve("box")
+                const answer = (P: typeof A, name: string, received: Array<string>) =>
+                  Effect.forever(
+                    Effect.gen(function* () {
+                      const m = yield* P.beehive.receive("box")
+                      received.push(m.header.id)
+                      if (m.header.sync)
+                        yield* P.beehive.sendResp(yield* Message.newResponse(m, `${name}:${m.header.id}`), "box")
+                    })
+                  )
+                const atB: Array<string> = []
+                yield* Effect.forkScoped(answer(B, "B", atB))
+                const ids = calls.map((_, i) => `y${i}`)
+                const fibers = yield* Effect.forEach(calls, (kind, i) =>
+                  Effect.forkChild(
+                    kind === "sendSync"
+                      ? Effect.map(A.beehive.sendSync("box", msg(ids[i] as string), 10_000), (m) => m.content)
+                      : Effect.map(
+                          A.beehive.sendToGroupSync("g", msg(ids[i] as string), 10_000),
+                          (r) => r.responses.get("box")?.content
+                        )
+                  )
+                )
+                // The calls beyond the mailbox's room wait for it (R-SEND-2) until A receives.
+                for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+                const atA: Array<string> = []
+                yield* Effect.forkScoped(answer(A, "A", atA))
+                const answers = yield* within(Effect.forEach(fibers, Fiber.join), "the calls", 10_000)
+                expect(answers).toEqual(ids.map((id) => `A:${id}`))
+                expect([...atA].sort()).toEqual([...ids].sort())
+                expect(atB).toEqual([])
+                // Nothing came over NATS: no request is owed an answer on a reply subject.
+                expect([yield* A.nats.pendingRequests, yield* B.nats.pendingRequests]).toEqual([0, 0])
+                // Each stop waits for its pending fetch to run out (up to a second): both at once.
+                yield* Effect.all([A.nats.unserve("box"), B.nats.unserve("box")], { concurrency: "unbounded" })
+              })
+            )
+        ),
+        fcParams(4)
+      ),
+    30_000
+  )
+
+  let twoRun = 0
+  it(
+    "R-NATS-12 R-CLEAN-3 property: sendDurable calls of one message object to two durable modules (or several to one), one module cleaned up while they wait: each call to the other completes once its stream stored its copy, each to the one cleaned up is stored or fails with ModuleClosed naming it, and none waits for ever",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.constantFrom("x" as const, "y" as const), { minLength: 2, maxLength: 5 }),
+          fc.constantFrom("x" as const, "y" as const),
+          (targets, cleaned) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `two${++twoRun}`
+                const B = yield* procWith(server.url, {
+                  prefix,
+                  durable: ["x", "y"],
+                  durableAckWaitMs: SteadyAckWaitMs
+                })
+                const m = msg("same")
+                const calls = yield* Effect.forEach(targets, (module) =>
+                  Effect.forkChild(Effect.exit(B.nats.sendDurable(module, m)))
+                )
+                // The calls have offered their copies; the streams have answered none yet.
+                yield* Effect.yieldNow
+                yield* B.beehive.cleanup(cleaned)
+                const exits = yield* within(Effect.forEach(calls, Fiber.join), "the calls")
+                exits.forEach((exit, i) => {
+                  if (targets[i] !== cleaned) expect(Exit.isSuccess(exit) ? "stored" : errorOf(exit)).toBe("stored")
+                  else if (Exit.isFailure(exit))
+                    expect(errorOf(exit)).toMatchObject({ _tag: "ModuleClosed", module: cleaned })
+                })
+                // The other module's stream holds a copy per call to it: none completed on another stream's.
+                const kept = cleaned === "x" ? "y" : "x"
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const stored = yield* Effect.promise(() => jsm.streams.info(durableStreamName(prefix, kept)))
+                expect(stored.state.messages).toBe(targets.filter((t) => t === kept).length)
+              })
+            )
+        ),
+        fcParams(6)
+      ),
+    30_000
   )
 })

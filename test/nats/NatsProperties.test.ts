@@ -489,7 +489,7 @@ describe("SPEC properties with modules behind a nats-server", () => {
                 const oracle = groupOracle(Members, arriving)
                 expect(localTaken).toEqual(oracle.taken.slice(0, local.length))
                 if (oracle.outcome === "success") {
-                  expect(Exit.isSuccess(exit)).toBe(true)
+                  expect(Exit.isSuccess(exit) ? "ok" : JSON.stringify(errorOf(exit))).toBe("ok")
                   if (Exit.isSuccess(exit)) {
                     expect([...exit.value.responses.keys()]).toEqual(oracle.responded)
                     expect(exit.value.anonymous).toEqual([])
@@ -676,7 +676,7 @@ describe("SPEC properties with modules behind a nats-server", () => {
                     if (outcome === "dropped")
                       expect(error).toMatchObject({ _tag: "GroupSyncError", reason: "MemberGone", missing: [m] })
                     else {
-                      expect(Exit.isSuccess(exit)).toBe(true)
+                      expect(Exit.isSuccess(exit) ? "ok" : JSON.stringify(errorOf(exit))).toBe("ok")
                       const responses = Exit.isSuccess(exit)
                         ? (exit.value as { responses: Map<string, Message.Message> }).responses
                         : new Map()
@@ -684,7 +684,7 @@ describe("SPEC properties with modules behind a nats-server", () => {
                     }
                   } else if (outcome === "dropped") expect(error).toMatchObject({ _tag: "RequestDropped", msgId: id })
                   else {
-                    expect(Exit.isSuccess(exit)).toBe(true)
+                    expect(Exit.isSuccess(exit) ? "ok" : JSON.stringify(errorOf(exit))).toBe("ok")
                     const answer = Exit.isSuccess(exit) ? (exit.value as Message.Message) : undefined
                     expect([answer?.header.parentId, answer?.route.operation, answer?.content]).toEqual(
                       outcome === "answered"
@@ -845,48 +845,55 @@ describe("SPEC properties with modules behind a nats-server", () => {
 
   let closedRun = 0
   it(
-    "R-NATS-9 R-NATS-4 R-NATS-5 the connection closed for good (its server gone, no reconnection): ConnectionClosed, every peer gone at once (PeerGone, reason Disconnected), and the modules they served cleaned up here (ModuleNotFound)",
+    "R-NATS-9 R-NATS-4 R-NATS-5 the connection closed for good (its server gone, no reconnection): ConnectionClosed, every peer gone at once (PeerGone, reason Disconnected), and every remote module cleaned up here (ModuleNotFound): those the peers served, and those added here with context type nats by hand that no process serves",
     () =>
       fc.assert(
-        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 1, maxLength: 2 }), (peers) =>
-          run(
-            Effect.gen(function* () {
-              // A server of its own, killed by the property.
-              const own = yield* startNatsServer
-              const prefix = `closed${++closedRun}`
-              const modules: Array<string> = []
-              const ids: Array<string> = []
-              const Ps: Array<Proc> = []
-              for (const [i, count] of peers.entries()) {
-                const P = yield* proc(own.url, prefix)
-                Ps.push(P)
-                ids.push(P.nats.processId)
-                for (let j = 0; j < count; j++) {
-                  const module = `p${i}m${j}`
-                  modules.push(module)
-                  yield* P.beehive.addModule(module)
-                  yield* P.nats.serve(module)
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 1, maxLength: 2 }),
+          fc.integer({ min: 1, max: 2 }),
+          (peers, declared) =>
+            run(
+              Effect.gen(function* () {
+                // A server of its own, killed by the property.
+                const own = yield* startNatsServer
+                const prefix = `closed${++closedRun}`
+                const modules: Array<string> = []
+                const ids: Array<string> = []
+                const Ps: Array<Proc> = []
+                for (const [i, count] of peers.entries()) {
+                  const P = yield* proc(own.url, prefix)
+                  Ps.push(P)
+                  ids.push(P.nats.processId)
+                  for (let j = 0; j < count; j++) {
+                    const module = `p${i}m${j}`
+                    modules.push(module)
+                    yield* P.beehive.addModule(module)
+                    yield* P.nats.serve(module)
+                  }
                 }
-              }
-              const B = yield* proc(own.url, prefix)
-              for (const module of modules) yield* B.nats.awaitModule(module, "5 seconds")
-              yield* own.kill
-              // Every process sees it (and ends at once then: its goodbye finds the connection closed).
-              yield* waitUntil(
-                () => [B, ...Ps].every((p) => p.events.some((e) => e._tag === "ConnectionClosed")),
-                "the connections closed"
-              )
-              const gone = B.events.flatMap((e) => (e._tag === "PeerGone" ? [e] : []))
-              expect([...gone].sort((x, y) => x.process.localeCompare(y.process))).toEqual(
-                [...ids].sort().map((process) => ({ _tag: "PeerGone", process, reason: "Disconnected" }))
-              )
-              for (const module of modules)
-                expect(errorOf(yield* Effect.exit(B.beehive.send(module, msg("late"))))).toMatchObject({
-                  _tag: "ModuleNotFound",
-                  module
-                })
-            })
-          )
+                const B = yield* proc(own.url, prefix)
+                for (const module of modules) yield* B.nats.awaitModule(module, "5 seconds")
+                // Stale registrations (R-NATS-5): no announcement names them, so no peer's loss cleans them up.
+                const stale = Array.from({ length: declared }, (_, k) => `stale${k}`)
+                for (const module of stale) yield* B.beehive.addModule(module, { contextType: "nats" })
+                yield* own.kill
+                // Every process sees it (and ends at once then: its goodbye finds the connection closed).
+                yield* waitUntil(
+                  () => [B, ...Ps].every((p) => p.events.some((e) => e._tag === "ConnectionClosed")),
+                  "the connections closed"
+                )
+                const gone = B.events.flatMap((e) => (e._tag === "PeerGone" ? [e] : []))
+                expect([...gone].sort((x, y) => x.process.localeCompare(y.process))).toEqual(
+                  [...ids].sort().map((process) => ({ _tag: "PeerGone", process, reason: "Disconnected" }))
+                )
+                expect((yield* B.beehive.snapshot).modules.filter((m) => m.contextType === "nats")).toEqual([])
+                for (const module of [...modules, ...stale])
+                  expect(errorOf(yield* Effect.exit(B.beehive.send(module, msg("late"))))).toMatchObject({
+                    _tag: "ModuleNotFound",
+                    module
+                  })
+              })
+            )
         ),
         fcParams(3)
       ),
@@ -1060,6 +1067,74 @@ describe("SPEC properties with modules behind a nats-server", () => {
           )
         ),
         fcParams(8)
+      ),
+    60_000
+  )
+
+  let sizeRun = 0
+  it(
+    "R-NATS-11 a message whose JSON is at most the server's max_payload less 1 KiB goes through whole (send: received, sendSync: answered); one larger fails send and sendSync with MessageEncodeError before it is offered, nothing published",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom("send" as const, "sendSync" as const),
+          // The JSON's size less the limit, for a message that fits: at the limit or just below, or anywhere below.
+          fc.oneof(fc.integer({ min: -3, max: 0 }), fc.integer({ min: -1_048_576, max: 0 })),
+          // And for one that does not: just above, or anywhere up to a second MiB.
+          fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 1_048_576 })),
+          fc.boolean(),
+          (kind, below, above, largerFirst) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++sizeRun
+                const raw = yield* rawClient
+                const limit = (raw.info?.max_payload ?? 0) - 1024
+                const received: Array<Message.Message> = []
+                yield* Effect.forkScoped(answering(S, "A", received))
+                // What goes out: the message as sent to A, flagged sync for sendSync (R-SYNC-1).
+                const wire = (m: Message.Message) => {
+                  const json = encodeJsonResult(kind === "sendSync" ? Message.setSync(m, true) : m, "A")
+                  return Result.isSuccess(json) ? Buffer.byteLength(json.success) : Number.NaN
+                }
+                // A message of `offset` bytes more than the limit (its content never shorter than empty).
+                const sized = (id: string, offset: number) =>
+                  msg(id, "x".repeat(Math.max(0, limit + offset - wire(msg(id, "")))))
+                const fitting = sized(`size${r}-fits`, below)
+                const larger = sized(`size${r}-larger`, above)
+                expect([wire(fitting) <= limit, wire(larger) > limit]).toEqual([true, true])
+                // What a send or call ends with: "sent", or the call's answer.
+                const sendOne = (m: Message.Message) =>
+                  Effect.exit(
+                    kind === "send"
+                      ? Effect.as(C.beehive.send("A", m), "sent" as unknown)
+                      : Effect.map(C.beehive.sendSync("A", m, 10_000), (answer) => answer.content)
+                  )
+                for (const m of largerFirst ? [larger, fitting] : [fitting, larger]) {
+                  const exit = yield* sendOne(m)
+                  if (m === fitting)
+                    expect(Exit.isSuccess(exit) ? exit.value : errorOf(exit)).toEqual(
+                      kind === "send" ? "sent" : `A:${m.header.id}`
+                    )
+                  else
+                    expect(errorOf(exit)).toMatchObject({
+                      _tag: "MessageEncodeError",
+                      reason: `message of ${wire(m)} bytes exceeds the frame limit of ${limit}`
+                    })
+                }
+                // A small message last: what arrives before it is all that was published.
+                const after = `size${r}-after`
+                yield* C.beehive.send("A", msg(after))
+                yield* waitUntil(() => received.some((m) => m.header.id === after), "the message after them")
+                expect(received.map((m) => [m.header.id, String(m.content).length])).toEqual([
+                  [fitting.header.id, String(fitting.content).length],
+                  [after, after.length]
+                ])
+                yield* quiet(C)
+                yield* quiet(S)
+              })
+            )
+        ),
+        fcParams(12)
       ),
     60_000
   )

@@ -1,8 +1,8 @@
 /**
  * The NATS context's parts that need no server, as properties of their rules: the registry's
- * announcements read back or refused with the reason of their defect, and a process found silent
- * exactly when the silence limit is exceeded, and another process's hello answered at once
- * (R-NATS-4); a serving process's acknowledgements, each handled message counted once in its sender's
+ * announcements read back or refused with the reason of their defect, a process found silent
+ * exactly when the silence limit is exceeded, another process's hello answered at once, and the
+ * modules registered here those the processes heard from announce (R-NATS-4); a serving process's acknowledgements, each handled message counted once in its sender's
  * counts, sent when R-NATS-8 says, to at most `maxPendingRequests` senders owed a count at a time; the
  * sync requests a serving process owes answers to, each answered once, at most `maxPendingRequests`
  * of them remembered, the oldest forgotten, and a response JSON cannot carry answered with a refusal
@@ -27,6 +27,7 @@ import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { Replies } from "../../src/contexts/nats/Replies.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
 import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
+import { ModuleAlreadyExists } from "../../src/model/Errors.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -69,6 +70,51 @@ const registryState = (heartbeatMs: number, missedHeartbeats: number, events: Ar
     publisher: { endpoints: new Map() },
     serving: { has: () => false }
   }) as unknown as NatsState
+
+/**
+ * A stand-in for the state the registry reads when it registers modules: a global context whose
+ * "nats" modules are the publisher's endpoints (added and cleaned up by the registry), and whose other
+ * modules (`taken`) make an announced name skipped.
+ */
+const registeringState = (taken: ReadonlySet<string>, endpoints: Map<string, unknown>, events: Array<NatsEvent>) =>
+  ({
+    processId: "self",
+    closed: true,
+    options: { heartbeatMs: 1000, missedHeartbeats: 3 },
+    report: (e: NatsEvent) => events.push(e),
+    replies: { forgetProcess: () => {} },
+    publisher: { endpoints },
+    serving: { has: () => false },
+    durable: { has: () => false },
+    beehive: {
+      addModule: (module: string) =>
+        Effect.suspend(() => {
+          if (taken.has(module) || endpoints.has(module)) return Effect.fail(new ModuleAlreadyExists({ module }))
+          endpoints.set(module, {})
+          return Effect.void
+        }),
+      cleanup: (module: string) => Effect.sync(() => endpoints.delete(module))
+    }
+  }) as unknown as NatsState
+
+/** A name another module of the global context has taken (R-NATS-4: skipped). */
+const Taken = "L"
+
+type RegistryStep =
+  | { readonly kind: "hello" | "beat" | "bye"; readonly process: number; readonly modules: ReadonlyArray<string> }
+  | { readonly kind: "silence" }
+
+const arbRegistryStep: fc.Arbitrary<RegistryStep> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("hello" as const, "beat" as const, "beat" as const, "bye" as const),
+      process: fc.nat(2),
+      modules: fc.shuffledSubarray(["a", "b", "c", "d", Taken])
+    })
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "silence" as const }) }
+)
 
 type SilenceStep = { readonly kind: "beat" | "check"; readonly after: number }
 
@@ -240,6 +286,58 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           }
         }
       ),
+      fcParams(200)
+    ))
+
+  it("R-NATS-4 the nats modules registered here are those the processes heard from announce: each added when a first process announces it, whatever else the announcement lists (a name taken here skipped, ModuleSkipped, each time a process newly lists it), cleaned up when the last one no longer does (a beat without it, a bye, silence)", () =>
+    fc.assert(
+      fc.property(fc.array(arbRegistryStep, { minLength: 1, maxLength: 16 }), (steps) => {
+        const events: Array<NatsEvent> = []
+        const endpoints = new Map<string, unknown>()
+        const registry = new Registry(registeringState(new Set([Taken]), endpoints, events))
+        // The model: the modules each live process announced last, in the order it was first heard.
+        const live = new Map<string, ReadonlySet<string>>()
+        let now = 1_000_000
+        for (const step of steps) {
+          const expected: Array<NatsEvent> = []
+          if (step.kind === "silence") {
+            // Past the silence limit: every process heard from is gone.
+            now += 3001
+            for (const process of live.keys()) expected.push({ _tag: "PeerGone", process, reason: "Silent" })
+            live.clear()
+            Effect.runSync(registry.dropSilent(now))
+          } else {
+            now += 1
+            const process = `p${step.process}`
+            const before = live.get(process)
+            if (step.kind === "bye") {
+              if (before !== undefined) expected.push({ _tag: "PeerGone", process, reason: "Bye" })
+              live.delete(process)
+            } else {
+              if (before === undefined) expected.push({ _tag: "PeerUp", process, modules: step.modules })
+              if (step.modules.includes(Taken) && !before?.has(Taken))
+                expected.push({ _tag: "ModuleSkipped", module: Taken, reason: expect.any(String) })
+              live.set(process, new Set(step.modules))
+            }
+            Effect.runSync(
+              registry.applyAnnouncement({ v: 1, process, kind: step.kind, modules: [...step.modules] }, now)
+            )
+          }
+          expect(events.splice(0)).toEqual(expected)
+          const announced = new Set([...live.values()].flatMap((modules) => [...modules]))
+          announced.delete(Taken)
+          expect([...endpoints.keys()].sort()).toEqual([...announced].sort())
+          expect(
+            Effect.runSync(registry.remoteModules)
+              .map(({ module, processes }) => [module, [...processes].sort()])
+              .sort()
+          ).toEqual(
+            [...new Set([...live.values()].flatMap((modules) => [...modules]))]
+              .map((m) => [m, [...live].flatMap(([p, modules]) => (modules.has(m) ? [p] : [])).sort()])
+              .sort()
+          )
+        }
+      }),
       fcParams(200)
     ))
 

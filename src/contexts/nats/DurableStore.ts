@@ -46,10 +46,11 @@ export class DurableStore {
   /** The modules listed `durable`. */
   private readonly modules: ReadonlySet<string>
   /**
-   * `sendDurable` calls waiting for storage, by the message sent (the object the outbox holds: another
-   * message with the same id is not it), oldest first, with the module.
+   * `sendDurable` calls waiting for storage, by module, then by the message sent (the object the outbox
+   * holds: another message with the same id is not it), oldest first. By module first: one message
+   * object sent to two modules has a copy in each stream, each awaited by the calls to its module.
    */
-  private readonly waiting = new Map<Message, { readonly module: string; readonly calls: Array<Storage> }>()
+  private readonly waiting = new Map<string, Map<Message, Array<Storage>>>()
 
   /** The durable modules of the context whose state is `state`. */
   constructor(state: NatsState) {
@@ -138,7 +139,7 @@ export class DurableStore {
         Effect.gen({ self: this }, function* () {
           const exit = yield* Effect.exit(Effect.tryPromise({ try: () => answer, catch: (error) => error }))
           state.publisher.credited(module, 1, yield* Clock.currentTimeMillis)
-          const waiter = this.takeWaiter(message)
+          const waiter = this.takeWaiter(module, message)
           if (Exit.isSuccess(exit)) {
             if (waiter !== undefined) Deferred.doneUnsafe(waiter, Exit.void)
             return
@@ -171,26 +172,37 @@ export class DurableStore {
       if (!this.modules.has(module) || !this.state.publisher.endpoints.has(module))
         return yield* new ModuleNotFound({ module })
       const storage: Storage = Deferred.makeUnsafe()
-      const entry = this.waiting.get(message) ?? { module, calls: [] }
-      entry.calls.push(storage)
-      this.waiting.set(message, entry)
+      let byMessage = this.waiting.get(module)
+      if (byMessage === undefined) {
+        byMessage = new Map()
+        this.waiting.set(module, byMessage)
+      }
+      const calls = byMessage.get(message) ?? []
+      calls.push(storage)
+      byMessage.set(message, calls)
       const forget = Effect.sync(() => {
-        const i = entry.calls.indexOf(storage)
-        if (i >= 0) entry.calls.splice(i, 1)
-        if (entry.calls.length === 0 && this.waiting.get(message) === entry) this.waiting.delete(message)
+        const i = calls.indexOf(storage)
+        if (i >= 0) calls.splice(i, 1)
+        if (calls.length === 0 && this.waiting.get(module)?.get(message) === calls) this.forget(module, message)
       })
       return yield* Effect.andThen(this.state.beehive.send(module, message), Deferred.await(storage)).pipe(
         Effect.ensuring(forget)
       )
     })
 
-  /** The endpoint of `module` closed: the `sendDurable` calls waiting on it fail with `ModuleClosed`. */
+  /**
+   * The endpoint of `module` closed: the `sendDurable` calls waiting on it fail with `ModuleClosed`
+   * (none for a module not durable here: `sendDurable` refuses one).
+   */
   closed(module: string): void {
-    for (const [message, entry] of [...this.waiting]) {
-      if (entry.module !== module) continue
-      this.waiting.delete(message)
-      for (const d of entry.calls) Deferred.doneUnsafe(d, Exit.fail(new ModuleClosed({ module })))
-    }
+    const byMessage = this.waiting.get(module)
+    if (byMessage === undefined) return
+    this.waiting.delete(module)
+    // A call resumed here runs its `forget` at once, which takes it out of its list: each list is
+    // emptied before its calls resume (iterated as it was, every second call was skipped and waited
+    // for ever, until a property found it).
+    for (const calls of byMessage.values())
+      for (const d of calls.splice(0)) Deferred.doneUnsafe(d, Exit.fail(new ModuleClosed({ module })))
   }
 
   /** `NatsContextService.deleteDurable`. */
@@ -207,10 +219,18 @@ export class DurableStore {
       if (this.state.publisher.endpoints.has(module)) yield* Effect.ignore(this.state.beehive.cleanup(module))
     })
 
-  private takeWaiter(message: Message): Storage | undefined {
-    const entry = this.waiting.get(message)
-    const first = entry?.calls.shift()
-    if (entry?.calls.length === 0) this.waiting.delete(message)
+  /** The oldest call waiting for the storage of `message` in the stream of `module`, taken out of the line. */
+  private takeWaiter(module: string, message: Message): Storage | undefined {
+    const calls = this.waiting.get(module)?.get(message)
+    const first = calls?.shift()
+    if (calls?.length === 0) this.forget(module, message)
     return first
+  }
+
+  /** No call waits for the storage of `message` in the stream of `module` any longer. */
+  private forget(module: string, message: Message): void {
+    const byMessage = this.waiting.get(module)
+    byMessage?.delete(message)
+    if (byMessage?.size === 0) this.waiting.delete(module)
   }
 }

@@ -66,7 +66,8 @@ export class Publisher {
         if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
         this.ready.delete(closed)
         this.credits.delete(closed)
-        if (closed instanceof DurableEndpoint) this.state.durable.closed(closed.module)
+        // The `sendDurable` calls waiting on the module end (only a durable module's can be waiting).
+        this.state.durable.closed(closed.module)
       }
       // A durable module's endpoint also has its mailbox here, for when this process serves it (R-NATS-12).
       const endpoint = this.state.durable.has(module)
