@@ -11,26 +11,31 @@
  */
 import type { JsMsg } from "@nats-io/jetstream"
 import type { Msg } from "@nats-io/transport-node"
-import { Effect, Exit, Queue, Result } from "effect"
+import { Effect, Exit, Fiber, Queue, Result, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { makeHost } from "../../src/contexts/Beehive.ts"
+import type { ContextType } from "../../src/contexts/ContextHost.ts"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
-import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
+import { ContextTypeNats, type NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import {
   controlCallback,
   type NatsState,
   UnattributedHeader,
   UndeliverableHeader
 } from "../../src/contexts/nats/NatsState.ts"
+import { Publisher } from "../../src/contexts/nats/Publisher.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { Replies } from "../../src/contexts/nats/Replies.ts"
 import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
 import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { ModuleAlreadyExists } from "../../src/model/Errors.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
+import { arbPreemption, underPreemption } from "../support/preemption.ts"
 
 const encode = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value))
 
@@ -719,6 +724,51 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           expect(endpoint.unserve()).toEqual([])
           expect(told).toEqual([...expected, ...line.map((id) => `nak ${id}`)])
         }
+      ),
+      fcParams(200)
+    ))
+})
+
+describe("R-NATS-4 R-NATS-12 a remote module declared by racing callers", () => {
+  it("R-NATS-4 R-NATS-12 R-MOD-2 callers racing to declare one nats module (durable or not) under any schedule: the publisher knows the endpoint registered, whatever endpoints the others opened and closed, and the closing of theirs ends none of its sendDurable calls", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 3 }),
+        fc.boolean(),
+        fc.nat(),
+        arbPreemption([0.3, 0.6]),
+        (callers, durable, seed, preemption) =>
+          underPreemption(seed, preemption, (strategy) => {
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const host = sim.run(Scope.provide(makeHost(), scope))
+            const durableClosed: Array<string> = []
+            const publisher = new Publisher(
+              {
+                host,
+                maxPayload: () => 1 << 20,
+                durable: { has: () => durable, closed: (module: string) => durableClosed.push(module) }
+              } as unknown as NatsState,
+              sim.run(Queue.unbounded<void>())
+            )
+            sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+            const adds = Array.from({ length: callers }, () =>
+              sim.fork(Effect.exit(host.beehive.addModule("S", { contextType: ContextTypeNats })))
+            )
+            sim.settle()
+            const exits = adds.map((fiber) => sim.run(Fiber.join(fiber)))
+            expect(exits.filter(Exit.isSuccess).length, "callers that added S").toBe(1)
+            // What is sent to S is in the outbox of the endpoint the publisher knows for S.
+            sim.run(host.beehive.send("S", msg("m1")))
+            const known = publisher.endpoints.get("S")
+            expect(known?.isOpen, "the publisher knows an open endpoint for S").toBe(true)
+            expect(known?.outgoing, "the message sent to S is in it").toBe(1)
+            expect(durableClosed, "sendDurable calls ended by a closing").toEqual([])
+            sim.run(host.beehive.cleanup("S"))
+            expect(publisher.endpoints.has("S")).toBe(false)
+            expect(durableClosed).toEqual(["S"])
+            sim.run(Scope.close(scope, Exit.void))
+          })
       ),
       fcParams(200)
     ))

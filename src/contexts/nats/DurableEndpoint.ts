@@ -49,9 +49,10 @@ export class DurableEndpoint extends RemoteEndpoint {
     maxPayload: number,
     isPending: (requestId: string) => boolean,
     onClose: (endpoint: RemoteEndpoint) => void,
-    onOrphan: (message: Message) => void
+    onOrphan: (message: Message) => void,
+    onRegistered: (endpoint: RemoteEndpoint) => void = () => {}
   ) {
-    super(module, capacity, maxPayload, isPending, onClose, ContextTypeNats)
+    super(module, capacity, maxPayload, isPending, onClose, ContextTypeNats, onRegistered)
     this.inbox = new Mailbox<Message, ModuleClosed>(capacity, () => new ModuleClosed({ module }), onOrphan)
   }
 

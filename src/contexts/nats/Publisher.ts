@@ -63,18 +63,39 @@ export class Publisher {
     Effect.sync(() => {
       const isPending = (requestId: string) => this.state.host.isPending(requestId)
       const onClose = (closed: RemoteEndpoint) => {
-        if (this.endpoints.get(closed.module) === closed) this.endpoints.delete(closed.module)
         this.ready.delete(closed)
         this.credits.delete(closed)
+        // An endpoint closed because another caller registered the name first is not the module's.
+        if (this.endpoints.get(closed.module) !== closed) return
+        this.endpoints.delete(closed.module)
         // The `sendDurable` calls waiting on the module end (only a durable module's can be waiting).
         this.state.durable.closed(closed.module)
       }
+      // Known from its opening, so that the registry does not add the module twice meanwhile, and as the
+      // module's once registered: racing callers may open several endpoints for one name (R-NATS-4).
+      const onRegistered = (registered: RemoteEndpoint) => {
+        this.endpoints.set(registered.module, registered)
+      }
       // A durable module's endpoint also has its mailbox here, for when this process serves it (R-NATS-12).
       const endpoint = this.state.durable.has(module)
-        ? new DurableEndpoint(module, options.capacity, this.state.maxPayload(), isPending, onClose, (m) =>
-            this.state.host.onUndeliverable(module, m)
+        ? new DurableEndpoint(
+            module,
+            options.capacity,
+            this.state.maxPayload(),
+            isPending,
+            onClose,
+            (m) => this.state.host.onUndeliverable(module, m),
+            onRegistered
           )
-        : new RemoteEndpoint(module, options.capacity, this.state.maxPayload(), isPending, onClose, ContextTypeNats)
+        : new RemoteEndpoint(
+            module,
+            options.capacity,
+            this.state.maxPayload(),
+            isPending,
+            onClose,
+            ContextTypeNats,
+            onRegistered
+          )
       endpoint.bind({
         ready: (e) => {
           this.ready.add(e)
@@ -84,7 +105,8 @@ export class Publisher {
           this.ready.delete(e)
         }
       })
-      this.endpoints.set(module, endpoint)
+      // Never in place of an open one: that one is registered, or is being registered by another caller.
+      if (this.endpoints.get(module)?.isOpen !== true) this.endpoints.set(module, endpoint)
       return endpoint
     })
 
