@@ -29,6 +29,12 @@ import { awaitModule, HeartbeatMs, type Proc, proc, procWith, waitUntil } from "
 /** A string matching itself in a regular expression. */
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
+/** The Go JSON of a test message `id` (a sync request when `sync`). */
+const line = (id: string, sync = false) => {
+  const json = encodeJsonResult(msg(id, id, { header: { sync } }))
+  return Result.isSuccess(json) ? json.success : ""
+}
+
 /** The headers of an acknowledgement of `n` messages (R-NATS-8). */
 const ackOf = (n: number) => {
   const h = headers()
@@ -1106,10 +1112,6 @@ describe("SPEC properties with modules behind a nats-server", () => {
                 })
                 yield* Effect.promise(() => raw.flush())
                 const subject = `${prefix}.mod.m`
-                const line = (id: string, sync = false) => {
-                  const json = encodeJsonResult(msg(id, id, { header: { sync } }))
-                  return Result.isSuccess(json) ? json.success : ""
-                }
                 // The model: what each item delivers, reports and drops, and what it counts.
                 const delivered: Array<string> = []
                 const dropped: Array<string> = []
@@ -1238,6 +1240,54 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(15)
       ),
     120_000
+  )
+
+  let inHandRun = 0
+  it(
+    "R-NATS-13 R-NATS-8 a batch's messages still to deliver count in maxInbound: with nobody receiving, a served module keeps at most its mailbox, the one message being delivered and maxInbound, whatever the batches' sizes; the others are dropped and reported, and what is kept arrives in order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 6 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 3 }),
+          (sizes, maxInbound, capacity) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++inHandRun
+                const prefix = `inhand${r}`
+                const A = yield* proc(server.url, prefix, maxInbound)
+                yield* A.beehive.addModule("m", { capacity })
+                yield* A.nats.serve("m")
+                const raw = yield* rawClient
+                const ids: Array<string> = []
+                for (const [b, n] of sizes.entries()) {
+                  const batch = Array.from({ length: n }, (_, k) => `ih${r}-${b}-${k}`)
+                  ids.push(...batch)
+                  const h = headers()
+                  h.set(BatchHeader, String(n))
+                  raw.publish(`${prefix}.mod.m`, batch.map((id) => line(id)).join("\n"), { headers: h })
+                  // A round trip and a pause: the delivery fiber takes each batch before the next arrives.
+                  yield* Effect.promise(() => raw.flush())
+                  yield* Effect.sleep(5)
+                }
+                const dropped = () => A.events.flatMap((e) => (e._tag === "Undeliverable" ? [e.msgId] : []))
+                const kept = capacity + 1 + maxInbound
+                yield* waitUntil(() => dropped().length >= ids.length - kept, "the messages beyond the bound dropped")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(A.beehive.receive("m"), (m) => received.push(m.header.id)))
+                )
+                yield* waitUntil(() => received.length + dropped().length >= ids.length, "every message handled")
+                expect([...received, ...dropped()].sort()).toEqual([...ids].sort())
+                expect(received).toEqual(ids.filter((id) => received.includes(id)))
+                expect(received.length).toBeLessThanOrEqual(kept)
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    90_000
   )
 
   let olderRun = 0

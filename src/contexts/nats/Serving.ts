@@ -214,8 +214,8 @@ export class Serving {
   private deliver(served: Served, msg: Msg): Effect.Effect<void> {
     const state = this.state
     const count = batchCount(msg)
-    served.inbound -= inboundWeight(count)
     if (count !== undefined) return this.deliverBatch(served, msg, count)
+    served.inbound--
     const decoded = decodeJsonResult(msg.string())
     const reply = replyOf(msg)
     if (Result.isFailure(decoded)) {
@@ -255,6 +255,7 @@ export class Serving {
   private deliverBatch(served: Served, msg: Msg, count: string): Effect.Effect<void> {
     const lines = batchLines(count, msg.string())
     if (typeof lines === "string") {
+      served.inbound -= inboundWeight(count)
       this.badBatch(served, msg, replyOf(msg), lines)
       return Effect.void
     }
@@ -263,16 +264,20 @@ export class Serving {
 
   /** Delivers the first messages of a batch, those the inbound queue took (R-NATS-13). */
   private deliverPart(served: Served, part: PartBatch): Effect.Effect<void> {
-    served.inbound -= part.lines.length
     return this.deliverLines(served, part.msg, part.lines, part.of)
   }
 
-  /** Delivers `lines`, the first messages of the batch `msg` of `of`, in their order; see `deliverBatch`. */
+  /**
+   * Delivers `lines`, the first messages of the batch `msg` of `of`, in their order; see `deliverBatch`.
+   * Each leaves the inbound count when its delivery starts, as a single message leaves the queue: the
+   * batch's messages still to deliver count in `maxInbound` (R-NATS-8).
+   */
   private deliverLines(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       const reply = replyOf(msg)
       let gone = false
       for (let i = 0; i < lines.length; i++) {
+        served.inbound--
         const decoded = decodeJsonResult(lines[i] as string)
         const hold = i < lines.length - 1
         if (Result.isFailure(decoded) || decoded.success.header.sync) {
