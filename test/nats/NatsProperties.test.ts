@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { BatchHeader } from "../../src/contexts/nats/Batch.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { AckHeader, UndeliverableHeader } from "../../src/contexts/nats/NatsState.ts"
@@ -24,7 +25,23 @@ import { certificates } from "../support/certificates.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
-import { awaitModule, type Proc, proc, procWith, waitUntil } from "./support.ts"
+import { awaitModule, HeartbeatMs, type Proc, proc, procWith, waitUntil } from "./support.ts"
+
+/** A string matching itself in a regular expression. */
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/** The Go JSON of a test message `id` (a sync request when `sync`). */
+const line = (id: string, sync = false) => {
+  const json = encodeJsonResult(msg(id, id, { header: { sync } }))
+  return Result.isSuccess(json) ? json.success : ""
+}
+
+/** The headers of an acknowledgement of `n` messages (R-NATS-8). */
+const ackOf = (n: number) => {
+  const h = headers()
+  h.set(AckHeader, String(n))
+  return h
+}
 
 let scope: Scope.Closeable
 /** S serves A and B (and has N, which is in no group of C); C has the local modules L and X. */
@@ -1138,4 +1155,483 @@ describe("SPEC properties with modules behind a nats-server", () => {
       ),
     60_000
   )
+
+  let batchRun = 0
+  /** Batches any property's spies saw (R-NATS-13): the properties below must have made some. */
+  let batchesSeen = 0
+  it(
+    "R-NATS-13 R-NATS-3 R-NATS-8 R-NATS-6 concurrent senders with small windows, bursts of one-way messages (in batches of random sizes) mixed with sync requests: each sender's messages arrive once and in its order, every call gets its answer, a batch holds at most 64 messages, the room left in its sender's window and the payload limit, never a sync request; each message counts once in its sender's acknowledgements (no more, no less: no window stalls or is reset)",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              window: fc.integer({ min: 1, max: 40 }),
+              steps: fc.array(
+                fc.oneof(
+                  fc.record({ kind: fc.constant("burst" as const), count: fc.integer({ min: 1, max: 90 }) }),
+                  fc.record({ kind: fc.constant("sendAll" as const), count: fc.integer({ min: 1, max: 90 }) }),
+                  fc.constant({ kind: "sync" as const, count: 1 })
+                ),
+                { minLength: 1, maxLength: 6 }
+              )
+            }),
+            { minLength: 1, maxLength: 3 }
+          ),
+          (senders) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++batchRun
+                const prefix = `batch${r}`
+                const A = yield* proc(server.url, prefix)
+                yield* A.beehive.addModule("m")
+                const Bs = yield* Effect.forEach(senders, (s) => proc(server.url, prefix, undefined, false, s.window))
+                // A spy of the module's subject (no queue group: it gets a copy of everything) and of the acknowledgements.
+                const raw = yield* rawClient
+                const published = new Map<string, number>()
+                const acked = new Map<string, number>()
+                const windowOf = new Map(
+                  Bs.map((B, b) => [B.nats.processId, (senders[b] as (typeof senders)[number]).window])
+                )
+                const violations: Array<string> = []
+                const processOf = (reply: string | undefined) => reply?.split(".")[2] ?? ""
+                raw.subscribe(`${prefix}.mod.m`, {
+                  callback: (_e, m) => {
+                    const p = processOf(m.reply)
+                    const count = m.headers?.get(BatchHeader)
+                    const lines = m.string().split("\n")
+                    const n = count === undefined || count === "" ? 1 : Number(count)
+                    if (n > 1) batchesSeen++
+                    if (lines.length !== n) violations.push(`count ${count} of ${lines.length} lines`)
+                    if (n > 64) violations.push(`batch of ${n}`)
+                    if (n > 1 && m.data.length > 1024 * 1024 - 1024) violations.push(`batch of ${m.data.length} bytes`)
+                    if (n > 1 && lines.some((l) => l.includes('"sync":true')))
+                      violations.push("a sync request in a batch")
+                    published.set(p, (published.get(p) ?? 0) + n)
+                    const inFlight = (published.get(p) ?? 0) - (acked.get(p) ?? 0)
+                    if (inFlight > (windowOf.get(p) ?? 0))
+                      violations.push(`${inFlight} unacknowledged, window ${windowOf.get(p)}`)
+                  }
+                })
+                raw.subscribe(`${prefix}.resp.>`, {
+                  callback: (_e, m) => {
+                    const n = Number(m.headers?.get(AckHeader) ?? "0")
+                    const p = processOf(m.subject)
+                    acked.set(p, (acked.get(p) ?? 0) + n)
+                  }
+                })
+                yield* Effect.promise(() => raw.flush())
+                yield* A.nats.serve("m")
+                for (const B of Bs) yield* B.nats.awaitModule("m", "5 seconds")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(
+                    Effect.gen(function* () {
+                      const m = yield* A.beehive.receive("m")
+                      received.push(m.header.id)
+                      if (m.header.sync) yield* A.beehive.sendResp(yield* Message.newResponse(m, m.header.id), "m")
+                    })
+                  )
+                )
+                const sent = senders.map((s, b) =>
+                  s.steps.flatMap((step, i) => Array.from({ length: step.count }, (_, k) => `b${b}-${i}-${k}`))
+                )
+                yield* Effect.forEach(
+                  senders,
+                  (s, b) =>
+                    Effect.forEach(s.steps, (step, i) =>
+                      Effect.gen(function* () {
+                        const B = Bs[b] as Proc
+                        const ids = Array.from({ length: step.count }, (_, k) => `b${b}-${i}-${k}`)
+                        if (step.kind === "sync") {
+                          const answer = yield* B.beehive.sendSync("m", msg(ids[0] as string), 10_000)
+                          expect([answer.header.parentId, answer.content]).toEqual([ids[0], ids[0]])
+                        } else if (step.kind === "sendAll") {
+                          expect(
+                            yield* B.beehive.sendAll(
+                              "m",
+                              ids.map((id) => msg(id))
+                            )
+                          ).toBe(ids.length)
+                        } else for (const id of ids) yield* B.beehive.send("m", msg(id))
+                      })
+                    ),
+                  { concurrency: "unbounded" }
+                )
+                const total = sent.reduce((n, s) => n + s.length, 0)
+                yield* waitUntil(() => received.length >= total, "every message to arrive")
+                // Once and in order, per sender.
+                expect([...received].sort()).toEqual(sent.flat().sort())
+                sent.forEach((ids, b) => {
+                  expect(received.filter((id) => id.startsWith(`b${b}-`))).toEqual(ids)
+                })
+                // Each message counted once: what each sender published is acknowledged, exactly, by the heartbeat.
+                const counts = () => Bs.map((B) => [published.get(B.nats.processId), acked.get(B.nats.processId)])
+                yield* waitUntil(
+                  () => Bs.every((B) => acked.get(B.nats.processId) === published.get(B.nats.processId)),
+                  "every message acknowledged"
+                )
+                yield* Effect.sleep(2 * HeartbeatMs)
+                expect(counts()).toEqual(sent.map((ids) => [ids.length, ids.length]))
+                expect(violations).toEqual([])
+                for (const B of Bs) expect(B.events.filter((e) => e._tag === "WindowReset")).toEqual([])
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    120_000
+  )
+
+  let hostileRun = 0
+  it(
+    "R-NATS-13 R-NATS-2 R-NATS-8 what a client that is no beehive publishes as batches (bad JSON or a sync request among the lines, a count that is wrong or no count, an empty payload, far more lines than its count, larger than the room left in maxInbound) is reported as typed events and counted, never stops the served module: every other message is delivered in order, the first messages of a batch larger than the room left are taken and the others dropped and reported, each line of a batch counts once in the acknowledgements (an ill-framed batch once, and refused), and a beehive's messages after them arrive",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              kind: fc.constantFrom(
+                "single" as const,
+                "good" as const,
+                "badJson" as const,
+                "syncInside" as const,
+                "wrongCount" as const,
+                "badHeader" as const,
+                "empty" as const,
+                "many" as const
+              ),
+              n: fc.integer({ min: 1, max: 6 }),
+              at: fc.nat(5),
+              header: fc.constantFrom("0", "-1", "abc", "1025", "01", "2.0", "99999999"),
+              delta: fc.constantFrom(-1, 1, 2),
+              reply: fc.boolean()
+            }),
+            { minLength: 1, maxLength: 8 }
+          ),
+          fc.integer({ min: 1, max: 6 }),
+          (items, maxInbound) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++hostileRun
+                const prefix = `hostile${r}`
+                const undeliverable: Array<string> = []
+                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+                const events: Array<NatsEvent> = []
+                const nats = yield* makeNatsContext({
+                  servers: server.url,
+                  prefix,
+                  maxInbound,
+                  onEvent: (e) => events.push(e)
+                }).pipe(Effect.provideService(ContextHost, host))
+                const A = host.beehive
+                yield* A.addModule("m")
+                yield* nats.serve("m")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(Effect.forever(Effect.map(A.receive("m"), (m) => received.push(m.header.id))))
+                const raw = yield* rawClient
+                let acks = 0
+                const refusals: Array<string> = []
+                raw.subscribe(`${prefix}.resp.raw.>`, {
+                  callback: (_e, m) => {
+                    acks += Number(m.headers?.get(AckHeader) ?? "0")
+                    const refused = m.headers?.get(UndeliverableHeader)
+                    if (refused !== undefined && refused !== "") refusals.push(refused)
+                  }
+                })
+                yield* Effect.promise(() => raw.flush())
+                const subject = `${prefix}.mod.m`
+                // The model: what each item delivers, reports and drops, and what it counts.
+                const delivered: Array<string> = []
+                const dropped: Array<string> = []
+                const reports: Array<unknown> = []
+                let counted = 0
+                const refused: Array<string> = []
+                for (const [i, item] of items.entries()) {
+                  const id = (k: number) => `h${r}-${i}-${k}`
+                  const h = headers()
+                  let payload: string
+                  let lines: Array<string> = []
+                  // Lines that are messages, by index; the others are reported with the reason's start.
+                  const good = new Set<number>()
+                  const bad = new Map<number, string>()
+                  let framing: string | undefined
+                  if (item.kind === "single") {
+                    payload = line(id(0))
+                    good.add(0)
+                  } else {
+                    const n = item.kind === "good" || item.kind === "wrongCount" ? item.n : Math.max(2, item.n)
+                    lines = Array.from({ length: n }, (_, k) => line(id(k)))
+                    for (let k = 0; k < n; k++) good.add(k)
+                    const at = item.at % n
+                    if (item.kind === "badJson") {
+                      lines[at] = "{not json"
+                      good.delete(at)
+                      bad.set(at, `message ${at + 1} of ${n}: `)
+                    }
+                    if (item.kind === "syncInside") {
+                      lines[at] = line(id(at), true)
+                      good.delete(at)
+                      bad.set(at, `message ${at + 1} of ${n}: sync request in a batch`)
+                    }
+                    let count = String(n)
+                    if (item.kind === "wrongCount") {
+                      const c = n + item.delta
+                      count = String(c)
+                      framing =
+                        c < 1
+                          ? `bad batch count "${c}"`
+                          : `batch count ${c} but ${n > c ? `more than ${c}` : n} messages`
+                    }
+                    if (item.kind === "badHeader") {
+                      count = item.header
+                      framing = `bad batch count "${item.header}"`
+                    }
+                    if (item.kind === "empty") {
+                      lines = []
+                      framing = `batch count ${count} but 0 messages`
+                    }
+                    if (item.kind === "many") {
+                      lines = Array.from({ length: 50_000 }, () => "{}")
+                      count = "3"
+                      framing = "batch count 3 but more than 3 messages"
+                    }
+                    h.set(BatchHeader, count)
+                    payload = lines.join("\n")
+                  }
+                  const reply = item.reply ? `${prefix}.resp.raw.m.${i}` : undefined
+                  // Handled when what it delivers, reports and drops has come, in the order published.
+                  const before = { delivered: delivered.length, dropped: dropped.length, reports: reports.length }
+                  if (framing !== undefined) {
+                    reports.push({ _tag: "BadPayload", subject, reason: framing })
+                    if (reply !== undefined) {
+                      counted++
+                      refused.push("bad batch")
+                    }
+                  } else {
+                    const n = item.kind === "single" ? 1 : lines.length
+                    // An idle queue: a batch's first maxInbound messages are taken, the others dropped.
+                    for (let k = 0; k < n; k++) {
+                      const taken = item.kind === "single" || k < maxInbound
+                      if (good.has(k)) (taken ? delivered : dropped).push(id(k))
+                      else
+                        reports.push({
+                          _tag: "BadPayload",
+                          subject,
+                          reason: expect.stringMatching(`^${escapeRegExp(bad.get(k) as string)}`)
+                        })
+                      if (reply !== undefined) counted++
+                    }
+                  }
+                  raw.publish(subject, payload, {
+                    ...(item.kind === "single" ? {} : { headers: h }),
+                    ...(reply === undefined ? {} : { reply })
+                  })
+                  const badPayloads = () => events.filter((e) => e._tag === "BadPayload")
+                  const droppedNow = () => events.filter((e) => e._tag === "Undeliverable")
+                  yield* waitUntil(
+                    () =>
+                      received.length >= delivered.length &&
+                      badPayloads().length >= reports.length &&
+                      droppedNow().length >= dropped.length,
+                    `item ${i} (${item.kind}) to be handled`
+                  )
+                  expect({ before, received: received.slice(before.delivered) }).toEqual({
+                    before,
+                    received: delivered.slice(before.delivered)
+                  })
+                }
+                expect(received).toEqual(delivered)
+                expect(events.filter((e) => e._tag === "BadPayload")).toEqual(reports)
+                expect(events.flatMap((e) => (e._tag === "Undeliverable" ? [[e.msgId, e.reason]] : []))).toEqual(
+                  dropped.map((id) => [id, "inbound queue full"])
+                )
+                expect(undeliverable).toEqual(dropped)
+                // Each counted once, by the next heartbeat at the latest.
+                yield* waitUntil(() => acks >= counted, "every count acknowledged")
+                yield* Effect.sleep(2 * HeartbeatMs)
+                expect([acks, refusals]).toEqual([counted, refused])
+                // Served on: a beehive's messages arrive, in order (its window fits maxInbound: none dropped, R-NATS-8).
+                const B = yield* proc(server.url, prefix, undefined, false, maxInbound)
+                yield* B.nats.awaitModule("m", "5 seconds")
+                const after = Array.from({ length: 5 }, (_, k) => `h${r}-after-${k}`)
+                expect(
+                  yield* B.beehive.sendAll(
+                    "m",
+                    after.map((id) => msg(id))
+                  )
+                ).toBe(5)
+                yield* waitUntil(() => received.length >= delivered.length + 5, "the messages after them")
+                expect(received.slice(delivered.length)).toEqual(after)
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    120_000
+  )
+
+  let inHandRun = 0
+  it(
+    "R-NATS-13 R-NATS-8 a batch's messages still to deliver count in maxInbound: with nobody receiving, a served module keeps at most its mailbox, the one message being delivered and maxInbound, whatever the batches' sizes; the others are dropped and reported, and what is kept arrives in order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 6 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 3 }),
+          (sizes, maxInbound, capacity) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++inHandRun
+                const prefix = `inhand${r}`
+                const A = yield* proc(server.url, prefix, maxInbound)
+                yield* A.beehive.addModule("m", { capacity })
+                yield* A.nats.serve("m")
+                const raw = yield* rawClient
+                const ids: Array<string> = []
+                for (const [b, n] of sizes.entries()) {
+                  const batch = Array.from({ length: n }, (_, k) => `ih${r}-${b}-${k}`)
+                  ids.push(...batch)
+                  const h = headers()
+                  h.set(BatchHeader, String(n))
+                  raw.publish(`${prefix}.mod.m`, batch.map((id) => line(id)).join("\n"), { headers: h })
+                  // A round trip and a pause: the delivery fiber takes each batch before the next arrives.
+                  yield* Effect.promise(() => raw.flush())
+                  yield* Effect.sleep(5)
+                }
+                const dropped = () => A.events.flatMap((e) => (e._tag === "Undeliverable" ? [e.msgId] : []))
+                const kept = capacity + 1 + maxInbound
+                yield* waitUntil(() => dropped().length >= ids.length - kept, "the messages beyond the bound dropped")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(A.beehive.receive("m"), (m) => received.push(m.header.id)))
+                )
+                yield* waitUntil(() => received.length + dropped().length >= ids.length, "every message handled")
+                expect([...received, ...dropped()].sort()).toEqual([...ids].sort())
+                expect(received).toEqual(ids.filter((id) => received.includes(id)))
+                expect(received.length).toBeLessThanOrEqual(kept)
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    90_000
+  )
+
+  let olderRun = 0
+  it(
+    "R-NATS-13 R-NATS-4 a process that does not announce batches: true (an older version) serving a module with one that does is never sent a batch; each gets single messages in the sender's order, none lost; with every serving process announcing batches, bursts go in batches",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(undefined, false, "yes", true),
+          fc.integer({ min: 2, max: 60 }),
+          fc.integer({ min: 1, max: 4 }),
+          (batches, count, bursts) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++olderRun
+                const prefix = `older${r}`
+                const S = yield* proc(server.url, prefix)
+                yield* S.beehive.addModule("m")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(S.beehive.receive("m"), (m) => received.push(m.header.id)))
+                )
+                yield* S.nats.serve("m")
+                // The older process: a plain client in the module's queue group, announcing as it would.
+                const raw = yield* rawClient
+                const old: Array<{ readonly count: string | undefined; readonly ids: Array<string> }> = []
+                const oldSub = raw.subscribe(`${prefix}.mod.m`, {
+                  queue: prefix,
+                  callback: (_e, m) => {
+                    const ids = m
+                      .string()
+                      .split("\n")
+                      .map((l) => (JSON.parse(l) as { header: { msg_id: string } }).header.msg_id)
+                    old.push({ count: m.headers?.get(BatchHeader), ids })
+                    // It acknowledges as an older process does, one count per NATS message: a batch it took
+                    // would leave the window short.
+                    if (m.reply) raw.publish(m.reply, "", { headers: ackOf(1) })
+                  }
+                })
+                const announcement = {
+                  v: 1,
+                  process: `old${r}`,
+                  kind: "beat",
+                  modules: ["m"],
+                  ...(batches === undefined ? {} : { batches })
+                }
+                // It beats as often as a process does, until its goodbye.
+                let gone = false
+                yield* Effect.forkScoped(
+                  Effect.forever(
+                    Effect.andThen(
+                      Effect.sync(() => {
+                        if (!gone) raw.publish(`${prefix}.reg`, JSON.stringify(announcement))
+                      }),
+                      Effect.sleep(HeartbeatMs / 2)
+                    )
+                  )
+                )
+                yield* Effect.promise(() => raw.flush())
+                const C = yield* proc(server.url, prefix)
+                yield* C.nats.awaitModule("m", "5 seconds")
+                yield* waitForEffect(
+                  C.nats.remoteModules,
+                  (ms) => ms.some((m) => m.module === "m" && m.processes.length === 2),
+                  "both processes to be known"
+                )
+                const ids = Array.from({ length: bursts * count }, (_, k) => `o${r}-${k}`)
+                for (let b = 0; b < bursts; b++)
+                  yield* C.beehive.sendAll(
+                    "m",
+                    ids.slice(b * count, (b + 1) * count).map((id) => msg(id))
+                  )
+                const oldIds = () => old.flatMap((o) => o.ids)
+                yield* waitUntil(() => received.length + oldIds().length >= ids.length, "every message to arrive")
+                expect([...received, ...oldIds()].sort()).toEqual([...ids].sort())
+                expect(received).toEqual(ids.filter((id) => received.includes(id)))
+                expect(oldIds()).toEqual(ids.filter((id) => oldIds().includes(id)))
+                if (batches !== true) expect(old.filter((o) => o.count !== undefined || o.ids.length !== 1)).toEqual([])
+                // Once the older process is gone (its goodbye), the same bursts go in batches.
+                gone = true
+                oldSub.unsubscribe()
+                raw.publish(`${prefix}.reg`, JSON.stringify({ ...announcement, kind: "bye" }))
+                yield* waitForEffect(
+                  C.nats.remoteModules,
+                  (ms) => ms.some((m) => m.module === "m" && m.processes.length === 1),
+                  "the older process to be gone"
+                )
+                const spied: Array<string | undefined> = []
+                raw.subscribe(`${prefix}.mod.m`, {
+                  callback: (_e, m) => {
+                    spied.push(m.headers?.get(BatchHeader))
+                  }
+                })
+                yield* Effect.promise(() => raw.flush())
+                const more = Array.from({ length: 64 }, (_, k) => `o${r}-more-${k}`)
+                yield* C.beehive.sendAll(
+                  "m",
+                  more.map((id) => msg(id))
+                )
+                yield* waitUntil(
+                  () => received.length + oldIds().length >= ids.length + more.length,
+                  "the bursts after"
+                )
+                expect(received.slice(-more.length)).toEqual(more)
+                expect(spied.length).toBeLessThan(more.length)
+                batchesSeen += spied.filter((c) => c !== undefined).length
+              })
+            )
+        ),
+        fcParams(8)
+      ),
+    90_000
+  )
+
+  it("R-NATS-13 the properties above made batches", () => {
+    if (batchRun > 0) expect(batchesSeen).toBeGreaterThan(0)
+  })
 })

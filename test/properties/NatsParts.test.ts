@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { ContextType } from "../../src/contexts/ContextHost.ts"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
+import { batchLines, inboundWeight, MaxBatch } from "../../src/contexts/nats/Batch.ts"
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
 import { ContextTypeNats, type NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import {
@@ -28,7 +29,7 @@ import {
 import { Publisher } from "../../src/contexts/nats/Publisher.ts"
 import { Registry } from "../../src/contexts/nats/Registry.ts"
 import { Replies } from "../../src/contexts/nats/Replies.ts"
-import { type Served, Serving } from "../../src/contexts/nats/Serving.ts"
+import { type PartBatch, type Served, Serving } from "../../src/contexts/nats/Serving.ts"
 import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { ModuleAlreadyExists } from "../../src/model/Errors.ts"
@@ -39,12 +40,16 @@ import { arbPreemption, underPreemption } from "../support/preemption.ts"
 
 const encode = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value))
 
-const arbAnnouncement: fc.Arbitrary<Announcement> = fc.record({
-  v: fc.constant(1 as const),
-  process: fc.string({ minLength: 1, maxLength: 12 }),
-  kind: fc.constantFrom("hello" as const, "beat" as const, "bye" as const),
-  modules: fc.array(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 5 })
-})
+const arbAnnouncement: fc.Arbitrary<Announcement> = fc.record(
+  {
+    v: fc.constant(1 as const),
+    process: fc.string({ minLength: 1, maxLength: 12 }),
+    kind: fc.constantFrom("hello" as const, "beat" as const, "bye" as const),
+    modules: fc.array(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 5 }),
+    batches: fc.boolean()
+  },
+  { requiredKeys: ["v", "process", "kind", "modules"] }
+)
 
 /** One defect of an announcement, and the reason SPEC gives for it (R-NATS-4). */
 const defects: ReadonlyArray<readonly [string, (a: Record<string, unknown>) => unknown]> = [
@@ -381,14 +386,15 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           const published: Array<readonly [string, number]> = []
           const serving = new Serving(servingState(sendWindow, maxPending, published))
           const queues = [0, 1, 3].map((n) => {
-            const queue = Effect.runSync(Queue.bounded<Msg>(4))
+            const queue = Effect.runSync(Queue.bounded<Msg | PartBatch>(4))
             for (let i = 0; i < n; i++) Queue.offerUnsafe(queue, {} as Msg)
             return [n, queue] as const
           })
           const served = (queued: number): Served => ({
             module: "m",
             queue: (queues.find(([n]) => n === queued) as (typeof queues)[number])[1],
-            unsubscribe: () => {}
+            unsubscribe: () => {},
+            inbound: queued
           })
           const quarter = Math.max(1, Math.floor(sendWindow / 4))
           // The model: counts owed by sender, in the order the senders came to be owed one.
@@ -461,7 +467,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
             Effect.runSync(registry.applyAnnouncement({ v: 1, process, kind, modules: [] }, now++))
             expect(published.slice(before).map(([subject, data]) => [subject, JSON.parse(data)])).toEqual(
               kind === "hello" && process !== "self"
-                ? [["t.reg", { v: 1, process: "self", kind: "beat", modules: served }]]
+                ? [["t.reg", { v: 1, process: "self", kind: "beat", modules: served, batches: true }]]
                 : []
             )
           }
@@ -726,6 +732,81 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         }
       ),
       fcParams(200)
+    ))
+
+  it("R-NATS-13 a batch's payload reads back as the lines joined; a count that is no integer from 1 to 1024, or that is not the number of lines, is refused with its reason, never a throw; the inbound queue counts a valid batch as its messages, anything else as one", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 6 }).filter((l) => !l.includes("\n")),
+            fc.constant("{}")
+          ),
+          { maxLength: 20 }
+        ),
+        fc.oneof(
+          fc.constant("same" as const),
+          fc.integer({ min: -3, max: 1030 }).map(String),
+          fc.constantFrom("", "01", "+2", "1e1", "2.0", " 2", "x", "99999999999999999999", "１")
+        ),
+        (lines, drawn) => {
+          const text = lines.join("\n")
+          // The lines a payload holds: an empty payload none (one empty line joins to it too).
+          const held = text === "" ? [] : text.split("\n")
+          const count = drawn === "same" ? String(held.length) : drawn
+          const n = Number(count)
+          const valid = /^[1-9][0-9]{0,3}$/.test(count) && n <= MaxBatch
+          const read = batchLines(count, text)
+          if (!valid) expect(read).toBe(`bad batch count "${count.slice(0, 32)}"`)
+          else if (held.length === n) expect(read).toEqual(held)
+          else expect(read).toBe(`batch count ${n} but ${held.length > n ? `more than ${n}` : held.length} messages`)
+          expect(inboundWeight(count === "" ? undefined : count)).toBe(valid ? n : 1)
+          expect(inboundWeight(undefined)).toBe(1)
+        }
+      ),
+      fcParams(300)
+    ))
+
+  it("R-NATS-13 R-NATS-4 the messages to a module go in batches exactly when some process serves it and every process serving it announced batches: true (an older one says nothing)", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            process: fc.constantFrom("p1", "p2", "p3"),
+            kind: fc.constantFrom("hello" as const, "beat" as const, "beat" as const, "bye" as const),
+            modules: fc.subarray(["m", "n"]),
+            batches: fc.constantFrom(true, false, undefined, "true", 1)
+          }),
+          { minLength: 1, maxLength: 12 }
+        ),
+        (heard) => {
+          const state = {
+            ...(announcingState([], []) as unknown as Record<string, unknown>),
+            beehive: { addModule: () => Effect.void, cleanup: () => Effect.void },
+            durable: { has: () => false }
+          } as unknown as NatsState
+          const registry = new Registry(state)
+          // The model: what each process announced last, until its goodbye.
+          const last = new Map<string, { modules: ReadonlyArray<string>; batches: unknown }>()
+          let now = 1_000_000
+          for (const h of heard) {
+            const a = encode({ v: 1, process: h.process, kind: h.kind, modules: h.modules, batches: h.batches })
+            const parsed = parseAnnouncement(a)
+            expect(typeof parsed).toBe("object")
+            Effect.runSync(registry.applyAnnouncement(parsed as Announcement, now++))
+            if (h.kind === "bye") last.delete(h.process)
+            else last.set(h.process, { modules: h.modules, batches: h.batches })
+            for (const module of ["m", "n", "z"]) {
+              const owners = [...last.values()].filter((l) => l.modules.includes(module))
+              expect([module, registry.acceptsBatches(module)]).toEqual([
+                module,
+                owners.length > 0 && owners.every((l) => l.batches === true)
+              ])
+            }
+          }
+        }
+      ),
+      fcParams(300)
     ))
 })
 

@@ -19,6 +19,11 @@ export interface Announcement {
   readonly process: string
   readonly kind: "hello" | "beat" | "bye"
   readonly modules: ReadonlyArray<string>
+  /**
+   * True when the process takes batches (R-NATS-13); a process of an older version says nothing, and
+   * any value but `true` is taken for no.
+   */
+  readonly batches?: boolean
 }
 
 /**

@@ -13,7 +13,8 @@
  */
 import { Clock, Effect, Queue } from "effect"
 import type { ModuleContext } from "../ModuleContext.ts"
-import { RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
+import { type Outgoing, RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
+import { BatchHeader, MaxBatchSent } from "./Batch.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import type { NatsState } from "./NatsState.ts"
@@ -51,6 +52,9 @@ export class Publisher {
   private flushing: Promise<void> | undefined = undefined
   /** Messages published since the last flush asked for. */
   private sinceFlush = 0
+  /** The one-way messages taken for the batch being made (R-NATS-13), and a bound of their bytes. */
+  private readonly batch: Array<Outgoing> = []
+  private batchBytes = 0
 
   /** The publisher of the context whose state is `state`, woken through `wake`. */
   constructor(state: NatsState, wake: Queue.Queue<void>) {
@@ -130,7 +134,10 @@ export class Publisher {
             }
             this.credits.set(endpoint, credit)
           }
-          for (let k = 0; k < 64 && credit.unacked < state.options.sendWindow; k++) {
+          // The one-way messages taken go out together, one NATS message, when every process serving
+          // the module takes batches (R-NATS-13); a sync request goes alone, after what came before it.
+          const batching = !(endpoint instanceof DurableEndpoint) && state.registry.acceptsBatches(endpoint.module)
+          for (let k = 0; k < MaxBatchSent && credit.unacked < state.options.sendWindow; k++) {
             const outgoing = endpoint.takeOutgoing()
             if (outgoing === undefined) break
             const { message, json } = outgoing
@@ -142,6 +149,17 @@ export class Publisher {
               if (++this.sinceFlush >= half) yield* this.flushAhead
               continue
             }
+            if (batching && !message.header.sync) {
+              // Counted in the window when taken; the batch goes out when full, or before what follows.
+              if (this.batch.length > 0 && this.batchBytes + 3 * json.length + 1 > state.maxPayload())
+                this.publishBatch(endpoint, credit)
+              if (credit.unacked === 0) credit.since = now
+              credit.unacked++
+              this.batch.push(outgoing)
+              this.batchBytes += 3 * json.length + 1
+              continue
+            }
+            if (this.batch.length > 0) this.publishBatch(endpoint, credit)
             // Noted before it can be answered: the copies published tell who an unattributed answer is from (R-NATS-6).
             if (message.header.sync) state.replies.requestPublished(message, endpoint.module)
             const failed = state.publish(credit.subject, json, credit.replyPrefix + subjectToken(message.header.id))
@@ -152,7 +170,12 @@ export class Publisher {
               if (credit.unacked === 0) credit.since = now
               credit.unacked++
             }
-            if (++this.sinceFlush >= half) yield* this.flushAhead
+            this.sinceFlush++
+            if (this.sinceFlush >= half) yield* this.flushAhead
+          }
+          if (this.batch.length > 0) {
+            this.publishBatch(endpoint, credit)
+            if (this.sinceFlush >= half) yield* this.flushAhead
           }
           // Past the window the endpoint waits for an acknowledgement (`credited`) before it is ready again.
           // The outbox alone: a durable module's mailbox is never published, and taken for the outbox it
@@ -164,6 +187,44 @@ export class Publisher {
       // What a batch leaves unflushed counts towards the next flush: no flush, no PING and PONG, per batch.
     })
   )
+
+  /**
+   * Publishes the batch being made (R-NATS-13) to `endpoint`'s module: one message alone as it always
+   * was, several as one NATS message, their JSON one per line under the header `Beehive-Batch`, with
+   * the reply subject of the first (where the acknowledgements and a no-responders status go). The
+   * payload is at most the server's limit less 1 KiB: each message counts for 3 bytes per UTF-16 unit
+   * (UTF-8's most), and the endpoint checked each against that limit. One the client refuses is
+   * reported message by message, and leaves the window.
+   */
+  private publishBatch(endpoint: RemoteEndpoint, credit: Credit): void {
+    const batch = this.batch
+    const n = batch.length
+    const first = (batch[0] as Outgoing).message
+    let failed: string | undefined
+    if (n === 1)
+      failed = this.state.publish(
+        credit.subject,
+        (batch[0] as Outgoing).json,
+        credit.replyPrefix + subjectToken(first.header.id)
+      )
+    else {
+      let payload = (batch[0] as Outgoing).json
+      for (let i = 1; i < n; i++) payload += `\n${(batch[i] as Outgoing).json}`
+      failed = this.state.publish(credit.subject, payload, credit.replyPrefix + subjectToken(first.header.id), {
+        [BatchHeader]: String(n)
+      })
+    }
+    if (failed !== undefined) {
+      credit.unacked = Math.max(0, credit.unacked - n)
+      for (const { message } of batch) {
+        this.state.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })
+        this.state.host.onUndeliverable(endpoint.module, message)
+      }
+    }
+    this.sinceFlush += n
+    batch.length = 0
+    this.batchBytes = 0
+  }
 
   /**
    * Asks the server for a flush of what was published, once the previous flush is confirmed (or the

@@ -19,6 +19,8 @@ import type { NatsState } from "./NatsState.ts"
 interface Peer {
   lastSeen: number
   modules: ReadonlySet<string>
+  /** Whether its announcements say it takes batches (R-NATS-13). */
+  batches: boolean
 }
 
 /**
@@ -45,7 +47,13 @@ export class Registry {
     return Effect.sync(() => {
       const state = this.state
       if (state.closed || state.nc.isClosed()) return
-      const body: Announcement = { v: 1, process: state.processId, kind, modules: state.serving.modules() }
+      const body: Announcement = {
+        v: 1,
+        process: state.processId,
+        kind,
+        modules: state.serving.modules(),
+        batches: true
+      }
       state.publish(state.subjects.registry, JSON.stringify(body))
     })
   }
@@ -72,7 +80,7 @@ export class Registry {
       if (a.kind === "hello") yield* this.announce("beat")
       const modules = new Set(a.modules)
       const before = known?.modules ?? new Set<string>()
-      this.peers.set(a.process, { lastSeen: now, modules })
+      this.peers.set(a.process, { lastSeen: now, modules, batches: a.batches === true })
       if (known === undefined) this.state.report({ _tag: "PeerUp", process: a.process, modules: a.modules })
       for (const m of modules) if (!before.has(m)) yield* this.addOwner(m, a.process)
       for (const m of before) if (!modules.has(m)) yield* this.removeOwner(m, a.process)
@@ -103,6 +111,17 @@ export class Registry {
         )
       )
     })
+  }
+
+  /**
+   * Whether the messages to `module` may go in batches (R-NATS-13): some process serves it, and every
+   * process that serves it said it takes batches. A module no announcement named (declared here) never.
+   */
+  acceptsBatches(module: string): boolean {
+    const owners = this.owners.get(module)
+    if (owners === undefined || owners.size === 0) return false
+    for (const process of owners) if (this.peers.get(process)?.batches !== true) return false
+    return true
   }
 
   /** `process` no longer serves `module`: it is cleaned up here once nobody does. */

@@ -15,6 +15,7 @@ import { ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
+import { batchCount, batchLines, inboundWeight } from "./Batch.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
@@ -27,11 +28,29 @@ import { AckHeader, drain, type NatsState, promptly, UndeliverableHeader } from 
  */
 export interface Served {
   readonly module: string
-  readonly queue: Queue.Queue<Msg>
+  readonly queue: Queue.Queue<Msg | PartBatch>
   readonly unsubscribe: () => void
+  /** The messages in `queue`, a batch counting for its messages (R-NATS-8, R-NATS-13): at most `maxInbound`. */
+  inbound: number
   /** A durable module's endpoint and its fetching from the stream (R-NATS-12). */
   durable?: { readonly endpoint: DurableEndpoint; readonly fetch: DurableFetch } | undefined
 }
+
+/** The first messages of a batch, those a served module's inbound queue had room for (R-NATS-13). @category models */
+export class PartBatch {
+  readonly msg: Msg
+  readonly lines: ReadonlyArray<string>
+  /** The number of messages of the whole batch. */
+  readonly of: number
+  constructor(msg: Msg, lines: ReadonlyArray<string>, of: number) {
+    this.msg = msg
+    this.lines = lines
+    this.of = of
+  }
+}
+
+/** Why a sync request in a batch is not delivered: a batch carries one-way messages only (R-NATS-13). */
+const SyncInBatch = "sync request in a batch"
 
 /** What a serving process owes one sender module in acknowledgements. */
 interface Owed {
@@ -78,25 +97,53 @@ export class Serving {
       if (entry === undefined || (entry.contextType === ContextTypeNats && !isDurable))
         return yield* new ModuleNotFound({ module })
       // Made `promptly`, so that what arrives wakes the delivery loop by microtask (see NatsContext).
-      const queue = yield* promptly(Queue.make<Msg>({ capacity: state.options.maxInbound, strategy: "dropping" }))
-      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe() }
+      const queue = yield* promptly(
+        Queue.make<Msg | PartBatch>({ capacity: state.options.maxInbound, strategy: "dropping" })
+      )
+      const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe(), inbound: 0 }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
         callback: (error, msg) => {
           if (error !== null) return
-          if (!Queue.offerUnsafe(queue, msg)) {
-            // The module is slower than its senders: dropped and reported, never buffered without bound
-            // (R-NATS-8). A sync request is answered at once, so its caller does not wait for its deadline.
-            // A dropped message is handled: it counts in its sender's acknowledgement (the count rides on
-            // a sync request's error response), or the sender's window would stay short of it for good.
-            const decoded = decodeJsonResult(msg.string())
-            const sync = Result.isSuccess(decoded) && decoded.success.header.sync
-            const reply = replyOf(msg)
-            if (reply !== undefined) this.acknowledge(served, reply, sync)
-            if (Result.isFailure(decoded)) {
-              state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-            } else this.undeliverable(module, decoded.success, reply, "inbound queue full")
+          // A batch is taken whole or dropped whole, counting for its messages (R-NATS-13).
+          const weight = inboundWeight(batchCount(msg))
+          if (served.inbound + weight <= state.options.maxInbound && Queue.offerUnsafe(queue, msg)) {
+            served.inbound += weight
+            return
           }
+          // The module is slower than its senders: dropped and reported, never buffered without bound
+          // (R-NATS-8). A sync request is answered at once, so its caller does not wait for its deadline.
+          // A dropped message is handled: it counts in its sender's acknowledgement (the count rides on
+          // a sync request's error response), or the sender's window would stay short of it for good.
+          const reply = replyOf(msg)
+          const count = batchCount(msg)
+          if (count !== undefined) {
+            // A batch larger than the room left: its first messages are taken, the others dropped, as
+            // they would be one by one (R-NATS-13).
+            const lines = batchLines(count, msg.string())
+            // One that is none is refused at once, wherever it would have been in the queue.
+            if (typeof lines === "string") return this.badBatch(served, msg, reply, lines)
+            const room = state.options.maxInbound - served.inbound
+            let taken = 0
+            if (room > 0 && Queue.offerUnsafe(queue, new PartBatch(msg, lines.slice(0, room), lines.length))) {
+              served.inbound += room
+              taken = room
+            }
+            for (let i = taken; i < lines.length; i++) {
+              const decoded = decodeJsonResult(lines[i] as string)
+              if (reply !== undefined) this.acknowledge(served, reply, i < lines.length - 1)
+              if (Result.isFailure(decoded)) this.badInBatch(msg, i, lines.length, decoded.failure.message)
+              else if (decoded.success.header.sync) this.badInBatch(msg, i, lines.length, SyncInBatch)
+              else this.undeliverable(module, decoded.success, undefined, "inbound queue full")
+            }
+            return
+          }
+          const decoded = decodeJsonResult(msg.string())
+          const sync = Result.isSuccess(decoded) && decoded.success.header.sync
+          if (reply !== undefined) this.acknowledge(served, reply, sync)
+          if (Result.isFailure(decoded)) {
+            state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+          } else this.undeliverable(module, decoded.success, reply, "inbound queue full")
         }
       })
       this.served.set(module, served)
@@ -155,7 +202,9 @@ export class Serving {
 
   /** Delivers what arrives for one served module, one message at a time, until its queue is shut down. */
   deliverLoop(served: Served): Effect.Effect<never> {
-    return drain(served.queue, (msg) => this.deliver(served, msg))
+    return drain(served.queue, (item) =>
+      item instanceof PartBatch ? this.deliverPart(served, item) : this.deliver(served, item)
+    )
   }
 
   /**
@@ -164,6 +213,9 @@ export class Serving {
    */
   private deliver(served: Served, msg: Msg): Effect.Effect<void> {
     const state = this.state
+    const count = batchCount(msg)
+    if (count !== undefined) return this.deliverBatch(served, msg, count)
+    served.inbound--
     const decoded = decodeJsonResult(msg.string())
     const reply = replyOf(msg)
     if (Result.isFailure(decoded)) {
@@ -193,12 +245,84 @@ export class Serving {
   }
 
   /**
+   * Delivers the messages of a batch (R-NATS-13) in their order, each as a message of its own would
+   * be: sent to the module (waiting for room in its mailbox), counted in the sender's acknowledgements
+   * once handled, the count sent (if due) after the last. One that is no message, or a sync request
+   * (a batch carries one-way messages only), is reported (`BadPayload`) and counted, and the others are
+   * delivered; nothing is answered but the count, since the sender of one-way messages takes no refusal.
+   * A batch whose count does not match its payload is refused whole, as one bad payload (R-NATS-2).
+   */
+  private deliverBatch(served: Served, msg: Msg, count: string): Effect.Effect<void> {
+    const lines = batchLines(count, msg.string())
+    if (typeof lines === "string") {
+      served.inbound -= inboundWeight(count)
+      this.badBatch(served, msg, replyOf(msg), lines)
+      return Effect.void
+    }
+    return this.deliverLines(served, msg, lines, lines.length)
+  }
+
+  /** Delivers the first messages of a batch, those the inbound queue took (R-NATS-13). */
+  private deliverPart(served: Served, part: PartBatch): Effect.Effect<void> {
+    return this.deliverLines(served, part.msg, part.lines, part.of)
+  }
+
+  /**
+   * Delivers `lines`, the first messages of the batch `msg` of `of`, in their order; see `deliverBatch`.
+   * Each leaves the inbound count when its delivery starts, as a single message leaves the queue: the
+   * batch's messages still to deliver count in `maxInbound` (R-NATS-8).
+   */
+  private deliverLines(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const reply = replyOf(msg)
+      let gone = false
+      for (let i = 0; i < lines.length; i++) {
+        served.inbound--
+        const decoded = decodeJsonResult(lines[i] as string)
+        const hold = i < lines.length - 1
+        if (Result.isFailure(decoded) || decoded.success.header.sync) {
+          this.badInBatch(msg, i, of, Result.isFailure(decoded) ? decoded.failure.message : SyncInBatch)
+          if (reply !== undefined) this.acknowledge(served, reply, hold)
+          continue
+        }
+        const message = decoded.success
+        const exit = yield* Effect.exit(this.state.beehive.send(served.module, message))
+        if (reply !== undefined) this.acknowledge(served, reply, hold)
+        if (Exit.isFailure(exit)) {
+          const error = Cause.squash(exit.cause) as Error
+          this.undeliverable(served.module, message, undefined, error.message)
+          const tag = (error as { _tag?: string })._tag
+          if (tag === "ModuleNotFound" || tag === "ModuleClosed") gone = true
+        }
+      }
+      if (gone) yield* this.unserve(served.module)
+    })
+  }
+
+  /** A batch that is none (`reason`): reported, counted as one message, refused as a bad payload is (R-NATS-2). */
+  private badBatch(served: Served, msg: Msg, reply: string | undefined, reason: string): void {
+    this.state.report({ _tag: "BadPayload", subject: msg.subject, reason })
+    if (reply !== undefined) {
+      this.acknowledge(served, reply, true)
+      this.state.publish(reply, "", undefined, {
+        ...this.ackHeaders(served.module, reply),
+        [UndeliverableHeader]: "bad batch"
+      })
+    }
+  }
+
+  /** The `i`th of a batch's `n` messages is not delivered (`reason`): reported (R-NATS-13). */
+  private badInBatch(msg: Msg, i: number, n: number, reason: string): void {
+    this.state.report({ _tag: "BadPayload", subject: msg.subject, reason: `message ${i + 1} of ${n}: ${reason}` })
+  }
+
+  /**
    * Counts a message of the sender whose reply subject is `reply` as handled, and sends the count back
-   * once it is a quarter of the window, or the module's queue is empty; after a sync request, the
-   * count waits for its answer instead, which carries it (`ackHeaders`): one message less per round
+   * once it is a quarter of the window, or the module's queue is empty; after a sync request (`hold`),
+   * or a message of a batch but its last, the count waits instead; after a sync request, for its answer, which carries it (`ackHeaders`): one message less per round
    * trip. What no answer took is sent at the next heartbeat (`sendOwedAcks`) (R-NATS-8).
    */
-  acknowledge(served: Served, reply: string, sync: boolean): void {
+  acknowledge(served: Served, reply: string, hold: boolean): void {
     const key = ackKey(served.module, reply)
     let owed = this.owed.get(key)
     if (owed === undefined) {
@@ -211,7 +335,7 @@ export class Serving {
     owed.count++
     owed.reply = reply
     const quarter = Math.max(1, Math.floor(this.state.options.sendWindow / 4))
-    if (owed.count < quarter && (sync || Queue.sizeUnsafe(served.queue) > 0)) return
+    if (owed.count < quarter && (hold || Queue.sizeUnsafe(served.queue) > 0)) return
     this.sendOwed(key)
   }
 
