@@ -99,7 +99,7 @@ export const socketFifoInput: fc.Arbitrary<SocketLedgerInput> = fc.record({
   // A fault and what brings the connection back (a drop reconnects by itself), early in the first burst.
   faults: fc
     .tuple(
-      fc.constantFrom<ReadonlyArray<SocketFault>>(
+      fc.constantFrom<ReadonlyArray<SocketFault | "crashLater">>(
         ["drop"],
         ["crash", "restart"],
         ["closeClient", "reopenClient"],
@@ -109,12 +109,21 @@ export const socketFifoInput: fc.Arbitrary<SocketLedgerInput> = fc.record({
         // dropped what the old connection never wrote, test/regressions/socket-takeover-*.json).
         ["closeWhileStalled", "reopenClient", "resume"],
         ["stallServer", "resume"],
+        // A server that stops reading, then crashes once the senders' second bursts (after their pause)
+        // were written to it: what it never read is in doubt once its next run answers (R-SOCK-21).
+        ["stallServer", "crashLater", "restart", "resume"],
         ["drop", "drop"]
       ),
       fc.nat({ max: 30 }),
       fc.nat({ max: 10 })
     )
-    .map(([kinds, first, then]) => kinds.map((kind, i) => ({ kind, ms: 0, yields: i === 0 ? first : then }))),
+    .map(([kinds, first, then]) =>
+      kinds.map((kind, i) =>
+        kind === "crashLater"
+          ? { kind: "crash" as const, ms: 25, yields: then }
+          : { kind, ms: 0, yields: i === 0 ? first : then }
+      )
+    ),
   // Slower than a reconnection (5 ms): what the old connection delivered is still queued on the new one.
   receiverPauseMs: fc.constantFrom(1, 3, 5),
   holdMs: fc.constant(0)
