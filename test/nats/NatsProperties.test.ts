@@ -59,6 +59,27 @@ const rawClient = Effect.acquireRelease(
   (nc) => Effect.promise(() => nc.close())
 )
 
+/**
+ * A process serving module `m` (mailbox of `capacity`, the default when undefined) over NATS under
+ * `prefix`, with `maxInbound`; its events and the ids passed to `onUndeliverable` are collected.
+ */
+const servingM = (prefix: string, maxInbound: number, capacity?: number) =>
+  Effect.gen(function* () {
+    const undeliverable: Array<string> = []
+    const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+    const events: Array<NatsEvent> = []
+    const nats = yield* makeNatsContext({
+      servers: server.url,
+      prefix,
+      maxInbound,
+      onEvent: (e) => events.push(e)
+    }).pipe(Effect.provideService(ContextHost, host))
+    const A = host.beehive
+    yield* A.addModule("m", capacity === undefined ? {} : { capacity })
+    yield* nats.serve("m")
+    return { A, events, undeliverable }
+  })
+
 /** Heartbeats an hour apart: whatever a process learns within a property, no heartbeat told it. */
 const NoHeartbeatMs = 3_600_000
 
@@ -928,18 +949,7 @@ describe("SPEC properties with modules behind a nats-server", () => {
             run(
               Effect.gen(function* () {
                 const prefix = `noreply${++noReplyRun}`
-                const undeliverable: Array<string> = []
-                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
-                const events: Array<NatsEvent> = []
-                const nats = yield* makeNatsContext({
-                  servers: server.url,
-                  prefix,
-                  maxInbound,
-                  onEvent: (e) => events.push(e)
-                }).pipe(Effect.provideService(ContextHost, host))
-                const A = host.beehive
-                yield* A.addModule("m", { capacity: 1 })
-                yield* nats.serve("m")
+                const { A, events, undeliverable } = yield* servingM(prefix, maxInbound, 1)
                 const raw = yield* rawClient
                 // What the module's mailbox, the delivery in progress and the inbound queue hold, and more.
                 const syncs = [...Array.from({ length: maxInbound }, () => false), ...extraSync]
@@ -1315,18 +1325,7 @@ describe("SPEC properties with modules behind a nats-server", () => {
               Effect.gen(function* () {
                 const r = ++hostileRun
                 const prefix = `hostile${r}`
-                const undeliverable: Array<string> = []
-                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
-                const events: Array<NatsEvent> = []
-                const nats = yield* makeNatsContext({
-                  servers: server.url,
-                  prefix,
-                  maxInbound,
-                  onEvent: (e) => events.push(e)
-                }).pipe(Effect.provideService(ContextHost, host))
-                const A = host.beehive
-                yield* A.addModule("m")
-                yield* nats.serve("m")
+                const { A, events, undeliverable } = yield* servingM(prefix, maxInbound)
                 const received: Array<string> = []
                 yield* Effect.forkScoped(Effect.forever(Effect.map(A.receive("m"), (m) => received.push(m.header.id))))
                 const raw = yield* rawClient
