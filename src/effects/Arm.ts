@@ -162,11 +162,13 @@ export const all =
  * that comes before anyone waits is kept for the first waiter. So an operation can join a line in
  * the step that decided to (a request takes its place in a full mailbox's queue the moment its call
  * is registered) and wait in a later one. Withdrawing the returned arm, or calling the canceller it
- * hands back, withdraws `arm`; the canceller (second element) is for a caller that never waits.
+ * hands back, withdraws `arm`; the canceller (second element) is for a caller that never waits. The
+ * third element is `arm`'s outcome when it completed at once (then nothing is left to withdraw), so
+ * that a caller need not wait for what it already has.
  *
  * @category combinators
  */
-export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel] => {
+export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel, Exit.Exit<A, E> | undefined] => {
   let outcome: Exit.Exit<A, E> | undefined
   let waiter: Settle<A, E> | undefined
   // Whether a waiter has the outcome: until then, withdrawing undoes what `arm` can undo.
@@ -198,5 +200,5 @@ export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel] => {
     waiter = settle
     return withdraw
   }
-  return [waiting, withdraw]
+  return [waiting, withdraw, typeof armed === "function" ? undefined : armed]
 }

@@ -72,7 +72,7 @@ const sendSyncCall = (
       // means it waited for room), and a request that waits holds its place in line from the step
       // its call was registered (R-GLOBAL-6).
       const holdOffer = register(slot)
-      const [enqueued, withdraw] = armNow(
+      const [enqueued, withdraw, atOnce] = armNow(
         first<Message | undefined, SendSyncError>(
           slot.arm,
           mapExit(endpoint.armOffer(request, "now"), (exit) => {
@@ -84,12 +84,11 @@ const sendSyncCall = (
       holdOffer(withdraw)
       // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
       const interrupted = () => slot.close()
+      const awaitResponse = awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted)
+      // Offered at once, no response yet (most calls): the call waits for its response straight away.
+      if (atOnce !== undefined && Exit.isSuccess(atOnce) && atOnce.value === undefined) return awaitResponse
       return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted).pipe(
-        Effect.flatMap((response) =>
-          response !== undefined
-            ? Effect.succeed(response)
-            : awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted)
-        )
+        Effect.flatMap((response) => (response !== undefined ? Effect.succeed(response) : awaitResponse))
       )
     },
     releaseSlot
