@@ -318,9 +318,10 @@ export class Serving {
 
   /**
    * Counts a message of the sender whose reply subject is `reply` as handled, and sends the count back
-   * once it is a quarter of the window, or the module's queue is empty; after a sync request (`hold`),
-   * or a message of a batch but its last, the count waits instead; after a sync request, for its answer, which carries it (`ackHeaders`): one message less per round
-   * trip. What no answer took is sent at the next heartbeat (`sendOwedAcks`) (R-NATS-8).
+   * once it is a quarter of the window, or the module's queue is empty. With `hold` the count waits:
+   * after a sync request, for its answer, which carries it (`ackHeaders`: one message less per round
+   * trip); after a message of a batch but its last, for the batch's last. What no answer took is sent
+   * at the next heartbeat (`sendOwedAcks`) (R-NATS-8).
    */
   acknowledge(served: Served, reply: string, hold: boolean): void {
     const key = ackKey(served.module, reply)
