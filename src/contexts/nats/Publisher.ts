@@ -199,21 +199,15 @@ export class Publisher {
   private publishBatch(endpoint: RemoteEndpoint, credit: Credit): void {
     const batch = this.batch
     const n = batch.length
-    const first = (batch[0] as Outgoing).message
-    let failed: string | undefined
-    if (n === 1)
-      failed = this.state.publish(
-        credit.subject,
-        (batch[0] as Outgoing).json,
-        credit.replyPrefix + subjectToken(first.header.id)
-      )
-    else {
-      let payload = (batch[0] as Outgoing).json
-      for (let i = 1; i < n; i++) payload += `\n${(batch[i] as Outgoing).json}`
-      failed = this.state.publish(credit.subject, payload, credit.replyPrefix + subjectToken(first.header.id), {
-        [BatchHeader]: String(n)
-      })
-    }
+    const first = batch[0] as Outgoing
+    let payload = first.json
+    for (let i = 1; i < n; i++) payload += `\n${(batch[i] as Outgoing).json}`
+    const failed = this.state.publish(
+      credit.subject,
+      payload,
+      credit.replyPrefix + subjectToken(first.message.header.id),
+      n === 1 ? undefined : { [BatchHeader]: String(n) }
+    )
     if (failed !== undefined) {
       credit.unacked = Math.max(0, credit.unacked - n)
       for (const { message } of batch) {
