@@ -13,7 +13,9 @@
  * - The package has no way to pause reading, so a peer that writes faster than this process reads is
  *   not pushed back by the socket: a connection holds at most `MaxUnreadPacketBytes` bytes and
  *   `MaxUnreadPackets` packets that were not read, and past either it ends with `ConnectionClosed`,
- *   dropping what it held (R-SOCK-30), instead of growing with what the peer writes.
+ *   dropping what it held (R-SOCK-30), instead of growing with what the peer writes. Its reading does
+ *   not yield while packets keep arriving, so packets arriving faster than it takes them off count as
+ *   unread even while the connection is read; past the bound its reading is stopped at once.
  *
  * @since 0.3.0
  * @internal
@@ -201,8 +203,12 @@ class SeqpacketConnection implements Connection {
 
   // What was held is dropped as a connection ended from this side drops what it read (R-SOCK-11), and
   // the socket is destroyed: nothing more is read into memory. Not from inside its `data` event: the
-  // package's receive loop emits the next packet on the destroyed socket and aborts the process.
+  // package's receive loop emits the next packet on the destroyed socket and aborts the process. That
+  // loop reads until the socket is empty, so a peer writing as fast as it reads would hold this
+  // process in it (and go on writing) for as long as it liked; a zero-byte read is the loop's end of
+  // stream, so reading zero bytes next ends it at once.
   private overflow(): void {
+    this.socket.setInternalReadBufferSize(0)
     const bound =
       this.packets.length > MaxUnreadPackets ? `${MaxUnreadPackets} packets` : `${MaxUnreadPacketBytes} bytes`
     const detail = `the peer wrote more than ${bound} that this process had not read`
