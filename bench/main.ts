@@ -12,6 +12,7 @@ import { exploredPerSecond, plainRunsPerSecond } from "../checker/schedulesPerSe
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
 import * as Message from "../src/model/Message.ts"
 import type { ExploreOptions } from "../src/testing/Explore.ts"
+import { measureGoAnchor } from "./goAnchor.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const measure = async (runs: number, once: () => Promise<number>): Promise<number> => {
@@ -291,7 +292,7 @@ const bytesPerDeferredWait = (n: number) =>
 
 /**
  * Figures not measured by this program, shown apart from the measured baselines, each with where and
- * when it was measured. Go beehive cannot run here (no Go toolchain on this machine).
+ * when it was measured. The Go anchor below (bench/go) is measured in the run where a Go toolchain is.
  */
 const references: ReadonlyArray<string> = [
   "Go beehive SendSync round trips, 1 caller: 36k-46k/s, losing 0.03-0.04% of responses",
@@ -473,6 +474,42 @@ export const runBenchmarks = async (): Promise<number> => {
   }
   console.log(`\nreference figures (${referenceSource}):`)
   for (const reference of references) console.log(`  ${reference}`)
+  // Issue 13's anchor, measured now: Go's figures next to this run's (send→receive as measured above).
+  const go = measureGoAnchor(scale)
+  if (typeof go === "string") console.log(`\nGo anchor: not measured (${go})`)
+  else {
+    console.log("\nGo anchor, measured in this run (bench/go: Go beehive's channel context written from its documented")
+    console.log("behaviour, with Go's message constructors; the ratios are beehive-effect's to Go's):")
+    line("Go send→receive msgs/s", `${fmt(go.sendReceive)}/s`, "", "", "(the anchor)")
+    for (const [name, value] of [
+      ["  send→receive", ours],
+      ["  send→receiveAll", withReceiveAll],
+      ["  sendAll(256)→receiveAll", withBoth]
+    ] as const)
+      line(
+        name,
+        `${fmt(value)}/s`,
+        `Go ${fmt(go.sendReceive)}/s`,
+        (value / go.sendReceive).toFixed(2),
+        ">= Go",
+        value >= go.sendReceive
+      )
+    line("Go sendSync answered calls/s", `${fmt(go.sendSyncAnswered)}/s`, "", "", "(the anchor)")
+    line("  its answers dropped", `${(go.sendSyncDroppedShare * 100).toFixed(3)}%`, "", "", "(none here)")
+    line("  its calls/s, wall clock, 10 ms timeout", `${fmt(go.sendSyncWall)}/s`, "", "", "(a drop costs one)")
+    for (const [name, value] of [
+      ["  sendSync (while loop), 0 dropped", sync],
+      ["  sendSync (Effect.forever), 0 dropped", yielding]
+    ] as const)
+      line(
+        name,
+        `${fmt(value)}/s`,
+        `Go ${fmt(go.sendSyncAnswered)}/s`,
+        (value / go.sendSyncAnswered).toFixed(2),
+        ">= Go answered",
+        value >= go.sendSyncAnswered
+      )
+  }
   console.log(`\n${missed === 0 ? "every target met" : `${missed} target(s) MISSED`}`)
   return missed
 }

@@ -29,6 +29,12 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).not.toContain("Go ")
     expect(references).toMatch(/^from issue 2 of this project \(2026-11-25\).*not measured in this run/)
     expect(references).toContain("Go beehive SendSync round trips")
+    // The Go anchor, measured in the run where a Go toolchain is, or the reason it was not.
+    expect(references).toMatch(/\nGo anchor(: not measured \(.+\)|, measured in this run \(bench\/go)/)
+    if (references.includes("measured in this run (bench/go"))
+      expect(references).toMatch(
+        /\n {2}sendSync \(Effect\.forever\), 0 dropped +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ /
+      )
     // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
     expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)

@@ -8,6 +8,7 @@
  */
 import { Clock, Context, Effect, type Exit, type Fiber } from "effect"
 import type { Arm } from "./Arm.ts"
+import { liveTimers } from "./TimerQueue.ts"
 
 /**
  * Completes when the clock reads `deadline` or later.
@@ -69,29 +70,28 @@ const awaitWith = <A, E>(
 /** Effect's own clock, the one a fiber reads unless a test clock or the virtual clock is provided. */
 let liveClock: Clock.Clock | undefined
 
-/** The longest delay `setTimeout` takes; a longer one fires at once. */
-const maxTimerMillis = 2 ** 31 - 1
-
-// On Effect's own clock, whose sleep is a `setTimeout` anyway, the timer is a `setTimeout`: a timer
-// fiber per wait (started, then interrupted when the wait ends first, as most do) cost about half of
-// a `sendSync` whose caller waits. Any other clock (test clocks, the deterministic runtime's virtual
-// clock) drives the timer through a fiber that sleeps on it.
-const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number): Timer => {
+// On Effect's own clock, whose sleep is a `setTimeout` anyway, the timer is one of `liveTimers`: a
+// timer fiber per wait (started, then interrupted when the wait ends first, as most do) cost about half
+// of a `sendSync` whose caller waits, and a `setTimeout` per wait, cleared at once, about an eighth.
+// Any other clock (test clocks, the deterministic runtime's virtual clock) drives the timer through a
+// fiber that sleeps on it.
+const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number, readAt: number | undefined): Timer => {
   const clock = fiber.getRef(Clock.Clock)
   liveClock ??= Context.get(Context.empty(), Clock.Clock)
-  if (clock !== liveClock || clock.currentTimeMillisUnsafe() >= deadline) {
+  const now = readAt ?? clock.currentTimeMillisUnsafe()
+  if (clock !== liveClock || now >= deadline) {
     return (expire) => Effect.runForkWith(fiber.context)(Effect.andThen(sleepUntil(deadline), Effect.sync(expire)))
   }
   return (expire) => {
-    let handle: ReturnType<typeof setTimeout>
-    // A live timer may fire early: it sleeps again until the clock reads the deadline.
+    // A live timer may fire early (its clock is monotonic, this one is not): it sleeps again until
+    // this clock reads the deadline.
     const fire = () => {
       const left = deadline - clock.currentTimeMillisUnsafe()
-      if (left > 0) handle = setTimeout(fire, Math.min(left, maxTimerMillis))
+      if (left > 0) wait = liveTimers.start(left, fire)
       else expire()
     }
-    handle = setTimeout(fire, Math.min(deadline - clock.currentTimeMillisUnsafe(), maxTimerMillis))
-    return { interruptUnsafe: () => clearTimeout(handle) }
+    let wait = liveTimers.start(deadline - now, fire)
+    return { interruptUnsafe: () => wait.withdraw() }
   }
 }
 
@@ -108,7 +108,8 @@ export const awaitArm = <A, E>(arm: Arm<A, E>): Effect.Effect<A, E> =>
  * sharing the caller's clock and scheduler is started; at the deadline the arm is withdrawn and the
  * result is `onDeadline()`, computed in that same step so nothing can slip in between. Interrupting
  * the waiting fiber withdraws the arm, stops the timer and runs `onInterrupt` (in the operation after
- * the interruption arrives).
+ * the interruption arrives). `readAt` is the clock's reading `deadline` was worked out from, when it
+ * was read in the same step: waits of one timeout then share a timer (see `TimerQueue`).
  *
  * @category combinators
  */
@@ -116,6 +117,7 @@ export const awaitArmUntil = <A, E>(
   arm: Arm<A, E>,
   deadline: number,
   onDeadline: () => Exit.Exit<A, E>,
-  onInterrupt?: () => void
+  onInterrupt?: () => void,
+  readAt?: number
 ): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) => awaitWith(fiber, arm, timerOn(fiber, deadline), onDeadline, onInterrupt))
+  Effect.withFiber((fiber) => awaitWith(fiber, arm, timerOn(fiber, deadline, readAt), onDeadline, onInterrupt))

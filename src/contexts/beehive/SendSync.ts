@@ -54,7 +54,8 @@ const sendSyncCall = (
       const request = setSync(message, true)
       const refused = endpoint.refuse?.(request)
       if (refused !== undefined) return Effect.fail(refused)
-      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + timeoutMs
+      const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const deadline = now + timeoutMs
       const slot = new ReplySlot<CallError>(id, module)
       const timedOut = (phase: SyncPhase) => () => {
         slot.close()
@@ -84,11 +85,12 @@ const sendSyncCall = (
       holdOffer(withdraw)
       // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
       const interrupted = () => slot.close()
-      const awaitResponse = awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted)
+      const awaitResponse = (readAt?: number) =>
+        awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted, readAt)
       // Offered at once, no response yet (most calls): the call waits for its response straight away.
-      if (atOnce !== undefined && Exit.isSuccess(atOnce) && atOnce.value === undefined) return awaitResponse
-      return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted).pipe(
-        Effect.flatMap((response) => (response !== undefined ? Effect.succeed(response) : awaitResponse))
+      if (atOnce !== undefined && Exit.isSuccess(atOnce) && atOnce.value === undefined) return awaitResponse(now)
+      return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted, now).pipe(
+        Effect.flatMap((response) => (response !== undefined ? Effect.succeed(response) : awaitResponse()))
       )
     },
     releaseSlot

@@ -57,7 +57,8 @@ const sendToGroupSyncCall = (
       // All or nothing: no copy is offered if one member cannot carry the request (R-SOCK-2).
       const refusedByOne = refusal(endpoints, copy)
       if (refusedByOne !== undefined) return Effect.fail(refusedByOne)
-      const deadline = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() + checked.success
+      const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const deadline = now + checked.success
       const collector = new GroupCollector(
         id,
         group,
@@ -106,7 +107,8 @@ const sendToGroupSyncCall = (
         decided,
         deadline,
         () => collector.expire(),
-        () => collector.abort(Exit.interrupt())
+        () => collector.abort(Exit.interrupt()),
+        now
       )
     },
     releaseCollector

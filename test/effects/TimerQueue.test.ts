@@ -1,0 +1,243 @@
+/**
+ * The live clock's timer queue (R-SYNC-5): one host timer per delay, on a host whose time the test
+ * moves. The oracle is each wait's own record (when it started, its delay, when it was withdrawn),
+ * never the queue's lanes.
+ */
+import { spawn } from "node:child_process"
+import { join } from "node:path"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { type TimerHost, TimerQueue, type Wait } from "../../src/effects/TimerQueue.ts"
+import { ensureBuilt, root } from "../socket/child.ts"
+import { fcParams } from "../support/fc.ts"
+
+interface HostTimer {
+  readonly due: number
+  readonly fire: () => void
+  readonly order: number
+  alive: boolean
+  pending: boolean
+}
+
+/** A host whose clock moves only by `advance`, firing due timers in due order (set order on ties). */
+const makeHost = () => {
+  let now = 0
+  let order = 0
+  const timers = new Set<HostTimer>()
+  const host: TimerHost<HostTimer> = {
+    now: () => now,
+    set: (fire, ms) => {
+      const timer = { due: now + Math.max(1, ms), fire, order: order++, alive: true, pending: true }
+      timers.add(timer)
+      return timer
+    },
+    clear: (timer) => {
+      timer.pending = false
+      timers.delete(timer)
+    },
+    keepAlive: (timer, alive) => {
+      timer.alive = alive
+    }
+  }
+  const advance = (ms: number) => {
+    const target = now + ms
+    for (;;) {
+      let next: HostTimer | undefined
+      for (const timer of timers) {
+        if (
+          timer.due <= target &&
+          (next === undefined || timer.due < next.due || (timer.due === next.due && timer.order < next.order))
+        )
+          next = timer
+      }
+      if (next === undefined) break
+      now = Math.max(now, next.due)
+      timers.delete(next)
+      next.pending = false
+      next.fire()
+    }
+    now = target
+  }
+  return { host, advance, now: () => now, timers }
+}
+
+// A few delays most of the time, so that a delay has several waits, due at different times.
+const delays = [0, 1, 2, 3, 5, 10] as const
+
+type Step =
+  | {
+      readonly _tag: "start"
+      readonly delay: number
+      readonly withdrawOnExpiry: number | undefined
+      readonly startOnExpiry: number | undefined
+    }
+  | { readonly _tag: "withdraw"; readonly which: number }
+  | { readonly _tag: "advance"; readonly ms: number }
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    _tag: fc.constant("start" as const),
+    delay: fc.oneof(
+      { arbitrary: fc.constantFrom(...delays), weight: 4 },
+      { arbitrary: fc.integer({ min: 0, max: 80 }), weight: 1 }
+    ),
+    withdrawOnExpiry: fc.option(fc.nat(40), { nil: undefined }),
+    startOnExpiry: fc.option(fc.constantFrom(...delays), { nil: undefined })
+  }),
+  fc.record({
+    _tag: fc.constant("withdraw" as const),
+    which: fc.oneof({ arbitrary: fc.nat(2), weight: 3 }, { arbitrary: fc.nat(40), weight: 1 })
+  }),
+  fc.record({
+    _tag: fc.constant("advance" as const),
+    ms: fc.oneof(
+      { arbitrary: fc.constantFrom(0, 1, 2), weight: 3 },
+      { arbitrary: fc.integer({ min: 0, max: 30 }), weight: 1 }
+    )
+  })
+)
+
+interface Record {
+  readonly started: number
+  readonly delay: number
+  readonly wait: Wait<HostTimer>
+  withdrawnAt: number | undefined
+  expiredAt: Array<number>
+}
+
+describe("the live clock's timer queue", () => {
+  it("R-SYNC-5 each wait expires once, never before its delay and by the first time the host passes it, unless withdrawn first; a host timer keeps the process alive exactly while a wait is live; what it holds stays bounded", () =>
+    fc.assert(
+      fc.property(
+        fc.array(step, { maxLength: 120, size: "max" }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 4 }),
+        (steps, minSweep, slack) => {
+          const { host, advance, now, timers } = makeHost()
+          // Small thresholds, so that sweeping delays and dropping withdrawn waits happen in short runs.
+          const queue = new TimerQueue(host, { minSweep, slack })
+          const records: Array<Record> = []
+          let peakDelays = 0
+          const isLive = (r: Record) => r.withdrawnAt === undefined && r.expiredAt.length === 0
+          const withdraw = (which: number) => {
+            // Counted from the newest, which are behind older waits of their delay more often.
+            const record = records[records.length - 1 - (which % Math.max(1, records.length))]
+            if (record === undefined) return
+            if (isLive(record)) record.withdrawnAt = now()
+            record.wait.withdraw()
+          }
+          const start = (delay: number, withdrawOnExpiry?: number, startOnExpiry?: number) => {
+            const index = records.length
+            records.push({
+              started: now(),
+              delay,
+              withdrawnAt: undefined,
+              expiredAt: [],
+              wait: queue.start(delay, () => {
+                ;(records[index] as Record).expiredAt.push(now())
+                // Expiry may withdraw another wait, as a settled call withdraws its other arms, and
+                // start one, as a timer that fired before the clock read its deadline starts again.
+                if (withdrawOnExpiry !== undefined) withdraw(withdrawOnExpiry)
+                if (startOnExpiry !== undefined) start(startOnExpiry)
+              })
+            })
+          }
+          for (const s of steps) {
+            if (s._tag === "start") start(s.delay, s.withdrawOnExpiry, s.startOnExpiry)
+            else if (s._tag === "withdraw") withdraw(s.which)
+            else advance(s.ms)
+            const live = records.filter(isLive)
+            for (const r of records) {
+              expect(r.expiredAt.length).toBeLessThanOrEqual(1)
+              const expired = r.expiredAt[0]
+              if (expired !== undefined) {
+                expect(expired).toBeGreaterThanOrEqual(r.started + r.delay)
+                expect(r.withdrawnAt).toBeUndefined()
+                // A host timer takes at least a millisecond, as Node's do.
+              } else if (r.withdrawnAt === undefined) expect(now()).toBeLessThan(r.started + Math.max(1, r.delay))
+            }
+            const alive = [...timers].filter((t) => t.pending && t.alive).length
+            if (live.length > 0) expect(alive).toBeGreaterThanOrEqual(1)
+            else expect(alive).toBe(0)
+            // A delay holds its live waits, withdrawn ones up to as many again and `slack` more, and
+            // places passed up to as many as it holds and `slack` more; a delay with none keeps nothing.
+            const liveDelays = new Set(live.map((r) => r.delay)).size
+            for (const held of queue.held) {
+              expect(held.live).toBe(live.filter((r) => r.delay === held.delay).length)
+              expect(held.withdrawn).toBeLessThanOrEqual(held.live + slack)
+              expect(held.passed).toBeLessThanOrEqual(held.live + held.withdrawn + slack)
+              if (held.live === 0) expect(held.withdrawn + held.passed).toBe(0)
+            }
+            peakDelays = Math.max(peakDelays, liveDelays)
+            const timersKept = queue.held.filter((held) => held.timer).length
+            expect(timersKept).toBeLessThanOrEqual(Math.max(minSweep, 2 * peakDelays) + 1)
+          }
+        }
+      ),
+      fcParams(200)
+    ))
+
+  it("R-SYNC-5 a million waits withdrawn in order leave nothing held but one timer per delay", () => {
+    const { host } = makeHost()
+    const queue = new TimerQueue(host)
+    for (let i = 0; i < 1_000_000; i++) queue.start(1000 + (i % 2), () => {}).withdraw()
+    expect(queue.held).toEqual([
+      { delay: 1000, live: 0, withdrawn: 0, passed: 0, timer: true },
+      { delay: 1001, live: 0, withdrawn: 0, passed: 0, timer: true }
+    ])
+  })
+})
+
+/** Runs `body` (the Effect program of a `node -e` script, given `B`, the built package) and times it. */
+const runScript = (body: string): Promise<{ readonly ms: number; readonly out: string }> => {
+  ensureBuilt()
+  const script = `
+    const { Effect } = require("effect")
+    import(${JSON.stringify(join(root, "dist/src/index.js"))}).then((B) =>
+      Effect.runPromise(Effect.scoped(Effect.gen(function* () { ${body} }))).then(
+        (out) => process.stdout.write(String(out)),
+        (e) => process.stdout.write("failed: " + e)
+      )
+    )`
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", script], { cwd: root })
+    let out = ""
+    child.stdout.on("data", (chunk) => {
+      out += chunk
+    })
+    child.on("error", reject)
+    child.on("exit", () => resolve({ ms: performance.now() - started, out }))
+  })
+}
+
+describe("timers as a process meets them", () => {
+  it("R-SYNC-5 a process whose calls were answered exits without waiting for their deadlines; one whose call waits stays until its SyncTimeout", async () => {
+    const answered = await runScript(`
+      const b = yield* B.Beehive.make()
+      yield* b.addModule("echo")
+      yield* Effect.forkChild(Effect.forever(Effect.gen(function* () {
+        const request = yield* b.receive("echo")
+        yield* b.sendResp(yield* B.Message.newResponse(request, "ok"), "echo")
+      })))
+      for (let i = 0; i < 100; i++) yield* b.sendSync("echo", yield* B.Message.newMessage(), 20000)
+      return "answered"`)
+    expect(answered.out).toBe("answered")
+    // Well before the 20 s deadline (a start of the process takes about half a second here).
+    expect(answered.ms).toBeLessThan(10_000)
+    // Calls answered first, of the same timeout: the waiting call's timer is the one they left idle.
+    const waiting = await runScript(`
+      const b = yield* B.Beehive.make()
+      yield* b.addModule("silent")
+      yield* b.addModule("echo")
+      yield* Effect.forkChild(Effect.forever(Effect.gen(function* () {
+        const request = yield* b.receive("echo")
+        yield* b.sendResp(yield* B.Message.newResponse(request, "ok"), "echo")
+      })))
+      for (let i = 0; i < 100; i++) yield* b.sendSync("echo", yield* B.Message.newMessage(), 1500)
+      const started = Date.now()
+      const failed = yield* Effect.flip(b.sendSync("silent", yield* B.Message.newMessage(), 1500))
+      return failed._tag + " after " + (Date.now() - started >= 1500 ? "the deadline" : "less")`)
+    expect(waiting.out).toBe("SyncTimeout after the deadline")
+  }, 30_000)
+})
