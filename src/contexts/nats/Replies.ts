@@ -190,50 +190,54 @@ export class Replies {
 
   /** Handles one message of the reply inbox. */
   handle(msg: Msg): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      const state = this.state
-      // <prefix>.resp.<process>.<module>.<msgId>
-      const tokens = msg.subject.split(".")
-      const module = fromSubjectToken(tokens[tokens.length - 2] ?? "")
-      const msgId = fromSubjectToken(tokens[tokens.length - 1] ?? "")
-      if (module === undefined || msgId === undefined) {
-        return state.report({ _tag: "BadPayload", subject: msg.subject, reason: "bad reply subject" })
-      }
-      const ack = msg.headers?.get(AckHeader)
-      if (ack !== undefined && ack !== "") {
-        const n = Number(ack)
-        if (Number.isSafeInteger(n) && n > 0) state.publisher.credited(module, n, yield* Clock.currentTimeMillis)
-        // An acknowledgement alone, or the one an answer carries (R-NATS-8), which is handled next.
-        if (msg.data.length === 0 && !msg.headers?.has(UndeliverableHeader)) return
-      }
-      if (msg.headers?.code === 503) {
-        // No subscriber for the module's subject: nobody serves it (R-NATS-5).
-        state.report({ _tag: "NoResponders", module, msgId })
-        // A durable module stays; the sync request nobody took is answered so (R-NATS-12).
-        if (!state.durable.has(module)) return yield* state.registry.nobodyServes(module)
-      }
-      // An unattributed answer is attributed here, from the copies this process published (R-NATS-6).
-      const marked = msg.headers?.has(UnattributedHeader) === true
-      const refused =
-        msg.headers?.code === 503 ? `no process serves module "${module}"` : msg.headers?.get(UndeliverableHeader)
-      if (refused !== undefined && refused !== "") {
-        const request = state.publisher.endpoints.get(module)?.inflight.get(msgId)
-        state.publisher.endpoints.get(module)?.answered(msgId)
-        if (request === undefined || !state.host.isPending(msgId)) return
-        const response = yield* Msgs.newErrorResponse(request, refused)
-        yield* Effect.ignore(state.beehive.sendResp(response, this.responder(msgId, module, marked)))
-        return
-      }
-      const decoded = decodeJsonResult(msg.string())
-      if (Result.isFailure(decoded)) {
-        return state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
-      }
-      const response = decoded.success
-      state.publisher.endpoints.get(module)?.answered(response.header.parentId)
-      const from = this.responder(response.header.parentId, module, marked)
-      const taken = yield* state.beehive.sendResp(response, from).pipe(Effect.catch(() => Effect.succeed(false)))
-      // A late or uninvited response is reported, never delivered to a mailbox (R-NATS-6).
-      if (!taken) state.report({ _tag: "LateResponse", module, parentId: response.header.parentId })
-    })
+    return Effect.gen(() => this.handleSteps(msg))
+  }
+
+  // A generator method, made once: a generator function made per call (per answer here) costs V8 a
+  // prototype object and an initial map at its first generator (see socket/Deliveries.ts).
+  private *handleSteps(msg: Msg) {
+    const state = this.state
+    // <prefix>.resp.<process>.<module>.<msgId>
+    const tokens = msg.subject.split(".")
+    const module = fromSubjectToken(tokens[tokens.length - 2] ?? "")
+    const msgId = fromSubjectToken(tokens[tokens.length - 1] ?? "")
+    if (module === undefined || msgId === undefined) {
+      return state.report({ _tag: "BadPayload", subject: msg.subject, reason: "bad reply subject" })
+    }
+    const ack = msg.headers?.get(AckHeader)
+    if (ack !== undefined && ack !== "") {
+      const n = Number(ack)
+      if (Number.isSafeInteger(n) && n > 0) state.publisher.credited(module, n, yield* Clock.currentTimeMillis)
+      // An acknowledgement alone, or the one an answer carries (R-NATS-8), which is handled next.
+      if (msg.data.length === 0 && !msg.headers?.has(UndeliverableHeader)) return
+    }
+    if (msg.headers?.code === 503) {
+      // No subscriber for the module's subject: nobody serves it (R-NATS-5).
+      state.report({ _tag: "NoResponders", module, msgId })
+      // A durable module stays; the sync request nobody took is answered so (R-NATS-12).
+      if (!state.durable.has(module)) return yield* state.registry.nobodyServes(module)
+    }
+    // An unattributed answer is attributed here, from the copies this process published (R-NATS-6).
+    const marked = msg.headers?.has(UnattributedHeader) === true
+    const refused =
+      msg.headers?.code === 503 ? `no process serves module "${module}"` : msg.headers?.get(UndeliverableHeader)
+    if (refused !== undefined && refused !== "") {
+      const request = state.publisher.endpoints.get(module)?.inflight.get(msgId)
+      state.publisher.endpoints.get(module)?.answered(msgId)
+      if (request === undefined || !state.host.isPending(msgId)) return
+      const response = yield* Msgs.newErrorResponse(request, refused)
+      yield* Effect.ignore(state.beehive.sendResp(response, this.responder(msgId, module, marked)))
+      return
+    }
+    const decoded = decodeJsonResult(msg.string())
+    if (Result.isFailure(decoded)) {
+      return state.report({ _tag: "BadPayload", subject: msg.subject, reason: decoded.failure.message })
+    }
+    const response = decoded.success
+    state.publisher.endpoints.get(module)?.answered(response.header.parentId)
+    const from = this.responder(response.header.parentId, module, marked)
+    const taken = yield* state.beehive.sendResp(response, from).pipe(Effect.catch(() => Effect.succeed(false)))
+    // A late or uninvited response is reported, never delivered to a mailbox (R-NATS-6).
+    if (!taken) state.report({ _tag: "LateResponse", module, parentId: response.header.parentId })
   }
 }

@@ -273,30 +273,33 @@ export class Serving {
    * batch's messages still to deliver count in `maxInbound` (R-NATS-8).
    */
   private deliverLines(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      const reply = replyOf(msg)
-      let gone = false
-      for (let i = 0; i < lines.length; i++) {
-        served.inbound--
-        const decoded = decodeJsonResult(lines[i] as string)
-        const hold = i < lines.length - 1
-        if (Result.isFailure(decoded) || decoded.success.header.sync) {
-          this.badInBatch(msg, i, of, Result.isFailure(decoded) ? decoded.failure.message : SyncInBatch)
-          if (reply !== undefined) this.acknowledge(served, reply, hold)
-          continue
-        }
-        const message = decoded.success
-        const exit = yield* Effect.exit(this.state.beehive.send(served.module, message))
+    return Effect.gen(() => this.deliverLinesSteps(served, msg, lines, of))
+  }
+
+  // A generator method, made once, as `Replies.handleSteps` is.
+  private *deliverLinesSteps(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number) {
+    const reply = replyOf(msg)
+    let gone = false
+    for (let i = 0; i < lines.length; i++) {
+      served.inbound--
+      const decoded = decodeJsonResult(lines[i] as string)
+      const hold = i < lines.length - 1
+      if (Result.isFailure(decoded) || decoded.success.header.sync) {
+        this.badInBatch(msg, i, of, Result.isFailure(decoded) ? decoded.failure.message : SyncInBatch)
         if (reply !== undefined) this.acknowledge(served, reply, hold)
-        if (Exit.isFailure(exit)) {
-          const error = Cause.squash(exit.cause) as Error
-          this.undeliverable(served.module, message, undefined, error.message)
-          const tag = (error as { _tag?: string })._tag
-          if (tag === "ModuleNotFound" || tag === "ModuleClosed") gone = true
-        }
+        continue
       }
-      if (gone) yield* this.unserve(served.module)
-    })
+      const message = decoded.success
+      const exit = yield* Effect.exit(this.state.beehive.send(served.module, message))
+      if (reply !== undefined) this.acknowledge(served, reply, hold)
+      if (Exit.isFailure(exit)) {
+        const error = Cause.squash(exit.cause) as Error
+        this.undeliverable(served.module, message, undefined, error.message)
+        const tag = (error as { _tag?: string })._tag
+        if (tag === "ModuleNotFound" || tag === "ModuleClosed") gone = true
+      }
+    }
+    if (gone) yield* this.unserve(served.module)
   }
 
   /** A batch that is none (`reason`): reported, counted as one message, refused as a bad payload is (R-NATS-2). */
