@@ -1,7 +1,10 @@
 /**
  * Benchmarks of the channel context, each next to its baseline in the same process, with the targets
  * of issues #2 and #13 (send→receive next to a raw Effect `Queue` and to a plain ring buffer, the
- * ceiling; the batched operations next to both). Run with `npm run bench` (a build, then `node --expose-gc dist/bench/main.js`).
+ * ceiling; the batched operations next to both; sendSync next to the same request/response on raw
+ * Effect, a `Deferred` through a `Queue`, with the same kind of responder, and with the event-loop turn
+ * rate, which bounds a responder under `Effect.forever`). Run with `npm run bench` (a build, then
+ * `node --expose-gc dist/bench/main.js`).
  * Each figure is the median of 5 measured runs after one warm-up run.
  */
 
@@ -155,6 +158,52 @@ const yieldingResponder = (b: BeehiveService, name: string) =>
       })
     )
   )
+
+/**
+ * Baseline for sendSync: the least a request/response costs on Effect. The caller makes a `Deferred`,
+ * offers it to a `Queue.bounded(1024)` and awaits it; the responder takes it and completes it, in a
+ * `while` loop or under `Effect.forever` like the two beehive responders.
+ */
+const rawSyncRoundTrips = (n: number, forever: boolean) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const requests = yield* Queue.bounded<Deferred.Deferred<string>>(1024)
+        const answer = Effect.flatMap(Queue.take(requests), (reply) => Deferred.succeed(reply, "ok"))
+        yield* Effect.forkChild(
+          forever
+            ? Effect.forever(answer)
+            : Effect.gen(function* () {
+                while (true) yield* answer
+              })
+        )
+        yield* Effect.yieldNow
+        const start = performance.now()
+        for (let i = 0; i < n; i++) {
+          const reply = yield* Deferred.make<string>()
+          yield* Queue.offer(requests, reply)
+          yield* Deferred.await(reply)
+        }
+        return performance.now() - start
+      })
+    )
+  )
+
+/**
+ * Event-loop turns per second (`setImmediate` calling itself): under `Effect.forever` a responder
+ * yields after every answer and its caller waits for it, so every call costs one turn (counted: 1.0
+ * per call, raw Effect and beehive alike). No such call is faster than this on this machine.
+ */
+const eventLoopTurns = (n: number): Promise<number> =>
+  new Promise((resolve) => {
+    let turns = 0
+    const start = performance.now()
+    const turn = () => {
+      if (++turns < n) setImmediate(turn)
+      else resolve(performance.now() - start)
+    }
+    setImmediate(turn)
+  })
 
 /** sendSync round trips: one caller, one responder. */
 const sendSync = (n: number, answering = responder) =>
@@ -392,11 +441,49 @@ export const runBenchmarks = async (): Promise<number> => {
     (metered / ours).toFixed(2),
     "(no target)"
   )
+  // Each next to its raw Effect baseline with the same kind of responder, alternately.
   const syncN = scaled(200_000)
-  const sync = perSecond(syncN, await measure(5, () => sendSync(syncN)))
-  line("sendSync round trips/s (1 caller)", `${fmt(sync)}/s`, "", "", ">= 200k/s", sync >= 200_000)
-  const yielding = perSecond(syncN, await measure(5, () => sendSync(syncN, yieldingResponder)))
-  line("  same, responder with Effect.forever", `${fmt(yielding)}/s`, "", "", "(no target)")
+  await rawSyncRoundTrips(syncN, false)
+  await sendSync(syncN)
+  await rawSyncRoundTrips(syncN, true)
+  await sendSync(syncN, yieldingResponder)
+  await eventLoopTurns(syncN)
+  const syncRuns: Record<"raw" | "ours" | "rawForever" | "oursForever" | "turns", Array<number>> = {
+    raw: [],
+    ours: [],
+    rawForever: [],
+    oursForever: [],
+    turns: []
+  }
+  for (let i = 0; i < 5; i++) {
+    syncRuns.raw.push(perSecond(syncN, await rawSyncRoundTrips(syncN, false)))
+    syncRuns.ours.push(perSecond(syncN, await sendSync(syncN)))
+    syncRuns.rawForever.push(perSecond(syncN, await rawSyncRoundTrips(syncN, true)))
+    syncRuns.oursForever.push(perSecond(syncN, await sendSync(syncN, yieldingResponder)))
+    syncRuns.turns.push(perSecond(syncN, await eventLoopTurns(syncN)))
+  }
+  const sync = median(syncRuns.ours)
+  const rawSync = median(syncRuns.raw)
+  const yielding = median(syncRuns.oursForever)
+  const rawYielding = median(syncRuns.rawForever)
+  const turns = median(syncRuns.turns)
+  line(
+    "sendSync round trips/s (1 caller)",
+    `${fmt(sync)}/s`,
+    `Effect ${fmt(rawSync)}/s`,
+    (sync / rawSync).toFixed(2),
+    ">= 200k/s",
+    sync >= 200_000
+  )
+  line(
+    "  same, responder with Effect.forever",
+    `${fmt(yielding)}/s`,
+    `Effect ${fmt(rawYielding)}/s`,
+    (yielding / rawYielding).toFixed(2),
+    ">= 200k/s",
+    yielding >= 200_000
+  )
+  line("  event-loop turns/s (1 per such call)", `${fmt(turns)}/s`, "", "", "(its ceiling)")
   const latency = await measure(5, () => groupSync(scaled(20_000)))
   line("sendToGroupSync mean latency (4)", `${latency.toFixed(1)} us`, "", "", "<= 100 us", latency <= 100)
   const leak = await leakCheck(scaled(1_000_000))

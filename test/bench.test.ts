@@ -35,6 +35,15 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
       expect(references).toMatch(
         /\n {2}sendSync \(Effect\.forever\), 0 dropped +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ /
       )
+    // sendSync next to the same request/response on raw Effect, with each kind of responder, and the
+    // event-loop turn rate that bounds the Effect.forever one.
+    expect(measured).toMatch(
+      /\nsendSync round trips\/s \(1 caller\) +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +>= 200k\/s +(met|MISSED)/
+    )
+    expect(measured).toMatch(
+      /\n {2}same, responder with Effect\.forever +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +>= 200k\/s +(met|MISSED)/
+    )
+    expect(measured).toMatch(/\n {2}event-loop turns\/s \(1 per such call\) +[\d.]+ [kM]\/s +\(its ceiling\)/)
     // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
     expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
