@@ -6,6 +6,8 @@
  *   1, 2, 3… in the order sent, and each receipt lets exactly as many more through as it covers;
  * - what the server says it handled (its receipts, and `read` in its next handshake answer to the same
  *   peer) is the highest number among the messages it handled, in whatever order they came;
+ * - within one read of many messages the server receipts every `receiptEvery` of them at once, not
+ *   only after the read, so its sender keeps few messages waiting for their receipt;
  * - a control operation names a control message only without a destination: a message to a module is
  *   delivered whatever its operation, even the receipt's or the heartbeat's (R-SOCK-8);
  * - from the handshake that gives a peer its count on, what an earlier connection of that peer still
@@ -15,6 +17,7 @@
 import { Effect, References } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { receiptEvery } from "../../src/contexts/socket/LinkReceipts.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { HeartbeatOperation, ReceiptOperation } from "../../src/model/Constants.ts"
@@ -122,6 +125,44 @@ describe("R-SOCK-21 receipts on the wire", () => {
             )
         ),
         fcParams(25)
+      ),
+    60_000
+  )
+
+  it(
+    "R-SOCK-21 within one read the server receipts every receiptEvery messages at once, then the rest after the read",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 4 * receiptEvery + 10 }), (count) =>
+          run(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const { s, handshake } = yield* serverAndRawPeer()
+                const { raw } = yield* handshake("hs-1", { incarnation: "raw-peer" })
+                const lines = Array.from({ length: count }, (_, i) =>
+                  JSON.stringify({
+                    header: { msg_id: `w-${i + 1}`, timestamp: 1 },
+                    route: { source: "X", destination: "A", operation: "update", resource: "r" },
+                    content: i + 1,
+                    seq: i + 1
+                  })
+                )
+                // One write, so one read on the server's side.
+                yield* raw.connection.write(new TextEncoder().encode(`${lines.join("\n")}\n`))
+                const receipts = () =>
+                  raw.received.filter((line) => line.route?.operation === ReceiptOperation).map((l) => l.content)
+                yield* waitFor(() => receipts().includes(count), `a receipt of ${count}`, 5000)
+                const everyFull = Array.from(
+                  { length: Math.floor((count - 1) / receiptEvery) },
+                  (_, k) => (k + 1) * receiptEvery
+                )
+                expect(receipts()).toEqual([...everyFull, count])
+                for (let i = 1; i <= count; i++) expect((yield* s.beehive.receive("A")).content).toBe(i)
+              })
+            )
+          )
+        ),
+        fcParams(20)
       ),
     60_000
   )

@@ -192,4 +192,42 @@ describe("receipts", () => {
         yield* peer.close
       })
     ))
+
+  it("R-SOCK-21 by default a connection writes 4,096 one-way messages ahead of the peer's receipts, then its senders wait", () =>
+    run(
+      Effect.gen(function* () {
+        const network = new MemoryNetwork()
+        const s = yield* makeSide(network.transport)
+        yield* s.socket.serve({ address, accept: ["X"] })
+        const peer = yield* network.transport.connect(address)
+        const decoder = new TextDecoder()
+        let received = ""
+        const lines = () => received.split("\n").filter((l) => l !== "")
+        const readChunk = (ms: number) =>
+          Effect.map(Effect.timeoutOption(peer.read, ms), (chunks) => {
+            if (chunks._tag === "Some") for (const chunk of chunks.value) received += decoder.decode(chunk)
+            return chunks._tag === "Some"
+          })
+        yield* peer.write(
+          new TextEncoder().encode(
+            '{"header":{"msg_id":"hs","timestamp":1,"sync":true,"type":"unix"},"route":{"source":"X","operation":"add","resource":"module"},"content":{"receipts":{"incarnation":"raw"}}}\n'
+          )
+        )
+        while (lines().length === 0) yield* readChunk(1_000)
+        expect(JSON.parse(lines()[0] as string).content.receipts.incarnation).toBeTypeOf("string")
+        received = ""
+        const sender = yield* Effect.forkChild(
+          Effect.forEach(
+            Array.from({ length: 4096 + 2000 }, (_, i) => `m${i}`),
+            (id) => s.beehive.send("X", msg(id, id))
+          )
+        )
+        while (lines().length < 4096 && (yield* readChunk(1_000))) {}
+        // Then nothing more comes, however long the peer reads.
+        while (yield* readChunk(200)) {}
+        expect(lines().map((l) => JSON.parse(l).seq)).toEqual(Array.from({ length: 4096 }, (_, i) => i + 1))
+        expect(sender.pollUnsafe()).toBeUndefined()
+        yield* peer.close
+      })
+    ))
 })

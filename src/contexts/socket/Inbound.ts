@@ -7,7 +7,8 @@
  *   R-SOCK-8), whose fibers start once the read's payloads are handled.
  * - When the connection holds too much for its peer (`Backlog`, R-SOCK-17) the rest of the read waits
  *   in the reader, and reading pauses until there is room again.
- * - What it handled is receipted in the next write, after each read and before each pause.
+ * - What it handled is receipted in the next write, after each read and before each pause, and at once
+ *   every `receiptEvery` messages within a read (`LinkReceipts`).
  *
  * @since 0.2.0
  * @internal

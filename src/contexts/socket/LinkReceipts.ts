@@ -7,8 +7,11 @@
  * - Writing: at most `maxUnreceipted` one-way messages wait for their receipt; then the modules'
  *   messages wait (their senders with them, R-SOCK-17) while responses, receipts and heartbeats still
  *   go out.
- * - Reading: once a newer connection of the same peer has settled the receipts, what this one still
- *   reads is dropped, as the peer was told it was never handled.
+ * - Reading: what it handled is receipted after each read, and within a long read every
+ *   `receiptEvery` messages, at once, so that a sender whose window is full does not wait for a whole
+ *   read of thousands of messages to be handled before it may write again. Once a newer connection of
+ *   the same peer has settled the receipts, what this one still reads is dropped, as the peer was told
+ *   it was never handled.
  *
  * @since 0.2.0
  * @internal
@@ -20,6 +23,14 @@ import type { ReceiptLedger, Written } from "./Receipts.ts"
 
 const receiptJson = (seq: number): string =>
   JSON.stringify({ header: { msg_id: "receipt", timestamp: 0 }, route: { operation: ReceiptOperation }, content: seq })
+
+/**
+ * One-way messages handled within one read after which their receipt is written at once, not after
+ * the read: a receiver that is slower than its sender takes reads of thousands of messages.
+ *
+ * @category constants
+ */
+export const receiptEvery = 256
 
 /**
  * The most bytes a receipt number adds to a message's JSON: `,"seq":` and up to 2^53 − 1 (R-SOCK-21).
@@ -44,10 +55,16 @@ export class LinkReceipts {
   private readonly options: { readonly maxUnreceipted: number }
   /** Wakes the writer: a receipt is due, or the modules' messages may go again. */
   private readonly wakeWriter: (wake: Wake) => void
-  /** One-way messages written and not receipted, oldest first. */
-  private unreceipted: Array<Written> = []
+  /**
+   * One-way messages written, oldest first; those before `receiptedUpTo` are receipted, and dropped
+   * from the front in one go once they are the larger part (a receipt costs no copy of the rest).
+   */
+  private unreceipted: Array<Written | undefined> = []
+  private receiptedUpTo = 0
   private handledSeq = 0
   private receiptedSeq = 0
+  /** Numbered messages handled since a receipt was last asked for. */
+  private handledSinceAsked = 0
 
   constructor(
     ledger: ReceiptLedger,
@@ -70,18 +87,23 @@ export class LinkReceipts {
     return this.key !== undefined && !this.ledger.isCurrent(this.key, this.connection)
   }
 
-  /** Notes a message read (queued for delivery or taken as a response) as handled, if it was numbered. */
+  /**
+   * Notes a message read (queued for delivery or taken as a response) as handled, if it was numbered;
+   * every `receiptEvery` of them the receipt is written at once.
+   */
   handled(message: Message, seq: number | undefined): void {
     const key = this.key
     if (key !== undefined && seq !== undefined && !message.header.sync) {
       this.handledSeq = Math.max(this.handledSeq, seq)
       this.ledger.noteHandled(key, seq)
+      if (++this.handledSinceAsked >= receiptEvery) this.askReceipt("now")
     }
   }
 
-  /** Receipts what was handled since the last receipt, in the next write. */
-  askReceipt(): void {
-    if (this.receiptDue()) this.wakeWriter("later")
+  /** Receipts what was handled since the last receipt, in the next write: "later" after this turn, or "now". */
+  askReceipt(wake: Wake = "later"): void {
+    this.handledSinceAsked = 0
+    if (this.receiptDue()) this.wakeWriter(wake)
   }
 
   /** Whether messages were handled since the last receipt written. */
@@ -99,15 +121,23 @@ export class LinkReceipts {
   receipted(seq: unknown): void {
     if (typeof seq !== "number") return
     const blocked = this.awaitingReceipts()
-    let done = 0
-    while (done < this.unreceipted.length && (this.unreceipted[done] as Written).seq <= seq) done++
-    if (done > 0) this.unreceipted.splice(0, done)
+    const written = this.unreceipted
+    let done = this.receiptedUpTo
+    while (done < written.length && (written[done] as Written).seq <= seq) written[done++] = undefined
+    this.receiptedUpTo = done
+    if (done === written.length) {
+      written.length = 0
+      this.receiptedUpTo = 0
+    } else if (done > written.length - done) {
+      written.splice(0, done)
+      this.receiptedUpTo = 0
+    }
     if (blocked && !this.awaitingReceipts()) this.wakeWriter("now")
   }
 
   /** Whether the modules' messages wait for receipts: `maxUnreceipted` are written and unreceipted. */
   awaitingReceipts(): boolean {
-    return this.unreceipted.length >= this.options.maxUnreceipted
+    return this.unreceipted.length - this.receiptedUpTo >= this.options.maxUnreceipted
   }
 
   /** A one-way message's JSON with its number, kept until receipted, when receipts are on. */
@@ -121,7 +151,8 @@ export class LinkReceipts {
 
   /** The connection ended: what was written and not receipted waits in the ledger for the next handshake. */
   park(): void {
-    if (this.key !== undefined) this.ledger.park(this.key, this.unreceipted)
+    if (this.key !== undefined) this.ledger.park(this.key, this.unreceipted.slice(this.receiptedUpTo) as Array<Written>)
     this.unreceipted = []
+    this.receiptedUpTo = 0
   }
 }
