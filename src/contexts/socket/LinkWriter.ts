@@ -82,6 +82,8 @@ export class LinkWriter {
   private responses: Array<string> = []
   private responseBytes = 0
   private wakeWriter: ((wake: Wake) => void) | undefined = undefined
+  /** The writer fiber's resumption while it waits for work in `awaitWork`: see `writeParked`. */
+  private parked: ((effect: Effect.Effect<void, ConnectionClosed>) => void) | undefined = undefined
   private heartbeatDue = false
   private writes = 0
 
@@ -151,16 +153,61 @@ export class LinkWriter {
       if (unwritable !== undefined) yield* unwritable
       if (batch === undefined) {
         if (unwritable === undefined) yield* this.awaitWork
-      } else if (this.options.framing === "packet") {
-        const encode = encoderFor("packet")
-        for (const json of batch) yield* this.connection.write(encode(json))
-        this.writes++
       } else {
-        yield* this.connection.write(encodeBatch(this.options.framing, batch))
-        this.writes++
+        yield* this.writeBatch(batch)
       }
     }
   })
+
+  private writeBatch(batch: ReadonlyArray<string>): Effect.Effect<void, ConnectionClosed> {
+    if (this.options.framing === "packet") {
+      const encode = encoderFor("packet")
+      return Effect.andThen(
+        Effect.forEach(batch, (json) => this.connection.write(encode(json)), { discard: true }),
+        this.countWrite
+      )
+    }
+    return Effect.andThen(this.connection.write(encodeBatch(this.options.framing, batch)), this.countWrite)
+  }
+
+  private readonly countWrite = Effect.sync(() => {
+    this.writes++
+  })
+
+  /**
+   * What the writer fiber would do once woken, done by the waker (or the scheduler task) instead while
+   * each write completes at once: the fiber stays parked, so a batch costs no resumption of it (an
+   * async context made and entered, and the steps of its loop). The fiber is resumed only for what
+   * must run as an effect: messages to report, a write that waits for the socket to drain or fails, a
+   * transport without `writeNow`, packets. The order of batches, reports and writes is the loop's.
+   */
+  private writeParked(wake: (wake: Wake) => void): void {
+    const resume = this.parked
+    const writeNow = this.options.framing === "packet" ? undefined : this.connection.writeNow
+    while (true) {
+      // Interrupted (the link ended) since the wake-up, even by what a batch taken woke: nothing more
+      // is written.
+      if (resume === undefined || this.parked !== resume) return
+      const batch = this.collectBatch()
+      const unwritable = this.parts.reportUnwritable()
+      if (batch === undefined && unwritable === undefined) {
+        // Nothing to write after all: still waiting for work.
+        this.wakeWriter = wake
+        return
+      }
+      if (batch === undefined || unwritable !== undefined || writeNow === undefined) {
+        this.parked = undefined
+        const rest = batch === undefined ? Effect.void : this.writeBatch(batch)
+        return resume(unwritable === undefined ? rest : Effect.andThen(unwritable, rest))
+      }
+      const rest = writeNow(encodeBatch(this.options.framing, batch))
+      if (rest !== undefined) {
+        this.parked = undefined
+        return resume(Effect.andThen(rest, this.countWrite))
+      }
+      this.writes++
+    }
+  }
 
   /** Whether the bound modules have messages to write and may write them (no wait for receipts). */
   private endpointsReady(): boolean {
@@ -211,19 +258,22 @@ export class LinkWriter {
    * Waits until there is something to write. A "later" wake-up is a scheduler task, so that the sends
    * of one turn are written together; a "now" wake-up (a waiting caller) resumes the writer at once.
    */
-  private readonly awaitWork: Effect.Effect<void> = Effect.withFiber((fiber) =>
-    Effect.callback<void>((resume) => {
+  private readonly awaitWork: Effect.Effect<void, ConnectionClosed> = Effect.withFiber((fiber) =>
+    Effect.callback<void, ConnectionClosed>((resume) => {
       if (this.responses.length > 0 || this.endpointsReady() || this.parts.receipts.receiptDue() || this.heartbeatDue) {
         resume(Effect.void)
         return
       }
-      this.wakeWriter = (wake) => {
+      this.parked = resume
+      const wake = (when: Wake) => {
         this.wakeWriter = undefined
-        if (wake === "now") resume(Effect.void)
-        else fiber.currentDispatcher.scheduleTask(() => resume(Effect.void), 0)
+        if (when === "now") this.writeParked(wake)
+        else fiber.currentDispatcher.scheduleTask(() => this.writeParked(wake), 0)
       }
+      this.wakeWriter = wake
       return Effect.sync(() => {
         this.wakeWriter = undefined
+        this.parked = undefined
       })
     })
   )

@@ -114,6 +114,22 @@ class NodeConnection implements Connection {
       })
     })
 
+  readonly writeNow = (bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> | undefined => {
+    if (this.ended !== undefined) return Effect.fail(this.ended)
+    return this.socket.write(bytes) ? undefined : this.awaitDrain
+  }
+
+  // Registered when the writer's fiber runs it, after `writeNow`: a `drain` that came in between has
+  // emptied the buffer, which is what it waits for.
+  private readonly awaitDrain: Effect.Effect<void, ConnectionClosed> = Effect.callback((resume) => {
+    if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+    if (!this.socket.writableNeedDrain) return resume(Effect.void)
+    this.writers.add(resume)
+    return Effect.sync(() => {
+      this.writers.delete(resume)
+    })
+  })
+
   // The `ensuring` is in place before anything is done: an interrupted close still destroys the socket.
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     const socket = this.socket

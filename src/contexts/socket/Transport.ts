@@ -29,6 +29,13 @@ export interface Connection {
    */
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, ConnectionClosed>
   /**
+   * Writes bytes now, outside any fiber: undefined when they are written and there is nothing to wait
+   * for; otherwise what is left of the write, to run as `write` would go on (wait for the buffer to
+   * drain, or fail with `ConnectionClosed` with nothing written). Absent when the transport writes only
+   * through `write`.
+   */
+  readonly writeNow?: ((bytes: Uint8Array) => Effect.Effect<void, ConnectionClosed> | undefined) | undefined
+  /**
    * Completes, with why, when the transport itself ends the connection because the peer overran what
    * it holds unread (R-SOCK-30): reading may be paused then, and must not have to resume to see it.
    * Absent when the transport never does (a stream transport pushes back on the peer instead).
