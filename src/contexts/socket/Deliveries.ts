@@ -96,6 +96,11 @@ export class Deliveries {
       : this.state.report({ _tag: "RequestForgotten", peer: forgotten.link.peer, msgId: forgotten.id })
   }
 
+  /** Whether `start` has fibers to start: most reads of a client bring only responses. */
+  get hasIdle(): boolean {
+    return this.idleDeliveries.length > 0
+  }
+
   /**
    * Starts a delivery fiber for each destination that got messages in this read and had none running:
    * one fiber per destination and read, started at once (no scheduler hop between a request and its
@@ -106,13 +111,16 @@ export class Deliveries {
       if (this.idleDeliveries.length === 0) return Effect.void
       const starting = this.idleDeliveries
       this.idleDeliveries = []
-      return Effect.forEach(
-        starting,
-        (delivery) => Effect.forkIn(this.drain(delivery), this.state.scope, { startImmediately: true }),
-        { discard: true }
-      )
+      // One destination (a request, or a read for one module) is the usual case: its fork alone, without
+      // the steps of a loop over one.
+      if (starting.length === 1) return this.fork(starting[0] as Delivery)
+      return Effect.forEach(starting, (delivery) => this.fork(delivery), { discard: true })
     })
   )
+
+  private fork(delivery: Delivery): Effect.Effect<unknown> {
+    return Effect.forkIn(this.drain(delivery), this.state.scope, { startImmediately: true })
+  }
 
   // A fiber per destination and read (one per sync request), so its generator function is made once:
   // a new generator function per fiber cost V8 a prototype object and an initial map for its first

@@ -88,7 +88,7 @@ export class Inbound {
           break
         }
       }
-      yield* deliveries.start
+      if (deliveries.hasIdle) yield* deliveries.start
       receipts.askReceipt()
     }
   })
