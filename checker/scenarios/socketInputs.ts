@@ -72,6 +72,7 @@ const transport = {
   // 0: as written; 16: a frame over many reads; 250: reads that cut frames and join them.
   maxReadBytes: fc.constantFrom(0, 16, 250),
   batchBytes: fc.constantFrom(1, 300, 1 << 18),
+  directWrites: fc.boolean(),
   backlog: fc.constantFrom(1, 2, 4096)
 }
 

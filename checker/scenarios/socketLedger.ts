@@ -85,6 +85,11 @@ export interface SocketLedgerInput {
   readonly maxReadBytes: number
   /** Bytes gathered into one write (`batchBytes`). */
   readonly batchBytes: number
+  /**
+   * Whether connections write at once outside the writer's fiber, as node:net's do (`writeNow`);
+   * absent in inputs recorded before it existed, which replay without it.
+   */
+  readonly directWrites?: boolean | undefined
   /** Messages read and not yet delivered before reading pauses (`maxInboundBacklog`). */
   readonly backlog: number
   /** Per sender in the client process, its operations (targets A, B, L; group g). */
@@ -172,6 +177,7 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
     const crashes: Array<number> = []
     const network = new MemoryNetwork(input.pipeBytes, {
       maxReadBytes: input.maxReadBytes,
+      directWrites: input.directWrites ?? false,
       onClose: (_, end) => closes.push({ tick: ++tick, time: ctx.now(), end })
     })
     const copies = new Map<string, Copy>()

@@ -198,12 +198,14 @@ export class LinkWriter {
       if (batch === undefined || unwritable !== undefined || writeNow === undefined) {
         this.parked = undefined
         const rest = batch === undefined ? Effect.void : this.writeBatch(batch)
-        return resume(unwritable === undefined ? rest : Effect.andThen(unwritable, rest))
+        resume(unwritable === undefined ? rest : Effect.andThen(unwritable, rest))
+        return
       }
       const rest = writeNow(encodeBatch(this.options.framing, batch))
       if (rest !== undefined) {
         this.parked = undefined
-        return resume(Effect.andThen(rest, this.countWrite))
+        resume(Effect.andThen(rest, this.countWrite))
+        return
       }
       this.writes++
     }

@@ -35,6 +35,11 @@ export interface MemoryNetworkOptions {
    * as written.
    */
   readonly maxReadBytes?: number | undefined
+  /**
+   * Whether connections offer `writeNow` (written at once, outside the writer's fiber), as node:net's
+   * do; true by default. With false every write goes through `write`, as before `writeNow` existed.
+   */
+  readonly directWrites?: boolean | undefined
   /** Called when an end of connection number `connection` is closed, after what closing it does. */
   readonly onClose?: ((connection: number, end: ConnectionEnd) => void) | undefined
 }
@@ -83,31 +88,38 @@ class Pipe {
   })
 
   write(bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> {
-    return Effect.suspend(() => {
-      const closed = this.broken ?? this.ended
-      if (closed !== undefined) return Effect.fail(closed)
-      this.chunks.push(bytes)
-      this.bytes += bytes.length
-      const reader = this.reader
-      if (reader !== undefined && !this.stalled()) {
-        this.reader = undefined
-        reader(Effect.succeed(this.take()))
-      }
-      if (this.bytes < this.capacityBytes) return Effect.void
-      return Effect.callback<void, ConnectionClosed>((resume) => {
-        // Taken, or closed, since the write: see `read`.
-        if (this.bytes < this.capacityBytes) return resume(Effect.void)
-        const closed = this.broken ?? this.ended
-        if (closed !== undefined) return resume(Effect.fail(closed))
-        const writer = { resume }
-        this.writers.push(writer)
-        return Effect.sync(() => {
-          const i = this.writers.indexOf(writer)
-          if (i >= 0) this.writers.splice(i, 1)
-        })
-      })
-    })
+    return Effect.suspend(() => this.writeNow(bytes) ?? Effect.void)
   }
+
+  /** `Connection.writeNow`: the bytes are in the pipe; what is left is the wait for room, if any. */
+  writeNow(bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> | undefined {
+    const closed = this.broken ?? this.ended
+    if (closed !== undefined) return Effect.fail(closed)
+    this.chunks.push(bytes)
+    this.bytes += bytes.length
+    const reader = this.reader
+    if (reader !== undefined && !this.stalled()) {
+      this.reader = undefined
+      reader(Effect.succeed(this.take()))
+    }
+    if (this.bytes < this.capacityBytes) return undefined
+    return this.awaitRoom
+  }
+
+  private readonly awaitRoom: Effect.Effect<void, ConnectionClosed> = Effect.callback<void, ConnectionClosed>(
+    (resume) => {
+      // Taken, or closed, since the write: see `read`.
+      if (this.bytes < this.capacityBytes) return resume(Effect.void)
+      const closed = this.broken ?? this.ended
+      if (closed !== undefined) return resume(Effect.fail(closed))
+      const writer = { resume }
+      this.writers.push(writer)
+      return Effect.sync(() => {
+        const i = this.writers.indexOf(writer)
+        if (i >= 0) this.writers.splice(i, 1)
+      })
+    }
+  )
 
   /** The writing end closed: called once, by that end's `close`, which runs once. */
   end(closed: ConnectionClosed): void {
@@ -193,7 +205,7 @@ const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
-const endOf = (peer: string, inbound: Pipe, outbound: Pipe, onClose: () => void): Connection => {
+const endOf = (peer: string, inbound: Pipe, outbound: Pipe, onClose: () => void, directWrites: boolean): Connection => {
   let closed = false
   const close = Effect.sync(() => {
     if (closed) return
@@ -202,7 +214,13 @@ const endOf = (peer: string, inbound: Pipe, outbound: Pipe, onClose: () => void)
     inbound.break(new ConnectionClosed({ peer, detail: "closed here" }))
     onClose()
   })
-  return { peer, read: inbound.read, write: (bytes) => outbound.write(bytes), close }
+  return {
+    peer,
+    read: inbound.read,
+    write: (bytes) => outbound.write(bytes),
+    writeNow: directWrites ? (bytes) => outbound.writeNow(bytes) : undefined,
+    close
+  }
 }
 
 const positive = (n: number | undefined): number | undefined =>
@@ -317,8 +335,9 @@ export class MemoryNetwork {
           if (--open === 0) this.pipes.delete(pipes)
           this.options.onClose?.(n, end)
         }
-        const serverEnd = endOf(`memory client #${n}`, toServer, toClient, closed("server"))
-        const clientEnd = endOf(text, toClient, toServer, closed("client"))
+        const direct = this.options.directWrites !== false
+        const serverEnd = endOf(`memory client #${n}`, toServer, toClient, closed("server"), direct)
+        const clientEnd = endOf(text, toClient, toServer, closed("client"), direct)
         queue.arrived(serverEnd)
         return Effect.succeed(clientEnd)
       })
