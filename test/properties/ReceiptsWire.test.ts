@@ -7,7 +7,7 @@
  * - what the server says it handled (its receipts, and `read` in its next handshake answer to the same
  *   peer) is the highest number among the messages it handled, in whatever order they came;
  * - within one read of many messages the server receipts every `receiptEvery` of them at once, not
- *   only after the read, so its sender keeps few messages waiting for their receipt;
+ *   only after the read, so a sender whose window is full does not wait for the whole read;
  * - a control operation names a control message only without a destination: a message to a module is
  *   delivered whatever its operation, even the receipt's or the heartbeat's (R-SOCK-8);
  * - from the handshake that gives a peer its count on, what an earlier connection of that peer still
