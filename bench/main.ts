@@ -567,35 +567,31 @@ export const runBenchmarks = async (): Promise<number> => {
   else {
     console.log("\nGo anchor, measured in this run (bench/go: Go beehive's channel context written from its documented")
     console.log("behaviour, with Go's message constructors; the ratios are beehive-effect's to Go's):")
+    const againstGo = (rows: ReadonlyArray<readonly [string, number]>, anchor: number, target: string) => {
+      for (const [name, value] of rows)
+        line(name, `${fmt(value)}/s`, `Go ${fmt(anchor)}/s`, (value / anchor).toFixed(2), target, value >= anchor)
+    }
     line("Go send→receive msgs/s", `${fmt(go.sendReceive)}/s`, "", "", "(the anchor)")
-    for (const [name, value] of [
-      ["  send→receive", ours],
-      ["  send→receiveAll", withReceiveAll],
-      ["  sendAll(256)→receiveAll", withBoth]
-    ] as const)
-      line(
-        name,
-        `${fmt(value)}/s`,
-        `Go ${fmt(go.sendReceive)}/s`,
-        (value / go.sendReceive).toFixed(2),
-        ">= Go",
-        value >= go.sendReceive
-      )
+    againstGo(
+      [
+        ["  send→receive", ours],
+        ["  send→receiveAll", withReceiveAll],
+        ["  sendAll(256)→receiveAll", withBoth]
+      ],
+      go.sendReceive,
+      ">= Go"
+    )
     line("Go sendSync answered calls/s", `${fmt(go.sendSyncAnswered)}/s`, "", "", "(the anchor)")
     line("  its answers dropped", `${(go.sendSyncDroppedShare * 100).toFixed(3)}%`, "", "", "(none here)")
     line("  its calls/s, wall clock, 10 ms timeout", `${fmt(go.sendSyncWall)}/s`, "", "", "(a drop costs one)")
-    for (const [name, value] of [
-      ["  sendSync (while loop), 0 dropped", sync],
-      ["  sendSync (Effect.forever), 0 dropped", yielding]
-    ] as const)
-      line(
-        name,
-        `${fmt(value)}/s`,
-        `Go ${fmt(go.sendSyncAnswered)}/s`,
-        (value / go.sendSyncAnswered).toFixed(2),
-        ">= Go answered",
-        value >= go.sendSyncAnswered
-      )
+    againstGo(
+      [
+        ["  sendSync (while loop), 0 dropped", sync],
+        ["  sendSync (Effect.forever), 0 dropped", yielding]
+      ],
+      go.sendSyncAnswered,
+      ">= Go answered"
+    )
   }
   console.log(`\n${missed === 0 ? "every target met" : `${missed} target(s) MISSED`}`)
   return missed

@@ -103,24 +103,16 @@ class NodeConnection implements Connection {
     })
   })
 
-  // The write and the wait for `drain` are one step: no `drain` can come between them unseen.
   readonly write = (bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> =>
-    Effect.callback<void, ConnectionClosed>((resume) => {
-      if (this.ended !== undefined) return resume(Effect.fail(this.ended))
-      if (this.socket.write(bytes)) return resume(Effect.void)
-      this.writers.add(resume)
-      return Effect.sync(() => {
-        this.writers.delete(resume)
-      })
-    })
+    Effect.suspend(() => this.writeNow(bytes) ?? Effect.void)
 
   readonly writeNow = (bytes: Uint8Array): Effect.Effect<void, ConnectionClosed> | undefined => {
     if (this.ended !== undefined) return Effect.fail(this.ended)
     return this.socket.write(bytes) ? undefined : this.awaitDrain
   }
 
-  // Registered when the writer's fiber runs it, after `writeNow`: a `drain` that came in between has
-  // emptied the buffer, which is what it waits for.
+  // Registered in a later step than the write: a `drain` that came in between has emptied the buffer,
+  // which is what it waits for, so it is not waited for again.
   private readonly awaitDrain: Effect.Effect<void, ConnectionClosed> = Effect.callback((resume) => {
     if (this.ended !== undefined) return resume(Effect.fail(this.ended))
     if (!this.socket.writableNeedDrain) return resume(Effect.void)
