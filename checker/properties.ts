@@ -104,6 +104,10 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
       timeoutMs: timeout
     }),
     runs: 250,
+    // Its oracle reads the order of events from a log written as each operation is entered: a
+    // preemption between that and the operation's own step would reorder them (a cleanup landing
+    // before the call that was logged first). The concurrent state machine checks the same rules
+    // under preemption, by linearizability (test/properties/StateMachine.test.ts).
     preemption: false
   },
   {
@@ -122,6 +126,7 @@ export const properties: ReadonlyArray<PropertyDefinition> = [
       timeoutMs: timeout
     }),
     runs: 250,
+    // As for group-sync counting above.
     preemption: false
   },
   {

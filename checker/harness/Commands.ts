@@ -2,11 +2,12 @@
  * fast-check commands for the state-machine properties. Each command is generated with abstract
  * parameters (which module, which pending call) and made concrete when it runs, against the current
  * model: ids are fresh or deliberately reused, a response goes to a pending call (or nowhere), from a
- * member, a non-member, a stranger or nobody, an interruption hits an operation in flight, an advance
+ * member, a member cleaned up since the call started, a non-member, a stranger or nobody, an interruption hits an operation in flight, an advance
  * may stop exactly at a deadline. So every generated sequence is meaningful, and shrinking stays
  * meaningful. Commands come in rounds: the operations of a round race each other.
  */
 import fc from "fast-check"
+import { moduleOf } from "../../spec/model/State.ts"
 import type { Command } from "../../spec/model/Step.ts"
 import { describeCommand, type Run } from "./Runner.ts"
 
@@ -24,7 +25,8 @@ type IdSource = "fresh" | "pending" | "past"
 type Abstract =
   | { readonly tag: "AddModule"; readonly module: number; readonly capacity: number }
   | { readonly tag: "AddModuleGroup"; readonly module: number; readonly group: number }
-  | { readonly tag: "Cleanup"; readonly module: number }
+  /** `member`: a member of a pending group call, when there is one (most of them received their copy). */
+  | { readonly tag: "Cleanup"; readonly module: number; readonly member: boolean }
   | { readonly tag: "Send"; readonly module: number; readonly source: number | null }
   | { readonly tag: "Receive"; readonly module: number }
   | {
@@ -37,7 +39,7 @@ type Abstract =
   | {
       readonly tag: "SendResp"
       readonly pick: number
-      readonly from: "member" | "anonymous" | "stranger" | "outsider"
+      readonly from: "member" | "gone" | "anonymous" | "stranger" | "outsider"
       readonly stray: boolean
     }
   | { readonly tag: "SendToGroup"; readonly group: number; readonly source: number | null }
@@ -53,6 +55,8 @@ type Abstract =
   | { readonly tag: "Advance"; readonly ms: number; readonly toDeadline: number | null }
   | { readonly tag: "Interrupt"; readonly pick: number }
   | { readonly tag: "Shutdown" }
+  /** Steps, not a round: a member of a pending group call takes its copy, is cleaned up, then answers. */
+  | { readonly tag: "GoneAnswer"; readonly pick: number }
   | { readonly tag: "Reconnect" }
   | { readonly tag: "Crash" }
   | { readonly tag: "CloseClient" }
@@ -78,6 +82,27 @@ const groupSource = (g: string, source: number | null, run: Run<unknown>): strin
   return members.length > 0 ? (members[source % members.length] as string) : module(source)
 }
 
+// The members of pending group calls that were cleaned up while the call waited, with their call.
+const goneMembers = (run: Run<unknown>): Array<{ readonly call: string; readonly member: string }> =>
+  run.model.calls.flatMap((call) =>
+    call.kind === "group"
+      ? call.history.flatMap((e) => (e.kind === "gone" ? [{ call: call.id, member: e.member }] : []))
+      : []
+  )
+
+// The members pending group calls still wait for (neither answered nor gone), those that took their
+// copy first: cleaning one up leaves a member gone between receiving and answering.
+const waitingMembers = (run: Run<unknown>): Array<string> => {
+  const waiting = run.model.calls.flatMap((call) =>
+    call.kind === "group"
+      ? call.members
+          .filter((m) => !call.history.some((e) => (e.kind === "gone" ? e.member : e.from) === m))
+          .map((member) => ({ member, queued: moduleOf(run.model, member)?.queue.includes(`${call.id}!`) ?? false }))
+      : []
+  )
+  return [...waiting.filter((w) => !w.queued), ...waiting.filter((w) => w.queued)].map((w) => w.member)
+}
+
 /** Turns an abstract command into a model command for the current state. */
 export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Command => {
   const n = ++names.n
@@ -88,8 +113,11 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
       return { _tag: "AddModule", op, module: module(a.module), capacity: a.capacity }
     case "AddModuleGroup":
       return { _tag: "AddModuleGroup", op, module: module(a.module), group: group(a.group) }
-    case "Cleanup":
-      return { _tag: "Cleanup", op, module: module(a.module) }
+    case "Cleanup": {
+      const members = a.member ? waitingMembers(run) : []
+      const chosen = members[a.module % Math.max(1, members.length)] ?? module(a.module)
+      return { _tag: "Cleanup", op, module: chosen }
+    }
     case "Send":
       return {
         _tag: "Send",
@@ -110,6 +138,10 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
       }
     case "SendResp": {
       const calls = run.model.calls
+      // A member cleaned up while its group call waits (most after receiving their copy) answers it.
+      const gone = a.from === "gone" && !a.stray ? goneMembers(run) : []
+      const answer = gone[a.pick % Math.max(1, gone.length)]
+      if (answer !== undefined) return { _tag: "SendResp", op, id: `r${n}`, parentId: answer.call, from: answer.member }
       const call = calls.length === 0 || a.stray ? undefined : calls[a.pick % calls.length]
       const members = call?.kind === "group" ? call.members : moduleNames
       const outsiders = moduleNames.filter((m) => !members.includes(m))
@@ -149,6 +181,9 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
     }
     case "Shutdown":
       return { _tag: "Shutdown", op }
+    case "GoneAnswer":
+      // Run as steps of its own (`goneAnswer`); inside a round it does nothing.
+      return { _tag: "Advance", ms: 0 }
     case "Reconnect":
       return { _tag: "Reconnect" }
     case "Crash":
@@ -182,6 +217,36 @@ const concretizeRound = (round: AbstractRound, names: Names, run: Run<unknown>):
   return advance === undefined ? commands : [...commands, { _tag: "Advance", ms: advance }]
 }
 
+/**
+ * A member of a pending group call that still owes its answer takes the call's copy from its mailbox,
+ * is cleaned up, and answers the call: three steps (R-GSYNC-5, R-GSYNC-6: a member gone between
+ * receiving and answering). The member is one whose mailbox holds the copy first in line, else one
+ * holding it further back (it then receives what is ahead of the copy); with none, nothing runs.
+ */
+const goneAnswer = (pick: number, names: Names, run: Run<unknown>): Array<Command> => {
+  const owing = run.model.calls.flatMap((call) =>
+    call.kind === "group"
+      ? call.members
+          .filter((m) => !call.history.some((e) => (e.kind === "gone" ? e.member : e.from) === m))
+          .flatMap((member) => {
+            const queue = moduleOf(run.model, member)?.queue ?? []
+            const at = queue.indexOf(`${call.id}!`)
+            return at === -1 ? [] : [{ call: call.id, member, first: at === 0 }]
+          })
+      : []
+  )
+  const first = owing.filter((o) => o.first)
+  const pool = first.length > 0 ? first : owing
+  const chosen = pool[pick % Math.max(1, pool.length)]
+  if (chosen === undefined) return []
+  const op = () => `op${++names.n}`
+  return [
+    { _tag: "Receive", op: op(), module: chosen.member },
+    { _tag: "Cleanup", op: op(), module: chosen.member },
+    { _tag: "SendResp", op: op(), id: `r${names.n}`, parentId: chosen.call, from: chosen.member }
+  ]
+}
+
 class StateMachineCommand implements fc.Command<Names, Run<unknown>> {
   private concrete: string | undefined
   readonly round: AbstractRound
@@ -190,6 +255,11 @@ class StateMachineCommand implements fc.Command<Names, Run<unknown>> {
   }
   check = () => true
   run(names: Names, run: Run<unknown>): void {
+    const [only] = this.round.commands
+    if (only?.tag === "GoneAnswer") {
+      this.steps(only.pick, names, run)
+      return
+    }
     const commands = concretizeRound(this.round, names, run)
     this.concrete = commands.map(describeCommand).join(" ‖ ")
     const mismatch =
@@ -197,6 +267,18 @@ class StateMachineCommand implements fc.Command<Names, Run<unknown>> {
         ? run.applyStep(commands[0])
         : run.applyStep({ _tag: "Round", commands, early: this.round.early })
     if (mismatch !== undefined) throw new Error(`after ${this.concrete}: ${mismatch}`)
+  }
+  // `goneAnswer`'s steps, one after another.
+  private steps(pick: number, names: Names, run: Run<unknown>): void {
+    const done: Array<string> = []
+    const steps = goneAnswer(pick, names, run)
+    for (const step of steps) {
+      done.push(describeCommand(step))
+      this.concrete = done.join("; ")
+      const mismatch = run.applyStep(step)
+      if (mismatch !== undefined) throw new Error(`after ${this.concrete}: ${mismatch}`)
+    }
+    if (steps.length === 0) this.concrete = "(no member owes a group call a copy it holds)"
   }
   toString = () => this.concrete ?? JSON.stringify(this.round)
 }
@@ -255,7 +337,10 @@ export const commandArbitraries = (
       })
     },
     { weight: 3, arbitrary: fc.record({ tag: fc.constant("AddModuleGroup" as const), module: index, group: index }) },
-    { weight: 1, arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index, member: fc.boolean() })
+    },
     { weight: 4, arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source }) },
     { weight: 4, arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index }) },
     {
@@ -276,6 +361,7 @@ export const commandArbitraries = (
         from: fc.constantFrom(
           "member" as const,
           "member" as const,
+          "gone" as const,
           "anonymous" as const,
           "stranger" as const,
           "outsider" as const
@@ -316,6 +402,19 @@ export const commandArbitraries = (
   // Faults are rounds of their own: the connection drops, or an end stops or starts reading, between
   // rounds, never inside one.
   const fault = (command: Abstract) => fc.constant<AbstractRound>({ commands: [command], early: false })
+  // A member's answer and its call's deadline at the same instant: either may win (R-SYNC-4).
+  const atDeadline = {
+    arbitrary: fc.nat({ max: 7 }).map(
+      (pick): AbstractRound => ({
+        commands: [
+          { tag: "SendResp", pick, from: "member", stray: false },
+          { tag: "Advance", ms: 1, toDeadline: pick }
+        ],
+        early: true
+      })
+    ),
+    weight: 1
+  }
   const rounds = remote
     ? fc.oneof(
         { arbitrary: round, weight: 24 },
@@ -338,7 +437,18 @@ export const commandArbitraries = (
           ? []
           : [1, 7, 250, 0].map((bytes) => ({ arbitrary: fault({ tag: "ReadSize", bytes }), weight: 1 })))
       )
-    : round
+    : fc.oneof(
+        { arbitrary: round, weight: 24 },
+        {
+          arbitrary: fc.record({
+            commands: fc.tuple(fc.record({ tag: fc.constant("GoneAnswer" as const), pick: fc.nat({ max: 7 }) })),
+            early: fc.constant(false)
+          }),
+          weight: 1
+        },
+        // A round of two: not in a sequential machine.
+        ...((options.maxRound ?? 3) < 2 ? [] : [atDeadline])
+      )
   return [rounds.map((r) => new StateMachineCommand(r))]
 }
 

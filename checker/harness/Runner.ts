@@ -10,6 +10,7 @@ import type { Command } from "../../spec/model/Step.ts"
 import type { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { replay as replayStrategy, type Strategy } from "../../src/effects/Strategy.ts"
 import { formatTimeout, type TraceEvent } from "../../src/testing/Scenario.ts"
+import { type CaseCounts, countCases } from "./Cases.ts"
 import { RealSystem } from "./Real.ts"
 import { describeModel } from "./Summaries.ts"
 
@@ -194,6 +195,8 @@ export class Run<S = State> {
   readonly steps: Array<RunStep> = []
   /** Outcomes of the operations that ended in earlier steps (checked, and taken out of the states). */
   readonly settled: Record<string, string> = {}
+  /** The cases of the rules the run's steps reached (see `Cases.ts`). */
+  readonly cases: CaseCounts = {}
   private reported = new Set<string>()
 
   constructor(strategy: Strategy, machine?: Machine<S>) {
@@ -230,13 +233,14 @@ export class Run<S = State> {
 
   /** Applies a step (a command or a round) to both sides; returns the difference, if any. */
   applyStep(runStep: RunStep): string | undefined {
-    this.steps.push(runStep)
     const commands = commandsOf(runStep)
+    const early = runStep._tag === "Round" && runStep.early
+    countCases(this.cases, this.model, commands, early, this.commands, this.settled)
+    this.steps.push(runStep)
     for (const command of commands) {
       const fiber = "op" in command ? command.op : command._tag === "Interrupt" ? command.target : "clock"
       this.event("invoke", fiber, describeCommand(command))
     }
-    const early = runStep._tag === "Round" && runStep.early
     const startedBy = (op: string) => this.commands.find((c) => "op" in c && c.op === op)
     const allowed = this.candidates.flatMap((state) => this.machine.stepRound(state, commands, early, startedBy))
     this.real.applyRound(commands, early)

@@ -13,6 +13,7 @@ import { fitPoints, metered, preemptingAt, replay, type Strategy } from "../../s
 import type { Counterexample, ScheduleCoverage } from "../../src/testing/Explore.ts"
 import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
+import type { CaseCounts, CaseName } from "./Cases.ts"
 import { commandArbitraries, type Names, preambleArbitrary, preambleCommands } from "./Commands.ts"
 import { remoteMachine, remotePacketMachine } from "./RemoteReal.ts"
 import { type Machine, Run } from "./Runner.ts"
@@ -48,6 +49,8 @@ export interface StateMachineCoverage extends ScheduleCoverage {
   readonly runsWithCutReads: number
   /** Clients closed while the server did not read. */
   readonly closedWhileStalled: number
+  /** How often the runs reached each case of the rules (see `Cases.ts`). */
+  readonly cases: CaseCounts
 }
 
 /** Preemption points are drawn as a fraction of the run, in this many steps. */
@@ -128,7 +131,8 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     faults: {} as Record<string, number>,
     cutReads: 0,
     runsWithCutReads: 0,
-    closedWhileStalled: 0
+    closedWhileStalled: 0,
+    cases: {} as CaseCounts
   }
   const schedules = new Set<string>()
   // Both runs of one input; `last` is the run that threw, if one did.
@@ -172,6 +176,8 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     coverage.cutReads += cut
     if (cut > 0) coverage.runsWithCutReads++
     coverage.closedWhileStalled += run.real.closedWhileStalled ?? 0
+    for (const [name, count] of Object.entries(run.cases) as Array<[CaseName, number]>)
+      coverage.cases[name] = (coverage.cases[name] ?? 0) + count
     schedules.add(JSON.stringify([run.steps.length, decisions.choices, decisions.preemptions]))
   })
   const params: fc.Parameters<Parameters<typeof property.run>[0]> = fcParams(options.runs)

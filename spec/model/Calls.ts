@@ -118,10 +118,15 @@ export const expire = (state: State, time: number): void => {
   for (const call of due) {
     if (callOf(state, call.id) !== call) continue
     state.now = Math.max(state.now, call.deadline)
-    if (call.kind === "sync") endCall(state, call, O.syncTimeout(call.id, call.phase, call.timeoutMs))
-    else {
-      const r = read(call)
-      endCall(state, call, O.groupSyncError("Timeout", r.unanswered, responded(r), r.uninvited))
-    }
+    expireCall(state, call)
+  }
+}
+
+/** Ends a pending call at its deadline: `SyncTimeout` with its phase, or the group call's `Timeout` (R-SYNC-5, R-GSYNC-4). */
+export const expireCall = (state: State, call: Call): void => {
+  if (call.kind === "sync") endCall(state, call, O.syncTimeout(call.id, call.phase, call.timeoutMs))
+  else {
+    const r = read(call)
+    endCall(state, call, O.groupSyncError("Timeout", r.unanswered, responded(r), r.uninvited))
   }
 }

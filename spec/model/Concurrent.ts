@@ -3,15 +3,19 @@
  * has returned when the others start: linearizability allows them to take effect in any order, each
  * atomically. A clock advance in the round moves time after them, deadline by deadline; or, when the
  * round starts `early`, time first moves to the next deadline (or the advance's end), and there the
- * round's commands race the expiry of the calls due at that instant, before the rest of the advance.
+ * round's commands race the expiry of each call due at that instant, before the rest of the advance:
+ * every timer due at an instant is a ready task of its own (R-DET-2), so a command may land between
+ * the expiries of two calls with the same deadline.
  * An interruption may also land just after its target completed in the round (the target then ends
  * interrupted, its effect kept).
  * `stepRound` returns every state the rules allow after the round, so a concurrent history is
  * checked by keeping the set of states that explain it so far.
  */
+
+import { expireCall } from "./Calls.ts"
 import { giveBack } from "./Mailboxes.ts"
 import * as O from "./Outcomes.ts"
-import { cloneState, moduleOf, type State } from "./State.ts"
+import { callOf, cloneState, moduleOf, type State } from "./State.ts"
 import { type Command, step } from "./Step.ts"
 
 /** A round: at most one advance; the other commands in any order. */
@@ -25,8 +29,23 @@ export const stateKey = (state: unknown): string =>
       : value
   )
 
-// Expires the calls due now (an advance by 0 ms), as the timers that woke at this instant do.
-const expireDue: Command = { _tag: "Advance", ms: 0 }
+/** The expiry of one call due now, as its timer that woke at this instant does. */
+interface Expiry {
+  readonly _tag: "Expiry"
+  readonly id: string
+}
+
+/** What races in a round: its commands, and the expiries due at its instant. */
+type Move = Command | Expiry
+
+// A call ended before its expiry came (answered, dropped, interrupted) stays ended.
+const applyMove = (state: State, move: Move): Array<State> => {
+  if (move._tag !== "Expiry") return step(state, move)
+  const next = cloneState(state)
+  const call = callOf(next, move.id)
+  if (call !== undefined && call.deadline <= next.now) expireCall(next, call)
+  return [next]
+}
 
 /** The command that started an operation, for an interruption of it. */
 export type StartedBy = (op: string) => Command | undefined
@@ -50,13 +69,13 @@ export const lateInterrupt = (state: State, target: string, startedBy: StartedBy
 }
 
 // Every state reachable by applying `commands` in some order (distinct states).
-const inAnyOrder = (state: State, commands: ReadonlyArray<Command>, startedBy: StartedBy): Array<State> => {
+const inAnyOrder = (state: State, commands: ReadonlyArray<Move>, startedBy: StartedBy): Array<State> => {
   const results = new Map<string, State>()
-  const search = (s: State, remaining: ReadonlyArray<Command>): void => {
+  const search = (s: State, remaining: ReadonlyArray<Move>): void => {
     if (remaining.length === 0) results.set(stateKey(s), s)
     remaining.forEach((command, i) => {
       const rest = [...remaining.slice(0, i), ...remaining.slice(i + 1)]
-      for (const next of step(s, command)) search(next, rest)
+      for (const next of applyMove(s, command)) search(next, rest)
       const late = command._tag === "Interrupt" ? lateInterrupt(s, command.target, startedBy) : undefined
       if (late !== undefined) search(late, rest)
     })
@@ -100,7 +119,8 @@ export const stepRound = (
   return [...stops].flatMap((stop) => {
     const moved = cloneState(state)
     moved.now = stop
-    return inAnyOrder(moved, [...others, expireDue], startedBy).flatMap((s) =>
+    const due = moved.calls.filter((c) => c.deadline <= stop).map((c): Expiry => ({ _tag: "Expiry", id: c.id }))
+    return inAnyOrder(moved, [...others, ...due], startedBy).flatMap((s) =>
       step(s, { _tag: "Advance", ms: target - stop })
     )
   })
