@@ -11,9 +11,10 @@ import { fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nat
 import { asModule } from "../../src/effects/CurrentModule.ts"
 import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
+import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, startCluster, waitUntil } from "./support.ts"
+import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, procWith, startCluster, waitUntil } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
@@ -335,6 +336,60 @@ describe("NATS context", () => {
           expect(B.events.some((e) => e._tag === "LateResponse" && e.parentId === "slow")).toBe(true)
           const snapshot = yield* B.beehive.snapshot
           expect(snapshot.modules.find((m) => m.name === "b1")?.queued).toBe(0)
+        })
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-8 R-NATS-3 R-SYNC-5 the serving module does not read: the sender's window and the module's outbox fill, a sendSync cannot be enqueued and fails with SyncTimeout at its deadline, phase enqueue; nothing is left pending and the request is never published",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const server = yield* startNatsServer
+          // B's window: 2 messages unacknowledged. Its heartbeat is long, so that no WindowReset (after
+          // missedHeartbeats × heartbeatMs of silence) opens the window during the test: the stall is the
+          // serving side's backpressure alone.
+          const B = yield* procWith(server.url, { prefix: "t", sendWindow: 2, heartbeatMs: 2000 })
+          // Declared here with an outbox of 2 (R-NATS-3: the outbox's capacity is the addModule capacity).
+          yield* B.beehive.addModule("slow", { contextType: "nats", capacity: 2 })
+          const A = yield* proc(server.url)
+          yield* A.beehive.addModule("slow", { capacity: 1 })
+          yield* A.nats.serve("slow")
+          yield* waitForEffect(
+            B.nats.remoteModules,
+            (rs) => rs.some((r) => r.module === "slow"),
+            "A's announcement of slow to reach B"
+          )
+          // A never receives: its mailbox holds 1, and what comes after waits unacknowledged in its inbound
+          // queue, so B's window closes, then B's outbox fills and the sender waits.
+          const sending = yield* Effect.forkChild(
+            Effect.gen(function* () {
+              for (let i = 0; i < 20; i++) yield* B.beehive.send("slow", msg(`w${i}`, i))
+            })
+          )
+          const outbox = Effect.map(B.beehive.snapshot, (s) => s.modules.find((m) => m.name === "slow")?.queued)
+          yield* waitForEffect(outbox, (queued) => queued === 2, "B's outbox of slow to be full")
+          const start = yield* Clock.currentTimeMillis
+          // Bounded apart from its own deadline, so that a call that outlives it fails the test, not hangs it.
+          const exit = yield* Effect.exit(B.beehive.sendSync("slow", msg("sq"), 300).pipe(Effect.timeout("3 seconds")))
+          const elapsed = (yield* Clock.currentTimeMillis) - start
+          expect(errorOf(exit)).toMatchObject({ _tag: "SyncTimeout", phase: "enqueue", module: "slow", msgId: "sq" })
+          expect(elapsed).toBeGreaterThanOrEqual(299)
+          expect(elapsed).toBeLessThan(1500)
+          expect((yield* B.beehive.snapshot).pendingCalls).toEqual([])
+          expect(B.events.filter((e) => e._tag === "WindowReset")).toEqual([])
+          // A reads now: the one-way messages all arrive, in order, and the request never does.
+          const got: Array<unknown> = []
+          for (let i = 0; i < 20; i++) got.push((yield* A.beehive.receive("slow")).header.id)
+          yield* Fiber.join(sending)
+          expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `w${i}`))
+          yield* Effect.sleep(HeartbeatMs * 2)
+          expect((yield* A.beehive.snapshot).modules.find((m) => m.name === "slow")?.queued).toBe(0)
+          expect(yield* A.nats.pendingRequests).toBe(0)
+          expect(yield* outbox).toBe(0)
+          expect(B.events.filter((e) => e._tag === "LateResponse" || e._tag === "WindowReset")).toEqual([])
+          expect(A.events.filter((e) => e._tag === "Undeliverable")).toEqual([])
         })
       ),
     20_000
