@@ -347,10 +347,10 @@ describe("NATS context", () => {
       run(
         Effect.gen(function* () {
           const server = yield* startNatsServer
-          // B's window: 2 messages unacknowledged. Its heartbeat is long, so that no WindowReset (after
-          // missedHeartbeats × heartbeatMs of silence) opens the window during the test: the stall is the
-          // serving side's backpressure alone.
-          const B = yield* procWith(server.url, { prefix: "t", sendWindow: 2, heartbeatMs: 2000 })
+          // B's window: 2 messages unacknowledged. Its silence limit is long (40 heartbeats, 6 s), so that
+          // no WindowReset (after missedHeartbeats × heartbeatMs without an acknowledgement) opens the
+          // window during the test: the stall is the serving side's backpressure alone.
+          const B = yield* procWith(server.url, { prefix: "t", sendWindow: 2, missedHeartbeats: 40 })
           // Declared here with an outbox of 2 (R-NATS-3: the outbox's capacity is the addModule capacity).
           yield* B.beehive.addModule("slow", { contextType: "nats", capacity: 2 })
           const A = yield* proc(server.url)
