@@ -1,8 +1,9 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { Effect, Exit, Scope } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { accepts } from "../scripts/natsServer.ts"
+import { accepts, startNatsServer } from "../scripts/natsServer.ts"
 
 const root = join(import.meta.dirname, "..")
 const example = (name: string) => join(root, "dist/examples", name)
@@ -24,6 +25,50 @@ const startedByDemo = (out: string) => {
   expect(port, out).toBeGreaterThan(0)
   expect(child, out).toBeGreaterThan(0)
   return { port, child }
+}
+
+/** One half of the edge-node demo (`--role ...`), started as a user starts it in a terminal. */
+interface Half {
+  readonly child: ChildProcess
+  /** What it printed so far. */
+  readonly out: () => string
+  /** Resolves once a line matching `line` was printed; rejects after 20 s (a failure bound, not a delay). */
+  readonly saw: (line: RegExp) => Promise<void>
+  /** How it ended, with what it wrote to stderr. */
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>
+}
+
+const startHalf = (args: ReadonlyArray<string>): Half => {
+  const child = spawn(process.execPath, [example("edge-node/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  let out = ""
+  let stderr = ""
+  const waiting = new Set<() => void>()
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString()
+    for (const check of [...waiting]) check()
+  })
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal, stderr }))
+  )
+  const saw = (line: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(check)
+        reject(new Error(`${args.join(" ")}: no line ${line} in:\n${out}${stderr}`))
+      }, 20_000)
+      const check = () => {
+        if (!line.test(out)) return
+        clearTimeout(timer)
+        waiting.delete(check)
+        resolve()
+      }
+      waiting.add(check)
+      check()
+    })
+  return { child, out: () => out, saw, exit }
 }
 
 describe("examples", () => {
@@ -153,6 +198,61 @@ describe("examples", () => {
     const { port, child } = startedByDemo(out)
     expect(alive(child)).toBe(false)
     expect(await accepts(port)).toBe(false)
+  }, 60_000)
+
+  it("R-NATS-2 R-NATS-4 R-NATS-6 R-NATS-7 R-REG-6 two processes, one server: --role meta serves metamanager until Ctrl-C, --role edge runs the exchange with it and exits 0 (the README's three terminals)", async () => {
+    const scope = Effect.runSync(Scope.make())
+    const halves: Array<Half> = []
+    try {
+      // Terminal 1: the server.
+      const { url } = await Effect.runPromise(startNatsServer.pipe(Scope.provide(scope)))
+      // Terminal 2, "host A": metamanager alone.
+      const meta = startHalf(["--role", "meta", "--nats-url", url])
+      halves.push(meta)
+      await meta.saw(/metamanager\s+serving on NATS nats:\/\/127\.0\.0\.1:\d+ \(prefix edge-node\)/)
+      // Terminal 3, "host B": edgecore's modules, with the metamanager that host A serves.
+      const edge = startHalf(["--role", "edge", "--nats-url", url])
+      halves.push(edge)
+      expect(await edge.exit).toEqual({ code: 0, signal: null, stderr: "" })
+      for (const line of [
+        new RegExp(
+          `edgecore\\s+starting; metamanager runs in another process, served on NATS ${url.replace(/\./g, "\\.")}`
+        ),
+        /edgecore\s+metamanager connected \(nats module, group meta\)/,
+        /edgehub\s+-> metamanager \(remote\): insert pod/,
+        /edged\s+-> metamanager \(remote, sync\): query pod nginx/,
+        /edged\s+<- metamanager: \{"image":"nginx:1\.27","name":"nginx"\}/,
+        /edgehub\s+<= metamanager: \{"pods":1\}/,
+        /edgehub\s+<= devicetwin: \{"twins":2\}/,
+        /edgecore\s+exchange complete: shutting down/,
+        /edgecore\s+cleaned up 5 modules/
+      ]) {
+        expect(edge.out()).toMatch(line)
+      }
+      // It started no metamanager of its own: the one it talked to is the other process.
+      expect(edge.out()).not.toMatch(/metamanager started as process|\(child\)|metamanager process exited/)
+      // Host A's side of the same exchange, and it goes on serving after edgecore has gone.
+      for (const line of [
+        /metamanager\s+<- edgehub: insert pod \{"image":"nginx:1\.27","name":"nginx"\}/,
+        /metamanager\s+<- edged: query pod "nginx" \(sync\)/,
+        /metamanager\s+-> edged: response \{"image":"nginx:1\.27","name":"nginx"\}/,
+        /metamanager\s+<- edgehub: query node "status" \(sync\)/,
+        /metamanager\s+-> edgehub: response \{"pods":1\}/
+      ]) {
+        await meta.saw(line)
+      }
+      expect(meta.child.exitCode).toBe(null)
+      // Ctrl-C in terminal 2.
+      meta.child.kill("SIGINT")
+      expect(await meta.exit).toEqual({ code: 0, signal: null, stderr: "" })
+      expect(meta.out()).toMatch(/metamanager\s+SIGINT: stopped/)
+      for (const half of [edge, meta])
+        for (const line of half.out().trim().split("\n")) expect(line).toMatch(/^\s*\+\d+ms {2}\S/)
+    } finally {
+      for (const half of halves)
+        if (half.child.exitCode === null && half.child.signalCode === null) half.child.kill("SIGKILL")
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   }, 60_000)
 
   it("the edge-node demo refuses a flag it does not know, or a half without --nats-url, with its usage and exit 2", () => {
