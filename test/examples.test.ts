@@ -38,6 +38,7 @@ interface Half {
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>
 }
 
+/** Starts `main.js <args>` from dist/ as `npm start -- <args>` runs it, its output piped here. */
 const startHalf = (args: ReadonlyArray<string>): Half => {
   const child = spawn(process.execPath, [example("edge-node/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] })
   let out = ""
