@@ -20,6 +20,11 @@
  * path, BENCH_SIDE=beehive|plain one side (to profile it: `node --cpu-prof dist/bench/nats.js`).
  * BENCH_SEND_WINDOW=n runs the beehive side with `sendWindow` n and `maxInbound` 4n (defaults 256 and
  * 1024, R-NATS-8), to see what the window costs.
+ *
+ * Issue 12's targets, printed last: each path at least 0.8 of its plain baseline doing the same work
+ * (one-way: plain publish with JSON + consumer; sendSync: plain request with JSON + consumer), by rate
+ * in this run. With `--check`, a missed target is a failure (exit 1), as `bench:socket -- --check`; a
+ * path not measured (BENCH_ONLY, BENCH_SIDE) has no target.
  * Figures and profiles: README.md, the `bench:nats` row.
  */
 import { connect } from "@nats-io/transport-node"
@@ -42,6 +47,26 @@ const WINDOW =
   process.env.BENCH_SEND_WINDOW === undefined
     ? {}
     : { sendWindow: Number(process.env.BENCH_SEND_WINDOW), maxInbound: 4 * Number(process.env.BENCH_SEND_WINDOW) }
+
+/** Issue 12's target: each path at least this ratio of its plain nats.js baseline, in the same run. */
+const TARGET_RATIO = 0.8
+
+/**
+ * A target's line, `target: ... met` or `MISSED`; a ratio that was not measured (NaN: one side alone) is
+ * reported as such and is no miss. Whether the target was met (or not measured).
+ */
+const target = (path: string, baselineName: string, value: number, baseline: number): boolean => {
+  const r = value / baseline
+  if (Number.isNaN(r)) {
+    console.log(`target: >= ${TARGET_RATIO} of ${baselineName}, ${path}: not measured`)
+    return true
+  }
+  const met = r >= TARGET_RATIO
+  console.log(
+    `target: >= ${TARGET_RATIO} of ${baselineName}, ${path}: ratio ${r.toFixed(2)} (${value} /s against ${baseline} /s): ${met ? "met" : "MISSED"}`
+  )
+  return met
+}
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -112,6 +137,8 @@ const program = Effect.gen(function* () {
   const json = encodeJsonResult(yield* Message.newMessage(), "sink")
   const payload = json._tag === "Success" ? json.success : ""
   const ratio = (a: number, b: number) => (a / b).toFixed(2)
+  /** The targets' checks, printed after both paths: [path, baseline, beehive's rate, the baseline's rate]. */
+  const targets: Array<readonly [string, string, number, number]> = []
 
   if (ONLY !== "sync") {
     let received = 0
@@ -205,6 +232,7 @@ const program = Effect.gen(function* () {
     console.log(
       `send: ${beehiveOneWay} /s = ${ratio(beehiveOneWay, plainConsumed)} of plain with JSON + consumer (${plainConsumed} /s), ${ratio(beehiveOneWay, plainReplied)} of it with a reply subject (${plainReplied} /s), ${ratio(beehiveOneWay, plainOneWay)} of raw plain publish (${plainOneWay} /s); dropped by the serving side: ${dropped.length}`
     )
+    targets.push(["one-way send", "plain publish with JSON + consumer", beehiveOneWay, plainConsumed])
   }
 
   if (ONLY !== "send") {
@@ -258,7 +286,13 @@ const program = Effect.gen(function* () {
     console.log(
       `sendSync: ${beehiveSync} /s = ${ratio(beehiveSync, plainJsonSync)} of plain with JSON + consumer (${plainJsonSync} /s), ${ratio(beehiveSync, plainSync)} of raw plain request (${plainSync} /s)`
     )
+    targets.push(["sendSync", "plain request with JSON + consumer", beehiveSync, plainJsonSync])
   }
+  console.log("")
+  // Every target printed, missed or not.
+  return targets
+    .map(([path, baselineName, value, baseline]) => target(path, baselineName, value, baseline))
+    .every(Boolean)
 })
 
 /** A message as Go beehive's JSON has it, made anew (id, timestamp) for each plain publish. */
@@ -273,7 +307,13 @@ const plainMessage = (parentId = "", content: unknown = null) => ({
   content
 })
 
-Effect.runPromise(Effect.scoped(program)).catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+// With --check, a missed target is a failure (exit 1), for CI.
+Effect.runPromise(Effect.scoped(program)).then(
+  (met) => {
+    if (!met && process.argv.includes("--check")) process.exitCode = 1
+  },
+  (error) => {
+    console.error(error)
+    process.exitCode = 1
+  }
+)

@@ -81,4 +81,23 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     const left = readdirSync(tmpdir()).filter((f) => f.startsWith("bh-bench-") && !before.has(f))
     expect(left).toEqual([])
   }, 120_000)
+
+  it("bench:nats --check exits 1 exactly when issue 12's 0.8 of plain nats.js is missed on a path; without it, 0", () => {
+    const tiny = { BENCH_RUNS: "1", BENCH_ONE_WAY: "2000", BENCH_ROUND_TRIPS: "200" }
+    const result = node(["dist/bench/nats.js", "--check"], tiny)
+    // Each path's target, next to the plain baseline doing the same work, measured in the same run.
+    expect(result.stdout).toMatch(
+      /\ntarget: >= 0\.8 of plain publish with JSON \+ consumer, one-way send: ratio [\d.]+ \(\d+ \/s against \d+ \/s\): (met|MISSED)\n/
+    )
+    expect(result.stdout).toMatch(
+      /\ntarget: >= 0\.8 of plain request with JSON \+ consumer, sendSync: ratio [\d.]+ \(\d+ \/s against \d+ \/s\): (met|MISSED)\n/
+    )
+    expect(result.status, result.stderr).toBe(result.stdout.includes("MISSED") ? 1 : 0)
+    // One side alone measures no ratio: no target missed.
+    const plainOnly = node(["dist/bench/nats.js", "--check"], { ...tiny, BENCH_SIDE: "plain", BENCH_ONLY: "sync" })
+    expect(plainOnly.stdout).toContain("target: >= 0.8 of plain request with JSON + consumer, sendSync: not measured")
+    expect(plainOnly.status, plainOnly.stderr).toBe(0)
+    const without = node(["dist/bench/nats.js"], tiny)
+    expect(without.status, without.stderr).toBe(0)
+  }, 120_000)
 })
