@@ -20,7 +20,7 @@ import { awaitModule, HeartbeatMs, procWith, waitUntil } from "./support.ts"
 const MissedHeartbeats = 3
 const DetectionBoundMs = (MissedHeartbeats + 1) * HeartbeatMs
 /** What a loaded machine may add to the bound (timers firing late, the kill itself): a failure bound, not a delay. */
-const SchedulingMarginMs = 400
+const SchedulingMarginMs = 1000
 /** The call's deadline, far beyond the bound: a call decided by it would be a Timeout, not MemberGone. */
 const DeadlineMs = 5000
 
