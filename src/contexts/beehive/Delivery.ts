@@ -46,7 +46,10 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
     if (endpoint === undefined) return Effect.fail(state.unavailable(module, "send"))
     const refused = endpoint.refuse?.(message)
     if (refused !== undefined) return Effect.fail(refused)
-    if (endpoint.offerNow(message, "later")) {
+    // A receiver handed a one-way message runs from a scheduler task, so that a stream of sends is
+    // taken in one run of it; a sync request (one another process's call forwards here, its caller
+    // waiting for the answer) wakes it at once, as `sendSync` does: no event-loop turn per request.
+    if (endpoint.offerNow(message, message.header.sync ? "now" : "later")) {
       recordUnsafe(fiber, state.metrics?.sent, 1)
       return Effect.void
     }
