@@ -19,6 +19,7 @@ import { makeSide } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
+import { recordingTracer } from "../support/tracer.ts"
 
 type Kind = "name" | "message" | "messages" | "bound" | "timeout" | "optionalName"
 
@@ -110,9 +111,9 @@ const arbCall = fc.constantFrom(...(Object.keys(operations) as Array<Operation>)
 )
 
 describe("R-API-3 every operation checks its arguments", () => {
-  it("R-API-3 a call with bad arguments fails with InvalidArgument naming the operation and its first bad argument, and changes nothing; a call with good ones is never refused", () =>
+  it("R-API-3 R-OBS-1 a call with bad arguments fails with InvalidArgument naming the operation and its first bad argument, and changes nothing, with a tracer installed or not; a call with good ones is never refused", () =>
     fc.assert(
-      fc.property(arbCall, ({ operation, args, invalid }) => {
+      fc.property(arbCall, fc.boolean(), ({ operation, args, invalid }, traced) => {
         const sim = new SimRuntime()
         const scope = sim.run(Scope.make())
         const beehive = sim.run(Scope.provide(makeBeehive(), scope))
@@ -124,7 +125,10 @@ describe("R-API-3 every operation checks its arguments", () => {
           })
         )
         const before = sim.run(beehive.snapshot)
-        const fiber = sim.fork<unknown, unknown>(call(beehive, operation, args))
+        // With a tracer installed too: the span's attributes are read from the arguments before they are
+        // checked, and a bad one is still refused, never a defect (R-OBS-1).
+        const called = call(beehive, operation, args)
+        const fiber = sim.fork<unknown, unknown>(traced ? Effect.withTracer(called, recordingTracer().tracer) : called)
         sim.settle()
         const exit = fiber.pollUnsafe()
         expect(exit, "the call ended at once").toBeDefined()

@@ -171,6 +171,30 @@ describe("R-SOCK-23 one line per event, saying what it holds", () => {
     ))
 })
 
+/** The fields of each kind of event, as `arbEvent` makes them. */
+const fieldsOf = (kind: Kind): string =>
+  Object.keys(fc.sample(arbEvent(kind, "10.1.0.1:1", "10.2.0.1:1"), 1)[0] as SocketEvent)
+    .filter((field) => field !== "_tag")
+    .sort()
+    .join(",")
+
+describe("R-SOCK-23 a line says which kind of event it is", () => {
+  it("R-SOCK-23 two events of different kinds that hold the same values are different lines: an unsent message is never written as one in doubt, nor the reverse", () =>
+    fc.assert(
+      fc.asyncProperty(arbAnyEvent, async (event) => {
+        const kinds = [...warningKinds, ...debugKinds].filter(
+          (kind) => kind !== event._tag && fieldsOf(kind) === fieldsOf(event._tag as Kind)
+        )
+        const others = kinds.map((kind) => ({ ...event, _tag: kind }) as SocketEvent)
+        const lines = await captureLines(
+          Effect.forEach([event, ...others], (e) => reportEvent(undefined, e), { discard: true })
+        )
+        expect(new Set(lines.map((line) => line.text)).size, JSON.stringify(lines)).toBe(lines.length)
+      }),
+      fcParams(100)
+    ))
+})
+
 /** A peer host and how its connections are written: IPv4 and IPv6 with ports, a unix path without. */
 const hosts = [
   { host: "10.0.0.5", peer: (port: number) => `10.0.0.5:${port}` },
