@@ -153,7 +153,7 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
   const seen = new Set<string>()
   for (const [i, wire] of (decoded.success ?? []).entries()) {
     const fail = (key: string, reason: string) =>
-      Result.fail(new SocketConfigError({ source, path: `[${i}]${key === "" ? "" : `.${key}`}`, reason }))
+      Result.fail(new SocketConfigError({ source, path: `[${i}].${key}`, reason }))
     if (wire.module === "") return fail("module", "is empty")
     const server = wire.server ?? false
     const role = `${server ? "server" : "client"}:${wire.module}`
