@@ -149,13 +149,16 @@ describe("a connection over packets that nobody reads (R-SOCK-30, R-SOCK-11)", (
     60_000
   )
 
-  it(
-    "loses nothing of a flood just below both bounds",
-    () =>
+  // Just below both bounds, and exactly at the byte bound: a connection holds at most that much unread,
+  // and ends only when the peer writes more.
+  it.each([
+    ["just below both bounds", MaxUnreadPackets - 96, Math.floor(MaxUnreadPacketBytes / MaxUnreadPackets) - 48],
+    ["of exactly the byte bound (64 packets of 128 KiB)", 64, MaxUnreadPacketBytes / 64]
+  ])(
+    "R-SOCK-30 loses nothing of a flood %s",
+    (_, count, size) =>
       run(
         Effect.gen(function* () {
-          const count = MaxUnreadPackets - 96
-          const size = Math.floor(MaxUnreadPacketBytes / MaxUnreadPackets) - 48
           const { connection, written } = yield* floodUnread(count, size, 1)
           // Read only once the peer has written everything and gone.
           expect(yield* Effect.promise(() => written)).toBe(count * size)
