@@ -5,8 +5,6 @@
  * that kills serving processes, which are child processes built from dist/. The properties that run
  * in this process are in NatsDurableProperties.test.ts (the properties-only mutation run takes them).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { join } from "node:path"
 import { Effect, Exit, Fiber, Result, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -17,11 +15,11 @@ import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import { type NatsEvent, parseNatsConfig, resolveNatsOptions } from "../../src/contexts/nats/NatsOptions.ts"
 import { durableStreamName } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
-import { ensureBuilt, root } from "../socket/child.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 import { AckWaitMs, run, sendBursts, startServing, stopServing } from "./durableSupport.ts"
+import { killFixture, startFixture } from "./fixtureChild.ts"
 import { type Proc, procWith, startJetStreamServer, waitUntil } from "./support.ts"
 
 let scope: Scope.Closeable
@@ -306,15 +304,15 @@ describe("NATS durable mailboxes (JetStream)", () => {
                 const config = { url: server.url, prefix, module, ackWaitMs: AckWaitMs, ...how }
                 const processes: Array<Array<string>> = []
                 const start = Effect.acquireRelease(
-                  Effect.promise(() => startDurableChild(config)),
-                  (c) => Effect.promise(() => killChild(c))
+                  Effect.promise(() => startFixture("durable-server.mjs", config)),
+                  (c) => Effect.promise(() => killFixture(c))
                 ).pipe(Effect.tap((c) => Effect.sync(() => processes.push(c.received))))
                 let child = yield* start
                 const sent: Array<Array<string>> = [[], []]
                 for (const round of rounds) {
                   yield* sendBursts(senders, sent, round.counts, module)
                   yield* Effect.sleep(round.afterMs)
-                  yield* Effect.promise(() => killChild(child))
+                  yield* Effect.promise(() => killFixture(child))
                   child = yield* start
                 }
                 const all = sent.flat()
@@ -333,56 +331,3 @@ describe("NATS durable mailboxes (JetStream)", () => {
     180_000
   )
 })
-
-/** A child process serving a durable module (test/nats/fixtures/durable-server.mjs). */
-interface DurableChild {
-  readonly child: ChildProcess
-  /** The ids it printed as received, in order. */
-  readonly received: Array<string>
-  readonly exited: Promise<void>
-}
-
-/** Starts the fixture and waits for its READY line (a failure bound, not a delay). */
-const startDurableChild = (config: Record<string, unknown>): Promise<DurableChild> =>
-  new Promise((resolve, reject) => {
-    ensureBuilt()
-    const fixture = join(root, "test/nats/fixtures/durable-server.mjs")
-    const child = spawn(process.execPath, [fixture, JSON.stringify(config)], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    const received: Array<string> = []
-    let buffer = ""
-    let stderr = ""
-    const exited = new Promise<void>((done) => child.once("exit", () => done()))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`durable server did not start: ${stderr}`))
-    }, 20_000)
-    child.stderr?.on("data", (d) => {
-      stderr += d
-    })
-    child.stdout?.on("data", (d) => {
-      buffer += d
-      let nl = buffer.indexOf("\n")
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
-        if (line === "READY") {
-          clearTimeout(timer)
-          resolve({ child, received, exited })
-        } else if (line.startsWith("R ")) received.push(line.slice(2))
-        nl = buffer.indexOf("\n")
-      }
-    })
-    child.once("exit", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`durable server exited with ${code}: ${stderr}`))
-    })
-  })
-
-/** Kills the child with SIGKILL (no finalizer runs) and waits for it to exit. */
-const killChild = async (c: DurableChild): Promise<void> => {
-  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
-  await c.exited
-}

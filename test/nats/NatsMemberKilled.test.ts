@@ -6,14 +6,12 @@
  * it (R-GSYNC-5) within (`missedHeartbeats` + 1) × `heartbeatMs` of the kill, long before its deadline.
  * (A clean leave, whose goodbye decides the call in one message's latency, is NatsContext.test.ts's.)
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { join } from "node:path"
 import { Clock, Effect, Fiber, type Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { startNatsServer } from "../../scripts/natsServer.ts"
 import * as Message from "../../src/model/Message.ts"
-import { ensureBuilt, root } from "../socket/child.ts"
 import { errorOf } from "../support/exits.ts"
+import { type FixtureChild, killFixture, startFixture } from "./fixtureChild.ts"
 import { awaitModule, HeartbeatMs, procWith, waitUntil } from "./support.ts"
 
 /** Both processes' heartbeat settings: the member's process is gone within (3 + 1) × 150 ms of its last beat. */
@@ -24,64 +22,11 @@ const SchedulingMarginMs = 1000
 /** The call's deadline, far beyond the bound: a call decided by it would be a Timeout, not MemberGone. */
 const DeadlineMs = 5000
 
-/** A child process serving a module that never answers. */
-interface MemberChild {
-  readonly child: ChildProcess
-  /** The ids it printed as received, in order. */
-  readonly received: Array<string>
-  readonly exited: Promise<void>
-}
-
-/** Starts the fixture and waits for its READY line (a failure bound, not a delay). */
-const startMember = (config: Record<string, unknown>): Promise<MemberChild> =>
-  new Promise((resolve, reject) => {
-    ensureBuilt()
-    const fixture = join(root, "test/nats/fixtures/mute-member.mjs")
-    const child = spawn(process.execPath, [fixture, JSON.stringify(config)], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    const received: Array<string> = []
-    let buffer = ""
-    let stderr = ""
-    const exited = new Promise<void>((done) => child.once("exit", () => done()))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`member process did not start: ${stderr}`))
-    }, 20_000)
-    child.stderr?.on("data", (d) => {
-      stderr += d
-    })
-    child.stdout?.on("data", (d) => {
-      buffer += d
-      let nl = buffer.indexOf("\n")
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
-        if (line === "READY") {
-          clearTimeout(timer)
-          resolve({ child, received, exited })
-        } else if (line.startsWith("R ")) received.push(line.slice(2))
-        nl = buffer.indexOf("\n")
-      }
-    })
-    child.once("exit", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`member process exited with ${code}: ${stderr}`))
-    })
-  })
-
-/** Kills the child with SIGKILL (no finalizer runs, no goodbye is sent) and waits for it to exit. */
-const killMember = (m: MemberChild): Promise<void> => {
-  if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill("SIGKILL")
-  return m.exited
-}
-
 /** The member's process for the test's scope: killed at its end at the latest. */
-const member = (config: Record<string, unknown>): Effect.Effect<MemberChild, never, Scope.Scope> =>
+const member = (config: Record<string, unknown>): Effect.Effect<FixtureChild, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.promise(() => startMember(config)),
-    (m) => Effect.promise(() => killMember(m))
+    Effect.promise(() => startFixture("mute-member.mjs", config)),
+    (m) => Effect.promise(() => killFixture(m))
   )
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
@@ -117,7 +62,7 @@ describe("NATS context: a member's process killed", () => {
           expect(yield* B.beehive.sendResp(yield* Message.newResponse(request, "b1's"), "b1")).toBe(true)
           yield* waitUntil(() => c.received.includes("gg"), "c1's process to receive its copy")
           const killedAt = yield* Clock.currentTimeMillis
-          yield* Effect.promise(() => killMember(c))
+          yield* Effect.promise(() => killFixture(c))
           const exit = yield* Fiber.join(call)
           const elapsed = (yield* Clock.currentTimeMillis) - killedAt
           expect(errorOf(exit)).toMatchObject({
