@@ -2,9 +2,10 @@
  * fast-check commands for the state-machine properties. Each command is generated with abstract
  * parameters (which module, which pending call) and made concrete when it runs, against the current
  * model: ids are fresh or deliberately reused, a response goes to a pending call (or nowhere), from a
- * member, a member cleaned up since the call started, a non-member, a stranger or nobody, an interruption hits an operation in flight, an advance
- * may stop exactly at a deadline. So every generated sequence is meaningful, and shrinking stays
- * meaningful. Commands come in rounds: the operations of a round race each other.
+ * member, a member cleaned up since the call started, a non-member, a stranger or nobody, an
+ * interruption hits an operation in flight, an advance may stop exactly at a deadline. So every
+ * generated sequence is meaningful, and shrinking stays meaningful. Commands come in rounds: the
+ * operations of a round race each other.
  */
 import fc from "fast-check"
 import { moduleOf } from "../../spec/model/State.ts"
@@ -90,17 +91,26 @@ const goneMembers = (run: Run<unknown>): Array<{ readonly call: string; readonly
       : []
   )
 
-// The members pending group calls still wait for (neither answered nor gone), those that took their
-// copy first: cleaning one up leaves a member gone between receiving and answering.
-const waitingMembers = (run: Run<unknown>): Array<string> => {
-  const waiting = run.model.calls.flatMap((call) =>
+// The members of each pending group call that still owe it an answer (neither answered nor gone), with
+// where the call's copy is in their mailbox (-1: taken already, or not offered yet).
+const owing = (run: Run<unknown>): Array<{ readonly call: string; readonly member: string; readonly at: number }> =>
+  run.model.calls.flatMap((call) =>
     call.kind === "group"
       ? call.members
           .filter((m) => !call.history.some((e) => (e.kind === "gone" ? e.member : e.from) === m))
-          .map((member) => ({ member, queued: moduleOf(run.model, member)?.queue.includes(`${call.id}!`) ?? false }))
+          .map((member) => ({
+            call: call.id,
+            member,
+            at: moduleOf(run.model, member)?.queue.indexOf(`${call.id}!`) ?? -1
+          }))
       : []
   )
-  return [...waiting.filter((w) => !w.queued), ...waiting.filter((w) => w.queued)].map((w) => w.member)
+
+// The members pending group calls still wait for, those whose copy is no longer in their mailbox
+// first: cleaning one up leaves a member gone between receiving and answering.
+const waitingMembers = (run: Run<unknown>): Array<string> => {
+  const waiting = owing(run)
+  return [...waiting.filter((w) => w.at === -1), ...waiting.filter((w) => w.at !== -1)].map((w) => w.member)
 }
 
 /** Turns an abstract command into a model command for the current state. */
@@ -224,19 +234,9 @@ const concretizeRound = (round: AbstractRound, names: Names, run: Run<unknown>):
  * holding it further back (it then receives what is ahead of the copy); with none, nothing runs.
  */
 const goneAnswer = (pick: number, names: Names, run: Run<unknown>): Array<Command> => {
-  const owing = run.model.calls.flatMap((call) =>
-    call.kind === "group"
-      ? call.members
-          .filter((m) => !call.history.some((e) => (e.kind === "gone" ? e.member : e.from) === m))
-          .flatMap((member) => {
-            const queue = moduleOf(run.model, member)?.queue ?? []
-            const at = queue.indexOf(`${call.id}!`)
-            return at === -1 ? [] : [{ call: call.id, member, first: at === 0 }]
-          })
-      : []
-  )
-  const first = owing.filter((o) => o.first)
-  const pool = first.length > 0 ? first : owing
+  const holding = owing(run).filter((o) => o.at !== -1)
+  const first = holding.filter((o) => o.at === 0)
+  const pool = first.length > 0 ? first : holding
   const chosen = pool[pick % Math.max(1, pool.length)]
   if (chosen === undefined) return []
   const op = () => `op${++names.n}`
