@@ -5,7 +5,7 @@
  * implementation is what the run checks, not what it measures.
  */
 import * as O from "../../spec/model/Outcomes.ts"
-import type { GroupCall, State } from "../../spec/model/State.ts"
+import { type GroupCall, membersOf, type State } from "../../spec/model/State.ts"
 import type { Command } from "../../spec/model/Step.ts"
 
 /** The cases counted, each a situation some SPEC rule decides. */
@@ -39,9 +39,6 @@ export type CaseCounts = Partial<Record<CaseName, number>>
 const add = (counts: CaseCounts, name: CaseName) => {
   counts[name] = (counts[name] ?? 0) + 1
 }
-
-const groupOf = (model: State, group: string): ReadonlyArray<string> =>
-  model.groups.find(([name]) => name === group)?.[1] ?? []
 
 // Whether `member` took the copy of group call `call` with a receive that ended before this step.
 const received = (
@@ -78,12 +75,17 @@ export const countCases = (
         else if (callIds.has(c.id)) add(counts, "reusedId")
         if (c.timeoutMs === undefined) add(counts, "defaultTimeout")
         else if (c.timeoutMs <= 0) add(counts, "zeroOrNegativeTimeout")
-        if (c._tag === "SendToGroupSync" && c.source !== undefined && groupOf(model, c.group).includes(c.source))
+        if (
+          c._tag === "SendToGroupSync" &&
+          c.source !== undefined &&
+          (membersOf(model, c.group) ?? []).includes(c.source)
+        )
           add(counts, "sourceInOwnGroup")
         break
       }
       case "SendToGroup":
-        if (c.source !== undefined && groupOf(model, c.group).includes(c.source)) add(counts, "sourceInOwnGroup")
+        if (c.source !== undefined && (membersOf(model, c.group) ?? []).includes(c.source))
+          add(counts, "sourceInOwnGroup")
         break
       case "Interrupt": {
         const target = earlier.find((e) => "op" in e && e.op === c.target)
@@ -94,10 +96,11 @@ export const countCases = (
         const call = model.calls.find((pending) => pending.id === c.parentId)
         if (call === undefined) break
         if (call.deadline === now) add(counts, "answerAtDeadline")
-        if (c.from === undefined || !model.modules.some(([name]) => name === c.from)) {
-          if (c.from === undefined || call.kind !== "group" || !call.members.includes(c.from))
-            add(counts, "unknownSenderAnswers")
-        }
+        const from = c.from
+        const known =
+          from !== undefined &&
+          (model.modules.some(([name]) => name === from) || (call.kind === "group" && call.members.includes(from)))
+        if (!known) add(counts, "unknownSenderAnswers")
         if (call.kind !== "group" || c.from === undefined) break
         if (!call.members.includes(c.from)) add(counts, "nonMemberAnswers")
         else if (call.history.some((e) => e.kind === "gone" && e.member === c.from)) {
