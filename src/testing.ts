@@ -23,6 +23,7 @@ export {
   preemptingAt,
   type ReadyTask,
   random,
+  refitPoints,
   replay as replayStrategy,
   rng,
   runSeed,

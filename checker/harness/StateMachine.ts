@@ -5,11 +5,14 @@
  * full API. The schedule is a tape of choices among ready tasks and a few preemption points fitted
  * to the run: a first run under the tape alone counts the operations at which a fiber can be
  * preempted while another task is ready, and the points are drawn among those (as fractions of the
- * run), so that they land where a preemption changes the interleaving instead of past the run's end. Both runs must follow the model. A failure is written as a
- * counterexample file with everything needed to replay it.
+ * run), so that they land where a preemption changes the interleaving instead of past the run's end.
+ * A preemption may make the rest of the run shorter (a busy wait cut short, a connection closed
+ * sooner); the points that run did not reach are then moved into it and the run made once more
+ * (`refitPoints`). Every run must follow the model. A failure is written as a counterexample file
+ * with everything needed to replay it.
  */
 import fc from "fast-check"
-import { fitPoints, metered, preemptingAt, replay, type Strategy } from "../../src/effects/Strategy.ts"
+import { fitPoints, metered, preemptingAt, refitPoints, replay, type Strategy } from "../../src/effects/Strategy.ts"
 import type { Counterexample, ScheduleCoverage } from "../../src/testing/Explore.ts"
 import { fcParams } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
@@ -53,6 +56,11 @@ export interface StateMachineCoverage extends ScheduleCoverage {
   readonly cases: CaseCounts
 }
 
+/**
+ * How often the points a preempted run did not reach are moved into it and the run made again: once
+ * brings 93% of the drawn points to fire across two processes (72% without), three 93.5%.
+ */
+const maxRefits = 1
 /** Preemption points are drawn as a fraction of the run, in this many steps. */
 const fractionScale = 10_000
 
@@ -135,9 +143,9 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     cases: {} as CaseCounts
   }
   const schedules = new Set<string>()
-  // Both runs of one input; `last` is the run that threw, if one did.
+  // The runs of one input (measured, preempted, refitted); `last` is the run that threw, if one did.
   let last: { run: Run<unknown>; points: ReadonlyArray<number> } | undefined
-  const both = (
+  const runsOf = (
     preamble: Preamble,
     cmds: Iterable<fc.Command<Names, Run<unknown>>>,
     tape: number[],
@@ -151,13 +159,22 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
       drawn.map((d) => d / fractionScale),
       meter.contended()
     )
-    execute(machine, preamble, cmds, points.length === 0 ? replay(tape) : preemptingAt(replay(tape), points), (run) => {
-      last = { run, points }
-    })
+    let fitted = points
+    let length = meter.contended()
+    for (let refits = 0; ; refits++) {
+      const measured = metered(fitted.length === 0 ? replay(tape) : preemptingAt(replay(tape), fitted))
+      const used = fitted
+      execute(machine, preamble, cmds, measured.strategy, (run) => {
+        last = { run, points: used }
+      })
+      if (fitted.every((p) => p < measured.contended()) || refits === maxRefits) break
+      fitted = refitPoints(fitted, length, measured.contended())
+      length = measured.contended()
+    }
     return points
   }
   const property = fc.property(preambleArbitrary, commands, choices, fractions, (preamble, cmds, tape, drawn) => {
-    const points = both(preamble, cmds, tape, drawn)
+    const points = runsOf(preamble, cmds, tape, drawn)
     const run = last?.run as Run<unknown>
     const decisions = run.real.sim.decisions()
     coverage.runs++
@@ -187,7 +204,7 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
   const [preamble, cmds, tape, drawn] = details.counterexample
   let mismatch = "no mismatch on re-run"
   try {
-    both(preamble, cmds, tape, drawn)
+    runsOf(preamble, cmds, tape, drawn)
   } catch (e) {
     // The outcome is the difference itself, as a replay of the commands reports it.
     mismatch =

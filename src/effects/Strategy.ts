@@ -167,6 +167,28 @@ export const fitPoints = (fractions: ReadonlyArray<number>, contended: number): 
   return [...points].sort((a, b) => a - b)
 }
 
+/**
+ * The points of a preempted run that it did not reach (the preemptions before them made it shorter:
+ * a busy wait cut short, a connection closed sooner) moved into what is left of it: `points` are
+ * the sorted points that run used, `previous` the contended operations of the run they were fitted
+ * to and `contended` those of the preempted run. The points it reached stay, so a run under the new
+ * points is the same up to the first moved one, which fires; the moved ones keep their order and
+ * their relative places between the last point reached and the end.
+ *
+ * @category constructors
+ */
+export const refitPoints = (points: ReadonlyArray<number>, previous: number, contended: number): Array<number> => {
+  const reached = points.filter((p) => p < contended)
+  const start = reached.length === 0 ? 0 : (reached[reached.length - 1] as number) + 1
+  if (start >= contended || reached.length === points.length) return [...reached]
+  const from = reached.length === 0 ? 0 : start
+  const span = Math.max(1, previous - from)
+  const moved = points
+    .filter((p) => p >= contended)
+    .map((p) => start + Math.min(contended - start - 1, Math.floor(((p - from) / span) * (contended - start))))
+  return [...new Set([...reached, ...moved])].sort((a, b) => a - b)
+}
+
 /** Choices in a row that PCT gives one owner while others are ready before it counts as spinning. */
 const spinPatience = 1000
 

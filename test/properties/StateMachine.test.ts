@@ -9,7 +9,7 @@ const rules =
 
 // Floors on what the runs explore, so that a change that quietly makes the rounds sequential, or
 // stops preempting, fails here. Set at about half (choice points) or just under (the rest) of what
-// the suite's seed measured: 25.6 choice points per run, 99.5% of the drawn preemptions fired,
+// the suite's seed measured: 24.7 choice points per run, 100% of the drawn preemptions fired,
 // 53% of the rounds concurrent, 90% of the runs preempted.
 const expectExplores = (coverage: StateMachineCoverage) => {
   expect(coverage.choicePoints / coverage.runs, "choice points per run").toBeGreaterThan(12)
@@ -91,12 +91,12 @@ describe("state machine: the implementation follows the reference model", () => 
         `faults ${JSON.stringify(coverage.faults)}, ${coverage.closedWhileStalled} clients closed while the server did not read, ` +
         `${coverage.cutReads} reads cut short in ${coverage.runsWithCutReads} runs; cases ${JSON.stringify(coverage.cases)}`
     )
-    // About half of what the suite's seed measured (24.3 choice points per run, 33% of the rounds
-    // concurrent: faults are rounds of their own) or just under it (72% of the drawn preemptions
-    // fired: a preemption that changes the path may leave later points of the first run unreached,
-    // and a crash or a close ends many paths early).
+    // About half of what the suite's seed measured (25.9 choice points per run, 33% of the rounds
+    // concurrent: faults are rounds of their own) or just under it (93% of the drawn preemptions
+    // fired: a preemption may shorten the rest of the run, a crash or a close ending many paths
+    // early, and the points it did not reach are moved into it once; 72% before they were).
     expect(coverage.choicePoints / coverage.runs, "choice points per run").toBeGreaterThan(15)
-    expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.7)
+    expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.9)
     expect(coverage.concurrentRounds / coverage.rounds, "rounds with racing operations").toBeGreaterThan(0.3)
     expect(coverage.runsPreempted / coverage.runs, "runs with a preemption").toBeGreaterThan(0.8)
     // Every fault is generated, and cut reads happen: frames split over reads and joined in one.
@@ -122,8 +122,9 @@ describe("state machine: the implementation follows the reference model", () => 
         `${coverage.concurrentRounds} of ${coverage.rounds} rounds concurrent; faults ${JSON.stringify(coverage.faults)}; ` +
         `cases ${JSON.stringify(coverage.cases)}`
     )
+    // Measured: 31.5 choice points per run, 96% of the drawn preemptions fired (80% before refitting).
     expect(coverage.choicePoints / coverage.runs, "choice points per run").toBeGreaterThan(15)
-    expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.7)
+    expect(coverage.preemptionsFired / coverage.preemptionsDrawn, "drawn preemptions that fired").toBeGreaterThan(0.9)
     expect(coverage.runsPreempted / coverage.runs, "runs with a preemption").toBeGreaterThan(0.8)
     expect(Object.keys(coverage.faults).sort()).toEqual(["CloseClient", "Crash", "Reconnect", "Resume", "Stall"])
     expect(coverage.cutReads, "a packet is never cut").toBe(0)

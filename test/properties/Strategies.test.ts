@@ -15,6 +15,7 @@ import {
   preemptingAt,
   type ReadyTask,
   random,
+  refitPoints,
   replay,
   type Strategy
 } from "../../src/effects/Strategy.ts"
@@ -42,6 +43,40 @@ describe("R-DET-4 R-DET-6 the strategies", () => {
           for (const p of points) expect(p >= 0 && p < contended && Number.isInteger(p)).toBe(true)
           const wanted = new Set(fractions.map((f) => Math.min(contended - 1, Math.floor(f * contended))))
           expect(new Set(points)).toEqual(wanted)
+        }
+      ),
+      fcParams(300)
+    ))
+
+  it("R-DET-4 R-DET-6 refitted points keep those the preempted run reached and move the others, in order, between the last reached and its end", () =>
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 500 })
+          .chain((previous) =>
+            fc.tuple(
+              fc.constant(previous),
+              fc.uniqueArray(fc.nat({ max: previous - 1 }), { maxLength: 12 }),
+              fc.integer({ min: 0, max: 600 })
+            )
+          ),
+        ([previous, drawn, contended]) => {
+          const points = [...drawn].sort((a, b) => a - b)
+          const refitted = refitPoints(points, previous, contended)
+          const reached = points.filter((p) => p < contended)
+          const unreached = points.length - reached.length
+          const last = reached.length === 0 ? -1 : (reached[reached.length - 1] as number)
+          for (let i = 1; i < refitted.length; i++) expect(refitted[i]).toBeGreaterThan(refitted[i - 1] as number)
+          for (const p of refitted) expect(p >= 0 && p < contended && Number.isInteger(p)).toBe(true)
+          // The run under the new points is the preempted one up to the first moved point.
+          expect(refitted.slice(0, reached.length)).toEqual(reached)
+          expect(refitted.length).toBeLessThanOrEqual(points.length)
+          if (unreached === 0) expect(refitted).toEqual(points)
+          // Room after the last reached point: at least one point moves there (and so fires).
+          if (unreached > 0 && last + 1 < contended) expect(refitted.length).toBeGreaterThan(reached.length)
+          // Moved points keep their spread: as many as fit in the room left.
+          if (unreached > 0 && contended - (last + 1) >= previous)
+            expect(refitted.length - reached.length).toBe(unreached)
         }
       ),
       fcParams(300)
