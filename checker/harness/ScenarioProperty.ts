@@ -11,7 +11,7 @@
  * run's decisions are stored as absolute operation numbers, as every counterexample file keeps them.
  */
 import fc from "fast-check"
-import { fitPoints, metered, preemptingAt, replay } from "../../src/effects/Strategy.ts"
+import { fitPoints, metered, preemptingAt, refitPoints, replay } from "../../src/effects/Strategy.ts"
 import { type Counterexample, coverageMeter, formatTimeline, type ScheduleCoverage } from "../../src/testing/Explore.ts"
 import { isFailure, runScenario, type Scenario, type ScenarioRun } from "../../src/testing/Scenario.ts"
 import { fcParams } from "../fcParams.ts"
@@ -45,7 +45,9 @@ export const scheduleArbitrary = (preemption: boolean) =>
 /**
  * Runs `scenario` under `choices`, preempting at the generated `fractions` of the contended operations
  * measured on the same choices without preemption. A failing measurement is the result (it needs no
- * preemption at all). `drawn` is how many distinct points were drawn.
+ * preemption at all). When a preemption shortens the run so that later points are not reached, they
+ * are moved into what is left of it and the run made once more (`refitPoints`). `drawn` is how many
+ * distinct points were drawn.
  */
 export const runFitted = (
   scenario: () => Scenario,
@@ -60,7 +62,13 @@ export const runFitted = (
     fractions.map((f) => f / fractionSteps),
     measuring.contended()
   )
-  return { result: runScenario(scenario(), preemptingAt(replay(choices), points)), drawn: points.length }
+  const preempting = metered(preemptingAt(replay(choices), points))
+  const preempted = runScenario(scenario(), preempting.strategy)
+  // The points a preemption left past the run's shortened end are moved into it, once (R-DET-4).
+  if (isFailure(preempted.outcome) || points.every((p) => p < preempting.contended()))
+    return { result: preempted, drawn: points.length }
+  const refitted = refitPoints(points, measuring.contended(), preempting.contended())
+  return { result: runScenario(scenario(), preemptingAt(replay(choices), refitted)), drawn: points.length }
 }
 
 /**

@@ -39,7 +39,7 @@ const check = (name: string, coverage: ScheduleCoverage, preemption: boolean, fa
   // conservation property's did, once its input grew a field): each property must draw some, and the
   // properties together at least one per run (below).
   expect(coverage.preemptionsDrawn, `${name}: preemptions drawn`).toBeGreaterThan(0)
-  expect(fired, `${name}: fraction of drawn preemptions that fired`).toBeGreaterThanOrEqual(0.8)
+  expect(fired, `${name}: fraction of drawn preemptions that fired`).toBeGreaterThanOrEqual(0.9)
   expect(coverage.distinctInterleavings, `${name}: distinct interleavings`).toBeGreaterThanOrEqual(0.8 * coverage.runs)
 }
 
@@ -47,7 +47,7 @@ const report = (title: string, rows: ReadonlyArray<readonly [string, ScheduleCov
   console.log([title, ...rows.map(([name, c]) => `  ${name.padEnd(24)} ${formatCoverage(c)}`)].join("\n"))
 
 describe("schedule coverage of the suite's properties", () => {
-  it("R-DET-4 the scenario properties: at least 90% of drawn preemptions fire, runs meet choice points, schedules differ", () => {
+  it("R-DET-4 the scenario properties: at least 90% of drawn preemptions fire (each property's and all together), runs meet choice points, schedules differ", () => {
     const rows = properties.map(
       (p) => [p.name, checkScenarios(p.scenario, p.input, { runs: sampleRuns, preemption: p.preemption })] as const
     )
