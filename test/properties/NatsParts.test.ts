@@ -6,8 +6,9 @@
  * counts, sent when R-NATS-8 says, to at most `maxPendingRequests` senders owed a count at a time; the
  * sync requests a serving process owes answers to, each answered once, at most `maxPendingRequests`
  * of them remembered, the oldest forgotten, and a response JSON cannot carry answered with a refusal
- * (R-NATS-6). Each part runs over a stand-in for the state it shares with the others (only what it
- * reads), never a connection.
+ * (R-NATS-6); what the client refuses to publish, each message reported, a one-way one passed to
+ * `onUndeliverable`, a sync call answered at once (R-NATS-3). Each part runs over a stand-in for the
+ * state it shares with the others (only what it reads), never a connection.
  */
 import type { JsMsg } from "@nats-io/jetstream"
 import type { Msg } from "@nats-io/transport-node"
@@ -15,7 +16,7 @@ import { Effect, Exit, Fiber, Queue, Result, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeHost } from "../../src/contexts/Beehive.ts"
-import type { ContextType } from "../../src/contexts/ContextHost.ts"
+import type { ContextHostService, ContextType } from "../../src/contexts/ContextHost.ts"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
 import { batchLines, inboundWeight, MaxBatch } from "../../src/contexts/nats/Batch.ts"
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
@@ -807,6 +808,102 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         }
       ),
       fcParams(300)
+    ))
+})
+
+/**
+ * A stand-in for the state the publisher reads (R-NATS-3): the global context `host`, no flush due
+ * (`flushEvery` out of reach), the modules' batching, and a client that refuses the publishes
+ * `refuses` names (counted from 0), recording the message ids of each publish it takes.
+ */
+const publishingState = (
+  host: ContextHostService,
+  batching: boolean,
+  refuses: ReadonlyArray<boolean>,
+  taken: Array<string>,
+  events: Array<NatsEvent>
+) => {
+  let calls = 0
+  return {
+    host,
+    beehive: host.beehive,
+    processId: "self",
+    options: { flushEvery: 1_000_000, sendWindow: 1_000_000, heartbeatMs: 1000, missedHeartbeats: 3 },
+    maxPayload: () => 1 << 20,
+    durable: { has: () => false, closed: () => {} },
+    registry: { acceptsBatches: () => batching },
+    subjects: subjects("bh"),
+    replies: { requestPublished: () => {} },
+    report: (e: NatsEvent) => events.push(e),
+    publish: (_subject: string, data: string) => {
+      if (refuses[calls++] === true) return "connection closed"
+      for (const line of data.split("\n")) taken.push(JSON.parse(line).header.msg_id)
+      return undefined
+    }
+  } as unknown as NatsState
+}
+
+describe("R-NATS-3 what the client refuses to publish", () => {
+  it("R-NATS-3 R-SYNC-4 a message the client refuses to publish is reported PublishFailed, once: a one-way message (alone or in a batch) passed to onUndeliverable, once; a sync request's call answered at once with an error response from its module; whatever the client took is neither", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ sync: fc.boolean(), module: fc.constantFrom("S", "T") }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.boolean(), { maxLength: 16 }),
+        fc.boolean(),
+        (sends, refuses, batching) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const undeliverable: Array<string> = []
+          const host = sim.run(
+            Scope.provide(makeHost({ onUndeliverable: (_, message) => undeliverable.push(message.header.id) }), scope)
+          )
+          const taken: Array<string> = []
+          const events: Array<NatsEvent> = []
+          const publisher = new Publisher(
+            publishingState(host, batching, refuses, taken, events),
+            sim.run(Queue.unbounded<void>())
+          )
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          for (const module of ["S", "T"]) sim.run(host.beehive.addModule(module, { contextType: ContextTypeNats }))
+          const calls = new Map<string, Fiber.Fiber<ReturnType<typeof msg>, unknown>>()
+          const oneWay: Array<string> = []
+          for (const [i, { sync, module }] of sends.entries()) {
+            const id = `q${i}`
+            if (sync)
+              calls.set(
+                id,
+                sim.fork(host.beehive.sendSync(module, msg(id, "q", { route: { destination: module } }), 60_000))
+              )
+            else {
+              sim.run(host.beehive.send(module, msg(id)))
+              oneWay.push(id)
+            }
+          }
+          sim.fork(publisher.run)
+          sim.settle()
+          const failed = events.flatMap((e) => (e._tag === "PublishFailed" ? [e.msgId] : []))
+          expect(new Set(failed).size, "each refused message reported once").toBe(failed.length)
+          // Every message went out or was refused, never both.
+          expect([...taken, ...failed].sort()).toEqual(sends.map((_, i) => `q${i}`).sort())
+          expect(undeliverable.sort(), "the refused one-way messages, each once").toEqual(
+            oneWay.filter((id) => failed.includes(id)).sort()
+          )
+          for (const [id, fiber] of calls) {
+            const exit = fiber.pollUnsafe()
+            if (!failed.includes(id)) {
+              expect(exit, `${id} was published: its call waits for an answer`).toBeUndefined()
+              continue
+            }
+            expect(exit !== undefined && Exit.isSuccess(exit), `${id} was refused: its call ended at once`).toBe(true)
+            const response = (exit as Exit.Success<ReturnType<typeof msg>>).value
+            expect(response.header.parentId).toBe(id)
+            expect(response.route.operation).toBe("error")
+            expect(String(response.content)).toContain("connection closed")
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(200)
     ))
 })
 
