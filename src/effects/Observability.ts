@@ -68,22 +68,45 @@ export const observe = <A, E, R>(
   Effect.withFiber((fiber) => (isTracing(fiber) ? inSpan(name, attributes(), () => body(fiber)) : body(fiber)))
 
 /**
+ * What a hot path last found about tracing: the context it asked about and the answer. A context is
+ * immutable and the fibers of one program mostly share one, so the lookup of a tracer that is not
+ * there (a sixth of a send and a receive) is made once per context met in a row. One memo per
+ * operation of a global context: it holds the last context only as long as that operation lives.
+ *
+ * @category models
+ */
+export interface TracingMemo {
+  context: unknown
+  tracing: boolean
+}
+
+/** A memo that has seen no context yet. @category constructors */
+export const tracingMemo = (): TracingMemo => ({ context: undefined, tracing: false })
+
+/**
  * `observe` for the hot paths (send, receive): `attributes` and `body` are made once, not per call,
  * and get the call's arguments, so that a call allocates only the effect it returns (and its
- * closure); the attributes are computed only when a tracer is installed.
+ * closure); the attributes are computed only when a tracer is installed, which `memo` remembers
+ * for the context it last saw.
  *
  * @category combinators
  */
 export const observeWith = <X, Y, A, E, R>(
+  memo: TracingMemo,
   name: string,
   attributes: (x: X, y: Y) => Record<string, string | number | undefined>,
   body: (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y) => Effect.Effect<A, E, R>,
   x: X,
   y: Y
 ): Effect.Effect<A, E, R> =>
-  Effect.withFiber((fiber) =>
-    isTracing(fiber) ? inSpan(name, attributes(x, y), () => body(fiber, x, y)) : body(fiber, x, y)
-  )
+  Effect.withFiber((fiber) => {
+    const context = fiber.context
+    if (memo.context !== context) {
+      memo.tracing = isTracing(fiber)
+      memo.context = context
+    }
+    return memo.tracing ? inSpan(name, attributes(x, y), () => body(fiber, x, y)) : body(fiber, x, y)
+  })
 
 const inSpan = <A, E, R>(
   name: string,

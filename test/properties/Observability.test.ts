@@ -221,6 +221,40 @@ const arbConcurrent: fc.Arbitrary<Concurrent> = fc.oneof(
   fc.record({ _tag: fc.constant("interrupt" as const), target: fc.nat(), after })
 )
 
+describe("R-OBS-1 the tracer of each call", () => {
+  it("R-OBS-1 each send and receive is traced by its own fiber's tracer, and by none without one, whatever tracers (or none) the calls before it on the same context had", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ receive: fc.boolean(), tracer: fc.constantFrom(0, 1, 2) }), { maxLength: 30 }),
+        (steps) => {
+          // No tracer, or one of two: a call's context differs from the one before it whenever they differ.
+          const tracers = [undefined, recordingTracer(), recordingTracer()]
+          const expected: Array<Array<string>> = [[], [], []]
+          Effect.runSync(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const beehive = yield* makeBeehive()
+                yield* beehive.addModule("m")
+                let queued = 0
+                for (const step of steps) {
+                  const receive = step.receive && queued > 0
+                  const operation = receive ? beehive.receive("m") : beehive.send("m", msg("x"))
+                  const tracer = tracers[step.tracer]
+                  yield* tracer === undefined ? operation : Effect.withTracer(operation, tracer.tracer)
+                  queued += receive ? -1 : 1
+                  expected[step.tracer]?.push(receive ? "beehive.receive" : "beehive.send")
+                }
+              })
+            )
+          )
+          expect(tracers[1]?.spans.map((span) => span.name)).toEqual(expected[1])
+          expect(tracers[2]?.spans.map((span) => span.name)).toEqual(expected[2])
+        }
+      ),
+      fcParams(200)
+    ))
+})
+
 describe("R-OBS-2 the counters under concurrency", () => {
   it("R-OBS-2 R-CLEAN-4 R-SEND-3 the sent counter is what conservation accounts for: every copy it counts was received, reported undelivered by a cleanup, or is still queued; the received and undeliverable counters match what the operations returned", () =>
     fc.assert(

@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Arm, all, armNow, type Cancel, onSuccess } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { handOff } from "../../effects/HandOff.ts"
-import { observe, observeWith, recordUnsafe } from "../../effects/Observability.ts"
+import { observe, observeWith, recordUnsafe, tracingMemo } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import {
   type BeehiveShutdown,
@@ -63,7 +63,8 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
       })
     )
   }
-  return (module, message) => observeWith("beehive.send", sendAttributes, body, module, message)
+  const memo = tracingMemo()
+  return (module, message) => observeWith(memo, "beehive.send", sendAttributes, body, module, message)
 }
 
 const sendAttributes = (module: unknown, message: Message | undefined) => ({
@@ -98,7 +99,8 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
       metrics === undefined ? undefined : () => recordUnsafe(fiber, metrics.received, 1)
     )
   }
-  return (module) => observeWith("beehive.receive", receiveAttributes, body, module, undefined)
+  const memo = tracingMemo()
+  return (module) => observeWith(memo, "beehive.receive", receiveAttributes, body, module, undefined)
 }
 
 const receiveAttributes = (module: unknown) => ({ "beehive.module": String(module) })
