@@ -61,6 +61,7 @@ export interface StateMachineCoverage extends ScheduleCoverage {
  * brings 93% of the drawn points to fire across two processes (72% without), three 93.5%.
  */
 const maxRefits = 1
+
 /** Preemption points are drawn as a fraction of the run, in this many steps. */
 const fractionScale = 10_000
 

@@ -70,7 +70,7 @@ export const observe = <A, E, R>(
 /**
  * What a hot path last found about tracing: the context it asked about and the answer. A context is
  * immutable and the fibers of one program mostly share one, so the lookup of a tracer that is not
- * there (a sixth of a send and a receive) is made once per context met in a row. One memo per
+ * there (about a seventh of a send and a receive) is made once per context met in a row. One memo per
  * operation of a global context: it holds the last context only as long as that operation lives.
  *
  * @category models

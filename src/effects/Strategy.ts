@@ -181,11 +181,10 @@ export const refitPoints = (points: ReadonlyArray<number>, previous: number, con
   const reached = points.filter((p) => p < contended)
   const start = reached.length === 0 ? 0 : (reached[reached.length - 1] as number) + 1
   if (start >= contended || reached.length === points.length) return [...reached]
-  const from = reached.length === 0 ? 0 : start
-  const span = Math.max(1, previous - from)
+  const span = Math.max(1, previous - start)
   const moved = points
     .filter((p) => p >= contended)
-    .map((p) => start + Math.min(contended - start - 1, Math.floor(((p - from) / span) * (contended - start))))
+    .map((p) => start + Math.min(contended - start - 1, Math.floor(((p - start) / span) * (contended - start))))
   return [...new Set([...reached, ...moved])].sort((a, b) => a - b)
 }
 
