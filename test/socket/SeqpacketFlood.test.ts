@@ -31,7 +31,8 @@ const [path, count, size, burst] = process.argv.slice(1).map((a, i) => (i === 0 
 const socket = new SeqpacketSocket()
 let written = 0
 let i = 0
-const done = () => { process.stdout.write(String(written)); process.exit(0) }
+// Reported in the next task: a write's callback due in this one still counts it.
+const done = () => setImmediate(() => { process.stdout.write(String(written)); process.exit(0) })
 socket.on("error", (e) => { console.error(e); done() })
 socket.on("close", done)
 socket.on("end", done)
@@ -130,8 +131,11 @@ describe("a connection over packets that nobody reads (R-SOCK-30, R-SOCK-11)", (
           Effect.runPromise(
             Effect.scoped(
               Effect.gen(function* () {
-                const byBytes = size * (MaxUnreadPackets + 1) > MaxUnreadPacketBytes
-                const cutAt = byBytes ? Math.floor(MaxUnreadPacketBytes / size) + 1 : MaxUnreadPackets + 1
+                // The packet that crosses a bound; one that crosses both at once (2 KiB packets) is
+                // named by the packets.
+                const bytesCut = Math.floor(MaxUnreadPacketBytes / size) + 1
+                const byBytes = bytesCut < MaxUnreadPackets + 1
+                const cutAt = Math.min(bytesCut, MaxUnreadPackets + 1)
                 const { connection, written } = yield* floodUnread(cutAt * 2, size, burst)
                 const wrote = (yield* Effect.promise(() => written)) / size
                 const ended = yield* Effect.flip(connection.read)
@@ -144,7 +148,8 @@ describe("a connection over packets that nobody reads (R-SOCK-30, R-SOCK-11)", (
             )
           )
         ),
-        fcParams(6)
+        // The packet that crosses both bounds at once, always.
+        { ...fcParams(6), examples: [[2048, 1]] }
       ),
     60_000
   )
