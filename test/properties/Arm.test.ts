@@ -205,7 +205,7 @@ describe("armed waits", () => {
       fcParams(2000)
     ))
 
-  it("armNow keeps an early outcome for its first waiter, hands a later one on in the mode it came in, and withdraws its wait only while no waiter has the outcome", () =>
+  it("armNow keeps an early outcome for its first waiter, hands a later one on in the mode it came in, withdraws its wait only while no waiter has the outcome, and returns the outcome of an arm that completed at once, and only then", () =>
     fc.assert(
       fc.property(
         fc.boolean(),
@@ -222,7 +222,9 @@ describe("armed waits", () => {
               sourceWithdrawn = true
             }
           }
-          const [waiting, withdraw] = armNow(source)
+          const [waiting, withdraw, atOnce] = armNow(source)
+          // What a caller need not wait for: the outcome when the arm completed at once, else nothing.
+          expect(atOnce === undefined ? "none" : show(atOnce)).toBe(immediate ? "ok:now" : "none")
           const got: Array<string> = []
           let withdrawn = false
           let fired = immediate
