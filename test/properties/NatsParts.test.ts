@@ -352,6 +352,66 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
+  it("R-NATS-5 R-NATS-4 a module found served by nobody (no responders) is cleaned up and forgets its owners: a process that still listed it and then drops it, says bye or falls silent changes nothing more, never a defect; a process newly listing it registers it again", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            { weight: 3, arbitrary: arbRegistryStep },
+            {
+              weight: 1,
+              arbitrary: fc.record({ kind: fc.constant("nobody" as const), module: fc.constantFrom("a", "b", Taken) })
+            }
+          ),
+          { minLength: 1, maxLength: 16 }
+        ),
+        (steps) => {
+          const events: Array<NatsEvent> = []
+          const endpoints = new Map<string, unknown>()
+          const registry = new Registry(registeringState(new Set([Taken]), endpoints, events))
+          // The model: the modules each live process announced last, and each module's owners (the
+          // processes that newly listed it since nobody was found serving it).
+          const live = new Map<string, ReadonlySet<string>>()
+          const owners = new Map<string, Set<string>>()
+          const disown = (module: string, process: string) => {
+            owners.get(module)?.delete(process)
+            if (owners.get(module)?.size === 0) owners.delete(module)
+          }
+          let now = 1_000_000
+          for (const step of steps) {
+            if (step.kind === "nobody") {
+              owners.delete(step.module)
+              Effect.runSync(registry.nobodyServes(step.module))
+            } else if (step.kind === "silence") {
+              now += 3001
+              for (const [process, modules] of live) for (const m of modules) disown(m, process)
+              live.clear()
+              Effect.runSync(registry.dropSilent(now))
+            } else {
+              now += 1
+              const process = `p${step.process}`
+              const before = live.get(process) ?? new Set<string>()
+              const after = step.kind === "bye" ? new Set<string>() : new Set(step.modules)
+              for (const m of after) if (!before.has(m)) owners.set(m, (owners.get(m) ?? new Set()).add(process))
+              for (const m of before) if (!after.has(m)) disown(m, process)
+              if (step.kind === "bye") live.delete(process)
+              else live.set(process, after)
+              Effect.runSync(
+                registry.applyAnnouncement({ v: 1, process, kind: step.kind, modules: [...step.modules] }, now)
+              )
+            }
+            expect([...endpoints.keys()].sort()).toEqual([...owners.keys()].filter((m) => m !== Taken).sort())
+            expect(
+              Effect.runSync(registry.remoteModules)
+                .map(({ module, processes }) => [module, [...processes].sort()])
+                .sort()
+            ).toEqual([...owners].map(([m, processes]) => [m, [...processes].sort()]).sort())
+          }
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-NATS-8 responses and registry messages wait in a bounded queue: one that finds it full is dropped and reported BadPayload (control queue full); a subscription error offers nothing", () =>
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.boolean(), { maxLength: 12 }), (capacity, errors) => {
