@@ -21,7 +21,7 @@ import { arbPreemption, underPreemption } from "../support/preemption.ts"
 const names: ReadonlyArray<string> = ["A", "B", "C"]
 
 describe("R-SOCK-7 module names two servers share", () => {
-  it("R-SOCK-7 R-SEND-4 a name two connected servers both list is served by the first connection that lists it, declared or not; the second's is skipped, and what is sent to the name reaches the first server, in order", () =>
+  it("R-SOCK-7 R-SEND-4 a name two connected servers both list is served by the first connection that lists it, declared or not, joined to that exchange's groups; the second's is skipped, joined to none of its groups, and what is sent to the name reaches the first server, in order", () =>
     fc.assert(
       fc.asyncProperty(
         fc.tuple(fc.subarray([...names]), fc.subarray([...names])),
@@ -35,7 +35,10 @@ describe("R-SOCK-7 module names two servers share", () => {
                 const servers = yield* Effect.forEach([first, second], (own, i) =>
                   Effect.gen(function* () {
                     const server = yield* makeSide(network.transport)
-                    for (const module of own) yield* server.beehive.addModule(module)
+                    for (const module of own) {
+                      yield* server.beehive.addModule(module)
+                      yield* server.beehive.addModuleGroup(module, `g${i}`)
+                    }
                     yield* server.socket.serve({ address: unix(`shared-${i}`), accept: ["x"] })
                     return server
                   })
@@ -59,6 +62,12 @@ describe("R-SOCK-7 module names two servers share", () => {
                   const served = servedBy(name) !== undefined || declared.includes(name)
                   expect(snapshot.modules.find((m) => m.name === name)?.contextType, name).toBe(
                     served ? "socket" : undefined
+                  )
+                  // Joined to the groups of the exchange that registered it, never to those of an
+                  // exchange that listed it once the name was taken (skipped).
+                  const by = servedBy(name)
+                  expect(snapshot.modules.find((m) => m.name === name)?.groups, `${name}'s groups`).toEqual(
+                    served ? (by === undefined ? [] : [`g${by}`]) : undefined
                   )
                 }
                 const expected = new Map<string, Array<string>>()
