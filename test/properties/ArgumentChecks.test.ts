@@ -233,6 +233,63 @@ describe("R-API-5 a type name is plugged in once", () => {
     ))
 })
 
+describe("R-API-3 addModule checks its options", () => {
+  /** A capacity R-API-3 refuses: not an integer from 1 to 2^24. */
+  const badCapacity = fc.oneof(
+    fc.constantFrom<unknown>(0, -1, 1.5, 2 ** 24 + 1, Number.NaN, Number.POSITIVE_INFINITY, "8", null, true, [4], {}),
+    fc.integer({ max: 0 }),
+    fc.integer({ min: 2 ** 24 + 1 })
+  )
+  /** A context type R-API-3 refuses: not a non-empty string. */
+  const badContextType = fc.constantFrom<unknown>("", 0, 42, null, false, ["channel"], { type: "channel" })
+
+  it("R-API-3 R-MOD-1 addModule refuses a capacity that is not an integer from 1 to 2^24, or a contextType that is not a non-empty string (the capacity checked first), with InvalidArgument naming addModule and the option, saying why, and adds nothing; good options add the module", () =>
+    fc.assert(
+      fc.property(
+        fc.option(
+          fc.oneof(
+            fc.integer({ min: 1, max: 2 ** 24 }).map((c) => ({ ok: c })),
+            badCapacity.map((c) => ({ bad: c }))
+          ),
+          { nil: undefined }
+        ),
+        fc.option(
+          fc.oneof(
+            fc.constant({ ok: "channel" as unknown }),
+            badContextType.map((t) => ({ bad: t }))
+          ),
+          { nil: undefined }
+        ),
+        (capacity, contextType) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const beehive = sim.run(Scope.provide(makeBeehive(), scope))
+          const options: Record<string, unknown> = {}
+          if (capacity !== undefined) options.capacity = "ok" in capacity ? capacity.ok : capacity.bad
+          if (contextType !== undefined) options.contextType = "ok" in contextType ? contextType.ok : contextType.bad
+          const exit = sim.runSync(beehive.addModule("m", options as never))
+          const refused =
+            capacity !== undefined && "bad" in capacity
+              ? "capacity"
+              : contextType !== undefined && "bad" in contextType
+                ? "context type"
+                : undefined
+          if (refused === undefined) expect(Exit.isSuccess(exit)).toBe(true)
+          else {
+            const error = errorOf(exit)
+            expect(error).toBeInstanceOf(InvalidArgument)
+            expect(error).toMatchObject({ operation: "addModule", argument: refused })
+            expect((error as InvalidArgument).reason.trim()).not.toBe("")
+          }
+          const modules = sim.run(beehive.snapshot).modules.map((m) => m.name)
+          expect(modules).toEqual(refused === undefined ? ["m"] : [])
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(200)
+    ))
+})
+
 describe("R-GLOBAL-4 a shutdown ends the pending calls", () => {
   it("R-GLOBAL-4 every sync call pending at shutdown fails with BeehiveShutdown naming its operation, and the report counts them", () =>
     fc.assert(
