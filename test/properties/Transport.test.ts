@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -535,6 +535,31 @@ const systemBufferSlack = 4 << 20
 
 /** Far past what a reader that pushes back can take: reaching it means nothing pushed back. */
 const unboundedMark = 24 << 20
+
+describe("R-SOCK-22 closing an in-memory listener twice is closing it once", () => {
+  it("R-SOCK-22 a listener closed, its address listened on anew, then closed again (by hand, or by the end of its scope) leaves the new listener taking connections", () =>
+    fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 3 }), fc.boolean(), (again, byScope) =>
+        run(
+          Effect.gen(function* () {
+            const network = new MemoryNetwork()
+            const address = unix("memory")
+            const scope = yield* Scope.make()
+            const first = yield* Scope.provide(network.transport.listen(address), scope)
+            yield* first.close
+            const second = yield* network.transport.listen(address)
+            for (let i = 0; i < again; i++) yield* first.close
+            if (byScope) yield* Scope.close(scope, Exit.void)
+            const client = yield* network.transport.connect(address)
+            const server = yield* second.accept
+            yield* client.write(new Uint8Array([7]))
+            expect((yield* server.read).map((chunk) => [...chunk])).toEqual([[7]])
+          })
+        )
+      ),
+      fcParams(20)
+    ))
+})
 
 describe("R-SOCK-22 a reader that does not read pushes back on the writer", () => {
   it(
