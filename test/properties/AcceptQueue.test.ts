@@ -12,8 +12,10 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { AcceptQueue } from "../../src/contexts/socket/AcceptQueue.ts"
 import type { Connection } from "../../src/contexts/socket/Transport.ts"
+import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { ConnectionClosed } from "../../src/model/SocketErrors.ts"
 import { fcParams } from "../support/fc.ts"
+import { arbPreemption, underPreemption } from "../support/preemption.ts"
 
 type Command =
   | { readonly _tag: "arrive" }
@@ -118,5 +120,58 @@ describe("R-SOCK-22 a listener's accept queue, alone", () => {
         )
       ),
       fcParams(500)
+    ))
+})
+
+describe("R-SOCK-22 a listener's accept queue, its accepts racing", () => {
+  it("R-SOCK-22 accepts begun at once while connections wait, a close racing them, under any schedule and preemption: each accept gets a connection (never nothing), fails by the close or waits; no connection goes to two, and the close hands back exactly those none got", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.nat(),
+        arbPreemption([0.3, 0.6]),
+        (arrivals, accepting, closing, seed, preemption) =>
+          underPreemption(seed, preemption, (strategy) => {
+            const sim = new SimRuntime({ strategy })
+            const queue = new AcceptQueue()
+            for (let n = 0; n < arrivals; n++) queue.arrived(connection(n))
+            const accepts = Array.from({ length: accepting }, () => sim.fork(Effect.exit(queue.accept)))
+            let handedBack: Array<string> = []
+            if (closing)
+              sim.fork(
+                Effect.sync(() => {
+                  handedBack = queue
+                    .close(new ConnectionClosed({ peer: "listener", detail: "closed" }))
+                    .map((c) => c.peer)
+                })
+              )
+            sim.settle()
+            const taken: Array<string> = []
+            let waiting = 0
+            for (const [i, fiber] of accepts.entries()) {
+              const exit = fiber.pollUnsafe()
+              if (exit === undefined) {
+                waiting++
+                continue
+              }
+              if (Exit.isFailure(exit)) throw new Error(`accept ${i} died: ${String(exit.cause)}`)
+              const outcome = exit.value
+              if (Exit.isSuccess(outcome)) {
+                expect(outcome.value?.peer, `what accept ${i} got`).toMatch(/^c\d$/)
+                taken.push(outcome.value.peer)
+              } else expect(closing, `accept ${i} failed with no close`).toBe(true)
+            }
+            expect(new Set(taken).size, "no connection went to two accepts").toBe(taken.length)
+            expect([...taken, ...handedBack].sort()).toEqual(
+              closing
+                ? Array.from({ length: arrivals }, (_, n) => `c${n}`)
+                : Array.from({ length: Math.min(arrivals, accepting) }, (_, n) => `c${n}`)
+            )
+            expect(waiting, "accepts left waiting").toBe(closing ? 0 : Math.max(0, accepting - arrivals))
+          })
+      ),
+      fcParams(300)
     ))
 })

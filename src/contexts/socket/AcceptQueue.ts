@@ -52,10 +52,16 @@ export class AcceptQueue {
     })
   })
 
-  // A waiting connection is taken by the `sync` that hands it to the caller, with no operation in
-  // between where an interruption could drop it: until then it waits here (`close` closes it).
-  private readonly takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.suspend(() =>
-    this.pending.length > 0 ? Effect.sync(() => this.pending.shift() as Connection) : this.accept
+  // A waiting connection is taken in the operation that finds it, uninterruptibly handed to the
+  // caller: a fiber may yield between any two operations, and a close or another accept that ran
+  // then found it still waiting (a preemption between the check and the taking handed the same
+  // connection back to the close and `undefined` to the accept). Until then it waits here (`close`
+  // closes it); none left, the accept waits again, interruptibly.
+  private readonly takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      const connection = this.pending.shift()
+      return connection === undefined ? restore(this.accept) : Effect.succeed(connection)
+    })
   )
 
   /** Fails the waiting accepts and every later one with `closed`; returns the connections never handed over. */
