@@ -8,6 +8,7 @@
  * @internal
  */
 import { Effect } from "effect"
+import { handOff } from "../../effects/HandOff.ts"
 import type { ConnectionClosed } from "../../model/SocketErrors.ts"
 import type { Connection } from "./Transport.ts"
 
@@ -43,26 +44,33 @@ export class AcceptQueue {
   }
 
   /** The oldest connection not handed over; waits while there is none. Fails once closed. */
-  readonly accept: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
-    if (this.pending.length > 0) return resume(this.takeWaiting)
-    if (this.closed !== undefined) return resume(Effect.fail(this.closed))
+  readonly accept: Effect.Effect<Connection, ConnectionClosed> = Effect.withFiber((fiber) => {
+    // Taken in the operation that finds it and handed to the caller through the fiber's hand-off
+    // slot: a fiber may yield between any two operations, and a close or another accept that ran
+    // then found it still waiting (a preemption between a check and a taking handed the same
+    // connection to the close and `undefined` to the accept). One the caller never got, its fiber
+    // stopped first, comes back here (`giveBack`).
+    const connection = this.pending.shift()
+    if (connection !== undefined) return handOff(fiber, connection, this.giveBack)
+    if (this.closed !== undefined) return Effect.fail(this.closed)
+    return this.wait
+  })
+
+  // Arrivals and a close between the look above and this wait are seen here: the accept looks again.
+  private readonly wait: Effect.Effect<Connection, ConnectionClosed> = Effect.callback((resume) => {
+    if (this.pending.length > 0 || this.closed !== undefined) return resume(this.accept)
     this.acceptors.add(resume)
     return Effect.sync(() => {
       this.acceptors.delete(resume)
     })
   })
 
-  // A waiting connection is taken in the operation that finds it, uninterruptibly handed to the
-  // caller: a fiber may yield between any two operations, and a close or another accept that ran
-  // then found it still waiting (a preemption between the check and the taking handed the same
-  // connection back to the close and `undefined` to the accept). Until then it waits here (`close`
-  // closes it); none left, the accept waits again, interruptibly.
-  private readonly takeWaiting: Effect.Effect<Connection, ConnectionClosed> = Effect.uninterruptibleMask((restore) =>
-    Effect.suspend(() => {
-      const connection = this.pending.shift()
-      return connection === undefined ? restore(this.accept) : Effect.succeed(connection)
-    })
-  )
+  // Back at the head of the line while the listener is open; closed once it is not (its close closed
+  // the others it held).
+  private readonly giveBack = (connection: Connection): void => {
+    if (this.closed === undefined) this.pending.unshift(connection)
+    else Effect.runFork(connection.close)
+  }
 
   /** Fails the waiting accepts and every later one with `closed`; returns the connections never handed over. */
   close(closed: ConnectionClosed): ReadonlyArray<Connection> {
