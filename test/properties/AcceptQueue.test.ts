@@ -7,7 +7,7 @@
  * that arrives after it). The transports' own properties (Transport.test.ts) cannot reach an arrival
  * after the close: each stops arrivals before it closes the queue.
  */
-import { Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { AcceptQueue } from "../../src/contexts/socket/AcceptQueue.ts"
@@ -123,21 +123,49 @@ describe("R-SOCK-22 a listener's accept queue, alone", () => {
     ))
 })
 
+/** A connection whose `close` is recorded in `closes`. */
+const closable = (n: number, closes: Array<string>): Connection =>
+  ({
+    peer: `c${n}`,
+    read: Effect.never,
+    write: () => Effect.void,
+    close: Effect.sync(() => {
+      closes.push(`c${n}`)
+    })
+  }) as unknown as Connection
+
 describe("R-SOCK-22 a listener's accept queue, its accepts racing", () => {
-  it("R-SOCK-22 accepts begun at once while connections wait, a close racing them, under any schedule and preemption: each accept gets a connection (never nothing), fails by the close or waits; no connection goes to two, and the close hands back exactly those none got", () =>
+  it("R-SOCK-22 R-SOCK-13 accepts begun at once while connections wait, a close and interruptions racing them, under any schedule and preemption: each accept gets a connection (never nothing), fails by the close, is interrupted or waits; no connection goes to two or is lost: each is taken, handed back by the close, still waiting, or closed when an interrupted accept had taken it after the close", () =>
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 4 }),
         fc.boolean(),
+        fc.integer({ min: 0, max: 2 }),
         fc.nat(),
         arbPreemption([0.3, 0.6]),
-        (arrivals, accepting, closing, seed, preemption) =>
+        (arrivals, accepting, closing, interrupting, seed, preemption) =>
           underPreemption(seed, preemption, (strategy) => {
             const sim = new SimRuntime({ strategy })
             const queue = new AcceptQueue()
-            for (let n = 0; n < arrivals; n++) queue.arrived(connection(n))
-            const accepts = Array.from({ length: accepting }, () => sim.fork(Effect.exit(queue.accept)))
+            const closes: Array<string> = []
+            for (let n = 0; n < arrivals; n++) queue.arrived(closable(n, closes))
+            // Each accept keeps what it gets in the operations that get it, uninterruptibly (an
+            // interruption after that is the caller's to handle, as R-SOCK-13's accepting server does).
+            const outcomes: Array<Exit.Exit<Connection, ConnectionClosed> | undefined> = []
+            const accepts = Array.from({ length: accepting }, (_, i) =>
+              sim.fork(
+                Effect.uninterruptibleMask((restore) =>
+                  Effect.flatMap(Effect.exit(restore(queue.accept)), (outcome) =>
+                    Effect.sync(() => {
+                      outcomes[i] = outcome
+                    })
+                  )
+                )
+              )
+            )
+            const interrupted = accepts.slice(0, interrupting)
+            for (const fiber of interrupted) sim.fork(Fiber.interrupt(fiber))
             let handedBack: Array<string> = []
             if (closing)
               sim.fork(
@@ -156,20 +184,33 @@ describe("R-SOCK-22 a listener's accept queue, its accepts racing", () => {
                 waiting++
                 continue
               }
-              if (Exit.isFailure(exit)) throw new Error(`accept ${i} died: ${String(exit.cause)}`)
-              const outcome = exit.value
+              // Interrupted before it began or once done, or ended by a defect.
+              if (Exit.isFailure(exit)) {
+                expect(Cause.hasInterruptsOnly(exit.cause), `accept ${i} died: ${String(exit.cause)}`).toBe(true)
+                expect(interrupted.includes(fiber), `accept ${i} interrupted by no one`).toBe(true)
+              }
+              const outcome = outcomes[i]
+              if (outcome === undefined) continue
               if (Exit.isSuccess(outcome)) {
                 expect(outcome.value?.peer, `what accept ${i} got`).toMatch(/^c\d$/)
                 taken.push(outcome.value.peer)
-              } else expect(closing, `accept ${i} failed with no close`).toBe(true)
+              } else if (Cause.hasInterruptsOnly(outcome.cause))
+                expect(interrupted.includes(fiber), `accept ${i} interrupted by no one`).toBe(true)
+              else expect(closing, `accept ${i} failed with no close`).toBe(true)
             }
-            expect(new Set(taken).size, "no connection went to two accepts").toBe(taken.length)
-            expect([...taken, ...handedBack].sort()).toEqual(
-              closing
-                ? Array.from({ length: arrivals }, (_, n) => `c${n}`)
-                : Array.from({ length: Math.min(arrivals, accepting) }, (_, n) => `c${n}`)
-            )
-            expect(waiting, "accepts left waiting").toBe(closing ? 0 : Math.max(0, accepting - arrivals))
+            // What still waits for an accept, collected by a close now.
+            const left = closing
+              ? []
+              : queue.close(new ConnectionClosed({ peer: "listener", detail: "closed" })).map((c) => c.peer)
+            // Closed by the queue only once the listener is: before, one given back waits again.
+            if (!closing) expect(closes, "closed while the listener was open").toEqual([])
+            const accounted = [...taken, ...handedBack, ...closes, ...left]
+            expect(new Set(accounted).size, "no connection counted twice").toBe(accounted.length)
+            expect(accounted.sort()).toEqual(Array.from({ length: arrivals }, (_, n) => `c${n}`))
+            // An accept that was neither interrupted nor refused by a close, with a connection waiting, took one.
+            if (!closing && interrupting === 0)
+              expect(waiting, "accepts left waiting").toBe(Math.max(0, accepting - arrivals))
+            if (closing) expect(waiting, "accepts left waiting after a close").toBe(0)
           })
       ),
       fcParams(300)
