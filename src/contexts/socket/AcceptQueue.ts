@@ -65,11 +65,20 @@ export class AcceptQueue {
     })
   })
 
-  // Back at the head of the line while the listener is open; closed once it is not (its close closed
-  // the others it held).
+  // While the listener is open, back at the head of the line, and the oldest waiting accept (one that
+  // began while it was taken) looks again: it takes it if no other accept did first, and a wake-up
+  // its fiber never runs (stopped meanwhile) leaves it waiting here. Closed once the listener is (its
+  // close closed the others it held).
   private readonly giveBack = (connection: Connection): void => {
-    if (this.closed === undefined) this.pending.unshift(connection)
-    else Effect.runFork(connection.close)
+    if (this.closed !== undefined) {
+      Effect.runFork(connection.close)
+      return
+    }
+    this.pending.unshift(connection)
+    const acceptor = this.acceptors.values().next().value
+    if (acceptor === undefined) return
+    this.acceptors.delete(acceptor)
+    acceptor(this.accept)
   }
 
   /** Fails the waiting accepts and every later one with `closed`; returns the connections never handed over. */
