@@ -884,7 +884,7 @@ const publishingState = (
   events: Array<NatsEvent>
 ) => {
   let calls = 0
-  return {
+  const state = {
     host,
     beehive: host.beehive,
     processId: "self",
@@ -893,14 +893,16 @@ const publishingState = (
     durable: { has: () => false, closed: () => {} },
     registry: { acceptsBatches: () => batching },
     subjects: subjects("bh"),
-    replies: { requestPublished: () => {} },
+    replies: undefined as unknown as Replies,
     report: (e: NatsEvent) => events.push(e),
     publish: (_subject: string, data: string) => {
       if (refuses[calls++] === true) return "connection closed"
       for (const line of data.split("\n")) taken.push(JSON.parse(line).header.msg_id)
       return undefined
     }
-  } as unknown as NatsState
+  } as unknown as NatsState & { replies: Replies }
+  state.replies = new Replies(state)
+  return state
 }
 
 describe("R-NATS-3 what the client refuses to publish", () => {

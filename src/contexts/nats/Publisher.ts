@@ -12,7 +12,6 @@
  * @internal
  */
 import { Clock, Effect, Queue } from "effect"
-import { type Message, newErrorResponse } from "../../model/Message.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
 import { type Outgoing, RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
 import { BatchHeader, MaxBatchSent } from "./Batch.ts"
@@ -166,7 +165,14 @@ export class Publisher {
             const failed = state.publish(credit.subject, json, credit.replyPrefix + subjectToken(message.header.id))
             if (failed !== undefined) {
               state.report({ _tag: "PublishFailed", module: endpoint.module, msgId: message.header.id, reason: failed })
-              if (message.header.sync) yield* this.answerRefused(endpoint, message, failed)
+              // Its call ends now instead of at its deadline.
+              if (message.header.sync)
+                yield* state.replies.answerRefused(
+                  endpoint,
+                  message.header.id,
+                  `publish to module "${endpoint.module}" refused: ${failed}`,
+                  endpoint.module
+                )
               else state.host.onUndeliverable(endpoint.module, message)
             } else {
               if (credit.unacked === 0) credit.since = now
@@ -220,21 +226,6 @@ export class Publisher {
     this.sinceFlush += n
     batch.length = 0
     this.batchBytes = 0
-  }
-
-  /**
-   * Answers a sync request the client refused to publish with an error response from its module, so
-   * that its call ends now instead of at its deadline (R-NATS-3), if the call still waits.
-   */
-  private answerRefused(endpoint: RemoteEndpoint, request: Message, reason: string): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      endpoint.answered(request.header.id)
-      if (!this.state.host.isPending(request.header.id)) return Effect.void
-      return Effect.flatMap(
-        newErrorResponse(request, `publish to module "${endpoint.module}" refused: ${reason}`),
-        (response) => Effect.ignore(this.state.beehive.sendResp(response, endpoint.module))
-      )
-    })
   }
 
   /**

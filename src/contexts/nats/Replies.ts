@@ -20,6 +20,7 @@ import { Clock, Effect, Result } from "effect"
 import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult, encodeJsonResult } from "../../model/MessageJson.ts"
+import type { RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
 import { AckHeader, type NatsState, UnattributedHeader, UndeliverableHeader } from "./NatsState.ts"
 import { fromSubjectToken, subjectToken } from "./Subjects.ts"
 
@@ -193,6 +194,28 @@ export class Replies {
     return Effect.gen(() => this.handleSteps(msg))
   }
 
+  /**
+   * Ends the call still waiting for request `msgId`, in flight to `endpoint`'s module, with an error
+   * response saying `reason`, from `from` (a refusal by the serving side, nobody serving the module,
+   * a publish the client refused: R-NATS-3, R-NATS-5, R-NATS-6). The request is no longer in flight;
+   * nothing is sent when no call waits for it. Never fails.
+   */
+  answerRefused(
+    endpoint: RemoteEndpoint | undefined,
+    msgId: string,
+    reason: string,
+    from: string | undefined
+  ): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const request = endpoint?.inflight.get(msgId)
+      endpoint?.answered(msgId)
+      if (request === undefined || !this.state.host.isPending(msgId)) return Effect.void
+      return Effect.flatMap(Msgs.newErrorResponse(request, reason), (response) =>
+        Effect.ignore(this.state.beehive.sendResp(response, from))
+      )
+    })
+  }
+
   // A generator method, made once: a generator function made per call (per answer here) costs V8 a
   // prototype object and an initial map at its first generator (see socket/Deliveries.ts).
   private *handleSteps(msg: Msg) {
@@ -222,12 +245,12 @@ export class Replies {
     const refused =
       msg.headers?.code === 503 ? `no process serves module "${module}"` : msg.headers?.get(UndeliverableHeader)
     if (refused !== undefined && refused !== "") {
-      const request = state.publisher.endpoints.get(module)?.inflight.get(msgId)
-      state.publisher.endpoints.get(module)?.answered(msgId)
-      if (request === undefined || !state.host.isPending(msgId)) return
-      const response = yield* Msgs.newErrorResponse(request, refused)
-      yield* Effect.ignore(state.beehive.sendResp(response, this.responder(msgId, module, marked)))
-      return
+      return yield* this.answerRefused(
+        state.publisher.endpoints.get(module),
+        msgId,
+        refused,
+        this.responder(msgId, module, marked)
+      )
     }
     const decoded = decodeJsonResult(msg.string())
     if (Result.isFailure(decoded)) {
