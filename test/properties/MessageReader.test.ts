@@ -14,8 +14,8 @@
 import { Effect, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { encodeFrame } from "../../src/contexts/socket/FrameCodec.ts"
-import { makeDecoder } from "../../src/contexts/socket/Framing.ts"
+import { encodeFrame, FrameHeaderBytes } from "../../src/contexts/socket/FrameCodec.ts"
+import { encoderFor, makeDecoder } from "../../src/contexts/socket/Framing.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { MessageReader, parseIncoming } from "../../src/contexts/socket/MessageReader.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
@@ -78,6 +78,58 @@ describe("R-SOCK-1 R-SOCK-4 a peer's stream through the reader", () => {
           )
       ),
       fcParams(100)
+    ))
+})
+
+describe("R-SOCK-1 R-SOCK-3 R-SOCK-4 a bad payload after good ones", () => {
+  it("R-SOCK-1 R-SOCK-3 R-SOCK-4 a payload that is not UTF-8 fails the reader with SocketProtocolError Frame after every message before it, wherever the stream is cut (read together with it too), never with one after it, and for good", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("frame" as const, "ndjson" as const),
+        fc.array(arbMessage, { maxLength: 3 }),
+        fc.tuple(arbMessage, fc.nat()),
+        fc.array(arbMessage, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        (framing, before, [badMessage, at], after, cuts) =>
+          run(
+            Effect.gen(function* () {
+              const network = new MemoryNetwork()
+              const listener = yield* network.transport.listen(unix("reader"))
+              const writer = yield* network.transport.connect(unix("reader"))
+              const connection = yield* listener.accept
+              const encode = encoderFor(framing)
+              // 0xff never occurs in UTF-8; it replaces a byte of the payload, never the framing's own.
+              const bad = Buffer.from(encode(jsonOf(badMessage)))
+              const [from, length] =
+                framing === "frame" ? [FrameHeaderBytes, bad.length - FrameHeaderBytes] : [0, bad.length - 1]
+              bad[from + (at % length)] = 0xff
+              const stream = Buffer.concat([
+                ...before.map((message) => encode(jsonOf(message))),
+                bad,
+                ...after.map((message) => encode(jsonOf(message)))
+              ])
+              for (const write of cut(stream, cuts)) if (write.length > 0) yield* writer.write(write)
+              yield* writer.close
+              const reader = new MessageReader(connection, makeDecoder(framing, 1 << 20))
+              const handed: Array<string> = []
+              let read = yield* Effect.result(reader.next)
+              while (Result.isSuccess(read)) {
+                handed.push(...read.success)
+                read = yield* Effect.result(reader.next)
+              }
+              expect(handed).toEqual(before.map(jsonOf))
+              expect(read.failure).toMatchObject({
+                _tag: "SocketProtocolError",
+                reason: "Frame",
+                peer: connection.peer
+              })
+              expect(read.failure.message).toContain("InvalidUtf8")
+              const again = yield* Effect.result(reader.next)
+              expect(Result.isFailure(again) && again.failure).toBe(read.failure)
+            })
+          )
+      ),
+      fcParams(200)
     ))
 })
 

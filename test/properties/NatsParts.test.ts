@@ -18,7 +18,7 @@ import { describe, expect, it } from "vitest"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { ContextHostService, ContextType } from "../../src/contexts/ContextHost.ts"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
-import { batchLines, inboundWeight, MaxBatch } from "../../src/contexts/nats/Batch.ts"
+import { BatchHeader, batchLines, inboundWeight, MaxBatch } from "../../src/contexts/nats/Batch.ts"
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
 import { ContextTypeNats, type NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import {
@@ -871,33 +871,46 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
     ))
 })
 
+/** What the stand-in client took: each publish's message ids, and its batch header if it had one. */
+interface TakenPublish {
+  readonly ids: ReadonlyArray<string>
+  readonly batchHeader: string | undefined
+}
+
 /**
- * A stand-in for the state the publisher reads (R-NATS-3): the global context `host`, no flush due
- * (`flushEvery` out of reach), the modules' batching, and a client that refuses the publishes
- * `refuses` names (counted from 0), recording the message ids of each publish it takes.
+ * A stand-in for the state the publisher reads (R-NATS-3, R-NATS-13): the global context `host`, no
+ * flush due (`flushEvery` out of reach), the modules' batching, a send window and a payload budget
+ * (`maxPayload`, the server's limit less 1 KiB), and a client that refuses the publishes `refuses`
+ * names (counted from 0), recording the message ids of each publish it takes.
  */
 const publishingState = (
   host: ContextHostService,
   batching: boolean,
   refuses: ReadonlyArray<boolean>,
   taken: Array<string>,
-  events: Array<NatsEvent>
+  events: Array<NatsEvent>,
+  limits: { readonly sendWindow: number; readonly maxPayload: number; readonly publishes?: Array<TakenPublish> } = {
+    sendWindow: 1_000_000,
+    maxPayload: 1 << 20
+  }
 ) => {
   let calls = 0
   const state = {
     host,
     beehive: host.beehive,
     processId: "self",
-    options: { flushEvery: 1_000_000, sendWindow: 1_000_000, heartbeatMs: 1000, missedHeartbeats: 3 },
-    maxPayload: () => 1 << 20,
+    options: { flushEvery: 1_000_000, sendWindow: limits.sendWindow, heartbeatMs: 1000, missedHeartbeats: 3 },
+    maxPayload: () => limits.maxPayload,
     durable: { has: () => false, closed: () => {} },
     registry: { acceptsBatches: () => batching },
     subjects: subjects("bh"),
     replies: undefined as unknown as Replies,
     report: (e: NatsEvent) => events.push(e),
-    publish: (_subject: string, data: string) => {
+    publish: (_subject: string, data: string, _reply: string, headers?: Record<string, string>) => {
       if (refuses[calls++] === true) return "connection closed"
-      for (const line of data.split("\n")) taken.push(JSON.parse(line).header.msg_id)
+      const ids = data.split("\n").map((line) => JSON.parse(line).header.msg_id as string)
+      taken.push(...ids)
+      limits.publishes?.push({ ids, batchHeader: headers?.[BatchHeader] })
       return undefined
     }
   } as unknown as NatsState & { replies: Replies }
@@ -966,6 +979,64 @@ describe("R-NATS-3 what the client refuses to publish", () => {
         }
       ),
       fcParams(200)
+    ))
+})
+
+describe("R-NATS-13 what goes in a batch", () => {
+  it("R-NATS-13 R-NATS-8 R-NATS-3 one-way messages to a batching module go out in order, in batches of at most 64, within the send window's room and the payload budget (3 bytes per UTF-16 unit and a newline each), a batch of several under Beehive-Batch: <n>, one alone without it; a sync request alone, after what came before it", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            sync: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 30, arbitrary: fc.constant(false) }),
+            size: fc.oneof(
+              { weight: 5, arbitrary: fc.nat({ max: 20 }) },
+              { weight: 1, arbitrary: fc.nat({ max: 3000 }) }
+            )
+          }),
+          { maxLength: 200, size: "max" }
+        ),
+        fc.integer({ min: 1, max: 300 }),
+        fc.oneof(fc.integer({ min: 10_000, max: 60_000 }), fc.constant(1 << 20)),
+        (sends, sendWindow, maxPayload) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const taken: Array<string> = []
+          const publishes: Array<TakenPublish> = []
+          const publisher = new Publisher(
+            publishingState(host, true, [], taken, [], { sendWindow, maxPayload, publishes }),
+            sim.run(Queue.unbounded<void>())
+          )
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          sim.run(host.beehive.addModule("S", { contextType: ContextTypeNats }))
+          const sent = sends.map(({ sync, size }, i) => {
+            const message = msg(`q${i}`, "x".repeat(size), { route: { destination: "S" } })
+            if (sync) sim.fork(host.beehive.sendSync("S", message, 60_000))
+            else sim.run(host.beehive.send("S", message))
+            return { id: `q${i}`, sync, bytes: 3 * Result.getOrThrow(encodeJsonResult(message)).length + 1 }
+          })
+          sim.fork(publisher.run)
+          sim.settle()
+          // Nothing is acknowledged here: what went out is the first sendWindow messages, in order.
+          expect(taken).toEqual(sent.slice(0, sendWindow).map(({ id }) => id))
+          const byId = new Map(sent.map((s) => [s.id, s]))
+          for (const { ids, batchHeader } of publishes) {
+            const messages = ids.map((id) => byId.get(id) as (typeof sent)[number])
+            expect(ids.length, "at most 64 in a batch").toBeLessThanOrEqual(64)
+            expect(batchHeader).toBe(ids.length === 1 ? undefined : String(ids.length))
+            if (ids.length > 1) {
+              expect(
+                messages.every(({ sync }) => !sync),
+                "a sync request goes alone"
+              ).toBe(true)
+              expect(messages.reduce((sum, { bytes }) => sum + bytes, 0)).toBeLessThanOrEqual(maxPayload)
+            }
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(150)
     ))
 })
 

@@ -75,6 +75,7 @@ export class MessageReader {
   readonly decoder: MessageDecoder
   private texts: Array<string> = []
   private ended: ConnectionClosed | undefined = undefined
+  private failed: SocketProtocolError | undefined = undefined
   private readonly collect = (text: string) => {
     this.texts.push(text)
   }
@@ -87,7 +88,9 @@ export class MessageReader {
   /**
    * The payloads that arrived, at least one; suspends until there is one. Fails with
    * `SocketProtocolError` ("Frame") when the bytes are not frames, and with `ConnectionClosed` at the
-   * end of the stream, after the payloads that came before it.
+   * end of the stream, each after the payloads that came before it (those read together with the bad
+   * bytes too: what is handed out never depends on how the stream was cut into reads), and for good
+   * after either.
    */
   readonly next: Effect.Effect<ReadonlyArray<string>, SocketProtocolError | ConnectionClosed> = Effect.suspend(() =>
     this.texts.length > 0 ? Effect.succeed(this.take()) : this.readMore
@@ -97,6 +100,7 @@ export class MessageReader {
     { self: this },
     function* () {
       while (this.texts.length === 0) {
+        if (this.failed !== undefined) return yield* this.failed
         if (this.ended !== undefined) return yield* this.ended
         const chunks = yield* Effect.catchTag(this.connection.read, "ConnectionClosed", (closed) =>
           Effect.sync(() => {
@@ -106,11 +110,14 @@ export class MessageReader {
         )
         for (const chunk of chunks) {
           const failed = this.decoder.feed(chunk, this.collect)
-          if (failed !== undefined) return yield* this.frameError(failed.message)
+          if (failed !== undefined) {
+            this.failed = this.frameError(failed.message)
+            break
+          }
         }
-        if (this.ended !== undefined) {
+        if (this.failed === undefined && this.ended !== undefined) {
           const failed = this.decoder.end(this.collect)
-          if (failed !== undefined) return yield* this.frameError(failed.message)
+          if (failed !== undefined) this.failed = this.frameError(failed.message)
         }
       }
       return this.take()
@@ -122,8 +129,8 @@ export class MessageReader {
     if (texts.length > 0) this.texts = [...texts, ...this.texts]
   }
 
-  private frameError(detail: string): Effect.Effect<never, SocketProtocolError> {
-    return Effect.fail(new SocketProtocolError({ peer: this.connection.peer, reason: "Frame", detail }))
+  private frameError(detail: string): SocketProtocolError {
+    return new SocketProtocolError({ peer: this.connection.peer, reason: "Frame", detail })
   }
 
   private take(): ReadonlyArray<string> {
