@@ -982,6 +982,133 @@ describe("R-NATS-3 what the client refuses to publish", () => {
     ))
 })
 
+/** A message as the client hands it to a subscription: its subject, reply subject, batch header and payload. */
+const arrived = (json: string, reply: string | undefined, batch: number | undefined) =>
+  ({
+    subject: "bh.mod.m",
+    reply: reply ?? "",
+    headers: batch === undefined ? undefined : { get: (name: string) => (name === BatchHeader ? String(batch) : "") },
+    string: () => json
+  }) as unknown as Msg
+
+/**
+ * A stand-in for the state serving reads (R-NATS-8): the global context `host`, its scope, an inbound
+ * bound, a send window whose quarter is out of reach (a count is sent on its own only when the queue
+ * is empty after a one-way message, or at the heartbeat), a subscription whose callback is handed out,
+ * and what is published with its headers.
+ */
+const servingHostState = (
+  host: ContextHostService,
+  scope: Scope.Scope,
+  maxInbound: number,
+  published: Array<{ readonly subject: string; readonly headers: Record<string, string> }>,
+  subscribed: (callback: (error: Error | null, msg: Msg) => void) => void
+) => {
+  const state = {
+    host,
+    beehive: host.beehive,
+    scope,
+    options: { maxInbound, prefix: "bh", sendWindow: 1_000_000, maxPendingRequests: 1000 },
+    subjects: subjects("bh"),
+    publisher: { endpoints: new Map() },
+    durable: { has: () => false },
+    nc: {
+      subscribe: (_subject: string, options: { callback: (error: Error | null, msg: Msg) => void }) => {
+        subscribed(options.callback)
+        return { unsubscribe: () => {} }
+      }
+    },
+    flushBriefly: Effect.void,
+    registry: { announce: () => Effect.void },
+    report: () => {},
+    publish: (subject: string, _data: string, _reply: string | undefined, headers?: Record<string, string>) => {
+      published.push({ subject, headers: headers ?? {} })
+      return undefined
+    },
+    replies: undefined as unknown as Replies,
+    serving: undefined as unknown as Serving
+  } as unknown as NatsState & { replies: Replies; serving: Serving }
+  state.replies = new Replies(state)
+  state.serving = new Serving(state)
+  return state
+}
+
+describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
+  it("R-NATS-8 R-NATS-13 a sync request the full inbound queue refuses is answered Beehive-Undeliverable carrying its sender's count, itself included, under any schedule, whatever the queue holds (nothing, while a batch's lines are being delivered, too); every message counts once in its sender's acknowledgements", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(
+          fc.oneof(
+            {
+              weight: 5,
+              arbitrary: fc.record({
+                kind: fc.constant("arrive" as const),
+                sender: fc.nat(1),
+                sync: fc.boolean(),
+                batch: fc.constantFrom(1, 1, 2, 3, 5)
+              })
+            },
+            {
+              weight: 1,
+              arbitrary: fc.record({ kind: fc.constant("receive" as const), count: fc.integer({ min: 1, max: 3 }) })
+            },
+            { weight: 1, arbitrary: fc.constant({ kind: "settle" as const }) }
+          ),
+          { maxLength: 30 }
+        ),
+        fc.nat(),
+        arbPreemption([0.3, 0.7]),
+        (maxInbound, capacity, steps, seed, preemption) =>
+          underPreemption(seed, preemption, (strategy) => {
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const host = sim.run(Scope.provide(makeHost(), scope))
+            const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
+            let deliver: (error: Error | null, msg: Msg) => void = () => {}
+            const state = servingHostState(host, scope, maxInbound, published, (callback) => {
+              deliver = callback
+            })
+            sim.run(host.beehive.addModule("m", { capacity }))
+            sim.run(state.serving.serve("m"))
+            sim.settle()
+            const sentBy = [0, 0]
+            let n = 0
+            // Each arrival is a fiber of its own, so that the schedule puts it anywhere in the delivery's steps.
+            for (const step of steps) {
+              if (step.kind === "settle") sim.settle()
+              else if (step.kind === "receive") for (let i = 0; i < step.count; i++) sim.fork(host.beehive.receive("m"))
+              else {
+                const ids = Array.from({ length: step.sync ? 1 : step.batch }, () => `q${n++}`)
+                const json = ids
+                  .map((id) => Result.getOrThrow(encodeJsonResult(msg(id, id, { header: { sync: step.sync } }))))
+                  .join("\n")
+                const reply = replyOf(step.sender, n)
+                const batch = ids.length === 1 ? undefined : ids.length
+                sim.fork(Effect.sync(() => deliver(null, arrived(json, reply, batch))))
+                sentBy[step.sender] = (sentBy[step.sender] as number) + ids.length
+              }
+            }
+            sim.settle()
+            for (const { headers } of published)
+              if (headers["Beehive-Undeliverable"] !== undefined)
+                expect(Number(headers["Beehive-Ack"] ?? 0), "the refusal carries its count").toBeGreaterThanOrEqual(1)
+            // Everything is received in the end; what delivered requests owe waits for the heartbeat.
+            sim.fork(Effect.forever(host.beehive.receive("m")))
+            sim.settle()
+            state.serving.sendOwedAcks()
+            const acked = [0, 0]
+            for (const { subject, headers } of published)
+              acked[senderOf(subject)] = (acked[senderOf(subject)] as number) + Number(headers["Beehive-Ack"] ?? 0)
+            expect(acked, "every message counted once").toEqual(sentBy)
+            sim.run(Scope.close(scope, Exit.void))
+          })
+      ),
+      fcParams(300)
+    ))
+})
+
 describe("R-NATS-13 what goes in a batch", () => {
   it("R-NATS-13 R-NATS-8 R-NATS-3 one-way messages to a batching module go out in order, in batches of at most 64, within the send window's room and the payload budget (3 bytes per UTF-16 unit and a newline each), a batch of several under Beehive-Batch: <n>, one alone without it; a sync request alone, after what came before it", () =>
     fc.assert(
