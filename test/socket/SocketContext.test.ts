@@ -502,31 +502,41 @@ describe("socket context over the in-memory transport", () => {
       })
     ))
 
-  it("R-SOCK-4 an established peer that breaks the protocol is disconnected and its modules cleaned up", () =>
-    run(
-      Effect.gen(function* () {
-        const { network, address, s } = yield* makePair()
-        const raw = yield* network.transport.connect(address)
-        yield* raw.write(encodeFrame(goHandshake))
-        yield* readPayloads(raw, 1)
-        yield* waitForEffect(s.beehive.snapshot, (x) => x.modules.some((m) => m.name === "X"), "X on S")
-        // A good message and a bad one in one write: the good one is delivered, then the link ends.
-        yield* raw.write(
-          Buffer.concat([
-            encodeFrame('{"header":{"msg_id":"good","timestamp":1},"route":{"destination":"A"},"content":1}'),
-            encodeFrame('{"header":{"msg_id":"m","timestamp":"later"}}')
-          ])
-        )
-        expect((yield* s.beehive.receive("A")).header.id).toBe("good")
-        yield* waitFor(
-          () => s.events.some((e) => e._tag === "Disconnected" && e.reason.includes("timestamp")),
-          "the disconnect"
-        )
-        const reason = (s.events.filter((e) => e._tag === "Disconnected").at(-1) as { reason: string }).reason
-        expect(reason).toContain("header.timestamp")
-        yield* waitForEffect(s.beehive.snapshot, (x) => !x.modules.some((m) => m.name === "X"), "X to go")
-      })
-    ))
+  // A frame whose payload is a message's JSON with its last byte (the closing brace) made 0xff: never UTF-8.
+  const notUtf8 = (() => {
+    const frame = Buffer.from(encodeFrame('{"header":{"msg_id":"m","timestamp":1},"route":{"destination":"A"}}'))
+    frame[frame.length - 1] = 0xff
+    return frame
+  })()
+  it.each([
+    ["a field of the wrong type", encodeFrame('{"header":{"msg_id":"m","timestamp":"later"}}'), "header.timestamp"],
+    ["bytes that are not UTF-8", notUtf8, "InvalidUtf8"]
+  ])(
+    "R-SOCK-4 an established peer that breaks the protocol (%s) is disconnected and its modules cleaned up, after what it sent before in the same write is delivered",
+    (_, bad, named) =>
+      run(
+        Effect.gen(function* () {
+          const { network, address, s } = yield* makePair()
+          const raw = yield* network.transport.connect(address)
+          yield* raw.write(encodeFrame(goHandshake))
+          yield* readPayloads(raw, 1)
+          yield* waitForEffect(s.beehive.snapshot, (x) => x.modules.some((m) => m.name === "X"), "X on S")
+          // A good message and a bad one in one write: the good one is delivered, then the link ends.
+          yield* raw.write(
+            Buffer.concat([
+              encodeFrame('{"header":{"msg_id":"good","timestamp":1},"route":{"destination":"A"},"content":1}'),
+              bad
+            ])
+          )
+          expect((yield* s.beehive.receive("A")).header.id).toBe("good")
+          yield* waitFor(
+            () => s.events.some((e) => e._tag === "Disconnected" && e.reason.includes(named)),
+            "the disconnect"
+          )
+          yield* waitForEffect(s.beehive.snapshot, (x) => !x.modules.some((m) => m.name === "X"), "X to go")
+        })
+      )
+  )
 
   it("R-SOCK-2 a message whose content JSON cannot carry, or too large for a frame, fails the send with MessageEncodeError; a group gets no copy", () =>
     run(
