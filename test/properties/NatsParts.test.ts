@@ -1034,7 +1034,7 @@ const servingHostState = (
 }
 
 describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
-  it("R-NATS-8 R-NATS-13 a sync request the full inbound queue refuses is answered Beehive-Undeliverable carrying its sender's count, itself included, under any schedule, whatever the queue holds (nothing, while a batch's lines are being delivered, too); every message counts once in its sender's acknowledgements", () =>
+  it("R-NATS-8 R-NATS-13 R-NATS-2 a sync request the full inbound queue refuses, and a payload that is no message, are answered Beehive-Undeliverable carrying the sender's count, itself included, under any schedule, whatever the queue holds (nothing, while a batch's lines are being delivered, too); every message (a batch's bad line too) counts once in its sender's acknowledgements", () =>
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 4 }),
@@ -1047,7 +1047,9 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
                 kind: fc.constant("arrive" as const),
                 sender: fc.nat(1),
                 sync: fc.boolean(),
-                batch: fc.constantFrom(1, 1, 2, 3, 5)
+                batch: fc.constantFrom(1, 1, 2, 3, 5),
+                // Not a message's JSON: alone, or the first line of a batch.
+                bad: fc.constantFrom(false, false, false, true)
               })
             },
             {
@@ -1082,7 +1084,11 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
               else {
                 const ids = Array.from({ length: step.sync ? 1 : step.batch }, () => `q${n++}`)
                 const json = ids
-                  .map((id) => Result.getOrThrow(encodeJsonResult(msg(id, id, { header: { sync: step.sync } }))))
+                  .map((id, i) =>
+                    step.bad && i === 0
+                      ? `{"${id}"`
+                      : Result.getOrThrow(encodeJsonResult(msg(id, id, { header: { sync: step.sync } })))
+                  )
                   .join("\n")
                 const reply = replyOf(step.sender, n)
                 const batch = ids.length === 1 ? undefined : ids.length
