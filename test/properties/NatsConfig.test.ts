@@ -247,6 +247,29 @@ describe("R-NATS-10 the NATS configuration", () => {
       fcParams(200)
     ))
 
+  it("R-NATS-10 options that are no object (nothing, null, a number, a string, a list, a function) or an object without servers fail with NatsConfigError naming servers; nothing throws", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constantFrom(undefined, null, () => ({ servers: "nats://x:1" })),
+          fc.integer(),
+          fc.string(),
+          fc.array(fc.string(), { maxLength: 2 }),
+          fc.dictionary(
+            fc.string().filter((key) => key !== "servers"),
+            fc.anything(),
+            { maxKeys: 3 }
+          )
+        ),
+        (options) => {
+          const resolved = resolveNatsOptions(options as never)
+          if (Result.isSuccess(resolved)) throw new Error(`${String(options)} was accepted`)
+          expect([resolved.failure._tag, resolved.failure.key]).toEqual(["NatsConfigError", "servers"])
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-NATS-10 an onEvent option that is no function fails with NatsConfigError naming onEvent, saying it must be a function; nothing throws", () =>
     fc.assert(
       fc.property(arbValid, fc.anything(), ({ means }, onEvent) => {
