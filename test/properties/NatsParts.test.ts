@@ -671,7 +671,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(300)
     ))
 
-  it("R-NATS-1 R-NATS-12 any module name or message id is one subject token without wildcards, read back as it was: two names never share a subject, nor two modules a stream", () =>
+  it("R-NATS-1 R-NATS-12 any module name or message id is one subject token without wildcards, read back as it was: two names never share a subject, nor two modules a stream, under one prefix or two", () =>
     fc.assert(
       fc.property(
         // Names made of the characters that need encoding, and of any others.
@@ -685,7 +685,15 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
             maxLength: 6
           }
         ),
-        (names) => {
+        // Valid prefixes (R-NATS-1) that differ only in their dots, among others.
+        fc.array(
+          fc
+            .array(fc.stringMatching(/^[a-c_-]{1,2}$/), { minLength: 1, maxLength: 3 })
+            .map((tokens) => tokens.join(".")),
+          { minLength: 1, maxLength: 3 }
+        ),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (names, drawnPrefixes, joins) => {
           const distinct = [...new Set(names.filter((n) => n !== ""))]
           for (const name of distinct) {
             const token = subjectToken(name)
@@ -694,7 +702,21 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           }
           const s = subjects("p")
           expect(new Set(distinct.map((n) => s.module(n))).size).toBe(distinct.length)
-          expect(new Set(distinct.map((n) => durableStreamName("p", n))).size).toBe(distinct.length)
+          // A prefix and the same tokens joined with no dot somewhere are two prefixes.
+          const prefixes = [
+            ...new Set([
+              ...drawnPrefixes,
+              ...drawnPrefixes.flatMap((prefix) =>
+                joins.map((at) => {
+                  const dots = [...prefix.matchAll(/\./g)].map((m) => m.index)
+                  const dot = dots[at % Math.max(1, dots.length)]
+                  return dot === undefined ? prefix : prefix.slice(0, dot) + prefix.slice(dot + 1)
+                })
+              )
+            ])
+          ]
+          const streams = prefixes.flatMap((prefix) => distinct.map((n) => durableStreamName(prefix, n)))
+          expect(new Set(streams).size).toBe(prefixes.length * distinct.length)
         }
       ),
       fcParams(100)
