@@ -31,6 +31,7 @@ import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import type { ConnectFailed } from "../../src/model/SocketErrors.ts"
 import { makeSide, type Side } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -122,9 +123,11 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             // The bound the k-th retry's attempt reaches exactly, while the server stays down, when the
             // backoff has no random part: where `>` and `>=` differ.
             fc.integer({ min: 1, max: 4 }).map((giveUpAtRetry) => ({ giveUpAtRetry }))
-          )
+          ),
+          // When the client starts on the clock: a time measured from the clock's origin shows.
+          startAt: fc.nat({ max: 5000 })
         }),
-        (script, { backoff, bound }) => {
+        (script, { backoff, bound, startAt }) => {
           const sim = new SimRuntime()
           const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>, scope: Scope.Scope): A => {
             const exit = sim.runSync(
@@ -155,6 +158,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             root
           )
           run(client.beehive.addModule("X"), root)
+          sim.advanceBy(startAt)
           const started = sim.now
           const options = {
             module: "X",
@@ -224,6 +228,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           let failedInARow = 0
           let sinceConnection = 0
           let unconnectedSince = started
+          let gaveUpDetail = ""
           for (const [k, attempt] of attempts.entries()) {
             // An attempt connects exactly when a server listens (at a turn's edge, either may happen).
             if (!boundary(attempt.at)) expect(attempt.connected, `attempt ${k} at ${attempt.at}`).toBe(at(attempt.at))
@@ -246,6 +251,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             if (next.event._tag === "GaveUp") {
               expect(outOfAttempts || outOfTime, `gave up after attempt ${k}`).toBe(true)
               expect(next.event.attempts).toBe(failedInARow)
+              gaveUpDetail = `gave up after ${failedInARow} failed attempt(s) in ${next.at - unconnectedSince} ms: `
               // Gave up: no attempt after it.
               expect(attempts.length).toBe(k + 1)
               break
@@ -267,6 +273,8 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           if (gaveUp.length === 1 && connectedAt.length === 0) {
             expect(exit !== undefined && Exit.isFailure(exit)).toBe(true)
             if (exit !== undefined) expect(errorOf(exit)).toMatchObject({ _tag: "ConnectFailed", code: "ECONNREFUSED" })
+            // Its detail says how many attempts failed, and for how long it had been without a connection.
+            if (exit !== undefined) expect((errorOf(exit) as ConnectFailed).detail.startsWith(gaveUpDetail)).toBe(true)
           }
           sim.run(Scope.close(root, Exit.void))
         }
