@@ -624,6 +624,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                 for (let i = 0; i < lost; i++)
                   expect(errorOf(yield* Effect.exit(A.nats.sendDurable("box", msg(`lost${i}`))))).toMatchObject({
                     _tag: "JetStreamFailed",
+                    operation: "store",
                     module: "box"
                   })
                 // Another process starting makes the stream anew; A binds its consumer at a next try.
