@@ -1195,6 +1195,56 @@ describe("R-NATS-13 what goes in a batch", () => {
     ))
 })
 
+describe("R-NATS-8 a window no acknowledgement opens", () => {
+  it("R-NATS-8 a full window that no acknowledgement opened for more than missedHeartbeats × heartbeatMs is opened again at the heartbeat, reported WindowReset with what it held; the next messages then go out, a window at a time; a window not full, or not silent that long, is left alone", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.array(fc.constantFrom(1, 1000, 2999, 3000, 3001, 5000), { maxLength: 8 }),
+        (sendWindow, count, beats) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const taken: Array<string> = []
+          const events: Array<NatsEvent> = []
+          const publisher = new Publisher(
+            publishingState(host, false, [], taken, events, { sendWindow, maxPayload: 1 << 20 }),
+            sim.run(Queue.unbounded<void>())
+          )
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          sim.run(host.beehive.addModule("S", { contextType: ContextTypeNats, capacity: 32 }))
+          for (let i = 0; i < count; i++) sim.run(host.beehive.send("S", msg(`q${i}`)))
+          sim.fork(publisher.run)
+          sim.settle()
+          // The model: 3 × 1000 ms of silence (the stand-in's missedHeartbeats × heartbeatMs).
+          let published = Math.min(sendWindow, count)
+          let since = 0
+          let resets = 0
+          expect(taken.length).toBe(published)
+          for (const after of beats) {
+            sim.advanceBy(after)
+            const now = sim.now
+            publisher.reopenStalled(now)
+            sim.settle()
+            const held = published - resets * sendWindow
+            if (held >= sendWindow && now - since > 3000) {
+              resets++
+              since = now
+              expect(events.at(-1)).toEqual({ _tag: "WindowReset", module: "S", unacked: sendWindow })
+              published = Math.min(published + sendWindow, count)
+            }
+            expect(events.filter((e) => e._tag === "WindowReset").length, `at ${now}`).toBe(resets)
+            expect(taken.length, `published at ${now}`).toBe(published)
+          }
+          expect(taken).toEqual(Array.from({ length: published }, (_, i) => `q${i}`))
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(200)
+    ))
+})
+
 describe("R-NATS-4 R-NATS-12 a remote module declared by racing callers", () => {
   it("R-NATS-4 R-NATS-12 R-MOD-2 callers racing to declare one nats module (durable or not) under any schedule: the publisher knows the endpoint registered, whatever endpoints the others opened and closed, and the closing of theirs ends none of its sendDurable calls", () =>
     fc.assert(
