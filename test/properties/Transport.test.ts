@@ -18,7 +18,7 @@ import { join } from "node:path"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { MemoryNetwork, MemoryTransport } from "../../src/contexts/socket/MemoryTransport.ts"
 import { nodeTransport, readHighWaterMark } from "../../src/contexts/socket/NodeTransport.ts"
 import {
   formatAddress,
@@ -28,7 +28,7 @@ import {
   unix,
   unixPacket
 } from "../../src/contexts/socket/SocketAddress.ts"
-import type { Connection, TransportShape } from "../../src/contexts/socket/Transport.ts"
+import { type Connection, Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
 import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
 import { pattern, patternByte } from "../support/bytePattern.ts"
@@ -83,17 +83,22 @@ type Kind = "unix" | "tcp" | "memory"
 /** The kinds, and unix sockets of packets (R-SOCK-30) where a property holds for them too. */
 type AnyKind = Kind | "packets"
 
-const transportOf = (kind: AnyKind, memory: { capacity: number; maxRead: number | undefined }) =>
-  kind === "memory"
-    ? {
-        transport: new MemoryNetwork(memory.capacity, { maxReadBytes: memory.maxRead }).transport as TransportShape,
-        address: unix(`memory-${++paths}`)
-      }
-    : {
-        transport: nodeTransport,
-        address:
-          kind === "unix" ? unix(freshPath()) : kind === "packets" ? unixPacket(freshPath()) : tcp("127.0.0.1", 0)
-      }
+/** The in-memory network as a user gets it: the public `MemoryTransport` layer, a fresh network each build. */
+const fromLayer = (): TransportShape => Effect.runSync(Effect.provide(Effect.service(Transport), MemoryTransport))
+
+const transportOf = (kind: AnyKind | "memory layer", memory: { capacity: number; maxRead: number | undefined }) =>
+  kind === "memory layer"
+    ? { transport: fromLayer(), address: unix("memory-layer") }
+    : kind === "memory"
+      ? {
+          transport: new MemoryNetwork(memory.capacity, { maxReadBytes: memory.maxRead }).transport as TransportShape,
+          address: unix(`memory-${++paths}`)
+        }
+      : {
+          transport: nodeTransport,
+          address:
+            kind === "unix" ? unix(freshPath()) : kind === "packets" ? unixPacket(freshPath()) : tcp("127.0.0.1", 0)
+        }
 
 const writeSizes = (big: boolean) =>
   fc.array(
@@ -114,7 +119,7 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
     () =>
       fc.assert(
         fc.asyncProperty(
-          fc.constantFrom<Kind>("unix", "tcp", "memory"),
+          fc.constantFrom<Kind | "memory layer">("unix", "tcp", "memory", "memory layer"),
           fc.record({
             toServer: writeSizes(true),
             toClient: writeSizes(true),
