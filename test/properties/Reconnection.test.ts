@@ -31,7 +31,7 @@ import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { TransportShape } from "../../src/contexts/socket/Transport.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
-import type { ConnectFailed } from "../../src/model/SocketErrors.ts"
+import type { ConnectFailed, ListenFailed } from "../../src/model/SocketErrors.ts"
 import { makeSide, type Side } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -283,12 +283,16 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
     ))
 })
 
-/** An address as a caller may pass it, valid or not, with SPEC's verdict (R-SOCK-18) for listening and connecting. */
+/**
+ * An address as a caller may pass it, valid or not, with SPEC's verdict (R-SOCK-18) for listening and
+ * connecting, and what the refusal's detail must say (`why`, for listening and for connecting).
+ */
 const arbAddress: fc.Arbitrary<{
   readonly address: unknown
   readonly tls?: TlsOptions | undefined
   readonly listen: boolean
   readonly connect: boolean
+  readonly why: (use: "listen" | "connect") => RegExp
 }> = fc.oneof(
   // Packets carry no TLS (R-SOCK-30): an address with TLS options is refused as one nothing can use.
   fc
@@ -300,32 +304,47 @@ const arbAddress: fc.Arbitrary<{
     })
     .map(({ bytes, tls }) => {
       const valid = bytes <= MaxUnixPathBytes && (tls === undefined || (!tls.ca && !tls.cert))
-      return { address: unixPacket("p".repeat(bytes)), tls, listen: valid, connect: valid }
+      const why = bytes > MaxUnixPathBytes ? tooLong(bytes) : /TLS is not available over unixpacket/
+      return { address: unixPacket("p".repeat(bytes)), tls, listen: valid, connect: valid, why: () => why }
     }),
   fc.integer({ min: 1, max: MaxUnixPathBytes + 20 }).chain((bytes) =>
     fc.boolean().map((wide) => {
       // A path of `bytes` bytes, some of its characters two bytes long.
       const path = wide ? `${"é".repeat(Math.floor(bytes / 2))}${bytes % 2 === 1 ? "s" : ""}` : "s".repeat(bytes)
       const valid = bytes <= MaxUnixPathBytes
-      return { address: unix(path), listen: valid, connect: valid }
+      return { address: unix(path), listen: valid, connect: valid, why: () => tooLong(bytes) }
     })
   ),
-  fc.constant({ address: unix(""), listen: false, connect: false }),
+  fc.constant({ address: unix(""), listen: false, connect: false, why: () => /the unix socket path is empty/ }),
   fc.oneof(fc.integer({ min: -2, max: 65_537 }), fc.constantFrom(0, 1, 65_535, 1.5, Number.NaN)).chain((port) =>
     fc.constantFrom("127.0.0.1", "::1", "").map((host) => {
       const portOk = (lowest: number) => Number.isInteger(port) && port >= lowest && port <= 65_535
-      return { address: tcp(host, port), listen: host !== "" && portOk(0), connect: host !== "" && portOk(1) }
+      const why = (use: "listen" | "connect") =>
+        host === ""
+          ? /the host is empty/
+          : new RegExp(`^port ${String(port)} is not an integer from ${use === "listen" ? 0 : 1} to 65535`)
+      return { address: tcp(host, port), listen: host !== "" && portOk(0), connect: host !== "" && portOk(1), why }
     })
   ),
   fc
-    .constantFrom<unknown>(null, undefined, "127.0.0.1:80", 42, { _tag: "Udp" }, { _tag: "Tcp", host: 1, port: 80 })
-    .map((address) => ({ address, listen: false, connect: false }))
+    .constantFrom<unknown>(null, undefined, "127.0.0.1:80", 42, { _tag: "Udp" })
+    .map((address) => ({ address, listen: false, connect: false, why: () => /^not an address/ })),
+  fc.constant({
+    address: { _tag: "Tcp", host: 1, port: 80 },
+    listen: false,
+    connect: false,
+    why: () => /the host is empty/
+  })
 )
+
+/** What the refusal of a unix path of `bytes` bytes says. */
+const tooLong = (bytes: number) =>
+  new RegExp(`the unix socket path is ${bytes} bytes, longer than the ${MaxUnixPathBytes} the system allows`)
 
 describe("R-SOCK-18 addresses are checked before anything is tried", () => {
   it("R-SOCK-18 serve fails with InvalidAddress and connect with EINVAL, at once and with no retry, exactly for the addresses SPEC refuses", () =>
     fc.assert(
-      fc.property(arbAddress, ({ address, tls, listen, connect }) => {
+      fc.property(arbAddress, ({ address, tls, listen, connect, why }) => {
         const sim = new SimRuntime()
         const network = new MemoryNetwork()
         let tried = 0
@@ -357,11 +376,13 @@ describe("R-SOCK-18 addresses are checked before anything is tried", () => {
         if (listen) expect(Exit.isSuccess(served)).toBe(true)
         else {
           expect(errorOf(served)).toMatchObject({ _tag: "ListenFailed", reason: "InvalidAddress" })
+          expect((errorOf(served) as ListenFailed).detail).toMatch(why("listen"))
           expect(triedToListen).toBe(0)
         }
         if (connect) expect(Exit.isSuccess(client)).toBe(true)
         else {
           expect(errorOf(client)).toMatchObject({ _tag: "ConnectFailed", code: "EINVAL" })
+          expect((errorOf(client) as ConnectFailed).detail).toMatch(why("connect"))
           // The error names the address as it was given: a unix path as itself, TCP as host:port.
           const given = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown } | null
           if (given?._tag === "Unix") expect(errorOf(client)).toMatchObject({ address: String(given.path) })
