@@ -103,6 +103,55 @@ const giveBack = (withReceiver: boolean): Scenario => ({
     })
 })
 
+// Messages 1..3 wait in the mailbox; a batch receiver takes them and is interrupted while a cleanup
+// closes the module and a sender adds message 4. Whatever the interleaving, each message accepted is
+// kept by the batch, undelivered by the cleanup, or (given back after the close) passed to
+// onUndeliverable: once, never lost.
+const orphans: Array<string> = []
+const giveBackAfterCleanup: Scenario = {
+  name: "batch-give-back-cleanup",
+  preemptAtOperations: true,
+  beehive: { capacity: 4, onUndeliverable: (_, message) => void orphans.push(message.header.id) },
+  run: (ctx) =>
+    Effect.gen(function* () {
+      orphans.length = 0
+      const b = ctx.beehive
+      yield* b.addModule("m")
+      yield* b.sendAll("m", [make("1"), make("2"), make("3")])
+      const batch: Array<string> = []
+      let undelivered: Array<string> = []
+      const batchReceiver = yield* ctx.spawn(
+        "batch",
+        ctx.op(
+          "batch",
+          "receiveAll(m)",
+          Effect.uninterruptibleMask((restore) =>
+            Effect.tap(restore(b.receiveAll("m")), (messages) => Effect.sync(() => batch.push(...ids(messages))))
+          )
+        )
+      )
+      const sender = yield* ctx.spawn("sender", Effect.exit(ctx.op("sender", "send(m, #4)", b.send("m", make("4")))))
+      yield* ctx.spawn(
+        "cleaner",
+        ctx.op(
+          "cleaner",
+          "cleanup(m)",
+          Effect.map(b.cleanup("m"), (cleaned) => {
+            undelivered = ids(cleaned.undelivered)
+          })
+        )
+      )
+      yield* ctx.spawn("interrupter", Fiber.interrupt(batchReceiver))
+      yield* ctx.quiesce
+      const accepted = Exit.isSuccess(yield* Fiber.join(sender)) ? "1,2,3,4" : "1,2,3"
+      const all = [...batch, ...undelivered, ...orphans]
+      yield* ctx.check(
+        [...all].sort().join() === accepted,
+        `each message accepted kept once: batch ${batch}, undelivered ${undelivered}, onUndeliverable ${orphans}`
+      )
+    })
+}
+
 // A sendAll of four messages to a module of capacity 1 races a receiver and a cleanup: it succeeds and
 // all four were accepted, or it fails with SendAllClosed and exactly its first `accepted` messages were
 // (each received or undelivered), none of the others.
@@ -206,6 +255,10 @@ const sendAllOwnArray: Scenario = {
 describe("R-RECV-5 batched receives", () => {
   it("R-RECV-5 R-RECV-4 every schedule with up to 2 preemptions: a receiveAll interrupted while it holds its batch gives it back to the head of the mailbox in order, the oldest to a waiting receiver", () => {
     for (const withReceiver of [true, false]) exhaust(giveBack(withReceiver))
+  })
+
+  it("R-RECV-5 R-CLEAN-4 every schedule with up to 2 preemptions: a batch given back after its module's cleanup goes to onUndeliverable; nothing accepted is lost or kept twice", () => {
+    exhaust(giveBackAfterCleanup)
   })
 
   it("R-RECV-5 R-RECV-3 a receiveAll waiting behind a receive waits its turn: the oldest receiver gets the first message, the batch the rest", async () => {
