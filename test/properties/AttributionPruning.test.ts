@@ -7,57 +7,13 @@
  *
  * The oracle is SPEC.md's rule and the writes made here, never the attribution's code.
  */
-import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { RemoteEndpoint } from "../../src/contexts/socket/RemoteEndpoint.ts"
-import { ResponseAttribution } from "../../src/contexts/socket/ResponseAttribution.ts"
-import type { SocketState } from "../../src/contexts/socket/SocketState.ts"
 import * as Message from "../../src/model/Message.ts"
+import { attributionOver } from "../support/attribution.ts"
 import { fcParams } from "../support/fc.ts"
 
 const modules = ["a", "b", "c"]
-
-/** A connection's attribution over a stand-in state: calls pending while their ids are in `pending`. */
-const connection = (pending: ReadonlySet<string>) => {
-  const handed = new Map<string, string | undefined>()
-  const state = {
-    beehive: {
-      sendResp: (response: Message.Message, from: string | undefined) =>
-        Effect.sync(() => {
-          handed.set(response.header.parentId, from)
-          return true
-        })
-    },
-    report: () => Effect.void,
-    isPending: (id: string) => pending.has(id)
-  } as unknown as SocketState
-  const endpoints = new Map(
-    modules.map((m) => [
-      m,
-      new RemoteEndpoint(
-        m,
-        4,
-        1 << 20,
-        () => true,
-        () => {}
-      )
-    ])
-  )
-  const attribution = new ResponseAttribution(state, "peer", endpoints)
-  // The writer takes the copy from the endpoint's outbox and notes it written.
-  const write = (request: Message.Message, module: string) => {
-    const endpoint = endpoints.get(module) as RemoteEndpoint
-    expect(endpoint.offerNow(request)).toBe(true)
-    endpoint.takeOutgoing()
-    attribution.requestWritten(request, endpoint)
-  }
-  const answer = (parentId: string) =>
-    Effect.runSync(
-      attribution.claim(Message.make({ header: { id: `re-${parentId}`, parentId, timestamp: 1 } }), undefined)
-    )
-  return { handed, write, answer }
-}
 
 /** A call still waiting: the modules its copies go to (one, or several for a group call), and when. */
 const arbLiveCall = fc.record({
@@ -74,7 +30,7 @@ describe("R-SOCK-9 R-GSYNC-6 attribution past the pruning of ended calls' reques
         fc.nat(),
         (ended, live, seed) => {
           const pending = new Set<string>()
-          const { handed, write, answer } = connection(pending)
+          const { handed, write, answer } = attributionOver(modules, (id) => pending.has(id))
           // Each live call's copies are written at its place among the ended calls' requests.
           const places = live.map(({ at }) => Math.floor(at * (ended + 1)))
           for (let i = 0; i <= ended; i++) {
@@ -92,10 +48,11 @@ describe("R-SOCK-9 R-GSYNC-6 attribution past the pruning of ended calls' reques
             pending.delete(id)
           }
           live.forEach(({ to }, c) => {
-            answer(`live${c}`)
-            expect(handed.get(`live${c}`), `live${c}, written to ${to.join(",")}`).toBe(
+            answer(`re-live${c}`, `live${c}`)
+            expect(handed.at(-1), `live${c}, written to ${to.join(",")}`).toEqual([
+              `re-live${c}`,
               to.length === 1 ? to[0] : undefined
-            )
+            ])
           })
         }
       ),

@@ -13,7 +13,7 @@ import { makeBeehive } from "../../src/contexts/Beehive.ts"
 import { ModuleNotFound, SendAllClosed } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { explore } from "../../src/testing/Explore.ts"
-import type { Scenario } from "../../src/testing/Scenario.ts"
+import type { Scenario, ScenarioContext } from "../../src/testing/Scenario.ts"
 
 const make = (id: string) => Message.make({ header: { id } })
 const ids = (messages: ReadonlyArray<Message.Message>) => messages.map((m) => m.header.id)
@@ -42,6 +42,22 @@ const exhaust = (scenario: Scenario) => {
   }
 }
 
+/**
+ * A fiber that receives a batch from `m` and keeps it in `batch`, in the step it gets it (an
+ * interruption then finds it kept, or gives all of it back).
+ */
+const spawnBatchReceiver = (ctx: ScenarioContext, batch: Array<string>) =>
+  ctx.spawn(
+    "batch",
+    ctx.op(
+      "batch",
+      "receiveAll(m)",
+      Effect.uninterruptibleMask((restore) =>
+        Effect.tap(restore(ctx.beehive.receiveAll("m")), (messages) => Effect.sync(() => batch.push(...ids(messages))))
+      )
+    )
+  )
+
 // Messages 1..3 wait in the mailbox; a batch receiver takes them and is interrupted, while a single
 // receiver waits (or comes) and a sender adds message 4. Whatever the interleaving, each message is
 // taken once, and what the batch receiver did not keep is back at the head in its order: the single
@@ -58,16 +74,7 @@ const giveBack = (withReceiver: boolean): Scenario => ({
       yield* b.sendAll("m", [make("1"), make("2"), make("3")])
       const batch: Array<string> = []
       const single: Array<string> = []
-      const batchReceiver = yield* ctx.spawn(
-        "batch",
-        ctx.op(
-          "batch",
-          "receiveAll(m)",
-          Effect.uninterruptibleMask((restore) =>
-            Effect.tap(restore(b.receiveAll("m")), (messages) => Effect.sync(() => batch.push(...ids(messages))))
-          )
-        )
-      )
+      const batchReceiver = yield* spawnBatchReceiver(ctx, batch)
       const singleReceiver = yield* ctx.spawn(
         "single",
         !withReceiver
@@ -120,16 +127,7 @@ const giveBackAfterCleanup: Scenario = {
       yield* b.sendAll("m", [make("1"), make("2"), make("3")])
       const batch: Array<string> = []
       let undelivered: Array<string> = []
-      const batchReceiver = yield* ctx.spawn(
-        "batch",
-        ctx.op(
-          "batch",
-          "receiveAll(m)",
-          Effect.uninterruptibleMask((restore) =>
-            Effect.tap(restore(b.receiveAll("m")), (messages) => Effect.sync(() => batch.push(...ids(messages))))
-          )
-        )
-      )
+      const batchReceiver = yield* spawnBatchReceiver(ctx, batch)
       const sender = yield* ctx.spawn("sender", Effect.exit(ctx.op("sender", "send(m, #4)", b.send("m", make("4")))))
       yield* ctx.spawn(
         "cleaner",

@@ -3,51 +3,11 @@
  * order in which copies are written and answered is set here, including orders the connection rarely
  * produces (a copy answered before the next copy of the same call is written).
  */
-import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { RemoteEndpoint } from "../../src/contexts/socket/RemoteEndpoint.ts"
-import { ResponseAttribution } from "../../src/contexts/socket/ResponseAttribution.ts"
-import type { SocketState } from "../../src/contexts/socket/SocketState.ts"
 import * as Message from "../../src/model/Message.ts"
+import { attributionOver } from "../support/attribution.ts"
 
-const setup = (modules: ReadonlyArray<string>) => {
-  const handed: Array<[string, string | undefined]> = []
-  const state = {
-    beehive: {
-      sendResp: (response: Message.Message, from: string | undefined) =>
-        Effect.sync(() => {
-          handed.push([response.header.id, from])
-          return true
-        })
-    },
-    report: () => Effect.void,
-    isPending: () => true
-  } as unknown as SocketState
-  const endpoints = new Map(
-    modules.map((m) => [
-      m,
-      new RemoteEndpoint(
-        m,
-        4,
-        1 << 20,
-        () => true,
-        () => {}
-      )
-    ])
-  )
-  const attribution = new ResponseAttribution(state, "peer", endpoints)
-  // The writer takes the copy from the endpoint's outbox and notes it written.
-  const write = (request: Message.Message, module: string) => {
-    const endpoint = endpoints.get(module) as RemoteEndpoint
-    expect(endpoint.offerNow(request)).toBe(true)
-    const outgoing = endpoint.takeOutgoing()
-    expect(outgoing?.message).toBe(request)
-    attribution.requestWritten(request, endpoint)
-  }
-  const answer = (id: string, parentId: string, responder?: string) =>
-    Effect.runSync(attribution.claim(Message.make({ header: { id, parentId, timestamp: 1 } }), responder))
-  return { handed, write, answer }
-}
+const setup = (modules: ReadonlyArray<string>) => attributionOver(modules)
 
 const request = (id: string) => Message.make({ header: { id, timestamp: 1, sync: true } })
 
