@@ -33,6 +33,14 @@ const cut = (stream: Uint8Array, at: ReadonlyArray<number>): Array<Uint8Array> =
   return [...offsets, stream.length].map((to, i, all) => stream.subarray(i === 0 ? 0 : (all[i - 1] as number), to))
 }
 
+/** A connection of an in-memory network (the reader's), and the peer's end that writes to it. */
+const memoryPair = Effect.gen(function* () {
+  const network = new MemoryNetwork()
+  const listener = yield* network.transport.listen(unix("reader"))
+  const writer = yield* network.transport.connect(unix("reader"))
+  return { writer, connection: yield* listener.accept }
+})
+
 describe("R-SOCK-1 R-SOCK-4 a peer's stream through the reader", () => {
   it("R-SOCK-1 R-SOCK-4 a stream ending inside a frame hands out the messages before it, then fails with SocketProtocolError Frame naming the peer and the truncation; one ending between frames ends with ConnectionClosed", () =>
     fc.assert(
@@ -43,10 +51,7 @@ describe("R-SOCK-1 R-SOCK-4 a peer's stream through the reader", () => {
         (messages, truncateAt, cuts) =>
           run(
             Effect.gen(function* () {
-              const network = new MemoryNetwork()
-              const listener = yield* network.transport.listen(unix("reader"))
-              const writer = yield* network.transport.connect(unix("reader"))
-              const connection = yield* listener.accept
+              const { writer, connection } = yield* memoryPair
               const texts = messages.map(jsonOf)
               const frames = texts.map(encodeFrame)
               // Without `truncateAt` every frame is whole; with it, the last frame stops short.
@@ -93,10 +98,7 @@ describe("R-SOCK-1 R-SOCK-3 R-SOCK-4 a bad payload after good ones", () => {
         (framing, before, [badMessage, at], after, cuts) =>
           run(
             Effect.gen(function* () {
-              const network = new MemoryNetwork()
-              const listener = yield* network.transport.listen(unix("reader"))
-              const writer = yield* network.transport.connect(unix("reader"))
-              const connection = yield* listener.accept
+              const { writer, connection } = yield* memoryPair
               const encode = encoderFor(framing)
               // 0xff never occurs in UTF-8; it replaces a byte of the payload, never the framing's own.
               const bad = Buffer.from(encode(jsonOf(badMessage)))
