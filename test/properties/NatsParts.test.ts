@@ -35,6 +35,7 @@ import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { ModuleAlreadyExists } from "../../src/model/Errors.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 import { arbPreemption, underPreemption } from "../support/preemption.ts"
@@ -812,6 +813,17 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           }
           expect(endpoint.unserve()).toEqual([])
           expect(told).toEqual([...expected, ...line.map((id) => `nak ${id}`)])
+          // A receive waiting when the module closes, and one after, fail with ModuleClosed naming it.
+          const ended: Array<unknown> = []
+          const waiting = endpoint.armTake()((exit) => ended.push(errorOf(exit)))
+          expect(typeof waiting).toBe("function")
+          endpoint.close()
+          expect(ended).toMatchObject([{ _tag: "ModuleClosed", module: "box" }])
+          const after = endpoint.armTake()(() => {})
+          expect(typeof after === "function" ? "waits" : errorOf(after)).toMatchObject({
+            _tag: "ModuleClosed",
+            module: "box"
+          })
         }
       ),
       fcParams(200)
