@@ -151,6 +151,52 @@ describe("R-SOCK-1 large frames", () => {
     ))
 })
 
+describe("R-SOCK-2 a frame's buffer", () => {
+  it("R-SOCK-2 an unfinished frame reserves at most the larger of 64 KiB and twice what arrived of it, never more than its header claims; its buffer is reallocated at most once per doubling, however it is cut (no copying quadratic in the frame's size)", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2_000_000 }),
+        fc.integer({ min: 512, max: 70_000 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (size, readBytes, extraCuts) => {
+          const frame = encodeFrame("x".repeat(size))
+          const decoder = new FrameDecoder()
+          // Reads of `readBytes`, some cut again anywhere.
+          const reads: Array<Uint8Array> = []
+          for (let at = 0; at < frame.length; at += readBytes) reads.push(frame.subarray(at, at + readBytes))
+          const pieces = reads.flatMap((read, i) => {
+            const extra = extraCuts[i % Math.max(1, extraCuts.length)]
+            if (extra === undefined || read.length < 2) return [read]
+            const at = 1 + (extra % (read.length - 1))
+            return [read.subarray(0, at), read.subarray(at)]
+          })
+          let arrived = 0
+          let reserved = 0
+          let reallocations = 0
+          let delivered = 0
+          for (const piece of pieces) {
+            expect(decoder.feed(piece, () => delivered++)).toBeUndefined()
+            arrived += piece.length
+            const now = decoder.reservedBytes
+            if (delivered === 0 && now > 0) {
+              const payloadArrived = arrived - FrameHeaderBytes
+              expect(now, `after ${arrived} bytes`).toBeLessThanOrEqual(
+                Math.min(size, Math.max(64 * 1024, 2 * payloadArrived))
+              )
+              if (now !== reserved && reserved > 0) reallocations++
+            }
+            reserved = now
+          }
+          expect(delivered).toBe(1)
+          expect(decoder.reservedBytes).toBe(0)
+          // From 64 KiB to `size`, doubling: at most log2(size / 64 KiB) + 1 reallocations.
+          expect(reallocations).toBeLessThanOrEqual(Math.max(0, Math.ceil(Math.log2(size / (64 * 1024)))) + 1)
+        }
+      ),
+      fcParams(40)
+    ))
+})
+
 describe("R-SOCK-2 the sending side's size check", () => {
   it("R-SOCK-2 a text is over a peer's maximum exactly when its UTF-8 bytes exceed it, and the size given is its UTF-8 size", () =>
     fc.assert(

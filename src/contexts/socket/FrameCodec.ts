@@ -115,6 +115,11 @@ export class FrameDecoder implements MessageDecoder {
     this.maxFrameBytes = bytes
   }
 
+  /** The bytes reserved for the unfinished frame's payload (0 without one): what a peer costs in memory. */
+  get reservedBytes(): number {
+    return this.payload?.length ?? 0
+  }
+
   /** Whether bytes of an unfinished frame are buffered. */
   get hasPartial(): boolean {
     return this.headerFill > 0 || this.payload !== undefined
