@@ -383,9 +383,10 @@ describe("R-SOCK-18 addresses are checked before anything is tried", () => {
         else {
           expect(errorOf(client)).toMatchObject({ _tag: "ConnectFailed", code: "EINVAL" })
           expect((errorOf(client) as ConnectFailed).detail).toMatch(why("connect"))
-          // The error names the address as it was given: a unix path as itself, TCP as host:port.
+          // The error names the address as it was given: a unix path (of either type) as itself, TCP as host:port.
           const given = address as { _tag?: unknown; path?: unknown; host?: unknown; port?: unknown } | null
-          if (given?._tag === "Unix") expect(errorOf(client)).toMatchObject({ address: String(given.path) })
+          if (given?._tag === "Unix" || given?._tag === "UnixPacket")
+            expect(errorOf(client)).toMatchObject({ address: String(given.path) })
           if (given?._tag === "Tcp")
             expect(errorOf(client)).toMatchObject({ address: `${String(given.host)}:${String(given.port)}` })
           expect(triedToConnect).toBe(0)
