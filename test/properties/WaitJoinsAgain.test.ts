@@ -37,7 +37,7 @@ const picky: ModuleContext = {
 describe("R-GLOBAL-6 a waiting send joins the module its name has when the wait starts", () => {
   it("R-GLOBAL-6 R-CLEAN-3 R-SEND-2 a send waiting for room in a module cleaned up and added again as one that refuses its message: accepted by the first (then undelivered by the cleanup), ModuleClosed, ModuleNotFound, or the second's refusal; never in the second's mailbox", () =>
     fc.assert(
-      fc.property(fc.nat(), arbPreemption([0.3, 0.6]), fc.boolean(), (seed, preemption, readdFirst) =>
+      fc.property(fc.nat(), arbPreemption([0.3, 0.6]), fc.boolean(), (seed, preemption, cleanupLater) =>
         underPreemption(seed, preemption, (strategy) => {
           const sim = new SimRuntime({ strategy })
           const scope = sim.run(Scope.make())
@@ -50,7 +50,7 @@ describe("R-GLOBAL-6 a waiting send joins the module its name has when the wait 
           const sender = sim.fork(beehive.send("X", msg("m", "heavy")))
           const reshaper = sim.fork(
             Effect.gen(function* () {
-              if (readdFirst) yield* Effect.yieldNow
+              if (cleanupLater) yield* Effect.yieldNow
               undelivered = (yield* beehive.cleanup("X")).undelivered.map((m) => m.header.id)
               yield* beehive.addModule("X", { contextType: "picky", capacity: 4 })
             })
