@@ -34,6 +34,7 @@ import { type PartBatch, type Served, Serving } from "../../src/contexts/nats/Se
 import { durableStreamName, fromSubjectToken, subjects, subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { ModuleAlreadyExists } from "../../src/model/Errors.ts"
+import type { Message } from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -185,8 +186,16 @@ interface Published {
   readonly headers: Record<string, string> | undefined
 }
 
-/** A stand-in for the state the replies read: their bound, the subjects, what they report and publish. */
-const repliesState = (maxPendingRequests: number, events: Array<NatsEvent>, published: Array<Published>) =>
+/**
+ * A stand-in for the state the replies read: their bound, the subjects, what they report and publish;
+ * while `client.refusing`, the client refuses every publish, as nats.js does once its connection closes.
+ */
+const repliesState = (
+  maxPendingRequests: number,
+  events: Array<NatsEvent>,
+  published: Array<Published>,
+  client: { refusing: boolean } = { refusing: false }
+) =>
   ({
     options: { maxPendingRequests },
     subjects: subjects("t"),
@@ -194,6 +203,7 @@ const repliesState = (maxPendingRequests: number, events: Array<NatsEvent>, publ
     // No count owed to any sender: the acknowledgements ride elsewhere (the property above).
     serving: { ackHeaders: () => undefined },
     publish: (subject: string, data: string, _reply: string | undefined, headers?: Record<string, string>) => {
+      if (client.refusing) return "connection closed"
       published.push({ subject, data, headers })
       return undefined
     }
@@ -213,6 +223,7 @@ type ReplyStep =
       readonly request: number
       readonly from: string | undefined
       readonly encodable: boolean
+      readonly refused: boolean
     }
   | { readonly kind: "forget"; readonly process: number }
 
@@ -234,7 +245,9 @@ const arbReplyStep: fc.Arbitrary<ReplyStep> = fc.oneof(
       request: fc.nat(3),
       from: fc.option(fc.constantFrom(...Destinations), { nil: undefined }),
       // Mostly a response JSON carries; sometimes one with a bigint (R-JSON-3).
-      encodable: fc.constantFrom(true, true, true, false)
+      encodable: fc.constantFrom(true, true, true, false),
+      // Sometimes the client refuses to publish the answer (R-NATS-3).
+      refused: fc.constantFrom(false, false, false, true)
     })
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("forget" as const), process: fc.nat(1) }) }
@@ -538,12 +551,13 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
-  it("R-NATS-6 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies a new request makes the oldest forgotten (RequestForgotten); a response JSON cannot carry is answered with an empty refusal", () =>
+  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies a new request makes the oldest forgotten (RequestForgotten); a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3 }), fc.array(arbReplyStep, { maxLength: 40 }), (maxPending, steps) => {
         const events: Array<NatsEvent> = []
         const published: Array<Published> = []
-        const replies = new Replies(repliesState(maxPending, events, published))
+        const client = { refusing: false }
+        const replies = new Replies(repliesState(maxPending, events, published, client))
         const s = subjects("t")
         // Request r comes from process p<r mod 2>.
         const idOf = (r: number) => `r${r}`
@@ -590,13 +604,24 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               const json = encodeJsonResult(response)
               // Unattributed, it is marked so: the caller's process attributes it, never to this copy's module on S's word.
               const marked = step.from === undefined ? { [UnattributedHeader]: "1" } : undefined
-              expectedPublished.push(
-                Result.isSuccess(json)
-                  ? { subject, data: json.success, headers: marked }
-                  : { subject, refused: true as const, marked: marked !== undefined }
-              )
+              // What the client refuses to publish is reported, named by its responder (R-NATS-3): the copy is answered all the same.
+              if (step.refused)
+                expectedEvents.push({
+                  _tag: "PublishFailed",
+                  module: step.from ?? oldest.destination,
+                  msgId: response.header.id,
+                  reason: "connection closed"
+                })
+              else
+                expectedPublished.push(
+                  Result.isSuccess(json)
+                    ? { subject, data: json.success, headers: marked }
+                    : { subject, refused: true as const, marked: marked !== undefined }
+                )
             }
+            client.refusing = step.refused
             expect(replies.forwardResponse(response, step.from)).toBe(subject !== undefined)
+            client.refusing = false
           } else {
             const prefix = s.replyInbox(`p${step.process}`).slice(0, -1)
             for (const [id, list] of [...owed]) {
@@ -1146,6 +1171,67 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
           })
       ),
       fcParams(300)
+    ))
+})
+
+describe("R-NATS-2 R-NATS-6 a message without a reply subject", () => {
+  it("R-NATS-2 R-NATS-6 a sync request published without a reply subject (by a client that is no beehive) is delivered and owed to nobody: its module's answer is taken by no one (sendResp false) and published nowhere, while a request with one is answered on its reply subject; no request stays pending", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ sync: fc.boolean(), withReply: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+        (arrivals) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
+          let deliver: (error: Error | null, msg: Msg) => void = () => {}
+          const state = servingHostState(host, scope, 100, published, (callback) => {
+            deliver = callback
+          })
+          sim.run(
+            host.plug({
+              type: "answers",
+              open: () => Effect.die("no endpoint"),
+              forwardResponse: (response: Message, from: string | undefined) =>
+                state.replies.forwardResponse(response, from)
+            } as ContextType)
+          )
+          sim.run(host.beehive.addModule("m", { capacity: 100 }))
+          sim.run(state.serving.serve("m"))
+          arrivals.forEach(({ sync, withReply }, i) => {
+            const json = Result.getOrThrow(encodeJsonResult(msg(`q${i}`, i, { header: { sync } })))
+            deliver(null, arrived(json, withReply ? replyOf(0, i) : undefined, undefined))
+          })
+          sim.settle()
+          const taken: Array<boolean> = []
+          for (const { sync } of arrivals) {
+            const request = sim.run(host.beehive.receive("m"))
+            if (sync)
+              taken.push(
+                sim.run(
+                  host.beehive.sendResp(
+                    msg(`a${request.header.id}`, "answer", { header: { parentId: request.header.id } }),
+                    "m"
+                  )
+                )
+              )
+          }
+          expect(taken, "an answer is taken exactly when its request has a reply subject").toEqual(
+            arrivals.filter((a) => a.sync).map((a) => a.withReply)
+          )
+          // What is published goes to reply subjects only: the answers, and the counts of one-way messages (R-NATS-8).
+          const replies = arrivals.flatMap(({ withReply }, i) => (withReply ? [replyOf(0, i)] : []))
+          for (const { subject, headers } of published) {
+            expect(replies, "published to a reply subject").toContain(subject)
+            expect(headers[UndeliverableHeader]).toBeUndefined()
+          }
+          for (const [i, { sync, withReply }] of arrivals.entries())
+            if (sync && withReply) expect(published.map((p) => p.subject)).toContain(replyOf(0, i))
+          expect(sim.run(state.replies.pendingRequests)).toBe(0)
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(200)
     ))
 })
 

@@ -153,14 +153,12 @@ export class Replies {
     // Marked, not named: the caller's process attributes it from the copies it published (R-NATS-6).
     const headers = from === undefined ? { ...ack, [UnattributedHeader]: "1" } : ack
     const json = encodeJsonResult(response)
-    if (Result.isFailure(json)) {
-      this.state.publish(reply, "", undefined, {
-        ...headers,
-        [UndeliverableHeader]: `response not encodable: ${json.failure.message}`
-      })
-      return true
-    }
-    const failed = this.state.publish(reply, json.success, undefined, headers)
+    const failed = Result.isFailure(json)
+      ? this.state.publish(reply, "", undefined, {
+          ...headers,
+          [UndeliverableHeader]: `response not encodable: ${json.failure.message}`
+        })
+      : this.state.publish(reply, json.success, undefined, headers)
     if (failed !== undefined) {
       this.state.report({
         _tag: "PublishFailed",
