@@ -218,6 +218,25 @@ const sendSync = (n: number, answering = responder) =>
     })
   )
 
+/**
+ * sendSync round trips the user's way but for the messages: one request and its response built once
+ * and sent again (a request id is free again once its call ended), with an `Effect.forever` responder.
+ * Next to the user's way, it shows what building a request and a response costs per call.
+ */
+const sendSyncPrebuilt = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      yield* b.addModule("echo")
+      const request = yield* Message.newMessage()
+      const response = yield* Message.newResponse(request, "ok")
+      yield* Effect.forkChild(Effect.forever(Effect.flatMap(b.receive("echo"), () => b.sendResp(response, "echo"))))
+      yield* Effect.yieldNow
+      const start = performance.now()
+      for (let i = 0; i < n; i++) yield* b.sendSync("echo", request, 1000)
+      return performance.now() - start
+    })
+  )
+
 /** Mean sendToGroupSync latency with 4 members that answer at once. */
 const groupSync = (n: number) =>
   withBeehive((b) =>
@@ -447,12 +466,14 @@ export const runBenchmarks = async (): Promise<number> => {
   await sendSync(syncN)
   await rawSyncRoundTrips(syncN, true)
   await sendSync(syncN, yieldingResponder)
+  await sendSyncPrebuilt(syncN)
   await eventLoopTurns(syncN)
-  const syncRuns: Record<"raw" | "ours" | "rawForever" | "oursForever" | "turns", Array<number>> = {
+  const syncRuns: Record<"raw" | "ours" | "rawForever" | "oursForever" | "prebuilt" | "turns", Array<number>> = {
     raw: [],
     ours: [],
     rawForever: [],
     oursForever: [],
+    prebuilt: [],
     turns: []
   }
   for (let i = 0; i < 5; i++) {
@@ -460,6 +481,7 @@ export const runBenchmarks = async (): Promise<number> => {
     syncRuns.ours.push(perSecond(syncN, await sendSync(syncN)))
     syncRuns.rawForever.push(perSecond(syncN, await rawSyncRoundTrips(syncN, true)))
     syncRuns.oursForever.push(perSecond(syncN, await sendSync(syncN, yieldingResponder)))
+    syncRuns.prebuilt.push(perSecond(syncN, await sendSyncPrebuilt(syncN)))
     syncRuns.turns.push(perSecond(syncN, await eventLoopTurns(syncN)))
   }
   const sync = median(syncRuns.ours)
@@ -482,6 +504,14 @@ export const runBenchmarks = async (): Promise<number> => {
     (yielding / rawYielding).toFixed(2),
     ">= 200k/s",
     yielding >= 200_000
+  )
+  const prebuilt = median(syncRuns.prebuilt)
+  line(
+    "  same, messages built once",
+    `${fmt(prebuilt)}/s`,
+    `Effect ${fmt(rawYielding)}/s`,
+    (prebuilt / rawYielding).toFixed(2),
+    `(building: ${(1e6 / yielding - 1e6 / prebuilt).toFixed(2)} us/call)`
   )
   line("  event-loop turns/s (1 per such call)", `${fmt(turns)}/s`, "", "", "(its ceiling)")
   const latency = await measure(5, () => groupSync(scaled(20_000)))

@@ -43,6 +43,11 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).toMatch(
       /\n {2}same, responder with Effect\.forever +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +>= 200k\/s +(met|MISSED)/
     )
+    // What building a request and its response costs per call: the user's way, less the same calls with
+    // the messages built once.
+    expect(measured).toMatch(
+      /\n {2}same, messages built once +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +\(building: -?[\d.]+ us\/call\)/
+    )
     expect(measured).toMatch(/\n {2}event-loop turns\/s \(1 per such call\) +[\d.]+ [kM]\/s +\(its ceiling\)/)
     // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
     expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
