@@ -3,7 +3,7 @@
  * over generated groups and schedules: members that answer in any order, answers sent while the
  * caller's fiber is preempted between the answer that decides the call and the call's end, members
  * whose mailbox is full so that their copy (or the request) waits for room, and calls that end by
- * their answers, at their deadline, or interrupted at any point of the schedule. Once a group call
+ * their answers, at their deadline, by a cleanup, or interrupted at any point of the schedule. Once a call
  * has decided, every further response gets `false`; when a call ends, however it ends, nothing it
  * offered still waits for room: a module drained afterwards finds only what was there before.
  */
@@ -264,6 +264,48 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
           )
           expect(answer.answered).toBe(false)
           expect(Exit.hasInterrupts(answer.ended)).toBe(true)
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(150)
+    ))
+
+  it("R-SYNC-4 R-SYNC-6 R-CLEAN-3 once a cleanup has ended a sendSync whose request waited for room (ModuleClosed), a response to it gets false, whether it comes before the caller's fiber runs again or after", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom(undefined, "edgehub", "edged"),
+        fc.nat(),
+        fc.constantFrom(0, 0.2, 0.5),
+        (yieldsAfterCleanup, from, seed, preemption) => {
+          const sim = new SimRuntime({ strategy: random(seed, preemption) })
+          const scope = sim.run(Scope.make())
+          const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
+          const request = msg("request")
+          sim.run(
+            Effect.gen(function* () {
+              yield* beehive.addModule("edged")
+              yield* beehive.addModule("edgehub")
+              yield* beehive.send("edged", msg("filler"))
+            })
+          )
+          const waitingSenders = beehive.snapshot.pipe(
+            Effect.map((s) => s.modules.find((m) => m.name === "edged")?.waitingSenders ?? 0)
+          )
+          const outcome = sim.run(
+            Effect.gen(function* () {
+              const call = yield* Effect.forkChild(beehive.sendSync("edged", request, 60_000))
+              while ((yield* waitingSenders) === 0) yield* Effect.yieldNow
+              // The cleanup ends the call; the response follows in the same fiber, with no step of its
+              // own in between when no yield and no preemption comes (the caller not yet run again).
+              yield* beehive.cleanup("edged")
+              for (let i = 0; i < yieldsAfterCleanup; i++) yield* Effect.yieldNow
+              const answered = yield* beehive.sendResp(yield* Message.newResponse(request, "late"), from)
+              return { answered, ended: yield* Fiber.await(call) }
+            })
+          )
+          expect(errorOf(outcome.ended)).toMatchObject({ _tag: "ModuleClosed", module: "edged" })
+          expect(outcome.answered, "a response to a call that has ended").toBe(false)
           sim.run(Scope.close(scope, Exit.void))
         }
       ),
