@@ -1235,6 +1235,55 @@ describe("R-NATS-2 R-NATS-6 a message without a reply subject", () => {
     ))
 })
 
+describe("R-NATS-2 a served module cleaned up here", () => {
+  it("R-NATS-2 R-CLEAN a served module cleaned up here stops being served at its next delivery (one waiting for room in its mailbox then fails ModuleClosed; a later one finds no module) or at the heartbeat, whichever comes first, even when another process's announcement registered its name here as a nats module", () =>
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 0, max: 2 }),
+        fc.boolean(),
+        fc.constantFrom("heartbeat" as const, "arrival" as const),
+        (full, before, renamed, next) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          let deliver: (error: Error | null, msg: Msg) => void = () => {}
+          const state = servingHostState(host, scope, 100, [], (callback) => {
+            deliver = callback
+          })
+          const publisher = new Publisher(publishingState(host, false, [], [], []), sim.run(Queue.unbounded<void>()))
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          sim.run(host.beehive.addModule("m", { capacity: 1 }))
+          sim.run(state.serving.serve("m"))
+          if (full) sim.run(host.beehive.send("m", msg("filler")))
+          let n = 0
+          const arrive = () => {
+            const json = Result.getOrThrow(encodeJsonResult(msg(`q${n}`)))
+            deliver(null, arrived(json, replyOf(0, n++), undefined))
+            sim.settle()
+          }
+          for (let i = 0; i < before; i++) arrive()
+          // With room for one message, a delivery waits for room when more arrived than there was room for.
+          const waiting = before + (full ? 1 : 0) > 1
+          sim.run(host.beehive.cleanup("m"))
+          sim.settle()
+          expect(state.serving.has("m"), "served on after the cleanup").toBe(!waiting)
+          // Another process announces the name: it is registered here as a nats module (R-NATS-4).
+          if (renamed) sim.run(host.beehive.addModule("m", { contextType: ContextTypeNats }))
+          if (next === "arrival" && !waiting) {
+            arrive()
+            // Sent to the nats module, it is delivered (until the heartbeat); with no module, it fails.
+            expect(state.serving.has("m"), "served on after a delivery").toBe(renamed)
+          }
+          sim.run(state.serving.forgetCleanedUp)
+          expect(state.serving.has("m"), "served on after the heartbeat").toBe(false)
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(100)
+    ))
+})
+
 describe("R-NATS-13 what goes in a batch", () => {
   it("R-NATS-13 R-NATS-8 R-NATS-3 one-way messages to a batching module go out in order, in batches of at most 64, within the send window's room and the payload budget (3 bytes per UTF-16 unit and a newline each), a batch of several under Beehive-Batch: <n>, one alone without it; a sync request alone, after what came before it", () =>
     fc.assert(
