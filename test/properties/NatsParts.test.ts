@@ -366,6 +366,43 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
+  it("R-NATS-4 awaitModule waits until the module is registered here, or fails with ModuleNotFound at its own timeout: callers waiting for one module at once each end by their own timeout or the announcement, whichever comes first, however the others end", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 5 }).map((ms) => ms.map((m) => m * 2)),
+        // When another process announces the module (an odd number of ms: never at a caller's timeout), or never.
+        fc.option(
+          fc.integer({ min: 0, max: 110 }).map((ms) => ms * 2 + 1),
+          { nil: undefined }
+        ),
+        (timeouts, announcedAt) => {
+          const sim = new SimRuntime()
+          const endpoints = new Map<string, unknown>()
+          const state = registeringState(new Set(), endpoints, []) as unknown as {
+            beehive: Record<string, unknown>
+          }
+          state.beehive.snapshot = Effect.sync(() => ({
+            modules: [...endpoints.keys()].map((name) => ({ name, contextType: ContextTypeNats }))
+          }))
+          const registry = new Registry(state as unknown as NatsState)
+          const calls = timeouts.map((ms) => sim.fork(registry.awaitModule("m", ms)))
+          sim.settle()
+          if (announcedAt !== undefined) {
+            sim.advanceBy(announcedAt)
+            sim.run(registry.applyAnnouncement({ v: 1, process: "p", kind: "beat", modules: ["m"] }, announcedAt))
+          }
+          sim.advanceBy(1_000)
+          timeouts.forEach((ms, i) => {
+            const exit = calls[i]?.pollUnsafe()
+            const found = announcedAt !== undefined && announcedAt < ms
+            if (found) expect(exit !== undefined && Exit.isSuccess(exit), `the call waiting ${ms} ms`).toBe(true)
+            else expect(exit && errorOf(exit), `the call waiting ${ms} ms`).toMatchObject({ _tag: "ModuleNotFound" })
+          })
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-NATS-5 R-NATS-4 a module found served by nobody (no responders) is cleaned up and forgets its owners: a process that still listed it and then drops it, says bye or falls silent changes nothing more, never a defect; a process newly listing it registers it again", () =>
     fc.assert(
       fc.property(
