@@ -17,9 +17,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { MemoryNetwork, MemoryTransport } from "../../src/contexts/socket/MemoryTransport.ts"
-import { nodeTransport, readHighWaterMark } from "../../src/contexts/socket/NodeTransport.ts"
+import { keepAliveDelayMs, nodeTransport, readHighWaterMark } from "../../src/contexts/socket/NodeTransport.ts"
 import {
   formatAddress,
   type SocketAddress,
@@ -540,6 +540,34 @@ const systemBufferSlack = 4 << 20
 
 /** Far past what a reader that pushes back can take: reaching it means nothing pushed back. */
 const unboundedMark = 24 << 20
+
+describe("R-SOCK-20 keepalive on stream sockets", () => {
+  it("R-SOCK-20 every TCP connection of the node transport, connected or accepted, has keepalive on, after keepAliveDelayMs of silence", () =>
+    fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), async (count) => {
+        const keepAlive = vi.spyOn(net.Socket.prototype, "setKeepAlive")
+        try {
+          await run(
+            Effect.gen(function* () {
+              const { transport, address } = transportOf("tcp", { capacity: 1, maxRead: undefined })
+              const listener = yield* transport.listen(address)
+              for (let i = 0; i < count; i++) {
+                const client = yield* transport.connect(listener.address)
+                const server = yield* listener.accept
+                yield* client.close
+                yield* server.close
+              }
+            })
+          )
+          const asked = keepAlive.mock.calls.filter(([on, delay]) => on === true && delay === keepAliveDelayMs)
+          expect(asked.length, "one per end of each connection").toBe(2 * count)
+        } finally {
+          keepAlive.mockRestore()
+        }
+      }),
+      fcParams(6)
+    ))
+})
 
 describe("R-SOCK-22 closing an in-memory listener twice is closing it once", () => {
   it("R-SOCK-22 a listener closed, its address listened on anew, then closed again (by hand, or by the end of its scope) leaves the new listener taking connections", () =>
