@@ -785,6 +785,56 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(100)
     ))
 
+  it("R-NATS-12 a durable module's sync requests go to its mailbox here exactly while this process serves it (an unserve returns those waiting there, to be answered); otherwise they go out, as its one-way messages always do", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constant({ op: "serve" as const }),
+            fc.constant({ op: "unserve" as const }),
+            fc.record({ op: fc.constant("send" as const), sync: fc.boolean() })
+          ),
+          { maxLength: 20 }
+        ),
+        (steps) => {
+          const endpoint = new DurableEndpoint(
+            "box",
+            100,
+            1 << 20,
+            () => false,
+            () => {},
+            () => {}
+          )
+          // The model: whether this process serves the module, the requests in its mailbox, what went out.
+          let served = false
+          let mailbox: Array<string> = []
+          let out = 0
+          steps.forEach((step, i) => {
+            if (step.op === "serve") {
+              // As serving does (R-NATS-12).
+              endpoint.served = true
+              served = true
+            } else if (step.op === "unserve") {
+              expect(endpoint.unserve().map((m) => m.header.id)).toEqual(mailbox)
+              mailbox = []
+              served = false
+            } else {
+              const id = `s${i}`
+              expect(endpoint.offerNow(msg(id, id, { header: { sync: step.sync } }))).toBe(true)
+              if (served && step.sync) mailbox.push(id)
+              else out++
+            }
+            expect(endpoint.outgoing, "what went out").toBe(out)
+            expect(endpoint.queued - endpoint.outgoing, "what waits in the mailbox").toBe(mailbox.length)
+          })
+          const taken: Array<string> = []
+          for (let m = endpoint.takeNow(); m !== undefined; m = endpoint.takeNow()) taken.push(m.header.id)
+          expect(taken).toEqual(mailbox)
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-NATS-12 R-RECV-4 R-RECV-5 a durable mailbox acknowledges each fetched message once, when a receive (one or a batch, taking it at once or handed it while waiting) keeps it; what an interrupted receive gives back is at the head of the line again, in order, acknowledged only when handed out anew; a stop gives the rest back to JetStream, oldest first", () =>
     fc.assert(
       fc.asyncProperty(
