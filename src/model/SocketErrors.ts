@@ -152,8 +152,9 @@ export class HandshakeRejected extends Data.TaggedError("HandshakeRejected")<{
 
 /**
  * The socket configuration is missing or invalid. `source` names where it came from (a file path,
- * the `SOCKET_MODULE_CONFIG` variable, or "code"); `path` the offending entry and key (`[1].address`),
- * `""` for the whole document.
+ * the `SOCKET_MODULE_CONFIG` variable, or "code"), or is "config" for what a configuration already read
+ * lacks (a module's client entry); `path` the offending entry and key (`[1].address`), `""` for the
+ * whole document.
  *
  * @category errors
  */

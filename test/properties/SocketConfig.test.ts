@@ -563,7 +563,13 @@ describe("R-SOCK-16 a module's client entry", () => {
           const expected = clients.get(module)
           if (expected === undefined) {
             expect(Result.isFailure(found)).toBe(true)
-            if (Result.isFailure(found)) expect(found.failure.reason).toContain(`"${module}"`)
+            if (Result.isFailure(found))
+              expect(found.failure).toMatchObject({
+                _tag: "SocketConfigError",
+                source: "config",
+                path: "",
+                reason: `no client entry for module "${module}"`
+              })
           } else {
             expect(found).toEqual(Result.succeed(expected))
           }
