@@ -32,6 +32,26 @@ const withBeehive = <A, E>(body: (beehive: BeehiveService) => Effect.Effect<A, E
     ).pipe(Effect.provide(Layer.merge(Beehive.layerWith({ capacity: 1 }), TestClock.layer())))
   )
 
+/**
+ * A deterministic runtime under random preemption, with a context of mailbox capacity 1 whose module
+ * "edged" is full (a filler no one receives), and how many senders wait for room in it.
+ */
+const fullEdged = (seed: number, preemption: number) => {
+  const sim = new SimRuntime({ strategy: random(seed, preemption) })
+  const scope = sim.run(Scope.make())
+  const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
+  sim.run(
+    Effect.gen(function* () {
+      yield* beehive.addModule("edged")
+      yield* beehive.send("edged", msg("filler"))
+    })
+  )
+  const waitingSenders = beehive.snapshot.pipe(
+    Effect.map((s) => s.modules.find((m) => m.name === "edged")?.waitingSenders ?? 0)
+  )
+  return { sim, scope, beehive, waitingSenders }
+}
+
 describe("R-GSYNC R-SYNC how a sync call ends", () => {
   it("R-GSYNC-2 R-GSYNC-3 R-GLOBAL-6 once the call has decided, every further response gets false, whenever the caller's fiber runs again", () =>
     fc.assert(
@@ -227,19 +247,8 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
         fc.nat(),
         fc.constantFrom(0.2, 0.5),
         (yieldsBeforeInterrupt, seed, preemption) => {
-          const sim = new SimRuntime({ strategy: random(seed, preemption) })
-          const scope = sim.run(Scope.make())
-          const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
+          const { sim, scope, beehive, waitingSenders } = fullEdged(seed, preemption)
           const request = msg("request")
-          sim.run(
-            Effect.gen(function* () {
-              yield* beehive.addModule("edged")
-              yield* beehive.send("edged", msg("filler"))
-            })
-          )
-          const waitingSenders = beehive.snapshot.pipe(
-            Effect.map((s) => s.modules.find((m) => m.name === "edged")?.waitingSenders ?? 0)
-          )
           // The request joins the line (no one receives, so it waits for room) and leaves it only when
           // the interruption withdraws it. The responder watches the line from then on, and answers as
           // soon as the request has left it.
@@ -278,20 +287,9 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
         fc.nat(),
         fc.constantFrom(0, 0.2, 0.5),
         (yieldsAfterCleanup, from, seed, preemption) => {
-          const sim = new SimRuntime({ strategy: random(seed, preemption) })
-          const scope = sim.run(Scope.make())
-          const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
+          const { sim, scope, beehive, waitingSenders } = fullEdged(seed, preemption)
+          sim.run(beehive.addModule("edgehub"))
           const request = msg("request")
-          sim.run(
-            Effect.gen(function* () {
-              yield* beehive.addModule("edged")
-              yield* beehive.addModule("edgehub")
-              yield* beehive.send("edged", msg("filler"))
-            })
-          )
-          const waitingSenders = beehive.snapshot.pipe(
-            Effect.map((s) => s.modules.find((m) => m.name === "edged")?.waitingSenders ?? 0)
-          )
           const outcome = sim.run(
             Effect.gen(function* () {
               const call = yield* Effect.forkChild(beehive.sendSync("edged", request, 60_000))
