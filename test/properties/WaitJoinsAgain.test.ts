@@ -61,10 +61,10 @@ describe("R-GLOBAL-6 a waiting send joins the module its name has when the wait 
           if (sent === undefined) throw new Error("the send still waits")
           // What the new module holds: nothing, whatever happened to the send.
           const held: Array<string> = []
-          for (let taken = sim.run(beehive.receiveAll("X", 8).pipe(Effect.timeout(0), Effect.option)); ; ) {
+          for (;;) {
+            const taken = sim.run(beehive.receiveAll("X", 8).pipe(Effect.timeout(0), Effect.option))
             if (taken._tag === "None") break
             held.push(...taken.value.map((m) => m.header.id))
-            taken = sim.run(beehive.receiveAll("X", 8).pipe(Effect.timeout(0), Effect.option))
           }
           expect(held, "the module that refuses it never holds it").toEqual([])
           if (Exit.isSuccess(sent)) expect(undelivered, "accepted by the first module").toContain("m")
