@@ -8,7 +8,8 @@
 import { Effect, Exit, References, Scope, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Beehive, type BeehiveService, makeBeehive } from "../../src/contexts/Beehive.ts"
+import { Beehive, type BeehiveService, makeBeehive, makeHost } from "../../src/contexts/Beehive.ts"
+import type { ContextType } from "../../src/contexts/ContextHost.ts"
 import { openMailbox } from "../../src/contexts/MailboxEndpoint.ts"
 import type { EndpointOptions } from "../../src/contexts/ModuleContext.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -316,6 +317,45 @@ describe("R-GLOBAL-4 a shutdown ends the pending calls", () => {
             expect(error).toBeInstanceOf(BeehiveShutdown)
             expect(error).toMatchObject({ operation: kind })
           }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(100)
+    ))
+})
+
+describe("R-GLOBAL-4 after a shutdown", () => {
+  it("R-GLOBAL-4 every operation after a shutdown, on a name that was a module or group before it or never one, fails with BeehiveShutdown naming it (cleanup with ModuleNotFound; sendResp returns false), and so does plugging in a context type", () =>
+    fc.assert(
+      fc.property(
+        fc
+          .constantFrom(...(Object.keys(operations) as Array<Operation>))
+          .chain((operation) =>
+            fc.tuple(
+              fc.constant(operation),
+              fc.tuple(
+                ...operations[operation].map((parameter) =>
+                  parameter.kind === "name" ? fc.constantFrom("m", "g", "nobody") : good[parameter.kind]
+                )
+              )
+            )
+          ),
+        ([operation, args]) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const beehive = host.beehive
+          sim.run(Effect.andThen(beehive.addModule("m"), beehive.addModuleGroup("m", "g")))
+          sim.run(beehive.send("m", msg("waiting")))
+          sim.run(beehive.shutdown)
+          const exit = sim.run(Effect.exit(call(beehive, operation, args)))
+          if (operation === "sendResp") expect(exit).toEqual(Exit.succeed(false))
+          else if (operation === "cleanup") expect(errorOf(exit)).toMatchObject({ _tag: "ModuleNotFound" })
+          else expect(errorOf(exit)).toEqual(new BeehiveShutdown({ operation }))
+          const plugged = sim.run(
+            Effect.exit(host.plug({ type: "late", open: () => Effect.die("never opened") } as ContextType))
+          )
+          expect(errorOf(plugged)).toEqual(new BeehiveShutdown({ operation: "plug" }))
           sim.run(Scope.close(scope, Exit.void))
         }
       ),

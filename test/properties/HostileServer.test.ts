@@ -14,7 +14,10 @@
  * is configured (a whole number above 0) and receipts unless they are turned off (R-SOCK-20,
  * R-SOCK-21). What the server sends afterwards is a response exactly when it is not a sync request,
  * has a parent id and has operation "response" or "error" (no call waits: each is reported
- * unclaimed, never delivered); anything else reaches the module, in order (R-SOCK-9).
+ * unclaimed, never delivered); anything else reaches the module, in order (R-SOCK-9), unless it has
+ * no destination, names one of the server's own modules or a module not registered here: then it is
+ * reported `Undeliverable` with SPEC's reason, and a sync request is answered with an error response
+ * saying it (R-SOCK-10).
  */
 import { Effect, Exit, Fiber, References } from "effect"
 import fc from "fast-check"
@@ -45,18 +48,34 @@ type Answer =
   | { readonly _tag: "no answer" }
   | { readonly _tag: "silence" }
 
-/** A message the server sends the client's module X after its exchange (R-SOCK-9, R-SOCK-10). */
+/**
+ * A message the server sends after its exchange (R-SOCK-9, R-SOCK-10): mostly to the client's module X;
+ * sometimes to no module, to a module not registered in the client's process, or to one of the
+ * server's own modules (`sender`: the first the exchange registered there, X when it registered none).
+ */
 interface Later {
   readonly sync: boolean
   readonly parent: boolean
   readonly operation: "response" | "error" | "update"
+  readonly to: "X" | "" | "nowhere" | "sender"
 }
 
 const arbLater: fc.Arbitrary<Later> = fc.record({
   sync: fc.boolean(),
   parent: fc.boolean(),
-  operation: fc.constantFrom("response" as const, "error" as const, "update" as const)
+  operation: fc.constantFrom("response" as const, "error" as const, "update" as const),
+  to: fc.constantFrom("X" as const, "X" as const, "" as const, "nowhere" as const, "sender" as const)
 })
+
+/** Why SPEC says a message from the peer to `to` is not delivered (R-SOCK-10); undefined: it is. */
+const refusalOf = (to: string, senders: ReadonlySet<string>): string | undefined =>
+  to === ""
+    ? "the message has no destination"
+    : senders.has(to)
+      ? "the destination is a module of the sender"
+      : to === "nowhere"
+        ? 'module "nowhere" is not registered'
+        : undefined
 
 /** What SPEC says becomes of a message from the peer: a response (never delivered), or a delivery. */
 const isResponse = (later: Later) => !later.sync && later.parent && later.operation !== "update"
@@ -114,7 +133,7 @@ const lineReader = (connection: Connection) => {
 const line = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`)
 
 describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
-  it("R-SOCK-5 R-SOCK-7 R-SOCK-9 R-SOCK-20 R-SOCK-21 only an exchange answering the handshake connects; its modules are registered, skipped or adopted as SPEC says, and what waited for an adopted module is written", () =>
+  it("R-SOCK-5 R-SOCK-7 R-SOCK-9 R-SOCK-10 R-SOCK-20 R-SOCK-21 only an exchange answering the handshake connects; its modules are registered, skipped or adopted as SPEC says, and what waited for an adopted module is written; what the server sends then is claimed, delivered, or refused as SPEC says", () =>
     fc.assert(
       fc.asyncProperty(
         fc.tuple(...names.map(() => fc.constantFrom<Role>("local", "declared", "unknown"))),
@@ -130,10 +149,19 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
             Effect.scoped(
               Effect.gen(function* () {
                 const roleOf = (name: string): Role => roles[names.indexOf(name as Name)] ?? "unknown"
+                // The server's modules the exchange registers here: those it lists, less X and local names.
+                const senders = new Set(
+                  answer._tag === "exchange"
+                    ? (answer.modules ?? []).filter((name) => name !== "X" && roleOf(name) !== "local")
+                    : []
+                )
+                const destinationOf = (to: Later["to"]) => (to === "sender" ? ([...senders][0] ?? "X") : to)
                 const network = new MemoryNetwork()
                 const address = unix("hostile")
                 const listener = yield* network.transport.listen(address)
                 const written: Array<{ readonly to: string; readonly id: string }> = []
+                // The error responses the client wrote back for requests it could not deliver.
+                const refusals: Array<{ readonly parent: string; readonly content: unknown }> = []
                 let handshake: any
                 const server = yield* Effect.forkChild(
                   Effect.gen(function* () {
@@ -191,6 +219,7 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                         return yield* Effect.never
                     }
                     if (answer._tag === "exchange") {
+                      const sender = destinationOf("sender")
                       for (const [k, m] of later.entries()) {
                         yield* connection.write(
                           line({
@@ -200,7 +229,12 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                               timestamp: 2,
                               sync: m.sync
                             },
-                            route: { source: "server", destination: "X", operation: m.operation, resource: "r" },
+                            route: {
+                              source: "server",
+                              destination: m.to === "sender" ? sender : m.to,
+                              operation: m.operation,
+                              resource: "r"
+                            },
                             content: k
                           })
                         )
@@ -209,7 +243,12 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                     while (true) {
                       const message = JSON.parse(yield* next)
                       const to = message.route?.destination
-                      if (typeof to === "string" && to !== "") written.push({ to, id: message.header.msg_id })
+                      if (
+                        message.route?.operation === "error" &&
+                        `${message.header.parent_msg_id}`.startsWith("later-")
+                      )
+                        refusals.push({ parent: message.header.parent_msg_id, content: message.content })
+                      else if (typeof to === "string" && to !== "") written.push({ to, id: message.header.msg_id })
                     }
                   }).pipe(Effect.ignore)
                 )
@@ -306,14 +345,39 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                 expect(written.length).toBe(expected.length)
                 // What the server sent X after the exchange: responses are never delivered, and none is
                 // claimed (no call waits), so each is reported; everything else reaches X's mailbox, in order.
+                // What is neither reaches no module: reported Undeliverable with SPEC's reason, and a sync
+                // request is answered at once with an error response saying it (R-SOCK-10).
                 const responses = later.flatMap((m, k) => (isResponse(m) ? [`later-${k}`] : []))
-                const deliveries = later.flatMap((m, k) => (isResponse(m) ? [] : [`later-${k}`]))
+                const refusedOf = (m: Later) => (isResponse(m) ? undefined : refusalOf(destinationOf(m.to), senders))
+                const deliveries = later.flatMap((m, k) =>
+                  isResponse(m) || refusedOf(m) !== undefined ? [] : [`later-${k}`]
+                )
+                const refused = later.flatMap((m, k) => {
+                  const reason = refusedOf(m)
+                  return reason === undefined ? [] : [{ msgId: `later-${k}`, reason, sync: m.sync }]
+                })
                 const unclaimed = () => client.events.flatMap((e) => (e._tag === "UnclaimedResponse" ? [e.msgId] : []))
+                const undeliverable = () =>
+                  client.events.flatMap((e) =>
+                    e._tag === "Undeliverable" ? [{ msgId: e.msgId, reason: e.reason }] : []
+                  )
                 for (let turn = 0; turn < 200; turn++) {
                   const queued = (yield* b.snapshot).modules.find((m) => m.name === "X")?.queued ?? 0
-                  if (queued >= deliveries.length && unclaimed().length >= responses.length) break
+                  if (
+                    queued >= deliveries.length &&
+                    unclaimed().length >= responses.length &&
+                    undeliverable().length >= refused.length &&
+                    refusals.length >= refused.filter((r) => r.sync).length
+                  )
+                    break
                   yield* Effect.yieldNow
                 }
+                const byId = (a: { readonly msgId: string }, z: { readonly msgId: string }) =>
+                  a.msgId < z.msgId ? -1 : 1
+                expect(undeliverable().sort(byId)).toEqual(refused.map(({ msgId, reason }) => ({ msgId, reason })))
+                expect(refusals.sort((a, z) => (a.parent < z.parent ? -1 : 1))).toEqual(
+                  refused.filter((r) => r.sync).map((r) => ({ parent: r.msgId, content: r.reason }))
+                )
                 const received: Array<string> = []
                 for (const _ of deliveries) received.push((yield* b.receive("X")).header.id)
                 expect(received).toEqual(deliveries)

@@ -22,6 +22,7 @@ import { BatchHeader, batchLines, inboundWeight, MaxBatch } from "../../src/cont
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
 import { ContextTypeNats, type NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import {
+  AckHeader,
   controlCallback,
   type NatsState,
   UnattributedHeader,
@@ -256,6 +257,73 @@ const arbReplyStep: fc.Arbitrary<ReplyStep> = fc.oneof(
 /** The reply subject of sender `s`'s `n`th message to the module: the reply prefix names the sender. */
 const replyOf = (s: number, n: number) => `t.resp.p${s}.m.${n}`
 const senderOf = (subject: string) => Number(subject.split(".")[2]?.slice(1))
+
+/** The modules calls publish requests to in the reply-inbox property; `D` is durable. */
+const Durable = "D"
+const InboxModules = ["A", "B", Durable]
+
+/** One message on the reply inbox (R-NATS-6), and how it is made. */
+interface InboxMessage {
+  readonly kind: "ack" | "nobody" | "refused" | "answer" | "badSubject"
+  /** The module its reply subject names: a call's, or one no endpoint is open for. */
+  readonly module: string
+  /** The call it is for, by index: past the calls, an id nobody waits for. */
+  readonly call: number
+  readonly marked: boolean
+  /** A `Beehive-Ack` value, valid or not; or none. */
+  readonly ack: string | undefined
+  readonly reason: string
+  /** Whether an answer's payload is a message's JSON. */
+  readonly json: boolean
+  readonly content: string
+}
+
+const arbInboxMessage: fc.Arbitrary<InboxMessage> = fc
+  .record({
+    kind: fc.constantFrom("ack", "nobody", "refused", "answer", "answer", "badSubject"),
+    module: fc.constantFrom(...InboxModules, "x.y"),
+    call: fc.nat(3),
+    marked: fc.boolean(),
+    ack: fc.option(fc.constantFrom("1", "5", "0", "-2", "1.5", "x", ""), { nil: undefined }),
+    reason: fc.constantFrom("inbound queue full", "bad message JSON", ""),
+    json: fc.constantFrom(true, true, true, false),
+    // One answer in a few is one the global context's sendResp fails on.
+    content: fc.constantFrom("ok", "ok", "refused by sendResp")
+  })
+  // A no-responders status is the server's: it carries no count.
+  .map((m) => (m.kind === "nobody" ? { ...m, ack: undefined } : m))
+
+const inboxSubject = (m: InboxMessage) =>
+  m.kind === "badSubject" ? `t.resp.self.%E0%A4%A.c${m.call}` : `t.resp.self.${subjectToken(m.module)}.c${m.call}`
+
+/** A stand-in for a message of the reply inbox, headers and status as nats.js gives them. */
+const inboxMsg = (m: InboxMessage): Msg => {
+  const data =
+    m.kind === "answer"
+      ? m.json
+        ? Result.getOrThrow(encodeJsonResult(msg(`a${m.call}`, m.content, { header: { parentId: `c${m.call}` } })))
+        : "{not json"
+      : ""
+  const values: Record<string, string> = {
+    ...(m.ack !== undefined && { [AckHeader]: m.ack }),
+    ...(m.kind === "refused" && { [UndeliverableHeader]: m.reason }),
+    ...(m.marked && { [UnattributedHeader]: "1" })
+  }
+  const bytes = new TextEncoder().encode(data)
+  return {
+    subject: inboxSubject(m),
+    data: bytes,
+    headers:
+      Object.keys(values).length === 0 && m.kind !== "nobody"
+        ? undefined
+        : {
+            code: m.kind === "nobody" ? 503 : 0,
+            get: (name: string) => values[name] ?? "",
+            has: (name: string) => name in values
+          },
+    string: () => data
+  } as unknown as Msg
+}
 
 describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
   it("R-NATS-4 an announcement reads back as sent; one with a defect is refused with that defect's reason, never a throw", () =>
@@ -687,46 +755,198 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(300)
     ))
 
-  it("R-NATS-6 R-GSYNC-6 a caller's process attributes an answer marked unattributed to the one module the call's request was published to, every copy published counting (answered or not), else to no member; an unmarked answer to the module its reply subject names; a request of an ended call with the same id counts nothing", () =>
+  it("R-NATS-6 R-GSYNC-6 a caller's process attributes an answer marked unattributed to the one module the call's request was published to, every copy published counting (answered or not), else to no member; an unmarked answer to the module its reply subject names; a request of an ended call with the same id counts nothing; what it remembers of calls that ended is forgotten when many were published, never what a waiting call needs", () =>
     fc.assert(
       fc.property(
         fc.array(
           fc.oneof(
-            fc.record({
-              kind: fc.constant("publish" as const),
-              id: fc.nat(2),
-              // A new call with that id (a new request), or another copy of the latest call's request.
-              fresh: fc.boolean(),
-              module: fc.constantFrom(...Destinations)
-            }),
-            fc.record({
-              kind: fc.constant("answer" as const),
-              id: fc.nat(3),
-              module: fc.constantFrom(...Destinations),
-              marked: fc.boolean()
-            })
+            {
+              weight: 4,
+              arbitrary: fc.record({
+                kind: fc.constant("publish" as const),
+                id: fc.nat(2),
+                // A new call with that id (a new request), or another copy of the latest call's request.
+                fresh: fc.boolean(),
+                module: fc.constantFrom(...Destinations)
+              })
+            },
+            {
+              weight: 4,
+              arbitrary: fc.record({
+                kind: fc.constant("answer" as const),
+                id: fc.nat(3),
+                module: fc.constantFrom(...Destinations),
+                marked: fc.boolean()
+              })
+            },
+            // The latest call with that id ends.
+            { weight: 1, arbitrary: fc.record({ kind: fc.constant("end" as const), id: fc.nat(2) }) },
+            // Many other calls publish a request each, some of them waiting on.
+            {
+              weight: 1,
+              arbitrary: fc.record({ kind: fc.constant("burst" as const), size: fc.integer({ min: 200, max: 1200 }) })
+            }
           ),
           { maxLength: 30 }
         ),
         (steps) => {
-          const replies = new Replies(repliesState(4, [], []))
+          const waiting = new Set<string>()
+          const replies = new Replies({
+            ...repliesState(4, [], []),
+            host: { isPending: (id: string) => waiting.has(id) }
+          } as unknown as NatsState)
           // The model: per id, the latest call's request and the modules its copies were published to.
           const calls = new Map<string, { readonly request: ReturnType<typeof msg>; readonly modules: Set<string> }>()
+          let others = 0
           for (const step of steps) {
+            if (step.kind === "burst") {
+              for (let i = 0; i < step.size; i++, others++) {
+                const id = `b${others}`
+                if (others % 3 === 0) waiting.add(id)
+                replies.requestPublished(msg(id, "q", { header: { sync: true } }), "A")
+              }
+              continue
+            }
             const id = `r${step.id}`
-            if (step.kind === "publish") {
+            if (step.kind === "end") waiting.delete(id)
+            else if (step.kind === "publish") {
               let call = calls.get(id)
               if (call === undefined || step.fresh) {
                 call = { request: msg(id, "q", { header: { sync: true } }), modules: new Set() }
                 calls.set(id, call)
+                waiting.add(id)
               }
               call.modules.add(step.module)
               replies.requestPublished(call.request, step.module)
             } else {
               const modules = [...(calls.get(id)?.modules ?? [])]
-              const expected =
+              const attributed =
                 !step.marked || modules.length === 0 ? step.module : modules.length === 1 ? modules[0] : undefined
-              expect(replies.responder(id, step.module, step.marked)).toBe(expected)
+              // An ended call's request may be forgotten: its answer then goes by its reply subject.
+              const allowed = waiting.has(id) || !step.marked ? [attributed] : [attributed, step.module]
+              expect(allowed).toContain(replies.responder(id, step.module, step.marked))
+            }
+          }
+          // A waiting call of the bursts is still attributed to the one module it was published to.
+          for (let i = 0; i < others; i += 3) expect(replies.responder(`b${i}`, "B", true)).toBe("A")
+        }
+      ),
+      fcParams(300)
+    ))
+
+  it("R-NATS-5 R-NATS-6 R-NATS-8 R-NATS-12 the reply inbox: a valid count credits its module's window, and alone ends there; a no-responders status is reported NoResponders and cleans up a module that is not durable (nothing answered here), while a durable module's waiting call is answered as refused; a refusal answers its call still waiting with an error response saying why, from the responder; an answer goes to its call, a late one reported LateResponse; what is no message or has a subject no reply subject has is reported BadPayload; every answer and refusal takes its request out of flight", () =>
+    fc.assert(
+      fc.property(
+        // Per call: whether it still waits, and the modules its request was published to.
+        fc.array(fc.record({ pending: fc.boolean(), modules: fc.subarray(InboxModules, { minLength: 1 }) }), {
+          minLength: 1,
+          maxLength: 3
+        }),
+        fc.array(arbInboxMessage, { maxLength: 20 }),
+        (calls, arrivals) => {
+          const events: Array<NatsEvent> = []
+          const credits: Array<readonly [string, number]> = []
+          const cleaned: Array<string> = []
+          const taken: Array<{ readonly parentId: string; readonly content: unknown; readonly from?: string }> = []
+          const pending = new Set(calls.flatMap((c, i) => (c.pending ? [`c${i}`] : [])))
+          const requests = calls.map((_, i) => msg(`c${i}`, "q", { header: { sync: true } }))
+          const endpoints = new Map(InboxModules.map((m) => [m, { inflight: new Map<string, Message>() }]))
+          for (const [i, call] of calls.entries())
+            for (const m of call.modules) endpoints.get(m)?.inflight.set(`c${i}`, requests[i] as Message)
+          const state = {
+            options: { maxPendingRequests: 10 },
+            subjects: subjects("t"),
+            report: (e: NatsEvent) => events.push(e),
+            host: { isPending: (id: string) => pending.has(id) },
+            durable: { has: (m: string) => m === Durable },
+            registry: { nobodyServes: (m: string) => Effect.sync(() => cleaned.push(m)) },
+            publisher: {
+              credited: (m: string, n: number) => credits.push([m, n]),
+              endpoints: new Map(
+                [...endpoints].map(([m, e]) => [
+                  m,
+                  { inflight: e.inflight, answered: (id: string) => e.inflight.delete(id) }
+                ])
+              )
+            },
+            beehive: {
+              sendResp: (response: Message, from: string | undefined) =>
+                Effect.suspend(() => {
+                  if (response.content === "refused by sendResp") return Effect.fail(new Error("no"))
+                  taken.push({ parentId: response.header.parentId, content: response.content, ...(from && { from }) })
+                  return Effect.succeed(pending.delete(response.header.parentId))
+                })
+            }
+          } as unknown as NatsState
+          const replies = new Replies(state)
+          for (const [i, call] of calls.entries())
+            for (const m of call.modules) replies.requestPublished(requests[i] as Message, m)
+          // The model, from SPEC: whom an answer on `module`'s reply subject is from (R-NATS-6).
+          const responderOf = (id: string, module: string, marked: boolean) => {
+            const call = calls[Number(id.slice(1))]
+            if (!marked || call === undefined) return module
+            return call.modules.length === 1 ? call.modules[0] : undefined
+          }
+          for (const a of arrivals) {
+            const before = {
+              events: events.length,
+              credits: credits.length,
+              cleaned: cleaned.length,
+              taken: taken.length
+            }
+            const inflightBefore = new Map([...endpoints].map(([m, e]) => [m, new Set(e.inflight.keys())]))
+            const wasPending = new Set(pending)
+            Effect.runSync(replies.handle(inboxMsg(a)))
+            const id = `c${a.call}`
+            const expectedEvents: Array<NatsEvent> = []
+            const expectedCredits: Array<readonly [string, number]> = []
+            const expectedCleaned: Array<string> = []
+            const expectedTaken: Array<{
+              readonly parentId: string
+              readonly content: unknown
+              readonly from?: string
+            }> = []
+            let answeredHere: string | undefined
+            const refuse = (reason: string) => {
+              answeredHere = id
+              if (inflightBefore.get(a.module)?.has(id) && wasPending.has(id)) {
+                const from = responderOf(id, a.module, a.marked)
+                expectedTaken.push({ parentId: id, content: reason, ...(from && { from }) })
+              }
+            }
+            const ackValid = a.ack !== undefined && /^[1-9][0-9]*$/.test(a.ack)
+            if (a.kind === "badSubject") {
+              expectedEvents.push({ _tag: "BadPayload", subject: inboxSubject(a), reason: "bad reply subject" })
+            } else {
+              if (ackValid) expectedCredits.push([a.module, Number(a.ack)])
+              const countAlone = a.ack !== undefined && a.ack !== "" && a.kind === "ack"
+              if (countAlone) {
+                // Nothing but the count.
+              } else if (a.kind === "nobody") {
+                expectedEvents.push({ _tag: "NoResponders", module: a.module, msgId: id })
+                if (a.module === Durable) refuse(`no process serves module "${a.module}"`)
+                else expectedCleaned.push(a.module)
+              } else if (a.kind === "refused" && a.reason !== "") {
+                refuse(a.reason)
+              } else if (a.kind === "answer" && a.json) {
+                answeredHere = id
+                const from = responderOf(id, a.module, a.marked)
+                if (a.content !== "refused by sendResp")
+                  expectedTaken.push({ parentId: id, content: a.content, ...(from && { from }) })
+                if (a.content === "refused by sendResp" || !wasPending.has(id))
+                  expectedEvents.push({ _tag: "LateResponse", module: a.module, parentId: id })
+              } else {
+                expectedEvents.push({ _tag: "BadPayload", subject: inboxSubject(a), reason: expect.any(String) })
+              }
+            }
+            expect(events.slice(before.events)).toEqual(expectedEvents)
+            expect(credits.slice(before.credits)).toEqual(expectedCredits)
+            expect(cleaned.slice(before.cleaned)).toEqual(expectedCleaned)
+            expect(taken.slice(before.taken).map((t) => ({ ...t, content: t.content }))).toEqual(expectedTaken)
+            for (const [m, e] of endpoints) {
+              const expected = new Set(inflightBefore.get(m))
+              if (m === a.module && answeredHere !== undefined) expected.delete(answeredHere)
+              expect(new Set(e.inflight.keys()), `in flight to ${m}`).toEqual(expected)
             }
           }
         }
@@ -1323,14 +1543,16 @@ describe("R-NATS-2 R-NATS-6 a message without a reply subject", () => {
 })
 
 describe("R-NATS-2 a served module cleaned up here", () => {
-  it("R-NATS-2 R-CLEAN a served module cleaned up here stops being served at its next delivery (one waiting for room in its mailbox then fails ModuleClosed; a later one finds no module) or at the heartbeat, whichever comes first, even when another process's announcement registered its name here as a nats module", () =>
+  it("R-NATS-2 R-NATS-13 R-CLEAN a served module cleaned up here stops being served at its next delivery, a single message's or a batch's (one waiting for room in its mailbox then fails ModuleClosed; a later one finds no module) or at the heartbeat, whichever comes first, even when another process's announcement registered its name here as a nats module", () =>
     fc.assert(
       fc.property(
         fc.boolean(),
-        fc.integer({ min: 0, max: 2 }),
+        // What arrives before the cleanup, and next: a message alone (1), or a batch of 2 or 3.
+        fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
         fc.boolean(),
         fc.constantFrom("heartbeat" as const, "arrival" as const),
-        (full, before, renamed, next) => {
+        fc.integer({ min: 1, max: 3 }),
+        (full, before, renamed, next, nextSize) => {
           const sim = new SimRuntime()
           const scope = sim.run(Scope.make())
           const host = sim.run(Scope.provide(makeHost(), scope))
@@ -1344,21 +1566,21 @@ describe("R-NATS-2 a served module cleaned up here", () => {
           sim.run(state.serving.serve("m"))
           if (full) sim.run(host.beehive.send("m", msg("filler")))
           let n = 0
-          const arrive = () => {
-            const json = Result.getOrThrow(encodeJsonResult(msg(`q${n}`)))
-            deliver(null, arrived(json, replyOf(0, n++), undefined))
+          const arrive = (size: number) => {
+            const lines = Array.from({ length: size }, (_, i) => Result.getOrThrow(encodeJsonResult(msg(`q${n}.${i}`))))
+            deliver(null, arrived(lines.join("\n"), replyOf(0, n++), size === 1 ? undefined : size))
             sim.settle()
           }
-          for (let i = 0; i < before; i++) arrive()
+          for (const size of before) arrive(size)
           // With room for one message, a delivery waits for room when more arrived than there was room for.
-          const waiting = before + (full ? 1 : 0) > 1
+          const waiting = before.reduce((a, b) => a + b, 0) + (full ? 1 : 0) > 1
           sim.run(host.beehive.cleanup("m"))
           sim.settle()
           expect(state.serving.has("m"), "served on after the cleanup").toBe(!waiting)
           // Another process announces the name: it is registered here as a nats module (R-NATS-4).
           if (renamed) sim.run(host.beehive.addModule("m", { contextType: ContextTypeNats }))
           if (next === "arrival" && !waiting) {
-            arrive()
+            arrive(nextSize)
             // Sent to the nats module, it is delivered (until the heartbeat); with no module, it fails.
             expect(state.serving.has("m"), "served on after a delivery").toBe(renamed)
           }
