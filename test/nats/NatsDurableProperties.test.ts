@@ -205,7 +205,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
 
   let deleteRun = 0
   it(
-    "R-NATS-12 property: deleteDurable deletes the stream and cleans up the module's durable registration here, if it has one; a module of that name added here since its cleanup, of another context type, stays",
+    "R-NATS-12 property: deleteDurable deletes the stream and cleans up the module's durable registration here, if it has one; a module of that name added here since its cleanup, of another context type, stays; sendDurable to a module cleaned up here, and sendDurable to a nats module that is not durable, and sendDurable or deleteDurable to a name never declared, fail with ModuleNotFound",
     () =>
       fc.assert(
         fc.asyncProperty(fc.constantFrom("registered" as const, "cleaned up" as const, "re-added" as const), (before) =>
@@ -216,6 +216,27 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
               yield* B.nats.sendDurable("box", msg("kept"))
               if (before !== "registered") yield* B.beehive.cleanup("box")
               if (before === "re-added") yield* B.beehive.addModule("box")
+              // A module that is no durable module here now: sendDurable refuses it, as it does a name
+              // never declared, and deleteDurable a name never declared.
+              if (before !== "registered")
+                expect(errorOf(yield* Effect.exit(B.nats.sendDurable("box", msg("late"))))).toMatchObject({
+                  _tag: "ModuleNotFound",
+                  module: "box"
+                })
+              expect(errorOf(yield* Effect.exit(B.nats.sendDurable("nowhere", msg("x"))))).toMatchObject({
+                _tag: "ModuleNotFound",
+                module: "nowhere"
+              })
+              // A nats module that is not durable, declared here: the same.
+              yield* B.beehive.addModule("plain", { contextType: "nats" })
+              expect(errorOf(yield* Effect.exit(B.nats.sendDurable("plain", msg("x"))))).toMatchObject({
+                _tag: "ModuleNotFound",
+                module: "plain"
+              })
+              expect(errorOf(yield* Effect.exit(B.nats.deleteDurable("nowhere")))).toMatchObject({
+                _tag: "ModuleNotFound",
+                module: "nowhere"
+              })
               yield* B.nats.deleteDurable("box")
               const box = (yield* B.beehive.snapshot).modules.find((m) => m.name === "box")
               expect(box?.contextType).toBe(before === "re-added" ? "channel" : undefined)

@@ -326,12 +326,18 @@ const inboxMsg = (m: InboxMessage): Msg => {
 }
 
 describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
-  it("R-NATS-4 an announcement reads back as sent; one with a defect is refused with that defect's reason, never a throw", () =>
+  it("R-NATS-4 an announcement reads back as sent; one with a defect is refused with that defect's reason, never a throw, and the registry reports it BadPayload and learns nothing from it", () =>
     fc.assert(
       fc.property(arbAnnouncement, fc.nat(), (a, pick) => {
         expect(parseAnnouncement(encode(a))).toEqual(a)
         const [reason, breakIt] = defects[pick % defects.length] as (typeof defects)[number]
-        expect(parseAnnouncement(encode(breakIt(a as unknown as Record<string, unknown>)))).toBe(reason)
+        const broken = encode(breakIt(a as unknown as Record<string, unknown>))
+        expect(parseAnnouncement(broken)).toBe(reason)
+        const events: Array<NatsEvent> = []
+        const registry = new Registry(registryState(1000, 3, events))
+        Effect.runSync(registry.handle({ subject: "t.reg", data: broken } as unknown as Msg))
+        expect(events).toEqual([{ _tag: "BadPayload", subject: "t.reg", reason }])
+        expect(Effect.runSync(registry.remoteModules)).toEqual([])
       }),
       fcParams(200)
     ))
@@ -1539,6 +1545,61 @@ describe("R-NATS-2 R-NATS-6 a message without a reply subject", () => {
         }
       ),
       fcParams(200)
+    ))
+})
+
+describe("R-NATS-2 serving", () => {
+  it("R-NATS-2 R-NATS-4 serve needs a module registered here with another context type (ModuleNotFound otherwise, subscribing nothing); a module is subscribed once however often it is served, unsubscribed when unserved, and each change is announced", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ serve: fc.boolean(), module: fc.constantFrom("local", "remote", "unknown") }), {
+          maxLength: 12
+        }),
+        (steps) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const subscriptions = new Map<string, number>()
+          let announced = 0
+          const state = servingHostState(host, scope, 10, [], () => {})
+          Object.assign(state, {
+            nc: {
+              subscribe: (subject: string) => {
+                subscriptions.set(subject, (subscriptions.get(subject) ?? 0) + 1)
+                return { unsubscribe: () => subscriptions.set(subject, (subscriptions.get(subject) ?? 0) - 1) }
+              }
+            },
+            registry: { announce: () => Effect.sync(() => announced++) }
+          })
+          const publisher = new Publisher(publishingState(host, false, [], [], []), sim.run(Queue.unbounded<void>()))
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          sim.run(host.beehive.addModule("local"))
+          sim.run(host.beehive.addModule("remote", { contextType: ContextTypeNats }))
+          // The model: the modules served.
+          const served = new Set<string>()
+          let changes = 0
+          for (const { serve, module } of steps) {
+            if (serve) {
+              const exit = sim.run(Effect.exit(state.serving.serve(module)))
+              if (module === "local") {
+                expect(exit).toEqual(Exit.void)
+                if (!served.has(module)) changes++
+                served.add(module)
+              } else expect(errorOf(exit)).toMatchObject({ _tag: "ModuleNotFound", module })
+            } else {
+              sim.run(state.serving.unserve(module))
+              if (served.delete(module)) changes++
+            }
+            for (const m of ["local", "remote", "unknown"]) {
+              expect(state.serving.has(m), `${m} served`).toBe(served.has(m))
+              expect(subscriptions.get(`bh.mod.${m}`) ?? 0, `${m}'s subscriptions`).toBe(served.has(m) ? 1 : 0)
+            }
+            expect(announced).toBe(changes)
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(100)
     ))
 })
 
