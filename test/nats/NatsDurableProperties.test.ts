@@ -710,13 +710,15 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
 
   let selfSyncRun = 0
   it(
-    "R-NATS-12 R-NATS-6 R-SEND-2 property: the sync requests a process serving a durable module sends to it (sendSync, sendToGroupSync's copies) go to its own mailbox directly, waiting there for room when it is full, never over NATS: another process serving the module gets none of them, each call gets its own process's answer, and no answer is owed to a reply subject afterwards",
+    "R-NATS-12 R-NATS-6 R-SEND-2 property: the sync requests a process serving a durable module sends to it (sendSync, sendToGroupSync's copies) go to its own mailbox directly, waiting there for room when it is full, never over NATS: another process serving the module gets none of them, each call gets its own process's answer, and no answer is owed to a reply subject afterwards; when the process stops serving the module instead, those in its mailbox are answered at once with an error response saying so, and those waiting for room go to the other process",
     () =>
       fc.assert(
         fc.asyncProperty(
           fc.constantFrom(1, 2, 4),
           fc.array(fc.constantFrom("sendSync" as const, "groupSync" as const), { minLength: 1, maxLength: 6 }),
-          (maxInbound, calls) =>
+          // Whether A stops serving the module instead of receiving.
+          fc.boolean(),
+          (maxInbound, calls, unserved) =>
             run(
               Effect.gen(function* () {
                 const prefix = `selfsync${++selfSyncRun}`
@@ -751,6 +753,18 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                 )
                 // The calls beyond the mailbox's room wait for it (R-SEND-2) until A receives.
                 for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+                if (unserved) {
+                  // The requests in A's mailbox are answered at once with an error response; those that
+                  // waited for room go out over NATS then, to B, the one process serving the module.
+                  yield* A.nats.unserve("box")
+                  const answers = yield* within(Effect.forEach(fibers, Fiber.join), "the calls", 10_000)
+                  const noLonger = 'module "box" is no longer served here'
+                  expect(answers[0]).toBe(noLonger)
+                  for (const [i, content] of answers.entries()) expect([noLonger, `B:${ids[i]}`]).toContain(content)
+                  expect(atB.sort()).toEqual(ids.filter((_, i) => answers[i] !== noLonger).sort())
+                  yield* B.nats.unserve("box")
+                  return
+                }
                 const atA: Array<string> = []
                 yield* Effect.forkScoped(answer(A, "A", atA))
                 const answers = yield* within(Effect.forEach(fibers, Fiber.join), "the calls", 10_000)
