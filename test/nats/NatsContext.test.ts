@@ -1,6 +1,5 @@
 import { connect } from "@nats-io/transport-node"
 import { Clock, Effect, Exit, Fiber, Result, Scope } from "effect"
-import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
@@ -13,8 +12,7 @@ import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
-import { fcParams } from "../support/fc.ts"
-import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, procWith, startCluster, waitUntil } from "./support.ts"
+import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, procWith, startCluster } from "./support.ts"
 
 /** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
 const pair = Effect.gen(function* () {
@@ -111,98 +109,6 @@ describe("NATS context", () => {
         expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("NatsConnectFailed")
       })
     ))
-
-  it(
-    "R-NATS-10 property: credentials (a user and password, or a token) the server accepts connect, wrong ones fail with NatsConnectFailed",
-    () =>
-      run(
-        Effect.gen(function* () {
-          const secret = "s3cret-Tok"
-          const servers = {
-            user: yield* startNatsServerOn(undefined, ["--user", "edge", "--pass", secret]),
-            token: yield* startNatsServerOn(undefined, ["--auth", secret])
-          }
-          const connectWith = (kind: "user" | "token", given: string) =>
-            Effect.scoped(
-              Effect.gen(function* () {
-                const host = yield* makeHost()
-                const nats = yield* makeNatsContext({
-                  servers: servers[kind].url,
-                  ...(kind === "user" ? { user: "edge", pass: given } : { token: given }),
-                  maxReconnectAttempts: 0
-                }).pipe(Effect.provideService(ContextHost, host))
-                return nats.processId
-              })
-            )
-          yield* Effect.promise(() =>
-            fc.assert(
-              fc.asyncProperty(fc.oneof(fc.constant(secret), fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/)), (given) =>
-                Effect.runPromise(
-                  Effect.forEach(["user", "token"] as const, (kind) =>
-                    Effect.gen(function* () {
-                      const exit = yield* Effect.exit(connectWith(kind, given))
-                      if (given === secret) expect(Exit.isSuccess(exit) && exit.value, kind).toMatch(/^[0-9a-f-]{36}$/)
-                      else expect(errorOf(exit), kind).toMatchObject({ _tag: "NatsConnectFailed" })
-                    })
-                  ).pipe(Effect.asVoid)
-                )
-              ),
-              // The right secret always among the inputs.
-              { ...fcParams(5), examples: [[secret]] }
-            )
-          )
-        })
-      ),
-    20_000
-  )
-
-  it(
-    'R-NATS-2 property: a payload that is no message (from a client that is no beehive) is reported BadPayload and, with a reply subject, answered at once with Beehive-Undeliverable "bad message JSON"; the module\'s messages around it arrive in order',
-    () =>
-      run(
-        Effect.gen(function* () {
-          const { server, A, B } = yield* pair
-          const raw = yield* Effect.acquireRelease(
-            Effect.promise(() => connect({ servers: server.url })),
-            (nc) => Effect.promise(() => nc.close())
-          )
-          const subject = subjects("t").module("a1")
-          let i = 0
-          yield* Effect.promise(() =>
-            fc.assert(
-              fc.asyncProperty(fc.string({ maxLength: 16 }), fc.boolean(), (text, withReply) =>
-                Effect.runPromise(
-                  Effect.gen(function* () {
-                    const k = ++i
-                    const reported = () =>
-                      A.events.filter((e) => e._tag === "BadPayload" && e.subject === subject).length
-                    const before = reported()
-                    yield* B.beehive.send("a1", msg(`before${k}`))
-                    // Never JSON: it starts with "<".
-                    const payload = `<${text}`
-                    if (withReply) {
-                      const answer = yield* Effect.promise(() => raw.request(subject, payload, { timeout: 2000 }))
-                      expect([answer.headers?.get("Beehive-Undeliverable"), answer.data.length]).toEqual([
-                        "bad message JSON",
-                        0
-                      ])
-                    } else raw.publish(subject, payload)
-                    yield* B.beehive.send("a1", msg(`after${k}`))
-                    expect((yield* A.beehive.receive("a1")).header.id).toBe(`before${k}`)
-                    expect((yield* A.beehive.receive("a1")).header.id).toBe(`after${k}`)
-                    // The raw client's payload and B's messages come from two publishers: no order between them.
-                    yield* waitUntil(() => reported() > before, "the payload reported")
-                    expect(reported()).toBe(before + 1)
-                  })
-                )
-              ),
-              fcParams(10)
-            )
-          )
-        })
-      ),
-    20_000
-  )
 
   it(
     "R-NATS-2 R-NATS-3 send/receive both ways, in order; registration is visible across processes",
@@ -768,101 +674,5 @@ describe("NATS context", () => {
         })
       ),
     20_000
-  )
-
-  it(
-    "R-NATS-3 R-SEND-4 property: per-sender order and no loss for random send workloads",
-    () =>
-      run(
-        Effect.gen(function* () {
-          const { A, B } = yield* pair
-          yield* A.beehive.addModule("a2")
-          yield* A.nats.serve("a2")
-          yield* awaitModule(B, "a2")
-          let run = 0
-          yield* Effect.promise(() =>
-            fc.assert(
-              fc.asyncProperty(
-                fc.array(fc.constantFrom("a1", "a2", "b1"), { minLength: 1, maxLength: 60 }),
-                (targets) => {
-                  run++
-                  return Effect.runPromise(
-                    Effect.gen(function* () {
-                      for (let i = 0; i < targets.length; i++) {
-                        const target = targets[i] as string
-                        const sender = target === "b1" ? A : B
-                        yield* sender.beehive.send(target, msg(`${run}-${i}`, i))
-                      }
-                      for (const target of ["a1", "a2", "b1"]) {
-                        const expected = targets.flatMap((t, i) => (t === target ? [i] : []))
-                        const receiver = target === "b1" ? B : A
-                        const got: Array<unknown> = []
-                        for (let k = 0; k < expected.length; k++)
-                          got.push((yield* receiver.beehive.receive(target)).content)
-                        expect(got).toEqual(expected)
-                        expect((yield* receiver.beehive.snapshot).modules.find((m) => m.name === target)?.queued).toBe(
-                          0
-                        )
-                      }
-                    })
-                  )
-                }
-              ),
-              fcParams(15)
-            )
-          )
-        })
-      ),
-    60_000
-  )
-
-  it(
-    "R-NATS-6 property: every sendSync ends exactly once, with its response or a typed error",
-    () =>
-      run(
-        Effect.gen(function* () {
-          const { A, B } = yield* pair
-          let run = 0
-          yield* Effect.promise(() =>
-            fc.assert(
-              fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (answers) => {
-                run++
-                return Effect.runPromise(
-                  Effect.scoped(
-                    Effect.gen(function* () {
-                      // A answers the requests whose flag is true, in arrival order, and ignores the others.
-                      yield* Effect.forkScoped(
-                        Effect.forever(
-                          Effect.gen(function* () {
-                            const request = yield* A.beehive.receive("a1")
-                            if (request.content === true) {
-                              yield* A.beehive.sendResp(yield* Message.newResponse(request, "ok"), "a1")
-                            }
-                          })
-                        )
-                      )
-                      const exits = yield* Effect.forEach(
-                        answers,
-                        (answer, i) => Effect.exit(B.beehive.sendSync("a1", msg(`s${run}-${i}`, answer), 400)),
-                        { concurrency: "unbounded" }
-                      )
-                      exits.forEach((exit, i) => {
-                        if (answers[i]) {
-                          expect(Exit.isSuccess(exit) && exit.value.header.parentId).toBe(`s${run}-${i}`)
-                        } else {
-                          expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("SyncTimeout")
-                        }
-                      })
-                      expect((yield* B.beehive.snapshot).pendingCalls).toEqual([])
-                    })
-                  )
-                )
-              }),
-              fcParams(8)
-            )
-          )
-        })
-      ),
-    60_000
   )
 })
