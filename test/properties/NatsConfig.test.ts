@@ -169,6 +169,12 @@ const faults: ReadonlyArray<Fault> = [
   { name: "an empty durable module", set: { durable: ["m", ""] }, keys: ["durable[1]"] },
   { name: "a durable module twice", set: { durable: ["m", "m"] }, keys: ["durable[1]"] },
   {
+    name: "a durable module whose stream name is too long",
+    set: { durable: ["m", "x".repeat(254)] },
+    keys: ["durable[1]"],
+    why: /^its stream name would exceed 255 characters$/
+  },
+  {
     name: "an ack wait under two heartbeats with a durable module",
     set: { durable: ["m"], heartbeatms: 1000, durableackwaitms: 1999 },
     keys: ["durableAckWaitMs"]
