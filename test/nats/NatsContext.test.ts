@@ -12,21 +12,7 @@ import * as Message from "../../src/model/Message.ts"
 import { NatsConfigError, NatsConnectFailed } from "../../src/model/NatsErrors.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
-import { awaitModule, HeartbeatMs, hasModule, type Proc, proc, procWith, startCluster } from "./support.ts"
-
-/** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
-const pair = Effect.gen(function* () {
-  const server = yield* startNatsServer
-  const A = yield* proc(server.url)
-  const B = yield* proc(server.url)
-  yield* A.beehive.addModule("a1")
-  yield* B.beehive.addModule("b1")
-  yield* A.nats.serve("a1")
-  yield* B.nats.serve("b1")
-  yield* awaitModule(B, "a1")
-  yield* awaitModule(A, "b1")
-  return { server, A, B }
-})
+import { awaitModule, HeartbeatMs, hasModule, type Proc, pair, proc, procWith, startCluster } from "./support.ts"
 
 /** The failover test: calls pending when the caller's server dies, their deadline and the answers' delay. */
 const PendingCalls = 5

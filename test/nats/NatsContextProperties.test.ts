@@ -8,7 +8,7 @@ import { connect } from "@nats-io/transport-node"
 import { Effect, Exit, type Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
+import { startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
@@ -16,21 +16,7 @@ import { subjects } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, proc, waitUntil } from "./support.ts"
-
-/** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
-const pair = Effect.gen(function* () {
-  const server = yield* startNatsServer
-  const A = yield* proc(server.url)
-  const B = yield* proc(server.url)
-  yield* A.beehive.addModule("a1")
-  yield* B.beehive.addModule("b1")
-  yield* A.nats.serve("a1")
-  yield* B.nats.serve("b1")
-  yield* awaitModule(B, "a1")
-  yield* awaitModule(A, "b1")
-  return { server, A, B }
-})
+import { awaitModule, pair, waitUntil } from "./support.ts"
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
-import { freePort, type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
+import { freePort, type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
@@ -108,3 +108,17 @@ export const startCluster: Effect.Effect<readonly [ClusterNode, ClusterNode, Clu
       })
     return [yield* node(0), yield* node(1), yield* node(2)] as const
   })
+
+/** Two processes on one nats-server; `a1` served by A, `b1` by B, each visible on the other side. */
+export const pair = Effect.gen(function* () {
+  const server = yield* startNatsServer
+  const A = yield* proc(server.url)
+  const B = yield* proc(server.url)
+  yield* A.beehive.addModule("a1")
+  yield* B.beehive.addModule("b1")
+  yield* A.nats.serve("a1")
+  yield* B.nats.serve("b1")
+  yield* awaitModule(B, "a1")
+  yield* awaitModule(A, "b1")
+  return { server, A, B }
+})

@@ -19,23 +19,25 @@ import { msg } from "../support/messages.ts"
 const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provideService(effect, References.MinimumLogLevel, "Error")
 
+/** A process on `network`: a global context (mailboxes of `capacity`, if given) with a socket context. */
+const sideOn = (network: MemoryNetwork, capacity?: number) =>
+  Effect.gen(function* () {
+    const host = yield* makeHost(capacity === undefined ? {} : { capacity })
+    const socket = yield* makeSocketContext().pipe(
+      Effect.provideService(Transport, network.transport),
+      Effect.provideService(ContextHost, host)
+    )
+    return { socket, beehive: host.beehive }
+  })
+
 const remotePair: Scenario = {
   name: "socket-remote-pair",
   preemptAtOperations: true,
   run: ({ op, spawn, check, quiesce, pendingTimers }) =>
     Effect.gen(function* () {
       const network = new MemoryNetwork(4096)
-      const side = () =>
-        Effect.gen(function* () {
-          const host = yield* makeHost({ capacity: 2 })
-          const socket = yield* makeSocketContext().pipe(
-            Effect.provideService(Transport, network.transport),
-            Effect.provideService(ContextHost, host)
-          )
-          return { socket, beehive: host.beehive }
-        })
-      const s = yield* side()
-      const c = yield* side()
+      const s = yield* sideOn(network, 2)
+      const c = yield* sideOn(network, 2)
       yield* s.beehive.addModule("A")
       yield* s.socket.serve({ address: unix("/det"), accept: ["X"] })
       yield* c.beehive.addModule("X")
@@ -81,17 +83,8 @@ const disconnect: Scenario = {
   run: ({ op, spawn, check, quiesce, now }) =>
     Effect.gen(function* () {
       const network = new MemoryNetwork(4096)
-      const side = () =>
-        Effect.gen(function* () {
-          const host = yield* makeHost()
-          const socket = yield* makeSocketContext().pipe(
-            Effect.provideService(Transport, network.transport),
-            Effect.provideService(ContextHost, host)
-          )
-          return { socket, beehive: host.beehive }
-        })
-      const s = yield* side()
-      const c = yield* side()
+      const s = yield* sideOn(network)
+      const c = yield* sideOn(network)
       yield* s.beehive.addModule("A")
       const server = yield* s.socket.serve({ address: unix("/det"), accept: ["X"] })
       yield* c.beehive.addModule("X")
