@@ -1712,6 +1712,74 @@ describe("R-NATS-13 what goes in a batch", () => {
     ))
 })
 
+describe("R-NATS-8 the send window", () => {
+  it("R-NATS-8 R-SEND-4 a sender has at most sendWindow messages to a module published and not acknowledged: an acknowledgement of n opens n places (never more than it holds), the next messages go out at once, in order, batched or not, sync requests counted as any; an acknowledgement for a module nothing was sent to changes nothing", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            {
+              weight: 3,
+              arbitrary: fc.record({
+                kind: fc.constant("send" as const),
+                count: fc.integer({ min: 1, max: 5 }),
+                sync: fc.constantFrom(false, false, true)
+              })
+            },
+            {
+              weight: 2,
+              arbitrary: fc.record({
+                kind: fc.constant("ack" as const),
+                n: fc.integer({ min: 1, max: 6 }),
+                module: fc.constantFrom("S", "S", "U")
+              })
+            }
+          ),
+          { maxLength: 25 }
+        ),
+        fc.integer({ min: 1, max: 8 }),
+        fc.boolean(),
+        (steps, sendWindow, batching) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const taken: Array<string> = []
+          const publisher = new Publisher(
+            publishingState(host, batching, [], taken, [], { sendWindow, maxPayload: 1 << 20 }),
+            sim.run(Queue.unbounded<void>())
+          )
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          sim.run(host.beehive.addModule("S", { contextType: ContextTypeNats, capacity: 1000 }))
+          sim.fork(publisher.run)
+          // The model, from R-NATS-8: what was sent, and how many published are not acknowledged.
+          const sent: Array<string> = []
+          let unacked = 0
+          let published = 0
+          for (const step of steps) {
+            if (step.kind === "send") {
+              for (let i = 0; i < step.count; i++) {
+                const message = msg(`q${sent.length}`, "x", { route: { destination: "S" } })
+                sent.push(message.header.id)
+                if (step.sync) sim.fork(host.beehive.sendSync("S", message, 60_000))
+                else sim.run(host.beehive.send("S", message))
+              }
+            } else {
+              publisher.credited(step.module, step.n, 1)
+              if (step.module === "S") unacked = Math.max(0, unacked - step.n)
+            }
+            sim.settle()
+            const room = Math.min(sendWindow - unacked, sent.length - published)
+            published += room
+            unacked += room
+            expect(taken, "published: every message that fits the window, in order").toEqual(sent.slice(0, published))
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(200)
+    ))
+})
+
 describe("R-NATS-8 a window no acknowledgement opens", () => {
   it("R-NATS-8 a full window that no acknowledgement opened for more than missedHeartbeats × heartbeatMs is opened again at the heartbeat, reported WindowReset with what it held; the next messages then go out, a window at a time; a window not full, or not silent that long, is left alone", () =>
     fc.assert(
