@@ -43,35 +43,39 @@ const anyNumber = fc.oneof(
 )
 
 describe("R-DET-1 the record of a run", () => {
-  it("R-DET-1 R-DET-5 whatever a strategy answers, the run ends, each recorded choice is a ready task's index, and replaying the record gives the same trace", () =>
+  it("R-DET-1 R-DET-5 whatever a strategy answers, the run ends, each recorded choice is a ready task's index at a point where several were ready, and replaying the record (its preemptions included) gives the same trace", () =>
     fc.assert(
       fc.property(
         fc.integer({ min: 2, max: 4 }),
         fc.integer({ min: 1, max: 4 }),
         fc.array(anyNumber, { maxLength: 30 }),
-        (fibers, steps, answers) => {
+        // The operations at which the strategy preempts the running fiber, if any.
+        fc.uniqueArray(fc.nat(60), { maxLength: 6 }),
+        (fibers, steps, answers, preemptAt) => {
           let at = 0
           const erratic: Strategy = {
             name: "erratic",
             choose: () => answers[at++ % Math.max(1, answers.length)] ?? 0,
-            preempt: () => false
+            preempt: (op) => preemptAt.includes(op)
           }
           const first: Array<string> = []
           const sim = new SimRuntime({ strategy: erratic })
           sim.run(program(fibers, steps, first))
           expect(first).toHaveLength(fibers * steps)
-          const { choices, arities } = sim.decisions()
+          const { choices, arities, preemptions } = sim.decisions()
           expect(choices).toHaveLength(arities.length)
           for (const [i, choice] of choices.entries()) {
             expect(Number.isInteger(choice), `choice ${i}: ${choice}`).toBe(true)
             expect(choice).toBeGreaterThanOrEqual(0)
             expect(choice).toBeLessThan(arities[i] as number)
+            // A choice point is a step with a choice to make: one ready task is no choice.
+            expect(arities[i], `arity of choice ${i}`).toBeGreaterThan(1)
           }
           const again: Array<string> = []
-          const replayed = new SimRuntime({ strategy: replay(choices) })
+          const replayed = new SimRuntime({ strategy: replay(choices, preemptions) })
           replayed.run(program(fibers, steps, again))
           expect(again).toEqual(first)
-          expect(replayed.decisions().choices).toEqual(choices)
+          expect(replayed.decisions()).toEqual({ choices, arities, preemptions })
         }
       ),
       fcParams(200)

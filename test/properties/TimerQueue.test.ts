@@ -5,7 +5,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { TimerQueue, type Wait } from "../../src/effects/TimerQueue.ts"
+import { liveTimers, TimerQueue, type Wait } from "../../src/effects/TimerQueue.ts"
 import { fcParams } from "../support/fc.ts"
 import { type HostTimer, makeTimerHost } from "../support/timerHost.ts"
 
@@ -137,6 +137,39 @@ describe("the live clock's timer queue", () => {
             queue.start(delay, () => {}).withdraw()
             expect(queue.held.length).toBeLessThanOrEqual(minSweep + 1)
           }
+        }
+      ),
+      fcParams(100)
+    ))
+
+  it("R-SYNC-5 on Node's timers, the live clock's queue keeps the process alive exactly while one of its waits is live: one referenced timer per delay with a live wait, none once every wait is withdrawn", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            { weight: 3, arbitrary: fc.record({ start: fc.integer({ min: 0, max: 4 }) }) },
+            { weight: 2, arbitrary: fc.record({ withdraw: fc.nat(20) }) }
+          ),
+          { maxLength: 30 }
+        ),
+        (steps) => {
+          // Timers that keep the process alive, less those that did before: the queue's own, as nothing
+          // else runs while the property does. Far-off delays: none fires meanwhile.
+          const alive = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+          const before = alive()
+          const live: Array<{ readonly delay: number; readonly wait: { readonly withdraw: () => void } }> = []
+          for (const step of steps) {
+            if ("start" in step) {
+              const delay = 3_600_000 + step.start
+              live.push({ delay, wait: liveTimers.start(delay, () => {}) })
+            } else if (live.length > 0) {
+              const [taken] = live.splice(step.withdraw % live.length, 1)
+              taken?.wait.withdraw()
+            }
+            expect(alive() - before, "timers keeping the process alive").toBe(new Set(live.map((w) => w.delay)).size)
+          }
+          for (const { wait } of live.splice(0)) wait.withdraw()
+          expect(alive()).toBe(before)
         }
       ),
       fcParams(100)

@@ -115,7 +115,7 @@ const total = (sizes: ReadonlyArray<number>) => sizes.reduce((n, s) => n + s, 0)
 
 describe("R-SOCK-22 the transport contract over real sockets and the in-memory network", () => {
   it(
-    "R-SOCK-22 every byte arrives once and in order in both directions; a close hands the peer what came before it, then the end",
+    "R-SOCK-22 every byte arrives once and in order in both directions; a close hands the peer what came before it, then the end, which says the peer closed the connection and stays so",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -168,6 +168,10 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                 const tail = pattern(direction, from, total(script.tail))
                 expect(Buffer.from(rest.bytes).equals(Buffer.from(tail))).toBe(true)
                 expect(rest.end?._tag).toBe("ConnectionClosed")
+                // The end says why, and stays what it first was, whatever the socket reports after it.
+                expect(rest.end?.detail).toBe("the peer closed the connection")
+                yield* Effect.sleep(20)
+                expect(errorOf(yield* Effect.exit(peer.read))).toEqual(rest.end)
                 // After its close, the closed end's reads and writes fail.
                 expect(errorOf(yield* Effect.exit(closing.read))).toMatchObject({ _tag: "ConnectionClosed" })
                 expect(errorOf(yield* Effect.exit(closing.write(Uint8Array.of(1))))).toMatchObject({
