@@ -414,6 +414,39 @@ describe("the socket configuration, generated from SPEC.md", () => {
       fcParams(500)
     ))
 
+  it("R-SOCK-16 a valid document with a YAML defect after it (an unclosed quote or flow, a tab as indentation, a key twice, a misaligned item) fails as invalid YAML, naming the defect's line, never decoding what came before it", () =>
+    fc.assert(
+      fc.property(
+        arbValid,
+        fc.nat(9),
+        fc.constantFrom(
+          '- module: "unclosed\n',
+          "- module: [a, b\n",
+          "- module: x\n\t  server: true\n",
+          "- module: x\n  module: y\n",
+          "- module: x\n - address: /a\n",
+          "{module: x\n"
+        ),
+        (entries, spelling, defect) => {
+          const text = toYaml(
+            entries.map((e) => e.wire),
+            spelling
+          )
+          // No entries is the text `[]`, which nothing can follow: then the defect alone.
+          const valid = entries.length === 0 ? "" : text.endsWith("\n") ? text : `${text}\n`
+          // The defect's line: the first line after the valid document, or the one after that.
+          const first = valid.split("\n").length
+          const parsed = parseSocketConfig(`${valid}${defect}`)
+          if (Result.isSuccess(parsed)) throw new Error(`accepted: ${JSON.stringify(defect)}`)
+          expect(parsed.failure).toMatchObject({ _tag: "SocketConfigError", path: "" })
+          expect(parsed.failure.reason).toMatch(/^invalid YAML: /)
+          const line = Number(/at line (\d+)/.exec(parsed.failure.reason)?.[1])
+          expect([first, first + 1]).toContain(line)
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-SOCK-16 R-SOCK-18 an empty address, an unknown socket type or a TCP address that is not host:port fails with a reason saying what is wrong", () =>
     fc.assert(
       fc.property(
