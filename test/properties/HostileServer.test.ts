@@ -24,9 +24,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import type { Connection } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
-import { makeSide } from "../socket/support.ts"
+import { line, lineReader, makeSide } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 
 const names = ["edged", "twin", "hub", "bus"] as const
@@ -112,25 +111,6 @@ const arbAnswer: fc.Arbitrary<Answer> = fc.oneof(
   // The connection stays open and nothing comes: the client's handshake bound ends the attempt.
   fc.constant({ _tag: "silence" as const })
 )
-
-/** Reads NDJSON lines from a connection as they come. */
-const lineReader = (connection: Connection) => {
-  let pending = ""
-  const lines: Array<string> = []
-  const decoder = new TextDecoder()
-  const next: Effect.Effect<string, unknown> = Effect.gen(function* () {
-    while (lines.length === 0) {
-      for (const chunk of yield* connection.read) pending += decoder.decode(chunk, { stream: true })
-      const parts = pending.split("\n")
-      pending = parts.pop() as string
-      lines.push(...parts.filter((line) => line !== ""))
-    }
-    return lines.shift() as string
-  })
-  return next
-}
-
-const line = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`)
 
 describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
   it("R-SOCK-5 R-SOCK-7 R-SOCK-9 R-SOCK-10 R-SOCK-20 R-SOCK-21 only an exchange answering the handshake connects; its modules are registered, skipped or adopted as SPEC says, and what waited for an adopted module is written; what the server sends then is claimed, delivered, or refused as SPEC says", () =>

@@ -9,7 +9,7 @@ import { makeSocketContext, type SocketContextService } from "../../src/contexts
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { SocketContextOptions } from "../../src/contexts/socket/SocketOptions.ts"
 import type { SocketServer, SocketServerOptions } from "../../src/contexts/socket/SocketServer.ts"
-import { Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
+import { type Connection, Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
 
 /** A process: a Beehive with a socket context, and the events it reported. */
 export interface Side {
@@ -133,3 +133,23 @@ export const rawSocket = (address: SocketAddress) => {
   })
   return { socket, state }
 }
+
+/** Reads NDJSON lines from a connection as they come. */
+export const lineReader = (connection: Connection) => {
+  let pending = ""
+  const lines: Array<string> = []
+  const decoder = new TextDecoder()
+  const next: Effect.Effect<string, unknown> = Effect.gen(function* () {
+    while (lines.length === 0) {
+      for (const chunk of yield* connection.read) pending += decoder.decode(chunk, { stream: true })
+      const parts = pending.split("\n")
+      pending = parts.pop() as string
+      lines.push(...parts.filter((line) => line !== ""))
+    }
+    return lines.shift() as string
+  })
+  return next
+}
+
+/** One NDJSON line: `value` as JSON and a newline. */
+export const line = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`)
