@@ -272,3 +272,37 @@ describe("socket link: ended at any operation", () => {
     expectHoldsAtEveryDelay(endedLink)
   }, 60_000)
 })
+
+describe("an in-memory connection closed while a write waits for room", () => {
+  /**
+   * A writer fills a pipe of one byte that nobody reads, so its write waits for room, while another
+   * fiber closes the writer's end: with up to two preemptions anywhere, including between the write's
+   * bytes going in and its wait for room, the write ends with `ConnectionClosed` (R-SOCK-22).
+   */
+  const closedWhileWriting: Scenario = {
+    name: "memory-write-closed-while-waiting",
+    preemptAtOperations: true,
+    run: ({ spawn, check, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(1)
+        const listener = yield* network.transport.listen(address)
+        const client = yield* network.transport.connect(address)
+        yield* listener.accept
+        const writer = yield* spawn("writer", Effect.exit(client.write(Uint8Array.of(1, 2))))
+        yield* spawn("closer", client.close)
+        yield* quiesce
+        const exit = writer.pollUnsafe()
+        yield* check(exit !== undefined, "the write ended")
+        const failed = exit !== undefined && Exit.isSuccess(exit) && Exit.isFailure(exit.value)
+        yield* check(failed, `the write failed: ${JSON.stringify(exit)}`)
+      }).pipe(quiet)
+  }
+
+  it("R-SOCK-22 a write waiting for room on a connection closed here ends with ConnectionClosed, whatever the interleaving (up to two preemptions)", () => {
+    for (const preemptionBound of [0, 1, 2]) {
+      const result = explore(closedWhileWriting, { strategy: "dfs", bound: 0, preemptionBound, runs: 20_000 })
+      expect(failureOf(result)).toBe("")
+      expect(result.exhausted).toBe(true)
+    }
+  })
+})
