@@ -11,11 +11,7 @@ import { defineConfig } from "vitest/config"
  */
 export default defineConfig({
   test: {
-    include: [
-      "test/properties/**/*.test.ts",
-      "test/fuzz/**/*.test.ts",
-      "test/nats/*Properties.test.ts"
-    ],
+    include: ["test/properties/**/*.test.ts", "test/fuzz/**/*.test.ts", "test/nats/*Properties.test.ts"],
     testTimeout: 60_000,
     env: { FC_SEED: "20261125", BEEHIVE_MUTATION: "1" },
     setupFiles: ["test/support/mutationSetup.ts"]
