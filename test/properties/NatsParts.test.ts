@@ -7,8 +7,11 @@
  * sync requests a serving process owes answers to, each answered once, at most `maxPendingRequests`
  * of them remembered, the oldest forgotten, and a response JSON cannot carry answered with a refusal
  * (R-NATS-6); what the client refuses to publish, each message reported, a one-way one passed to
- * `onUndeliverable`, a sync call answered at once (R-NATS-3). Each part runs over a stand-in for the
- * state it shares with the others (only what it reads), never a connection.
+ * `onUndeliverable`, a sync call answered at once (R-NATS-3); every kind of message of the reply
+ * inbox (counts, no-responders statuses, refusals, answers, R-NATS-5, R-NATS-6); the send window
+ * under acknowledgements of any size (R-NATS-8); what `serve` refuses and subscribes (R-NATS-2). Each
+ * part runs over a stand-in for the state it shares with the others (only what it reads), never a
+ * connection.
  */
 import type { JsMsg } from "@nats-io/jetstream"
 import type { Msg } from "@nats-io/transport-node"
