@@ -14,20 +14,11 @@ import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { Message } from "../../src/model/Message.ts"
-import { makeSide, run, waitFor } from "../socket/support.ts"
+import { makeSide, run, serverOn, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
 const address = unix("/receipts/settled.sock")
-
-const serverOn = (network: MemoryNetwork) =>
-  Effect.gen(function* () {
-    const scope = yield* Scope.make()
-    const side = yield* makeSide(network.transport).pipe(Scope.provide(scope))
-    yield* side.beehive.addModule("A")
-    yield* side.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
-    return { side, scope }
-  })
 
 const reported = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]) =>
   events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
@@ -43,7 +34,7 @@ describe("R-SOCK-21 what a client wrote, settled when it is back", () => {
           run(
             Effect.gen(function* () {
               const network = new MemoryNetwork()
-              const first = yield* serverOn(network)
+              const first = yield* serverOn(network, address)
               const undeliverable: Array<string> = []
               const c = yield* makeSide(
                 network.transport,
@@ -72,7 +63,7 @@ describe("R-SOCK-21 what a client wrote, settled when it is back", () => {
               network.setStalled("server", false)
               // What the server that runs now receives: a message not written before the fault is
               // written after the reconnection (R-SOCK-11), and arrives then.
-              const serving = fault === "drop" ? first : yield* serverOn(network)
+              const serving = fault === "drop" ? first : yield* serverOn(network, address)
               const later: Array<string> = []
               yield* Effect.forkChild(
                 Effect.forever(Effect.map(serving.side.beehive.receive("A"), (m) => later.push(m.header.id)))

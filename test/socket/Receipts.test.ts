@@ -11,18 +11,9 @@ import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Message } from "../../src/model/Message.ts"
 import { msg } from "../support/messages.ts"
-import { makePair, makeSide, run, waitFor } from "./support.ts"
+import { makePair, makeSide, run, serverOn, waitFor } from "./support.ts"
 
 const address = unix("/receipts/server.sock")
-
-const serverOn = (network: MemoryNetwork) =>
-  Effect.gen(function* () {
-    const scope = yield* Scope.make()
-    const side = yield* makeSide(network.transport).pipe(Scope.provide(scope))
-    yield* side.beehive.addModule("A")
-    yield* side.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
-    return { side, scope }
-  })
 
 const clientOn = (network: MemoryNetwork, undeliverable: Array<string>) =>
   Effect.gen(function* () {
@@ -45,7 +36,7 @@ describe("receipts", () => {
     run(
       Effect.gen(function* () {
         const network = new MemoryNetwork()
-        const server = yield* serverOn(network)
+        const server = yield* serverOn(network, address)
         const undeliverable: Array<string> = []
         const c = yield* clientOn(network, undeliverable)
         yield* c.beehive.send("A", msg("before", "handled"))
@@ -74,7 +65,7 @@ describe("receipts", () => {
     run(
       Effect.gen(function* () {
         const network = new MemoryNetwork()
-        const first = yield* serverOn(network)
+        const first = yield* serverOn(network, address)
         const undeliverable: Array<string> = []
         const c = yield* clientOn(network, undeliverable)
         network.setStalled("server", true)
@@ -82,7 +73,7 @@ describe("receipts", () => {
         yield* Effect.sleep("5 millis")
         yield* Scope.close(first.scope, Exit.void)
         network.setStalled("server", false)
-        yield* serverOn(network)
+        yield* serverOn(network, address)
         yield* waitFor(() => connectedTwice(c.events), "the reconnection", 5_000)
         yield* waitFor(() => c.events.some((e) => e._tag === "InDoubt"), "the report", 5_000)
         expect(c.events.filter((e) => e._tag === "InDoubt")).toMatchObject([{ destination: "A", msgId: "w1" }])
@@ -132,7 +123,7 @@ describe("receipts", () => {
     run(
       Effect.gen(function* () {
         const network = new MemoryNetwork()
-        const server = yield* serverOn(network)
+        const server = yield* serverOn(network, address)
         // A client that offers none, as Go's does: the server adds nothing to what it writes.
         const plain = yield* makeSide(network.transport, { receipts: false })
         yield* plain.beehive.addModule("X")

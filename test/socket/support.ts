@@ -1,5 +1,5 @@
 import * as net from "node:net"
-import { Duration, Effect, References, type Scope } from "effect"
+import { Duration, Effect, References, Scope } from "effect"
 import { type BeehiveOptions, type BeehiveService, makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -153,3 +153,16 @@ export const lineReader = (connection: Connection) => {
 
 /** One NDJSON line: `value` as JSON and a newline. */
 export const line = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`)
+
+/**
+ * A server process on `network` with module A, serving `address` to the client module X, in a scope
+ * of its own: closing that scope is the process ending (a restart is a new one on the same address).
+ */
+export const serverOn = (network: MemoryNetwork, address: SocketAddress) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const side = yield* makeSide(network.transport).pipe(Scope.provide(scope))
+    yield* side.beehive.addModule("A")
+    yield* side.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
+    return { side, scope }
+  })
