@@ -216,8 +216,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
               yield* B.nats.sendDurable("box", msg("kept"))
               if (before !== "registered") yield* B.beehive.cleanup("box")
               if (before === "re-added") yield* B.beehive.addModule("box")
-              // A module that is no durable module here now: sendDurable refuses it, as it does a name
-              // never declared, and deleteDurable a name never declared.
+              // sendDurable refuses a module that is no longer durable here; both refuse a name never declared.
               if (before !== "registered")
                 expect(errorOf(yield* Effect.exit(B.nats.sendDurable("box", msg("late"))))).toMatchObject({
                   _tag: "ModuleNotFound",

@@ -199,7 +199,6 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                         return yield* Effect.never
                     }
                     if (answer._tag === "exchange") {
-                      const sender = destinationOf("sender")
                       for (const [k, m] of later.entries()) {
                         yield* connection.write(
                           line({
@@ -211,7 +210,7 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                             },
                             route: {
                               source: "server",
-                              destination: m.to === "sender" ? sender : m.to,
+                              destination: destinationOf(m.to),
                               operation: m.operation,
                               resource: "r"
                             },

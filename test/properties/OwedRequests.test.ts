@@ -57,10 +57,9 @@ describe("R-SOCK-9 the requests a serving process owes", () => {
                 expect(yield* s.beehive.sendResp(yield* Message.newResponse(request, "again"), "A")).toBe(false)
               }
               for (const request of received) {
-                const i = Number(request.header.id.slice(1))
-                const call = calls[i] as Fiber.Fiber<Message.Message, unknown>
                 if (forgotten.includes(request)) continue
-                const answer = yield* Fiber.join(call)
+                const i = Number(request.header.id.slice(1))
+                const answer = yield* Fiber.join(calls[i] as Fiber.Fiber<Message.Message, unknown>)
                 if (contents[i] === "large") {
                   expect(answer.route.operation).toBe("error")
                   expect(answer.content).toMatch(/^response of \d+ bytes exceeds the frame limit of 2000$/)
