@@ -6,9 +6,12 @@
  * @internal
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { Effect, type Scope } from "effect"
+import { Duration, Effect, type Scope } from "effect"
 import { NatsConnectFailed } from "../../model/NatsErrors.ts"
 import type { ResolvedNatsOptions } from "./NatsOptions.ts"
+
+/** How long the end of a context's scope lets its connection drain before closing it. */
+const drainTimeout = Duration.seconds(2)
 
 /**
  * Connects to the servers of `resolved`; the connection is drained (at most 2 s) and closed when the
@@ -51,10 +54,15 @@ export const connectNats = (
       catch: (error) =>
         new NatsConnectFailed({ servers: resolved.servers, detail: String((error as Error)?.message ?? error) })
     }),
+    // Timed by the Effect clock: a timer of its own would outlive a drain that finished first, and keep a
+    // process that is done alive for the rest of it (R-NATS-14).
     (c) =>
-      Effect.promise(async () => {
-        if (c.isClosed()) return
-        await Promise.race([c.drain().catch(() => c.close()), new Promise((r) => setTimeout(r, 2000))])
-        if (!c.isClosed()) await c.close()
-      })
+      Effect.suspend(() =>
+        c.isClosed()
+          ? Effect.void
+          : Effect.promise(() => c.drain().catch(() => c.close())).pipe(
+              Effect.timeoutOrElse({ duration: drainTimeout, orElse: () => Effect.void }),
+              Effect.andThen(Effect.promise(() => (c.isClosed() ? Promise.resolve() : c.close())))
+            )
+      )
   )
