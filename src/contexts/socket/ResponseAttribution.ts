@@ -99,6 +99,11 @@ export class ResponseAttribution {
     this.endpoints = endpoints
   }
 
+  /** How many written requests it remembers (white-box tests check R-SOCK-11's bound on it). */
+  get rememberedRequests(): number {
+    return this.written.size
+  }
+
   /** Whether a message read from the peer is a response (to hand to `claim`) rather than one to deliver. */
   isResponse(message: Message.Message): boolean {
     const { header, route } = message
