@@ -1,0 +1,145 @@
+/**
+ * A client module claimed again by another process while the server's process sends to it (R-SOCK-7's
+ * takeover, "newest" by default; R-SOCK-11; R-SOCK-21), as a property over the in-memory network: the
+ * server sends one-way messages to the module before, while and after a second process connects as the
+ * module, over pipes of any capacity. Every message is accounted for exactly as SPEC says: received by
+ * the process that held the module (or left in its module's mailbox, in its shutdown report, when that
+ * process ended, or reported `Undeliverable` by it, read once its module was gone) or by the one that
+ * took it over, or reported `Unsent` (and passed to
+ * `onUndeliverable`), never two of these; one written to the first process and not receipted may also be
+ * reported `InDoubt` (the second is another run, which cannot say what the first handled), and never
+ * `Unsent` then. That holds whether the first process closes its client or ends at once with what it
+ * was sent unhandled. What is sent once the second process holds the module reaches it, in order.
+ */
+import { Effect, Exit, Fiber, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import type { Message } from "../../src/model/Message.ts"
+import { makeSide, run, waitFor } from "../socket/support.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+
+const address = unix("/takeover/server.sock")
+
+const reported = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]) =>
+  events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
+
+describe("R-SOCK-7 a client module taken over by another process", () => {
+  it("R-SOCK-7 R-SOCK-11 R-SOCK-21 what the server sent to a module taken over is received once by the process that held it or by the one that took it over, or reported Unsent (and undeliverable), never both; InDoubt only for what was not Unsent; what is sent after reaches the new holder in order", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          before: fc.integer({ min: 0, max: 6 }),
+          during: fc.integer({ min: 0, max: 20 }),
+          after: fc.integer({ min: 0, max: 4 }),
+          // Scheduler turns between the sends and the second process's connection.
+          turns: fc.integer({ min: 0, max: 30 }),
+          pipeCapacityBytes: fc.constantFrom(64, 512, 1 << 16),
+          content: fc.integer({ min: 0, max: 400 }),
+          // The first holder's module takes few messages and is read only once it was taken over: what
+          // the server sends piles up in its link, the pipe and the server's outbox (R-SOCK-17).
+          firstReadsLate: fc.boolean(),
+          // How the first holder goes once taken over: it closes its client, or its process ends at once
+          // with what it was sent in its pipe and its link, unhandled.
+          firstGoes: fc.constantFrom("close" as const, "crash" as const),
+          firstCapacity: fc.integer({ min: 1, max: 3 })
+        }),
+        (script) =>
+          run(
+            Effect.gen(function* () {
+              const network = new MemoryNetwork(script.pipeCapacityBytes)
+              const undeliverable: Array<string> = []
+              const s = yield* makeSide(
+                network.transport,
+                {},
+                { onUndeliverable: (_module: string, m: Message) => undeliverable.push(m.header.id) }
+              )
+              yield* s.beehive.addModule("A")
+              yield* s.socket.serve({ address, accept: ["X"] })
+              // A holder that does not come back on its own once taken over (a retry would take the module back).
+              const holder = (capacity: number, readsLate: boolean) =>
+                Effect.gen(function* () {
+                  const scope = yield* Scope.make()
+                  const side = yield* makeSide(network.transport).pipe(Scope.provide(scope))
+                  yield* side.beehive.addModule("X", { capacity })
+                  const received: Array<string> = []
+                  const reading = Effect.forever(
+                    Effect.map(side.beehive.receive("X"), (m) => received.push(m.header.id))
+                  )
+                  const read = Effect.asVoid(Effect.forkIn(reading, scope))
+                  if (!readsLate) yield* read
+                  const client = yield* side.socket
+                    .connect({ module: "X", address, backoff: { initial: 60_000, max: 60_000, jitter: 0 } })
+                    .pipe(Scope.provide(scope))
+                  // The process ends: its shutdown report holds what its module's mailbox still held (R-GLOBAL-3).
+                  const crash = Effect.gen(function* () {
+                    const report = yield* side.beehive.shutdown
+                    yield* Scope.close(scope, Exit.void)
+                    return report.cleanups.flatMap((cleanup) => cleanup.undelivered.map((m) => m.header.id))
+                  })
+                  return { side, client, received, read, crash }
+                })
+              const first = yield* holder(script.firstCapacity, script.firstReadsLate)
+              yield* first.client.connected
+              const content = "c".repeat(script.content)
+              const ids = (phase: string, count: number) => Array.from({ length: count }, (_, i) => `${phase}${i}`)
+              const sendAll = (batch: ReadonlyArray<string>) =>
+                Effect.forEach(batch, (id) => Effect.andThen(s.beehive.send("X", msg(id, content)), Effect.yieldNow), {
+                  discard: true
+                })
+              const early = [...ids("b", script.before), ...ids("d", script.during)]
+              yield* sendAll(ids("b", script.before))
+              // The second process connects while the server still sends.
+              const sending = yield* Effect.forkChild(sendAll(ids("d", script.during)))
+              for (let i = 0; i < script.turns; i++) yield* Effect.yieldNow
+              const second = yield* holder(1024, false)
+              yield* second.client.connected
+              const leftInMailbox: Array<string> = []
+              if (script.firstGoes === "crash") leftInMailbox.push(...(yield* first.crash))
+              else {
+                yield* first.client.close
+                if (script.firstReadsLate) yield* first.read
+              }
+              // Sends waiting for room in the old connection's outbox end with it (ModuleClosed): not accepted.
+              const sent = yield* Fiber.await(sending)
+              const accepted = sent._tag === "Success" ? early : early.filter((id) => !id.startsWith("d"))
+              const late = ids("a", script.after)
+              yield* sendAll(late)
+              const unsent = () => reported(s.events, "Unsent")
+              // What the first process read and could no longer deliver, its module gone, it reported (R-SOCK-10).
+              const undeliverableAtFirst = () => reported(first.side.events, "Undeliverable")
+              const everywhere = () => [
+                ...first.received,
+                ...leftInMailbox,
+                ...undeliverableAtFirst(),
+                ...second.received,
+                ...unsent()
+              ]
+              yield* waitFor(
+                () =>
+                  accepted.every((id) => everywhere().includes(id) || reported(s.events, "InDoubt").includes(id)) &&
+                  late.every((id) => second.received.includes(id)),
+                "every message received or reported"
+              )
+              // Each accepted early message: at most one of received here, received there, Unsent.
+              for (const id of accepted) {
+                expect(
+                  everywhere().filter((seen) => seen === id),
+                  id
+                ).toHaveLength(everywhere().includes(id) ? 1 : 0)
+                if (unsent().includes(id)) expect(reported(s.events, "InDoubt"), id).not.toContain(id)
+              }
+              expect([...undeliverable].sort()).toEqual([...unsent()].sort())
+              // Nothing else was received or reported.
+              for (const id of everywhere()) expect([...accepted, ...late]).toContain(id)
+              // What came after the takeover reached the new holder, in order (R-SEND-4).
+              expect(second.received.filter((id) => id.startsWith("a"))).toEqual(late)
+            })
+          )
+      ),
+      fcParams(40)
+    ))
+})
