@@ -244,7 +244,7 @@ describe("R-API-3 addModule checks its options", () => {
   /** A context type R-API-3 refuses: not a non-empty string. */
   const badContextType = fc.constantFrom<unknown>("", 0, 42, null, false, ["channel"], { type: "channel" })
 
-  it("R-API-3 R-MOD-1 addModule refuses a capacity that is not an integer from 1 to 2^24, or a contextType that is not a non-empty string (the capacity checked first), with InvalidArgument naming addModule and the option, saying why, and adds nothing; good options add the module", () =>
+  it("R-API-3 R-MOD-1 addModule refuses options that are no object, a capacity that is not an integer from 1 to 2^24, or a contextType that is not a non-empty string (the capacity checked first), with InvalidArgument naming addModule and the option, saying why, and adds nothing; good options add the module", () =>
     fc.assert(
       fc.property(
         fc.option(
@@ -261,20 +261,31 @@ describe("R-API-3 addModule checks its options", () => {
           ),
           { nil: undefined }
         ),
-        (capacity, contextType) => {
+        // Options that are no object at all, from untyped code: refused before what they would hold.
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constant(undefined) },
+          {
+            weight: 1,
+            arbitrary: fc.oneof(fc.constant(null), fc.integer(), fc.string(), fc.boolean(), fc.array(fc.nat()))
+          }
+        ),
+        (capacity, contextType, notAnObject) => {
           const sim = new SimRuntime()
           const scope = sim.run(Scope.make())
           const beehive = sim.run(Scope.provide(makeBeehive(), scope))
           const options: Record<string, unknown> = {}
           if (capacity !== undefined) options.capacity = "ok" in capacity ? capacity.ok : capacity.bad
           if (contextType !== undefined) options.contextType = "ok" in contextType ? contextType.ok : contextType.bad
-          const exit = sim.runSync(beehive.addModule("m", options as never))
+          const given = notAnObject === undefined ? options : notAnObject
+          const exit = sim.runSync(beehive.addModule("m", given as never))
           const refused =
-            capacity !== undefined && "bad" in capacity
-              ? "capacity"
-              : contextType !== undefined && "bad" in contextType
-                ? "context type"
-                : undefined
+            notAnObject !== undefined
+              ? "options"
+              : capacity !== undefined && "bad" in capacity
+                ? "capacity"
+                : contextType !== undefined && "bad" in contextType
+                  ? "context type"
+                  : undefined
           if (refused === undefined) expect(Exit.isSuccess(exit)).toBe(true)
           else {
             const error = errorOf(exit)
