@@ -271,10 +271,18 @@ describe("R-SOCK-5 R-SOCK-7 a client meets any server", () => {
                 expect(client.events.some((e) => e._tag === "Connected")).toBe(connects)
                 const snapshot = yield* b.snapshot
                 const module = (name: string) => snapshot.modules.find((m) => m.name === name)
+                // A failed attempt says why, with the protocol error's reason where there is one (R-SOCK-5).
+                const gaveUp = client.events.find((e) => e._tag === "GaveUp")
+                const gaveUpReason = gaveUp?._tag === "GaveUp" ? gaveUp.reason : undefined
                 if (answer._tag === "silence") {
-                  const gaveUp = client.events.find((e) => e._tag === "GaveUp")
-                  expect(gaveUp?._tag === "GaveUp" ? gaveUp.reason : undefined).toContain("no handshake answer in time")
+                  expect(gaveUpReason).toContain("(Timeout): no handshake answer in time")
                 }
+                const protocolReason = {
+                  "another message first": "(Exchange)",
+                  "not an exchange": "(Exchange)",
+                  "not JSON": "(Json)"
+                }[answer._tag as string]
+                if (protocolReason !== undefined) expect(gaveUpReason).toContain(protocolReason)
                 if (!connects || answer._tag !== "exchange") {
                   // Nothing of a failed attempt is registered; declared modules still wait.
                   for (const name of names) {
