@@ -4,16 +4,18 @@
  * refused, the module's messages around them in order (R-NATS-2); random send workloads arrive once,
  * in each sender's order (R-NATS-3, R-SEND-4); every sendSync ends exactly once (R-NATS-6).
  */
-import { connect } from "@nats-io/transport-node"
-import { Effect, Exit, type Scope } from "effect"
+import { connect, headers } from "@nats-io/transport-node"
+import { Effect, Exit, Result, type Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { BatchHeader } from "../../src/contexts/nats/Batch.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import { subjects } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
+import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { awaitModule, pair, waitUntil } from "./support.ts"
@@ -109,6 +111,55 @@ describe("NATS context properties", () => {
                 )
               ),
               fcParams(10)
+            )
+          )
+        })
+      ),
+    20_000
+  )
+
+  it(
+    "R-NATS-2 R-NATS-13 property: a message from a client that is no beehive, with any headers but a batch count (or with an empty one), is delivered as one message",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { server, A } = yield* pair
+          const raw = yield* Effect.acquireRelease(
+            Effect.promise(() => connect({ servers: server.url })),
+            (nc) => Effect.promise(() => nc.close())
+          )
+          const subject = subjects("t").module("a1")
+          let i = 0
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(
+                fc.dictionary(
+                  fc
+                    .stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,11}$/)
+                    .filter((key) => key.toLowerCase() !== "beehive-batch"),
+                  fc.stringMatching(/^[A-Za-z0-9 ]{0,8}$/),
+                  { maxKeys: 3 }
+                ),
+                fc.boolean(),
+                (extra, emptyCount) =>
+                  Effect.runPromise(
+                    Effect.gen(function* () {
+                      const id = `plain${++i}`
+                      const h = headers()
+                      for (const [key, value] of Object.entries(extra)) h.set(key, value)
+                      if (emptyCount) h.set(BatchHeader, "")
+                      const json = encodeJsonResult(msg(id))
+                      if (Result.isFailure(json)) throw json.failure
+                      const badBefore = A.events.filter((e) => e._tag === "BadPayload").length
+                      raw.publish(subject, json.success, { headers: h })
+                      // Refused, it would never come: the bound turns that into a failure.
+                      const received = yield* A.beehive.receive("a1").pipe(Effect.timeout("2 seconds"))
+                      expect(received.header.id).toBe(id)
+                      expect(A.events.filter((e) => e._tag === "BadPayload")).toHaveLength(badBefore)
+                    })
+                  )
+              ),
+              fcParams(15)
             )
           )
         })
