@@ -5,7 +5,7 @@
  * in each sender's order (R-NATS-3, R-SEND-4); every sendSync ends exactly once (R-NATS-6).
  */
 import { connect, headers } from "@nats-io/transport-node"
-import { Effect, Exit, Result, type Scope } from "effect"
+import { Effect, Exit, Fiber, Result, type Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { startNatsServerOn } from "../../scripts/natsServer.ts"
@@ -18,7 +18,7 @@ import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, pair, waitUntil } from "./support.ts"
+import { awaitModule, hasModule, pair, waitUntil } from "./support.ts"
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(body) as Effect.Effect<A, unknown, never>)
@@ -165,6 +165,69 @@ describe("NATS context properties", () => {
         })
       ),
     20_000
+  )
+
+  it(
+    "R-NATS-4 property: awaitModule calls waiting at once return once their module is registered (the next snapshot has it), and those for a module nobody serves fail with ModuleNotFound at their timeout, not before",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { A, B } = yield* pair
+          let round = 0
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(
+                fc.array(
+                  fc.record({
+                    module: fc.integer({ min: 0, max: 2 }),
+                    served: fc.boolean(),
+                    timeoutMs: fc.integer({ min: 20, max: 150 })
+                  }),
+                  { minLength: 1, maxLength: 5 }
+                ),
+                (waits) =>
+                  Effect.runPromise(
+                    Effect.gen(function* () {
+                      const r = ++round
+                      const name = (k: number) => `w${r}-${k}`
+                      const served = new Set(waits.filter((w) => w.served).map((w) => w.module))
+                      const started = performance.now()
+                      // Served modules get a bound that does not expire here; the others, their short one.
+                      const waiting = yield* Effect.forkChild(
+                        Effect.all(
+                          waits.map((w) =>
+                            Effect.gen(function* () {
+                              const exit = yield* Effect.exit(
+                                B.nats.awaitModule(name(w.module), served.has(w.module) ? "10 seconds" : w.timeoutMs)
+                              )
+                              return { w, exit, afterMs: performance.now() - started }
+                            })
+                          ),
+                          { concurrency: "unbounded" }
+                        )
+                      )
+                      for (const k of served) {
+                        yield* A.beehive.addModule(name(k))
+                        yield* A.nats.serve(name(k))
+                      }
+                      for (const { w, exit, afterMs } of yield* Fiber.join(waiting)) {
+                        if (served.has(w.module)) {
+                          expect(Exit.isSuccess(exit), name(w.module)).toBe(true)
+                          expect(yield* hasModule(B, name(w.module))).toBe(true)
+                        } else {
+                          expect(errorOf(exit)).toMatchObject({ _tag: "ModuleNotFound", module: name(w.module) })
+                          expect(afterMs).toBeGreaterThanOrEqual(w.timeoutMs - 1)
+                        }
+                      }
+                    })
+                  )
+              ),
+              fcParams(10)
+            )
+          )
+        })
+      ),
+    30_000
   )
 
   it(
