@@ -1,20 +1,24 @@
 /**
  * A configuration file does what its entries say (R-SOCK-16), as a property: generated YAML with
  * server and client entries goes through `parseSocketConfig`, `serveConfig` and `connectConfig` over
- * the in-memory network. Each server entry listens on its address; every client entry's module is
+ * the in-memory network, the server's process built from `SocketContext.layer` and `Beehive.layer` as an
+ * application builds it. Each server entry listens on its address; every client entry's module is
  * accepted, and connects to the server of its own entry's address, up to that entry's `connmax`
  * identified connections (R-SOCK-13), the ones past it refused; a module without a client entry
  * cannot connect (`SocketConfigError`).
  *
  * The oracle is the generated entries read as SPEC.md says, never the configuration code.
  */
-import { Effect, Exit } from "effect"
+import { Context, Effect, Exit, Layer } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { Beehive } from "../../src/contexts/Beehive.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { formatAddress, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { parseSocketConfig } from "../../src/contexts/socket/SocketConfig.ts"
-import { connectConfig, serveConfig } from "../../src/contexts/socket/SocketContext.ts"
+import { connectConfig, SocketContext, serveConfig } from "../../src/contexts/socket/SocketContext.ts"
+import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
+import { Transport } from "../../src/contexts/socket/Transport.ts"
 import { makeSide, run, waitFor } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -71,7 +75,19 @@ describe("R-SOCK-16 a configuration serves and connects as its entries say", () 
               ].join("\n")
               const config = yield* Effect.fromResult(parseSocketConfig(yaml))
               const network = new MemoryNetwork()
-              const s = yield* makeSide(network.transport)
+              // The server's process as an application builds it: the layers of SocketContext and Beehive.
+              const serverEvents: Array<SocketEvent> = []
+              const layers = yield* Layer.build(
+                SocketContext.layer({ onEvent: (event) => serverEvents.push(event) }).pipe(
+                  Layer.provide(Layer.succeed(Transport, network.transport)),
+                  Layer.provideMerge(Beehive.layer)
+                )
+              )
+              const s = {
+                socket: Context.get(layers, SocketContext),
+                beehive: Context.get(layers, Beehive),
+                events: serverEvents
+              }
               for (let i = 0; i < servers.length; i++) yield* s.beehive.addModule(`srv${i}`)
               const listening = yield* serveConfig(s.socket, config)
               expect(listening.map((server) => formatAddress(server.address))).toEqual(

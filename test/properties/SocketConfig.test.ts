@@ -522,6 +522,8 @@ describe("the socket configuration, generated from SPEC.md", () => {
           const error = exit.cause.reasons.find((r) => r._tag === "Fail")?.error
           expect(error?._tag).toBe("SocketConfigError")
           expect(error?.source).toBe(file)
+          // The file failed, not an entry or a key in it.
+          expect(error?.path).toBe("")
           // The system's reason: no such file, or a directory where a file was named.
           expect(error?.reason).toContain(state === "missing" ? "ENOENT" : "EISDIR")
         }
