@@ -305,4 +305,38 @@ describe("an in-memory connection closed while a write waits for room", () => {
       expect(result.exhausted).toBe(true)
     }
   })
+
+  /**
+   * The same pipe, its peer reading instead: with up to two preemptions anywhere, including a read
+   * between the write's bytes going in and its wait for room, the write completes and the peer has its
+   * bytes (R-SOCK-22: a writer waits only while the peer's unread bytes fill the pipe).
+   */
+  const readWhileWriting: Scenario = {
+    name: "memory-write-read-while-waiting",
+    preemptAtOperations: true,
+    run: ({ spawn, check, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(1)
+        const listener = yield* network.transport.listen(address)
+        const client = yield* network.transport.connect(address)
+        const server = yield* listener.accept
+        const writer = yield* spawn("writer", Effect.exit(client.write(Uint8Array.of(1, 2))))
+        const reader = yield* spawn("reader", server.read)
+        yield* quiesce
+        const exit = writer.pollUnsafe()
+        yield* check(exit !== undefined, "the write ended")
+        yield* check(exit !== undefined && Exit.isSuccess(exit) && Exit.isSuccess(exit.value), "the write completed")
+        const read = reader.pollUnsafe()
+        const bytes = read !== undefined && Exit.isSuccess(read) ? read.value.reduce((n, c) => n + c.length, 0) : 0
+        yield* check(bytes === 2, `the peer read the 2 bytes: ${bytes}`)
+      }).pipe(quiet)
+  }
+
+  it("R-SOCK-22 a write waiting for room while its peer reads completes, whatever the interleaving (up to two preemptions)", () => {
+    for (const preemptionBound of [0, 1, 2]) {
+      const result = explore(readWhileWriting, { strategy: "dfs", bound: 0, preemptionBound, runs: 20_000 })
+      expect(failureOf(result)).toBe("")
+      expect(result.exhausted).toBe(true)
+    }
+  })
 })
