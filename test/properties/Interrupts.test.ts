@@ -132,6 +132,41 @@ describe("socket context: a client closed while registering the server's modules
   }, 60_000)
 })
 
+describe("socket context: a client module's name taken in the server's process during its handshake", () => {
+  /**
+   * The server's process adds a module of its own under the client module's name after `delay` yields,
+   * while the client's handshake runs: one of the two gets the name (R-MOD-2, R-SOCK-7). Either the
+   * local module is added and the handshake is refused (the client is not connected), or the
+   * handshake registers the name as a socket module and the local `addModule` fails with
+   * `ModuleAlreadyExists`; never a client connected under a name its server's process serves itself.
+   */
+  const nameTakenWhileHandshaking = (delay: number): Scenario => ({
+    name: `socket-name-taken-after-${delay}`,
+    run: ({ spawn, check, note, quiesce }) =>
+      Effect.gen(function* () {
+        const { s, c } = yield* serverAndClient
+        const client = yield* c.socket.connect({ module: "X", address, backoff: { initial: 60_000 } })
+        const local = yield* spawn("local", Effect.exit(Effect.andThen(yields(delay), s.beehive.addModule("X"))))
+        yield* Fiber.await(local)
+        yield* quiesce
+        const added = local.pollUnsafe()
+        const localAdded = added !== undefined && Exit.isSuccess(added) && Exit.isSuccess(added.value)
+        const x = (yield* s.beehive.snapshot).modules.find((m) => m.name === "X")
+        const connected = yield* client.isConnected
+        yield* note("main", `local added ${localAdded}, X is ${x?.contextType}, client connected ${connected}`)
+        yield* check(
+          x?.contextType === (localAdded ? "channel" : "socket"),
+          "the name is the local module's exactly when it was added"
+        )
+        yield* check(!(connected && localAdded), "no client connected under a name its server's process serves")
+      }).pipe(quiet)
+  })
+
+  it("R-SOCK-7 R-MOD-2 a client module's name taken in the server's process at any point of its handshake: the local module or the client gets it, never both", () => {
+    expectHoldsAtEveryDelay(nameTakenWhileHandshaking)
+  }, 60_000)
+})
+
 describe("socket context: a server's scope closed at any operation", () => {
   /**
    * Connections arrive (raw ones, made by the test, and a client's) while the server's scope closes
