@@ -517,6 +517,57 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
     20_000
   )
 
+  let goneRun = 0
+  it(
+    "R-NATS-12 property: a durable module whose stream was deleted behind its back stores nothing: sendDurable fails with JetStreamFailed naming the module and store, send's message is reported DurableRefused saying there is no stream, and passed to onUndeliverable",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), (durables) =>
+          run(
+            Effect.gen(function* () {
+              const prefix = `gone${++goneRun}`
+              const undeliverable: Array<string> = []
+              const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+              const events: Array<NatsEvent> = []
+              const B = yield* makeNatsContext({
+                servers: server.url,
+                prefix,
+                durable: ["box"],
+                onEvent: (e) => events.push(e)
+              }).pipe(Effect.provideService(ContextHost, host))
+              yield* B.sendDurable("box", msg("stored"))
+              const raw = yield* rawClient(server.url)
+              const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+              yield* Effect.promise(() => jsm.streams.delete(durableStreamName(prefix, "box")))
+              const sent: Array<string> = []
+              for (const [i, durable] of durables.entries()) {
+                const id = `g${i}`
+                if (durable) {
+                  expect(errorOf(yield* Effect.exit(B.sendDurable("box", msg(id))))).toMatchObject({
+                    _tag: "JetStreamFailed",
+                    module: "box",
+                    operation: "store"
+                  })
+                } else {
+                  sent.push(id)
+                  yield* host.beehive.send("box", msg(id))
+                }
+              }
+              yield* waitUntil(() => sent.every((id) => undeliverable.includes(id)), "the refusals to be reported")
+              expect(undeliverable.filter((id) => sent.includes(id))).toEqual(sent)
+              for (const id of sent) {
+                const refusal = events.find((e) => e._tag === "DurableRefused" && e.msgId === id)
+                expect(refusal, id).toMatchObject({ module: "box" })
+                expect((refusal as { reason: string }).reason).toMatch(/^no stream for the module/)
+              }
+            })
+          )
+        ),
+        fcParams(4)
+      ),
+    20_000
+  )
+
   let sameRun = 0
   it(
     "R-NATS-12 R-SEND-3 property: sendDurable calls of one message object, some interrupted (waiting for room in the outbox, or for the stream): every call not interrupted completes once the stream stored its copy, an interrupted one stores its copy only if it was offered, and the message sent again completes once stored",
