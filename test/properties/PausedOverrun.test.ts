@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MaxUnreadPackets } from "../../src/contexts/socket/SeqpacketTransport.ts"
-import { waitFor } from "../socket/support.ts"
+import { waitFor, waitForEffect } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { goSend, handshakenGoClient, ourServer, socketPath } from "../support/goPeer.ts"
 
@@ -35,7 +35,11 @@ describe("R-SOCK-30 a connection over packets flooded while its reading is pause
                   yield* waitFor(() => side.events.some((e) => e._tag === "Connected"), "the connection")
                   // Nobody receives from sink: its mailbox fills, then the link's backlog, then reading pauses.
                   for (let i = 0; i < capacity + maxInboundBacklog + 2; i++) go.write(goSend(`fill-${i}`, "sink", "f"))
-                  yield* waitFor(() => false, "a moment for the backlog to fill", 50).pipe(Effect.ignore)
+                  yield* waitForEffect(
+                    side.beehive.snapshot,
+                    (snapshot) => snapshot.modules.find((m) => m.name === "sink")?.queued === capacity,
+                    "the mailbox to fill"
+                  )
                   const content = "x".repeat(filler)
                   for (let i = 0; i <= MaxUnreadPackets + 8; i++) go.write(goSend(`flood-${i}`, "sink", content))
                   yield* waitFor(
