@@ -1833,6 +1833,101 @@ describe("R-NATS-8 a window no acknowledgement opens", () => {
     ))
 })
 
+describe("R-NATS-8 a window's silence counts from when it began to fill or was last acknowledged", () => {
+  it("R-NATS-8 R-NATS-12 R-NATS-13 a window is opened again only after missedHeartbeats × heartbeatMs without an acknowledgement since it began to fill or was last acknowledged, whether its messages go alone, in batches or to a durable module's stream; one that filled after a long idle is not opened early", () =>
+    fc.assert(
+      fc.property(
+        fc.constantFrom("alone" as const, "batches" as const, "durable" as const),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant("send" as const), count: fc.integer({ min: 1, max: 6 }) }),
+            fc.record({ kind: fc.constant("ack" as const), n: fc.integer({ min: 1, max: 6 }) }),
+            fc.record({
+              kind: fc.constant("beat" as const),
+              after: fc.constantFrom(1, 1000, 2999, 3000, 3001, 5000, 20_000)
+            })
+          ),
+          { maxLength: 20 }
+        ),
+        (mode, sendWindow, steps) => {
+          const sim = new SimRuntime()
+          const scope = sim.run(Scope.make())
+          const host = sim.run(Scope.provide(makeHost(), scope))
+          const taken: Array<string> = []
+          const events: Array<NatsEvent> = []
+          const state = publishingState(host, mode === "batches", [], taken, events, {
+            sendWindow,
+            maxPayload: 1 << 20
+          })
+          if (mode === "durable") {
+            // The stream stands in: it takes each one-way message at once (its answer is an acknowledgement).
+            Object.assign(state, {
+              durable: {
+                has: () => true,
+                closed: () => {},
+                store: (_endpoint: unknown, message: Message) =>
+                  Effect.sync(() => {
+                    taken.push(message.header.id)
+                  })
+              }
+            })
+          }
+          const publisher = new Publisher(state, sim.run(Queue.unbounded<void>()))
+          sim.run(host.plug({ type: ContextTypeNats, open: publisher.open } as ContextType))
+          sim.run(host.beehive.addModule("S", { contextType: ContextTypeNats, capacity: 1000 }))
+          sim.fork(publisher.run)
+          // The model, from R-NATS-8: messages waiting, those out and not acknowledged, and since when
+          // the window has been silent (it began to fill, or an acknowledgement came).
+          let waiting = 0
+          let sent = 0
+          let unacked = 0
+          let since = 0
+          let resets = 0
+          const publish = (now: number) => {
+            while (waiting > 0 && unacked < sendWindow) {
+              if (unacked === 0) since = now
+              unacked++
+              waiting--
+            }
+          }
+          for (const step of steps) {
+            const now = sim.now
+            if (step.kind === "send") {
+              for (let i = 0; i < step.count; i++) sim.run(host.beehive.send("S", msg(`q${sent++}`)))
+              waiting += step.count
+              sim.settle()
+              publish(now)
+            } else if (step.kind === "ack") {
+              publisher.credited("S", step.n, now)
+              sim.settle()
+              if (unacked > 0 || waiting > 0) {
+                unacked = Math.max(0, unacked - step.n)
+                since = now
+              }
+              publish(now)
+            } else {
+              sim.advanceBy(step.after)
+              const later = sim.now
+              publisher.reopenStalled(later)
+              sim.settle()
+              if (unacked >= sendWindow && later - since > 3000) {
+                resets++
+                unacked = 0
+                since = later
+                publish(later)
+              }
+            }
+            expect(events.filter((e) => e._tag === "WindowReset").length, `resets at ${sim.now}`).toBe(resets)
+            expect(taken.length, `published at ${sim.now}`).toBe(sent - waiting)
+          }
+          sim.run(Scope.close(scope, Exit.void))
+        }
+      ),
+      fcParams(800)
+    ))
+})
+
 describe("R-NATS-4 R-NATS-12 a remote module declared by racing callers", () => {
   it("R-NATS-4 R-NATS-12 R-MOD-2 callers racing to declare one nats module (durable or not) under any schedule: the publisher knows the endpoint registered, whatever endpoints the others opened and closed, and the closing of theirs ends none of its sendDurable calls", () =>
     fc.assert(
