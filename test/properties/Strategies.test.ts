@@ -161,6 +161,30 @@ describe("R-DET-4 R-DET-6 the strategies", () => {
       fcParams(200)
     ))
 
+  it("R-DET-4 PCT runs the oldest ready task of the owner it picks, whatever tasks of one owner (the timers') are ready together", () =>
+    fc.assert(
+      fc.property(
+        seed,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.boolean(),
+        fc.array(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 6 }), {
+          minLength: 1,
+          maxLength: 40
+        }),
+        (s, depth, steps, preempting, rounds) => {
+          const strategy = pct(s, depth, steps, preempting ? 5 : 0)
+          for (const [point, owners] of rounds.entries()) {
+            const ready: ReadonlyArray<ReadyTask> = owners.map((owner) => ({ owner }))
+            const chosen = strategy.choose(ready, point)
+            const owner = (ready[chosen] as ReadyTask).owner
+            expect(chosen, `owners ${owners.join(",")}`).toBe(owners.indexOf(owner))
+          }
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-DET-4 PCT gives no owner more than 1,000 choices in a row while others are ready (a spinning owner drops below all others)", () =>
     fc.assert(
       fc.property(
