@@ -4,7 +4,7 @@
  * refused, the module's messages around them in order (R-NATS-2); random send workloads arrive once,
  * in each sender's order (R-NATS-3, R-SEND-4); every sendSync ends exactly once (R-NATS-6).
  */
-import { connect, headers } from "@nats-io/transport-node"
+import { headers } from "@nats-io/transport-node"
 import { Effect, Exit, Fiber, Result, type Scope } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -18,6 +18,7 @@ import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
+import { rawClient } from "./durableSupport.ts"
 import { awaitModule, hasModule, pair, waitUntil } from "./support.ts"
 
 const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>) =>
@@ -76,10 +77,7 @@ describe("NATS context properties", () => {
       run(
         Effect.gen(function* () {
           const { server, A, B } = yield* pair
-          const raw = yield* Effect.acquireRelease(
-            Effect.promise(() => connect({ servers: server.url })),
-            (nc) => Effect.promise(() => nc.close())
-          )
+          const raw = yield* rawClient(server.url)
           const subject = subjects("t").module("a1")
           let i = 0
           yield* Effect.promise(() =>
@@ -124,10 +122,7 @@ describe("NATS context properties", () => {
       run(
         Effect.gen(function* () {
           const { server, A } = yield* pair
-          const raw = yield* Effect.acquireRelease(
-            Effect.promise(() => connect({ servers: server.url })),
-            (nc) => Effect.promise(() => nc.close())
-          )
+          const raw = yield* rawClient(server.url)
           const subject = subjects("t").module("a1")
           let i = 0
           yield* Effect.promise(() =>

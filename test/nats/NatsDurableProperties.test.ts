@@ -467,6 +467,22 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
     30_000
   )
 
+  /** A process with the durable module "box" under `prefix`: its events and what it passed to onUndeliverable. */
+  const durableBox = (prefix: string, limits: { readonly durableMaxMessages?: number } = {}) =>
+    Effect.gen(function* () {
+      const undeliverable: Array<string> = []
+      const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+      const events: Array<NatsEvent> = []
+      const B = yield* makeNatsContext({
+        servers: server.url,
+        prefix,
+        durable: ["box"],
+        ...limits,
+        onEvent: (e) => events.push(e)
+      }).pipe(Effect.provideService(ContextHost, host))
+      return { host, B, events, undeliverable }
+    })
+
   let fullRun = 0
   it(
     "R-NATS-12 property: a stream at its durableMaxMessages limit stores nothing more: sendDurable fails with DurableMailboxFull, send's message is reported DurableRefused and passed to onUndeliverable, each with JetStream's reason as it gave it",
@@ -479,16 +495,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
             run(
               Effect.gen(function* () {
                 const prefix = `full${++fullRun}`
-                const undeliverable: Array<string> = []
-                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
-                const events: Array<NatsEvent> = []
-                const B = yield* makeNatsContext({
-                  servers: server.url,
-                  prefix,
-                  durable: ["box"],
-                  durableMaxMessages: max,
-                  onEvent: (e) => events.push(e)
-                }).pipe(Effect.provideService(ContextHost, host))
+                const { host, B, events, undeliverable } = yield* durableBox(prefix, { durableMaxMessages: max })
                 for (let i = 0; i < max; i++) yield* B.sendDurable("box", msg(`k${i}`))
                 const refused: Array<string> = []
                 for (const [i, durable] of beyond.entries()) {
@@ -526,15 +533,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
           run(
             Effect.gen(function* () {
               const prefix = `gone${++goneRun}`
-              const undeliverable: Array<string> = []
-              const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
-              const events: Array<NatsEvent> = []
-              const B = yield* makeNatsContext({
-                servers: server.url,
-                prefix,
-                durable: ["box"],
-                onEvent: (e) => events.push(e)
-              }).pipe(Effect.provideService(ContextHost, host))
+              const { host, B, events, undeliverable } = yield* durableBox(prefix)
               yield* B.sendDurable("box", msg("stored"))
               const raw = yield* rawClient(server.url)
               const jsm = yield* Effect.promise(() => jetstreamManager(raw))
