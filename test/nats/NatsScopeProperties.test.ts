@@ -13,13 +13,10 @@ import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { startNatsServer } from "../../scripts/natsServer.ts"
 import * as Message from "../../src/model/Message.ts"
-import { errorOf } from "../support/exits.ts"
+import { callEndedErrors, errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { processResources, resourcesBackTo } from "../support/processResources.ts"
 import { awaitModule, hasModule, type Proc, proc } from "./support.ts"
-
-/** The errors a call waiting on a process that ends may end with (R-GLOBAL-3, R-CLEAN, R-GSYNC-5). */
-const endedCall = ["BeehiveShutdown", "RequestDropped", "ModuleClosed", "ModuleNotFound", "GroupSyncError"]
 
 let runs = 0
 
@@ -97,7 +94,7 @@ describe("R-NATS-14 a NATS context's scope releases what it opened", () => {
                         for (const fiber of calls) {
                           const exit = yield* Fiber.await(fiber).pipe(Effect.timeout(Duration.seconds(5)))
                           const error = errorOf(exit) as { readonly _tag?: string } | undefined
-                          expect(endedCall, `a waiting call ended with ${String(exit)}`).toContain(error?._tag)
+                          expect(callEndedErrors, `a waiting call ended with ${String(exit)}`).toContain(error?._tag)
                         }
                         const after = yield* resourcesBackTo(before, 1000)
                         expect(after.sockets, "socket descriptors left").toBeLessThanOrEqual(before.sockets)

@@ -38,6 +38,18 @@ const arbStep: fc.Arbitrary<Step> = fc.oneof(
 const request = (id: string) =>
   Message.make({ header: { id, sync: true }, route: { source: "caller", destination: "remote" } })
 
+/** One of the calls that wait, picked by `pick`; undefined when none waits. */
+const pickWaiting = (waiting: ReadonlySet<string>, pick: number): string | undefined => {
+  const ids = [...waiting]
+  return ids[pick % Math.max(1, ids.length)]
+}
+
+/** Deadlines or interruptions: that fraction of the calls that wait, the oldest first, stop waiting unanswered. */
+const endOldest = (waiting: Set<string>, fraction: number): void => {
+  const ending = Math.floor(waiting.size * fraction)
+  for (const id of [...waiting].slice(0, ending)) waiting.delete(id)
+}
+
 describe("R-SOCK-11 the sync requests a remote module remembers", () => {
   it("R-SOCK-11 R-CLEAN-5 a remote module keeps every written request whose call waits, and at most max(1024, twice the most calls that waited at once)", () =>
     fc.assert(
@@ -67,17 +79,14 @@ describe("R-SOCK-11 the sync requests a remote module remembers", () => {
               }
               break
             case "answer": {
-              const ids = [...waiting]
-              const id = ids[step.pick % Math.max(1, ids.length)]
+              const id = pickWaiting(waiting, step.pick)
               if (id === undefined) break
               expect(endpoint.answered(id), "an answer to a request in flight").toBe(true)
               waiting.delete(id)
               break
             }
             case "end": {
-              // Deadlines or interruptions: the oldest calls stop waiting, unanswered.
-              const ending = Math.floor(waiting.size * step.fraction)
-              for (const id of [...waiting].slice(0, ending)) waiting.delete(id)
+              endOldest(waiting, step.fraction)
               break
             }
           }
@@ -159,14 +168,14 @@ describe("R-SOCK-11 the sync requests a remote module remembers", () => {
                   }
                   mostWaiting = Math.max(mostWaiting, waiting.size)
                   const bound = Math.max(1024, 2 * mostWaiting)
+                  // Checked at every write (up to 60,000 a run): `expect` only when it is about to fail.
                   if (attribution.rememberedRequests > bound)
                     expect(attribution.rememberedRequests).toBeLessThanOrEqual(bound)
                   if (step.timedOut) waiting.delete(id)
                 }
                 break
               case "answer": {
-                const ids = [...waiting]
-                const id = ids[step.pick % Math.max(1, ids.length)]
+                const id = pickWaiting(waiting, step.pick)
                 if (id === undefined) break
                 const response = Message.make({
                   header: { id: `a-${id}`, parentId: id },
@@ -177,8 +186,7 @@ describe("R-SOCK-11 the sync requests a remote module remembers", () => {
                 break
               }
               case "end": {
-                const ending = Math.floor(waiting.size * step.fraction)
-                for (const id of [...waiting].slice(0, ending)) waiting.delete(id)
+                endOldest(waiting, step.fraction)
                 break
               }
             }

@@ -12,16 +12,12 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { Message } from "../../src/model/Message.ts"
-import { makeSide, run, serverOn, waitFor } from "../socket/support.ts"
+import { makeSide, reportedIds, run, serverOn, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
 const address = unix("/receipts/settled.sock")
-
-const reported = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]) =>
-  events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
 
 describe("R-SOCK-21 what a client wrote, settled when it is back", () => {
   it("R-SOCK-21 R-SOCK-11 one-way messages read or left in the pipe when the connection drops or the server restarts: after a drop each is received once or reported Unsent (and undeliverable); after a restart each not received is reported InDoubt, and none Unsent", () =>
@@ -72,7 +68,7 @@ describe("R-SOCK-21 what a client wrote, settled when it is back", () => {
               const notReceived = ids.slice(read)
               const accounted = fault === "drop" ? "Unsent" : "InDoubt"
               yield* waitFor(
-                () => notReceived.every((id) => later.includes(id) || reported(c.events, accounted).includes(id)),
+                () => notReceived.every((id) => later.includes(id) || reportedIds(c.events, accounted).includes(id)),
                 "every message received or reported"
               )
               expect(received).toEqual(ids.slice(0, read))
@@ -80,14 +76,14 @@ describe("R-SOCK-21 what a client wrote, settled when it is back", () => {
               expect(later).toEqual(notReceived.filter((id) => later.includes(id)))
               if (fault === "drop") {
                 // The same run of the server says what it handled: received once, or Unsent, never both.
-                const unsent = reported(c.events, "Unsent")
+                const unsent = reportedIds(c.events, "Unsent")
                 expect([...unsent, ...later].sort()).toEqual([...notReceived].sort())
                 expect(undeliverable).toEqual(unsent)
-                expect(reported(c.events, "InDoubt")).toEqual([])
+                expect(reportedIds(c.events, "InDoubt")).toEqual([])
               } else {
                 // Another run cannot say: in doubt, whether received by the first run or not.
-                for (const id of reported(c.events, "InDoubt")) expect(ids).toContain(id)
-                expect(reported(c.events, "Unsent")).toEqual([])
+                for (const id of reportedIds(c.events, "InDoubt")) expect(ids).toContain(id)
+                expect(reportedIds(c.events, "Unsent")).toEqual([])
                 expect(undeliverable).toEqual([])
               }
             })

@@ -19,16 +19,13 @@ import { nodeTransport } from "../../src/contexts/socket/NodeTransport.ts"
 import { type SocketAddress, tcp, unix, unixPacket } from "../../src/contexts/socket/SocketAddress.ts"
 import * as Message from "../../src/model/Message.ts"
 import { makeSide, type Side } from "../socket/support.ts"
-import { errorOf } from "../support/exits.ts"
+import { callEndedErrors, errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { processResources, resourcesBackTo } from "../support/processResources.ts"
 
 const directory = mkdtempSync(join(tmpdir(), "bh-scope-release-"))
 let paths = 0
 const freshPath = () => join(directory, `r${++paths}.sock`)
-
-/** The errors a call waiting on a process that ends may end with (R-GLOBAL-3, R-SOCK-11, R-GSYNC-5). */
-const endedCall = ["BeehiveShutdown", "RequestDropped", "ModuleClosed", "ModuleNotFound", "GroupSyncError"]
 
 type Kind = "unix" | "tcp" | "packets"
 
@@ -146,7 +143,7 @@ describe("R-SOCK-33 a socket context's scope releases what it opened", () => {
                 for (const fiber of calls) {
                   const exit = yield* Fiber.await(fiber).pipe(Effect.timeout(Duration.seconds(5)))
                   const error = errorOf(exit) as { readonly _tag?: string } | undefined
-                  expect(endedCall, `a waiting call ended with ${String(exit)}`).toContain(error?._tag)
+                  expect(callEndedErrors, `a waiting call ended with ${String(exit)}`).toContain(error?._tag)
                 }
                 if (drainer !== undefined) yield* Fiber.await(drainer).pipe(Effect.timeout(Duration.seconds(5)))
                 // A close waits for its flush (2 s at most) within the scope's end: what is left after is left.

@@ -16,16 +16,12 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { Message } from "../../src/model/Message.ts"
-import { makeSide, run, waitFor } from "../socket/support.ts"
+import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
 const address = unix("/takeover/server.sock")
-
-const reported = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]) =>
-  events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
 
 describe("R-SOCK-7 a client module taken over by another process", () => {
   it("R-SOCK-7 R-SOCK-11 R-SOCK-21 what the server sent to a module taken over is received once by the process that held it or by the one that took it over, or reported Unsent (and undeliverable), never both; InDoubt only for what was not Unsent; what is sent after reaches the new holder in order", () =>
@@ -108,9 +104,9 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
               const accepted = sent._tag === "Success" ? early : early.filter((id) => !id.startsWith("d"))
               const late = ids("a", script.after)
               yield* sendAll(late)
-              const unsent = () => reported(s.events, "Unsent")
+              const unsent = () => reportedIds(s.events, "Unsent")
               // What the first process read and could no longer deliver, its module gone, it reported (R-SOCK-10).
-              const undeliverableAtFirst = () => reported(first.side.events, "Undeliverable")
+              const undeliverableAtFirst = () => reportedIds(first.side.events, "Undeliverable")
               const everywhere = () => [
                 ...first.received,
                 ...leftInMailbox,
@@ -120,7 +116,7 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
               ]
               yield* waitFor(
                 () =>
-                  accepted.every((id) => everywhere().includes(id) || reported(s.events, "InDoubt").includes(id)) &&
+                  accepted.every((id) => everywhere().includes(id) || reportedIds(s.events, "InDoubt").includes(id)) &&
                   late.every((id) => second.received.includes(id)),
                 "every message received or reported"
               )
@@ -130,7 +126,7 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
                   everywhere().filter((seen) => seen === id),
                   id
                 ).toHaveLength(everywhere().includes(id) ? 1 : 0)
-                if (unsent().includes(id)) expect(reported(s.events, "InDoubt"), id).not.toContain(id)
+                if (unsent().includes(id)) expect(reportedIds(s.events, "InDoubt"), id).not.toContain(id)
               }
               expect([...undeliverable].sort()).toEqual([...unsent()].sort())
               // Nothing else was received or reported.

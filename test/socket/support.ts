@@ -166,3 +166,7 @@ export const serverOn = (network: MemoryNetwork, address: SocketAddress) =>
     yield* side.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(scope))
     return { side, scope }
   })
+
+/** The message ids of the events tagged `tag` (`Unsent`, `InDoubt`, `Undeliverable`, ...), in the order reported. */
+export const reportedIds = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]): Array<string> =>
+  events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
