@@ -11,13 +11,16 @@
  * `Unsent` then. That holds whether the first process closes its client or ends at once with what it
  * was sent unhandled. What is sent once the second process holds the module reaches it, in order.
  */
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Effect, Exit, Fiber, References, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Message } from "../../src/model/Message.ts"
+import { explore, formatTimeline } from "../../src/testing/Explore.ts"
+import type { Scenario } from "../../src/testing/Scenario.ts"
 import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
+import { highestReceipt, makeTap, numbersRead, tapped } from "../socket/wireTap.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
@@ -38,9 +41,13 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
           // The first holder's module takes few messages and is read only once it was taken over: what
           // the server sends piles up in its link, the pipe and the server's outbox (R-SOCK-17).
           firstReadsLate: fc.boolean(),
-          // How the first holder goes once taken over: it closes its client, or its process ends at once
-          // with what it was sent in its pipe and its link, unhandled.
-          firstGoes: fc.constantFrom("close" as const, "crash" as const),
+          // How the first holder goes once taken over: it closes its client; its process shuts down at once
+          // with what it was sent in its pipe and its link, unhandled; or it vanishes, its scope ended with
+          // no shutdown, what it had queued for its module and not yet received lost with it.
+          firstGoes: fc.constantFrom("close" as const, "crash" as const, "vanish" as const),
+          // The first holder stops reading its connection once connected (and, unless it vanishes, reads
+          // again as it goes): what the server writes to it stays in the pipe, unreceipted.
+          firstStops: fc.boolean(),
           firstCapacity: fc.integer({ min: 1, max: 3 })
         }),
         (script) =>
@@ -59,7 +66,8 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
               const holder = (capacity: number, readsLate: boolean) =>
                 Effect.gen(function* () {
                   const scope = yield* Scope.make()
-                  const side = yield* makeSide(network.transport).pipe(Scope.provide(scope))
+                  const wire = makeTap()
+                  const side = yield* makeSide(tapped(network.transport, wire)).pipe(Scope.provide(scope))
                   yield* side.beehive.addModule("X", { capacity })
                   const received: Array<string> = []
                   const reading = Effect.forever(
@@ -76,10 +84,11 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
                     yield* Scope.close(scope, Exit.void)
                     return report.cleanups.flatMap((cleanup) => cleanup.undelivered.map((m) => m.header.id))
                   })
-                  return { side, client, received, read, crash }
+                  return { side, client, received, read, crash, vanish: Scope.close(scope, Exit.void), wire }
                 })
               const first = yield* holder(script.firstCapacity, script.firstReadsLate)
               yield* first.client.connected
+              if (script.firstStops) yield* first.wire.reading.close
               const content = "c".repeat(script.content)
               const ids = (phase: string, count: number) => Array.from({ length: count }, (_, i) => `${phase}${i}`)
               const sendAll = (batch: ReadonlyArray<string>) =>
@@ -94,7 +103,9 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
               const second = yield* holder(1024, false)
               yield* second.client.connected
               const leftInMailbox: Array<string> = []
+              if (script.firstGoes !== "vanish") yield* first.wire.reading.open
               if (script.firstGoes === "crash") leftInMailbox.push(...(yield* first.crash))
+              else if (script.firstGoes === "vanish") yield* first.vanish
               else {
                 yield* first.client.close
                 if (script.firstReadsLate) yield* first.read
@@ -114,10 +125,15 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
                 ...second.received,
                 ...unsent()
               ]
+              // Lost with the first process, unreported: only what it had handled, which its receipts said (R-SOCK-21).
+              const receipted = (id: string) =>
+                script.firstGoes === "vanish" &&
+                (numbersRead(first.wire).get(id) ?? Infinity) <= highestReceipt(first.wire)
               yield* waitFor(
                 () =>
-                  accepted.every((id) => everywhere().includes(id) || reportedIds(s.events, "InDoubt").includes(id)) &&
-                  late.every((id) => second.received.includes(id)),
+                  accepted.every(
+                    (id) => everywhere().includes(id) || reportedIds(s.events, "InDoubt").includes(id) || receipted(id)
+                  ) && late.every((id) => second.received.includes(id)),
                 "every message received or reported"
               )
               // Each accepted early message: at most one of received here, received there, Unsent.
@@ -138,4 +154,49 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
       ),
       fcParams(40)
     ))
+
+  /**
+   * The same takeover as a scenario, its interleavings explored: the first holder has stopped reading, so
+   * what the server wrote to it sits unreceipted in the pipe and the rest waits in its outbox; a second
+   * process connects as the module, and the first vanishes. Whatever ran between the second handshake
+   * and the old connection's end, every message is reported once, `InDoubt` (written) or `Unsent` (not),
+   * at the takeover: the old connection ends before the handshake settles what was written (R-SOCK-6,
+   * R-SOCK-11, R-SOCK-21), so nothing is parked after it and kept until this process ends.
+   */
+  const vanishedHolder: Scenario = {
+    name: "socket-takeover-of-a-holder-that-stopped-reading",
+    run: ({ check, quiesce }) =>
+      Effect.gen(function* () {
+        const network = new MemoryNetwork(256)
+        const s = yield* makeSide(network.transport)
+        yield* s.beehive.addModule("A")
+        yield* s.socket.serve({ address, accept: ["X"] })
+        const firstScope = yield* Scope.make()
+        const wire = makeTap()
+        const first = yield* makeSide(tapped(network.transport, wire)).pipe(Scope.provide(firstScope))
+        yield* first.beehive.addModule("X")
+        const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
+        const client = yield* first.socket.connect({ module: "X", address, backoff }).pipe(Scope.provide(firstScope))
+        yield* client.connected
+        yield* wire.reading.close
+        const ids = Array.from({ length: 6 }, (_, i) => `m${i}`)
+        for (const id of ids) yield* s.beehive.send("X", msg(id, "x".repeat(60)))
+        const second = yield* makeSide(network.transport)
+        yield* second.beehive.addModule("X")
+        yield* (yield* second.socket.connect({ module: "X", address, backoff })).connected
+        yield* Scope.close(firstScope, Exit.void)
+        yield* quiesce
+        const reported = [...reportedIds(s.events, "InDoubt"), ...reportedIds(s.events, "Unsent")].sort()
+        yield* check(
+          JSON.stringify(reported) === JSON.stringify(ids),
+          `every message reported once at the takeover, got ${reported.join(" ")}`
+        )
+      }).pipe(Effect.provideService(References.MinimumLogLevel, "Error"))
+  }
+
+  it("R-SOCK-6 R-SOCK-11 R-SOCK-21 a module taken over from a holder that stopped reading and vanished: every message reported once at the takeover, whatever the interleaving", () => {
+    const result = explore(vanishedHolder, { strategy: "random", runs: 200, preemptions: 2, seed: 7 })
+    expect(result.failure === undefined ? "" : formatTimeline(result.failure)).toBe("")
+    expect(result.coverage.distinctInterleavings).toBeGreaterThan(100)
+  }, 60_000)
 })
