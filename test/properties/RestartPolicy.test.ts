@@ -6,8 +6,10 @@
  * restated here: no policy, one start; "OnFailure" stops at the first success; `retries = N > 0`
  * allows N restarts; before each restart the keeper sleeps the interval (1 s when ≤ 0), which then
  * grows by R-REG-4 (`rate ≤ 1`: unchanged; limit 0: 30 s; at the limit: unchanged; else
- * `min(interval × rate, limit)`). The registry's stop (`stopping`) ends the restarts too. Every start
- * that fails or dies is logged as a warning naming the module, and so is the limit (R-REG-5).
+ * `min(interval × rate, limit)`). The registry's stop (`stopping`, after a number of starts or at a
+ * moment, even while the keeper sleeps before a restart) ends the restarts too, and so does a start
+ * that ended interrupted. Every start that fails or dies is logged as a warning naming the module, and
+ * so is the limit (R-REG-5).
  */
 import { Effect, Exit, Logger } from "effect"
 import fc from "fast-check"
@@ -17,7 +19,7 @@ import { CurrentModule } from "../../src/effects/CurrentModule.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import { fcParams } from "../support/fc.ts"
 
-type Outcome = "success" | "failure" | "defect"
+type Outcome = "success" | "failure" | "defect" | "interrupted"
 
 interface Expected {
   readonly startsAt: ReadonlyArray<number>
@@ -25,8 +27,16 @@ interface Expected {
   readonly handled: { readonly error: unknown } | undefined
 }
 
-/** What SPEC.md says the keeper does with this policy and these outcomes (the registry stops after `cap` starts). */
-const expected = (policy: RestartPolicy | undefined, script: ReadonlyArray<Outcome>, cap: number): Expected => {
+/**
+ * What SPEC.md says the keeper does with this policy and these outcomes, the registry stopping after
+ * `cap` starts or at `stopAt` ms, whichever comes first.
+ */
+const expected = (
+  policy: RestartPolicy | undefined,
+  script: ReadonlyArray<Outcome>,
+  cap: number,
+  stopAt: number
+): Expected => {
   if (policy === undefined) return { startsAt: [0], handled: undefined }
   const retries = policy.retries ?? 0
   const limitMs = (policy.intervalLimitSeconds ?? 0) === 0 ? 30_000 : (policy.intervalLimitSeconds as number) * 1000
@@ -37,12 +47,15 @@ const expected = (policy: RestartPolicy | undefined, script: ReadonlyArray<Outco
   for (let start = 0; ; start++) {
     startsAt.push(now)
     const outcome = script[start % script.length] as Outcome
+    if (outcome === "interrupted") return { startsAt, handled: undefined }
     if (outcome === "success" && policy.type === "OnFailure") return { startsAt, handled: undefined }
     const restarts = start + 1
     if (retries > 0 && restarts > retries)
       return { startsAt, handled: { error: outcome === "success" ? undefined : `${outcome} ${start}` } }
-    if (startsAt.length >= cap) return { startsAt, handled: undefined }
+    if (startsAt.length >= cap || now >= stopAt) return { startsAt, handled: undefined }
     now += interval
+    // Woken for the restart, the keeper finds the registry stopped meanwhile.
+    if (now >= stopAt) return { startsAt, handled: undefined }
     interval = rate <= 1 || interval === limitMs ? interval : Math.min(interval * rate, limitMs)
   }
 }
@@ -66,9 +79,17 @@ describe("R-REG restart policies on the virtual clock", () => {
     fc.assert(
       fc.property(
         arbPolicy,
-        fc.array(fc.constantFrom<Outcome>("success", "failure", "defect"), { minLength: 1, maxLength: 8 }),
+        fc.array(
+          fc.oneof(
+            { arbitrary: fc.constantFrom<Outcome>("success", "failure", "defect"), weight: 8 },
+            { arbitrary: fc.constant<Outcome>("interrupted"), weight: 1 }
+          ),
+          { minLength: 1, maxLength: 8 }
+        ),
         fc.integer({ min: 1, max: 12 }),
-        (policy, script, cap) => {
+        // When the registry stops, in ms (at most the longest run's span: else never).
+        fc.integer({ min: 0, max: 200_000 }),
+        (policy, script, cap, stopAt) => {
           const sim = new SimRuntime()
           const starts: Array<{ readonly at: number; readonly as: string | undefined }> = []
           const handled: Array<unknown> = []
@@ -78,6 +99,7 @@ describe("R-REG restart policies on the virtual clock", () => {
             const outcome = script[index % script.length] as Outcome
             if (outcome === "failure") return yield* Effect.fail(`failure ${index}`)
             if (outcome === "defect") return yield* Effect.die(`defect ${index}`)
+            if (outcome === "interrupted") return yield* Effect.interrupt
             return "done"
           })
           const withHandler =
@@ -89,7 +111,7 @@ describe("R-REG restart policies on the virtual clock", () => {
             logged.push({ level: logLevel, message: [message].flat().map(String).join(" ") })
           })
           const keeper = sim.fork(
-            keepModule("m", start, withHandler, () => starts.length >= cap).pipe(
+            keepModule("m", start, withHandler, () => starts.length >= cap || sim.now >= stopAt).pipe(
               Effect.provide(Logger.layer([logger], { mergeWithExisting: false }))
             )
           )
@@ -97,7 +119,7 @@ describe("R-REG restart policies on the virtual clock", () => {
           sim.settle()
           for (let ms = 0; keeper.pollUnsafe() === undefined && ms < 10 * 60_000; ms++) sim.advanceBy(1)
           const exit = keeper.pollUnsafe()
-          const want = expected(policy, script, cap)
+          const want = expected(policy, script, cap, stopAt)
           expect(exit !== undefined && Exit.isSuccess(exit), "the keeper ends, and never fails (R-REG-5)").toBe(true)
           expect(starts.map((s) => s.at)).toEqual(want.startsAt)
           expect(
@@ -107,7 +129,9 @@ describe("R-REG restart policies on the virtual clock", () => {
           expect(handled).toEqual(want.handled === undefined ? [] : [want.handled.error])
           // Every start that failed or died is logged as a warning naming the module; the only other
           // warning is the restart limit's.
-          const failedStarts = starts.filter((_, i) => script[i % script.length] !== "success").length
+          const failedStarts = starts.filter((_, i) =>
+            ["failure", "defect"].includes(script[i % script.length] as Outcome)
+          ).length
           expect(logged.filter((l) => l.level === "Warn" && l.message.includes("module m start failed"))).toHaveLength(
             failedStarts
           )
