@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { freePort, type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
-import { makeNatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
+import { NatsContext, type NatsContextService } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsContextOptions, NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { waitForEffect } from "../socket/support.ts"
 
@@ -41,7 +41,8 @@ export const procWith = (
   Effect.gen(function* () {
     const host = yield* makeHost()
     const events: Array<NatsEvent> = []
-    const nats = yield* makeNatsContext({
+    // Built as an application builds it, from the context's layer (over the host's ContextHost).
+    const layer = NatsContext.layer({
       servers: url,
       prefix: "t",
       heartbeatMs: HeartbeatMs,
@@ -50,7 +51,8 @@ export const procWith = (
       reconnectTimeWaitMs: 100,
       ...options,
       onEvent: (e) => events.push(e)
-    }).pipe(Effect.provideService(ContextHost, host))
+    })
+    const nats = Context.get(yield* Layer.build(layer).pipe(Effect.provideService(ContextHost, host)), NatsContext)
     return { beehive: host.beehive, nats, events }
   })
 
