@@ -3,7 +3,8 @@
  * description (NDJSON lines, Go's JSON keys) that offers receipts in its handshake:
  *
  * - the server writes at most `maxUnreceipted` one-way messages ahead of the peer's receipts, numbered
- *   1, 2, 3… in the order sent, and each receipt lets exactly as many more through as it covers;
+ *   1, 2, 3… in the order sent, and each receipt lets exactly as many more through as it covers (one
+ *   whose content is no number, a numeral say, covers nothing);
  * - what the server says it handled (its receipts, and `read` in its next handshake answer to the same
  *   peer) is the highest number among the messages it handled, in whatever order they came;
  * - within one read of many messages the server receipts every `receiptEvery` of them at once, not
@@ -33,6 +34,19 @@ const receiptLine = (seq: number) => ({
   route: { operation: ReceiptOperation },
   content: seq
 })
+
+/** A receipt whose content is no number (a numeral, say, covering `all`): not a receipt of anything. */
+const junkReceipt = (kind: string, all: number) => {
+  const contents: Record<string, unknown> = {
+    numeral: String(all),
+    null: null,
+    object: { seq: all },
+    array: [all],
+    boolean: true
+  }
+  const line = { header: { msg_id: `junk-${kind}`, timestamp: 0 }, route: { operation: ReceiptOperation } }
+  return kind === "missing" ? line : { ...line, content: contents[kind] }
+}
 
 /** A server process with module A accepting client module X, and a raw peer X handshaken with it. */
 const serverAndRawPeer = (maxUnreceipted?: number) =>
@@ -82,7 +96,7 @@ const clientOfRawServer = Effect.gen(function* () {
 
 describe("R-SOCK-21 receipts on the wire", () => {
   it(
-    "R-SOCK-21 R-SOCK-17 a connection writes at most maxUnreceipted one-way messages ahead of the peer's receipts, and each receipt lets as many more through",
+    "R-SOCK-21 R-SOCK-17 a connection writes at most maxUnreceipted one-way messages ahead of the peer's receipts, and each receipt lets as many more through; one whose content is no number, none",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -90,7 +104,9 @@ describe("R-SOCK-21 receipts on the wire", () => {
           fc.integer({ min: 1, max: 16 }),
           // How far each receipt goes, as a share of what is written and not yet receipted.
           fc.array(fc.nat(), { maxLength: 20 }),
-          (maxUnreceipted, count, steps) =>
+          // Receipts whose content is no number, sent before each real one: they let nothing through.
+          fc.array(fc.constantFrom("numeral", "null", "object", "array", "boolean", "missing"), { maxLength: 3 }),
+          (maxUnreceipted, count, steps, junk) =>
             run(
               Effect.scoped(
                 Effect.gen(function* () {
@@ -118,6 +134,7 @@ describe("R-SOCK-21 receipts on the wire", () => {
                     // A receipt up to any number written and not yet receipted.
                     const step = steps[round]
                     receipted = step === undefined ? allowed : receipted + 1 + (step % (allowed - receipted))
+                    for (const kind of junk) yield* raw.send(junkReceipt(kind, count))
                     yield* raw.send(receiptLine(receipted))
                   }
                 })
