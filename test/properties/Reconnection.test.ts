@@ -2,7 +2,9 @@
  * Reconnection, bounds and addresses as properties (R-SOCK-12, R-SOCK-18, R-SOCK-24, R-SOCK-16), on the
  * virtual clock and the in-memory network: a server that comes and goes as a generated script says, a client
  * with generated backoff options and bounds. The trace (every connection attempt, every event, each
- * with its virtual time) must be what SPEC.md says: each retry waits `min(max, initial × factor^n)` of
+ * with its virtual time) must be what SPEC.md says: an attempt on an address where nothing answers at all
+ * (a black hole: the connect never completes) fails `connectTimeout` after it began; each retry waits
+ * `min(max, initial × factor^n)` of
  * which the last `jitter` part is random, `n` counting from 0 again after a connection; the next
  * attempt starts exactly that long after the failure; an attempt connects exactly when a server
  * listens; the client gives up at its bound and not before, and then tries no more; its
@@ -101,6 +103,8 @@ describe("R-SOCK-12 backoff", () => {
 interface Attempt {
   readonly at: number
   readonly connected: boolean
+  /** Begun in a black hole: its connect never completed. */
+  readonly hole: boolean
 }
 
 interface Seen {
@@ -112,9 +116,11 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
   it("R-SOCK-12 R-SOCK-18 R-SOCK-24 every retry waits its backoff after the failure; attempts connect exactly when a server listens; the client gives up at its bound, then stops; isConnected and connections follow its connections", () =>
     fc.assert(
       fc.property(
-        // The server is down, then up, in turns, for these many ms each.
+        // The server is down, then up, in turns, for these many ms each; a turn down may be a black hole.
         fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 6 }),
         fc.record({
+          holes: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+          connectTimeout: fc.integer({ min: 1, max: 400 }),
           backoff: arbBackoff,
           bound: fc.oneof(
             fc.constant(undefined),
@@ -127,7 +133,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           // When the client starts on the clock: a time measured from the clock's origin shows.
           startAt: fc.nat({ max: 5000 })
         }),
-        (script, { backoff, bound, startAt }) => {
+        (script, { holes, connectTimeout, backoff, bound, startAt }) => {
           const sim = new SimRuntime()
           const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>, scope: Scope.Scope): A => {
             const exit = sim.runSync(
@@ -138,13 +144,17 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           }
           const network = new MemoryNetwork()
           const attempts: Array<Attempt> = []
+          // The black-hole turns, [from, to): a connect begun in one never completes.
+          const blackHoles: Array<readonly [number, number]> = []
+          const inHole = (t: number) => blackHoles.some(([from, to]) => from <= t && t < to)
           const recording: TransportShape = {
             listen: network.transport.listen,
             connect: (address, tls) =>
               Effect.suspend(() => {
                 const at = sim.now
-                return Effect.onExit(network.transport.connect(address, tls), (exit) =>
-                  Effect.sync(() => attempts.push({ at, connected: Exit.isSuccess(exit) }))
+                const hole = inHole(at)
+                return Effect.onExit(hole ? Effect.never : network.transport.connect(address, tls), (exit) =>
+                  Effect.sync(() => attempts.push({ at, connected: Exit.isSuccess(exit), hole }))
                 )
               })
           }
@@ -164,6 +174,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             module: "X",
             address,
             backoff,
+            connectTimeout: Duration.millis(connectTimeout),
             ...(bound === undefined
               ? {}
               : "maxAttempts" in bound
@@ -197,6 +208,7 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           const ups: Array<readonly [number, number]> = []
           let serving: Scope.Closeable | undefined
           for (const [i, ms] of script.entries()) {
+            if (i % 2 === 0 && holes[i] === true) blackHoles.push([sim.now, sim.now + ms])
             if (i % 2 === 1) {
               serving = sim.run(Scope.make())
               run(server.socket.serve({ address, accept: ["X"] }), serving)
@@ -234,6 +246,11 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
             if (!boundary(attempt.at)) expect(attempt.connected, `attempt ${k} at ${attempt.at}`).toBe(at(attempt.at))
             const next = retries[k] ?? (k === retries.length ? gaveUp[0] : undefined)
             if (next === undefined) break
+            // An attempt nothing answered fails when its connect times out, not before, not after.
+            if (attempt.hole) {
+              expect(attempt.connected, `attempt ${k} in a black hole`).toBe(false)
+              expect(next.at, `the end of attempt ${k} in a black hole`).toBe(attempt.at + connectTimeout)
+            }
             const hadConnection = connectedAt.some((t) => t >= attempt.at && t <= next.at)
             if (!boundary(attempt.at)) expect(hadConnection, `attempt ${k} connected`).toBe(at(attempt.at))
             if (hadConnection) {
@@ -272,7 +289,8 @@ describe("R-SOCK-12 R-SOCK-18 a client reconnects, and gives up, as SPEC says", 
           const exit = connected.pollUnsafe()
           if (gaveUp.length === 1 && connectedAt.length === 0) {
             expect(exit !== undefined && Exit.isFailure(exit)).toBe(true)
-            if (exit !== undefined) expect(errorOf(exit)).toMatchObject({ _tag: "ConnectFailed", code: "ECONNREFUSED" })
+            const code = attempts[attempts.length - 1]?.hole === true ? "ETIMEDOUT" : "ECONNREFUSED"
+            if (exit !== undefined) expect(errorOf(exit)).toMatchObject({ _tag: "ConnectFailed", code })
             // Its detail says how many attempts failed, and for how long it had been without a connection.
             if (exit !== undefined) expect((errorOf(exit) as ConnectFailed).detail.startsWith(gaveUpDetail)).toBe(true)
           }
