@@ -15,6 +15,7 @@ import { encodeBatch, type Framing, makeDecoder } from "../../src/contexts/socke
 import { readHandshake } from "../../src/contexts/socket/Handshake.ts"
 import { LineDecoder } from "../../src/contexts/socket/LineCodec.ts"
 import { MessageReader, parseIncoming } from "../../src/contexts/socket/MessageReader.ts"
+import { PacketDecoder } from "../../src/contexts/socket/PacketCodec.ts"
 import type { Connection } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
 import { decodeUnknownResult, decodeWirePlain, encodeJsonResult } from "../../src/model/MessageJson.ts"
@@ -241,6 +242,41 @@ describe("frame fuzzing", () => {
                 expect(["Json", "Message"]).toContain(parsed.failure.reason)
               }
             }
+          }
+        ),
+        fuzzParams(1500)
+      )
+    },
+    timeout
+  )
+
+  it(
+    "R-SOCK-4 a decoder that failed stays failed: every later feed and its end give the same error and hand on nothing, valid bytes too",
+    () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom<Framing | "auto">("frame", "ndjson", "packet", "auto"),
+          fc.array(fc.uint8Array({ maxLength: 60 }), { minLength: 1, maxLength: 8 }),
+          arbFrameStream,
+          fc.array(fc.nat(), { maxLength: 4 }),
+          (framing, hostile, { bytes: valid }, points) => {
+            // Small limits, so that every framing fails somewhere (too large, empty, bad magic, ...).
+            const decoder = framing === "packet" ? new PacketDecoder(16) : makeDecoder(framing, 16)
+            const texts: Array<string> = []
+            const onText = (text: string) => texts.push(text)
+            let failure: FrameDecodeError | undefined
+            for (const chunk of hostile) {
+              failure = decoder.feed(chunk, onText)
+              if (failure !== undefined) break
+            }
+            failure ??= decoder.feed(new Uint8Array(0), onText) ?? decoder.end(onText)
+            if (failure === undefined) return
+            const before = texts.length
+            decoder.setLimit(1 << 20)
+            for (const chunk of cut(valid, points)) expect(decoder.feed(chunk, onText)).toBe(failure)
+            expect(decoder.end(onText)).toBe(failure)
+            expect(decoder.end(onText)).toBe(failure)
+            expect(texts).toHaveLength(before)
           }
         ),
         fuzzParams(1500)
