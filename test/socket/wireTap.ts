@@ -12,16 +12,26 @@ import { ReceiptOperation } from "../../src/model/Constants.ts"
 export interface WireTap {
   readonly written: Array<unknown>
   readonly read: Array<unknown>
+  /** The bytes themselves, each chunk as it was written or read. */
+  readonly bytesWritten: Array<Uint8Array>
+  readonly bytesRead: Array<Uint8Array>
   /** Closed, the tapped process reads nothing more (a peer that stops reading); open by default. */
   readonly reading: Latch.Latch
 }
 
 /** An empty tap, reading. */
-export const makeTap = (): WireTap => ({ written: [], read: [], reading: Latch.makeUnsafe(true) })
+export const makeTap = (): WireTap => ({
+  written: [],
+  read: [],
+  bytesWritten: [],
+  bytesRead: [],
+  reading: Latch.makeUnsafe(true)
+})
 
-const recorder = (into: Array<unknown>) => {
+const recorder = (into: Array<unknown>, bytes: Array<Uint8Array>) => {
   const decoder = makeDecoder("auto", Number.MAX_SAFE_INTEGER)
   return (chunk: Uint8Array) => {
+    bytes.push(chunk)
     decoder.feed(chunk, (text) => into.push(JSON.parse(text)))
   }
 }
@@ -31,8 +41,8 @@ export const tapped = (transport: TransportShape, tap: WireTap): TransportShape 
   listen: transport.listen,
   connect: (address, tls) =>
     Effect.map(transport.connect(address, tls), (connection): Connection => {
-      const wrote = recorder(tap.written)
-      const got = recorder(tap.read)
+      const wrote = recorder(tap.written, tap.bytesWritten)
+      const got = recorder(tap.read, tap.bytesRead)
       return {
         ...connection,
         read: Effect.map(tap.reading.whenOpen(connection.read), (chunks) => {
