@@ -35,8 +35,10 @@ const openings: fc.Arbitrary<Opening> = fc.oneof(
   fc.constant({ bytes: Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]), says: /UTF-8/ }),
   fc
     .string({ minLength: 1, maxLength: 8 })
-    .map((t) => ({ bytes: line(`{${t.replace(/\n/g, "")}`), says: /JSON|json/ })),
-  fc.constantFrom("[]", "3", '"x"', '{"header":{}}').map((t) => ({ bytes: line(t), says: /message|header|route/ })),
+    .map((t) => ({ bytes: line(`{${t.replace(/\n/g, "")}`), says: /\(Json\): .*(JSON|json)/ })),
+  fc
+    .constantFrom("[]", "3", '"x"', '{"header":{}}')
+    .map((t) => ({ bytes: line(t), says: /\(Message\): .*(message|header|route)/ })),
   fc
     .constantFrom(
       { resource: "module", operation: "delete" },
@@ -45,12 +47,12 @@ const openings: fc.Arbitrary<Opening> = fc.oneof(
     )
     .map((route) => ({
       bytes: encodeFrame(JSON.stringify({ header: { msg_id: "m", timestamp: 1 }, route, content: "" })),
-      says: /expected a handshake/
+      says: /\(Handshake\): expected a handshake/
     })),
   fc.constant({ bytes: line(`${handshakeJson("X")}\n${handshakeJson("X")}`), says: /before the handshake answer/ }),
   fc.constant({ bytes: encodeFrame(JSON.stringify({ pad: "x".repeat(5000) })), says: /large|limit|maximum/i }),
   fc.constant({ bytes: "close" as const, says: /./ }),
-  fc.constant({ bytes: "silence" as const, says: /no handshake in time/ })
+  fc.constant({ bytes: "silence" as const, says: /\(Timeout\): no handshake in time/ })
 )
 
 describe("R-SOCK-5 openings that are no handshake", () => {
