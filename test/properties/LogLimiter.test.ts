@@ -1,11 +1,13 @@
 /**
  * The log's bound (R-SOCK-19) as a property: over any events of a few keys at any gaps, the limiter
  * logs at most `perWindow` lines per key and window, counts each line it held back once when it
- * reports them, and keeps a bounded number of windows.
+ * reports them, and keeps a bounded number of windows. A peer's host, the key's other half, is what comes
+ * before the port of `host:port` or inside the brackets of `[v6]:port`; any other peer text (a unix
+ * path, an IPv6 address with no brackets) is its own host.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { LogLimiter } from "../../src/contexts/socket/LogLimiter.ts"
+import { LogLimiter, peerHost } from "../../src/contexts/socket/LogLimiter.ts"
 import { fcParams } from "../support/fc.ts"
 
 describe("R-SOCK-19 the log's bound", () => {
@@ -37,4 +39,31 @@ describe("R-SOCK-19 the log's bound", () => {
       fcParams(300)
     )
   })
+
+  it("a peer's host is the host of host:port or [v6]:port, and any other peer text is its own host", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc
+            .tuple(fc.oneof(fc.ipV4(), fc.domain()), fc.integer({ min: 0, max: 65_535 }))
+            .map(([host, port]) => ({ peer: `${host}:${port}`, host })),
+          fc
+            .tuple(fc.ipV6(), fc.integer({ min: 0, max: 65_535 }))
+            .map(([v6, port]) => ({ peer: `[${v6}]:${port}`, host: v6 })),
+          // No brackets around an IPv6 address: which colon begins a port cannot be told.
+          fc
+            .tuple(fc.ipV6(), fc.integer({ min: 0, max: 65_535 }))
+            .map(([v6, port]) => ({ peer: `${v6}:${port}`, host: `${v6}:${port}` })),
+          fc.tuple(fc.stringMatching(/^[a-z]{1,4}(:[a-z0-9]{1,3}){1,3}$/), fc.nat()).map(([text, port]) => ({
+            peer: `${text}:${port}`,
+            host: `${text}:${port}`
+          })),
+          fc.stringMatching(/^\/[a-z/]{0,12}( \(client\))?$/).map((path) => ({ peer: path, host: path }))
+        ),
+        ({ peer, host }) => {
+          expect(peerHost(peer)).toBe(host)
+        }
+      ),
+      fcParams(300)
+    ))
 })
