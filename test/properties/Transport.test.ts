@@ -231,12 +231,17 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                   peers.push(server.peer)
                 }
                 // Each accepted connection names its peer: over TCP its own address and port, over a
-                // unix path the listener's path as a client's.
+                // unix path the listener's path as a client's, in memory its connection's number.
                 if (kind === "tcp") {
                   for (const peer of peers) expect(peer).toMatch(/^127\.0\.0\.1:\d+$/)
                   expect(new Set(peers).size).toBe(peers.length)
                 }
                 if (kind === "unix") for (const peer of peers) expect(peer).toBe(`${formatAddress(address)} (client)`)
+                // In memory, each by its number among the network's connections.
+                if (kind === "memory") {
+                  for (const peer of peers) expect(peer).toMatch(/^memory client #[1-9]\d*$/)
+                  expect(new Set(peers).size).toBe(peers.length)
+                }
                 const waiting = accepted === clients ? yield* Effect.forkChild(Effect.exit(listener.accept)) : undefined
                 yield* listener.close
                 if (closeTwice) yield* listener.close
