@@ -27,6 +27,7 @@ import { DurableMailboxFull } from "../../src/model/NatsErrors.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
+import { collectGarbage } from "../support/garbage.ts"
 import { msg } from "../support/messages.ts"
 import {
   AckWaitMs,
@@ -482,6 +483,45 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
       }).pipe(Effect.provideService(ContextHost, host))
       return { host, B, events, undeliverable }
     })
+
+  let keptRun = 0
+  it(
+    "R-NATS-12 property: a process keeps nothing of the messages whose sendDurable calls ended, stored or refused: once collected, none is reachable from it but the last one given to the module",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }),
+          fc.array(fc.boolean(), { minLength: 2, maxLength: 6 }),
+          (max, sends) =>
+            run(
+              Effect.gen(function* () {
+                const { B } = yield* durableBox(`kept${++keptRun}`, { durableMaxMessages: max })
+                // Each message made and handed over in an effect of its own: only a WeakRef to it stays here.
+                const sendOne = (i: number, twice: boolean) =>
+                  Effect.gen(function* () {
+                    const message = msg(`d${i}`)
+                    // The same message object twice at once: two calls wait for one storage each.
+                    yield* Effect.forEach(
+                      twice ? [message, message] : [message],
+                      (m) => Effect.exit(B.sendDurable("box", m)),
+                      {
+                        concurrency: "unbounded"
+                      }
+                    )
+                    return new WeakRef(message)
+                  })
+                const refs = yield* Effect.forEach(sends, (twice, i) => sendOne(i, twice))
+                yield* collectGarbage
+                // The module's endpoint keeps the last message it was given encoded (its one-entry cache): at most that one.
+                const kept = refs.slice(0, -1).filter((ref) => ref.deref() !== undefined)
+                expect(kept.map((ref) => ref.deref()?.header.id)).toEqual([])
+              })
+            )
+        ),
+        fcParams(4)
+      ),
+    20_000
+  )
 
   let fullRun = 0
   it(

@@ -8,8 +8,6 @@
  *
  * The oracle is the collector itself: a `WeakRef` to each connection the server accepted.
  */
-import * as v8 from "node:v8"
-import * as vm from "node:vm"
 import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -19,17 +17,7 @@ import type { Connection, TransportShape } from "../../src/contexts/socket/Trans
 import * as Message from "../../src/model/Message.ts"
 import { makeSide, run, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-
-v8.setFlagsFromString("--expose-gc")
-const collect = vm.runInNewContext("gc") as () => void
-
-/** Two full collections, a task apart: a `WeakRef` whose target is unreachable reads undefined after. */
-const collectGarbage = Effect.promise(async () => {
-  for (let i = 0; i < 2; i++) {
-    collect()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-})
+import { collectGarbage } from "../support/garbage.ts"
 
 const address = unix("/ended/server.sock")
 
