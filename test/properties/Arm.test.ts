@@ -4,8 +4,9 @@
  * side of a `first`) complete the left side while being armed. The oracle is the combinators'
  * documented meaning, computed from the script: `first` takes the earlier outcome (the left one on a
  * tie, and the right one is then never armed), `all` every outcome in order once the last is in. The
- * property checks the outcome, that `settle` is called at most once and never after a withdrawal,
- * and that nothing is left armed: once the tree has settled or been withdrawn, every wait armed has
+ * property checks the outcome, that `settle` is called at most once and never after a withdrawal
+ * (even when, the tree settled, a withdrawn side of a `first` answers late), and that nothing is
+ * left armed: once the tree has settled or been withdrawn, every wait armed has
  * either completed or been withdrawn.
  */
 import { Exit } from "effect"
@@ -51,6 +52,8 @@ interface Leaf {
   withdrawn: boolean
   settle: ((exit: Exit.Exit<string, string>) => void) | undefined
   readonly exit: Exit.Exit<string, string>
+  /** A side of a `first`: its answer after its withdrawal is `first`'s to ignore. */
+  sideOfFirst: boolean
 }
 
 /** Builds the arm of a tree, registering each later wait under its name. */
@@ -64,7 +67,8 @@ const build = (tree: Tree, leaves: Map<string, Leaf>): Arm<string, string> => {
         fired: false,
         withdrawn: false,
         settle: undefined,
-        exit: exitOf(tree.name, tree.fails)
+        exit: exitOf(tree.name, tree.fails),
+        sideOfFirst: false
       }
       leaves.set(tree.name, state)
       return (settle) => {
@@ -75,8 +79,14 @@ const build = (tree: Tree, leaves: Map<string, Leaf>): Arm<string, string> => {
         }
       }
     }
-    case "first":
-      return first(build(tree.left, leaves), build(tree.right, leaves))
+    case "first": {
+      const arm = first(build(tree.left, leaves), build(tree.right, leaves))
+      for (const side of [tree.left, tree.right]) {
+        const state = side.kind === "later" ? leaves.get(side.name) : undefined
+        if (state !== undefined) state.sideOfFirst = true
+      }
+      return arm
+    }
     case "woken": {
       const left = build(tree.left, leaves)
       const waker: Arm<string, string> = () => {
@@ -192,6 +202,12 @@ describe("armed waits", () => {
             cancel?.()
           }
           for (const name of order) fire(leaves, name)
+          // In a tree that settled, a side of a `first` that answers even after it was withdrawn (its cancel
+          // came too late to stop it) changes nothing either: `first` ignores what comes after it settled
+          // (R-SYNC-8), or an enclosing one does.
+          if (!withdrawn)
+            for (const state of leaves.values())
+              if (state.sideOfFirst && state.withdrawn && !state.fired) state.settle?.(state.exit)
           expect(settled.length, "settle calls").toBeLessThanOrEqual(1)
           if (expected.at !== undefined && expected.at < stopAt) {
             expect(settled).toEqual([expected.shown])
