@@ -1,7 +1,9 @@
 /**
- * A transport that records what its connections carry, decoded: every text a process wrote (that its
- * connection took) and every text it read, as JSON values, in order. For properties whose oracle needs the wire itself (which
- * numbers a peer receipted, which number a message carried: R-SOCK-21), not what a context reports.
+ * A transport that records what its connections carry: every text a process wrote (that its connection
+ * took) and every text it read, as JSON values, in order, and the bytes themselves. For properties
+ * whose oracle needs the wire (which numbers a peer receipted, which number a message carried,
+ * R-SOCK-21; the framing each side wrote in, R-SOCK-3), not what a context reports. It can also stop
+ * the process reading, as a peer that no longer reads.
  */
 import { Effect, Latch } from "effect"
 import { makeDecoder } from "../../src/contexts/socket/Framing.ts"
