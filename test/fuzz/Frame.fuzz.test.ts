@@ -269,6 +269,8 @@ describe("frame fuzzing", () => {
               failure = decoder.feed(chunk, onText)
               if (failure !== undefined) break
             }
+            // Else an empty chunk (a packet's `Empty`, nothing for a stream), then the end (a stream cut
+            // inside a frame or line): most inputs end failed one way or another.
             failure ??= decoder.feed(new Uint8Array(0), onText) ?? decoder.end(onText)
             if (failure === undefined) return
             const before = texts.length
