@@ -2,7 +2,8 @@
  * Durable mailboxes on JetStream (R-NATS-12) as properties, against a real nats-server started with
  * `-js` (its store in a temporary directory), every process in this test process: conservation across
  * restarts of the serving process; what the serving process sends to its own module; a consumer that
- * cannot be bound, and bound later; `sendDurable` calls cut by a cleanup; a stream taken, payloads that
+ * cannot be bound, and bound later; `sendDurable` calls cut by a cleanup, or of one message object sent
+ * again and again by several fibers; a stream taken, payloads that
  * are no message, `deleteDurable`, group copies; the sync requests a serving process sends to its own
  * module. A file made only of fast-check properties, so that the
  * properties-only mutation run (vitest.mutation.properties.config.ts) takes it; the examples, and the
@@ -13,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Effect, Exit, Fiber, References, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
@@ -886,6 +887,62 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
         fcParams(4)
       ),
     30_000
+  )
+
+  let againRun = 0
+  it(
+    "R-NATS-12 R-SEND-3 property: fibers each send one message object with sendDurable again and again, some calls interrupted by a short timeout, the process's fibers yielding every few operations as a loaded runtime yields them: every call not interrupted completes, none waits for ever, and the stream holds a copy of each",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.array(fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }), { minLength: 5, maxLength: 60 }),
+            { minLength: 2, maxLength: 6 }
+          ),
+          fc.constantFrom(4, 8, 16, 2048),
+          (plans, opsBeforeYield) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `again${++againRun}`
+                const B = yield* procWith(server.url, { prefix, durable: ["box"], maxInbound: 1, sendWindow: 1 })
+                const m = msg("again")
+                let completed = 0
+                let interrupted = 0
+                // A call waits for the stream's answer to its copy or to a copy of an earlier call: a call
+                // whose storage was answered can still be on its way out (handing its copy on, yielded)
+                // when its fiber's next call, or another fiber's, waits for the same message object.
+                const fibers = yield* Effect.forEach(plans, (plan) =>
+                  Effect.forkChild(
+                    Effect.forEach(plan, (timeoutMs) =>
+                      timeoutMs === undefined
+                        ? within(B.nats.sendDurable("box", m), "a call not interrupted").pipe(
+                            Effect.tap(() => Effect.sync(() => completed++))
+                          )
+                        : Effect.timeoutOption(B.nats.sendDurable("box", m), timeoutMs).pipe(
+                            Effect.tap((o) => Effect.sync(() => (o._tag === "None" ? interrupted++ : completed++)))
+                          )
+                    )
+                  )
+                )
+                yield* Effect.forEach(fibers, Fiber.join)
+                const raw = yield* rawClient(server.url)
+                const jsm = yield* Effect.promise(() => jetstreamManager(raw))
+                const stream = durableStreamName(prefix, "box")
+                // The copies of calls interrupted after handing theirs on go out too.
+                yield* waitForEffect(
+                  Effect.promise(() => jsm.streams.info(stream)),
+                  (info) => info.state.messages >= completed,
+                  "a copy of each completed call in the stream"
+                )
+                const stored = (yield* Effect.promise(() => jsm.streams.info(stream))).state.messages
+                expect(stored).toBeLessThanOrEqual(completed + interrupted)
+                expect(B.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+              }).pipe(Effect.provideService(References.MaxOpsBeforeYield, opsBeforeYield))
+            )
+        ),
+        fcParams(8)
+      ),
+    60_000
   )
 
   let twoRun = 0
