@@ -14,9 +14,11 @@
  * interruptions as operations): the sent counter is what conservation accounts for, received,
  * reported by cleanups, passed to `onUndeliverable` or still queued, so a copy counts once it is
  * accepted, whatever becomes of its operation; and a receive interrupted at any point is counted only
- * for what reached its caller, what it gave back staying queued (R-RECV-4: no message is lost).
+ * for what reached its caller, what it gave back staying queued (R-RECV-4: no message is lost). A
+ * `receiveStream`'s pulls are spans too, the one that finds its module gone (cleaned up, registered
+ * again, shut down: at any point of any schedule) ending with `ModuleClosed` naming it (R-RECV-6).
  */
-import { Cause, Effect, Exit, Fiber, Layer, Metric, Scope, type Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Metric, Scope, Stream, type Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -24,7 +26,9 @@ import { Beehive, makeBeehive } from "../../src/contexts/Beehive.ts"
 import { MetricNames } from "../../src/effects/Observability.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
 import type { Strategy } from "../../src/effects/Strategy.ts"
+import { BeehiveShutdown, ModuleClosed, ModuleNotFound } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
+import type { CleanupReport } from "../../src/model/Reports.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
@@ -531,5 +535,90 @@ describe("R-OBS-4 spans capture no stack trace", () => {
         }
       ),
       fcParams(40)
+    ))
+})
+
+describe("R-OBS-1 a stream's pulls", () => {
+  it("R-OBS-1 R-RECV-6 each pull of a receiveStream is a span beehive.receiveAll ending with its own exit: a stream ended by its module's cleanup (the name registered again or not) or by the context's shutdown, at any point of any schedule, ends after a span whose error is ModuleClosed naming the module, every other pull's span having succeeded", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.constantFrom("cleanup" as const, "cleanup, registered again" as const, "shutdown" as const),
+        fc.nat(),
+        arbPreemption([0.2, 0.5]),
+        (queued, yieldsBeforeEnd, ending, seed, preemption) => {
+          const scenario = (strategy: Strategy): void => {
+            const { tracer, spans } = recordingTracer()
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const beehive = sim.run(Scope.provide(makeBeehive(), scope))
+            sim.run(
+              Effect.gen(function* () {
+                yield* beehive.addModule("edged")
+                for (let i = 0; i < queued; i++) yield* beehive.send("edged", msg(`m${i}`))
+              })
+            )
+            const received: Array<string> = []
+            const stream = sim.fork(
+              Stream.runForEach(beehive.receiveStream("edged"), (m) =>
+                Effect.sync(() => received.push(m.header.id))
+              ).pipe(Effect.withTracer(tracer))
+            )
+            const undelivered: Array<string> = []
+            const cleanedUp = (report: CleanupReport) => undelivered.push(...report.undelivered.map((m) => m.header.id))
+            // The stream's pulls run while the module goes: between a pull's start and its wait's own step too.
+            sim.fork(
+              Effect.gen(function* () {
+                for (let i = 0; i < yieldsBeforeEnd; i++) yield* Effect.yieldNow
+                if (ending === "shutdown") {
+                  for (const report of (yield* beehive.shutdown).cleanups) cleanedUp(report)
+                  return
+                }
+                cleanedUp(yield* beehive.cleanup("edged"))
+                // Another module of the name: a stream started before does not read it.
+                if (ending === "cleanup, registered again") {
+                  yield* beehive.addModule("edged")
+                  yield* beehive.send("edged", msg("other"))
+                }
+              })
+            )
+            sim.settle()
+            // A stream that started after the name was registered again reads that module: its cleanup ends it.
+            const again = sim.run(Effect.exit(beehive.cleanup("edged")))
+            if (Exit.isSuccess(again)) cleanedUp(again.value)
+            sim.settle()
+            const sent = Array.from({ length: queued }, (_, i) => `m${i}`)
+            if (ending === "cleanup, registered again") sent.push("other")
+            expect([...received, ...undelivered].sort()).toEqual([...sent].sort())
+            expect(received.filter((id) => id !== "other")).toEqual(
+              sent.filter((id) => received.includes(id) && id !== "other")
+            )
+            const ended = stream.pollUnsafe()
+            if (ended !== undefined && Exit.isFailure(ended)) {
+              // It started once the module was gone: nothing pulled.
+              expect(errorOf(ended)).toEqual(
+                ending === "shutdown"
+                  ? new BeehiveShutdown({ operation: "receiveStream" })
+                  : new ModuleNotFound({ module: "edged" })
+              )
+              expect(spans).toEqual([])
+              expect(received).toEqual([])
+            } else {
+              expect(ended, "the stream ended").toEqual(Exit.void)
+              expect(spans.map((s) => s.name)).toEqual(spans.map(() => "beehive.receiveAll"))
+              const exits = spans.map((s) => (s.status._tag === "Ended" ? s.status.exit : undefined))
+              const closing = exits.pop()
+              expect(closing === undefined ? "no span" : errorOf(closing)).toEqual(
+                new ModuleClosed({ module: "edged" })
+              )
+              for (const exit of exits) expect(exit !== undefined && Exit.isSuccess(exit)).toBe(true)
+            }
+            sim.run(Scope.close(scope, Exit.void))
+          }
+          underPreemption(seed, preemption, scenario)
+        }
+      ),
+      fcParams(500)
     ))
 })

@@ -6,8 +6,7 @@
  * @since 0.3.0
  * @internal
  */
-import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
-import { done } from "../../effects/Arm.ts"
+import { Cause, Effect, type Fiber, Stream } from "effect"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { handOff } from "../../effects/HandOff.ts"
 import { observe, recordUnsafe } from "../../effects/Observability.ts"
@@ -64,13 +63,19 @@ const receiveBatch = (
   if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receiveAll"))
   const first = endpoint.takeNow()
   if (first !== undefined) return takeBatch(state, fiber, endpoint, first, max)
+  // A stream waits on its own endpoint: once its module is gone (cleaned up, registered again, or the
+  // context shut down) the wait fails with `ModuleClosed`, as a pull that starts then does (R-RECV-6;
+  // until a property found it, a wait that began after a cleanup or a shutdown failed with
+  // `ModuleNotFound` or `BeehiveShutdown`, which the pull's span showed).
+  if (only !== undefined)
+    return Effect.flatMap(awaitArm(only.armTake()), (message) => takeBatch(state, fiber, only, message, max))
   // The endpoint the wait joins is found again in the wait's own step (R-GLOBAL-6); the rest of the
   // batch comes from that one.
   let waitedOn = endpoint
   const waited = awaitArm(
     state.armed(module, "receiveAll", (e) => {
       waitedOn = e
-      return only !== undefined && e !== only ? done(Exit.fail(new ModuleClosed({ module }))) : e.armTake()
+      return e.armTake()
     })
   )
   return Effect.flatMap(waited, (message) => takeBatch(state, fiber, waitedOn, message, max))
