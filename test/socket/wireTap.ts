@@ -47,10 +47,16 @@ export const tapped = (transport: TransportShape, tap: WireTap): TransportShape 
       const got = recorder(tap.read, tap.bytesRead)
       return {
         ...connection,
-        read: Effect.map(tap.reading.whenOpen(connection.read), (chunks) => {
-          for (const chunk of chunks) got(chunk)
-          return chunks
-        }),
+        // A read under way when `reading` closed keeps what it got until it opens again: the process
+        // reads nothing from the moment it closed (until a scheduler exploration found it, such a read
+        // delivered what came after the close).
+        read: Effect.map(
+          Effect.flatMap(tap.reading.whenOpen(connection.read), (chunks) => Effect.as(tap.reading.await, chunks)),
+          (chunks) => {
+            for (const chunk of chunks) got(chunk)
+            return chunks
+          }
+        ),
         // Recorded once written: a write that failed (the connection ended) said nothing to the peer.
         write: (bytes) => Effect.tap(connection.write(bytes), () => Effect.sync(() => wrote(bytes))),
         // Left out: writes then all go through `write`, so that every byte written is recorded.
