@@ -64,7 +64,19 @@ const arbValid = fc
         { requiredKeys: [] }
       ),
       maxreconnectattempts: fc.integer({ min: -1, max: 1_000_000 }),
-      durable: fc.uniqueArray(arbToken, { minLength: 1, maxLength: 3 })
+      durable: fc.uniqueArray(arbToken, { minLength: 1, maxLength: 3 }),
+      // Keys left out given as YAML's empty value instead (`tls:`), which is null.
+      empty: fc.subarray([
+        "prefix",
+        "user",
+        "pass",
+        "token",
+        "tls",
+        "name",
+        ...numeric.map(([yaml]) => yaml),
+        "maxreconnectattempts",
+        "durable"
+      ])
     },
     { requiredKeys: ["servers"] }
   )
@@ -81,6 +93,7 @@ const arbValid = fc
     const ackWait = drawn.numbers?.durableackwaitms ?? 30_000
     const durable = drawn.durable !== undefined && ackWait >= 2 * heartbeat ? drawn.durable : undefined
     if (durable !== undefined) doc.durable = durable
+    for (const key of drawn.empty ?? []) if (!(key in doc)) doc[key] = null
     const credentials = (drawn.credentials ?? {}) as { user?: string; pass?: string; token?: string }
     const means = {
       servers: typeof drawn.servers === "string" ? [drawn.servers] : drawn.servers,
@@ -193,7 +206,7 @@ const apply = (doc: Record<string, unknown>, fault: Fault): Record<string, unkno
 }
 
 describe("R-NATS-10 the NATS configuration", () => {
-  it("R-NATS-10 a YAML configuration of valid values reads back as the options it means, SPEC's defaults for the keys left out", () =>
+  it("R-NATS-10 a YAML configuration of valid values reads back as the options it means, SPEC's defaults for the keys left out or given no value", () =>
     fc.assert(
       fc.property(arbValid, ({ doc, means }) => {
         const parsed = parseNatsConfig(stringify(doc))

@@ -145,8 +145,10 @@ export interface ResolvedNatsOptions {
 
 const prefixPattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 
+// A key given no value (YAML's empty value, null) is as if left out, as for every other optional key
+// (until a property found it, a number key given none was refused).
 const positiveInt = (key: string, value: unknown, fallback: number, max: number): number | NatsConfigError => {
-  if (value === undefined) return fallback
+  if (value === undefined || value === null) return fallback
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || value > max) {
     return new NatsConfigError({ key, reason: `must be an integer from 1 to ${max}, got ${String(value)}` })
   }
