@@ -217,9 +217,15 @@ const faults = (wire: Record<string, unknown>): ReadonlyArray<Fault> => {
     },
     { name: "a ca that does not exist", set: { ca: join(files, "missing.pem") }, keys: ["ca"] },
     {
-      name: "TLS over unixpacket",
+      name: "a ca over unixpacket",
       set: { address: unixPath(40, false), sockettype: "unixpacket", ca: pem.ca },
-      keys: ["ca", "cert", "key"]
+      keys: ["ca"]
+    },
+    {
+      name: "a cert and its key over unixpacket",
+      set: { address: unixPath(40, false), sockettype: "unixpacket", cert: pem.cert, key: pem.key },
+      remove: ["ca"],
+      keys: ["cert"]
     },
     { name: "a ca that is a directory", set: { ca: directory }, keys: ["ca"] },
     tcp

@@ -183,7 +183,8 @@ export const decodeSocketConfig = (value: unknown, source = "code"): Result.Resu
       const problem = file ? unreadableFile(file) : undefined
       if (problem !== undefined) return fail(key, problem)
     }
-    const tlsKey = wire.ca ? "ca" : wire.cert ? "cert" : wire.key ? "key" : undefined
+    // A key comes with its cert here (checked above): the first of ca and cert given names the fault.
+    const tlsKey = wire.ca ? "ca" : wire.cert ? "cert" : undefined
     if (address.success._tag === "UnixPacket" && tlsKey !== undefined) return fail(tlsKey, tlsOverPackets)
     const tls =
       wire.ca || wire.cert
