@@ -2,6 +2,7 @@
  * The strategies of the deterministic runtime as properties (R-DET-4, R-DET-6), asked directly as the
  * runtime asks them: fitted preemption points are distinct, ascending and inside the measured run;
  * every strategy's name says what it is (the name is what a counterexample and a report show);
+ * preemptions at listed operations fire there alone and always switch to another task;
  * PCT preempts exactly at its change points that fall on contended operations and at no uncontended
  * one; and PCT never gives one owner more than 1,000 choices in a row while others are ready, so a
  * busy wait cannot livelock a run.
@@ -116,6 +117,36 @@ describe("R-DET-4 R-DET-6 the strategies", () => {
         }
       ),
       fcParams(100)
+    ))
+
+  it("R-DET-4 preemptingAt preempts exactly at its listed contended operations, never at an uncontended one, and the choice after each preemption is never the preempted fiber's continuation (the newest ready task)", () =>
+    fc.assert(
+      fc.property(
+        seed,
+        fc.uniqueArray(fc.nat({ max: 40 }), { maxLength: 6 }),
+        // Per contended operation: how many other tasks are ready, and uncontended operations before it.
+        fc.array(fc.record({ others: fc.integer({ min: 1, max: 5 }), uncontended: fc.nat({ max: 2 }) }), {
+          minLength: 1,
+          maxLength: 40
+        }),
+        (s, points, operations) => {
+          const strategy = preemptingAt(random(s), points)
+          let op = 0
+          let point = 0
+          operations.forEach(({ others, uncontended }, i) => {
+            for (let u = 0; u < uncontended; u++) expect(strategy.preempt(op++, 0)).toBe(false)
+            const preempted = strategy.preempt(op++, others)
+            expect(preempted, `contended operation ${i}`).toBe(points.includes(i))
+            // The preempted fiber's continuation joins the ready tasks as the newest.
+            const ready = readyOf(others + 1)
+            const chosen = strategy.choose(ready, point++)
+            if (preempted) expect(chosen, "the task run after a preemption").toBeLessThan(others)
+            expect(chosen).toBeGreaterThanOrEqual(0)
+            expect(chosen).toBeLessThan(ready.length)
+          })
+        }
+      ),
+      fcParams(300)
     ))
 
   it("R-DET-4 PCT with contended operations preempts exactly at its change points among them, never at an uncontended operation", () =>
