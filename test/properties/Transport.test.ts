@@ -29,7 +29,7 @@ import {
   unixPacket
 } from "../../src/contexts/socket/SocketAddress.ts"
 import { type Connection, Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
-import type { ConnectionClosed } from "../../src/model/SocketErrors.ts"
+import type { ConnectionClosed, ListenFailed } from "../../src/model/SocketErrors.ts"
 import { run } from "../socket/support.ts"
 import { pattern, patternByte } from "../support/bytePattern.ts"
 import { certificates } from "../support/certificates.ts"
@@ -652,7 +652,7 @@ describe("R-SOCK-22 a reader that does not read pushes back on the writer", () =
 
 describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
   it(
-    "R-SOCK-14 an existing path is replaced only when it is a stale socket: a live server's gives InUse naming the path, a stopped server's stays, anything else NotSocket and stays, a path that cannot be looked at Failed; a lock left by a dead start is taken over",
+    "R-SOCK-14 an existing path is replaced only when it is a stale socket: a live server's gives InUse naming the path, a stopped server's stays, anything else NotSocket and stays, a path that cannot be looked at Failed; a lock left by a dead start is taken over, one held by a start under way is waited for and left alone",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -665,7 +665,7 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
             "directory",
             "under a regular file"
           ),
-          fc.constantFrom("none", "left by a dead start"),
+          fc.constantFrom("none", "left by a dead start", "held by a start under way"),
           (state, lock) =>
             run(
               Effect.gen(function* () {
@@ -673,17 +673,29 @@ describe("R-SOCK-14 listening on a unix path, whatever it held", () => {
                 // A path whose folder is a regular file cannot even be looked at: listening fails, naming why.
                 if (state === "under a regular file") writeFileSync(parent, "not a folder")
                 const path = state === "under a regular file" ? join(parent, "s.sock") : parent
-                if (lock !== "none" && state !== "under a regular file") {
-                  writeFileSync(`${path}.lock`, "")
-                  const old = (Date.now() - 60_000) / 1000
-                  utimesSync(`${path}.lock`, old, old)
-                }
                 if (state === "stale socket") makeStaleSocket(path)
                 if (state === "regular file") writeFileSync(path, "precious")
                 if (state === "directory") mkdirSync(path)
                 const live = state === "live server" ? yield* nodeTransport.listen(unix(path)) : undefined
                 const stopped = state === "stopped server" ? yield* stoppedServer(path) : undefined
-                const exit = yield* Effect.exit(Effect.scoped(nodeTransport.listen(unix(path))))
+                const locked = lock !== "none" && state !== "under a regular file"
+                if (locked) writeFileSync(`${path}.lock`, "")
+                if (locked && lock === "left by a dead start") {
+                  const old = (Date.now() - 60_000) / 1000
+                  utimesSync(`${path}.lock`, old, old)
+                }
+                const listening = Effect.exit(Effect.scoped(nodeTransport.listen(unix(path))))
+                let exit: Exit.Exit<unknown, ListenFailed>
+                if (locked && lock === "held by a start under way") {
+                  const waiting = yield* Effect.forkChild(listening)
+                  yield* Effect.sleep(40)
+                  // Another start holds the lock: this one waits for it, and leaves it alone.
+                  expect(waiting.pollUnsafe()).toBeUndefined()
+                  expect(existsSync(`${path}.lock`)).toBe(true)
+                  // The other start ends, releasing its lock.
+                  rmSync(`${path}.lock`)
+                  exit = yield* Fiber.join(waiting)
+                } else exit = yield* listening
                 const expected: "InUse" | "NotSocket" | "Failed" | "InUse or Failed" | undefined =
                   state === "absent" || state === "stale socket"
                     ? undefined
