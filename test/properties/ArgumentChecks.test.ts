@@ -15,11 +15,14 @@ import type { EndpointOptions } from "../../src/contexts/ModuleContext.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
+import type { Strategy } from "../../src/effects/Strategy.ts"
 import { BeehiveShutdown, InvalidArgument } from "../../src/model/Errors.ts"
+import * as Message from "../../src/model/Message.ts"
 import { makeSide } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
+import { arbPreemption, underPreemption } from "../support/preemption.ts"
 import { recordingTracer } from "../support/tracer.ts"
 
 type Kind = "name" | "message" | "messages" | "bound" | "timeout" | "optionalName"
@@ -332,6 +335,70 @@ describe("R-GLOBAL-4 a shutdown ends the pending calls", () => {
         }
       ),
       fcParams(100)
+    ))
+})
+
+describe("R-GLOBAL-3 a shutdown racing the answers", () => {
+  it("R-GLOBAL-3 R-GLOBAL-4 a shutdown while a responder answers, at any point of any schedule: the report counts exactly the calls that fail with BeehiveShutdown, and every other call got its answer", () =>
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ kind: fc.constantFrom("sendSync" as const, "sendToGroupSync" as const), answered: fc.boolean() }),
+          {
+            minLength: 1,
+            maxLength: 5
+          }
+        ),
+        fc.nat({ max: 12 }),
+        fc.nat(),
+        arbPreemption([0.2, 0.5]),
+        (calls, yieldsBeforeShutdown, seed, preemption) => {
+          const scenario = (strategy: Strategy): void => {
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const beehive = sim.run(Scope.provide(makeBeehive(), scope))
+            sim.run(Effect.andThen(beehive.addModule("m"), beehive.addModuleGroup("m", "g")))
+            // Every call waits first: the shutdown then races the answers and the callers' ends.
+            const fibers = calls.map(({ kind }, i) =>
+              sim.fork<unknown, unknown>(
+                kind === "sendSync"
+                  ? beehive.sendSync("m", msg(`call${i}`), 60_000)
+                  : beehive.sendToGroupSync("g", msg(`call${i}`), 60_000)
+              )
+            )
+            sim.settle()
+            sim.fork(
+              Effect.forever(
+                Effect.flatMap(beehive.receive("m"), (request) => {
+                  const i = Number(request.header.id.slice("call".length))
+                  return calls[i]?.answered === true
+                    ? Effect.asVoid(Effect.flatMap(Message.newResponse(request, "ok"), (r) => beehive.sendResp(r, "m")))
+                    : Effect.void
+                })
+              )
+            )
+            let cancelled: number | undefined
+            sim.fork(
+              Effect.gen(function* () {
+                for (let k = 0; k < yieldsBeforeShutdown; k++) yield* Effect.yieldNow
+                cancelled = (yield* beehive.shutdown).cancelledCalls
+              })
+            )
+            sim.settle()
+            const exits = fibers.map((fiber) => fiber.pollUnsafe())
+            const shutDown = exits.filter((exit) => exit !== undefined && errorOf(exit) instanceof BeehiveShutdown)
+            expect(cancelled).toBe(shutDown.length)
+            exits.forEach((exit, i) => {
+              if (exit === undefined || Exit.isSuccess(exit))
+                expect(exit !== undefined && calls[i]?.answered).toBe(true)
+              else expect(errorOf(exit)).toBeInstanceOf(BeehiveShutdown)
+            })
+            sim.run(Scope.close(scope, Exit.void))
+          }
+          underPreemption(seed, preemption, scenario)
+        }
+      ),
+      fcParams(300)
     ))
 })
 
