@@ -10,7 +10,8 @@
  * `handOff` keeps the taken value in a slot of the fiber and returns an effect that empties the slot
  * in the operation that passes the value on (Effect's `sync` hands its result straight to the
  * caller's continuation). A value still in the slot when the fiber ends, or when it takes again (it
- * can only do so in a finalizer after an interruption), never reached the caller: it is given back.
+ * can only do so in a finalizer after an interruption), never reached the caller: it is given back,
+ * before the new take (`giveBackHeld`), so that what it took comes back in order.
  * One slot and one observer per fiber, made on its first hand-off.
  *
  * @since 0.1.0
@@ -27,9 +28,14 @@ interface Slot {
 
 const slots = new WeakMap<Fiber.Fiber<unknown, unknown>, Slot>()
 
+// How many slots hold a value not yet handed over: none, nearly always, and then `giveBackHeld`
+// looks nothing up.
+let held = 0
+
 const returnUndelivered = (slot: Slot): void => {
   const giveBack = slot.giveBack
   if (giveBack === undefined) return
+  held--
   const value = slot.value
   slot.value = undefined
   slot.giveBack = undefined
@@ -45,6 +51,7 @@ const slotOf = (fiber: Fiber.Fiber<unknown, unknown>): Slot => {
     giveBack: undefined,
     delivered: undefined,
     deliver: Effect.sync(() => {
+      if (slot.giveBack !== undefined) held--
       const value = slot.value
       const delivered = slot.delivered
       slot.value = undefined
@@ -77,8 +84,23 @@ export const handOff = <A>(
 ): Effect.Effect<A> => {
   const slot = slotOf(fiber)
   returnUndelivered(slot)
+  held++
   slot.value = value
   slot.giveBack = giveBack as (value: never) => void
   slot.delivered = delivered as ((value: never) => void) | undefined
   return slot.deliver as Effect.Effect<A>
+}
+
+/**
+ * Gives back what `fiber` took and never handed over (it was stopped in between, and now takes again
+ * in a finalizer), before it takes anything else: given back after the next take, the value would
+ * reach its buffer's head behind the one taken, out of order (R-RECV-4, R-SEND-4). Call it in the
+ * operation that takes, before taking. Never blocks, never fails.
+ *
+ * @category combinators
+ */
+export const giveBackHeld = (fiber: Fiber.Fiber<unknown, unknown>): void => {
+  if (held === 0) return
+  const slot = slots.get(fiber)
+  if (slot !== undefined) returnUndelivered(slot)
 }

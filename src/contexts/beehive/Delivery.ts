@@ -9,7 +9,7 @@
 import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Arm, all, armNow, type Cancel, onSuccess } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
-import { handOff } from "../../effects/HandOff.ts"
+import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
 import { observe, observeWith, recordUnsafe, tracingMemo } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import {
@@ -88,6 +88,7 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
     if (!isName(module)) return invalidOf(checkName("receive", "module name", module))
     const endpoint = state.isShutdown ? undefined : state.modules.get(module)
     if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receive"))
+    giveBackHeld(fiber)
     const message = endpoint.takeNow()
     if (message === undefined) return awaitReceive(state, fiber, module)
     const metrics = state.metrics

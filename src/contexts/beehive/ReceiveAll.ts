@@ -8,7 +8,7 @@
  */
 import { Cause, Effect, type Fiber, Stream } from "effect"
 import { awaitArm } from "../../effects/Deadline.ts"
-import { handOff } from "../../effects/HandOff.ts"
+import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
 import { observe, recordUnsafe } from "../../effects/Observability.ts"
 import { checkBound, checkName, isBound, isName } from "../../model/Arguments.ts"
 import { type BeehiveShutdown, type InvalidArgument, ModuleClosed, type ModuleNotFound } from "../../model/Errors.ts"
@@ -61,6 +61,7 @@ const receiveBatch = (
   const endpoint = state.isShutdown ? undefined : state.modules.get(module)
   if (only !== undefined && endpoint !== only) return Effect.fail(new ModuleClosed({ module }))
   if (endpoint === undefined) return Effect.fail(state.unavailable(module, "receiveAll"))
+  giveBackHeld(fiber)
   const first = endpoint.takeNow()
   if (first !== undefined) return takeBatch(state, fiber, endpoint, first, max)
   // A stream waits on its own endpoint: once its module is gone (cleaned up, registered again, or the

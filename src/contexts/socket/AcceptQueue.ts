@@ -8,7 +8,7 @@
  * @internal
  */
 import { Effect } from "effect"
-import { handOff } from "../../effects/HandOff.ts"
+import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
 import type { ConnectionClosed } from "../../model/SocketErrors.ts"
 import type { Connection } from "./Transport.ts"
 
@@ -50,6 +50,7 @@ export class AcceptQueue {
     // then found it still waiting (a preemption between a check and a taking handed the same
     // connection to the close and `undefined` to the accept). One the caller never got, its fiber
     // stopped first, comes back here (`giveBack`).
+    giveBackHeld(fiber)
     const connection = this.pending.shift()
     if (connection !== undefined) return handOff(fiber, connection, this.giveBack)
     if (this.closed !== undefined) return Effect.fail(this.closed)
