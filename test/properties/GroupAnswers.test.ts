@@ -124,4 +124,54 @@ describe("R-SOCK-9 a group call's answers over one connection", () => {
       ),
       fcParams(60)
     ))
+
+  it("R-SOCK-9 R-GSYNC-6 a group call's copy to the one module it went to on a connection: an answer naming that module as its responder, or naming none (no responder key, or one that is no string), is that member's response; one naming another name is uninvited", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<unknown>("m1", "absent", "other", 5, null, true, { name: "m1" }, ["m1"]),
+        (responder) =>
+          run(
+            Effect.gen(function* () {
+              const network = new MemoryNetwork()
+              const address = unix("group-responder")
+              const listener = yield* network.transport.listen(address)
+              const server = yield* Effect.forkChild(
+                Effect.gen(function* () {
+                  const connection = yield* listener.accept
+                  const next = lineReader(connection)
+                  const handshake = JSON.parse(yield* next)
+                  yield* connection.write(
+                    line({
+                      header: { msg_id: "exchange", parent_msg_id: handshake.header.msg_id, timestamp: 1 },
+                      route: { source: "server", operation: "response", resource: "module" },
+                      content: { modules: ["m1"], groups: { g: ["m1"] } }
+                    })
+                  )
+                  const copy = JSON.parse(yield* next)
+                  yield* connection.write(
+                    line({
+                      header: { msg_id: "answer", parent_msg_id: copy.header.msg_id, timestamp: 2 },
+                      route: { source: "m1", destination: "X", operation: "response", resource: "r" },
+                      content: "m1:1",
+                      ...(responder === "absent" ? {} : { responder })
+                    })
+                  )
+                  return yield* Effect.never
+                }).pipe(Effect.ignore)
+              )
+              const client = yield* makeSide(network.transport)
+              yield* client.beehive.addModule("X")
+              yield* (yield* client.socket.connect({ module: "X", address, framing: "ndjson", maxAttempts: 1 }))
+                .connected
+              const exit = yield* Effect.exit(
+                client.beehive.sendToGroupSync("g", Message.make({ header: { id: "call" } }), 300)
+              )
+              if (responder === "other") expect(errorOf(exit)).toMatchObject({ _tag: "GroupSyncError", uninvited: 1 })
+              else expect((yield* exit).responses.get("m1")?.content).toBe("m1:1")
+              yield* Fiber.interrupt(server)
+            }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+          )
+      ),
+      fcParams(16)
+    ))
 })
