@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Fiber, References, Scope } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it, vi } from "vitest"
 import { MemoryNetwork, MemoryTransport } from "../../src/contexts/socket/MemoryTransport.ts"
@@ -130,8 +130,7 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
             memory: fc.record({
               capacity: fc.integer({ min: 1, max: 1 << 17 }),
               maxRead: fc.option(fc.integer({ min: 1, max: 9000 }), { nil: undefined })
-            }),
-            opsBeforeYield: fc.constantFrom(4, 16, 2048)
+            })
           }),
           (kind, script) =>
             run(
@@ -180,7 +179,7 @@ describe("R-SOCK-22 the transport contract over real sockets and the in-memory n
                 })
                 yield* peer.close
                 yield* listener.close
-              }).pipe(Effect.provideService(References.MaxOpsBeforeYield, script.opsBeforeYield))
+              })
             )
         ),
         fcParams(30)
