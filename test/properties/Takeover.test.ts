@@ -21,6 +21,7 @@ import { explore, formatTimeline } from "../../src/testing/Explore.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
 import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
 import { highestReceipt, makeTap, numbersRead, tapped } from "../socket/wireTap.ts"
+import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
@@ -164,7 +165,8 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
    * R-SOCK-11, R-SOCK-21), so nothing is parked after it and kept until this process ends. The first
    * vanishes after the takeover, or while it goes on: then its connection may end on its own first, and
    * what its end and the takeover each report make every message once between them. Nothing is left
-   * parked either, to be reported again when the server's process ends.
+   * parked either, to be reported again when the server's process ends. A call whose request waits
+   * behind the messages is never reported, whichever cleanup takes its request (R-SOCK-11).
    */
   const vanishedHolder = (during: boolean): Scenario => ({
     name: `socket-takeover-of-a-holder-that-stopped-reading${during ? "-vanishing-meanwhile" : ""}`,
@@ -185,6 +187,8 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
         yield* wire.reading.close
         const ids = Array.from({ length: 6 }, (_, i) => `m${i}`)
         for (const id of ids) yield* s.beehive.send("X", msg(id, "x".repeat(60)))
+        // A call whose request may wait behind them: a sync request is never reported Unsent or InDoubt.
+        const call = yield* spawn("caller", Effect.exit(s.beehive.sendSync("X", msg("q"), 60_000)))
         const second = yield* makeSide(network.transport)
         yield* second.beehive.addModule("X")
         const vanishing = during ? yield* spawn("first-vanishes", Scope.close(firstScope, Exit.void)) : undefined
@@ -192,6 +196,14 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
         if (vanishing === undefined) yield* Scope.close(firstScope, Exit.void)
         else yield* Fiber.join(vanishing)
         yield* quiesce
+        // Dropped by the takeover (RequestDropped), delivered to the new holder, which never answers, or
+        // made while the module was closing or gone (R-SYNC-7, R-SOCK-11).
+        const called = yield* Fiber.join(call)
+        const tag = Exit.isFailure(called) ? (errorOf(called) as { _tag?: string } | undefined)?._tag : "answered"
+        yield* check(
+          ["RequestDropped", "SyncTimeout", "ModuleClosed", "ModuleNotFound"].includes(tag ?? ""),
+          `the call ends dropped, unanswered, or finding the module closed or gone, got ${tag}`
+        )
         const reported = () => [...reportedIds(s.events, "InDoubt"), ...reportedIds(s.events, "Unsent")].sort()
         yield* check(
           JSON.stringify(reported()) === JSON.stringify(ids),
