@@ -13,12 +13,32 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import type { Listener } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
 import { line, lineReader, makeSide, run, waitFor } from "../socket/support.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
 
 const members: ReadonlyArray<string> = ["m1", "m2", "m3"]
+
+/**
+ * Accepts the client's connection and answers its handshake, serving `group` as the modules and the
+ * members of group "g"; the rest of the connection's lines are read with `next`.
+ */
+const acceptAnswering = (listener: Listener, group: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const connection = yield* listener.accept
+    const next = lineReader(connection)
+    const handshake = JSON.parse(yield* next)
+    yield* connection.write(
+      line({
+        header: { msg_id: "exchange", parent_msg_id: handshake.header.msg_id, timestamp: 1 },
+        route: { source: "server", operation: "response", resource: "module" },
+        content: { modules: group, groups: { g: group } }
+      })
+    )
+    return { connection, next }
+  })
 
 /** How the server answers one copy: with which operation, and whether twice. */
 const arbAnswer = fc.record({
@@ -44,16 +64,7 @@ describe("R-SOCK-9 a group call's answers over one connection", () => {
               const listener = yield* network.transport.listen(address)
               const server = yield* Effect.forkChild(
                 Effect.gen(function* () {
-                  const connection = yield* listener.accept
-                  const next = lineReader(connection)
-                  const handshake = JSON.parse(yield* next)
-                  yield* connection.write(
-                    line({
-                      header: { msg_id: "exchange", parent_msg_id: handshake.header.msg_id, timestamp: 1 },
-                      route: { source: "server", operation: "response", resource: "module" },
-                      content: { modules: group, groups: { g: group } }
-                    })
-                  )
+                  const { connection, next } = yield* acceptAnswering(listener, group)
                   for (const [k, answers] of calls.entries()) {
                     // One copy per member, then the answers in the drawn order.
                     const copies = []
@@ -137,16 +148,7 @@ describe("R-SOCK-9 a group call's answers over one connection", () => {
               const listener = yield* network.transport.listen(address)
               const server = yield* Effect.forkChild(
                 Effect.gen(function* () {
-                  const connection = yield* listener.accept
-                  const next = lineReader(connection)
-                  const handshake = JSON.parse(yield* next)
-                  yield* connection.write(
-                    line({
-                      header: { msg_id: "exchange", parent_msg_id: handshake.header.msg_id, timestamp: 1 },
-                      route: { source: "server", operation: "response", resource: "module" },
-                      content: { modules: ["m1"], groups: { g: ["m1"] } }
-                    })
-                  )
+                  const { connection, next } = yield* acceptAnswering(listener, ["m1"])
                   const copy = JSON.parse(yield* next)
                   yield* connection.write(
                     line({
