@@ -12,7 +12,7 @@ import { Effect, Fiber, References } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
-import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { type SocketAddress, unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { Listener } from "../../src/contexts/socket/Transport.ts"
 import * as Message from "../../src/model/Message.ts"
 import { line, lineReader, makeSide, run, waitFor } from "../socket/support.ts"
@@ -38,6 +38,15 @@ const acceptAnswering = (listener: Listener, group: ReadonlyArray<string>) =>
       })
     )
     return { connection, next }
+  })
+
+/** A process with module X, connected as X to the raw server at `address`. */
+const connectedClient = (network: MemoryNetwork, address: SocketAddress) =>
+  Effect.gen(function* () {
+    const client = yield* makeSide(network.transport)
+    yield* client.beehive.addModule("X")
+    yield* (yield* client.socket.connect({ module: "X", address, framing: "ndjson", maxAttempts: 1 })).connected
+    return client
   })
 
 /** How the server answers one copy: with which operation, and whether twice. */
@@ -87,10 +96,7 @@ describe("R-SOCK-9 a group call's answers over one connection", () => {
                   return yield* Effect.never
                 }).pipe(Effect.ignore)
               )
-              const client = yield* makeSide(network.transport)
-              yield* client.beehive.addModule("X")
-              yield* (yield* client.socket.connect({ module: "X", address, framing: "ndjson", maxAttempts: 1 }))
-                .connected
+              const client = yield* connectedClient(network, address)
               // The second answers that are messages to X: answers to a copy already answered (R-SOCK-9).
               const delivered: Array<string> = []
               for (const [k, answers] of calls.entries()) {
@@ -161,10 +167,7 @@ describe("R-SOCK-9 a group call's answers over one connection", () => {
                   return yield* Effect.never
                 }).pipe(Effect.ignore)
               )
-              const client = yield* makeSide(network.transport)
-              yield* client.beehive.addModule("X")
-              yield* (yield* client.socket.connect({ module: "X", address, framing: "ndjson", maxAttempts: 1 }))
-                .connected
+              const client = yield* connectedClient(network, address)
               const exit = yield* Effect.exit(
                 client.beehive.sendToGroupSync("g", Message.make({ header: { id: "call" } }), 300)
               )
