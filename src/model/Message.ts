@@ -122,15 +122,23 @@ const withRoute = (self: Message, patch: Partial<MessageRoute>): Message =>
  * @category constructors
  */
 export const newMessage = (parentId = ""): Effect.Effect<Message> =>
-  Effect.withFiberSucceed((fiber) => make({ header: freshHeader(fiber, parentId) }))
+  Effect.withFiberSucceed((fiber) => freezeMessage(freshHeader(fiber, parentId, ""), emptyRoute, null))
 
+// Built straight into their frozen shapes, with no init object to copy from: a sync round trip builds
+// a request and a response, and each intermediate object was an allocation on that path.
 /** A fresh id, `parentId` and the current time: what `newMessage` and the responses start from. */
-const freshHeader = (fiber: Fiber.Fiber<unknown, unknown>, parentId: string, type = ""): Partial<MessageHeader> => ({
-  id: fiber.getRef(MessageIds).next(),
-  parentId,
-  timestamp: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(),
-  type
-})
+const freshHeader = (fiber: Fiber.Fiber<unknown, unknown>, parentId: string, type: string): MessageHeader =>
+  freezeHeader({
+    id: fiber.getRef(MessageIds).next(),
+    parentId,
+    timestamp: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(),
+    resourceVersion: "",
+    sync: false,
+    type
+  })
+
+/** The route of a message built with none: one object for all of them, as every route is frozen. */
+const emptyRoute: MessageRoute = freezeRoute({ source: "", destination: "", group: "", operation: "", resource: "" })
 
 const nextId: Effect.Effect<string> = Effect.withFiberSucceed((fiber) => fiber.getRef(MessageIds).next())
 
@@ -254,16 +262,17 @@ export const updateId = (self: Message): Effect.Effect<Message> => Effect.map(ne
 // Built once, straight from a fresh header: a sync round trip builds a request and a response.
 export const newResponse = (request: Message, content: unknown): Effect.Effect<Message> =>
   Effect.withFiberSucceed((fiber) =>
-    make({
-      header: freshHeader(fiber, request.header.id, request.header.type),
-      route: {
+    freezeMessage(
+      freshHeader(fiber, request.header.id, request.header.type),
+      freezeRoute({
         source: request.route.source,
+        destination: "",
         group: request.route.group,
-        resource: request.route.resource,
-        operation: ResponseOperation
-      },
-      content
-    })
+        operation: ResponseOperation,
+        resource: request.route.resource
+      }),
+      content === undefined ? null : content
+    )
   )
 
 /**
@@ -275,11 +284,17 @@ export const newResponse = (request: Message, content: unknown): Effect.Effect<M
  */
 export const newErrorResponse = (request: Message, text: string): Effect.Effect<Message> =>
   Effect.withFiberSucceed((fiber) =>
-    make({
-      header: freshHeader(fiber, request.header.id),
-      route: { resource: request.route.resource, operation: ResponseErrorOperation },
-      content: text
-    })
+    freezeMessage(
+      freshHeader(fiber, request.header.id, ""),
+      freezeRoute({
+        source: "",
+        destination: "",
+        group: "",
+        operation: ResponseErrorOperation,
+        resource: request.route.resource
+      }),
+      text
+    )
   )
 
 /**
