@@ -49,7 +49,10 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
           // The first holder stops reading its connection once connected (and, unless it vanishes, reads
           // again as it goes): what the server writes to it stays in the pipe, unreceipted.
           firstStops: fc.boolean(),
-          firstCapacity: fc.integer({ min: 1, max: 3 })
+          firstCapacity: fc.integer({ min: 1, max: 3 }),
+          // How often every fiber yields (Effect's operation budget): a loaded runtime's stops land
+          // between operations that otherwise run in one go.
+          opsBeforeYield: fc.constantFrom(8, 16, 2048)
         }),
         (script) =>
           run(
@@ -92,11 +95,19 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
               if (script.firstStops) yield* first.wire.reading.close
               const content = "c".repeat(script.content)
               const ids = (phase: string, count: number) => Array.from({ length: count }, (_, i) => `${phase}${i}`)
+              // Each message accepted, in the order sent (a send that waited for room in the old
+              // connection's outbox ends with it, ModuleClosed: that one and those after it are not).
+              const accepted: Array<string> = []
               const sendAll = (batch: ReadonlyArray<string>) =>
-                Effect.forEach(batch, (id) => Effect.andThen(s.beehive.send("X", msg(id, content)), Effect.yieldNow), {
-                  discard: true
-                })
-              const early = [...ids("b", script.before), ...ids("d", script.during)]
+                Effect.forEach(
+                  batch,
+                  (id) =>
+                    Effect.andThen(
+                      s.beehive.send("X", msg(id, content)),
+                      Effect.sync(() => accepted.push(id))
+                    ).pipe(Effect.andThen(Effect.yieldNow)),
+                  { discard: true }
+                )
               yield* sendAll(ids("b", script.before))
               // The second process connects while the server still sends.
               const sending = yield* Effect.forkChild(sendAll(ids("d", script.during)))
@@ -111,9 +122,8 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
                 yield* first.client.close
                 if (script.firstReadsLate) yield* first.read
               }
-              // Sends waiting for room in the old connection's outbox end with it (ModuleClosed): not accepted.
-              const sent = yield* Fiber.await(sending)
-              const accepted = sent._tag === "Success" ? early : early.filter((id) => !id.startsWith("d"))
+              yield* Fiber.await(sending)
+              const early = [...accepted]
               const late = ids("a", script.after)
               yield* sendAll(late)
               const unsent = () => reportedIds(s.events, "Unsent")
@@ -126,19 +136,24 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
                 ...second.received,
                 ...unsent()
               ]
-              // Lost with the first process, unreported: only what it had handled, which its receipts said (R-SOCK-21).
+              // Lost with the first process, unreported, only what it had handled, which its receipts said
+              // (R-SOCK-21): when it vanished, what it held; when it shut down, the one message a
+              // delivery was offering to its full module when its end cut the offer (a known gap:
+              // admitted or not, the offer cannot tell).
               const receipted = (id: string) =>
-                script.firstGoes === "vanish" &&
                 (numbersRead(first.wire).get(id) ?? Infinity) <= highestReceipt(first.wire)
+              const missing = () =>
+                early.filter((id) => !everywhere().includes(id) && !reportedIds(s.events, "InDoubt").includes(id))
+              const lostAllowed = script.firstGoes === "vanish" ? early.length : script.firstGoes === "crash" ? 1 : 0
               yield* waitFor(
                 () =>
-                  accepted.every(
-                    (id) => everywhere().includes(id) || reportedIds(s.events, "InDoubt").includes(id) || receipted(id)
-                  ) && late.every((id) => second.received.includes(id)),
+                  missing().length <= lostAllowed &&
+                  missing().every(receipted) &&
+                  late.every((id) => second.received.includes(id)),
                 "every message received or reported"
               )
               // Each accepted early message: at most one of received here, received there, Unsent.
-              for (const id of accepted) {
+              for (const id of early) {
                 expect(
                   everywhere().filter((seen) => seen === id),
                   id
@@ -147,10 +162,10 @@ describe("R-SOCK-7 a client module taken over by another process", () => {
               }
               expect([...undeliverable].sort()).toEqual([...unsent()].sort())
               // Nothing else was received or reported.
-              for (const id of everywhere()) expect([...accepted, ...late]).toContain(id)
+              for (const id of everywhere()) expect([...early, ...late]).toContain(id)
               // What came after the takeover reached the new holder, in order (R-SEND-4).
               expect(second.received.filter((id) => id.startsWith("a"))).toEqual(late)
-            })
+            }).pipe(Effect.provideService(References.MaxOpsBeforeYield, script.opsBeforeYield))
           )
       ),
       fcParams(40)
