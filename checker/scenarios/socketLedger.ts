@@ -46,6 +46,7 @@
 import { Cause, Effect, Exit, Fiber, References, Scope } from "effect"
 import { type BeehiveService, makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { ProcessEndingReason } from "../../src/contexts/socket/Deliveries.ts"
 import { type ConnectionEnd, MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"
@@ -53,6 +54,7 @@ import { makeSocketContext, type SocketContextService } from "../../src/contexts
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { SocketServer } from "../../src/contexts/socket/SocketServer.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
+import { ResponseErrorOperation } from "../../src/model/Constants.ts"
 import * as Message from "../../src/model/Message.ts"
 import { formatTimeout, type Scenario, type ScenarioContext, type TraceEvent } from "../../src/testing/Scenario.ts"
 
@@ -536,9 +538,16 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
         )
         if (Exit.isSuccess(call.exit)) {
           const answer = call.exit.value as Message.Message
+          // A serving process that ended with the request read and not yet offered answers it with an
+          // error response saying so (R-SOCK-10).
+          const refusedAtItsEnd =
+            crashes.length > 0 &&
+            answer.route.operation === ResponseErrorOperation &&
+            answer.content === ProcessEndingReason
           yield* ctx.check(
-            answer.header.parentId === call.id && answer.content === `re:${call.module}:${call.id}`,
-            `${call.label} got its own answer (R-SYNC-4, R-SOCK-9)`
+            answer.header.parentId === call.id &&
+              (answer.content === `re:${call.module}:${call.id}` || refusedAtItsEnd),
+            `${call.label} got its own answer, or an error response from a serving process that ended before offering it (R-SYNC-4, R-SOCK-9, R-SOCK-10)`
           )
         }
         if (tag === "SyncTimeout") {

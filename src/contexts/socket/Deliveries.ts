@@ -42,6 +42,9 @@ export interface Delivery {
   running: boolean
 }
 
+/** The reason reported for a message its process read and had not yet offered when it ended (R-SOCK-10). */
+export const ProcessEndingReason = "the process is ending"
+
 /** A message waiting in a delivery's queue. */
 type QueuedMessage = Delivery["queue"] extends MutableList.MutableList<infer A> ? A : never
 
@@ -176,7 +179,7 @@ export class Deliveries {
       if (this.state.deliveries.get(delivery.key) === delivery) this.state.deliveries.delete(delivery.key)
       return Effect.forEach(
         left,
-        (item) => item.from.undeliverable(item.message, delivery.destination, "the process is ending"),
+        (item) => item.from.undeliverable(item.message, delivery.destination, ProcessEndingReason),
         { discard: true }
       )
     })
