@@ -34,7 +34,7 @@ export interface Decisions {
 export class ControlledScheduler implements Scheduler.Scheduler {
   readonly executionMode = "async" as const
   private readonly strategy: Strategy
-  private readonly maxOpsBeforeYield: number
+  private readonly maxOpsBeforeYield: number | undefined
   private ready: Array<Task> = []
   private owners = 0
   private ops = 0
@@ -46,7 +46,11 @@ export class ControlledScheduler implements Scheduler.Scheduler {
   /** Owner number of tasks that wake timers. */
   static readonly timerOwner = 0
 
-  constructor(strategy: Strategy, maxOpsBeforeYield = 2048) {
+  /**
+   * `maxOpsBeforeYield`: the operations a fiber runs before it yields; when not given, the fiber's own
+   * `References.MaxOpsBeforeYield` (2048 unless set), as Effect's own scheduler reads it.
+   */
+  constructor(strategy: Strategy, maxOpsBeforeYield?: number) {
     this.strategy = strategy
     this.maxOpsBeforeYield = maxOpsBeforeYield
   }
@@ -62,7 +66,7 @@ export class ControlledScheduler implements Scheduler.Scheduler {
       this.preemptions.push(op)
       return true
     }
-    return fiber.currentOpCount >= this.maxOpsBeforeYield
+    return fiber.currentOpCount >= (this.maxOpsBeforeYield ?? fiber.cache.maxOpsBeforeYield)
   }
 
   makeDispatcher(): Scheduler.SchedulerDispatcher {

@@ -17,7 +17,7 @@ import { encodeBatch, type Framing } from "../../src/contexts/socket/Framing.ts"
 import { makeHandshake } from "../../src/contexts/socket/Handshake.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
+import { DefaultFrameTimeoutMs, makeSocketContext, withNodeDefaults } from "../../src/contexts/socket/SocketContext.ts"
 import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import { Transport } from "../../src/contexts/socket/Transport.ts"
 import { SimRuntime } from "../../src/effects/SimRuntime.ts"
@@ -185,7 +185,7 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
   )
 
   it(
-    "R-SOCK-20 a peer that stops inside a frame after its handshake is cut off once the frame stays unfinished for the frame timeout, in either framing, wherever it stops; a whole frame followed by silence never is; with a heartbeat and no frame timeout, silence is what cuts it off, never the unfinished frame",
+    "R-SOCK-20 a peer that stops inside a frame after its handshake is cut off once the frame stays unfinished for the frame timeout, in either framing, wherever it stops; a whole frame followed by silence never is; with a heartbeat and no frame timeout, silence is what cuts it off, never the unfinished frame; SocketContext.layerNode's frame timeout is 30 s unless one is given, whatever heartbeat is",
     () =>
       fc.assert(
         fc.property(
@@ -197,9 +197,14 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
             // Where the peer stops, as a share of the frame (1: it sends the whole frame).
             stopAt: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(1)),
             // The bytes it sends come in pieces, each less than a quarter of the timeout after the last.
-            gaps: fc.array(fc.double({ min: 0, max: 0.25, noNaN: true }), { minLength: 0, maxLength: 4 })
+            gaps: fc.array(fc.double({ min: 0, max: 0.25, noNaN: true }), { minLength: 0, maxLength: 4 }),
+            // Or the server's options are what `SocketContext.layerNode` makes of these, which name no
+            // frame timeout: its default is the limit (the peer offers no heartbeat).
+            asLayerNode: fc.constantFrom(undefined, undefined, {}, { heartbeatMs: 0 }, { heartbeatMs: 500 })
           }),
-          ({ limit, heartbeatOnly, framing, stopAt, gaps }) => {
+          ({ limit: given, heartbeatOnly, framing, stopAt, gaps, asLayerNode }) => {
+            const nodeDefaults = !heartbeatOnly && asLayerNode !== undefined
+            const limit = nodeDefaults ? DefaultFrameTimeoutMs : given
             const frameTimeoutMs = heartbeatOnly ? 0 : limit
             const heartbeatMs = heartbeatOnly ? limit : 0
             const sim = new SimRuntime()
@@ -212,11 +217,12 @@ describe("R-SOCK-20 liveness on the virtual clock", () => {
               quiet(
                 Effect.gen(function* () {
                   const host = yield* makeHost()
-                  const socket = yield* makeSocketContext({
-                    frameTimeoutMs,
-                    heartbeatMs,
-                    onEvent: (event) => events.push({ event, at: sim.now })
-                  }).pipe(Effect.provideService(Transport, network.transport), Effect.provideService(ContextHost, host))
+                  const onEvent = (event: SocketEvent) => events.push({ event, at: sim.now })
+                  const socket = yield* makeSocketContext(
+                    nodeDefaults
+                      ? withNodeDefaults({ ...asLayerNode, onEvent })
+                      : { frameTimeoutMs, heartbeatMs, onEvent }
+                  ).pipe(Effect.provideService(Transport, network.transport), Effect.provideService(ContextHost, host))
                   const beehive = host.beehive
                   yield* beehive.addModule("A")
                   yield* socket.serve({ address, accept: ["Y"] })

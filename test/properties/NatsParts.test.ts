@@ -1377,7 +1377,8 @@ const servingHostState = (
   scope: Scope.Scope,
   maxInbound: number,
   published: Array<{ readonly subject: string; readonly headers: Record<string, string> }>,
-  subscribed: (callback: (error: Error | null, msg: Msg) => void) => void
+  subscribed: (callback: (error: Error | null, msg: Msg) => void) => void,
+  report: (event: NatsEvent) => void = () => {}
 ) => {
   const state = {
     host,
@@ -1395,7 +1396,7 @@ const servingHostState = (
     },
     flushBriefly: Effect.void,
     registry: { announce: () => Effect.void },
-    report: () => {},
+    report,
     publish: (subject: string, _data: string, _reply: string | undefined, headers?: Record<string, string>) => {
       published.push({ subject, headers: headers ?? {} })
       return undefined
@@ -1409,7 +1410,7 @@ const servingHostState = (
 }
 
 describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
-  it("R-NATS-8 R-NATS-13 R-NATS-2 a sync request the full inbound queue refuses, and a payload that is no message, are answered Beehive-Undeliverable carrying the sender's count, itself included, under any schedule, whatever the queue holds (nothing, while a batch's lines are being delivered, too); every message (a batch's bad line too) counts once in its sender's acknowledgements", () =>
+  it("R-NATS-8 R-NATS-13 R-NATS-2 a sync request the full inbound queue refuses, and a payload that is no message, are answered Beehive-Undeliverable carrying the sender's count, itself included, under any schedule, whatever the queue holds (nothing, while a batch's lines are being delivered, too); every message (a batch's bad line, wherever it is, too) counts once in its sender's acknowledgements, and each payload that is no message is reported BadPayload once, whether the queue took it or not", () =>
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 4 }),
@@ -1423,8 +1424,9 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
                 sender: fc.nat(1),
                 sync: fc.boolean(),
                 batch: fc.constantFrom(1, 1, 2, 3, 5),
-                // Not a message's JSON: alone, or the first line of a batch.
-                bad: fc.constantFrom(false, false, false, true)
+                // Not a message's JSON: alone, or one line of a batch (the line at `badAt`, modulo its size).
+                bad: fc.constantFrom(false, false, false, true),
+                badAt: fc.nat(4)
               })
             },
             {
@@ -1444,13 +1446,23 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
             const host = sim.run(Scope.provide(makeHost(), scope))
             const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
             let deliver: (error: Error | null, msg: Msg) => void = () => {}
-            const state = servingHostState(host, scope, maxInbound, published, (callback) => {
-              deliver = callback
-            })
+            const reports: Array<NatsEvent> = []
+            const state = servingHostState(
+              host,
+              scope,
+              maxInbound,
+              published,
+              (callback) => {
+                deliver = callback
+              },
+              (event) => reports.push(event)
+            )
             sim.run(host.beehive.addModule("m", { capacity }))
             sim.run(state.serving.serve("m"))
             sim.settle()
             const sentBy = [0, 0]
+            const arrivals: Array<Fiber.Fiber<void>> = []
+            let badPayloads = 0
             let n = 0
             // Each arrival is a fiber of its own, so that the schedule puts it anywhere in the delivery's steps.
             for (const step of steps) {
@@ -1460,15 +1472,16 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
                 const ids = Array.from({ length: step.sync ? 1 : step.batch }, () => `q${n++}`)
                 const json = ids
                   .map((id, i) =>
-                    step.bad && i === 0
+                    step.bad && i === step.badAt % ids.length
                       ? `{"${id}"`
                       : Result.getOrThrow(encodeJsonResult(msg(id, id, { header: { sync: step.sync } })))
                   )
                   .join("\n")
                 const reply = replyOf(step.sender, n)
                 const batch = ids.length === 1 ? undefined : ids.length
-                sim.fork(Effect.sync(() => deliver(null, arrived(json, reply, batch))))
+                arrivals.push(sim.fork(Effect.sync(() => deliver(null, arrived(json, reply, batch)))))
                 sentBy[step.sender] = (sentBy[step.sender] as number) + ids.length
+                if (step.bad) badPayloads++
               }
             }
             sim.settle()
@@ -1483,6 +1496,12 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
             for (const { subject, headers } of published)
               acked[senderOf(subject)] = (acked[senderOf(subject)] as number) + Number(headers["Beehive-Ack"] ?? 0)
             expect(acked, "every message counted once").toEqual(sentBy)
+            for (const arrival of arrivals)
+              expect(arrival.pollUnsafe(), "the subscription's callback never throws").toEqual(Exit.void)
+            expect(
+              reports.filter((event) => event._tag === "BadPayload").length,
+              "each payload that is no message is reported once, whether the inbound queue took it or not"
+            ).toBe(badPayloads)
             sim.run(Scope.close(scope, Exit.void))
           })
       ),

@@ -85,6 +85,19 @@ export const DefaultHeartbeatMs = 10_000
 export const DefaultFrameTimeoutMs = 30_000
 
 /**
+ * The options `SocketContext.layerNode` builds its context with: `options`, with `heartbeatMs` and
+ * `frameTimeoutMs` defaulting to `DefaultHeartbeatMs` and `DefaultFrameTimeoutMs` when not given
+ * (0 keeps either off). Never fails.
+ *
+ * @category constructors
+ */
+export const withNodeDefaults = (options?: SocketContextOptions): SocketContextOptions => ({
+  ...options,
+  heartbeatMs: options?.heartbeatMs ?? DefaultHeartbeatMs,
+  frameTimeoutMs: options?.frameTimeoutMs ?? DefaultFrameTimeoutMs
+})
+
+/**
  * Builds a socket context over the `Transport` in context and plugs its "socket" context type into
  * the global context of the `ContextHost` in context. Connections and deliveries end with the scope.
  * Never blocks. Fails with `InvalidArgument` if a "socket" context type is plugged into that global
@@ -187,12 +200,5 @@ export class SocketContext extends Context.Service<SocketContext, SocketContextS
   static readonly layerNode = (
     options?: SocketContextOptions
   ): Layer.Layer<SocketContext, InvalidArgument | BeehiveShutdown, ContextHost> =>
-    Layer.provide(
-      SocketContext.layer({
-        ...options,
-        heartbeatMs: options?.heartbeatMs ?? DefaultHeartbeatMs,
-        frameTimeoutMs: options?.frameTimeoutMs ?? DefaultFrameTimeoutMs
-      }),
-      NodeTransport
-    )
+    Layer.provide(SocketContext.layer(withNodeDefaults(options)), NodeTransport)
 }
