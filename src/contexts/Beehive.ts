@@ -21,7 +21,7 @@ import type { BeehiveService } from "./BeehiveService.ts"
 import { BeehiveState } from "./beehive/BeehiveState.ts"
 import { ignore } from "./beehive/Checks.ts"
 import { makeCleanup, makeShutdown } from "./beehive/Cleanup.ts"
-import { makeReceive, makeSend, makeSendToGroup } from "./beehive/Delivery.ts"
+import { makeDeliver, makeReceive, makeSend, makeSendToGroup } from "./beehive/Delivery.ts"
 import { makeAddModule, makeAddModuleGroup, makeSnapshot } from "./beehive/ModuleTable.ts"
 import { makePlug, plugNow } from "./beehive/Plug.ts"
 import { makeReceiveAll, makeReceiveStream } from "./beehive/ReceiveAll.ts"
@@ -146,6 +146,7 @@ const makeUnsafe = (options: BeehiveOptions, defaultCapacity: number): ContextHo
   plugNow(state, ChannelContext.make)
   return {
     beehive,
+    deliver: makeDeliver(state),
     isPending: (requestId) => state.calls.get(requestId) !== undefined,
     onUndeliverable: state.onUndeliverable,
     plug: makePlug(state)

@@ -25,7 +25,13 @@
 
 import type { Effect } from "effect"
 import { Context } from "effect"
-import type { BeehiveShutdown, InvalidArgument } from "../model/Errors.ts"
+import type {
+  BeehiveShutdown,
+  InvalidArgument,
+  MessageEncodeError,
+  ModuleClosed,
+  ModuleNotFound
+} from "../model/Errors.ts"
 import type { Message } from "../model/Message.ts"
 import type { BeehiveService } from "./BeehiveService.ts"
 
@@ -52,6 +58,18 @@ export interface ContextHostService {
    * `sendResp`) and registers the modules it serves (`addModule`).
    */
   readonly beehive: BeehiveService
+  /**
+   * `beehive.send`, for what a context type delivers from elsewhere: it also calls `admitted` once the
+   * module admits `message`, at once or as its wait for room ends, even when the caller is interrupted
+   * right after (R-SEND-3: an interrupted `send` cannot tell). So a delivery its process's end cuts
+   * knows whether the message was admitted or is to be reported (R-SOCK-10). Blocks and fails as
+   * `send` does.
+   */
+  readonly deliver: (
+    module: string,
+    message: Message,
+    admitted: () => void
+  ) => Effect.Effect<void, InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown>
   /** Whether a synchronous call with that request id still waits for its response. Never blocks. */
   readonly isPending: (requestId: string) => boolean
   /**

@@ -28,22 +28,28 @@ const msg = (id: string, content: unknown = id) => Message.make({ header: { id, 
 
 describe("NATS context properties", () => {
   it(
-    "R-NATS-10 property: credentials (a user and password, or a token) the server accepts connect, wrong ones fail with NatsConnectFailed",
+    "R-NATS-10 property: credentials (a user and password, a user without one, or a token) the server accepts connect, wrong ones fail with NatsConnectFailed",
     () =>
       run(
         Effect.gen(function* () {
           const secret = "s3cret-Tok"
           const servers = {
             user: yield* startNatsServerOn(undefined, ["--user", "edge", "--pass", secret]),
-            token: yield* startNatsServerOn(undefined, ["--auth", secret])
+            token: yield* startNatsServerOn(undefined, ["--auth", secret]),
+            // A user whose password is empty: a user given without `pass` is accepted.
+            userOnly: yield* startNatsServerOn(undefined, ["--user", "edge", "--pass", ""])
           }
-          const connectWith = (kind: "user" | "token", given: string) =>
+          const connectWith = (kind: "user" | "token" | "userOnly", given: string | undefined) =>
             Effect.scoped(
               Effect.gen(function* () {
                 const host = yield* makeHost()
                 const nats = yield* makeNatsContext({
                   servers: servers[kind].url,
-                  ...(kind === "user" ? { user: "edge", pass: given } : { token: given }),
+                  ...(kind === "token"
+                    ? { token: given }
+                    : given === undefined
+                      ? { user: "edge" }
+                      : { user: "edge", pass: given }),
                   maxReconnectAttempts: 0
                 }).pipe(Effect.provideService(ContextHost, host))
                 return nats.processId
@@ -59,7 +65,21 @@ describe("NATS context properties", () => {
                       if (given === secret) expect(Exit.isSuccess(exit) && exit.value, kind).toMatch(/^[0-9a-f-]{36}$/)
                       else expect(errorOf(exit), kind).toMatchObject({ _tag: "NatsConnectFailed" })
                     })
-                  ).pipe(Effect.asVoid)
+                  ).pipe(
+                    Effect.andThen(
+                      Effect.gen(function* () {
+                        const without = yield* Effect.exit(connectWith("userOnly", undefined))
+                        expect(Exit.isSuccess(without) && without.value, "a user without pass").toMatch(
+                          /^[0-9a-f-]{36}$/
+                        )
+                        const withPass = yield* Effect.exit(connectWith("userOnly", given))
+                        expect(errorOf(withPass), "a pass the user has not").toMatchObject({
+                          _tag: "NatsConnectFailed"
+                        })
+                      })
+                    ),
+                    Effect.asVoid
+                  )
                 )
               ),
               // The right secret always among the inputs.

@@ -28,148 +28,153 @@ import { msg } from "../support/messages.ts"
 const address = unix("/takeover/server.sock")
 
 describe("R-SOCK-7 a client module taken over by another process", () => {
-  it("R-SOCK-7 R-SOCK-11 R-SOCK-21 what the server sent to a module taken over is received once by the process that held it or by the one that took it over, or reported Unsent (and undeliverable), never both; InDoubt only for what was not Unsent; what is sent after reaches the new holder in order", () =>
-    fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          before: fc.integer({ min: 0, max: 6 }),
-          during: fc.integer({ min: 0, max: 20 }),
-          after: fc.integer({ min: 0, max: 4 }),
-          // Scheduler turns between the sends and the second process's connection.
-          turns: fc.integer({ min: 0, max: 30 }),
-          pipeCapacityBytes: fc.constantFrom(64, 512, 1 << 16),
-          content: fc.integer({ min: 0, max: 400 }),
-          // The first holder's module takes few messages and is read only once it was taken over: what
-          // the server sends piles up in its link, the pipe and the server's outbox (R-SOCK-17).
-          firstReadsLate: fc.boolean(),
-          // How the first holder goes once taken over: it closes its client; its process shuts down at once
-          // with what it was sent in its pipe and its link, unhandled; or it vanishes, its scope ended with
-          // no shutdown, what it had queued for its module and not yet received lost with it.
-          firstGoes: fc.constantFrom("close" as const, "crash" as const, "vanish" as const),
-          // The first holder stops reading its connection once connected (and, unless it vanishes, reads
-          // again as it goes): what the server writes to it stays in the pipe, unreceipted.
-          firstStops: fc.boolean(),
-          firstCapacity: fc.integer({ min: 1, max: 3 }),
-          // How often every fiber yields (Effect's operation budget): a loaded runtime's stops land
-          // between operations that otherwise run in one go.
-          opsBeforeYield: fc.constantFrom(8, 16, 2048)
-        }),
-        (script) =>
-          run(
-            Effect.gen(function* () {
-              const network = new MemoryNetwork(script.pipeCapacityBytes)
-              const undeliverable: Array<string> = []
-              const s = yield* makeSide(
-                network.transport,
-                {},
-                { onUndeliverable: (_module: string, m: Message) => undeliverable.push(m.header.id) }
-              )
-              yield* s.beehive.addModule("A")
-              yield* s.socket.serve({ address, accept: ["X"] })
-              // A holder that does not come back on its own once taken over (a retry would take the module back).
-              const holder = (capacity: number, readsLate: boolean) =>
-                Effect.gen(function* () {
-                  const scope = yield* Scope.make()
-                  const wire = makeTap()
-                  const side = yield* makeSide(tapped(network.transport, wire)).pipe(Scope.provide(scope))
-                  yield* side.beehive.addModule("X", { capacity })
-                  const received: Array<string> = []
-                  const reading = Effect.forever(
-                    Effect.map(side.beehive.receive("X"), (m) => received.push(m.header.id))
-                  )
-                  const read = Effect.asVoid(Effect.forkIn(reading, scope))
-                  if (!readsLate) yield* read
-                  const client = yield* side.socket
-                    .connect({ module: "X", address, backoff: { initial: 60_000, max: 60_000, jitter: 0 } })
-                    .pipe(Scope.provide(scope))
-                  // The process ends: its shutdown report holds what its module's mailbox still held (R-GLOBAL-3).
-                  const crash = Effect.gen(function* () {
-                    const report = yield* side.beehive.shutdown
-                    yield* Scope.close(scope, Exit.void)
-                    return report.cleanups.flatMap((cleanup) => cleanup.undelivered.map((m) => m.header.id))
-                  })
-                  return { side, client, received, read, crash, vanish: Scope.close(scope, Exit.void), wire }
-                })
-              const first = yield* holder(script.firstCapacity, script.firstReadsLate)
-              yield* first.client.connected
-              if (script.firstStops) yield* first.wire.reading.close
-              const content = "c".repeat(script.content)
-              const ids = (phase: string, count: number) => Array.from({ length: count }, (_, i) => `${phase}${i}`)
-              // Each message accepted, in the order sent (a send that waited for room in the old
-              // connection's outbox ends with it, ModuleClosed: that one and those after it are not).
-              const accepted: Array<string> = []
-              const sendAll = (batch: ReadonlyArray<string>) =>
-                Effect.forEach(
-                  batch,
-                  (id) =>
-                    Effect.andThen(
-                      s.beehive.send("X", msg(id, content)),
-                      Effect.sync(() => accepted.push(id))
-                    ).pipe(Effect.andThen(Effect.yieldNow)),
-                  { discard: true }
+  it(
+    "R-SOCK-7 R-SOCK-11 R-SOCK-21 what the server sent to a module taken over is received once by the process that held it or by the one that took it over, or reported Unsent (and undeliverable), never both; InDoubt only for what was not Unsent; what is sent after reaches the new holder in order",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            before: fc.integer({ min: 0, max: 6 }),
+            during: fc.integer({ min: 0, max: 20 }),
+            after: fc.integer({ min: 0, max: 4 }),
+            // Scheduler turns between the sends and the second process's connection.
+            turns: fc.integer({ min: 0, max: 30 }),
+            pipeCapacityBytes: fc.constantFrom(64, 512, 1 << 16),
+            content: fc.integer({ min: 0, max: 400 }),
+            // The first holder's module takes few messages and is read only once it was taken over: what
+            // the server sends piles up in its link, the pipe and the server's outbox (R-SOCK-17).
+            firstReadsLate: fc.boolean(),
+            // How the first holder goes once taken over: it closes its client; its process shuts down at once
+            // with what it was sent in its pipe and its link, unhandled; or it vanishes, its scope ended with
+            // no shutdown, what it had queued for its module and not yet received lost with it.
+            firstGoes: fc.constantFrom("close" as const, "crash" as const, "vanish" as const),
+            // The first holder stops reading its connection once connected (and, unless it vanishes, reads
+            // again as it goes): what the server writes to it stays in the pipe, unreceipted.
+            firstStops: fc.boolean(),
+            firstCapacity: fc.integer({ min: 1, max: 3 }),
+            // How often every fiber yields (Effect's operation budget): a loaded runtime's stops land
+            // between operations that otherwise run in one go.
+            opsBeforeYield: fc.constantFrom(8, 16, 2048)
+          }),
+          (script) =>
+            run(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork(script.pipeCapacityBytes)
+                const undeliverable: Array<string> = []
+                const s = yield* makeSide(
+                  network.transport,
+                  {},
+                  { onUndeliverable: (_module: string, m: Message) => undeliverable.push(m.header.id) }
                 )
-              yield* sendAll(ids("b", script.before))
-              // The second process connects while the server still sends.
-              const sending = yield* Effect.forkChild(sendAll(ids("d", script.during)))
-              for (let i = 0; i < script.turns; i++) yield* Effect.yieldNow
-              const second = yield* holder(1024, false)
-              yield* second.client.connected
-              const leftInMailbox: Array<string> = []
-              if (script.firstGoes !== "vanish") yield* first.wire.reading.open
-              if (script.firstGoes === "crash") leftInMailbox.push(...(yield* first.crash))
-              else if (script.firstGoes === "vanish") yield* first.vanish
-              else {
-                yield* first.client.close
-                if (script.firstReadsLate) yield* first.read
-              }
-              yield* Fiber.await(sending)
-              const early = [...accepted]
-              const late = ids("a", script.after)
-              yield* sendAll(late)
-              const unsent = () => reportedIds(s.events, "Unsent")
-              // What the first process read and could no longer deliver, its module gone, it reported (R-SOCK-10).
-              const undeliverableAtFirst = () => reportedIds(first.side.events, "Undeliverable")
-              const everywhere = () => [
-                ...first.received,
-                ...leftInMailbox,
-                ...undeliverableAtFirst(),
-                ...second.received,
-                ...unsent()
-              ]
-              // Lost with the first process, unreported, only what it had handled, which its receipts said
-              // (R-SOCK-21): when it vanished, what it held; when it shut down, the one message a
-              // delivery was offering to its full module when its end cut the offer (a known gap:
-              // admitted or not, the offer cannot tell).
-              const receipted = (id: string) =>
-                (numbersRead(first.wire).get(id) ?? Infinity) <= highestReceipt(first.wire)
-              const missing = () =>
-                early.filter((id) => !everywhere().includes(id) && !reportedIds(s.events, "InDoubt").includes(id))
-              const lostAllowed = script.firstGoes === "vanish" ? early.length : script.firstGoes === "crash" ? 1 : 0
-              yield* waitFor(
-                () =>
-                  missing().length <= lostAllowed &&
-                  missing().every(receipted) &&
-                  late.every((id) => second.received.includes(id)),
-                "every message received or reported"
-              )
-              // Each accepted early message: at most one of received here, received there, Unsent.
-              for (const id of early) {
-                expect(
-                  everywhere().filter((seen) => seen === id),
-                  id
-                ).toHaveLength(everywhere().includes(id) ? 1 : 0)
-                if (unsent().includes(id)) expect(reportedIds(s.events, "InDoubt"), id).not.toContain(id)
-              }
-              expect([...undeliverable].sort()).toEqual([...unsent()].sort())
-              // Nothing else was received or reported.
-              for (const id of everywhere()) expect([...early, ...late]).toContain(id)
-              // What came after the takeover reached the new holder, in order (R-SEND-4).
-              expect(second.received.filter((id) => id.startsWith("a"))).toEqual(late)
-            }).pipe(Effect.provideService(References.MaxOpsBeforeYield, script.opsBeforeYield))
-          )
+                yield* s.beehive.addModule("A")
+                yield* s.socket.serve({ address, accept: ["X"] })
+                // A holder that does not come back on its own once taken over (a retry would take the module back).
+                const holder = (capacity: number, readsLate: boolean) =>
+                  Effect.gen(function* () {
+                    const scope = yield* Scope.make()
+                    const wire = makeTap()
+                    const side = yield* makeSide(tapped(network.transport, wire)).pipe(Scope.provide(scope))
+                    yield* side.beehive.addModule("X", { capacity })
+                    const received: Array<string> = []
+                    const reading = Effect.forever(
+                      Effect.map(side.beehive.receive("X"), (m) => received.push(m.header.id))
+                    )
+                    const read = Effect.asVoid(Effect.forkIn(reading, scope))
+                    if (!readsLate) yield* read
+                    const client = yield* side.socket
+                      .connect({ module: "X", address, backoff: { initial: 60_000, max: 60_000, jitter: 0 } })
+                      .pipe(Scope.provide(scope))
+                    // The process ends: its shutdown report holds what its module's mailbox still held (R-GLOBAL-3).
+                    const crash = Effect.gen(function* () {
+                      const report = yield* side.beehive.shutdown
+                      yield* Scope.close(scope, Exit.void)
+                      return report.cleanups.flatMap((cleanup) => cleanup.undelivered.map((m) => m.header.id))
+                    })
+                    return { side, client, received, read, crash, vanish: Scope.close(scope, Exit.void), wire }
+                  })
+                const first = yield* holder(script.firstCapacity, script.firstReadsLate)
+                yield* first.client.connected
+                if (script.firstStops) yield* first.wire.reading.close
+                const content = "c".repeat(script.content)
+                const ids = (phase: string, count: number) => Array.from({ length: count }, (_, i) => `${phase}${i}`)
+                // Each message accepted, in the order sent (a send that waited for room in the old
+                // connection's outbox ends with it, ModuleClosed: that one and those after it are not).
+                const accepted: Array<string> = []
+                const sendAll = (batch: ReadonlyArray<string>) =>
+                  Effect.forEach(
+                    batch,
+                    (id) =>
+                      Effect.andThen(
+                        s.beehive.send("X", msg(id, content)),
+                        Effect.sync(() => accepted.push(id))
+                      ).pipe(Effect.andThen(Effect.yieldNow)),
+                    { discard: true }
+                  )
+                yield* sendAll(ids("b", script.before))
+                // The second process connects while the server still sends.
+                const sending = yield* Effect.forkChild(sendAll(ids("d", script.during)))
+                for (let i = 0; i < script.turns; i++) yield* Effect.yieldNow
+                const second = yield* holder(1024, false)
+                yield* second.client.connected
+                const leftInMailbox: Array<string> = []
+                if (script.firstGoes !== "vanish") yield* first.wire.reading.open
+                if (script.firstGoes === "crash") leftInMailbox.push(...(yield* first.crash))
+                else if (script.firstGoes === "vanish") yield* first.vanish
+                else {
+                  yield* first.client.close
+                  if (script.firstReadsLate) yield* first.read
+                }
+                yield* Fiber.await(sending)
+                const early = [...accepted]
+                const late = ids("a", script.after)
+                yield* sendAll(late)
+                const unsent = () => reportedIds(s.events, "Unsent")
+                // What the first process read and could no longer deliver, its module gone, it reported (R-SOCK-10).
+                const undeliverableAtFirst = () => reportedIds(first.side.events, "Undeliverable")
+                const everywhere = () => [
+                  ...first.received,
+                  ...leftInMailbox,
+                  ...undeliverableAtFirst(),
+                  ...second.received,
+                  ...unsent()
+                ]
+                // Lost with the first process, unreported, only what it had handled, which its receipts said
+                // (R-SOCK-21), when it vanished: what it held. When it shut down, nothing: a delivery whose
+                // offer to its full module the end cut is reported, unless the module admitted it (R-SOCK-10).
+                const receipted = (id: string) =>
+                  (numbersRead(first.wire).get(id) ?? Infinity) <= highestReceipt(first.wire)
+                const missing = () =>
+                  early.filter((id) => !everywhere().includes(id) && !reportedIds(s.events, "InDoubt").includes(id))
+                const lostAllowed = script.firstGoes === "vanish" ? early.length : 0
+                yield* waitFor(
+                  () =>
+                    missing().length <= lostAllowed &&
+                    missing().every(receipted) &&
+                    late.every((id) => second.received.includes(id)),
+                  "every message received or reported",
+                  // Well past what a run takes (milliseconds), short enough for shrinking a failure.
+                  1000
+                )
+                // Each accepted early message: at most one of received here, received there, Unsent.
+                for (const id of early) {
+                  expect(
+                    everywhere().filter((seen) => seen === id),
+                    id
+                  ).toHaveLength(everywhere().includes(id) ? 1 : 0)
+                  if (unsent().includes(id)) expect(reportedIds(s.events, "InDoubt"), id).not.toContain(id)
+                }
+                expect([...undeliverable].sort()).toEqual([...unsent()].sort())
+                // Nothing else was received or reported.
+                for (const id of everywhere()) expect([...early, ...late]).toContain(id)
+                // What came after the takeover reached the new holder, in order (R-SEND-4).
+                expect(second.received.filter((id) => id.startsWith("a"))).toEqual(late)
+              }).pipe(Effect.provideService(References.MaxOpsBeforeYield, script.opsBeforeYield))
+            )
+        ),
+        fcParams(100)
       ),
-      fcParams(40)
-    ))
+    120_000
+  )
 
   /**
    * The same takeover as a scenario, its interleavings explored: the first holder has stopped reading, so

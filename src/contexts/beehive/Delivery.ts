@@ -23,6 +23,7 @@ import {
 import type { Message } from "../../model/Message.ts"
 import type { GroupSendResult } from "../../model/Reports.ts"
 import type { BeehiveService } from "../BeehiveService.ts"
+import type { ContextHostService } from "../ContextHost.ts"
 import type { Endpoint } from "../ModuleContext.ts"
 import type { BeehiveState } from "./BeehiveState.ts"
 import { firstInvalid, ignore, invalidOf, refusal } from "./Checks.ts"
@@ -34,37 +35,61 @@ import { firstInvalid, ignore, invalidOf, refusal } from "./Checks.ts"
  */
 export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
   // Made once: a send allocates only the effect it returns, and a wake or a wait if it needs one.
-  const body = (
-    fiber: Fiber.Fiber<unknown, unknown>,
-    module: string,
-    message: Message
-  ): Effect.Effect<void, InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
-    // The checks allocate only to describe a refusal: send and receive are the hot path.
-    if (!(isName(module) && isMessage(message)))
-      return invalidOf(checkName("send", "module name", module), checkMessage("send", "message", message))
-    const endpoint = state.isShutdown ? undefined : state.modules.get(module)
-    if (endpoint === undefined) return Effect.fail(state.unavailable(module, "send"))
-    const refused = endpoint.refuse?.(message)
-    if (refused !== undefined) return Effect.fail(refused)
-    // A receiver handed a one-way message runs from a scheduler task, so that a stream of sends is
-    // taken in one run of it; a sync request (one another process's call forwards here, its caller
-    // waiting for the answer) wakes it at once, as `sendSync` does: no event-loop turn per request.
-    if (endpoint.offerNow(message, message.header.sync ? "now" : "later")) {
-      recordUnsafe(fiber, state.metrics?.sent, 1)
-      return Effect.void
-    }
-    // The module found when the wait starts may be another one of that name (cleaned up and added again).
-    return awaitArm(
-      state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
-        const refusedThere = e.refuse?.(message)
-        return refusedThere !== undefined
-          ? () => Exit.fail(refusedThere)
-          : countAccepted(state, fiber, e.armOffer(message, "later"))
-      })
-    )
-  }
+  const body = (fiber: Fiber.Fiber<unknown, unknown>, module: string, message: Message) =>
+    sendBody(state, fiber, module, message, undefined)
   const memo = tracingMemo()
   return (module, message) => observeWith(memo, "beehive.send", sendAttributes, body, module, message)
+}
+
+/**
+ * `ContextHostService.deliver`: `send`, calling `admitted` as the module admits the message.
+ *
+ * @category constructors
+ */
+export const makeDeliver = (state: BeehiveState): ContextHostService["deliver"] => {
+  const memo = tracingMemo()
+  return (module, message, admitted) =>
+    observeWith(
+      memo,
+      "beehive.send",
+      sendAttributes,
+      (fiber, m: string, msg: Message) => sendBody(state, fiber, m, msg, admitted),
+      module,
+      message
+    )
+}
+
+const sendBody = (
+  state: BeehiveState,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  module: string,
+  message: Message,
+  admitted: (() => void) | undefined
+): Effect.Effect<void, InvalidArgument | MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
+  // The checks allocate only to describe a refusal: send and receive are the hot path.
+  if (!(isName(module) && isMessage(message)))
+    return invalidOf(checkName("send", "module name", module), checkMessage("send", "message", message))
+  const endpoint = state.isShutdown ? undefined : state.modules.get(module)
+  if (endpoint === undefined) return Effect.fail(state.unavailable(module, "send"))
+  const refused = endpoint.refuse?.(message)
+  if (refused !== undefined) return Effect.fail(refused)
+  // A receiver handed a one-way message runs from a scheduler task, so that a stream of sends is
+  // taken in one run of it; a sync request (one another process's call forwards here, its caller
+  // waiting for the answer) wakes it at once, as `sendSync` does: no event-loop turn per request.
+  if (endpoint.offerNow(message, message.header.sync ? "now" : "later")) {
+    recordUnsafe(fiber, state.metrics?.sent, 1)
+    admitted?.()
+    return Effect.void
+  }
+  // The module found when the wait starts may be another one of that name (cleaned up and added again).
+  return awaitArm(
+    state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
+      const refusedThere = e.refuse?.(message)
+      if (refusedThere !== undefined) return () => Exit.fail(refusedThere)
+      const offer = countAccepted(state, fiber, e.armOffer(message, "later"))
+      return admitted === undefined ? offer : onSuccess(offer, admitted)
+    })
+  )
 }
 
 const sendAttributes = (module: unknown, message: Message | undefined) => ({

@@ -144,19 +144,26 @@ export class Deliveries {
   }
 
   // Only the wait for room can be cut by a stop: the message is taken, and a refusal reported, in
-  // steps no stop lands between, so that each is offered and reported, or left for `reportLeft`.
+  // steps no stop lands between, so that each is offered and reported, or left for `reportLeft`. A
+  // cut wait is reported unless the module admitted the message as it was cut (R-SEND-3).
   private offerNext(delivery: Delivery): Effect.Effect<void> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
         const item = MutableList.take(delivery.queue) as QueuedMessage
         item.from.backlog.taken(item.bytes)
         const destination = delivery.destination
-        return Effect.flatMap(Effect.exit(restore(this.state.beehive.send(destination, item.message))), (exit) =>
+        let admitted = false
+        const delivered = this.state.deliver(destination, item.message, () => {
+          admitted = true
+        })
+        return Effect.flatMap(Effect.exit(restore(delivered)), (exit) => {
+          if (Exit.isSuccess(exit) || admitted) return Effect.void
           // `send` fails only with typed errors (ModuleNotFound, ModuleClosed, BeehiveShutdown).
-          Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
-            ? item.from.undeliverable(item.message, destination, (Cause.squash(exit.cause) as Error).message)
-            : Effect.void
-        )
+          const reason = Cause.hasInterruptsOnly(exit.cause)
+            ? ProcessEndingReason
+            : (Cause.squash(exit.cause) as Error).message
+          return item.from.undeliverable(item.message, destination, reason)
+        })
       })
     )
   }
@@ -165,8 +172,8 @@ export class Deliveries {
    * The delivery fiber was stopped (its context's scope ended): what it had not offered yet is reported
    * now (R-SOCK-10, R-SOCK-21), never dropped in silence (until a property with fibers yielding every
    * few operations found it, a process ending while deliveries waited lost them unreported, though its
-   * receipts had covered them). A message whose offer the stop cut is not reported: it may have been
-   * admitted all the same (R-SEND-3).
+   * receipts had covered them). A message whose offer the stop cut is reported by `offerNext`, unless
+   * it was admitted as it was cut.
    */
   private reportLeft(delivery: Delivery): Effect.Effect<void> {
     return Effect.suspend(() => {

@@ -53,6 +53,8 @@ export class SocketState {
   /** The global context's `onUndeliverable`: told of each one-way message a connection never wrote. */
   readonly onUndeliverable: (module: string, message: Message) => void
   /** Whether a synchronous call with that request id waits in the global context. */
+  /** The host's `deliver`: `send`, telling when the module admits the message. */
+  readonly deliver: ContextHostService["deliver"]
   readonly isPending: (requestId: string) => boolean
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
@@ -66,6 +68,7 @@ export class SocketState {
     this.options = options
     this.scope = scope
     this.beehive = host.beehive
+    this.deliver = host.deliver
     this.isPending = host.isPending
     this.onUndeliverable = host.onUndeliverable
   }
