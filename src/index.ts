@@ -17,7 +17,7 @@ export {
   timeoutMillis
 } from "./contexts/Beehive.ts"
 export { ChannelContext } from "./contexts/ChannelContext.ts"
-export { ContextHost, type ContextHostService, type ContextType } from "./contexts/ContextHost.ts"
+export { ContextHost, type ContextHostService, type ContextType, ProcessEndingReason } from "./contexts/ContextHost.ts"
 export {
   type GracefulShutdownReport,
   type ModuleDefinition,

@@ -45,8 +45,7 @@
  */
 import { Cause, Effect, Exit, Fiber, References, Scope } from "effect"
 import { type BeehiveService, makeHost } from "../../src/contexts/Beehive.ts"
-import { ContextHost } from "../../src/contexts/ContextHost.ts"
-import { ProcessEndingReason } from "../../src/contexts/socket/Deliveries.ts"
+import { ContextHost, ProcessEndingReason } from "../../src/contexts/ContextHost.ts"
 import { type ConnectionEnd, MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import type { SocketClient } from "../../src/contexts/socket/SocketClient.ts"

@@ -48,6 +48,14 @@ export interface ContextType {
 }
 
 /**
+ * The reason a context type reports for a message it took in from elsewhere and can no longer deliver
+ * because its process is ending (its context's scope closes): R-SOCK-10, R-NATS-2.
+ *
+ * @category constants
+ */
+export const ProcessEndingReason = "the process is ending"
+
+/**
  * What a context type gets from the global context it plugs into.
  *
  * @category models

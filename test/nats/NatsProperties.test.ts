@@ -12,7 +12,7 @@ import fc from "fast-check"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
-import { ContextHost } from "../../src/contexts/ContextHost.ts"
+import { ContextHost, ProcessEndingReason } from "../../src/contexts/ContextHost.ts"
 import { BatchHeader } from "../../src/contexts/nats/Batch.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
@@ -1001,6 +1001,112 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(5)
       ),
     30_000
+  )
+  let endingRun = 0
+  it(
+    "R-NATS-2 R-NATS-8 R-NATS-13 a process whose NATS context ends while what it took from NATS waits for its full module (in the inbound queue, in a batch, or in a wait for room the end cuts) delivers or reports each message, once: in the module's mailbox, or Undeliverable (the process is ending), a one-way message passed to onUndeliverable, a sync request answered so at once on its reply subject; a beehive caller's sync call ends without waiting for its deadline; the host's module stays",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            capacity: fc.integer({ min: 1, max: 3 }),
+            maxInbound: fc.constantFrom(3, 64),
+            // What a client that is no beehive publishes, in order: one-way messages, batches of them, requests.
+            published: fc.array(fc.constantFrom(1, 1, 2, 3, "request" as const), { minLength: 1, maxLength: 10 }),
+            syncCalls: fc.integer({ min: 0, max: 2 })
+          }),
+          (script) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `ending${++endingRun}`
+                const undeliverable: Array<string> = []
+                const host = yield* makeHost({ onUndeliverable: (_, m) => undeliverable.push(m.header.id) })
+                const events: Array<NatsEvent> = []
+                const scope = yield* Scope.make()
+                const nats = yield* makeNatsContext({
+                  servers: server.url,
+                  prefix,
+                  maxInbound: script.maxInbound,
+                  heartbeatMs: HeartbeatMs,
+                  maxReconnectAttempts: 0,
+                  onEvent: (e) => events.push(e)
+                }).pipe(Effect.provideService(ContextHost, host), Scope.provide(scope))
+                yield* host.beehive.addModule("m", { capacity: script.capacity })
+                yield* nats.serve("m")
+                const B = yield* proc(server.url, prefix)
+                yield* awaitModule(B, "m")
+                const calls = yield* Effect.forEach(
+                  Array.from({ length: script.syncCalls }, (_, i) => `s${i}`),
+                  (id) => Effect.forkScoped(Effect.exit(B.beehive.sendSync("m", msg(id), "20 seconds")))
+                )
+                const raw = yield* rawClient
+                const inbox = `${prefix}.rawinbox`
+                const answers: Array<string> = []
+                raw.subscribe(inbox, {
+                  callback: (_e, m) => {
+                    answers.push(m.headers?.get(UndeliverableHeader) ?? "")
+                  }
+                })
+                const oneWay: Array<string> = []
+                const requests: Array<string> = []
+                for (const [i, item] of script.published.entries()) {
+                  if (item === "request") {
+                    requests.push(`r${i}`)
+                    raw.publish(`${prefix}.mod.m`, line(`r${i}`, true), { reply: inbox })
+                    continue
+                  }
+                  const ids = Array.from({ length: item }, (_, j) => `w${i}.${j}`)
+                  oneWay.push(...ids)
+                  const h = headers()
+                  if (item > 1) h.set(BatchHeader, String(item))
+                  raw.publish(`${prefix}.mod.m`, ids.map((id) => line(id)).join("\n"), item > 1 ? { headers: h } : {})
+                }
+                yield* Effect.promise(() => raw.flush())
+                const published = [...oneWay, ...requests]
+                const inMailbox = () =>
+                  Effect.map(host.beehive.snapshot, (snap) => snap.modules.find((m) => m.name === "m")?.queued ?? 0)
+                const reported = () =>
+                  events.flatMap((e) => (e._tag === "Undeliverable" && e.module === "m" ? [e.msgId] : []))
+                // Everything published has reached the process: the mailbox is full (what does not fit waits
+                // in the inbound queue, a delivery's wait for room, or was dropped, the queue full).
+                yield* waitForEffect(
+                  inMailbox(),
+                  (queued) => queued >= Math.min(published.length + script.syncCalls, script.capacity),
+                  "the mailbox filled"
+                )
+                // Loopback: what the server took from the client is with the process well within this.
+                yield* Effect.sleep(100)
+                const endedAt = yield* Clock.currentTimeMillis
+                // The process's NATS context ends; its global context and module stay.
+                yield* Scope.close(scope, Exit.void)
+                expect(yield* inMailbox(), "the module stays").toBeGreaterThanOrEqual(0)
+                const received = (yield* host.beehive.receiveAll("m"))
+                  .map((m) => m.header.id)
+                  .filter((id) => !id.startsWith("s"))
+                const seen = [...received, ...reported().filter((id) => !id.startsWith("s"))]
+                expect([...seen].sort(), "each message published delivered or reported, once").toEqual(
+                  [...published].sort()
+                )
+                for (const e of events)
+                  if (e._tag === "Undeliverable" && e.module === "m")
+                    expect([ProcessEndingReason, "inbound queue full"], `${e.msgId}'s reason`).toContain(e.reason)
+                expect([...undeliverable].sort(), "one-way messages reported go to onUndeliverable").toEqual(
+                  reported()
+                    .filter((id) => id.startsWith("w"))
+                    .sort()
+                )
+                const answered = requests.filter((id) => reported().includes(id))
+                yield* waitUntil(() => answers.length >= answered.length, "the requests reported are answered")
+                expect(answers.length).toBe(answered.length)
+                // The beehive caller's sync calls end: answered, or dropped with the process, not at their deadline.
+                for (const call of calls) yield* Fiber.join(call)
+                expect((yield* Clock.currentTimeMillis) - endedAt, "the sync calls end early").toBeLessThan(15_000)
+              })
+            )
+        ),
+        fcParams(10)
+      ),
+    120_000
   )
   let forgedRun = 0
   it(

@@ -32,7 +32,7 @@ import { CurrentModule } from "../../effects/CurrentModule.ts"
 import type { BeehiveShutdown, InvalidArgument, ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import type { JetStreamFailed, NatsConfigError, NatsConnectFailed, SendDurableError } from "../../model/NatsErrors.ts"
-import { ContextHost } from "../ContextHost.ts"
+import { ContextHost, ProcessEndingReason } from "../ContextHost.ts"
 import { connectNats } from "./Connection.ts"
 import { heartbeat } from "./Heartbeat.ts"
 import { type NatsContextOptions, resolveNatsOptions } from "./NatsOptions.ts"
@@ -174,7 +174,7 @@ export const makeNatsContext = (
     )
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        for (const module of state.serving.modules()) yield* state.serving.unserve(module)
+        for (const module of state.serving.modules()) yield* state.serving.stopServing(module, ProcessEndingReason)
         yield* state.registry.announce("bye")
         // Nothing is announced after the goodbye (a heartbeat would bring this process back).
         state.closed = true

@@ -15,11 +15,12 @@ import { ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
+import { ProcessEndingReason } from "../ContextHost.ts"
 import { batchCount, batchLines, inboundWeight } from "./Batch.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
-import { AckHeader, drain, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
+import { AckHeader, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
 
 /**
  * A module served here: its inbound queue and its subscription.
@@ -35,6 +36,13 @@ export interface Served {
   /** A durable module's endpoint and its fetching from the stream (R-NATS-12). */
   durable?: { readonly endpoint: DurableEndpoint; readonly fetch: DurableFetch } | undefined
 }
+
+/**
+ * How a delivery offers a message to its module: in the delivery loop, the host's `deliver` with only
+ * its wait for room interruptible (calling `admitted` as the module admits it); for what is left when
+ * serving stops, a refusal saying why. A failure is reported as the message's `Undeliverable` reason.
+ */
+type Offer = (module: string, message: Message, admitted: () => void) => Effect.Effect<void, Error>
 
 /** The first messages of a batch, those a served module's inbound queue had room for (R-NATS-13). @category models */
 export class PartBatch {
@@ -163,11 +171,21 @@ export class Serving {
    * current fetch runs out first (R-NATS-12).
    */
   readonly unserve = (module: string): Effect.Effect<void> =>
+    this.stopServing(module, `module "${module}" is no longer served here`)
+
+  /**
+   * `unserve`, reporting what its inbound queue still holds as not delivered, for `reason` (R-NATS-2):
+   * each message `Undeliverable` (a sync request answered so at once), each counted in its sender's
+   * acknowledgements. The context's end stops serving so with `ProcessEndingReason`.
+   */
+  readonly stopServing = (module: string, reason: string): Effect.Effect<void> =>
     Effect.gen({ self: this }, function* () {
       const served = this.served.get(module)
       if (served === undefined) return
       this.served.delete(module)
       served.unsubscribe()
+      // In one step no stop lands in: what the queue held is reported, none dropped unreported.
+      yield* Effect.uninterruptible(this.refuseQueued(served, reason))
       yield* Queue.shutdown(served.queue)
       if (served.durable !== undefined) {
         for (const request of yield* served.durable.fetch.stop) {
@@ -200,21 +218,53 @@ export class Serving {
     } else this.state.host.onUndeliverable(module, message)
   }
 
-  /** Delivers what arrives for one served module, one message at a time, until its queue is shut down. */
+  /**
+   * Delivers what arrives for one served module, one message at a time, until its queue is shut down.
+   * Only its waits can be cut by a stop (the context's end): for an item, and for room in the module's
+   * mailbox. A message whose wait for room is cut is reported, unless the module admitted it as the
+   * wait was cut (R-NATS-2); the rest of its batch too.
+   */
   deliverLoop(served: Served): Effect.Effect<never> {
-    return drain(served.queue, (item) =>
-      item instanceof PartBatch ? this.deliverPart(served, item) : this.deliver(served, item)
-    )
+    return Effect.uninterruptibleMask((restore) => {
+      const offer: Offer = (module, message, admitted) => restore(this.state.host.deliver(module, message, admitted))
+      return Effect.gen({ self: this }, function* () {
+        while (true) {
+          // A shut-down queue's `takeUnsafe` is its failure: the `take` after it fails too, ending the loop.
+          const polled = Queue.takeUnsafe(served.queue)
+          const item =
+            polled !== undefined && Exit.isSuccess(polled) ? polled.value : yield* restore(Queue.take(served.queue))
+          yield* this.handle(served, item, offer)
+        }
+      })
+    })
+  }
+
+  /** What the inbound queue of `served` holds, each message refused for `reason`, counted and reported. */
+  private refuseQueued(served: Served, reason: string): Effect.Effect<void> {
+    const refuse: Offer = () => Effect.fail(new Error(reason))
+    return Effect.gen({ self: this }, function* () {
+      while (true) {
+        const polled = Queue.takeUnsafe(served.queue)
+        if (polled === undefined || Exit.isFailure(polled)) return
+        yield* this.handle(served, polled.value, refuse)
+      }
+    })
+  }
+
+  private handle(served: Served, item: Msg | PartBatch, offer: Offer): Effect.Effect<void> {
+    return item instanceof PartBatch
+      ? this.deliverLines(served, item.msg, item.lines, item.of, offer)
+      : this.deliver(served, item, offer)
   }
 
   /**
    * Delivers one message that arrived for `served`. A module cleaned up here stops being served: its
    * queue is shut down, so the loop's next take ends it.
    */
-  private deliver(served: Served, msg: Msg): Effect.Effect<void> {
+  private deliver(served: Served, msg: Msg, offer: Offer): Effect.Effect<void> {
     const state = this.state
     const count = batchCount(msg)
-    if (count !== undefined) return this.deliverBatch(served, msg, count)
+    if (count !== undefined) return this.deliverBatch(served, msg, count, offer)
     served.inbound--
     const decoded = decodeJsonResult(msg.string())
     const reply = replyOf(msg)
@@ -234,13 +284,16 @@ export class Serving {
     if (message.header.sync && reply !== undefined) {
       state.replies.registerInbound(message.header.id, { destination: served.module, reply })
     }
-    return Effect.flatMap(Effect.exit(state.beehive.send(served.module, message)), (exit) => {
+    let admitted = false
+    const offered = offer(served.module, message, () => {
+      admitted = true
+    })
+    return Effect.flatMap(Effect.exit(offered), (exit) => {
       if (reply !== undefined) this.acknowledge(served, reply, message.header.sync)
-      if (Exit.isSuccess(exit)) return Effect.void
-      const error = Cause.squash(exit.cause) as Error
-      this.undeliverable(served.module, message, reply, error.message)
-      const tag = (error as { _tag?: string })._tag
-      return tag === "ModuleNotFound" || tag === "ModuleClosed" ? this.unserve(served.module) : Effect.void
+      const refused = refusalOf(exit, admitted)
+      if (refused === undefined) return Effect.void
+      this.undeliverable(served.module, message, reply, refused.message)
+      return refused.gone ? this.unserve(served.module) : Effect.void
     })
   }
 
@@ -252,19 +305,14 @@ export class Serving {
    * delivered; nothing is answered but the count, since the sender of one-way messages takes no refusal.
    * A batch whose count does not match its payload is refused whole, as one bad payload (R-NATS-2).
    */
-  private deliverBatch(served: Served, msg: Msg, count: string): Effect.Effect<void> {
+  private deliverBatch(served: Served, msg: Msg, count: string, offer: Offer): Effect.Effect<void> {
     const lines = batchLines(count, msg.string())
     if (typeof lines === "string") {
       served.inbound -= inboundWeight(count)
       this.badBatch(served, msg, replyOf(msg), lines)
       return Effect.void
     }
-    return this.deliverLines(served, msg, lines, lines.length)
-  }
-
-  /** Delivers the first messages of a batch, those the inbound queue took (R-NATS-13). */
-  private deliverPart(served: Served, part: PartBatch): Effect.Effect<void> {
-    return this.deliverLines(served, part.msg, part.lines, part.of)
+    return this.deliverLines(served, msg, lines, lines.length, offer)
   }
 
   /**
@@ -272,12 +320,18 @@ export class Serving {
    * Each leaves the inbound count when its delivery starts, as a single message leaves the queue: the
    * batch's messages still to deliver count in `maxInbound` (R-NATS-8).
    */
-  private deliverLines(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number): Effect.Effect<void> {
-    return Effect.gen(() => this.deliverLinesSteps(served, msg, lines, of))
+  private deliverLines(
+    served: Served,
+    msg: Msg,
+    lines: ReadonlyArray<string>,
+    of: number,
+    offer: Offer
+  ): Effect.Effect<void> {
+    return Effect.gen(() => this.deliverLinesSteps(served, msg, lines, of, offer))
   }
 
   // A generator method, made once, as `Replies.handleSteps` is.
-  private *deliverLinesSteps(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number) {
+  private *deliverLinesSteps(served: Served, msg: Msg, lines: ReadonlyArray<string>, of: number, offer: Offer) {
     const reply = replyOf(msg)
     let gone = false
     for (let i = 0; i < lines.length; i++) {
@@ -290,13 +344,17 @@ export class Serving {
         continue
       }
       const message = decoded.success
-      const exit = yield* Effect.exit(this.state.beehive.send(served.module, message))
+      let admitted = false
+      const exit = yield* Effect.exit(
+        offer(served.module, message, () => {
+          admitted = true
+        })
+      )
       if (reply !== undefined) this.acknowledge(served, reply, hold)
-      if (Exit.isFailure(exit)) {
-        const error = Cause.squash(exit.cause) as Error
-        this.undeliverable(served.module, message, undefined, error.message)
-        const tag = (error as { _tag?: string })._tag
-        if (tag === "ModuleNotFound" || tag === "ModuleClosed") gone = true
+      const refused = refusalOf(exit, admitted)
+      if (refused !== undefined) {
+        this.undeliverable(served.module, message, undefined, refused.message)
+        if (refused.gone) gone = true
       }
     }
     if (gone) yield* this.unserve(served.module)
@@ -380,3 +438,18 @@ const replyOf = (msg: Msg): string | undefined => (msg.reply === undefined || ms
 
 /** The key of what `module` owes the sender of `reply`: the reply subject less the message id names the sender. */
 const ackKey = (module: string, reply: string): string => `${module}\u0000${reply.slice(0, reply.lastIndexOf(".") + 1)}`
+
+/**
+ * Why an offer did not deliver its message, if it did not: its failure's message (`gone` when the
+ * module is), or, cut by a stop before the module admitted it, the process's end.
+ */
+const refusalOf = (
+  exit: Exit.Exit<void, Error>,
+  admitted: boolean
+): { readonly message: string; readonly gone: boolean } | undefined => {
+  if (Exit.isSuccess(exit) || admitted) return undefined
+  if (Cause.hasInterruptsOnly(exit.cause)) return { message: ProcessEndingReason, gone: false }
+  const error = Cause.squash(exit.cause) as Error
+  const tag = (error as { _tag?: string })._tag
+  return { message: error.message, gone: tag === "ModuleNotFound" || tag === "ModuleClosed" }
+}

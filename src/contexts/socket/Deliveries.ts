@@ -18,6 +18,7 @@
  */
 import { Cause, Effect, Exit, MutableList } from "effect"
 import * as Message from "../../model/Message.ts"
+import { ProcessEndingReason } from "../ContextHost.ts"
 import type { Backlog } from "./Backlog.ts"
 import type { Link } from "./Link.ts"
 import type { RemoteEndpoint } from "./RemoteEndpoint.ts"
@@ -41,9 +42,6 @@ export interface Delivery {
   /** Whether a fiber drains it (or is about to start). */
   running: boolean
 }
-
-/** The reason reported for a message its process read and had not yet offered when it ended (R-SOCK-10). */
-export const ProcessEndingReason = "the process is ending"
 
 /** A message waiting in a delivery's queue. */
 type QueuedMessage = Delivery["queue"] extends MutableList.MutableList<infer A> ? A : never
