@@ -572,9 +572,13 @@ const run = (ctx: ScenarioContext, input: SocketLedgerInput) =>
             `${call.label}: every answer is attributed to its member, local or remote (R-SOCK-9)`
           )
           for (const [m, r] of result.responses) {
+            // A member's copy that its serving process read and did not deliver before it ended is
+            // answered so for it (R-SOCK-10), as a sendSync's request is.
+            const refusedAtItsEnd =
+              crashes.length > 0 && r.route.operation === ResponseErrorOperation && r.content === ProcessEndingReason
             yield* ctx.check(
-              r.header.parentId === call.id && r.content === `re:${m}:${call.id}`,
-              `${call.label}: ${m}'s answer is ${m}'s own (R-GSYNC-2, R-SOCK-9)`
+              r.header.parentId === call.id && (r.content === `re:${m}:${call.id}` || refusedAtItsEnd),
+              `${call.label}: ${m}'s answer is ${m}'s own, or an error response from its serving process that ended before delivering it (R-GSYNC-2, R-SOCK-9, R-SOCK-10)`
             )
           }
         } else {
