@@ -14,6 +14,8 @@ export type CaseName =
   | "duplicateId"
   /** A call whose request id an ended call used (free again). */
   | "reusedId"
+  /** A one-way message whose id is a pending call's (R-CLEAN-5, R-CLEAN-7: only the request counts). */
+  | "sendWithCallId"
   /** A group send or group call whose source is a member of the group (R-GROUP-2). */
   | "sourceInOwnGroup"
   /** An interruption of a `receive` still waiting or taking (R-RECV-4). */
@@ -69,6 +71,9 @@ export const countCases = (
   const callIds = new Set(earlier.flatMap((c) => (c._tag === "SendSync" || c._tag === "SendToGroupSync" ? [c.id] : [])))
   for (const c of commands) {
     switch (c._tag) {
+      case "Send":
+        if (model.calls.some((call) => call.id === c.id)) add(counts, "sendWithCallId")
+        break
       case "SendSync":
       case "SendToGroupSync": {
         if (model.calls.some((call) => call.id === c.id)) add(counts, "duplicateId")

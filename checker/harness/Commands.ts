@@ -28,7 +28,14 @@ type Abstract =
   | { readonly tag: "AddModuleGroup"; readonly module: number; readonly group: number }
   /** `member`: a member of a pending group call, when there is one (most of them received their copy). */
   | { readonly tag: "Cleanup"; readonly module: number; readonly member: boolean }
-  | { readonly tag: "Send"; readonly module: number; readonly source: number | null }
+  | {
+      readonly tag: "Send"
+      readonly module: number
+      readonly source: number | null
+      /** A one-way message may carry a pending or an ended call's id: ids are the senders' to choose. */
+      readonly idFrom: IdSource
+      readonly pick: number
+    }
   | { readonly tag: "Receive"; readonly module: number }
   | {
       readonly tag: "SendSync"
@@ -133,7 +140,7 @@ export const concretize = (a: Abstract, names: Names, run: Run<unknown>): Comman
         _tag: "Send",
         op,
         module: module(a.module),
-        id,
+        id: requestId(a.idFrom, a.pick, id, run),
         source: a.source === null ? undefined : module(a.source)
       }
     case "Receive":
@@ -341,7 +348,16 @@ export const commandArbitraries = (
       weight: 1,
       arbitrary: fc.record({ tag: fc.constant("Cleanup" as const), module: index, member: fc.boolean() })
     },
-    { weight: 4, arbitrary: fc.record({ tag: fc.constant("Send" as const), module: index, source }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        tag: fc.constant("Send" as const),
+        module: index,
+        source,
+        idFrom: fc.constantFrom<IdSource>("fresh", "fresh", "fresh", "fresh", "fresh", "pending", "past"),
+        pick: fc.nat({ max: 7 })
+      })
+    },
     { weight: 4, arbitrary: fc.record({ tag: fc.constant("Receive" as const), module: index }) },
     {
       weight: 3,

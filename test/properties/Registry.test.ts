@@ -180,9 +180,14 @@ describe("R-REG the registry on the virtual clock", () => {
             if (registration._tag === "module" && want === undefined) kept.set(registration.name, registration)
             const got = (errorOf(exit) as { readonly _tag: string } | undefined)?._tag
             expect(got, `registering ${JSON.stringify(registration)}`).toBe(want)
-            // A refusal names what it refused and says why (R-API-3).
+            // A refusal names its operation and what it refused, and says why (R-API-3).
             if (registration._tag === "invalid") {
-              const refusal = errorOf(exit) as { readonly argument?: string; readonly reason?: string }
+              const refusal = errorOf(exit) as {
+                readonly operation?: string
+                readonly argument?: string
+                readonly reason?: string
+              }
+              expect(refusal.operation).toBe("register")
               expect(refusal.argument).toBe(refusedArgument[registration.how])
               expect(refusal.reason?.trim()).not.toBe("")
             }

@@ -15,13 +15,14 @@ import { fcParams } from "../support/fc.ts"
 
 describe("R-SOCK-2 what is written fits the peer's maximum", () => {
   it(
-    "R-SOCK-2 R-SOCK-21 a message near the frame limit is refused at send or arrives, whatever the direction, the framing and the receipts; the connection never ends",
+    "R-SOCK-2 R-SOCK-21 R-SOCK-30 a message near the frame limit is refused at send or arrives, whatever the direction, the framing (packets too) and the receipts; the connection never ends",
     () =>
       fc.assert(
         fc.asyncProperty(
           fc.record({
             maxFrameBytes: fc.integer({ min: 1024, max: 4096 }),
-            framing: fc.constantFrom("frame" as const, "ndjson" as const),
+            // Or packets (R-SOCK-30): the newline is part of the packet, and the packet is what is limited.
+            framing: fc.constantFrom("frame" as const, "ndjson" as const, "packets" as const),
             receipts: fc.boolean(),
             // Content lengths relative to the limit: the JSON around the content is a few hundred bytes.
             sends: fc.array(
@@ -34,7 +35,8 @@ describe("R-SOCK-2 what is written fits the peer's maximum", () => {
               Effect.gen(function* () {
                 const pair = yield* makePair({
                   socket: { maxFrameBytes, receipts },
-                  client: { framing },
+                  client: framing === "packets" ? {} : { framing },
+                  packets: framing === "packets",
                   serverModules: ["A"]
                 })
                 // The server's module "A" is a socket module in the client process; "X" one in the server's.
