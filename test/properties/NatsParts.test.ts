@@ -1626,7 +1626,7 @@ describe("R-NATS-2 serving", () => {
 })
 
 describe("R-NATS-2 a served module cleaned up here", () => {
-  it("R-NATS-2 R-NATS-13 R-CLEAN a served module cleaned up here stops being served at its next delivery, a single message's or a batch's (one waiting for room in its mailbox then fails ModuleClosed; a later one finds no module) or at the heartbeat, whichever comes first, even when another process's announcement registered its name here as a nats module", () =>
+  it("R-NATS-2 R-NATS-13 R-CLEAN a served module cleaned up here stops being served at its next delivery, a single message's or a batch's (one waiting for room in its mailbox then fails ModuleClosed; a later one finds no module) or at the heartbeat, whichever comes first, even when another process's announcement registered its name here as a nats module; so does one cleaned up by the global context's shutdown", () =>
     fc.assert(
       fc.property(
         fc.boolean(),
@@ -1635,7 +1635,10 @@ describe("R-NATS-2 a served module cleaned up here", () => {
         fc.boolean(),
         fc.constantFrom("heartbeat" as const, "arrival" as const),
         fc.integer({ min: 1, max: 3 }),
-        (full, before, renamed, next, nextSize) => {
+        // The module's own cleanup, or the global context's shutdown, which cleans up every module.
+        fc.constantFrom("cleanup" as const, "shutdown" as const),
+        (full, before, renamedIfAlive, next, nextSize, ending) => {
+          const renamed = renamedIfAlive && ending === "cleanup"
           const sim = new SimRuntime()
           const scope = sim.run(Scope.make())
           const host = sim.run(Scope.provide(makeHost(), scope))
@@ -1657,7 +1660,9 @@ describe("R-NATS-2 a served module cleaned up here", () => {
           for (const size of before) arrive(size)
           // With room for one message, a delivery waits for room when more arrived than there was room for.
           const waiting = before.reduce((a, b) => a + b, 0) + (full ? 1 : 0) > 1
-          sim.run(host.beehive.cleanup("m"))
+          sim.run(
+            ending === "cleanup" ? Effect.asVoid(host.beehive.cleanup("m")) : Effect.asVoid(host.beehive.shutdown)
+          )
           sim.settle()
           expect(state.serving.has("m"), "served on after the cleanup").toBe(!waiting)
           // Another process announces the name: it is registered here as a nats module (R-NATS-4).

@@ -441,7 +441,8 @@ const ackKey = (module: string, reply: string): string => `${module}\u0000${repl
 
 /**
  * Why an offer did not deliver its message, if it did not: its failure's message (`gone` when the
- * module is), or, cut by a stop before the module admitted it, the process's end.
+ * module is: cleaned up, or with every module by the global context's shutdown), or, cut by a stop
+ * before the module admitted it, the process's end.
  */
 const refusalOf = (
   exit: Exit.Exit<void, Error>,
@@ -451,5 +452,8 @@ const refusalOf = (
   if (Cause.hasInterruptsOnly(exit.cause)) return { message: ProcessEndingReason, gone: false }
   const error = Cause.squash(exit.cause) as Error
   const tag = (error as { _tag?: string })._tag
-  return { message: error.message, gone: tag === "ModuleNotFound" || tag === "ModuleClosed" }
+  return {
+    message: error.message,
+    gone: tag === "ModuleNotFound" || tag === "ModuleClosed" || tag === "BeehiveShutdown"
+  }
 }
