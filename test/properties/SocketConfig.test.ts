@@ -570,7 +570,8 @@ describe("the socket configuration, generated from SPEC.md", () => {
             if (!Exit.isFailure(exit))
               throw new Error(`read with ${SocketConfigEnv}=${String(variable)} and no default`)
             const error = exit.cause.reasons.find((r) => r._tag === "Fail")?.error
-            expect(error).toMatchObject({ _tag: "SocketConfigError", source: SocketConfigEnv })
+            // No file, so no entry or key in one: the variable is what failed.
+            expect(error).toMatchObject({ _tag: "SocketConfigError", source: SocketConfigEnv, path: "" })
             expect(error?.reason).toContain(defaultPath)
           }
         }
