@@ -49,6 +49,8 @@ export interface PropertyReport {
   readonly elapsedMs: number
   /** How much of the schedule space the property's runs reached (absent when not measured). */
   readonly coverage?: ScheduleCoverage | undefined
+  /** A state machine's runs checked only in part: more model states explained them than the oracle keeps. */
+  readonly uncheckedRuns?: number | undefined
   readonly failure?: { readonly file: string; readonly message: string } | undefined
 }
 
@@ -145,7 +147,15 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
         try {
           const coverage = checkStateMachine(name, { runs, seed, outDir })
           options.onProgress?.(name, runs, runs, runs)
-          return { name, rules, inputs: runs, schedules: runs, elapsedMs: performance.now() - began, coverage }
+          return {
+            name,
+            rules,
+            inputs: runs,
+            schedules: runs,
+            elapsedMs: performance.now() - began,
+            coverage,
+            uncheckedRuns: coverage.uncheckedRuns
+          }
         } catch (e) {
           const message = (e as Error).message
           const file = /counterexample: (\S+)/.exec(message)?.[1] ?? ""

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url"
 import { SingleBar } from "cli-progress"
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander"
 import { type CampaignReport, defaultOutDir, runCampaign } from "../checker/campaign.ts"
+import { maxCandidates } from "../checker/harness/Runner.ts"
 import { readCounterexample, replayFile } from "../checker/replayFile.ts"
 import { loadScenarios, NoScenarios } from "../checker/userScenarios.ts"
 import { coverageRates } from "../src/testing/Explore.ts"
@@ -144,6 +145,13 @@ const check = async (options: {
   })
   bar?.stop()
   console.log(table(report) + coverageTable(report))
+  for (const p of report.properties) {
+    if ((p.uncheckedRuns ?? 0) > 0)
+      console.log(
+        `\n${p.name}: ${p.uncheckedRuns} of ${p.inputs} runs checked only up to the step where more than ` +
+          `${maxCandidates} model states explained them`
+      )
+  }
   for (const p of report.properties) {
     if (p.failure !== undefined) {
       console.log(

@@ -14,7 +14,7 @@
 import fc from "fast-check"
 import { fitPoints, metered, preemptingAt, refitPoints, replay, type Strategy } from "../../src/effects/Strategy.ts"
 import type { Counterexample, ScheduleCoverage } from "../../src/testing/Explore.ts"
-import { fcParams } from "../fcParams.ts"
+import { fcParams, shrinkSeconds } from "../fcParams.ts"
 import { replayPathOf, writeCounterexample } from "./Artifacts.ts"
 import type { CaseCounts, CaseName } from "./Cases.ts"
 import { commandArbitraries, type Names, preambleArbitrary, preambleCommands } from "./Commands.ts"
@@ -54,6 +54,11 @@ export interface StateMachineCoverage extends ScheduleCoverage {
   readonly closedWhileStalled: number
   /** How often the runs reached each case of the rules (see `Cases.ts`). */
   readonly cases: CaseCounts
+  /**
+   * Runs whose history more than `maxCandidates` model states explained at once: they were checked up
+   * to that step only (never against a cut-down set of states, which reports differences that are none).
+   */
+  readonly uncheckedRuns: number
 }
 
 /** Preemption points are drawn as a fraction of the run, in this many steps. */
@@ -135,7 +140,8 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     cutReads: 0,
     runsWithCutReads: 0,
     closedWhileStalled: 0,
-    cases: {} as CaseCounts
+    cases: {} as CaseCounts,
+    uncheckedRuns: 0
   }
   const schedules = new Set<string>()
   // The runs of one input (measured, preempted, refitted); `last` is the run that threw, if one did.
@@ -176,6 +182,7 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     coverage.preemptionsDrawn += points.length
     coverage.preemptionsFired += decisions.preemptions.length
     if (decisions.preemptions.length > 0) coverage.runsPreempted++
+    if (run.unchecked !== undefined) coverage.uncheckedRuns++
     for (const s of run.steps) {
       coverage.rounds++
       if (s._tag === "Round" && s.commands.length > 1) coverage.concurrentRounds++
@@ -222,8 +229,9 @@ export const checkStateMachine = (name: string, options: StateMachineOptions): S
     input: run.steps
   }
   const file = writeCounterexample(name, example, options.outDir)
+  const shrinking = details.interrupted ? ` (shrinking stopped after ${shrinkSeconds} s: FC_SHRINK_SECONDS)` : ""
   throw new Error(
-    `${name} failed: ${mismatch}\ncounterexample: ${file}\n` +
+    `${name} failed: ${mismatch}${shrinking}\ncounterexample: ${file}\n` +
       `replay: npm run replay -- ${file}\n` +
       `fast-check: seed ${details.seed}, path "${details.counterexamplePath}", replayPath "${replayPathOf(cmds)}"\n` +
       `commands: ${String(cmds)}\nschedule: choices ${JSON.stringify(tape)}, ` +
