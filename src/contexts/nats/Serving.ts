@@ -284,13 +284,8 @@ export class Serving {
     if (message.header.sync && reply !== undefined) {
       state.replies.registerInbound(message.header.id, { destination: served.module, reply })
     }
-    let admitted = false
-    const offered = offer(served.module, message, () => {
-      admitted = true
-    })
-    return Effect.flatMap(Effect.exit(offered), (exit) => {
+    return Effect.flatMap(offerOnce(offer, served.module, message), (refused) => {
       if (reply !== undefined) this.acknowledge(served, reply, message.header.sync)
-      const refused = refusalOf(exit, admitted)
       if (refused === undefined) return Effect.void
       this.undeliverable(served.module, message, reply, refused.message)
       return refused.gone ? this.unserve(served.module) : Effect.void
@@ -344,14 +339,8 @@ export class Serving {
         continue
       }
       const message = decoded.success
-      let admitted = false
-      const exit = yield* Effect.exit(
-        offer(served.module, message, () => {
-          admitted = true
-        })
-      )
+      const refused = yield* offerOnce(offer, served.module, message)
       if (reply !== undefined) this.acknowledge(served, reply, hold)
-      const refused = refusalOf(exit, admitted)
       if (refused !== undefined) {
         this.undeliverable(served.module, message, undefined, refused.message)
         if (refused.gone) gone = true
@@ -439,15 +428,30 @@ const replyOf = (msg: Msg): string | undefined => (msg.reply === undefined || ms
 /** The key of what `module` owes the sender of `reply`: the reply subject less the message id names the sender. */
 const ackKey = (module: string, reply: string): string => `${module}\u0000${reply.slice(0, reply.lastIndexOf(".") + 1)}`
 
+/** Why an offer did not deliver its message (`gone` when the module is). */
+interface Refusal {
+  readonly message: string
+  readonly gone: boolean
+}
+
 /**
- * Why an offer did not deliver its message, if it did not: its failure's message (`gone` when the
- * module is: cleaned up, or with every module by the global context's shutdown), or, cut by a stop
- * before the module admitted it, the process's end.
+ * Offers `message` to `module`; the result tells why it was not delivered, if it was not: its
+ * failure's message (`gone` when the module is: cleaned up, or with every module by the global
+ * context's shutdown), or, cut by a stop before the module admitted it, the process's end.
  */
-const refusalOf = (
-  exit: Exit.Exit<void, Error>,
-  admitted: boolean
-): { readonly message: string; readonly gone: boolean } | undefined => {
+const offerOnce = (offer: Offer, module: string, message: Message): Effect.Effect<Refusal | undefined> => {
+  let admitted = false
+  return Effect.map(
+    Effect.exit(
+      offer(module, message, () => {
+        admitted = true
+      })
+    ),
+    (exit) => refusalOf(exit, admitted)
+  )
+}
+
+const refusalOf = (exit: Exit.Exit<void, Error>, admitted: boolean): Refusal | undefined => {
   if (Exit.isSuccess(exit) || admitted) return undefined
   if (Cause.hasInterruptsOnly(exit.cause)) return { message: ProcessEndingReason, gone: false }
   const error = Cause.squash(exit.cause) as Error
