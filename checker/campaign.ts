@@ -144,26 +144,16 @@ export const runCampaign = (options: CampaignOptions): CampaignReport => {
       jobs.push(() => {
         const began = performance.now()
         const runs = options.runs ?? 300
+        const report = { name, rules, inputs: runs, schedules: runs }
         try {
           const coverage = checkStateMachine(name, { runs, seed, outDir })
           options.onProgress?.(name, runs, runs, runs)
-          return {
-            name,
-            rules,
-            inputs: runs,
-            schedules: runs,
-            elapsedMs: performance.now() - began,
-            coverage,
-            uncheckedRuns: coverage.uncheckedRuns
-          }
+          return { ...report, elapsedMs: performance.now() - began, coverage, uncheckedRuns: coverage.uncheckedRuns }
         } catch (e) {
           const message = (e as Error).message
           const file = /counterexample: (\S+)/.exec(message)?.[1] ?? ""
           return {
-            name,
-            rules,
-            inputs: runs,
-            schedules: runs,
+            ...report,
             elapsedMs: performance.now() - began,
             failure: { file, message: message.split("\n")[0] ?? message }
           }

@@ -10,7 +10,9 @@
  *   served, with `send` (R-SOCK-8): one message at a time per destination waits for room. A message
  *   that cannot be delivered (no such module, or cleaned up first) is reported; a sync request then
  *   gets an error response at once (R-SOCK-10), as does one cleaned up from its module's mailbox
- *   (R-CLEAN-5 across processes: the caller is not left waiting for its deadline).
+ *   (R-CLEAN-5 across processes: the caller is not left waiting for its deadline). One that waited
+ *   for room when its module was cleaned up is refused in a step of its own, after the cleanup's
+ *   answers (its delivery runs again), so C may take those answers, and start a call, before it.
  * - A sync request from C is owed one response by each module it was delivered to (a multiset: a
  *   module written to twice owes two). A `sendResp` in S for an owed request writes the response
  *   back and returns true, counted for its responder (or, unattributed, for the first copy still
@@ -66,6 +68,11 @@ export interface Delivery {
   queue: Array<{ readonly entry: string; readonly link: number }>
   /** The hidden operation offering the head, while it waits. */
   waiting: string | undefined
+  /**
+   * Set when the head's wait for room failed (its module was cleaned up): the head is refused in a
+   * step of its own, as the delivery that waited runs again after the cleanup, not within it.
+   */
+  refusing?: true | undefined
 }
 
 /** A request from C that S owes responses to. */
@@ -179,7 +186,7 @@ const undeliverable = (rs: RemoteState, entry: string, destination: string, link
 
 // Delivers what a destination's queue holds, until its head has to wait for room.
 const pump = (rs: RemoteState, delivery: Delivery): void => {
-  while (delivery.waiting === undefined && delivery.queue.length > 0) {
+  while (delivery.waiting === undefined && delivery.refusing === undefined && delivery.queue.length > 0) {
     const { entry, link } = delivery.queue[0] as { entry: string; link: number }
     if (moduleOf(rs.server, delivery.destination) === undefined) {
       delivery.queue.shift()
@@ -202,10 +209,22 @@ const settleDeliveries = (rs: RemoteState): void => {
     if (op === undefined || outcome === undefined) continue
     delete rs.server.outcomes[op]
     delivery.waiting = undefined
-    const head = delivery.queue.shift() as { entry: string; link: number }
-    if (outcome !== O.voidOk) undeliverable(rs, head.entry, delivery.destination, head.link)
+    if (outcome !== O.voidOk) {
+      delivery.refusing = true
+      continue
+    }
+    delivery.queue.shift()
     if (delivery.queue.length === 0) rs.deliveries = rs.deliveries.filter((d) => d !== delivery)
   }
+}
+
+// A delivery whose head's wait failed runs again: the head is refused (a sync request answered with
+// an error response), and the rest waits for its own steps.
+const refuseHead = (rs: RemoteState, delivery: Delivery): void => {
+  delete delivery.refusing
+  const head = delivery.queue.shift() as { entry: string; link: number }
+  undeliverable(rs, head.entry, delivery.destination, head.link)
+  if (delivery.queue.length === 0) rs.deliveries = rs.deliveries.filter((d) => d !== delivery)
 }
 
 // C's writer writes everything in C's outboxes, module by module in the order they became ready
@@ -280,9 +299,10 @@ const linkSteps = (rs: RemoteState): Array<(rs: RemoteState) => void> => {
   for (const delivery of rs.deliveries) {
     if (delivery.waiting !== undefined || delivery.queue.length === 0) continue
     const destination = delivery.destination
+    const step = delivery.refusing === undefined ? pump : refuseHead
     steps.push((next) => {
       const d = next.deliveries.find((x) => x.destination === destination) as Delivery
-      pump(next, d)
+      step(next, d)
     })
   }
   return steps

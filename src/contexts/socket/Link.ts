@@ -22,6 +22,7 @@
  */
 import { Deferred, Effect, Exit, type Result } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
+import type { Wake } from "../../effects/Mailbox.ts"
 import type { MessageEncodeError } from "../../model/Errors.ts"
 import * as Message from "../../model/Message.ts"
 import { encodeJsonResult } from "../../model/MessageJson.ts"
@@ -234,9 +235,9 @@ export class Link implements EndpointLink {
   }
 
   /** A bound endpoint has messages to write (nothing is written once the link has ended). */
-  readonly ready = (endpoint: RemoteEndpoint): void => {
+  readonly ready = (endpoint: RemoteEndpoint, wake: Wake): void => {
     if (this.closed) return
-    this.writer.ready(endpoint)
+    this.writer.ready(endpoint, wake)
   }
 
   /** A bound endpoint was closed; on a server, closing the client module ends the link. */

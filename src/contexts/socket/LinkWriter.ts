@@ -9,8 +9,9 @@
  *   `maxUnreceipted` one-way messages wait for their receipt, the modules' messages wait.
  * - When the liveness check asks for a heartbeat (R-SOCK-20), the next write stands for it; with nothing
  *   else to write, a heartbeat goes out alone.
- * - An endpoint with messages to write wakes the writer at the next scheduler task, so that the sends
- *   of one turn are written together; an answer (a caller in the peer waits for it) wakes it at once.
+ * - An endpoint with one-way messages to write wakes the writer at the next scheduler task, so that
+ *   the sends of one turn are written together; a sync request (its caller waits) and an answer (a
+ *   caller in the peer waits for it) wake it at once.
  * - Over packets (R-SOCK-30) each message of a batch is a write, and a packet, of its own: a Go peer
  *   reads one message per read. To a Go peer the modules' messages are stamped as it needs (R-SOCK-32).
  *
@@ -108,10 +109,13 @@ export class LinkWriter {
     return this.writes
   }
 
-  /** An endpoint has messages to write: its turn comes, with whatever else is offered in this turn. */
-  ready(endpoint: RemoteEndpoint): void {
+  /**
+   * An endpoint has messages to write: its turn comes, "later" with whatever else is offered in this
+   * turn, "now" at once (a sync request, whose caller waits).
+   */
+  ready(endpoint: RemoteEndpoint, wake: Wake): void {
     this.readyEndpoints.add(endpoint)
-    this.wakeWriter?.("later")
+    this.wakeWriter?.(wake)
   }
 
   /** An endpoint is no longer bound here: it has no more turns. */
