@@ -19,7 +19,7 @@ import { Effect, Exit, Fiber, Queue, Result, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeHost } from "../../src/contexts/Beehive.ts"
-import type { ContextHostService, ContextType } from "../../src/contexts/ContextHost.ts"
+import { type ContextHostService, type ContextType, ProcessEndingReason } from "../../src/contexts/ContextHost.ts"
 import { type Announcement, parseAnnouncement } from "../../src/contexts/nats/Announcement.ts"
 import { BatchHeader, batchLines, inboundWeight, MaxBatch } from "../../src/contexts/nats/Batch.ts"
 import { DurableEndpoint } from "../../src/contexts/nats/DurableEndpoint.ts"
@@ -1506,6 +1506,104 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
           })
       ),
       fcParams(300)
+    ))
+})
+
+describe("R-NATS-2 a served module stops being served while messages wait for it", () => {
+  it("R-NATS-2 R-NATS-8 R-NATS-13 the context's end (serving stopped, then its fibers interrupted) at any point of the deliveries, under any schedule and preemption: every message taken from NATS (alone or in a batch) is in the module's mailbox or reported Undeliverable (the process is ending), once, never both, never neither; a sync request reported so is answered Beehive-Undeliverable (a delivery the end cut after the module admitted its message counts as delivered)", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 }),
+        fc.array(
+          fc.oneof(
+            {
+              weight: 4,
+              arbitrary: fc.record({
+                kind: fc.constant("arrive" as const),
+                sync: fc.boolean(),
+                // A batch (R-NATS-13) carries one-way messages only.
+                batch: fc.constantFrom(1, 1, 2, 3)
+              })
+            },
+            { weight: 2, arbitrary: fc.constant({ kind: "receive" as const }) },
+            { weight: 1, arbitrary: fc.constant({ kind: "settle" as const }) }
+          ),
+          { maxLength: 12 }
+        ),
+        fc.nat(12),
+        fc.nat(),
+        arbPreemption([0.3, 0.7]),
+        (capacity, steps, endAt, seed, preemption) =>
+          underPreemption(seed, preemption, (strategy) => {
+            const sim = new SimRuntime({ strategy })
+            const hostScope = sim.run(Scope.make())
+            const natsScope = sim.run(Scope.make())
+            const host = sim.run(Scope.provide(makeHost(), hostScope))
+            const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
+            const reports: Array<NatsEvent> = []
+            let deliver: (error: Error | null, msg: Msg) => void = () => {}
+            const state = servingHostState(
+              host,
+              natsScope,
+              64,
+              published,
+              (callback) => {
+                deliver = callback
+              },
+              (event) => reports.push(event)
+            )
+            sim.run(host.beehive.addModule("m", { capacity }))
+            sim.run(state.serving.serve("m"))
+            sim.settle()
+            const sent: Array<{ readonly id: string; readonly sync: boolean; readonly reply: string }> = []
+            const received: Array<string> = []
+            const receive = Effect.map(host.beehive.receive("m"), (m) => {
+              received.push(m.header.id)
+            })
+            // The end as the NATS context's finalizer does it: serving stopped, then its scope closed.
+            const end = Effect.andThen(
+              state.serving.stopServing("m", ProcessEndingReason),
+              Scope.close(natsScope, Exit.void)
+            )
+            let ended: Fiber.Fiber<void> | undefined
+            steps.forEach((step, i) => {
+              if (i === endAt) ended = sim.fork(end)
+              if (step.kind === "settle") sim.settle()
+              else if (step.kind === "receive") sim.fork(Effect.ignore(receive))
+              else if (ended === undefined) {
+                // NATS hands over nothing more once the subscription is gone.
+                const size = step.sync ? 1 : step.batch
+                const reply = replyOf(0, sent.length)
+                const ids = Array.from({ length: size }, (_, k) => `q${sent.length + k}`)
+                for (const id of ids) sent.push({ id, sync: step.sync, reply })
+                const json = ids
+                  .map((id) => Result.getOrThrow(encodeJsonResult(msg(id, id, { header: { sync: step.sync } }))))
+                  .join("\n")
+                deliver(null, arrived(json, reply, size === 1 ? undefined : size))
+              }
+            })
+            ended ??= sim.fork(end)
+            sim.settle()
+            expect(ended.pollUnsafe(), "the end ends").toEqual(Exit.void)
+            // The module stays in its process: what its mailbox holds is received in the end.
+            sim.fork(Effect.forever(receive))
+            sim.settle()
+            const undeliverable = reports.flatMap((event) => (event._tag === "Undeliverable" ? [event.msgId] : []))
+            for (const { id, sync, reply } of sent) {
+              const times = received.filter((r) => r === id).length + undeliverable.filter((u) => u === id).length
+              expect(times, `${id}: received or reported Undeliverable, once`).toBe(1)
+              if (sync && undeliverable.includes(id))
+                expect(
+                  published.some((p) => p.subject === reply && p.headers["Beehive-Undeliverable"] !== undefined),
+                  `${id}: answered Beehive-Undeliverable`
+                ).toBe(true)
+            }
+            for (const event of reports)
+              if (event._tag === "Undeliverable") expect(event.reason).toBe(ProcessEndingReason)
+            sim.run(Scope.close(hostScope, Exit.void))
+          })
+      ),
+      fcParams(400)
     ))
 })
 
