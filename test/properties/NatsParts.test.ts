@@ -1409,6 +1409,36 @@ const servingHostState = (
   return state
 }
 
+/**
+ * A module "m" of `capacity` in `host`, served on `sim` by the state `servingHostState` makes with
+ * `natsScope`: what serving publishes and reports, and NATS handing it a message.
+ */
+const serveOne = (
+  sim: SimRuntime,
+  host: ContextHostService,
+  natsScope: Scope.Scope,
+  maxInbound: number,
+  capacity: number
+) => {
+  const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
+  const reports: Array<NatsEvent> = []
+  let subscription: (error: Error | null, msg: Msg) => void = () => {}
+  const state = servingHostState(
+    host,
+    natsScope,
+    maxInbound,
+    published,
+    (callback) => {
+      subscription = callback
+    },
+    (event) => reports.push(event)
+  )
+  sim.run(host.beehive.addModule("m", { capacity }))
+  sim.run(state.serving.serve("m"))
+  sim.settle()
+  return { state, published, reports, deliver: (msg: Msg) => subscription(null, msg) }
+}
+
 describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
   it("R-NATS-8 R-NATS-13 R-NATS-2 a sync request the full inbound queue refuses, and a payload that is no message, are answered Beehive-Undeliverable carrying the sender's count, itself included, under any schedule, whatever the queue holds (nothing, while a batch's lines are being delivered, too); every message (a batch's bad line, wherever it is, too) counts once in its sender's acknowledgements, and each payload that is no message is reported BadPayload once, whether the queue took it or not", () =>
     fc.assert(
@@ -1444,22 +1474,7 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
             const sim = new SimRuntime({ strategy })
             const scope = sim.run(Scope.make())
             const host = sim.run(Scope.provide(makeHost(), scope))
-            const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
-            let deliver: (error: Error | null, msg: Msg) => void = () => {}
-            const reports: Array<NatsEvent> = []
-            const state = servingHostState(
-              host,
-              scope,
-              maxInbound,
-              published,
-              (callback) => {
-                deliver = callback
-              },
-              (event) => reports.push(event)
-            )
-            sim.run(host.beehive.addModule("m", { capacity }))
-            sim.run(state.serving.serve("m"))
-            sim.settle()
+            const { state, published, reports, deliver } = serveOne(sim, host, scope, maxInbound, capacity)
             const sentBy = [0, 0]
             const arrivals: Array<Fiber.Fiber<void>> = []
             let badPayloads = 0
@@ -1479,7 +1494,7 @@ describe("R-NATS-8 R-NATS-13 a served module's inbound queue full", () => {
                   .join("\n")
                 const reply = replyOf(step.sender, n)
                 const batch = ids.length === 1 ? undefined : ids.length
-                arrivals.push(sim.fork(Effect.sync(() => deliver(null, arrived(json, reply, batch)))))
+                arrivals.push(sim.fork(Effect.sync(() => deliver(arrived(json, reply, batch)))))
                 sentBy[step.sender] = (sentBy[step.sender] as number) + ids.length
                 if (step.bad) badPayloads++
               }
@@ -1539,22 +1554,7 @@ describe("R-NATS-2 a served module stops being served while messages wait for it
             const hostScope = sim.run(Scope.make())
             const natsScope = sim.run(Scope.make())
             const host = sim.run(Scope.provide(makeHost(), hostScope))
-            const published: Array<{ readonly subject: string; readonly headers: Record<string, string> }> = []
-            const reports: Array<NatsEvent> = []
-            let deliver: (error: Error | null, msg: Msg) => void = () => {}
-            const state = servingHostState(
-              host,
-              natsScope,
-              64,
-              published,
-              (callback) => {
-                deliver = callback
-              },
-              (event) => reports.push(event)
-            )
-            sim.run(host.beehive.addModule("m", { capacity }))
-            sim.run(state.serving.serve("m"))
-            sim.settle()
+            const { state, published, reports, deliver } = serveOne(sim, host, natsScope, 64, capacity)
             const sent: Array<{ readonly id: string; readonly sync: boolean; readonly reply: string }> = []
             const received: Array<string> = []
             const receive = Effect.map(host.beehive.receive("m"), (m) => {
@@ -1579,7 +1579,7 @@ describe("R-NATS-2 a served module stops being served while messages wait for it
                 const json = ids
                   .map((id) => Result.getOrThrow(encodeJsonResult(msg(id, id, { header: { sync: step.sync } }))))
                   .join("\n")
-                deliver(null, arrived(json, reply, size === 1 ? undefined : size))
+                deliver(arrived(json, reply, size === 1 ? undefined : size))
               }
             })
             ended ??= sim.fork(end)
