@@ -10,12 +10,12 @@
  * @internal
  */
 import type { Msg } from "@nats-io/transport-node"
-import { Cause, Effect, Exit, Queue, Result } from "effect"
+import { Effect, Exit, Queue, Result } from "effect"
 import { ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
-import { ProcessEndingReason } from "../ContextHost.ts"
+import { undelivered } from "../Undelivered.ts"
 import { batchCount, batchLines, inboundWeight } from "./Batch.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
@@ -452,12 +452,11 @@ const offerOnce = (offer: Offer, module: string, message: Message): Effect.Effec
 }
 
 const refusalOf = (exit: Exit.Exit<void, Error>, admitted: boolean): Refusal | undefined => {
-  if (Exit.isSuccess(exit) || admitted) return undefined
-  if (Cause.hasInterruptsOnly(exit.cause)) return { message: ProcessEndingReason, gone: false }
-  const error = Cause.squash(exit.cause) as Error
-  const tag = (error as { _tag?: string })._tag
+  const refused = undelivered(exit, admitted)
+  if (refused === undefined) return undefined
+  const tag = (refused.error as { _tag?: string } | undefined)?._tag
   return {
-    message: error.message,
+    message: refused.reason,
     gone: tag === "ModuleNotFound" || tag === "ModuleClosed" || tag === "BeehiveShutdown"
   }
 }

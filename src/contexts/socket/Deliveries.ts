@@ -16,9 +16,10 @@
  * @since 0.2.0
  * @internal
  */
-import { Cause, Effect, Exit, MutableList } from "effect"
+import { Effect, MutableList } from "effect"
 import * as Message from "../../model/Message.ts"
 import { ProcessEndingReason } from "../ContextHost.ts"
+import { undelivered } from "../Undelivered.ts"
 import type { Backlog } from "./Backlog.ts"
 import type { Link } from "./Link.ts"
 import type { RemoteEndpoint } from "./RemoteEndpoint.ts"
@@ -156,12 +157,8 @@ export class Deliveries {
       item.from.backlog.taken(item.bytes)
       offer.admitted = false
       const exit = yield* Effect.exit(restore(this.state.deliver(destination, item.message, admitted)))
-      if (Exit.isSuccess(exit) || offer.admitted) continue
-      // `send` fails only with typed errors (ModuleNotFound, ModuleClosed, BeehiveShutdown).
-      const reason = Cause.hasInterruptsOnly(exit.cause)
-        ? ProcessEndingReason
-        : (Cause.squash(exit.cause) as Error).message
-      yield* item.from.undeliverable(item.message, destination, reason)
+      const refused = undelivered(exit, offer.admitted)
+      if (refused !== undefined) yield* item.from.undeliverable(item.message, destination, refused.reason)
     }
     // Only this fiber removes the key, and only here: it still maps to this delivery.
     this.state.deliveries.delete(delivery.key)
