@@ -112,6 +112,8 @@ export const checkMessages = (
 
 /** The milliseconds a `Duration` input stands for; undefined for anything that is not one (NaN too). */
 const durationMillis = (value: unknown): number | undefined => {
+  // What `Duration` makes of a whole number of ms, without making a duration: a timeout on every call.
+  if (Number.isSafeInteger(value)) return value as number
   const input =
     (typeof value === "number" && !Number.isNaN(value)) ||
     typeof value === "bigint" ||

@@ -38,7 +38,7 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
   const body = (fiber: Fiber.Fiber<unknown, unknown>, module: string, message: Message) =>
     sendBody(state, fiber, module, message, undefined)
   const memo = tracingMemo()
-  return (module, message) => observeWith(memo, "beehive.send", sendAttributes, body, module, message)
+  return (module, message) => observeWith(memo, "beehive.send", sendAttributes, body, module, message, undefined)
 }
 
 /**
@@ -55,7 +55,8 @@ export const makeDeliver = (state: BeehiveState): ContextHostService["deliver"] 
       sendAttributes,
       (fiber, m: string, msg: Message) => sendBody(state, fiber, m, msg, admitted),
       module,
-      message
+      message,
+      undefined
     )
 }
 
@@ -126,7 +127,7 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
     )
   }
   const memo = tracingMemo()
-  return (module) => observeWith(memo, "beehive.receive", receiveAttributes, body, module, undefined)
+  return (module) => observeWith(memo, "beehive.receive", receiveAttributes, body, module, undefined, undefined)
 }
 
 const receiveAttributes = (module: unknown) => ({ "beehive.module": String(module) })

@@ -7,7 +7,7 @@
 import { Clock, type Duration, Effect, Exit, type Fiber, Result } from "effect"
 import { armNow, type Cancel, first, mapExit } from "../../effects/Arm.ts"
 import { awaitArmUntil } from "../../effects/Deadline.ts"
-import { observe, recordUnsafe } from "../../effects/Observability.ts"
+import { observeWith, recordUnsafe, tracingMemo } from "../../effects/Observability.ts"
 import { ReplySlot } from "../../effects/ReplySlot.ts"
 import { DuplicateRequestId, type SyncPhase, SyncTimeout } from "../../model/Errors.ts"
 import { type Message, setSync } from "../../model/Message.ts"
@@ -21,14 +21,23 @@ import { releaseSlot, timedCall, withPendingCall } from "./PendingCalls.ts"
  *
  * @category constructors
  */
-export const makeSendSync =
-  (state: BeehiveState): BeehiveService["sendSync"] =>
-  (module, message, timeout) =>
-    observe(
-      "beehive.sendSync",
-      () => ({ "beehive.module": String(module), "beehive.message.id": message?.header?.id }),
-      (caller) => timedCall(state, caller, sendSyncCall(state, caller, module, message, timeout))
-    )
+export const makeSendSync = (state: BeehiveState): BeehiveService["sendSync"] => {
+  // Made once: a call allocates its own state only.
+  const body = (
+    caller: Fiber.Fiber<unknown, unknown>,
+    module: string,
+    message: Message,
+    timeout: Duration.Input | undefined
+  ) => timedCall(state, caller, sendSyncCall(state, caller, module, message, timeout))
+  const memo = tracingMemo()
+  return (module, message, timeout) =>
+    observeWith(memo, "beehive.sendSync", sendSyncAttributes, body, module, message, timeout)
+}
+
+const sendSyncAttributes = (module: unknown, message: Message | undefined) => ({
+  "beehive.module": String(module),
+  "beehive.message.id": message?.header?.id
+})
 
 const sendSyncCall = (
   state: BeehiveState,
@@ -65,15 +74,25 @@ const sendSyncCall = (
         if (Exit.isFailure(exit)) slot.close()
         return exit
       }
-      // Enqueue and a response race: a response that arrives while the request still waits for
-      // room ends the call and withdraws the request (R-SYNC-8). The slot goes first: an outcome it
-      // already holds (a response accepted while this fiber waited to run) decides the call,
-      // whatever the enqueue would say (R-SYNC-4). The request is offered in the step that found
-      // the module and registered the slot, so a cleanup cannot come in between (`ModuleClosed`
-      // means it waited for room), and a request that waits holds its place in line from the step
-      // its call was registered (R-GLOBAL-6).
       const holdOffer = register(slot)
-      const [enqueued, withdraw, atOnce] = armNow(
+      // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
+      const interrupted = () => slot.close()
+      const awaitResponse = (readAt?: number) =>
+        awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted, readAt)
+      // The request is offered in the step that found the module and registered the slot, so a cleanup
+      // cannot come in between (`ModuleClosed` means it waited for room). With room, or a receiver
+      // waiting (most calls), it is in at once, and the call waits for its response straight away: a
+      // response the receiver sent meanwhile (it ran inline) is in the slot already (R-SYNC-4).
+      if (endpoint.offerNow(request, "now")) {
+        recordUnsafe(fiber, state.metrics?.sent, 1)
+        return awaitResponse(now)
+      }
+      // Full (or closed). Enqueue and a response race: a response that arrives while the request still
+      // waits for room ends the call and withdraws the request (R-SYNC-8). The slot goes first: an
+      // outcome it already holds (a response accepted while this fiber waited to run) decides the call,
+      // whatever the enqueue would say (R-SYNC-4). A request that waits holds its place in line from
+      // the step its call was registered (R-GLOBAL-6).
+      const [enqueued, withdraw] = armNow(
         first<Message | undefined, SendSyncError>(
           slot.arm,
           mapExit(endpoint.armOffer(request, "now"), (exit) => {
@@ -83,12 +102,6 @@ const sendSyncCall = (
         )
       )
       holdOffer(withdraw)
-      // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
-      const interrupted = () => slot.close()
-      const awaitResponse = (readAt?: number) =>
-        awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted, readAt)
-      // Offered at once, no response yet (most calls): the call waits for its response straight away.
-      if (atOnce !== undefined && Exit.isSuccess(atOnce) && atOnce.value === undefined) return awaitResponse(now)
       return awaitArmUntil(enqueued, deadline, timedOut("enqueue"), interrupted, now).pipe(
         Effect.flatMap((response) => (response !== undefined ? Effect.succeed(response) : awaitResponse()))
       )
