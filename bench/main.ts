@@ -3,11 +3,13 @@
  * of issues #2 and #13 (send→receive next to a raw Effect `Queue` and to a plain ring buffer, the
  * ceiling; the batched operations next to both; sendSync next to the same request/response on raw
  * Effect, a `Deferred` through a `Queue`, with the same kind of responder, and with the event-loop turn
- * rate, which bounds a responder under `Effect.forever`). Run with `npm run bench` (a build, then
+ * rate, which bounds a responder under `Effect.forever`; the bytes a message and a call allocate, next to
+ * raw Effect's). Run with `npm run bench` (a build, then
  * `node --expose-gc dist/bench/main.js`).
  * Each figure is the median of 5 measured runs after one warm-up run.
  */
 
+import { Session } from "node:inspector/promises"
 import os from "node:os"
 import { Deferred, Effect, Fiber, Metric, Queue, Tracer } from "effect"
 import { syncTrio } from "../checker/scenarios/syncTrio.ts"
@@ -252,6 +254,35 @@ const groupSync = (n: number) =>
       return ((performance.now() - start) / n) * 1000
     })
   )
+
+/**
+ * Bytes allocated per operation, garbage included, by `run(n)`: V8's sampling heap profiler (a sample
+ * every 64 bytes on average, scaled to what was allocated; objects either collector freed are kept),
+ * after a warm-up run. Allocations, unlike speeds, barely move from run to run or machine to machine.
+ */
+const allocatedPerOp = async (n: number, run: (n: number) => Promise<unknown>): Promise<number> => {
+  await run(Math.max(10, Math.round(n / 10)))
+  const session = new Session()
+  session.connect()
+  try {
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 64,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true
+    })
+    await run(n)
+    const { profile } = await session.post("HeapProfiler.stopSampling")
+    let bytes = 0
+    const visit = (node: (typeof profile)["head"]): void => {
+      bytes += node.selfSize
+      for (const child of node.children) visit(child)
+    }
+    visit(profile.head)
+    return bytes / n
+  } finally {
+    session.disconnect()
+  }
+}
 
 /** 1e6 sendSync calls: pending table afterwards, and heap growth. */
 const leakCheck = (n: number) =>
@@ -514,6 +545,28 @@ export const runBenchmarks = async (): Promise<number> => {
     `(building: ${(1e6 / yielding - 1e6 / prebuilt).toFixed(2)} us/call)`
   )
   line("  event-loop turns/s (1 per such call)", `${fmt(turns)}/s`, "", "", "(its ceiling)")
+  // What the single-message path and a call allocate, next to the same on raw Effect, median of 3.
+  const allocN = scaled(100_000)
+  const allocated = { sendReceive: [] as Array<number>, queue: [] as Array<number> }
+  const allocatedSync = { ours: [] as Array<number>, raw: [] as Array<number> }
+  for (let i = 0; i < 3; i++) {
+    allocated.queue.push(await allocatedPerOp(allocN, rawQueue))
+    allocated.sendReceive.push(await allocatedPerOp(allocN, (n) => sendReceive(n)))
+    allocatedSync.raw.push(await allocatedPerOp(allocN, (n) => rawSyncRoundTrips(n, true)))
+    allocatedSync.ours.push(await allocatedPerOp(allocN, (n) => sendSync(n, yieldingResponder)))
+  }
+  const bytes = (x: number) => `${x.toFixed(0)} B`
+  for (const [name, ours, raw, baseline] of [
+    ["bytes allocated per send→receive", allocated.sendReceive, allocated.queue, "Queue"],
+    ["  per sendSync, user's, Effect.forever", allocatedSync.ours, allocatedSync.raw, "Effect"]
+  ] as const)
+    line(
+      name,
+      bytes(median(ours)),
+      `${baseline} ${bytes(median(raw))}`,
+      (median(ours) / median(raw)).toFixed(2),
+      "(no target)"
+    )
   const latency = await measure(5, () => groupSync(scaled(20_000)))
   line("sendToGroupSync mean latency (4)", `${latency.toFixed(1)} us`, "", "", "<= 100 us", latency <= 100)
   const leak = await leakCheck(scaled(1_000_000))

@@ -49,6 +49,9 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
       /\n {2}same, messages built once +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +\(building: -?[\d.]+ us\/call\)/
     )
     expect(measured).toMatch(/\n {2}event-loop turns\/s \(1 per such call\) +[\d.]+ [kM]\/s +\(its ceiling\)/)
+    // Bytes allocated per message and per call (garbage included), next to raw Effect's in the same run.
+    expect(measured).toMatch(/\nbytes allocated per send→receive +\d+ B +Queue \d+ B +[\d.]+ +\(no target\)/)
+    expect(measured).toMatch(/\n {2}per sendSync, user's, Effect\.forever +\d+ B +Effect \d+ B +[\d.]+ +\(no target\)/)
     // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
     expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)

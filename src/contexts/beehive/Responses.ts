@@ -5,9 +5,9 @@
  * @since 0.3.0
  * @internal
  */
-import { Effect, Result } from "effect"
+import { Effect, type Fiber, Result } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
-import { observe } from "../../effects/Observability.ts"
+import { observeWith, tracingMemo } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import type { InvalidArgument } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
@@ -20,25 +20,30 @@ import { invalidOf } from "./Checks.ts"
  *
  * @category constructors
  */
-export const makeSendResp =
-  (state: BeehiveState): BeehiveService["sendResp"] =>
-  (response, from) =>
-    observe(
-      "beehive.sendResp",
-      () => ({
-        "beehive.module": from,
-        "beehive.message.id": response?.header?.id,
-        "beehive.parent.id": response?.header?.parentId
-      }),
-      (fiber): Effect.Effect<boolean, InvalidArgument> => {
-        if (!(isMessage(response) && (from === undefined || isName(from))))
-          return invalidOf(
-            checkMessage("sendResp", "response", response),
-            from === undefined ? Result.void : checkName("sendResp", "responder", from)
-          )
-        return Effect.succeed(routeResponse(state, response, from ?? fiber.getRef(CurrentModule)))
-      }
-    )
+export const makeSendResp = (state: BeehiveState): BeehiveService["sendResp"] => {
+  // Made once: a response allocates only the effect that hands it over.
+  const body = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    response: Message,
+    from: string | undefined
+  ): Effect.Effect<boolean, InvalidArgument> => {
+    if (!(isMessage(response) && (from === undefined || isName(from))))
+      return invalidOf(
+        checkMessage("sendResp", "response", response),
+        from === undefined ? Result.void : checkName("sendResp", "responder", from)
+      )
+    return Effect.succeed(routeResponse(state, response, from ?? fiber.getRef(CurrentModule)))
+  }
+  const memo = tracingMemo()
+  return (response, from) =>
+    observeWith(memo, "beehive.sendResp", sendRespAttributes, body, response, from, undefined)
+}
+
+const sendRespAttributes = (response: Message | undefined, from: string | undefined) => ({
+  "beehive.module": from,
+  "beehive.message.id": response?.header?.id,
+  "beehive.parent.id": response?.header?.parentId
+})
 
 /**
  * Hands a response to the call waiting for it, or else to a context type that forwards it to another
