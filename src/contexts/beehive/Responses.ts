@@ -35,8 +35,7 @@ export const makeSendResp = (state: BeehiveState): BeehiveService["sendResp"] =>
     return Effect.succeed(routeResponse(state, response, from ?? fiber.getRef(CurrentModule)))
   }
   const memo = tracingMemo()
-  return (response, from) =>
-    observeWith(memo, "beehive.sendResp", sendRespAttributes, body, response, from, undefined)
+  return (response, from) => observeWith(memo, "beehive.sendResp", sendRespAttributes, body, response, from, undefined)
 }
 
 const sendRespAttributes = (response: Message | undefined, from: string | undefined) => ({
