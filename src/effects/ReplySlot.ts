@@ -28,6 +28,11 @@ export class ReplySlot<E> {
     this.module = module
   }
 
+  /** The outcome, if it is there already (a response or a failure); the slot may be closed or open. */
+  get settled(): Exit.Exit<Message, E> | undefined {
+    return this.outcome
+  }
+
   /** Whether the slot still takes a response. */
   get isOpen(): boolean {
     return !this.closed && this.outcome === undefined

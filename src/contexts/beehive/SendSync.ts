@@ -81,11 +81,12 @@ const sendSyncCall = (
         awaitArmUntil<Message, SendSyncError>(slot.arm, deadline, timedOut("response"), interrupted, readAt)
       // The request is offered in the step that found the module and registered the slot, so a cleanup
       // cannot come in between (`ModuleClosed` means it waited for room). With room, or a receiver
-      // waiting (most calls), it is in at once, and the call waits for its response straight away: a
-      // response the receiver sent meanwhile (it ran inline) is in the slot already (R-SYNC-4).
+      // waiting (most calls), it is in at once, and the call waits for its response straight away;
+      // a receiver woken by it runs inline, and may have answered already: then the call ends in this
+      // step (R-SYNC-4).
       if (endpoint.offerNow(request, "now")) {
         recordUnsafe(fiber, state.metrics?.sent, 1)
-        return awaitResponse(now)
+        return slot.settled ?? awaitResponse(now)
       }
       // Full (or closed). Enqueue and a response race: a response that arrives while the request still
       // waits for room ends the call and withdraws the request (R-SYNC-8). The slot goes first: an
