@@ -82,19 +82,25 @@ export interface TracingMemo {
 /** A memo that has seen no context yet. @category constructors */
 export const tracingMemo = (): TracingMemo => ({ context: undefined, tracing: false })
 
+/** What `observeWith` reads a call's span attributes from: its arguments. @category models */
+export type Attributes<X, Y, Z> = (x: X, y: Y, z: Z) => Record<string, string | number | undefined>
+
+/** An operation's body: its fiber and its arguments to the effect it runs. @category models */
+export type Body<X, Y, Z, A, E, R> = (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y, z: Z) => Effect.Effect<A, E, R>
+
 /**
- * `observe` for the hot paths (send, receive): `attributes` and `body` are made once, not per call,
- * and get the call's arguments, so that a call allocates only the effect it returns (and its
- * closure); the attributes are computed only when a tracer is installed, which `memo` remembers
- * for the context it last saw.
+ * `observe` for the hot paths (send, receive, sendSync, sendResp): `attributes` and `body` are made
+ * once, not per call, and get the call's arguments, so that a call allocates only the effect it
+ * returns, one object; the attributes are computed only when a tracer is installed, which `memo`
+ * remembers for the context it last saw.
  *
  * @category combinators
  */
 export const observeWith = <X, Y, Z, A, E, R>(
   memo: TracingMemo,
   name: string,
-  attributes: (x: X, y: Y, z: Z) => Record<string, string | number | undefined>,
-  body: (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y, z: Z) => Effect.Effect<A, E, R>,
+  attributes: Attributes<X, Y, Z>,
+  body: Body<X, Y, Z, A, E, R>,
   x: X,
   y: Y,
   z: Z
@@ -107,8 +113,8 @@ export const observeWith = <X, Y, Z, A, E, R>(
 class Observed<X, Y, Z, A, E, R> {
   readonly memo: TracingMemo | undefined
   readonly name: string
-  readonly attributes: (x: X, y: Y, z: Z) => Record<string, string | number | undefined>
-  readonly body: (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y, z: Z) => Effect.Effect<A, E, R>
+  readonly attributes: Attributes<X, Y, Z>
+  readonly body: Body<X, Y, Z, A, E, R>
   readonly x: X
   readonly y: Y
   readonly z: Z
@@ -116,8 +122,8 @@ class Observed<X, Y, Z, A, E, R> {
   constructor(
     memo: TracingMemo | undefined,
     name: string,
-    attributes: (x: X, y: Y, z: Z) => Record<string, string | number | undefined>,
-    body: (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y, z: Z) => Effect.Effect<A, E, R>,
+    attributes: Attributes<X, Y, Z>,
+    body: Body<X, Y, Z, A, E, R>,
     x: X,
     y: Y,
     z: Z
