@@ -341,13 +341,14 @@ const bytesPerQueue = (n: number) =>
 
 /**
  * Bytes per pending sendSync: `n` callers (each its own fiber) wait on a module that receives every
- * request and answers none; heap delta / n with every request received. Then the callers are
- * interrupted, and the reply table must be empty.
+ * request and answers none; heap delta / n with every request received. With the default mailbox
+ * (1024) most requests wait for room first; with `capacity` n each goes in at once. Then the callers
+ * are interrupted, and the reply table must be empty.
  */
-const bytesPerPendingCall = (n: number) =>
+const bytesPerPendingCall = (n: number, capacity?: number) =>
   withBeehive((b) =>
     Effect.gen(function* () {
-      yield* b.addModule("silent")
+      yield* b.addModule("silent", { capacity })
       let received = 0
       yield* Effect.forkChild(
         Effect.forever(
@@ -583,6 +584,7 @@ export const runBenchmarks = async (): Promise<number> => {
   const moduleBytes: Array<number> = []
   const queueBytes: Array<number> = []
   const callBytes: Array<number> = []
+  const callBytesAtOnce: Array<number> = []
   const deferredBytes: Array<number> = []
   let callsLeft = 0
   let callsPending = true
@@ -594,6 +596,10 @@ export const runBenchmarks = async (): Promise<number> => {
     callBytes.push(calls.bytes)
     callsLeft += calls.left
     callsPending &&= calls.pending === memN
+    const atOnce = await bytesPerPendingCall(memN, memN)
+    callBytesAtOnce.push(atOnce.bytes)
+    callsLeft += atOnce.left
+    callsPending &&= atOnce.pending === memN
   }
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`
   const gcNote = leak.gc ? "" : " (no gc)"
@@ -609,6 +615,13 @@ export const runBenchmarks = async (): Promise<number> => {
     kb(median(callBytes)),
     `Deferred ${kb(median(deferredBytes))}${gcNote}`,
     (median(callBytes) / median(deferredBytes)).toFixed(2),
+    "(no target)"
+  )
+  line(
+    "  same, each request in at once",
+    kb(median(callBytesAtOnce)),
+    `Deferred ${kb(median(deferredBytes))}${gcNote}`,
+    (median(callBytesAtOnce) / median(deferredBytes)).toFixed(2),
     "(no target)"
   )
   line(

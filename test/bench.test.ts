@@ -55,6 +55,7 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
     expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
+    expect(measured).toMatch(/\n {2}same, each request in at once +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/then interrupted: pending before, after +100, 0 +all, 0 +met/)
     expect(measured).toContain("after 1e+3 sendSync: pending, heap")
     // The checker's schedules per second, each strategy next to the scenario run on Effect's runtime.
