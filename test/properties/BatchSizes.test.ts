@@ -8,10 +8,10 @@
 import { Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Beehive } from "../../src/contexts/Beehive.ts"
 import { MailboxEndpoint } from "../../src/contexts/MailboxEndpoint.ts"
 import type { EndpointOptions, ModuleContext } from "../../src/contexts/ModuleContext.ts"
 import { isMessage } from "../../src/model/Arguments.ts"
+import { makeBeehiveWith } from "../support/contexts.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
@@ -51,10 +51,8 @@ describe("R-RECV-5 batch sizes", () => {
           Effect.runPromise(
             Effect.scoped(
               Effect.gen(function* () {
-                const host = yield* Beehive.makeHost()
                 const opened: Array<Overcounting> = []
-                yield* host.plug(overcounting(elsewhere, opened))
-                const beehive = host.beehive
+                const beehive = yield* makeBeehiveWith([overcounting(elsewhere, opened)])
                 yield* beehive.addModule("m", { contextType: "overcounting", capacity })
                 const sent = Array.from({ length: count }, (_, i) => `${i}`)
                 // A sender that fills the mailbox and waits for room, admitted as batches take.

@@ -70,10 +70,6 @@ const sendSyncCall = (
         slot.close()
         return Exit.fail(new SyncTimeout({ msgId: id, module, timeoutMs, phase }))
       }
-      const closeOnFailure = <A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> => {
-        if (Exit.isFailure(exit)) slot.close()
-        return exit
-      }
       const holdOffer = register(slot)
       // The slot closes when an interruption withdraws the wait: a response after that gets `false`.
       const interrupted = () => slot.close()
@@ -98,7 +94,8 @@ const sendSyncCall = (
           slot.arm,
           mapExit(endpoint.armOffer(request, "now"), (exit) => {
             if (Exit.isSuccess(exit)) recordUnsafe(fiber, state.metrics?.sent, 1)
-            return closeOnFailure(Exit.map(exit, () => undefined))
+            else slot.close()
+            return Exit.map(exit, () => undefined)
           })
         )
       )
