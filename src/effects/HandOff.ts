@@ -43,9 +43,11 @@ const returnUndelivered = (slot: Slot): void => {
   giveBack(value as never)
 }
 
-const slotOf = (fiber: Fiber.Fiber<unknown, unknown>): Slot => {
-  const known = slots.get(fiber)
-  if (known !== undefined) return known
+// The lookup and the making are two functions: one that makes closures over a variable allocates a
+// context for it on every call, also when it returns early (measured: 40 bytes a receive).
+const slotOf = (fiber: Fiber.Fiber<unknown, unknown>): Slot => slots.get(fiber) ?? newSlot(fiber)
+
+const newSlot = (fiber: Fiber.Fiber<unknown, unknown>): Slot => {
   const slot: Slot = {
     value: undefined,
     giveBack: undefined,

@@ -64,23 +64,7 @@ export const observe = <A, E, R>(
   name: string,
   attributes: () => Record<string, string | number | undefined>,
   body: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> => new Observed(undefined, name, attributes, body, undefined, undefined, undefined).effect()
-
-/**
- * What a hot path last found about tracing: the context it asked about and the answer. A context is
- * immutable and the fibers of one program mostly share one, so the lookup of a tracer that is not
- * there (about a seventh of a send and a receive) is made once per context met in a row. One memo per
- * operation of a global context: it holds the last context only as long as that operation lives.
- *
- * @category models
- */
-export interface TracingMemo {
-  context: unknown
-  tracing: boolean
-}
-
-/** A memo that has seen no context yet. @category constructors */
-export const tracingMemo = (): TracingMemo => ({ context: undefined, tracing: false })
+): Effect.Effect<A, E, R> => observeWith(operation(name, attributes, body), undefined, undefined, undefined)
 
 /** What `observeWith` reads a call's span attributes from: its arguments. @category models */
 export type Attributes<X, Y, Z> = (x: X, y: Y, z: Z) => Record<string, string | number | undefined>
@@ -89,73 +73,80 @@ export type Attributes<X, Y, Z> = (x: X, y: Y, z: Z) => Record<string, string | 
 export type Body<X, Y, Z, A, E, R> = (fiber: Fiber.Fiber<unknown, unknown>, x: X, y: Y, z: Z) => Effect.Effect<A, E, R>
 
 /**
- * `observe` for the hot paths (send, receive, sendSync, sendResp): `attributes` and `body` are made
- * once, not per call, and get the call's arguments, so that a call allocates only the effect it
- * returns, one object; the attributes are computed only when a tracer is installed, which `memo`
- * remembers for the context it last saw.
+ * One operation of a context (send, receive, ...), made once with the context: its span's name and
+ * attributes, its body, and what it last found about tracing. A context is immutable and the fibers of
+ * one program mostly share one, so the lookup of a tracer that is not there (about a seventh of a send
+ * and a receive) is made once per context met in a row; the operation holds that context only as
+ * long as it lives.
+ *
+ * @category models
+ */
+export interface Operation<X, Y, Z, A, E, R> {
+  readonly name: string
+  readonly attributes: Attributes<X, Y, Z>
+  readonly body: Body<X, Y, Z, A, E, R>
+  lastContext: unknown
+  tracing: boolean
+}
+
+/** An operation; see `Operation`. @category constructors */
+export const operation = <X, Y, Z, A, E, R>(
+  name: string,
+  attributes: Attributes<X, Y, Z>,
+  body: Body<X, Y, Z, A, E, R>
+): Operation<X, Y, Z, A, E, R> => ({ name, attributes, body, lastContext: undefined, tracing: false })
+
+/**
+ * `observe` for the hot paths (send, receive, sendSync, sendResp, receiveAll): the operation is made
+ * once, not per call, and its body and attributes get the call's arguments, so that a call allocates
+ * only the effect it returns, one object of four fields; the attributes are computed only when a
+ * tracer is installed.
  *
  * @category combinators
  */
 export const observeWith = <X, Y, Z, A, E, R>(
-  memo: TracingMemo,
-  name: string,
-  attributes: Attributes<X, Y, Z>,
-  body: Body<X, Y, Z, A, E, R>,
+  operation: Operation<X, Y, Z, A, E, R>,
   x: X,
   y: Y,
   z: Z
-): Effect.Effect<A, E, R> => new Observed(memo, name, attributes, body, x, y, z).effect()
+): Effect.Effect<A, E, R> => new Observed(operation, x, y, z) as unknown as Effect.Effect<A, E, R>
 
 // An operation of its own, as `Effect.withFiber` would be, but one object per call: a `withFiber` is a
 // closure over the arguments and an effect around it, and a send or a receive is little more than that
 // (measured: send → receiveAll 6.3–6.5 → 6.8–6.9 M msgs/s). Evaluated in one step, like `withFiber`,
 // so schedules recorded before replay the same (test/regressions).
 class Observed<X, Y, Z, A, E, R> {
-  readonly memo: TracingMemo | undefined
-  readonly name: string
-  readonly attributes: Attributes<X, Y, Z>
-  readonly body: Body<X, Y, Z, A, E, R>
+  readonly operation: Operation<X, Y, Z, A, E, R>
   readonly x: X
   readonly y: Y
   readonly z: Z
 
-  constructor(
-    memo: TracingMemo | undefined,
-    name: string,
-    attributes: Attributes<X, Y, Z>,
-    body: Body<X, Y, Z, A, E, R>,
-    x: X,
-    y: Y,
-    z: Z
-  ) {
-    this.memo = memo
-    this.name = name
-    this.attributes = attributes
-    this.body = body
+  constructor(operation: Operation<X, Y, Z, A, E, R>, x: X, y: Y, z: Z) {
+    this.operation = operation
     this.x = x
     this.y = y
     this.z = z
   }
 
-  effect(): Effect.Effect<A, E, R> {
-    return this as unknown as Effect.Effect<A, E, R>
-  }
-
   run(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<A, E, R> {
-    const { memo, body, x, y, z } = this
-    let tracing: boolean
-    if (memo === undefined) tracing = isTracing(fiber)
-    else {
-      const context = fiber.context
-      if (memo.context !== context) {
-        memo.tracing = isTracing(fiber)
-        memo.context = context
-      }
-      tracing = memo.tracing
+    const { operation, x, y, z } = this
+    const context = fiber.context
+    if (operation.lastContext !== context) {
+      operation.tracing = isTracing(fiber)
+      operation.lastContext = context
     }
-    return tracing ? inSpan(this.name, this.attributes(x, y, z), () => body(fiber, x, y, z)) : body(fiber, x, y, z)
+    return operation.tracing ? traced(operation, fiber, x, y, z) : operation.body(fiber, x, y, z)
   }
 }
+
+// A function of its own: `run` would otherwise allocate the closure's context on every call, traced or not.
+const traced = <X, Y, Z, A, E, R>(
+  operation: Operation<X, Y, Z, A, E, R>,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  x: X,
+  y: Y,
+  z: Z
+): Effect.Effect<A, E, R> => inSpan(operation.name, operation.attributes(x, y, z), () => operation.body(fiber, x, y, z))
 
 Object.setPrototypeOf(
   Observed.prototype,

@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Arm, all, armNow, type Cancel, onSuccess } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
-import { observe, observeWith, recordUnsafe, tracingMemo } from "../../effects/Observability.ts"
+import { type BeehiveMetrics, observe, observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import {
   type BeehiveShutdown,
@@ -37,8 +37,8 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
   // Made once: a send allocates only the effect it returns, and a wake or a wait if it needs one.
   const body = (fiber: Fiber.Fiber<unknown, unknown>, module: string, message: Message) =>
     sendBody(state, fiber, module, message, undefined)
-  const memo = tracingMemo()
-  return (module, message) => observeWith(memo, "beehive.send", sendAttributes, body, module, message, undefined)
+  const send = operation("beehive.send", sendAttributes, body)
+  return (module, message) => observeWith(send, module, message, undefined)
 }
 
 /**
@@ -47,17 +47,14 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
  * @category constructors
  */
 export const makeDeliver = (state: BeehiveState): ContextHostService["deliver"] => {
-  const memo = tracingMemo()
-  return (module, message, admitted) =>
-    observeWith(
-      memo,
-      "beehive.send",
-      sendAttributes,
-      (fiber, m: string, msg: Message) => sendBody(state, fiber, m, msg, admitted),
-      module,
-      message,
-      undefined
-    )
+  const body = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    module: string,
+    message: Message,
+    admitted: (() => void) | undefined
+  ) => sendBody(state, fiber, module, message, admitted)
+  const deliver = operation("beehive.send", sendAttributes, body)
+  return (module, message, admitted) => observeWith(deliver, module, message, admitted)
 }
 
 const sendBody = (
@@ -82,8 +79,22 @@ const sendBody = (
     admitted?.()
     return Effect.void
   }
-  // The module found when the wait starts may be another one of that name (cleaned up and added again).
-  return awaitArm(
+  return awaitRoom(state, fiber, module, message, admitted)
+}
+
+// The module found when the wait starts may be another one of that name (cleaned up and added again).
+// A function of its own, as are the other closures of send and receive: a function that makes a
+// closure over its parameters allocates a context for them on every call, whichever branch it takes,
+// and a send or a receive that completes at once then allocated one (measured: 63 bytes a send, 48 a
+// receive).
+const awaitRoom = (
+  state: BeehiveState,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  module: string,
+  message: Message,
+  admitted: (() => void) | undefined
+): Effect.Effect<void, MessageEncodeError | ModuleNotFound | ModuleClosed | BeehiveShutdown> =>
+  awaitArm(
     state.armed(module, "send", (e): Arm<void, MessageEncodeError | ModuleClosed> => {
       const refusedThere = e.refuse?.(message)
       if (refusedThere !== undefined) return () => Exit.fail(refusedThere)
@@ -91,7 +102,6 @@ const sendBody = (
       return admitted === undefined ? offer : onSuccess(offer, admitted)
     })
   )
-}
 
 const sendAttributes = (module: unknown, message: Message | undefined) => ({
   "beehive.module": String(module),
@@ -123,11 +133,11 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
       fiber,
       message,
       endpoint.giveBack ?? ignore,
-      metrics === undefined ? undefined : () => recordUnsafe(fiber, metrics.received, 1)
+      metrics === undefined ? undefined : countReceived(fiber, metrics)
     )
   }
-  const memo = tracingMemo()
-  return (module) => observeWith(memo, "beehive.receive", receiveAttributes, body, module, undefined, undefined)
+  const receive = operation("beehive.receive", receiveAttributes, body)
+  return (module) => observeWith(receive, module, undefined, undefined)
 }
 
 const receiveAttributes = (module: unknown) => ({ "beehive.module": String(module) })
@@ -146,9 +156,12 @@ const awaitReceive = (state: BeehiveState, fiber: Fiber.Fiber<unknown, unknown>,
     })
   )
   return Effect.flatMap(waited, (message) =>
-    handOff(fiber, message, waitedOn?.giveBack ?? ignore, () => recordUnsafe(fiber, metrics.received, 1))
+    handOff(fiber, message, waitedOn?.giveBack ?? ignore, countReceived(fiber, metrics))
   )
 }
+
+const countReceived = (fiber: Fiber.Fiber<unknown, unknown>, metrics: BeehiveMetrics) => () =>
+  recordUnsafe(fiber, metrics.received, 1)
 
 // `arm`, counting its message as sent the moment it is accepted (R-OBS-2): a copy accepted stays
 // delivered even when the operation that offered it ends interrupted (R-SEND-3, R-GROUP-5).

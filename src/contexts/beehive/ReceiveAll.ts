@@ -9,7 +9,7 @@
 import { Cause, Effect, type Fiber, Stream } from "effect"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
-import { observe, recordUnsafe } from "../../effects/Observability.ts"
+import { type BeehiveMetrics, observe, observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
 import { checkBound, checkName, isBound, isName } from "../../model/Arguments.ts"
 import { type BeehiveShutdown, type InvalidArgument, ModuleClosed, type ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
@@ -49,9 +49,14 @@ const takeBatch = (
     fiber,
     batch,
     endpoint.giveBackAll ?? ignore,
-    metrics === undefined ? undefined : () => recordUnsafe(fiber, metrics.received, batch.length)
+    metrics === undefined ? undefined : countReceived(fiber, metrics, batch.length)
   )
 }
+
+// Closures are made in functions of their own: one that makes a closure over its parameters allocates
+// a context for them on every call, whichever branch it takes (see `Delivery`).
+const countReceived = (fiber: Fiber.Fiber<unknown, unknown>, metrics: BeehiveMetrics, count: number) => () =>
+  recordUnsafe(fiber, metrics.received, count)
 
 /**
  * A batch from the module's endpoint, waiting for its first message if none is there. With `only`, the
@@ -74,11 +79,22 @@ const receiveBatch = (
   // context shut down) the wait fails with `ModuleClosed`, as a pull that starts then does (R-RECV-6;
   // until a property found it, a wait that began after a cleanup or a shutdown failed with
   // `ModuleNotFound` or `BeehiveShutdown`, which the pull's span showed).
+  return awaitBatch(state, fiber, module, max, only, endpoint)
+}
+
+const awaitBatch = (
+  state: BeehiveState,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  module: string,
+  max: number,
+  only: Endpoint | undefined,
+  found: Endpoint
+): Effect.Effect<Array<Message>, ModuleNotFound | ModuleClosed | BeehiveShutdown> => {
   if (only !== undefined)
     return Effect.flatMap(awaitArm(only.armTake()), (message) => takeBatch(state, fiber, only, message, max))
   // The endpoint the wait joins is found again in the wait's own step (R-GLOBAL-6); the rest of the
   // batch comes from that one.
-  let waitedOn = endpoint
+  let waitedOn = found
   const waited = awaitArm(
     state.armed(module, "receiveAll", (e) => {
       waitedOn = e
@@ -93,17 +109,21 @@ const receiveBatch = (
  *
  * @category constructors
  */
-export const makeReceiveAll =
-  (state: BeehiveState): BeehiveService["receiveAll"] =>
-  (module, max) =>
-    observe(
-      "beehive.receiveAll",
-      () => ({ "beehive.module": String(module) }),
-      (fiber): Effect.Effect<Array<Message>, ReceiveAllError> =>
-        isName(module) && isBound(max)
-          ? receiveBatch(state, fiber, module, max ?? Number.POSITIVE_INFINITY, undefined)
-          : invalidOf(checkName("receiveAll", "module name", module), checkBound("receiveAll", "max", max))
-    )
+export const makeReceiveAll = (state: BeehiveState): BeehiveService["receiveAll"] => {
+  // Made once, as `receive`'s: a receiver that keeps up takes batches of one.
+  const body = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    module: string,
+    max: number | undefined
+  ): Effect.Effect<Array<Message>, ReceiveAllError> =>
+    isName(module) && isBound(max)
+      ? receiveBatch(state, fiber, module, max ?? Number.POSITIVE_INFINITY, undefined)
+      : invalidOf(checkName("receiveAll", "module name", module), checkBound("receiveAll", "max", max))
+  const receiveAll = operation("beehive.receiveAll", receiveAllAttributes, body)
+  return (module, max) => observeWith(receiveAll, module, max, undefined)
+}
+
+const receiveAllAttributes = (module: unknown) => ({ "beehive.module": String(module) })
 
 /**
  * `receiveStream` (R-RECV-6): the endpoint is found when the stream starts, and each pull is a

@@ -7,7 +7,7 @@
  */
 import { Effect, type Fiber, Result } from "effect"
 import { CurrentModule } from "../../effects/CurrentModule.ts"
-import { observeWith, tracingMemo } from "../../effects/Observability.ts"
+import { observeWith, operation } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import type { InvalidArgument } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
@@ -32,11 +32,15 @@ export const makeSendResp = (state: BeehiveState): BeehiveService["sendResp"] =>
         checkMessage("sendResp", "response", response),
         from === undefined ? Result.void : checkName("sendResp", "responder", from)
       )
-    return Effect.succeed(routeResponse(state, response, from ?? fiber.getRef(CurrentModule)))
+    return routeResponse(state, response, from ?? fiber.getRef(CurrentModule)) ? tookIt : nobodyTookIt
   }
-  const memo = tracingMemo()
-  return (response, from) => observeWith(memo, "beehive.sendResp", sendRespAttributes, body, response, from, undefined)
+  const sendResp = operation("beehive.sendResp", sendRespAttributes, body)
+  return (response, from) => observeWith(sendResp, response, from, undefined)
 }
+
+// Made once: an effect is a description, and these two are all a response can end in.
+const tookIt = Effect.succeed(true)
+const nobodyTookIt = Effect.succeed(false)
 
 const sendRespAttributes = (response: Message | undefined, from: string | undefined) => ({
   "beehive.module": from,

@@ -7,7 +7,7 @@
 import { Clock, type Duration, Effect, Exit, type Fiber, Result } from "effect"
 import { armNow, type Cancel, first, mapExit } from "../../effects/Arm.ts"
 import { awaitArmUntil } from "../../effects/Deadline.ts"
-import { observeWith, recordUnsafe, tracingMemo } from "../../effects/Observability.ts"
+import { observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
 import { ReplySlot } from "../../effects/ReplySlot.ts"
 import { DuplicateRequestId, type SyncPhase, SyncTimeout } from "../../model/Errors.ts"
 import { type Message, setSync } from "../../model/Message.ts"
@@ -29,9 +29,8 @@ export const makeSendSync = (state: BeehiveState): BeehiveService["sendSync"] =>
     message: Message,
     timeout: Duration.Input | undefined
   ) => timedCall(state, caller, sendSyncCall(state, caller, module, message, timeout))
-  const memo = tracingMemo()
-  return (module, message, timeout) =>
-    observeWith(memo, "beehive.sendSync", sendSyncAttributes, body, module, message, timeout)
+  const sendSync = operation("beehive.sendSync", sendSyncAttributes, body)
+  return (module, message, timeout) => observeWith(sendSync, module, message, timeout)
 }
 
 const sendSyncAttributes = (module: unknown, message: Message | undefined) => ({
