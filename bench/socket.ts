@@ -7,6 +7,9 @@
  *   module in the other process, timed until a `sendSync` sent after them to the same module returns
  *   (the server delivers per destination in order, so every message was received by then);
  * - sendSync: round trips to a module that answers every request, with 1 caller and with 16;
+ * - the same with both ends in this process over the memory transport: the socket context's own cost
+ *   (framing, JSON, its fibers), without system calls or the wake-up of another process, which on an
+ *   idle virtual machine are most of a round trip;
  * - next to them, one-byte round trips against a bare node:net echo server in another process: the
  *   machine's floor for a round trip at the time of the run (all figures move with the machine's load);
  *   and one-way messages of the same shape through a bare node:net messenger (JSON.stringify, a length
@@ -24,10 +27,11 @@ import { join } from "node:path"
 import { Effect, Fiber, Layer, References } from "effect"
 import { Beehive, type BeehiveService, makeHost } from "../src/contexts/Beehive.ts"
 import { ContextHost } from "../src/contexts/ContextHost.ts"
+import { MemoryNetwork } from "../src/contexts/socket/MemoryTransport.ts"
 import { nodeTransport } from "../src/contexts/socket/NodeTransport.ts"
 import { type SocketAddress, tcp, unix } from "../src/contexts/socket/SocketAddress.ts"
 import { makeSocketContext, SocketContext } from "../src/contexts/socket/SocketContext.ts"
-import { Transport } from "../src/contexts/socket/Transport.ts"
+import { Transport, type TransportShape } from "../src/contexts/socket/Transport.ts"
 import * as Message from "../src/model/Message.ts"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -301,6 +305,27 @@ const rawOneWays = (address: SocketAddress) =>
     return median(results)
   }).pipe(Effect.scoped)
 
+/** A global context with a socket context over `transport`. */
+const socketSide = (transport: TransportShape) =>
+  Effect.gen(function* () {
+    const host = yield* makeHost()
+    const socket = yield* makeSocketContext(socketOptions).pipe(
+      Effect.provideService(Transport, transport),
+      Effect.provideService(ContextHost, host)
+    )
+    return { beehive: host.beehive, socket }
+  })
+
+/** The client side, module "bench", connected to `address`, measured. */
+const measureClient = (transport: TransportShape, address: SocketAddress) =>
+  Effect.gen(function* () {
+    const { beehive, socket } = yield* socketSide(transport)
+    yield* beehive.addModule("bench")
+    const client = yield* socket.connect({ module: "bench", address })
+    yield* client.connected
+    return yield* measure(beehive)
+  })
+
 /** The client side over a transport to a server process. */
 const overSocket = (address: SocketAddress) =>
   Effect.gen(function* () {
@@ -311,17 +336,17 @@ const overSocket = (address: SocketAddress) =>
         server.child.kill("SIGTERM")
       })
     )
-    const host = yield* makeHost()
-    const socket = yield* makeSocketContext(socketOptions).pipe(
-      Effect.provideService(Transport, nodeTransport),
-      Effect.provideService(ContextHost, host)
-    )
-    const beehive = host.beehive
-    yield* beehive.addModule("bench")
-    const client = yield* socket.connect({ module: "bench", address: server.address })
-    yield* client.connected
-    return yield* measure(beehive)
+    return yield* measureClient(nodeTransport, server.address)
   }).pipe(Effect.scoped)
+
+/** Both sides in this process over the memory transport: the socket context's own cost. */
+const overMemory = Effect.gen(function* () {
+  const network = new MemoryNetwork()
+  const server = yield* socketSide(network.transport)
+  yield* serveModules(server.beehive)
+  const { address } = yield* server.socket.serve({ address: unix("/memory/bench.sock"), accept: ["bench"] })
+  return yield* measureClient(network.transport, address)
+}).pipe(Effect.scoped)
 
 const inProcess = Effect.gen(function* () {
   const beehive = yield* Beehive.make()
@@ -344,10 +369,13 @@ const main = Effect.gen(function* () {
   const overUnix = yield* overSocket(unix(join(dir, "b.sock")))
   yield* step("socket context over TCP loopback, 2 processes")
   const overTcp = yield* overSocket(tcp("127.0.0.1", 0))
+  yield* step("socket context over the memory transport, same process")
+  const memory = yield* overMemory
   const rows: Array<[string, { oneWay: number; sync1: number; syncN: number }]> = [
     ["channel context (same process)", channel],
     ["socket, unix domain (2 processes)", overUnix],
-    ["socket, TCP loopback (2 processes)", overTcp]
+    ["socket, TCP loopback (2 processes)", overTcp],
+    ["socket, memory transport (1 process)", memory]
   ]
   console.log(
     `${"".padEnd(38)}${"send one-way".padStart(16)}${"sendSync 1 caller".padStart(20)}${`sendSync ${CALLERS} callers`.padStart(22)}`

@@ -78,6 +78,10 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
       BENCH_ROUND_TRIPS: "200"
     })
     expect(result.stderr).toContain("measuring: socket context over a unix socket, 2 processes…")
+    // The socket context's own cost, both ends in one process over the memory transport.
+    expect(result.stdout).toMatch(
+      /\nsocket, memory transport \(1 process\) +[\d.]+ [kM]\/s +[\d.]+ [kM]\/s +[\d.]+ [kM]\/s\n/
+    )
     // Issue 13's targets, each next to its bare node:net baseline measured in the same run.
     expect(result.stdout).toMatch(/\nbare node:net JSON one-way \(unix\) +[\d.]+ [kM]\/s\n/)
     expect(result.stdout).toMatch(
