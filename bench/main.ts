@@ -11,7 +11,7 @@
 
 import { Session } from "node:inspector/promises"
 import os from "node:os"
-import { Deferred, Effect, Fiber, Metric, Queue, Tracer } from "effect"
+import { Deferred, Effect, Fiber, Metric, Queue, Stream, Tracer } from "effect"
 import { syncTrio } from "../checker/scenarios/syncTrio.ts"
 import { exploredPerSecond, plainRunsPerSecond } from "../checker/schedulesPerSecond.ts"
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
@@ -134,6 +134,29 @@ const sendReceiveAll = (n: number, sender: "send" | "sendAll") =>
       else
         for (let i = 0; i < n; i += chunk.length)
           yield* b.sendAll("m", n - i >= chunk.length ? chunk : chunk.slice(0, n - i))
+      yield* Fiber.join(consumer)
+      return performance.now() - start
+    })
+  )
+
+/**
+ * A module that handles each message through its mailbox's `Stream` (`receiveStream`, pulled in
+ * batches of `receiveAll`), with a handler per message (`Stream.runForEach`), from a producer that
+ * sends one message at a time.
+ */
+const sendReceiveStream = (n: number) =>
+  withBeehive((b) =>
+    Effect.gen(function* () {
+      yield* b.addModule("m")
+      const m = Message.make({ header: { id: "x" } })
+      const start = performance.now()
+      const consumer = yield* Effect.forkChild(
+        b.receiveStream("m").pipe(
+          Stream.take(n),
+          Stream.runForEach(() => Effect.void)
+        )
+      )
+      for (let i = 0; i < n; i++) yield* b.send("m", m)
       yield* Fiber.join(consumer)
       return performance.now() - start
     })
@@ -445,16 +468,20 @@ export const runBenchmarks = async (): Promise<number> => {
   const rings: Array<number> = []
   const batched: Array<number> = []
   const batchedBoth: Array<number> = []
+  const streamed: Array<number> = []
   ring(N)
   await sendReceiveAll(N, "send")
+  await sendReceiveStream(N)
   for (let i = 0; i < 7; i++) {
     rings.push(perSecond(N, ring(N)))
     batched.push(perSecond(N, await sendReceiveAll(N, "send")))
     batchedBoth.push(perSecond(N, await sendReceiveAll(N, "sendAll")))
+    streamed.push(perSecond(N, await sendReceiveStream(N)))
   }
   const ceiling = median(rings)
   const withReceiveAll = median(batched)
   const withBoth = median(batchedBoth)
+  const withStream = median(streamed)
   line(
     "  send→receive, ring buffer ratio",
     `${fmt(ours)}/s`,
@@ -475,6 +502,13 @@ export const runBenchmarks = async (): Promise<number> => {
       "(the ceiling)"
     )
   }
+  line(
+    "send→receiveStream, runForEach msgs/s",
+    `${fmt(withStream)}/s`,
+    `Queue ${fmt(raw)}/s`,
+    (withStream / raw).toFixed(2),
+    "(no target)"
+  )
   // What observability costs when on: in-memory spans for every operation, or metrics (R-OBS).
   const traced = perSecond(N, await measure(3, () => sendReceive(N, "tracer")))
   line(
@@ -676,6 +710,13 @@ export const runBenchmarks = async (): Promise<number> => {
       ],
       go.sendReceive,
       ">= Go"
+    )
+    line(
+      "  send→receiveStream, runForEach",
+      `${fmt(withStream)}/s`,
+      `Go ${fmt(go.sendReceive)}/s`,
+      (withStream / go.sendReceive).toFixed(2),
+      "(no target)"
     )
     line("Go sendSync answered calls/s", `${fmt(go.sendSyncAnswered)}/s`, "", "", "(the anchor)")
     line("  its answers dropped", `${(go.sendSyncDroppedShare * 100).toFixed(3)}%`, "", "", "(none here)")

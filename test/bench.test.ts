@@ -35,6 +35,14 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
       expect(references).toMatch(
         /\n {2}sendSync \(Effect\.forever\), 0 dropped +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ /
       )
+    // A module's mailbox as a Stream with a handler per message, next to Queue and, where measured, Go.
+    expect(measured).toMatch(
+      /\nsend→receiveStream, runForEach msgs\/s +[\d.]+ [kM]\/s +Queue [\d.]+ [kM]\/s +[\d.]+ +\(no target\)/
+    )
+    if (references.includes("measured in this run (bench/go"))
+      expect(references).toMatch(
+        /\n {2}send→receiveStream, runForEach +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(no target\)/
+      )
     // sendSync next to the same request/response on raw Effect, with each kind of responder, and the
     // event-loop turn rate that bounds the Effect.forever one.
     expect(measured).toMatch(
