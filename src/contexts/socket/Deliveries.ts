@@ -4,6 +4,9 @@
  *
  * - Messages are delivered in arrival order per destination, by a delivery fiber per destination, so a
  *   full mailbox holds up neither the responses behind it nor the other destinations.
+ * - A delivery fiber that has delivered everything waits for its destination's next message, up to
+ *   `maxParkedDeliveries` of them per context; any other ends, and the next message starts a new one.
+ *   A steady stream of requests is then delivered without a fiber forked for each.
  * - The queues are kept per peer module and destination across that peer module's connections
  *   (`SocketState.deliveries`), so what an ended connection still holds is delivered before what the
  *   next one brings. Each message stays counted in the backlog of the connection it came on until a
@@ -16,7 +19,7 @@
  * @since 0.2.0
  * @internal
  */
-import { Effect, MutableList } from "effect"
+import { Effect, type Exit, MutableList } from "effect"
 import * as Message from "../../model/Message.ts"
 import { ProcessEndingReason } from "../ContextHost.ts"
 import { undelivered } from "../Undelivered.ts"
@@ -40,9 +43,25 @@ export interface Delivery {
     readonly from: Deliveries
     readonly bytes: number
   }>
-  /** Whether a fiber drains it (or is about to start). */
+  /** Whether a fiber drains it (or is about to start), or waits for its next message. */
   running: boolean
+  /** Resumes its fiber while that waits for the next message (parked). */
+  parked: ((effect: Effect.Effect<boolean>) => void) | undefined
+  /** Whether a connection is to resume its parked fiber (it is in that connection's `starting`). */
+  waking: boolean
 }
+
+/**
+ * How many delivery fibers of one socket context may wait for their destination's next message at a
+ * time. Each costs a fiber and its queue, about 2.7 KB; past this, a delivery fiber that has delivered
+ * everything ends, as a sender's ended connection's would otherwise stay parked for good.
+ *
+ * @category constants
+ */
+export const maxParkedDeliveries = 64
+
+const woken = Effect.succeed(true)
+const notParked = Effect.succeed(false)
 
 /** What `Effect.uninterruptibleMask` hands its body: makes an effect interruptible again. */
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -62,7 +81,7 @@ export class Deliveries {
   /** The remote modules bound to the connection: the sender's own, never a destination. */
   private readonly endpoints: ReadonlyMap<string, RemoteEndpoint>
   private readonly backlog: Backlog
-  /** Deliveries that got messages in the current read and have no delivery fiber yet. */
+  /** Deliveries that got messages in the current read and have no delivery fiber yet, or a parked one. */
   private idleDeliveries: Array<Delivery> = []
 
   constructor(state: SocketState, link: Link, endpoints: ReadonlyMap<string, RemoteEndpoint>, backlog: Backlog) {
@@ -90,7 +109,7 @@ export class Deliveries {
     const key = `${this.link.options.module}\u0000${destination}`
     let delivery = this.state.deliveries.get(key)
     if (delivery === undefined) {
-      delivery = { key, destination, queue: MutableList.make(), running: false }
+      delivery = { key, destination, queue: MutableList.make(), running: false, parked: undefined, waking: false }
       this.state.deliveries.set(key, delivery)
     }
     MutableList.append(delivery.queue, { message, from: this, bytes })
@@ -98,21 +117,24 @@ export class Deliveries {
     if (!delivery.running) {
       delivery.running = true
       this.idleDeliveries.push(delivery)
+    } else if (delivery.parked !== undefined && !delivery.waking) {
+      delivery.waking = true
+      this.idleDeliveries.push(delivery)
     }
     return forgotten === undefined
       ? undefined
       : this.state.report({ _tag: "RequestForgotten", peer: forgotten.link.peer, msgId: forgotten.id })
   }
 
-  /** Whether `start` has fibers to start: most reads of a client bring only responses. */
+  /** Whether `start` has fibers to start or resume: most reads of a client bring only responses. */
   get hasIdle(): boolean {
     return this.idleDeliveries.length > 0
   }
 
   /**
-   * Starts a delivery fiber for each destination that got messages in this read and had none running:
-   * one fiber per destination and read, started at once (no scheduler hop between a request and its
-   * delivery). Uninterruptible: once taken from `idleDeliveries`, every one gets its fiber.
+   * Starts a delivery fiber for each destination that got messages in this read and had none running,
+   * and resumes those parked: at once, no scheduler hop between a request and its delivery.
+   * Uninterruptible: once taken from `idleDeliveries`, every one gets its fiber.
    */
   readonly start: Effect.Effect<void> = Effect.uninterruptible(
     Effect.suspend(() => {
@@ -127,41 +149,80 @@ export class Deliveries {
   )
 
   private fork(delivery: Delivery): Effect.Effect<unknown> {
-    return Effect.forkIn(this.drain(delivery), this.state.scope, { startImmediately: true })
+    if (!delivery.waking)
+      return Effect.forkIn(Deliveries.drain(this.state, delivery), this.state.scope, { startImmediately: true })
+    delivery.waking = false
+    const parked = delivery.parked
+    // No longer parked: a stop cut its wait, and the fiber reports what the queue holds (`reportLeft`).
+    if (parked === undefined) return Effect.void
+    delivery.parked = undefined
+    this.state.parkedDeliveries--
+    parked(woken)
+    return Effect.void
   }
 
-  // A fiber per destination and read (one per sync request), so its generator function is made once:
-  // a new generator function per fiber cost V8 a prototype object and an initial map for its first
-  // generator, a slow path that took about a fifth of the serving process's CPU per sendSync.
-  // Only the waits for room can be cut by a stop, so each message is taken, offered and (refused)
-  // reported in steps no stop lands between; once a stop came, every later wait is cut at once and
-  // its message reported, and `reportLeft` reports what arrives after. The mask is the loop's, not
-  // each message's: one per message cost a sixth of the one-way rate across processes.
-  private drain(delivery: Delivery): Effect.Effect<void> {
-    return Effect.uninterruptibleMask((restore) => Effect.gen(() => this.drainSteps(delivery, restore))).pipe(
-      Effect.onInterrupt(() => this.reportLeft(delivery))
-    )
+  // A delivery fiber's code is static: the fiber serves a peer module's connections one after another,
+  // and, parked, would otherwise hold the one that started it (and all that connection holds) for as
+  // long as it waits. Its generator function is made once: a new generator function per fiber cost V8
+  // a prototype object and an initial map for its first generator, a slow path that took about a fifth
+  // of the serving process's CPU per sendSync.
+  // Only the waits for room and for the next message can be cut by a stop, so each message is taken,
+  // offered and (refused) reported in steps no stop lands between; once a stop came, every later wait
+  // is cut at once and its message reported, and `reportLeft` reports what arrives after. The mask is
+  // the loop's, not each message's: one per message cost a sixth of the one-way rate across processes.
+  private static drain(state: SocketState, delivery: Delivery): Effect.Effect<void> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.gen(() => Deliveries.drainSteps(state, delivery, restore))
+    ).pipe(Effect.onInterrupt(() => Deliveries.reportLeft(state, delivery)))
   }
 
   // It may deliver messages of other (older or newer) connections of the same peer module: each is
   // accounted to, and refused on behalf of, the connection it came on. A cut wait is reported unless
-  // the module admitted the message as it was cut (R-SEND-3).
-  private *drainSteps(delivery: Delivery, restore: Restore) {
+  // the module admitted the message as it was cut (R-SEND-3). The wait for the next message is the
+  // other place a stop can cut: the stop then reports what arrived meanwhile (`reportLeft`). What the
+  // last message left in the frame is cleared before that wait: nothing of it (nor of the connection
+  // it came on) stays reachable from a parked fiber.
+  private static *drainSteps(state: SocketState, delivery: Delivery, restore: Restore) {
     const offer = { admitted: false }
     const admitted = () => {
       offer.admitted = true
     }
     const destination = delivery.destination
-    while (delivery.queue.length > 0) {
-      const item = MutableList.take(delivery.queue) as QueuedMessage
-      item.from.backlog.taken(item.bytes)
-      offer.admitted = false
-      const exit = yield* Effect.exit(restore(this.state.deliver(destination, item.message, admitted)))
-      const refused = undelivered(exit, offer.admitted)
-      if (refused !== undefined) yield* item.from.undeliverable(item.message, destination, refused.reason)
+    let item: QueuedMessage | undefined
+    let exit: Exit.Exit<void, unknown> | undefined
+    while (true) {
+      while (delivery.queue.length > 0) {
+        item = MutableList.take(delivery.queue) as QueuedMessage
+        item.from.backlog.taken(item.bytes)
+        offer.admitted = false
+        exit = yield* Effect.exit(restore(state.deliver(destination, item.message, admitted)))
+        const refused = undelivered(exit, offer.admitted)
+        if (refused !== undefined) yield* item.from.undeliverable(item.message, destination, refused.reason)
+      }
+      item = undefined
+      exit = undefined
+      if (!(yield* restore(Deliveries.park(state, delivery)))) break
     }
     // Only this fiber removes the key, and only here: it still maps to this delivery.
-    this.state.deliveries.delete(delivery.key)
+    state.deliveries.delete(delivery.key)
+  }
+
+  // True once there is a message to deliver; false at once when `maxParkedDeliveries` wait already.
+  // Both are checked as the wait is registered: a fiber can be preempted between two steps, and a
+  // message queued then, while this fiber still counted as draining, woke nobody. Resumed by `fork`;
+  // the canceller runs when a stop cuts the wait.
+  private static park(state: SocketState, delivery: Delivery): Effect.Effect<boolean> {
+    return Effect.callback<boolean>((resume) => {
+      if (delivery.queue.length > 0) return resume(woken)
+      if (state.parkedDeliveries >= maxParkedDeliveries) return resume(notParked)
+      delivery.parked = resume
+      state.parkedDeliveries++
+      return Effect.sync(() => {
+        if (delivery.parked !== resume) return
+        delivery.parked = undefined
+        state.parkedDeliveries--
+      })
+    })
   }
 
   /**
@@ -171,7 +232,7 @@ export class Deliveries {
    * receipts had covered them). A message whose offer the stop cut is reported by `drainSteps`, unless
    * it was admitted as it was cut.
    */
-  private reportLeft(delivery: Delivery): Effect.Effect<void> {
+  private static reportLeft(state: SocketState, delivery: Delivery): Effect.Effect<void> {
     return Effect.suspend(() => {
       const left: Array<QueuedMessage> = []
       while (delivery.queue.length > 0) {
@@ -179,7 +240,7 @@ export class Deliveries {
         item.from.backlog.taken(item.bytes)
         left.push(item)
       }
-      if (this.state.deliveries.get(delivery.key) === delivery) this.state.deliveries.delete(delivery.key)
+      if (state.deliveries.get(delivery.key) === delivery) state.deliveries.delete(delivery.key)
       return Effect.forEach(
         left,
         (item) => item.from.undeliverable(item.message, delivery.destination, ProcessEndingReason),

@@ -76,6 +76,11 @@ export interface SocketContextService {
    * `maxQueuedResponses` per connection, since past it the connection's reading pauses. Never blocks.
    */
   readonly queuedResponses: Effect.Effect<number>
+  /**
+   * How many destinations' delivery fibers wait for their next message from a peer (R-SOCK-8): at
+   * most 64, whatever the peers send. Never blocks.
+   */
+  readonly waitingDeliveries: Effect.Effect<number>
 }
 
 /** The heartbeat `SocketContext.layerNode` offers, in milliseconds (R-SOCK-20). @category constants */
@@ -121,7 +126,8 @@ export const makeSocketContext = (
       connect: (clientOptions) => connect(state, transport, clientOptions),
       connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules }))),
       pendingRequests: Effect.sync(() => state.pendingRequests),
-      queuedResponses: Effect.sync(() => [...state.links].reduce((n, link) => n + link.queuedResponses, 0))
+      queuedResponses: Effect.sync(() => [...state.links].reduce((n, link) => n + link.queuedResponses, 0)),
+      waitingDeliveries: Effect.sync(() => state.parkedDeliveries)
     }
   })
 

@@ -46,6 +46,8 @@ export class SocketState {
    * holds: one sender's messages keep their order across a reconnection (R-SOCK-8, R-SEND-4).
    */
   readonly deliveries = new Map<string, Delivery>()
+  /** How many delivery fibers wait for their destination's next message (`maxParkedDeliveries`). */
+  parkedDeliveries = 0
   /** What this process wrote to and handled from each peer, for receipts (R-SOCK-21). */
   readonly receipts = new ReceiptLedger(newIncarnation())
   /** The global context: what arrives from peers is delivered through it. */
