@@ -13,7 +13,9 @@
  * - next to them, one-byte round trips against a bare node:net echo server in another process: the
  *   machine's floor for a round trip at the time of the run (all figures move with the machine's load);
  *   and one-way messages of the same shape through a bare node:net messenger (JSON.stringify, a length
- *   prefix, JSON.parse at the other end), the floor for one-way messages;
+ *   prefix, JSON.parse at the other end), the floor for one-way messages; and request/response round
+ *   trips of the same shape through a bare node:net JSON echo (each side builds, stringifies, frames and
+ *   parses what it sends and gets), the floor for a sync round trip that carries JSON;
  * - issue 13's targets over a unix socket: >= 300 k one-way msgs/s, >= 50 k sendSync/s with 1 caller,
  *   each next to its bare baseline.
  *
@@ -157,38 +159,82 @@ const echo = (address: SocketAddress) => {
   else server.listen(address.port, address.host, ready)
 }
 
-/**
- * A bare node:net messenger's receiving end: cuts the stream into 4-byte length-prefixed frames,
- * `JSON.parse`s each, and answers one byte once it has parsed as many as the first frame says.
- */
-const jsonSink = (address: SocketAddress) => {
+/** `value` as JSON behind a 4-byte length: the bare messengers' frame. */
+const jsonFrame = (value: unknown): Buffer => {
+  const json = JSON.stringify(value)
+  const bytes = Buffer.allocUnsafe(4 + Buffer.byteLength(json))
+  bytes.writeUInt32BE(bytes.length - 4, 0)
+  bytes.write(json, 4, "utf8")
+  return bytes
+}
+
+/** A `data` listener that cuts a stream into `jsonFrame`s and hands each on, `JSON.parse`d. */
+const jsonFrames = (onValue: (value: unknown) => void) => {
+  let pending: Buffer = Buffer.alloc(0)
+  return (chunk: Buffer) => {
+    let buffer = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    let offset = 0
+    while (buffer.length - offset >= 4) {
+      const length = buffer.readUInt32BE(offset)
+      if (buffer.length - offset - 4 < length) break
+      const value: unknown = JSON.parse(buffer.toString("utf8", offset + 4, offset + 4 + length))
+      offset += 4 + length
+      onValue(value)
+    }
+    buffer = buffer.subarray(offset)
+    pending = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer)
+  }
+}
+
+/** A bare node:net server over `address` whose connections get `onConnection`. */
+const bareServer = (address: SocketAddress, onConnection: (socket: net.Socket) => void) => {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true)
-    let pending: Buffer = Buffer.alloc(0)
+    socket.on("error", () => {})
+    onConnection(socket)
+  })
+  server.listen((address as { path: string }).path, () => console.log(`READY ${JSON.stringify(address)}`))
+}
+
+/**
+ * A bare node:net messenger's receiving end: `JSON.parse`s each frame, and answers one byte once it
+ * has parsed as many as the first frame says.
+ */
+const jsonSink = (address: SocketAddress) =>
+  bareServer(address, (socket) => {
     let expected = -1
     let parsed = 0
-    socket.on("data", (chunk: Buffer) => {
-      let buffer = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-      let offset = 0
-      while (buffer.length - offset >= 4) {
-        const length = buffer.readUInt32BE(offset)
-        if (buffer.length - offset - 4 < length) break
-        const value = JSON.parse(buffer.toString("utf8", offset + 4, offset + 4 + length)) as { n?: number }
-        offset += 4 + length
-        if (expected < 0) expected = value.n ?? 0
+    socket.on(
+      "data",
+      jsonFrames((value) => {
+        if (expected < 0) expected = (value as { n?: number }).n ?? 0
         else if (++parsed === expected) {
           socket.write("x")
           expected = -1
           parsed = 0
         }
-      }
-      buffer = buffer.subarray(offset)
-      pending = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer)
-    })
-    socket.on("error", () => {})
+      })
+    )
   })
-  server.listen((address as { path: string }).path, () => console.log(`READY ${JSON.stringify(address)}`))
-}
+
+/** The bench's message of `id`, in Go beehive's JSON shape: what the bare messengers carry. */
+const wireMessage = (id: string, parentId: string, sync: boolean, content: string) => ({
+  header: { msg_id: id, parent_msg_id: parentId, timestamp: 1, sync },
+  route: { source: "bench", group: "", operation: "", resource: "" },
+  content
+})
+
+/** A bare node:net JSON echo: answers each request it parses with a response it builds and frames. */
+const jsonEcho = (address: SocketAddress) =>
+  bareServer(address, (socket) => {
+    socket.on(
+      "data",
+      jsonFrames((value) => {
+        const id = (value as { header: { msg_id: string } }).header.msg_id
+        socket.write(jsonFrame(wireMessage(`${id}-r`, id, false, "ok")))
+      })
+    )
+  })
 
 /**
  * One-way messages per second through a bare node:net messenger in another process: `n` messages of
@@ -200,24 +246,13 @@ const rawOneWay = (address: SocketAddress, n: number, run: number): Promise<numb
     const socket = net.connect((address as { path: string }).path)
     socket.setNoDelay(true)
     let start = 0
-    const frame = (value: unknown) => {
-      const json = JSON.stringify(value)
-      const bytes = Buffer.allocUnsafe(4 + Buffer.byteLength(json))
-      bytes.writeUInt32BE(bytes.length - 4, 0)
-      bytes.write(json, 4, "utf8")
-      return bytes
-    }
     let i = 0
     const writeSome = () => {
       while (i < n) {
         const batch: Array<Buffer> = []
         let bytes = 0
         for (; i < n && bytes < 256 * 1024; i++) {
-          const m = frame({
-            header: { msg_id: `o${run}-${i}`, parent_msg_id: "", timestamp: 1, sync: false },
-            route: { source: "bench", group: "", operation: "", resource: "" },
-            content: "payload"
-          })
+          const m = jsonFrame(wireMessage(`o${run}-${i}`, "", false, "payload"))
           batch.push(m)
           bytes += m.length
         }
@@ -229,13 +264,42 @@ const rawOneWay = (address: SocketAddress, n: number, run: number): Promise<numb
     }
     socket.on("connect", () => {
       start = performance.now()
-      socket.write(frame({ n }))
+      socket.write(jsonFrame({ n }))
       writeSome()
     })
     socket.on("data", () => {
       socket.destroy()
       resolve((n / (performance.now() - start)) * 1000)
     })
+  })
+
+/**
+ * Request/response round trips per second against a bare JSON echo in another process: each request
+ * built and framed, each response parsed and checked to answer it, one at a time.
+ */
+const rawJsonPingPong = (address: SocketAddress, n: number, run: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect((address as { path: string }).path)
+    socket.setNoDelay(true)
+    let count = 0
+    let start = 0
+    const request = () => socket.write(jsonFrame(wireMessage(`j${run}-${count}`, "", true, "payload")))
+    socket.on("connect", () => {
+      start = performance.now()
+      request()
+    })
+    socket.on(
+      "data",
+      jsonFrames((value) => {
+        if ((value as { header: { parent_msg_id: string } }).header.parent_msg_id !== `j${run}-${count}`)
+          return reject(new Error("the bare JSON echo answered another request"))
+        if (++count < n) request()
+        else {
+          socket.destroy()
+          resolve((n / (performance.now() - start)) * 1000)
+        }
+      })
+    )
   })
 
 /** Round trips per second of one byte against a bare echo server in another process. */
@@ -260,7 +324,7 @@ const rawPingPong = (address: SocketAddress, n: number): Promise<number> =>
 
 const startServer = (
   address: SocketAddress,
-  mode: "--serve" | "--echo" | "--json-sink" = "--serve"
+  mode: "--serve" | "--echo" | "--json-sink" | "--json-echo" = "--serve"
 ): Promise<{ child: ChildProcess; address: SocketAddress }> =>
   new Promise((resolve, reject) => {
     const child = spawn(
@@ -287,6 +351,19 @@ const rawRoundTrips = (address: SocketAddress) =>
     const results: Array<number> = []
     for (let run = 0; run <= RUNS; run++) {
       const r = yield* Effect.promise(() => rawPingPong(server.address, Math.floor(ROUND_TRIPS / 2)))
+      if (run > 0) results.push(r)
+    }
+    return median(results)
+  }).pipe(Effect.scoped)
+
+/** Bare JSON round trips over a unix socket: the median of RUNS runs of ROUND_TRIPS / 2. */
+const rawJsonRoundTrips = (address: SocketAddress) =>
+  Effect.gen(function* () {
+    const server = yield* Effect.promise(() => startServer(address, "--json-echo"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
+    const results: Array<number> = []
+    for (let run = 0; run <= RUNS; run++) {
+      const r = yield* Effect.promise(() => rawJsonPingPong(server.address, Math.floor(ROUND_TRIPS / 2), run))
       if (run > 0) results.push(r)
     }
     return median(results)
@@ -393,21 +470,32 @@ const main = Effect.gen(function* () {
   console.log(
     `${"bare node:net echo, 1 byte (unix / TCP)".padEnd(38)}${"".padStart(16)}${`${fmt(raw.unix)} / ${fmt(raw.tcp)}`.padStart(20)}`
   )
+  yield* step("bare node:net JSON echo, unix")
+  const rawJson = yield* rawJsonRoundTrips(unix(join(dir, "json-echo.sock")))
+  console.log(`${"bare node:net JSON echo (unix)".padEnd(38)}${"".padStart(16)}${fmt(rawJson).padStart(20)}`)
   yield* step("bare node:net JSON messages one-way, unix")
   const rawOneWayRate = yield* rawOneWays(unix(join(dir, "sink.sock")))
   console.log(`${"bare node:net JSON one-way (unix)".padEnd(38)}${fmt(rawOneWayRate).padStart(16)}`)
-  // Issue 13's targets, each next to its bare node:net baseline of this run.
-  const targets = [
-    ["one-way over a unix socket", ">= 300 k msgs/s", overUnix.oneWay, 300_000, rawOneWayRate, "bare JSON one-way"],
-    ["sendSync, 1 caller, over a unix socket", ">= 50 k/s", overUnix.sync1, 50_000, raw.unix, "bare echo"]
-  ] as const
+  // Issue 13's targets, each next to its bare node:net baselines of this run.
+  const targets: ReadonlyArray<readonly [string, string, number, number, ReadonlyArray<readonly [string, number]>]> = [
+    ["one-way over a unix socket", ">= 300 k msgs/s", overUnix.oneWay, 300_000, [["bare JSON one-way", rawOneWayRate]]],
+    [
+      "sendSync, 1 caller, over a unix socket",
+      ">= 50 k/s",
+      overUnix.sync1,
+      50_000,
+      [
+        ["bare echo", raw.unix],
+        ["bare JSON echo", rawJson]
+      ]
+    ]
+  ]
   console.log("")
   let met = true
-  for (const [name, target, value, bound, baseline, baselineName] of targets) {
+  for (const [name, target, value, bound, baselines] of targets) {
     met &&= value >= bound
-    console.log(
-      `target: ${target} ${name}: ${fmt(value)} (${baselineName} ${fmt(baseline)}, ratio ${(value / baseline).toFixed(2)}): ${value >= bound ? "met" : "MISSED"}`
-    )
+    const next = baselines.map(([baseline, rate]) => `${baseline} ${fmt(rate)}, ratio ${(value / rate).toFixed(2)}`)
+    console.log(`target: ${target} ${name}: ${fmt(value)} (${next.join("; ")}): ${value >= bound ? "met" : "MISSED"}`)
   }
   return met
 }).pipe(Effect.scoped)
@@ -418,6 +506,9 @@ const quiet = <A, E>(effect: Effect.Effect<A, E>) =>
 if (process.argv[2] === "--echo") {
   process.once("SIGTERM", () => process.exit(0))
   echo(JSON.parse(process.argv[3] as string))
+} else if (process.argv[2] === "--json-echo") {
+  process.once("SIGTERM", () => process.exit(0))
+  jsonEcho(JSON.parse(process.argv[3] as string))
 } else if (process.argv[2] === "--json-sink") {
   process.once("SIGTERM", () => process.exit(0))
   jsonSink(JSON.parse(process.argv[3] as string))
