@@ -47,14 +47,15 @@ export interface Delivery {
   running: boolean
   /** Resumes its fiber while that waits for the next message (parked). */
   parked: ((effect: Effect.Effect<boolean>) => void) | undefined
-  /** Whether a connection is to resume its parked fiber (it is in that connection's `starting`). */
+  /** Whether a connection is to resume its parked fiber (it is in that connection's `idleDeliveries`). */
   waking: boolean
 }
 
 /**
  * How many delivery fibers of one socket context may wait for their destination's next message at a
- * time. Each costs a fiber and its queue, about 2.7 KB; past this, a delivery fiber that has delivered
- * everything ends, as a sender's ended connection's would otherwise stay parked for good.
+ * time. Each costs a fiber and its queue, about 2.7 KB. Past this, a delivery fiber that has delivered
+ * everything ends: the fibers of peer modules that are gone, or of a peer naming ever new destinations,
+ * would otherwise wait until the context ends, as many as there were.
  *
  * @category constants
  */
