@@ -343,44 +343,37 @@ const startServer = (
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)))
   })
 
-/** Bare round trips over a transport: the median of RUNS runs of ROUND_TRIPS / 2 pings. */
+/**
+ * A bare baseline: a server process started in `mode`, then the median of RUNS runs of `measure`
+ * against it, after one warm-up run.
+ */
+const bareMedian = (
+  address: SocketAddress,
+  mode: "--echo" | "--json-echo" | "--json-sink",
+  measure: (address: SocketAddress, run: number) => Promise<number>
+) =>
+  Effect.gen(function* () {
+    const server = yield* Effect.promise(() => startServer(address, mode))
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
+    const results: Array<number> = []
+    for (let run = 0; run <= RUNS; run++) {
+      const r = yield* Effect.promise(() => measure(server.address, run))
+      if (run > 0) results.push(r)
+    }
+    return median(results)
+  }).pipe(Effect.scoped)
+
+/** Bare round trips of one byte: ROUND_TRIPS / 2 pings a run. */
 const rawRoundTrips = (address: SocketAddress) =>
-  Effect.gen(function* () {
-    const server = yield* Effect.promise(() => startServer(address, "--echo"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
-    const results: Array<number> = []
-    for (let run = 0; run <= RUNS; run++) {
-      const r = yield* Effect.promise(() => rawPingPong(server.address, Math.floor(ROUND_TRIPS / 2)))
-      if (run > 0) results.push(r)
-    }
-    return median(results)
-  }).pipe(Effect.scoped)
+  bareMedian(address, "--echo", (at) => rawPingPong(at, Math.floor(ROUND_TRIPS / 2)))
 
-/** Bare JSON round trips over a unix socket: the median of RUNS runs of ROUND_TRIPS / 2. */
+/** Bare JSON round trips over a unix socket: ROUND_TRIPS / 2 a run. */
 const rawJsonRoundTrips = (address: SocketAddress) =>
-  Effect.gen(function* () {
-    const server = yield* Effect.promise(() => startServer(address, "--json-echo"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
-    const results: Array<number> = []
-    for (let run = 0; run <= RUNS; run++) {
-      const r = yield* Effect.promise(() => rawJsonPingPong(server.address, Math.floor(ROUND_TRIPS / 2), run))
-      if (run > 0) results.push(r)
-    }
-    return median(results)
-  }).pipe(Effect.scoped)
+  bareMedian(address, "--json-echo", (at, run) => rawJsonPingPong(at, Math.floor(ROUND_TRIPS / 2), run))
 
-/** Bare one-way messages over a unix socket: the median of RUNS runs of ONE_WAY messages. */
+/** Bare one-way messages over a unix socket: ONE_WAY messages a run. */
 const rawOneWays = (address: SocketAddress) =>
-  Effect.gen(function* () {
-    const server = yield* Effect.promise(() => startServer(address, "--json-sink"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => server.child.kill("SIGTERM")))
-    const results: Array<number> = []
-    for (let run = 0; run <= RUNS; run++) {
-      const r = yield* Effect.promise(() => rawOneWay(server.address, ONE_WAY, run))
-      if (run > 0) results.push(r)
-    }
-    return median(results)
-  }).pipe(Effect.scoped)
+  bareMedian(address, "--json-sink", (at, run) => rawOneWay(at, ONE_WAY, run))
 
 /** A global context with a socket context over `transport`. */
 const socketSide = (transport: TransportShape) =>
