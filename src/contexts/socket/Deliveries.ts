@@ -202,20 +202,24 @@ export class Deliveries {
       }
       item = undefined
       exit = undefined
-      if (!(yield* restore(Deliveries.park(state, delivery)))) break
+      if (!(yield* restore(Deliveries.park(state, delivery)))) return
     }
-    // Only this fiber removes the key, and only here: it still maps to this delivery.
-    state.deliveries.delete(delivery.key)
   }
 
-  // True once there is a message to deliver; false at once when `maxParkedDeliveries` wait already.
-  // Both are checked as the wait is registered: a fiber can be preempted between two steps, and a
-  // message queued then, while this fiber still counted as draining, woke nobody. Resumed by `fork`;
-  // the canceller runs when a stop cuts the wait.
+  // True once there is a message to deliver; false at once when `maxParkedDeliveries` wait already,
+  // and the delivery is then forgotten (only its fiber removes its key, and only here: it still maps
+  // to this delivery). All of it is decided as the wait is registered, in the step that finds the queue
+  // empty: a fiber can be preempted between two steps, and a message queued in between, while this
+  // fiber still counted as draining, would wake nobody, or be left in a delivery no fiber drains
+  // (until a property with preemption past the bound found it, ParkedDeliveriesBound). Resumed by
+  // `fork`; the canceller runs when a stop cuts the wait.
   private static park(state: SocketState, delivery: Delivery): Effect.Effect<boolean> {
     return Effect.callback<boolean>((resume) => {
       if (delivery.queue.length > 0) return resume(woken)
-      if (state.parkedDeliveries >= maxParkedDeliveries) return resume(notParked)
+      if (state.parkedDeliveries >= maxParkedDeliveries) {
+        state.deliveries.delete(delivery.key)
+        return resume(notParked)
+      }
       delivery.parked = resume
       state.parkedDeliveries++
       return Effect.sync(() => {
