@@ -79,10 +79,18 @@ export class MessageReader {
   private readonly collect = (text: string) => {
     this.texts.push(text)
   }
+  /** A read, or nothing at the end of the stream (noted): made once, not at every read. */
+  private readonly readOrEnd: Effect.Effect<ReadonlyArray<Uint8Array>>
 
   constructor(connection: Connection, decoder: MessageDecoder) {
     this.connection = connection
     this.decoder = decoder
+    this.readOrEnd = Effect.catchTag(connection.read, "ConnectionClosed", (closed) =>
+      Effect.sync(() => {
+        this.ended = closed
+        return [] as ReadonlyArray<Uint8Array>
+      })
+    )
   }
 
   /**
@@ -102,12 +110,7 @@ export class MessageReader {
       while (this.texts.length === 0) {
         if (this.failed !== undefined) return yield* this.failed
         if (this.ended !== undefined) return yield* this.ended
-        const chunks = yield* Effect.catchTag(this.connection.read, "ConnectionClosed", (closed) =>
-          Effect.sync(() => {
-            this.ended = closed
-            return [] as ReadonlyArray<Uint8Array>
-          })
-        )
+        const chunks = yield* this.readOrEnd
         for (const chunk of chunks) {
           const failed = this.decoder.feed(chunk, this.collect)
           if (failed !== undefined) {
