@@ -4,31 +4,18 @@
  * their senders go on sending and their receivers receiving, on explored schedules with preemption.
  * A message queued as such a fiber ends must start a new one: every message is received, once and in
  * order, and nothing waits at the end. Measured: with the delivery forgotten a few steps after its
- * fiber found the queue empty (the first draft, which this property found), 21 of 200 schedules of
- * seeds 1 to 200 left a message in a delivery no fiber drained.
+ * fiber found the queue empty (the first draft, which this property found), 11 of the 200 schedules
+ * of seeds 1 to 200 left a message in a delivery no fiber drained.
  */
 import { Effect, Fiber, References } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeHost } from "../../src/contexts/Beehive.ts"
-import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { maxParkedDeliveries } from "../../src/contexts/socket/Deliveries.ts"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSocketContext } from "../../src/contexts/socket/SocketContext.ts"
-import { Transport } from "../../src/contexts/socket/Transport.ts"
 import { explore, formatTimeline } from "../../src/testing/Explore.ts"
 import type { Scenario } from "../../src/testing/Scenario.ts"
+import { makeSide } from "../socket/support.ts"
 import { msg } from "../support/messages.ts"
-
-const sideOn = (network: MemoryNetwork) =>
-  Effect.gen(function* () {
-    const host = yield* makeHost()
-    const socket = yield* makeSocketContext().pipe(
-      Effect.provideService(Transport, network.transport),
-      Effect.provideService(ContextHost, host)
-    )
-    return { socket, beehive: host.beehive }
-  })
 
 const perSender = 3
 const racing = ["A", "B"]
@@ -39,8 +26,8 @@ const beyondTheBound: Scenario = {
   run: ({ op, spawn, check, quiesce }) =>
     Effect.gen(function* () {
       const network = new MemoryNetwork(4096)
-      const s = yield* sideOn(network)
-      const c = yield* sideOn(network)
+      const s = yield* makeSide(network.transport)
+      const c = yield* makeSide(network.transport)
       const fillers = Array.from({ length: maxParkedDeliveries }, (_, k) => `F${k}`)
       for (const module of [...fillers, ...racing]) yield* s.beehive.addModule(module)
       yield* s.socket.serve({ address: unix("/bound"), accept: ["X"] })
