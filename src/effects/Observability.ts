@@ -171,6 +171,18 @@ const inSpan = <A, E, R>(
   return Effect.withSpan(Effect.suspend(body), name, { attributes: defined, captureStackTrace: false })
 }
 
+/**
+ * The messages of a receive counted received when called (R-OBS-2): what a receive hands over to count
+ * them once its messages reach the receiver. A function of its own, so that the closure is made only
+ * by the receives that count (a function that makes a closure over its parameters allocates a context
+ * for them on every call, whichever branch it takes).
+ *
+ * @category combinators
+ */
+export const countReceived =
+  (fiber: Fiber.Fiber<unknown, unknown>, metrics: BeehiveMetrics, count: number) => (): void =>
+    recordUnsafe(fiber, metrics.received, count)
+
 /** Adds `amount` to a counter, or sets a gauge, or records in a histogram, in the fiber's registry. @category combinators */
 export const recordUnsafe = <I>(
   fiber: Fiber.Fiber<unknown, unknown>,

@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, type Fiber } from "effect"
 import { type Arm, all, armNow, type Cancel, onSuccess } from "../../effects/Arm.ts"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
-import { type BeehiveMetrics, observe, observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
+import { countReceived, observe, observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
 import { checkMessage, checkName, isMessage, isName } from "../../model/Arguments.ts"
 import {
   type BeehiveShutdown,
@@ -133,7 +133,7 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
       fiber,
       message,
       endpoint.giveBack ?? ignore,
-      metrics === undefined ? undefined : countReceived(fiber, metrics)
+      metrics === undefined ? undefined : countReceived(fiber, metrics, 1)
     )
   }
   const receive = operation("beehive.receive", receiveAttributes, body)
@@ -156,12 +156,9 @@ const awaitReceive = (state: BeehiveState, fiber: Fiber.Fiber<unknown, unknown>,
     })
   )
   return Effect.flatMap(waited, (message) =>
-    handOff(fiber, message, waitedOn?.giveBack ?? ignore, countReceived(fiber, metrics))
+    handOff(fiber, message, waitedOn?.giveBack ?? ignore, countReceived(fiber, metrics, 1))
   )
 }
-
-const countReceived = (fiber: Fiber.Fiber<unknown, unknown>, metrics: BeehiveMetrics) => () =>
-  recordUnsafe(fiber, metrics.received, 1)
 
 // `arm`, counting its message as sent the moment it is accepted (R-OBS-2): a copy accepted stays
 // delivered even when the operation that offered it ends interrupted (R-SEND-3, R-GROUP-5).

@@ -9,7 +9,7 @@
 import { Cause, Effect, type Fiber, Stream } from "effect"
 import { awaitArm } from "../../effects/Deadline.ts"
 import { giveBackHeld, handOff } from "../../effects/HandOff.ts"
-import { type BeehiveMetrics, observe, observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
+import { countReceived, observe, observeWith, operation } from "../../effects/Observability.ts"
 import { checkBound, checkName, isBound, isName } from "../../model/Arguments.ts"
 import { type BeehiveShutdown, type InvalidArgument, ModuleClosed, type ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
@@ -52,11 +52,6 @@ const takeBatch = (
     metrics === undefined ? undefined : countReceived(fiber, metrics, batch.length)
   )
 }
-
-// Closures are made in functions of their own: one that makes a closure over its parameters allocates
-// a context for them on every call, whichever branch it takes (see `Delivery`).
-const countReceived = (fiber: Fiber.Fiber<unknown, unknown>, metrics: BeehiveMetrics, count: number) => () =>
-  recordUnsafe(fiber, metrics.received, count)
 
 /**
  * A batch from the module's endpoint, waiting for its first message if none is there. With `only`, the
