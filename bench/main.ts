@@ -173,34 +173,44 @@ const responder = (b: BeehiveService, name: string) =>
     })
   )
 
-/** The same responder with `Effect.forever`, which yields to the scheduler after every answer. */
-const yieldingResponder = (b: BeehiveService, name: string) =>
+/**
+ * The same responder with `Effect.forever`, which yields to the scheduler after every answer, or with
+ * `Effect.forever(…, { disableYield: true })`, which does not (Effect's run loop still yields every
+ * 2048 operations, and the responder waits whenever its mailbox is empty).
+ */
+const foreverResponder = (disableYield: boolean) => (b: BeehiveService, name: string) =>
   Effect.forkChild(
     Effect.forever(
       Effect.gen(function* () {
         const request = yield* b.receive(name)
         yield* b.sendResp(yield* Message.newResponse(request, "ok"), name)
-      })
+      }),
+      { disableYield }
     )
   )
+const yieldingResponder = foreverResponder(false)
+const nonYieldingResponder = foreverResponder(true)
+
+/** How a responder loops: as the three beehive responders above. */
+type Looping = "while" | "forever" | "forever, disableYield"
 
 /**
  * Baseline for sendSync: the least a request/response costs on Effect. The caller makes a `Deferred`,
  * offers it to a `Queue.bounded(1024)` and awaits it; the responder takes it and completes it, in a
- * `while` loop or under `Effect.forever` like the two beehive responders.
+ * `while` loop or under `Effect.forever` (yielding or not) like the beehive responders.
  */
-const rawSyncRoundTrips = (n: number, forever: boolean) =>
+const rawSyncRoundTrips = (n: number, looping: Looping) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
         const requests = yield* Queue.bounded<Deferred.Deferred<string>>(1024)
         const answer = Effect.flatMap(Queue.take(requests), (reply) => Deferred.succeed(reply, "ok"))
         yield* Effect.forkChild(
-          forever
-            ? Effect.forever(answer)
-            : Effect.gen(function* () {
+          looping === "while"
+            ? Effect.gen(function* () {
                 while (true) yield* answer
               })
+            : Effect.forever(answer, { disableYield: looping !== "forever" })
         )
         yield* Effect.yieldNow
         const start = performance.now()
@@ -528,25 +538,34 @@ export const runBenchmarks = async (): Promise<number> => {
   )
   // Each next to its raw Effect baseline with the same kind of responder, alternately.
   const syncN = scaled(200_000)
-  await rawSyncRoundTrips(syncN, false)
+  await rawSyncRoundTrips(syncN, "while")
   await sendSync(syncN)
-  await rawSyncRoundTrips(syncN, true)
+  await rawSyncRoundTrips(syncN, "forever")
   await sendSync(syncN, yieldingResponder)
+  await rawSyncRoundTrips(syncN, "forever, disableYield")
+  await sendSync(syncN, nonYieldingResponder)
   await sendSyncPrebuilt(syncN)
   await eventLoopTurns(syncN)
-  const syncRuns: Record<"raw" | "ours" | "rawForever" | "oursForever" | "prebuilt" | "turns", Array<number>> = {
+  const syncRuns: Record<
+    "raw" | "ours" | "rawForever" | "oursForever" | "rawNoYield" | "oursNoYield" | "prebuilt" | "turns",
+    Array<number>
+  > = {
     raw: [],
     ours: [],
     rawForever: [],
     oursForever: [],
+    rawNoYield: [],
+    oursNoYield: [],
     prebuilt: [],
     turns: []
   }
   for (let i = 0; i < 5; i++) {
-    syncRuns.raw.push(perSecond(syncN, await rawSyncRoundTrips(syncN, false)))
+    syncRuns.raw.push(perSecond(syncN, await rawSyncRoundTrips(syncN, "while")))
     syncRuns.ours.push(perSecond(syncN, await sendSync(syncN)))
-    syncRuns.rawForever.push(perSecond(syncN, await rawSyncRoundTrips(syncN, true)))
+    syncRuns.rawForever.push(perSecond(syncN, await rawSyncRoundTrips(syncN, "forever")))
     syncRuns.oursForever.push(perSecond(syncN, await sendSync(syncN, yieldingResponder)))
+    syncRuns.rawNoYield.push(perSecond(syncN, await rawSyncRoundTrips(syncN, "forever, disableYield")))
+    syncRuns.oursNoYield.push(perSecond(syncN, await sendSync(syncN, nonYieldingResponder)))
     syncRuns.prebuilt.push(perSecond(syncN, await sendSyncPrebuilt(syncN)))
     syncRuns.turns.push(perSecond(syncN, await eventLoopTurns(syncN)))
   }
@@ -554,23 +573,15 @@ export const runBenchmarks = async (): Promise<number> => {
   const rawSync = median(syncRuns.raw)
   const yielding = median(syncRuns.oursForever)
   const rawYielding = median(syncRuns.rawForever)
+  const nonYielding = median(syncRuns.oursNoYield)
+  const rawNonYielding = median(syncRuns.rawNoYield)
   const turns = median(syncRuns.turns)
-  line(
-    "sendSync round trips/s (1 caller)",
-    `${fmt(sync)}/s`,
-    `Effect ${fmt(rawSync)}/s`,
-    (sync / rawSync).toFixed(2),
-    ">= 200k/s",
-    sync >= 200_000
-  )
-  line(
-    "  same, responder with Effect.forever",
-    `${fmt(yielding)}/s`,
-    `Effect ${fmt(rawYielding)}/s`,
-    (yielding / rawYielding).toFixed(2),
-    ">= 200k/s",
-    yielding >= 200_000
-  )
+  for (const [name, value, raw] of [
+    ["sendSync round trips/s (1 caller)", sync, rawSync],
+    ["  same, responder with Effect.forever", yielding, rawYielding],
+    ["  same, Effect.forever, disableYield", nonYielding, rawNonYielding]
+  ] as const)
+    line(name, `${fmt(value)}/s`, `Effect ${fmt(raw)}/s`, (value / raw).toFixed(2), ">= 200k/s", value >= 200_000)
   const prebuilt = median(syncRuns.prebuilt)
   line(
     "  same, messages built once",
@@ -587,7 +598,7 @@ export const runBenchmarks = async (): Promise<number> => {
   for (let i = 0; i < 3; i++) {
     allocated.queue.push(await allocatedPerOp(allocN, rawQueue))
     allocated.sendReceive.push(await allocatedPerOp(allocN, (n) => sendReceive(n)))
-    allocatedSync.raw.push(await allocatedPerOp(allocN, (n) => rawSyncRoundTrips(n, true)))
+    allocatedSync.raw.push(await allocatedPerOp(allocN, (n) => rawSyncRoundTrips(n, "forever")))
     allocatedSync.ours.push(await allocatedPerOp(allocN, (n) => sendSync(n, yieldingResponder)))
   }
   const bytes = (x: number) => `${x.toFixed(0)} B`
@@ -724,7 +735,8 @@ export const runBenchmarks = async (): Promise<number> => {
     againstGo(
       [
         ["  sendSync (while loop), 0 dropped", sync],
-        ["  sendSync (Effect.forever), 0 dropped", yielding]
+        ["  sendSync (Effect.forever), 0 dropped", yielding],
+        ["  sendSync (disableYield), 0 dropped", nonYielding]
       ],
       go.sendSyncAnswered,
       ">= Go answered"

@@ -33,7 +33,7 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(references).toMatch(/\nGo anchor(: not measured \(.+\)|, measured in this run \(bench\/go)/)
     if (references.includes("measured in this run (bench/go"))
       expect(references).toMatch(
-        /\n {2}sendSync \(Effect\.forever\), 0 dropped +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ /
+        /\n {2}sendSync \(Effect\.forever\), 0 dropped +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ [^\n]*\n {2}sendSync \(disableYield\), 0 dropped +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ /
       )
     // A module's mailbox as a Stream with a handler per message, next to Queue and, where measured, Go.
     expect(measured).toMatch(
@@ -43,13 +43,17 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
       expect(references).toMatch(
         /\n {2}send→receiveStream, runForEach +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(no target\)/
       )
-    // sendSync next to the same request/response on raw Effect, with each kind of responder, and the
-    // event-loop turn rate that bounds the Effect.forever one.
+    // sendSync next to the same request/response on raw Effect, with each kind of responder (a while
+    // loop, Effect.forever, Effect.forever without its yield), and the event-loop turn rate that bounds
+    // the yielding one.
     expect(measured).toMatch(
       /\nsendSync round trips\/s \(1 caller\) +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +>= 200k\/s +(met|MISSED)/
     )
     expect(measured).toMatch(
       /\n {2}same, responder with Effect\.forever +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +>= 200k\/s +(met|MISSED)/
+    )
+    expect(measured).toMatch(
+      /\n {2}same, Effect\.forever, disableYield +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +>= 200k\/s +(met|MISSED)/
     )
     // What building a request and its response costs per call: the user's way, less the same calls with
     // the messages built once.

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Context } from "effect"
-import { v4 as uuidv4 } from "uuid"
+import { randomUuid } from "./RandomUuid.ts"
 
 /**
  * A source of fresh message ids.
@@ -20,12 +20,13 @@ export interface MessageIdGenerator {
 
 /**
  * The generator `newMessage`, `newResponse`, `clone` and `updateId` read. Defaults to random UUIDv4
- * ids (lowercase, 36 characters), as Go's `uuid.New().String()`.
+ * ids (lowercase, 36 characters, from the platform's cryptographic random source), as Go's
+ * `uuid.New().String()`.
  *
  * @category references
  */
 export const MessageIds = Context.Reference<MessageIdGenerator>("beehive-effect/MessageIds", {
-  defaultValue: () => ({ next: () => uuidv4() })
+  defaultValue: () => ({ next: randomUuid })
 })
 
 /**
