@@ -7,7 +7,7 @@ type Looping = "Effect.forever" | "disableYield" | "disableYield, never yielding
 
 /**
  * How many of a full mailbox's messages a receive loop had taken when another fiber, forked just after
- * it, first ran: what the README's "Writing a receive loop" says about how each loop gives way.
+ * it, first ran: what the README ("A module's receive loop") says about how each loop gives way.
  */
 const takenWhenOthersRun = (looping: Looping, queued: number) =>
   Effect.runPromise(
@@ -29,7 +29,7 @@ const takenWhenOthersRun = (looping: Looping, queued: number) =>
     }).pipe(Effect.scoped, Effect.provide(Layer.fresh(Beehive.layer)))
   )
 
-describe("receive loops (README: Writing a receive loop)", () => {
+describe("receive loops (README: A module's receive loop)", () => {
   it("Effect.forever yields after every message; with disableYield the loop still gives way every 2048 operations", async () => {
     expect(await takenWhenOthersRun("Effect.forever", 1000)).toBe(1)
     const taken = await takenWhenOthersRun("disableYield", 1000)
