@@ -538,37 +538,24 @@ export const runBenchmarks = async (): Promise<number> => {
   )
   // Each next to its raw Effect baseline with the same kind of responder, alternately.
   const syncN = scaled(200_000)
-  await rawSyncRoundTrips(syncN, "while")
-  await sendSync(syncN)
-  await rawSyncRoundTrips(syncN, "forever")
-  await sendSync(syncN, yieldingResponder)
-  await rawSyncRoundTrips(syncN, "forever, disableYield")
-  await sendSync(syncN, nonYieldingResponder)
-  await sendSyncPrebuilt(syncN)
-  await eventLoopTurns(syncN)
-  const syncRuns: Record<
-    "raw" | "ours" | "rawForever" | "oursForever" | "rawNoYield" | "oursNoYield" | "prebuilt" | "turns",
+  // Each run once to warm up, then five rounds in this order; the medians.
+  const syncKinds = {
+    raw: () => rawSyncRoundTrips(syncN, "while"),
+    ours: () => sendSync(syncN),
+    rawForever: () => rawSyncRoundTrips(syncN, "forever"),
+    oursForever: () => sendSync(syncN, yieldingResponder),
+    rawNoYield: () => rawSyncRoundTrips(syncN, "forever, disableYield"),
+    oursNoYield: () => sendSync(syncN, nonYieldingResponder),
+    prebuilt: () => sendSyncPrebuilt(syncN),
+    turns: () => eventLoopTurns(syncN)
+  }
+  const kinds = Object.keys(syncKinds) as Array<keyof typeof syncKinds>
+  for (const kind of kinds) await syncKinds[kind]()
+  const syncRuns = Object.fromEntries(kinds.map((kind) => [kind, [] as Array<number>])) as Record<
+    keyof typeof syncKinds,
     Array<number>
-  > = {
-    raw: [],
-    ours: [],
-    rawForever: [],
-    oursForever: [],
-    rawNoYield: [],
-    oursNoYield: [],
-    prebuilt: [],
-    turns: []
-  }
-  for (let i = 0; i < 5; i++) {
-    syncRuns.raw.push(perSecond(syncN, await rawSyncRoundTrips(syncN, "while")))
-    syncRuns.ours.push(perSecond(syncN, await sendSync(syncN)))
-    syncRuns.rawForever.push(perSecond(syncN, await rawSyncRoundTrips(syncN, "forever")))
-    syncRuns.oursForever.push(perSecond(syncN, await sendSync(syncN, yieldingResponder)))
-    syncRuns.rawNoYield.push(perSecond(syncN, await rawSyncRoundTrips(syncN, "forever, disableYield")))
-    syncRuns.oursNoYield.push(perSecond(syncN, await sendSync(syncN, nonYieldingResponder)))
-    syncRuns.prebuilt.push(perSecond(syncN, await sendSyncPrebuilt(syncN)))
-    syncRuns.turns.push(perSecond(syncN, await eventLoopTurns(syncN)))
-  }
+  >
+  for (let i = 0; i < 5; i++) for (const kind of kinds) syncRuns[kind].push(perSecond(syncN, await syncKinds[kind]()))
   const sync = median(syncRuns.ours)
   const rawSync = median(syncRuns.raw)
   const yielding = median(syncRuns.oursForever)

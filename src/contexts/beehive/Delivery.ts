@@ -27,6 +27,7 @@ import type { ContextHostService } from "../ContextHost.ts"
 import type { Endpoint } from "../ModuleContext.ts"
 import type { BeehiveState } from "./BeehiveState.ts"
 import { firstInvalid, ignore, invalidOf, refusal } from "./Checks.ts"
+import { messageAttributes, moduleAttributes } from "./SpanAttributes.ts"
 
 /**
  * `send` (R-SEND-*).
@@ -37,7 +38,7 @@ export const makeSend = (state: BeehiveState): BeehiveService["send"] => {
   // Made once: a send allocates only the effect it returns, and a wake or a wait if it needs one.
   const body = (fiber: Fiber.Fiber<unknown, unknown>, module: string, message: Message) =>
     sendBody(state, fiber, module, message, undefined)
-  const send = operation("beehive.send", sendAttributes, body)
+  const send = operation("beehive.send", messageAttributes, body)
   return (module, message) => observeWith(send, module, message, undefined)
 }
 
@@ -53,7 +54,7 @@ export const makeDeliver = (state: BeehiveState): ContextHostService["deliver"] 
     message: Message,
     admitted: (() => void) | undefined
   ) => sendBody(state, fiber, module, message, admitted)
-  const deliver = operation("beehive.send", sendAttributes, body)
+  const deliver = operation("beehive.send", messageAttributes, body)
   return (module, message, admitted) => observeWith(deliver, module, message, admitted)
 }
 
@@ -103,11 +104,6 @@ const awaitRoom = (
     })
   )
 
-const sendAttributes = (module: unknown, message: Message | undefined) => ({
-  "beehive.module": String(module),
-  "beehive.message.id": message?.header?.id
-})
-
 /**
  * `receive` (R-RECV-*).
  *
@@ -136,11 +132,9 @@ export const makeReceive = (state: BeehiveState): BeehiveService["receive"] => {
       metrics === undefined ? undefined : countReceived(fiber, metrics, 1)
     )
   }
-  const receive = operation("beehive.receive", receiveAttributes, body)
+  const receive = operation("beehive.receive", moduleAttributes, body)
   return (module) => observeWith(receive, module, undefined, undefined)
 }
-
-const receiveAttributes = (module: unknown) => ({ "beehive.module": String(module) })
 
 // The message a wait is handed reaches the caller in the operation after the wait: no step comes in
 // between where the fiber could be stopped with it. Counting it takes a step of its own, so with

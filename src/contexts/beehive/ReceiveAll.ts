@@ -17,6 +17,7 @@ import type { BeehiveService } from "../BeehiveService.ts"
 import type { Endpoint } from "../ModuleContext.ts"
 import type { BeehiveState } from "./BeehiveState.ts"
 import { ignore, invalidOf } from "./Checks.ts"
+import { moduleAttributes } from "./SpanAttributes.ts"
 
 /** A stream's pull: a non-empty batch, or the end (`Cause.Done`) once its module is gone. */
 type Pull = Effect.Effect<[Message, ...Array<Message>], Cause.Done>
@@ -114,11 +115,9 @@ export const makeReceiveAll = (state: BeehiveState): BeehiveService["receiveAll"
     isName(module) && isBound(max)
       ? receiveBatch(state, fiber, module, max ?? Number.POSITIVE_INFINITY, undefined)
       : invalidOf(checkName("receiveAll", "module name", module), checkBound("receiveAll", "max", max))
-  const receiveAll = operation("beehive.receiveAll", receiveAllAttributes, body)
+  const receiveAll = operation("beehive.receiveAll", moduleAttributes, body)
   return (module, max) => observeWith(receiveAll, module, max, undefined)
 }
-
-const receiveAllAttributes = (module: unknown) => ({ "beehive.module": String(module) })
 
 /**
  * `receiveStream` (R-RECV-6): the endpoint is found when the stream starts, and each pull is a

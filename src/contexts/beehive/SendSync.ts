@@ -15,6 +15,7 @@ import type { BeehiveService, SendSyncError } from "../BeehiveService.ts"
 import type { BeehiveState, CallError } from "./BeehiveState.ts"
 import { checkCall } from "./Checks.ts"
 import { releaseSlot, timedCall, withPendingCall } from "./PendingCalls.ts"
+import { messageAttributes } from "./SpanAttributes.ts"
 
 /**
  * `sendSync` (R-SYNC-*).
@@ -29,14 +30,9 @@ export const makeSendSync = (state: BeehiveState): BeehiveService["sendSync"] =>
     message: Message,
     timeout: Duration.Input | undefined
   ) => timedCall(state, caller, sendSyncCall(state, caller, module, message, timeout))
-  const sendSync = operation("beehive.sendSync", sendSyncAttributes, body)
+  const sendSync = operation("beehive.sendSync", messageAttributes, body)
   return (module, message, timeout) => observeWith(sendSync, module, message, timeout)
 }
-
-const sendSyncAttributes = (module: unknown, message: Message | undefined) => ({
-  "beehive.module": String(module),
-  "beehive.message.id": message?.header?.id
-})
 
 const sendSyncCall = (
   state: BeehiveState,
