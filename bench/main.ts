@@ -1,23 +1,28 @@
 /**
  * Benchmarks of the channel context, each next to its baseline in the same process, with the targets
- * of issues #2 and #13 (send→receive next to a raw Effect `Queue` and to a plain ring buffer, the
- * ceiling; the batched operations next to both; sendSync next to the same request/response on raw
- * Effect, a `Deferred` through a `Queue`, with the same kind of responder, and with the event-loop turn
- * rate, which bounds a responder under `Effect.forever`; the bytes a message and a call allocate, next to
- * raw Effect's). Run with `npm run bench` (a build, then
- * `node --expose-gc dist/bench/main.js`).
- * Each figure is the median of 5 measured runs after one warm-up run.
+ * of issues #2 and #13 (send→receive next to a raw Effect `Queue`, to a plain ring buffer, the
+ * ceiling of JavaScript, and to Effect's ceiling, operations that only move a message; the batched
+ * operations next to the first two; sendSync next to the same request/response on raw Effect, a
+ * `Deferred` through a `Queue`, with the same kind of responder, and with the event-loop turn rate,
+ * which bounds a responder under `Effect.forever`, and next to raw Effect building the user's messages;
+ * the bytes a message and a call allocate, next to raw Effect's). Run with `npm run bench` (a build,
+ * then `node --expose-gc dist/bench/main.js`).
+ * Each figure is the median of its measured runs (5 or 7, alternated with its baselines) after one
+ * warm-up run.
  */
 
+import { spawnSync } from "node:child_process"
 import { Session } from "node:inspector/promises"
 import os from "node:os"
-import { Deferred, Effect, Fiber, Metric, Queue, Stream, Tracer } from "effect"
+import { join } from "node:path"
+import { Deferred, Effect, Exit, Fiber, Metric, Queue, Stream, Tracer } from "effect"
 import { syncTrio } from "../checker/scenarios/syncTrio.ts"
 import { exploredPerSecond, plainRunsPerSecond } from "../checker/schedulesPerSecond.ts"
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
 import * as Message from "../src/model/Message.ts"
 import type { ExploreOptions } from "../src/testing/Explore.ts"
 import { measureGoAnchor } from "./goAnchor.ts"
+import type { OneContextFigures } from "./oneContext.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const measure = async (runs: number, once: () => Promise<number>): Promise<number> => {
@@ -86,6 +91,61 @@ const ring = (n: number): number => {
   if (last !== m) throw new Error("the ring lost its message")
   return performance.now() - start
 }
+
+/**
+ * The ceiling of any send and receive written as Effect operations, measured as `sendReceive` is: a
+ * producer fiber and a consumer fiber move n messages through a ring of 1024 slots, each message by
+ * one operation that is made per call (as one that takes arguments must be), checks nothing and never
+ * waits (a fiber that finds the ring full or empty yields to the other). With one step per operation,
+ * `Effect.sync`, which hands its value straight to the caller; with two, `Effect.suspend` returning an
+ * `Exit`: the least an operation that can fail with a typed error, or wait, takes on Effect's public
+ * API, as beehive's send and receive do.
+ */
+const effectCeiling = (n: number, steps: 1 | 2) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const size = 1024
+      const slots: Array<Message.Message | undefined> = new Array(size).fill(undefined)
+      let head = 0
+      let tail = 0
+      const putNow = (m: Message.Message) => {
+        slots[tail++ & (size - 1)] = m
+      }
+      const takeNow = () => {
+        const i = head++ & (size - 1)
+        const m = slots[i] as Message.Message
+        slots[i] = undefined
+        return m
+      }
+      const put = (m: Message.Message): Effect.Effect<void> =>
+        steps === 1
+          ? Effect.sync(() => putNow(m))
+          : Effect.suspend(() => {
+              putNow(m)
+              return Exit.void
+            })
+      const take = (): Effect.Effect<Message.Message> =>
+        steps === 1 ? Effect.sync(takeNow) : Effect.suspend(() => Exit.succeed(takeNow()))
+      const m = Message.make({ header: { id: "x" } })
+      const start = performance.now()
+      const consumer = yield* Effect.forkChild(
+        Effect.gen(function* () {
+          let last: Message.Message | undefined
+          for (let i = 0; i < n; i++) {
+            while (head === tail) yield* Effect.yieldNow
+            last = yield* take()
+          }
+          return last
+        })
+      )
+      for (let i = 0; i < n; i++) {
+        while (tail - head === size) yield* Effect.yieldNow
+        yield* put(m)
+      }
+      if ((yield* Fiber.join(consumer)) !== m) throw new Error("the ring lost its message")
+      return performance.now() - start
+    })
+  )
 
 /**
  * The same with beehive send/receive on a module with the default mailbox (1024); optionally with a
@@ -197,14 +257,23 @@ type Looping = "while" | "forever" | "forever, disableYield"
 /**
  * Baseline for sendSync: the least a request/response costs on Effect. The caller makes a `Deferred`,
  * offers it to a `Queue.bounded(1024)` and awaits it; the responder takes it and completes it, in a
- * `while` loop or under `Effect.forever` (yielding or not) like the beehive responders.
+ * `while` loop or under `Effect.forever` (yielding or not) like the beehive responders. `building`: the
+ * caller also builds a request with `Message.newMessage` and the responder its response with
+ * `Message.newResponse` on every call, as the user's way does: the ceiling of a sendSync made that way,
+ * with nothing of beehive's (no module, reply table, deadline or check).
  */
-const rawSyncRoundTrips = (n: number, looping: Looping) =>
+const rawSyncRoundTrips = (n: number, looping: Looping, building = false) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
         const requests = yield* Queue.bounded<Deferred.Deferred<string>>(1024)
-        const answer = Effect.flatMap(Queue.take(requests), (reply) => Deferred.succeed(reply, "ok"))
+        // One caller: the request being answered is the one it built last.
+        let request = Message.make({ header: { id: "x" } })
+        const complete = (reply: Deferred.Deferred<string>) => Deferred.succeed(reply, "ok")
+        const answer = Effect.flatMap(
+          Queue.take(requests),
+          building ? (reply) => Effect.flatMap(Message.newResponse(request, "ok"), () => complete(reply)) : complete
+        )
         yield* Effect.forkChild(
           looping === "while"
             ? Effect.gen(function* () {
@@ -215,6 +284,7 @@ const rawSyncRoundTrips = (n: number, looping: Looping) =>
         yield* Effect.yieldNow
         const start = performance.now()
         for (let i = 0; i < n; i++) {
+          if (building) request = yield* Message.newMessage()
           const reply = yield* Deferred.make<string>()
           yield* Queue.offer(requests, reply)
           yield* Deferred.await(reply)
@@ -435,6 +505,17 @@ const references: ReadonlyArray<string> = [
 const referenceSource =
   "from issue 2 of this project (2026-11-25), measured on a machine of this project's kind; not measured in this run"
 
+/** bench/oneContext.ts run in a child process: its figures, or why there are none. */
+const measureOneContext = (): OneContextFigures | string => {
+  const run = spawnSync(process.execPath, [join(import.meta.dirname, "oneContext.js")], {
+    encoding: "utf8",
+    timeout: 300_000,
+    env: { ...process.env, BENCH_SCALE: String(scale) }
+  })
+  if (run.status !== 0) return `it failed: ${run.stderr.trim().split("\n")[0] ?? run.error?.message ?? ""}`
+  return JSON.parse(run.stdout) as OneContextFigures
+}
+
 let missed = 0
 const line = (name: string, value: string, baseline: string, ratio: string, target: string, ok?: boolean) => {
   if (ok === false) missed++
@@ -458,14 +539,22 @@ export const runBenchmarks = async (): Promise<number> => {
   // The two are measured alternately, so that both see the same machine state.
   await rawQueue(N)
   await sendReceive(N)
+  await effectCeiling(N, 1)
+  await effectCeiling(N, 2)
   const raws: Array<number> = []
   const ourRuns: Array<number> = []
+  const oneStepRuns: Array<number> = []
+  const twoStepRuns: Array<number> = []
   for (let i = 0; i < 7; i++) {
     raws.push(perSecond(N, await rawQueue(N)))
     ourRuns.push(perSecond(N, await sendReceive(N)))
+    oneStepRuns.push(perSecond(N, await effectCeiling(N, 1)))
+    twoStepRuns.push(perSecond(N, await effectCeiling(N, 2)))
   }
   const raw = median(raws)
   const ours = median(ourRuns)
+  const oneStep = median(oneStepRuns)
+  const twoSteps = median(twoStepRuns)
   line(
     `send→receive msgs/s (${N.toExponential(0)})`,
     `${fmt(ours)}/s`,
@@ -474,6 +563,19 @@ export const runBenchmarks = async (): Promise<number> => {
     "ratio >= 0.80",
     ours / raw >= 0.8
   )
+  for (const [name, ceiling, kind] of [
+    ["  send→receive, Effect ceiling ratio", oneStep, "1 step"],
+    ["  same, as ops that can fail or wait", twoSteps, "2 steps"]
+  ] as const)
+    line(name, `${fmt(ours)}/s`, `${kind} ${fmt(ceiling)}/s`, (ours / ceiling).toFixed(2), "(Effect's ceiling)")
+  const alone = measureOneContext()
+  if (typeof alone === "string") console.log(`  same, in a process with one context: not measured (${alone})`)
+  else
+    for (const [name, value] of [
+      ["  same, a process with one context", alone.alone],
+      ["  then after another was closed", alone.afterAnotherClosed]
+    ] as const)
+      line(name, `${fmt(value)}/s`, `here ${fmt(ours)}/s`, (value / ours).toFixed(2), "(no target)")
   // The batched paths and the ceiling, in the same alternation.
   const rings: Array<number> = []
   const batched: Array<number> = []
@@ -547,6 +649,7 @@ export const runBenchmarks = async (): Promise<number> => {
     rawNoYield: () => rawSyncRoundTrips(syncN, "forever, disableYield"),
     oursNoYield: () => sendSync(syncN, nonYieldingResponder),
     prebuilt: () => sendSyncPrebuilt(syncN),
+    rawForeverBuilding: () => rawSyncRoundTrips(syncN, "forever", true),
     turns: () => eventLoopTurns(syncN)
   }
   const kinds = Object.keys(syncKinds) as Array<keyof typeof syncKinds>
@@ -576,6 +679,14 @@ export const runBenchmarks = async (): Promise<number> => {
     `Effect ${fmt(rawYielding)}/s`,
     (prebuilt / rawYielding).toFixed(2),
     `(building: ${(1e6 / yielding - 1e6 / prebuilt).toFixed(2)} us/call)`
+  )
+  const rawYieldingBuilding = median(syncRuns.rawForeverBuilding)
+  line(
+    "  same, raw Effect, messages built",
+    `${fmt(yielding)}/s`,
+    `Effect ${fmt(rawYieldingBuilding)}/s`,
+    (yielding / rawYieldingBuilding).toFixed(2),
+    "(Effect's ceiling)"
   )
   line("  event-loop turns/s (1 per such call)", `${fmt(turns)}/s`, "", "", "(its ceiling)")
   // What the single-message path and a call allocate, next to the same on raw Effect, median of 3.
@@ -709,13 +820,12 @@ export const runBenchmarks = async (): Promise<number> => {
       go.sendReceive,
       ">= Go"
     )
-    line(
-      "  send→receiveStream, runForEach",
-      `${fmt(withStream)}/s`,
-      `Go ${fmt(go.sendReceive)}/s`,
-      (withStream / go.sendReceive).toFixed(2),
-      "(no target)"
-    )
+    for (const [name, value, target] of [
+      ["  send→receiveStream, runForEach", withStream, "(no target)"],
+      ["  Effect ceiling, 1 step per op", oneStep, "(any on Effect)"],
+      ["  Effect ceiling, 2 steps per op", twoSteps, "(can fail, wait)"]
+    ] as const)
+      line(name, `${fmt(value)}/s`, `Go ${fmt(go.sendReceive)}/s`, (value / go.sendReceive).toFixed(2), target)
     line("Go sendSync answered calls/s", `${fmt(go.sendSyncAnswered)}/s`, "", "", "(the anchor)")
     line("  its answers dropped", `${(go.sendSyncDroppedShare * 100).toFixed(3)}%`, "", "", "(none here)")
     line("  its calls/s, wall clock, 10 ms timeout", `${fmt(go.sendSyncWall)}/s`, "", "", "(a drop costs one)")
@@ -727,6 +837,13 @@ export const runBenchmarks = async (): Promise<number> => {
       ],
       go.sendSyncAnswered,
       ">= Go answered"
+    )
+    line(
+      "  Effect ceiling, Effect.forever",
+      `${fmt(rawYieldingBuilding)}/s`,
+      `Go ${fmt(go.sendSyncAnswered)}/s`,
+      (rawYieldingBuilding / go.sendSyncAnswered).toFixed(2),
+      "(messages built)"
     )
   }
   console.log(`\n${missed === 0 ? "every target met" : `${missed} target(s) MISSED`}`)

@@ -303,6 +303,8 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the packed package, insta
     const benched = beehive(["bench"], { BENCH_SCALE: "0.001" })
     expect(benched.stderr).toBe("")
     expect(benched.stdout).toContain("Go anchor: not measured (bench/go is not here")
+    // The program that measures send→receive in a process of its own ships with the bench.
+    expect(benched.stdout).toMatch(/\n {2}same, a process with one context +[\d.]+ [kM]\/s/)
     expect(benched.stdout).toMatch(/\n(every target met|\d+ target\(s\) MISSED)\n$/)
     expect(benched.status).toBe(0)
   }, 180_000)

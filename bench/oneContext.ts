@@ -1,0 +1,57 @@
+/**
+ * send→receive in a process of its own, as a long-running program that makes one context meets it:
+ * first with that one context and nothing ever closed, then again after a second context was made,
+ * used and closed. `npm run bench` measures every figure with a context made for the run and closed
+ * after it, many in one process; V8 compiles the hot path for what it has seen so far, so this tells
+ * how far the two differ. Run by bench/main.ts in a child process; prints one line of JSON, messages
+ * per second, each the median of 5 runs after one warm-up run.
+ */
+import { Effect, Fiber } from "effect"
+import { Beehive, type BeehiveService } from "../src/contexts/Beehive.ts"
+import * as Message from "../src/model/Message.ts"
+
+/** What this program prints. */
+export interface OneContextFigures {
+  /** One context made, nothing closed. */
+  readonly alone: number
+  /** The same context after a second one was made, used and closed. */
+  readonly afterAnotherClosed: number
+}
+
+const n = Math.max(10, Math.round(1_000_000 * Number(process.env.BENCH_SCALE ?? 1)))
+const m = Message.make({ header: { id: "x" } })
+
+const sendReceive = (b: BeehiveService) =>
+  Effect.gen(function* () {
+    const start = performance.now()
+    const consumer = yield* Effect.forkChild(
+      Effect.gen(function* () {
+        for (let i = 0; i < n; i++) yield* b.receive("m")
+      })
+    )
+    for (let i = 0; i < n; i++) yield* b.send("m", m)
+    yield* Fiber.join(consumer)
+    return (n / (performance.now() - start)) * 1000
+  })
+
+const medianOf5 = (b: BeehiveService) =>
+  Effect.gen(function* () {
+    yield* sendReceive(b)
+    const rates: Array<number> = []
+    for (let i = 0; i < 5; i++) rates.push(yield* sendReceive(b))
+    return rates.sort((x, y) => x - y)[2] as number
+  })
+
+const withModule = Effect.tap(Beehive.make({}), (b) => b.addModule("m"))
+
+const figures = Effect.scoped(
+  Effect.gen(function* () {
+    const b = yield* withModule
+    const alone = yield* medianOf5(b)
+    yield* Effect.scoped(Effect.flatMap(withModule, sendReceive))
+    const afterAnotherClosed = yield* medianOf5(b)
+    return { alone, afterAnotherClosed } satisfies OneContextFigures
+  })
+)
+
+console.log(JSON.stringify(await Effect.runPromise(figures)))
