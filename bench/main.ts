@@ -23,6 +23,7 @@ import * as Message from "../src/model/Message.ts"
 import type { ExploreOptions } from "../src/testing/Explore.ts"
 import { measureGoAnchor } from "./goAnchor.ts"
 import type { OneContextFigures } from "./oneContext.ts"
+import { sendReceiveOn } from "./sendReceiveOn.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const measure = async (runs: number, once: () => Promise<number>): Promise<number> => {
@@ -154,19 +155,7 @@ const effectCeiling = (n: number, steps: 1 | 2) =>
 const sendReceive = (n: number, observed: "off" | "tracer" | "metrics" = "off") =>
   withBeehive(
     (b) =>
-      Effect.gen(function* () {
-        yield* b.addModule("m")
-        const m = Message.make({ header: { id: "x" } })
-        const start = performance.now()
-        const consumer = yield* Effect.forkChild(
-          Effect.gen(function* () {
-            for (let i = 0; i < n; i++) yield* b.receive("m")
-          })
-        )
-        for (let i = 0; i < n; i++) yield* b.send("m", m)
-        yield* Fiber.join(consumer)
-        return performance.now() - start
-      }).pipe(
+      Effect.flatMap(b.addModule("m"), () => sendReceiveOn(b, n)).pipe(
         (effect) => (observed === "tracer" ? Effect.withTracer(effect, droppingTracer) : effect),
         Effect.provideService(Metric.MetricRegistry, new Map())
       ),
@@ -512,7 +501,8 @@ const measureOneContext = (): OneContextFigures | string => {
     timeout: 300_000,
     env: { ...process.env, BENCH_SCALE: String(scale) }
   })
-  if (run.status !== 0) return `it failed: ${run.stderr.trim().split("\n")[0] ?? run.error?.message ?? ""}`
+  if (run.status !== 0)
+    return `it failed: ${run.stderr.trim().split("\n")[0] || run.error?.message || `exit ${run.status}`}`
   return JSON.parse(run.stdout) as OneContextFigures
 }
 
@@ -536,7 +526,8 @@ export const runBenchmarks = async (): Promise<number> => {
   console.log(
     `${"benchmark".padEnd(38)}${"beehive".padStart(16)}${"baseline".padStart(22)}${"ratio".padStart(9)}   ${"target".padEnd(18)}`
   )
-  // The two are measured alternately, so that both see the same machine state.
+  // Ours, raw Effect's queue and Effect's ceilings are measured alternately, so that all see the same
+  // machine state.
   await rawQueue(N)
   await sendReceive(N)
   await effectCeiling(N, 1)

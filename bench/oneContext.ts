@@ -6,9 +6,9 @@
  * how far the two differ. Run by bench/main.ts in a child process; prints one line of JSON, messages
  * per second, each the median of 5 runs after one warm-up run.
  */
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
 import { Beehive, type BeehiveService } from "../src/contexts/Beehive.ts"
-import * as Message from "../src/model/Message.ts"
+import { sendReceiveOn } from "./sendReceiveOn.ts"
 
 /** What this program prints. */
 export interface OneContextFigures {
@@ -19,20 +19,8 @@ export interface OneContextFigures {
 }
 
 const n = Math.max(10, Math.round(1_000_000 * Number(process.env.BENCH_SCALE ?? 1)))
-const m = Message.make({ header: { id: "x" } })
 
-const sendReceive = (b: BeehiveService) =>
-  Effect.gen(function* () {
-    const start = performance.now()
-    const consumer = yield* Effect.forkChild(
-      Effect.gen(function* () {
-        for (let i = 0; i < n; i++) yield* b.receive("m")
-      })
-    )
-    for (let i = 0; i < n; i++) yield* b.send("m", m)
-    yield* Fiber.join(consumer)
-    return (n / (performance.now() - start)) * 1000
-  })
+const sendReceive = (b: BeehiveService) => Effect.map(sendReceiveOn(b, n), (ms) => (n / ms) * 1000)
 
 const medianOf5 = (b: BeehiveService) =>
   Effect.gen(function* () {
