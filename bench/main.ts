@@ -170,9 +170,9 @@ Object.setPrototypeOf(
  * caller), or two: an operation of its own evaluated in one step that returns a shared effect, the
  * least one that can fail with a typed error, or wait, takes in the run loop, as beehive's send and
  * receive do. (An operation could instead do its work when `yield*` reads it and hand an `Exit` to
- * the generator, in no step at all; it would skip the run loop's interruption check, its yield every
- * 2048 operations and the deterministic runtime's preemption points, on which beehive's semantics and
- * checker rest.)
+ * the generator, in no step at all; a loop of such operations that never waits would never give way
+ * nor notice an interruption, and the deterministic runtime could not run another fiber between two
+ * of them, so beehive's operations are not built so.)
  */
 const effectCeiling = (n: number, steps: 1 | 2) =>
   Effect.runPromise(
