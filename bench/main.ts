@@ -4,9 +4,9 @@
  * ceiling of JavaScript, and to the run-loop ceiling, operations that only move a message; the batched
  * operations next to the first two; sendSync next to the same request/response on raw Effect, a
  * `Deferred` through a `Queue`, with the same kind of responder, and with the event-loop turn rate,
- * which bounds a responder under `Effect.forever`, and next to a bare hand-off building the user's
- * messages; the bytes a message and a call allocate, next to raw Effect's). Run with `npm run bench`
- * (a build, then `node --expose-gc dist/bench/main.js`).
+ * which bounds a responder under `Effect.forever`, and next to hand-offs building the user's messages,
+ * a bare one and one with sendSync's guarantees; the bytes a message and a call allocate, next to raw
+ * Effect's). Run with `npm run bench` (a build, then `node --expose-gc dist/bench/main.js`).
  * Each figure is the median of its measured runs (5 or 7, alternated with its baselines) after one
  * warm-up run.
  */
@@ -15,10 +15,11 @@ import { spawnSync } from "node:child_process"
 import { Session } from "node:inspector/promises"
 import os from "node:os"
 import { join } from "node:path"
-import { Deferred, Effect, Effectable, Exit, Fiber, Metric, Queue, Stream, Tracer } from "effect"
+import { Data, Deferred, Effect, Effectable, Exit, Fiber, Metric, Queue, Result, Stream, Tracer } from "effect"
 import { syncTrio } from "../checker/scenarios/syncTrio.ts"
 import { exploredPerSecond, plainRunsPerSecond } from "../checker/schedulesPerSecond.ts"
 import { Beehive, type BeehiveOptions, type BeehiveService } from "../src/contexts/Beehive.ts"
+import { liveTimers } from "../src/effects/TimerQueue.ts"
 import * as Message from "../src/model/Message.ts"
 import type { ExploreOptions } from "../src/testing/Explore.ts"
 import { measureGoAnchor } from "./goAnchor.ts"
@@ -331,30 +332,74 @@ const rawSyncRoundTrips = (n: number, looping: Looping) =>
     )
   )
 
+/** How a guarded hand-off's call ends when no response comes in time. */
+class CallTimedOut extends Data.TaggedError("CallTimedOut")<{ readonly id: string }> {}
+
 /**
  * The least we know a sendSync made the user's way costs on Effect with a responder under plain
- * `Effect.forever`: a bare hand-off, one slot each way. The caller builds a request with
+ * `Effect.forever`: a hand-off, one slot each way. The caller builds a request with
  * `Message.newMessage`, hands it to the responder (or leaves it for it) and waits with `Effect.callback`;
  * the responder takes it (waiting with `Effect.callback` when there is none), builds the response with
- * `Message.newResponse` and resumes the caller. No module, reply table, deadline, check or typed error.
+ * `Message.newResponse` and answers.
+ *
+ * - Bare (`guarded` false): the answer resumes the one waiting caller. No module, reply table,
+ *   deadline, check or typed error.
+ * - Guarded: with what no sendSync may go without, and nothing else. The call is registered under its
+ *   request's id in a table that answers are routed through by parent id (an answer no call waits
+ *   for is refused); it has a deadline, on the live timers beehive's calls use (`liveTimers`, one host
+ *   timer per delay), that ends it with a typed error; and it leaves the table on every end: answered,
+ *   timed out or interrupted (the callback's canceller). Registering, handing the request over and
+ *   starting the timer all happen in the step that suspends the caller, so no step is left between
+ *   them for an interruption and the call needs no `onExit`. After the timed calls the run checks that
+ *   a call nobody answers times out, and that an interrupted call leaves the table, both with nothing
+ *   left in it. No module, mailbox, argument or duplicate-id check, tracing or metrics.
  */
-const bareHandOff = (n: number) =>
+const handOffRoundTrips = (n: number, guarded: boolean) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
-        type Resume = (exit: Exit.Exit<Message.Message>) => void
+        type Resume<E> = (exit: Exit.Exit<Message.Message, E>) => void
+        interface Call {
+          readonly resume: Resume<CallTimedOut>
+          wait: ReturnType<typeof liveTimers.start> | undefined
+        }
         let request: Message.Message | undefined
-        let responderWaits: Resume | undefined
-        let callerWaits: Resume | undefined
-        const call = (m: Message.Message) =>
-          Effect.callback<Message.Message>((resume) => {
+        let responderWaits: Resume<never> | undefined
+        let callerWaits: Resume<CallTimedOut> | undefined
+        const pending = new Map<string, Call>()
+        // Read through a function: TypeScript would take a size checked once for the size ever after.
+        const pendingCalls = () => pending.size
+        const handOver = (m: Message.Message) => {
+          const responder = responderWaits
+          if (responder === undefined) request = m
+          else {
+            responderWaits = undefined
+            responder(Exit.succeed(m))
+          }
+        }
+        const bareCall = (m: Message.Message) =>
+          Effect.callback<Message.Message, CallTimedOut>((resume) => {
             callerWaits = resume
-            const responder = responderWaits
-            if (responder === undefined) request = m
-            else {
-              responderWaits = undefined
-              responder(Exit.succeed(m))
-            }
+            handOver(m)
+          })
+        const guardedCall = (m: Message.Message, timeoutMs: number) =>
+          Effect.callback<Message.Message, CallTimedOut>((resume) => {
+            const id = m.header.id
+            const call: Call = { resume, wait: undefined }
+            pending.set(id, call)
+            handOver(m)
+            // Answered while handed over (the responder runs inline): nothing to time or to cancel.
+            if (pending.get(id) !== call) return
+            call.wait = liveTimers.start(timeoutMs, () => {
+              if (pending.get(id) !== call) return
+              pending.delete(id)
+              resume(Exit.fail(new CallTimedOut({ id })))
+            })
+            return Effect.sync(() => {
+              if (pending.get(id) !== call) return
+              pending.delete(id)
+              call.wait?.withdraw()
+            })
           })
         const take = Effect.callback<Message.Message>((resume) => {
           const waiting = request
@@ -366,21 +411,48 @@ const bareHandOff = (n: number) =>
         })
         const answer = (response: Message.Message) =>
           Effect.sync(() => {
-            const caller = callerWaits
-            callerWaits = undefined
-            caller?.(Exit.succeed(response))
+            if (!guarded) {
+              const caller = callerWaits
+              callerWaits = undefined
+              caller?.(Exit.succeed(response))
+              return caller !== undefined
+            }
+            const id = response.header.parentId
+            const call = pending.get(id)
+            if (call === undefined) return false
+            pending.delete(id)
+            call.wait?.withdraw()
+            call.resume(Exit.succeed(response))
+            return true
           })
-        yield* Effect.forkChild(
+        const responder = yield* Effect.forkChild(
           Effect.forever(Effect.flatMap(take, (m) => Effect.flatMap(Message.newResponse(m, "ok"), answer)))
         )
         yield* Effect.yieldNow
         const start = performance.now()
         for (let i = 0; i < n; i++) {
           const m = yield* Message.newMessage()
-          const response = yield* call(m)
+          const response = yield* guarded ? guardedCall(m, 1000) : bareCall(m)
           if (response.header.parentId !== m.header.id) throw new Error("the hand-off mixed up a response")
         }
-        return performance.now() - start
+        const elapsed = performance.now() - start
+        if (guarded) {
+          yield* Fiber.interrupt(responder)
+          // Bounded, so that a call whose deadline never comes fails the run instead of hanging it.
+          const unanswered = yield* Effect.exit(
+            Effect.timeout(guardedCall(yield* Message.newMessage(), 1), "5 seconds")
+          )
+          const timedOut = Exit.findError(unanswered)
+          if (!(Result.isSuccess(timedOut) && timedOut.success instanceof CallTimedOut) || pendingCalls() !== 0)
+            throw new Error("the guarded hand-off's call did not time out, or stayed pending")
+          const waiting = yield* Effect.forkChild(guardedCall(yield* Message.newMessage(), 60_000))
+          yield* Effect.yieldNow
+          const before = pendingCalls()
+          yield* Fiber.interrupt(waiting)
+          if (before !== 1 || pendingCalls() !== 0)
+            throw new Error("the guarded hand-off's interrupted call was not pending, or stayed pending")
+        }
+        return elapsed
       })
     )
   )
@@ -748,7 +820,8 @@ export const runBenchmarks = async (): Promise<number> => {
     rawNoYield: () => rawSyncRoundTrips(syncN, "forever, disableYield"),
     oursNoYield: () => sendSync(syncN, nonYieldingResponder),
     prebuilt: () => sendSyncPrebuilt(syncN),
-    handOff: () => bareHandOff(syncN),
+    handOff: () => handOffRoundTrips(syncN, false),
+    guarded: () => handOffRoundTrips(syncN, true),
     turns: () => eventLoopTurns(syncN)
   }
   const kinds = Object.keys(syncKinds) as Array<keyof typeof syncKinds>
@@ -773,7 +846,9 @@ export const runBenchmarks = async (): Promise<number> => {
     line(name, `${fmt(value)}/s`, `Effect ${fmt(raw)}/s`, (value / raw).toFixed(2), ">= 200k/s", value >= 200_000)
   const prebuilt = median(syncRuns.prebuilt)
   const handOff = median(syncRuns.handOff)
-  // What building the messages costs a call; then ours next to a bare hand-off that builds them too.
+  const guarded = median(syncRuns.guarded)
+  // What building the messages costs a call; then ours next to hand-offs that build them too: a bare
+  // one, and one with what no sendSync may go without.
   for (const [name, value, baseline, target] of [
     [
       "  same, messages built once",
@@ -781,7 +856,8 @@ export const runBenchmarks = async (): Promise<number> => {
       rawYielding,
       `(building: ${(1e6 / yielding - 1e6 / prebuilt).toFixed(2)} us/call)`
     ],
-    ["  same, bare hand-off, messages built", yielding, handOff, "(least known)"]
+    ["  same, bare hand-off, messages built", yielding, handOff, "(least known)"],
+    ["  same, hand-off with its guarantees", yielding, guarded, "(least, guarded)"]
   ] as const)
     line(name, `${fmt(value)}/s`, `Effect ${fmt(baseline)}/s`, (value / baseline).toFixed(2), target)
   line("  event-loop turns/s (1 per such call)", `${fmt(turns)}/s`, "", "", "(its ceiling)")
@@ -934,13 +1010,17 @@ export const runBenchmarks = async (): Promise<number> => {
       go.sendSyncAnswered,
       ">= Go answered"
     )
-    line(
-      "  bare hand-off, Effect.forever",
-      `${fmt(handOff)}/s`,
-      `Go ${fmt(go.sendSyncAnswered)}/s`,
-      (handOff / go.sendSyncAnswered).toFixed(2),
-      "(messages built)"
-    )
+    for (const [name, value, target] of [
+      ["  bare hand-off, Effect.forever", handOff, "(messages built)"],
+      ["  same, with sendSync's guarantees", guarded, "(id, deadline)"]
+    ] as const)
+      line(
+        name,
+        `${fmt(value)}/s`,
+        `Go ${fmt(go.sendSyncAnswered)}/s`,
+        (value / go.sendSyncAnswered).toFixed(2),
+        target
+      )
   }
   console.log(`\n${missed === 0 ? "every target met" : `${missed} target(s) MISSED`}`)
   return missed

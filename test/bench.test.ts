@@ -79,9 +79,14 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).toMatch(
       /\n {2}same, bare hand-off, messages built +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +\(least known\)/
     )
+    // And next to the same hand-off with what no sendSync may go without: an id table, a deadline, a
+    // release on every end (the run checks that its calls time out and leave the table when interrupted).
+    expect(measured).toMatch(
+      /\n {2}same, hand-off with its guarantees +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +\(least, guarded\)/
+    )
     if (references.includes("measured in this run (bench/go"))
       expect(references).toMatch(
-        /\n {2}sendSync \(disableYield\), 0 dropped [^\n]*\n {2}bare hand-off, Effect\.forever +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(messages built\)/
+        /\n {2}sendSync \(disableYield\), 0 dropped [^\n]*\n {2}bare hand-off, Effect\.forever +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(messages built\) *\n {2}same, with sendSync's guarantees +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(id, deadline\)/
       )
     expect(measured).toMatch(/\n {2}event-loop turns\/s \(1 per such call\) +[\d.]+ [kM]\/s +\(its ceiling\)/)
     // Bytes allocated per message and per call (garbage included), next to raw Effect's in the same run.
