@@ -20,7 +20,13 @@ export const sleepUntil = (deadline: number): Effect.Effect<void> =>
     now >= deadline ? Effect.void : Effect.flatMap(Effect.sleep(deadline - now), () => sleepUntil(deadline))
   )
 
-type Timer = (expire: () => void) => { readonly interruptUnsafe: () => void }
+/**
+ * Starts a deadline's timer: `expire` is called once the clock reads the deadline, unless the handle
+ * it returns is interrupted first. See `timerOn`.
+ *
+ * @category models
+ */
+export type Timer = (expire: () => void) => { readonly interruptUnsafe: () => void }
 
 const awaitWith = <A, E>(
   fiber: Fiber.Fiber<unknown, unknown>,
@@ -75,7 +81,15 @@ let liveClock: Clock.Clock | undefined
 // of a `sendSync` whose caller waits, and a `setTimeout` per wait, cleared at once, about an eighth.
 // Any other clock (test clocks, the deterministic runtime's virtual clock) drives the timer through a
 // fiber that sleeps on it.
-const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number, readAt: number | undefined): Timer => {
+/**
+ * The timer of a wait on `fiber` until `deadline` on the fiber's clock; `readAt` is the clock's
+ * reading `deadline` was worked out from, when it was read in the same step (waits of one timeout then
+ * share a host timer). Starting it never blocks; on a clock other than Effect's own it forks a fiber
+ * that sleeps until the deadline.
+ *
+ * @category constructors
+ */
+export const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number, readAt: number | undefined): Timer => {
   const clock = fiber.getRef(Clock.Clock)
   liveClock ??= Context.get(Context.empty(), Clock.Clock)
   const now = readAt ?? clock.currentTimeMillisUnsafe()

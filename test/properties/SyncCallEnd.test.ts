@@ -240,6 +240,68 @@ describe("R-GSYNC R-SYNC how a sync call ends", () => {
       fcParams(600)
     ))
 
+  it("R-SYNC-2 R-SYNC-6 a sendSync is out of the pending calls by the time its caller has the outcome, however the call ended, so the caller can use its id again at once", () =>
+    fc.assert(
+      fc.property(
+        fc.constantFrom("answered" as const, "deadline" as const, "cleanup" as const),
+        // Whether the mailbox (capacity 1) is full, so that the request waits for room.
+        fc.boolean(),
+        // How long the responder (or the cleanup) waits before it acts: from before the request is
+        // offered (an answer inside the offer) to after the caller has suspended.
+        fc.integer({ min: 0, max: 4 }),
+        fc.nat(),
+        arbPreemption([0, 0.2, 0.5]),
+        (ending, full, yields, seed, preemption) => {
+          const call = (strategy: Strategy): void => {
+            const sim = new SimRuntime({ strategy })
+            const scope = sim.run(Scope.make())
+            const beehive = sim.run(Scope.provide(makeBeehive({ capacity: 1 }), scope))
+            sim.run(beehive.addModule("edged"))
+            if (full) sim.run(beehive.send("edged", msg("filler")))
+            const request = msg("request")
+            const caller = sim.fork(
+              Effect.gen(function* () {
+                if (ending === "answered")
+                  yield* Effect.forkChild(
+                    Effect.gen(function* () {
+                      for (let i = 0; i < yields; i++) yield* Effect.yieldNow
+                      while ((yield* beehive.receive("edged")).header.id !== request.header.id);
+                      yield* beehive.sendResp(yield* Message.newResponse(request, "ok"), "edged")
+                    })
+                  )
+                if (ending === "cleanup")
+                  yield* Effect.forkChild(
+                    Effect.gen(function* () {
+                      for (let i = 0; i < yields; i++) yield* Effect.yieldNow
+                      yield* beehive.cleanup("edged")
+                    })
+                  )
+                const exit = yield* Effect.exit(beehive.sendSync("edged", request, 1_000))
+                // Read in the caller's own next operations, before anything else it does.
+                const pending = (yield* beehive.snapshot).pendingCalls
+                const again = yield* Effect.exit(beehive.sendSync("edged", request, 1))
+                return { exit, pending, again }
+              })
+            )
+            sim.settle()
+            sim.advanceBy(1_001)
+            const seen = caller.pollUnsafe()
+            expect(seen, "the caller ended").toBeDefined()
+            if (seen === undefined || !Exit.isSuccess(seen)) throw new Error("the caller failed")
+            const { exit, pending, again } = seen.value
+            if (ending === "answered") expect(Exit.isSuccess(exit)).toBe(true)
+            else if (ending === "deadline") expect(errorOf(exit)).toMatchObject({ _tag: "SyncTimeout" })
+            else expect(["RequestDropped", "ModuleClosed", "ModuleNotFound"]).toContain(errorOf(exit)?._tag)
+            expect(pending, "calls pending when the caller has its outcome").toEqual([])
+            expect(errorOf(again)?._tag, "the same id used again at once").not.toBe("DuplicateRequestId")
+            sim.run(Scope.close(scope, Exit.void))
+          }
+          underPreemption(seed, preemption, call)
+        }
+      ),
+      fcParams(300)
+    ))
+
   it("R-GLOBAL-6 R-SYNC-6 once an interruption has withdrawn a sendSync's request from the line, a response to it gets false", () =>
     fc.assert(
       fc.property(

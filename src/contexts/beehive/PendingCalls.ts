@@ -1,6 +1,8 @@
 /**
- * The pending-call bookkeeping that `sendSync` and `sendToGroupSync` share: a call is in the
- * pending-call table from the step it registers to its end, whatever ends it.
+ * The pending-call bookkeeping of synchronous calls: a call is in the pending-call table from the step
+ * it registers to its end, whatever ends it. `sendToGroupSync` registers in one step and waits in a
+ * later one, and is released by a finalizer (`withPendingCall`); `sendSync` registers, offers and
+ * waits in one step, and releases its slot (`releaseSlot`) where the call ends.
  *
  * @since 0.3.0
  * @internal
@@ -21,7 +23,7 @@ import type { BeehiveState, CallError } from "./BeehiveState.ts"
 // observability replay the same (test/regressions).
 /**
  * Runs a synchronous call `start`s, registered in the pending-call table by `register` and released
- * by `release` on every exit; see the comment.
+ * by `release` on every exit; see the comment. Used by `sendToGroupSync`.
  *
  * @category combinators
  */
