@@ -6,7 +6,7 @@
  */
 import { Clock, type Duration, Effect, Exit, type Fiber, Result } from "effect"
 import { type Cancel, first, mapExit } from "../../effects/Arm.ts"
-import { timerOn } from "../../effects/Deadline.ts"
+import { type Timer, timerOn } from "../../effects/Deadline.ts"
 import { observeWith, operation, recordUnsafe } from "../../effects/Observability.ts"
 import { ReplySlot } from "../../effects/ReplySlot.ts"
 import { DuplicateRequestId, type SyncPhase, SyncTimeout } from "../../model/Errors.ts"
@@ -55,7 +55,7 @@ class SyncCall {
   private readonly fiber: Fiber.Fiber<unknown, unknown>
   private readonly resume: Resume
   private slot: ReplySlot<CallError> | undefined = undefined
-  private timer: { readonly interruptUnsafe: () => void } | undefined = undefined
+  private timer: ReturnType<Timer> | undefined = undefined
   /** Withdraws the wait in progress: for room or a response, then for the response. */
   private armed: Cancel | undefined = undefined
   private phase: SyncPhase = "response"
