@@ -160,15 +160,13 @@ export const all =
 /**
  * Arms `arm` now, in the caller's step, and returns an arm that waits for its outcome: an outcome
  * that comes before anyone waits is kept for the first waiter. So an operation can join a line in
- * the step that decided to (a request takes its place in a full mailbox's queue the moment its call
- * is registered) and wait in a later one. Withdrawing the returned arm, or calling the canceller it
- * hands back, withdraws `arm`; the canceller (second element) is for a caller that never waits. The
- * third element is `arm`'s outcome when it completed at once (then nothing is left to withdraw), so
- * that a caller need not wait for what it already has.
+ * the step that decided to (a broadcast's copy takes its place in a full member's queue in the step
+ * that read the group) and wait in a later one. Withdrawing the returned arm, or calling the canceller it
+ * hands back, withdraws `arm`; the canceller (second element) is for a caller that never waits.
  *
  * @category combinators
  */
-export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel, Exit.Exit<A, E> | undefined] => {
+export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel] => {
   let outcome: Exit.Exit<A, E> | undefined
   let waiter: Settle<A, E> | undefined
   // Whether a waiter has the outcome: until then, withdrawing undoes what `arm` can undo.
@@ -200,5 +198,5 @@ export const armNow = <A, E>(arm: Arm<A, E>): readonly [Arm<A, E>, Cancel, Exit.
     waiter = settle
     return withdraw
   }
-  return [waiting, withdraw, typeof armed === "function" ? undefined : armed]
+  return [waiting, withdraw]
 }
