@@ -20,13 +20,7 @@ export const sleepUntil = (deadline: number): Effect.Effect<void> =>
     now >= deadline ? Effect.void : Effect.flatMap(Effect.sleep(deadline - now), () => sleepUntil(deadline))
   )
 
-/**
- * Starts a deadline's timer: `expire` is called once the clock reads the deadline, unless the handle
- * it returns is interrupted first. See `timerOn`.
- *
- * @category models
- */
-export type Timer = (expire: () => void) => { readonly interruptUnsafe: () => void }
+type Timer = (expire: () => void) => { readonly interruptUnsafe: () => void }
 
 const awaitWith = <A, E>(
   fiber: Fiber.Fiber<unknown, unknown>,
@@ -81,15 +75,7 @@ let liveClock: Clock.Clock | undefined
 // of a `sendSync` whose caller waits, and a `setTimeout` per wait, cleared at once, about an eighth.
 // Any other clock (test clocks, the deterministic runtime's virtual clock) drives the timer through a
 // fiber that sleeps on it.
-/**
- * The timer of a wait on `fiber` until `deadline` on the fiber's clock; `readAt` is the clock's
- * reading `deadline` was worked out from, when it was read in the same step (waits of one timeout then
- * share a host timer). Starting it never blocks; on a clock other than Effect's own it forks a fiber
- * that sleeps until the deadline.
- *
- * @category constructors
- */
-export const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number, readAt: number | undefined): Timer => {
+const timerOn = (fiber: Fiber.Fiber<unknown, unknown>, deadline: number, readAt: number | undefined): Timer => {
   const clock = fiber.getRef(Clock.Clock)
   liveClock ??= Context.get(Context.empty(), Clock.Clock)
   const now = readAt ?? clock.currentTimeMillisUnsafe()
@@ -134,4 +120,21 @@ export const awaitArmUntil = <A, E>(
   onInterrupt?: () => void,
   readAt?: number
 ): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) => awaitWith(fiber, arm, timerOn(fiber, deadline, readAt), onDeadline, onInterrupt))
+  Effect.withFiber((fiber) => awaitArmUntilOn(fiber, arm, deadline, onDeadline, onInterrupt, readAt))
+
+/**
+ * `awaitArmUntil` for a caller that has its fiber already (an operation's body): the wait itself, with
+ * no step before it, so that `arm` runs in the step that suspends the fiber. What `arm` does when
+ * armed (registering a call, offering its request) then has no step between it and the wait in which
+ * an interruption could come.
+ *
+ * @category combinators
+ */
+export const awaitArmUntilOn = <A, E>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  arm: Arm<A, E>,
+  deadline: number,
+  onDeadline: () => Exit.Exit<A, E>,
+  onInterrupt?: () => void,
+  readAt?: number
+): Effect.Effect<A, E> => awaitWith(fiber, arm, timerOn(fiber, deadline, readAt), onDeadline, onInterrupt)
