@@ -396,8 +396,9 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                 const inMailbox = (n: number) =>
                   Effect.andThen(
                     waitForEffect(
-                      Effect.promise(() => jsm.consumers.info(stream, "mailbox")),
-                      (info) => info.num_pending === 0 && info.num_ack_pending === n,
+                      // The consumer is bound by A's fetching, which `serve` starts but does not wait for.
+                      Effect.promise(() => jsm.consumers.info(stream, "mailbox").catch(() => undefined)),
+                      (info) => info !== undefined && info.num_pending === 0 && info.num_ack_pending === n,
                       "JetStream to hand every message to A"
                     ),
                     waitForEffect(
@@ -937,10 +938,61 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                 const stored = (yield* Effect.promise(() => jsm.streams.info(stream))).state.messages
                 expect(stored).toBeLessThanOrEqual(completed + interrupted)
                 expect(B.events.filter((e) => e._tag === "DurableRefused")).toEqual([])
+                yield* B.nats.deleteDurable("box")
               }).pipe(Effect.provideService(References.MaxOpsBeforeYield, opsBeforeYield))
             )
         ),
         fcParams(8)
+      ),
+    60_000
+  )
+
+  let stepRun = 0
+  it(
+    "R-NATS-12 R-SEND-3 property: a sendDurable call interrupted at any of its steps leaves no waiter behind: each later call of the same message object ends, and one not interrupted completes once the stream stored its copy (a call interrupted after it had registered and before it had set up its cleanup kept its place in the line, took the next call's answer, and that call waited for ever)",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.option(fc.record({ after: fc.nat(7), opsBeforeYield: fc.integer({ min: 2, max: 5 }) }), {
+              nil: undefined
+            }),
+            { minLength: 1, maxLength: 8 }
+          ),
+          (calls) =>
+            run(
+              Effect.gen(function* () {
+                const B = yield* procWith(server.url, {
+                  prefix: `step${++stepRun}`,
+                  durable: ["box"],
+                  maxInbound: 1,
+                  sendWindow: 1
+                })
+                const m = msg("step")
+                for (const call of calls) {
+                  if (call === undefined) {
+                    yield* within(B.nats.sendDurable("box", m), "a call not interrupted")
+                    continue
+                  }
+                  // The call's fiber yields every `opsBeforeYield` operations and the interruption comes after
+                  // `after` yields of this one: together they land it between any two of the call's steps.
+                  // Not 1: in effect 4.1.0 a fiber with 1 yields before each of its operations, that yield
+                  // included, and never runs one.
+                  const fiber = yield* Effect.forkChild(
+                    B.nats
+                      .sendDurable("box", m)
+                      .pipe(Effect.provideService(References.MaxOpsBeforeYield, call.opsBeforeYield))
+                  )
+                  for (let i = 0; i < call.after; i++) yield* Effect.yieldNow
+                  yield* within(Fiber.interrupt(fiber), "an interrupted call")
+                }
+                yield* within(B.nats.sendDurable("box", m), "the last call")
+                // Each case's stream reserves storage on the server: deleted, so that FC_RUNS can scale the runs.
+                yield* B.nats.deleteDurable("box")
+              })
+            )
+        ),
+        fcParams(25)
       ),
     60_000
   )

@@ -172,21 +172,13 @@ export class DurableStore {
       if (!this.modules.has(module) || !this.state.publisher.endpoints.has(module))
         return yield* new ModuleNotFound({ module })
       const storage: Storage = Deferred.makeUnsafe()
-      let byMessage = this.waiting.get(module)
-      if (byMessage === undefined) {
-        byMessage = new Map()
-        this.waiting.set(module, byMessage)
-      }
-      const calls = byMessage.get(message) ?? []
-      calls.push(storage)
-      byMessage.set(message, calls)
-      const forget = Effect.sync(() => {
-        const i = calls.indexOf(storage)
-        if (i >= 0) calls.splice(i, 1)
-        if (calls.length === 0 && this.waiting.get(module)?.get(message) === calls) this.forget(module, message)
-      })
-      return yield* Effect.andThen(this.state.beehive.send(module, message), Deferred.await(storage)).pipe(
-        Effect.ensuring(forget)
+      // Registered as a resource whose release always runs: registered in the step before the release
+      // was set up, a call interrupted between the two stayed in the line, took the answer to the next
+      // call's copy, and that call waited for ever (until a property found it).
+      return yield* Effect.acquireUseRelease(
+        Effect.sync(() => this.register(module, message, storage)),
+        () => Effect.andThen(this.state.beehive.send(module, message), Deferred.await(storage)),
+        (calls) => Effect.sync(() => this.withdraw(module, message, calls, storage))
       )
     })
 
@@ -218,6 +210,27 @@ export class DurableStore {
       })
       if (this.state.publisher.endpoints.has(module)) yield* Effect.ignore(this.state.beehive.cleanup(module))
     })
+
+  /** Puts a call waiting for `storage` last in the line of `message` in the stream of `module`; returns the line. */
+  private register(module: string, message: Message, storage: Storage): Array<Storage> {
+    let byMessage = this.waiting.get(module)
+    if (byMessage === undefined) {
+      byMessage = new Map()
+      this.waiting.set(module, byMessage)
+    }
+    const calls = byMessage.get(message) ?? []
+    calls.push(storage)
+    byMessage.set(message, calls)
+    return calls
+  }
+
+  /** The call waiting for `storage` ended: out of its line `calls`, if an answer did not take it out already. */
+  private withdraw(module: string, message: Message, calls: Array<Storage>, storage: Storage): void {
+    const i = calls.indexOf(storage)
+    if (i >= 0) calls.splice(i, 1)
+    // A line emptied by an answer may have been replaced by a newer one: only this one is forgotten.
+    if (calls.length === 0 && this.waiting.get(module)?.get(message) === calls) this.forget(module, message)
+  }
 
   /** The oldest call waiting for the storage of `message` in the stream of `module`, taken out of the line. */
   private takeWaiter(module: string, message: Message): Storage | undefined {

@@ -108,6 +108,24 @@ export class Serving {
       const queue = yield* promptly(
         Queue.make<Msg | PartBatch>({ capacity: state.options.maxInbound, strategy: "dropping" })
       )
+      // From the subscription to the delivery loop's start no interruption lands (until a property
+      // found it, a serve interrupted between the two left the module served with nothing delivering
+      // what arrived, and a serve again did nothing), and the module is taken for serving in the step
+      // that subscribes (two serves at once both subscribed).
+      const started = yield* Effect.uninterruptible(this.start(module, queue, isDurable ? durable : undefined))
+      if (!started) return
+      yield* state.flushBriefly
+      yield* state.registry.announce("beat")
+    })
+
+  /**
+   * Subscribes `module`'s subject into `queue` and starts delivering from it (and fetching, for a
+   * durable module's `durable` endpoint); false, doing nothing, if another call serves it already.
+   */
+  private start(module: string, queue: Queue.Queue<Msg | PartBatch>, durable: DurableEndpoint | undefined) {
+    return Effect.gen({ self: this }, function* () {
+      const state = this.state
+      if (this.served.has(module)) return false
       const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe(), inbound: 0 }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
@@ -155,15 +173,15 @@ export class Serving {
         }
       })
       this.served.set(module, served)
-      if (isDurable) {
+      if (durable !== undefined) {
         durable.served = true
         served.durable = { endpoint: durable, fetch: new DurableFetch(state, durable) }
         yield* served.durable.fetch.start
       }
       yield* Effect.forkIn(promptly(this.deliverLoop(served)).pipe(Effect.ignore), state.scope)
-      yield* state.flushBriefly
-      yield* state.registry.announce("beat")
+      return true
     })
+  }
 
   /**
    * `NatsContextService.unserve`. A durable module's fetched messages not yet received go back to
@@ -179,22 +197,26 @@ export class Serving {
    * acknowledgements. The context's end stops serving so with `ProcessEndingReason`.
    */
   readonly stopServing = (module: string, reason: string): Effect.Effect<void> =>
-    Effect.gen({ self: this }, function* () {
-      const served = this.served.get(module)
-      if (served === undefined) return
-      this.served.delete(module)
-      served.unsubscribe()
-      // In one step no stop lands in: what the queue held is reported, none dropped unreported.
-      yield* Effect.uninterruptible(this.refuseQueued(served, reason))
-      yield* Queue.shutdown(served.queue)
-      if (served.durable !== undefined) {
-        for (const request of yield* served.durable.fetch.stop) {
-          const answer = yield* Msgs.newErrorResponse(request, `module "${module}" is no longer served here`)
-          yield* Effect.ignore(this.state.beehive.sendResp(answer, module))
+    // Once begun, a stop goes to its end, an interruption or not (its one wait, for the current fetch to
+    // run out, is bounded): until a property found it, one interrupted after it took the module out of
+    // serving dropped what the queue held unreported, and left the delivery loop waiting for ever.
+    Effect.uninterruptible(
+      Effect.gen({ self: this }, function* () {
+        const served = this.served.get(module)
+        if (served === undefined) return
+        this.served.delete(module)
+        served.unsubscribe()
+        yield* this.refuseQueued(served, reason)
+        yield* Queue.shutdown(served.queue)
+        if (served.durable !== undefined) {
+          for (const request of yield* served.durable.fetch.stop) {
+            const answer = yield* Msgs.newErrorResponse(request, `module "${module}" is no longer served here`)
+            yield* Effect.ignore(this.state.beehive.sendResp(answer, module))
+          }
         }
-      }
-      yield* this.state.registry.announce("beat")
-    })
+        yield* this.state.registry.announce("beat")
+      })
+    )
 
   /** Stops serving the modules cleaned up in the global context since (the heartbeat does this). */
   readonly forgetCleanedUp: Effect.Effect<void> = Effect.gen({ self: this }, function* () {
