@@ -95,7 +95,8 @@ export interface RegistryService {
   readonly modules: Effect.Effect<ReadonlyArray<ModuleDefinition>>
   /**
    * Adds every enabled module and joins its group, then starts them all (R-REG-2, R-REG-3). Returns
-   * once they are started; does not wait for them.
+   * once they are started; does not wait for them. Fails with the error of the first module it cannot
+   * add, having cleaned up those it added (none starts). Not interruptible; never waits.
    */
   readonly startModules: Effect.Effect<void, StartModulesError>
   /**
@@ -139,29 +140,37 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
         return Effect.void
       })
 
-    const startModules: RegistryService["startModules"] = Effect.gen(function* () {
-      const enabled = [...definitions.values()].filter((m) => m.enabled !== false && !keepers.has(m.name))
-      for (const m of enabled) {
-        yield* beehive.addModule(m.name, { contextType: m.contextType, capacity: m.capacity })
-        yield* beehive.addModuleGroup(m.name, m.group)
-      }
-      // Forking is not interruptible: every added module gets its keeper, so shutdown can account for it.
-      yield* Effect.uninterruptible(
-        Effect.forEach(enabled, (m) =>
-          Effect.map(
-            Effect.forkIn(
-              keepModule(m.name, m.start, m.restartPolicy, () => stopping).pipe(
-                Effect.provideService(Beehive, beehive)
+    // Not interruptible (adding a module never waits): every module it adds gets its keeper, so the
+    // shutdown accounts for it, or, when one cannot be added, the ones it added are cleaned up again.
+    // Until a property found it, those stayed, with no keeper: every startModules after failed with
+    // ModuleAlreadyExists, and the shutdown reported none of them.
+    const startModules: RegistryService["startModules"] = Effect.uninterruptible(
+      Effect.gen(function* () {
+        const enabled = [...definitions.values()].filter((m) => m.enabled !== false && !keepers.has(m.name))
+        const added: Array<string> = []
+        const adding = yield* Effect.exit(
+          Effect.forEach(enabled, (m) =>
+            Effect.andThen(
+              Effect.tap(beehive.addModule(m.name, { contextType: m.contextType, capacity: m.capacity }), () =>
+                Effect.sync(() => added.push(m.name))
               ),
-              scope
-            ),
-            (keeper) => {
-              keepers.set(m.name, keeper)
-            }
+              beehive.addModuleGroup(m.name, m.group)
+            )
           )
         )
-      )
-    })
+        if (Exit.isFailure(adding)) {
+          for (const name of added) yield* Effect.ignore(beehive.cleanup(name))
+          return yield* adding
+        }
+        for (const m of enabled) {
+          const keeper = yield* Effect.forkIn(
+            keepModule(m.name, m.start, m.restartPolicy, () => stopping).pipe(Effect.provideService(Beehive, beehive)),
+            scope
+          )
+          keepers.set(m.name, keeper)
+        }
+      })
+    )
 
     const gracefulShutdown: RegistryService["gracefulShutdown"] = (reason = "requested") =>
       // The shutdown itself is not interruptible (it is bounded by the grace period): a caller that gives

@@ -378,3 +378,71 @@ describe("R-REG-7 a run interrupted at any point", () => {
     expect(reached.someModules).toBeGreaterThan(0)
   })
 })
+
+describe("R-REG-2 a startModules that fails", () => {
+  it("R-REG-2 R-REG-6 property: a startModules that cannot add every enabled module (one of a context type not plugged in, or a name taken in the global context) fails with that error, leaves none of the modules it added and starts none, however often it is called; once the name is free, it adds and starts every one, and the shutdown accounts for each (until a property found it, the modules added before the failure stayed, with no keeper: every startModules after failed with ModuleAlreadyExists, and the shutdown reported none of them)", () =>
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.record({ name: fc.constantFrom("edged", "edgehub", "metamanager", "twin", "bus"), enabled: fc.boolean() }),
+          {
+            selector: (m) => m.name,
+            minLength: 1,
+            maxLength: 5
+          }
+        ),
+        fc.nat(),
+        fc.constantFrom("unknown context type" as const, "name taken" as const),
+        fc.integer({ min: 1, max: 3 }),
+        (modules, badIndex, how, tries) => {
+          const { run, sim, beehive, registry } = simulatedRegistry(10, (effect) =>
+            effect.pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+          )
+          const bad = modules[badIndex % modules.length] as (typeof modules)[number]
+          const starts: Array<string> = []
+          for (const m of modules) {
+            const start = Effect.andThen(
+              Effect.sync(() => starts.push(m.name)),
+              Effect.forever(beehive.receive(m.name))
+            )
+            const contextType = m === bad && how === "unknown context type" ? "nowhere" : undefined
+            run(registry.register({ name: m.name, group: "hub", enabled: m.enabled, start, contextType }))
+          }
+          if (how === "name taken") run(beehive.addModule(bad.name))
+          const names = () =>
+            run(beehive.snapshot)
+              .modules.map((m) => m.name)
+              .sort()
+          const failing = bad.enabled
+          for (let i = 0; i < (failing ? tries : 1); i++) {
+            const exit = sim.runSync(
+              registry.startModules.pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+            )
+            if (!failing) {
+              expect(Exit.isSuccess(exit), String(exit)).toBe(true)
+              break
+            }
+            const want = how === "name taken" ? "ModuleAlreadyExists" : "UnknownContextType"
+            expect((errorOf(exit) as { readonly _tag?: string } | undefined)?._tag).toBe(want)
+            // None of the registry's modules stays added; the name taken is still the taker's.
+            expect(names()).toEqual(how === "name taken" ? [bad.name] : [])
+            sim.settle()
+            expect(starts).toEqual([])
+          }
+          if (failing && how === "name taken") {
+            run(beehive.cleanup(bad.name))
+            run(registry.startModules)
+          }
+          sim.settle()
+          const started = modules.filter((m) => m.enabled && !(failing && how === "unknown context type"))
+          // A disabled module's name taken stays the taker's.
+          const taker = how === "name taken" && !failing ? [bad.name] : []
+          expect(names()).toEqual([...started.map((m) => m.name), ...taker].sort())
+          expect([...starts].sort()).toEqual(started.map((m) => m.name).sort())
+          const report = run(registry.gracefulShutdown("done"))
+          expect(report.modules.map((m) => m.name).sort()).toEqual(started.map((m) => m.name).sort())
+        }
+      ),
+      fcParams(200)
+    ))
+})
