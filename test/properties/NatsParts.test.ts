@@ -480,6 +480,37 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
+  it("R-NATS-4 property: an awaitModule and the announcement that registers its module, in any interleaving, end with the call's success; an awaitModule interrupted at any of its steps leaves no waiter behind (until this property found it, one interrupted after it joined the waiters and before it set up its leaving stayed among them; it finds a call that reads the module table a step before it joins the waiters too, left waiting out its timeout for a module registered in between)", () =>
+    fc.assert(
+      fc.property(fc.nat(), arbPreemption([0.3, 0.7]), fc.nat(12), (seed, preemption, interruptAfter) =>
+        underPreemption(seed, preemption, (strategy) => {
+          const sim = new SimRuntime({ strategy })
+          const endpoints = new Map<string, unknown>()
+          const state = registeringState(new Set(), endpoints, []) as unknown as { beehive: Record<string, unknown> }
+          state.beehive.snapshot = Effect.sync(() => ({
+            modules: [...endpoints.keys()].map((name) => ({ name, contextType: ContextTypeNats }))
+          }))
+          const registry = new Registry(state as unknown as NatsState)
+          const found = sim.fork(registry.awaitModule("m", 1_000))
+          const given = sim.fork(registry.awaitModule("never", 1_000))
+          sim.fork(registry.applyAnnouncement({ v: 1, process: "p", kind: "beat", modules: ["m"] }, 0))
+          sim.fork(
+            Effect.andThen(
+              Effect.forEach(Array.from({ length: interruptAfter }), () => Effect.yieldNow),
+              Fiber.interrupt(given)
+            )
+          )
+          sim.settle()
+          const exit = found.pollUnsafe()
+          expect(exit !== undefined && Exit.isSuccess(exit), `the call for m: ${String(exit)}`).toBe(true)
+          expect(given.pollUnsafe()?._tag).toBe("Failure")
+          // White-box, as nothing else shows it: no call waits any longer, so none is listed.
+          expect((registry as unknown as { waiters: Map<string, unknown> }).waiters.size).toBe(0)
+        })
+      ),
+      fcParams(300)
+    ))
+
   it("R-NATS-5 R-NATS-4 a module found served by nobody (no responders) is cleaned up and forgets its owners: a process that still listed it and then drops it, says bye or falls silent changes nothing more, never a defect; a process newly listing it registers it again", () =>
     fc.assert(
       fc.property(

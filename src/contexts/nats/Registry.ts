@@ -178,27 +178,37 @@ export class Registry {
 
   /** `NatsContextService.awaitModule`. */
   readonly awaitModule = (module: string, timeout: Duration.Input): Effect.Effect<void, ModuleNotFound> =>
-    Effect.gen({ self: this }, function* () {
-      const snapshot = yield* this.state.beehive.snapshot
-      if (snapshot.modules.some((m) => m.name === module && m.contextType === ContextTypeNats)) return
-      const deferred = Deferred.makeUnsafe<void>()
-      let waiting = this.waiters.get(module)
-      if (waiting === undefined) {
-        waiting = new Set()
-        this.waiters.set(module, waiting)
-      }
-      waiting.add(deferred)
-      return yield* Deferred.await(deferred).pipe(
-        Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new ModuleNotFound({ module })) }),
-        Effect.ensuring(
-          Effect.sync(() => {
-            const set = this.waiters.get(module)
-            set?.delete(deferred)
-            if (set?.size === 0) this.waiters.delete(module)
-          })
-        )
-      )
-    })
+    // The call joins the waiters before it reads the module table, as a resource whose release always
+    // runs: a registration after the join wakes it, one before is in the table. It set up its leaving a
+    // step after it joined (until a property found it, one interrupted in between stayed among the
+    // waiters), and read the table a step before it joined (a registration in between, where Effect's
+    // run loop may yield, left it waiting out its timeout for a module registered).
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const deferred = Deferred.makeUnsafe<void>()
+        let waiting = this.waiters.get(module)
+        if (waiting === undefined) {
+          waiting = new Set()
+          this.waiters.set(module, waiting)
+        }
+        waiting.add(deferred)
+        return deferred
+      }),
+      (deferred) =>
+        Effect.flatMap(this.state.beehive.snapshot, (snapshot) =>
+          snapshot.modules.some((m) => m.name === module && m.contextType === ContextTypeNats)
+            ? Effect.void
+            : Deferred.await(deferred).pipe(
+                Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new ModuleNotFound({ module })) })
+              )
+        ),
+      (deferred) =>
+        Effect.sync(() => {
+          const set = this.waiters.get(module)
+          set?.delete(deferred)
+          if (set?.size === 0) this.waiters.delete(module)
+        })
+    )
 
   /** `NatsContextService.remoteModules`. */
   readonly remoteModules = Effect.sync(() =>
