@@ -107,7 +107,8 @@ export interface BeehiveService {
   /**
    * Removes a module from the module table and from every group in one step, then closes its mailbox
    * (R-CLEAN-*). Returns the groups it left and the messages it never received; a sync request among
-   * them that came from another process is answered with an error response (R-SOCK-10). Never blocks.
+   * them that came from another process is answered with an error response (R-SOCK-10). Never blocks;
+   * not interruptible: it does all of this or nothing (R-CLEAN-6).
    */
   readonly cleanup: (module: string) => Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound>
   /**

@@ -65,20 +65,25 @@ export const cleanupNow = (
 export const makeCleanup =
   (state: BeehiveState): BeehiveService["cleanup"] =>
   (module) =>
-    observe(
-      "beehive.cleanup",
-      () => ({ "beehive.module": String(module) }),
-      (fiber): Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound> => {
-        const invalid = firstInvalid(checkName("cleanup", "module name", module))
-        if (invalid !== undefined) return invalid
-        const endpoint = state.modules.get(module)
-        if (endpoint === undefined) return Effect.fail(new ModuleNotFound({ module }))
-        const wakeups = new Wakeups()
-        const report = cleanupNow(state, module, endpoint, wakeups)
-        wakeups.flush()
-        recordUnsafe(fiber, state.metrics?.undeliverable, report.undelivered.length)
-        return Effect.as(refuseForwarded(state, report), report)
-      }
+    // Not interruptible (it never waits): until a property found it, one interrupted after it had taken
+    // the mailbox and before it had answered the requests from other processes in it left their
+    // callers waiting for their deadlines.
+    Effect.uninterruptible(
+      observe(
+        "beehive.cleanup",
+        () => ({ "beehive.module": String(module) }),
+        (fiber): Effect.Effect<CleanupReport, InvalidArgument | ModuleNotFound> => {
+          const invalid = firstInvalid(checkName("cleanup", "module name", module))
+          if (invalid !== undefined) return invalid
+          const endpoint = state.modules.get(module)
+          if (endpoint === undefined) return Effect.fail(new ModuleNotFound({ module }))
+          const wakeups = new Wakeups()
+          const report = cleanupNow(state, module, endpoint, wakeups)
+          wakeups.flush()
+          recordUnsafe(fiber, state.metrics?.undeliverable, report.undelivered.length)
+          return Effect.as(refuseForwarded(state, report), report)
+        }
+      )
     )
 
 // Sync requests from other processes that a cleanup took from the mailbox: their callers get an
