@@ -106,6 +106,48 @@ describe("NATS durable mailboxes (JetStream)", () => {
     20_000
   )
 
+  let failedRun = 0
+  it(
+    "R-NATS-12 R-API-5 property: a NATS context whose start fails (its server runs no JetStream, or a durable module's name is taken here) leaves the global context as it was, no module of it registered and its context type not plugged in; one started after on the same host, the cause gone, starts with every durable module (until a property found it, the failed start left the type plugged in and its first durable modules registered, and every start after failed)",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(fc.constantFrom("edged", "meta", "twin", "bus"), { minLength: 1, maxLength: 3 }),
+          fc.nat(),
+          fc.constantFrom("no JetStream" as const, "name taken" as const),
+          (durable, takenAt, cause) =>
+            run(
+              Effect.gen(function* () {
+                const prefix = `failed${++failedRun}`
+                const host = yield* makeHost()
+                const taken = durable[takenAt % durable.length] as string
+                if (cause === "name taken") yield* host.beehive.addModule(taken)
+                const plain = cause === "no JetStream" ? (yield* startNatsServer).url : server.url
+                const names = Effect.map(host.beehive.snapshot, (s) => s.modules.map((m) => m.name).sort())
+                const before = yield* names
+                const failed = yield* Effect.exit(
+                  Effect.scoped(
+                    makeNatsContext({ servers: plain, prefix, durable }).pipe(Effect.provideService(ContextHost, host))
+                  )
+                )
+                expect(errorOf(failed)).toMatchObject({ _tag: "NatsConfigError" })
+                expect(yield* names).toEqual(before)
+                if (cause === "name taken") yield* host.beehive.cleanup(taken)
+                yield* makeNatsContext({ servers: server.url, prefix, durable }).pipe(
+                  Effect.provideService(ContextHost, host)
+                )
+                const registered = (yield* host.beehive.snapshot).modules
+                expect(registered.map((m) => [m.name, m.contextType]).sort()).toEqual(
+                  durable.map((m) => [m, "nats"]).sort()
+                )
+              })
+            )
+        ),
+        fcParams(8)
+      ),
+    60_000
+  )
+
   it(
     "R-NATS-12 processes starting together with different limits make the stream once, and both start",
     () =>

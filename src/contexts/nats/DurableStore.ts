@@ -82,15 +82,23 @@ export class DurableStore {
   }
 
   /**
-   * Makes sure each durable module's stream exists (creating it with the configured limits) and
-   * registers the module here (R-NATS-12). Waits for JetStream's answers. Fails with
-   * `NatsConfigError` (no JetStream; a name taken here, key `durable[i]`) or `JetStreamFailed`.
+   * Makes sure each durable module's stream exists, creating it with the configured limits, and that no
+   * module of the global context has its name (R-NATS-12): everything of the start that can fail for
+   * the server or the configuration, done before the context type is plugged in. Waits for
+   * JetStream's answers. Fails with `NatsConfigError` (no JetStream; a name taken here, key
+   * `durable[i]`) or `JetStreamFailed`.
    */
-  readonly start: Effect.Effect<void, NatsConfigError | JetStreamFailed> = Effect.gen({ self: this }, function* () {
+  readonly prepare: Effect.Effect<void, NatsConfigError | JetStreamFailed> = Effect.gen({ self: this }, function* () {
     const state = this.state
     if (this.modules.size === 0) return
+    const taken = new Set((yield* state.beehive.snapshot).modules.map((m) => m.name))
+    const clash = state.options.durable.findIndex((module) => taken.has(module))
+    if (clash >= 0)
+      return yield* new NatsConfigError({
+        key: `durable[${clash}]`,
+        reason: `module "${state.options.durable[clash]}" already exists`
+      })
     const jsm = yield* this.manager()
-    let i = 0
     for (const module of state.options.durable) {
       const name = durableStreamName(state.options.prefix, module)
       yield* Effect.tryPromise({
@@ -116,10 +124,20 @@ export class DurableStore {
           }),
         catch: (error) => new JetStreamFailed({ operation: "stream", module, detail: reasonOf(error) })
       })
-      const key = `durable[${i++}]`
+    }
+  })
+
+  /**
+   * Registers each durable module here (R-NATS-12), once the context type is plugged in. Fails with
+   * `NatsConfigError` (key `durable[i]`) for a name taken since `prepare` checked it (by the
+   * application, at the same time) or a shutdown: the start then fails with the type plugged in.
+   */
+  readonly registerModules: Effect.Effect<void, NatsConfigError> = Effect.gen({ self: this }, function* () {
+    const state = this.state
+    for (const [i, module] of state.options.durable.entries()) {
       yield* state.beehive
         .addModule(module, { contextType: ContextTypeNats, capacity: state.options.maxInbound })
-        .pipe(Effect.mapError((error) => new NatsConfigError({ key, reason: error.message })))
+        .pipe(Effect.mapError((error) => new NatsConfigError({ key: `durable[${i}]`, reason: error.message })))
     }
   })
 

@@ -139,8 +139,12 @@ export const makeNatsContext = (
     nc.subscribe(state.subjects.replyInbox(state.processId), { callback: onControl })
     nc.subscribe(state.subjects.registry, { callback: onControl })
     yield* state.flushBriefly
+    // What can fail for the server or the configuration is done before the context type is plugged in:
+    // until a property found it, a start that failed after (a server without JetStream, a durable name
+    // taken) left the type plugged in and its durable modules registered, and a start after refused.
+    yield* state.durable.prepare
     yield* host.plug(state.context)
-    yield* state.durable.start
+    yield* state.durable.registerModules
     // Each message of the reply inbox or the registry goes to the part that handles it.
     const handleControl = (m: Msg): Effect.Effect<void> =>
       m.subject === state.subjects.registry ? state.registry.handle(m) : state.replies.handle(m)
