@@ -954,7 +954,7 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
       fc.assert(
         fc.asyncProperty(
           fc.array(
-            fc.option(fc.record({ after: fc.nat(7), opsBeforeYield: fc.integer({ min: 2, max: 5 }) }), {
+            fc.option(fc.record({ after: fc.nat(7), opsBeforeYield: fc.integer({ min: 3, max: 6 }) }), {
               nil: undefined
             }),
             { minLength: 1, maxLength: 8 }
@@ -976,8 +976,8 @@ describe("NATS durable mailboxes (JetStream), properties", () => {
                   }
                   // The call's fiber yields every `opsBeforeYield` operations and the interruption comes after
                   // `after` yields of this one: together they land it between any two of the call's steps.
-                  // Not 1: in effect 4.1.0 a fiber with 1 yields before each of its operations, that yield
-                  // included, and never runs one.
+                  // At least 3: in effect 4.1.0 a fiber whose budget is 1 or 2 spends it on the yield itself
+                  // and never runs an operation (measured: none in 200 ms).
                   const fiber = yield* Effect.forkChild(
                     B.nats
                       .sendDurable("box", m)

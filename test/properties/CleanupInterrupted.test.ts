@@ -21,7 +21,9 @@ describe("R-CLEAN-5 a cleanup interrupted", () => {
         fc.integer({ min: 1, max: 3 }),
         fc.nat(2),
         fc.nat(8),
-        fc.integer({ min: 2, max: 6 }),
+        // At least 3: in effect 4.1.0 a fiber whose budget is 1 or 2 spends it on the yield itself and never
+        // runs an operation.
+        fc.integer({ min: 3, max: 7 }),
         (requests, oneWay, after, opsBeforeYield) =>
           Effect.runPromise(
             Effect.scoped(

@@ -231,6 +231,20 @@ export class Deliveries {
   }
 
   /**
+   * The context's end, after every connection and delivery fiber has ended: what a delivery still holds
+   * is reported (R-SOCK-10). Only a delivery whose fiber never started holds any: one forked as the
+   * context's scope closed (a link's end starts what its last read brought), which Effect leaves
+   * unstarted. Until a property found it, that was lost unreported, though receipted.
+   */
+  static reportAbandoned(state: SocketState): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      Effect.forEach([...state.deliveries.values()], (delivery) => Deliveries.reportLeft(state, delivery), {
+        discard: true
+      })
+    )
+  }
+
+  /**
    * The delivery fiber was stopped (its context's scope ended): what it had not offered yet is reported
    * now (R-SOCK-10, R-SOCK-21), never dropped in silence (until a property with fibers yielding every
    * few operations found it, a process ending while deliveries waited lost them unreported, though its

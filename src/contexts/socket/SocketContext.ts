@@ -27,6 +27,7 @@ import type { BeehiveShutdown, InvalidArgument } from "../../model/Errors.ts"
 import type { ConnectFailed, ListenFailed, SocketConfigError } from "../../model/SocketErrors.ts"
 import { ContextHost } from "../ContextHost.ts"
 import { connect } from "./Connect.ts"
+import { Deliveries } from "./Deliveries.ts"
 import { NodeTransport } from "./NodeTransport.ts"
 import { serve } from "./Serve.ts"
 import type { SocketClient, SocketClientOptions } from "./SocketClient.ts"
@@ -119,8 +120,14 @@ export const makeSocketContext = (
     const scope = yield* Effect.scope
     const state = new SocketState(resolveOptions(options), scope, host)
     yield* host.plug(state.context)
-    // Last, after every connection has ended: what no peer will ever receipt now is in doubt (R-SOCK-21).
-    yield* Effect.addFinalizer(() => Effect.suspend(() => state.reportWritten(state.receipts.abandonAll(), "InDoubt")))
+    // Last, after every connection has ended: what a delivery that never started holds is reported
+    // (R-SOCK-10), and what no peer will ever receipt now is in doubt (R-SOCK-21).
+    yield* Effect.addFinalizer(() =>
+      Effect.andThen(
+        Deliveries.reportAbandoned(state),
+        Effect.suspend(() => state.reportWritten(state.receipts.abandonAll(), "InDoubt"))
+      )
+    )
     return {
       serve: (serverOptions) => serve(state, transport, serverOptions),
       connect: (clientOptions) => connect(state, transport, clientOptions),
