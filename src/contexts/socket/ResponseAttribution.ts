@@ -120,22 +120,26 @@ export class ResponseAttribution {
   claim(response: Message.Message, responder: string | undefined): Effect.Effect<void> {
     const id = response.header.parentId
     let from: string | undefined
+    let answering: RemoteEndpoint | undefined
     if (responder !== undefined) {
-      const named = this.endpoints.get(responder)
-      named?.answered(id)
+      answering = this.endpoints.get(responder)
       // A name that is not a module of this connection is no member of any call here: its answer is
       // uninvited, as a non-member's is in one process, and it cannot pass for another module.
-      from = named?.module ?? foreignResponder(responder, this.peer)
+      from = answering?.module ?? foreignResponder(responder, this.peer)
     } else {
       // Without a responder, the answer is attributed only when the call's request went to one module
       // over this connection; copies to several stay unattributed, however many are left.
-      const waiting = [...this.endpoints.values()].find((e) => e.inflight.has(id))
-      waiting?.answered(id)
+      answering = [...this.endpoints.values()].find((e) => e.inflight.has(id))
       const call = this.written.get(id)
-      from = call === undefined ? waiting?.module : call.several ? undefined : call.module
+      from = call === undefined ? answering?.module : call.several ? undefined : call.module
     }
     // A decoded response is a message and `from` a module's name: the arguments cannot be invalid.
     return Effect.flatMap(Effect.orDie(this.state.beehive.sendResp(response, from)), (taken) => {
+      // Out of flight once handed over, not before: a link that ends in between (its reading stopped
+      // there) leaves the request in flight, and its call is dropped with the module's cleanup
+      // (R-SOCK-11). Until an exploration found it, it was out of flight first, and the call waited
+      // for its deadline.
+      answering?.answered(id)
       // A call this answer ended is forgotten now, not at the next pruning: the requests of ended
       // calls would otherwise pile up (1024 of them) and outlive the young generation, and pruning
       // them cost a sendSync about a microsecond.
