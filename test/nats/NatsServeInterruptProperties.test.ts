@@ -6,7 +6,7 @@
  * client's request to it finds no responders).
  */
 import { connect } from "@nats-io/transport-node"
-import { Effect, Exit, Fiber, References, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
@@ -14,6 +14,7 @@ import { subjects } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { waitForEffect } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
+import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
 import { run } from "./durableSupport.ts"
 import { awaitModule, type Proc, proc } from "./support.ts"
@@ -40,9 +41,7 @@ interface Step {
 const arbStep: fc.Arbitrary<Step> = fc.record({
   op: fc.constantFrom("serve" as const, "unserve" as const),
   twice: fc.boolean(),
-  // A budget of at least 3: in effect 4.1.0 a fiber whose budget is 1 or 2 spends it on the yield itself
-  // and never runs an operation.
-  interrupt: fc.option(fc.record({ after: fc.nat(9), opsBeforeYield: fc.integer({ min: 3, max: 6 }) }), {
+  interrupt: fc.option(fc.record({ after: fc.nat(9), opsBeforeYield: arbOpsBeforeYield }), {
     nil: undefined
   })
 })
@@ -110,15 +109,11 @@ describe("R-NATS-2 serve and unserve interrupted", () => {
                 const once = step.op === "serve" ? A.nats.serve("m") : A.nats.unserve("m")
                 const op = step.twice ? Effect.all([once, once], { concurrency: "unbounded", discard: true }) : once
                 if (step.interrupt === undefined) yield* within(op, step.op)
-                else {
-                  // The call's fiber yields every `opsBeforeYield` operations and the interruption comes after
-                  // `after` yields of this one: together they land it between any two of the call's steps.
-                  const fiber = yield* Effect.forkChild(
-                    op.pipe(Effect.provideService(References.MaxOpsBeforeYield, step.interrupt.opsBeforeYield))
+                else
+                  yield* within(
+                    interruptedAfter(op, step.interrupt.after, step.interrupt.opsBeforeYield),
+                    `an interrupted ${step.op}`
                   )
-                  for (let i = 0; i < step.interrupt.after; i++) yield* Effect.yieldNow
-                  yield* within(Fiber.interrupt(fiber), `an interrupted ${step.op}`)
-                }
                 const servedNow = (yield* A.nats.served).includes("m")
                 if (servedNow && !served) loops++
                 served = servedNow

@@ -5,13 +5,14 @@
  * operations, and the interruption comes after a number of yields of the test's own fiber. The other
  * process is a context type whose `forwardResponse` records what it is handed.
  */
-import { Effect, Fiber, References } from "effect"
+import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { openMailbox } from "../../src/contexts/MailboxEndpoint.ts"
 import type { ModuleContext } from "../../src/contexts/ModuleContext.ts"
 import { makeBeehiveWith } from "../support/contexts.ts"
 import { fcParams } from "../support/fc.ts"
+import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg, settle } from "../support/messages.ts"
 
 describe("R-CLEAN-5 a cleanup interrupted", () => {
@@ -21,9 +22,7 @@ describe("R-CLEAN-5 a cleanup interrupted", () => {
         fc.integer({ min: 1, max: 3 }),
         fc.nat(2),
         fc.nat(8),
-        // At least 3: in effect 4.1.0 a fiber whose budget is 1 or 2 spends it on the yield itself and never
-        // runs an operation.
-        fc.integer({ min: 3, max: 7 }),
+        arbOpsBeforeYield,
         (requests, oneWay, after, opsBeforeYield) =>
           Effect.runPromise(
             Effect.scoped(
@@ -43,11 +42,7 @@ describe("R-CLEAN-5 a cleanup interrupted", () => {
                 const ids = Array.from({ length: requests }, (_, i) => `r${i}`)
                 for (const id of ids) yield* beehive.send("m", msg(id, id, { header: { sync: true } }))
                 for (let i = 0; i < oneWay; i++) yield* beehive.send("m", msg(`o${i}`))
-                const cleanup = yield* Effect.forkChild(
-                  beehive.cleanup("m").pipe(Effect.provideService(References.MaxOpsBeforeYield, opsBeforeYield))
-                )
-                for (let i = 0; i < after; i++) yield* Effect.yieldNow
-                yield* Fiber.interrupt(cleanup)
+                yield* interruptedAfter(beehive.cleanup("m"), after, opsBeforeYield)
                 yield* settle
                 const m = (yield* beehive.snapshot).modules.find((module) => module.name === "m")
                 if (m === undefined) expect([...answered].sort()).toEqual(ids)

@@ -19,6 +19,7 @@ import { Transport } from "../../src/contexts/socket/Transport.ts"
 import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
 import { highestReceipt, makeTap, numbersRead, tapped } from "../socket/wireTap.ts"
 import { fcParams } from "../support/fc.ts"
+import { arbOpsBeforeYield } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
 
 const address = unix("/ends-mid-read/server.sock")
@@ -33,8 +34,7 @@ describe("R-SOCK-10 a socket context ends while it reads", () => {
             sent: fc.integer({ min: 1, max: 8 }),
             capacity: fc.integer({ min: 1, max: 3 }),
             endAfter: fc.nat(40),
-            // At least 3: in effect 4.1.0 a fiber whose budget is 1 or 2 spends it on the yield itself.
-            opsBeforeYield: fc.integer({ min: 3, max: 7 }),
+            opsBeforeYield: arbOpsBeforeYield,
             pipeCapacityBytes: fc.constantFrom(64, 1 << 16)
           }),
           (script) =>
