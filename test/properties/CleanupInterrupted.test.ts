@@ -16,7 +16,7 @@ import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter
 import { msg, settle } from "../support/messages.ts"
 
 describe("R-CLEAN-5 a cleanup interrupted", () => {
-  it("R-CLEAN-5 R-SOCK-10 property: a cleanup interrupted at any of its steps either leaves the module as it was, its mailbox whole, or cleans it up and answers each sync request from another process it took from the mailbox with an error response (until a property found it, one interrupted after it had taken the mailbox and before it had answered left those callers waiting for their deadlines)", () =>
+  it("R-CLEAN-5 R-CLEAN-6 R-SOCK-10 property: a cleanup interrupted at any of its steps either leaves the module as it was, its mailbox whole, or cleans it up and answers each sync request from another process it took from the mailbox with an error response (until a property found it, one interrupted after it had taken the mailbox and before it had answered left those callers waiting for their deadlines)", () =>
     fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 3 }),

@@ -179,10 +179,10 @@ export class Registry {
   /** `NatsContextService.awaitModule`. */
   readonly awaitModule = (module: string, timeout: Duration.Input): Effect.Effect<void, ModuleNotFound> =>
     // The call joins the waiters before it reads the module table, as a resource whose release always
-    // runs: a registration after the join wakes it, one before is in the table. It set up its leaving a
-    // step after it joined (until a property found it, one interrupted in between stayed among the
-    // waiters), and read the table a step before it joined (a registration in between, where Effect's
-    // run loop may yield, left it waiting out its timeout for a module registered).
+    // runs: a registration after the join wakes it, one before is in the table. Until a property found
+    // it, the call set up its leaving a step after it joined (one interrupted in between stayed among
+    // the waiters), and read the table a step before it joined (a registration in between, where
+    // Effect's run loop may yield, left it waiting out its timeout for a module registered).
     Effect.acquireUseRelease(
       Effect.sync(() => {
         const deferred = Deferred.makeUnsafe<void>()

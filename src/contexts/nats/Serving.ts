@@ -199,7 +199,8 @@ export class Serving {
   readonly stopServing = (module: string, reason: string): Effect.Effect<void> =>
     // Once begun, a stop goes to its end, an interruption or not (its one wait, for the current fetch to
     // run out, is bounded): until a property found it, one interrupted after it took the module out of
-    // serving dropped what the queue held unreported, and left the delivery loop waiting for ever.
+    // serving left what the queue held unreported (delivered later, with the module no longer served),
+    // and the delivery loop waiting for ever.
     Effect.uninterruptible(
       Effect.gen({ self: this }, function* () {
         const served = this.served.get(module)
