@@ -62,7 +62,7 @@ let runs = 0
 
 describe("R-NATS-2 serve and unserve interrupted", () => {
   it(
-    "R-NATS-2 property: serve and unserve, each interrupted at any of its steps or run twice at once, leave the module served or not, never half: every message the process took for it is received or reported Undeliverable, once; a serve afterwards delivers; and after the last unserve nothing is subscribed to its subject (until a property found them: a serve interrupted after subscribing left nothing delivering and a serve again did nothing; an unserve interrupted after unsubscribing dropped what its queue held unreported; two serves at once both subscribed, and one subscription outlived every unserve)",
+    "R-NATS-2 property: serve and unserve, each interrupted at any of its steps or run twice at once, leave the module served or not, never half: every message the process took for it is received or reported Undeliverable, once; a serve afterwards delivers; and after the last unserve nothing is subscribed to its subject (until a property found them: a serve interrupted after subscribing left nothing delivering and a serve again did nothing; an unserve interrupted after unsubscribing left what its queue held unreported, delivered later; two serves at once both subscribed, and one subscription outlived every unserve)",
     () =>
       fc.assert(
         fc.asyncProperty(fc.array(arbStep, { minLength: 1, maxLength: 6 }), (steps) =>
