@@ -149,14 +149,13 @@ const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<RegistryServ
         const enabled = [...definitions.values()].filter((m) => m.enabled !== false && !keepers.has(m.name))
         const added: Array<string> = []
         const adding = yield* Effect.exit(
-          Effect.forEach(enabled, (m) =>
-            Effect.andThen(
-              Effect.tap(beehive.addModule(m.name, { contextType: m.contextType, capacity: m.capacity }), () =>
-                Effect.sync(() => added.push(m.name))
-              ),
-              beehive.addModuleGroup(m.name, m.group)
-            )
-          )
+          Effect.gen(function* () {
+            for (const m of enabled) {
+              yield* beehive.addModule(m.name, { contextType: m.contextType, capacity: m.capacity })
+              added.push(m.name)
+              yield* beehive.addModuleGroup(m.name, m.group)
+            }
+          })
         )
         if (Exit.isFailure(adding)) {
           for (const name of added) yield* Effect.ignore(beehive.cleanup(name))
