@@ -90,24 +90,33 @@ export const connect = (
           // (R-SOCK-21; two clients of one module would otherwise race it).
           const offered =
             state.options.receipts && lastPeer !== undefined ? ledger.key(lastPeer, options.module) : undefined
-          const previous = offered === undefined ? undefined : ledger.claim(offered, connection)
-          const exchange = yield* clientHandshake(reader, encoderFor(framing), options.module, socketType, {
-            heartbeatMs: state.options.heartbeatMs,
-            receipts: state.options.receipts ? ledger.offer(options.module, lastPeer) : undefined
-          }).pipe(
-            Effect.timeoutOrElse({
-              duration: handshakeTimeout,
-              orElse: () =>
-                Effect.fail(
-                  new SocketProtocolError({ peer: address, reason: "Timeout", detail: "no handshake answer in time" })
-                )
-            }),
-            // A refused or failed handshake speaks for nobody: the connection that did goes on doing so.
-            Effect.onError(() =>
+          // The claim is the acquisition and its undoing the release, so that no interruption lands
+          // between them: a claim left behind by a connection that never handshook would have the
+          // earlier connection, which the server still writes to, drop all it reads.
+          const exchange = yield* Effect.acquireUseRelease(
+            Effect.sync(() => (offered === undefined ? undefined : ledger.claim(offered, connection))),
+            () =>
+              clientHandshake(reader, encoderFor(framing), options.module, socketType, {
+                heartbeatMs: state.options.heartbeatMs,
+                receipts: state.options.receipts ? ledger.offer(options.module, lastPeer) : undefined
+              }).pipe(
+                Effect.timeoutOrElse({
+                  duration: handshakeTimeout,
+                  orElse: () =>
+                    Effect.fail(
+                      new SocketProtocolError({
+                        peer: address,
+                        reason: "Timeout",
+                        detail: "no handshake answer in time"
+                      })
+                    )
+                })
+              ),
+            // A refused, failed or interrupted handshake speaks for nobody: the connection that did goes on doing so.
+            (previous, exit) =>
               Effect.sync(() => {
-                if (offered !== undefined) ledger.unclaim(offered, connection, previous)
+                if (offered !== undefined && Exit.isFailure(exit)) ledger.unclaim(offered, connection, previous)
               })
-            )
           )
           // What the last connection to this server wrote and never had receipted is settled by its
           // word; what was written to a server since restarted can no longer be (R-SOCK-21).

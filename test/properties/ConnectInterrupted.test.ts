@@ -1,0 +1,119 @@
+/**
+ * A client closed at any step of its connecting, and then connected again (R-SOCK-7, R-SOCK-11,
+ * R-SOCK-21): whatever the first attempt left half done, the next connection of the module works both
+ * ways while both processes run. What the server sends to the module is received, what the module
+ * sends to the server's module is received there, each or reported, never dropped in silence nor
+ * held back. The close's place is swept as in the other interruption properties: the process's fibers
+ * yield every few operations, and the close comes after a number of yields of the test's own fiber.
+ */
+import { Effect } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
+import { fcParams } from "../support/fc.ts"
+import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
+import { msg } from "../support/messages.ts"
+
+const address = unix("/connect-interrupted/server.sock")
+
+describe("R-SOCK-7 a client closed while it connects, then connected again", () => {
+  it(
+    "R-SOCK-7 R-SOCK-11 R-SOCK-21 property: a client closed at any step of its connecting leaves nothing that stops its module's next connection: messages each way are received, or reported, while both processes run",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            closeAfter: fc.nat(40),
+            opsBeforeYield: arbOpsBeforeYield,
+            toClient: fc.integer({ min: 1, max: 3 }),
+            toServer: fc.integer({ min: 1, max: 3 })
+          }),
+          (script) =>
+            run(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork(1 << 16)
+                const s = yield* makeSide(network.transport)
+                yield* s.beehive.addModule("A")
+                yield* s.socket.serve({ address, accept: ["X"] })
+                const c = yield* makeSide(network.transport)
+                yield* c.beehive.addModule("X")
+                const atClient: Array<string> = []
+                const atServer: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => atClient.push(m.header.id)))
+                )
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(s.beehive.receive("A"), (m) => atServer.push(m.header.id)))
+                )
+                const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
+                yield* interruptedAfter(
+                  Effect.scoped(
+                    Effect.flatMap(c.socket.connect({ module: "X", address, backoff }), (client) =>
+                      Effect.ignore(client.connected)
+                    )
+                  ),
+                  script.closeAfter,
+                  script.opsBeforeYield
+                )
+                const client = yield* c.socket.connect({ module: "X", address, backoff })
+                yield* Effect.timeoutOrElse(client.connected, {
+                  duration: "1 second",
+                  orElse: () => Effect.fail(new Error("the next connection did not come up"))
+                })
+                // The server learns of the new connection when it answers the handshake; the client's
+                // `connected` may come first only by that answer, so the server's side is up too.
+                const sendEach = (
+                  send: (id: string) => Effect.Effect<unknown, unknown>,
+                  prefix: string,
+                  count: number,
+                  accepted: Array<string>
+                ) =>
+                  Effect.forEach(
+                    Array.from({ length: count }, (_, i) => `${prefix}${i}`),
+                    (id) =>
+                      Effect.ignore(
+                        Effect.andThen(
+                          send(id),
+                          Effect.sync(() => accepted.push(id))
+                        )
+                      ),
+                    { discard: true }
+                  )
+                const toClient: Array<string> = []
+                const toServer: Array<string> = []
+                yield* sendEach((id) => s.beehive.send("X", msg(id)), "c", script.toClient, toClient)
+                yield* sendEach((id) => c.beehive.send("A", msg(id)), "s", script.toServer, toServer)
+                const settledAtClient = () => [
+                  ...atClient,
+                  ...reportedIds(s.events, "Unsent"),
+                  ...reportedIds(s.events, "InDoubt"),
+                  ...reportedIds(c.events, "Undeliverable")
+                ]
+                const settledAtServer = () => [
+                  ...atServer,
+                  ...reportedIds(c.events, "Unsent"),
+                  ...reportedIds(c.events, "InDoubt"),
+                  ...reportedIds(s.events, "Undeliverable")
+                ]
+                yield* waitFor(
+                  () =>
+                    toClient.every((id) => settledAtClient().includes(id)) &&
+                    toServer.every((id) => settledAtServer().includes(id)),
+                  `every message received or reported while both run (to the client ${toClient.join(",")}, settled ${settledAtClient().join(",")}; to the server ${toServer.join(",")}, settled ${settledAtServer().join(",")})`,
+                  1000
+                )
+                // Nothing goes wrong on a connection that is up: every message sent once it was is received.
+                expect(toClient.length).toBe(script.toClient)
+                expect(toServer.length).toBe(script.toServer)
+                expect(atClient).toEqual(toClient)
+                expect(atServer).toEqual(toServer)
+              })
+            )
+        ),
+        fcParams(300)
+      ),
+    120_000
+  )
+})
