@@ -1,5 +1,5 @@
 /**
- * A client closed at any step of its connecting, and then connected again (R-SOCK-7, R-SOCK-11,
+ * A client closed at any step of its connecting, and then connected again (R-SOCK-33, R-SOCK-7, R-SOCK-11,
  * R-SOCK-21): whatever the first attempt left half done, the next connection of the module works both
  * ways while both processes run. What the server sends to the module is received, what the module
  * sends to the server's module is received there, each or reported, never dropped in silence nor
@@ -20,7 +20,7 @@ const address = unix("/connect-interrupted/server.sock")
 
 describe("R-SOCK-7 a client closed while it connects, then connected again", () => {
   it(
-    "R-SOCK-7 R-SOCK-11 R-SOCK-21 property: a client closed at any step of its connecting leaves nothing that stops its module's next connection: messages each way are received, or reported, while both processes run",
+    "R-SOCK-33 R-SOCK-7 R-SOCK-11 R-SOCK-21 property: a client closed at any step of its connecting leaves nothing that stops its module's next connection: messages each way are received, or reported, while both processes run",
     () =>
       fc.assert(
         fc.asyncProperty(
