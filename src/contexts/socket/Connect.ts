@@ -94,7 +94,7 @@ export const connect = (
           // between them: a claim left behind by a connection that never handshook would have the
           // earlier connection, which the server still writes to, drop all it reads.
           const exchange = yield* Effect.acquireUseRelease(
-            Effect.sync(() => (offered === undefined ? undefined : ledger.claim(offered, connection))),
+            Effect.sync(() => (offered === undefined ? undefined : ledger.claim(offered, connection, true))),
             () =>
               clientHandshake(reader, encoderFor(framing), options.module, socketType, {
                 heartbeatMs: state.options.heartbeatMs,
@@ -112,10 +112,13 @@ export const connect = (
                     )
                 })
               ),
-            // A refused, failed or interrupted handshake speaks for nobody: the connection that did goes on doing so.
+            // A refused, failed or interrupted handshake speaks for nobody: the connection that did goes on
+            // doing so, and handles what it held meanwhile. An answered one speaks for the peer from now on.
             (previous, exit) =>
               Effect.sync(() => {
-                if (offered !== undefined && Exit.isFailure(exit)) ledger.unclaim(offered, connection, previous)
+                if (offered === undefined) return
+                if (Exit.isFailure(exit)) ledger.unclaim(offered, connection, previous)
+                else ledger.confirm(offered, connection)
               })
           )
           // What the last connection to this server wrote and never had receipted is settled by its

@@ -93,6 +93,26 @@ export class Inbound {
     }
   })
 
+  /**
+   * Waits, reading paused, for the newer connection's handshake that holds this one to end, then
+   * handles the payload as its outcome says. What this read handed on before it goes on meanwhile.
+   */
+  private hold(text: string): Effect.Effect<void, SocketProtocolError> {
+    const { receipts, deliveries } = this.parts
+    return Effect.andThen(
+      deliveries.start,
+      Effect.suspend(() => {
+        this.pausedNow = true
+        return Effect.ensuring(
+          receipts.awaitSettled,
+          Effect.sync(() => {
+            this.pausedNow = false
+          })
+        )
+      })
+    ).pipe(Effect.andThen(() => this.handle(text) ?? Effect.void))
+  }
+
   /** Handles one payload; returns the effect still to run, if any. */
   private handle(text: string): Effect.Effect<void, SocketProtocolError> | undefined {
     const { receipts, attribution, deliveries } = this.parts
@@ -101,8 +121,10 @@ export class Inbound {
     const { message, responder } = parsed.success
     const { route } = message
     // A newer connection of the same peer has settled the receipts: what this one still reads is
-    // dropped, as the peer was told it was never handled (R-SOCK-21).
-    if (receipts.superseded()) return undefined
+    // dropped, as the peer was told it was never handled (R-SOCK-21). While that connection's handshake
+    // waits for its answer, this one holds what it reads: dropped then, and the handshake refused, it
+    // was lost unreported, and this connection's later receipts counted past it.
+    if (receipts.superseded()) return receipts.held() ? this.hold(text) : undefined
     // A heartbeat only says the peer is alive (counted when read).
     if (route.operation === HeartbeatOperation && route.destination === "") return undefined
     if (route.operation === ReceiptOperation && route.destination === "") {

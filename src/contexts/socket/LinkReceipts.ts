@@ -11,11 +11,12 @@
  *   `receiptEvery` messages, at once, so that a sender whose window is full does not wait for a whole
  *   read of thousands of messages to be handled before it may write again. Once a newer connection of
  *   the same peer has settled the receipts, what this one still reads is dropped, as the peer was told
- *   it was never handled.
+ *   it was never handled; while the newer one's handshake waits for its answer, it is held.
  *
  * @since 0.2.0
  * @internal
  */
+import { Effect } from "effect"
 import type { Wake } from "../../effects/Mailbox.ts"
 import { ReceiptOperation } from "../../model/Constants.ts"
 import type { Message } from "../../model/Message.ts"
@@ -86,6 +87,24 @@ export class LinkReceipts {
   superseded(): boolean {
     return this.key !== undefined && !this.ledger.isCurrent(this.key, this.connection)
   }
+
+  /**
+   * Whether a newer connection of the same peer claimed the receipts for a handshake not yet
+   * answered: what this one reads then waits for its outcome (`awaitSettled`), to be handled if the
+   * handshake fails and dropped if it is answered.
+   */
+  held(): boolean {
+    return (
+      this.key !== undefined && !this.ledger.isCurrent(this.key, this.connection) && this.ledger.isPending(this.key)
+    )
+  }
+
+  /** Waits until the newer connection's claim that holds this one is settled (at once if none does). */
+  readonly awaitSettled: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    const key = this.key
+    if (key === undefined || !this.held()) return resume(Effect.void)
+    return Effect.sync(this.ledger.whenSettled(key, () => resume(Effect.void)))
+  })
 
   /**
    * Notes a message read (queued for delivery or taken as a response) as handled, if it was numbered;

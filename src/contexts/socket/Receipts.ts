@@ -51,6 +51,10 @@ export class ReceiptLedger {
   private readonly lastPeer = new Map<string, string>()
   /** The connection that now speaks for each key: what an earlier one still reads is not handled. */
   private readonly current = new Map<string, object>()
+  /** Client side: connections that claimed a key for a handshake not yet answered. */
+  private readonly pending = new Set<object>()
+  /** Client side: what waits for a key's pending claim to be settled, answered or given back. */
+  private readonly waiting = new Map<string, Set<() => void>>()
 
   constructor(incarnation: string) {
     this.incarnation = incarnation
@@ -118,24 +122,62 @@ export class ReceiptLedger {
   /**
    * Makes `connection` the one that speaks for `key`, from the handshake whose answer settles what the
    * earlier ones wrote: from then on what they read is dropped unhandled, so the count the handshake
-   * gave stays true.
+   * gave stays true. A claim made before the handshake is answered (`pending`, a client's) only holds
+   * what they read until it is settled (`confirm` or `unclaim`).
    */
-  claim(key: string, connection: object): object | undefined {
+  claim(key: string, connection: object, pending = false): object | undefined {
     const previous = this.current.get(key)
     this.current.set(key, connection)
+    if (pending) this.pending.add(connection)
+    else this.wake(key)
     return previous
+  }
+
+  /** `connection`'s pending claim of `key` stands: its handshake was answered. */
+  confirm(key: string, connection: object): void {
+    if (this.pending.delete(connection)) this.wake(key)
   }
 
   /** Gives `key` back to `previous` when `connection`'s claim came to nothing (its handshake failed). */
   unclaim(key: string, connection: object, previous: object | undefined): void {
-    if (this.current.get(key) !== connection) return
-    if (previous === undefined) this.current.delete(key)
-    else this.current.set(key, previous)
+    this.pending.delete(connection)
+    if (this.current.get(key) === connection) {
+      if (previous === undefined) this.current.delete(key)
+      else this.current.set(key, previous)
+    }
+    this.wake(key)
   }
 
   /** Whether `connection` speaks for `key`. */
   isCurrent(key: string, connection: object): boolean {
     return this.current.get(key) === connection
+  }
+
+  /** Whether the connection that speaks for `key` claimed it for a handshake not yet answered. */
+  isPending(key: string): boolean {
+    const holder = this.current.get(key)
+    return holder !== undefined && this.pending.has(holder)
+  }
+
+  /** Calls `settled` once, when a pending claim of `key` is settled; returns its withdrawal. */
+  whenSettled(key: string, settled: () => void): () => void {
+    let waiting = this.waiting.get(key)
+    if (waiting === undefined) {
+      waiting = new Set()
+      this.waiting.set(key, waiting)
+    }
+    waiting.add(settled)
+    return () => {
+      waiting.delete(settled)
+      if (waiting.size === 0 && this.waiting.get(key) === waiting) this.waiting.delete(key)
+    }
+  }
+
+  private wake(key: string): void {
+    const waiting = this.waiting.get(key)
+    if (waiting === undefined) return
+    this.waiting.delete(key)
+    for (const settled of waiting) settled()
   }
 
   /** Client side: the server incarnation `module` last talked to. */

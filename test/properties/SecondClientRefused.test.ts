@@ -1,0 +1,90 @@
+/**
+ * A second client of a module, in the process whose first client holds it, refused by the server
+ * (`takeover: "first"`) while the server sends to the module (R-SOCK-21, R-SOCK-6): what the server
+ * sends is received by the first client, or reported, never dropped in silence; what the first
+ * client read while the second one's handshake waited is not lost. The messages go out from a fiber
+ * of their own, a few yields apart, as the second client connects.
+ */
+import { Effect, Exit, Fiber, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
+import { fcParams } from "../support/fc.ts"
+import { msg } from "../support/messages.ts"
+
+const address = unix("/second-client-refused/server.sock")
+
+describe("R-SOCK-21 a second client refused while the server sends", () => {
+  it(
+    "R-SOCK-21 R-SOCK-6 property: a second client of a module refused by the server while the server sends to the module leaves every message received by the first client, or reported, never dropped in silence",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            count: fc.integer({ min: 1, max: 12 }),
+            gap: fc.nat(6),
+            connectAfter: fc.nat(20)
+          }),
+          (script) =>
+            run(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork(1 << 16)
+                const serverScope = yield* Scope.make()
+                const s = yield* makeSide(network.transport).pipe(Scope.provide(serverScope))
+                yield* s.socket.serve({ address, accept: ["X"], takeover: "first" }).pipe(Scope.provide(serverScope))
+                const c = yield* makeSide(network.transport)
+                yield* c.beehive.addModule("X")
+                const received: Array<string> = []
+                yield* Effect.forkScoped(
+                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => received.push(m.header.id)))
+                )
+                const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
+                yield* (yield* c.socket.connect({ module: "X", address, backoff })).connected
+                const accepted: Array<string> = []
+                const sending = yield* Effect.forkChild(
+                  Effect.forEach(
+                    Array.from({ length: script.count }, (_, i) => `m${i}`),
+                    (id) =>
+                      Effect.gen(function* () {
+                        for (let i = 0; i < script.gap; i++) yield* Effect.yieldNow
+                        yield* Effect.ignore(
+                          Effect.andThen(
+                            s.beehive.send("X", msg(id)),
+                            Effect.sync(() => accepted.push(id))
+                          )
+                        )
+                      }),
+                    { discard: true }
+                  )
+                )
+                for (let i = 0; i < script.connectAfter; i++) yield* Effect.yieldNow
+                // Refused: the first client holds the module. Its scope ends with the refusal.
+                yield* Effect.scoped(
+                  Effect.flatMap(c.socket.connect({ module: "X", address, backoff, maxAttempts: 1 }), (client) =>
+                    Effect.ignore(client.connected)
+                  )
+                )
+                yield* Fiber.join(sending)
+                const settled = () => [
+                  ...received,
+                  ...reportedIds(s.events, "Unsent"),
+                  ...reportedIds(s.events, "InDoubt"),
+                  ...reportedIds(c.events, "Undeliverable")
+                ]
+                yield* waitFor(
+                  () => accepted.every((id) => settled().includes(id)),
+                  `every message received or reported while both run (accepted ${accepted.join(",")}; settled ${settled().join(",")})`,
+                  1000
+                )
+                yield* Scope.close(serverScope, Exit.void)
+                expect(accepted.length).toBe(script.count)
+              })
+            )
+        ),
+        fcParams(200)
+      ),
+    120_000
+  )
+})
