@@ -11,7 +11,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
+import { makeSide, run, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
@@ -85,25 +85,8 @@ describe("R-SOCK-7 a client closed while it connects, then connected again", () 
                 const toServer: Array<string> = []
                 yield* sendEach((id) => s.beehive.send("X", msg(id)), "c", script.toClient, toClient)
                 yield* sendEach((id) => c.beehive.send("A", msg(id)), "s", script.toServer, toServer)
-                const settledAtClient = () => [
-                  ...atClient,
-                  ...reportedIds(s.events, "Unsent"),
-                  ...reportedIds(s.events, "InDoubt"),
-                  ...reportedIds(c.events, "Undeliverable")
-                ]
-                const settledAtServer = () => [
-                  ...atServer,
-                  ...reportedIds(c.events, "Unsent"),
-                  ...reportedIds(c.events, "InDoubt"),
-                  ...reportedIds(s.events, "Undeliverable")
-                ]
-                yield* waitFor(
-                  () =>
-                    toClient.every((id) => settledAtClient().includes(id)) &&
-                    toServer.every((id) => settledAtServer().includes(id)),
-                  `every message received or reported while both run (to the client ${toClient.join(",")}, settled ${settledAtClient().join(",")}; to the server ${toServer.join(",")}, settled ${settledAtServer().join(",")})`,
-                  1000
-                )
+                yield* waitSettled(toClient, atClient, s, c)
+                yield* waitSettled(toServer, atServer, c, s)
                 // Nothing goes wrong on a connection that is up: every message sent once it was is received.
                 expect(toClient.length).toBe(script.toClient)
                 expect(toServer.length).toBe(script.toServer)

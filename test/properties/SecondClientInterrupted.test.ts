@@ -13,7 +13,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
+import { makeSide, reportedIds, run, waitFor, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
@@ -74,18 +74,7 @@ describe("R-SOCK-21 a second client closed while it connects", () => {
                   script.opsBeforeYield
                 )
                 yield* sendAll("a", script.after)
-                const settled = () => [
-                  ...received,
-                  ...reportedIds(s.events, "Unsent"),
-                  ...reportedIds(s.events, "InDoubt"),
-                  ...reportedIds(c.events, "Undeliverable")
-                ]
-                // While both processes run: a message is in doubt only once a connection ends with it unreceipted.
-                yield* waitFor(
-                  () => accepted.every((id) => settled().includes(id)),
-                  `every message received or reported while both run (accepted ${accepted.join(",")}; settled ${settled().join(",")})`,
-                  1000
-                )
+                yield* waitSettled(accepted, received, s, c)
                 yield* Scope.close(serverScope, Exit.void)
                 // Received and reported unsent, never both; in doubt may have been received (R-SOCK-21).
                 for (const id of received) expect(reportedIds(s.events, "Unsent"), id).not.toContain(id)

@@ -10,7 +10,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, reportedIds, run, waitFor } from "../socket/support.ts"
+import { makeSide, run, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
@@ -67,17 +67,7 @@ describe("R-SOCK-21 a second client refused while the server sends", () => {
                   )
                 )
                 yield* Fiber.join(sending)
-                const settled = () => [
-                  ...received,
-                  ...reportedIds(s.events, "Unsent"),
-                  ...reportedIds(s.events, "InDoubt"),
-                  ...reportedIds(c.events, "Undeliverable")
-                ]
-                yield* waitFor(
-                  () => accepted.every((id) => settled().includes(id)),
-                  `every message received or reported while both run (accepted ${accepted.join(",")}; settled ${settled().join(",")})`,
-                  1000
-                )
+                yield* waitSettled(accepted, received, s, c)
                 yield* Scope.close(serverScope, Exit.void)
                 expect(accepted.length).toBe(script.count)
               })

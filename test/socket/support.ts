@@ -87,7 +87,11 @@ export const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>): Promise<A>
  * Waits until `condition` holds, checking after every scheduler turn and then every millisecond; fails
  * after `timeoutMs` (a bound for failures, not a delay).
  */
-export const waitFor = (condition: () => boolean, what = "condition", timeoutMs = 5000): Effect.Effect<void, Error> =>
+export const waitFor = (
+  condition: () => boolean,
+  what: string | (() => string) = "condition",
+  timeoutMs = 5000
+): Effect.Effect<void, Error> =>
   Effect.gen(function* () {
     for (let i = 0; i < 50; i++) {
       if (condition()) return
@@ -95,7 +99,9 @@ export const waitFor = (condition: () => boolean, what = "condition", timeoutMs 
     }
     const deadline = performance.now() + timeoutMs
     while (!condition()) {
-      if (performance.now() > deadline) return yield* Effect.fail(new Error(`timed out waiting for ${what}`))
+      if (performance.now() > deadline) {
+        return yield* Effect.fail(new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`))
+      }
       yield* Effect.sleep(Duration.millis(1))
     }
   })
@@ -170,3 +176,36 @@ export const serverOn = (network: MemoryNetwork, address: SocketAddress) =>
 /** The message ids of the events tagged `tag` (`Unsent`, `InDoubt`, `Undeliverable`, ...), in the order reported. */
 export const reportedIds = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]): Array<string> =>
   events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
+
+/**
+ * The ids of the messages sent from `sender`'s process to a module of `receiver`'s that are settled:
+ * `received` there, or reported (`Unsent` or `InDoubt` by the sender's process, `Undeliverable` by the
+ * receiver's; R-SOCK-11, R-SOCK-21).
+ */
+export const settledIds = (received: ReadonlyArray<string>, sender: Side, receiver: Side): Array<string> => [
+  ...received,
+  ...reportedIds(sender.events, "Unsent"),
+  ...reportedIds(sender.events, "InDoubt"),
+  ...reportedIds(receiver.events, "Undeliverable")
+]
+
+/**
+ * Waits, at most `timeoutMs`, until every id of `accepted` is settled (`settledIds`): called while both
+ * processes run, a message may be in doubt only once a connection ended with it unreceipted.
+ */
+export const waitSettled = (
+  accepted: ReadonlyArray<string>,
+  received: ReadonlyArray<string>,
+  sender: Side,
+  receiver: Side,
+  timeoutMs = 1000
+): Effect.Effect<void, Error> =>
+  waitFor(
+    () => {
+      const settled = settledIds(received, sender, receiver)
+      return accepted.every((id) => settled.includes(id))
+    },
+    () =>
+      `every message received or reported (accepted ${accepted.join(",")}; settled ${settledIds(received, sender, receiver).join(",")})`,
+    timeoutMs
+  )
