@@ -11,7 +11,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, run, waitSettled } from "../socket/support.ts"
+import { makeSide, recordReceived, run, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
@@ -39,14 +39,8 @@ describe("R-SOCK-7 a client closed while it connects, then connected again", () 
                 yield* s.socket.serve({ address, accept: ["X"] })
                 const c = yield* makeSide(network.transport)
                 yield* c.beehive.addModule("X")
-                const atClient: Array<string> = []
-                const atServer: Array<string> = []
-                yield* Effect.forkScoped(
-                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => atClient.push(m.header.id)))
-                )
-                yield* Effect.forkScoped(
-                  Effect.forever(Effect.map(s.beehive.receive("A"), (m) => atServer.push(m.header.id)))
-                )
+                const atClient = yield* recordReceived(c, "X")
+                const atServer = yield* recordReceived(s, "A")
                 const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
                 yield* interruptedAfter(
                   Effect.scoped(

@@ -13,7 +13,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, reportedIds, run, waitFor, waitSettled } from "../socket/support.ts"
+import { makeSide, recordReceived, reportedIds, run, waitFor, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
@@ -42,10 +42,7 @@ describe("R-SOCK-21 a second client closed while it connects", () => {
                 yield* s.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(serverScope))
                 const c = yield* makeSide(network.transport)
                 yield* c.beehive.addModule("X")
-                const received: Array<string> = []
-                yield* Effect.forkScoped(
-                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => received.push(m.header.id)))
-                )
+                const received = yield* recordReceived(c, "X")
                 const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
                 yield* (yield* c.socket.connect({ module: "X", address, backoff })).connected
                 const accepted: Array<string> = []

@@ -10,7 +10,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, run, waitSettled } from "../socket/support.ts"
+import { makeSide, recordReceived, run, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 
@@ -36,10 +36,7 @@ describe("R-SOCK-21 a second client refused while the server sends", () => {
                 yield* s.socket.serve({ address, accept: ["X"], takeover: "first" }).pipe(Scope.provide(serverScope))
                 const c = yield* makeSide(network.transport)
                 yield* c.beehive.addModule("X")
-                const received: Array<string> = []
-                yield* Effect.forkScoped(
-                  Effect.forever(Effect.map(c.beehive.receive("X"), (m) => received.push(m.header.id)))
-                )
+                const received = yield* recordReceived(c, "X")
                 const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
                 yield* (yield* c.socket.connect({ module: "X", address, backoff })).connected
                 const accepted: Array<string> = []

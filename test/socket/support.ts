@@ -177,6 +177,16 @@ export const serverOn = (network: MemoryNetwork, address: SocketAddress) =>
 export const reportedIds = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]): Array<string> =>
   events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
 
+/** The ids of the messages `module` of `side` receives from now on, in order, taken by a fiber of the scope. */
+export const recordReceived = (side: Side, module: string): Effect.Effect<Array<string>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const received: Array<string> = []
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.map(side.beehive.receive(module), (m) => received.push(m.header.id)))
+    )
+    return received
+  })
+
 /**
  * The ids of the messages sent from `sender`'s process to a module of `receiver`'s that are settled:
  * `received` there, or reported (`Unsent` or `InDoubt` by the sender's process, `Undeliverable` by the
