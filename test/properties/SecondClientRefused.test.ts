@@ -1,6 +1,6 @@
 /**
- * A second client of a module, in the process whose first client holds it, refused by the server
- * (`takeover: "first"`) while the server sends to the module (R-SOCK-21, R-SOCK-6): what the server
+ * A second client of a module (or several at once), in the process whose first client holds it, refused
+ * by the server (`takeover: "first"`) while the server sends to the module (R-SOCK-21, R-SOCK-6): what the server
  * sends is received by the first client, or reported, never dropped in silence; what the first
  * client read while the second one's handshake waited is not lost. The messages go out from a fiber
  * of their own, a few yields apart, as the second client connects.
@@ -18,14 +18,15 @@ const address = unix("/second-client-refused/server.sock")
 
 describe("R-SOCK-21 a second client refused while the server sends", () => {
   it(
-    "R-SOCK-21 R-SOCK-6 property: a second client of a module refused by the server while the server sends to the module leaves every message received by the first client, or reported, never dropped in silence",
+    "R-SOCK-21 R-SOCK-6 property: later clients of a module (one, or several at once) refused by the server while the server sends to the module leave every message received by the first client, or reported, never dropped in silence",
     () =>
       fc.assert(
         fc.asyncProperty(
           fc.record({
             count: fc.integer({ min: 1, max: 12 }),
             gap: fc.nat(6),
-            connectAfter: fc.nat(20)
+            // When each later client connects, in yields after the messages began: one or more at once.
+            newcomers: fc.array(fc.nat(20), { minLength: 1, maxLength: 3 })
           }),
           (script) =>
             run(
@@ -56,12 +57,19 @@ describe("R-SOCK-21 a second client refused while the server sends", () => {
                     { discard: true }
                   )
                 )
-                for (let i = 0; i < script.connectAfter; i++) yield* Effect.yieldNow
-                // Refused: the first client holds the module. Its scope ends with the refusal.
-                yield* Effect.scoped(
-                  Effect.flatMap(c.socket.connect({ module: "X", address, backoff, maxAttempts: 1 }), (client) =>
-                    Effect.ignore(client.connected)
-                  )
+                // Refused: the first client holds the module. Each one's scope ends with its refusal.
+                yield* Effect.forEach(
+                  script.newcomers,
+                  (after) =>
+                    Effect.gen(function* () {
+                      for (let i = 0; i < after; i++) yield* Effect.yieldNow
+                      yield* Effect.scoped(
+                        Effect.flatMap(c.socket.connect({ module: "X", address, backoff, maxAttempts: 1 }), (client) =>
+                          Effect.ignore(client.connected)
+                        )
+                      )
+                    }),
+                  { concurrency: "unbounded", discard: true }
                 )
                 yield* Fiber.join(sending)
                 yield* waitSettled(accepted, received, s, c)

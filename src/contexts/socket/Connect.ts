@@ -92,9 +92,11 @@ export const connect = (
             state.options.receipts && lastPeer !== undefined ? ledger.key(lastPeer, options.module) : undefined
           // The claim is the acquisition and its undoing the release, so that no interruption lands
           // between them: a claim left behind by a connection that never handshook would have the
-          // earlier connection, which the server still writes to, drop all it reads.
+          // earlier connection, which the server still writes to, hold (or drop) all it reads.
           const exchange = yield* Effect.acquireUseRelease(
-            Effect.sync(() => (offered === undefined ? undefined : ledger.claim(offered, connection, true))),
+            Effect.sync(() => {
+              if (offered !== undefined) ledger.claim(offered, connection, true)
+            }),
             () =>
               clientHandshake(reader, encoderFor(framing), options.module, socketType, {
                 heartbeatMs: state.options.heartbeatMs,
@@ -114,10 +116,10 @@ export const connect = (
               ),
             // A refused, failed or interrupted handshake speaks for nobody: the connection that did goes on
             // doing so, and handles what it held meanwhile. An answered one speaks for the peer from now on.
-            (previous, exit) =>
+            (_, exit) =>
               Effect.sync(() => {
                 if (offered === undefined) return
-                if (Exit.isFailure(exit)) ledger.unclaim(offered, connection, previous)
+                if (Exit.isFailure(exit)) ledger.unclaim(offered, connection)
                 else ledger.confirm(offered, connection)
               })
           )

@@ -51,8 +51,11 @@ export class ReceiptLedger {
   private readonly lastPeer = new Map<string, string>()
   /** The connection that now speaks for each key: what an earlier one still reads is not handled. */
   private readonly current = new Map<string, object>()
-  /** Client side: connections that claimed a key for a handshake not yet answered. */
-  private readonly pending = new Set<object>()
+  /**
+   * Client side: connections that claimed a key for a handshake not yet answered, each with the one
+   * it would give the key back to: the one before it that still can (claims at once chain).
+   */
+  private readonly pending = new Map<object, object | undefined>()
   /** Client side: what waits for a key's pending claim to be settled, answered or given back. */
   private readonly waiting = new Map<string, Set<() => void>>()
 
@@ -125,12 +128,11 @@ export class ReceiptLedger {
    * gave stays true. A claim made before the handshake is answered (`pending`, a client's) only holds
    * what they read until it is settled (`confirm` or `unclaim`).
    */
-  claim(key: string, connection: object, pending = false): object | undefined {
+  claim(key: string, connection: object, pending = false): void {
     const previous = this.current.get(key)
     this.current.set(key, connection)
-    if (pending) this.pending.add(connection)
+    if (pending) this.pending.set(connection, previous)
     else this.wake(key)
-    return previous
   }
 
   /** `connection`'s pending claim of `key` stands: its handshake was answered. */
@@ -138,12 +140,20 @@ export class ReceiptLedger {
     if (this.pending.delete(connection)) this.wake(key)
   }
 
-  /** Gives `key` back to `previous` when `connection`'s claim came to nothing (its handshake failed). */
-  unclaim(key: string, connection: object, previous: object | undefined): void {
+  /**
+   * Gives `key` back when `connection`'s pending claim came to nothing (its handshake failed): to the
+   * connection before it, or, if a later claim holds the key now, takes `connection` out of that
+   * claim's way back, so that no key is ever given back to a claim that failed.
+   */
+  unclaim(key: string, connection: object): void {
+    if (!this.pending.has(connection)) return
+    const previous = this.pending.get(connection)
     this.pending.delete(connection)
     if (this.current.get(key) === connection) {
       if (previous === undefined) this.current.delete(key)
       else this.current.set(key, previous)
+    } else {
+      for (const [later, before] of this.pending) if (before === connection) this.pending.set(later, previous)
     }
     this.wake(key)
   }
