@@ -861,20 +861,25 @@ export const runBenchmarks = async (): Promise<number> => {
   ] as const)
     line(name, `${fmt(value)}/s`, `Effect ${fmt(baseline)}/s`, (value / baseline).toFixed(2), target)
   line("  event-loop turns/s (1 per such call)", `${fmt(turns)}/s`, "", "", "(its ceiling)")
-  // What the single-message path and a call allocate, next to the same on raw Effect, median of 3.
+  // What the single-message path and a call allocate, next to the same on raw Effect and to the least
+  // known on Effect (the run-loop ceiling's two-step operations; the guarded hand-off), median of 3.
   const allocN = scaled(100_000)
-  const allocated = { sendReceive: [] as Array<number>, queue: [] as Array<number> }
-  const allocatedSync = { ours: [] as Array<number>, raw: [] as Array<number> }
+  const allocated = { sendReceive: [] as Array<number>, queue: [] as Array<number>, ceiling: [] as Array<number> }
+  const allocatedSync = { ours: [] as Array<number>, raw: [] as Array<number>, guarded: [] as Array<number> }
   for (let i = 0; i < 3; i++) {
     allocated.queue.push(await allocatedPerOp(allocN, rawQueue))
     allocated.sendReceive.push(await allocatedPerOp(allocN, (n) => sendReceive(n)))
+    allocated.ceiling.push(await allocatedPerOp(allocN, (n) => effectCeiling(n, 2)))
     allocatedSync.raw.push(await allocatedPerOp(allocN, (n) => rawSyncRoundTrips(n, "forever")))
     allocatedSync.ours.push(await allocatedPerOp(allocN, (n) => sendSync(n, yieldingResponder)))
+    allocatedSync.guarded.push(await allocatedPerOp(allocN, (n) => handOffRoundTrips(n, true)))
   }
   const bytes = (x: number) => `${x.toFixed(0)} B`
   for (const [name, ours, raw, baseline] of [
     ["bytes allocated per send→receive", allocated.sendReceive, allocated.queue, "Queue"],
-    ["  per sendSync, user's, Effect.forever", allocatedSync.ours, allocatedSync.raw, "Effect"]
+    ["  same, next to the run-loop ceiling", allocated.sendReceive, allocated.ceiling, "2 steps"],
+    ["  per sendSync, user's, Effect.forever", allocatedSync.ours, allocatedSync.raw, "Effect"],
+    ["  same, next to the guarded hand-off", allocatedSync.ours, allocatedSync.guarded, "guarded"]
   ] as const)
     line(
       name,

@@ -91,7 +91,9 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).toMatch(/\n {2}event-loop turns\/s \(1 per such call\) +[\d.]+ [kM]\/s +\(its ceiling\)/)
     // Bytes allocated per message and per call (garbage included), next to raw Effect's in the same run.
     expect(measured).toMatch(/\nbytes allocated per send→receive +\d+ B +Queue \d+ B +[\d.]+ +\(no target\)/)
+    expect(measured).toMatch(/\n {2}same, next to the run-loop ceiling +\d+ B +2 steps \d+ B +[\d.]+ +\(no target\)/)
     expect(measured).toMatch(/\n {2}per sendSync, user's, Effect\.forever +\d+ B +Effect \d+ B +[\d.]+ +\(no target\)/)
+    expect(measured).toMatch(/\n {2}same, next to the guarded hand-off +\d+ B +guarded \d+ B +[\d.]+ +\(no target\)/)
     // The memory figures, each next to its baseline from the same run (shape only, no figures checked).
     expect(measured).toMatch(/bytes per idle module \(1e\+2\) +-?[\d.]+ KiB +Queue\(1024\) [\d.-]+ KiB +\S+ /)
     expect(measured).toMatch(/bytes per pending sendSync \(1e\+2\) +-?[\d.]+ KiB +Deferred [\d.-]+ KiB +\S+ /)
