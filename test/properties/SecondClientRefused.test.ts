@@ -1,9 +1,9 @@
 /**
- * A second client of a module (or several at once), in the process whose first client holds it, refused
- * by the server (`takeover: "first"`) while the server sends to the module (R-SOCK-21, R-SOCK-6): what the server
- * sends is received by the first client, or reported, never dropped in silence; what the first
- * client read while the second one's handshake waited is not lost. The messages go out from a fiber
- * of their own, a few yields apart, as the second client connects.
+ * Later clients of a module (one, or several at once), in the process whose first client holds it,
+ * refused by the server (`takeover: "first"`) while the server sends to the module (R-SOCK-21,
+ * R-SOCK-6): what the server sends is received by the first client, or reported, never dropped in
+ * silence; what the first client read while the later ones' handshakes waited is not lost. The
+ * messages go out from a fiber of their own, a few yields apart, as the later clients connect.
  */
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
