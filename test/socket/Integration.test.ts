@@ -106,6 +106,52 @@ describe.each(variants)("socket context across processes over a $name", ({ confi
       })
     ))
 
+  it("R-SOCK-21 R-SOCK-6 later clients of a module refused (takeover: first) while the other process sends to it: the first client receives every message, in order", () =>
+    run(
+      Effect.gen(function* () {
+        const server = yield* start({ ...config(), takeover: "first" })
+        yield* Effect.addFinalizer(() => stop(server))
+        const address = addressOf(server)
+        const { side } = yield* clientSide("X", address)
+        const n = 2000
+        const received: Array<string> = []
+        yield* Effect.forkScoped(
+          Effect.forever(Effect.map(side.beehive.receive("X"), (m) => received.push(m.header.id)))
+        )
+        // The other process sends one message to X for each of these, while the later clients connect.
+        const asking = yield* Effect.forkChild(
+          Effect.forEach(
+            Array.from({ length: n }, (_, i) => i),
+            (i) => side.beehive.send("A", msg(`r${i}`, "send-back")),
+            { discard: true }
+          )
+        )
+        // Once the traffic flows, so that the first client reads while their handshakes wait.
+        yield* waitFor(() => received.length >= n / 10, "the first messages received", 10_000)
+        const refused = yield* Effect.forEach(
+          [1, 2, 3],
+          () =>
+            Effect.exit(
+              Effect.scoped(
+                Effect.flatMap(
+                  side.socket.connect({ module: "X", address, maxAttempts: 1 }),
+                  (client) => client.connected
+                )
+              )
+            ),
+          { concurrency: "unbounded" }
+        )
+        yield* Fiber.join(asking)
+        yield* waitFor(
+          () => received.length >= n,
+          () => `${n} messages received (${received.length})`,
+          10_000
+        )
+        expect(refused.every(Exit.isFailure)).toBe(true)
+        expect(received).toEqual(Array.from({ length: n }, (_, i) => `back-r${i}`))
+      })
+    ))
+
   it("R-SOCK-11 kill -9 of the peer mid-sendSync fails the call at once with RequestDropped", () =>
     run(
       Effect.gen(function* () {
