@@ -11,10 +11,17 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, recordReceived, run, waitSettled } from "../socket/support.ts"
+import {
+  connectAndClose,
+  makeSide,
+  recordReceived,
+  run,
+  sendCounted,
+  slowRetry,
+  waitSettled
+} from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
-import { msg } from "../support/messages.ts"
 
 const address = unix("/connect-interrupted/server.sock")
 
@@ -41,44 +48,22 @@ describe("R-SOCK-7 a client closed while it connects, then connected again", () 
                 yield* c.beehive.addModule("X")
                 const atClient = yield* recordReceived(c, "X")
                 const atServer = yield* recordReceived(s, "A")
-                const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
                 yield* interruptedAfter(
-                  Effect.scoped(
-                    Effect.flatMap(c.socket.connect({ module: "X", address, backoff }), (client) =>
-                      Effect.ignore(client.connected)
-                    )
-                  ),
+                  connectAndClose(c, { module: "X", address, backoff: slowRetry }),
                   script.closeAfter,
                   script.opsBeforeYield
                 )
-                const client = yield* c.socket.connect({ module: "X", address, backoff })
+                const client = yield* c.socket.connect({ module: "X", address, backoff: slowRetry })
                 yield* Effect.timeoutOrElse(client.connected, {
                   duration: "1 second",
                   orElse: () => Effect.fail(new Error("the next connection did not come up"))
                 })
                 // The server learns of the new connection when it answers the handshake; the client's
                 // `connected` may come first only by that answer, so the server's side is up too.
-                const sendEach = (
-                  send: (id: string) => Effect.Effect<unknown, unknown>,
-                  prefix: string,
-                  count: number,
-                  accepted: Array<string>
-                ) =>
-                  Effect.forEach(
-                    Array.from({ length: count }, (_, i) => `${prefix}${i}`),
-                    (id) =>
-                      Effect.ignore(
-                        Effect.andThen(
-                          send(id),
-                          Effect.sync(() => accepted.push(id))
-                        )
-                      ),
-                    { discard: true }
-                  )
                 const toClient: Array<string> = []
                 const toServer: Array<string> = []
-                yield* sendEach((id) => s.beehive.send("X", msg(id)), "c", script.toClient, toClient)
-                yield* sendEach((id) => c.beehive.send("A", msg(id)), "s", script.toServer, toServer)
+                yield* sendCounted(s, "X", "c", script.toClient, toClient)
+                yield* sendCounted(c, "A", "s", script.toServer, toServer)
                 yield* waitSettled(toClient, atClient, s, c)
                 yield* waitSettled(toServer, atServer, c, s)
                 // Nothing goes wrong on a connection that is up: every message sent once it was is received.

@@ -11,12 +11,19 @@
 import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, recordReceived, reportedIds, run, waitFor, waitSettled } from "../socket/support.ts"
+import {
+  connectAndClose,
+  reportedIds,
+  run,
+  sendCounted,
+  serverAndFirstClient,
+  slowRetry,
+  waitFor,
+  waitSettled
+} from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
-import { msg } from "../support/messages.ts"
 
 const address = unix("/second-client/server.sock")
 
@@ -35,42 +42,18 @@ describe("R-SOCK-21 a second client closed while it connects", () => {
           (script) =>
             run(
               Effect.gen(function* () {
-                const network = new MemoryNetwork(1 << 16)
                 // The server's process ends at the end: what it wrote and was never receipted is then in doubt.
-                const serverScope = yield* Scope.make()
-                const s = yield* makeSide(network.transport).pipe(Scope.provide(serverScope))
-                yield* s.socket.serve({ address, accept: ["X"] }).pipe(Scope.provide(serverScope))
-                const c = yield* makeSide(network.transport)
-                yield* c.beehive.addModule("X")
-                const received = yield* recordReceived(c, "X")
-                const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
-                yield* (yield* c.socket.connect({ module: "X", address, backoff })).connected
+                const { serverScope, s, c, received } = yield* serverAndFirstClient(address)
                 const accepted: Array<string> = []
-                const sendAll = (prefix: string, count: number) =>
-                  Effect.forEach(
-                    Array.from({ length: count }, (_, i) => `${prefix}${i}`),
-                    (id) =>
-                      Effect.ignore(
-                        Effect.andThen(
-                          s.beehive.send("X", msg(id)),
-                          Effect.sync(() => accepted.push(id))
-                        )
-                      ),
-                    { discard: true }
-                  )
-                yield* sendAll("b", script.before)
+                yield* sendCounted(s, "X", "b", script.before, accepted)
                 yield* waitFor(() => received.length === accepted.length, "the first messages received", 1000)
                 // The second client, in a scope of its own, closed after so many yields.
                 yield* interruptedAfter(
-                  Effect.scoped(
-                    Effect.flatMap(c.socket.connect({ module: "X", address, backoff }), (client) =>
-                      Effect.ignore(client.connected)
-                    )
-                  ),
+                  connectAndClose(c, { module: "X", address, backoff: slowRetry }),
                   script.closeAfter,
                   script.opsBeforeYield
                 )
-                yield* sendAll("a", script.after)
+                yield* sendCounted(s, "X", "a", script.after, accepted)
                 yield* waitSettled(accepted, received, s, c)
                 yield* Scope.close(serverScope, Exit.void)
                 // Received and reported unsent, never both; in doubt may have been received (R-SOCK-21).

@@ -8,11 +8,9 @@
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
-import { makeSide, recordReceived, run, waitSettled } from "../socket/support.ts"
+import { connectAndClose, run, sendCounted, serverAndFirstClient, slowRetry, waitSettled } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-import { msg } from "../support/messages.ts"
 
 const address = unix("/second-client-refused/server.sock")
 
@@ -31,43 +29,16 @@ describe("R-SOCK-21 a second client refused while the server sends", () => {
           (script) =>
             run(
               Effect.gen(function* () {
-                const network = new MemoryNetwork(1 << 16)
-                const serverScope = yield* Scope.make()
-                const s = yield* makeSide(network.transport).pipe(Scope.provide(serverScope))
-                yield* s.socket.serve({ address, accept: ["X"], takeover: "first" }).pipe(Scope.provide(serverScope))
-                const c = yield* makeSide(network.transport)
-                yield* c.beehive.addModule("X")
-                const received = yield* recordReceived(c, "X")
-                const backoff = { initial: 60_000, max: 60_000, jitter: 0 }
-                yield* (yield* c.socket.connect({ module: "X", address, backoff })).connected
+                const { serverScope, s, c, received } = yield* serverAndFirstClient(address, { takeover: "first" })
                 const accepted: Array<string> = []
-                const sending = yield* Effect.forkChild(
-                  Effect.forEach(
-                    Array.from({ length: script.count }, (_, i) => `m${i}`),
-                    (id) =>
-                      Effect.gen(function* () {
-                        for (let i = 0; i < script.gap; i++) yield* Effect.yieldNow
-                        yield* Effect.ignore(
-                          Effect.andThen(
-                            s.beehive.send("X", msg(id)),
-                            Effect.sync(() => accepted.push(id))
-                          )
-                        )
-                      }),
-                    { discard: true }
-                  )
-                )
+                const sending = yield* Effect.forkChild(sendCounted(s, "X", "m", script.count, accepted, script.gap))
                 // Refused: the first client holds the module. Each one's scope ends with its refusal.
                 yield* Effect.forEach(
                   script.newcomers,
                   (after) =>
                     Effect.gen(function* () {
                       for (let i = 0; i < after; i++) yield* Effect.yieldNow
-                      yield* Effect.scoped(
-                        Effect.flatMap(c.socket.connect({ module: "X", address, backoff, maxAttempts: 1 }), (client) =>
-                          Effect.ignore(client.connected)
-                        )
-                      )
+                      yield* connectAndClose(c, { module: "X", address, backoff: slowRetry, maxAttempts: 1 })
                     }),
                   { concurrency: "unbounded", discard: true }
                 )

@@ -10,6 +10,7 @@ import type { SocketEvent } from "../../src/contexts/socket/SocketEvents.ts"
 import type { SocketContextOptions } from "../../src/contexts/socket/SocketOptions.ts"
 import type { SocketServer, SocketServerOptions } from "../../src/contexts/socket/SocketServer.ts"
 import { type Connection, Transport, type TransportShape } from "../../src/contexts/socket/Transport.ts"
+import { msg } from "../support/messages.ts"
 
 /** A process: a Beehive with a socket context, and the events it reported. */
 export interface Side {
@@ -176,6 +177,64 @@ export const serverOn = (network: MemoryNetwork, address: SocketAddress) =>
 /** The message ids of the events tagged `tag` (`Unsent`, `InDoubt`, `Undeliverable`, ...), in the order reported. */
 export const reportedIds = (events: ReadonlyArray<SocketEvent>, tag: SocketEvent["_tag"]): Array<string> =>
   events.flatMap((e) => (e._tag === tag && "msgId" in e ? [e.msgId] : []))
+
+/** A client's backoff that retries only after a minute: within a property, a client connects once. */
+export const slowRetry = { initial: 60_000, max: 60_000, jitter: 0 }
+
+/**
+ * A client of `side` connecting as `options` say, in a scope of its own that ends once it connected or
+ * failed to (or once the caller is interrupted): a connection made and closed again.
+ */
+export const connectAndClose = (side: Side, options: SocketClientOptions): Effect.Effect<void> =>
+  Effect.scoped(Effect.flatMap(side.socket.connect(options), (client) => Effect.ignore(client.connected))).pipe(
+    Effect.ignore
+  )
+
+/**
+ * Sends `count` messages from `side` to `module`, ids `prefix0`, `prefix1`, ..., one after the other,
+ * each after `gap` yields; the ids of those accepted go into `accepted` (one refused is not, and the
+ * next is sent all the same).
+ */
+export const sendCounted = (
+  side: Side,
+  module: string,
+  prefix: string,
+  count: number,
+  accepted: Array<string>,
+  gap = 0
+): Effect.Effect<void> =>
+  Effect.forEach(
+    Array.from({ length: count }, (_, i) => `${prefix}${i}`),
+    (id) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < gap; i++) yield* Effect.yieldNow
+        yield* Effect.ignore(
+          Effect.andThen(
+            side.beehive.send(module, msg(id)),
+            Effect.sync(() => accepted.push(id))
+          )
+        )
+      }),
+    { discard: true }
+  )
+
+/**
+ * A server process accepting client module X at `address` over a network of its own, in a scope the
+ * caller closes (its end is when what it wrote and never had receipted becomes in doubt), and a client
+ * process with module X connected to it (`slowRetry`), what X receives recorded.
+ */
+export const serverAndFirstClient = (address: SocketAddress, server: Partial<SocketServerOptions> = {}) =>
+  Effect.gen(function* () {
+    const network = new MemoryNetwork(1 << 16)
+    const serverScope = yield* Scope.make()
+    const s = yield* makeSide(network.transport).pipe(Scope.provide(serverScope))
+    yield* s.socket.serve({ address, accept: ["X"], ...server }).pipe(Scope.provide(serverScope))
+    const c = yield* makeSide(network.transport)
+    yield* c.beehive.addModule("X")
+    const received = yield* recordReceived(c, "X")
+    yield* (yield* c.socket.connect({ module: "X", address, backoff: slowRetry })).connected
+    return { serverScope, s, c, received }
+  })
 
 /** The ids of the messages `module` of `side` receives from now on, in order, taken by a fiber of the scope. */
 export const recordReceived = (side: Side, module: string): Effect.Effect<Array<string>, never, Scope.Scope> =>

@@ -94,9 +94,7 @@ export class LinkReceipts {
    * handshake fails and dropped if it is answered.
    */
   held(): boolean {
-    return (
-      this.key !== undefined && !this.ledger.isCurrent(this.key, this.connection) && this.ledger.isPending(this.key)
-    )
+    return this.superseded() && this.ledger.isPending(this.key as string)
   }
 
   /** Waits until the newer connection's claim that holds this one is settled (at once if none does). */
