@@ -2,8 +2,10 @@
 # Installs the system tools the test suite needs, when they are missing:
 #   spin        - the SPIN model checker (Debian package "spin"), for spec/promela
 #   nats-server - the NATS server (Debian package "nats-server"), started by the NATS context's tests
+#   go          - Debian's Go toolchain ("golang-go"): its encoding/json is the oracle of the wire-format
+#                 properties (test/properties/GoJson.test.ts builds test/fixtures/gojson with it)
 # With --bench, also what `npm run bench` needs for its Go anchor (bench/go), which the tests do not:
-#   go          - Debian's Go toolchain ("golang-go") and its package of google/uuid
+#   google/uuid - Debian's package of it ("golang-github-google-uuid-dev")
 set -euo pipefail
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 UPDATED=""
@@ -20,9 +22,14 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
   echo "ensure-tools: installing nats-server from Debian" >&2
   install nats-server
 fi
-if [ "${1:-}" = "--bench" ] && { ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/github.com/google/uuid ]; }; then
-  echo "ensure-tools: installing Go and google/uuid from Debian, for the benchmark's Go anchor" >&2
-  install golang-go golang-github-google-uuid-dev
+if ! command -v go >/dev/null 2>&1; then
+  echo "ensure-tools: installing Go from Debian, for the wire-format properties" >&2
+  install golang-go
+fi
+if [ "${1:-}" = "--bench" ] && [ ! -d /usr/share/gocode/src/github.com/google/uuid ]; then
+  echo "ensure-tools: installing google/uuid from Debian, for the benchmark's Go anchor" >&2
+  install golang-github-google-uuid-dev
 fi
 spin -V | head -n 1 >&2
 (command -v nats-server >/dev/null 2>&1 && nats-server --version || /usr/sbin/nats-server --version) >&2
+go version >&2

@@ -96,8 +96,23 @@ const compareCodePoints = (a: string, b: string): number => {
   }
 }
 
-const sortKeys = (keys: Array<string>): Array<string> =>
-  keys.every((k) => /^[\u0000-\ud7ff]*$/.test(k)) ? keys.sort() : keys.sort(compareCodePoints)
+const surrogate = /[\ud800-\udfff]/
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/**
+ * An object's keys in the order Go writes the map it decodes from them. Go holds U+FFFD where a key
+ * has a lone surrogate (its decoder replaces one), so keys are sorted as they are then, and keys that
+ * are then the same are one key in Go: the last of them in the object's order is written, as Go keeps
+ * the last of a key written twice.
+ */
+const sortKeys = (keys: Array<string>): Array<string> => {
+  if (!keys.some((k) => surrogate.test(k))) return keys.sort()
+  const byGoKey = new Map<string, string>()
+  for (const key of keys) {
+    byGoKey.set(key.replace(loneSurrogate, "\ufffd"), key)
+  }
+  return [...byGoKey.keys()].sort(compareCodePoints).map((goKey) => byGoKey.get(goKey) as string)
+}
 
 const base64 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")

@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import { Effect, Exit, Result, Schema, SchemaIssue } from "effect"
-import { MessageDecodeError, type MessageEncodeError } from "./Errors.ts"
-import { formatNumber, quote, stringify } from "./GoJson.ts"
+import { MessageDecodeError, MessageEncodeError } from "./Errors.ts"
+import { quote, stringify } from "./GoJson.ts"
 import { hasNonFiniteNumber, jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "./JsonDepth.ts"
 import { type Message, make } from "./Message.ts"
 
@@ -53,7 +53,7 @@ const fromWire = (w: WireMessage): Message =>
     header: {
       id: w.header.msg_id,
       parentId: w.header.parent_msg_id ?? "",
-      timestamp: w.header.timestamp,
+      timestamp: w.header.timestamp || 0,
       resourceVersion: w.header.resourceversion ?? "",
       sync: w.header.sync ?? false,
       type: w.header.type ?? ""
@@ -114,7 +114,8 @@ export const decodeWirePlain = (parsed: unknown): Message | undefined => {
     header: {
       id: h.msg_id,
       parentId: (h.parent_msg_id as string | null | undefined) ?? "",
-      timestamp: h.timestamp as number,
+      // -0 is 0, as in Go's int64.
+      timestamp: (h.timestamp as number) || 0,
       resourceVersion: (h.resourceversion as string | null | undefined) ?? "",
       sync: (h.sync as boolean | null | undefined) ?? false,
       type: (h.type as string | null | undefined) ?? ""
@@ -147,6 +148,20 @@ export const decodeUnknownResult = (input: unknown): Result.Result<Message, Mess
 }
 
 /**
+ * Where a parsed payload's content holds a number beyond float64's range (which `JSON.parse` reads as
+ * ±Infinity and Go's decoder refuses), as a path such as `content.n` or `content[1]`; undefined if
+ * nowhere. Only the content is looked at: the other fields Go reads are strings, booleans and an
+ * integer, each refused on its own when it is not one, and Go does not read unknown keys at all.
+ *
+ * @category decoding
+ */
+export const contentOutOfRange = (parsed: unknown): string | undefined => {
+  if (!isObject(parsed) || !hasNonFiniteNumber(parsed.content)) return undefined
+  const path = nonFiniteNumberPath(parsed.content) ?? ""
+  return path === "" || path.startsWith("[") ? `content${path}` : `content.${path}`
+}
+
+/**
  * Parses Go beehive JSON text into a `Message`, synchronously. Never throws.
  *
  * @category decoding
@@ -160,7 +175,7 @@ export const decodeJsonResult = (text: string): Result.Result<Message, MessageDe
   } catch (e) {
     return Result.fail(new MessageDecodeError({ path: "", reason: `invalid JSON: ${(e as Error).message}` }))
   }
-  const outOfRange = hasNonFiniteNumber(parsed) ? nonFiniteNumberPath(parsed) : undefined
+  const outOfRange = contentOutOfRange(parsed)
   if (outOfRange !== undefined)
     return Result.fail(new MessageDecodeError({ path: outOfRange, reason: "number out of float64's range" }))
   const plain = decodeWirePlain(parsed)
@@ -192,11 +207,18 @@ export const encodeJsonResult = (
   destination: string = message.route.destination
 ): Result.Result<string, MessageEncodeError> => {
   const { header: h, route: r } = message
+  // Go's int64: a fraction is dropped and -0 is 0 (String writes it so); NaN, the infinities and what
+  // lies past 2^53 (where a number is no longer the integer it reads as) have no such form.
+  const timestamp = Math.trunc(h.timestamp)
+  if (!Number.isSafeInteger(timestamp))
+    return Result.fail(
+      new MessageEncodeError({ path: "header.timestamp", reason: `not an integer within ±(2^53 - 1): ${h.timestamp}` })
+    )
   const content = stringify(message.content)
   if (Result.isFailure(content)) return content
   let header = `{"msg_id":${quote(h.id)}`
   if (h.parentId !== "") header += field("parent_msg_id", h.parentId)
-  header += `,"timestamp":${formatNumber(Math.trunc(h.timestamp))}`
+  header += `,"timestamp":${String(timestamp)}`
   if (h.resourceVersion !== "") header += field("resourceversion", h.resourceVersion)
   if (h.sync) header += `,"sync":true`
   if (h.type !== "") header += field("type", h.type)

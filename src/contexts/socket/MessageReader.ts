@@ -11,9 +11,9 @@
  * @internal
  */
 import { Effect, Result } from "effect"
-import { hasNonFiniteNumber, jsonDepthExceeds, MaxJsonDepth, nonFiniteNumberPath } from "../../model/JsonDepth.ts"
+import { jsonDepthExceeds, MaxJsonDepth } from "../../model/JsonDepth.ts"
 import type { Message } from "../../model/Message.ts"
-import { decodeUnknownResult, decodeWirePlain } from "../../model/MessageJson.ts"
+import { contentOutOfRange, decodeUnknownResult, decodeWirePlain } from "../../model/MessageJson.ts"
 import { type ConnectionClosed, SocketProtocolError } from "../../model/SocketErrors.ts"
 import type { MessageDecoder } from "./Framing.ts"
 import type { Connection } from "./Transport.ts"
@@ -47,7 +47,7 @@ export const parseIncoming = (peer: string, text: string): Result.Result<Incomin
   } catch (e) {
     return Result.fail(new SocketProtocolError({ peer, reason: "Json", detail: (e as Error).message }))
   }
-  const outOfRange = hasNonFiniteNumber(parsed) ? nonFiniteNumberPath(parsed) : undefined
+  const outOfRange = contentOutOfRange(parsed)
   if (outOfRange !== undefined)
     return Result.fail(
       new SocketProtocolError({ peer, reason: "Message", detail: `number out of float64's range at ${outOfRange}` })

@@ -38,8 +38,8 @@ const foreignResponder = (name: string, peer: string): string => `${name}\u0000$
 
 /**
  * A response's JSON naming its responder (undefined: none named), or an error response when it cannot
- * be written: its content has no JSON, or it is larger than `maxFrameBytes`. So the peer's call gets an
- * answer instead of waiting for its deadline.
+ * be written: its timestamp or content has no JSON Go reads, or it is larger than `maxFrameBytes`. So
+ * the peer's call gets an answer instead of waiting for its deadline.
  *
  * @category encoding
  */
@@ -59,13 +59,11 @@ export const responseJson = (
   } else {
     reason = encoded.failure.message
   }
+  // The response's own timestamp may be what could not be written: then Go's zero value stands for it.
+  const timestamp = Number.isSafeInteger(Math.trunc(response.header.timestamp)) ? response.header.timestamp : 0
   return controlJson(
     Message.make({
-      header: {
-        id: `${response.header.id}-error`,
-        parentId: response.header.parentId,
-        timestamp: response.header.timestamp
-      },
+      header: { id: `${response.header.id}-error`, parentId: response.header.parentId, timestamp },
       route: { operation: ResponseErrorOperation, resource: response.route.resource },
       content: reason
     })
