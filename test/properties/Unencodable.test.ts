@@ -29,12 +29,20 @@ const written = (t: number): number | undefined => {
   const integer = Math.trunc(t)
   return Number.isSafeInteger(integer) ? integer : undefined
 }
+/** A field a JavaScript caller, unchecked by types, set to what is not a string. */
+const miswritten = fc.option(
+  fc.record({
+    place: fc.constantFrom("header" as const, "route" as const),
+    value: fc.constantFrom<unknown>(5, null, undefined, {}, true, Symbol("s"))
+  }),
+  { freq: 3 }
+)
 const hasJson = (c: unknown) =>
   typeof c === "string" || c === null || (typeof c === "object" && Number.isFinite((c as { n: number }).n))
 
 describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
   it(
-    "R-JSON-1 R-JSON-3 R-SOCK-9 a message or response whose timestamp or content JSON cannot carry is refused at send, or arrives as written; an answer that cannot be written is an error response; the connection never ends",
+    "R-JSON-1 R-JSON-3 R-SOCK-9 a message or response whose timestamp or content JSON cannot carry, or with a field that is not a string, is refused at send, or arrives as written; an answer that cannot be written is an error response; the connection never ends",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -45,7 +53,8 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
               timestamp,
               content,
               answerTimestamp: timestamp,
-              answerContent: content
+              answerContent: content,
+              miswritten
             }),
             { minLength: 1, maxLength: 5 }
           ),
@@ -56,11 +65,19 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                 // The server's module "A" is a socket module in the client process; "X" one in the server's.
                 for (const [i, send] of sends.entries()) {
                   const [from, to, module] = send.toServer ? [pair.c, pair.s, "A"] : ([pair.s, pair.c, "X"] as const)
-                  const message = Message.make({
+                  const made = Message.make({
                     header: { id: `m${i}`, timestamp: send.timestamp },
                     content: send.content
                   })
-                  const encodable = written(send.timestamp) !== undefined && hasJson(send.content)
+                  const wrong = send.miswritten
+                  const message = (
+                    wrong === null
+                      ? made
+                      : wrong.place === "header"
+                        ? { ...made, header: { ...made.header, type: wrong.value } }
+                        : { ...made, route: { ...made.route, resource: wrong.value } }
+                  ) as Message.Message
+                  const encodable = written(send.timestamp) !== undefined && hasJson(send.content) && wrong === null
                   if (send.sync) {
                     const answering = yield* Effect.forkChild(
                       Effect.gen(function* () {
