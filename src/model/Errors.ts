@@ -200,8 +200,11 @@ export class MessageDecodeError extends Data.TaggedError("MessageDecodeError")<{
 }
 
 /**
- * `encodeJson` met content that JSON cannot carry (a function, a symbol, a bigint, a non-finite
- * number, a cycle). Go's encoder fails on the same values ("json: unsupported value").
+ * `encodeJson` met what JSON, or Go reading it, cannot carry: content holding a function, a symbol, a
+ * bigint, a non-finite number or a cycle (Go's encoder fails on the same values, "json: unsupported
+ * value"); a timestamp that is no integer within ±(2^53 − 1); a header or route field not of its type.
+ * `path` names the place (`content.a[2]`, `header.timestamp`; `""` for the whole message, too large to
+ * send), as does the message.
  *
  * @category errors
  */
@@ -210,7 +213,8 @@ export class MessageEncodeError extends Data.TaggedError("MessageEncodeError")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `cannot encode message content at ${this.path}: ${this.reason}`
+    const place = this.path === "" ? "" : ` ${this.path.startsWith("content") ? "content " : ""}at ${this.path}`
+    return `cannot encode message${place}: ${this.reason}`
   }
 }
 

@@ -28,7 +28,21 @@ describe("Errors", () => {
       [new E.BeehiveShutdown({ operation: "send" }), "BeehiveShutdown", "send: the beehive context is shut down"],
       [new E.UnknownContextType({ contextType: "x" }), "UnknownContextType", "unsupported context type: x"],
       [new E.MessageDecodeError({ path: "a.b", reason: "r" }), "MessageDecodeError", "invalid message at a.b: r"],
-      [new E.MessageEncodeError({ path: "content", reason: "r" }), "MessageEncodeError", "at content: r"]
+      [
+        new E.MessageEncodeError({ path: "content", reason: "r" }),
+        "MessageEncodeError",
+        "message content at content: r"
+      ],
+      [
+        new E.MessageEncodeError({ path: "header.timestamp", reason: "r" }),
+        "MessageEncodeError",
+        "message at header.timestamp: r"
+      ],
+      [
+        new E.MessageEncodeError({ path: "", reason: "too large" }),
+        "MessageEncodeError",
+        "cannot encode message: too large"
+      ]
     ]
     for (const reason of ["Timeout", "Uninvited", "MemberGone"] as const) {
       const e = new E.GroupSyncError({ reason, group: "g", msgId: "1", missing: ["a"], responded: [], uninvited: 2 })
