@@ -14,8 +14,8 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Message from "../../src/model/Message.ts"
 import { decodeJsonResult, encodeJsonResult } from "../../src/model/MessageJson.ts"
+import { arbMessageOf } from "../support/arbitraries.ts"
 import { fcParams } from "../support/fc.ts"
 import { type GoJson, sameSpelling, startGoJson } from "../support/goJson.ts"
 
@@ -58,45 +58,15 @@ const content: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   )
 })).value
 
-const message = fc
-  .record({
-    id: text,
-    parentId: text,
-    timestamp: fc.oneof(
-      { weight: 4, arbitrary: fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }) },
-      fc.constantFrom(-0, -0.5, 2 ** 53, -(2 ** 63)),
-      fc.double()
-    ),
-    resourceVersion: text,
-    sync: fc.boolean(),
-    type: text,
-    source: text,
-    destination: text,
-    group: text,
-    operation: text,
-    resource: text,
-    content
-  })
-  .map((r) =>
-    Message.make({
-      header: {
-        id: r.id,
-        parentId: r.parentId,
-        timestamp: r.timestamp,
-        resourceVersion: r.resourceVersion,
-        sync: r.sync,
-        type: r.type
-      },
-      route: {
-        source: r.source,
-        destination: r.destination,
-        group: r.group,
-        operation: r.operation,
-        resource: r.resource
-      },
-      content: r.content
-    })
-  )
+const message = arbMessageOf({
+  text,
+  timestamp: fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }) },
+    fc.constantFrom(-0, -0.5, 2 ** 53, -(2 ** 63)),
+    fc.double()
+  ),
+  content
+})
 
 // JSON texts, written out piece by piece: strings with every kind of escape, numbers in every form.
 const escapeSequence = fc.constantFrom(

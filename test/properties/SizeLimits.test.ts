@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest"
 import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import * as Message from "../../src/model/Message.ts"
-import { makePair, makeSide, run, waitFor } from "../socket/support.ts"
+import { makePair, makeSide, receiveWithin, run, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 
 describe("R-SOCK-2 what is written fits the peer's maximum", () => {
@@ -61,18 +61,7 @@ describe("R-SOCK-2 what is written fits the peer's maximum", () => {
                     const sent = yield* Effect.exit(from.beehive.send(module, message))
                     if (Exit.isFailure(sent)) expect(String(sent.cause), `send ${i}`).toContain("MessageEncodeError")
                     else {
-                      // A bound for failures, not a speed target: the message was sent.
-                      const received = yield* to.beehive.receive(module).pipe(
-                        Effect.timeoutOrElse({
-                          duration: 3000,
-                          orElse: () =>
-                            Effect.die(
-                              new Error(
-                                `send ${i} never arrived; events: ${JSON.stringify([...pair.s.events, ...pair.c.events])}`
-                              )
-                            )
-                        })
-                      )
+                      const received = yield* receiveWithin(pair, to, module, `send ${i}`)
                       expect(received.header.id, `send ${i}`).toBe(`m${i}`)
                     }
                   }

@@ -12,7 +12,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { ResponseErrorOperation } from "../../src/model/Constants.ts"
 import * as Message from "../../src/model/Message.ts"
-import { makePair, run } from "../socket/support.ts"
+import { makePair, receiveWithin, run } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 
 const timestamp = fc.oneof(
@@ -116,18 +116,7 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                       expect(String(Exit.isFailure(sent) && sent.cause), `send ${i}`).toContain("MessageEncodeError")
                     } else {
                       expect(Exit.isSuccess(sent), `send ${i}`).toBe(true)
-                      // A bound for failures, not a speed target: the message was sent.
-                      const received = yield* to.beehive.receive(module).pipe(
-                        Effect.timeoutOrElse({
-                          duration: 3000,
-                          orElse: () =>
-                            Effect.die(
-                              new Error(
-                                `send ${i} never arrived; events: ${JSON.stringify([...pair.s.events, ...pair.c.events])}`
-                              )
-                            )
-                        })
-                      )
+                      const received = yield* receiveWithin(pair, to, module, `send ${i}`)
                       expect(received.header.id, `send ${i}`).toBe(`m${i}`)
                       expect(received.header.timestamp === written(send.timestamp), `send ${i} timestamp`).toBe(true)
                     }

@@ -85,6 +85,19 @@ export const run = <A>(body: Effect.Effect<A, unknown, Scope.Scope>): Promise<A>
   )
 
 /**
+ * The next message of `module` on `to`, one of the pair's sides; dies naming `what` and both sides'
+ * socket events when none arrives within 3 s (a bound for failures, not a speed target).
+ */
+export const receiveWithin = (pair: Pair, to: Side, module: string, what: string) =>
+  to.beehive.receive(module).pipe(
+    Effect.timeoutOrElse({
+      duration: 3000,
+      orElse: () =>
+        Effect.die(new Error(`${what} never arrived; events: ${JSON.stringify([...pair.s.events, ...pair.c.events])}`))
+    })
+  )
+
+/**
  * Waits until `condition` holds, checking after every scheduler turn and then every millisecond; fails
  * after `timeoutMs` (a bound for failures, not a delay).
  */
