@@ -14,6 +14,7 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { decodeUtf8 } from "../../src/contexts/socket/FrameCodec.ts"
 import { decodeJsonResult, encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { arbMessageOf } from "../support/arbitraries.ts"
 import { fcParams } from "../support/fc.ts"
@@ -188,7 +189,7 @@ describe("the wire format against Go's encoding/json", () => {
     )
   })
 
-  it("R-JSON-4 R-JSON-6 a text decodes exactly when Go decodes it, to what Go writes again", async () => {
+  it("R-JSON-4 R-JSON-6 a text decodes exactly when Go decodes it, to what Go writes again; what Go writes we write again", async () => {
     await fc.assert(
       fc.asyncProperty(wireText, async (text) => {
         const ours = decodeJsonResult(text)
@@ -199,6 +200,11 @@ describe("the wire format against Go's encoding/json", () => {
         })
         if (Result.isSuccess(ours) && theirs.ok) {
           expect(sameSpelling(Result.getOrThrow(encodeJsonResult(ours.success)))).toBe(sameSpelling(theirs.json))
+          // What a Go peer sends on, we read and send on unchanged (byte for byte to Go ≥ 1.22's bytes).
+          const forwarded = decodeJsonResult(theirs.json)
+          expect(
+            Result.isSuccess(forwarded) && sameSpelling(Result.getOrThrow(encodeJsonResult(forwarded.success)))
+          ).toBe(sameSpelling(theirs.json))
         }
       }),
       fcParams(1000)
@@ -227,5 +233,21 @@ describe("the wire format against Go's encoding/json", () => {
     for (const { text, ours, go: goDecodes } of departures) {
       expect({ text, ours: decodes(text), go: (await go.remarshal(text)).ok }).toEqual({ text, ours, go: goDecodes })
     }
+  })
+
+  it("R-SOCK-4 departures from Go in bytes: what is not UTF-8 is refused, not replaced; a byte order mark is no JSON, as in Go", async () => {
+    const utf8 = (text: string) => Buffer.from(text, "utf8")
+    const notUtf8 = Buffer.concat([
+      utf8('{"header":{"msg_id":"'),
+      Buffer.from([0xff]),
+      utf8('","timestamp":1},"content":null}')
+    ])
+    // Go takes the byte (writing it again as `\ufffd`); a peer's payload of it ends its connection here.
+    expect(await go.remarshal(notUtf8)).toEqual({ ok: true, json: expect.stringContaining('"msg_id":"\ufffd"') })
+    expect(decodeUtf8(notUtf8)).toEqual(expect.objectContaining({ reason: "InvalidUtf8" }))
+    const withMark = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8(wire('"msg_id":"a","timestamp":1'))])
+    expect((await go.remarshal(withMark)).ok).toBe(false)
+    const kept = decodeUtf8(withMark)
+    expect(typeof kept === "string" && decodes(kept)).toBe(false)
   })
 })

@@ -14,7 +14,8 @@ export type GoAnswer = { readonly ok: true; readonly json: string } | { readonly
 
 /** A running oracle; `close` ends its process. */
 export interface GoJson {
-  readonly remarshal: (text: string) => Promise<GoAnswer>
+  /** What Go makes of a text (as UTF-8), or of bytes as they are. */
+  readonly remarshal: (text: string | Uint8Array) => Promise<GoAnswer>
   readonly close: () => void
 }
 
@@ -48,7 +49,8 @@ export const startGoJson = (): GoJson => {
     remarshal: (text) =>
       new Promise((resolve) => {
         waiting.push(resolve)
-        child.stdin.write(`${Buffer.from(text, "utf8").toString("base64")}\n`)
+        const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : Buffer.from(text)
+        child.stdin.write(`${bytes.toString("base64")}\n`)
       }),
     close: () => {
       child.kill()
