@@ -141,5 +141,5 @@ export {
   type ResolvedNatsOptions,
   resolveNatsOptions
 } from "./contexts/nats/NatsOptions.ts"
-export { fromSubjectToken, type Subjects, subjects, subjectToken } from "./contexts/nats/Subjects.ts"
+export { fromSubjectToken, MaxControlLine, type Subjects, subjects, subjectToken } from "./contexts/nats/Subjects.ts"
 export * from "./model/NatsErrors.ts"

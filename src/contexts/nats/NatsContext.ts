@@ -64,10 +64,12 @@ export interface NatsContextService {
    * Makes a module of this process reachable over NATS (R-NATS-2): subscribes its subject, then
    * announces it. Waits for the server to acknowledge the subscription (one round trip). Fails with
    * `ModuleNotFound` if no such module is registered here, or if it is a "nats" module (served
-   * elsewhere). Serving a module served already is a no-op. It stays served until `unserve`, its
+   * elsewhere); with `InvalidArgument` if its name, percent-encoded, would make its subjects too long
+   * for one NATS protocol line (`MaxControlLine`; about 1,950 bytes of name). Serving a module served
+   * already is a no-op. It stays served until `unserve`, its
    * cleanup here (noticed at its next delivery or heartbeat), or the end of the context's scope.
    */
-  readonly serve: (module: string) => Effect.Effect<void, ModuleNotFound>
+  readonly serve: (module: string) => Effect.Effect<void, ModuleNotFound | InvalidArgument>
   /** Stops serving a module and announces it. Never fails; a no-op for a module not served. */
   readonly unserve: (module: string) => Effect.Effect<void>
   /** The modules this process serves now. */

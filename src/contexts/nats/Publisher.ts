@@ -11,14 +11,17 @@
  * @since 0.3.0
  * @internal
  */
-import { Clock, Effect, Queue } from "effect"
+import { Clock, Effect, Queue, Result } from "effect"
+import { MessageEncodeError } from "../../model/Errors.ts"
+import type { Message } from "../../model/Message.ts"
+import { encodeJsonResult } from "../../model/MessageJson.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
 import { type Outgoing, RemoteEndpoint } from "../socket/RemoteEndpoint.ts"
 import { BatchHeader, MaxBatchSent } from "./Batch.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import type { NatsState } from "./NatsState.ts"
-import { subjectToken } from "./Subjects.ts"
+import { fitsControlLine, MaxControlLine, subjectToken } from "./Subjects.ts"
 
 /**
  * What the publisher keeps for one remote module: its subjects (worked out once, not per message), and
@@ -80,6 +83,8 @@ export class Publisher {
       const onRegistered = (registered: RemoteEndpoint) => {
         this.endpoints.set(registered.module, registered)
       }
+      const { subjects, processId } = this.state
+      const moduleLine = subjects.module(module).length + subjects.replyPrefix(processId, module).length
       // A durable module's endpoint also has its mailbox here, for when this process serves it (R-NATS-12).
       const endpoint = this.state.durable.has(module)
         ? new DurableEndpoint(
@@ -107,12 +112,32 @@ export class Publisher {
         },
         detach: (e) => {
           this.ready.delete(e)
-        }
+        },
+        wireJson: (message, to) => this.wireJson(message, to, moduleLine)
       })
       // Never in place of an open one: that one is registered, or is being registered by another caller.
       if (this.endpoints.get(module)?.isOpen !== true) this.endpoints.set(module, endpoint)
       return endpoint
     })
+
+  /**
+   * A message's JSON, checked at `send` (R-NATS-1, R-NATS-11): refused with `MessageEncodeError` when
+   * its subject and reply subject (its module's name and its id, percent-encoded) would not fit on one
+   * protocol line, which would close the connection and lose all it had in flight. `moduleLine` is
+   * what the module's name takes of that line, its subject and its reply subjects' prefix.
+   */
+  private wireJson(message: Message, module: string, moduleLine: number): Result.Result<string, MessageEncodeError> {
+    if (!fitsControlLine(moduleLine + subjectToken(message.header.id).length)) {
+      const byModule = !fitsControlLine(moduleLine)
+      return Result.fail(
+        new MessageEncodeError({
+          path: byModule ? "route.destination" : "header.id",
+          reason: `its ${byModule ? "module's name" : "id"} makes a NATS protocol line longer than the server's ${MaxControlLine} bytes`
+        })
+      )
+    }
+    return encodeJsonResult(message, module)
+  }
 
   /** The publishing fiber's loop: waits to be woken, then drains the ready outboxes within their windows. */
   readonly run: Effect.Effect<never> = Effect.forever(

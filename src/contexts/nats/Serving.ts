@@ -11,7 +11,7 @@
  */
 import type { Msg } from "@nats-io/transport-node"
 import { Effect, Exit, Queue, Result } from "effect"
-import { ModuleNotFound } from "../../model/Errors.ts"
+import { InvalidArgument, ModuleNotFound } from "../../model/Errors.ts"
 import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
@@ -21,6 +21,7 @@ import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import { AckHeader, type NatsState, promptly, UndeliverableHeader } from "./NatsState.ts"
+import { MaxControlLine, servable } from "./Subjects.ts"
 
 /**
  * A module served here: its inbound queue and its subscription.
@@ -93,10 +94,17 @@ export class Serving {
   }
 
   /** `NatsContextService.serve`. */
-  readonly serve = (module: string): Effect.Effect<void, ModuleNotFound> =>
+  readonly serve = (module: string): Effect.Effect<void, ModuleNotFound | InvalidArgument> =>
     Effect.gen({ self: this }, function* () {
       const state = this.state
       if (this.served.has(module)) return
+      // Its subscription would close the connection, or no process could send to it (R-NATS-1).
+      if (!servable(state.subjects, state.processId, module))
+        return yield* new InvalidArgument({
+          operation: "serve",
+          argument: "module",
+          reason: `its name makes a NATS protocol line longer than the server's ${MaxControlLine} bytes`
+        })
       const snapshot = yield* state.beehive.snapshot
       const entry = snapshot.modules.find((m) => m.name === module)
       // A durable module is the NATS context's own, and served here as any other (R-NATS-12).

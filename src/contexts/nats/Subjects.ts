@@ -71,3 +71,36 @@ export const durableStreamName = (prefix: string, module: string): string =>
 
 /** The durable consumer of every durable module's stream (R-NATS-12). @category constants */
 export const DurableConsumerName = "mailbox"
+
+/**
+ * The longest protocol line a NATS server takes by default (its `max_control_line`): a client that
+ * writes a longer one, a publication or a subscription whose subjects are too long, has its connection
+ * closed, and whatever was in flight on it is lost.
+ *
+ * @category constants
+ */
+export const MaxControlLine = 4096
+
+/** Room on a line for its verb, spaces, sizes and sid: `HPUB <subject> <reply> <header size> <size>\r\n`. */
+const lineRoom = 64
+
+/** A generated message id's length (a UUID): what a module served must leave room for in a reply subject. */
+const generatedIdLength = 36
+
+/**
+ * Whether a protocol line whose subjects take `subjectBytes` together fits (subjects are ASCII:
+ * percent-encoded tokens, the prefix's letters, digits, `_` and `-`, a process's UUID).
+ *
+ * @category predicates
+ */
+export const fitsControlLine = (subjectBytes: number): boolean => subjectBytes + lineRoom <= MaxControlLine
+
+/**
+ * Whether `module` can be served: its subject, and the reply subject of a message with a generated id
+ * sent to it, fit on one protocol line together, so that a module served is one every process can send
+ * to.
+ *
+ * @category predicates
+ */
+export const servable = (subjects: Subjects, processId: string, module: string): boolean =>
+  fitsControlLine(subjects.module(module).length + subjects.replyPrefix(processId, module).length + generatedIdLength)

@@ -1,0 +1,115 @@
+/**
+ * Subjects as long as any name or id makes them (R-NATS-1, R-NATS-11): a module name and a message id
+ * are each a subject token, and a NATS server closes the connection of a client that writes a
+ * protocol line longer than its `max_control_line` (4096 bytes by default), dropping whatever that
+ * connection had in flight. SPEC's verdict: a message is published whole, or refused at `send` and
+ * `sendSync` with `MessageEncodeError`; a module is served, or `serve` fails with `InvalidArgument`;
+ * the connection is never lost, and nothing sent is lost in silence.
+ */
+import { Effect, Exit } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as Message from "../../src/model/Message.ts"
+import { errorOf } from "../support/exits.ts"
+import { fcParams } from "../support/fc.ts"
+import { awaitModule, type Proc, pair, waitUntil } from "./support.ts"
+
+/** Lengths on both sides of where a line would pass 4096 bytes, and far past it. */
+const length = fc.oneof(
+  fc.integer({ min: 1, max: 40 }),
+  fc.integer({ min: 1900, max: 2100 }),
+  fc.integer({ min: 3900, max: 4200 }),
+  fc.integer({ min: 4200, max: 12_000 })
+)
+type Op =
+  | { readonly kind: "send" | "sendSync"; readonly idLength: number; readonly idChar: string }
+  | { readonly kind: "serve"; readonly nameLength: number; readonly nameChar: string }
+
+// A character percent-encoding leaves alone, and one it writes as 9 bytes.
+const character = fc.constantFrom("i", "é")
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constantFrom("send" as const, "sendSync" as const), idLength: length, idChar: character }),
+  fc.record({ kind: fc.constant("serve" as const), nameLength: length, nameChar: character })
+)
+
+/** Answers every sync request to `module` of `p` with the request's id; keeps the one-way ones' ids. */
+const answering = (p: Proc, module: string, ids: Array<string>) =>
+  Effect.forever(
+    Effect.gen(function* () {
+      const m = yield* p.beehive.receive(module)
+      if (m.header.sync) yield* p.beehive.sendResp(yield* Message.newResponse(m, m.header.id), module)
+      else ids.push(m.header.id)
+    })
+  )
+
+describe("R-NATS-1 subjects of any length", () => {
+  let run = 0
+  it(
+    "R-NATS-1 R-NATS-11 R-NATS-2 a message whose id (or module) makes a subject longer than the server takes is refused at send with MessageEncodeError, a module whose name does is refused at serve with InvalidArgument; everything else is published whole; the connection is never lost",
+    () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 4 }), (ops) =>
+          Effect.runPromise(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const r = ++run
+                const { A, B } = yield* pair
+                const received = new Map<string, Array<string>>([["a1", []]])
+                yield* Effect.forkScoped(answering(A, "a1", received.get("a1") as Array<string>))
+                const modules = ["a1"]
+                for (const [i, o] of ops.entries()) {
+                  if (o.kind === "serve") {
+                    const name = `m${r}-${i}-${o.nameChar.repeat(o.nameLength)}`
+                    yield* A.beehive.addModule(name)
+                    const served = yield* Effect.exit(A.nats.serve(name))
+                    if (Exit.isFailure(served)) {
+                      expect(errorOf(served), `serve ${name.length}`).toMatchObject({ _tag: "InvalidArgument" })
+                      continue
+                    }
+                    yield* awaitModule(B, name)
+                    const ids: Array<string> = []
+                    received.set(name, ids)
+                    yield* Effect.forkScoped(answering(A, name, ids))
+                    modules.push(name)
+                    continue
+                  }
+                  for (const module of modules) {
+                    const id = `${r}-${i}-${o.idChar.repeat(o.idLength)}`
+                    const message = Message.make({ header: { id }, content: "x" })
+                    if (o.kind === "send") {
+                      const sent = yield* Effect.exit(B.beehive.send(module, message))
+                      if (Exit.isFailure(sent)) {
+                        expect(errorOf(sent), `send ${id.length} to ${module.length}`).toMatchObject({
+                          _tag: "MessageEncodeError"
+                        })
+                      } else {
+                        const ids = received.get(module) as Array<string>
+                        yield* waitUntil(() => ids.includes(id), `send ${id.length} to ${module.length}`, 3000)
+                      }
+                    } else {
+                      const call = yield* Effect.exit(B.beehive.sendSync(module, message, 3000))
+                      if (Exit.isFailure(call)) {
+                        expect(errorOf(call), `sendSync ${id.length} to ${module.length}`).toMatchObject({
+                          _tag: "MessageEncodeError"
+                        })
+                      } else expect(call.value.content).toBe(id)
+                    }
+                  }
+                  // The connection is still there: a short message each way goes through.
+                  const probe = `${r}-${i}-probe`
+                  const answer = yield* B.beehive.sendSync("a1", Message.make({ header: { id: probe } }), 3000)
+                  expect(answer.content).toBe(probe)
+                }
+                const lost = [...A.events, ...B.events].filter(
+                  (e) => e._tag === "ConnectionClosed" || e._tag === "PeerGone" || e._tag === "PublishFailed"
+                )
+                expect(lost).toEqual([])
+              })
+            )
+          )
+        ),
+        fcParams(25)
+      ),
+    300_000
+  )
+})
