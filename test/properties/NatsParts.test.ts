@@ -2100,6 +2100,8 @@ describe("R-NATS-4 R-NATS-12 a remote module declared by racing callers", () => 
             const publisher = new Publisher(
               {
                 host,
+                processId: "self",
+                subjects: subjects("t"),
                 maxPayload: () => 1 << 20,
                 durable: { has: () => durable, closed: (module: string) => durableClosed.push(module) }
               } as unknown as NatsState,

@@ -27,6 +27,14 @@ import { Replies } from "./Replies.ts"
 import { Serving } from "./Serving.ts"
 import { type Subjects, subjects } from "./Subjects.ts"
 
+/**
+ * `text` as a header value: a line break (which a header cannot hold, and the client refuses to
+ * publish) written as `\r` and `\n`. A refusal's reason can hold one: it names a place in a
+ * response's content by its keys, or a module by its name (R-NATS-6).
+ */
+const headerValue = (text: string): string =>
+  /[\r\n]/.test(text) ? text.replace(/\r/g, "\\r").replace(/\n/g, "\\n") : text
+
 /** The header a serving process puts on a reply when it could not deliver a sync request. @category constants */
 export const UndeliverableHeader = "Beehive-Undeliverable"
 
@@ -219,7 +227,7 @@ export class NatsState {
       let h: MsgHdrs | undefined
       if (headers !== undefined) {
         h = natsHeaders()
-        for (const [k, v] of Object.entries(headers)) h.set(k, v)
+        for (const [k, v] of Object.entries(headers)) h.set(k, headerValue(v))
       }
       // The client takes an undefined reply or headers as none. A string is encoded here: the client's
       // `TextEncoder` costs several times `Buffer.from` on a message's JSON (a fifth of a publish).

@@ -83,8 +83,9 @@ export class Publisher {
       const onRegistered = (registered: RemoteEndpoint) => {
         this.endpoints.set(registered.module, registered)
       }
-      const { subjects, processId } = this.state
-      const moduleLine = subjects.module(module).length + subjects.replyPrefix(processId, module).length
+      // What the module's name takes of a publication's line (its subject and its reply subjects'
+      // prefix), measured at its first message.
+      let moduleLine: number | undefined
       // A durable module's endpoint also has its mailbox here, for when this process serves it (R-NATS-12).
       const endpoint = this.state.durable.has(module)
         ? new DurableEndpoint(
@@ -113,7 +114,11 @@ export class Publisher {
         detach: (e) => {
           this.ready.delete(e)
         },
-        wireJson: (message, to) => this.wireJson(message, to, moduleLine)
+        wireJson: (message, to) => {
+          moduleLine ??=
+            this.state.subjects.module(to).length + this.state.subjects.replyPrefix(this.state.processId, to).length
+          return this.wireJson(message, to, moduleLine)
+        }
       })
       // Never in place of an open one: that one is registered, or is being registered by another caller.
       if (this.endpoints.get(module)?.isOpen !== true) this.endpoints.set(module, endpoint)
