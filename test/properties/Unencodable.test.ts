@@ -37,6 +37,17 @@ const miswritten = fc.option(
   }),
   { freq: 3 }
 )
+/** The same in a response: a field copied into the error response that replaces it, or its timestamp. */
+const answerMiswritten = fc.option(
+  fc.record({
+    field: fc.constantFrom("type" as const, "resource" as const, "timestamp" as const),
+    value: fc.constantFrom<unknown>(5, "5", null, undefined, Symbol("s"))
+  }),
+  { freq: 3 }
+)
+/** Whether it writes a field with a value not of the field's type ("5" is a type, and 5 a timestamp). */
+const miswrites = (wrong: { readonly field: string; readonly value: unknown } | null) =>
+  wrong !== null && typeof wrong.value !== (wrong.field === "timestamp" ? "number" : "string")
 const hasJson = (c: unknown) =>
   typeof c === "string" || c === null || (typeof c === "object" && Number.isFinite((c as { n: number }).n))
 
@@ -54,7 +65,8 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
               content,
               answerTimestamp: timestamp,
               answerContent: content,
-              miswritten
+              miswritten,
+              answerMiswritten
             }),
             { minLength: 1, maxLength: 5 }
           ),
@@ -89,7 +101,18 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                           response.header.parentId,
                           send.answerTimestamp
                         )
-                        return yield* to.beehive.sendResp(answer, module)
+                        const wrongAnswer = send.answerMiswritten
+                        return yield* to.beehive.sendResp(
+                          (wrongAnswer === null
+                            ? answer
+                            : wrongAnswer.field === "resource"
+                              ? { ...answer, route: { ...answer.route, resource: wrongAnswer.value } }
+                              : {
+                                  ...answer,
+                                  header: { ...answer.header, [wrongAnswer.field]: wrongAnswer.value }
+                                }) as Message.Message,
+                          module
+                        )
                       })
                     )
                     const call = yield* Effect.exit(from.beehive.sendSync(module, message, 3000))
@@ -102,8 +125,17 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                       )
                       expect(yield* Fiber.join(answering), `sync ${i} answered`).toBe(true)
                       const response = Exit.isSuccess(call) ? call.value : undefined
-                      const answerWritten = written(send.answerTimestamp)
-                      if (answerWritten !== undefined && hasJson(send.answerContent)) {
+                      const wrongAnswer = send.answerMiswritten
+                      const answerWritten = written(
+                        wrongAnswer?.field === "timestamp" && typeof wrongAnswer.value === "number"
+                          ? wrongAnswer.value
+                          : send.answerTimestamp
+                      )
+                      if (
+                        answerWritten !== undefined &&
+                        hasJson(send.answerContent) &&
+                        !miswrites(send.answerMiswritten)
+                      ) {
                         expect(response?.content, `sync ${i}`).toEqual(send.answerContent)
                         expect(response?.header.timestamp === answerWritten, `sync ${i} timestamp`).toBe(true)
                       } else {

@@ -59,12 +59,18 @@ export const responseJson = (
   } else {
     reason = encoded.failure.message
   }
-  // The response's own timestamp may be what could not be written: then Go's zero value stands for it.
-  const timestamp = Number.isSafeInteger(Math.trunc(response.header.timestamp)) ? response.header.timestamp : 0
+  // What it copies of the response may be what could not be written (a timestamp JSON cannot carry, a
+  // field not of its type): then Go's zero value stands for it.
+  const { timestamp } = response.header
+  const { resource } = response.route
   return controlJson(
     Message.make({
-      header: { id: `${response.header.id}-error`, parentId: response.header.parentId, timestamp },
-      route: { operation: ResponseErrorOperation, resource: response.route.resource },
+      header: {
+        id: `${response.header.id}-error`,
+        parentId: response.header.parentId,
+        timestamp: typeof timestamp === "number" && Number.isSafeInteger(Math.trunc(timestamp)) ? timestamp : 0
+      },
+      route: { operation: ResponseErrorOperation, resource: typeof resource === "string" ? resource : "" },
       content: reason
     })
   )
