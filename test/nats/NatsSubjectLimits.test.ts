@@ -6,13 +6,17 @@
  * `sendSync` with `MessageEncodeError`; a module is served, or `serve` fails with `InvalidArgument`;
  * the connection is never lost, and nothing sent is lost in silence.
  */
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { startNatsServerOn } from "../../scripts/natsServer.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
-import { awaitModule, type Proc, pair, waitUntil } from "./support.ts"
+import { awaitModule, HeartbeatMs, type Proc, pair, proc, waitUntil } from "./support.ts"
 
 /** Lengths on both sides of where a line would pass 4096 bytes, and far past it. */
 const length = fc.oneof(
@@ -109,6 +113,63 @@ describe("R-NATS-1 subjects of any length", () => {
           )
         ),
         fcParams(25)
+      ),
+    300_000
+  )
+})
+
+/** A nats-server whose payload limit is `maxPayload` bytes (a configuration file: it has no flag for it). */
+const serverWithMaxPayload = (maxPayload: number) =>
+  Effect.suspend(() => {
+    const file = join(mkdtempSync(join(tmpdir(), "bh-nats-conf-")), "server.conf")
+    writeFileSync(file, `max_payload: ${maxPayload}\n`)
+    return startNatsServerOn(undefined, ["-c", file])
+  })
+
+describe("R-NATS-4 announcements within the server's payload limit", () => {
+  it(
+    "R-NATS-4 R-NATS-2 a module whose name would make this process's announcement larger than the server takes is refused at serve with InvalidArgument; every module served before stays known to the other processes, and this process is never taken for gone",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 4096, max: 16_384 }),
+          fc.array(fc.integer({ min: 1, max: 1900 }), { minLength: 2, maxLength: 30 }),
+          (maxPayload, nameLengths) =>
+            Effect.runPromise(
+              Effect.scoped(
+                Effect.gen(function* () {
+                  const server = yield* serverWithMaxPayload(maxPayload)
+                  const A = yield* proc(server.url)
+                  const B = yield* proc(server.url)
+                  const served: Array<string> = []
+                  for (const [i, length] of nameLengths.entries()) {
+                    const name = `m${i}-${"n".repeat(length)}`
+                    yield* A.beehive.addModule(name)
+                    const exit = yield* Effect.exit(A.nats.serve(name))
+                    // Refused exactly when its announcement (a hello, the longest kind) would pass the
+                    // server's payload limit less the 1 KiB kept for headers.
+                    const announcement = JSON.stringify({
+                      v: 1,
+                      process: A.nats.processId,
+                      kind: "hello",
+                      modules: [...served, name],
+                      batches: true
+                    })
+                    expect(Exit.isFailure(exit), `serve ${i}`).toBe(Buffer.byteLength(announcement) > maxPayload - 1024)
+                    if (Exit.isSuccess(exit)) served.push(name)
+                    else expect(errorOf(exit), `serve ${i}`).toMatchObject({ _tag: "InvalidArgument" })
+                  }
+                  // Every module served is known to the other process, through heartbeats past its silence limit.
+                  for (const name of served) yield* awaitModule(B, name)
+                  yield* Effect.sleep(HeartbeatMs * 5)
+                  for (const name of served) yield* awaitModule(B, name)
+                  expect(B.events.filter((e) => e._tag === "PeerGone" || e._tag === "BadPayload")).toEqual([])
+                  expect(A.events.filter((e) => e._tag === "ConnectionClosed")).toEqual([])
+                })
+              )
+            )
+        ),
+        fcParams(8)
       ),
     300_000
   )

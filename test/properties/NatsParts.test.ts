@@ -1415,6 +1415,8 @@ const servingHostState = (
     host,
     beehive: host.beehive,
     scope,
+    processId: "self",
+    maxPayload: () => 1 << 20,
     options: { maxInbound, prefix: "bh", sendWindow: 1_000_000, maxPendingRequests: 1000 },
     subjects: subjects("bh"),
     publisher: { endpoints: new Map() },

@@ -6,8 +6,8 @@
  * @internal
  */
 
-/** Registry announcements carry at most this many module names; larger ones are refused. */
-const MaxAnnounced = 10_000
+/** The most modules an announcement may list; one listing more is refused (R-NATS-4). @category constants */
+export const MaxAnnounced = 10_000
 
 /**
  * One announcement: the modules `process` serves now.
@@ -47,3 +47,12 @@ export const parseAnnouncement = (data: Uint8Array): Announcement | string => {
   if (!a.modules.every((m) => typeof m === "string" && m !== "")) return "bad module name"
   return a as unknown as Announcement
 }
+
+/**
+ * The bytes of an announcement of `modules` by `process`, as `announce` publishes it (of any kind: a
+ * `hello` is the longest).
+ *
+ * @category encoding
+ */
+export const announcementBytes = (process: string, modules: ReadonlyArray<string>): number =>
+  Buffer.byteLength(JSON.stringify({ v: 1, process, kind: "hello", modules, batches: true } satisfies Announcement))

@@ -65,7 +65,8 @@ export interface NatsContextService {
    * announces it. Waits for the server to acknowledge the subscription (one round trip). Fails with
    * `ModuleNotFound` if no such module is registered here, or if it is a "nats" module (served
    * elsewhere); with `InvalidArgument` if its name, percent-encoded, would make its subjects too long
-   * for one NATS protocol line (`MaxControlLine`; about 1,950 bytes of name). Serving a module served
+   * for one NATS protocol line (`MaxControlLine`; about 1,950 bytes of name), or this process's
+   * announcements longer than the server's payload limit or `MaxAnnounced` modules. Serving a module served
    * already is a no-op. It stays served until `unserve`, its cleanup here (noticed at its next
    * delivery or heartbeat), or the end of the context's scope.
    */

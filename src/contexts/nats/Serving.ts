@@ -16,6 +16,7 @@ import type { Message } from "../../model/Message.ts"
 import * as Msgs from "../../model/Message.ts"
 import { decodeJsonResult } from "../../model/MessageJson.ts"
 import { undelivered } from "../Undelivered.ts"
+import { announcementBytes, MaxAnnounced } from "./Announcement.ts"
 import { batchCount, batchLines, inboundWeight } from "./Batch.ts"
 import { DurableEndpoint } from "./DurableEndpoint.ts"
 import { DurableFetch } from "./DurableFetch.ts"
@@ -121,6 +122,7 @@ export class Serving {
       // what arrived, and a serve again did nothing), and the module is taken for serving in the step
       // that subscribes (two serves at once both subscribed).
       const started = yield* Effect.uninterruptible(this.start(module, queue, isDurable ? durable : undefined))
+      if (started instanceof InvalidArgument) return yield* started
       if (!started) return
       yield* state.flushBriefly
       yield* state.registry.announce("beat")
@@ -134,6 +136,9 @@ export class Serving {
     return Effect.gen({ self: this }, function* () {
       const state = this.state
       if (this.served.has(module)) return false
+      // Checked in the step that takes the module for serving: two serves at once cannot both fit.
+      const full = this.announcementFull(module)
+      if (full !== undefined) return full
       const served: Served = { module, queue, unsubscribe: () => sub.unsubscribe(), inbound: 0 }
       const sub = state.nc.subscribe(state.subjects.module(module), {
         queue: state.options.prefix,
@@ -188,6 +193,26 @@ export class Serving {
       }
       yield* Effect.forkIn(promptly(this.deliverLoop(served)).pipe(Effect.ignore), state.scope)
       return true
+    })
+  }
+
+  /**
+   * Why this process cannot announce `module` too, if it cannot (R-NATS-4): its announcements would
+   * list more modules than other processes take (`MaxAnnounced`), or be larger than the server's
+   * payload limit. Either way they would stop reaching the other processes, which would then take
+   * every module served here for gone.
+   */
+  private announcementFull(module: string): InvalidArgument | undefined {
+    const modules = [...this.served.keys(), module]
+    const bytes = modules.length > MaxAnnounced ? 0 : announcementBytes(this.state.processId, modules)
+    if (modules.length <= MaxAnnounced && bytes <= this.state.maxPayload()) return undefined
+    return new InvalidArgument({
+      operation: "serve",
+      argument: "module",
+      reason:
+        modules.length > MaxAnnounced
+          ? `this process serves ${MaxAnnounced} modules, the most an announcement lists`
+          : `this process's announcement would take ${bytes} bytes, more than the server's payload limit of ${this.state.maxPayload()}`
     })
   }
 
