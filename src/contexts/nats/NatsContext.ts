@@ -66,9 +66,9 @@ export interface NatsContextService {
    * `ModuleNotFound` if no such module is registered here, or if it is a "nats" module (served
    * elsewhere); with `InvalidArgument` if its name, percent-encoded, would make its subjects too long
    * for one NATS protocol line (`MaxControlLine`; about 1,950 bytes of name), or this process's
-   * announcements longer than the server's payload limit or `MaxAnnounced` modules. Serving a module served
-   * already is a no-op. It stays served until `unserve`, its cleanup here (noticed at its next
-   * delivery or heartbeat), or the end of the context's scope.
+   * announcements longer than the server's payload limit or than 10,000 modules. Serving a module
+   * served already is a no-op. It stays served until `unserve`, its cleanup here (noticed at its
+   * next delivery or heartbeat), or the end of the context's scope.
    */
   readonly serve: (module: string) => Effect.Effect<void, ModuleNotFound | InvalidArgument>
   /** Stops serving a module and announces it. Never fails; a no-op for a module not served. */
