@@ -5,6 +5,10 @@
  * connection had in flight. SPEC's verdict: a message is published whole, or refused at `send` and
  * `sendSync` with `MessageEncodeError`; a module is served, or `serve` fails with `InvalidArgument`;
  * the connection is never lost, and nothing sent is lost in silence.
+ *
+ * Announcements as long as the modules served make them (R-NATS-4): a module that would make its
+ * process's announcements larger than the server carries is refused at `serve`, so that the other
+ * processes keep hearing of the modules served before it.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,6 +17,7 @@ import { Effect, Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { startNatsServerOn } from "../../scripts/natsServer.ts"
+import { subjectToken } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -29,12 +34,21 @@ type Op =
   | { readonly kind: "send" | "sendSync"; readonly idLength: number; readonly idChar: string }
   | { readonly kind: "serve"; readonly nameLength: number; readonly nameChar: string }
 
-// A character percent-encoding leaves alone, and one it writes as 9 bytes.
+// A character percent-encoding leaves alone, and one it writes as 6 bytes (`%C3%A9`).
 const character = fc.constantFrom("i", "é")
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constantFrom("send" as const, "sendSync" as const), idLength: length, idChar: character }),
   fc.record({ kind: fc.constant("serve" as const), nameLength: length, nameChar: character })
 )
+
+/**
+ * The bytes a publication's subjects take on its line, from `process` to `module` with id `id` (prefix
+ * "t"): a refusal is right only near the line's 4096 bytes, where the verb, the sizes and the spaces
+ * (a few dozen bytes) make the difference.
+ */
+const subjectsBytes = (process: string, module: string, id: string) =>
+  `t.mod.${subjectToken(module)}`.length + `t.resp.${process}.${subjectToken(module)}.${subjectToken(id)}`.length
+const nearTheLimit = 4096 - 128
 
 /** Answers every sync request to `module` of `p` with the request's id; keeps the one-way ones' ids. */
 const answering = (p: Proc, module: string, ids: Array<string>) =>
@@ -68,6 +82,8 @@ describe("R-NATS-1 subjects of any length", () => {
                     const served = yield* Effect.exit(A.nats.serve(name))
                     if (Exit.isFailure(served)) {
                       expect(errorOf(served), `serve ${name.length}`).toMatchObject({ _tag: "InvalidArgument" })
+                      // Refused only where a generated id would not fit.
+                      expect(subjectsBytes(A.nats.processId, name, "x".repeat(36))).toBeGreaterThan(nearTheLimit)
                       continue
                     }
                     yield* awaitModule(B, name)
@@ -86,6 +102,7 @@ describe("R-NATS-1 subjects of any length", () => {
                         expect(errorOf(sent), `send ${id.length} to ${module.length}`).toMatchObject({
                           _tag: "MessageEncodeError"
                         })
+                        expect(subjectsBytes(B.nats.processId, module, id)).toBeGreaterThan(nearTheLimit)
                       } else {
                         const ids = received.get(module) as Array<string>
                         yield* waitUntil(() => ids.includes(id), `send ${id.length} to ${module.length}`, 3000)
@@ -96,6 +113,7 @@ describe("R-NATS-1 subjects of any length", () => {
                         expect(errorOf(call), `sendSync ${id.length} to ${module.length}`).toMatchObject({
                           _tag: "MessageEncodeError"
                         })
+                        expect(subjectsBytes(B.nats.processId, module, id)).toBeGreaterThan(nearTheLimit)
                       } else expect(call.value.content).toBe(id)
                     }
                   }
