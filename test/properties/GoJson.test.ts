@@ -7,9 +7,10 @@
  *   that forwards a message unchanged sends what we sent.
  * - Decoding: a text built from a message's parts (every escape, whitespace, integer timestamps,
  *   `null`s, unknown keys, numbers of every form, content keys that Go reads as the same key) decodes
- *   here exactly when it decodes in Go, to a message that encodes to what Go writes for its own.
- * - What differs from Go on purpose (SPEC's table of departures, R-JSON-4) is checked against Go too,
- *   so that the table cannot go stale.
+ *   here exactly when it decodes in Go, to a message that encodes to what Go writes for its own; and
+ *   what Go writes, we read and write again the same.
+ * - What differs from Go on purpose (SPEC's table of departures, R-JSON-4, and R-SOCK-4's bytes that
+ *   are not UTF-8) is checked against Go too, so that the table cannot go stale.
  */
 import { Result } from "effect"
 import fc from "fast-check"
