@@ -21,7 +21,7 @@ import {
   waitSettled
 } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
+import { closedAtAnyStep, interruptedAfter } from "../support/interruptedAfter.ts"
 
 const address = unix("/connect-interrupted/server.sock")
 
@@ -32,8 +32,7 @@ describe("R-SOCK-7 a client closed while it connects, then connected again", () 
       fc.assert(
         fc.asyncProperty(
           fc.record({
-            closeAfter: fc.nat(40),
-            opsBeforeYield: arbOpsBeforeYield,
+            ...closedAtAnyStep,
             toClient: fc.integer({ min: 1, max: 3 }),
             toServer: fc.integer({ min: 1, max: 3 })
           }),

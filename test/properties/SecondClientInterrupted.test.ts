@@ -23,7 +23,7 @@ import {
   waitSettled
 } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
+import { closedAtAnyStep, interruptedAfter } from "../support/interruptedAfter.ts"
 
 const address = unix("/second-client/server.sock")
 
@@ -34,8 +34,7 @@ describe("R-SOCK-21 a second client closed while it connects", () => {
       fc.assert(
         fc.asyncProperty(
           fc.record({
-            closeAfter: fc.nat(40),
-            opsBeforeYield: arbOpsBeforeYield,
+            ...closedAtAnyStep,
             before: fc.integer({ min: 1, max: 3 }),
             after: fc.integer({ min: 1, max: 4 })
           }),

@@ -13,7 +13,7 @@ import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSide, recordReceived, run, waitFor } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
-import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
+import { closedAtAnyStep, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
 
 const address = unix("/serve-interrupted/server.sock")
@@ -25,8 +25,7 @@ describe("R-SOCK-33 a server closed while it starts, then started again", () => 
       fc.assert(
         fc.asyncProperty(
           fc.record({
-            closeAfter: fc.nat(40),
-            opsBeforeYield: arbOpsBeforeYield,
+            ...closedAtAnyStep,
             toClient: fc.integer({ min: 1, max: 3 }),
             toServer: fc.integer({ min: 1, max: 3 })
           }),

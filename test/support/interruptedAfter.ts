@@ -13,6 +13,12 @@ import fc from "fast-check"
  */
 export const arbOpsBeforeYield: fc.Arbitrary<number> = fc.integer({ min: 3, max: 7 })
 
+/**
+ * The fields of a script that closes an operation at any of its first 40 of the caller's yields, the
+ * operation's fiber yielding every `opsBeforeYield` operations: spread into the script's record.
+ */
+export const closedAtAnyStep = { closeAfter: fc.nat(40), opsBeforeYield: arbOpsBeforeYield }
+
 /** Runs `effect` yielding every `opsBeforeYield` operations, interrupted after `after` yields of the caller's; returns once it has ended. */
 export const interruptedAfter = <A, E>(
   effect: Effect.Effect<A, E>,

@@ -49,10 +49,21 @@ export const parseAnnouncement = (data: Uint8Array): Announcement | string => {
 }
 
 /**
+ * The announcement `process` publishes of `modules`: it takes batches (R-NATS-13).
+ *
+ * @category constructors
+ */
+export const makeAnnouncement = (
+  process: string,
+  kind: Announcement["kind"],
+  modules: ReadonlyArray<string>
+): Announcement => ({ v: 1, process, kind, modules, batches: true })
+
+/**
  * The bytes of an announcement of `modules` by `process`, as `announce` publishes it (of any kind: a
  * `hello` is the longest).
  *
  * @category encoding
  */
 export const announcementBytes = (process: string, modules: ReadonlyArray<string>): number =>
-  Buffer.byteLength(JSON.stringify({ v: 1, process, kind: "hello", modules, batches: true } satisfies Announcement))
+  Buffer.byteLength(JSON.stringify(makeAnnouncement(process, "hello", modules)))

@@ -11,7 +11,7 @@
 import type { Msg } from "@nats-io/transport-node"
 import { Clock, Deferred, type Duration, Effect } from "effect"
 import { ModuleNotFound } from "../../model/Errors.ts"
-import { type Announcement, parseAnnouncement } from "./Announcement.ts"
+import { type Announcement, makeAnnouncement, parseAnnouncement } from "./Announcement.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
 import type { NatsState } from "./NatsState.ts"
 
@@ -47,14 +47,10 @@ export class Registry {
     return Effect.sync(() => {
       const state = this.state
       if (state.closed || state.nc.isClosed()) return
-      const body: Announcement = {
-        v: 1,
-        process: state.processId,
-        kind,
-        modules: state.serving.modules(),
-        batches: true
-      }
-      state.publish(state.subjects.registry, JSON.stringify(body))
+      state.publish(
+        state.subjects.registry,
+        JSON.stringify(makeAnnouncement(state.processId, kind, state.serving.modules()))
+      )
     })
   }
 
