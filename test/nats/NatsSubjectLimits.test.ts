@@ -13,7 +13,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { startNatsServerOn } from "../../scripts/natsServer.ts"
@@ -137,11 +137,11 @@ describe("R-NATS-1 subjects of any length", () => {
 })
 
 /** A nats-server whose payload limit is `maxPayload` bytes (a configuration file: it has no flag for it). */
-const serverWithMaxPayload = (maxPayload: number) =>
+const serverWithMaxPayload = (maxPayload: number, port?: number) =>
   Effect.suspend(() => {
     const file = join(mkdtempSync(join(tmpdir(), "bh-nats-conf-")), "server.conf")
     writeFileSync(file, `max_payload: ${maxPayload}\n`)
-    return startNatsServerOn(undefined, ["-c", file])
+    return startNatsServerOn(port, ["-c", file])
   })
 
 describe("R-NATS-4 announcements within the server's payload limit", () => {
@@ -183,6 +183,79 @@ describe("R-NATS-4 announcements within the server's payload limit", () => {
                   for (const name of served) yield* awaitModule(B, name)
                   expect(B.events.filter((e) => e._tag === "PeerGone" || e._tag === "BadPayload")).toEqual([])
                   expect(A.events.filter((e) => e._tag === "ConnectionClosed")).toEqual([])
+                })
+              )
+            )
+        ),
+        fcParams(8)
+      ),
+    300_000
+  )
+})
+
+describe("R-NATS-4 announcements after a reconnection to a server that takes less", () => {
+  it(
+    "R-NATS-4 R-NATS-9 a process whose announcements no longer fit the payload limit of the server it reconnected to reports AnnouncementRefused once until its announcements go out again; one whose announcements fit goes on being known",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 4096, max: 16_384 }),
+          fc.array(fc.integer({ min: 1, max: 1900 }), { minLength: 1, maxLength: 12 }),
+          (secondMaxPayload, nameLengths) =>
+            Effect.runPromise(
+              Effect.scoped(
+                Effect.gen(function* () {
+                  let running = yield* Scope.make()
+                  const server = yield* serverWithMaxPayload(64 * 1024).pipe(Scope.provide(running))
+                  /** The server restarted on its port with another payload limit; the processes reconnect. */
+                  const restartWith = (maxPayload: number) =>
+                    Effect.gen(function* () {
+                      yield* Scope.close(running, Exit.void)
+                      running = yield* Scope.make()
+                      yield* serverWithMaxPayload(maxPayload, server.port).pipe(Scope.provide(running))
+                    })
+                  // The server running last stops after the processes (their goodbyes reach it).
+                  yield* Effect.addFinalizer(() => Scope.close(running, Exit.void))
+                  const A = yield* proc(server.url, "t", undefined, true)
+                  const B = yield* proc(server.url, "t", undefined, true)
+                  const names = nameLengths.map((length, i) => `m${i}-${"n".repeat(length)}`)
+                  for (const name of names) {
+                    yield* A.beehive.addModule(name)
+                    yield* A.nats.serve(name)
+                  }
+                  for (const name of names) yield* awaitModule(B, name)
+                  yield* restartWith(secondMaxPayload)
+                  // After the reconnection only beats go out: published without headers, each fits
+                  // exactly when its bytes are within the server's payload limit.
+                  const beat = JSON.stringify({
+                    v: 1,
+                    process: A.nats.processId,
+                    kind: "beat",
+                    modules: names,
+                    batches: true
+                  })
+                  const fits = Buffer.byteLength(beat) <= secondMaxPayload
+                  const refusals = () => A.events.filter((e) => e._tag === "AnnouncementRefused")
+                  if (fits) {
+                    // Known after the reconnection, and still known past the silence limit.
+                    yield* Effect.sleep(HeartbeatMs * 8)
+                    for (const name of names) yield* awaitModule(B, name)
+                    expect(refusals()).toEqual([])
+                  } else {
+                    yield* waitUntil(() => refusals().length > 0, "AnnouncementRefused")
+                    for (const name of names) yield* awaitModule(B, name, false)
+                    // Said once, not at every heartbeat.
+                    yield* Effect.sleep(HeartbeatMs * 4)
+                    expect(refusals()).toHaveLength(1)
+                    // Back on a server that takes it, the process is known again; refused again later, it
+                    // says so again.
+                    yield* restartWith(64 * 1024)
+                    for (const name of names) yield* awaitModule(B, name)
+                    yield* restartWith(secondMaxPayload)
+                    yield* waitUntil(() => refusals().length > 1, "AnnouncementRefused again")
+                    yield* Effect.sleep(HeartbeatMs * 4)
+                    expect(refusals()).toHaveLength(2)
+                  }
                 })
               )
             )

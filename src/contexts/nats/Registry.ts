@@ -36,21 +36,38 @@ export class Registry {
   readonly owners = new Map<string, Set<string>>()
   /** Callers of `awaitModule`, by module. */
   private readonly waiters = new Map<string, Set<Deferred.Deferred<void>>>()
+  /** Whether a refused announcement was reported and none went out since. */
+  private refusalReported = false
 
   /** The registry of the context whose state is `state`. */
   constructor(state: NatsState) {
     this.state = state
   }
 
-  /** Announces the modules this process serves; nothing after the goodbye or once the connection is closed. */
+  /**
+   * Announces the modules this process serves; nothing after the goodbye or once the connection is
+   * closed. An announcement the client refuses (larger than the payload limit of a server reconnected
+   * to, which `serve` could not foresee) is reported `AnnouncementRefused`, once until one goes out
+   * again: the other processes will take this one's modules for gone.
+   */
   announce(kind: Announcement["kind"]): Effect.Effect<void> {
     return Effect.sync(() => {
       const state = this.state
       if (state.closed || state.nc.isClosed()) return
-      state.publish(
-        state.subjects.registry,
-        JSON.stringify(makeAnnouncement(state.processId, kind, state.serving.modules()))
-      )
+      const modules = state.serving.modules()
+      const json = JSON.stringify(makeAnnouncement(state.processId, kind, modules))
+      const refused = state.publish(state.subjects.registry, json)
+      if (refused === undefined) {
+        this.refusalReported = false
+      } else if (!this.refusalReported) {
+        this.refusalReported = true
+        state.report({
+          _tag: "AnnouncementRefused",
+          modules: modules.length,
+          bytes: Buffer.byteLength(json),
+          reason: refused
+        })
+      }
     })
   }
 
