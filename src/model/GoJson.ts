@@ -137,37 +137,66 @@ const write = (value: unknown, path: string, seen: Set<object>): string => {
       return value ? "true" : "false"
     case "undefined":
       return "null"
-    case "object": {
-      if (value === null) return "null"
-      if (value instanceof Uint8Array) return quote(base64(value))
-      if (seen.has(value)) throw new Unsupported(path, "encountered a cycle")
-      const toJSON = (value as { toJSON?: unknown }).toJSON
-      if (typeof toJSON === "function") return write(toJSON.call(value), path, seen)
-      seen.add(value)
-      try {
-        if (Array.isArray(value)) {
-          let out = "["
-          for (let i = 0; i < value.length; i++) {
-            if (i > 0) out += ","
-            out += write(value[i], `${path}[${i}]`, seen)
-          }
-          return `${out}]`
-        }
-        const record = value as Record<string, unknown>
-        const keys = sortKeys(Object.keys(record))
-        let out = "{"
-        for (let i = 0; i < keys.length; i++) {
-          const key = keys[i] as string
-          if (i > 0) out += ","
-          out += `${quote(key)}:${write(record[key], `${path}.${key}`, seen)}`
-        }
-        return `${out}}`
-      } finally {
-        seen.delete(value)
-      }
-    }
+    case "object":
+      return value === null ? "null" : writeObject(value, path, seen)
     default:
       throw new Unsupported(path, `unsupported type: ${typeof value}`)
+  }
+}
+
+// The content's own code (a `toJSON`, a getter, a proxy's trap) may throw: what it throws is what
+// cannot be written there, named by the path being read (a getter's key, or the object), as a
+// `MessageEncodeError`, never a defect (until a property found it, it was thrown out of `send`). A
+// stack overflow goes on up: the whole content is nested too deeply.
+const writeObject = (value: object, path: string, seen: Set<object>): string => {
+  let reading: string | undefined
+  try {
+    if (value instanceof Uint8Array) return quote(base64(value))
+    if (seen.has(value)) throw new Unsupported(path, "encountered a cycle")
+    const toJSON = (value as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === "function") return write(toJSON.call(value), path, seen)
+    seen.add(value)
+    if (Array.isArray(value)) {
+      let out = "["
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) out += ","
+        const at = `${path}[${i}]`
+        reading = at
+        const item: unknown = value[i]
+        reading = undefined
+        out += write(item, at, seen)
+      }
+      return `${out}]`
+    }
+    const record = value as Record<string, unknown>
+    const keys = sortKeys(Object.keys(record))
+    let out = "{"
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string
+      if (i > 0) out += ","
+      const at = `${path}.${key}`
+      reading = at
+      const item = record[key]
+      reading = undefined
+      out += `${quote(key)}:${write(item, at, seen)}`
+    }
+    return `${out}}`
+  } catch (e) {
+    throw e instanceof Unsupported || isStackOverflow(e) ? e : new Unsupported(reading ?? path, `threw ${thrown(e)}`)
+  } finally {
+    // Also after a cycle was found, where an ancestor had added it: that ends the whole write.
+    seen.delete(value)
+  }
+}
+
+const isStackOverflow = (e: unknown): boolean => e instanceof RangeError && /call stack/i.test(e.message)
+
+/** What was thrown, as text; never throws itself (a thrown value's `toString` may). */
+const thrown = (e: unknown): string => {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  } catch {
+    return `a ${typeof e}`
   }
 }
 
@@ -175,7 +204,8 @@ const write = (value: unknown, path: string, seen: Set<object>): string => {
  * Any JSON-like value as Go's `json.Marshal` of the corresponding Go value writes it (objects as
  * `map[string]interface{}`, so with sorted keys). `undefined` is written as `null`, a `Uint8Array` as
  * base64 (Go's `[]byte`), an object with `toJSON` through it. Fails with `MessageEncodeError` on
- * values JSON cannot carry.
+ * values JSON cannot carry, and where the value's own code throws (a `toJSON`, a getter, a proxy's
+ * trap); never throws.
  *
  * @category encoding
  */
@@ -186,7 +216,7 @@ export const stringify = (value: unknown, path = "content"): Result.Result<strin
     return Result.succeed(write(value, path, new Set()))
   } catch (e) {
     if (e instanceof Unsupported) return Result.fail(new MessageEncodeError({ path: e.path, reason: e.reason }))
-    if (e instanceof RangeError) return Result.fail(new MessageEncodeError({ path, reason: "nested too deeply" }))
+    if (isStackOverflow(e)) return Result.fail(new MessageEncodeError({ path, reason: "nested too deeply" }))
     throw e
   }
 }

@@ -136,21 +136,30 @@ const member = (key: string, value: fc.Arbitrary<string>) =>
     value.map((v) => `"${key}":${v}`),
     { nil: undefined, freq: 4 }
   )
-const stringOrNull = fc.oneof({ weight: 4, arbitrary: jsonString }, { weight: 1, arbitrary: fc.constant("null") })
+// Now and then a value of another type (a number, an array, ...), which both refuse.
+const stringOrNull = fc.oneof(
+  { weight: 4, arbitrary: jsonString },
+  { weight: 1, arbitrary: fc.constant("null") },
+  { weight: 1, arbitrary: jsonValue }
+)
+/** A value that is neither null (a missing id or timestamp is a departure, below) nor a number. */
+const notNullNorNumber = jsonValue.filter((v) => v !== "null" && !/^[-0-9]/.test(v))
+const id = fc.oneof({ weight: 6, arbitrary: jsonString }, { weight: 1, arbitrary: notNullNorNumber })
 // Integer literals: Go's int64 field takes no fraction or exponent (a departure, below).
 const timestamp = fc.oneof(
-  fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }).map(String),
-  fc.constantFrom("0", "-0", "1700000000000")
+  { weight: 3, arbitrary: fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }).map(String) },
+  { weight: 2, arbitrary: fc.constantFrom("0", "-0", "1700000000000") },
+  { weight: 1, arbitrary: notNullNorNumber }
 )
 const members = (parts: ReadonlyArray<string | undefined>) => parts.filter((p) => p !== undefined).join(",")
 const wireText = fc
   .record({
-    id: jsonString,
+    id,
     timestamp,
     header: fc.tuple(
       member("parent_msg_id", stringOrNull),
       member("resourceversion", stringOrNull),
-      member("sync", fc.constantFrom("true", "false", "null")),
+      member("sync", fc.oneof({ weight: 3, arbitrary: fc.constantFrom("true", "false", "null") }, jsonValue)),
       member("type", stringOrNull),
       member("unknown", jsonValue)
     ),
@@ -158,7 +167,8 @@ const wireText = fc
       fc
         .tuple(...["source", "destination", "group", "operation", "resource"].map((key) => member(key, stringOrNull)))
         .map((parts) => `{${members(parts)}}`),
-      fc.constant("null")
+      fc.constant("null"),
+      jsonValue
     ),
     content: jsonValue,
     unknown: member("unknown", jsonValue),
@@ -185,6 +195,27 @@ describe("the wire format against Go's encoding/json", () => {
         const theirs = await go.remarshal(ours)
         expect(theirs).toEqual({ ok: true, json: expect.any(String) })
         if (theirs.ok) expect(sameSpelling(theirs.json)).toBe(sameSpelling(ours))
+        // Go writing again what it read is no proof that it read what was meant: the platform's own
+        // parser reads every string field back as it was (one holding a lone surrogate is written as
+        // U+FFFD, as Go does), and a string content too.
+        const read = JSON.parse(ours)
+        const wire = { ...read.header, ...read.route }
+        const { header: h, route: r } = m
+        // Node's UTF-8 encoder replaces a lone surrogate with U+FFFD.
+        const written = (s: string) => Buffer.from(s, "utf8").toString("utf8")
+        for (const [key, value] of Object.entries({
+          msg_id: h.id,
+          parent_msg_id: h.parentId,
+          resourceversion: h.resourceVersion,
+          type: h.type,
+          source: r.source,
+          destination: r.destination,
+          group: r.group,
+          operation: r.operation,
+          resource: r.resource
+        }))
+          expect(wire[key] ?? "", key).toBe(written(value))
+        if (typeof m.content === "string") expect(read.content).toBe(written(m.content))
       }),
       fcParams(1000)
     )
@@ -222,9 +253,11 @@ describe("the wire format against Go's encoding/json", () => {
       { text: wire('"msg_id":"a","timestamp":1000.0'), ours: true, go: false },
       // Beyond 2^53 a JSON number is not an integer JavaScript can hold; Go's int64 goes on to 2^63.
       { text: wire('"msg_id":"a","timestamp":9007199254740993'), ours: false, go: true },
-      // Go's zero values stand in for a missing id or timestamp; here both are required.
+      // Go's zero values stand in for a missing (or null) id or timestamp; here both are required.
       { text: wire('"timestamp":1'), ours: false, go: true },
       { text: wire('"msg_id":"a"'), ours: false, go: true },
+      { text: wire('"msg_id":null,"timestamp":1'), ours: false, go: true },
+      { text: wire('"msg_id":"a","timestamp":null'), ours: false, go: true },
       // Go matches keys whatever their case; here they are matched exactly.
       { text: '{"Header":{"MSG_ID":"a","Timestamp":1},"content":null}', ours: false, go: true },
       // Go refuses a number beyond float64 as it reads it, even where a later duplicate key replaces it;

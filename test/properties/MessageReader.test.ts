@@ -20,7 +20,7 @@ import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
 import { MessageReader, parseIncoming } from "../../src/contexts/socket/MessageReader.ts"
 import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { MaxJsonDepth } from "../../src/model/JsonDepth.ts"
-import { encodeJsonResult } from "../../src/model/MessageJson.ts"
+import { decodeJsonResult, encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { run } from "../socket/support.ts"
 import { arbMessage } from "../support/arbitraries.ts"
 import { fcParams } from "../support/fc.ts"
@@ -210,7 +210,7 @@ const arbOverflow = fc.oneof(
 )
 
 describe("R-JSON-6 R-SOCK-4 numbers beyond float64's range", () => {
-  it("R-JSON-6 R-SOCK-4 a number beyond float64's range anywhere in a payload's content is a SocketProtocolError naming its path", () =>
+  it("R-JSON-6 R-SOCK-4 a number beyond float64's range anywhere in a payload's content (the content itself included) is a SocketProtocolError naming its path, and decodeJson's MessageDecodeError names the same path", () =>
     fc.assert(
       fc.property(arbMessage, arbPath, arbOverflow, fc.jsonValue({ maxDepth: 2 }), (message, path, literal, filler) => {
         // The content holds the filler beside a marker at `path`, which becomes the literal in the text.
@@ -232,36 +232,62 @@ describe("R-JSON-6 R-SOCK-4 numbers beyond float64's range", () => {
         )
         expect(parsed.failure.reason).toBe("Message")
         expect(parsed.failure.peer).toBe("peer-2")
-        expect(parsed.failure.detail).toContain(`at ${expected}`)
+        // The path ends the detail: `content.a` must not pass for `content.ab`, nor `content.` for `content`.
+        expect(parsed.failure.detail.endsWith(` at ${expected}`), parsed.failure.detail).toBe(true)
+        const decoded = decodeJsonResult(text)
+        expect(Result.isFailure(decoded) && decoded.failure.path).toBe(expected)
       }),
       fcParams(300)
     ))
 })
 
 describe("R-JSON-6 R-SOCK-4 nesting", () => {
-  it("R-JSON-6 R-SOCK-4 a payload nested deeper than MaxJsonDepth is a SocketProtocolError Json naming the peer and the limit, brackets inside strings not counted; one at the limit is a message", () =>
+  it("R-JSON-6 R-SOCK-4 a payload nested deeper than MaxJsonDepth is a SocketProtocolError Json naming the peer and the limit (decodeJson: a MessageDecodeError at path \"\"), brackets inside strings not counted; one at the limit is a message, or, with a number beyond float64's range at its bottom, refused naming that number's path", () =>
     fc.assert(
       fc.property(
         fc.integer({ min: -3, max: 3 }),
         fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
-        fc.constantFrom("", "[[{{", '}]\\"[{'),
+        fc.constantFrom("", "[[{{", '}]\\"[{', "1e999"),
         (overLimit, kinds, inString) => {
           // The payload's object is one level; the content's brackets are the others.
           const levels = MaxJsonDepth - 1 + overLimit
           const kindAt = (i: number) => kinds[i % kinds.length] as boolean
           const opens = Array.from({ length: levels }, (_, i) => (kindAt(i) ? "[" : '{"k":')).join("")
           const closes = Array.from({ length: levels }, (_, i) => (kindAt(levels - 1 - i) ? "]" : "}")).join("")
-          const text = `{"header":{"msg_id":"deep","timestamp":1},"route":{},"content":${opens}"${inString}"${closes}}`
+          const bottom = inString === "1e999" ? inString : `"${inString}"`
+          const text = `{"header":{"msg_id":"deep","timestamp":1},"route":{},"content":${opens}${bottom}${closes}}`
           const parsed = parseIncoming("peer-3", text)
+          const decoded = decodeJsonResult(text)
+          if (overLimit <= 0 && bottom === "1e999") {
+            // Found however deep it lies (past a depth the walk goes on without recursion).
+            const path = Array.from({ length: levels }, (_, i) => (kindAt(i) ? "[0]" : ".k")).join("")
+            expect(Result.isFailure(parsed) && parsed.failure.detail.endsWith(`at content${path}`)).toBe(true)
+            expect(Result.isFailure(decoded) && decoded.failure.path).toBe(`content${path}`)
+            return
+          }
           if (overLimit <= 0) {
             expect(Result.isSuccess(parsed), `${1 + levels} levels refused`).toBe(true)
+            expect(Result.isSuccess(decoded), `${1 + levels} levels refused by decodeJson`).toBe(true)
             return
           }
           if (!Result.isFailure(parsed)) throw new Error(`${1 + levels} levels accepted`)
           expect(parsed.failure).toMatchObject({ _tag: "SocketProtocolError", peer: "peer-3", reason: "Json" })
           expect(parsed.failure.detail).toContain(String(MaxJsonDepth))
+          expect(Result.isFailure(decoded) && decoded.failure).toMatchObject({ path: "" })
+          expect(Result.isFailure(decoded) && decoded.failure.reason).toContain(String(MaxJsonDepth))
         }
       ),
       fcParams(20)
+    ))
+
+  it("R-JSON-6 R-SOCK-4 brackets side by side are no depth: content of more than MaxJsonDepth arrays and objects in one array is a message", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: MaxJsonDepth - 2, max: 2 * MaxJsonDepth }), fc.boolean(), (siblings, objects) => {
+        const content = `[${Array.from({ length: siblings }, () => (objects ? "{}" : "[]")).join(",")}]`
+        const text = `{"header":{"msg_id":"wide","timestamp":1},"route":{},"content":${content}}`
+        expect(Result.isSuccess(parseIncoming("peer-4", text))).toBe(true)
+        expect(Result.isSuccess(decodeJsonResult(text))).toBe(true)
+      }),
+      fcParams(10)
     ))
 })

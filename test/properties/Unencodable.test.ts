@@ -7,11 +7,12 @@
  * response; and the connection never ends (until a property with such timestamps found it, a NaN
  * timestamp was written as `NaN`, which no peer parses, and the peer closed the connection).
  */
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { ResponseErrorOperation } from "../../src/model/Constants.ts"
 import * as Message from "../../src/model/Message.ts"
+import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { makePair, receiveWithin, run } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -22,7 +23,12 @@ const timestamp = fc.oneof(
 )
 const content = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom<unknown>("ok", null, { n: 1 }) },
-  fc.constantFrom<unknown>(Number.NaN, { n: Number.NEGATIVE_INFINITY }, 1n)
+  fc.constantFrom<unknown>(Number.NaN, { n: Number.NEGATIVE_INFINITY }, 1n, {
+    n: 1,
+    toJSON: () => {
+      throw new Error("no JSON")
+    }
+  })
 )
 /** What JSON writes of a timestamp: Go's int64, its fraction dropped; undefined when it has none. */
 const written = (t: number): number | undefined => {
@@ -49,7 +55,9 @@ const answerMiswritten = fc.option(
 const miswrites = (wrong: { readonly field: string; readonly value: unknown } | null) =>
   wrong !== null && typeof wrong.value !== (wrong.field === "timestamp" ? "number" : "string")
 const hasJson = (c: unknown) =>
-  typeof c === "string" || c === null || (typeof c === "object" && Number.isFinite((c as { n: number }).n))
+  typeof c === "string" ||
+  c === null ||
+  (typeof c === "object" && !("toJSON" in c) && Number.isFinite((c as { n: number }).n))
 
 describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
   it(
@@ -163,4 +171,138 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
       ),
     600_000
   )
+})
+
+/** Every field as JSON writes them, in the order written, with the type each must have. */
+const fields = [
+  ["header", "id", "string"],
+  ["header", "parentId", "string"],
+  ["header", "timestamp", "number"],
+  ["header", "resourceVersion", "string"],
+  ["header", "sync", "boolean"],
+  ["header", "type", "string"],
+  ["route", "source", "string"],
+  ["route", "destination", "string"],
+  ["route", "group", "string"],
+  ["route", "operation", "string"],
+  ["route", "resource", "string"]
+] as const
+const anyValue = fc.constantFrom<unknown>("5", 5, 1.5, true, false, null, undefined, {}, [], Symbol("s"), 5n)
+const typeName = (value: unknown) => (value === null ? "null" : typeof value)
+
+describe("R-JSON-1 fields of the wrong type, at encoding", () => {
+  it("R-JSON-1 a message with any header or route field not of its type is refused, the first such field as written named by its path and the type it had; the destination given in its place is checked instead of the route's", () =>
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: fields.length - 1 }), anyValue), {
+          maxLength: 3,
+          selector: ([i]) => i
+        }),
+        fc.option(anyValue, { nil: undefined, freq: 2 }),
+        (wrong, destination) => {
+          const made = Message.make({ header: { id: "m", timestamp: 1 }, route: { destination: "d" }, content: "c" })
+          const header: Record<string, unknown> = { ...made.header }
+          const route: Record<string, unknown> = { ...made.route }
+          for (const [i, value] of wrong) {
+            const [place, key] = fields[i] as (typeof fields)[number]
+            ;(place === "header" ? header : route)[key] = value
+          }
+          const message = { header, route, content: made.content } as unknown as Message.Message
+          const written = destination === undefined ? route.destination : destination
+          const first = fields.find(([place, key, type]) => {
+            const value = place === "header" ? header[key] : key === "destination" ? written : route[key]
+            return typeof value !== type
+          })
+          const result =
+            destination === undefined ? encodeJsonResult(message) : encodeJsonResult(message, destination as string)
+          if (first === undefined) {
+            // Numbers written as Go's int64 once their fraction is dropped; only 1.5 is such a timestamp here.
+            expect(Result.isSuccess(result)).toBe(true)
+            return
+          }
+          const [place, key, type] = first
+          const value = place === "header" ? header[key] : key === "destination" ? written : route[key]
+          expect(Result.isFailure(result) && result.failure).toMatchObject({
+            _tag: "MessageEncodeError",
+            path: `${place}.${key}`,
+            reason: `expected a ${type}, got ${typeName(value)}`
+          })
+        }
+      ),
+      fcParams(1000)
+    ))
+})
+
+/** Ways a content's conversion can throw: its `toJSON`, a getter, a proxy's traps. */
+const throwers = {
+  toJSON: () => ({
+    toJSON: () => {
+      throw new Error("toJSON refused")
+    }
+  }),
+  getter: () =>
+    Object.defineProperty({}, "x", {
+      enumerable: true,
+      get: () => {
+        throw new TypeError("getter refused")
+      }
+    }),
+  ownKeys: () =>
+    new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error("ownKeys refused")
+        }
+      }
+    ),
+  getPrototypeOf: () =>
+    new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          throw new Error("getPrototypeOf refused")
+        }
+      }
+    )
+} as const
+
+describe("R-JSON-3 content whose conversion throws, at encoding", () => {
+  it("R-JSON-3 content holding, at any depth, a toJSON, a getter or a proxy that throws is refused with MessageEncodeError naming where and what was thrown, never thrown itself; the same content without it is written", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.stringMatching(/^[a-z]{1,3}$/), fc.integer({ min: 0, max: 2 })), { maxLength: 4 }),
+        fc.constantFrom(...(Object.keys(throwers) as Array<keyof typeof throwers>)),
+        fc.jsonValue({ maxDepth: 2 }),
+        (path, kind, filler) => {
+          const build = (leaf: unknown) => {
+            let content: unknown = leaf
+            for (const step of [...path].reverse())
+              content =
+                typeof step === "number"
+                  ? [...Array.from({ length: step }, () => filler), content]
+                  : { [step]: content, ...(step === "zz" ? {} : { zz: filler }) }
+            return content
+          }
+          const message = (content: unknown) =>
+            Message.make({ header: { id: "m", timestamp: 1 }, content }) as Message.Message
+          expect(Result.isSuccess(encodeJsonResult(message(build("fine"))))).toBe(true)
+          let result: Result.Result<string, unknown> | undefined
+          expect(() => {
+            result = encodeJsonResult(message(build(throwers[kind]())))
+          }).not.toThrow()
+          const at = path.reduce<string>(
+            (p, step) => (typeof step === "number" ? `${p}[${step}]` : `${p}.${step}`),
+            "content"
+          )
+          expect(result !== undefined && Result.isFailure(result) && result.failure).toMatchObject({
+            _tag: "MessageEncodeError",
+            // A getter's key is the place read; the others throw for the object itself.
+            path: kind === "getter" ? `${at}.x` : at,
+            reason: expect.stringContaining(`${kind} refused`)
+          })
+        }
+      ),
+      fcParams(300)
+    ))
 })
