@@ -243,6 +243,11 @@ describe("R-NATS-4 announcements after a reconnection to a server that takes les
                     expect(refusals()).toEqual([])
                   } else {
                     yield* waitUntil(() => refusals().length > 0, "AnnouncementRefused")
+                    expect(refusals()[0]).toMatchObject({
+                      moduleCount: names.length,
+                      bytes: Buffer.byteLength(beat),
+                      reason: expect.stringContaining("max_payload")
+                    })
                     for (const name of names) yield* awaitModule(B, name, false)
                     // Said once, not at every heartbeat.
                     yield* Effect.sleep(HeartbeatMs * 4)

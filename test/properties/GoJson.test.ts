@@ -4,7 +4,8 @@
  *
  * - Encoding: what `encodeJson` writes for any message is what Go writes for the message it reads
  *   from those bytes, byte for byte but for the spelling of three escapes (`sameSpelling`): a Go peer
- *   that forwards a message unchanged sends what we sent.
+ *   that forwards a message unchanged sends what we sent. And it is the message: the platform's own
+ *   parser reads every string field back as it was.
  * - Decoding: a text built from a message's parts (every escape, whitespace, integer timestamps,
  *   `null`s, unknown keys, numbers of every form, content keys that Go reads as the same key) decodes
  *   here exactly when it decodes in Go, to a message that encodes to what Go writes for its own; and

@@ -46,10 +46,10 @@ export type NatsEvent =
   | { readonly _tag: "ConnectionClosed"; readonly reason: string }
   | { readonly _tag: "WindowReset"; readonly module: string; readonly unacked: number }
   | { readonly _tag: "DurableRefused"; readonly module: string; readonly msgId: string; readonly reason: string }
-  /** This process's announcement of its `modules` was refused by the client (R-NATS-4): said once until one goes out. */
+  /** This process's announcement (of `moduleCount` modules, `bytes` long) was refused by the client (R-NATS-4): said once until one goes out. */
   | {
       readonly _tag: "AnnouncementRefused"
-      readonly modules: number
+      readonly moduleCount: number
       readonly bytes: number
       readonly reason: string
     }

@@ -63,7 +63,7 @@ export class Registry {
         this.refusalReported = true
         state.report({
           _tag: "AnnouncementRefused",
-          modules: modules.length,
+          moduleCount: modules.length,
           bytes: Buffer.byteLength(json),
           reason: refused
         })
