@@ -108,4 +108,42 @@ describe("R-MSG builders over any request", () => {
       }),
       fcParams(100)
     ))
+
+  it("R-MSG-7 isEmpty is Go's IsEmpty (a message deep-equal to Go's zero message): true exactly when no field was given a value of its own, 0, false, \"\", [] and {} as content included", () => {
+    const given = {
+      id: fc.string({ minLength: 1, maxLength: 4 }),
+      parentId: fc.string({ minLength: 1, maxLength: 4 }),
+      timestamp: fc.integer().filter((t) => t !== 0),
+      resourceVersion: fc.string({ minLength: 1, maxLength: 4 }),
+      sync: fc.constant(true),
+      type: fc.string({ minLength: 1, maxLength: 4 }),
+      source: fc.string({ minLength: 1, maxLength: 4 }),
+      destination: fc.string({ minLength: 1, maxLength: 4 }),
+      group: fc.string({ minLength: 1, maxLength: 4 }),
+      operation: fc.string({ minLength: 1, maxLength: 4 }),
+      resource: fc.string({ minLength: 1, maxLength: 4 }),
+      content: fc.oneof(
+        fc.constantFrom<unknown>(0, false, "", [], {}),
+        fc.jsonValue().filter((v) => v !== null)
+      )
+    }
+    const headerKeys = ["id", "parentId", "timestamp", "resourceVersion", "sync", "type"]
+    fc.assert(
+      fc.property(
+        fc
+          .uniqueArray(fc.constantFrom(...(Object.keys(given) as Array<keyof typeof given>)), { maxLength: 2 })
+          .chain((keys) => fc.record(Object.fromEntries(keys.map((key) => [key, given[key]])))),
+        fc.constantFrom(0, -0),
+        (fields, zeroTime) => {
+          const header: Record<string, unknown> = { timestamp: zeroTime }
+          const route: Record<string, unknown> = {}
+          for (const [key, value] of Object.entries(fields))
+            if (key !== "content") (headerKeys.includes(key) ? header : route)[key] = value
+          const message = Message.make({ header, route, content: fields.content })
+          expect(Message.isEmpty(message), JSON.stringify(fields)).toBe(Object.keys(fields).length === 0)
+        }
+      ),
+      fcParams(300)
+    )
+  })
 })
