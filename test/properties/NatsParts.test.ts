@@ -1001,7 +1001,9 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
         fc.array(
           fc.oneof(
             fc.string({ unit: fc.constantFrom(".", "*", ">", "~", "%", " ", "a", "2", "E") }),
-            fc.string({ unit: "binary" })
+            fc.string({ unit: "binary" }),
+            // Lone surrogates (a JavaScript string may hold them; a JSON text may write them).
+            fc.string({ unit: fc.constantFrom("\ud800", "\udbff", "\udc00", "\udfff", "😀", "a", "%") })
           ),
           {
             minLength: 2,

@@ -11,7 +11,33 @@
  * @category encoding
  */
 export const subjectToken = (name: string): string =>
-  plainToken.test(name) ? name : encodeURIComponent(name).replace(/\./g, "%2E").replace(/\*/g, "%2A")
+  plainToken.test(name) ? name : percentEncoded(name).replace(/\./g, "%2E").replace(/\*/g, "%2A")
+
+const hexByte = (byte: number) => `%${byte.toString(16).toUpperCase()}`
+
+/**
+ * `encodeURIComponent`, with a lone surrogate (which it throws on, and a JavaScript string or a JSON
+ * text may hold) written as the three bytes WTF-8 gives it: no UTF-8 text holds them, so no other
+ * name has its token. Until a property found it, such a name or id made `serve` and `send` die.
+ */
+const percentEncoded = (name: string): string => {
+  let out = ""
+  let start = 0
+  for (let i = 0; i < name.length; i++) {
+    const unit = name.charCodeAt(i)
+    if ((unit & 0xf800) !== 0xd800) continue
+    if (unit < 0xdc00 && i + 1 < name.length && (name.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      i++
+      continue
+    }
+    out += `${encodeURIComponent(name.slice(start, i))}%ED${hexByte(0x80 | ((unit >> 6) & 0x3f))}${hexByte(0x80 | (unit & 0x3f))}`
+    start = i + 1
+  }
+  return out + encodeURIComponent(name.slice(start))
+}
+
+/** A lone surrogate as `percentEncoded` writes it. */
+const encodedSurrogate = /%ED%([AB][0-9A-F])%([89AB][0-9A-F])/
 
 // What `encodeURIComponent` leaves as it is, less `.` and `*`: every generated message id, and most
 // module names, are their own token, and a test is cheaper than the encoding on every message.
@@ -22,8 +48,29 @@ export const fromSubjectToken = (token: string): string | undefined => {
   try {
     return decodeURIComponent(token)
   } catch {
+    return encodedSurrogate.test(token) ? withSurrogates(token) : undefined
+  }
+}
+
+/** A token holding lone surrogates read back; undefined unless `subjectToken` writes the result so. */
+const withSurrogates = (token: string): string | undefined => {
+  const parts = token.split(new RegExp(encodedSurrogate.source, "g"))
+  let name = ""
+  try {
+    // `split` with the pattern's two groups: text, then a surrogate's two last bytes, and so on.
+    for (let i = 0; i < parts.length; i += 3) {
+      name += decodeURIComponent(parts[i] as string)
+      if (i + 2 < parts.length)
+        name += String.fromCharCode(
+          0xd000 |
+            ((Number.parseInt(parts[i + 1] as string, 16) & 0x3f) << 6) |
+            (Number.parseInt(parts[i + 2] as string, 16) & 0x3f)
+        )
+    }
+  } catch {
     return undefined
   }
+  return subjectToken(name) === token ? name : undefined
 }
 
 /**
