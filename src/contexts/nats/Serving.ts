@@ -204,16 +204,16 @@ export class Serving {
    */
   private announcementFull(module: string): InvalidArgument | undefined {
     const modules = [...this.served.keys(), module]
-    const bytes = modules.length > MaxAnnounced ? 0 : announcementBytes(this.state.processId, modules)
-    if (modules.length <= MaxAnnounced && bytes <= this.state.maxPayload()) return undefined
-    return new InvalidArgument({
-      operation: "serve",
-      argument: "module",
-      reason:
-        modules.length > MaxAnnounced
-          ? `this process serves ${MaxAnnounced} modules, the most an announcement lists`
-          : `this process's announcement would take ${bytes} bytes, more than the server's payload limit of ${this.state.maxPayload()}`
-    })
+    const refused = (reason: string) => new InvalidArgument({ operation: "serve", argument: "module", reason })
+    if (modules.length > MaxAnnounced)
+      return refused(`this process serves ${MaxAnnounced} modules, the most an announcement lists`)
+    const bytes = announcementBytes(this.state.processId, modules)
+    const limit = this.state.maxPayload()
+    return bytes <= limit
+      ? undefined
+      : refused(
+          `this process's announcement would take ${bytes} bytes, more than the server's payload limit of ${limit}`
+        )
   }
 
   /**
