@@ -161,7 +161,10 @@ export interface BeehiveService {
   ) => Stream.Stream<Message, InvalidArgument | ModuleNotFound | BeehiveShutdown>
   /**
    * Sends a request with `sync = true` and waits for the response, all within one deadline
-   * (R-SYNC-*). A response delivered before the deadline is always returned.
+   * (R-SYNC-*). A response delivered before the deadline is always returned. Fails at once with
+   * `MessageEncodeError` if the module is in another process and the request cannot be written for it
+   * so that its answer comes back: content JSON cannot carry, too large, or an id holding a lone
+   * surrogate (R-SOCK-2, R-JSON-2).
    */
   readonly sendSync: (
     module: string,
@@ -186,7 +189,8 @@ export interface BeehiveService {
   ) => Effect.Effect<GroupSendResult, InvalidArgument | MessageEncodeError | GroupNotFound | BeehiveShutdown>
   /**
    * Delivers a sync copy to every member and waits for exactly one response from each (R-GSYNC-*).
-   * Completes the moment the last member answers.
+   * Completes the moment the last member answers. Fails at once with `MessageEncodeError`, offering no
+   * copy, if a member is in another process and the request cannot be written for it, as `sendSync`.
    */
   readonly sendToGroupSync: (
     group: string,

@@ -21,6 +21,7 @@ import type { GroupSyncError } from "../../src/model/Errors.ts"
 import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { waitForEffect } from "../socket/support.ts"
+import { idTail } from "../support/arbitraries.ts"
 import { certificates } from "../support/certificates.ts"
 import { errorOf } from "../support/exits.ts"
 import { fcParams } from "../support/fc.ts"
@@ -1285,6 +1286,73 @@ describe("SPEC properties with modules behind a nats-server", () => {
         fcParams(12)
       ),
     60_000
+  )
+
+  let idRun = 0
+  it(
+    "R-NATS-1 R-JSON-2 R-SOCK-2 a sync request (sendSync, sendToGroupSync) whose id holds a lone surrogate, which JSON writes as U+FFFD, fails with MessageEncodeError naming header.id before anything is published; with any other id it is answered; a one-way message with such an id arrives with its id as JSON writes it; a call within the process is answered whatever its id",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              kind: fc.constantFrom("send" as const, "sendSync" as const, "sendToGroupSync" as const, "local" as const),
+              idTail
+            }),
+            { minLength: 1, maxLength: 4 }
+          ),
+          (sends) =>
+            run(
+              Effect.gen(function* () {
+                const r = ++idRun
+                if (r === 1) yield* C.beehive.addModuleGroup("A", "only A")
+                const received: Array<Message.Message> = []
+                yield* Effect.forkScoped(answering(S, "A", received))
+                // L is C's own module: within one process the id is not written, and the call is answered.
+                yield* Effect.forkScoped(answering(C, "L", []))
+                const published: Array<string> = []
+                for (const [i, { kind, idTail }] of sends.entries()) {
+                  const m = msg(`id${r}-${i}${idTail}`, "x")
+                  const id = m.header.id
+                  const exit = yield* Effect.exit<unknown, unknown, never>(
+                    kind === "send"
+                      ? Effect.as(C.beehive.send("A", m), "sent")
+                      : kind === "sendSync" || kind === "local"
+                        ? Effect.map(C.beehive.sendSync(kind === "local" ? "L" : "A", m, 10_000), (a) => a.content)
+                        : Effect.map(
+                            C.beehive.sendToGroupSync("only A", m, 10_000),
+                            (result) => result.responses.get("A")?.content
+                          )
+                  )
+                  if (kind === "local") {
+                    expect(Exit.isSuccess(exit) ? exit.value : errorOf(exit), `${kind} ${i}`).toEqual(`L:${id}`)
+                    continue
+                  }
+                  if (kind !== "send" && !id.isWellFormed()) {
+                    expect(errorOf(exit), `${kind} ${i}`).toMatchObject({
+                      _tag: "MessageEncodeError",
+                      path: "header.id"
+                    })
+                    continue
+                  }
+                  published.push(id.toWellFormed())
+                  expect(Exit.isSuccess(exit) ? exit.value : errorOf(exit), `${kind} ${i}`).toEqual(
+                    kind === "send" ? "sent" : `A:${id.toWellFormed()}`
+                  )
+                }
+                // A message last: what arrives before it is all that was published.
+                const after = `id${r}-after`
+                yield* C.beehive.send("A", msg(after))
+                yield* waitUntil(() => received.some((m) => m.header.id === after), "the message after them")
+                expect(received.map((m) => m.header.id)).toEqual([...published, after])
+                yield* quiet(C)
+                yield* quiet(S)
+              })
+            )
+        ),
+        fcParams(15)
+      ),
+    120_000
   )
 
   let batchRun = 0

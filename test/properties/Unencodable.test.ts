@@ -5,7 +5,9 @@
  * SPEC's verdict: each is refused at `send`/`sendSync` with `MessageEncodeError`, or arrives with its
  * timestamp as the integer written; an answer that cannot be written reaches its caller as an error
  * response; and the connection never ends (until a property with such timestamps found it, a NaN
- * timestamp was written as `NaN`, which no peer parses, and the peer closed the connection).
+ * timestamp was written as `NaN`, which no peer parses, and the peer closed the connection). A sync
+ * request whose id holds a lone surrogate, which JSON writes as U+FFFD (R-JSON-2), is refused too: its
+ * answer could not name it (until this property drew such ids, the call waited out its deadline).
  */
 import { Effect, Exit, Fiber, Result } from "effect"
 import fc from "fast-check"
@@ -14,6 +16,7 @@ import { ResponseErrorOperation } from "../../src/model/Constants.ts"
 import * as Message from "../../src/model/Message.ts"
 import { encodeJsonResult } from "../../src/model/MessageJson.ts"
 import { makePair, receiveWithin, run } from "../socket/support.ts"
+import { idTail } from "../support/arbitraries.ts"
 import { fcParams } from "../support/fc.ts"
 
 const timestamp = fc.oneof(
@@ -61,7 +64,7 @@ const hasJson = (c: unknown) =>
 
 describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
   it(
-    "R-JSON-1 R-JSON-3 R-SOCK-9 a message or response whose timestamp or content JSON cannot carry, or with a field that is not a string, is refused at send, or arrives as written; an answer that cannot be written is an error response; the connection never ends",
+    "R-JSON-1 R-JSON-2 R-JSON-3 R-SOCK-9 a message or response whose timestamp or content JSON cannot carry, or with a field that is not a string, is refused at send, or arrives as written; a sync request (sendSync, sendToGroupSync) whose id holds a lone surrogate is refused, a one-way message with one arrives with U+FFFD in its place; an answer that cannot be written is an error response; the connection never ends",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -69,6 +72,8 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
             fc.record({
               toServer: fc.boolean(),
               sync: fc.boolean(),
+              group: fc.boolean(),
+              idTail,
               timestamp,
               content,
               answerTimestamp: timestamp,
@@ -82,11 +87,13 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
             run(
               Effect.gen(function* () {
                 const pair = yield* makePair({ serverModules: ["A"] })
+                yield* pair.c.beehive.addModuleGroup("A", "gA")
+                yield* pair.s.beehive.addModuleGroup("X", "gX")
                 // The server's module "A" is a socket module in the client process; "X" one in the server's.
                 for (const [i, send] of sends.entries()) {
                   const [from, to, module] = send.toServer ? [pair.c, pair.s, "A"] : ([pair.s, pair.c, "X"] as const)
                   const made = Message.make({
-                    header: { id: `m${i}`, timestamp: send.timestamp },
+                    header: { id: `m${i}${send.idTail}`, timestamp: send.timestamp },
                     content: send.content
                   })
                   const wrong = send.miswritten
@@ -98,6 +105,8 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                         : { ...made, route: { ...made.route, resource: wrong.value } }
                   ) as Message.Message
                   const encodable = written(send.timestamp) !== undefined && hasJson(send.content) && wrong === null
+                  // A request's id must come back as it is, in its answer's parent id: one JSON changes cannot.
+                  const answerable = made.header.id.isWellFormed()
                   if (send.sync) {
                     const answering = yield* Effect.forkChild(
                       Effect.gen(function* () {
@@ -123,8 +132,14 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                         )
                       })
                     )
-                    const call = yield* Effect.exit(from.beehive.sendSync(module, message, 3000))
-                    if (!encodable) {
+                    const call = yield* Effect.exit<Message.Message | undefined, unknown, never>(
+                      send.group
+                        ? Effect.map(from.beehive.sendToGroupSync(`g${module}`, message, 3000), (result) =>
+                            result.responses.get(module)
+                          )
+                        : from.beehive.sendSync(module, message, 3000)
+                    )
+                    if (!encodable || !answerable) {
                       expect(String(Exit.isFailure(call) && call.cause), `sync ${i}`).toContain("MessageEncodeError")
                       yield* Fiber.interrupt(answering)
                     } else {
@@ -157,7 +172,7 @@ describe("R-JSON-1 messages JSON cannot carry, across processes", () => {
                     } else {
                       expect(Exit.isSuccess(sent), `send ${i}`).toBe(true)
                       const received = yield* receiveWithin(pair, to, module, `send ${i}`)
-                      expect(received.header.id, `send ${i}`).toBe(`m${i}`)
+                      expect(received.header.id, `send ${i}`).toBe(made.header.id.toWellFormed())
                       expect(received.header.timestamp === written(send.timestamp), `send ${i} timestamp`).toBe(true)
                     }
                   }

@@ -57,3 +57,13 @@ export const arbMessage: fc.Arbitrary<Message.Message> = arbMessageOf({
   timestamp: fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
   content: fc.jsonValue({ maxDepth: 4 })
 })
+
+/**
+ * What an id may end with: nothing, or UTF-16 that JSON writes changed (a lone surrogate, which UTF-8
+ * cannot hold, as U+FFFD: R-JSON-2) or unchanged (a pair, U+FFFD itself).
+ */
+export const idTail: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("") },
+  fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit)),
+  fc.constantFrom("a\udc00b", "\ud800\ud800", "\ud83d\ude00", "\ufffd")
+)

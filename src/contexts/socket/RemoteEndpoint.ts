@@ -251,6 +251,14 @@ export class RemoteEndpoint implements Endpoint {
       return this.lastOutgoing
     const json = link?.wireJson?.(message, this.module) ?? encodeJsonResult(message, this.module)
     if (json._tag === "Failure") return json.failure
+    // JSON writes a lone surrogate as U+FFFD (UTF-8 cannot hold one, R-JSON-2): a request's answer
+    // would name another id than its call's, and the call would wait out its deadline.
+    if (message.header.sync && !message.header.id.isWellFormed())
+      return new MessageEncodeError({
+        path: "header.id",
+        reason:
+          "a sync request's id holding a lone surrogate: JSON writes it as U+FFFD, so no answer could name this call"
+      })
     const limit =
       Math.min(this.maxFrameBytes, link?.maxJsonBytes ?? this.maxFrameBytes) -
       (message.header.sync ? 0 : (link?.numberBytes ?? 0))
