@@ -93,15 +93,28 @@ const registryState = (heartbeatMs: number, missedHeartbeats: number, events: Ar
  * "nats" modules are the publisher's endpoints (added and cleaned up by the registry), and whose other
  * modules (`taken`) make an announced name skipped.
  */
-const registeringState = (taken: ReadonlySet<string>, endpoints: Map<string, unknown>, events: Array<NatsEvent>) =>
+const registeringState = (
+  taken: ReadonlySet<string>,
+  endpoints: Map<string, unknown>,
+  events: Array<NatsEvent>,
+  bounds: { readonly maxPeers: number; readonly maxPeerModules: number } = { maxPeers: 1024, maxPeerModules: 65_536 },
+  /** The beats this process published, when given: it is then connected, serving nothing. */
+  beats?: Array<string>
+) =>
   ({
     processId: "self",
-    closed: true,
-    options: { heartbeatMs: 1000, missedHeartbeats: 3 },
+    closed: beats === undefined,
+    nc: { isClosed: () => false },
+    options: { heartbeatMs: 1000, missedHeartbeats: 3, ...bounds },
+    subjects: subjects("t"),
+    publish: (_subject: string, data: string) => {
+      beats?.push(data)
+      return undefined
+    },
     report: (e: NatsEvent) => events.push(e),
     replies: { forgetProcess: () => {} },
     publisher: { endpoints },
-    serving: { has: () => false },
+    serving: { has: () => false, modules: () => [] },
     durable: { has: () => false },
     beehive: {
       addModule: (module: string) =>
@@ -119,7 +132,10 @@ const Taken = "L"
 
 type RegistryStep =
   | { readonly kind: "hello" | "beat" | "bye"; readonly process: number; readonly modules: ReadonlyArray<string> }
-  | { readonly kind: "silence" }
+  /** Time passing, `after` ms, then the check for silent processes (past 3000 ms unheard: gone). */
+  | { readonly kind: "silence"; readonly after: number }
+  /** The heartbeat's report of ignored announcements, `after` ms on. */
+  | { readonly kind: "heartbeat"; readonly after: number }
 
 const arbRegistryStep: fc.Arbitrary<RegistryStep> = fc.oneof(
   {
@@ -130,7 +146,18 @@ const arbRegistryStep: fc.Arbitrary<RegistryStep> = fc.oneof(
       modules: fc.shuffledSubarray(["a", "b", "c", "d", Taken])
     })
   },
-  { weight: 1, arbitrary: fc.constant({ kind: "silence" as const }) }
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("silence" as const),
+      // Past the limit for all, for some of those heard a few steps apart, or anything below it.
+      after: fc.oneof(fc.constant(3001), fc.integer({ min: 2990, max: 3001 }), fc.integer({ min: 0, max: 3001 }))
+    })
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), after: fc.oneof(fc.nat(1200), fc.constant(1000)) })
+  }
 )
 
 type SilenceStep = { readonly kind: "beat" | "check"; readonly after: number }
@@ -391,56 +418,105 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
-  it("R-NATS-4 the nats modules registered here are those the processes heard from announce: each added when a first process announces it, whatever else the announcement lists (a name taken here skipped, ModuleSkipped, each time a process newly lists it), cleaned up when the last one no longer does (a beat without it, a bye, silence)", () =>
+  it("R-NATS-4 the nats modules registered here are those the processes heard from announce: each added when a first process announces it, whatever else the announcement lists (a name taken here skipped, ModuleSkipped, each time a process newly lists it), cleaned up when the last one no longer does (a beat without it, a bye, silence); within maxPeers processes and maxPeerModules listings, an announcement past either ignored whole (not learned, a hello not answered), reported AnnouncementsIgnored with the count since the last report, at once when none was for heartbeatMs, else at the next report or heartbeat", () =>
     fc.assert(
-      fc.property(fc.array(arbRegistryStep, { minLength: 1, maxLength: 16 }), (steps) => {
-        const events: Array<NatsEvent> = []
-        const endpoints = new Map<string, unknown>()
-        const registry = new Registry(registeringState(new Set([Taken]), endpoints, events))
-        // The model: the modules each live process announced last, in the order it was first heard.
-        const live = new Map<string, ReadonlySet<string>>()
-        let now = 1_000_000
-        for (const step of steps) {
-          const expected: Array<NatsEvent> = []
-          if (step.kind === "silence") {
-            // Past the silence limit: every process heard from is gone.
-            now += 3001
-            for (const process of live.keys()) expected.push({ _tag: "PeerGone", process, reason: "Silent" })
-            live.clear()
-            Effect.runSync(registry.dropSilent(now))
-          } else {
-            now += 1
-            const process = `p${step.process}`
-            const before = live.get(process)
-            if (step.kind === "bye") {
-              if (before !== undefined) expected.push({ _tag: "PeerGone", process, reason: "Bye" })
-              live.delete(process)
+      fc.property(
+        fc.array(arbRegistryStep, { minLength: 1, maxLength: 24 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 8 }),
+        (steps, maxPeers, maxPeerModules) => {
+          const events: Array<NatsEvent> = []
+          const endpoints = new Map<string, unknown>()
+          const beats: Array<string> = []
+          const registry = new Registry(
+            registeringState(new Set([Taken]), endpoints, events, { maxPeers, maxPeerModules }, beats)
+          )
+          // The model: the modules each live process announced last, in the order it was first heard;
+          // the announcements ignored and not yet reported, the latest of them, and the last report.
+          const live = new Map<string, ReadonlySet<string>>()
+          /** When each live process was last heard: an ignored announcement is not heard. */
+          const heard = new Map<string, number>()
+          let ignored = 0
+          let latest: { process: string; moduleCount: number; reason: string } | undefined
+          let reportedAt: number | undefined
+          let now = 1_000_000
+          const report = (expected: Array<NatsEvent>) => {
+            if (ignored === 0 || latest === undefined) return
+            expected.push({ _tag: "AnnouncementsIgnored", count: ignored, ...latest })
+            ignored = 0
+            latest = undefined
+            reportedAt = now
+          }
+          for (const step of steps) {
+            const expected: Array<NatsEvent> = []
+            const beatsBefore = beats.length
+            let answered = false
+            if (step.kind === "silence") {
+              // Past the silence limit: every process unheard for longer is gone.
+              now += step.after
+              for (const process of [...live.keys()]) {
+                if (now - (heard.get(process) ?? now) <= 3000) continue
+                expected.push({ _tag: "PeerGone", process, reason: "Silent" })
+                live.delete(process)
+              }
+              Effect.runSync(registry.dropSilent(now))
+            } else if (step.kind === "heartbeat") {
+              now += step.after
+              report(expected)
+              registry.reportIgnored(now)
             } else {
-              if (before === undefined) expected.push({ _tag: "PeerUp", process, modules: step.modules })
-              if (step.modules.includes(Taken) && !before?.has(Taken))
-                expected.push({ _tag: "ModuleSkipped", module: Taken, reason: expect.any(String) })
-              live.set(process, new Set(step.modules))
+              now += 1
+              const process = `p${step.process}`
+              const before = live.get(process)
+              const listed = [...live.values()].reduce((n, modules) => n + modules.size, 0)
+              const count = new Set(step.modules).size
+              const room = maxPeerModules - (listed - (before?.size ?? 0))
+              const reason =
+                step.kind === "bye"
+                  ? undefined
+                  : before === undefined && live.size >= maxPeers
+                    ? `${maxPeers} processes known (maxPeers)`
+                    : count > room
+                      ? `${count} modules listed, room for ${room} (maxPeerModules ${maxPeerModules})`
+                      : undefined
+              if (reason !== undefined) {
+                ignored++
+                latest = { process, moduleCount: count, reason }
+                if (reportedAt === undefined || now - reportedAt >= 1000) report(expected)
+              } else if (step.kind === "bye") {
+                if (before !== undefined) expected.push({ _tag: "PeerGone", process, reason: "Bye" })
+                live.delete(process)
+              } else {
+                answered = step.kind === "hello"
+                if (before === undefined) expected.push({ _tag: "PeerUp", process, modules: step.modules })
+                if (step.modules.includes(Taken) && !before?.has(Taken))
+                  expected.push({ _tag: "ModuleSkipped", module: Taken, reason: expect.any(String) })
+                live.set(process, new Set(step.modules))
+                heard.set(process, now)
+              }
+              Effect.runSync(
+                registry.applyAnnouncement({ v: 1, process, kind: step.kind, modules: [...step.modules] }, now)
+              )
             }
-            Effect.runSync(
-              registry.applyAnnouncement({ v: 1, process, kind: step.kind, modules: [...step.modules] }, now)
+            expect(events.splice(0)).toEqual(expected)
+            expect(beats.length - beatsBefore, "a hello answered").toBe(answered ? 1 : 0)
+            expect(registry.peers.size).toBeLessThanOrEqual(maxPeers)
+            const announced = new Set([...live.values()].flatMap((modules) => [...modules]))
+            announced.delete(Taken)
+            expect([...endpoints.keys()].sort()).toEqual([...announced].sort())
+            expect(
+              Effect.runSync(registry.remoteModules)
+                .map(({ module, processes }) => [module, [...processes].sort()])
+                .sort()
+            ).toEqual(
+              [...new Set([...live.values()].flatMap((modules) => [...modules]))]
+                .map((m) => [m, [...live].flatMap(([p, modules]) => (modules.has(m) ? [p] : [])).sort()])
+                .sort()
             )
           }
-          expect(events.splice(0)).toEqual(expected)
-          const announced = new Set([...live.values()].flatMap((modules) => [...modules]))
-          announced.delete(Taken)
-          expect([...endpoints.keys()].sort()).toEqual([...announced].sort())
-          expect(
-            Effect.runSync(registry.remoteModules)
-              .map(({ module, processes }) => [module, [...processes].sort()])
-              .sort()
-          ).toEqual(
-            [...new Set([...live.values()].flatMap((modules) => [...modules]))]
-              .map((m) => [m, [...live].flatMap(([p, modules]) => (modules.has(m) ? [p] : [])).sort()])
-              .sort()
-          )
         }
-      }),
-      fcParams(200)
+      ),
+      fcParams(300)
     ))
 
   it("R-NATS-4 awaitModule waits until the module is registered here, or fails with ModuleNotFound at its own timeout: callers waiting for one module at once each end by their own timeout or the announcement, whichever comes first, however the others end", () =>
@@ -531,6 +607,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           // The model: the modules each live process announced last, and each module's owners (the
           // processes that newly listed it since nobody was found serving it).
           const live = new Map<string, ReadonlySet<string>>()
+          const heard = new Map<string, number>()
           const owners = new Map<string, Set<string>>()
           const disown = (module: string, process: string) => {
             owners.get(module)?.delete(process)
@@ -542,10 +619,16 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               owners.delete(step.module)
               Effect.runSync(registry.nobodyServes(step.module))
             } else if (step.kind === "silence") {
-              now += 3001
-              for (const [process, modules] of live) for (const m of modules) disown(m, process)
-              live.clear()
+              now += step.after
+              for (const [process, modules] of [...live]) {
+                if (now - (heard.get(process) ?? now) <= 3000) continue
+                for (const m of modules) disown(m, process)
+                live.delete(process)
+              }
               Effect.runSync(registry.dropSilent(now))
+            } else if (step.kind === "heartbeat") {
+              now += step.after
+              registry.reportIgnored(now)
             } else {
               now += 1
               const process = `p${step.process}`
@@ -555,6 +638,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               for (const m of before) if (!after.has(m)) disown(m, process)
               if (step.kind === "bye") live.delete(process)
               else live.set(process, after)
+              heard.set(process, now)
               Effect.runSync(
                 registry.applyAnnouncement({ v: 1, process, kind: step.kind, modules: [...step.modules] }, now)
               )

@@ -2,7 +2,7 @@
  * The heartbeat (R-NATS-4, R-NATS-8): every `heartbeatMs` it stops serving the modules cleaned up
  * here, announces the modules served, sends the acknowledgements no answer carried, tells JetStream
  * the durable modules' fetched messages are in progress (R-NATS-12), reopens the send windows no acknowledgement opened for the
- * silence limit, and finds the processes gone silent.
+ * silence limit, finds the processes gone silent, and reports the announcements the registry ignored.
  *
  * @since 0.3.0
  * @internal
@@ -26,5 +26,6 @@ export const heartbeat = (state: NatsState): Effect.Effect<never> =>
       const now = yield* Clock.currentTimeMillis
       state.publisher.reopenStalled(now)
       yield* state.registry.dropSilent(now)
+      state.registry.reportIgnored(now)
     })
   )

@@ -46,6 +46,18 @@ export type NatsEvent =
   | { readonly _tag: "ConnectionClosed"; readonly reason: string }
   | { readonly _tag: "WindowReset"; readonly module: string; readonly unacked: number }
   | { readonly _tag: "DurableRefused"; readonly module: string; readonly msgId: string; readonly reason: string }
+  /**
+   * Announcements of other processes the registry ignored, as they would have taken it past `maxPeers`
+   * or `maxPeerModules` (R-NATS-4): `count` since the last such event, this one included; the latest
+   * one's process, module count and why. At most one event per `heartbeatMs` and one at each heartbeat.
+   */
+  | {
+      readonly _tag: "AnnouncementsIgnored"
+      readonly count: number
+      readonly process: string
+      readonly moduleCount: number
+      readonly reason: string
+    }
   /** This process's announcement (of `moduleCount` modules, `bytes` long) was refused by the client (R-NATS-4): said once until one goes out. */
   | {
       readonly _tag: "AnnouncementRefused"
@@ -88,6 +100,16 @@ export interface NatsContextOptions {
   readonly maxInbound?: number | undefined
   /** Sync requests from other processes still owed an answer, remembered at most (default 65536). */
   readonly maxPendingRequests?: number | undefined
+  /**
+   * Other processes the registry knows at most (default 1024); an announcement from one more is
+   * ignored and reported (R-NATS-4).
+   */
+  readonly maxPeers?: number | undefined
+  /**
+   * Module listings the registry holds at most, the other processes' lists added up (default 16384):
+   * an announcement that would take it past is ignored and reported (R-NATS-4).
+   */
+  readonly maxPeerModules?: number | undefined
   /**
    * Messages this process publishes to one remote module before the serving process acknowledges
    * handling them (R-NATS-8): the sender's window (default 256). Keep the number of sending processes
@@ -139,6 +161,8 @@ export interface ResolvedNatsOptions {
   readonly missedHeartbeats: number
   readonly maxInbound: number
   readonly maxPendingRequests: number
+  readonly maxPeers: number
+  readonly maxPeerModules: number
   readonly flushEvery: number
   readonly sendWindow: number
   readonly maxReconnectAttempts: number
@@ -239,6 +263,8 @@ export const resolveNatsOptions = (
     ["missedHeartbeats", 3, 1000],
     ["maxInbound", 1024, 1 << 24],
     ["maxPendingRequests", 65_536, 1 << 24],
+    ["maxPeers", 1024, 1 << 20],
+    ["maxPeerModules", 16_384, 1 << 24],
     ["flushEvery", 256, 1 << 20],
     ["sendWindow", 256, 1 << 20],
     ["reconnectTimeWaitMs", 2000, 3_600_000],
@@ -275,6 +301,8 @@ export const resolveNatsOptions = (
     missedHeartbeats: numbers.missedHeartbeats as number,
     maxInbound: numbers.maxInbound as number,
     maxPendingRequests: numbers.maxPendingRequests as number,
+    maxPeers: numbers.maxPeers as number,
+    maxPeerModules: numbers.maxPeerModules as number,
     flushEvery: numbers.flushEvery as number,
     sendWindow: numbers.sendWindow as number,
     maxReconnectAttempts: attempts,
@@ -317,6 +345,8 @@ const yamlKeys: Record<string, keyof NatsContextOptions> = {
   missedheartbeats: "missedHeartbeats",
   maxinbound: "maxInbound",
   maxpendingrequests: "maxPendingRequests",
+  maxpeers: "maxPeers",
+  maxpeermodules: "maxPeerModules",
   flushevery: "flushEvery",
   sendwindow: "sendWindow",
   maxreconnectattempts: "maxReconnectAttempts",

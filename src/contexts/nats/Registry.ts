@@ -3,7 +3,8 @@
  * and learns from the other processes' announcements which modules they serve. A module some process
  * serves is added to the global context as a "nats" module; once no process serves it (a goodbye, a
  * process silent for `missedHeartbeats` heartbeats, the connection lost) it is cleaned up. Callers of
- * `awaitModule` wait here for a module to be registered.
+ * `awaitModule` wait here for a module to be registered. What it holds is bounded (`maxPeers`,
+ * `maxPeerModules`): an announcement past either is ignored and reported.
  *
  * @since 0.3.0
  * @internal
@@ -38,6 +39,15 @@ export class Registry {
   private readonly waiters = new Map<string, Set<Deferred.Deferred<void>>>()
   /** Whether a refused announcement was reported and none went out since. */
   private refusalReported = false
+  /** The module listings of the known processes, added up (bounded by `maxPeerModules`). */
+  private listed = 0
+  /** Announcements ignored since the last `AnnouncementsIgnored`, and the latest of them. */
+  private ignored = 0
+  private latestIgnored:
+    | { readonly process: string; readonly moduleCount: number; readonly reason: string }
+    | undefined = undefined
+  /** When the last `AnnouncementsIgnored` was reported. */
+  private ignoredReportedAt: number | undefined = undefined
 
   /** The registry of the context whose state is `state`. */
   constructor(state: NatsState) {
@@ -90,14 +100,47 @@ export class Registry {
         if (known !== undefined) yield* this.peerGone(a.process, "Bye")
         return
       }
-      if (a.kind === "hello") yield* this.announce("beat")
       const modules = new Set(a.modules)
       const before = known?.modules ?? new Set<string>()
+      const { maxPeers, maxPeerModules } = this.state.options
+      const room = maxPeerModules - (this.listed - before.size)
+      if (known === undefined && this.peers.size >= maxPeers)
+        return this.ignore(a.process, modules.size, `${maxPeers} processes known (maxPeers)`, now)
+      if (modules.size > room)
+        return this.ignore(
+          a.process,
+          modules.size,
+          `${modules.size} modules listed, room for ${room} (maxPeerModules ${maxPeerModules})`,
+          now
+        )
+      if (a.kind === "hello") yield* this.announce("beat")
+      this.listed += modules.size - before.size
       this.peers.set(a.process, { lastSeen: now, modules, batches: a.batches === true })
       if (known === undefined) this.state.report({ _tag: "PeerUp", process: a.process, modules: a.modules })
       for (const m of modules) if (!before.has(m)) yield* this.addOwner(m, a.process)
       for (const m of before) if (!modules.has(m)) yield* this.removeOwner(m, a.process)
     })
+  }
+
+  /**
+   * An announcement past the bounds, ignored: reported at once when no `AnnouncementsIgnored` was for
+   * `heartbeatMs`, else counted into the next (at the latest the heartbeat's, `reportIgnored`).
+   */
+  private ignore(process: string, moduleCount: number, reason: string, now: number): void {
+    this.ignored++
+    this.latestIgnored = { process, moduleCount, reason }
+    const last = this.ignoredReportedAt
+    if (last === undefined || now - last >= this.state.options.heartbeatMs) this.reportIgnored(now)
+  }
+
+  /** Reports the announcements ignored since the last report, if any (R-NATS-4); the heartbeat calls it. */
+  reportIgnored(now: number): void {
+    const latest = this.latestIgnored
+    if (this.ignored === 0 || latest === undefined) return
+    this.state.report({ _tag: "AnnouncementsIgnored", count: this.ignored, ...latest })
+    this.ignored = 0
+    this.latestIgnored = undefined
+    this.ignoredReportedAt = now
   }
 
   /** `process` serves `module`: it is registered here as a "nats" module unless it is known already. */
@@ -172,6 +215,7 @@ export class Registry {
       const peer = this.peers.get(process)
       if (peer === undefined) return
       this.peers.delete(process)
+      this.listed -= peer.modules.size
       this.state.report({ _tag: "PeerGone", process, reason })
       // Its requests are owed to nobody now: the reply subjects name the process that sent them.
       this.state.replies.forgetProcess(process)
