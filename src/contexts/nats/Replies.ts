@@ -71,19 +71,22 @@ export class Replies {
     this.state = state
   }
 
-  /** Remembers a copy of request `id`; past `maxPendingRequests` the oldest request is forgotten. */
+  /**
+   * Remembers a copy of request `id`; past `maxPendingRequests` copies the oldest request is forgotten,
+   * all its copies. Every copy counts, another of a request owed already too (until a property drew
+   * them against the bound, such copies were never counted against it, and a client sending one id
+   * again and again made this grow without end).
+   */
   registerInbound(id: string, entry: Inbound): void {
+    if (this.inboundCount >= this.state.options.maxPendingRequests) {
+      const [oldest, forgotten] = this.inbound.entries().next().value as [string, Array<Inbound>]
+      this.inboundCount -= forgotten.length
+      this.inbound.delete(oldest)
+      this.state.report({ _tag: "RequestForgotten", msgId: oldest })
+    }
     const known = this.inbound.get(id)
     if (known !== undefined) known.push(entry)
-    else {
-      if (this.inboundCount >= this.state.options.maxPendingRequests) {
-        const oldest = this.inbound.keys().next().value as string
-        this.inboundCount -= (this.inbound.get(oldest) as Array<Inbound>).length
-        this.inbound.delete(oldest)
-        this.state.report({ _tag: "RequestForgotten", msgId: oldest })
-      }
-      this.inbound.set(id, [entry])
-    }
+    else this.inbound.set(id, [entry])
     this.inboundCount++
   }
 

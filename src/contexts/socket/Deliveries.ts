@@ -124,7 +124,11 @@ export class Deliveries {
     }
     return forgotten === undefined
       ? undefined
-      : this.state.report({ _tag: "RequestForgotten", peer: forgotten.link.peer, msgId: forgotten.id })
+      : Effect.forEach(
+          forgotten.links,
+          (link) => this.state.report({ _tag: "RequestForgotten", peer: link.peer, msgId: forgotten.id }),
+          { discard: true }
+        )
   }
 
   /** Whether `start` has fibers to start or resume: most reads of a client bring only responses. */

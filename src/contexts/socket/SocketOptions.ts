@@ -31,8 +31,9 @@ export interface SocketContextOptions {
   readonly maxInboundBacklogBytes?: number | undefined
   readonly maxQueuedResponseBytes?: number | undefined
   /**
-   * Sync requests from peers remembered for their responses; past it the oldest is forgotten (event
-   * `RequestForgotten`); 65536 by default.
+   * Copies of sync requests from peers remembered for their responses (another copy of one id counts
+   * too); past it the oldest request is forgotten, all its copies (event `RequestForgotten`); 65536 by
+   * default.
    */
   readonly maxPendingRequests?: number | undefined
   /**

@@ -21,13 +21,14 @@ import { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
 import type { ResolvedSocketOptions } from "./SocketOptions.ts"
 
-interface InboundCall {
+/**
+ * A copy of a request from a peer, owed an answer: the connection it came on, and the module it was
+ * delivered to (a module sent two copies owes two). A response counts for the oldest copy its responder
+ * owes, an unattributed one for the oldest copy.
+ */
+interface OwedCopy {
   readonly link: Link
-  /**
-   * The modules its copies were delivered to that still owe an answer, one per copy (a module sent two
-   * copies owes two): a response counts for its responder, an unattributed one for the first.
-   */
-  readonly owing: Array<string>
+  readonly destination: string
 }
 
 /**
@@ -60,7 +61,9 @@ export class SocketState {
   readonly isPending: (requestId: string) => boolean
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
-  private readonly inbound = new Map<string, InboundCall>()
+  /** The copies owed, by request id, in the order the ids came to be owed; `owedCopies` of them. */
+  private readonly inbound = new Map<string, Array<OwedCopy>>()
+  private owedCopies = 0
 
   /**
    * The state of a socket context over the global context of `host`; `context` is still to be
@@ -177,27 +180,31 @@ export class SocketState {
     )
 
   /**
-   * Remembers that request `id` came from `link` for `destination`, so its response goes back there.
-   * Returns the request forgotten to make room (past `maxPendingRequests`), with its link, if any.
+   * Remembers that a copy of request `id` came from `link` for `destination`, so its response goes back
+   * there. Every copy counts against `maxPendingRequests`, another of a request owed already too; past
+   * it the oldest request is forgotten, all its copies. Returns it, with the connections its copies came
+   * on, if one was. (Until a property drew peers reusing ids, copies of one id on one connection were
+   * never counted, and one id on a second connection took the first one's place, so the answer owed to
+   * the first was written to the second.)
    */
   registerInbound(
     id: string,
     link: Link,
     destination: string
-  ): { readonly id: string; readonly link: Link } | undefined {
-    const known = this.inbound.get(id)
-    if (known !== undefined && known.link === link) {
-      known.owing.push(destination)
-      return undefined
-    }
-    let forgotten: { readonly id: string; readonly link: Link } | undefined
-    if (this.inbound.size >= this.options.maxPendingRequests) {
-      const [oldest, call] = this.inbound.entries().next().value as [string, InboundCall]
+  ): { readonly id: string; readonly links: ReadonlySet<Link> } | undefined {
+    let forgotten: { readonly id: string; readonly links: ReadonlySet<Link> } | undefined
+    if (this.owedCopies >= this.options.maxPendingRequests) {
+      const [oldest, copies] = this.inbound.entries().next().value as [string, Array<OwedCopy>]
       this.inbound.delete(oldest)
-      call.link.inboundIds.delete(oldest)
-      forgotten = { id: oldest, link: call.link }
+      this.owedCopies -= copies.length
+      const links = new Set(copies.map((c) => c.link))
+      for (const l of links) l.inboundIds.delete(oldest)
+      forgotten = { id: oldest, links }
     }
-    this.inbound.set(id, { link, owing: [destination] })
+    const known = this.inbound.get(id)
+    if (known !== undefined) known.push({ link, destination })
+    else this.inbound.set(id, [{ link, destination }])
+    this.owedCopies++
     link.inboundIds.add(id)
     return forgotten
   }
@@ -207,9 +214,16 @@ export class SocketState {
     return this.inbound.size
   }
 
-  /** Forgets the requests that came from a closed link. */
+  /** Forgets the copies that came from a closed link. */
   forgetLink(link: Link): void {
-    for (const id of link.inboundIds) if (this.inbound.get(id)?.link === link) this.inbound.delete(id)
+    for (const id of link.inboundIds) {
+      const copies = this.inbound.get(id)
+      if (copies === undefined) continue
+      const kept = copies.filter((c) => c.link !== link)
+      this.owedCopies -= copies.length - kept.length
+      if (kept.length === 0) this.inbound.delete(id)
+      else this.inbound.set(id, kept)
+    }
     link.inboundIds.clear()
   }
 
@@ -224,14 +238,17 @@ export class SocketState {
    */
   forwardResponse(response: Message, from: string | undefined): boolean {
     const id = response.header.parentId
-    const call = this.inbound.get(id)
-    if (call === undefined) return false
-    const counted = from === undefined ? 0 : call.owing.indexOf(from)
-    if (counted >= 0) call.owing.splice(counted, 1)
-    if (call.owing.length === 0) {
-      this.inbound.delete(id)
-      call.link.inboundIds.delete(id)
+    const copies = this.inbound.get(id)
+    if (copies === undefined) return false
+    const counted = from === undefined ? 0 : copies.findIndex((c) => c.destination === from)
+    // A responder owed no copy: its answer goes where the oldest copy came from, uncounted.
+    const link = (copies[Math.max(counted, 0)] as OwedCopy).link
+    if (counted >= 0) {
+      copies.splice(counted, 1)
+      this.owedCopies--
+      if (copies.length === 0) this.inbound.delete(id)
+      if (!copies.some((c) => c.link === link)) link.inboundIds.delete(id)
     }
-    return call.link.sendResponse(response, from)
+    return link.sendResponse(response, from)
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * R-SOCK-9 with peers that reuse request ids: two raw clients, X and Y, send sync requests to modules
+ * A and B with ids drawn from a small pool, so that one id comes again on one connection, or on both;
+ * A and B answer, and the clients' connections close and open again. SPEC's verdict: every copy owed
+ * counts against `maxPendingRequests`, another copy of a request owed already too; past it the oldest
+ * request is forgotten, all its copies (`RequestForgotten` for each connection it came on); an answer
+ * goes to the connection of the oldest copy its responder owes, and only there; the copies a closed
+ * connection brought are forgotten with it. Until this property, copies of one id on one connection
+ * were never counted (a peer sending one id again and again grew the table without end), and one id on
+ * a second connection took the first one's place, so the answer owed to the first was written to the
+ * second.
+ */
+import { Effect } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MemoryNetwork } from "../../src/contexts/socket/MemoryTransport.ts"
+import { unix } from "../../src/contexts/socket/SocketAddress.ts"
+import * as Message from "../../src/model/Message.ts"
+import { makeSide, run, waitForEffect } from "../socket/support.ts"
+import { fcParams } from "../support/fc.ts"
+import { handshakeLine, type RawPeer, rawPeer } from "../support/rawPeer.ts"
+
+type Module = "A" | "B"
+type Step =
+  | { readonly kind: "request"; readonly from: 0 | 1; readonly id: number; readonly to: Module }
+  | { readonly kind: "answer"; readonly id: number; readonly by: Module }
+  /** The client's connection closes, and it connects again. */
+  | { readonly kind: "reconnect"; readonly from: 0 | 1 }
+
+const client = fc.constantFrom(0 as const, 1 as const)
+const module = fc.constantFrom("A" as const, "B" as const)
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("request" as const), from: client, id: fc.nat(1), to: module })
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("answer" as const), id: fc.nat(1), by: module }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reconnect" as const), from: client }) }
+)
+
+/** A request line as a raw client writes it: Go's JSON keys. */
+const requestLine = (id: string, seq: number, to: Module) => ({
+  header: { msg_id: id, timestamp: seq, sync: true },
+  route: { destination: to },
+  content: `q${seq}`
+})
+
+/** One connection of a client: the server's name for it, and the answers it must get. */
+interface Connection {
+  readonly raw: RawPeer
+  readonly peer: string
+  /** Lines it had read before any answer (the handshake's). */
+  readonly before: number
+  readonly expected: Array<string>
+}
+
+/** A copy owed in the model: the connection it came on (its index) and the module it went to. */
+interface Copy {
+  readonly at: number
+  readonly to: Module
+}
+
+describe("R-SOCK-9 requests whose ids peers reuse", () => {
+  it(
+    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too; past it the oldest request is forgotten, all its copies; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }),
+          fc.array(step, { minLength: 1, maxLength: 20 }),
+          (max, steps) =>
+            run(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork()
+                const address = unix("/owed-copies")
+                const server = yield* makeSide(network.transport, { maxPendingRequests: max })
+                yield* server.beehive.addModule("A", { capacity: 64 })
+                yield* server.beehive.addModule("B", { capacity: 64 })
+                yield* server.socket.serve({ address, accept: ["X", "Y"] })
+                const names = ["X", "Y"] as const
+                const connections: Array<Connection> = []
+                const connectAs = (c: 0 | 1) =>
+                  Effect.gen(function* () {
+                    const raw = yield* rawPeer(yield* network.transport.connect(address))
+                    yield* raw.send(handshakeLine(`hs-${names[c]}`, names[c], undefined))
+                    yield* waitForEffect(
+                      Effect.sync(() => raw.received.length),
+                      (n) => n > 0,
+                      `${names[c]}'s handshake answer`
+                    )
+                    const connected = yield* waitForEffect(
+                      Effect.sync(() => server.events.flatMap((e) => (e._tag === "Connected" ? [e.peer] : []))),
+                      (peers) => peers.length === connections.length + 1,
+                      `${names[c]} connected`
+                    )
+                    return (
+                      connections.push({
+                        raw,
+                        peer: connected[connections.length] as string,
+                        before: raw.received.length,
+                        expected: []
+                      }) - 1
+                    )
+                  })
+                const answersArrived = (c: Connection) =>
+                  waitForEffect(
+                    Effect.sync(() => c.raw.received.length - c.before),
+                    (n) => n >= c.expected.length,
+                    `the answers to ${c.peer}`
+                  )
+                const current = [yield* connectAs(0), yield* connectAs(1)]
+                const at = (i: number) => connections[i] as Connection
+                // The model: the copies owed, by id, in the order the ids came to be owed.
+                const owed = new Map<string, Array<Copy>>()
+                let copies = 0
+                const forgotten: Array<readonly [string, string]> = []
+                let seq = 0
+                for (const s of steps) {
+                  if (s.kind === "reconnect") {
+                    const closing = current[s.from] as number
+                    for (const [id, list] of [...owed]) {
+                      const kept = list.filter((c) => c.at !== closing)
+                      copies -= list.length - kept.length
+                      if (kept.length === 0) owed.delete(id)
+                      else owed.set(id, kept)
+                    }
+                    // The answers written to it have arrived before it closes (the writer writes after sendResp).
+                    yield* answersArrived(at(closing))
+                    yield* at(closing).raw.connection.close
+                    yield* waitForEffect(
+                      Effect.sync(() => server.events.filter((e) => e._tag === "Disconnected").length),
+                      (n) => n === connections.length - 1,
+                      `${at(closing).peer} gone`
+                    )
+                    current[s.from] = yield* connectAs(s.from)
+                  } else if (s.kind === "request") {
+                    const id = `r${s.id}`
+                    if (copies >= max) {
+                      const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
+                      owed.delete(oldest)
+                      copies -= list.length
+                      for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
+                    }
+                    const from = current[s.from] as number
+                    owed.set(id, [...(owed.get(id) ?? []), { at: from, to: s.to }])
+                    copies++
+                    yield* at(from).raw.send(requestLine(id, ++seq, s.to))
+                    // Received by its module, so remembered: the next step finds it owed.
+                    const request = yield* server.beehive.receive(s.to).pipe(Effect.timeout("3 seconds"))
+                    expect(request.header.id).toBe(id)
+                  } else {
+                    const id = `r${s.id}`
+                    const list = owed.get(id)
+                    const i = list === undefined ? -1 : list.findIndex((c) => c.to === s.by)
+                    // A responder owed no copy: its answer goes where the oldest copy came from, uncounted.
+                    const goes = list?.[Math.max(i, 0)]
+                    if (list !== undefined && i >= 0) {
+                      list.splice(i, 1)
+                      copies--
+                      if (list.length === 0) owed.delete(id)
+                    }
+                    if (goes !== undefined) at(goes.at).expected.push(id)
+                    const response = yield* Message.newResponse(Message.make({ header: { id } }), "answer")
+                    expect(yield* server.beehive.sendResp(response, s.by), `answer to ${id} taken`).toBe(
+                      goes !== undefined
+                    )
+                  }
+                  expect(
+                    server.events.flatMap((e) => (e._tag === "RequestForgotten" ? [[e.msgId, e.peer]] : []))
+                  ).toEqual(forgotten)
+                }
+                // Each connection gets the answers owed to it, and only those.
+                for (const c of connections) {
+                  yield* answersArrived(c)
+                  // None past those is on its way: an answer is queued for writing before sendResp returns.
+                  yield* Effect.yieldNow
+                  expect(
+                    c.raw.received
+                      .slice(c.before)
+                      .map((line: { header: { parent_msg_id: string } }) => line.header.parent_msg_id),
+                    `${c.peer}'s answers`
+                  ).toEqual(c.expected)
+                }
+              })
+            )
+        ),
+        fcParams(400)
+      ),
+    300_000
+  )
+})
