@@ -50,7 +50,12 @@ describe("R-SOCK-17 the pause rule of a connection's backlog", () => {
             const answering: Array<number> = []
             const sum = (sizes: ReadonlyArray<number>) => sizes.reduce((a, b) => a + b, 0)
             const responses = { queuedResponses: 0, queuedResponseBytes: 0 }
-            const backlog = new Backlog(limits, responses)
+            const backlog = new Backlog(limits, responses, {
+              messages: 0,
+              bytes: 0,
+              current: undefined,
+              release: () => {}
+            })
             const atLimit = () =>
               delivering.length >= limits.maxInboundBacklog ||
               sum(delivering) >= limits.maxInboundBacklogBytes ||
@@ -121,7 +126,12 @@ describe("R-SOCK-17 the pause rule of a connection's backlog", () => {
               queuedResponses: half(limits.maxQueuedResponses),
               queuedResponseBytes: half(limits.maxQueuedResponseBytes)
             }
-            const backlog = new Backlog(limits, responses)
+            const backlog = new Backlog(limits, responses, {
+              messages: 0,
+              bytes: 0,
+              current: undefined,
+              release: () => {}
+            })
             // One message of exactly half the byte limit (or none when that is 0), half the count otherwise.
             const messages = Math.min(half(limits.maxInboundBacklog), half(limits.maxInboundBacklogBytes))
             for (let i = 0; i < messages; i++) backlog.queued(1)

@@ -1,10 +1,11 @@
 /**
  * What one connection holds on behalf of its peer, and when its reading pauses (R-SOCK-17): at most
- * `maxInboundBacklog` messages read from it (and `maxInboundBacklogBytes` of them) wait for delivery,
- * and at most `maxQueuedResponses` answers (and `maxQueuedResponseBytes`) wait to be written to it;
- * past any of these, its reading pauses (backpressure on the peer) until all are down to half. Counts
- * and sizes are those of the messages' JSON, so whatever the peer sends, the memory it costs here is
- * bounded by these limits.
+ * `maxInboundBacklog` messages read from its peer module (and `maxInboundBacklogBytes` of them) wait
+ * for delivery, counting what its earlier connections read and left (`PeerHeld`), and at most
+ * `maxQueuedResponses` answers (and `maxQueuedResponseBytes`) wait to be written to it; past any of
+ * these, its reading pauses (backpressure on the peer) until all are down to half. Counts and sizes are
+ * those of the messages' JSON, so whatever the peer sends, however often it connects again, the memory
+ * it costs here is bounded by these limits.
  *
  * The messages waiting for delivery are counted here; the answers are the writer's queue, seen through
  * `QueuedResponses`.
@@ -37,6 +38,24 @@ export type BacklogLimits = Pick<
 >
 
 /**
+ * What a peer module's connections hold for delivery here, shared by them: a connection that ended
+ * leaves what it read counted until it is delivered, so the next one reads only once there is room
+ * (until a property reconnected peers, each new connection started from nothing, and a peer that
+ * connected again and again made this process hold `maxInboundBacklog` more messages each time).
+ *
+ * @category models
+ */
+export interface PeerHeld {
+  /** Messages read and not yet taken by a delivery fiber, and their size. */
+  messages: number
+  bytes: number
+  /** The backlog of the peer module's connection now, whose reading waits for room. */
+  current: Backlog | undefined
+  /** Called once it holds nothing and has no connection: it may be forgotten. */
+  readonly release: () => void
+}
+
+/**
  * One connection's backlog and its pause rule; see the module documentation.
  *
  * @category models
@@ -44,33 +63,47 @@ export type BacklogLimits = Pick<
 export class Backlog {
   private readonly limits: BacklogLimits
   private readonly responses: QueuedResponses
-  /** Messages read and not yet taken by a delivery fiber, and their size. */
-  private messages = 0
-  private messageBytes = 0
+  private readonly held: PeerHeld
   /** Resumes the paused reading, while it waits for room. */
   private wakeReader: (() => void) | undefined = undefined
 
-  constructor(limits: BacklogLimits, responses: QueuedResponses) {
+  /** The backlog of the connection of the peer module whose messages `held` counts: its connection now. */
+  constructor(limits: BacklogLimits, responses: QueuedResponses, held: PeerHeld) {
     this.limits = limits
     this.responses = responses
+    this.held = held
+    held.current = this
   }
 
-  /** Messages read from the connection and not yet taken by a delivery fiber. */
+  /** Messages its peer module's connections read and no delivery fiber took yet. */
   get waitingForDelivery(): number {
-    return this.messages
+    return this.held.messages
   }
 
   /** A message of `bytes` was read and queued for delivery. */
   queued(bytes: number): void {
-    this.messages++
-    this.messageBytes += bytes
+    this.held.messages++
+    this.held.bytes += bytes
   }
 
-  /** A delivery fiber took a message of `bytes`: the paused reading goes on if there is room now. */
+  /**
+   * A delivery fiber took a message of `bytes` (read by this connection or an earlier one of its peer
+   * module): the paused reading of the peer module's connection now goes on if there is room.
+   */
   taken(bytes: number): void {
-    this.messages--
-    this.messageBytes -= bytes
-    this.resumeIfRoom()
+    const held = this.held
+    held.messages--
+    held.bytes -= bytes
+    if (held.current !== undefined) held.current.resumeIfRoom()
+    else if (held.messages === 0) held.release()
+  }
+
+  /** The connection ended: what it read stays counted for the next one of its peer module. */
+  detach(): void {
+    const held = this.held
+    if (held.current !== this) return
+    held.current = undefined
+    if (held.messages === 0) held.release()
   }
 
   /** Resumes the paused reading when both queues are down to half (after answers were written). */
@@ -82,8 +115,8 @@ export class Backlog {
   mustPause(): boolean {
     const limits = this.limits
     return (
-      this.messages >= limits.maxInboundBacklog ||
-      this.messageBytes >= limits.maxInboundBacklogBytes ||
+      this.held.messages >= limits.maxInboundBacklog ||
+      this.held.bytes >= limits.maxInboundBacklogBytes ||
       this.responses.queuedResponses >= limits.maxQueuedResponses ||
       this.responses.queuedResponseBytes >= limits.maxQueuedResponseBytes
     )
@@ -93,8 +126,8 @@ export class Backlog {
   private mayResume(): boolean {
     const limits = this.limits
     return (
-      this.messages <= limits.maxInboundBacklog / 2 &&
-      this.messageBytes <= limits.maxInboundBacklogBytes / 2 &&
+      this.held.messages <= limits.maxInboundBacklog / 2 &&
+      this.held.bytes <= limits.maxInboundBacklogBytes / 2 &&
       this.responses.queuedResponses <= limits.maxQueuedResponses / 2 &&
       this.responses.queuedResponseBytes <= limits.maxQueuedResponseBytes / 2
     )

@@ -72,6 +72,13 @@ export class Inbound {
   readonly loop: Effect.Effect<never, LinkEnd> = Effect.gen({ self: this }, function* () {
     const { receipts, deliveries, backlog } = this.parts
     while (true) {
+      // What the peer module's earlier connections read may fill the backlog still: this one reads only
+      // once there is room (R-SOCK-17).
+      if (backlog.mustPause()) {
+        this.pausedNow = true
+        yield* backlog.awaitRoom
+        this.pausedNow = false
+      }
       const texts = yield* this.reader.next
       this.payloads += texts.length
       for (let i = 0; i < texts.length; i++) {

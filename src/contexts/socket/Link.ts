@@ -123,7 +123,7 @@ export class Link implements EndpointLink {
       jsonFor: this.jsonFor,
       reportUnwritable: this.reportUnwritable
     })
-    this.backpressure = new Backlog(state.options, this.writer)
+    this.backpressure = new Backlog(state.options, this.writer, state.heldFor(options.module))
     this.deliveries = new Deliveries(state, this, this.endpoints, this.backpressure)
     this.inbound = new Inbound(reader, {
       receipts: this.receipts,
@@ -218,7 +218,10 @@ export class Link implements EndpointLink {
     return this.writer.queuedResponses
   }
 
-  /** Messages read from this connection and not yet taken by a delivery fiber (white-box tests read it). */
+  /**
+   * Messages read from this connection's peer module (over it, or earlier ones) and not yet taken by a
+   * delivery fiber (white-box tests read it).
+   */
   get backlog(): number {
     return this.backpressure.waitingForDelivery
   }
@@ -321,6 +324,7 @@ export class Link implements EndpointLink {
     this.writer.clear()
     this.state.links.delete(this)
     this.state.forgetLink(this)
+    this.backpressure.detach()
     const modules = [...this.endpoints.keys()]
     // Cleanups first: the calls waiting on these modules fail at once, not after the connection's flush.
     // What a cleanup returns was never written: sync requests fail their calls (RequestDropped); one-way

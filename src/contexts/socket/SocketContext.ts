@@ -82,6 +82,12 @@ export interface SocketContextService {
    * most 64, whatever the peers send. Never blocks.
    */
   readonly waitingDeliveries: Effect.Effect<number>
+  /**
+   * How many messages read from peers wait for delivery to this process's modules (R-SOCK-17): at most
+   * about `maxInboundBacklog` per peer module, however many times it connected, since past it the
+   * reading of its connection pauses. Never blocks.
+   */
+  readonly heldForDelivery: Effect.Effect<number>
 }
 
 /** The heartbeat `SocketContext.layerNode` offers, in milliseconds (R-SOCK-20). @category constants */
@@ -134,7 +140,8 @@ export const makeSocketContext = (
       connections: Effect.sync(() => [...state.links].map((link) => ({ peer: link.peer, modules: link.modules }))),
       pendingRequests: Effect.sync(() => state.pendingRequests),
       queuedResponses: Effect.sync(() => [...state.links].reduce((n, link) => n + link.queuedResponses, 0)),
-      waitingDeliveries: Effect.sync(() => state.parkedDeliveries)
+      waitingDeliveries: Effect.sync(() => state.parkedDeliveries),
+      heldForDelivery: Effect.sync(() => state.heldForDelivery)
     }
   })
 

@@ -13,6 +13,7 @@ import type { Message } from "../../model/Message.ts"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
+import type { PeerHeld } from "./Backlog.ts"
 import type { Delivery } from "./Deliveries.ts"
 import type { Link } from "./Link.ts"
 import { LogLimiter } from "./LogLimiter.ts"
@@ -49,6 +50,8 @@ export class SocketState {
   readonly deliveries = new Map<string, Delivery>()
   /** How many delivery fibers wait for their destination's next message (`maxParkedDeliveries`). */
   parkedDeliveries = 0
+  /** What each peer module's connections hold for delivery here (R-SOCK-17), by peer module. */
+  private readonly held = new Map<string, PeerHeld>()
   /** What this process wrote to and handled from each peer, for receipts (R-SOCK-21). */
   readonly receipts = new ReceiptLedger(newIncarnation())
   /** The global context: what arrives from peers is delivered through it. */
@@ -207,6 +210,32 @@ export class SocketState {
     this.owedCopies++
     link.inboundIds.add(id)
     return forgotten
+  }
+
+  /**
+   * What the connections of peer module `module` hold for delivery here, shared by them: kept while
+   * one is connected or something it read waits (one per accepted module at most).
+   */
+  heldFor(module: string): PeerHeld {
+    const known = this.held.get(module)
+    if (known !== undefined) return known
+    const held: PeerHeld = {
+      messages: 0,
+      bytes: 0,
+      current: undefined,
+      release: () => {
+        if (this.held.get(module) === held) this.held.delete(module)
+      }
+    }
+    this.held.set(module, held)
+    return held
+  }
+
+  /** Messages read from peers and not yet taken for delivery, over every peer module. */
+  get heldForDelivery(): number {
+    let messages = 0
+    for (const held of this.held.values()) messages += held.messages
+    return messages
   }
 
   /** Sync requests from peers still owed an answer. */
