@@ -150,6 +150,74 @@ describe("R-SOCK-21 receipts on the wire", () => {
   )
 
   it(
+    "R-SOCK-21 what a connection wrote and never had receipted is settled at the peer's next handshake: by its word when it names this run (the rest Unsent), else all InDoubt at once; never kept for a later one, however often the peer connects without its word",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 5 }),
+          // Per connection: how many one-way messages the server writes to it, and what the next
+          // handshake says of what it handled (no word, another run's, or this run's, up to a share).
+          fc.array(
+            fc.record({
+              count: fc.integer({ min: 0, max: 5 }),
+              word: fc.oneof(
+                fc.constantFrom("none" as const, "another run" as const),
+                fc.double({ min: 0, max: 1, noNaN: true })
+              )
+            }),
+            { minLength: 1, maxLength: 6 }
+          ),
+          (maxUnreceipted, connections) =>
+            run(
+              Effect.scoped(
+                Effect.gen(function* () {
+                  const { s, handshake } = yield* serverAndRawPeer(maxUnreceipted)
+                  // The model: what the server wrote and was never receipted, with its number.
+                  let parked: Array<{ readonly id: string; readonly seq: number }> = []
+                  const unsent: Array<string> = []
+                  const inDoubt: Array<string> = []
+                  let seq = 0
+                  let serverRun = ""
+                  for (const [c, { count, word }] of connections.entries()) {
+                    const read = typeof word === "number" ? Math.floor(word * seq) : undefined
+                    const receipts =
+                      c === 0 || word === "none"
+                        ? { incarnation: "raw-peer" }
+                        : word === "another run"
+                          ? { incarnation: "raw-peer", peer: "an earlier run", read: seq }
+                          : { incarnation: "raw-peer", peer: serverRun, read }
+                    if (c > 0 && read !== undefined) unsent.push(...parked.filter((w) => w.seq > read).map((w) => w.id))
+                    else inDoubt.push(...parked.map((w) => w.id))
+                    parked = []
+                    const { raw, exchange } = yield* handshake(`hs-${c}`, receipts)
+                    serverRun = exchange.receipts?.incarnation
+                    // Within the window: all of it written, none receipted.
+                    const ids = Array.from({ length: Math.min(count, maxUnreceipted) }, (_, i) => `w-${c}-${i}`)
+                    for (const id of ids) yield* s.beehive.send("X", msg(id))
+                    yield* waitFor(() => written(raw).length >= ids.length, `connection ${c}'s messages written`, 2000)
+                    parked.push(...ids.map((id) => ({ id, seq: ++seq })))
+                    const reported = (tag: string) =>
+                      s.events.flatMap((e) => (e._tag === tag ? [(e as { msgId: string }).msgId] : []))
+                    yield* quiesce
+                    expect([reported("Unsent"), reported("InDoubt")], `after handshake ${c}`).toEqual([unsent, inDoubt])
+                    const ended = s.events.filter((e) => e._tag === "Disconnected").length
+                    yield* raw.connection.close
+                    yield* waitFor(
+                      () => s.events.filter((e) => e._tag === "Disconnected").length > ended,
+                      `connection ${c} ended`,
+                      2000
+                    )
+                  }
+                })
+              )
+            )
+        ),
+        fcParams(40)
+      ),
+    60_000
+  )
+
+  it(
     "R-SOCK-21 within one read the server receipts every receiptEvery messages at once, then the rest after the read",
     () =>
       fc.assert(

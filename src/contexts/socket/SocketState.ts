@@ -104,7 +104,7 @@ export class SocketState {
    * Settles, at a handshake for `module` whose peer key is `key` (undefined: no receipts), what earlier
    * connections wrote and never had receipted: with the peer's word (`peerHandled`, the highest number
    * it handled, when it is the same run as before) the rest is unsent; what was written to other runs
-   * of the peer is in doubt (R-SOCK-21). Taken from the ledger and reported in one uninterruptible
+   * of the peer, or to this one when it gives no word on this process, is in doubt (R-SOCK-21). Taken from the ledger and reported in one uninterruptible
    * step, so no report is lost in between.
    */
   readonly settleReceipts = (
@@ -115,7 +115,11 @@ export class SocketState {
     Effect.uninterruptible(
       Effect.suspend(() => {
         const unsent = key !== undefined && peerHandled !== undefined ? this.receipts.settle(key, peerHandled) : []
-        const inDoubt = this.receipts.abandon(module, key)
+        // The same run of the peer, giving no word on this one (it names no run, or another): what is
+        // parked for it can no longer be settled, and is in doubt now rather than kept for a later
+        // handshake (until a property drew such handshakes, it was kept, and grew at each one).
+        const unsaid = key !== undefined && peerHandled === undefined ? this.receipts.settle(key, 0) : []
+        const inDoubt = [...unsaid, ...this.receipts.abandon(module, key)]
         return unsent.length === 0 && inDoubt.length === 0
           ? Effect.void
           : Effect.andThen(this.reportWritten(unsent, "Unsent"), this.reportWritten(inDoubt, "InDoubt"))
