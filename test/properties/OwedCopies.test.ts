@@ -2,13 +2,13 @@
  * R-SOCK-9 with peers that reuse request ids: two raw clients, X and Y, send sync requests to modules
  * A and B with ids drawn from a small pool, so that one id comes again on one connection, or on both;
  * A and B answer, and the clients' connections close and open again. SPEC's verdict: every copy owed
- * counts against `maxPendingRequests`, another copy of a request owed already too; past it the oldest
- * request is forgotten, all its copies (`RequestForgotten` for each connection it came on); an answer
+ * counts against `maxPendingRequests`, another copy of a request owed already too, and its id's length
+ * against `maxPendingRequestBytes`; past either the oldest requests are forgotten, all their copies (`RequestForgotten` for each connection it came on); an answer
  * goes to the connection of the oldest copy its responder owes, and only there; the copies a closed
  * connection brought are forgotten with it. Until this property, copies of one id on one connection
  * were never counted (a peer sending one id again and again grew the table without end), and one id on
  * a second connection took the first one's place, so the answer owed to the first was written to the
- * second.
+ * second; and ids as long as a frame were kept, `maxPendingRequests` of them.
  */
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -62,18 +62,24 @@ interface Copy {
 
 describe("R-SOCK-9 requests whose ids peers reuse", () => {
   it(
-    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too; past it the oldest request is forgotten, all its copies; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it",
+    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either the oldest requests are forgotten, all their copies; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it",
     () =>
       fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1, max: 4 }),
           fc.array(step, { minLength: 1, maxLength: 20 }),
-          (max, steps) =>
+          // The budget of the ids' lengths (the default, or a few ids' worth), and each id's padding.
+          fc.option(fc.integer({ min: 2, max: 30 }), { nil: undefined }),
+          fc.tuple(fc.nat(10), fc.nat(10)),
+          (max, steps, maxBytes, padding) =>
             run(
               Effect.gen(function* () {
                 const network = new MemoryNetwork()
                 const address = unix("/owed-copies")
-                const server = yield* makeSide(network.transport, { maxPendingRequests: max })
+                const server = yield* makeSide(network.transport, {
+                  maxPendingRequests: max,
+                  maxPendingRequestBytes: maxBytes
+                })
                 yield* server.beehive.addModule("A", { capacity: 64 })
                 yield* server.beehive.addModule("B", { capacity: 64 })
                 yield* server.socket.serve({ address, accept: ["X", "Y"] })
@@ -110,6 +116,7 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                   )
                 const current = [yield* connectAs(0), yield* connectAs(1)]
                 const at = (i: number) => connections[i] as Connection
+                const idOf = (n: number) => `r${n}${"x".repeat(padding[n] ?? 0)}`
                 // The model: the copies owed, by id, in the order the ids came to be owed.
                 const owed = new Map<string, Array<Copy>>()
                 let copies = 0
@@ -134,8 +141,12 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                     )
                     current[s.from] = yield* connectAs(s.from)
                   } else if (s.kind === "request") {
-                    const id = `r${s.id}`
-                    if (copies >= max) {
+                    const id = idOf(s.id)
+                    const owedBytes = () => [...owed].reduce((n, [key, list]) => n + key.length * list.length, 0)
+                    while (
+                      owed.size > 0 &&
+                      (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
+                    ) {
                       const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
                       owed.delete(oldest)
                       copies -= list.length
@@ -149,7 +160,7 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                     const request = yield* server.beehive.receive(s.to).pipe(Effect.timeout("3 seconds"))
                     expect(request.header.id).toBe(id)
                   } else {
-                    const id = `r${s.id}`
+                    const id = idOf(s.id)
                     const list = owed.get(id)
                     const i = list === undefined ? -1 : list.findIndex((c) => c.to === s.by)
                     // A responder owed no copy: its answer goes where the oldest copy came from, uncounted.

@@ -122,13 +122,12 @@ export class Deliveries {
       delivery.waking = true
       this.idleDeliveries.push(delivery)
     }
-    return forgotten === undefined
-      ? undefined
-      : Effect.forEach(
-          forgotten.links,
-          (link) => this.state.report({ _tag: "RequestForgotten", peer: link.peer, msgId: forgotten.id }),
-          { discard: true }
-        )
+    if (forgotten === undefined || forgotten.length === 0) return undefined
+    return Effect.forEach(
+      forgotten.flatMap(({ id, links }) => [...links].map((link) => ({ id, link }))),
+      ({ id, link }) => this.state.report({ _tag: "RequestForgotten", peer: link.peer, msgId: id }),
+      { discard: true }
+    )
   }
 
   /** Whether `start` has fibers to start or resume: most reads of a client bring only responses. */

@@ -37,6 +37,11 @@ export interface SocketContextOptions {
    */
   readonly maxPendingRequests?: number | undefined
   /**
+   * The ids of those copies, in UTF-16 units added up, remembered at most (an id may be as long as a
+   * frame); past it the oldest requests are forgotten as above; 8 MiB by default.
+   */
+  readonly maxPendingRequestBytes?: number | undefined
+  /**
    * The heartbeat interval offered in the handshake, in milliseconds (R-SOCK-20); off when left out
    * or 0 (`SocketContext.layerNode` offers 10 s). When both peers offer one, each writes a heartbeat
    * after an interval without writing, and a peer heard from for three intervals is unresponsive: its
@@ -77,6 +82,7 @@ export interface ResolvedSocketOptions {
   readonly maxInboundBacklogBytes: number
   readonly maxQueuedResponseBytes: number
   readonly maxPendingRequests: number
+  readonly maxPendingRequestBytes: number
   /** 0: off. */
   readonly heartbeatMs: number
   /** 0: off. */
@@ -107,6 +113,7 @@ export const resolveOptions = (options: SocketContextOptions = {}): ResolvedSock
   maxInboundBacklogBytes: positiveOr(options.maxInboundBacklogBytes, 8 * 1024 * 1024),
   maxQueuedResponseBytes: positiveOr(options.maxQueuedResponseBytes, 8 * 1024 * 1024),
   maxPendingRequests: positiveOr(options.maxPendingRequests, 65536),
+  maxPendingRequestBytes: positiveOr(options.maxPendingRequestBytes, 8 * 1024 * 1024),
   heartbeatMs: positiveOr(options.heartbeatMs, 0),
   frameTimeoutMs: positiveOr(options.frameTimeoutMs, 0),
   receipts: options.receipts !== false,

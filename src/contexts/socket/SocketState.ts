@@ -22,6 +22,9 @@ import { RemoteEndpoint } from "./RemoteEndpoint.ts"
 import { reportEvent, type SocketEvent } from "./SocketEvents.ts"
 import type { ResolvedSocketOptions } from "./SocketOptions.ts"
 
+/** What `registerInbound` returns when it forgot nothing: most calls, allocating nothing. */
+const nothingForgotten: ReadonlyArray<never> = []
+
 /**
  * A copy of a request from a peer, owed an answer: the connection it came on, and the module it was
  * delivered to (a module sent two copies owes two). A response counts for the oldest copy its responder
@@ -67,6 +70,8 @@ export class SocketState {
   /** The copies owed, by request id, in the order the ids came to be owed; `owedCopies` of them. */
   private readonly inbound = new Map<string, Array<OwedCopy>>()
   private owedCopies = 0
+  /** The lengths of their ids, added up, a copy's each (`maxPendingRequestBytes`). */
+  private owedBytes = 0
 
   /**
    * The state of a socket context over the global context of `host`; `context` is still to be
@@ -188,32 +193,41 @@ export class SocketState {
 
   /**
    * Remembers that a copy of request `id` came from `link` for `destination`, so its response goes back
-   * there. Every copy counts against `maxPendingRequests`, another of a request owed already too; past
-   * it the oldest request is forgotten, all its copies. Returns it, with the connections its copies came
-   * on, if one was. (Until a property drew peers reusing ids, copies of one id on one connection were
-   * never counted, and one id on a second connection took the first one's place, so the answer owed to
-   * the first was written to the second.)
+   * there. Every copy counts against `maxPendingRequests`, another of a request owed already too, and
+   * its id's length against `maxPendingRequestBytes`; past either the oldest requests are forgotten, all
+   * their copies, as many as it takes (one id longer than the whole budget stays alone). Returns them,
+   * each with the connections its copies came on. (Until a property drew peers reusing ids, copies of
+   * one id on one connection were never counted, and one id on a second connection took the first one's
+   * place, so the answer owed to the first was written to the second; until one drew long ids, a peer
+   * could make this process keep `maxPendingRequests` ids as long as a frame.)
    */
   registerInbound(
     id: string,
     link: Link,
     destination: string
-  ): { readonly id: string; readonly links: ReadonlySet<Link> } | undefined {
-    let forgotten: { readonly id: string; readonly links: ReadonlySet<Link> } | undefined
-    if (this.owedCopies >= this.options.maxPendingRequests) {
+  ): ReadonlyArray<{ readonly id: string; readonly links: ReadonlySet<Link> }> {
+    let forgotten: Array<{ readonly id: string; readonly links: ReadonlySet<Link> }> | undefined
+    const { maxPendingRequests, maxPendingRequestBytes } = this.options
+    while (
+      this.inbound.size > 0 &&
+      (this.owedCopies >= maxPendingRequests || this.owedBytes + id.length > maxPendingRequestBytes)
+    ) {
       const [oldest, copies] = this.inbound.entries().next().value as [string, Array<OwedCopy>]
       this.inbound.delete(oldest)
       this.owedCopies -= copies.length
+      this.owedBytes -= copies.length * oldest.length
       const links = new Set(copies.map((c) => c.link))
       for (const l of links) l.inboundIds.delete(oldest)
-      forgotten = { id: oldest, links }
+      forgotten ??= []
+      forgotten.push({ id: oldest, links })
     }
     const known = this.inbound.get(id)
     if (known !== undefined) known.push({ link, destination })
     else this.inbound.set(id, [{ link, destination }])
     this.owedCopies++
+    this.owedBytes += id.length
     link.inboundIds.add(id)
-    return forgotten
+    return forgotten ?? nothingForgotten
   }
 
   /**
@@ -254,6 +268,7 @@ export class SocketState {
       if (copies === undefined) continue
       const kept = copies.filter((c) => c.link !== link)
       this.owedCopies -= copies.length - kept.length
+      this.owedBytes -= (copies.length - kept.length) * id.length
       if (kept.length === 0) this.inbound.delete(id)
       else this.inbound.set(id, kept)
     }
@@ -279,6 +294,7 @@ export class SocketState {
     if (counted >= 0) {
       copies.splice(counted, 1)
       this.owedCopies--
+      this.owedBytes -= id.length
       if (copies.length === 0) this.inbound.delete(id)
       if (!copies.some((c) => c.link === link)) link.inboundIds.delete(id)
     }
