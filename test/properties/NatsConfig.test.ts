@@ -30,6 +30,7 @@ const numeric = [
   ["missedheartbeats", "missedHeartbeats", 3, 1000],
   ["maxinbound", "maxInbound", 1024, 1 << 24],
   ["maxpendingrequests", "maxPendingRequests", 65_536, 1 << 24],
+  ["maxpendingrequestbytes", "maxPendingRequestBytes", 8 * 1024 * 1024, 2 ** 40],
   ["maxpeers", "maxPeers", 1024, 1 << 20],
   ["maxpeermodules", "maxPeerModules", 16_384, 1 << 24],
   ["flushevery", "flushEvery", 256, 1 << 20],

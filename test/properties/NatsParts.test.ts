@@ -225,10 +225,11 @@ const repliesState = (
   maxPendingRequests: number,
   events: Array<NatsEvent>,
   published: Array<Published>,
-  client: { refusing: boolean } = { refusing: false }
+  client: { refusing: boolean } = { refusing: false },
+  maxPendingRequestBytes = 8 * 1024 * 1024
 ) =>
   ({
-    options: { maxPendingRequests },
+    options: { maxPendingRequests, maxPendingRequestBytes },
     subjects: subjects("t"),
     report: (e: NatsEvent) => events.push(e),
     // No count owed to any sender: the acknowledgements ride elsewhere (the property above).
@@ -780,103 +781,116 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
-  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already) makes the oldest request forgotten, all its copies (RequestForgotten); a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
+  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already), or past maxPendingRequestBytes of their ids and reply subjects, makes the oldest requests forgotten, all their copies (RequestForgotten); a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.array(arbReplyStep, { maxLength: 40 }), (maxPending, steps) => {
-        const events: Array<NatsEvent> = []
-        const published: Array<Published> = []
-        const client = { refusing: false }
-        const replies = new Replies(repliesState(maxPending, events, published, client))
-        const s = subjects("t")
-        // Request r comes from process p<r mod 2>.
-        const idOf = (r: number) => `r${r}`
-        const processOf = (r: number) => `p${r % 2}`
-        // The model: the copies owed, by request, in the order the requests came to be owed.
-        const owed = new Map<string, Array<{ readonly destination: string; readonly reply: string }>>()
-        let copies = 0
-        for (const step of steps) {
-          const before = { events: events.length, published: published.length }
-          const expectedEvents: Array<NatsEvent> = []
-          const expectedPublished: Array<Published | Refused> = []
-          if (step.kind === "deliver") {
-            const id = idOf(step.request)
-            const copy = {
-              destination: step.destination,
-              reply: s.replyTo(processOf(step.request), step.destination, id)
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(arbReplyStep, { maxLength: 40 }),
+        // The budget of ids and reply subjects (the default, or a few copies' worth), and each id's padding.
+        fc.option(fc.integer({ min: 20, max: 120 }), { nil: undefined }),
+        fc.array(fc.nat(12), { minLength: 4, maxLength: 4 }),
+        (maxPending, steps, maxBytes, padding) => {
+          const events: Array<NatsEvent> = []
+          const published: Array<Published> = []
+          const client = { refusing: false }
+          const replies = new Replies(repliesState(maxPending, events, published, client, maxBytes))
+          const s = subjects("t")
+          // Request r comes from process p<r mod 2>.
+          const idOf = (r: number) => `r${r}${"x".repeat(padding[r] ?? 0)}`
+          const processOf = (r: number) => `p${r % 2}`
+          // The model: the copies owed, by request, in the order the requests came to be owed.
+          const owed = new Map<string, Array<{ readonly destination: string; readonly reply: string }>>()
+          let copies = 0
+          for (const step of steps) {
+            const before = { events: events.length, published: published.length }
+            const expectedEvents: Array<NatsEvent> = []
+            const expectedPublished: Array<Published | Refused> = []
+            if (step.kind === "deliver") {
+              const id = idOf(step.request)
+              const copy = {
+                destination: step.destination,
+                reply: s.replyTo(processOf(step.request), step.destination, id)
+              }
+              // Every copy counts, a request's next copy too (until a property drew the bound against
+              // them, copies of one request were never counted against it).
+              const owedBytes = () =>
+                [...owed].reduce((n, [key, list]) => n + list.reduce((m, c) => m + key.length + c.reply.length, 0), 0)
+              const bytes = id.length + copy.reply.length
+              while (owed.size > 0 && (copies >= maxPending || owedBytes() + bytes > (maxBytes ?? 8 * 1024 * 1024))) {
+                const [oldest, forgotten] = owed.entries().next().value as [string, Array<unknown>]
+                owed.delete(oldest)
+                copies -= forgotten.length
+                expectedEvents.push({ _tag: "RequestForgotten", msgId: oldest })
+              }
+              const known = owed.get(id)
+              if (known !== undefined) known.push(copy)
+              else owed.set(id, [copy])
+              copies++
+              expect(copies).toBeLessThanOrEqual(maxPending)
+              expect(owed.size === 1 || owedBytes() <= (maxBytes ?? 8 * 1024 * 1024)).toBe(true)
+              replies.registerInbound(id, copy)
+            } else if (step.kind === "answer") {
+              const id = idOf(step.request)
+              const response = msg(`x${before.published}`, step.encodable ? "answer" : 10n, {
+                header: { parentId: id }
+              })
+              const copiesOwed = owed.get(id)
+              const oldest = copiesOwed?.[0]
+              let subject: string | undefined
+              if (copiesOwed !== undefined && oldest !== undefined) {
+                const i = step.from === undefined ? 0 : copiesOwed.findIndex((c) => c.destination === step.from)
+                if (i >= 0) {
+                  subject = (copiesOwed.splice(i, 1)[0] as { reply: string }).reply
+                  copies--
+                  if (copiesOwed.length === 0) owed.delete(id)
+                } else subject = s.replyTo(processOf(step.request), step.from as string, id)
+                const json = encodeJsonResult(response)
+                // Unattributed, it is marked so: the caller's process attributes it, never to this copy's module on S's word.
+                const marked = step.from === undefined ? { [UnattributedHeader]: "1" } : undefined
+                // What the client refuses to publish is reported, named by its responder (R-NATS-3): the copy is answered all the same.
+                if (step.refused)
+                  expectedEvents.push({
+                    _tag: "PublishFailed",
+                    module: step.from ?? oldest.destination,
+                    msgId: response.header.id,
+                    reason: "connection closed"
+                  })
+                else
+                  expectedPublished.push(
+                    Result.isSuccess(json)
+                      ? { subject, data: json.success, headers: marked }
+                      : { subject, refused: true as const, marked: marked !== undefined }
+                  )
+              }
+              client.refusing = step.refused
+              expect(replies.forwardResponse(response, step.from)).toBe(subject !== undefined)
+              client.refusing = false
+            } else {
+              const prefix = s.replyInbox(`p${step.process}`).slice(0, -1)
+              for (const [id, list] of [...owed]) {
+                const kept = list.filter((c) => !c.reply.startsWith(prefix))
+                copies -= list.length - kept.length
+                if (kept.length === 0) owed.delete(id)
+                else owed.set(id, kept)
+              }
+              replies.forgetProcess(`p${step.process}`)
             }
-            // Every copy counts, a request's next copy too (until a property drew the bound against
-            // them, copies of one request were never counted against it).
-            if (copies >= maxPending) {
-              const [oldest, forgotten] = owed.entries().next().value as [string, Array<unknown>]
-              owed.delete(oldest)
-              copies -= forgotten.length
-              expectedEvents.push({ _tag: "RequestForgotten", msgId: oldest })
-            }
-            const known = owed.get(id)
-            if (known !== undefined) known.push(copy)
-            else owed.set(id, [copy])
-            copies++
-            expect(copies).toBeLessThanOrEqual(maxPending)
-            replies.registerInbound(id, copy)
-          } else if (step.kind === "answer") {
-            const id = idOf(step.request)
-            const response = msg(`x${before.published}`, step.encodable ? "answer" : 10n, { header: { parentId: id } })
-            const copiesOwed = owed.get(id)
-            const oldest = copiesOwed?.[0]
-            let subject: string | undefined
-            if (copiesOwed !== undefined && oldest !== undefined) {
-              const i = step.from === undefined ? 0 : copiesOwed.findIndex((c) => c.destination === step.from)
-              if (i >= 0) {
-                subject = (copiesOwed.splice(i, 1)[0] as { reply: string }).reply
-                copies--
-                if (copiesOwed.length === 0) owed.delete(id)
-              } else subject = s.replyTo(processOf(step.request), step.from as string, id)
-              const json = encodeJsonResult(response)
-              // Unattributed, it is marked so: the caller's process attributes it, never to this copy's module on S's word.
-              const marked = step.from === undefined ? { [UnattributedHeader]: "1" } : undefined
-              // What the client refuses to publish is reported, named by its responder (R-NATS-3): the copy is answered all the same.
-              if (step.refused)
-                expectedEvents.push({
-                  _tag: "PublishFailed",
-                  module: step.from ?? oldest.destination,
-                  msgId: response.header.id,
-                  reason: "connection closed"
-                })
-              else
-                expectedPublished.push(
-                  Result.isSuccess(json)
-                    ? { subject, data: json.success, headers: marked }
-                    : { subject, refused: true as const, marked: marked !== undefined }
-                )
-            }
-            client.refusing = step.refused
-            expect(replies.forwardResponse(response, step.from)).toBe(subject !== undefined)
-            client.refusing = false
-          } else {
-            const prefix = s.replyInbox(`p${step.process}`).slice(0, -1)
-            for (const [id, list] of [...owed]) {
-              const kept = list.filter((c) => !c.reply.startsWith(prefix))
-              copies -= list.length - kept.length
-              if (kept.length === 0) owed.delete(id)
-              else owed.set(id, kept)
-            }
-            replies.forgetProcess(`p${step.process}`)
+            expect(events.slice(before.events)).toEqual(expectedEvents)
+            const got = published.slice(before.published)
+            expect(got.length).toBe(expectedPublished.length)
+            got.forEach((p, i) => {
+              const e = expectedPublished[i] as Published | Refused
+              if ("refused" in e) {
+                // An empty message whose header says why (R-NATS-6): the caller's process makes it an error response.
+                expect([p.subject, p.data]).toEqual([e.subject, ""])
+                expect(p.headers?.[UndeliverableHeader]).toMatch(/^response not encodable: /)
+                expect(p.headers?.[UnattributedHeader]).toBe(e.marked ? "1" : undefined)
+              } else expect(p).toEqual(e)
+            })
+            expect(Effect.runSync(replies.pendingRequests)).toBe(copies)
           }
-          expect(events.slice(before.events)).toEqual(expectedEvents)
-          const got = published.slice(before.published)
-          expect(got.length).toBe(expectedPublished.length)
-          got.forEach((p, i) => {
-            const e = expectedPublished[i] as Published | Refused
-            if ("refused" in e) {
-              // An empty message whose header says why (R-NATS-6): the caller's process makes it an error response.
-              expect([p.subject, p.data]).toEqual([e.subject, ""])
-              expect(p.headers?.[UndeliverableHeader]).toMatch(/^response not encodable: /)
-              expect(p.headers?.[UnattributedHeader]).toBe(e.marked ? "1" : undefined)
-            } else expect(p).toEqual(e)
-          })
-          expect(Effect.runSync(replies.pendingRequests)).toBe(copies)
         }
-      }),
+      ),
       fcParams(300)
     ))
 

@@ -98,8 +98,16 @@ export interface NatsContextOptions {
    * is dropped and reported (R-NATS-8). Default 1024.
    */
   readonly maxInbound?: number | undefined
-  /** Sync requests from other processes still owed an answer, remembered at most (default 65536). */
+  /**
+   * Copies of sync requests from other processes still owed an answer, remembered at most (another copy
+   * of one id counts too; default 65536).
+   */
   readonly maxPendingRequests?: number | undefined
+  /**
+   * Their ids and reply subjects, in UTF-16 units added up, remembered at most (default 8 MiB); past it
+   * the oldest are forgotten (R-NATS-6).
+   */
+  readonly maxPendingRequestBytes?: number | undefined
   /**
    * Other processes the registry knows at most (default 1024); an announcement from one more is
    * ignored and reported (R-NATS-4).
@@ -161,6 +169,7 @@ export interface ResolvedNatsOptions {
   readonly missedHeartbeats: number
   readonly maxInbound: number
   readonly maxPendingRequests: number
+  readonly maxPendingRequestBytes: number
   readonly maxPeers: number
   readonly maxPeerModules: number
   readonly flushEvery: number
@@ -263,6 +272,7 @@ export const resolveNatsOptions = (
     ["missedHeartbeats", 3, 1000],
     ["maxInbound", 1024, 1 << 24],
     ["maxPendingRequests", 65_536, 1 << 24],
+    ["maxPendingRequestBytes", 8 * 1024 * 1024, 2 ** 40],
     ["maxPeers", 1024, 1 << 20],
     ["maxPeerModules", 16_384, 1 << 24],
     ["flushEvery", 256, 1 << 20],
@@ -301,6 +311,7 @@ export const resolveNatsOptions = (
     missedHeartbeats: numbers.missedHeartbeats as number,
     maxInbound: numbers.maxInbound as number,
     maxPendingRequests: numbers.maxPendingRequests as number,
+    maxPendingRequestBytes: numbers.maxPendingRequestBytes as number,
     maxPeers: numbers.maxPeers as number,
     maxPeerModules: numbers.maxPeerModules as number,
     flushEvery: numbers.flushEvery as number,
@@ -345,6 +356,7 @@ const yamlKeys: Record<string, keyof NatsContextOptions> = {
   missedheartbeats: "missedHeartbeats",
   maxinbound: "maxInbound",
   maxpendingrequests: "maxPendingRequests",
+  maxpendingrequestbytes: "maxPendingRequestBytes",
   maxpeers: "maxPeers",
   maxpeermodules: "maxPeerModules",
   flushevery: "flushEvery",

@@ -55,6 +55,8 @@ export class Replies {
   /** Sync requests from other processes, by request id: one entry per copy delivered here. */
   private readonly inbound = new Map<string, Array<Inbound>>()
   private inboundCount = 0
+  /** Their ids' and reply subjects' lengths, added up, a copy's each (`maxPendingRequestBytes`). */
+  private inboundBytes = 0
   /**
    * Per request id, the request of the latest call with that id this process published, the module its
    * first copy was published to, and whether copies went to several modules (a group call), answered or
@@ -72,22 +74,31 @@ export class Replies {
   }
 
   /**
-   * Remembers a copy of request `id`; past `maxPendingRequests` copies the oldest request is forgotten,
-   * all its copies. Every copy counts, another of a request owed already too (until a property drew
-   * them against the bound, such copies were never counted against it, and a client sending one id
-   * again and again made this grow without end).
+   * Remembers a copy of request `id`; past `maxPendingRequests` copies, or `maxPendingRequestBytes` of
+   * their ids and reply subjects, the oldest requests are forgotten, all their copies, as many as it
+   * takes (one copy longer than the whole budget stays alone). Every copy counts, another of a request
+   * owed already too (until a property drew them against the bound, such copies were never counted
+   * against it, and a client sending one id again and again made this grow without end; until one drew
+   * long ids, `maxPendingRequests` ids as long as a payload could be kept).
    */
   registerInbound(id: string, entry: Inbound): void {
-    if (this.inboundCount >= this.state.options.maxPendingRequests) {
+    const { maxPendingRequests, maxPendingRequestBytes } = this.state.options
+    const bytes = id.length + entry.reply.length
+    while (
+      this.inbound.size > 0 &&
+      (this.inboundCount >= maxPendingRequests || this.inboundBytes + bytes > maxPendingRequestBytes)
+    ) {
       const [oldest, forgotten] = this.inbound.entries().next().value as [string, Array<Inbound>]
-      this.inboundCount -= forgotten.length
       this.inbound.delete(oldest)
+      this.inboundCount -= forgotten.length
+      for (const e of forgotten) this.inboundBytes -= oldest.length + e.reply.length
       this.state.report({ _tag: "RequestForgotten", msgId: oldest })
     }
     const known = this.inbound.get(id)
     if (known !== undefined) known.push(entry)
     else this.inbound.set(id, [entry])
     this.inboundCount++
+    this.inboundBytes += bytes
   }
 
   /** Takes the copy of request `id` delivered to `from` (unattributed: the oldest), if one is owed. */
@@ -98,6 +109,7 @@ export class Replies {
     if (i < 0) return undefined
     const [entry] = entries.splice(i, 1)
     this.inboundCount--
+    this.inboundBytes -= id.length + (entry as Inbound).reply.length
     if (entries.length === 0) this.inbound.delete(id)
     return entry
   }
@@ -180,6 +192,7 @@ export class Replies {
     for (const [id, entries] of [...this.inbound]) {
       const kept = entries.filter((e) => !e.reply.startsWith(inbox))
       this.inboundCount -= entries.length - kept.length
+      for (const e of entries) if (e.reply.startsWith(inbox)) this.inboundBytes -= id.length + e.reply.length
       if (kept.length === 0) this.inbound.delete(id)
       else if (kept.length < entries.length) this.inbound.set(id, kept)
     }
