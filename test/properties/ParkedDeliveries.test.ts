@@ -6,7 +6,10 @@
  * wait (`waitingDeliveries`), however many destinations; every message is received once and in
  * order, those that found their fiber waiting and those that started one; and once both contexts
  * have ended, no fiber of theirs is left, waiting or not: Effect's own count of live fibers
- * (`Metric.enableRuntimeMetricsLayer`, the gauge `child_fibers_active`) is back where it started.
+ * (`Metric.enableRuntimeMetricsLayer`, the gauge `child_fibers_active`) is back where it started. A
+ * destination that is no module here never has a fiber wait for it: a peer naming ever new (and long)
+ * destinations would otherwise keep up to `maxParkedDeliveries` of them, names and all (until a
+ * property sent to such destinations, it did: 64 names as long as a frame).
  */
 import { Effect, Exit, Metric, Scope } from "effect"
 import fc from "fast-check"
@@ -17,6 +20,7 @@ import { unix } from "../../src/contexts/socket/SocketAddress.ts"
 import { makeSide, run } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
+import { handshakeLine, rawPeer } from "../support/rawPeer.ts"
 
 const address = unix("/parked/server.sock")
 
@@ -74,4 +78,58 @@ describe("R-SOCK-8 delivery fibers that wait for more are bounded", () => {
       ),
       fcParams(12)
     ))
+
+  it(
+    "R-SOCK-8 R-SOCK-10 a destination that is no module here is reported Undeliverable and no delivery fiber waits for it: after each round, min(n, maxParkedDeliveries) wait for the n modules that exist, whatever else the peer names",
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 8 }),
+          fc.integer({ min: 1, max: 12 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.nat(2000),
+          (n, missing, rounds, length) =>
+            run(
+              Effect.gen(function* () {
+                const network = new MemoryNetwork()
+                const s = yield* makeSide(network.transport)
+                const modules = Array.from({ length: n }, (_, k) => `D${k}`)
+                for (const module of modules) yield* s.beehive.addModule(module)
+                yield* s.socket.serve({ address, accept: ["X"] })
+                const raw = yield* rawPeer(yield* network.transport.connect(address))
+                yield* raw.send(handshakeLine("hs", "X", undefined))
+                yield* awaitCount(
+                  Effect.sync(() => Math.min(raw.received.length, 1)),
+                  1,
+                  "the handshake answer"
+                )
+                let sent = 0
+                for (let round = 0; round < rounds; round++) {
+                  const gone = Array.from({ length: missing }, (_, k) => `gone-${round}-${k}-${"x".repeat(length)}`)
+                  for (const destination of [...modules, ...gone])
+                    yield* raw.send({
+                      header: { msg_id: `${destination.slice(0, 12)}-${round}`, timestamp: 1 },
+                      route: { destination },
+                      content: round
+                    })
+                  sent += missing
+                  for (const module of modules) expect((yield* s.beehive.receive(module)).content).toBe(round)
+                  yield* awaitCount(
+                    Effect.sync(() => s.events.filter((e) => e._tag === "Undeliverable").length),
+                    sent,
+                    `messages to no module reported after round ${round}`
+                  )
+                  yield* awaitCount(
+                    s.socket.waitingDeliveries,
+                    Math.min(n, maxParkedDeliveries),
+                    `delivery fibers waiting after round ${round}`
+                  )
+                }
+              })
+            )
+        ),
+        fcParams(20)
+      ),
+    120_000
+  )
 })

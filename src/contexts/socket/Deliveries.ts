@@ -20,6 +20,7 @@
  * @internal
  */
 import { Effect, type Exit, MutableList } from "effect"
+import { ModuleNotFound } from "../../model/Errors.ts"
 import * as Message from "../../model/Message.ts"
 import { ProcessEndingReason } from "../ContextHost.ts"
 import { undelivered } from "../Undelivered.ts"
@@ -194,6 +195,8 @@ export class Deliveries {
     const destination = delivery.destination
     let item: QueuedMessage | undefined
     let exit: Exit.Exit<void, unknown> | undefined
+    // Whether the last message found no module of its destination here: then no fiber waits for more.
+    let noModule = false
     while (true) {
       while (delivery.queue.length > 0) {
         item = MutableList.take(delivery.queue) as QueuedMessage
@@ -201,25 +204,28 @@ export class Deliveries {
         offer.admitted = false
         exit = yield* Effect.exit(restore(state.deliver(destination, item.message, admitted)))
         const refused = undelivered(exit, offer.admitted)
+        noModule = refused?.error instanceof ModuleNotFound
         if (refused !== undefined) yield* item.from.undeliverable(item.message, destination, refused.reason)
       }
       item = undefined
       exit = undefined
-      if (!(yield* restore(Deliveries.park(state, delivery)))) return
+      if (!(yield* restore(Deliveries.park(state, delivery, noModule)))) return
     }
   }
 
-  // True once there is a message to deliver; false at once when `maxParkedDeliveries` wait already,
+  // True once there is a message to deliver; false at once when `maxParkedDeliveries` wait already, or
+  // its destination is no module here (`noModule`: a peer naming ever new destinations, as long as a
+  // frame, would otherwise keep that many names; until a property sent to such destinations, it did),
   // and the delivery is then forgotten (only its fiber removes its key, and only here: it still maps
   // to this delivery). All of it is decided as the wait is registered, in the step that finds the queue
   // empty: a fiber can be preempted between two steps, and a message queued in between, while this
   // fiber still counted as draining, would wake nobody, or be left in a delivery no fiber drains
   // (until a property with preemption past the bound found it, ParkedDeliveriesBound). Resumed by
   // `fork`; the canceller runs when a stop cuts the wait.
-  private static park(state: SocketState, delivery: Delivery): Effect.Effect<boolean> {
+  private static park(state: SocketState, delivery: Delivery, noModule: boolean): Effect.Effect<boolean> {
     return Effect.callback<boolean>((resume) => {
       if (delivery.queue.length > 0) return resume(woken)
-      if (state.parkedDeliveries >= maxParkedDeliveries) {
+      if (noModule || state.parkedDeliveries >= maxParkedDeliveries) {
         state.deliveries.delete(delivery.key)
         return resume(notParked)
       }
