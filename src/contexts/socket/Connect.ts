@@ -149,9 +149,11 @@ export const connect = (
             for (const module of exchange.modules) {
               if (module !== options.module && (yield* state.addRemoteModule(link, module))) registered.push(module)
             }
+            // A set: the exchange may list 10,000 modules in 100,000 memberships (R-SOCK-7).
+            const isRegistered = new Set(registered)
             for (const [group, members] of Object.entries(exchange.groups)) {
               for (const member of members) {
-                if (registered.includes(member)) yield* Effect.ignore(beehive.addModuleGroup(member, group))
+                if (isRegistered.has(member)) yield* Effect.ignore(beehive.addModuleGroup(member, group))
               }
             }
             connections++

@@ -56,8 +56,20 @@ export const ModuleExchangeSchema = Schema.Struct({
 const decodeExchangeWire = Schema.decodeUnknownResult(ModuleExchangeSchema)
 
 /**
+ * The most modules a module exchange may list, as a NATS announcement (R-SOCK-7): each becomes a socket
+ * module here, about 3 KB.
+ *
+ * @category constants
+ */
+export const MaxExchangeModules = 10_000
+
+/** The most groups and memberships, added up, a module exchange may list (R-SOCK-7). @category constants */
+export const MaxExchangeGroupEntries = 100_000
+
+/**
  * Validates a handshake answer's content as a module exchange. Fails with `SocketProtocolError`
- * ("Exchange"). Never throws.
+ * ("Exchange"), also for one listing more than `MaxExchangeModules` modules or `MaxExchangeGroupEntries`
+ * groups and memberships (a server could otherwise make this process register millions). Never throws.
  *
  * @category decoding
  */
@@ -66,12 +78,22 @@ export const decodeExchange = (peer: string, content: unknown): Result.Result<Mo
   if (Result.isFailure(decoded)) {
     return Result.fail(new SocketProtocolError({ peer, reason: "Exchange", detail: decoded.failure.message }))
   }
+  const refused = (detail: string) => Result.fail(new SocketProtocolError({ peer, reason: "Exchange", detail }))
+  const modules = decoded.success.modules ?? []
+  if (modules.length > MaxExchangeModules)
+    return refused(`it lists ${modules.length} modules, more than ${MaxExchangeModules}`)
   const groups: Record<string, ReadonlyArray<string>> = {}
-  for (const [group, members] of Object.entries(decoded.success.groups ?? {})) groups[group] = members ?? []
+  let entries = 0
+  for (const [group, members] of Object.entries(decoded.success.groups ?? {})) {
+    groups[group] = members ?? []
+    entries += 1 + (members?.length ?? 0)
+  }
+  if (entries > MaxExchangeGroupEntries)
+    return refused(`it lists ${entries} groups and memberships, more than ${MaxExchangeGroupEntries}`)
   const heartbeat = decoded.success.heartbeat
   const receipts = decodeOffer(decoded.success.receipts)
   return Result.succeed({
-    modules: decoded.success.modules ?? [],
+    modules,
     groups,
     ...(heartbeat === undefined ? {} : { heartbeat }),
     ...(receipts === undefined ? {} : { receipts })
