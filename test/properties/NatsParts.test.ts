@@ -249,7 +249,9 @@ interface Refused {
 }
 
 type ReplyStep =
-  | { readonly kind: "deliver"; readonly request: number; readonly destination: string }
+  | { readonly kind: "deliver"; readonly request: number; readonly destination: string; readonly process: number }
+  /** The serving side cannot deliver the `which`th copy owed to `destination` (its inbound queue full). */
+  | { readonly kind: "undeliverable"; readonly request: number; readonly destination: string; readonly which: number }
   | {
       readonly kind: "answer"
       readonly request: number
@@ -261,20 +263,34 @@ type ReplyStep =
 
 const Destinations = ["A", "B", "C"]
 
+/** A request of four, mostly of two: copies of one request, from two processes, meet more often. */
+const arbRequest = fc.oneof(fc.nat(1), fc.nat(3))
+
 const arbReplyStep: fc.Arbitrary<ReplyStep> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant("deliver" as const),
-      request: fc.nat(3),
-      destination: fc.constantFrom(...Destinations)
+      request: arbRequest,
+      destination: fc.constantFrom(...Destinations),
+      // Its sender: one id may come from two processes.
+      process: fc.nat(1)
+    })
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("undeliverable" as const),
+      request: arbRequest,
+      destination: fc.constantFrom(...Destinations),
+      which: fc.nat(2)
     })
   },
   {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant("answer" as const),
-      request: fc.nat(3),
+      request: arbRequest,
       from: fc.option(fc.constantFrom(...Destinations), { nil: undefined }),
       // Mostly a response JSON carries; sometimes one with a bigint (R-JSON-3).
       encodable: fc.constantFrom(true, true, true, false),
@@ -781,23 +797,75 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
+  it("R-NATS-6 R-NATS-8 copies of one request id from several processes to one module: a copy the serving side cannot deliver is answered as undeliverable, that copy and no other; each answer then goes to the oldest copy still owed", () =>
+    fc.assert(
+      fc.property(
+        // Each copy's sender, in the order delivered, and the order in which they end: refused or answered.
+        fc.array(fc.nat(2), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+        (senders, refusals) => {
+          const events: Array<NatsEvent> = []
+          const published: Array<Published> = []
+          const state = repliesState(16, events, published) as unknown as Record<string, unknown>
+          const replies = new Replies(state as unknown as NatsState)
+          state.replies = replies
+          state.host = { onUndeliverable: () => {} }
+          const serving = new Serving(state as unknown as NatsState)
+          const s = subjects("t")
+          const owed = senders.map((p) => s.replyTo(`p${p}`, "A", "r"))
+          for (const reply of owed) replies.registerInbound("r", { destination: "A", reply })
+          const expected: Array<Published> = []
+          for (const [i, refuse] of refusals.entries()) {
+            if (owed.length === 0) break
+            if (refuse) {
+              // The newest copy still owed is the one the full queue dropped (copies of one reply subject,
+              // one sender's, are alike: the oldest of them goes).
+              const reply = owed[owed.length - 1] as string
+              owed.splice(owed.indexOf(reply), 1)
+              expected.push({ subject: reply, data: "", headers: { [UndeliverableHeader]: "full" } })
+              serving.undeliverable("A", msg("r", "", { header: { sync: true } }), reply, "full")
+            } else {
+              const reply = owed.shift() as string
+              const response = msg(`x${i}`, "answer", { header: { parentId: "r" } })
+              const json = encodeJsonResult(response)
+              expected.push({ subject: reply, data: Result.isSuccess(json) ? json.success : "", headers: undefined })
+              expect(replies.forwardResponse(response, "A")).toBe(true)
+            }
+          }
+          expect(published).toEqual(expected)
+          expect(Effect.runSync(replies.pendingRequests)).toBe(owed.length)
+        }
+      ),
+      fcParams(200)
+    ))
+
   it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already), or past maxPendingRequestBytes of their ids and reply subjects, makes the oldest requests forgotten, all their copies (RequestForgotten); a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 6 }),
         fc.array(arbReplyStep, { maxLength: 40 }),
         // The budget of ids and reply subjects (the default, or a few copies' worth), and each id's padding.
-        fc.option(fc.integer({ min: 20, max: 120 }), { nil: undefined }),
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.integer({ min: 20, max: 300 }) }
+        ),
         fc.array(fc.nat(12), { minLength: 4, maxLength: 4 }),
         (maxPending, steps, maxBytes, padding) => {
           const events: Array<NatsEvent> = []
           const published: Array<Published> = []
           const client = { refusing: false }
-          const replies = new Replies(repliesState(maxPending, events, published, client, maxBytes))
+          const state = repliesState(maxPending, events, published, client, maxBytes) as unknown as Record<
+            string,
+            unknown
+          >
+          const replies = new Replies(state as unknown as NatsState)
+          state.replies = replies
+          state.host = { onUndeliverable: () => {} }
+          const serving = new Serving(state as unknown as NatsState)
           const s = subjects("t")
-          // Request r comes from process p<r mod 2>.
           const idOf = (r: number) => `r${r}${"x".repeat(padding[r] ?? 0)}`
-          const processOf = (r: number) => `p${r % 2}`
+          /** The process a reply subject names (`t.resp.<process>.<module>.<id>`). */
+          const processIn = (reply: string) => reply.split(".")[2] as string
           // The model: the copies owed, by request, in the order the requests came to be owed.
           const owed = new Map<string, Array<{ readonly destination: string; readonly reply: string }>>()
           let copies = 0
@@ -809,7 +877,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               const id = idOf(step.request)
               const copy = {
                 destination: step.destination,
-                reply: s.replyTo(processOf(step.request), step.destination, id)
+                reply: s.replyTo(`p${step.process}`, step.destination, id)
               }
               // Every copy counts, a request's next copy too (until a property drew the bound against
               // them, copies of one request were never counted against it).
@@ -829,6 +897,21 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               expect(copies).toBeLessThanOrEqual(maxPending)
               expect(owed.size === 1 || owedBytes() <= (maxBytes ?? 8 * 1024 * 1024)).toBe(true)
               replies.registerInbound(id, copy)
+            } else if (step.kind === "undeliverable") {
+              // The serving side answers the copy it could not deliver, that copy and no other (until a property
+              // drew one id from two processes, it took the first copy owed to the module, whichever).
+              const id = idOf(step.request)
+              const list = owed.get(id)
+              const toModule = (list ?? []).filter((c) => c.destination === step.destination)
+              const copy = toModule[step.which % Math.max(1, toModule.length)]
+              if (list !== undefined && copy !== undefined) {
+                list.splice(list.indexOf(copy), 1)
+                copies--
+                if (list.length === 0) owed.delete(id)
+                expectedEvents.push({ _tag: "Undeliverable", module: step.destination, msgId: id, reason: "full" })
+                expectedPublished.push({ subject: copy.reply, data: "", headers: { [UndeliverableHeader]: "full" } })
+                serving.undeliverable(step.destination, msg(id, "", { header: { sync: true } }), copy.reply, "full")
+              }
             } else if (step.kind === "answer") {
               const id = idOf(step.request)
               const response = msg(`x${before.published}`, step.encodable ? "answer" : 10n, {
@@ -843,7 +926,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                   subject = (copiesOwed.splice(i, 1)[0] as { reply: string }).reply
                   copies--
                   if (copiesOwed.length === 0) owed.delete(id)
-                } else subject = s.replyTo(processOf(step.request), step.from as string, id)
+                } else subject = s.replyTo(processIn(oldest.reply), step.from as string, id)
                 const json = encodeJsonResult(response)
                 // Unattributed, it is marked so: the caller's process attributes it, never to this copy's module on S's word.
                 const marked = step.from === undefined ? { [UnattributedHeader]: "1" } : undefined

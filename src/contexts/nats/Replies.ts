@@ -101,11 +101,17 @@ export class Replies {
     this.inboundBytes += bytes
   }
 
-  /** Takes the copy of request `id` delivered to `from` (unattributed: the oldest), if one is owed. */
-  takeInbound(id: string, from: string | undefined): Inbound | undefined {
+  /**
+   * Takes the copy of request `id` delivered to `from` (unattributed: the oldest; with `reply`, the one
+   * with that reply subject), if one is owed.
+   */
+  takeInbound(id: string, from: string | undefined, reply?: string): Inbound | undefined {
     const entries = this.inbound.get(id)
     if (entries === undefined) return undefined
-    const i = from === undefined ? 0 : entries.findIndex((e) => e.destination === from)
+    const i =
+      from === undefined
+        ? 0
+        : entries.findIndex((e) => e.destination === from && (reply === undefined || e.reply === reply))
     if (i < 0) return undefined
     const [entry] = entries.splice(i, 1)
     this.inboundCount--

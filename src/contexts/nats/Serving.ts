@@ -269,7 +269,9 @@ export class Serving {
   undeliverable(module: string, message: Message, reply: string | undefined, reason: string): void {
     this.state.report({ _tag: "Undeliverable", module, msgId: message.header.id, reason })
     if (message.header.sync && reply !== undefined) {
-      this.state.replies.takeInbound(message.header.id, module)
+      // That copy, not the first owed to the module: one id may come from several processes (until a
+      // property drew that, the other's entry went, and its answer to the one refused).
+      this.state.replies.takeInbound(message.header.id, module, reply)
       this.state.publish(reply, "", undefined, { ...this.ackHeaders(module, reply), [UndeliverableHeader]: reason })
     } else this.state.host.onUndeliverable(module, message)
   }
