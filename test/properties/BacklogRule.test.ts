@@ -10,7 +10,7 @@
 import { Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Backlog, type BacklogLimits } from "../../src/contexts/socket/Backlog.ts"
+import { Backlog, type BacklogLimits, makePeerHeld } from "../../src/contexts/socket/Backlog.ts"
 import { run } from "../socket/support.ts"
 import { fcParams } from "../support/fc.ts"
 
@@ -50,12 +50,7 @@ describe("R-SOCK-17 the pause rule of a connection's backlog", () => {
             const answering: Array<number> = []
             const sum = (sizes: ReadonlyArray<number>) => sizes.reduce((a, b) => a + b, 0)
             const responses = { queuedResponses: 0, queuedResponseBytes: 0 }
-            const backlog = new Backlog(limits, responses, {
-              messages: 0,
-              bytes: 0,
-              current: undefined,
-              release: () => {}
-            })
+            const backlog = new Backlog(limits, responses, makePeerHeld())
             const atLimit = () =>
               delivering.length >= limits.maxInboundBacklog ||
               sum(delivering) >= limits.maxInboundBacklogBytes ||
@@ -126,12 +121,7 @@ describe("R-SOCK-17 the pause rule of a connection's backlog", () => {
               queuedResponses: half(limits.maxQueuedResponses),
               queuedResponseBytes: half(limits.maxQueuedResponseBytes)
             }
-            const backlog = new Backlog(limits, responses, {
-              messages: 0,
-              bytes: 0,
-              current: undefined,
-              release: () => {}
-            })
+            const backlog = new Backlog(limits, responses, makePeerHeld())
             // One message of exactly half the byte limit (or none when that is 0), half the count otherwise.
             const messages = Math.min(half(limits.maxInboundBacklog), half(limits.maxInboundBacklogBytes))
             for (let i = 0; i < messages; i++) backlog.queued(1)
@@ -142,5 +132,70 @@ describe("R-SOCK-17 the pause rule of a connection's backlog", () => {
         )
       ),
       fcParams(100)
+    ))
+
+  it("R-SOCK-17 the connections of one peer module share its count: what any reads (an ended one too) counts for all, each pauses at the limit, and every paused one still open goes on once deliveries bring the count down to half", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 2, max: 3 }),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom("read" as const, "read" as const, "deliver" as const, "end" as const),
+            connection: fc.nat(2)
+          }),
+          { minLength: 1, maxLength: 40 }
+        ),
+        (maxInboundBacklog, count, steps) =>
+          run(
+            Effect.gen(function* () {
+              const limits = {
+                maxInboundBacklog,
+                maxInboundBacklogBytes: 1_000_000,
+                maxQueuedResponses: 1_000_000,
+                maxQueuedResponseBytes: 1_000_000
+              }
+              const held = makePeerHeld()
+              const connections = Array.from({ length: count }, () => ({
+                backlog: new Backlog(limits, { queuedResponses: 0, queuedResponseBytes: 0 }, held),
+                paused: undefined as Fiber.Fiber<void> | undefined,
+                ended: false
+              }))
+              let waiting = 0
+              for (const step of steps) {
+                const c = connections[step.connection % count] as (typeof connections)[number]
+                if (step.kind === "read") {
+                  // A paused connection reads nothing; an ended one may still read what it had in hand.
+                  if (c.paused !== undefined) continue
+                  waiting++
+                  c.backlog.queued(1)
+                  if (!c.ended && c.backlog.mustPause())
+                    c.paused = yield* Effect.forkChild(c.backlog.awaitRoom, { startImmediately: true })
+                } else if (step.kind === "deliver") {
+                  if (waiting === 0) continue
+                  waiting--
+                  c.backlog.taken(1)
+                } else if (!c.ended) {
+                  c.ended = true
+                  c.backlog.detach()
+                  if (c.paused !== undefined) yield* Fiber.interrupt(c.paused)
+                  c.paused = undefined
+                }
+                yield* settle
+                expect(c.backlog.waitingForDelivery).toBe(waiting)
+                for (const other of connections) {
+                  if (other.paused === undefined) continue
+                  const resumed = other.paused.pollUnsafe() !== undefined
+                  expect(resumed, "a paused connection goes on exactly when the count is down to half").toBe(
+                    2 * waiting <= maxInboundBacklog
+                  )
+                  if (resumed) other.paused = undefined
+                }
+              }
+              for (const c of connections) if (c.paused !== undefined) yield* Fiber.interrupt(c.paused)
+            })
+          )
+      ),
+      fcParams(200)
     ))
 })

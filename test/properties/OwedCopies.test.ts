@@ -21,8 +21,10 @@ import { fcParams } from "../support/fc.ts"
 import { handshakeLine, type RawPeer, rawPeer } from "../support/rawPeer.ts"
 
 type Module = "A" | "B"
+/** A module, one that is none here ("Z"), or none at all (""): those two are refused at once. */
+type Destination = Module | "Z" | ""
 type Step =
-  | { readonly kind: "request"; readonly from: 0 | 1; readonly id: number; readonly to: Module }
+  | { readonly kind: "request"; readonly from: 0 | 1; readonly id: number; readonly to: Destination }
   | { readonly kind: "answer"; readonly id: number; readonly by: Module }
   /** The client's connection closes, and it connects again. */
   | { readonly kind: "reconnect"; readonly from: 0 | 1 }
@@ -32,14 +34,19 @@ const module = fc.constantFrom("A" as const, "B" as const)
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant("request" as const), from: client, id: fc.nat(1), to: module })
+    arbitrary: fc.record({
+      kind: fc.constant("request" as const),
+      from: client,
+      id: fc.nat(1),
+      to: fc.oneof({ weight: 4, arbitrary: module }, fc.constantFrom("Z" as const, "" as const))
+    })
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("answer" as const), id: fc.nat(1), by: module }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reconnect" as const), from: client }) }
 )
 
 /** A request line as a raw client writes it: Go's JSON keys. */
-const requestLine = (id: string, seq: number, to: Module) => ({
+const requestLine = (id: string, seq: number, to: Destination) => ({
   header: { msg_id: id, timestamp: seq, sync: true },
   route: { destination: to },
   content: `q${seq}`
@@ -62,7 +69,7 @@ interface Copy {
 
 describe("R-SOCK-9 requests whose ids peers reuse", () => {
   it(
-    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either the oldest requests are forgotten, all their copies; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it",
+    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either the oldest requests are forgotten, all their copies; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it; a request refused at once (no destination, or no such module) is answered over its own connection, its own copy taken",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -143,22 +150,47 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                   } else if (s.kind === "request") {
                     const id = idOf(s.id)
                     const owedBytes = () => [...owed].reduce((n, [key, list]) => n + key.length * list.length, 0)
-                    while (
-                      owed.size > 0 &&
-                      (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
-                    ) {
-                      const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
-                      owed.delete(oldest)
-                      copies -= list.length
-                      for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
-                    }
                     const from = current[s.from] as number
-                    owed.set(id, [...(owed.get(id) ?? []), { at: from, to: s.to }])
-                    copies++
-                    yield* at(from).raw.send(requestLine(id, ++seq, s.to))
-                    // Received by its module, so remembered: the next step finds it owed.
-                    const request = yield* server.beehive.receive(s.to).pipe(Effect.timeout("3 seconds"))
-                    expect(request.header.id).toBe(id)
+                    if (s.to === "Z" || s.to === "") {
+                      // Refused at once, with an error response to its own connection: one with no
+                      // destination never owed; one to no module owed (counted) until it is refused.
+                      while (
+                        s.to === "Z" &&
+                        owed.size > 0 &&
+                        (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
+                      ) {
+                        const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
+                        owed.delete(oldest)
+                        copies -= list.length
+                        for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
+                      }
+                      at(from).expected.push(id)
+                      const refusals = server.events.filter((e) => e._tag === "Undeliverable").length
+                      yield* at(from).raw.send(requestLine(id, ++seq, s.to))
+                      yield* waitForEffect(
+                        Effect.sync(() => server.events.filter((e) => e._tag === "Undeliverable").length),
+                        (n) => n > refusals,
+                        `request ${id} to "${s.to}" refused`
+                      )
+                      yield* answersArrived(at(from))
+                    } else {
+                      while (
+                        owed.size > 0 &&
+                        (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
+                      ) {
+                        const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
+                        owed.delete(oldest)
+                        copies -= list.length
+                        for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
+                      }
+                      const to = s.to
+                      owed.set(id, [...(owed.get(id) ?? []), { at: from, to }])
+                      copies++
+                      yield* at(from).raw.send(requestLine(id, ++seq, to))
+                      // Received by its module, so remembered: the next step finds it owed.
+                      const request = yield* server.beehive.receive(to).pipe(Effect.timeout("3 seconds"))
+                      expect(request.header.id).toBe(id)
+                    }
                   } else {
                     const id = idOf(s.id)
                     const list = owed.get(id)

@@ -113,10 +113,12 @@ export class Registry {
           `${modules.size} modules listed, room for ${room} (maxPeerModules ${maxPeerModules})`,
           now
         )
-      if (a.kind === "hello") yield* this.announce("beat")
+      // Counted in the step that checked the bounds: another fiber (the heartbeat's, finding processes
+      // silent) may run at any later step, and must find the count as the table is.
       this.listed += modules.size - before.size
       this.peers.set(a.process, { lastSeen: now, modules, batches: a.batches === true })
       if (known === undefined) this.state.report({ _tag: "PeerUp", process: a.process, modules: a.modules })
+      if (a.kind === "hello") yield* this.announce("beat")
       for (const m of modules) if (!before.has(m)) yield* this.addOwner(m, a.process)
       for (const m of before) if (!modules.has(m)) yield* this.removeOwner(m, a.process)
     })

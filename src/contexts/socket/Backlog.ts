@@ -42,6 +42,8 @@ export type BacklogLimits = Pick<
  * leaves what it read counted until it is delivered, so the next one reads only once there is room
  * (until a property reconnected peers, each new connection started from nothing, and a peer that
  * connected again and again made this process hold `maxInboundBacklog` more messages each time).
+ * Several may be open at once (a takeover in progress; two clients of one module): each paused one
+ * goes on when there is room.
  *
  * @category models
  */
@@ -49,11 +51,12 @@ export interface PeerHeld {
   /** Messages read and not yet taken by a delivery fiber, and their size. */
   messages: number
   bytes: number
-  /** The backlog of the peer module's connection now, whose reading waits for room. */
-  current: Backlog | undefined
-  /** Called once it holds nothing and has no connection: it may be forgotten. */
-  readonly release: () => void
+  /** The backlogs of the peer module's connections still open, whose reading may wait for room. */
+  readonly open: Set<Backlog>
 }
+
+/** A new, empty `PeerHeld`. @category constructors */
+export const makePeerHeld = (): PeerHeld => ({ messages: 0, bytes: 0, open: new Set() })
 
 /**
  * One connection's backlog and its pause rule; see the module documentation.
@@ -67,12 +70,12 @@ export class Backlog {
   /** Resumes the paused reading, while it waits for room. */
   private wakeReader: (() => void) | undefined = undefined
 
-  /** The backlog of the connection of the peer module whose messages `held` counts: its connection now. */
+  /** The backlog of a connection of the peer module whose messages `held` counts. */
   constructor(limits: BacklogLimits, responses: QueuedResponses, held: PeerHeld) {
     this.limits = limits
     this.responses = responses
     this.held = held
-    held.current = this
+    held.open.add(this)
   }
 
   /** Messages its peer module's connections read and no delivery fiber took yet. */
@@ -87,23 +90,22 @@ export class Backlog {
   }
 
   /**
-   * A delivery fiber took a message of `bytes` (read by this connection or an earlier one of its peer
-   * module): the paused reading of the peer module's connection now goes on if there is room.
+   * A delivery fiber took a message of `bytes` (read by this connection or another of its peer module):
+   * the paused reading of each of the peer module's open connections goes on if there is room.
    */
   taken(bytes: number): void {
     const held = this.held
     held.messages--
     held.bytes -= bytes
-    if (held.current !== undefined) held.current.resumeIfRoom()
-    else if (held.messages === 0) held.release()
+    for (const backlog of held.open) backlog.resumeIfRoom()
   }
 
-  /** The connection ended: what it read stays counted for the next one of its peer module. */
+  /**
+   * The connection ended: what it read, and what it may still read until its reading stops, stays
+   * counted for the other connections of its peer module.
+   */
   detach(): void {
-    const held = this.held
-    if (held.current !== this) return
-    held.current = undefined
-    if (held.messages === 0) held.release()
+    this.held.open.delete(this)
   }
 
   /** Resumes the paused reading when both queues are down to half (after answers were written). */

@@ -303,7 +303,7 @@ export class Deliveries {
       })
       if (!message.header.sync) return
       const error = yield* Message.newErrorResponse(message, reason)
-      if (!this.state.forwardResponse(error, destination)) this.link.sendResponse(error, destination)
+      this.state.refuseCopy(error, this.link, destination)
     })
   }
 }

@@ -13,7 +13,7 @@ import type { Message } from "../../model/Message.ts"
 import type { BeehiveService } from "../BeehiveService.ts"
 import type { ContextHostService } from "../ContextHost.ts"
 import type { ModuleContext } from "../ModuleContext.ts"
-import type { PeerHeld } from "./Backlog.ts"
+import { makePeerHeld, type PeerHeld } from "./Backlog.ts"
 import type { Delivery } from "./Deliveries.ts"
 import type { Link } from "./Link.ts"
 import { LogLimiter } from "./LogLimiter.ts"
@@ -231,20 +231,14 @@ export class SocketState {
   }
 
   /**
-   * What the connections of peer module `module` hold for delivery here, shared by them: kept while
-   * one is connected or something it read waits (one per accepted module at most).
+   * What the connections of peer module `module` hold for delivery here, shared by them. Kept for good:
+   * one per module a server accepts or a client connects as, all named by this process's configuration,
+   * so a connection that reads on after it ended never counts where no other connection sees it.
    */
   heldFor(module: string): PeerHeld {
     const known = this.held.get(module)
     if (known !== undefined) return known
-    const held: PeerHeld = {
-      messages: 0,
-      bytes: 0,
-      current: undefined,
-      release: () => {
-        if (this.held.get(module) === held) this.held.delete(module)
-      }
-    }
+    const held = makePeerHeld()
     this.held.set(module, held)
     return held
   }
@@ -291,13 +285,31 @@ export class SocketState {
     const counted = from === undefined ? 0 : copies.findIndex((c) => c.destination === from)
     // A responder owed no copy: its answer goes where the oldest copy came from, uncounted.
     const link = (copies[Math.max(counted, 0)] as OwedCopy).link
-    if (counted >= 0) {
-      copies.splice(counted, 1)
-      this.owedCopies--
-      this.owedBytes -= id.length
-      if (copies.length === 0) this.inbound.delete(id)
-      if (!copies.some((c) => c.link === link)) link.inboundIds.delete(id)
-    }
+    if (counted >= 0) this.forgetCopy(id, copies, counted)
     return link.sendResponse(response, from)
+  }
+
+  /**
+   * Answers with `error` the copy of its request that `link` brought for `destination`, which could not
+   * be delivered (R-SOCK-10): that copy and no other, and over `link` even when it is not owed (a
+   * request never remembered, as one without a destination). Until a property drew one id from two
+   * connections, the first copy owed to the destination was taken, whichever connection it came on,
+   * and the error went there.
+   */
+  refuseCopy(error: Message, link: Link, destination: string): void {
+    const id = error.header.parentId
+    const copies = this.inbound.get(id)
+    const i = copies === undefined ? -1 : copies.findIndex((c) => c.link === link && c.destination === destination)
+    if (copies !== undefined && i >= 0) this.forgetCopy(id, copies, i)
+    link.sendResponse(error, destination)
+  }
+
+  /** Forgets copy `i` of request `id`, answered. */
+  private forgetCopy(id: string, copies: Array<OwedCopy>, i: number): void {
+    const [copy] = copies.splice(i, 1) as [OwedCopy]
+    this.owedCopies--
+    this.owedBytes -= id.length
+    if (copies.length === 0) this.inbound.delete(id)
+    if (!copies.some((c) => c.link === copy.link)) copy.link.inboundIds.delete(id)
   }
 }
