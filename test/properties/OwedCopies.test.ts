@@ -149,13 +149,11 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                     current[s.from] = yield* connectAs(s.from)
                   } else if (s.kind === "request") {
                     const id = idOf(s.id)
-                    const owedBytes = () => [...owed].reduce((n, [key, list]) => n + key.length * list.length, 0)
                     const from = current[s.from] as number
-                    if (s.to === "Z" || s.to === "") {
-                      // Refused at once, with an error response to its own connection: one with no
-                      // destination never owed; one to no module owed (counted) until it is refused.
+                    // Room made for a copy of `id` to be remembered: the oldest requests forgotten.
+                    const owedBytes = () => [...owed].reduce((n, [key, list]) => n + key.length * list.length, 0)
+                    if (s.to !== "")
                       while (
-                        s.to === "Z" &&
                         owed.size > 0 &&
                         (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
                       ) {
@@ -164,6 +162,9 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                         copies -= list.length
                         for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
                       }
+                    if (s.to === "Z" || s.to === "") {
+                      // Refused at once, with an error response to its own connection: one with no
+                      // destination never owed; one to no module owed (counted) until it is refused.
                       at(from).expected.push(id)
                       const refusals = server.events.filter((e) => e._tag === "Undeliverable").length
                       yield* at(from).raw.send(requestLine(id, ++seq, s.to))
@@ -174,15 +175,6 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                       )
                       yield* answersArrived(at(from))
                     } else {
-                      while (
-                        owed.size > 0 &&
-                        (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
-                      ) {
-                        const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
-                        owed.delete(oldest)
-                        copies -= list.length
-                        for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
-                      }
                       const to = s.to
                       owed.set(id, [...(owed.get(id) ?? []), { at: from, to }])
                       copies++
