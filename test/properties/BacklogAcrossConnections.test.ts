@@ -19,7 +19,7 @@ import { handshakeLine, rawPeer } from "../support/rawPeer.ts"
 
 describe("R-SOCK-17 the backlog across a peer's connections", () => {
   it(
-    "R-SOCK-17 R-SOCK-11 a peer module that sends to a full module and connects again and again makes this process hold at most maxInboundBacklog messages for delivery (heldForDelivery), besides the mailbox and the message offered to it; once the module reads, none",
+    "R-SOCK-17 R-SOCK-11 a peer module that sends to a full module and connects again and again makes this process hold at most maxInboundBacklog messages for delivery (heldForDelivery), besides the mailbox and the message offered to it; once the module reads, none, and every connection has ended",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -64,6 +64,12 @@ describe("R-SOCK-17 the backlog across a peer's connections", () => {
                   (yield* Effect.option(server.beehive.receive("A").pipe(Effect.timeout("100 millis"))))._tag === "Some"
                 ) {}
                 expect(yield* server.socket.heldForDelivery).toBe(0)
+                // And every connection has ended here, paused ones taken over included: none waits on.
+                yield* waitForEffect(
+                  Effect.sync(() => server.events.filter((e) => e._tag === "Disconnected").length),
+                  (n) => n === sends.length,
+                  "every connection ended"
+                )
               })
             )
         ),

@@ -109,8 +109,8 @@ export class SocketState {
    * Settles, at a handshake for `module` whose peer key is `key` (undefined: no receipts), what earlier
    * connections wrote and never had receipted: with the peer's word (`peerHandled`, the highest number
    * it handled, when it is the same run as before) the rest is unsent; what was written to other runs
-   * of the peer, or to this one when it gives no word on this process, is in doubt (R-SOCK-21). Taken from the ledger and reported in one uninterruptible
-   * step, so no report is lost in between.
+   * of the peer, or to this one when it gives no word on this process, is in doubt (R-SOCK-21). Taken
+   * from the ledger and reported in one uninterruptible step, so no report is lost in between.
    */
   readonly settleReceipts = (
     module: string,
