@@ -573,6 +573,77 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
+  it("R-NATS-4 property: the announcements (one fiber, as the control loop reads them), the heartbeat's silence checks and the connection's loss for good, run at once in any interleaving, leave the registry agreeing with itself: each known process's listing counted once, each module owned by exactly the known processes that list it, registered here exactly when owned, never skipped as taken; after the loss nothing is known or registered, an announcement read after it ignored (R-NATS-9) (until this property found it, a process found silent while its announcement was applied left its module registered and owned by nobody)", () =>
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        arbPreemption([0.3, 0.7]),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom("hello" as const, "beat" as const, "beat" as const, "bye" as const),
+            process: fc.nat(2),
+            modules: fc.shuffledSubarray(["a", "b", "c"]),
+            after: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4000 }))
+          }),
+          { minLength: 1, maxLength: 8 }
+        ),
+        // When the heartbeat checks for silent processes; past 3000 ms unheard, a process is gone.
+        fc.array(fc.integer({ min: 0, max: 12_000 }), { maxLength: 3 }),
+        fc.boolean(),
+        (seed, preemption, announcements, silenceChecks, connectionLost) =>
+          underPreemption(seed, preemption, (strategy) => {
+            const sim = new SimRuntime({ strategy })
+            const events: Array<NatsEvent> = []
+            const endpoints = new Map<string, unknown>()
+            const registry = new Registry(registeringState(new Set(), endpoints, events))
+            let now = 0
+            const heard = announcements.map((a) => {
+              now += a.after
+              return { ...a, at: now }
+            })
+            sim.fork(
+              Effect.forEach(
+                heard,
+                (a) =>
+                  registry.applyAnnouncement(
+                    { v: 1, process: `p${a.process}`, kind: a.kind, modules: a.modules },
+                    a.at
+                  ),
+                { discard: true }
+              )
+            )
+            sim.fork(
+              Effect.forEach(
+                [...silenceChecks].sort((x, y) => x - y),
+                (at) => registry.dropSilent(at),
+                { discard: true }
+              )
+            )
+            if (connectionLost) sim.fork(registry.connectionLost)
+            sim.settle()
+            // R-NATS-9: once the connection is lost for good, no process is known and no module registered.
+            if (connectionLost) expect([registry.peers.size, endpoints.size], "known, registered").toEqual([0, 0])
+            const listing = new Map<string, Array<string>>()
+            for (const [process, peer] of registry.peers)
+              for (const m of peer.modules) listing.set(m, [...(listing.get(m) ?? []), process])
+            const owners = Effect.runSync(registry.remoteModules).map(({ module, processes }) => [
+              module,
+              [...processes].sort()
+            ])
+            expect(owners.sort(), "each module's owners").toEqual(
+              [...listing].map(([m, processes]) => [m, processes.sort()]).sort()
+            )
+            expect([...endpoints.keys()].sort(), "the modules registered here").toEqual([...listing.keys()].sort())
+            // White-box, as nothing else shows it before a bound is reached: the count the bounds check.
+            expect((registry as unknown as { listed: number }).listed, "the listings counted").toBe(
+              [...registry.peers.values()].reduce((n, peer) => n + peer.modules.size, 0)
+            )
+            expect(events.filter((e) => e._tag === "ModuleSkipped")).toEqual([])
+          })
+      ),
+      fcParams(300)
+    ))
+
   it("R-NATS-4 property: an awaitModule and the announcement that registers its module, in any interleaving, end with the call's success; an awaitModule interrupted at any of its steps leaves no waiter behind (until this property found it, one interrupted after it joined the waiters and before it set up its leaving stayed among them; it finds a call that reads the module table a step before it joins the waiters too, left waiting out its timeout for a module registered in between)", () =>
     fc.assert(
       fc.property(fc.nat(), arbPreemption([0.3, 0.7]), fc.nat(12), (seed, preemption, interruptAfter) =>

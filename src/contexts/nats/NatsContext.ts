@@ -172,9 +172,7 @@ export const makeNatsContext = (
           Effect.gen(function* () {
             if (state.closed) return
             state.report({ _tag: "ConnectionClosed", reason: reason instanceof Error ? reason.message : "closed" })
-            for (const process of [...state.registry.peers.keys()])
-              yield* state.registry.peerGone(process, "Disconnected")
-            for (const module of [...state.publisher.endpoints.keys()]) yield* state.registry.dropRemote(module, true)
+            yield* state.registry.connectionLost
           })
       ),
       scope

@@ -4,13 +4,15 @@
  * serves is added to the global context as a "nats" module; once no process serves it (a goodbye, a
  * process silent for `missedHeartbeats` heartbeats, the connection lost) it is cleaned up. Callers of
  * `awaitModule` wait here for a module to be registered. What it holds is bounded (`maxPeers`,
- * `maxPeerModules`): an announcement past either is ignored and reported.
+ * `maxPeerModules`): an announcement past either is ignored and reported. Its tables change one change
+ * at a time: an announcement, a silence check, a module nobody serves or the connection's loss runs
+ * whole before the next starts, so that none of them finds the tables half changed by another.
  *
  * @since 0.3.0
  * @internal
  */
 import type { Msg } from "@nats-io/transport-node"
-import { Clock, Deferred, type Duration, Effect } from "effect"
+import { Clock, Deferred, type Duration, Effect, Semaphore } from "effect"
 import { ModuleNotFound } from "../../model/Errors.ts"
 import { type Announcement, makeAnnouncement, parseAnnouncement } from "./Announcement.ts"
 import { ContextTypeNats } from "./NatsOptions.ts"
@@ -48,6 +50,15 @@ export class Registry {
     | undefined = undefined
   /** When the last `AnnouncementsIgnored` was reported. */
   private ignoredReportedAt: number | undefined = undefined
+  /**
+   * Held by each change of the tables for the whole of it. Until a property found it, a process found
+   * silent (or lost with the connection) while its announcement was being applied had a module
+   * registered here that nobody owned, or kept none for a module it served: the change registering
+   * the module and the one cleaning it up each read the owners the other had half changed.
+   */
+  private readonly changing = Semaphore.makeUnsafe(1)
+  /** Whether the connection closed for good (R-NATS-9): announcements read after are ignored. */
+  private lost = false
 
   /** The registry of the context whose state is `state`. */
   constructor(state: NatsState) {
@@ -93,11 +104,15 @@ export class Registry {
 
   /** Learns what another process's announcement says, heard at `now`. */
   applyAnnouncement(a: Announcement, now: number): Effect.Effect<void> {
+    return this.exclusive(this.learn(a, now))
+  }
+
+  private learn(a: Announcement, now: number): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
-      if (a.process === this.state.processId) return
+      if (this.lost || a.process === this.state.processId) return
       const known = this.peers.get(a.process)
       if (a.kind === "bye") {
-        if (known !== undefined) yield* this.peerGone(a.process, "Bye")
+        if (known !== undefined) yield* this.forget(a.process, "Bye")
         return
       }
       const modules = new Set(a.modules)
@@ -113,8 +128,6 @@ export class Registry {
           `${modules.size} modules listed, room for ${room} (maxPeerModules ${maxPeerModules})`,
           now
         )
-      // Counted in the step that checked the bounds: another fiber (the heartbeat's, finding processes
-      // silent) may run at any later step, and must find the count as the table is.
       this.listed += modules.size - before.size
       this.peers.set(a.process, { lastSeen: now, modules, batches: a.batches === true })
       if (known === undefined) this.state.report({ _tag: "PeerUp", process: a.process, modules: a.modules })
@@ -146,7 +159,7 @@ export class Registry {
   }
 
   /** `process` serves `module`: it is registered here as a "nats" module unless it is known already. */
-  addOwner(module: string, process: string): Effect.Effect<void> {
+  private addOwner(module: string, process: string): Effect.Effect<void> {
     return Effect.suspend(() => {
       let owners = this.owners.get(module)
       if (owners === undefined) {
@@ -183,7 +196,7 @@ export class Registry {
   }
 
   /** `process` no longer serves `module`: it is cleaned up here once nobody does. */
-  removeOwner(module: string, process: string): Effect.Effect<void> {
+  private removeOwner(module: string, process: string): Effect.Effect<void> {
     return Effect.suspend(() => {
       const owners = this.owners.get(module)
       owners?.delete(process)
@@ -195,15 +208,19 @@ export class Registry {
 
   /** Nobody serves `module` (a no-responders status, R-NATS-5): forgets its owners and cleans it up. */
   nobodyServes(module: string): Effect.Effect<void> {
-    this.owners.delete(module)
-    return this.dropRemote(module)
+    return this.exclusive(
+      Effect.suspend(() => {
+        this.owners.delete(module)
+        return this.dropRemote(module)
+      })
+    )
   }
 
   /**
    * Cleans up the "nats" registration of a module nobody serves any longer; a durable module stays
    * registered (R-NATS-12) unless `always` (the connection closed for good, R-NATS-9).
    */
-  dropRemote(module: string, always = false): Effect.Effect<void> {
+  private dropRemote(module: string, always = false): Effect.Effect<void> {
     return Effect.suspend(() =>
       this.state.publisher.endpoints.has(module) && (always || !this.state.durable.has(module))
         ? Effect.ignore(this.state.beehive.cleanup(module))
@@ -212,7 +229,7 @@ export class Registry {
   }
 
   /** Another process is gone: the requests it sent are owed to nobody, and its modules lose an owner. */
-  peerGone(process: string, reason: "Bye" | "Silent" | "Disconnected"): Effect.Effect<void> {
+  private forget(process: string, reason: "Bye" | "Silent" | "Disconnected"): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       const peer = this.peers.get(process)
       if (peer === undefined) return
@@ -227,12 +244,31 @@ export class Registry {
 
   /** The processes not heard from for `missedHeartbeats` heartbeats by `now` are gone (R-NATS-4). */
   dropSilent(now: number): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      const limit = this.state.options.heartbeatMs * this.state.options.missedHeartbeats
-      for (const [process, peer] of [...this.peers]) {
-        if (now - peer.lastSeen > limit) yield* this.peerGone(process, "Silent")
-      }
+    return this.exclusive(
+      Effect.gen({ self: this }, function* () {
+        const limit = this.state.options.heartbeatMs * this.state.options.missedHeartbeats
+        for (const [process, peer] of [...this.peers]) {
+          if (now - peer.lastSeen > limit) yield* this.forget(process, "Silent")
+        }
+      })
+    )
+  }
+
+  /**
+   * The connection closed for good (R-NATS-9): every other process is gone, every remote module
+   * cleaned up (durable ones too), and the announcements read after it are ignored.
+   */
+  readonly connectionLost: Effect.Effect<void> = this.exclusive(
+    Effect.gen({ self: this }, function* () {
+      this.lost = true
+      for (const process of [...this.peers.keys()]) yield* this.forget(process, "Disconnected")
+      for (const module of [...this.state.publisher.endpoints.keys()]) yield* this.dropRemote(module, true)
     })
+  )
+
+  /** `change` with the tables to itself: see `changing`. */
+  private exclusive<A, E>(change: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return this.changing.withPermit(change)
   }
 
   /** `NatsContextService.awaitModule`. */
