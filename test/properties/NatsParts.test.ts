@@ -217,9 +217,13 @@ interface Published {
   readonly headers: Record<string, string> | undefined
 }
 
+/** The processes the registry knows in the replies' stand-in state: any other counts for "". */
+const KnownSenders = ["p0", "p1"]
+
 /**
- * A stand-in for the state the replies read: their bound, the subjects, what they report and publish;
- * while `client.refusing`, the client refuses every publish, as nats.js does once its connection closes.
+ * A stand-in for the state the replies read: their bound, the subjects, the processes the registry
+ * knows (`KnownSenders`), what they report and publish; while `client.refusing`, the client refuses
+ * every publish, as nats.js does once its connection closes.
  */
 const repliesState = (
   maxPendingRequests: number,
@@ -231,6 +235,7 @@ const repliesState = (
   ({
     options: { maxPendingRequests, maxPendingRequestBytes },
     subjects: subjects("t"),
+    registry: { peers: new Map(KnownSenders.map((p) => [p, {}])) },
     report: (e: NatsEvent) => events.push(e),
     // No count owed to any sender: the acknowledgements ride elsewhere (the property above).
     serving: { ackHeaders: () => undefined },
@@ -273,8 +278,9 @@ const arbReplyStep: fc.Arbitrary<ReplyStep> = fc.oneof(
       kind: fc.constant("deliver" as const),
       request: arbRequest,
       destination: fc.constantFrom(...Destinations),
-      // Its sender: one id may come from two processes.
-      process: fc.nat(1)
+      // Its sender: one id may come from two processes; "p2" and "p3" (the rarer) are ones the registry
+      // does not know.
+      process: fc.oneof(fc.nat(1), fc.nat(3))
     })
   },
   {
@@ -298,7 +304,7 @@ const arbReplyStep: fc.Arbitrary<ReplyStep> = fc.oneof(
       refused: fc.constantFrom(false, false, false, true)
     })
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("forget" as const), process: fc.nat(1) }) }
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("forget" as const), process: fc.nat(3) }) }
 )
 
 /** The reply subject of sender `s`'s `n`th message to the module: the reply prefix names the sender. */
@@ -910,15 +916,17 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
-  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already), or past maxPendingRequestBytes of their ids and reply subjects, makes the oldest requests forgotten, all their copies (RequestForgotten); a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
+  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already), or past maxPendingRequestBytes of their ids and reply subjects, makes the sender owed the most (copies, or bytes) forget its oldest request, the copies of it that sender sent, among senders owed as much the oldest (RequestForgotten; a sender is a process the registry knows, any other counting for one), so a sender owed no more than another loses nothing to it; a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 6 }),
+        // The bound of copies, or one so high that only the bytes budget binds.
+        fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant(64)),
         fc.array(arbReplyStep, { maxLength: 40 }),
         // The budget of ids and reply subjects (the default, or a few copies' worth), and each id's padding.
         fc.oneof(
-          { weight: 3, arbitrary: fc.constant(undefined) },
-          { weight: 1, arbitrary: fc.integer({ min: 20, max: 300 }) }
+          { weight: 2, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.integer({ min: 20, max: 300 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 20, max: 90 }) }
         ),
         fc.array(fc.nat(12), { minLength: 4, maxLength: 4 }),
         (maxPending, steps, maxBytes, padding) => {
@@ -937,9 +945,18 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           const idOf = (r: number) => `r${r}${"x".repeat(padding[r] ?? 0)}`
           /** The process a reply subject names (`t.resp.<process>.<module>.<id>`). */
           const processIn = (reply: string) => reply.split(".")[2] as string
-          // The model: the copies owed, by request, in the order the requests came to be owed.
+          // The model: the copies owed, by request; and for each sender (a process the registry knows, or
+          // "" for any other), the requests it is owed copies of, each with when it came to be owed them.
           const owed = new Map<string, Array<{ readonly destination: string; readonly reply: string }>>()
+          const since = new Map<string, Map<string, number>>()
+          let owedAt = 0
           let copies = 0
+          const senderIn = (reply: string) => (KnownSenders.includes(processIn(reply)) ? processIn(reply) : "")
+          /** A copy of `id` to `reply` no longer owed: its sender forgets `id` once it is owed no copy of it. */
+          const settled = (id: string, reply: string) => {
+            const sender = senderIn(reply)
+            if (!(owed.get(id) ?? []).some((c) => senderIn(c.reply) === sender)) since.get(sender)?.delete(id)
+          }
           for (const step of steps) {
             const before = { events: events.length, published: published.length }
             const expectedEvents: Array<NatsEvent> = []
@@ -955,16 +972,44 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               const owedBytes = () =>
                 [...owed].reduce((n, [key, list]) => n + list.reduce((m, c) => m + key.length + c.reply.length, 0), 0)
               const bytes = id.length + copy.reply.length
-              while (owed.size > 0 && (copies >= maxPending || owedBytes() + bytes > (maxBytes ?? 8 * 1024 * 1024))) {
-                const [oldest, forgotten] = owed.entries().next().value as [string, Array<unknown>]
-                owed.delete(oldest)
-                copies -= forgotten.length
+              // Past a bound, the sender owed the most copies (past the bytes budget, bytes) forgets its
+              // oldest request; among senders owed as much, the oldest request of them all.
+              const owedTo = (sender: string, byCopies: boolean) =>
+                [...owed].reduce(
+                  (n, [key, list]) =>
+                    n +
+                    list
+                      .filter((c) => senderIn(c.reply) === sender)
+                      .reduce((m, c) => m + (byCopies ? 1 : key.length + c.reply.length), 0),
+                  0
+                )
+              while (owed.size > 0) {
+                const byCopies = copies >= maxPending
+                if (!byCopies && owedBytes() + bytes <= (maxBytes ?? 8 * 1024 * 1024)) break
+                const [loser, [oldest]] = [...since]
+                  .filter(([, ids]) => ids.size > 0)
+                  .map(
+                    ([sender, ids]) => [sender, [...ids].sort((x, y) => x[1] - y[1])[0] as [string, number]] as const
+                  )
+                  .sort(([a, [, x]], [b, [, y]]) => owedTo(b, byCopies) - owedTo(a, byCopies) || x - y)[0] as readonly [
+                  string,
+                  readonly [string, number]
+                ]
+                const list = owed.get(oldest) ?? []
+                const kept = list.filter((c) => senderIn(c.reply) !== loser)
+                copies -= list.length - kept.length
+                if (kept.length === 0) owed.delete(oldest)
+                else owed.set(oldest, kept)
+                since.get(loser)?.delete(oldest)
                 expectedEvents.push({ _tag: "RequestForgotten", msgId: oldest })
               }
               const known = owed.get(id)
               if (known !== undefined) known.push(copy)
               else owed.set(id, [copy])
               copies++
+              const ids = since.get(senderIn(copy.reply)) ?? new Map<string, number>()
+              if (!ids.has(id)) ids.set(id, owedAt++)
+              since.set(senderIn(copy.reply), ids)
               expect(copies).toBeLessThanOrEqual(maxPending)
               expect(owed.size === 1 || owedBytes() <= (maxBytes ?? 8 * 1024 * 1024)).toBe(true)
               replies.registerInbound(id, copy)
@@ -979,6 +1024,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                 list.splice(list.indexOf(copy), 1)
                 copies--
                 if (list.length === 0) owed.delete(id)
+                settled(id, copy.reply)
                 expectedEvents.push({ _tag: "Undeliverable", module: step.destination, msgId: id, reason: "full" })
                 expectedPublished.push({ subject: copy.reply, data: "", headers: { [UndeliverableHeader]: "full" } })
                 serving.undeliverable(step.destination, msg(id, "", { header: { sync: true } }), copy.reply, "full")
@@ -997,6 +1043,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                   subject = (copiesOwed.splice(i, 1)[0] as { reply: string }).reply
                   copies--
                   if (copiesOwed.length === 0) owed.delete(id)
+                  settled(id, subject)
                 } else subject = s.replyTo(processIn(oldest.reply), step.from as string, id)
                 const json = encodeJsonResult(response)
                 // Unattributed, it is marked so: the caller's process attributes it, never to this copy's module on S's word.
@@ -1026,6 +1073,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                 copies -= list.length - kept.length
                 if (kept.length === 0) owed.delete(id)
                 else owed.set(id, kept)
+                for (const c of list) if (c.reply.startsWith(prefix)) settled(id, c.reply)
               }
               replies.forgetProcess(`p${step.process}`)
             }
@@ -1045,7 +1093,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           }
         }
       ),
-      fcParams(300)
+      fcParams(2000)
     ))
 
   it("R-NATS-6 R-GSYNC-6 a caller's process attributes an answer marked unattributed to the one module the call's request was published to, every copy published counting (answered or not), else to no member; an unmarked answer to the module its reply subject names; a request of an ended call with the same id counts nothing; what it remembers of calls that ended is forgotten when many were published, never what a waiting call needs", () =>
@@ -1147,12 +1195,12 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
           for (const [i, call] of calls.entries())
             for (const m of call.modules) endpoints.get(m)?.inflight.set(`c${i}`, requests[i] as Message)
           const state = {
-            options: { maxPendingRequests: 10 },
+            options: { maxPendingRequests: 10, maxPendingRequestBytes: 8 * 1024 * 1024 },
             subjects: subjects("t"),
             report: (e: NatsEvent) => events.push(e),
             host: { isPending: (id: string) => pending.has(id) },
             durable: { has: (m: string) => m === Durable },
-            registry: { nobodyServes: (m: string) => Effect.sync(() => cleaned.push(m)) },
+            registry: { peers: new Map(), nobodyServes: (m: string) => Effect.sync(() => cleaned.push(m)) },
             publisher: {
               credited: (m: string, n: number) => credits.push([m, n]),
               endpoints: new Map(
@@ -1672,7 +1720,13 @@ const servingHostState = (
     scope,
     processId: "self",
     maxPayload: () => 1 << 20,
-    options: { maxInbound, prefix: "bh", sendWindow: 1_000_000, maxPendingRequests: 1000 },
+    options: {
+      maxInbound,
+      prefix: "bh",
+      sendWindow: 1_000_000,
+      maxPendingRequests: 1000,
+      maxPendingRequestBytes: 8 * 1024 * 1024
+    },
     subjects: subjects("bh"),
     publisher: { endpoints: new Map() },
     durable: { has: () => false },
@@ -1683,7 +1737,7 @@ const servingHostState = (
       }
     },
     flushBriefly: Effect.void,
-    registry: { announce: () => Effect.void },
+    registry: { peers: new Map(), announce: () => Effect.void },
     report,
     publish: (subject: string, _data: string, _reply: string | undefined, headers?: Record<string, string>) => {
       published.push({ subject, headers: headers ?? {} })

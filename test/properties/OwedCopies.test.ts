@@ -3,12 +3,15 @@
  * A and B with ids drawn from a small pool, so that one id comes again on one connection, or on both;
  * A and B answer, and the clients' connections close and open again. SPEC's verdict: every copy owed
  * counts against `maxPendingRequests`, another copy of a request owed already too, and its id's length
- * against `maxPendingRequestBytes`; past either the oldest requests are forgotten, all their copies (`RequestForgotten` for each connection it came on); an answer
- * goes to the connection of the oldest copy its responder owes, and only there; the copies a closed
+ * against `maxPendingRequestBytes`; past either, requests are forgotten from the connection owed the
+ * most (copies, or past the bytes budget, bytes), its oldest, the copies of it that connection brought
+ * (`RequestForgotten`), among connections owed as much the oldest request of them all; an answer goes
+ * to the connection of the oldest copy its responder owes, and only there; the copies a closed
  * connection brought are forgotten with it. Until this property, copies of one id on one connection
  * were never counted (a peer sending one id again and again grew the table without end), and one id on
  * a second connection took the first one's place, so the answer owed to the first was written to the
- * second; and ids as long as a frame were kept, `maxPendingRequests` of them.
+ * second; ids as long as a frame were kept, `maxPendingRequests` of them; and the oldest requests were
+ * forgotten whoever sent them, so a peer flooding the table made every other peer's answers go nowhere.
  */
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -69,11 +72,12 @@ interface Copy {
 
 describe("R-SOCK-9 requests whose ids peers reuse", () => {
   it(
-    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either the oldest requests are forgotten, all their copies; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it; a request refused at once (no destination, or no such module) is answered over its own connection, its own copy taken",
+    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either, requests are forgotten from the connection owed the most (copies, or bytes), its oldest, among connections owed as much the oldest of all, so a connection owed no more than another loses nothing to it; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it; a request refused at once (no destination, or no such module) is answered over its own connection, its own copy taken",
     () =>
       fc.assert(
         fc.asyncProperty(
-          fc.integer({ min: 1, max: 4 }),
+          // The bound of copies, or one so high that only the bytes budget binds.
+          fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(64)),
           fc.array(step, { minLength: 1, maxLength: 20 }),
           // The budget of the ids' lengths (the default, or a few ids' worth), and each id's padding.
           fc.option(fc.integer({ min: 2, max: 30 }), { nil: undefined }),
@@ -124,8 +128,11 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                 const current = [yield* connectAs(0), yield* connectAs(1)]
                 const at = (i: number) => connections[i] as Connection
                 const idOf = (n: number) => `r${n}${"x".repeat(padding[n] ?? 0)}`
-                // The model: the copies owed, by id, in the order the ids came to be owed.
+                // The model: the copies owed, by id; and for each connection, the ids it is owed copies of,
+                // each with when it came to be owed them (the order a full table forgets them in).
                 const owed = new Map<string, Array<Copy>>()
+                const since = new Map<number, Map<string, number>>()
+                let owedAt = 0
                 let copies = 0
                 const forgotten: Array<readonly [string, string]> = []
                 let seq = 0
@@ -138,6 +145,7 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                       if (kept.length === 0) owed.delete(id)
                       else owed.set(id, kept)
                     }
+                    since.delete(closing)
                     // The answers written to it have arrived before it closes (the writer writes after sendResp).
                     yield* answersArrived(at(closing))
                     yield* at(closing).raw.connection.close
@@ -150,18 +158,32 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                   } else if (s.kind === "request") {
                     const id = idOf(s.id)
                     const from = current[s.from] as number
-                    // Room made for a copy of `id` to be remembered: the oldest requests forgotten.
+                    // Room made for a copy of `id` to be remembered: requests forgotten from the connection
+                    // owed the most copies (past the bytes budget, bytes of ids), its oldest; among
+                    // connections owed as much, the oldest request of them all.
+                    const owedTo = (i: number, byCopies: boolean) =>
+                      [...owed].reduce(
+                        (n, [key, list]) => n + list.filter((c) => c.at === i).length * (byCopies ? 1 : key.length),
+                        0
+                      )
                     const owedBytes = () => [...owed].reduce((n, [key, list]) => n + key.length * list.length, 0)
-                    if (s.to !== "")
-                      while (
-                        owed.size > 0 &&
-                        (copies >= max || owedBytes() + id.length > (maxBytes ?? 8 * 1024 * 1024))
-                      ) {
-                        const [oldest, list] = owed.entries().next().value as [string, Array<Copy>]
-                        owed.delete(oldest)
-                        copies -= list.length
-                        for (const i of new Set(list.map((c) => c.at))) forgotten.push([oldest, at(i).peer])
-                      }
+                    while (s.to !== "" && owed.size > 0) {
+                      const byCopies = copies >= max
+                      if (!byCopies && owedBytes() + id.length <= (maxBytes ?? 8 * 1024 * 1024)) break
+                      const [loser, [oldest]] = [...since]
+                        .filter(([, ids]) => ids.size > 0)
+                        .map(([i, ids]) => [i, [...ids].sort((x, y) => x[1] - y[1])[0] as [string, number]] as const)
+                        .sort(
+                          ([i, [, x]], [j, [, y]]) => owedTo(j, byCopies) - owedTo(i, byCopies) || x - y
+                        )[0] as readonly [number, readonly [string, number]]
+                      const list = owed.get(oldest) as Array<Copy>
+                      const kept = list.filter((c) => c.at !== loser)
+                      copies -= list.length - kept.length
+                      if (kept.length === 0) owed.delete(oldest)
+                      else owed.set(oldest, kept)
+                      since.get(loser)?.delete(oldest)
+                      forgotten.push([oldest, at(loser).peer])
+                    }
                     if (s.to === "Z" || s.to === "") {
                       // Refused at once, with an error response to its own connection: one with no
                       // destination never owed; one to no module owed (counted) until it is refused.
@@ -178,6 +200,9 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                       const to = s.to
                       owed.set(id, [...(owed.get(id) ?? []), { at: from, to }])
                       copies++
+                      const ids = since.get(from) ?? new Map<string, number>()
+                      if (!ids.has(id)) ids.set(id, owedAt++)
+                      since.set(from, ids)
                       yield* at(from).raw.send(requestLine(id, ++seq, to))
                       // Received by its module, so remembered: the next step finds it owed.
                       const request = yield* server.beehive.receive(to).pipe(Effect.timeout("3 seconds"))
@@ -190,9 +215,10 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                     // A responder owed no copy: its answer goes where the oldest copy came from, uncounted.
                     const goes = list?.[Math.max(i, 0)]
                     if (list !== undefined && i >= 0) {
-                      list.splice(i, 1)
+                      const [answered] = list.splice(i, 1) as [Copy]
                       copies--
                       if (list.length === 0) owed.delete(id)
+                      if (!list.some((c) => c.at === answered.at)) since.get(answered.at)?.delete(id)
                     }
                     if (goes !== undefined) at(goes.at).expected.push(id)
                     const response = yield* Message.newResponse(Message.make({ header: { id } }), "answer")
@@ -219,7 +245,7 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
               })
             )
         ),
-        fcParams(400)
+        fcParams(1500)
       ),
     300_000
   )

@@ -104,8 +104,8 @@ export interface NatsContextOptions {
    */
   readonly maxPendingRequests?: number | undefined
   /**
-   * Their ids and reply subjects, in UTF-16 units added up, remembered at most (default 8 MiB); past it
-   * the oldest are forgotten (R-NATS-6).
+   * Their ids and reply subjects, in UTF-16 units added up, remembered at most (default 8 MiB). Past
+   * either bound, the sender owed the most forgets its oldest request (R-NATS-6).
    */
   readonly maxPendingRequestBytes?: number | undefined
   /**

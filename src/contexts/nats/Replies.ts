@@ -45,6 +45,21 @@ export interface Inbound {
   readonly reply: string
 }
 
+/** A copy owed, with the sender it counts for when the table is full (`Replies.senderOf`). */
+interface OwedCopy extends Inbound {
+  readonly sender: string
+}
+
+/**
+ * What is owed to one sender: its copies, their ids' and reply subjects' lengths added up, and the ids
+ * it is owed copies of, each with the number it got when it came to be owed (the oldest first).
+ */
+interface SenderOwed {
+  copies: number
+  bytes: number
+  readonly ids: Map<string, number>
+}
+
 /**
  * The replies of one NATS context; see the module documentation.
  *
@@ -53,10 +68,14 @@ export interface Inbound {
 export class Replies {
   private readonly state: NatsState
   /** Sync requests from other processes, by request id: one entry per copy delivered here. */
-  private readonly inbound = new Map<string, Array<Inbound>>()
+  private readonly inbound = new Map<string, Array<OwedCopy>>()
   private inboundCount = 0
   /** Their ids' and reply subjects' lengths, added up, a copy's each (`maxPendingRequestBytes`). */
   private inboundBytes = 0
+  /** What is owed to each sender owed copies: those a full table forgets from. */
+  private readonly senders = new Map<string, SenderOwed>()
+  /** Numbers the requests as a sender comes to be owed them: the oldest of several is the lowest. */
+  private owedSince = 0
   /**
    * Per request id, the request of the latest call with that id this process published, the module its
    * first copy was published to, and whether copies went to several modules (a group call), answered or
@@ -74,31 +93,106 @@ export class Replies {
   }
 
   /**
-   * Remembers a copy of request `id`; past `maxPendingRequests` copies, or `maxPendingRequestBytes` of
-   * their ids and reply subjects, the oldest requests are forgotten, all their copies, as many as it
-   * takes (one copy longer than the whole budget stays alone). Every copy counts, another of a request
-   * owed already too (until a property drew them against the bound, such copies were never counted
-   * against it, and a client sending one id again and again made this grow without end; until one drew
-   * long ids, `maxPendingRequests` ids as long as a payload could be kept).
+   * Remembers a copy of request `id`. Every copy counts against `maxPendingRequests`, another of a
+   * request owed already too, and its id's and reply subject's lengths against
+   * `maxPendingRequestBytes`. Past either, requests are forgotten, as many as it takes (one copy longer
+   * than the whole budget stays alone), each from the sender owed the most (copies, or past the bytes
+   * budget, bytes): its oldest request, the copies of it that sender sent; among senders owed as much,
+   * the oldest such request. So a sender owed no more than the others loses nothing to one that
+   * floods. (Until a property drew them against the bound, copies of a request owed already were never
+   * counted, and a client sending one id again and again made this grow without end; until one drew
+   * long ids, `maxPendingRequests` ids as long as a payload could be kept; until one drew a sender
+   * flooding another's share, the oldest requests were forgotten whoever sent them.)
    */
   registerInbound(id: string, entry: Inbound): void {
     const { maxPendingRequests, maxPendingRequestBytes } = this.state.options
     const bytes = id.length + entry.reply.length
-    while (
-      this.inbound.size > 0 &&
-      (this.inboundCount >= maxPendingRequests || this.inboundBytes + bytes > maxPendingRequestBytes)
-    ) {
-      const [oldest, forgotten] = this.inbound.entries().next().value as [string, Array<Inbound>]
-      this.inbound.delete(oldest)
-      this.inboundCount -= forgotten.length
-      for (const e of forgotten) this.inboundBytes -= oldest.length + e.reply.length
+    while (this.inbound.size > 0) {
+      const byCopies = this.inboundCount >= maxPendingRequests
+      if (!byCopies && this.inboundBytes + bytes <= maxPendingRequestBytes) break
+      const sender = this.mostOwed(byCopies)
+      const oldest = (this.senders.get(sender) as SenderOwed).ids.keys().next().value as string
+      this.drop(oldest, (e) => e.sender === sender)
       this.state.report({ _tag: "RequestForgotten", msgId: oldest })
     }
+    const copy: OwedCopy = { destination: entry.destination, reply: entry.reply, sender: this.senderOf(entry.reply) }
     const known = this.inbound.get(id)
-    if (known !== undefined) known.push(entry)
-    else this.inbound.set(id, [entry])
+    if (known !== undefined) known.push(copy)
+    else this.inbound.set(id, [copy])
     this.inboundCount++
     this.inboundBytes += bytes
+    let owed = this.senders.get(copy.sender)
+    if (owed === undefined) {
+      owed = { copies: 0, bytes: 0, ids: new Map() }
+      this.senders.set(copy.sender, owed)
+    }
+    owed.copies++
+    owed.bytes += bytes
+    if (!owed.ids.has(id)) owed.ids.set(id, this.owedSince++)
+  }
+
+  /**
+   * Whom a copy with reply subject `reply` counts for when the table is full: the process the subject
+   * names, when the registry knows it; every other copy (of a process not known, or from a client that
+   * is no beehive) counts for one sender, "". So a full table looks among at most `maxPeers` + 1
+   * senders, however many a client makes up.
+   */
+  private senderOf(reply: string): string {
+    // `<prefix>.resp.`: what every reply inbox begins with.
+    const inboxes = this.state.subjects.replyInbox("").slice(0, -2)
+    if (!reply.startsWith(inboxes)) return ""
+    const end = reply.indexOf(".", inboxes.length)
+    const process = reply.slice(inboxes.length, end < 0 ? reply.length : end)
+    return this.state.registry.peers.has(process) ? process : ""
+  }
+
+  /** The sender owed the most copies (or bytes); among those owed as much, the one owed the oldest request. */
+  private mostOwed(byCopies: boolean): string {
+    let most = ""
+    let mostOwed = -1
+    let oldest = 0
+    for (const [sender, owed] of this.senders) {
+      const weight = byCopies ? owed.copies : owed.bytes
+      const since = owed.ids.values().next().value as number
+      if (weight > mostOwed || (weight === mostOwed && since < oldest)) {
+        most = sender
+        mostOwed = weight
+        oldest = since
+      }
+    }
+    return most
+  }
+
+  /** Forgets the copies of request `id` that `gone` picks; returns the first of them. */
+  private drop(id: string, gone: (copy: OwedCopy) => boolean): OwedCopy | undefined {
+    const entries = this.inbound.get(id)
+    if (entries === undefined) return undefined
+    let first: OwedCopy | undefined
+    const kept: Array<OwedCopy> = []
+    for (const e of entries) {
+      if (!gone(e)) {
+        kept.push(e)
+        continue
+      }
+      first ??= e
+      const bytes = id.length + e.reply.length
+      this.inboundCount--
+      this.inboundBytes -= bytes
+      const owed = this.senders.get(e.sender) as SenderOwed
+      owed.copies--
+      owed.bytes -= bytes
+    }
+    if (first === undefined) return undefined
+    if (kept.length === 0) this.inbound.delete(id)
+    else this.inbound.set(id, kept)
+    for (const e of entries) {
+      if (!gone(e)) continue
+      const owed = this.senders.get(e.sender)
+      if (owed === undefined) continue
+      if (!kept.some((k) => k.sender === e.sender)) owed.ids.delete(id)
+      if (owed.copies === 0) this.senders.delete(e.sender)
+    }
+    return first
   }
 
   /**
@@ -113,11 +207,9 @@ export class Replies {
         ? 0
         : entries.findIndex((e) => e.destination === from && (reply === undefined || e.reply === reply))
     if (i < 0) return undefined
-    const [entry] = entries.splice(i, 1)
-    this.inboundCount--
-    this.inboundBytes -= id.length + (entry as Inbound).reply.length
-    if (entries.length === 0) this.inbound.delete(id)
-    return entry
+    const taken = entries[i] as OwedCopy
+    this.drop(id, (e) => e === taken)
+    return taken
   }
 
   /**
@@ -195,13 +287,7 @@ export class Replies {
   forgetProcess(process: string): void {
     // The reply subjects name the process that sent them.
     const inbox = this.state.subjects.replyInbox(process).slice(0, -1)
-    for (const [id, entries] of [...this.inbound]) {
-      const kept = entries.filter((e) => !e.reply.startsWith(inbox))
-      this.inboundCount -= entries.length - kept.length
-      for (const e of entries) if (e.reply.startsWith(inbox)) this.inboundBytes -= id.length + e.reply.length
-      if (kept.length === 0) this.inbound.delete(id)
-      else if (kept.length < entries.length) this.inbound.set(id, kept)
-    }
+    for (const id of [...this.inbound.keys()]) this.drop(id, (e) => e.reply.startsWith(inbox))
   }
 
   /** `NatsContextService.pendingRequests`. */

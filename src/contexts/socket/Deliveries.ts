@@ -125,7 +125,7 @@ export class Deliveries {
     }
     if (forgotten === undefined || forgotten.length === 0) return undefined
     return Effect.forEach(
-      forgotten.flatMap(({ id, links }) => [...links].map((link) => ({ id, link }))),
+      forgotten,
       ({ id, link }) => this.state.report({ _tag: "RequestForgotten", peer: link.peer, msgId: id }),
       { discard: true }
     )

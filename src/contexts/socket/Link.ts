@@ -83,8 +83,14 @@ export interface LinkOptions {
 export class Link implements EndpointLink {
   readonly peer: string
   readonly options: LinkOptions
-  /** Sync requests received over this link whose responses are owed. */
-  readonly inboundIds = new Set<string>()
+  /**
+   * Sync requests received over this link whose responses are owed, each with the number it got when
+   * it came to be owed (`SocketState`): in that order, the oldest first.
+   */
+  readonly inboundIds = new Map<string, number>()
+  /** The copies of them owed (one id may come more than once), and their ids' lengths added up. */
+  owedCopies = 0
+  owedBytes = 0
   private readonly state: SocketState
   private readonly reader: MessageReader
   /** The remote modules bound to this link, by name. */

@@ -31,7 +31,8 @@ import { type LogLimiter, peerHost } from "./LogLimiter.ts"
  * - `InDoubt`: a one-way message written to a peer that never said whether it handled it (the peer was
  *   restarted, or this context closed before it came back); it may or may not have arrived (R-SOCK-21).
  * - `RequestForgotten`: more sync requests from peers were waiting for answers than
- *   `maxPendingRequests`; the oldest was forgotten, and its answer will not be sent back.
+ *   `maxPendingRequests` (or their ids took more than `maxPendingRequestBytes`); the connection owed the
+ *   most forgot its oldest, and its answer will not be sent back.
  *
  * @category models
  */

@@ -32,13 +32,13 @@ export interface SocketContextOptions {
   readonly maxQueuedResponseBytes?: number | undefined
   /**
    * Copies of sync requests from peers remembered for their responses (another copy of one id counts
-   * too); past it the oldest request is forgotten, all its copies (event `RequestForgotten`); 65536 by
-   * default.
+   * too); past it the connection owed the most copies forgets its oldest request, the copies of it it
+   * brought (event `RequestForgotten`; R-SOCK-9); 65536 by default.
    */
   readonly maxPendingRequests?: number | undefined
   /**
    * The ids of those copies, in UTF-16 units added up, remembered at most (an id may be as long as a
-   * frame); past it the oldest requests are forgotten as above; 8 MiB by default.
+   * frame); past it the connection owed the most bytes forgets its oldest request; 8 MiB by default.
    */
   readonly maxPendingRequestBytes?: number | undefined
   /**

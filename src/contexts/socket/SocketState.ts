@@ -67,11 +67,15 @@ export class SocketState {
   readonly isPending: (requestId: string) => boolean
   private readonly endpoints = new Map<string, RemoteEndpoint>()
   private readonly bindings = new Map<string, Link>()
-  /** The copies owed, by request id, in the order the ids came to be owed; `owedCopies` of them. */
+  /** The copies owed, by request id; `owedCopies` of them. */
   private readonly inbound = new Map<string, Array<OwedCopy>>()
   private owedCopies = 0
   /** The lengths of their ids, added up, a copy's each (`maxPendingRequestBytes`). */
   private owedBytes = 0
+  /** The connections owed copies: those a full table forgets from. */
+  private readonly owing = new Set<Link>()
+  /** Numbers the requests as a connection comes to be owed them: the oldest of several is the lowest. */
+  private owedSince = 0
 
   /**
    * The state of a socket context over the global context of `host`; `context` is still to be
@@ -194,40 +198,75 @@ export class SocketState {
   /**
    * Remembers that a copy of request `id` came from `link` for `destination`, so its response goes back
    * there. Every copy counts against `maxPendingRequests`, another of a request owed already too, and
-   * its id's length against `maxPendingRequestBytes`; past either the oldest requests are forgotten, all
-   * their copies, as many as it takes (one id longer than the whole budget stays alone). Returns them,
-   * each with the connections its copies came on. (Until a property drew peers reusing ids, copies of
-   * one id on one connection were never counted, and one id on a second connection took the first one's
-   * place, so the answer owed to the first was written to the second; until one drew long ids, a peer
-   * could make this process keep `maxPendingRequests` ids as long as a frame.)
+   * its id's length against `maxPendingRequestBytes`. Past either, requests are forgotten, as many as it
+   * takes (one id longer than the whole budget stays alone), each from the connection owed the most
+   * (copies, or past the bytes budget, bytes): its oldest request, the copies of it that connection
+   * brought; among connections owed as much, the oldest such request. So a connection owed no more than
+   * the others loses nothing to one that floods. Returns them, each with its connection. (Until a
+   * property drew peers reusing ids, copies of one id on one connection were never counted, and one id
+   * on a second connection took the first one's place, so the answer owed to the first was written to
+   * the second; until one drew long ids, a peer could make this process keep `maxPendingRequests` ids
+   * as long as a frame; until one drew a peer flooding another's share, the oldest requests were
+   * forgotten whoever sent them.)
    */
   registerInbound(
     id: string,
     link: Link,
     destination: string
-  ): ReadonlyArray<{ readonly id: string; readonly links: ReadonlySet<Link> }> {
-    let forgotten: Array<{ readonly id: string; readonly links: ReadonlySet<Link> }> | undefined
+  ): ReadonlyArray<{ readonly id: string; readonly link: Link }> {
+    let forgotten: Array<{ readonly id: string; readonly link: Link }> | undefined
     const { maxPendingRequests, maxPendingRequestBytes } = this.options
-    while (
-      this.inbound.size > 0 &&
-      (this.owedCopies >= maxPendingRequests || this.owedBytes + id.length > maxPendingRequestBytes)
-    ) {
-      const [oldest, copies] = this.inbound.entries().next().value as [string, Array<OwedCopy>]
-      this.inbound.delete(oldest)
-      this.owedCopies -= copies.length
-      this.owedBytes -= copies.length * oldest.length
-      const links = new Set(copies.map((c) => c.link))
-      for (const l of links) l.inboundIds.delete(oldest)
+    while (this.inbound.size > 0) {
+      const byCopies = this.owedCopies >= maxPendingRequests
+      if (!byCopies && this.owedBytes + id.length <= maxPendingRequestBytes) break
+      const from = this.mostOwed(byCopies)
+      const oldest = from.inboundIds.keys().next().value as string
+      this.forgetFrom(from, oldest)
       forgotten ??= []
-      forgotten.push({ id: oldest, links })
+      forgotten.push({ id: oldest, link: from })
     }
     const known = this.inbound.get(id)
     if (known !== undefined) known.push({ link, destination })
     else this.inbound.set(id, [{ link, destination }])
     this.owedCopies++
     this.owedBytes += id.length
-    link.inboundIds.add(id)
+    link.owedCopies++
+    link.owedBytes += id.length
+    if (!link.inboundIds.has(id)) link.inboundIds.set(id, this.owedSince++)
+    this.owing.add(link)
     return forgotten ?? nothingForgotten
+  }
+
+  /** The connection owed the most copies (or bytes); among those owed as much, the one owed the oldest request. */
+  private mostOwed(byCopies: boolean): Link {
+    let most: Link | undefined
+    let mostOwed = -1
+    let oldest = 0
+    for (const l of this.owing) {
+      const owed = byCopies ? l.owedCopies : l.owedBytes
+      const since = l.inboundIds.values().next().value as number
+      if (owed > mostOwed || (owed === mostOwed && since < oldest)) {
+        most = l
+        mostOwed = owed
+        oldest = since
+      }
+    }
+    return most as Link
+  }
+
+  /** Forgets the copies of request `id` that `link` brought. */
+  private forgetFrom(link: Link, id: string): void {
+    const copies = this.inbound.get(id) as Array<OwedCopy>
+    const kept = copies.filter((c) => c.link !== link)
+    const gone = copies.length - kept.length
+    this.owedCopies -= gone
+    this.owedBytes -= gone * id.length
+    link.owedCopies -= gone
+    link.owedBytes -= gone * id.length
+    link.inboundIds.delete(id)
+    if (link.owedCopies === 0) this.owing.delete(link)
+    if (kept.length === 0) this.inbound.delete(id)
+    else this.inbound.set(id, kept)
   }
 
   /**
@@ -257,16 +296,7 @@ export class SocketState {
 
   /** Forgets the copies that came from a closed link. */
   forgetLink(link: Link): void {
-    for (const id of link.inboundIds) {
-      const copies = this.inbound.get(id)
-      if (copies === undefined) continue
-      const kept = copies.filter((c) => c.link !== link)
-      this.owedCopies -= copies.length - kept.length
-      this.owedBytes -= (copies.length - kept.length) * id.length
-      if (kept.length === 0) this.inbound.delete(id)
-      else this.inbound.set(id, kept)
-    }
-    link.inboundIds.clear()
+    for (const id of [...link.inboundIds.keys()]) this.forgetFrom(link, id)
   }
 
   /**
@@ -307,9 +337,13 @@ export class SocketState {
   /** Forgets copy `i` of request `id`, answered. */
   private forgetCopy(id: string, copies: Array<OwedCopy>, i: number): void {
     const [copy] = copies.splice(i, 1) as [OwedCopy]
+    const link = copy.link
     this.owedCopies--
     this.owedBytes -= id.length
+    link.owedCopies--
+    link.owedBytes -= id.length
     if (copies.length === 0) this.inbound.delete(id)
-    if (!copies.some((c) => c.link === copy.link)) copy.link.inboundIds.delete(id)
+    if (!copies.some((c) => c.link === link)) link.inboundIds.delete(id)
+    if (link.owedCopies === 0) this.owing.delete(link)
   }
 }
