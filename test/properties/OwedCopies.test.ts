@@ -229,6 +229,8 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                   expect(
                     server.events.flatMap((e) => (e._tag === "RequestForgotten" ? [[e.msgId, e.peer]] : []))
                   ).toEqual(forgotten)
+                  // R-SOCK-29: what the server says it owes is the copies the bound counts.
+                  expect(yield* server.socket.pendingRequests, "pendingRequests").toBe(copies)
                 }
                 // Each connection gets the answers owed to it, and only those.
                 for (const c of connections) {

@@ -68,8 +68,9 @@ export interface SocketContextService {
   /** The established connections now. */
   readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
   /**
-   * How many sync requests from peers this process still owes an answer to (R-SOCK-9): each is
-   * forgotten once every copy delivered is answered, or when its connection ends. Never blocks.
+   * How many copies of sync requests from peers this process still owes an answer to (R-SOCK-9), as
+   * `maxPendingRequests` counts them (two copies of one id count two): each is forgotten once answered,
+   * or when its connection ends. Never blocks.
    */
   readonly pendingRequests: Effect.Effect<number>
   /**

@@ -289,9 +289,9 @@ export class SocketState {
     return messages
   }
 
-  /** Sync requests from peers still owed an answer. */
+  /** Copies of sync requests from peers still owed an answer: what `maxPendingRequests` bounds. */
   get pendingRequests(): number {
-    return this.inbound.size
+    return this.owedCopies
   }
 
   /** Forgets the copies that came from a closed link. */
