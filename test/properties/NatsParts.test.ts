@@ -916,7 +916,7 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
       fcParams(200)
     ))
 
-  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already), or past maxPendingRequestBytes of their ids and reply subjects, makes the sender owed the most (copies, or bytes) forget its oldest request, the copies of it that sender sent, among senders owed as much the oldest (RequestForgotten; a sender is a process the registry knows, any other counting for one), so a sender owed no more than another loses nothing to it; a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
+  it("R-NATS-6 R-NATS-3 a serving process owes one answer per copy of a sync request delivered: a response answers the copy of its responder (unattributed, the oldest, marked Beehive-Unattributed), or, from a module owed none, is published attributed to it and answers none; past maxPendingRequests copies owed a new copy (of a new request or of one owed already), or past maxPendingRequestBytes of their ids and reply subjects, makes the sender owed the most (copies, or bytes; the new copy counted for its sender) forget its oldest request, the copies of it that sender sent (the new copy itself when its sender is owed nothing else), among senders owed as much the oldest (RequestForgotten; a sender is a process the registry knows, any other counting for one), so a sender owed no more than another loses nothing to it; a response JSON cannot carry is answered with an empty refusal; an answer the client refuses to publish answers its copy and is reported PublishFailed, named by its responder", () =>
     fc.assert(
       fc.property(
         // The bound of copies, or one so high that only the bytes budget binds.
@@ -972,8 +972,11 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
               const owedBytes = () =>
                 [...owed].reduce((n, [key, list]) => n + list.reduce((m, c) => m + key.length + c.reply.length, 0), 0)
               const bytes = id.length + copy.reply.length
-              // Past a bound, the sender owed the most copies (past the bytes budget, bytes) forgets its
-              // oldest request; among senders owed as much, the oldest request of them all.
+              // Past a bound, the sender owed the most copies (past the bytes budget, bytes), this copy
+              // counted for its own, forgets its oldest request (this copy, the newest of all, when its
+              // sender is owed nothing else: then it is not remembered); among senders owed as much, the
+              // oldest request of them all.
+              const sending = senderIn(copy.reply)
               const owedTo = (sender: string, byCopies: boolean) =>
                 [...owed].reduce(
                   (n, [key, list]) =>
@@ -982,36 +985,46 @@ describe("R-NATS-4 R-NATS-8 the NATS context's parts without a server", () => {
                       .filter((c) => senderIn(c.reply) === sender)
                       .reduce((m, c) => m + (byCopies ? 1 : key.length + c.reply.length), 0),
                   0
-                )
-              while (owed.size > 0) {
+                ) + (sender === sending ? (byCopies ? 1 : bytes) : 0)
+              const oldestOf = (sender: string): readonly [string, number] => {
+                const ids = since.get(sender)
+                if (ids === undefined || ids.size === 0) return [id, owedAt]
+                return [...ids].sort((x, y) => x[1] - y[1])[0] as [string, number]
+              }
+              let remembered = true
+              while (true) {
                 const byCopies = copies >= maxPending
                 if (!byCopies && owedBytes() + bytes <= (maxBytes ?? 8 * 1024 * 1024)) break
-                const [loser, [oldest]] = [...since]
-                  .filter(([, ids]) => ids.size > 0)
-                  .map(
-                    ([sender, ids]) => [sender, [...ids].sort((x, y) => x[1] - y[1])[0] as [string, number]] as const
-                  )
+                const others = [...since.keys()].filter((p) => p !== sending && (since.get(p)?.size ?? 0) > 0)
+                const [loser, [oldest]] = [...others, sending]
+                  .map((p) => [p, oldestOf(p)] as const)
                   .sort(([a, [, x]], [b, [, y]]) => owedTo(b, byCopies) - owedTo(a, byCopies) || x - y)[0] as readonly [
                   string,
                   readonly [string, number]
                 ]
+                expectedEvents.push({ _tag: "RequestForgotten", msgId: oldest })
+                if (loser === sending && (since.get(sending)?.size ?? 0) === 0) {
+                  remembered = false
+                  break
+                }
                 const list = owed.get(oldest) ?? []
                 const kept = list.filter((c) => senderIn(c.reply) !== loser)
                 copies -= list.length - kept.length
                 if (kept.length === 0) owed.delete(oldest)
                 else owed.set(oldest, kept)
                 since.get(loser)?.delete(oldest)
-                expectedEvents.push({ _tag: "RequestForgotten", msgId: oldest })
               }
-              const known = owed.get(id)
-              if (known !== undefined) known.push(copy)
-              else owed.set(id, [copy])
-              copies++
-              const ids = since.get(senderIn(copy.reply)) ?? new Map<string, number>()
-              if (!ids.has(id)) ids.set(id, owedAt++)
-              since.set(senderIn(copy.reply), ids)
+              if (remembered) {
+                const known = owed.get(id)
+                if (known !== undefined) known.push(copy)
+                else owed.set(id, [copy])
+                copies++
+                const ids = since.get(sending) ?? new Map<string, number>()
+                if (!ids.has(id)) ids.set(id, owedAt++)
+                since.set(sending, ids)
+              }
               expect(copies).toBeLessThanOrEqual(maxPending)
-              expect(owed.size === 1 || owedBytes() <= (maxBytes ?? 8 * 1024 * 1024)).toBe(true)
+              expect(owedBytes() <= (maxBytes ?? 8 * 1024 * 1024)).toBe(true)
               replies.registerInbound(id, copy)
             } else if (step.kind === "undeliverable") {
               // The serving side answers the copy it could not deliver, that copy and no other (until a property

@@ -72,7 +72,7 @@ interface Copy {
 
 describe("R-SOCK-9 requests whose ids peers reuse", () => {
   it(
-    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either, requests are forgotten from the connection owed the most (copies, or bytes), its oldest, among connections owed as much the oldest of all, so a connection owed no more than another loses nothing to it; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it; a request refused at once (no destination, or no such module) is answered over its own connection, its own copy taken",
+    "R-SOCK-9 every copy owed counts against maxPendingRequests, a second copy of one id too, and its id's length against maxPendingRequestBytes; past either, requests are forgotten from the connection owed the most (copies, or bytes), the new copy counted for its own, its oldest (the new copy itself when its connection owes nothing else), among connections owed as much the oldest of all, so a connection owed no more than another loses nothing to it, nor to an id longer than the budget; an answer goes to the connection of the oldest copy its responder owes, and only there; a closed connection's copies are forgotten with it; a request refused at once (no destination, or no such module) is answered over its own connection, its own copy taken",
     () =>
       fc.assert(
         fc.asyncProperty(
@@ -159,23 +159,36 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                     const id = idOf(s.id)
                     const from = current[s.from] as number
                     // Room made for a copy of `id` to be remembered: requests forgotten from the connection
-                    // owed the most copies (past the bytes budget, bytes of ids), its oldest; among
-                    // connections owed as much, the oldest request of them all.
+                    // owed the most copies (past the bytes budget, bytes of ids), this copy counted for
+                    // its own, its oldest (this copy, the newest of all, when it owes nothing else: then
+                    // it is not remembered); among connections owed as much, the oldest request of all.
                     const owedTo = (i: number, byCopies: boolean) =>
                       [...owed].reduce(
                         (n, [key, list]) => n + list.filter((c) => c.at === i).length * (byCopies ? 1 : key.length),
                         0
-                      )
+                      ) + (i === from ? (byCopies ? 1 : id.length) : 0)
                     const owedBytes = () => [...owed].reduce((n, [key, list]) => n + key.length * list.length, 0)
-                    while (s.to !== "" && owed.size > 0) {
+                    let remembered = s.to !== ""
+                    while (remembered) {
                       const byCopies = copies >= max
                       if (!byCopies && owedBytes() + id.length <= (maxBytes ?? 8 * 1024 * 1024)) break
-                      const [loser, [oldest]] = [...since]
-                        .filter(([, ids]) => ids.size > 0)
-                        .map(([i, ids]) => [i, [...ids].sort((x, y) => x[1] - y[1])[0] as [string, number]] as const)
+                      // Each connection's oldest request; this one's own is this copy when it owes nothing.
+                      const oldestOf = (i: number): readonly [string, number] => {
+                        const ids = since.get(i)
+                        if (ids === undefined || ids.size === 0) return [id, owedAt]
+                        return [...ids].sort((x, y) => x[1] - y[1])[0] as [string, number]
+                      }
+                      const candidates = [...since.keys()].filter((i) => i !== from && (since.get(i)?.size ?? 0) > 0)
+                      const [loser, [oldest]] = [...candidates, from]
+                        .map((i) => [i, oldestOf(i)] as const)
                         .sort(
                           ([i, [, x]], [j, [, y]]) => owedTo(j, byCopies) - owedTo(i, byCopies) || x - y
                         )[0] as readonly [number, readonly [string, number]]
+                      if (loser === from && (since.get(from)?.size ?? 0) === 0) {
+                        remembered = false
+                        forgotten.push([id, at(from).peer])
+                        break
+                      }
                       const list = owed.get(oldest) as Array<Copy>
                       const kept = list.filter((c) => c.at !== loser)
                       copies -= list.length - kept.length
@@ -198,11 +211,13 @@ describe("R-SOCK-9 requests whose ids peers reuse", () => {
                       yield* answersArrived(at(from))
                     } else {
                       const to = s.to
-                      owed.set(id, [...(owed.get(id) ?? []), { at: from, to }])
-                      copies++
-                      const ids = since.get(from) ?? new Map<string, number>()
-                      if (!ids.has(id)) ids.set(id, owedAt++)
-                      since.set(from, ids)
+                      if (remembered) {
+                        owed.set(id, [...(owed.get(id) ?? []), { at: from, to }])
+                        copies++
+                        const ids = since.get(from) ?? new Map<string, number>()
+                        if (!ids.has(id)) ids.set(id, owedAt++)
+                        since.set(from, ids)
+                      }
                       yield* at(from).raw.send(requestLine(id, ++seq, to))
                       // Received by its module, so remembered: the next step finds it owed.
                       const request = yield* server.beehive.receive(to).pipe(Effect.timeout("3 seconds"))

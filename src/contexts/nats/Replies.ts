@@ -95,11 +95,12 @@ export class Replies {
   /**
    * Remembers a copy of request `id`. Every copy counts against `maxPendingRequests`, another of a
    * request owed already too, and its id's and reply subject's lengths against
-   * `maxPendingRequestBytes`. Past either, requests are forgotten, as many as it takes (one copy longer
-   * than the whole budget stays alone), each from the sender owed the most (copies, or past the bytes
-   * budget, bytes): its oldest request, the copies of it that sender sent; among senders owed as much,
-   * the oldest such request. So a sender owed no more than the others loses nothing to one that
-   * floods. (Until a property drew them against the bound, copies of a request owed already were never
+   * `maxPendingRequestBytes`. Past either, requests are forgotten, as many as it takes, each from the
+   * sender owed the most (copies, or past the bytes budget, bytes), this copy counted for its sender:
+   * its oldest request, the copies of it that sender sent, or this copy when its sender is owed nothing
+   * else (then it is not remembered, and `RequestForgotten` names it); among senders owed as much, the
+   * oldest such request. So a sender owed no more than the others loses nothing to one that floods,
+   * nor to a copy longer than the whole budget. (Until a property drew them against the bound, copies of a request owed already were never
    * counted, and a client sending one id again and again made this grow without end; until one drew
    * long ids, `maxPendingRequests` ids as long as a payload could be kept; until one drew a sender
    * flooding another's share, the oldest requests were forgotten whoever sent them.)
@@ -107,15 +108,20 @@ export class Replies {
   registerInbound(id: string, entry: Inbound): void {
     const { maxPendingRequests, maxPendingRequestBytes } = this.state.options
     const bytes = id.length + entry.reply.length
-    while (this.inbound.size > 0) {
+    const copy: OwedCopy = { destination: entry.destination, reply: entry.reply, sender: this.senderOf(entry.reply) }
+    while (true) {
       const byCopies = this.inboundCount >= maxPendingRequests
       if (!byCopies && this.inboundBytes + bytes <= maxPendingRequestBytes) break
-      const sender = this.mostOwed(byCopies)
-      const oldest = (this.senders.get(sender) as SenderOwed).ids.keys().next().value as string
+      const sender = this.mostOwed(byCopies, copy.sender, byCopies ? 1 : bytes)
+      const oldest = this.senders.get(sender)?.ids.keys().next().value
+      if (oldest === undefined) {
+        // Its sender, owed nothing but this copy: it is the one forgotten.
+        this.state.report({ _tag: "RequestForgotten", msgId: id })
+        return
+      }
       this.drop(oldest, (e) => e.sender === sender)
       this.state.report({ _tag: "RequestForgotten", msgId: oldest })
     }
-    const copy: OwedCopy = { destination: entry.destination, reply: entry.reply, sender: this.senderOf(entry.reply) }
     const known = this.inbound.get(id)
     if (known !== undefined) known.push(copy)
     else this.inbound.set(id, [copy])
@@ -141,17 +147,24 @@ export class Replies {
     // `<prefix>.resp.`: what every reply inbox begins with.
     const inboxes = this.state.subjects.replyInbox("").slice(0, -2)
     if (!reply.startsWith(inboxes)) return ""
+    // A reply subject names the process and then more (`forgetProcess` forgets those it begins).
     const end = reply.indexOf(".", inboxes.length)
-    const process = reply.slice(inboxes.length, end < 0 ? reply.length : end)
+    if (end < 0) return ""
+    const process = reply.slice(inboxes.length, end)
     return this.state.registry.peers.has(process) ? process : ""
   }
 
-  /** The sender owed the most copies (or bytes); among those owed as much, the one owed the oldest request. */
-  private mostOwed(byCopies: boolean): string {
-    let most = ""
-    let mostOwed = -1
-    let oldest = 0
+  /**
+   * The sender owed the most copies (or bytes), `incoming` more for `sending`, whose copy comes; among
+   * those owed as much, the one owed the oldest request (the copy that comes is the newest).
+   */
+  private mostOwed(byCopies: boolean, sending: string, incoming: number): string {
+    const own = this.senders.get(sending)
+    let most = sending
+    let mostOwed = (own === undefined ? 0 : byCopies ? own.copies : own.bytes) + incoming
+    let oldest = own === undefined ? this.owedSince : (own.ids.values().next().value as number)
     for (const [sender, owed] of this.senders) {
+      if (sender === sending) continue
       const weight = byCopies ? owed.copies : owed.bytes
       const since = owed.ids.values().next().value as number
       if (weight > mostOwed || (weight === mostOwed && since < oldest)) {
@@ -185,11 +198,13 @@ export class Replies {
     if (first === undefined) return undefined
     if (kept.length === 0) this.inbound.delete(id)
     else this.inbound.set(id, kept)
+    // Once per sender, not per copy: one id may have tens of thousands of copies.
+    const keptSenders = new Set(kept.map((k) => k.sender))
     for (const e of entries) {
       if (!gone(e)) continue
       const owed = this.senders.get(e.sender)
       if (owed === undefined) continue
-      if (!kept.some((k) => k.sender === e.sender)) owed.ids.delete(id)
+      if (!keptSenders.has(e.sender)) owed.ids.delete(id)
       if (owed.copies === 0) this.senders.delete(e.sender)
     }
     return first

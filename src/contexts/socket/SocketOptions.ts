@@ -32,8 +32,8 @@ export interface SocketContextOptions {
   readonly maxQueuedResponseBytes?: number | undefined
   /**
    * Copies of sync requests from peers remembered for their responses (another copy of one id counts
-   * too); past it the connection owed the most copies forgets its oldest request, the copies of it it
-   * brought (event `RequestForgotten`; R-SOCK-9); 65536 by default.
+   * too); past it the connection owed the most copies, the new one counted, forgets its oldest request
+   * (event `RequestForgotten`; R-SOCK-9); 65536 by default.
    */
   readonly maxPendingRequests?: number | undefined
   /**

@@ -199,10 +199,11 @@ export class SocketState {
    * Remembers that a copy of request `id` came from `link` for `destination`, so its response goes back
    * there. Every copy counts against `maxPendingRequests`, another of a request owed already too, and
    * its id's length against `maxPendingRequestBytes`. Past either, requests are forgotten, as many as it
-   * takes (one id longer than the whole budget stays alone), each from the connection owed the most
-   * (copies, or past the bytes budget, bytes): its oldest request, the copies of it that connection
-   * brought; among connections owed as much, the oldest such request. So a connection owed no more than
-   * the others loses nothing to one that floods. Returns them, each with its connection. (Until a
+   * takes, each from the connection owed the most (copies, or past the bytes budget, bytes), this copy
+   * counted for `link`: its oldest request, the copies of it that connection brought, or this copy when
+   * `link` owes nothing else (then it is not remembered); among connections owed as much, the oldest
+   * such request. So a connection owed no more than the others loses nothing to one that floods, nor
+   * to an id longer than the whole budget. Returns them, each with its connection. (Until a
    * property drew peers reusing ids, copies of one id on one connection were never counted, and one id
    * on a second connection took the first one's place, so the answer owed to the first was written to
    * the second; until one drew long ids, a peer could make this process keep `maxPendingRequests` ids
@@ -216,13 +217,18 @@ export class SocketState {
   ): ReadonlyArray<{ readonly id: string; readonly link: Link }> {
     let forgotten: Array<{ readonly id: string; readonly link: Link }> | undefined
     const { maxPendingRequests, maxPendingRequestBytes } = this.options
-    while (this.inbound.size > 0) {
+    while (true) {
       const byCopies = this.owedCopies >= maxPendingRequests
       if (!byCopies && this.owedBytes + id.length <= maxPendingRequestBytes) break
-      const from = this.mostOwed(byCopies)
+      const from = this.mostOwed(byCopies, link, byCopies ? 1 : id.length)
+      forgotten ??= []
+      if (from.inboundIds.size === 0) {
+        // `link`, owing nothing but this copy: it is the one forgotten.
+        forgotten.push({ id, link })
+        return forgotten
+      }
       const oldest = from.inboundIds.keys().next().value as string
       this.forgetFrom(from, oldest)
-      forgotten ??= []
       forgotten.push({ id: oldest, link: from })
     }
     const known = this.inbound.get(id)
@@ -237,12 +243,16 @@ export class SocketState {
     return forgotten ?? nothingForgotten
   }
 
-  /** The connection owed the most copies (or bytes); among those owed as much, the one owed the oldest request. */
-  private mostOwed(byCopies: boolean): Link {
-    let most: Link | undefined
-    let mostOwed = -1
-    let oldest = 0
+  /**
+   * The connection owed the most copies (or bytes), `link` with `incoming` more for the copy it brings;
+   * among those owed as much, the one owed the oldest request (the copy it brings is the newest).
+   */
+  private mostOwed(byCopies: boolean, link: Link, incoming: number): Link {
+    let most = link
+    let mostOwed = (byCopies ? link.owedCopies : link.owedBytes) + incoming
+    let oldest = link.inboundIds.size === 0 ? this.owedSince : (link.inboundIds.values().next().value as number)
     for (const l of this.owing) {
+      if (l === link) continue
       const owed = byCopies ? l.owedCopies : l.owedBytes
       const since = l.inboundIds.values().next().value as number
       if (owed > mostOwed || (owed === mostOwed && since < oldest)) {
@@ -251,7 +261,7 @@ export class SocketState {
         oldest = since
       }
     }
-    return most as Link
+    return most
   }
 
   /** Forgets the copies of request `id` that `link` brought. */
