@@ -6,12 +6,12 @@
  * them, and the other process's calls waited out their deadlines.) The rule itself is a property of
  * NatsParts.test.ts.
  */
-import { Effect, Exit, Fiber, Scope } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll, describe, it } from "vitest"
 import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
-import * as Message from "../../src/model/Message.ts"
-import { run, waitForEffect } from "../socket/support.ts"
-import { awaitModule, type Proc, procWith, waitUntil } from "./support.ts"
+import { run } from "../socket/support.ts"
+import { floodedServer } from "../support/floodedServer.ts"
+import { awaitModule, procWith, waitUntil } from "./support.ts"
 
 let scope: Scope.Closeable
 let server: NatsServer
@@ -24,8 +24,6 @@ beforeAll(async () => {
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
 
 const Bound = 50
-const Polite = 10
-const Flood = 200
 
 describe("R-NATS-6 a flooding process forgets its own requests", () => {
   it(
@@ -46,37 +44,12 @@ describe("R-NATS-6 a flooding process forgets its own requests", () => {
             () => serving.events.filter((e) => e._tag === "PeerUp" && heard.has(e.process)).length === 2,
             "both processes known"
           )
-          const ids = { polite: [] as Array<string>, flooder: [] as Array<string> }
-          const calls = (p: Proc, name: keyof typeof ids, n: number, timeout: number) =>
-            Effect.forkChild(
-              Effect.forEach(
-                Array.from({ length: n }, (_, i) => Message.make({ header: { id: `${name}-${i}` } })),
-                (m) => {
-                  ids[name].push(m.header.id)
-                  return Effect.exit(p.beehive.sendSync("slow", m, timeout))
-                },
-                { concurrency: "unbounded" }
-              )
-            )
-          const politeCalls = yield* calls(polite, "polite", Polite, 10_000)
-          yield* waitForEffect(serving.nats.pendingRequests, (n) => n === Polite, "the polite process's requests owed")
-          const floodCalls = yield* calls(flooder, "flooder", Flood, 2_000)
-          const forgotten = () => serving.events.flatMap((e) => (e._tag === "RequestForgotten" ? [e.msgId] : []))
-          yield* waitForEffect(
-            Effect.sync(() => forgotten().length),
-            (n) => n === Polite + Flood - Bound,
-            "the requests past the bound forgotten"
+          yield* floodedServer(
+            { beehive: serving.beehive, pendingRequests: serving.nats.pendingRequests, events: serving.events },
+            Bound,
+            polite.beehive,
+            flooder.beehive
           )
-          expect(forgotten()).toEqual(ids.flooder.slice(0, Polite + Flood - Bound))
-          // The slow module answers everything it got, at last.
-          for (let i = 0; i < Polite + Flood; i++) {
-            const request = yield* serving.beehive.receive("slow")
-            yield* serving.beehive.sendResp(yield* Message.newResponse(request, "late"), "slow")
-          }
-          const politeExits = yield* Fiber.join(politeCalls)
-          expect(politeExits.filter(Exit.isSuccess).length, "the polite process's calls answered").toBe(Polite)
-          const floodExits = yield* Fiber.join(floodCalls)
-          expect(floodExits.filter(Exit.isSuccess).length, "the flooder's calls answered").toBe(Bound - Polite)
         })
       ),
     30_000
