@@ -100,10 +100,11 @@ export class Replies {
    * its oldest request, the copies of it that sender sent, or this copy when its sender is owed nothing
    * else (then it is not remembered, and `RequestForgotten` names it); among senders owed as much, the
    * oldest such request. So a sender owed no more than the others loses nothing to one that floods,
-   * nor to a copy longer than the whole budget. (Until a property drew them against the bound, copies of a request owed already were never
-   * counted, and a client sending one id again and again made this grow without end; until one drew
-   * long ids, `maxPendingRequests` ids as long as a payload could be kept; until one drew a sender
-   * flooding another's share, the oldest requests were forgotten whoever sent them.)
+   * nor to a copy longer than the whole budget. (Until a property drew them against the bound, copies
+   * of a request owed already were never counted, and a client sending one id again and again made
+   * this grow without end; until one drew long ids, `maxPendingRequests` ids as long as a payload could
+   * be kept; until one drew a sender flooding another's share, the oldest requests were forgotten
+   * whoever sent them.)
    */
   registerInbound(id: string, entry: Inbound): void {
     const { maxPendingRequests, maxPendingRequestBytes } = this.state.options
