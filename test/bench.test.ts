@@ -84,6 +84,11 @@ describe.skipIf(process.env.BEEHIVE_MUTATION === "1")("the benchmarks", () => {
     expect(measured).toMatch(
       /\n {2}same, hand-off with its guarantees +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +\(least, guarded\)/
     )
+    // And ours with the responder written as the hand-offs' are (Effect.flatMap, no generator), next to
+    // the guarded one: the two then differ in the call only.
+    expect(measured).toMatch(
+      /\n {2}same, responder with Effect\.flatMap +[\d.]+ [kM]\/s +Effect [\d.]+ [kM]\/s +[\d.]+ +\(as the hand-offs'\)/
+    )
     if (references.includes("measured in this run (bench/go"))
       expect(references).toMatch(
         /\n {2}sendSync \(disableYield\), 0 dropped [^\n]*\n {2}bare hand-off, Effect\.forever +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(messages built\) *\n {2}same, with sendSync's guarantees +[\d.]+ [kM]\/s +Go [\d.]+ [kM]\/s +[\d.]+ +\(id, deadline\)/
