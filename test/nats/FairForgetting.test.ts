@@ -6,22 +6,13 @@
  * them, and the other process's calls waited out their deadlines.) The rule itself is a property of
  * NatsParts.test.ts.
  */
-import { Effect, Exit, Scope } from "effect"
-import { afterAll, beforeAll, describe, it } from "vitest"
-import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { Effect } from "effect"
+import { describe, it } from "vitest"
 import { run } from "../socket/support.ts"
 import { floodedServer } from "../support/floodedServer.ts"
-import { awaitModule, procWith, waitUntil } from "./support.ts"
+import { awaitModule, procWith, sharedServer, waitUntil } from "./support.ts"
 
-let scope: Scope.Closeable
-let server: NatsServer
-
-beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  server = await Effect.runPromise(Scope.provide(startNatsServer, scope))
-}, 30_000)
-
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+const server = sharedServer()
 
 const Bound = 50
 

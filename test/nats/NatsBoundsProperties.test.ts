@@ -7,23 +7,14 @@
  * whatever the prefix's publishers announced.
  */
 import { connect } from "@nats-io/transport-node"
-import { Effect, Exit, Scope } from "effect"
+import { Effect } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { describe, expect, it } from "vitest"
 import type { NatsEvent } from "../../src/contexts/nats/NatsOptions.ts"
 import { fcParams } from "../support/fc.ts"
-import { procWith, waitUntil } from "./support.ts"
+import { procWith, sharedServer, waitUntil } from "./support.ts"
 
-let scope: Scope.Closeable
-let server: NatsServer
-
-beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  server = await Effect.runPromise(Scope.provide(startNatsServer, scope))
-}, 30_000)
-
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+const server = sharedServer()
 
 /** A plain NATS client of the server (no beehive), closed with the scope. */
 const rawClient = Effect.acquireRelease(

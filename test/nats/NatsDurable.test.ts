@@ -7,8 +7,8 @@
  */
 import { Effect, Exit, Fiber, Result, Schedule, Scope } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { describe, expect, it } from "vitest"
+import { startNatsServer } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import { ContextHost } from "../../src/contexts/ContextHost.ts"
 import { makeNatsContext } from "../../src/contexts/nats/NatsContext.ts"
@@ -20,17 +20,9 @@ import { fcParams } from "../support/fc.ts"
 import { msg } from "../support/messages.ts"
 import { AckWaitMs, run, sendBursts, startServing, stopServing } from "./durableSupport.ts"
 import { killFixture, startFixture } from "./fixtureChild.ts"
-import { type Proc, procWith, startJetStreamServer, waitUntil } from "./support.ts"
+import { type Proc, procWith, sharedServer, startJetStreamServer, waitUntil } from "./support.ts"
 
-let scope: Scope.Closeable
-let server: NatsServer
-
-beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  server = await Effect.runPromise(startJetStreamServer.pipe(Scope.provide(scope)))
-}, 30_000)
-
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+const server = sharedServer(startJetStreamServer)
 
 describe("NATS durable mailboxes (JetStream)", () => {
   it("R-NATS-10 R-NATS-12 durable options and YAML are validated, errors naming the key", () => {

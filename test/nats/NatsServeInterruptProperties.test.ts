@@ -6,10 +6,9 @@
  * client's request to it finds no responders).
  */
 import { connect } from "@nats-io/transport-node"
-import { Effect, Exit, Scope } from "effect"
+import { Effect } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type NatsServer, startNatsServer } from "../../scripts/natsServer.ts"
+import { describe, expect, it } from "vitest"
 import { subjects } from "../../src/contexts/nats/Subjects.ts"
 import * as Message from "../../src/model/Message.ts"
 import { waitForEffect } from "../socket/support.ts"
@@ -17,15 +16,9 @@ import { fcParams } from "../support/fc.ts"
 import { arbOpsBeforeYield, interruptedAfter } from "../support/interruptedAfter.ts"
 import { msg } from "../support/messages.ts"
 import { run } from "./durableSupport.ts"
-import { awaitModule, type Proc, proc } from "./support.ts"
+import { awaitModule, type Proc, proc, sharedServer } from "./support.ts"
 
-let scope: Scope.Closeable
-let server: NatsServer
-beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  server = await Effect.runPromise(startNatsServer.pipe(Scope.provide(scope)))
-}, 30_000)
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+const server = sharedServer()
 
 /** Fails naming `what` when `effect` has not ended within 5 s: a failure bound, never a speed target. */
 const within = <A, E>(effect: Effect.Effect<A, E>, what: string) =>

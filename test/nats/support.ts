@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import { freePort, type NatsServer, startNatsServer, startNatsServerOn } from "../../scripts/natsServer.ts"
 import { makeHost } from "../../src/contexts/Beehive.ts"
 import type { BeehiveService } from "../../src/contexts/BeehiveService.ts"
@@ -124,3 +125,23 @@ export const pair = Effect.gen(function* () {
   yield* awaitModule(A, "b1")
   return { server, A, B }
 })
+
+/**
+ * One nats-server for the tests of a file (`start`: plain by default, or `startJetStreamServer`),
+ * started before them and stopped after; read its `url` inside a test.
+ */
+export const sharedServer = (
+  start: Effect.Effect<NatsServer, never, Scope.Scope> = startNatsServer
+): { readonly url: string } => {
+  const scope = Effect.runSync(Scope.make())
+  let server: NatsServer | undefined
+  beforeAll(async () => {
+    server = await Effect.runPromise(Scope.provide(start, scope))
+  }, 30_000)
+  afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+  return {
+    get url() {
+      return (server as NatsServer).url
+    }
+  }
+}

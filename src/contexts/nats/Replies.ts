@@ -76,6 +76,8 @@ export class Replies {
   private readonly senders = new Map<string, SenderOwed>()
   /** Numbers the requests as a sender comes to be owed them: the oldest of several is the lowest. */
   private owedSince = 0
+  /** What every reply subject of a process on this prefix begins with: `senderOf`'s. */
+  private inboxes: string | undefined = undefined
   /**
    * Per request id, the request of the latest call with that id this process published, the module its
    * first copy was published to, and whether copies went to several modules (a group call), answered or
@@ -145,8 +147,9 @@ export class Replies {
    * senders, however many a client makes up.
    */
   private senderOf(reply: string): string {
-    // `<prefix>.resp.`: what every reply inbox begins with.
-    const inboxes = this.state.subjects.replyInbox("").slice(0, -2)
+    // `<prefix>.resp.`: what every reply inbox begins with (worked out once, not per request).
+    this.inboxes ??= this.state.subjects.replyInbox("").slice(0, -2)
+    const inboxes = this.inboxes
     if (!reply.startsWith(inboxes)) return ""
     // A reply subject names the process and then more (`forgetProcess` forgets those it begins).
     const end = reply.indexOf(".", inboxes.length)
